@@ -18,6 +18,7 @@
 //! ```
 
 pub mod check;
+pub mod conformance;
 pub mod elf;
 pub mod error;
 pub mod helpers;

@@ -136,6 +136,15 @@ impl<'a> AddressMap<'a> {
         Some(())
     }
 
+    /// Zeroes `range` of the stack, for a frame being entered.
+    pub(crate) fn zero_stack(&mut self, range: std::ops::Range<usize>) {
+        let stack = self.slots[STACK_SLOT];
+        if range.start <= range.end && range.end <= stack.len {
+            // SAFETY: the range lies inside the stack slice, which is writable.
+            unsafe { std::ptr::write_bytes(stack.ptr.add(range.start), 0, range.end - range.start) }
+        }
+    }
+
     /// Copies `len` readable bytes at `addr` out, for helpers (format strings).
     pub fn read_bytes(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
         if len > (1 << SLOT_SHIFT) {
