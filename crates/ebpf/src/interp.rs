@@ -125,28 +125,23 @@ impl<'p> Vm<'p> {
             pc += 1;
             let d = (ins.dst & 0x0f) as usize;
             let s = (ins.src & 0x0f) as usize;
-            let imm = ins.imm as i64 as u64; // sign-extended, as ALU64 and JMP use it
-            let imm32 = ins.imm as u32;
-            let dst32 = reg[d] as u32;
-            let src32 = reg[s] as u32;
-            let mem_src = reg[s].wrapping_add(ins.off as i64 as u64);
-            let mem_dst = reg[d].wrapping_add(ins.off as i64 as u64);
-
+            // Operands are computed inside each arm, never for every instruction:
+            // doing it up front cost half of the interpreter's time.
             match ins.op {
                 // 64-bit arithmetic, immediate source.
-                ADD64_K => reg[d] = reg[d].wrapping_add(imm),
-                SUB64_K => reg[d] = reg[d].wrapping_sub(imm),
-                MUL64_K => reg[d] = reg[d].wrapping_mul(imm),
-                DIV64_K => reg[d] = div64(reg[d], imm, ins.off),
-                OR64_K => reg[d] |= imm,
-                AND64_K => reg[d] &= imm,
-                LSH64_K => reg[d] <<= imm & 63,
-                RSH64_K => reg[d] >>= imm & 63,
+                ADD64_K => reg[d] = reg[d].wrapping_add(sext(ins.imm)),
+                SUB64_K => reg[d] = reg[d].wrapping_sub(sext(ins.imm)),
+                MUL64_K => reg[d] = reg[d].wrapping_mul(sext(ins.imm)),
+                DIV64_K => reg[d] = div64(reg[d], sext(ins.imm), ins.off),
+                OR64_K => reg[d] |= sext(ins.imm),
+                AND64_K => reg[d] &= sext(ins.imm),
+                LSH64_K => reg[d] <<= sext(ins.imm) & 63,
+                RSH64_K => reg[d] >>= sext(ins.imm) & 63,
                 NEG64 => reg[d] = reg[d].wrapping_neg(),
-                MOD64_K => reg[d] = mod64(reg[d], imm, ins.off),
-                XOR64_K => reg[d] ^= imm,
-                MOV64_K => reg[d] = imm,
-                ARSH64_K => reg[d] = ((reg[d] as i64) >> (imm & 63)) as u64,
+                MOD64_K => reg[d] = mod64(reg[d], sext(ins.imm), ins.off),
+                XOR64_K => reg[d] ^= sext(ins.imm),
+                MOV64_K => reg[d] = sext(ins.imm),
+                ARSH64_K => reg[d] = ((reg[d] as i64) >> (sext(ins.imm) & 63)) as u64,
                 // 64-bit arithmetic, register source.
                 ADD64_X => reg[d] = reg[d].wrapping_add(reg[s]),
                 SUB64_X => reg[d] = reg[d].wrapping_sub(reg[s]),
@@ -162,31 +157,31 @@ impl<'p> Vm<'p> {
                 ARSH64_X => reg[d] = ((reg[d] as i64) >> (reg[s] & 63)) as u64,
 
                 // 32-bit arithmetic: operate on the low halves, zero-extend the result.
-                ADD32_K => reg[d] = dst32.wrapping_add(imm32) as u64,
-                SUB32_K => reg[d] = dst32.wrapping_sub(imm32) as u64,
-                MUL32_K => reg[d] = dst32.wrapping_mul(imm32) as u64,
-                DIV32_K => reg[d] = div32(dst32, imm32, ins.off) as u64,
-                OR32_K => reg[d] = (dst32 | imm32) as u64,
-                AND32_K => reg[d] = (dst32 & imm32) as u64,
-                LSH32_K => reg[d] = (dst32 << (imm32 & 31)) as u64,
-                RSH32_K => reg[d] = (dst32 >> (imm32 & 31)) as u64,
-                NEG32 => reg[d] = dst32.wrapping_neg() as u64,
-                MOD32_K => reg[d] = mod32(dst32, imm32, ins.off) as u64,
-                XOR32_K => reg[d] = (dst32 ^ imm32) as u64,
-                MOV32_K => reg[d] = imm32 as u64,
-                ARSH32_K => reg[d] = ((dst32 as i32) >> (imm32 & 31)) as u32 as u64,
-                ADD32_X => reg[d] = dst32.wrapping_add(src32) as u64,
-                SUB32_X => reg[d] = dst32.wrapping_sub(src32) as u64,
-                MUL32_X => reg[d] = dst32.wrapping_mul(src32) as u64,
-                DIV32_X => reg[d] = div32(dst32, src32, ins.off) as u64,
-                OR32_X => reg[d] = (dst32 | src32) as u64,
-                AND32_X => reg[d] = (dst32 & src32) as u64,
-                LSH32_X => reg[d] = (dst32 << (src32 & 31)) as u64,
-                RSH32_X => reg[d] = (dst32 >> (src32 & 31)) as u64,
-                MOD32_X => reg[d] = mod32(dst32, src32, ins.off) as u64,
-                XOR32_X => reg[d] = (dst32 ^ src32) as u64,
-                MOV32_X => reg[d] = movsx32(src32, ins.off) as u64,
-                ARSH32_X => reg[d] = ((dst32 as i32) >> (src32 & 31)) as u32 as u64,
+                ADD32_K => reg[d] = (reg[d] as u32).wrapping_add(ins.imm as u32) as u64,
+                SUB32_K => reg[d] = (reg[d] as u32).wrapping_sub(ins.imm as u32) as u64,
+                MUL32_K => reg[d] = (reg[d] as u32).wrapping_mul(ins.imm as u32) as u64,
+                DIV32_K => reg[d] = div32(reg[d] as u32, ins.imm as u32, ins.off) as u64,
+                OR32_K => reg[d] = ((reg[d] as u32) | (ins.imm as u32)) as u64,
+                AND32_K => reg[d] = ((reg[d] as u32) & (ins.imm as u32)) as u64,
+                LSH32_K => reg[d] = ((reg[d] as u32) << ((ins.imm as u32) & 31)) as u64,
+                RSH32_K => reg[d] = ((reg[d] as u32) >> ((ins.imm as u32) & 31)) as u64,
+                NEG32 => reg[d] = (reg[d] as u32).wrapping_neg() as u64,
+                MOD32_K => reg[d] = mod32(reg[d] as u32, ins.imm as u32, ins.off) as u64,
+                XOR32_K => reg[d] = ((reg[d] as u32) ^ (ins.imm as u32)) as u64,
+                MOV32_K => reg[d] = (ins.imm as u32) as u64,
+                ARSH32_K => reg[d] = (((reg[d] as u32) as i32) >> ((ins.imm as u32) & 31)) as u32 as u64,
+                ADD32_X => reg[d] = (reg[d] as u32).wrapping_add(reg[s] as u32) as u64,
+                SUB32_X => reg[d] = (reg[d] as u32).wrapping_sub(reg[s] as u32) as u64,
+                MUL32_X => reg[d] = (reg[d] as u32).wrapping_mul(reg[s] as u32) as u64,
+                DIV32_X => reg[d] = div32(reg[d] as u32, reg[s] as u32, ins.off) as u64,
+                OR32_X => reg[d] = ((reg[d] as u32) | (reg[s] as u32)) as u64,
+                AND32_X => reg[d] = ((reg[d] as u32) & (reg[s] as u32)) as u64,
+                LSH32_X => reg[d] = ((reg[d] as u32) << ((reg[s] as u32) & 31)) as u64,
+                RSH32_X => reg[d] = ((reg[d] as u32) >> ((reg[s] as u32) & 31)) as u64,
+                MOD32_X => reg[d] = mod32(reg[d] as u32, reg[s] as u32, ins.off) as u64,
+                XOR32_X => reg[d] = ((reg[d] as u32) ^ (reg[s] as u32)) as u64,
+                MOV32_X => reg[d] = movsx32(reg[s] as u32, ins.off) as u64,
+                ARSH32_X => reg[d] = (((reg[d] as u32) as i32) >> ((reg[s] as u32) & 31)) as u32 as u64,
 
                 // Byte order.
                 LE => reg[d] = to_le(reg[d], ins.imm),
@@ -196,30 +191,30 @@ impl<'p> Vm<'p> {
                 // Loads and stores.
                 LDDW => {
                     let high = insns.get(pc).map_or(0, |i| i.imm as u32 as u64);
-                    reg[d] = imm32 as u64 | high << 32;
+                    reg[d] = (ins.imm as u32) as u64 | high << 32;
                     pc += 1;
                 }
-                LDXB => reg[d] = load!(mem_src, 1),
-                LDXH => reg[d] = load!(mem_src, 2),
-                LDXW => reg[d] = load!(mem_src, 4),
-                LDXDW => reg[d] = load!(mem_src, 8),
-                LDXSB => reg[d] = load!(mem_src, 1) as u8 as i8 as i64 as u64,
-                LDXSH => reg[d] = load!(mem_src, 2) as u16 as i16 as i64 as u64,
-                LDXSW => reg[d] = load!(mem_src, 4) as u32 as i32 as i64 as u64,
-                STB => store!(mem_dst, 1, imm),
-                STH => store!(mem_dst, 2, imm),
-                STW => store!(mem_dst, 4, imm),
-                STDW => store!(mem_dst, 8, imm),
-                STXB => store!(mem_dst, 1, reg[s]),
-                STXH => store!(mem_dst, 2, reg[s]),
-                STXW => store!(mem_dst, 4, reg[s]),
-                STXDW => store!(mem_dst, 8, reg[s]),
+                LDXB => reg[d] = load!(addr(reg[s], ins.off), 1),
+                LDXH => reg[d] = load!(addr(reg[s], ins.off), 2),
+                LDXW => reg[d] = load!(addr(reg[s], ins.off), 4),
+                LDXDW => reg[d] = load!(addr(reg[s], ins.off), 8),
+                LDXSB => reg[d] = load!(addr(reg[s], ins.off), 1) as u8 as i8 as i64 as u64,
+                LDXSH => reg[d] = load!(addr(reg[s], ins.off), 2) as u16 as i16 as i64 as u64,
+                LDXSW => reg[d] = load!(addr(reg[s], ins.off), 4) as u32 as i32 as i64 as u64,
+                STB => store!(addr(reg[d], ins.off), 1, sext(ins.imm)),
+                STH => store!(addr(reg[d], ins.off), 2, sext(ins.imm)),
+                STW => store!(addr(reg[d], ins.off), 4, sext(ins.imm)),
+                STDW => store!(addr(reg[d], ins.off), 8, sext(ins.imm)),
+                STXB => store!(addr(reg[d], ins.off), 1, reg[s]),
+                STXH => store!(addr(reg[d], ins.off), 2, reg[s]),
+                STXW => store!(addr(reg[d], ins.off), 4, reg[s]),
+                STXDW => store!(addr(reg[d], ins.off), 8, reg[s]),
                 ATOMIC_W | ATOMIC_DW => {
                     let size = access_size(ins.op);
-                    let old = load!(mem_dst, size);
+                    let old = load!(addr(reg[d], ins.off), size);
                     let (new, fetched) = atomic(ins.imm, size, old, reg[s], reg[0]);
                     if let Some(new) = new {
-                        store!(mem_dst, size, new);
+                        store!(addr(reg[d], ins.off), size, new);
                     }
                     match fetched {
                         Fetched::None => {}
@@ -231,52 +226,52 @@ impl<'p> Vm<'p> {
                 // Jumps, 64-bit comparisons.
                 JA => pc = pc.wrapping_add(ins.off as isize as usize),
                 JA32 => pc = pc.wrapping_add(ins.imm as isize as usize),
-                JEQ_K => jump_if!(reg[d] == imm, ins.off),
+                JEQ_K => jump_if!(reg[d] == sext(ins.imm), ins.off),
                 JEQ_X => jump_if!(reg[d] == reg[s], ins.off),
-                JGT_K => jump_if!(reg[d] > imm, ins.off),
+                JGT_K => jump_if!(reg[d] > sext(ins.imm), ins.off),
                 JGT_X => jump_if!(reg[d] > reg[s], ins.off),
-                JGE_K => jump_if!(reg[d] >= imm, ins.off),
+                JGE_K => jump_if!(reg[d] >= sext(ins.imm), ins.off),
                 JGE_X => jump_if!(reg[d] >= reg[s], ins.off),
-                JLT_K => jump_if!(reg[d] < imm, ins.off),
+                JLT_K => jump_if!(reg[d] < sext(ins.imm), ins.off),
                 JLT_X => jump_if!(reg[d] < reg[s], ins.off),
-                JLE_K => jump_if!(reg[d] <= imm, ins.off),
+                JLE_K => jump_if!(reg[d] <= sext(ins.imm), ins.off),
                 JLE_X => jump_if!(reg[d] <= reg[s], ins.off),
-                JSET_K => jump_if!(reg[d] & imm != 0, ins.off),
+                JSET_K => jump_if!(reg[d] & sext(ins.imm) != 0, ins.off),
                 JSET_X => jump_if!(reg[d] & reg[s] != 0, ins.off),
-                JNE_K => jump_if!(reg[d] != imm, ins.off),
+                JNE_K => jump_if!(reg[d] != sext(ins.imm), ins.off),
                 JNE_X => jump_if!(reg[d] != reg[s], ins.off),
-                JSGT_K => jump_if!((reg[d] as i64) > imm as i64, ins.off),
+                JSGT_K => jump_if!((reg[d] as i64) > sext(ins.imm) as i64, ins.off),
                 JSGT_X => jump_if!((reg[d] as i64) > reg[s] as i64, ins.off),
-                JSGE_K => jump_if!((reg[d] as i64) >= imm as i64, ins.off),
+                JSGE_K => jump_if!((reg[d] as i64) >= sext(ins.imm) as i64, ins.off),
                 JSGE_X => jump_if!((reg[d] as i64) >= reg[s] as i64, ins.off),
-                JSLT_K => jump_if!((reg[d] as i64) < imm as i64, ins.off),
+                JSLT_K => jump_if!((reg[d] as i64) < sext(ins.imm) as i64, ins.off),
                 JSLT_X => jump_if!((reg[d] as i64) < reg[s] as i64, ins.off),
-                JSLE_K => jump_if!((reg[d] as i64) <= imm as i64, ins.off),
+                JSLE_K => jump_if!((reg[d] as i64) <= sext(ins.imm) as i64, ins.off),
                 JSLE_X => jump_if!((reg[d] as i64) <= reg[s] as i64, ins.off),
 
                 // Jumps, 32-bit comparisons of the low halves.
-                JEQ32_K => jump_if!(dst32 == imm32, ins.off),
-                JEQ32_X => jump_if!(dst32 == src32, ins.off),
-                JGT32_K => jump_if!(dst32 > imm32, ins.off),
-                JGT32_X => jump_if!(dst32 > src32, ins.off),
-                JGE32_K => jump_if!(dst32 >= imm32, ins.off),
-                JGE32_X => jump_if!(dst32 >= src32, ins.off),
-                JLT32_K => jump_if!(dst32 < imm32, ins.off),
-                JLT32_X => jump_if!(dst32 < src32, ins.off),
-                JLE32_K => jump_if!(dst32 <= imm32, ins.off),
-                JLE32_X => jump_if!(dst32 <= src32, ins.off),
-                JSET32_K => jump_if!(dst32 & imm32 != 0, ins.off),
-                JSET32_X => jump_if!(dst32 & src32 != 0, ins.off),
-                JNE32_K => jump_if!(dst32 != imm32, ins.off),
-                JNE32_X => jump_if!(dst32 != src32, ins.off),
-                JSGT32_K => jump_if!((dst32 as i32) > imm32 as i32, ins.off),
-                JSGT32_X => jump_if!((dst32 as i32) > src32 as i32, ins.off),
-                JSGE32_K => jump_if!((dst32 as i32) >= imm32 as i32, ins.off),
-                JSGE32_X => jump_if!((dst32 as i32) >= src32 as i32, ins.off),
-                JSLT32_K => jump_if!((dst32 as i32) < imm32 as i32, ins.off),
-                JSLT32_X => jump_if!((dst32 as i32) < src32 as i32, ins.off),
-                JSLE32_K => jump_if!((dst32 as i32) <= imm32 as i32, ins.off),
-                JSLE32_X => jump_if!((dst32 as i32) <= src32 as i32, ins.off),
+                JEQ32_K => jump_if!((reg[d] as u32) == (ins.imm as u32), ins.off),
+                JEQ32_X => jump_if!((reg[d] as u32) == (reg[s] as u32), ins.off),
+                JGT32_K => jump_if!((reg[d] as u32) > (ins.imm as u32), ins.off),
+                JGT32_X => jump_if!((reg[d] as u32) > (reg[s] as u32), ins.off),
+                JGE32_K => jump_if!((reg[d] as u32) >= (ins.imm as u32), ins.off),
+                JGE32_X => jump_if!((reg[d] as u32) >= (reg[s] as u32), ins.off),
+                JLT32_K => jump_if!((reg[d] as u32) < (ins.imm as u32), ins.off),
+                JLT32_X => jump_if!((reg[d] as u32) < (reg[s] as u32), ins.off),
+                JLE32_K => jump_if!((reg[d] as u32) <= (ins.imm as u32), ins.off),
+                JLE32_X => jump_if!((reg[d] as u32) <= (reg[s] as u32), ins.off),
+                JSET32_K => jump_if!((reg[d] as u32) & (ins.imm as u32) != 0, ins.off),
+                JSET32_X => jump_if!((reg[d] as u32) & (reg[s] as u32) != 0, ins.off),
+                JNE32_K => jump_if!((reg[d] as u32) != (ins.imm as u32), ins.off),
+                JNE32_X => jump_if!((reg[d] as u32) != (reg[s] as u32), ins.off),
+                JSGT32_K => jump_if!(((reg[d] as u32) as i32) > (ins.imm as u32) as i32, ins.off),
+                JSGT32_X => jump_if!(((reg[d] as u32) as i32) > (reg[s] as u32) as i32, ins.off),
+                JSGE32_K => jump_if!(((reg[d] as u32) as i32) >= (ins.imm as u32) as i32, ins.off),
+                JSGE32_X => jump_if!(((reg[d] as u32) as i32) >= (reg[s] as u32) as i32, ins.off),
+                JSLT32_K => jump_if!(((reg[d] as u32) as i32) < (ins.imm as u32) as i32, ins.off),
+                JSLT32_X => jump_if!(((reg[d] as u32) as i32) < (reg[s] as u32) as i32, ins.off),
+                JSLE32_K => jump_if!(((reg[d] as u32) as i32) <= (ins.imm as u32) as i32, ins.off),
+                JSLE32_X => jump_if!(((reg[d] as u32) as i32) <= (reg[s] as u32) as i32, ins.off),
 
                 // Calls and exit.
                 CALL if ins.src == CALL_LOCAL => {
@@ -321,6 +316,18 @@ impl<'p> Vm<'p> {
             }
         }
     }
+}
+
+/// The immediate sign-extended to 64 bits, as ALU64 and 64-bit jumps use it.
+#[inline(always)]
+fn sext(imm: i32) -> u64 {
+    imm as i64 as u64
+}
+
+/// The address `base + off` of a load or store.
+#[inline(always)]
+fn addr(base: u64, off: i16) -> u64 {
+    base.wrapping_add(off as i64 as u64)
 }
 
 fn div64(a: u64, b: u64, signed: i16) -> u64 {

@@ -1,1 +1,128 @@
-fn main() {}
+//! `vm-bench [NODE_SEARCH_OBJECT]`: nanoseconds per executed instruction of the
+//! interpreter, for (a) the conformance programs and (b) a lower-bound search
+//! over a 4 KiB B+tree node (`bpf/node_search.c`). Prints the median of 7 rounds.
+//!
+//! `npm run bench:vm` runs it on the object `npm install` compiled.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use ebpf::{conformance, region_address, Helpers, Program, Region, Vm};
+
+const ROUNDS: usize = 7;
+const ROUND_TIME: Duration = Duration::from_millis(150);
+
+/// Runs `one` (which returns instructions executed) repeatedly for about
+/// ROUND_TIME, ROUNDS times; returns the median ns per instruction and per run.
+fn measure(mut one: impl FnMut() -> u64) -> (f64, f64) {
+    let mut per_insn = Vec::new();
+    let mut per_run = Vec::new();
+    for _ in 0..ROUNDS {
+        let (mut runs, mut insns) = (0u64, 0u64);
+        let start = Instant::now();
+        while start.elapsed() < ROUND_TIME {
+            for _ in 0..256 {
+                insns += one();
+            }
+            runs += 256;
+        }
+        let ns = start.elapsed().as_nanos() as f64;
+        per_insn.push(ns / insns as f64);
+        per_run.push(ns / runs as f64);
+    }
+    (median(per_insn), median(per_run))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn conformance_programs() -> Result<(), String> {
+    let path = conformance::shared_dir().join("bpf-conformance/vectors.tsv");
+    let vectors = conformance::read_vectors(&path)?;
+    let helpers = conformance::helpers();
+    let mut programs = Vec::new();
+    for v in &vectors {
+        if let Ok(p) = Program::from_bytecode(&v.code, &helpers) {
+            programs.push((p, v.memory.clone()));
+        }
+    }
+    let mut vms: Vec<(Vm, Vec<u8>)> = programs.iter().map(|(p, m)| (Vm::new(p), m.clone())).collect();
+    let (ns_insn, ns_run) = measure(|| {
+        let mut executed = 0;
+        for (vm, mem) in vms.iter_mut() {
+            executed += conformance::run(vm, mem).map_or(0, |e| e.executed);
+        }
+        executed
+    });
+    let per_program = ns_run / vms.len() as f64;
+    println!(
+        "(a) conformance programs ({} programs): {ns_insn:.2} ns/instruction, {per_program:.0} ns/run",
+        vms.len()
+    );
+
+    // The fixed cost of a run (frame zeroing, address map), for reading (a):
+    // these programs execute only a handful of instructions each.
+    let trivial = Program::from_bytecode(&[0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0], &Helpers::new())
+        .map_err(|e| e.to_string())?;
+    let mut vm = Vm::new(&trivial);
+    let (_, ns_empty) = measure(|| vm.run(&mut [], &[]).map_or(0, |e| e.executed));
+    println!("    fixed cost of one run (mov r0, 0; exit): {ns_empty:.1} ns");
+    Ok(())
+}
+
+/// The node layout of `bpf/node_search.c`: search key, count, 255 keys, 255 values.
+fn node(keys: &[u64], search: u64) -> Vec<u8> {
+    let mut n = vec![0u8; 4096];
+    n[0..8].copy_from_slice(&search.to_le_bytes());
+    n[8..16].copy_from_slice(&(keys.len() as u64).to_le_bytes());
+    for (i, k) in keys.iter().enumerate() {
+        n[16 + 8 * i..24 + 8 * i].copy_from_slice(&k.to_le_bytes());
+        n[2056 + 8 * i..2064 + 8 * i].copy_from_slice(&(k * 10).to_le_bytes());
+    }
+    n
+}
+
+fn node_search(object: &str) -> Result<(), String> {
+    let bytes = std::fs::read(object).map_err(|e| format!("cannot read {object}: {e} (run `npm install` first)"))?;
+    let program = Program::from_elf(&bytes, None, &Helpers::standard()).map_err(|e| format!("{object}: {e}"))?;
+    let keys: Vec<u64> = (0..255).map(|i| 16 + 4 * i).collect();
+    let mut page = node(&keys, 0);
+    let mut vm = Vm::new(&program);
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut checked = 0;
+    let (ns_insn, ns_run) = measure(|| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let search = x % 1100;
+        page[0..8].copy_from_slice(&search.to_le_bytes());
+        let exit = vm.run(&mut [Region::readonly(&page)], &[region_address(0), 4096]).expect("node_search runs");
+        if checked < 1000 {
+            let expect = keys.iter().find(|&&k| k >= search).map_or(u64::MAX, |k| k * 10);
+            assert_eq!(exit.r0, expect, "node_search({search})");
+            checked += 1;
+        }
+        black_box(exit.executed)
+    });
+    println!(
+        "(b) node_search over a 4 KiB node (255 keys): {ns_insn:.2} ns/instruction, {ns_run:.0} ns/search, {} instructions/search",
+        (ns_run / ns_insn).round()
+    );
+    Ok(())
+}
+
+fn main() {
+    println!("eBPF interpreter, median of {ROUNDS} rounds of {} ms", ROUND_TIME.as_millis());
+    let object = std::env::args().nth(1).unwrap_or_else(|| "dist/bpf/node_search.o".into());
+    let results = [conformance_programs(), node_search(&object)];
+    let mut failed = false;
+    for r in results {
+        if let Err(e) = r {
+            eprintln!("vm-bench: {e}");
+            failed = true;
+        }
+    }
+    std::process::exit(failed as i32);
+}
