@@ -271,12 +271,12 @@ fn mutated_conformance_programs_end_cleanly() {
 
 #[test]
 fn mutated_elf_objects_end_cleanly() {
-    let mut seeds = Vec::new();
-    for source in common::sources("").into_iter().chain(common::sources("tests")) {
-        for flags in [&["-mcpu=v1"][..], &["-mcpu=v3", "-g"]] {
-            seeds.push(common::compile(&source, flags));
-        }
-    }
+    let sources: Vec<String> = common::sources("").into_iter().chain(common::sources("tests")).collect();
+    let jobs: Vec<(&str, &[&str])> = sources
+        .iter()
+        .flat_map(|s| [(s.as_str(), &["-mcpu=v1"][..]), (s.as_str(), &["-mcpu=v3", "-g"][..])])
+        .collect();
+    let seeds = common::compile_many(&jobs);
     assert!(!seeds.is_empty(), "bpf/ holds programs to mutate");
     let helpers = Helpers::standard();
     let mut rng = Rng::new(0x5eed_0003);

@@ -2,37 +2,55 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// The repository's `bpf/` folder.
 pub fn bpf_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bpf")
 }
 
-/// Compiles `source` (relative to `bpf/`) with clang for the BPF target into a
-/// fresh file and returns the object's bytes. Fails the test when clang is
-/// missing: the project's setup installs it, so its absence is a real fault.
-pub fn compile(source: &str, extra_flags: &[&str]) -> Vec<u8> {
-    let src = bpf_dir().join(source);
-    let out = std::env::temp_dir().join(format!(
-        "xrpkv-test-{}-{}-{}.o",
-        std::process::id(),
-        source.replace('/', "_"),
-        extra_flags.join("").replace(['-', '='], "")
-    ));
-    let result = Command::new("clang")
-        .args(["-target", "bpf", "-O2", "-c", "-I"])
-        .arg(bpf_dir().join("include"))
-        .args(extra_flags)
-        .arg(&src)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap_or_else(|e| panic!("clang is required to compile {source} ({e}): run `bash scripts/setup.sh` or `apt-get install clang`"));
-    assert!(result.status.success(), "clang failed on {source}:\n{}", String::from_utf8_lossy(&result.stderr));
-    let bytes = std::fs::read(&out).expect("clang wrote the object");
-    let _ = std::fs::remove_file(&out);
-    bytes
+/// Compiles each `(source, flags)` (source relative to `bpf/`) with clang for
+/// the BPF target, all at once, and returns the objects in order. `$CLANG`
+/// names another clang. Fails the test when clang is missing: the project's
+/// setup installs it, so its absence is a real fault, never a reason to skip.
+pub fn compile_many(jobs: &[(&str, &[&str])]) -> Vec<Vec<u8>> {
+    let clang = std::env::var("CLANG").unwrap_or_else(|_| "clang".into());
+    let dir = std::env::temp_dir().join(format!("xrpkv-bpf-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create a temporary directory");
+    let started: Vec<_> = jobs
+        .iter()
+        .enumerate()
+        .map(|(n, (source, flags))| {
+            let out = dir.join(format!("{n}.o"));
+            let child = Command::new(&clang)
+                .args(["-target", "bpf", "-O2", "-Wall", "-Werror", "-c", "-I"])
+                .arg(bpf_dir().join("include"))
+                .args(*flags)
+                .arg(bpf_dir().join(source))
+                .arg("-o")
+                .arg(&out)
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!("clang is required ({clang}: {e}): run `bash scripts/setup.sh` or `apt-get install clang`")
+                });
+            (source, flags, out, child)
+        })
+        .collect();
+    let objects = started
+        .into_iter()
+        .map(|(source, flags, out, child)| {
+            let result = child.wait_with_output().expect("wait for clang");
+            assert!(
+                result.status.success(),
+                "clang {source} {flags:?} failed:\n{}",
+                String::from_utf8_lossy(&result.stderr)
+            );
+            std::fs::read(&out).expect("clang wrote the object")
+        })
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    objects
 }
 
 /// Every `.c` file directly inside `bpf/<folder>` (sorted), relative to `bpf/`.
