@@ -1,0 +1,518 @@
+//! Safe wrappers over [`crate::napi_sys`], and the module's entry point. Every
+//! `unsafe` block of the addon is in this file; `lib.rs` sees only `Env`, `Value`, `CallCtx` and `Throw`.
+//!
+//! Each JS-callable function goes through [`trampoline`], which catches panics
+//! and turns both panics and `Err(Throw)` into a thrown JS exception, so no
+//! unwinding ever crosses into Node.
+#![allow(unsafe_code)]
+
+use std::ffi::{c_char, c_void, CString};
+use std::marker::PhantomData;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::null_mut;
+
+use crate::napi_sys::*;
+
+pub use crate::napi_sys::napi_type_tag as TypeTag;
+
+/// Which JS error constructor to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    Error,
+    TypeError,
+    RangeError,
+}
+
+/// An extra property set on a thrown error (`pc`, `log`, ...).
+pub enum Prop {
+    Number(f64),
+    Str(String),
+}
+
+/// A JS exception to throw when the callback returns.
+pub struct JsError {
+    kind: ErrorKind,
+    message: String,
+    code: Option<&'static str>,
+    props: Vec<(&'static str, Prop)>,
+}
+
+impl JsError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> JsError {
+        JsError {
+            kind,
+            message: message.into(),
+            code: None,
+            props: Vec::new(),
+        }
+    }
+    pub fn type_error(message: impl Into<String>) -> JsError {
+        JsError::new(ErrorKind::TypeError, message).code("ERR_INVALID_ARG_TYPE")
+    }
+    pub fn range_error(message: impl Into<String>) -> JsError {
+        JsError::new(ErrorKind::RangeError, message).code("ERR_OUT_OF_RANGE")
+    }
+    pub fn code(mut self, code: &'static str) -> JsError {
+        self.code = Some(code);
+        self
+    }
+    pub fn prop(mut self, name: &'static str, value: Prop) -> JsError {
+        self.props.push((name, value));
+        self
+    }
+}
+
+/// Why a callback did not return a value.
+pub enum Throw {
+    /// A JS exception is already pending (a Node-API call reported one).
+    Pending,
+    Js(JsError),
+}
+
+impl From<JsError> for Throw {
+    fn from(e: JsError) -> Throw {
+        Throw::Js(e)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Throw>;
+
+#[derive(Clone, Copy)]
+pub struct Value(napi_value);
+
+/// The JS types the addon distinguishes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsType {
+    Undefined,
+    Null,
+    Number,
+    String,
+    External,
+    Other,
+}
+
+/// The Node-API environment of the current call. Only valid during it.
+#[derive(Clone, Copy)]
+pub struct Env(napi_env);
+
+fn cstring(s: &str) -> CString {
+    // Property names are our own literals; a NUL would be a bug here, not input.
+    CString::new(s).expect("property name without NUL")
+}
+
+impl Env {
+    /// Turns a Node-API status into a `Result`, noticing a pending exception.
+    fn check(self, status: napi_status, what: &'static str) -> Result<()> {
+        if status == NAPI_OK {
+            return Ok(());
+        }
+        let mut pending = false;
+        // SAFETY: `self.0` is the env of the running call.
+        let asked = unsafe { napi_is_exception_pending(self.0, &mut pending) };
+        if status == NAPI_PENDING_EXCEPTION || (asked == NAPI_OK && pending) {
+            return Err(Throw::Pending);
+        }
+        Err(JsError::new(
+            ErrorKind::Error,
+            format!("Node-API call {what} failed with status {status}"),
+        )
+        .into())
+    }
+
+    pub fn object(self) -> Result<Value> {
+        let mut v = null_mut();
+        // SAFETY (this and every call below): valid env, out-pointers to locals.
+        self.check(
+            unsafe { napi_create_object(self.0, &mut v) },
+            "napi_create_object",
+        )?;
+        Ok(Value(v))
+    }
+
+    pub fn array(self, len: usize) -> Result<Value> {
+        let mut v = null_mut();
+        self.check(
+            unsafe { napi_create_array_with_length(self.0, len, &mut v) },
+            "napi_create_array_with_length",
+        )?;
+        Ok(Value(v))
+    }
+
+    pub fn string(self, s: &str) -> Result<Value> {
+        let mut v = null_mut();
+        let status = unsafe {
+            napi_create_string_utf8(self.0, s.as_ptr() as *const c_char, s.len(), &mut v)
+        };
+        self.check(status, "napi_create_string_utf8")?;
+        Ok(Value(v))
+    }
+
+    pub fn number(self, n: f64) -> Result<Value> {
+        let mut v = null_mut();
+        self.check(
+            unsafe { napi_create_double(self.0, n, &mut v) },
+            "napi_create_double",
+        )?;
+        Ok(Value(v))
+    }
+
+    pub fn bigint(self, n: u64) -> Result<Value> {
+        let mut v = null_mut();
+        self.check(
+            unsafe { napi_create_bigint_uint64(self.0, n, &mut v) },
+            "napi_create_bigint_uint64",
+        )?;
+        Ok(Value(v))
+    }
+
+    pub fn set(self, object: Value, name: &str, value: Value) -> Result<()> {
+        let name = cstring(name);
+        let status = unsafe { napi_set_named_property(self.0, object.0, name.as_ptr(), value.0) };
+        self.check(status, "napi_set_named_property")
+    }
+
+    pub fn set_element(self, array: Value, index: u32, value: Value) -> Result<()> {
+        self.check(
+            unsafe { napi_set_element(self.0, array.0, index, value.0) },
+            "napi_set_element",
+        )
+    }
+
+    pub fn type_of(self, v: Value) -> Result<JsType> {
+        let mut t = 0;
+        self.check(unsafe { napi_typeof(self.0, v.0, &mut t) }, "napi_typeof")?;
+        Ok(match t {
+            NAPI_UNDEFINED => JsType::Undefined,
+            NAPI_NULL => JsType::Null,
+            NAPI_NUMBER => JsType::Number,
+            NAPI_STRING => JsType::String,
+            NAPI_EXTERNAL => JsType::External,
+            _ => JsType::Other,
+        })
+    }
+
+    /// A JS function named `name` that calls `method`.
+    pub fn function(self, name: &str, method: Method) -> Result<Value> {
+        let mut v = null_mut();
+        // The fn pointer travels as the callback's data and comes back in
+        // `trampoline`; fn and data pointers have the same size on every
+        // platform Node supports.
+        let data = method as *const () as *mut c_void;
+        let status = unsafe {
+            napi_create_function(
+                self.0,
+                name.as_ptr() as *const c_char,
+                name.len(),
+                Some(trampoline),
+                data,
+                &mut v,
+            )
+        };
+        self.check(status, "napi_create_function")?;
+        Ok(Value(v))
+    }
+
+    /// Moves `value` into a new JS external tagged with `tag`. V8 is told about
+    /// `size_hint` bytes so that it collects handles often enough; the
+    /// finalizer drops `value` and takes the hint back.
+    pub fn external<T: 'static>(
+        self,
+        value: T,
+        tag: &'static TypeTag,
+        size_hint: usize,
+    ) -> Result<Value> {
+        let size = size_hint.min(i64::MAX as usize) as i64;
+        let data = Box::into_raw(Box::new(value)) as *mut c_void;
+        let mut v = null_mut();
+        let status = unsafe {
+            napi_create_external(
+                self.0,
+                data,
+                Some(finalize::<T>),
+                size as usize as *mut c_void,
+                &mut v,
+            )
+        };
+        if let Err(e) = self.check(status, "napi_create_external") {
+            // SAFETY: Node did not take ownership; we still own the box.
+            drop(unsafe { Box::from_raw(data as *mut T) });
+            return Err(e);
+        }
+        // From here on the finalizer owns the box and takes `size` back, so
+        // add it first, whatever fails after.
+        let mut total = 0;
+        self.check(
+            unsafe { napi_adjust_external_memory(self.0, size, &mut total) },
+            "napi_adjust_external_memory",
+        )?;
+        self.check(
+            unsafe { napi_type_tag_object(self.0, v, tag) },
+            "napi_type_tag_object",
+        )?;
+        Ok(Value(v))
+    }
+
+    /// Throws `t` (nothing to do when an exception is already pending).
+    fn throw(self, t: Throw) {
+        let Throw::Js(e) = t else { return };
+        // A failure here leaves no better way to report it: ignore statuses.
+        let _ = (|| -> Result<()> {
+            let msg = self.string(&e.message)?;
+            let code = match e.code {
+                Some(c) => self.string(c)?.0,
+                None => null_mut(),
+            };
+            let create = match e.kind {
+                ErrorKind::Error => napi_create_error,
+                ErrorKind::TypeError => napi_create_type_error,
+                ErrorKind::RangeError => napi_create_range_error,
+            };
+            let mut err = null_mut();
+            self.check(
+                unsafe { create(self.0, code, msg.0, &mut err) },
+                "napi_create_error",
+            )?;
+            for (name, prop) in &e.props {
+                let v = match prop {
+                    Prop::Number(n) => self.number(*n)?,
+                    Prop::Str(s) => self.string(s)?,
+                };
+                self.set(Value(err), name, v)?;
+            }
+            self.check(unsafe { napi_throw(self.0, err) }, "napi_throw")
+        })();
+    }
+}
+
+/// Drops the value behind a JS external when V8 collects it.
+unsafe extern "C" fn finalize<T>(env: napi_env, data: *mut c_void, hint: *mut c_void) {
+    // Dropping plain Rust data should not panic, but unwinding out of here
+    // would be undefined behaviour, so be sure.
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: `data` is the box `Env::external::<T>` leaked; Node calls
+        // the finalizer exactly once.
+        drop(unsafe { Box::from_raw(data as *mut T) });
+        let mut total = 0;
+        unsafe { napi_adjust_external_memory(env, -(hint as usize as i64), &mut total) };
+    }));
+}
+
+/// Most arguments any function of this addon takes.
+const MAX_ARGS: usize = 4;
+
+/// The arguments of one call. `'cx` is the call's duration: values borrowed
+/// from JS through it (externals, buffers) stay alive that long, since no JS
+/// runs until the callback returns.
+pub struct CallCtx<'cx> {
+    env: Env,
+    argv: [napi_value; MAX_ARGS],
+    _call: PhantomData<&'cx ()>,
+}
+
+pub type Method = for<'cx> fn(&mut CallCtx<'cx>) -> Result<Value>;
+
+impl<'cx> CallCtx<'cx> {
+    pub fn env(&self) -> Env {
+        self.env
+    }
+
+    /// Argument `i` as a `Uint8Array` (a Buffer is one), or `None` when it is
+    /// undefined or null. Borrowing `self` mutably means at most one such
+    /// slice exists at a time, so two arguments naming the same buffer cannot
+    /// become two aliasing `&mut`.
+    pub fn bytes(&mut self, i: usize, what: &str) -> Result<Option<&mut [u8]>> {
+        let (env, v) = (self.env, self.argv[i]);
+        if matches!(env.type_of(Value(v))?, JsType::Undefined | JsType::Null) {
+            return Ok(None);
+        }
+        let mut is_typed = false;
+        env.check(
+            unsafe { napi_is_typedarray(env.0, v, &mut is_typed) },
+            "napi_is_typedarray",
+        )?;
+        let (mut kind, mut len, mut data, mut offset) = (0, 0usize, null_mut(), 0usize);
+        if is_typed {
+            let status = unsafe {
+                napi_get_typedarray_info(
+                    env.0,
+                    v,
+                    &mut kind,
+                    &mut len,
+                    &mut data,
+                    null_mut(),
+                    &mut offset,
+                )
+            };
+            env.check(status, "napi_get_typedarray_info")?;
+        }
+        if !is_typed || kind != NAPI_UINT8_ARRAY {
+            return Err(
+                JsError::type_error(format!("{what} must be a Uint8Array or Buffer")).into(),
+            );
+        }
+        if len == 0 || data.is_null() {
+            // Empty or detached: no memory to borrow.
+            return Ok(Some(&mut []));
+        }
+        // SAFETY: Node reports `len` bytes at `data` (already offset) for a
+        // Uint8Array, which lives at least until this call returns.
+        Ok(Some(unsafe {
+            std::slice::from_raw_parts_mut(data as *mut u8, len)
+        }))
+    }
+
+    /// Argument `i` as a string, or `None` when undefined or null.
+    pub fn string(&self, i: usize, what: &str) -> Result<Option<String>> {
+        let (env, v) = (self.env, self.argv[i]);
+        match env.type_of(Value(v))? {
+            JsType::Undefined | JsType::Null => return Ok(None),
+            JsType::String => {}
+            _ => return Err(JsError::type_error(format!("{what} must be a string")).into()),
+        }
+        let mut len = 0;
+        env.check(
+            unsafe { napi_get_value_string_utf8(env.0, v, null_mut(), 0, &mut len) },
+            "napi_get_value_string_utf8",
+        )?;
+        let mut buf = vec![0u8; len + 1];
+        let status = unsafe {
+            napi_get_value_string_utf8(
+                env.0,
+                v,
+                buf.as_mut_ptr() as *mut c_char,
+                buf.len(),
+                &mut len,
+            )
+        };
+        env.check(status, "napi_get_value_string_utf8")?;
+        buf.truncate(len);
+        // Node wrote UTF-8 (lone surrogates become U+FFFD), but stay lenient.
+        Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
+    }
+
+    /// Argument `i` as a number, or `None` when undefined or null.
+    pub fn number(&self, i: usize, what: &str) -> Result<Option<f64>> {
+        let (env, v) = (self.env, self.argv[i]);
+        match env.type_of(Value(v))? {
+            JsType::Undefined | JsType::Null => return Ok(None),
+            JsType::Number => {}
+            _ => return Err(JsError::type_error(format!("{what} must be a number")).into()),
+        }
+        let mut n = 0.0;
+        env.check(
+            unsafe { napi_get_value_double(env.0, v, &mut n) },
+            "napi_get_value_double",
+        )?;
+        Ok(Some(n))
+    }
+
+    /// Argument `i` as the `T` inside an external made by [`Env::external`]
+    /// with the same `tag`. The tag check is what makes the cast sound: an
+    /// external from another addon, or of another type, is refused.
+    pub fn external<T: 'static>(
+        &self,
+        i: usize,
+        tag: &'static TypeTag,
+        what: &str,
+    ) -> Result<&'cx T> {
+        let (env, v) = (self.env, self.argv[i]);
+        let refuse = || {
+            Err(JsError::type_error(format!("{what} is not a handle made by this addon")).into())
+        };
+        if env.type_of(Value(v))? != JsType::External {
+            return refuse();
+        }
+        let mut ok = false;
+        env.check(
+            unsafe { napi_check_object_type_tag(env.0, v, tag, &mut ok) },
+            "napi_check_object_type_tag",
+        )?;
+        if !ok {
+            return refuse();
+        }
+        let mut data = null_mut();
+        env.check(
+            unsafe { napi_get_value_external(env.0, v, &mut data) },
+            "napi_get_value_external",
+        )?;
+        // SAFETY: the tag proves `data` is the `Box<T>` of `Env::external::<T>`;
+        // the external is an argument of this call, so it is not collected
+        // before the call returns.
+        Ok(unsafe { &*(data as *const T) })
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
+fn panic_error(payload: &(dyn std::any::Any + Send)) -> Throw {
+    JsError::new(
+        ErrorKind::Error,
+        format!("xrpkv native code panicked: {}", panic_message(payload)),
+    )
+    .code("PANIC")
+    .into()
+}
+
+/// The one `napi_callback` of the addon: recovers the `Method` from the
+/// callback data and runs it with panics caught.
+unsafe extern "C" fn trampoline(env: napi_env, info: napi_callback_info) -> napi_value {
+    let env = Env(env);
+    let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<Value> {
+        let mut argc = MAX_ARGS;
+        let mut argv = [null_mut(); MAX_ARGS];
+        let mut data = null_mut();
+        let status = unsafe {
+            napi_get_cb_info(
+                env.0,
+                info,
+                &mut argc,
+                argv.as_mut_ptr(),
+                null_mut(),
+                &mut data,
+            )
+        };
+        env.check(status, "napi_get_cb_info")?;
+        // SAFETY: every function is made by `Env::function`, whose data is a `Method`.
+        let method: Method = unsafe { std::mem::transmute::<*mut c_void, Method>(data) };
+        // Node filled the slots past the real argc with `undefined`.
+        method(&mut CallCtx {
+            env,
+            argv,
+            _call: PhantomData,
+        })
+    }));
+    let thrown = match outcome {
+        Ok(Ok(v)) => return v.0,
+        Ok(Err(t)) => t,
+        Err(payload) => panic_error(&*payload),
+    };
+    env.throw(thrown);
+    null_mut()
+}
+
+/// The entry point Node looks up when it loads the addon.
+#[no_mangle]
+pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_value) -> napi_value {
+    let env = Env(env);
+    let thrown = match catch_unwind(AssertUnwindSafe(|| crate::init(env, Value(exports)))) {
+        Ok(Ok(())) => return exports,
+        Ok(Err(t)) => t,
+        Err(payload) => panic_error(&*payload),
+    };
+    env.throw(thrown);
+    null_mut()
+}
+
+/// Tells Node which Node-API version the addon expects (else it assumes 8).
+#[no_mangle]
+pub extern "C" fn node_api_module_get_api_version_v1() -> i32 {
+    NAPI_VERSION
+}
