@@ -37,12 +37,20 @@ pub struct Vm<'p> {
     program: &'p Program,
     budget: u64,
     stack: Box<[u8]>,
+    /// Saved caller state per frame; only `depth` entries are live in a run.
+    frames: [Frame; MAX_FRAMES],
     log: String,
 }
 
 impl<'p> Vm<'p> {
     pub fn new(program: &'p Program) -> Vm<'p> {
-        Vm { program, budget: DEFAULT_BUDGET, stack: vec![0; STACK_SIZE].into_boxed_slice(), log: String::new() }
+        Vm {
+            program,
+            budget: DEFAULT_BUDGET,
+            stack: vec![0; STACK_SIZE].into_boxed_slice(),
+            frames: [Frame::default(); MAX_FRAMES],
+            log: String::new(),
+        }
     }
 
     /// Sets how many instructions one run may execute before it fails.
@@ -64,7 +72,7 @@ impl<'p> Vm<'p> {
     /// ignored) and r10 at the top of a zeroed 512-byte frame. `regions` are
     /// mapped at [`crate::region_address`]`(0)`, `(1)`, ... in order.
     pub fn run(&mut self, regions: &mut [Region<'_>], args: &[u64]) -> Result<Exit, RunError> {
-        let Vm { program, budget, stack, log } = self;
+        let Vm { program, budget, stack, frames, log } = self;
         let program: &Program = program;
         let budget = *budget;
         // Each frame is zeroed as it is entered, so a run never sees an
@@ -78,7 +86,6 @@ impl<'p> Vm<'p> {
             *r = a;
         }
         reg[10] = STACK_BASE + STACK_SIZE as u64;
-        let mut frames = [Frame::default(); MAX_FRAMES];
         let mut depth = 0usize;
         let mut remaining = budget;
         let mut pc = 0usize;

@@ -15,7 +15,10 @@ pub fn bpf_dir() -> PathBuf {
 /// setup installs it, so its absence is a real fault, never a reason to skip.
 pub fn compile_many(jobs: &[(&str, &[&str])]) -> Vec<Vec<u8>> {
     let clang = std::env::var("CLANG").unwrap_or_else(|_| "clang".into());
-    let dir = std::env::temp_dir().join(format!("xrpkv-bpf-test-{}", std::process::id()));
+    // One directory per call: tests of one binary compile in parallel.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("xrpkv-bpf-test-{}-{call}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create a temporary directory");
     let started: Vec<_> = jobs
         .iter()
