@@ -31,7 +31,7 @@ pub fn run(vm: &mut Vm<'_>, memory: &mut [u8]) -> Result<Exit, RunError> {
 /// Decodes hex text (whitespace ignored, any case). `None` on anything else.
 pub fn parse_hex(text: &str) -> Option<Vec<u8>> {
     let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     digits

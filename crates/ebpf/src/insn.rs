@@ -44,7 +44,7 @@ impl Insn {
 
 /// Splits bytecode into instructions. The length must be a whole number of slots.
 pub fn decode_all(code: &[u8]) -> Option<Vec<Insn>> {
-    if code.len() % INSN_SIZE != 0 {
+    if !code.len().is_multiple_of(INSN_SIZE) {
         return None;
     }
     Some(

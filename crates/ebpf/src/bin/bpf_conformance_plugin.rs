@@ -25,7 +25,7 @@ fn main() -> ExitCode {
 fn run() -> Result<u64, String> {
     // Options the runner may pass (`--flag`) are not ours; the memory is the
     // one positional argument.
-    let memory_hex = std::env::args().skip(1).filter(|a| !a.starts_with("--")).last().unwrap_or_default();
+    let memory_hex = std::env::args().skip(1).filter(|a| !a.starts_with("--")).next_back().unwrap_or_default();
     let mut memory = conformance::parse_hex(&memory_hex).ok_or("memory argument is not hex")?;
     let mut text = String::new();
     std::io::stdin().read_to_string(&mut text).map_err(|e| format!("cannot read the program: {e}"))?;

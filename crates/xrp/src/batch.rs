@@ -1,0 +1,208 @@
+//! The batch engine: many chains in flight on one io_uring.
+//!
+//! When a read completes, its chain's program runs in the same completion
+//! loop and the chain's next read is queued at once; one `io_uring_enter`
+//! then submits the whole round and waits for the next completion. A data
+//! page belongs to an in-flight read, not to a chain, so `depth` pages (all
+//! registered with the ring) serve any number of chains. Where io_uring is
+//! unavailable, a small pool of threads runs the chains with `pread`, and
+//! [`BatchEngine::io`] says so.
+
+use std::collections::VecDeque;
+
+use ebpf::{Program, Vm};
+use uring::{opcode, IoUring};
+
+use crate::chain::{Chain, ChainOptions, Step};
+use crate::file::{clear_tail, XrpFile};
+use crate::outcome::{ChainResult, Outcome};
+use crate::page::Page;
+use crate::sync::SyncEngine;
+
+pub const DEFAULT_QUEUE_DEPTH: u32 = 64;
+
+/// One chain of a batch: where it starts, and its scratch page (in and out).
+pub struct BatchChain {
+    pub offset: u64,
+    pub len: usize,
+    pub scratch: Page,
+}
+
+enum Io {
+    Uring { ring: IoUring, registered_buffers: bool },
+    Threads { threads: usize, why: String },
+}
+
+pub struct BatchEngine<'p> {
+    // Field order matters: the ring drops (cancelling and reaping every read
+    // still in flight) before the pages those reads write into.
+    io: Io,
+    pages: Vec<Page>,
+    program: &'p Program,
+    vm: Vm<'p>,
+    depth: u32,
+}
+
+impl<'p> BatchEngine<'p> {
+    /// An engine with up to `depth` reads in flight.
+    pub fn new(program: &'p Program, depth: u32) -> BatchEngine<'p> {
+        let depth = depth.clamp(1, 4096);
+        let pages: Vec<Page> = (0..depth).map(|_| Page::new()).collect();
+        let io = match IoUring::new(depth) {
+            Ok(mut ring) => {
+                let bufs: Vec<(*mut u8, usize)> = pages.iter().map(|p| (p.as_ptr() as *mut u8, p.len())).collect();
+                // SAFETY: the pages outlive the registration: they are dropped after the ring.
+                let registered_buffers = unsafe { ring.register_buffers(&bufs) }.is_ok();
+                Io::Uring { ring, registered_buffers }
+            }
+            Err(e) => Io::Threads { threads: (depth as usize).min(4), why: format!("io_uring is unavailable: {e}") },
+        };
+        BatchEngine { io, pages, program, vm: Vm::new(program), depth }
+    }
+
+    /// An engine that runs chains on `threads` threads with `pread`, never io_uring.
+    pub fn with_threads(program: &'p Program, threads: usize) -> BatchEngine<'p> {
+        let threads = threads.clamp(1, 64);
+        let io = Io::Threads { threads, why: "asked for".into() };
+        BatchEngine { io, pages: Vec::new(), program, vm: Vm::new(program), depth: threads as u32 }
+    }
+
+    /// How reads are issued, in words.
+    pub fn io(&self) -> String {
+        match &self.io {
+            Io::Uring { registered_buffers, .. } => format!(
+                "io_uring, queue depth {}{}",
+                self.depth,
+                if *registered_buffers { ", registered buffers" } else { "" }
+            ),
+            Io::Threads { threads, why } => format!("{threads} threads doing pread ({why})"),
+        }
+    }
+
+    /// Runs every chain to its end; results are in the order of `chains`.
+    pub fn run(&mut self, file: &XrpFile, options: ChainOptions, chains: &mut [BatchChain]) -> Vec<ChainResult> {
+        match &mut self.io {
+            Io::Uring { ring, registered_buffers } => {
+                run_on_ring(ring, *registered_buffers, &mut self.pages, &mut self.vm, file, options, chains)
+            }
+            Io::Threads { threads, .. } => run_on_threads(*threads, self.program, file, options, chains),
+        }
+    }
+}
+
+/// `user_data` of a read: which chain, into which page.
+fn tag(chain: usize, page: usize) -> u64 {
+    (chain as u64) << 32 | page as u64
+}
+
+fn untag(user_data: u64) -> (usize, usize) {
+    ((user_data >> 32) as usize, (user_data & 0xffff_ffff) as usize)
+}
+
+fn run_on_ring(
+    ring: &mut IoUring,
+    registered_buffers: bool,
+    pages: &mut [Page],
+    vm: &mut Vm<'_>,
+    file: &XrpFile,
+    options: ChainOptions,
+    chains: &mut [BatchChain],
+) -> Vec<ChainResult> {
+    let fd = match ring.register_files(&[file.fd()]) {
+        Ok(()) => opcode::Fd::Fixed(0),
+        Err(_) => opcode::Fd::Raw(file.fd()),
+    };
+    let mut results: Vec<Option<ChainResult>> = vec![None; chains.len()];
+    let mut states = Vec::with_capacity(chains.len());
+    let mut ready: VecDeque<(usize, u64, usize)> = VecDeque::new(); // (chain, offset, len)
+    for (i, c) in chains.iter().enumerate() {
+        let (chain, step) = Chain::start(options, file, c.offset, c.len);
+        states.push(chain);
+        match step {
+            Step::Read { offset, len } => ready.push_back((i, offset, len)),
+            Step::Finished(r) => results[i] = Some(r),
+        }
+    }
+    let mut free_pages: Vec<usize> = (0..pages.len()).collect();
+    let mut in_flight = 0usize;
+    let mut completed = Vec::new();
+    loop {
+        // Queue a read for every ready chain that has a free page.
+        while let (Some(&(i, offset, len)), Some(&page)) = (ready.front(), free_pages.last()) {
+            let buf = pages[page].as_mut_ptr();
+            let entry = if registered_buffers {
+                opcode::ReadFixed { fd, buf, len: len as u32, offset, buf_index: page as u16 }.build()
+            } else {
+                opcode::Read { fd, buf, len: len as u32, offset }.build()
+            };
+            // SAFETY: the page is reserved for this read until its completion
+            // is reaped below, and pages outlive the ring (BatchEngine's field order).
+            if unsafe { ring.push(&entry.user_data(tag(i, page))) }.is_err() {
+                break; // the submission queue is full: submit this round first
+            }
+            ready.pop_front();
+            free_pages.pop();
+            in_flight += 1;
+        }
+        if in_flight == 0 {
+            break;
+        }
+        if let Err(e) = ring.submit_and_wait(1) {
+            // The ring itself failed: every unfinished chain reports it.
+            let errno = e.raw_os_error().unwrap_or(5);
+            for (i, r) in results.iter_mut().enumerate() {
+                if r.is_none() {
+                    *r = Some(ChainResult { outcome: Outcome::ReadError { offset: chains[i].offset, errno }, hops: states[i].hops(), last_offset: chains[i].offset });
+                }
+            }
+            break;
+        }
+        completed.extend(ring.completions().map(|c| (c.user_data(), c.result())));
+        for (user_data, res) in completed.drain(..) {
+            let (i, page) = untag(user_data);
+            in_flight -= 1;
+            let read = if res < 0 { Err(-res) } else { Ok(res as usize) };
+            if let Ok(n) = read {
+                clear_tail(&mut pages[page], n);
+            }
+            match states[i].completed(vm, file, read, &pages[page], &mut chains[i].scratch) {
+                Step::Read { offset, len } => ready.push_back((i, offset, len)),
+                Step::Finished(r) => results[i] = Some(r),
+            }
+            free_pages.push(page);
+        }
+    }
+    if matches!(fd, opcode::Fd::Fixed(_)) {
+        let _ = ring.unregister_files();
+    }
+    results.into_iter().map(|r| r.expect("every chain finishes before the loop ends")).collect()
+}
+
+/// The fallback: `threads` threads, each with its own sync engine, take chains in turn.
+fn run_on_threads(
+    threads: usize,
+    program: &Program,
+    file: &XrpFile,
+    options: ChainOptions,
+    chains: &mut [BatchChain],
+) -> Vec<ChainResult> {
+    let next = std::sync::Mutex::new(chains.iter_mut().enumerate());
+    let mut results: Vec<(usize, ChainResult)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads.max(1))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut engine = SyncEngine::new(program);
+                    let mut done = Vec::new();
+                    loop {
+                        let Some((i, c)) = next.lock().unwrap_or_else(|p| p.into_inner()).next() else { break };
+                        done.push((i, engine.run(file, options, c.offset, c.len, &mut c.scratch)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}

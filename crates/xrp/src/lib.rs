@@ -1,0 +1,27 @@
+//! The XRP runtime: runs a program written for the XRP kernel against a file,
+//! in the kernel when it has XRP, else in the resubmission emulator.
+//!
+//! - [`abi`]: the context layout of `bpf/include/xrp.h`;
+//! - [`chain`]: one chain's state machine, shared by every engine;
+//! - [`sync`]: one chain per call, `pread` per hop;
+//! - [`batch`]: many chains in flight on one io_uring (or a thread pool);
+//! - [`kernel`]: the probe for a kernel with XRP;
+//! - [`file`], [`page`], [`outcome`]: what chains read, into what, and how they end.
+
+pub mod abi;
+pub mod batch;
+pub mod chain;
+pub mod file;
+pub mod kernel;
+pub mod outcome;
+pub mod page;
+pub mod sync;
+mod sys;
+
+pub use batch::{BatchChain, BatchEngine, DEFAULT_QUEUE_DEPTH};
+pub use chain::{ChainOptions, Mode, DEFAULT_HOP_LIMIT};
+pub use file::{DirectIo, XrpFile};
+pub use kernel::{probe, Backend, Probe};
+pub use outcome::{AddressError, ChainResult, Outcome};
+pub use page::Page;
+pub use sync::SyncEngine;

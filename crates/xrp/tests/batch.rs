@@ -1,0 +1,108 @@
+//! The batch engine against the sync engine: same chains, same outcomes.
+
+mod support;
+
+use support::*;
+use xrp::{AddressError, BatchChain, BatchEngine, ChainOptions, DirectIo, Mode, Outcome, Page, SyncEngine, XrpFile};
+
+/// 1,000 chains starting at random blocks of one long shuffled chain: each
+/// follows it to the end (or its hop limit), some start at bad offsets.
+fn chains(first_blocks: &[u64], rng: &mut Rng) -> Vec<BatchChain> {
+    (0..1000)
+        .map(|i| {
+            let offset = if i % 97 == 13 { 4096 * 5000 } else { first_blocks[rng.below(first_blocks.len())] };
+            BatchChain { offset, len: 4096, scratch: Page::new() }
+        })
+        .collect()
+}
+
+fn check_against_sync(engine: &mut BatchEngine, file: &XrpFile, opts: ChainOptions, blocks: &[u64]) {
+    let program = chain_program();
+    let mut rng = Rng::new(77);
+    let mut batch = chains(blocks, &mut rng);
+    let results = engine.run(file, opts, &mut batch);
+    assert_eq!(results.len(), batch.len());
+    let mut sync = SyncEngine::new(&program);
+    let mut seen = [0usize; 3];
+    for (c, got) in batch.iter().zip(&results) {
+        let mut scratch = Page::new();
+        let want = sync.run(file, opts, c.offset, c.len, &mut scratch);
+        assert_eq!(got, &want, "chain from {}", c.offset);
+        assert_eq!(&c.scratch[..24], &scratch[..24], "scratch of the chain from {}", c.offset);
+        seen[match got.outcome {
+            Outcome::Done => 0,
+            Outcome::HopLimit { .. } => 1,
+            _ => 2,
+        }] += 1;
+    }
+    assert!(seen.iter().all(|&n| n > 0), "done, hop limit and bad address all occur: {seen:?}");
+}
+
+/// One chain of `n` blocks; returns the file and every block's offset in chain order.
+fn long_chain(n: usize) -> (TempFile, Vec<u64>) {
+    let mut order: Vec<u64> = (0..n as u64).map(|i| i * 4096).collect();
+    let mut rng = Rng::new(5);
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i + 1));
+    }
+    let blocks: Vec<(u64, Block)> = order
+        .iter()
+        .enumerate()
+        .map(|(i, &at)| (at, Block { next: order.get(i + 1).copied().unwrap_or(END), size: 4096, value: i as u64, action: 0 }))
+        .collect();
+    (TempFile::new(n, &blocks), order)
+}
+
+#[test]
+fn a_thousand_chains_on_io_uring_match_the_sync_engine() {
+    let program = chain_program();
+    let (file, order) = long_chain(120);
+    let opts = ChainOptions { hop_limit: 60, ..ChainOptions::default() };
+    for direct in [DirectIo::Off, DirectIo::Auto] {
+        let file = file.open(direct);
+        for depth in [1, 64] {
+            let mut engine = BatchEngine::new(&program, depth);
+            assert!(engine.io().starts_with("io_uring"), "{}", engine.io());
+            check_against_sync(&mut engine, &file, opts, &order);
+        }
+    }
+}
+
+#[test]
+fn the_thread_pool_fallback_matches_the_sync_engine() {
+    let program = chain_program();
+    let (file, order) = long_chain(120);
+    let opts = ChainOptions { hop_limit: 60, ..ChainOptions::default() };
+    let mut engine = BatchEngine::with_threads(&program, 3);
+    assert!(engine.io().contains("threads doing pread"), "{}", engine.io());
+    check_against_sync(&mut engine, &file.open(DirectIo::Off), opts, &order);
+}
+
+#[test]
+fn batches_report_faults_per_chain_and_the_engine_stays_usable() {
+    let program = chain_program();
+    // Block 0 faults, block 1 returns 7, block 2 asks for two addresses, block 3 is fine.
+    let file = TempFile::new(
+        4,
+        &[
+            (0, Block { next: 4096, size: 0, value: 1, action: 1 }),
+            (4096, Block { next: 8192, size: 0, value: 1, action: 2 }),
+            (8192, Block { next: 12288, size: 0, value: 1, action: 3 }),
+            (12288, Block { next: END, size: 0, value: 1, action: 0 }),
+        ],
+    );
+    let file = file.open(DirectIo::Off);
+    let mut engine = BatchEngine::new(&program, 8);
+    let opts = ChainOptions { mode: Mode::KernelCompatible, ..ChainOptions::default() };
+    for _ in 0..3 {
+        let mut batch: Vec<BatchChain> =
+            [0u64, 4096, 8192, 12288, 100].iter().map(|&offset| BatchChain { offset, len: 512, scratch: Page::new() }).collect();
+        let outcomes: Vec<Outcome> = engine.run(&file, opts, &mut batch).into_iter().map(|r| r.outcome).collect();
+        assert!(matches!(outcomes[0], Outcome::ProgramError(_)), "{:?}", outcomes[0]);
+        assert_eq!(outcomes[1], Outcome::Returned { code: 7 });
+        assert_eq!(outcomes[2], Outcome::BadAddress(AddressError::SeveralAddresses { count: 2 }));
+        assert_eq!(outcomes[3], Outcome::Done);
+        assert_eq!(outcomes[4], Outcome::BadAddress(AddressError::Misaligned { offset: 100 }));
+    }
+    assert!(engine.run(&file, opts, &mut []).is_empty());
+}
