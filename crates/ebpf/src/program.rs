@@ -71,6 +71,11 @@ impl Program {
         self.insns.is_empty()
     }
 
+    /// The program's read-only data (`.rodata`), addressed at `memory::RODATA_BASE`.
+    pub fn rodata(&self) -> &[u8] {
+        &self.rodata
+    }
+
     /// The linked bytecode, as it will run.
     pub fn bytecode(&self) -> Vec<u8> {
         self.insns.iter().flat_map(|i| i.encode()).collect()

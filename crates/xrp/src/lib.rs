@@ -21,7 +21,7 @@ mod sys;
 pub use batch::{BatchChain, BatchEngine, DEFAULT_QUEUE_DEPTH};
 pub use chain::{ChainOptions, Mode, DEFAULT_HOP_LIMIT};
 pub use file::{DirectIo, XrpFile};
-pub use kernel::{probe, Backend, Probe};
+pub use kernel::{probe, Backend, KernelProgram, Probe};
 pub use outcome::{AddressError, ChainResult, Outcome};
 pub use page::Page;
 pub use sync::SyncEngine;
