@@ -68,6 +68,9 @@ impl XrpFile {
                     None => SECTOR_SIZE as u32, // kernels before 6.1 do not say; 512 is the common case
                 }
             };
+            if !me.block_size.is_power_of_two() {
+                return Err(io::Error::other(format!("unexpected direct-I/O block size {}", me.block_size)));
+            }
             me.access = format!("direct (O_DIRECT, {}-byte blocks)", me.block_size);
         } else {
             me.access = format!("buffered ({})", why_buffered.unwrap_or_default());
@@ -105,8 +108,10 @@ impl XrpFile {
         if len == 0 || !len.is_multiple_of(SECTOR_SIZE as u64) || len > PAGE_SIZE as u64 {
             return Err(AddressError::BadSize { size: len });
         }
-        let block = self.block_size as u64;
-        if self.direct && (!offset.is_multiple_of(block) || !len.is_multiple_of(block)) {
+        // Logical block sizes are powers of two (checked at open): a mask, not
+        // a division, on every hop.
+        let block_mask = self.block_size as u64 - 1;
+        if self.direct && (offset | len) & block_mask != 0 {
             return Err(AddressError::BlockSize { offset, len, block_size: self.block_size });
         }
         if offset >= self.size {
