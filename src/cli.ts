@@ -1,28 +1,13 @@
 #!/usr/bin/env node
-// The `xrpkv` command. For now it only drives the eBPF VM:
+// The `xrpkv` command:
 //   xrpkv vm list PROG.o
 //   xrpkv vm run PROG.o[:NAME] [--memory-hex HEX] [--budget N]
-import { Command, InvalidArgumentError } from 'commander';
+//   xrpkv xrp probe | run | bench ...   (see cli-xrp.ts)
+import { Command } from 'commander';
+import { hex, positiveInt, splitSelector } from './cli-args.js';
+import { addXrpCommands } from './cli-xrp.js';
 import { BpfProgram, BpfLoadError, BpfRunError } from './vm.js';
-
-function hex(value: string): Buffer {
-  const digits = value.replace(/\s+/g, '');
-  if (!/^([0-9a-fA-F]{2})*$/.test(digits)) throw new InvalidArgumentError('expected an even number of hex digits');
-  return Buffer.from(digits, 'hex');
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
-// `PROG.o:NAME` picks a program; a colon inside a directory name is not a selector.
-function splitSelector(spec: string): [string, string | undefined] {
-  const colon = spec.lastIndexOf(':');
-  if (colon <= 0 || spec.slice(colon + 1).includes('/')) return [spec, undefined];
-  return [spec.slice(0, colon), spec.slice(colon + 1)];
-}
+import { XrpError } from './xrp.js';
 
 const cli = new Command('xrpkv').description('xrpkv: a key-value store whose lookups run as eBPF programs');
 const vm = cli.command('vm').description("xrpkv's eBPF virtual machine");
@@ -48,14 +33,18 @@ vm.command('run')
     if (opts.memoryHex) console.log(`memory = ${opts.memoryHex.toString('hex')}`);
   });
 
+addXrpCommands(cli);
+
 try {
-  cli.parse();
+  await cli.parseAsync();
 } catch (e) {
-  // Expected failures (a bad object, a faulting run, a missing file) get one
-  // line; anything else is a bug and keeps its stack.
-  if (e instanceof BpfLoadError || e instanceof BpfRunError) {
+  // Expected failures (a bad object, a faulting run, a missing file, an
+  // argument the API refuses) get one line; anything else is a bug and keeps its stack.
+  if (e instanceof BpfLoadError || e instanceof BpfRunError || e instanceof XrpError) {
     console.error(`xrpkv: ${e.code}: ${e.message}`);
   } else if (e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string') {
+    console.error(`xrpkv: ${e.message}`);
+  } else if (e instanceof RangeError || e instanceof TypeError) {
     console.error(`xrpkv: ${e.message}`);
   } else {
     throw e;

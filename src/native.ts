@@ -1,5 +1,5 @@
-// Loads the Rust addon (crates/node) and types what it exports. Only vm.ts
-// should use this module: it validates arguments and maps errors.
+// Loads the Rust addon (crates/node) and types what it exports. Only vm.ts and
+// xrp.ts should use this module: they validate arguments and map errors.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -15,6 +15,42 @@ export interface NativeProgramInfo {
 /** `[r0, executed, log]`: an array is much cheaper to build through Node-API than an object. */
 export type NativeExit = [r0: bigint, executed: number, log: string];
 
+/** A loaded XRP program (an `Arc<Program>`); freed when garbage-collected and no run uses it. */
+export type XrpProgramHandle = { readonly __xrpProgramHandle: never };
+/** An open file (an `Arc<XrpFile>`); `xrpClose` or garbage collection closes it once no run uses it. */
+export type XrpFileHandle = { readonly __xrpFileHandle: never };
+
+/**
+ * Chains that ran: `records` holds `resultRecord` bytes per chain (see
+ * crates/node/src/xrp.rs, `write_record`), `scratch` a page per chain;
+ * `messages` (chains not DONE), `logs` (non-empty) and `faults` (the VM's
+ * code, PROGRAM_ERROR) are sparse.
+ */
+export type NativeRan = [
+  records: Buffer,
+  scratch: Buffer,
+  messages: (string | undefined)[],
+  logs: (string | undefined)[],
+  faults: (string | undefined)[],
+  io: string,
+  elapsedNs: number,
+];
+
+/**
+ * The arguments of every run function: `chains` holds `chainRecord` bytes per
+ * chain (u64 offset, u32 length or 0, u32 zero; little-endian); `scratch` is
+ * empty or a page per chain; mode 0 extended, 1 kernel-compatible.
+ */
+type RunArgs = [
+  program: XrpProgramHandle,
+  file: XrpFileHandle,
+  chains: Uint8Array,
+  scratch?: Uint8Array | null,
+  mode?: 0 | 1,
+  hopLimit?: number,
+  budget?: number,
+];
+
 export interface Native {
   loadElf(object: Uint8Array, name?: string): ProgramHandle;
   loadBytecode(code: Uint8Array): ProgramHandle;
@@ -24,6 +60,29 @@ export interface Native {
   /** The VM address of the memory passed to `run` (what r1 holds). */
   readonly memoryAddress: bigint;
   readonly defaultBudget: number;
+
+  xrpLoadElf(object: Uint8Array, section?: string): XrpProgramHandle;
+  xrpProgramInfo(handle: XrpProgramHandle): { name: string; length: number };
+  /** direct: 0 auto, 1 require, 2 off. */
+  xrpOpen(path: string, direct?: 0 | 1 | 2): XrpFileHandle;
+  xrpFileInfo(handle: XrpFileHandle): [size: number, blockSize: number, direct: boolean, access: string];
+  /** Whether the file was open. */
+  xrpClose(handle: XrpFileHandle): boolean;
+  /** Probed once per process. */
+  xrpProbe(): [backend: 'kernel' | 'emulator', reason: string];
+  xrpRunSync(...args: RunArgs): NativeRan;
+  xrpRun(...args: RunArgs): Promise<NativeRan>;
+  /** io: 0 io_uring (threads when unavailable), 1 threads. */
+  xrpRunBatch(...args: [...RunArgs, depth?: number, io?: 0 | 1]): Promise<NativeRan>;
+  readonly xrp: {
+    readonly outcomeCodes: readonly string[];
+    readonly chainRecord: number;
+    readonly resultRecord: number;
+    readonly pageSize: number;
+    readonly defaultHopLimit: number;
+    readonly defaultBudget: number;
+    readonly defaultDepth: number;
+  };
 }
 
 // `scripts/build.mjs` puts the addon in dist/native/. The same relative path

@@ -1,13 +1,15 @@
-//! xrpkv's Node addon: the eBPF VM, exposed through a handful of functions.
-//! `src/native.ts` types them; `src/vm.ts` is the API users see.
+//! xrpkv's Node addon: the eBPF VM and the XRP runtime (`xrp`), exposed
+//! through a handful of functions. `src/native.ts` types them; `src/vm.ts`
+//! and `src/xrp.ts` are the API users see.
 //!
 //! Node-API is declared by hand (`napi_sys`) and wrapped (`napi`), so this
-//! crate has no dependency besides `ebpf`. All `unsafe` code lives in those two
+//! crate has no dependency besides `ebpf` and `xrp`. All `unsafe` code lives in those two
 //! modules; this one is checked safe.
 #![deny(unsafe_code)]
 
 mod napi;
 mod napi_sys;
+mod xrp;
 
 use ebpf::{
     list_programs, region_address, Helpers, LoadError, Program, Region, RunError, Vm,
@@ -33,15 +35,16 @@ pub(crate) fn init(env: Env, exports: Value) -> Result<()> {
         ("programInfo", program_info),
         ("run", run),
     ];
-    for (name, method) in methods {
+    for (name, method) in methods.into_iter().chain(xrp::METHODS) {
         env.set(exports, name, env.function(name, method)?)?;
     }
+    xrp::init(env, exports)?;
     env.set(exports, "memoryAddress", env.bigint(region_address(0))?)?;
     env.set(exports, "defaultBudget", env.number(DEFAULT_BUDGET as f64)?)?;
     Ok(())
 }
 
-fn load_error(e: LoadError) -> JsError {
+pub(crate) fn load_error(e: LoadError) -> JsError {
     let err = JsError::new(napi::ErrorKind::Error, e.to_string()).code(e.code());
     match e {
         LoadError::Check { pc, .. } => err.prop("pc", Prop::Number(pc as f64)),

@@ -252,36 +252,221 @@ impl Env {
         Ok(Value(v))
     }
 
+    /// The JS error object `e` describes.
+    fn error_value(self, e: &JsError) -> Result<napi_value> {
+        let msg = self.string(&e.message)?;
+        let code = match e.code {
+            Some(c) => self.string(c)?.0,
+            None => null_mut(),
+        };
+        let create = match e.kind {
+            ErrorKind::Error => napi_create_error,
+            ErrorKind::TypeError => napi_create_type_error,
+            ErrorKind::RangeError => napi_create_range_error,
+        };
+        let mut err = null_mut();
+        self.check(
+            unsafe { create(self.0, code, msg.0, &mut err) },
+            "napi_create_error",
+        )?;
+        for (name, prop) in &e.props {
+            let v = match prop {
+                Prop::Number(n) => self.number(*n)?,
+                Prop::Str(s) => self.string(s)?,
+            };
+            self.set(Value(err), name, v)?;
+        }
+        Ok(err)
+    }
+
     /// Throws `t` (nothing to do when an exception is already pending).
     fn throw(self, t: Throw) {
         let Throw::Js(e) = t else { return };
         // A failure here leaves no better way to report it: ignore statuses.
         let _ = (|| -> Result<()> {
-            let msg = self.string(&e.message)?;
-            let code = match e.code {
-                Some(c) => self.string(c)?.0,
-                None => null_mut(),
-            };
-            let create = match e.kind {
-                ErrorKind::Error => napi_create_error,
-                ErrorKind::TypeError => napi_create_type_error,
-                ErrorKind::RangeError => napi_create_range_error,
-            };
-            let mut err = null_mut();
-            self.check(
-                unsafe { create(self.0, code, msg.0, &mut err) },
-                "napi_create_error",
-            )?;
-            for (name, prop) in &e.props {
-                let v = match prop {
-                    Prop::Number(n) => self.number(*n)?,
-                    Prop::Str(s) => self.string(s)?,
-                };
-                self.set(Value(err), name, v)?;
-            }
+            let err = self.error_value(&e)?;
             self.check(unsafe { napi_throw(self.0, err) }, "napi_throw")
         })();
     }
+
+    pub fn boolean(self, b: bool) -> Result<Value> {
+        let mut v = null_mut();
+        self.check(
+            unsafe { napi_get_boolean(self.0, b, &mut v) },
+            "napi_get_boolean",
+        )?;
+        Ok(Value(v))
+    }
+
+    /// A new `Buffer` of `len` bytes, which `fill` writes (Node does not zero it).
+    pub fn buffer(self, len: usize, fill: impl FnOnce(&mut [u8])) -> Result<Value> {
+        let (mut data, mut v) = (null_mut(), null_mut());
+        self.check(
+            unsafe { napi_create_buffer(self.0, len, &mut data, &mut v) },
+            "napi_create_buffer",
+        )?;
+        let bytes: &mut [u8] = if len == 0 || data.is_null() {
+            &mut []
+        } else {
+            // SAFETY: Node just allocated `len` bytes at `data` for this new
+            // buffer; nothing else refers to them until it is returned. The
+            // bytes may be uninitialised, so zero them before handing them out.
+            unsafe {
+                std::ptr::write_bytes(data as *mut u8, 0, len);
+                std::slice::from_raw_parts_mut(data as *mut u8, len)
+            }
+        };
+        fill(bytes);
+        Ok(Value(v))
+    }
+
+    /// Runs `work` on the libuv thread pool and returns a promise that
+    /// `settle` resolves on the main thread with `work`'s output turned into
+    /// a JS value. A panic in either, or `settle` failing, rejects it instead.
+    ///
+    /// `work` must own everything it uses (it gets no JS values): the event
+    /// loop keeps running while it does. If the environment goes away first
+    /// (a worker thread terminated), Node still calls back to free it.
+    pub fn promise<R: Send + 'static>(
+        self,
+        name: &str,
+        work: impl FnOnce() -> R + Send + 'static,
+        settle: Settle<R>,
+    ) -> Result<Value> {
+        let (mut deferred, mut promise) = (null_mut(), null_mut());
+        self.check(
+            unsafe { napi_create_promise(self.0, &mut deferred, &mut promise) },
+            "napi_create_promise",
+        )?;
+        let task = Box::into_raw(Box::new(Task {
+            work: Some(Box::new(work)),
+            output: None,
+            settle,
+            deferred,
+            async_work: null_mut(),
+        }));
+        let queued = (|| -> Result<()> {
+            let name = self.string(name)?;
+            let mut async_work = null_mut();
+            let status = unsafe {
+                napi_create_async_work(
+                    self.0,
+                    null_mut(),
+                    name.0,
+                    Some(execute::<R>),
+                    Some(complete::<R>),
+                    task as *mut c_void,
+                    &mut async_work,
+                )
+            };
+            self.check(status, "napi_create_async_work")?;
+            // SAFETY: `task` is ours until the work is queued.
+            unsafe { (*task).async_work = async_work };
+            let status = unsafe { napi_queue_async_work(self.0, async_work) };
+            if status != NAPI_OK {
+                unsafe { napi_delete_async_work(self.0, async_work) };
+            }
+            self.check(status, "napi_queue_async_work")
+        })();
+        if let Err(e) = queued {
+            // Nothing will call `complete`: free the task, settle the unused promise.
+            // SAFETY: the box was leaked above and never handed to Node.
+            drop(unsafe { Box::from_raw(task) });
+            let reason = JsError::new(ErrorKind::Error, "could not queue the work");
+            if let Ok(err) = self.error_value(&reason) {
+                unsafe { napi_reject_deferred(self.0, deferred, err) };
+            }
+            return Err(e);
+        }
+        Ok(Value(promise))
+    }
+
+    /// The pending exception, taken (after a Node-API call reported one).
+    fn take_exception(self) -> Result<napi_value> {
+        let mut e = null_mut();
+        self.check(
+            unsafe { napi_get_and_clear_last_exception(self.0, &mut e) },
+            "napi_get_and_clear_last_exception",
+        )?;
+        Ok(e)
+    }
+}
+
+/// Turns the output of a promise's work into the value it resolves with.
+pub type Settle<R> = fn(Env, R) -> Result<Value>;
+
+/// One promise's work, from `Env::promise` to `complete`.
+struct Task<R> {
+    work: Option<Box<dyn FnOnce() -> R + Send>>,
+    output: Option<std::thread::Result<R>>,
+    settle: Settle<R>,
+    deferred: napi_deferred,
+    async_work: napi_async_work,
+}
+
+/// On a pool thread: runs the work, catching a panic. Touches no JS.
+unsafe extern "C" fn execute<R>(_env: napi_env, data: *mut c_void) {
+    // SAFETY: `data` is the task `Env::promise` leaked; Node hands it to
+    // `execute` and then to `complete`, never to both at once.
+    let task = unsafe { &mut *(data as *mut Task<R>) };
+    if let Some(work) = task.work.take() {
+        task.output = Some(catch_unwind(AssertUnwindSafe(work)));
+    }
+}
+
+/// On the main thread: settles the promise and frees the task.
+unsafe extern "C" fn complete<R>(env: napi_env, status: napi_status, data: *mut c_void) {
+    // SAFETY: as in `execute`; this is the last use of the task, which
+    // takes its box back exactly once.
+    let task = unsafe { Box::from_raw(data as *mut Task<R>) };
+    let env = Env(env);
+    let Task {
+        output,
+        settle,
+        deferred,
+        async_work,
+        ..
+    } = *task;
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        unsafe { napi_delete_async_work(env.0, async_work) };
+        let settled = match (status, output) {
+            (NAPI_OK, Some(Ok(r))) => catch_unwind(AssertUnwindSafe(|| settle(env, r)))
+                .unwrap_or_else(|payload| Err(panic_error(&*payload))),
+            (NAPI_OK, Some(Err(payload))) => Err(panic_error(&*payload)),
+            (NAPI_CANCELLED, _) => Err(JsError::new(
+                ErrorKind::Error,
+                "the work was cancelled before it ran",
+            )
+            .code("CANCELLED")
+            .into()),
+            (status, _) => Err(JsError::new(
+                ErrorKind::Error,
+                format!("the work failed with Node-API status {status}"),
+            )
+            .code("ASYNC_WORK")
+            .into()),
+        };
+        // While the environment shuts down these calls may fail: nothing
+        // then waits for the promise, so there is no one left to tell.
+        let _ = (|| -> Result<()> {
+            match settled {
+                Ok(v) => env.check(
+                    unsafe { napi_resolve_deferred(env.0, deferred, v.0) },
+                    "napi_resolve_deferred",
+                ),
+                Err(t) => {
+                    let reason = match t {
+                        Throw::Pending => env.take_exception()?,
+                        Throw::Js(e) => env.error_value(&e)?,
+                    };
+                    env.check(
+                        unsafe { napi_reject_deferred(env.0, deferred, reason) },
+                        "napi_reject_deferred",
+                    )
+                }
+            }
+        })();
+    }));
 }
 
 /// Drops the value behind a JS external when V8 collects it.
@@ -298,7 +483,7 @@ unsafe extern "C" fn finalize<T>(env: napi_env, data: *mut c_void, hint: *mut c_
 }
 
 /// Most arguments any function of this addon takes.
-const MAX_ARGS: usize = 4;
+const MAX_ARGS: usize = 10;
 
 /// The arguments of one call. `'cx` is the call's duration: values borrowed
 /// from JS through it (externals, buffers) stay alive that long, since no JS

@@ -22,7 +22,18 @@ pub struct napi_callback_info__ {
     _opaque: [u8; 0],
 }
 
+#[repr(C)]
+pub struct napi_deferred__ {
+    _opaque: [u8; 0],
+}
+#[repr(C)]
+pub struct napi_async_work__ {
+    _opaque: [u8; 0],
+}
+
 pub type napi_env = *mut napi_env__;
+pub type napi_deferred = *mut napi_deferred__;
+pub type napi_async_work = *mut napi_async_work__;
 pub type napi_value = *mut napi_value__;
 pub type napi_callback_info = *mut napi_callback_info__;
 pub type napi_status = c_int;
@@ -31,6 +42,12 @@ pub type napi_typedarray_type = c_int;
 
 pub type napi_callback =
     Option<unsafe extern "C" fn(env: napi_env, info: napi_callback_info) -> napi_value>;
+/// Runs on a libuv pool thread; must not call Node-API.
+pub type napi_async_execute_callback =
+    Option<unsafe extern "C" fn(env: napi_env, data: *mut c_void)>;
+/// Runs on the main thread after `execute` (or with `napi_cancelled` instead of it).
+pub type napi_async_complete_callback =
+    Option<unsafe extern "C" fn(env: napi_env, status: napi_status, data: *mut c_void)>;
 pub type napi_finalize =
     Option<unsafe extern "C" fn(env: napi_env, data: *mut c_void, hint: *mut c_void)>;
 
@@ -43,6 +60,7 @@ pub struct napi_type_tag {
 
 pub const NAPI_OK: napi_status = 0;
 pub const NAPI_PENDING_EXCEPTION: napi_status = 10;
+pub const NAPI_CANCELLED: napi_status = 11;
 
 // napi_valuetype
 pub const NAPI_UNDEFINED: napi_valuetype = 0;
@@ -179,5 +197,43 @@ extern "C" {
         result: *mut napi_value,
     ) -> napi_status;
     pub fn napi_throw(env: napi_env, error: napi_value) -> napi_status;
+    pub fn napi_get_and_clear_last_exception(env: napi_env, result: *mut napi_value)
+        -> napi_status;
+
+    pub fn napi_get_boolean(env: napi_env, value: bool, result: *mut napi_value) -> napi_status;
+    pub fn napi_create_buffer(
+        env: napi_env,
+        size: usize,
+        data: *mut *mut c_void,
+        result: *mut napi_value,
+    ) -> napi_status;
+
+    pub fn napi_create_promise(
+        env: napi_env,
+        deferred: *mut napi_deferred,
+        promise: *mut napi_value,
+    ) -> napi_status;
+    pub fn napi_resolve_deferred(
+        env: napi_env,
+        deferred: napi_deferred,
+        resolution: napi_value,
+    ) -> napi_status;
+    pub fn napi_reject_deferred(
+        env: napi_env,
+        deferred: napi_deferred,
+        rejection: napi_value,
+    ) -> napi_status;
+
+    pub fn napi_create_async_work(
+        env: napi_env,
+        async_resource: napi_value,
+        async_resource_name: napi_value,
+        execute: napi_async_execute_callback,
+        complete: napi_async_complete_callback,
+        data: *mut c_void,
+        result: *mut napi_async_work,
+    ) -> napi_status;
+    pub fn napi_queue_async_work(env: napi_env, work: napi_async_work) -> napi_status;
+    pub fn napi_delete_async_work(env: napi_env, work: napi_async_work) -> napi_status;
     pub fn napi_is_exception_pending(env: napi_env, result: *mut bool) -> napi_status;
 }

@@ -9,6 +9,7 @@
 //! [`BatchEngine::io`] says so.
 
 use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 use ebpf::{Program, Vm};
 use uring::{opcode, IoUring};
@@ -20,6 +21,35 @@ use crate::page::Page;
 use crate::sync::SyncEngine;
 
 pub const DEFAULT_QUEUE_DEPTH: u32 = 64;
+
+/// One chain of a batch as [`BatchEngine::run_reported`] reports it: its
+/// result, what its program logged, and when it ran.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainReport {
+    pub result: ChainResult,
+    /// What `bpf_trace_printk` wrote during this chain's program runs.
+    pub log: String,
+    /// From the start of the batch to when the engine took the chain up: its
+    /// first read was queued on the ring (or a pool thread started it), or it
+    /// was refused before any read.
+    pub started: Duration,
+    /// From the start of the batch to when the chain finished.
+    pub finished: Duration,
+}
+
+/// What an engine learns about one chain as it runs.
+#[derive(Clone, Default)]
+struct Progress {
+    log: String,
+    started: Option<Duration>,
+    finished: Duration,
+}
+
+impl Progress {
+    fn report(self, result: ChainResult) -> ChainReport {
+        ChainReport { result, log: self.log, started: self.started.unwrap_or(self.finished), finished: self.finished }
+    }
+}
 
 /// One chain of a batch: where it starts, and its scratch page (in and out).
 pub struct BatchChain {
@@ -81,11 +111,18 @@ impl<'p> BatchEngine<'p> {
 
     /// Runs every chain to its end; results are in the order of `chains`.
     pub fn run(&mut self, file: &XrpFile, options: ChainOptions, chains: &mut [BatchChain]) -> Vec<ChainResult> {
+        self.run_reported(file, options, chains).into_iter().map(|r| r.result).collect()
+    }
+
+    /// As [`BatchEngine::run`], and says for each chain what its program
+    /// logged and when, from the start of this call, it started and finished.
+    pub fn run_reported(&mut self, file: &XrpFile, options: ChainOptions, chains: &mut [BatchChain]) -> Vec<ChainReport> {
+        let start = Instant::now();
         match &mut self.io {
             Io::Uring { ring, registered_buffers } => {
-                run_on_ring(ring, *registered_buffers, &mut self.pages, &mut self.vm, file, options, chains)
+                run_on_ring(ring, *registered_buffers, &mut self.pages, &mut self.vm, file, options, chains, start)
             }
-            Io::Threads { threads, .. } => run_on_threads(*threads, self.program, file, options, chains),
+            Io::Threads { threads, .. } => run_on_threads(*threads, self.program, file, options, chains, start),
         }
     }
 }
@@ -99,6 +136,7 @@ fn untag(user_data: u64) -> (usize, usize) {
     ((user_data >> 32) as usize, (user_data & 0xffff_ffff) as usize)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_on_ring(
     ring: &mut IoUring,
     registered_buffers: bool,
@@ -107,12 +145,14 @@ fn run_on_ring(
     file: &XrpFile,
     options: ChainOptions,
     chains: &mut [BatchChain],
-) -> Vec<ChainResult> {
+    start: Instant,
+) -> Vec<ChainReport> {
     let fd = match ring.register_files(&[file.fd()]) {
         Ok(()) => opcode::Fd::Fixed(0),
         Err(_) => opcode::Fd::Raw(file.fd()),
     };
     let mut results: Vec<Option<ChainResult>> = vec![None; chains.len()];
+    let mut progress: Vec<Progress> = vec![Progress::default(); chains.len()];
     let mut states = Vec::with_capacity(chains.len());
     let mut ready: VecDeque<(usize, u64, usize)> = VecDeque::new(); // (chain, offset, len)
     for (i, c) in chains.iter().enumerate() {
@@ -120,7 +160,10 @@ fn run_on_ring(
         states.push(chain);
         match step {
             Step::Read { offset, len } => ready.push_back((i, offset, len)),
-            Step::Finished(r) => results[i] = Some(r),
+            Step::Finished(r) => {
+                results[i] = Some(r);
+                progress[i].finished = start.elapsed();
+            }
         }
     }
     let mut free_pages: Vec<usize> = (0..pages.len()).collect();
@@ -143,6 +186,7 @@ fn run_on_ring(
             ready.pop_front();
             free_pages.pop();
             in_flight += 1;
+            progress[i].started.get_or_insert_with(|| start.elapsed());
         }
         if in_flight == 0 {
             break;
@@ -150,9 +194,11 @@ fn run_on_ring(
         if let Err(e) = ring.submit_and_wait(1) {
             // The ring itself failed: every unfinished chain reports it.
             let errno = e.raw_os_error().unwrap_or(5);
+            let now = start.elapsed();
             for (i, r) in results.iter_mut().enumerate() {
                 if r.is_none() {
                     *r = Some(ChainResult { outcome: Outcome::ReadError { offset: chains[i].offset, errno }, hops: states[i].hops(), last_offset: chains[i].offset });
+                    progress[i].finished = now;
                 }
             }
             break;
@@ -165,9 +211,17 @@ fn run_on_ring(
             if let Ok(n) = read {
                 clear_tail(&mut pages[page], n);
             }
-            match states[i].completed(vm, file, read, &pages[page], &mut chains[i].scratch) {
+            let step = states[i].completed(vm, file, read, &pages[page], &mut chains[i].scratch);
+            let log = vm.take_log();
+            if !log.is_empty() {
+                progress[i].log.push_str(&log);
+            }
+            match step {
                 Step::Read { offset, len } => ready.push_back((i, offset, len)),
-                Step::Finished(r) => results[i] = Some(r),
+                Step::Finished(r) => {
+                    results[i] = Some(r);
+                    progress[i].finished = start.elapsed();
+                }
             }
             free_pages.push(page);
         }
@@ -175,7 +229,11 @@ fn run_on_ring(
     if matches!(fd, opcode::Fd::Fixed(_)) {
         let _ = ring.unregister_files();
     }
-    results.into_iter().map(|r| r.expect("every chain finishes before the loop ends")).collect()
+    results
+        .into_iter()
+        .zip(progress)
+        .map(|(r, p)| p.report(r.expect("every chain finishes before the loop ends")))
+        .collect()
 }
 
 /// The fallback: `threads` threads, each with its own sync engine, take chains in turn.
@@ -185,9 +243,10 @@ fn run_on_threads(
     file: &XrpFile,
     options: ChainOptions,
     chains: &mut [BatchChain],
-) -> Vec<ChainResult> {
+    start: Instant,
+) -> Vec<ChainReport> {
     let next = std::sync::Mutex::new(chains.iter_mut().enumerate());
-    let mut results: Vec<(usize, ChainResult)> = std::thread::scope(|s| {
+    let mut results: Vec<(usize, ChainReport)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads.max(1))
             .map(|_| {
                 s.spawn(|| {
@@ -195,7 +254,10 @@ fn run_on_threads(
                     let mut done = Vec::new();
                     loop {
                         let Some((i, c)) = next.lock().unwrap_or_else(|p| p.into_inner()).next() else { break };
-                        done.push((i, engine.run(file, options, c.offset, c.len, &mut c.scratch)));
+                        let started = start.elapsed();
+                        let result = engine.run(file, options, c.offset, c.len, &mut c.scratch);
+                        let progress = Progress { log: engine.take_log(), started: Some(started), finished: start.elapsed() };
+                        done.push((i, progress.report(result)));
                     }
                     done
                 })

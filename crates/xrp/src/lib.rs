@@ -18,7 +18,7 @@ pub mod page;
 pub mod sync;
 mod sys;
 
-pub use batch::{BatchChain, BatchEngine, DEFAULT_QUEUE_DEPTH};
+pub use batch::{BatchChain, BatchEngine, ChainReport, DEFAULT_QUEUE_DEPTH};
 pub use chain::{ChainOptions, Mode, DEFAULT_HOP_LIMIT};
 pub use file::{DirectIo, XrpFile};
 pub use kernel::{probe, Backend, KernelProgram, Probe};

@@ -106,3 +106,47 @@ fn batches_report_faults_per_chain_and_the_engine_stays_usable() {
     }
     assert!(engine.run(&file, opts, &mut []).is_empty());
 }
+
+/// One instruction slot: opcode, dst, src, off, imm.
+fn insn(op: u8, dst: u8, src: u8, off: i16, imm: i32) -> [u8; 8] {
+    let [o0, o1] = off.to_le_bytes();
+    let [i0, i1, i2, i3] = imm.to_le_bytes();
+    [op, src << 4 | dst, o0, o1, i0, i1, i2, i3]
+}
+
+#[test]
+fn reports_carry_each_chains_log_and_times_and_match_run() {
+    use ebpf::{Helpers, Program};
+    // bpf_trace_printk(data, 5, 7) with data = "x=%d\0", then done = 1.
+    let code: Vec<u8> = [
+        insn(0xbf, 6, 1, 0, 0), // r6 = ctx
+        insn(0x79, 1, 6, 0, 0), // r1 = ctx->data
+        insn(0xb7, 2, 0, 0, 5),
+        insn(0xb7, 3, 0, 0, 7),
+        insn(0x85, 0, 0, 0, 6),
+        insn(0xb7, 7, 0, 0, 1),
+        insn(0x63, 6, 7, 8, 0), // ctx->done = 1
+        insn(0xb7, 0, 0, 0, 0),
+        insn(0x95, 0, 0, 0, 0),
+    ]
+    .concat();
+    let program = Program::from_bytecode(&code, &Helpers::standard()).unwrap();
+    let file = TempFile::new(2, &[]);
+    let mut bytes = std::fs::read(&file.0).unwrap();
+    bytes[..5].copy_from_slice(b"x=%d\0");
+    std::fs::write(&file.0, bytes).unwrap();
+    let file = file.open(DirectIo::Off);
+    let opts = ChainOptions::default();
+    let batch = || -> Vec<BatchChain> {
+        [0u64, 4096, 8192, 0].iter().map(|&offset| BatchChain { offset, len: 4096, scratch: Page::new() }).collect()
+    };
+    for mut engine in [BatchEngine::new(&program, 2), BatchEngine::with_threads(&program, 2)] {
+        let reports = engine.run_reported(&file, opts, &mut batch());
+        let logs: Vec<&str> = reports.iter().map(|r| r.log.as_str()).collect();
+        assert_eq!(logs, ["x=7\n", "\n", "", "x=7\n"], "{}", engine.io()); // block 1 is zeros: an empty line
+        assert_eq!(reports[2].result.outcome, Outcome::BadAddress(AddressError::OutOfFile { offset: 8192, file_size: 8192 }));
+        assert!(reports.iter().all(|r| r.started <= r.finished), "{reports:?}");
+        let results: Vec<_> = reports.into_iter().map(|r| r.result).collect();
+        assert_eq!(results, engine.run(&file, opts, &mut batch()));
+    }
+}

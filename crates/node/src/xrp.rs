@@ -1,0 +1,491 @@
+//! The XRP runtime for JS: programs and files as tagged externals; chains run
+//! on the main thread, as a promise, or many at once as a batch; the kernel
+//! probe. `src/native.ts` types these functions, `src/xrp.ts` is the API.
+//!
+//! Programs and files are `Arc`-shared: a run queued on the libuv pool takes
+//! its own references, so neither garbage collection nor `close` can pull
+//! them from under it. A closed file's descriptor closes when its last run ends.
+//!
+//! Chains travel packed, to keep Node-API calls per chain at zero: in, one
+//! 16-byte record per chain (u64 offset, u32 length, 0 = the mode's default)
+//! and optionally one scratch page each; out, one 48-byte record per chain
+//! (see [`write_record`]), the scratch pages, and sparse arrays of strings.
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use ::xrp::abi::PAGE_SIZE;
+use ::xrp::{
+    probe, Backend, BatchChain, BatchEngine, ChainOptions, ChainReport, DirectIo, Mode, Outcome,
+    Page, Probe, SyncEngine, XrpFile, DEFAULT_HOP_LIMIT, DEFAULT_QUEUE_DEPTH,
+};
+use ebpf::{Helpers, Program, DEFAULT_BUDGET};
+
+use crate::napi::{CallCtx, Env, ErrorKind, JsError, Method, Prop, Result, TypeTag, Value};
+
+static PROGRAM_TAG: TypeTag = TypeTag {
+    lower: 0x7872_706b_765f_7872,
+    upper: 0x705f_7072_6f67_7631,
+};
+static FILE_TAG: TypeTag = TypeTag {
+    lower: 0x7872_706b_765f_7872,
+    upper: 0x705f_6669_6c65_7631,
+};
+
+/// Bytes per chain in the `chains` argument.
+const CHAIN_RECORD: usize = 16;
+/// Bytes per chain in a result's records.
+const RESULT_RECORD: usize = 48;
+/// Outcome codes by index, as result records carry them.
+const OUTCOME_CODES: [&str; 8] = [
+    "DONE",
+    "RETURNED",
+    "PROGRAM_ERROR",
+    "READ_ERROR",
+    "BAD_ADDRESS",
+    "BLOCK_SIZE",
+    "OUT_OF_FILE",
+    "HOP_LIMIT",
+];
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+/// Pool threads a batch uses when asked for threads instead of io_uring (as
+/// `BatchEngine`'s own fallback).
+const MAX_BATCH_THREADS: u32 = 4;
+
+pub(crate) const METHODS: [(&str, Method); 9] = [
+    ("xrpLoadElf", load_elf),
+    ("xrpProgramInfo", program_info),
+    ("xrpOpen", open),
+    ("xrpFileInfo", file_info),
+    ("xrpClose", close),
+    ("xrpProbe", probe_backend),
+    ("xrpRunSync", run_sync),
+    ("xrpRun", run_async),
+    ("xrpRunBatch", run_batch),
+];
+
+pub(crate) fn init(env: Env, exports: Value) -> Result<()> {
+    let codes = env.array(OUTCOME_CODES.len())?;
+    for (i, code) in OUTCOME_CODES.iter().enumerate() {
+        env.set_element(codes, i as u32, env.string(code)?)?;
+    }
+    let constants = env.object()?;
+    env.set(constants, "outcomeCodes", codes)?;
+    env.set(constants, "chainRecord", env.number(CHAIN_RECORD as f64)?)?;
+    env.set(constants, "resultRecord", env.number(RESULT_RECORD as f64)?)?;
+    env.set(constants, "pageSize", env.number(PAGE_SIZE as f64)?)?;
+    env.set(
+        constants,
+        "defaultHopLimit",
+        env.number(DEFAULT_HOP_LIMIT as f64)?,
+    )?;
+    env.set(
+        constants,
+        "defaultBudget",
+        env.number(DEFAULT_BUDGET as f64)?,
+    )?;
+    env.set(
+        constants,
+        "defaultDepth",
+        env.number(DEFAULT_QUEUE_DEPTH as f64)?,
+    )?;
+    env.set(exports, "xrp", constants)
+}
+
+fn xrp_error(code: &'static str, message: impl Into<String>) -> JsError {
+    JsError::new(ErrorKind::Error, message).code(code)
+}
+
+/// A file handle's state: `close` empties it.
+struct FileHandle(RefCell<Option<Arc<XrpFile>>>);
+
+/// `xrpLoadElf(object: Uint8Array, selector?: string): handle`
+fn load_elf(cx: &mut CallCtx<'_>) -> Result<Value> {
+    let selector = cx.string(1, "section")?;
+    let env = cx.env();
+    let object = cx
+        .bytes(0, "object")?
+        .ok_or_else(|| JsError::type_error("object must be a Uint8Array or Buffer"))?;
+    let program = Program::from_elf(object, selector.as_deref(), &Helpers::standard())
+        .map_err(crate::load_error)?;
+    let hint = 512 + program.len() * 16 + program.name().len();
+    env.external(Arc::new(program), &PROGRAM_TAG, hint)
+}
+
+/// `xrpProgramInfo(handle): { name, length }`
+fn program_info(cx: &mut CallCtx<'_>) -> Result<Value> {
+    let env = cx.env();
+    let program: &Arc<Program> = cx.external(0, &PROGRAM_TAG, "program")?;
+    let o = env.object()?;
+    env.set(o, "name", env.string(program.name())?)?;
+    env.set(o, "length", env.number(program.len() as f64)?)?;
+    Ok(o)
+}
+
+/// `xrpOpen(path: string, direct?: 0 auto | 1 require | 2 off): handle`
+fn open(cx: &mut CallCtx<'_>) -> Result<Value> {
+    let env = cx.env();
+    let path = cx
+        .string(0, "path")?
+        .ok_or_else(|| JsError::type_error("path must be a string"))?;
+    if path.contains('\0') {
+        return Err(JsError::type_error("path must not contain NUL bytes").into());
+    }
+    let direct = [DirectIo::Auto, DirectIo::Require, DirectIo::Off][choice(cx, 1, "direct", 3)?];
+    let path = Path::new(&path);
+    // A directory opens for reading, but no chain could read it: say so now.
+    if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        let e = std::io::Error::from_raw_os_error(21);
+        return Err(open_error(&e, direct, path).into());
+    }
+    let file = XrpFile::open(path, direct).map_err(|e| open_error(&e, direct, path))?;
+    env.external(
+        FileHandle(RefCell::new(Some(Arc::new(file)))),
+        &FILE_TAG,
+        512,
+    )
+}
+
+fn open_error(e: &std::io::Error, direct: DirectIo, path: &Path) -> JsError {
+    let path = path.display();
+    let unsupported = e.raw_os_error() == Some(22) || e.kind() == std::io::ErrorKind::Unsupported;
+    if direct == DirectIo::Require && unsupported {
+        return xrp_error(
+            "NO_DIRECT_IO",
+            format!("{path}: direct I/O (O_DIRECT) was required: {e}"),
+        );
+    }
+    let err = xrp_error("OPEN_FAILED", format!("cannot open {path}: {e}"));
+    match e.raw_os_error() {
+        Some(errno) => err.prop("errno", Prop::Number(errno as f64)),
+        None => err,
+    }
+}
+
+fn file_handle<'cx>(cx: &CallCtx<'cx>, i: usize) -> Result<&'cx FileHandle> {
+    cx.external(i, &FILE_TAG, "file")
+}
+
+fn open_file(handle: &FileHandle) -> Result<Arc<XrpFile>> {
+    let file = handle.0.borrow().clone();
+    file.ok_or_else(|| xrp_error("FILE_CLOSED", "the file is closed").into())
+}
+
+/// `xrpFileInfo(handle): [size, blockSize, direct, access]`
+fn file_info(cx: &mut CallCtx<'_>) -> Result<Value> {
+    let env = cx.env();
+    let file = open_file(file_handle(cx, 0)?)?;
+    let info = env.array(4)?;
+    env.set_element(info, 0, env.number(file.size() as f64)?)?;
+    env.set_element(info, 1, env.number(file.block_size() as f64)?)?;
+    env.set_element(info, 2, env.boolean(file.is_direct())?)?;
+    env.set_element(info, 3, env.string(file.access())?)?;
+    Ok(info)
+}
+
+/// `xrpClose(handle): boolean` — whether it was open. Runs in flight keep the
+/// descriptor open until they end.
+fn close(cx: &mut CallCtx<'_>) -> Result<Value> {
+    let env = cx.env();
+    let was_open = file_handle(cx, 0)?.0.borrow_mut().take().is_some();
+    env.boolean(was_open)
+}
+
+/// `xrpProbe(): [backend: 'kernel' | 'emulator', reason]`, probed once per process.
+fn probe_backend(cx: &mut CallCtx<'_>) -> Result<Value> {
+    static PROBE: OnceLock<Probe> = OnceLock::new();
+    let env = cx.env();
+    let p = PROBE.get_or_init(probe);
+    let backend = match p.backend {
+        Backend::Kernel { .. } => "kernel",
+        Backend::Emulator => "emulator",
+    };
+    let out = env.array(2)?;
+    env.set_element(out, 0, env.string(backend)?)?;
+    env.set_element(out, 1, env.string(&p.reason)?)?;
+    Ok(out)
+}
+
+/// An integer argument in `min..=max`, or `default` when undefined.
+fn int_arg(
+    cx: &CallCtx<'_>,
+    i: usize,
+    what: &str,
+    min: f64,
+    max: f64,
+    default: u64,
+) -> Result<u64> {
+    match cx.number(i, what)? {
+        None => Ok(default),
+        Some(n) if n.fract() == 0.0 && (min..=max).contains(&n) => Ok(n as u64),
+        Some(n) => Err(JsError::range_error(format!(
+            "{what} must be an integer from {min} to {max}, got {n}"
+        ))
+        .into()),
+    }
+}
+
+/// An argument that picks one of `count` choices by number: 0 when undefined.
+fn choice(cx: &CallCtx<'_>, i: usize, what: &str, count: usize) -> Result<usize> {
+    match cx.number(i, what)? {
+        None => Ok(0),
+        Some(n) if n.fract() == 0.0 && n >= 0.0 && n < count as f64 => Ok(n as usize),
+        Some(n) => Err(JsError::range_error(format!(
+            "{what} must be an integer from 0 to {}, got {n}",
+            count - 1
+        ))
+        .into()),
+    }
+}
+
+/// What every run function takes: `(program, file, chains, scratch?, mode?, hopLimit?, budget?, ...)`.
+struct Request {
+    program: Arc<Program>,
+    file: Arc<XrpFile>,
+    options: ChainOptions,
+    chains: Vec<BatchChain>,
+}
+
+fn request(cx: &mut CallCtx<'_>) -> Result<Request> {
+    let program = Arc::clone(cx.external::<Arc<Program>>(0, &PROGRAM_TAG, "program")?);
+    let handle = file_handle(cx, 1)?;
+    let mode = [Mode::Extended, Mode::KernelCompatible][choice(cx, 4, "mode", 2)?];
+    let hop_limit = int_arg(
+        cx,
+        5,
+        "hopLimit",
+        1.0,
+        u32::MAX as f64,
+        DEFAULT_HOP_LIMIT as u64,
+    )? as u32;
+    let budget = int_arg(cx, 6, "budget", 1.0, MAX_SAFE_INTEGER, DEFAULT_BUDGET)?;
+    let options = ChainOptions {
+        mode,
+        hop_limit,
+        budget,
+    };
+
+    let records = cx
+        .bytes(2, "chains")?
+        .ok_or_else(|| JsError::type_error("chains must be a Uint8Array"))?;
+    if records.len() % CHAIN_RECORD != 0 {
+        let msg = format!(
+            "chains must be a multiple of {CHAIN_RECORD} bytes, got {}",
+            records.len()
+        );
+        return Err(JsError::range_error(msg).into());
+    }
+    let mut chains = Vec::with_capacity(records.len() / CHAIN_RECORD);
+    for (i, r) in records.chunks_exact(CHAIN_RECORD).enumerate() {
+        let offset = u64::from_le_bytes(r[..8].try_into().expect("8 bytes"));
+        let len = match u32::from_le_bytes(r[8..12].try_into().expect("4 bytes")) as usize {
+            0 => options.first_read_len(),
+            n => n,
+        };
+        if offset % 512 != 0 {
+            let msg = format!("chain {i}: offset {offset} is not a multiple of 512");
+            return Err(JsError::range_error(msg).into());
+        }
+        if len % 512 != 0 || len > PAGE_SIZE {
+            let msg = format!("chain {i}: length {len} is not a multiple of 512 from 512 to 4096");
+            return Err(JsError::range_error(msg).into());
+        }
+        chains.push(BatchChain {
+            offset,
+            len,
+            scratch: Page::new(),
+        });
+    }
+    match cx.bytes(3, "scratch")? {
+        None | Some([]) => {}
+        Some(s) if s.len() == chains.len() * PAGE_SIZE => {
+            for (c, page) in chains.iter_mut().zip(s.chunks_exact(PAGE_SIZE)) {
+                c.scratch.copy_from_slice(page);
+            }
+        }
+        Some(s) => {
+            let msg = format!(
+                "scratch must be empty or {} bytes (a page per chain), got {}",
+                chains.len() * PAGE_SIZE,
+                s.len()
+            );
+            return Err(JsError::range_error(msg).into());
+        }
+    }
+    // Last: a closed file is a fault of the call, not of its arguments.
+    let file = open_file(handle)?;
+    Ok(Request {
+        program,
+        file,
+        options,
+        chains,
+    })
+}
+
+/// Chains that ran, with their scratch pages and how reads were done.
+struct Ran {
+    reports: Vec<ChainReport>,
+    scratch: Vec<Page>,
+    io: String,
+    elapsed: Duration,
+}
+
+/// Runs each chain in turn with the sync engine (one `pread` per hop).
+fn run_one_by_one(req: Request) -> Ran {
+    let start = Instant::now();
+    let Request {
+        program,
+        file,
+        options,
+        mut chains,
+    } = req;
+    let mut engine = SyncEngine::new(&program);
+    let reports = chains
+        .iter_mut()
+        .map(|c| {
+            let started = start.elapsed();
+            let result = engine.run(&file, options, c.offset, c.len, &mut c.scratch);
+            ChainReport {
+                result,
+                log: engine.take_log(),
+                started,
+                finished: start.elapsed(),
+            }
+        })
+        .collect();
+    let scratch = chains.into_iter().map(|c| c.scratch).collect();
+    Ran {
+        reports,
+        scratch,
+        io: "pread, one read per hop".into(),
+        elapsed: start.elapsed(),
+    }
+}
+
+/// Runs all chains at once with the batch engine.
+fn run_all_at_once(req: Request, depth: u32, threads: bool) -> Ran {
+    let start = Instant::now();
+    let Request {
+        program,
+        file,
+        options,
+        mut chains,
+    } = req;
+    let mut engine = if threads {
+        BatchEngine::with_threads(&program, depth.min(MAX_BATCH_THREADS) as usize)
+    } else {
+        BatchEngine::new(&program, depth)
+    };
+    let reports = engine.run_reported(&file, options, &mut chains);
+    let io = engine.io();
+    drop(engine);
+    let scratch = chains.into_iter().map(|c| c.scratch).collect();
+    Ran {
+        reports,
+        scratch,
+        io,
+        elapsed: start.elapsed(),
+    }
+}
+
+/// One result record, little-endian:
+///   0 u32 outcome code (index into `OUTCOME_CODES`)   4 u32 hops
+///   8 u64 last offset                                 16 u64 returned value (RETURNED)
+///  24 u32 pc (PROGRAM_ERROR) or errno (READ_ERROR)    28 u32 reserved
+///  32 f64 started, ns from the start of the batch     40 f64 finished, ns
+fn write_record(out: &mut [u8], report: &ChainReport) {
+    let r = &report.result;
+    let code = OUTCOME_CODES
+        .iter()
+        .position(|&c| c == r.outcome.code())
+        .unwrap_or(u32::MAX as usize) as u32;
+    let (returned, detail) = match &r.outcome {
+        Outcome::Returned { code } => (*code, 0),
+        Outcome::ProgramError(e) => (0, e.pc() as u32),
+        Outcome::ReadError { errno, .. } => (0, *errno as u32),
+        _ => (0, 0),
+    };
+    out[0..4].copy_from_slice(&code.to_le_bytes());
+    out[4..8].copy_from_slice(&r.hops.to_le_bytes());
+    out[8..16].copy_from_slice(&r.last_offset.to_le_bytes());
+    out[16..24].copy_from_slice(&returned.to_le_bytes());
+    out[24..28].copy_from_slice(&detail.to_le_bytes());
+    out[28..32].copy_from_slice(&0u32.to_le_bytes());
+    out[32..40].copy_from_slice(&(report.started.as_nanos() as f64).to_le_bytes());
+    out[40..48].copy_from_slice(&(report.finished.as_nanos() as f64).to_le_bytes());
+}
+
+/// `[records, scratch, messages, logs, faults, io, elapsedNs]`: messages for
+/// chains not DONE, logs where not empty, the VM's fault code for PROGRAM_ERROR.
+fn ran_value(env: Env, ran: Ran) -> Result<Value> {
+    let n = ran.reports.len();
+    let records = env.buffer(n * RESULT_RECORD, |b| {
+        for (out, report) in b.chunks_exact_mut(RESULT_RECORD).zip(&ran.reports) {
+            write_record(out, report);
+        }
+    })?;
+    let scratch = env.buffer(n * PAGE_SIZE, |b| {
+        for (out, page) in b.chunks_exact_mut(PAGE_SIZE).zip(&ran.scratch) {
+            out.copy_from_slice(page);
+        }
+    })?;
+    let (messages, logs, faults) = (env.array(n)?, env.array(n)?, env.array(n)?);
+    for (i, report) in ran.reports.iter().enumerate() {
+        let i = i as u32;
+        let outcome = &report.result.outcome;
+        if *outcome != Outcome::Done {
+            env.set_element(messages, i, env.string(&outcome.to_string())?)?;
+        }
+        if let Outcome::ProgramError(e) = outcome {
+            env.set_element(faults, i, env.string(e.code())?)?;
+        }
+        if !report.log.is_empty() {
+            env.set_element(logs, i, env.string(&report.log)?)?;
+        }
+    }
+    let out = env.array(7)?;
+    let parts = [
+        records,
+        scratch,
+        messages,
+        logs,
+        faults,
+        env.string(&ran.io)?,
+        env.number(ran.elapsed.as_nanos() as f64)?,
+    ];
+    for (i, v) in parts.into_iter().enumerate() {
+        env.set_element(out, i as u32, v)?;
+    }
+    Ok(out)
+}
+
+/// `xrpRunSync(program, file, chains, scratch?, mode?, hopLimit?, budget?)`:
+/// the chains one after another on this thread.
+fn run_sync(cx: &mut CallCtx<'_>) -> Result<Value> {
+    let env = cx.env();
+    let req = request(cx)?;
+    ran_value(env, run_one_by_one(req))
+}
+
+/// `xrpRun(...)`: as `xrpRunSync`, on the libuv pool; returns a promise.
+fn run_async(cx: &mut CallCtx<'_>) -> Result<Value> {
+    let env = cx.env();
+    let req = request(cx)?;
+    env.promise("xrpkv:xrpRun", move || run_one_by_one(req), ran_value)
+}
+
+/// `xrpRunBatch(program, file, chains, scratch?, mode?, hopLimit?, budget?, depth?, io?: 0 auto | 1 threads)`:
+/// all chains in flight at once on the libuv pool; returns a promise.
+fn run_batch(cx: &mut CallCtx<'_>) -> Result<Value> {
+    let env = cx.env();
+    let depth = int_arg(cx, 7, "depth", 1.0, 4096.0, DEFAULT_QUEUE_DEPTH as u64)? as u32;
+    let threads = choice(cx, 8, "io", 2)? == 1;
+    let req = request(cx)?;
+    env.promise(
+        "xrpkv:xrpRunBatch",
+        move || run_all_at_once(req, depth, threads),
+        ran_value,
+    )
+}

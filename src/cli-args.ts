@@ -1,0 +1,46 @@
+// Argument parsers shared by the CLI's commands (commander calls them; a
+// thrown InvalidArgumentError becomes a usage error).
+import { InvalidArgumentError } from 'commander';
+
+export function hex(value: string): Buffer {
+  const digits = value.replace(/\s+/g, '');
+  if (!/^([0-9a-fA-F]{2})*$/.test(digits)) throw new InvalidArgumentError('expected an even number of hex digits');
+  return Buffer.from(digits, 'hex');
+}
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+/** An unsigned 64-bit integer, decimal or 0x-hex. */
+export function u64(value: string): bigint {
+  if (!/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(value.trim())) throw new InvalidArgumentError('expected a decimal or 0x-hex integer');
+  const n = BigInt(value.trim());
+  if (n >= 1n << 64n) throw new InvalidArgumentError('expected an integer below 2^64');
+  return n;
+}
+
+/** A file offset: a multiple of 512. */
+export function offset(value: string): bigint {
+  const n = u64(value);
+  if (n % 512n !== 0n) throw new InvalidArgumentError('expected a multiple of 512');
+  return n;
+}
+
+/** A read length: a multiple of 512 from 512 to 4096. */
+export function readLength(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 512 || n > 4096 || n % 512 !== 0) {
+    throw new InvalidArgumentError('expected a multiple of 512 from 512 to 4096');
+  }
+  return n;
+}
+
+// `PROG.o:NAME` picks a program; a colon inside a directory name is not a selector.
+export function splitSelector(spec: string): [string, string | undefined] {
+  const colon = spec.lastIndexOf(':');
+  if (colon <= 0 || spec.slice(colon + 1).includes('/')) return [spec, undefined];
+  return [spec.slice(0, colon), spec.slice(colon + 1)];
+}

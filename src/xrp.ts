@@ -1,0 +1,507 @@
+// The XRP runtime as JavaScript sees it: load a program written for the XRP
+// kernel, open a file, run chains of reads through it. Chains run in xrpkv's
+// resubmission emulator (crates/xrp); see `xrpBackend` for the kernel probe.
+//
+//   const program = XrpProgram.fromFile('lookup.o');
+//   const file = XrpFile.open('index.db');
+//   const r = await program.run(file, { offset: 0, scratch: key });
+//   if (r.ok) use(r.scratch); else throw r.error;
+//   file.close();
+import { readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { types } from 'node:util';
+import { native, type NativeRan, type XrpFileHandle, type XrpProgramHandle } from './native.js';
+
+/** How a chain ended (`Outcome::code()` of the runtime). */
+export type XrpOutcomeCode =
+  | 'DONE'
+  | 'RETURNED'
+  | 'PROGRAM_ERROR'
+  | 'READ_ERROR'
+  | 'BAD_ADDRESS'
+  | 'BLOCK_SIZE'
+  | 'OUT_OF_FILE'
+  | 'HOP_LIMIT';
+
+/**
+ * `extended` (default): each read after the first is `size[0]` bytes (0 = 4096).
+ * `kernel`: as the prototype XRP kernel: 512-byte reads, `size[]` ignored,
+ * more than one `next_addr` aborts the chain.
+ */
+export type XrpMode = 'extended' | 'kernel';
+export type XrpBackendName = 'kernel' | 'emulator';
+export type XrpBackendChoice = 'auto' | XrpBackendName;
+/** `auto`: `O_DIRECT` when the file system allows it; `require`: or fail; `off`: buffered. */
+export type XrpDirectIo = 'auto' | 'require' | 'off';
+
+export const XRP_PAGE_SIZE: number = native.xrp.pageSize;
+export const XRP_DEFAULT_HOP_LIMIT: number = native.xrp.defaultHopLimit;
+export const XRP_DEFAULT_DEPTH: number = native.xrp.defaultDepth;
+
+export interface XrpErrorDetails {
+  /** The instruction that faulted (PROGRAM_ERROR) or was refused (CHECK). */
+  pc?: number;
+  /** The VM's own code for a PROGRAM_ERROR: MEMORY_ACCESS, BUDGET_EXHAUSTED, ... */
+  fault?: string;
+  /** The OS error number (READ_ERROR, a failed open). */
+  errno?: number;
+  path?: string;
+}
+
+/**
+ * A fault of the runtime, with a `code`: a chain's outcome (PROGRAM_ERROR,
+ * READ_ERROR, BAD_ADDRESS, BLOCK_SIZE, OUT_OF_FILE, HOP_LIMIT), a load error
+ * (ELF, NO_SUCH_PROGRAM, UNSUPPORTED, CHECK), FILE_CLOSED, an open error (the
+ * errno's name, e.g. ENOENT, or NO_DIRECT_IO), NO_KERNEL_XRP, NO_KERNEL_PATH.
+ * Wrong arguments are TypeError / RangeError instead.
+ */
+export class XrpError extends Error {
+  override name = 'XrpError';
+  readonly pc?: number;
+  readonly fault?: string;
+  readonly errno?: number;
+  readonly path?: string;
+  constructor(
+    message: string,
+    readonly code: string,
+    details: XrpErrorDetails = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    for (const key of ['pc', 'fault', 'errno', 'path'] as const) {
+      if (details[key] !== undefined) Object.assign(this, { [key]: details[key] });
+    }
+  }
+}
+
+const ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
+
+interface NativeError extends Error {
+  code?: unknown;
+  pc?: unknown;
+  errno?: unknown;
+}
+
+// The addon throws TypeError / RangeError for arguments (let through as they
+// are) and plain Errors with a `code` for faults (made XrpErrors).
+function asXrpError(e: unknown, path?: string): unknown {
+  if (!(e instanceof Error) || e instanceof TypeError || e instanceof RangeError) return e;
+  const { code, pc, errno } = e as NativeError;
+  if (typeof code !== 'string') return e;
+  const details: XrpErrorDetails = { path };
+  if (typeof pc === 'number') details.pc = pc;
+  let named = code;
+  if (typeof errno === 'number') {
+    details.errno = errno;
+    if (code === 'OPEN_FAILED') named = ERRNO_NAMES.get(errno) ?? code;
+  }
+  return new XrpError(e.message, named, details, { cause: e });
+}
+
+function check<T>(f: () => T, path?: string): T {
+  try {
+    return f();
+  } catch (e) {
+    throw asXrpError(e, path);
+  }
+}
+
+// ---- the backend ---------------------------------------------------------
+
+export interface XrpProbe {
+  /** Whether this kernel runs XRP programs itself. */
+  backend: XrpBackendName;
+  /** Why, in words. */
+  reason: string;
+}
+
+export interface XrpBackendInfo {
+  /** Where chains run. Always `emulator` for now: xrpkv has no kernel execution path yet. */
+  backend: XrpBackendName;
+  /** Why, in words. */
+  reason: string;
+  /** What was asked for. */
+  requested: XrpBackendChoice;
+  /** What the kernel probe found (probed once per process). */
+  probe: XrpProbe;
+  /** Set when `backend` is not what the probe alone would suggest. */
+  note?: string;
+}
+
+let probed: XrpProbe | undefined;
+
+/** The kernel probe's answer, probed on first use and cached for the process. */
+export function xrpProbe(): XrpProbe {
+  if (!probed) {
+    const [backend, reason] = native.xrpProbe();
+    probed = { backend, reason };
+  }
+  return { ...probed };
+}
+
+const BACKENDS: readonly XrpBackendChoice[] = ['auto', 'kernel', 'emulator'];
+
+function requireChoice<T extends string>(value: unknown, what: string, choices: readonly T[]): T {
+  if (typeof value !== 'string') throw new TypeError(`${what} must be a string (${choices.join(', ')})`);
+  if (!choices.includes(value as T)) throw new RangeError(`${what} must be one of ${choices.join(', ')}, got '${value}'`);
+  return value as T;
+}
+
+/** Decides the backend from a probe's answer; `xrpBackend` with the real probe. */
+export function resolveBackend(probe: XrpProbe, force: XrpBackendChoice = 'auto'): XrpBackendInfo {
+  const requested = requireChoice(force, 'backend', BACKENDS);
+  const info = { backend: 'emulator' as const, requested, probe: { ...probe } };
+  if (requested === 'emulator') return { ...info, reason: 'the emulator was asked for' };
+  if (probe.backend === 'emulator') {
+    if (requested === 'kernel') {
+      throw new XrpError(`the kernel backend was asked for, but this kernel has no XRP: ${probe.reason}`, 'NO_KERNEL_XRP');
+    }
+    return { ...info, reason: probe.reason };
+  }
+  const why = `this kernel has XRP (${probe.reason}), but xrpkv cannot run chains in the kernel yet`;
+  if (requested === 'kernel') {
+    throw new XrpError(`the kernel backend was asked for: ${why}; use backend 'auto' or 'emulator'`, 'NO_KERNEL_PATH');
+  }
+  return { ...info, reason: `${why}, so they run in the emulator`, note: `${why}: chains run in the emulator` };
+}
+
+/**
+ * Where chains run and why. `force: 'kernel'` fails with NO_KERNEL_XRP on a
+ * kernel without XRP (and with NO_KERNEL_PATH on one with it, which xrpkv
+ * cannot drive yet); `'emulator'` always works.
+ */
+export function xrpBackend(force: XrpBackendChoice = 'auto'): XrpBackendInfo {
+  requireChoice(force, 'backend', BACKENDS);
+  return resolveBackend(xrpProbe(), force);
+}
+
+// ---- files ---------------------------------------------------------------
+
+export interface XrpOpenOptions {
+  direct?: XrpDirectIo;
+  backend?: XrpBackendChoice;
+}
+
+const DIRECT: readonly XrpDirectIo[] = ['auto', 'require', 'off'];
+
+function requireOptions(options: unknown, what = 'options'): Record<string, unknown> {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`${what} must be an object`);
+  return options as Record<string, unknown>;
+}
+
+function requirePath(path: unknown): string {
+  if (typeof path !== 'string') throw new TypeError('path must be a string');
+  if (path.includes('\0')) throw new TypeError('path must not contain NUL bytes');
+  return path;
+}
+
+let fileHandle: (file: XrpFile) => XrpFileHandle;
+
+/** A file chains read from. Close it when done; using it after is FILE_CLOSED. */
+export class XrpFile {
+  readonly path: string;
+  /** In bytes, as of opening. */
+  readonly size: number;
+  /** The alignment direct reads need (512 when buffered). */
+  readonly blockSize: number;
+  /** Whether reads use `O_DIRECT`. */
+  readonly direct: boolean;
+  /** How reads are done, in words, e.g. `direct (O_DIRECT, 512-byte blocks)`. */
+  readonly access: string;
+  readonly backend: XrpBackendInfo;
+  readonly #handle: XrpFileHandle;
+  #closed = false;
+
+  static {
+    fileHandle = (file) => file.#handle;
+  }
+
+  private constructor(path: string, handle: XrpFileHandle, backend: XrpBackendInfo) {
+    const [size, blockSize, direct, access] = check(() => native.xrpFileInfo(handle));
+    this.path = path;
+    this.size = size;
+    this.blockSize = blockSize;
+    this.direct = direct;
+    this.access = access;
+    this.backend = backend;
+    this.#handle = handle;
+  }
+
+  static open(path: string, options: XrpOpenOptions = {}): XrpFile {
+    const p = requirePath(path);
+    const o = requireOptions(options);
+    const direct = requireChoice(o.direct ?? 'auto', 'direct', DIRECT);
+    const backend = xrpBackend(requireChoice(o.backend ?? 'auto', 'backend', BACKENDS));
+    const handle = check(() => native.xrpOpen(p, DIRECT.indexOf(direct) as 0 | 1 | 2), p);
+    return new XrpFile(p, handle, backend);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Closes the file; again is a no-op. Chains already running finish with
+   * the file still open to them: the descriptor closes when the last ends.
+   */
+  close(): void {
+    this.#closed = true;
+    native.xrpClose(this.#handle);
+  }
+}
+
+// ---- running chains ------------------------------------------------------
+
+export interface XrpChainOptions {
+  /** `extended` (default) or `kernel`. */
+  mode?: XrpMode;
+  /** Reads per chain, the first included (default 1,000). */
+  hopLimit?: number;
+  /** VM instructions per program run (default 1,000,000). */
+  budget?: number;
+}
+
+export interface XrpChain {
+  /** Where the first read starts: a multiple of 512. */
+  offset: number | bigint;
+  /** Bytes of the first read: a multiple of 512 up to 4096 (default: 4096 extended, 512 kernel). */
+  length?: number;
+  /** Copied to the start of the chain's zeroed scratch page; at most 4096 bytes. */
+  scratch?: Uint8Array;
+}
+
+export type XrpRunOptions = XrpChain & XrpChainOptions;
+
+export interface XrpBatchOptions extends XrpChainOptions {
+  /** Reads in flight at once (default 64; the thread count, up to 4, with `io: 'threads'`). */
+  depth?: number;
+  /** `auto`: io_uring, or threads where it is unavailable; `threads`: threads doing pread. */
+  io?: 'auto' | 'threads';
+  /** The first read's length of chains that do not give one. */
+  length?: number;
+}
+
+export interface XrpResult {
+  code: XrpOutcomeCode;
+  /** The program set `done`. */
+  ok: boolean;
+  /** The outcome in words. */
+  message: string;
+  /** Reads completed, the first included. */
+  hops: number;
+  /** Offset of the last read completed. */
+  lastOffset: number;
+  /** What the program returned, for RETURNED. */
+  returned?: bigint;
+  /** For outcomes other than DONE and RETURNED. */
+  error?: XrpError;
+  /** The chain's scratch page (4096 bytes) as the program left it. */
+  scratch: Buffer;
+  /** What `bpf_trace_printk` wrote. */
+  log: string;
+}
+
+export interface XrpBatchResult extends XrpResult {
+  /** When the engine took the chain up and when it finished, in ns from the batch's start. */
+  startedNs: number;
+  finishedNs: number;
+}
+
+export interface XrpBatch {
+  /** In the order of the chains given. */
+  results: XrpBatchResult[];
+  /** How reads were issued, e.g. `io_uring, queue depth 64, registered buffers`. */
+  io: string;
+  /** Time in the native runtime, engine setup included. */
+  elapsedNs: number;
+}
+
+const MODES: readonly XrpMode[] = ['extended', 'kernel'];
+const TWO_64 = 1n << 64n;
+
+function integer(value: unknown, what: string, min: number, max: number): number {
+  if (typeof value !== 'number') throw new TypeError(`${what} must be a number`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${what} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+function offsetOf(value: unknown, what: string): bigint {
+  let offset: bigint;
+  if (typeof value === 'bigint') {
+    if (value < 0n || value >= TWO_64) throw new RangeError(`${what} must be from 0 to 2^64-1, got ${value}`);
+    offset = value;
+  } else if (typeof value === 'number') {
+    offset = BigInt(integer(value, what, 0, Number.MAX_SAFE_INTEGER));
+  } else {
+    throw new TypeError(`${what} must be a number or a bigint`);
+  }
+  if (offset % 512n !== 0n) throw new RangeError(`${what} must be a multiple of 512, got ${offset}`);
+  return offset;
+}
+
+function lengthOf(value: unknown, what: string): number {
+  if (value === undefined) return 0;
+  const n = integer(value, what, 512, XRP_PAGE_SIZE);
+  if (n % 512 !== 0) throw new RangeError(`${what} must be a multiple of 512 from 512 to 4096, got ${n}`);
+  return n;
+}
+
+function scratchOf(value: unknown, what: string): Uint8Array | undefined {
+  if (value === undefined) return undefined;
+  if (!types.isUint8Array(value)) throw new TypeError(`${what} must be a Uint8Array or Buffer`);
+  if (value.length > XRP_PAGE_SIZE) throw new RangeError(`${what} must be at most 4096 bytes, got ${value.length}`);
+  return value;
+}
+
+type NativeOptions = [mode: 0 | 1, hopLimit: number | undefined, budget: number | undefined];
+
+function chainOptions(o: Record<string, unknown>): NativeOptions {
+  const mode = requireChoice(o.mode ?? 'extended', 'mode', MODES);
+  const hopLimit = o.hopLimit === undefined ? undefined : integer(o.hopLimit, 'hopLimit', 1, 2 ** 32 - 1);
+  const budget = o.budget === undefined ? undefined : integer(o.budget, 'budget', 1, Number.MAX_SAFE_INTEGER);
+  return [mode === 'kernel' ? 1 : 0, hopLimit, budget];
+}
+
+interface Packed {
+  chains: Buffer;
+  scratch: Buffer | null;
+}
+
+function pack(chains: readonly unknown[], defaultLength: number): Packed {
+  const record = native.xrp.chainRecord;
+  const packed = Buffer.alloc(chains.length * record);
+  let scratch: Buffer | null = null;
+  chains.forEach((chain, i) => {
+    const what = chains.length === 1 ? '' : `chains[${i}].`;
+    const c = typeof chain === 'object' && chain !== null ? (chain as Record<string, unknown>) : { offset: chain };
+    packed.writeBigUInt64LE(offsetOf(c.offset, `${what}offset`), i * record);
+    packed.writeUInt32LE(c.length === undefined ? defaultLength : lengthOf(c.length, `${what}length`), i * record + 8);
+    const s = scratchOf(c.scratch, `${what}scratch`);
+    if (s && s.length > 0) {
+      scratch ??= Buffer.alloc(chains.length * XRP_PAGE_SIZE);
+      scratch.set(s, i * XRP_PAGE_SIZE);
+    }
+  });
+  return { chains: packed, scratch };
+}
+
+function unpack([records, scratch, messages, logs, faults, io, elapsedNs]: NativeRan): XrpBatch {
+  const size = native.xrp.resultRecord;
+  const codes = native.xrp.outcomeCodes;
+  const results: XrpBatchResult[] = [];
+  for (let i = 0, at = 0; at < records.length; i++, at += size) {
+    const code = (codes[records.readUInt32LE(at)] ?? 'UNKNOWN') as XrpOutcomeCode;
+    const message = messages[i] ?? 'done';
+    const result: XrpBatchResult = {
+      code,
+      ok: code === 'DONE',
+      message,
+      hops: records.readUInt32LE(at + 4),
+      lastOffset: Number(records.readBigUInt64LE(at + 8)),
+      scratch: scratch.subarray(i * XRP_PAGE_SIZE, (i + 1) * XRP_PAGE_SIZE),
+      log: logs[i] ?? '',
+      startedNs: records.readDoubleLE(at + 32),
+      finishedNs: records.readDoubleLE(at + 40),
+    };
+    const detail = records.readUInt32LE(at + 24);
+    if (code === 'RETURNED') {
+      result.returned = records.readBigUInt64LE(at + 16);
+    } else if (code !== 'DONE') {
+      const details: XrpErrorDetails =
+        code === 'PROGRAM_ERROR' ? { pc: detail, fault: faults[i] } : code === 'READ_ERROR' ? { errno: detail } : {};
+      result.error = new XrpError(message, code, details);
+    }
+    results.push(result);
+  }
+  return { results, io, elapsedNs };
+}
+
+function single(ran: NativeRan): XrpResult {
+  const { startedNs: _s, finishedNs: _f, ...result } = unpack(ran).results[0]!;
+  return result;
+}
+
+function requireFile(file: unknown): XrpFileHandle {
+  if (!(file instanceof XrpFile)) throw new TypeError('file must be an XrpFile');
+  return fileHandle(file);
+}
+
+/** A program written for the XRP kernel, loaded and checked once, run against any file. */
+export class XrpProgram {
+  /** The function's name. */
+  readonly name: string;
+  /** Instruction slots after linking. */
+  readonly length: number;
+  readonly #handle: XrpProgramHandle;
+
+  private constructor(handle: XrpProgramHandle) {
+    const { name, length } = native.xrpProgramInfo(handle);
+    this.name = name;
+    this.length = length;
+    this.#handle = handle;
+  }
+
+  /** Loads program `section` (a function or section name) of an ELF object file; without it the file must hold one. */
+  static fromFile(path: string, section?: string): XrpProgram {
+    const p = requirePath(path);
+    let object: Buffer;
+    try {
+      object = readFileSync(p);
+    } catch (e) {
+      const { code, errno } = e as NodeJS.ErrnoException;
+      const details = { path: p, errno: typeof errno === 'number' ? -errno : undefined };
+      throw new XrpError(`cannot read ${p}: ${(e as Error).message}`, code ?? 'OPEN_FAILED', details, { cause: e });
+    }
+    return XrpProgram.fromElf(object, section);
+  }
+
+  static fromElf(object: Uint8Array, section?: string): XrpProgram {
+    if (!types.isUint8Array(object)) throw new TypeError('object must be a Uint8Array or Buffer');
+    if (section !== undefined && typeof section !== 'string') throw new TypeError('section must be a string');
+    return new XrpProgram(check(() => native.xrpLoadElf(object, section)));
+  }
+
+  #run(file: unknown, options: unknown): Parameters<typeof native.xrpRunSync> {
+    const handle = requireFile(file);
+    const o = requireOptions(options);
+    const { chains, scratch } = pack([o], 0);
+    return [this.#handle, handle, chains, scratch, ...chainOptions(o)];
+  }
+
+  /** Runs one chain on this thread, blocking it until the chain ends. */
+  runSync(file: XrpFile, options: XrpRunOptions): XrpResult {
+    const args = this.#run(file, options);
+    return single(check(() => native.xrpRunSync(...args)));
+  }
+
+  /** Runs one chain on the libuv thread pool. Rejects only for arguments or a closed file. */
+  async run(file: XrpFile, options: XrpRunOptions): Promise<XrpResult> {
+    const args = this.#run(file, options);
+    try {
+      return single(await native.xrpRun(...args));
+    } catch (e) {
+      throw asXrpError(e);
+    }
+  }
+
+  /**
+   * Runs all `chains` at once (each an offset or an `XrpChain`), up to `depth`
+   * reads in flight, on the libuv pool; resolves with every chain's result.
+   */
+  async runBatch(file: XrpFile, chains: readonly (XrpChain | number | bigint)[], options: XrpBatchOptions = {}): Promise<XrpBatch> {
+    const handle = requireFile(file);
+    if (!Array.isArray(chains)) throw new TypeError('chains must be an array');
+    const o = requireOptions(options);
+    const [mode, hopLimit, budget] = chainOptions(o);
+    const depth = o.depth === undefined ? undefined : integer(o.depth, 'depth', 1, 4096);
+    const io = requireChoice(o.io ?? 'auto', 'io', ['auto', 'threads'] as const) === 'threads' ? 1 : 0;
+    const packed = pack(chains, lengthOf(o.length, 'length'));
+    try {
+      return unpack(await native.xrpRunBatch(this.#handle, handle, packed.chains, packed.scratch, mode, hopLimit, budget, depth, io));
+    } catch (e) {
+      throw asXrpError(e);
+    }
+  }
+}
