@@ -88,7 +88,7 @@ describe('xrpkv xrp bench', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out).toMatchObject({ program: 'xrp_chain', chains: 1000, batch: 16, hops: 50_000, outcomes: { HOP_LIMIT: 1000 } });
+    expect(out).toMatchObject({ program: 'xrp_chain', chains: 1000, batch: 1000, hops: 50_000, outcomes: { HOP_LIMIT: 1000 } });
     expect(out.io).toMatch(/^(io_uring, queue depth 16|\d+ threads doing pread)/);
     expect(out.seconds).toBeGreaterThan(0);
     expect(out.chainsPerSecond).toBeCloseTo(1000 / out.seconds, -1);
@@ -103,7 +103,7 @@ describe('xrpkv xrp bench', () => {
 
     const text = xrpkv(...args, '--compat', 'kernel', '--io', 'threads');
     expect(text.status).toBe(0);
-    expect(text.stdout).toContain('1000 chains in batches of 16, kernel mode; reads: ');
+    expect(text.stdout).toContain('1000 chains in batches of 1000, kernel mode; reads: ');
     expect(text.stdout).toMatch(/^outcomes: DONE 1000$/m);
     expect(text.stdout).toMatch(/^throughput: [\d,]+ chains\/s, [\d,]+ hops\/s/m);
     expect(text.stdout).toMatch(/p50 [\d.]+ {2}p99 [\d.]+ {2}p99\.9 [\d.]+/);

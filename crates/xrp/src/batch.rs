@@ -217,7 +217,10 @@ fn run_on_ring(
                 progress[i].log.push_str(&log);
             }
             match step {
-                Step::Read { offset, len } => ready.push_back((i, offset, len)),
+                // A running chain goes ahead of chains not yet started, so about
+                // `depth` chains are active at once and a chain's latency is
+                // its own hops, not the whole batch's.
+                Step::Read { offset, len } => ready.push_front((i, offset, len)),
                 Step::Finished(r) => {
                     results[i] = Some(r);
                     progress[i].finished = start.elapsed();
