@@ -249,32 +249,16 @@ fn every_truncation_is_an_elf_error() {
     }
 }
 
-/// A tiny deterministic generator (xorshift64*), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 #[test]
 fn mutated_objects_never_panic() {
-    let mut rng = Rng(0x5eed_e1f0);
+    let mut rng = common::Rng::new(0x5eed_e1f0);
     for (flavour, _) in FLAVOURS {
         for name in TEST_SOURCES.iter().copied().chain([NODE_SEARCH]) {
             let obj = object(flavour, name);
             for round in 0..300 {
                 let mut bad = obj.to_vec();
                 for _ in 0..1 + rng.below(4) {
-                    let at = rng.below(bad.len() as u64) as usize;
+                    let at = rng.below(bad.len());
                     bad[at] = match rng.below(4) {
                         0 => 0,
                         1 => 0xff,
@@ -351,25 +335,25 @@ fn lower_bound(search_key: u64, keys: &[u64], values: &[u64]) -> u64 {
 
 #[test]
 fn node_search_matches_a_reference_lower_bound() {
-    let mut rng = Rng(0xb7ee_5eed);
+    let mut rng = common::Rng::new(0xb7ee_5eed);
     for (flavour, _) in FLAVOURS {
         let program = load(object(flavour, NODE_SEARCH), Some("xrp/node_search")).unwrap();
         for round in 0..400 {
             let count = match round % 4 {
                 0 => NODE_KEYS,
-                1 => rng.below(4) as usize,
-                _ => rng.below(NODE_KEYS as u64 + 1) as usize,
+                1 => rng.below(4),
+                _ => rng.below(NODE_KEYS as usize + 1),
             };
             // Small key ranges give duplicates; large ones give sparse keys.
             let spread = if round % 2 == 0 { 300 } else { u64::MAX / 2 };
-            let mut keys: Vec<u64> = (0..count).map(|_| rng.below(spread)).collect();
+            let mut keys: Vec<u64> = (0..count).map(|_| rng.next() % spread).collect();
             keys.sort_unstable();
             let values: Vec<u64> = (0..count).map(|_| rng.next()).collect();
-            let mut probes = vec![0, u64::MAX, rng.below(spread), rng.below(spread)];
+            let mut probes = vec![0, u64::MAX, rng.next() % spread, rng.next() % spread];
             probes.extend(keys.first().copied());
             probes.extend(keys.last().map(|k| k.saturating_add(1)));
             if count > 0 {
-                let k = keys[rng.below(count as u64) as usize];
+                let k = keys[rng.below(count)];
                 probes.extend([k, k.wrapping_sub(1)]);
             }
             for search_key in probes {
