@@ -1,0 +1,333 @@
+/* xrpkv_format.h: docs/FORMAT.md as the BPF programs see it (bpf/lookup.c,
+ * bpf/range.c): page constants, the two scratch layouts, and the checked page
+ * accessors both programs search pages with.
+ *
+ * Rules every accessor here keeps, so that a kernel verifier can follow them:
+ * - every access to data or scratch is `base[XRP_PAGE_MASK(offset)]`: inside
+ *   the 4 KiB page whatever the offset, and the offset is also checked against
+ *   the file's page size first, so the mask never changes a correct offset;
+ * - multi-byte fields of entries are read byte by byte (entries sit at any
+ *   offset, so their fields are unaligned), little-endian;
+ * - every loop has a constant bound;
+ * - no global variables and no constant tables (no .data, .bss or .rodata).
+ */
+#ifndef XRPKV_FORMAT_H
+#define XRPKV_FORMAT_H
+
+#include "xrp.h"
+
+typedef unsigned short __u16;
+
+#define XRPKV_INLINE static inline __attribute__((always_inline))
+
+/* ---- Pages (docs/FORMAT.md, "Pages") ---- */
+
+#define XRPKV_MIN_PAGE_SIZE 512
+#define XRPKV_MAX_PAGE_SIZE 4096
+#define XRPKV_HEADER_SIZE 32
+
+/* Header fields: offsets in the page. */
+#define XRPKV_HDR_TYPE 4
+#define XRPKV_HDR_COUNT 6
+#define XRPKV_HDR_PAGE_NO 8
+
+#define XRPKV_TYPE_META 1
+#define XRPKV_TYPE_BRANCH 2
+#define XRPKV_TYPE_LEAF 3
+#define XRPKV_TYPE_OVERFLOW 4
+#define XRPKV_TYPE_FREELIST 5
+
+/* Branch entry: keyLen u16, child u64, key. */
+#define XRPKV_BRANCH_CHILD 2
+#define XRPKV_BRANCH_FIXED 10
+/* Leaf entry: keyLen u16, valueKind u8, reserved u8, valueLen u32, key, value. */
+#define XRPKV_LEAF_KIND 2
+#define XRPKV_LEAF_VALUE_LEN 4
+#define XRPKV_LEAF_FIXED 8
+#define XRPKV_KIND_INLINE 0
+#define XRPKV_KIND_OVERFLOW 1
+
+/* maxKeyLen for 4 KiB pages; smaller pages allow less (xrpkv_max_key). */
+#define XRPKV_MAX_KEY 511
+/* Binary search steps: enough for 65,535 entries, far above what a page holds. */
+#define XRPKV_SEARCH_STEPS 16
+/* Entries a page can hold: (4096 - 32) / (2 + 8) = 406 leaf entries. */
+#define XRPKV_MAX_ENTRIES 512
+/* Pages on one root-to-leaf path. A real tree this deep needs 2^31 leaves
+ * (a split leaves at least 2 children per branch); deeper means a cycle. */
+#define XRPKV_MAX_LEVELS 32
+/* Child and overflow page numbers above this are corrupt (and keep
+ * page * pageSize far from overflowing). */
+#define XRPKV_MAX_PAGE_NO (1ULL << 40)
+
+/* ---- Lookup scratch (docs/FORMAT.md, "Lookups in BPF") ---- */
+
+#define XRPKV_LOOKUP_SEARCHING 0
+#define XRPKV_LOOKUP_INLINE 1
+#define XRPKV_LOOKUP_ABSENT 2
+#define XRPKV_LOOKUP_OVERFLOW 3
+#define XRPKV_LOOKUP_CORRUPT 4
+
+#define XRPKV_LOOKUP_KEY 32
+#define XRPKV_LOOKUP_VALUE 1024
+#define XRPKV_LOOKUP_VALUE_MAX 3072
+
+struct xrpkv_lookup {
+	__u32 state;          /* 0:  out: XRPKV_LOOKUP_* */
+	__u16 key_len;        /* 4:  in: search key length, <= 511 */
+	__u16 reserved;       /* 6 */
+	__u32 page_size;      /* 8:  in: the file's page size */
+	__u32 value_len;      /* 12: out: the value's length (states 1, 3) */
+	__u64 overflow_page;  /* 16: out: first overflow page (state 3) */
+	__u64 levels;         /* 24: in 0, out: pages searched */
+	__u8 key[512];        /* 32: in: the search key */
+	__u8 unused[480];     /* 544 */
+	__u8 value[3072];     /* 1024: out: the value (state 1) */
+};
+
+_Static_assert(sizeof(struct xrpkv_lookup) == 4096, "lookup scratch is one page");
+
+/* ---- Range scratch (docs/FORMAT.md, "Range scans in BPF") ---- */
+
+#define XRPKV_RANGE_RUNNING 0
+#define XRPKV_RANGE_MORE 1
+#define XRPKV_RANGE_END 2
+#define XRPKV_RANGE_CORRUPT 4
+
+/* Phases: the caller writes DESCEND (a new scan) or leaves RESUME (written by
+ * the program when it stopped with MORE); the others are the program's own. */
+#define XRPKV_PHASE_DESCEND 0   /* this page is on the path to the start key */
+#define XRPKV_PHASE_RESUME 1    /* this page is the leaf to resume at `slot` */
+#define XRPKV_PHASE_REREAD 2    /* this page is path[depth]: descend into child path_slot[depth] */
+#define XRPKV_PHASE_LEFTMOST 3  /* this page is the next subtree: take its first entry */
+
+#define XRPKV_RANGE_KEY 64
+#define XRPKV_RANGE_CACHE 16
+#define XRPKV_RANGE_OUT 1088
+#define XRPKV_RANGE_OUT_SIZE 3008
+/* A pair in out[]: keyLen u16, valueLen u16 (XRPKV_PAIR_OVERFLOW: the value is
+ * in overflow pages), key, then the value, or firstPage u64 + valueLen u32. */
+#define XRPKV_PAIR_HEADER 4
+#define XRPKV_PAIR_OVERFLOW 0xffff
+#define XRPKV_PAIR_LOCATION 12
+
+struct xrpkv_range {
+	__u32 state;          /* 0:  out: XRPKV_RANGE_* */
+	__u16 key_len;        /* 4:  in: start key length, <= 511 */
+	__u16 max_pairs;      /* 6:  in: pairs per call at most; 0 = as many as fit */
+	__u32 page_size;      /* 8:  in */
+	__u32 phase;          /* 12: in: DESCEND for a new scan; RESUME kept from the last call */
+	__u64 page;           /* 16: in: the page read first (the root); the page being read;
+	                       *     out (state 1): the leaf to resume at */
+	__u32 slot;           /* 24: out (state 1): the entry of that leaf to resume at */
+	__u32 depth;          /* 28: in 0: branches on the path above `page` */
+	__u32 pairs;          /* 32: in 0, out: pairs in out[] */
+	__u32 used;           /* 36: in 0, out: bytes of out[] used */
+	__u32 levels;         /* 40: in 0, out: pages read by this call */
+	__u16 cache_level;    /* 44: the path level cache[] belongs to */
+	__u8 cache_pos;       /* 46: next unused entry of cache[] */
+	__u8 cache_count;     /* 47: entries of cache[] */
+	__u64 reserved[2];    /* 48 */
+	__u8 key[512];        /* 64: in: the start key */
+	__u64 path_page[XRPKV_MAX_LEVELS];   /* 576: the branches above the leaf, root first */
+	__u16 path_slot[XRPKV_MAX_LEVELS];   /* 832: the entry of each taken on the way down */
+	__u16 path_count[XRPKV_MAX_LEVELS];  /* 896: the entries of each */
+	__u64 cache[XRPKV_RANGE_CACHE];      /* 960: children of path_page[cache_level] right of
+	                                      *      the one taken: the next leaves, in order */
+	__u8 out[XRPKV_RANGE_OUT_SIZE];      /* 1088: the pairs */
+};
+
+_Static_assert(sizeof(struct xrpkv_range) == 4096, "range scratch is one page");
+_Static_assert(__builtin_offsetof(struct xrpkv_range, key) == XRPKV_RANGE_KEY, "range key");
+_Static_assert(__builtin_offsetof(struct xrpkv_range, out) == XRPKV_RANGE_OUT, "range out");
+
+/* Returned (the chain ends, state stays 0) when the caller's scratch is
+ * invalid: a page size or key length outside the format, a bad phase. */
+#define XRPKV_BAD_INPUT 22
+
+/* ---- Checked accessors ---- */
+
+XRPKV_INLINE __u32 xrpkv_u8(const __u8 *base, __u32 off)
+{
+	return base[XRP_PAGE_MASK(off)];
+}
+
+XRPKV_INLINE __u32 xrpkv_u16(const __u8 *base, __u32 off)
+{
+	return xrpkv_u8(base, off) | xrpkv_u8(base, off + 1) << 8;
+}
+
+XRPKV_INLINE __u32 xrpkv_u32(const __u8 *base, __u32 off)
+{
+	return xrpkv_u16(base, off) | xrpkv_u16(base, off + 2) << 16;
+}
+
+XRPKV_INLINE __u64 xrpkv_u64(const __u8 *base, __u32 off)
+{
+	return (__u64)xrpkv_u32(base, off) | (__u64)xrpkv_u32(base, off + 4) << 32;
+}
+
+XRPKV_INLINE void xrpkv_put8(__u8 *base, __u32 off, __u32 v)
+{
+	base[XRP_PAGE_MASK(off)] = (__u8)v;
+}
+
+XRPKV_INLINE void xrpkv_put16(__u8 *base, __u32 off, __u32 v)
+{
+	xrpkv_put8(base, off, v);
+	xrpkv_put8(base, off + 1, v >> 8);
+}
+
+XRPKV_INLINE void xrpkv_put64(__u8 *base, __u32 off, __u64 v)
+{
+	for (int i = 0; i < 8; i++)
+		xrpkv_put8(base, off + i, (__u32)(v >> (8 * i)));
+}
+
+XRPKV_INLINE int xrpkv_page_size_ok(__u32 ps)
+{
+	return ps == 512 || ps == 1024 || ps == 2048 || ps == 4096;
+}
+
+/* maxKeyLen = min(511, P / 4 - 24). */
+XRPKV_INLINE __u32 xrpkv_max_key(__u32 ps)
+{
+	__u32 m = ps / 4 - 24;
+	return m < XRPKV_MAX_KEY ? m : XRPKV_MAX_KEY;
+}
+
+/* Values longer than P / 4 - 16 live in overflow pages. */
+XRPKV_INLINE __u32 xrpkv_max_inline(__u32 ps)
+{
+	return ps / 4 - 16;
+}
+
+/* A child or overflow page: not a meta page, and a sane number. */
+XRPKV_INLINE int xrpkv_page_no_ok(__u64 page)
+{
+	return page >= 2 && page < XRPKV_MAX_PAGE_NO;
+}
+
+/* A branch or leaf page of `ps` bytes, its header checked. */
+struct xrpkv_node {
+	const __u8 *data;
+	__u32 ps;
+	__u32 type;
+	__u32 count;
+	__u32 fixed;    /* the size of an entry before its key */
+	__u32 max_key;
+};
+
+/* Checks the header: a branch (count >= 1) or a leaf, and the slot array plus
+ * `count` smallest entries (2-byte slot + fixed part) fit in the page, which
+ * bounds count by 406. Returns 0, or -1 for a corrupt page. */
+XRPKV_INLINE int xrpkv_node_open(struct xrpkv_node *n, const __u8 *data, __u32 ps)
+{
+	__u32 type = xrpkv_u8(data, XRPKV_HDR_TYPE);
+	__u32 count = xrpkv_u16(data, XRPKV_HDR_COUNT);
+	__u32 fixed;
+
+	if (type == XRPKV_TYPE_BRANCH) {
+		if (count == 0)
+			return -1;
+		fixed = XRPKV_BRANCH_FIXED;
+	} else if (type == XRPKV_TYPE_LEAF) {
+		fixed = XRPKV_LEAF_FIXED;
+	} else {
+		return -1;
+	}
+	if (XRPKV_HEADER_SIZE + count * (2 + fixed) > ps)
+		return -1;
+	n->data = data;
+	n->ps = ps;
+	n->type = type;
+	n->count = count;
+	n->fixed = fixed;
+	n->max_key = xrpkv_max_key(ps);
+	return 0;
+}
+
+/* Entry i (< count) of a page: its offset and key length. Checked: it starts
+ * past the slot array, its fixed part and key end inside the page, and the
+ * key is no longer than maxKeyLen. Returns 0, or -1 for a corrupt entry. */
+XRPKV_INLINE int xrpkv_entry(const struct xrpkv_node *n, __u32 i, __u32 *off, __u32 *key_len)
+{
+	if (i >= n->count)
+		return -1;
+	__u32 o = xrpkv_u16(n->data, XRPKV_HEADER_SIZE + 2 * i);
+	if (o < XRPKV_HEADER_SIZE + 2 * n->count || o + n->fixed > n->ps)
+		return -1;
+	__u32 len = xrpkv_u16(n->data, o);
+	if (len > n->max_key || o + n->fixed + len > n->ps)
+		return -1;
+	*off = o;
+	*key_len = len;
+	return 0;
+}
+
+/* Branch entry i's child page, checked; 0 for a corrupt entry. */
+XRPKV_INLINE __u64 xrpkv_child(const struct xrpkv_node *n, __u32 i)
+{
+	__u32 off = 0, len = 0;
+	if (xrpkv_entry(n, i, &off, &len))
+		return 0;
+	__u64 child = xrpkv_u64(n->data, off + XRPKV_BRANCH_CHILD);
+	return xrpkv_page_no_ok(child) ? child : 0;
+}
+
+/* Compares the page's key (len bytes at data offset off; inside the page,
+ * len <= 511) with the search key (key_len <= 511 bytes at scratch offset
+ * key_at): memcmp order, then the shorter first. <0, 0, >0 as the page's key
+ * is below, equal to or above the search key. */
+XRPKV_INLINE int xrpkv_key_cmp(const __u8 *data, __u32 off, __u32 len, const __u8 *scratch, __u32 key_at, __u32 key_len)
+{
+	__u32 n = len < key_len ? len : key_len;
+
+	for (__u32 i = 0; i < XRPKV_MAX_KEY; i++) {
+		if (i >= n)
+			break;
+		__u32 a = xrpkv_u8(data, off + i);
+		__u32 b = xrpkv_u8(scratch, key_at + i);
+		if (a != b)
+			return a < b ? -1 : 1;
+	}
+	if (len != key_len)
+		return len < key_len ? -1 : 1;
+	return 0;
+}
+
+/* Binary search of a page for the search key: returns ub, the number of
+ * entries whose key is <= the search key (so on a branch the child to follow
+ * is ub - 1), and sets *exact when entry ub - 1 equals it. Returns -1 when an
+ * entry it looks at is corrupt. At most 16 steps: count <= 406 needs 9. */
+XRPKV_INLINE int xrpkv_upper_bound(const struct xrpkv_node *n, const __u8 *scratch, __u32 key_at, __u32 key_len,
+				   int *exact)
+{
+	/* Invariant: entries [0, lo) are <= the key, entries [hi, count) are above it. */
+	__u32 lo = 0, hi = n->count;
+	__u32 equal = ~0U; /* the last entry found equal to the key */
+
+#pragma clang loop unroll(disable)
+	for (int step = 0; step < XRPKV_SEARCH_STEPS; step++) {
+		if (lo >= hi)
+			break;
+		__u32 mid = (lo + hi) >> 1;
+		__u32 off = 0, len = 0;
+		if (xrpkv_entry(n, mid, &off, &len))
+			return -1;
+		int c = xrpkv_key_cmp(n->data, off + n->fixed, len, scratch, key_at, key_len);
+		if (c <= 0) {
+			lo = mid + 1;
+			if (c == 0)
+				equal = mid;
+		} else {
+			hi = mid;
+		}
+	}
+	if (lo < hi)
+		return -1;
+	*exact = lo > 0 && equal == lo - 1;
+	return (int)lo;
+}
+
+#endif
