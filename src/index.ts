@@ -28,3 +28,18 @@ export type {
   XrpResult,
   XrpRunOptions,
 } from './xrp.js';
+export { open, Database } from './store/db.js';
+export type { OpenOptions, RangeOptions, BatchOp, Transaction, Lookup, Stats } from './store/db.js';
+export { checkFile } from './store/check.js';
+export type { CheckReport, Problem } from './store/check.js';
+export type { Key, KeyEncoding, ValueEncoding } from './store/encoding.js';
+export {
+  StoreError,
+  CorruptionError,
+  KeyTooLargeError,
+  ValueTooLargeError,
+  DatabaseClosedError,
+  LockError,
+  UnsupportedError,
+  WriteFailedError,
+} from './store/errors.js';

@@ -1,5 +1,5 @@
-// Loads the Rust addon (crates/node) and types what it exports. Only vm.ts and
-// xrp.ts should use this module: they validate arguments and map errors.
+// Loads the Rust addon (crates/node) and types what it exports. Only vm.ts,
+// xrp.ts and store/ should use this module: they validate arguments and map errors.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -17,6 +17,8 @@ export type NativeExit = [r0: bigint, executed: number, log: string];
 
 /** A loaded XRP program (an `Arc<Program>`); freed when garbage-collected and no run uses it. */
 export type XrpProgramHandle = { readonly __xrpProgramHandle: never };
+/** The store's writer lock: an exclusive flock on the database file, held by its own descriptor. */
+export type StoreLockHandle = { readonly __storeLockHandle: never };
 /** An open file (an `Arc<XrpFile>`); `xrpClose` or garbage collection closes it once no run uses it. */
 export type XrpFileHandle = { readonly __xrpFileHandle: never };
 
@@ -74,6 +76,10 @@ export interface Native {
   xrpRun(...args: RunArgs): Promise<NativeRan>;
   /** io: 0 io_uring (threads when unavailable), 1 threads. */
   xrpRunBatch(...args: [...RunArgs, depth?: number, io?: 0 | 1]): Promise<NativeRan>;
+  /** Throws code LOCKED when held elsewhere, LOCK_FAILED (with errno) when the file cannot be opened or locked. */
+  storeLock(path: string): StoreLockHandle;
+  /** Whether the lock was held. */
+  storeUnlock(handle: StoreLockHandle): boolean;
   readonly xrp: {
     readonly outcomeCodes: readonly string[];
     readonly chainRecord: number;

@@ -9,6 +9,7 @@
 
 mod napi;
 mod napi_sys;
+mod store;
 mod xrp;
 
 use ebpf::{
@@ -35,7 +36,11 @@ pub(crate) fn init(env: Env, exports: Value) -> Result<()> {
         ("programInfo", program_info),
         ("run", run),
     ];
-    for (name, method) in methods.into_iter().chain(xrp::METHODS) {
+    for (name, method) in methods
+        .into_iter()
+        .chain(xrp::METHODS)
+        .chain(store::METHODS)
+    {
         env.set(exports, name, env.function(name, method)?)?;
     }
     xrp::init(env, exports)?;

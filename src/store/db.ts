@@ -1,0 +1,300 @@
+// The store's API, shaped like lmdb-js:
+//
+//   const db = open('data.xrpkv', { pageSize: 4096 });
+//   await db.put('a', { n: 1 });            // resolves once durable
+//   db.getSync('a');                        // { n: 1 }
+//   for await (const { key, value } of db.getRange({ start: 'a', end: 'b' })) ...
+//   await db.close();
+//
+// Reads run against the last commit (a snapshot); writes queue in writer.ts.
+import { native, type StoreLockHandle } from '../native.js';
+import { checkStore, type CheckReport } from './check.js';
+import { range } from './cursor.js';
+import { keyCodec, valueCodec, KEY_ENCODINGS, VALUE_ENCODINGS, type Codec, type KeyEncoding, type ValueEncoding } from './encoding.js';
+import { DatabaseClosedError, UnsupportedError, typeError } from './errors.js';
+import { openFile } from './file.js';
+import { PAGE_SIZES, maxKeyLen } from './page.js';
+import { Snapshot, Snapshots, type StoreState } from './snapshot.js';
+import { storeStats, type Stats } from './stats.js';
+import { Writer, type Op } from './writer.js';
+
+export type Lookup = 'auto' | 'walk' | 'xrp';
+
+export interface OpenOptions {
+  /** 512, 1024, 2048 or 4096 (default); an existing file keeps its own. */
+  pageSize?: number;
+  /** O_DIRECT I/O: not supported yet (throws UnsupportedError). */
+  direct?: boolean;
+  /** fdatasync each commit (default true). */
+  sync?: boolean;
+  /** How `get` finds a key: `walk` (TypeScript, one page per level); `xrp` is not available yet; `auto` = walk. */
+  lookup?: Lookup;
+  /** Levels of the tree, from the root, kept decoded in memory (default 2). */
+  cacheLevels?: number;
+  keyEncoding?: KeyEncoding;
+  valueEncoding?: ValueEncoding;
+}
+
+export interface RangeOptions<K> {
+  /** Inclusive. With `reverse`, the upper end: iteration starts at the last key <= start. */
+  start?: K;
+  /** Exclusive. With `reverse`, the lower end. */
+  end?: K;
+  reverse?: boolean;
+  limit?: number;
+}
+
+export type BatchOp<K, V> = { type: 'put'; key: K; value: V } | { type: 'del' | 'remove'; key: K };
+
+/** The transaction `transaction(fn)` passes to `fn`; everything it does commits, or nothing. */
+export interface Transaction<K, V> {
+  get(key: K): V | undefined;
+  has(key: K): boolean;
+  put(key: K, value: V): void;
+  remove(key: K): boolean;
+}
+
+export type { Stats };
+
+function choice<T extends string>(value: unknown, name: string, choices: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !choices.includes(value as T)) {
+    throw new RangeError(`${name} must be one of ${choices.map((c) => `'${c}'`).join(', ')}, got ${String(value)}`);
+  }
+  return value as T;
+}
+
+export function open<K = unknown, V = any>(path: string, options: OpenOptions = {}): Database<K, V> {
+  return new Database<K, V>(path, options);
+}
+
+export class Database<K = unknown, V = any> {
+  readonly path: string;
+  readonly pageSize: number;
+  readonly lookup: 'walk';
+  private state: StoreState | undefined;
+  private lock: StoreLockHandle | undefined;
+  private readonly writer: Writer;
+  private readonly keys: Codec;
+  private readonly values: Codec;
+  private readonly snapshots = new Snapshots();
+  private readonly orphans = new FinalizationRegistry<Snapshot>((s) => s.release());
+  private closing: Promise<void> | undefined;
+
+  constructor(path: string, options: OpenOptions = {}) {
+    if (typeof path !== 'string' || path === '') throw typeError('path must be a non-empty string');
+    if (typeof options !== 'object' || options === null) throw typeError('options must be an object');
+    const pageSize = options.pageSize ?? 4096;
+    if (!(PAGE_SIZES as readonly number[]).includes(pageSize)) throw new RangeError(`pageSize must be 512, 1024, 2048 or 4096, got ${pageSize}`);
+    const cacheLevels = options.cacheLevels ?? 2;
+    if (!Number.isInteger(cacheLevels) || cacheLevels < 0) throw new RangeError(`cacheLevels must be an integer >= 0, got ${cacheLevels}`);
+    const lookup = choice(options.lookup, 'lookup', ['auto', 'walk', 'xrp'] as const, 'auto');
+    if (lookup === 'xrp') throw new UnsupportedError("lookup 'xrp' is not available yet: use 'walk' or 'auto'");
+    const keyEncoding = choice(options.keyEncoding, 'keyEncoding', KEY_ENCODINGS, 'ordered-binary');
+    const valueEncoding = choice(options.valueEncoding, 'valueEncoding', VALUE_ENCODINGS, 'msgpack');
+    const opened = openFile(path, { pageSize, sync: options.sync ?? true, direct: options.direct ?? false, cacheLevels });
+    this.path = path;
+    this.state = opened.state;
+    this.lock = opened.lock;
+    this.pageSize = opened.state.pageSize;
+    this.lookup = 'walk';
+    this.keys = keyCodec(keyEncoding, maxKeyLen(this.pageSize));
+    this.values = valueCodec(valueEncoding);
+    this.writer = new Writer(opened.state, () => this.snapshots.oldest());
+  }
+
+  // ---- reads ----------------------------------------------------------------
+
+  getSync(key: K): V | undefined {
+    const k = this.keys.encode(key);
+    const v = new Snapshot(this.open(), this.open().meta).get(k);
+    return v === undefined ? undefined : (this.values.decode(v) as V);
+  }
+
+  async get(key: K): Promise<V | undefined> {
+    return this.getSync(key);
+  }
+
+  /** Values of `keys` from one snapshot, in order. */
+  async getMany(keys: K[]): Promise<(V | undefined)[]> {
+    if (!Array.isArray(keys)) throw typeError('keys must be an array');
+    const encoded = keys.map((k) => this.keys.encode(k));
+    const snap = new Snapshot(this.open(), this.open().meta);
+    return encoded.map((k) => {
+      const v = snap.get(k);
+      return v === undefined ? undefined : (this.values.decode(v) as V);
+    });
+  }
+
+  has(key: K): boolean {
+    const k = this.keys.encode(key);
+    return new Snapshot(this.open(), this.open().meta).lookup(k) !== undefined;
+  }
+
+  /** Keys in the last commit. */
+  count(): number {
+    return this.open().meta.entries;
+  }
+
+  /**
+   * Entries in key order (or reverse), from a snapshot taken when iteration
+   * starts: commits made meanwhile are not seen. Iterable with `for` or `for await`.
+   */
+  getRange(options: RangeOptions<K> = {}): Iterable<{ key: K; value: V }> & AsyncIterable<{ key: K; value: V }> {
+    const state = this.open();
+    const start = options.start === undefined ? undefined : this.keys.encode(options.start);
+    const end = options.end === undefined ? undefined : this.keys.encode(options.end);
+    const limit = options.limit ?? Infinity;
+    if (typeof limit !== 'number' || !(limit >= 0)) throw new RangeError(`limit must be a number >= 0, got ${String(limit)}`);
+    const reverse = options.reverse === true;
+    const iterate = () => this.iterate(state, start, end, reverse, limit);
+    return {
+      [Symbol.iterator]: iterate,
+      [Symbol.asyncIterator]: () => {
+        const it = iterate();
+        return {
+          next: async () => it.next(),
+          return: async (value?: unknown) => it.return!(value),
+          [Symbol.asyncIterator]() {
+            return this;
+          },
+        };
+      },
+    };
+  }
+
+  /**
+   * An iterator holding a snapshot until it ends, is returned from, or is
+   * collected unfinished (the finalization registry releases it then).
+   */
+  private iterate(state: StoreState, start: Buffer | undefined, end: Buffer | undefined, reverse: boolean, limit: number): IterableIterator<{ key: K; value: V }> {
+    const snap = this.snapshot();
+    const gen = range(snap, { start, end, reverse, limit }, (k, v) => ({ key: this.keys.decode(k) as K, value: this.values.decode(v) as V }), () => {
+      if (snap.released || this.state !== state) throw new DatabaseClosedError(this.path);
+    });
+    const done = () => {
+      this.orphans.unregister(snap);
+      snap.release();
+    };
+    const it: IterableIterator<{ key: K; value: V }> = {
+      next: () => {
+        try {
+          const r = gen.next();
+          if (r.done) done();
+          return r;
+        } catch (e) {
+          done();
+          throw e;
+        }
+      },
+      return: (value?: unknown) => {
+        done();
+        return gen.return(value as undefined);
+      },
+      [Symbol.iterator]: () => it,
+    };
+    this.orphans.register(it, snap, snap);
+    return it;
+  }
+
+  // ---- writes ---------------------------------------------------------------
+
+  /** Resolves once the commit holding this write is durable. */
+  put(key: K, value: V): Promise<void> {
+    const op: Op = { type: 'put', key: this.keys.encode(key), value: this.values.encode(value) };
+    return this.writable().write([op]) as Promise<void>;
+  }
+
+  /** Resolves with whether the key was there when the removal applied. */
+  remove(key: K): Promise<boolean> {
+    const op: Op = { type: 'remove', key: this.keys.encode(key) };
+    return this.writable().write([op]) as Promise<boolean>;
+  }
+
+  /** Applies every operation in one commit; bad input throws before any is queued. */
+  batch(ops: BatchOp<K, V>[]): Promise<void> {
+    if (!Array.isArray(ops)) throw typeError('ops must be an array');
+    const encoded = ops.map((op): Op => {
+      if (op?.type === 'put') return { type: 'put', key: this.keys.encode(op.key), value: this.values.encode(op.value) };
+      if (op?.type === 'del' || op?.type === 'remove') return { type: 'remove', key: this.keys.encode(op.key) };
+      throw typeError(`a batch operation needs type 'put', 'del' or 'remove', got ${JSON.stringify(op?.type)}`);
+    });
+    return this.writable().write(encoded).then(() => undefined);
+  }
+
+  /**
+   * Runs `fn` (synchronously) inside the next commit; everything it writes
+   * commits with it, or nothing if it throws (the promise then rejects).
+   * Its reads see every write queued before it.
+   */
+  transaction<T>(fn: (tx: Transaction<K, V>) => T): Promise<T> {
+    if (typeof fn !== 'function') throw typeError('transaction needs a function');
+    return this.writable().transaction((ops) => {
+      const get = (key: K) => ops.get(this.keys.encode(key));
+      return fn({
+        get: (key) => {
+          const v = get(key);
+          return v === undefined ? undefined : (this.values.decode(v) as V);
+        },
+        has: (key) => get(key) !== undefined,
+        put: (key, value) => ops.put(this.keys.encode(key), this.values.encode(value)),
+        remove: (key) => ops.remove(this.keys.encode(key)),
+      });
+    });
+  }
+
+  // ---- the database ---------------------------------------------------------
+
+  stats(): Stats {
+    const snap = this.snapshot();
+    try {
+      return storeStats(snap, this.lookup);
+    } finally {
+      snap.release();
+    }
+  }
+
+  /** Verifies every page of the last commit; reports every problem found. */
+  check(): CheckReport {
+    const snap = this.snapshot();
+    try {
+      return checkStore(snap);
+    } finally {
+      snap.release();
+    }
+  }
+
+  /** Waits for queued writes, then releases the lock and the file. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (!this.state) return;
+      await this.writer.drain();
+      this.snapshots.releaseAll();
+      this.state.pager.close();
+      this.state.cache.clear();
+      this.state = undefined;
+      if (this.lock) native.storeUnlock(this.lock);
+      this.lock = undefined;
+    })();
+    return this.closing;
+  }
+
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  private open(): StoreState {
+    if (!this.state) throw new DatabaseClosedError(this.path);
+    return this.state;
+  }
+
+  private writable(): Writer {
+    if (this.closing || !this.state) throw new DatabaseClosedError(this.path);
+    return this.writer;
+  }
+
+  /** A registered snapshot of the last commit; release it when done. */
+  private snapshot(): Snapshot {
+    return this.snapshots.open(this.open());
+  }
+}

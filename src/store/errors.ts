@@ -1,0 +1,84 @@
+// The store's errors. Every one is a `StoreError` with a `code`; wrong
+// argument types are plain `TypeError`s (code ERR_INVALID_ARG_TYPE), as Node's.
+
+export class StoreError extends Error {
+  override name = 'StoreError';
+  constructor(
+    message: string,
+    readonly code: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** A page that fails its checksum, type, number or structure checks, or lies beyond the file's end. */
+export class CorruptionError extends StoreError {
+  override name = 'CorruptionError';
+  constructor(
+    readonly page: number,
+    readonly reason: string,
+    readonly path?: string,
+  ) {
+    super(`${path ? `${path}: ` : ''}page ${page} is corrupt: ${reason}`, 'CORRUPTION');
+  }
+}
+
+/** An encoded key longer than the page size allows (FORMAT.md, maxKeyLen). */
+export class KeyTooLargeError extends StoreError {
+  override name = 'KeyTooLargeError';
+  constructor(
+    readonly length: number,
+    readonly max: number,
+  ) {
+    super(`the encoded key is ${length} bytes; at most ${max} fit this page size`, 'KEY_TOO_LARGE');
+  }
+}
+
+/** A value whose encoding is longer than a u32 length field holds. */
+export class ValueTooLargeError extends StoreError {
+  override name = 'ValueTooLargeError';
+  constructor(readonly length: number) {
+    super(`the encoded value is ${length} bytes; at most 4294967295 are stored`, 'VALUE_TOO_LARGE');
+  }
+}
+
+export class DatabaseClosedError extends StoreError {
+  override name = 'DatabaseClosedError';
+  constructor(readonly path: string) {
+    super(`${path}: the database is closed`, 'DATABASE_CLOSED');
+  }
+}
+
+/** Another process (or another open handle in this one) holds the writer lock. */
+export class LockError extends StoreError {
+  override name = 'LockError';
+  constructor(
+    readonly path: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, 'LOCKED', options);
+  }
+}
+
+/** An option that is accepted but not implemented yet (direct I/O, xrp lookups). */
+export class UnsupportedError extends StoreError {
+  override name = 'UnsupportedError';
+  constructor(message: string) {
+    super(message, 'UNSUPPORTED');
+  }
+}
+
+/** A failed write or sync: the database refuses further writes until reopened. */
+export class WriteFailedError extends StoreError {
+  override name = 'WriteFailedError';
+  constructor(path: string, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(`${path}: a commit failed (${why}); reopen the database to write again`, 'WRITE_FAILED', { cause });
+  }
+}
+
+export function typeError(message: string): TypeError {
+  return Object.assign(new TypeError(message), { code: 'ERR_INVALID_ARG_TYPE' });
+}

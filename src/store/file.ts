@@ -1,0 +1,121 @@
+// Opening a database file: take the writer lock, create the file's two meta
+// pages if it is new, else pick the newest valid meta and check what it
+// points at (the file's length, the freelist chain, the root page).
+import { fsyncSync, openSync, closeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { native, type StoreLockHandle } from '../native.js';
+import { CorruptionError, LockError, StoreError } from './errors.js';
+import { Freelist } from './freelist.js';
+import { encodeMeta, pickMeta, probePageSize, type Meta } from './meta.js';
+import { PAGE_SIZES, PageType, decodeFreelist, readHeader } from './page.js';
+import { Pager } from './pager.js';
+import type { PageView, StoreState } from './snapshot.js';
+
+export interface FileOptions {
+  pageSize: number;
+  sync: boolean;
+  direct: boolean;
+  cacheLevels: number;
+}
+
+export interface OpenedFile {
+  state: StoreState;
+  lock: StoreLockHandle;
+}
+
+function lock(path: string): StoreLockHandle {
+  try {
+    return native.storeLock(path);
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'LOCKED') {
+      throw new LockError(path, `${path} is open for writing elsewhere (another process holds its lock)`, { cause: e });
+    }
+    throw new StoreError((e as Error).message, 'LOCK_FAILED', { cause: e });
+  }
+}
+
+/** Writes the first two meta pages of an empty file: txids 0 and 1, an empty tree. */
+function create(pager: Pager, path: string): void {
+  for (const txid of [0, 1]) {
+    const meta: Meta = { txid, pageSize: pager.pageSize, root: 0, height: 0, pageCount: 2, freelist: 0, entries: 0 };
+    pager.writeSync(txid, encodeMeta(meta));
+  }
+  pager.flushSync();
+  if (pager.sync) {
+    // Make the new file's directory entry durable too.
+    const dir = openSync(dirname(path), 'r');
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
+  }
+}
+
+/** The freelist chain from `first`: its pages and the page numbers it lists. */
+export function readFreelist(pager: Pager, meta: Meta): { pages: number[]; ids: number[] } {
+  const pages: number[] = [];
+  const ids: number[] = [];
+  const seen = new Set<number>();
+  for (let pageNo = meta.freelist, from = 0; pageNo !== 0; ) {
+    if (pageNo < 2 || pageNo >= meta.pageCount || seen.has(pageNo)) {
+      throw new CorruptionError(from, `the freelist chain points at page ${pageNo}`, pager.path);
+    }
+    seen.add(pageNo);
+    const page = pager.read(pageNo, [PageType.Freelist]);
+    pages.push(pageNo);
+    for (const id of decodeFreelist(page, pageNo)) {
+      if (id < 2 || id >= meta.pageCount || seen.has(id)) {
+        throw new CorruptionError(pageNo, `it lists page ${id}, which cannot be free`, pager.path);
+      }
+      seen.add(id);
+      ids.push(id);
+    }
+    from = pageNo;
+    pageNo = readHeader(page).next;
+  }
+  return { pages, ids };
+}
+
+export function openFile(path: string, o: FileOptions): OpenedFile {
+  const pager = new Pager(path, { sync: o.sync, direct: o.direct });
+  let held: StoreLockHandle | undefined;
+  try {
+    held = lock(path);
+    const size = pager.size;
+    if (size === 0) {
+      pager.pageSize = o.pageSize;
+      create(pager, path);
+    } else {
+      // Neither meta valid: take the size page 0 claims, so that pickMeta's reasons make sense.
+      const claimed = pager.readAt(44, 4);
+      const claimedSize = claimed.length === 4 ? claimed.readUInt32LE(0) : 0;
+      const fallback = (PAGE_SIZES as readonly number[]).includes(claimedSize) ? claimedSize : o.pageSize;
+      pager.pageSize = probePageSize((offset, length) => pager.readAt(offset, length)) ?? fallback;
+    }
+    const p = pager.pageSize;
+    const meta = pickMeta([pager.readAt(0, p), pager.readAt(p, p)], path);
+    if (pager.size < meta.pageCount * p) {
+      const first = Math.floor(pager.size / p);
+      throw new CorruptionError(first, `the file ends at byte ${pager.size}, but the meta counts ${meta.pageCount} pages (truncated?)`, path);
+    }
+    const freelist = readFreelist(pager, meta);
+    if (meta.root !== 0) pager.read(meta.root, [meta.height === 1 ? PageType.Leaf : PageType.Branch]);
+    const state: StoreState = {
+      path,
+      pager,
+      pageSize: p,
+      cacheLevels: o.cacheLevels,
+      cache: new Map<number, PageView>(),
+      meta,
+      freelist: new Freelist(freelist.ids),
+      freelistPages: freelist.pages,
+    };
+    return { state, lock: held };
+  } catch (e) {
+    if (held) native.storeUnlock(held);
+    pager.close();
+    throw e;
+  }
+}

@@ -1,0 +1,98 @@
+// Meta pages 0 and 1 (FORMAT.md, "Meta pages"). A commit writes meta page
+// `txid % 2`, so the other always holds the previous commit: if the newest is
+// torn, opening falls back to it. Opening uses the valid meta with the larger
+// txid; the one it did not pick may describe pages since reused.
+import { CorruptionError } from './errors.js';
+import { HEADER, PAGE_SIZES, PageType, checksumOf, newPage, readHeader, readU64, seal, writeU64 } from './page.js';
+
+export const MAGIC = Buffer.from('XRPKVDB\0', 'latin1');
+export const VERSION = 1;
+
+/** What a commit publishes: the state of the tree as of `txid`. */
+export interface Meta {
+  txid: number;
+  pageSize: number;
+  /** The root page, 0 when the tree is empty. */
+  root: number;
+  /** Levels of the tree: 0 empty, 1 when the root is a leaf. */
+  height: number;
+  /** Pages in the file; the next page to append. */
+  pageCount: number;
+  /** The first freelist page, 0 when none. */
+  freelist: number;
+  entries: number;
+}
+
+export function encodeMeta(m: Meta): Buffer {
+  const slot = m.txid % 2;
+  const page = newPage(m.pageSize, PageType.Meta, 0, slot, m.txid);
+  MAGIC.copy(page, HEADER);
+  page.writeUInt32LE(VERSION, 40);
+  page.writeUInt32LE(m.pageSize, 44);
+  writeU64(page, 48, m.root);
+  page.writeUInt32LE(m.height, 56);
+  writeU64(page, 64, m.pageCount);
+  writeU64(page, 72, m.freelist);
+  writeU64(page, 80, m.entries);
+  return seal(page);
+}
+
+/** The meta in `page` (meta page `slot`), or why it is not a valid one. */
+export function decodeMeta(page: Buffer, slot: number): Meta | string {
+  if (page.length < 88) return 'the file is too short';
+  if (!page.subarray(HEADER, HEADER + 8).equals(MAGIC)) return 'not an xrpkv meta page (bad magic)';
+  const version = page.readUInt32LE(40);
+  if (version !== VERSION) return `unsupported format version ${version}`;
+  const pageSize = page.readUInt32LE(44);
+  if (!(PAGE_SIZES as readonly number[]).includes(pageSize)) return `bad page size ${pageSize}`;
+  if (page.length !== pageSize) return `page size ${pageSize}, read ${page.length} bytes`;
+  if (page.readUInt32LE(0) !== checksumOf(page)) return 'checksum mismatch';
+  const h = readHeader(page);
+  if (h.type !== PageType.Meta) return `type ${h.type}, not a meta page`;
+  if (h.pageNo !== slot) return `it claims to be page ${h.pageNo}`;
+  if (h.txid % 2 !== slot) return `txid ${h.txid} belongs in meta page ${h.txid % 2}`;
+  const m: Meta = {
+    txid: h.txid,
+    pageSize,
+    root: readU64(page, 48),
+    height: page.readUInt32LE(56),
+    pageCount: readU64(page, 64),
+    freelist: readU64(page, 72),
+    entries: readU64(page, 80),
+  };
+  if (m.pageCount < 2) return `page count ${m.pageCount}`;
+  for (const [name, n] of [['root', m.root], ['freelist', m.freelist]] as const) {
+    if (n !== 0 && (n < 2 || n >= m.pageCount)) return `${name} page ${n} is outside the file's ${m.pageCount} pages`;
+  }
+  if ((m.root === 0) !== (m.height === 0)) return `root ${m.root} with height ${m.height}`;
+  return m;
+}
+
+/**
+ * The page size of a file from the start of its first two meta pages: page 0
+ * says, or else page 1 at one of the four offsets a page size allows.
+ * `read(offset, length)` returns what the file holds there (shorter at its end).
+ */
+export function probePageSize(read: (offset: number, length: number) => Buffer): number | undefined {
+  const p0 = read(0, 48);
+  if (p0.length >= 48 && p0.subarray(HEADER, HEADER + 8).equals(MAGIC)) {
+    const p = p0.readUInt32LE(44);
+    if ((PAGE_SIZES as readonly number[]).includes(p) && typeof decodeMeta(read(0, p), 0) !== 'string') return p;
+  }
+  for (const p of PAGE_SIZES) {
+    if (typeof decodeMeta(read(p, p), 1) !== 'string') return p;
+  }
+  return undefined;
+}
+
+/** Picks the valid meta with the larger txid; throws `CorruptionError` naming page 0 when neither is valid. */
+export function pickMeta(pages: [Buffer, Buffer], path?: string): Meta {
+  const a = decodeMeta(pages[0], 0);
+  const b = decodeMeta(pages[1], 1);
+  if (typeof a === 'string' && typeof b === 'string') {
+    throw new CorruptionError(0, `no valid meta page (page 0: ${a}; page 1: ${b})`, path);
+  }
+  if (typeof a === 'string') return b as Meta;
+  if (typeof b === 'string') return a;
+  return a.txid > b.txid ? a : b;
+}

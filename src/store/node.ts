@@ -1,0 +1,144 @@
+// In-memory nodes of a write transaction: a page decoded into arrays a
+// writer can change. A node is never written over the page it came from
+// (copy on write): `tx.ts` frees that page and spills the node to new ones.
+//
+// Invariants:
+// - keys are in ascending byte order (Buffer.compare), unique within a node;
+// - a branch's keys[0] is its lower bound as the parent knows it (empty for
+//   the leftmost branch of each level); pages store it as an empty key;
+// - `kids[i]`, when set, is the materialized child `children[i]`;
+// - `dirty` is set on a node and on every ancestor whenever it changes, so
+//   a clean node's subtree is exactly what its page holds.
+import { HEADER, branchEntrySize, decodeBranch, decodeLeaf, leafEntrySize, type LeafValue } from './page.js';
+
+export class Node {
+  /** Materialized children (branch only). */
+  kids: (Node | undefined)[] = [];
+  dirty = false;
+
+  constructor(
+    readonly leaf: boolean,
+    /** The page this node was read from; 0 for a node this transaction made. */
+    public pageNo: number,
+    public keys: Buffer[] = [],
+    /** Leaf values; a Buffer too long to sit inline goes to overflow pages at spill. */
+    public values: LeafValue[] = [],
+    /** Branch children: page numbers (stale where `kids` holds a dirty node). */
+    public children: number[] = [],
+  ) {}
+
+  static fromPage(page: Buffer, pageNo: number, leaf: boolean): Node {
+    if (leaf) {
+      const { keys, values } = decodeLeaf(page, pageNo);
+      return new Node(true, pageNo, keys, values);
+    }
+    const { keys, children } = decodeBranch(page, pageNo);
+    return new Node(false, pageNo, keys, [], children);
+  }
+
+  get length(): number {
+    return this.keys.length;
+  }
+
+  /** Bytes of entries, slots included, when written to a page of `p` bytes. */
+  entrySize(i: number, p: number): number {
+    return this.leaf ? leafEntrySize(this.keys[i].length, this.values[i], p) : branchEntrySize(this.keys[i].length);
+  }
+
+  size(p: number): number {
+    let n = HEADER;
+    for (let i = 0; i < this.keys.length; i++) n += this.entrySize(i, p);
+    return n;
+  }
+
+  /**
+   * Leaf: the index of `key` and whether it is there (else where it would go).
+   * Branch: the child covering `key`: the last entry whose key is <= it,
+   * entry 0 counting as below every key.
+   */
+  find(key: Buffer): { index: number; exact: boolean } {
+    let lo = this.leaf ? 0 : 1;
+    let hi = this.keys.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = Buffer.compare(this.keys[mid], key);
+      if (c === 0) return { index: mid, exact: true };
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return this.leaf ? { index: lo, exact: false } : { index: lo - 1, exact: false };
+  }
+
+  /** Removes entry `i` (its child, value and kid). */
+  removeAt(i: number): void {
+    this.keys.splice(i, 1);
+    if (this.leaf) this.values.splice(i, 1);
+    else {
+      this.children.splice(i, 1);
+      this.kids.splice(i, 1);
+    }
+  }
+
+  /** Appends `right`'s entries: `right` is the next sibling at the same level. */
+  absorb(right: Node): void {
+    this.keys.push(...right.keys);
+    if (this.leaf) this.values.push(...right.values);
+    else {
+      // Keep kids aligned with children, holes included.
+      this.kids.length = this.children.length;
+      this.children.push(...right.children);
+      this.kids.push(...Array.from({ length: right.children.length }, (_, i) => right.kids[i]));
+    }
+    this.dirty = true;
+  }
+
+  /**
+   * This node cut into nodes that each fit a page of `p` bytes, as evenly
+   * filled as entry sizes allow (a node just over a page becomes two half-full
+   * ones; a bulk insert packs pages nearly full). Every piece has at least one
+   * entry, and one entry always fits: it takes at most half a page (maxKeyLen).
+   */
+  split(p: number): Node[] {
+    const usable = p - HEADER;
+    const sizes = this.keys.map((_, i) => this.entrySize(i, p));
+    const total = sizes.reduce((a, b) => a + b, 0);
+    if (total <= usable) return [this];
+    // Aim at `k` equal pieces; when entry sizes make that impossible, at one more.
+    for (let k = Math.ceil(total / usable); ; k++) {
+      const cuts = cutPoints(sizes, usable, total, k);
+      if (cuts.length <= k) return cuts.map(([from, to]) => this.slice(from, to));
+    }
+  }
+
+  private slice(from: number, to: number): Node {
+    const piece = new Node(this.leaf, 0, this.keys.slice(from, to));
+    if (this.leaf) piece.values = this.values.slice(from, to);
+    else {
+      piece.children = this.children.slice(from, to);
+      piece.kids = this.kids.slice(from, to);
+    }
+    piece.dirty = true;
+    return piece;
+  }
+}
+
+/** [from, to) ranges of entries: each fills about (what is left) / (pieces left), none more than `usable`. */
+function cutPoints(sizes: number[], usable: number, total: number, k: number): [number, number][] {
+  const cuts: [number, number][] = [];
+  let start = 0;
+  let acc = 0;
+  let left = total;
+  for (let i = 0; i < sizes.length; i++) {
+    const target = left / Math.max(1, k - cuts.length);
+    // Take entry i into the current piece if it fits and lands nearer the target than stopping short.
+    if (i > start && (acc + sizes[i] > usable || acc + sizes[i] / 2 > target)) {
+      cuts.push([start, i]);
+      left -= acc;
+      start = i;
+      acc = 0;
+    }
+    acc += sizes[i];
+  }
+  cuts.push([start, sizes.length]);
+  return cuts;
+}

@@ -1,0 +1,260 @@
+// On-disk pages, byte for byte as docs/FORMAT.md describes them: the 32-byte
+// header, checksums, and the slotted branch and leaf layouts. Nothing here
+// knows about transactions; `node.ts` turns pages into mutable nodes.
+//
+// Invariants every encoder keeps (and `check.ts` verifies):
+// - bytes 0..4 hold the CRC-32 of bytes 4..P, written last (`seal`);
+// - `pageNo` is the page's own number, `txid` the transaction that wrote it;
+// - slots are in key order; entries are packed from the end of the page down;
+// - a branch's entry 0 has an empty key (it covers everything below key 1).
+import { crc32 } from 'node:zlib';
+import { CorruptionError } from './errors.js';
+
+export const HEADER = 32;
+export const PAGE_SIZES = [512, 1024, 2048, 4096] as const;
+export enum PageType {
+  Meta = 1,
+  Branch = 2,
+  Leaf = 3,
+  Overflow = 4,
+  Freelist = 5,
+}
+export const TYPE_NAMES = ['?', 'meta', 'branch', 'leaf', 'overflow', 'freelist'];
+
+/** The longest key a page of `p` bytes stores: every branch then holds 4 entries, every leaf 2. */
+export const maxKeyLen = (p: number) => Math.min(511, p / 4 - 24);
+/** The longest value stored inline in a leaf; longer ones go to overflow pages. */
+export const maxInline = (p: number) => p / 4 - 16;
+export const overflowCapacity = (p: number) => p - HEADER;
+export const freelistCapacity = (p: number) => Math.floor((p - HEADER) / 8);
+
+export const BRANCH_ENTRY = 10;
+export const LEAF_ENTRY = 8;
+const VALUE_OVERFLOW = 1;
+
+/** A value that lives in a chain of overflow pages starting at `page`. */
+export interface OverflowRef {
+  page: number;
+  length: number;
+}
+/** A leaf value: inline bytes, or a reference to an overflow chain. */
+export type LeafValue = Buffer | OverflowRef;
+
+export interface Header {
+  type: number;
+  count: number;
+  pageNo: number;
+  txid: number;
+  next: number;
+}
+
+// u64 fields as numbers: page numbers and txids stay far below 2^53.
+export function readU64(b: Buffer, off: number): number {
+  return b.readUInt32LE(off) + b.readUInt32LE(off + 4) * 0x1_0000_0000;
+}
+export function writeU64(b: Buffer, off: number, n: number): void {
+  b.writeUInt32LE(n >>> 0, off);
+  b.writeUInt32LE(Math.floor(n / 0x1_0000_0000), off + 4);
+}
+
+export function readHeader(page: Buffer): Header {
+  return {
+    type: page[4],
+    count: page.readUInt16LE(6),
+    pageNo: readU64(page, 8),
+    txid: readU64(page, 16),
+    next: readU64(page, 24),
+  };
+}
+
+/** A zeroed page with its header filled in; the caller fills the body, then `seal`s it. */
+export function newPage(p: number, type: PageType, count: number, pageNo: number, txid: number, next = 0): Buffer {
+  const page = Buffer.alloc(p);
+  page[4] = type;
+  page.writeUInt16LE(count, 6);
+  writeU64(page, 8, pageNo);
+  writeU64(page, 16, txid);
+  writeU64(page, 24, next);
+  return page;
+}
+
+export function checksumOf(page: Buffer): number {
+  return crc32(page.subarray(4));
+}
+export function seal(page: Buffer): Buffer {
+  page.writeUInt32LE(checksumOf(page), 0);
+  return page;
+}
+
+/**
+ * Checks what every page must satisfy: its checksum, its own number, a known
+ * type (one of `types` when given). Throws `CorruptionError` naming the page.
+ */
+export function verifyPage(page: Buffer, pageNo: number, types?: readonly PageType[], path?: string): Header {
+  if (page.readUInt32LE(0) !== checksumOf(page)) throw new CorruptionError(pageNo, 'checksum mismatch', path);
+  const h = readHeader(page);
+  if (h.pageNo !== pageNo) throw new CorruptionError(pageNo, `it claims to be page ${h.pageNo}`, path);
+  if (h.type < PageType.Meta || h.type > PageType.Freelist) throw new CorruptionError(pageNo, `unknown type ${h.type}`, path);
+  if (types && !types.includes(h.type)) {
+    const want = types.map((t) => TYPE_NAMES[t]).join(' or ');
+    throw new CorruptionError(pageNo, `expected a ${want} page, found a ${TYPE_NAMES[h.type]} page`, path);
+  }
+  return h;
+}
+
+// ---- slotted pages ---------------------------------------------------------
+
+/** Bytes a leaf entry takes, its slot included. */
+export const leafEntrySize = (keyLen: number, v: LeafValue, p: number) =>
+  2 + LEAF_ENTRY + keyLen + (Buffer.isBuffer(v) && v.length <= maxInline(p) ? v.length : 8);
+export const branchEntrySize = (keyLen: number) => 2 + BRANCH_ENTRY + keyLen;
+
+/** The offset of entry `i`, checked to leave room for `fixed` bytes of it. */
+function slot(page: Buffer, i: number, fixed: number, pageNo: number): number {
+  const off = page.readUInt16LE(HEADER + 2 * i);
+  const count = page.readUInt16LE(6);
+  if (off < HEADER + 2 * count || off + fixed > page.length) {
+    throw new CorruptionError(pageNo, `slot ${i} points at ${off}, outside the entry area`);
+  }
+  return off;
+}
+
+function checkCount(page: Buffer, pageNo: number, min: number): number {
+  const count = page.readUInt16LE(6);
+  if (count < min || HEADER + 2 * count > page.length) throw new CorruptionError(pageNo, `bad entry count ${count}`);
+  return count;
+}
+
+/** Entry `i`'s key bounds [start, end) within the page, checked. */
+export function keyBounds(page: Buffer, i: number, leaf: boolean, pageNo: number): [number, number] {
+  const fixed = leaf ? LEAF_ENTRY : BRANCH_ENTRY;
+  const off = slot(page, i, fixed, pageNo);
+  const end = off + fixed + page.readUInt16LE(off);
+  if (end > page.length) throw new CorruptionError(pageNo, `entry ${i}'s key runs past the page`);
+  return [off + fixed, end];
+}
+
+/** Fills slots and entries (packed downward from the end); `write` writes entry i at `off`, `size` its length. */
+function pack(page: Buffer, n: number, size: (i: number) => number, write: (i: number, off: number) => void): void {
+  let end = page.length;
+  for (let i = 0; i < n; i++) {
+    end -= size(i);
+    if (end < HEADER + 2 * n) throw new RangeError('entries overflow the page');
+    page.writeUInt16LE(end, HEADER + 2 * i);
+    write(i, end);
+  }
+}
+
+export function encodeBranch(p: number, pageNo: number, txid: number, keys: Buffer[], children: number[]): Buffer {
+  const page = newPage(p, PageType.Branch, keys.length, pageNo, txid);
+  const key = (i: number) => (i === 0 ? EMPTY : keys[i]);
+  pack(page, keys.length, (i) => BRANCH_ENTRY + key(i).length, (i, off) => {
+    page.writeUInt16LE(key(i).length, off);
+    writeU64(page, off + 2, children[i]);
+    key(i).copy(page, off + BRANCH_ENTRY);
+  });
+  return seal(page);
+}
+const EMPTY = Buffer.alloc(0);
+
+export function decodeBranch(page: Buffer, pageNo: number): { keys: Buffer[]; children: number[] } {
+  const count = checkCount(page, pageNo, 1);
+  const keys: Buffer[] = [];
+  const children: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const [start, end] = keyBounds(page, i, false, pageNo);
+    keys.push(page.subarray(start, end));
+    children.push(readU64(page, start - 8));
+  }
+  return { keys, children };
+}
+
+/** Leaf values must already be inline-sized buffers or overflow references. */
+export function encodeLeaf(p: number, pageNo: number, txid: number, keys: Buffer[], values: LeafValue[], next = 0): Buffer {
+  const page = newPage(p, PageType.Leaf, keys.length, pageNo, txid, next);
+  const body = (v: LeafValue) => (Buffer.isBuffer(v) ? v.length : 8);
+  pack(page, keys.length, (i) => LEAF_ENTRY + keys[i].length + body(values[i]), (i, off) => {
+    const v = values[i];
+    page.writeUInt16LE(keys[i].length, off);
+    keys[i].copy(page, off + LEAF_ENTRY);
+    const at = off + LEAF_ENTRY + keys[i].length;
+    if (Buffer.isBuffer(v)) {
+      if (v.length > maxInline(p)) throw new RangeError('an inline value is too long');
+      page.writeUInt32LE(v.length, off + 4);
+      v.copy(page, at);
+    } else {
+      page[off + 2] = VALUE_OVERFLOW;
+      page.writeUInt32LE(v.length, off + 4);
+      writeU64(page, at, v.page);
+    }
+  });
+  return seal(page);
+}
+
+/** Leaf entry `i`'s value, given its key's bounds (from `keyBounds`). */
+export function leafValue(page: Buffer, i: number, keyStart: number, keyEnd: number, pageNo: number): LeafValue {
+  const off = keyStart - LEAF_ENTRY;
+  const length = page.readUInt32LE(off + 4);
+  const kind = page[off + 2];
+  if (kind === VALUE_OVERFLOW) {
+    if (keyEnd + 8 > page.length) throw new CorruptionError(pageNo, `entry ${i}'s overflow reference runs past the page`);
+    return { page: readU64(page, keyEnd), length };
+  }
+  if (kind !== 0) throw new CorruptionError(pageNo, `entry ${i} has unknown value kind ${kind}`);
+  if (keyEnd + length > page.length) throw new CorruptionError(pageNo, `entry ${i}'s value runs past the page`);
+  return page.subarray(keyEnd, keyEnd + length);
+}
+
+export function decodeLeaf(page: Buffer, pageNo: number): { keys: Buffer[]; values: LeafValue[] } {
+  const count = checkCount(page, pageNo, 0);
+  const keys: Buffer[] = [];
+  const values: LeafValue[] = [];
+  for (let i = 0; i < count; i++) {
+    const [start, end] = keyBounds(page, i, true, pageNo);
+    keys.push(page.subarray(start, end));
+    values.push(leafValue(page, i, start, end, pageNo));
+  }
+  return { keys, values };
+}
+
+/**
+ * Binary search of a slotted page for `key`: the index of the last entry
+ * whose key is <= `key` (-1 if none), and whether it is equal. On a branch,
+ * entry 0's empty key is <= every key, so the result is never -1.
+ */
+export function searchPage(page: Buffer, key: Buffer, leaf: boolean, pageNo: number): { index: number; exact: boolean } {
+  let lo = 0;
+  let hi = page.readUInt16LE(6) - 1;
+  let index = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const [start, end] = keyBounds(page, mid, leaf, pageNo);
+    const c = key.compare(page, start, end);
+    if (c === 0) return { index: mid, exact: true };
+    if (c > 0) {
+      index = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return { index, exact: false };
+}
+
+// ---- overflow and freelist pages --------------------------------------------
+
+export function encodeOverflow(p: number, pageNo: number, txid: number, chunk: Buffer, next: number): Buffer {
+  const page = newPage(p, PageType.Overflow, 0, pageNo, txid, next);
+  chunk.copy(page, HEADER);
+  return seal(page);
+}
+
+export function encodeFreelist(p: number, pageNo: number, txid: number, ids: number[], next: number): Buffer {
+  const page = newPage(p, PageType.Freelist, ids.length, pageNo, txid, next);
+  ids.forEach((id, i) => writeU64(page, HEADER + 8 * i, id));
+  return seal(page);
+}
+
+export function decodeFreelist(page: Buffer, pageNo: number): number[] {
+  const count = page.readUInt16LE(6);
+  if (count > freelistCapacity(page.length)) throw new CorruptionError(pageNo, `bad freelist count ${count}`);
+  return Array.from({ length: count }, (_, i) => readU64(page, HEADER + 8 * i));
+}

@@ -1,0 +1,73 @@
+// `stats()`: the shape of the tree as of one snapshot. It visits every branch
+// and leaf page, so it costs a read of the whole tree (overflow pages are
+// counted from the leaves, not read).
+import { HEADER, branchEntrySize, leafEntrySize, overflowCapacity } from './page.js';
+import type { Snapshot } from './snapshot.js';
+
+export interface Stats {
+  pageSize: number;
+  /** Levels of the tree: 0 when empty, 1 when the root is a leaf. */
+  height: number;
+  entries: number;
+  /** Pages in the file (meta pages included). */
+  pages: number;
+  branchPages: number;
+  leafPages: number;
+  overflowPages: number;
+  freelistPages: number;
+  /** Pages on the freelist: reusable now, or once older snapshots close. */
+  freePages: number;
+  /** Of those, the ones waiting for snapshots. */
+  pendingPages: number;
+  /** Bytes used in branch and leaf pages over their total size, 0..1. */
+  fill: number;
+  txid: number;
+  /** How lookups run. */
+  backend: 'walk';
+  cacheLevels: number;
+  cachedPages: number;
+}
+
+export function storeStats(snap: Snapshot, backend: 'walk'): Stats {
+  const { store, meta } = snap;
+  const p = store.pageSize;
+  let branchPages = 0;
+  let leafPages = 0;
+  let overflowPages = 0;
+  let used = 0;
+  const visit = (pageNo: number, depth: number): void => {
+    const v = snap.view(pageNo, depth);
+    used += HEADER;
+    if (v.leaf) {
+      leafPages++;
+      v.keys.forEach((k, i) => {
+        const value = v.values[i];
+        used += leafEntrySize(k.length, value, p);
+        if (!Buffer.isBuffer(value)) overflowPages += Math.ceil(value.length / overflowCapacity(p));
+      });
+      return;
+    }
+    branchPages++;
+    v.keys.forEach((k, i) => (used += branchEntrySize(i === 0 ? 0 : k.length)));
+    v.children.forEach((child) => visit(snap.checkPointer(pageNo, child), depth + 1));
+  };
+  if (meta.root !== 0) visit(meta.root, 0);
+  const treePages = branchPages + leafPages;
+  return {
+    pageSize: p,
+    height: meta.height,
+    entries: meta.entries,
+    pages: meta.pageCount,
+    branchPages,
+    leafPages,
+    overflowPages,
+    freelistPages: store.freelistPages.length,
+    freePages: store.freelist.size,
+    pendingPages: store.freelist.pendingCount,
+    fill: treePages === 0 ? 0 : used / (treePages * p),
+    txid: meta.txid,
+    backend,
+    cacheLevels: store.cacheLevels,
+    cachedPages: store.cache.size,
+  };
+}

@@ -1,0 +1,312 @@
+// A write transaction: copy on write over the last commit. Changes go to
+// in-memory nodes (node.ts); `commit` rebalances them, writes them to pages
+// taken from the freelist or appended, and returns those pages and the new
+// meta for db.ts to write: pages, sync, meta, sync.
+//
+// Invariants:
+// - the transaction writes only pages that are free (freelist.ts): no open
+//   snapshot and neither meta page can reach them; every page it replaces
+//   is released as pending under its own txid, never reused by itself;
+// - until `commit`, the tree keeps the shape (levels) of the last commit:
+//   splits, merges and root changes all happen in `commit`, so a page's
+//   depth in memory is its depth in the committed tree;
+// - leaves are written with `next` = 0: under copy on write a sibling link
+//   would force rewriting every leaf to the left of each changed one, so
+//   ranges walk down from the root with a stack (cursor.ts) instead.
+import { Freelist } from './freelist.js';
+import type { Meta } from './meta.js';
+import { Node } from './node.js';
+import {
+  PageType,
+  encodeBranch,
+  encodeFreelist,
+  encodeLeaf,
+  encodeOverflow,
+  freelistCapacity,
+  maxInline,
+  overflowCapacity,
+  type LeafValue,
+} from './page.js';
+import { Snapshot, overflowChain, type StoreState } from './snapshot.js';
+
+const EMPTY = Buffer.alloc(0);
+
+/** What a commit writes: pages (number -> bytes), then the meta; and the state to publish after. */
+export interface Commit {
+  pages: Map<number, Buffer>;
+  meta: Meta;
+  freelist: Freelist;
+  freelistPages: number[];
+}
+
+export class WriteTx {
+  readonly txid: number;
+  /** Whether anything changed: a commit without changes writes nothing. */
+  changed = false;
+  private readonly base: Snapshot;
+  private readonly p: number;
+  private readonly freelist: Freelist;
+  private root: Node | undefined;
+  private rootLoaded = false;
+  private height: number;
+  private entries: number;
+  private pageCount: number;
+  private readonly pages = new Map<number, Buffer>();
+
+  /** `oldestSnapshot`: the txid of the oldest open snapshot (Infinity when none). */
+  constructor(
+    private readonly store: StoreState,
+    oldestSnapshot: number,
+  ) {
+    const meta = store.meta;
+    this.base = new Snapshot(store, meta);
+    this.txid = meta.txid + 1;
+    this.p = store.pageSize;
+    this.height = meta.height;
+    this.entries = meta.entries;
+    this.pageCount = meta.pageCount;
+    this.freelist = store.freelist.clone();
+    this.freelist.promote(oldestSnapshot);
+  }
+
+  get(key: Buffer): Buffer | undefined {
+    let node = this.loadRoot();
+    for (let depth = 0; node; depth++) {
+      if (node.leaf) {
+        const { index, exact } = node.find(key);
+        return exact ? this.base.value(node.values[index]) : undefined;
+      }
+      const i = node.find(key).index;
+      if (!node.kids[i]) {
+        // Not materialized: search the committed pages without decoding them.
+        const v = this.base.lookupFrom(this.base.checkPointer(node.pageNo, node.children[i]), depth + 1, key);
+        return v === undefined ? undefined : this.base.value(v);
+      }
+      node = node.kids[i];
+    }
+    return undefined;
+  }
+
+  put(key: Buffer, value: Buffer): void {
+    if (!this.loadRoot()) {
+      this.root = new Node(true, 0);
+      this.height = 1;
+    }
+    const path = this.descend(key);
+    const leaf = path[path.length - 1];
+    for (const n of path) n.dirty = true;
+    const { index, exact } = leaf.find(key);
+    if (exact) {
+      this.dropValue(leaf.values[index]);
+      leaf.values[index] = value;
+    } else {
+      leaf.keys.splice(index, 0, key);
+      leaf.values.splice(index, 0, value);
+      this.entries++;
+    }
+    this.changed = true;
+  }
+
+  /** Whether `key` was there. */
+  remove(key: Buffer): boolean {
+    if (!this.loadRoot()) return false;
+    const path = this.descend(key);
+    const leaf = path[path.length - 1];
+    const { index, exact } = leaf.find(key);
+    if (!exact) return false;
+    for (const n of path) n.dirty = true;
+    this.dropValue(leaf.values[index]);
+    leaf.removeAt(index);
+    this.entries--;
+    this.changed = true;
+    return true;
+  }
+
+  /** Rebalances, spills and lists the pages to write; the transaction is spent after. */
+  commit(): Commit {
+    let root = this.loadRoot();
+    let rootPage = this.store.meta.root;
+    if (root?.dirty) {
+      this.rebalance(root, 0);
+      // An empty root empties the tree; a branch root with one child gives way to it.
+      for (let depth = 0; root && (root.length === 0 || (!root.leaf && root.length === 1)); depth++) {
+        const next: Node | undefined = root.length === 0 ? undefined : this.child(root, 0, depth);
+        if (root.pageNo) this.free(root.pageNo);
+        root = next;
+        this.height--;
+      }
+      if (!root) this.height = 0;
+      rootPage = root?.pageNo ?? 0;
+      if (root?.dirty) {
+        let parts = this.spill(root);
+        while (parts.length > 1) {
+          const up = new Node(false, 0, parts.map((x, i) => (i === 0 ? EMPTY : x.key)), [], parts.map((x) => x.page));
+          up.dirty = true;
+          this.height++;
+          parts = this.spill(up);
+        }
+        rootPage = parts[0].page;
+      }
+    }
+    const freelistPages = this.writeFreelist();
+    const meta: Meta = {
+      txid: this.txid,
+      pageSize: this.p,
+      root: rootPage,
+      height: rootPage === 0 ? 0 : this.height,
+      pageCount: this.pageCount,
+      freelist: freelistPages[0] ?? 0,
+      entries: this.entries,
+    };
+    return { pages: this.pages, meta, freelist: this.freelist, freelistPages };
+  }
+
+  // ---- nodes ----------------------------------------------------------------
+
+  private loadRoot(): Node | undefined {
+    if (!this.rootLoaded) {
+      this.rootLoaded = true;
+      const { root } = this.store.meta;
+      if (root !== 0) this.root = this.load(root, 0);
+    }
+    return this.root;
+  }
+
+  /** Page `pageNo` at `depth` as a node: copied from the read cache when it is there. */
+  private load(pageNo: number, depth: number): Node {
+    const view = depth < this.store.cacheLevels ? this.store.cache.get(pageNo) : undefined;
+    if (view) return new Node(view.leaf, pageNo, view.keys.slice(), view.values.slice(), view.children.slice());
+    const page = this.base.read(pageNo, depth);
+    return Node.fromPage(page, pageNo, page[4] === PageType.Leaf);
+  }
+
+  /** Child `i` of `parent` (at `depth`), materialized; a branch learns its lower bound from `parent`. */
+  private child(parent: Node, i: number, depth: number): Node {
+    let kid = parent.kids[i];
+    if (!kid) {
+      kid = this.load(this.base.checkPointer(parent.pageNo, parent.children[i]), depth + 1);
+      if (!kid.leaf) kid.keys[0] = parent.keys[i];
+      parent.kids[i] = kid;
+    }
+    return kid;
+  }
+
+  /** The nodes from the root to the leaf that covers `key`. */
+  private descend(key: Buffer): Node[] {
+    let node = this.root!;
+    const path = [node];
+    for (let depth = 0; !node.leaf; depth++) {
+      node = this.child(node, node.find(key).index, depth);
+      path.push(node);
+    }
+    return path;
+  }
+
+  /** Releases a replaced or removed value's overflow pages. */
+  private dropValue(v: LeafValue): void {
+    if (!Buffer.isBuffer(v)) overflowChain(this.base, v, (_page, _offset, pageNo) => this.free(pageNo));
+  }
+
+  private free(pageNo: number): void {
+    this.freelist.release(this.txid, pageNo);
+    this.store.cache.delete(pageNo);
+  }
+
+  private allocate(): number {
+    const reused = this.freelist.allocate();
+    if (reused === undefined) return this.pageCount++;
+    this.store.cache.delete(reused);
+    return reused;
+  }
+
+  private underfull(n: Node): boolean {
+    return n.length === 0 || (!n.leaf && n.length < 2) || n.size(this.p) < this.p / 4;
+  }
+
+  /**
+   * Bottom-up over changed nodes: drops empty children and merges each
+   * underfull changed child into a sibling (a merged node too big for a page
+   * is split again by `spill`, which evens the two out).
+   */
+  private rebalance(node: Node, depth: number): void {
+    if (node.leaf) return;
+    for (const kid of node.kids) if (kid?.dirty) this.rebalance(kid, depth + 1);
+    for (let i = 0; i < node.children.length; ) {
+      const kid = node.kids[i];
+      if (!kid?.dirty || !this.underfull(kid)) {
+        i++;
+      } else if (kid.length === 0) {
+        if (kid.pageNo) this.free(kid.pageNo);
+        node.removeAt(i);
+      } else if (node.children.length === 1) {
+        break;
+      } else {
+        const left = i + 1 < node.children.length ? i : i - 1;
+        const l = this.child(node, left, depth);
+        const r = this.child(node, left + 1, depth);
+        l.absorb(r);
+        if (r.pageNo) this.free(r.pageNo);
+        node.removeAt(left + 1);
+        i = left;
+      }
+    }
+  }
+
+  /** Writes `node` (and its changed descendants) to new pages; returns them with their lower keys. */
+  private spill(node: Node): { key: Buffer; page: number }[] {
+    if (node.leaf) this.spillValues(node);
+    else {
+      node.kids.length = node.children.length;
+      for (let i = node.children.length - 1; i >= 0; i--) {
+        const kid = node.kids[i];
+        if (!kid?.dirty) continue;
+        const parts = this.spill(kid);
+        node.children.splice(i, 1, ...parts.map((x) => x.page));
+        node.keys.splice(i + 1, 0, ...parts.slice(1).map((x) => x.key));
+        node.kids.splice(i, 1, ...parts.map(() => undefined));
+      }
+    }
+    if (node.pageNo) this.free(node.pageNo);
+    node.pageNo = 0;
+    return node.split(this.p).map((part) => {
+      const page = this.allocate();
+      const bytes = part.leaf
+        ? encodeLeaf(this.p, page, this.txid, part.keys, part.values)
+        : encodeBranch(this.p, page, this.txid, part.keys, part.children);
+      this.pages.set(page, bytes);
+      return { key: part.keys[0], page };
+    });
+  }
+
+  /** Moves a leaf's new values too long to sit inline to overflow chains. */
+  private spillValues(leaf: Node): void {
+    const cap = overflowCapacity(this.p);
+    leaf.values.forEach((v, i) => {
+      if (!Buffer.isBuffer(v) || v.length <= maxInline(this.p)) return;
+      const chain = Array.from({ length: Math.ceil(v.length / cap) }, () => this.allocate());
+      chain.forEach((page, k) => {
+        const chunk = v.subarray(k * cap, (k + 1) * cap);
+        this.pages.set(page, encodeOverflow(this.p, page, this.txid, chunk, chain[k + 1] ?? 0));
+      });
+      leaf.values[i] = { page: chain[0], length: v.length };
+    });
+  }
+
+  /**
+   * Writes the freelist: every free and pending page, the pages of the
+   * previous freelist included (the previous meta still points at them).
+   * The freelist's own pages come off the list first, so they are not on it.
+   */
+  private writeFreelist(): number[] {
+    for (const page of this.store.freelistPages) this.free(page);
+    const pages: number[] = [];
+    while (pages.length < Freelist.pagesFor(this.freelist.size, this.p)) pages.push(this.allocate());
+    const ids = this.freelist.all();
+    const cap = freelistCapacity(this.p);
+    pages.forEach((page, k) => {
+      const bytes = encodeFreelist(this.p, page, this.txid, ids.slice(k * cap, (k + 1) * cap), pages[k + 1] ?? 0);
+      this.pages.set(page, bytes);
+    });
+    return pages;
+  }
+}

@@ -1,0 +1,249 @@
+// What keeps data safe: snapshot isolation, reuse of freed pages only after
+// the snapshots that can see them close, the freelist across restarts,
+// corruption and truncation found and named, `check`, torn meta pages, and
+// the writer lock between processes.
+import { spawn } from 'node:child_process';
+import { openSync, closeSync, readSync, writeSync, statSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CorruptionError, LockError, checkFile, open, type Database } from '../src/index.js';
+import { DIST_INDEX, layout, requireFreshStore } from './store-fixtures.js';
+import { tempDir } from './xrp-fixtures.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.remove());
+let seq = 0;
+const newPath = () => join(tmp.dir, `${seq++}.db`);
+const key = (i: number) => Buffer.from(`key-${String(i).padStart(6, '0')}`);
+const binary = { keyEncoding: 'binary', valueEncoding: 'binary' } as const;
+
+async function fill(db: Database<Buffer, Buffer>, n: number, tag: string, size = 40): Promise<void> {
+  await db.batch(Array.from({ length: n }, (_, i) => ({ type: 'put' as const, key: key(i), value: Buffer.alloc(size, `${tag}${i}`) })));
+}
+
+/** XORs one byte of page `pageNo` of the file in place. */
+function flip(path: string, pageSize: number, pageNo: number, offset = 100): void {
+  const fd = openSync(path, 'r+');
+  const b = Buffer.alloc(1);
+  readSync(fd, b, 0, 1, pageNo * pageSize + offset);
+  b[0] ^= 0x5a;
+  writeSync(fd, b, 0, 1, pageNo * pageSize + offset);
+  closeSync(fd);
+}
+
+function thrown(f: () => unknown): CorruptionError {
+  try {
+    f();
+  } catch (e) {
+    return e as CorruptionError;
+  }
+  throw new Error('expected an error');
+}
+
+describe('snapshots', () => {
+  it('a range iterator keeps seeing the data of when it started while writes commit', async () => {
+    const db = open<Buffer, Buffer>(newPath(), { pageSize: 512, sync: false, ...binary });
+    await fill(db, 300, 'old');
+    const it = db.getRange({ start: key(10) })[Symbol.asyncIterator]();
+    expect((await it.next()).value.key).toEqual(key(10));
+    // Rewrite everything, remove half, add more: several commits.
+    await fill(db, 300, 'new');
+    await db.batch(Array.from({ length: 150 }, (_, i) => ({ type: 'del' as const, key: key(2 * i) })));
+    await fill(db, 20, 'newer');
+    const seen: Buffer[] = [];
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      expect(r.value.value).toEqual(Buffer.alloc(40, `old${seen.length + 11}`));
+      seen.push(r.value.key);
+    }
+    expect(seen.length).toBe(289);
+    expect(db.getSync(key(11))).toEqual(Buffer.alloc(40, 'newer11'));
+    expect(db.getSync(key(212))).toBeUndefined();
+    expect(db.check().ok).toBe(true);
+    await db.close();
+  });
+
+  it('reuses freed pages only once the snapshots that can reach them are released', async () => {
+    const db = open<Buffer, Buffer>(newPath(), { pageSize: 512, sync: false, ...binary });
+    await fill(db, 400, 'a');
+    const held = db.getRange()[Symbol.iterator]();
+    held.next();
+    const grown: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      await fill(db, 400, `r${round}`);
+      grown.push(db.stats().pages);
+    }
+    // Every round rewrote every page; none of the old ones could be reused,
+    // so the file grew by about a tree per round, and the old tree is intact.
+    expect(db.stats().pendingPages).toBeGreaterThan(0);
+    for (let i = 1; i < grown.length; i++) expect(grown[i]).toBeGreaterThan(grown[i - 1]);
+    expect([...{ [Symbol.iterator]: () => held }].every(({ value }, i) => value.equals(Buffer.alloc(40, `a${i + 1}`)))).toBe(true);
+    // Released: the next commits take pages from the freelist instead of growing the file.
+    const top = db.stats().pages;
+    for (let round = 0; round < 5; round++) await fill(db, 400, `s${round}`);
+    expect(db.stats().pages).toBe(top);
+    expect(db.check().ok).toBe(true);
+    await db.close();
+  });
+
+  it('iterators release their snapshot when they end, break or return early', async () => {
+    const db = open<Buffer, Buffer>(newPath(), { pageSize: 512, sync: false, ...binary });
+    await fill(db, 400, 'a');
+    const unstarted = db.getRange()[Symbol.iterator]();
+    unstarted.return!();
+    for await (const _ of db.getRange()) break;
+    expect([...db.getRange({ limit: 3 })].length).toBe(3);
+    // Any of these still open would make every round below grow the file by a tree.
+    for (let round = 0; round < 3; round++) await fill(db, 400, `b${round}`);
+    const top = db.stats().pages;
+    for (let round = 0; round < 4; round++) await fill(db, 400, `c${round}`);
+    expect(db.stats().pages).toBe(top);
+    await db.close();
+  });
+});
+
+describe('the freelist', () => {
+  it('survives reopening, so churn does not grow the file without bound', async () => {
+    const path = newPath();
+    let db = open<Buffer, Buffer>(path, { pageSize: 512, sync: false, ...binary });
+    const sizes: number[] = [];
+    for (let round = 0; round < 60; round++) {
+      await fill(db, 200, `v${round}`, 20 + (round % 3) * 100);
+      if (round % 7 === 6) {
+        await db.close();
+        db = open(path, { pageSize: 512, sync: false, ...binary });
+        expect(db.stats()).toMatchObject({ freePages: expect.any(Number), pendingPages: 0 });
+        expect(db.stats().freePages).toBeGreaterThan(0);
+      }
+      sizes.push(statSync(path).size);
+    }
+    expect(sizes[59]).toBe(sizes[20]);
+    expect(db.check()).toMatchObject({ ok: true, problems: [] });
+    await db.close();
+    expect(checkFile(path)).toMatchObject({ ok: true, entries: 200 });
+  });
+});
+
+describe('damage', () => {
+  async function damaged(): Promise<{ path: string; leaves: number[]; root: number; firstKey: (n: number) => Buffer }> {
+    const path = newPath();
+    const db = open<Buffer, Buffer>(path, { pageSize: 512, ...binary });
+    await fill(db, 500, 'x');
+    await db.close();
+    const { meta, levels, firstKey } = layout(path, 512);
+    return { path, leaves: levels[levels.length - 1], root: meta.root, firstKey };
+  }
+
+  it('a flipped byte in a leaf fails the reads that reach it, naming the page', async () => {
+    const { path, leaves, firstKey } = await damaged();
+    const bad = leaves[3];
+    flip(path, 512, bad);
+    const db = open<Buffer, Buffer>(path, binary);
+    const e = thrown(() => db.getSync(firstKey(bad)));
+    expect(e).toBeInstanceOf(CorruptionError);
+    expect(e).toMatchObject({ code: 'CORRUPTION', page: bad, reason: 'checksum mismatch' });
+    expect(e.message).toContain(`page ${bad} is corrupt`);
+    expect(db.getSync(firstKey(leaves[0]))).toBeDefined();
+    expect(() => [...db.getRange()]).toThrow(CorruptionError);
+    expect(db.check().problems).toEqual([{ page: bad, message: 'checksum mismatch' }]);
+    await db.close();
+  });
+
+  it('a damaged root or meta pages fail open, naming the page', async () => {
+    const { path, root } = await damaged();
+    flip(path, 512, root, 40);
+    expect(thrown(() => open(path))).toMatchObject({ page: root, code: 'CORRUPTION' });
+    flip(path, 512, root, 40);
+    await open(path).close();
+    flip(path, 512, 0, 50);
+    flip(path, 512, 1, 50);
+    expect(thrown(() => open(path)).message).toMatch(/page 0 is corrupt: no valid meta page \(page 0: checksum mismatch; page 1: checksum mismatch\)/);
+  });
+
+  it('a truncated file fails open, naming the first missing page', async () => {
+    const { path } = await damaged();
+    const pages = statSync(path).size / 512;
+    truncateSync(path, (pages - 3) * 512 + 100);
+    const e = thrown(() => open(path));
+    expect(e).toBeInstanceOf(CorruptionError);
+    expect(e.page).toBe(pages - 3);
+    expect(e.message).toMatch(/truncated/);
+    expect(checkFile(path).ok).toBe(false);
+  });
+
+  it('check reports every problem, not just the first', async () => {
+    const { path, leaves } = await damaged();
+    for (const n of [leaves[1], leaves[5], leaves[9]]) flip(path, 512, n);
+    // A page in the middle claiming to be another: a misdirected write.
+    const fd = openSync(path, 'r+');
+    const copy = Buffer.alloc(512);
+    readSync(fd, copy, 0, 512, leaves[2] * 512);
+    writeSync(fd, copy, 0, 512, leaves[7] * 512);
+    closeSync(fd);
+    const report = checkFile(path);
+    expect(report.ok).toBe(false);
+    expect(report.problems.map((p) => p.page)).toEqual([leaves[1], leaves[5], leaves[7], leaves[9]].sort((a, b) => a - b));
+    expect(report.problems.find((p) => p.page === leaves[7])!.message).toBe(`it claims to be page ${leaves[2]}`);
+  });
+
+  it('a torn meta page falls back to the previous commit', async () => {
+    const path = newPath();
+    let db = open<Buffer, Buffer>(path, { pageSize: 512, ...binary });
+    await fill(db, 50, 'one');
+    await fill(db, 50, 'two');
+    const txid = db.stats().txid;
+    await db.close();
+    flip(path, 512, txid % 2, 60); // the newest meta, as if its write was torn
+    db = open(path, binary);
+    expect(db.stats().txid).toBe(txid - 1);
+    expect(db.getSync(key(7))).toEqual(Buffer.alloc(40, 'one7'));
+    await fill(db, 50, 'three');
+    expect(db.check().ok).toBe(true);
+    await db.close();
+  });
+});
+
+describe('the writer lock', () => {
+  beforeAll(() => requireFreshStore());
+
+  /** Runs `code` in a child node (the compiled store as `store`); resolves with its first line of output. */
+  function child(code: string): { line: Promise<string>; kill: () => Promise<void> } {
+    const script = `import * as store from ${JSON.stringify(DIST_INDEX)};\n${code}`;
+    const proc = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    proc.stderr.on('data', (d) => (err += d));
+    const line = new Promise<string>((resolve, reject) => {
+      proc.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('\n')) resolve(out.split('\n')[0]);
+      });
+      proc.on('exit', (code) => reject(new Error(`child exited (${code}) without output: ${err}`)));
+    });
+    const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
+    return { line, kill: () => (proc.kill('SIGKILL'), exited) };
+  }
+
+  it('a second process opening the file for writing gets a LockError', async () => {
+    const path = newPath();
+    const db = open(path);
+    await db.put('k', 1);
+    const other = child(`try { store.open(${JSON.stringify(path)}); console.log('opened'); } catch (e) { console.log(e.name + ' ' + e.code + ' ' + e.message); }`);
+    expect(await other.line).toMatch(/^LockError LOCKED .*is open for writing elsewhere/);
+    // In this process too, a second handle is refused.
+    expect(() => open(path)).toThrow(LockError);
+    await db.close();
+    const after = child(`const db = store.open(${JSON.stringify(path)}); console.log('value ' + db.getSync('k')); await db.close();`);
+    expect(await after.line).toBe('value 1');
+  });
+
+  it('a killed writer leaves no stale lock', async () => {
+    const path = newPath();
+    const holder = child(`const db = store.open(${JSON.stringify(path)}); await db.put('k', 2); console.log('ready'); setInterval(() => {}, 1000);`);
+    expect(await holder.line).toBe('ready');
+    expect(() => open(path)).toThrow(expect.objectContaining({ code: 'LOCKED' }));
+    await holder.kill();
+    const db = open(path);
+    expect(db.getSync('k')).toBe(2);
+    await db.close();
+  });
+});
