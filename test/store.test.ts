@@ -168,11 +168,11 @@ describe('bad input', () => {
     await bin.close();
   });
 
-  it('refuses bad options, direct I/O and xrp lookups for now', () => {
+  it('refuses bad options and direct I/O', () => {
     expect(() => fresh({ pageSize: 300 })).toThrow(RangeError);
     expect(() => fresh({ keyEncoding: 'utf8' as never })).toThrow(/keyEncoding must be one of/);
     expect(() => fresh({ direct: true })).toThrow(UnsupportedError);
-    expect(() => fresh({ lookup: 'xrp' })).toThrow(/not available yet/);
+    expect(() => fresh({ lookup: 'xrp', xrpMode: 'kernel' })).toThrow(/needs 512-byte pages/);
     expect(() => fresh({ cacheLevels: -1 })).toThrow(RangeError);
   });
 

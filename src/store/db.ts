@@ -12,11 +12,14 @@ import { checkStore, type CheckReport } from './check.js';
 import { range } from './cursor.js';
 import { keyCodec, valueCodec, KEY_ENCODINGS, VALUE_ENCODINGS, type Codec, type KeyEncoding, type ValueEncoding } from './encoding.js';
 import { DatabaseClosedError, UnsupportedError, typeError } from './errors.js';
+import type { LeafValue } from './page.js';
 import { openFile } from './file.js';
 import { PAGE_SIZES, maxKeyLen } from './page.js';
 import { Snapshot, Snapshots, type StoreState } from './snapshot.js';
 import { storeStats, type Stats } from './stats.js';
 import { Writer, type Op } from './writer.js';
+import { xrpBackend } from '../xrp.js';
+import { XrpLookup } from './xrp-lookup.js';
 
 export type Lookup = 'auto' | 'walk' | 'xrp';
 
@@ -27,8 +30,23 @@ export interface OpenOptions {
   direct?: boolean;
   /** fdatasync each commit (default true). */
   sync?: boolean;
-  /** How `get` finds a key: `walk` (TypeScript, one page per level); `xrp` is not available yet; `auto` = walk. */
+  /**
+   * How reads find a key below the cached levels. `walk`: TypeScript, one
+   * verified page read per level. `xrp`: bpf/lookup.c on the XRP runtime, one
+   * chain per lookup (getSync: runSync; get: run, off the event loop;
+   * getMany: runBatch); throws UnsupportedError when the runtime cannot be
+   * used. `auto` (default): `xrp` only where chains would run in the kernel
+   * (an XRP kernel, which xrpkv cannot drive yet), else `walk`: in the
+   * emulator `walk` is faster and it verifies page checksums, which
+   * bpf/lookup.c does not. `db.lookup` and `stats().backend` say which,
+   * `db.lookupReason` why. Range scans always use the TypeScript cursor.
+   */
   lookup?: Lookup;
+  /**
+   * For `xrp` lookups: `extended` (default; one page per read) or `kernel`
+   * (512-byte reads, as the XRP prototype kernel; needs 512-byte pages).
+   */
+  xrpMode?: 'extended' | 'kernel';
   /** Levels of the tree, from the root, kept decoded in memory (default 2). */
   cacheLevels?: number;
   keyEncoding?: KeyEncoding;
@@ -71,7 +89,11 @@ export function open<K = unknown, V = any>(path: string, options: OpenOptions = 
 export class Database<K = unknown, V = any> {
   readonly path: string;
   readonly pageSize: number;
-  readonly lookup: 'walk';
+  /** How lookups run (the `lookup` option resolved). */
+  readonly lookup: 'walk' | 'xrp';
+  /** Why `lookup` is what it is; for `xrp`, how the chains read the file. */
+  readonly lookupReason: string;
+  private readonly xrp: XrpLookup | undefined;
   private state: StoreState | undefined;
   private lock: StoreLockHandle | undefined;
   private readonly writer: Writer;
@@ -89,7 +111,7 @@ export class Database<K = unknown, V = any> {
     const cacheLevels = options.cacheLevels ?? 2;
     if (!Number.isInteger(cacheLevels) || cacheLevels < 0) throw new RangeError(`cacheLevels must be an integer >= 0, got ${cacheLevels}`);
     const lookup = choice(options.lookup, 'lookup', ['auto', 'walk', 'xrp'] as const, 'auto');
-    if (lookup === 'xrp') throw new UnsupportedError("lookup 'xrp' is not available yet: use 'walk' or 'auto'");
+    const xrpMode = choice(options.xrpMode, 'xrpMode', ['extended', 'kernel'] as const, 'extended');
     const keyEncoding = choice(options.keyEncoding, 'keyEncoding', KEY_ENCODINGS, 'ordered-binary');
     const valueEncoding = choice(options.valueEncoding, 'valueEncoding', VALUE_ENCODINGS, 'msgpack');
     const opened = openFile(path, { pageSize, sync: options.sync ?? true, direct: options.direct ?? false, cacheLevels });
@@ -97,7 +119,33 @@ export class Database<K = unknown, V = any> {
     this.state = opened.state;
     this.lock = opened.lock;
     this.pageSize = opened.state.pageSize;
-    this.lookup = 'walk';
+    let xrp: XrpLookup | undefined;
+    let reason = "lookup 'walk' was asked for";
+    if (xrpMode === 'kernel' && this.pageSize !== 512) {
+      opened.state.pager.close();
+      native.storeUnlock(opened.lock);
+      throw new RangeError(`xrpMode 'kernel' reads 512 bytes per hop, so it needs 512-byte pages; this file has ${this.pageSize}-byte pages`);
+    }
+    const runtime = lookup === 'auto' ? xrpBackend() : undefined;
+    if (runtime && runtime.backend !== 'kernel') {
+      reason = `lookup 'auto': chains would run in the XRP ${runtime.backend} (${runtime.reason}), where walk is faster and also verifies page checksums; ask for lookup 'xrp' to run bpf/lookup.c`;
+    } else if (lookup !== 'walk') {
+      try {
+        xrp = new XrpLookup(path, this.pageSize, xrpMode);
+        reason = `bpf/lookup.c on the XRP ${xrp.backend} (${lookup === 'auto' ? "lookup 'auto'" : "lookup 'xrp' was asked for"}); reads: ${xrp.access}`;
+      } catch (e) {
+        if (lookup === 'xrp' || e instanceof RangeError) {
+          opened.state.pager.close();
+          native.storeUnlock(opened.lock);
+          if (e instanceof RangeError) throw e;
+          throw Object.assign(new UnsupportedError(`lookup 'xrp' is not available: ${(e as Error).message}`), { cause: e });
+        }
+        reason = `lookup 'auto': the XRP runtime is not available (${(e as Error).message}), so lookups walk`;
+      }
+    }
+    this.xrp = xrp;
+    this.lookup = xrp ? 'xrp' : 'walk';
+    this.lookupReason = reason;
     this.keys = keyCodec(keyEncoding, maxKeyLen(this.pageSize));
     this.values = valueCodec(valueEncoding);
     this.writer = new Writer(opened.state, () => this.snapshots.oldest());
@@ -105,30 +153,55 @@ export class Database<K = unknown, V = any> {
 
   // ---- reads ----------------------------------------------------------------
 
+  // A synchronous read needs no registered snapshot: no commit can publish,
+  // and so no page it reaches can be reused, before it returns. An async one
+  // holds a registered snapshot until its chain ends and its value is read.
+
   getSync(key: K): V | undefined {
     const k = this.keys.encode(key);
-    const v = new Snapshot(this.open(), this.open().meta).get(k);
-    return v === undefined ? undefined : (this.values.decode(v) as V);
+    const state = this.open();
+    const snap = new Snapshot(state, state.meta);
+    return this.decode(snap, this.xrp ? this.xrp.lookupSync(snap, k) : snap.lookup(k));
   }
 
+  /** With `xrp`, the chain runs on the libuv pool: the event loop is not blocked. */
   async get(key: K): Promise<V | undefined> {
-    return this.getSync(key);
+    if (!this.xrp) return this.getSync(key);
+    const k = this.keys.encode(key);
+    const snap = this.snapshot();
+    try {
+      const v = await this.xrp.lookup(snap, k);
+      if (snap.released) throw new DatabaseClosedError(this.path);
+      return this.decode(snap, v);
+    } finally {
+      snap.release();
+    }
   }
 
-  /** Values of `keys` from one snapshot, in order. */
+  /** Values of `keys` from one snapshot, in order; with `xrp`, one batch of chains (io_uring). */
   async getMany(keys: K[]): Promise<(V | undefined)[]> {
     if (!Array.isArray(keys)) throw typeError('keys must be an array');
     const encoded = keys.map((k) => this.keys.encode(k));
-    const snap = new Snapshot(this.open(), this.open().meta);
-    return encoded.map((k) => {
-      const v = snap.get(k);
-      return v === undefined ? undefined : (this.values.decode(v) as V);
-    });
+    const snap = this.snapshot();
+    try {
+      const found = this.xrp ? await this.xrp.lookupMany(snap, encoded) : encoded.map((k) => snap.lookup(k));
+      if (snap.released) throw new DatabaseClosedError(this.path);
+      return found.map((v) => this.decode(snap, v));
+    } finally {
+      snap.release();
+    }
   }
 
   has(key: K): boolean {
     const k = this.keys.encode(key);
-    return new Snapshot(this.open(), this.open().meta).lookup(k) !== undefined;
+    const state = this.open();
+    const snap = new Snapshot(state, state.meta);
+    return (this.xrp ? this.xrp.lookupSync(snap, k) : snap.lookup(k)) !== undefined;
+  }
+
+  /** A leaf value's bytes (overflow pages read and verified here), decoded. */
+  private decode(snap: Snapshot, v: LeafValue | undefined): V | undefined {
+    return v === undefined ? undefined : (this.values.decode(snap.value(v)) as V);
   }
 
   /** Keys in the last commit. */
@@ -270,6 +343,7 @@ export class Database<K = unknown, V = any> {
       if (!this.state) return;
       await this.writer.drain();
       this.snapshots.releaseAll();
+      this.xrp?.close();
       this.state.pager.close();
       this.state.cache.clear();
       this.state = undefined;

@@ -23,12 +23,12 @@ export interface Stats {
   fill: number;
   txid: number;
   /** How lookups run. */
-  backend: 'walk';
+  backend: 'walk' | 'xrp';
   cacheLevels: number;
   cachedPages: number;
 }
 
-export function storeStats(snap: Snapshot, backend: 'walk'): Stats {
+export function storeStats(snap: Snapshot, backend: 'walk' | 'xrp'): Stats {
   const { store, meta } = snap;
   const p = store.pageSize;
   let branchPages = 0;

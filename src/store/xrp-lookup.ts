@@ -1,0 +1,213 @@
+// The `xrp` lookup: `bpf/lookup.c` (dist/bpf/lookup.o, section xrp/lookup)
+// walks the tree on the XRP runtime, one page per read, to the value, in one
+// chain that never returns to JavaScript in between.
+//
+// As BPF-KV's cache does, the top `cacheLevels` levels are searched here, in
+// their decoded views (snapshot.ts); the chain starts at the first uncached
+// page. When the cached levels reach the leaf, no chain runs at all.
+//
+// Consistency: every lookup runs against one snapshot (a meta); the caller
+// keeps it registered until the chain ends (async and batch runs), so no page
+// it can reach is freed and rewritten meanwhile. The store writes with
+// buffered writes; the chain reads with O_DIRECT where the file system allows
+// it, and Linux writes back dirty page cache of a range before a direct read
+// of it, so a chain sees every committed page (test/store-xrp.test.ts reads
+// right after commits). The XRP file's size is fixed when it is opened, so it
+// is reopened when a snapshot counts more pages than it had.
+//
+// The program does not verify checksums (docs/FORMAT.md): an xrp lookup
+// catches structural damage (state 4: CorruptionError) but, unlike `walk`,
+// not a page whose bytes changed while its structure still parses. Overflow
+// values come back as a location; the store reads and verifies those pages.
+import { fileURLToPath } from 'node:url';
+import { XrpFile, XrpProgram, type XrpMode, type XrpResult } from '../xrp.js';
+import { CorruptionError, StoreError } from './errors.js';
+import { searchPage, type LeafValue } from './page.js';
+import { viewSearch, type Snapshot } from './snapshot.js';
+
+/** Where the build puts the program (from src/store and from dist/store alike). */
+export const LOOKUP_OBJECT = fileURLToPath(new URL('../../dist/bpf/lookup.o', import.meta.url));
+
+// Scratch layout of bpf/lookup.c (docs/FORMAT.md, "Lookups in BPF").
+const STATE = 0;
+const KEY_LEN = 4;
+const PAGE_SIZE = 8;
+const VALUE_LEN = 12;
+const OVERFLOW_PAGE = 16;
+const LEVELS = 24;
+const KEY = 32;
+const VALUE = 1024;
+const enum State {
+  Searching = 0,
+  Inline = 1,
+  Absent = 2,
+  Overflow = 3,
+  Corrupt = 4,
+}
+
+let loaded: XrpProgram | undefined;
+
+/** bpf/lookup.c, loaded and checked once per process. */
+export function lookupProgram(): XrpProgram {
+  loaded ??= XrpProgram.fromFile(LOOKUP_OBJECT, 'xrp/lookup');
+  return loaded;
+}
+
+/** Where a lookup goes after the cached levels: a value (or absent) already, or a chain from `page` at `depth`. */
+export type LookupStart = { done: true; value: LeafValue | undefined } | { done: false; page: number; depth: number };
+
+export class XrpLookup {
+  readonly program: XrpProgram;
+  /** Chains run so far (lookups the cached levels answered run none). */
+  chains = 0;
+  private file: XrpFile;
+  private readonly direct: 'auto' | 'off';
+
+  /**
+   * Opens `path` for chains. `mode: 'kernel'` (512-byte reads, as the XRP
+   * prototype kernel) needs 512-byte pages.
+   */
+  constructor(
+    readonly path: string,
+    readonly pageSize: number,
+    readonly mode: XrpMode = 'extended',
+  ) {
+    if (mode === 'kernel' && pageSize !== 512) {
+      throw new RangeError(`xrpMode 'kernel' reads 512 bytes per hop, so it needs 512-byte pages; this file has ${pageSize}-byte pages`);
+    }
+    this.program = lookupProgram();
+    let file = XrpFile.open(path, { direct: 'auto' });
+    this.direct = 'auto';
+    if (file.direct && file.blockSize > pageSize) {
+      // Direct reads of one page would be refused (BLOCK_SIZE): read buffered.
+      file.close();
+      file = XrpFile.open(path, { direct: 'off' });
+      this.direct = 'off';
+    }
+    this.file = file;
+  }
+
+  /** How chains read the file, e.g. `direct (O_DIRECT, 512-byte blocks)`. */
+  get access(): string {
+    return this.file.access;
+  }
+
+  /** Where chains run: `emulator` (or `kernel`, once xrpkv can drive one). */
+  get backend(): string {
+    return this.file.backend.backend;
+  }
+
+  close(): void {
+    this.file.close();
+  }
+
+  /** The file, reopened if `snap` reaches pages past its size as of opening. */
+  private fileFor(snap: Snapshot): XrpFile {
+    if (this.file.size < snap.meta.pageCount * this.pageSize) {
+      const old = this.file;
+      this.file = XrpFile.open(this.path, { direct: this.direct });
+      old.close(); // chains still running keep their descriptor until they end
+    }
+    return this.file;
+  }
+
+  /** Descends the cached levels of `snap` (decoded views), as a walk would. */
+  start(snap: Snapshot, key: Buffer): LookupStart {
+    const { root, height } = snap.meta;
+    if (root === 0) return { done: true, value: undefined };
+    const cached = Math.min(snap.store.cacheLevels, height);
+    let pageNo = root;
+    for (let depth = 0; depth < cached; depth++) {
+      const v = snap.view(pageNo, depth);
+      const i = viewSearch(v, key);
+      if (v.leaf) return { done: true, value: i.exact ? v.values[i.index] : undefined };
+      pageNo = snap.checkPointer(pageNo, v.children[i.index]);
+    }
+    return { done: false, page: pageNo, depth: cached };
+  }
+
+  private chain(page: number, key: Buffer) {
+    const scratch = Buffer.alloc(KEY + key.length);
+    scratch.writeUInt16LE(key.length, KEY_LEN);
+    scratch.writeUInt32LE(this.pageSize, PAGE_SIZE);
+    key.copy(scratch, KEY);
+    return { offset: page * this.pageSize, length: this.mode === 'kernel' ? 512 : this.pageSize, scratch };
+  }
+
+  /** The leaf value the chain found, undefined when absent; CorruptionError for state 4 or a read outside the file. */
+  finish(snap: Snapshot, start: { page: number; depth: number }, key: Buffer, r: XrpResult): LeafValue | undefined {
+    const s = r.scratch;
+    const P = this.pageSize;
+    const last = Math.floor(r.lastOffset / P);
+    if (!r.ok) {
+      if (r.code === 'OUT_OF_FILE' || r.code === 'BAD_ADDRESS' || r.code === 'BLOCK_SIZE') {
+        throw new CorruptionError(last, `the xrp lookup followed it to a read the file cannot serve: ${r.message}`, this.path);
+      }
+      if (r.code === 'HOP_LIMIT') throw new CorruptionError(last, `the xrp lookup did not end: ${r.message}`, this.path);
+      const why = r.code === 'RETURNED' ? `bpf/lookup.c refused its input (returned ${r.returned})` : r.message;
+      throw new StoreError(`${this.path}: xrp lookup from page ${start.page} failed: ${why}`, 'XRP_LOOKUP', { cause: r.error });
+    }
+    switch (s.readUInt32LE(STATE)) {
+      case State.Inline: {
+        const len = s.readUInt32LE(VALUE_LEN);
+        return Buffer.from(s.subarray(VALUE, VALUE + len));
+      }
+      case State.Absent:
+        return undefined;
+      case State.Overflow:
+        return { page: Number(s.readBigUInt64LE(OVERFLOW_PAGE)), length: s.readUInt32LE(VALUE_LEN) };
+      case State.Corrupt: {
+        const depth = start.depth + Number(s.readBigUInt64LE(LEVELS)) - 1;
+        // The store's own checks on the same page name the problem when they can.
+        try {
+          searchPage(snap.read(last, depth), key, depth === snap.meta.height - 1, last);
+        } catch (e) {
+          if (e instanceof CorruptionError && !e.path) throw new CorruptionError(e.page, e.reason, this.path);
+          throw e;
+        }
+        throw new CorruptionError(last, `bpf/lookup.c found it inconsistent (state 4) at level ${depth} of the tree`, this.path);
+      }
+      default:
+        throw new StoreError(`${this.path}: xrp lookup from page ${start.page} ended in state ${s.readUInt32LE(STATE)}`, 'XRP_LOOKUP');
+    }
+  }
+
+  /** On this thread: `runSync`. */
+  lookupSync(snap: Snapshot, key: Buffer): LeafValue | undefined {
+    const start = this.start(snap, key);
+    if (start.done) return start.value;
+    this.chains++;
+    const r = this.program.runSync(this.fileFor(snap), { ...this.chain(start.page, key), mode: this.mode });
+    return this.finish(snap, start, key, r);
+  }
+
+  /** On the libuv pool: `run`. Keep `snap` registered until it settles. */
+  async lookup(snap: Snapshot, key: Buffer): Promise<LeafValue | undefined> {
+    const start = this.start(snap, key);
+    if (start.done) return start.value;
+    this.chains++;
+    const r = await this.program.run(this.fileFor(snap), { ...this.chain(start.page, key), mode: this.mode });
+    return this.finish(snap, start, key, r);
+  }
+
+  /** Every key in one `runBatch` (io_uring where available). Keep `snap` registered until it settles. */
+  async lookupMany(snap: Snapshot, keys: Buffer[]): Promise<(LeafValue | undefined)[]> {
+    const out: (LeafValue | undefined)[] = new Array(keys.length);
+    const pending: { i: number; page: number; depth: number }[] = [];
+    keys.forEach((key, i) => {
+      const start = this.start(snap, key);
+      if (start.done) out[i] = start.value;
+      else pending.push({ i, page: start.page, depth: start.depth });
+    });
+    if (pending.length === 0) return out;
+    const file = this.fileFor(snap);
+    this.chains += pending.length;
+    const batch = await this.program.runBatch(
+      file,
+      pending.map((p) => this.chain(p.page, keys[p.i])),
+      { mode: this.mode },
+    );
+    pending.forEach((p, j) => (out[p.i] = this.finish(snap, p, keys[p.i], batch.results[j])));
+    return out;
+  }
+}

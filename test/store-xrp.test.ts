@@ -1,0 +1,237 @@
+// The `xrp` lookup (src/store/xrp-lookup.ts) against `walk`: the same random
+// workload through both, at every page size and with 0, 1 and 2 cached
+// levels (and kernel-compatible 512-byte reads), compared after every commit
+// through getSync, get and getMany; reads racing commits; which runtime call
+// each read uses; corrupt pages.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { CorruptionError, XrpProgram, open, type Database, type OpenOptions } from '../src/index.js';
+import { HEADER, maxInline, maxKeyLen, seal } from '../src/store/page.js';
+import { layout } from './store-fixtures.js';
+import { tempDir } from './xrp-fixtures.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.remove());
+afterEach(() => vi.restoreAllMocks());
+let seq = 0;
+type Bin = Database<Buffer, Buffer>;
+const BINARY = { keyEncoding: 'binary', valueEncoding: 'binary', sync: false } as const;
+const fresh = (options: OpenOptions = {}): Bin => open(join(tmp.dir, `${seq++}.db`), { ...BINARY, ...options });
+
+/** mulberry32: seeded integers below `n`. */
+function random(seed: number): (n: number) => number {
+  let a = seed >>> 0;
+  return (n) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+  };
+}
+
+const hex = (v: Buffer | undefined) => (v === undefined ? '-' : v.toString('hex'));
+/** Chains an xrp database has run (the cached levels answer some lookups without one). */
+const chains = (db: Bin) => (db as unknown as { xrp: { chains: number } }).xrp.chains;
+
+async function workload(pageSize: number, seed: number, rounds: number): Promise<void> {
+  const rnd = random(seed);
+  const walk = fresh({ pageSize, lookup: 'walk', cacheLevels: 1 });
+  const xrps: [string, Bin][] = [0, 1, 2].map((c) => [`xrp cacheLevels ${c}`, fresh({ pageSize, lookup: 'xrp', cacheLevels: c })]);
+  if (pageSize === 512) xrps.push(['xrp kernel mode', fresh({ pageSize, lookup: 'xrp', cacheLevels: 0, xrpMode: 'kernel' })]);
+  const all: Bin[] = [walk, ...xrps.map((x) => x[1])];
+  expect(walk.lookup).toBe('walk');
+  for (const [, db] of xrps) expect(db.stats().backend).toBe('xrp');
+
+  const maxKey = maxKeyLen(pageSize);
+  // Shared prefixes make long separators; one in six keys is near the limit.
+  const keys = Array.from({ length: 2500 }, (_, i) => {
+    const len = i === 0 ? 0 : i % 6 === 0 ? maxKey - rnd(4) : 1 + rnd(20);
+    const k = Buffer.alloc(len);
+    for (let j = 0; j < len; j++) k[j] = j < 2 ? rnd(4) : rnd(256);
+    return k;
+  });
+  const inline = maxInline(pageSize);
+  const value = () => {
+    const r = rnd(100);
+    const len = r < 5 ? 0 : r < 80 ? rnd(inline + 1) : r < 95 ? inline + 1 + rnd(2 * pageSize) : rnd(4 * pageSize);
+    return Buffer.alloc(len, rnd(256));
+  };
+  const oracle = new Map<string, Buffer>();
+
+  for (let round = 0; round < rounds; round++) {
+    // One commit's worth of operations, the same on every database.
+    const ops = Array.from({ length: 20 + rnd(round < 10 ? 300 : 60) }, () => {
+      const k = keys[rnd(keys.length)];
+      if (rnd(4) === 0) {
+        oracle.delete(hex(k));
+        return { type: 'del' as const, key: k };
+      }
+      const v = value();
+      oracle.set(hex(k), v);
+      return { type: 'put' as const, key: k, value: v };
+    });
+    await Promise.all(all.map((db) => db.batch(ops)));
+
+    // Present and absent keys: pool keys, their neighbours, and keys at the length limit.
+    const queries: Buffer[] = [];
+    for (let i = 0; i < 40; i++) {
+      const k = keys[rnd(keys.length)];
+      const r = rnd(5);
+      if (r === 0) queries.push(Buffer.concat([k, Buffer.from([rnd(256)])]).subarray(0, maxKey));
+      else if (r === 1 && k.length > 0) queries.push(k.subarray(0, k.length - 1));
+      else if (r === 2) queries.push(Buffer.alloc(maxKey, rnd(256)));
+      else queries.push(k);
+    }
+    const want = queries.map((k) => hex(oracle.get(hex(k))));
+    for (const db of all) expect(queries.map((k) => hex(db.getSync(k)))).toEqual(want);
+    for (const [, db] of xrps) {
+      expect((await Promise.all(queries.slice(0, 8).map((k) => db.get(k)))).map(hex)).toEqual(want.slice(0, 8));
+      expect((await db.getMany(queries)).map(hex)).toEqual(want);
+      expect(queries.map((k) => db.has(k))).toEqual(want.map((w) => w !== '-'));
+    }
+  }
+  // Tall enough that every xrp database ran chains below its cached levels.
+  const height = walk.stats().height;
+  expect(height).toBeGreaterThanOrEqual(3);
+  for (const [name, db] of xrps) expect(chains(db), name).toBeGreaterThan(0);
+  for (const db of all) expect(db.stats().height).toBe(height);
+  await Promise.all(all.map((db) => db.close()));
+}
+
+describe('xrp lookups give what walk gives', () => {
+  for (const pageSize of [512, 1024, 2048, 4096]) {
+    it(`random puts, overwrites, removes and overflow values with ${pageSize}-byte pages`, async () => {
+      await workload(pageSize, pageSize * 7 + 1, pageSize <= 1024 ? 25 : 35);
+    });
+  }
+});
+
+describe('the xrp path', () => {
+  it("'auto' walks in the emulator, 'xrp' runs chains there; stats say which", async () => {
+    const auto = fresh();
+    expect(auto.lookup).toBe('walk');
+    expect(auto.lookupReason).toMatch(/lookup 'auto': chains would run in the XRP emulator .*verifies page checksums/);
+    expect(auto.stats().backend).toBe('walk');
+    const xrp = fresh({ lookup: 'xrp' });
+    expect(xrp.lookupReason).toMatch(/bpf\/lookup.c on the XRP emulator \(lookup 'xrp' was asked for\); reads: /);
+    expect(xrp.stats().backend).toBe('xrp');
+    await Promise.all([auto.close(), xrp.close()]);
+    expect(() => fresh({ pageSize: 1024, xrpMode: 'kernel' })).toThrow(/needs 512-byte pages/);
+    expect(() => fresh({ xrpMode: 'fast' as never })).toThrow(RangeError);
+  });
+
+  it('getSync runs runSync, get runs run (off the event loop), getMany one runBatch', async () => {
+    const db = fresh({ pageSize: 512, lookup: 'xrp', cacheLevels: 0 });
+    const keys = Array.from({ length: 300 }, (_, i) => Buffer.from(`key-${i}`));
+    await db.batch(keys.map((key, i) => ({ type: 'put', key, value: Buffer.from(`v${i}`) })));
+    const runSync = vi.spyOn(XrpProgram.prototype, 'runSync');
+    const run = vi.spyOn(XrpProgram.prototype, 'run');
+    const runBatch = vi.spyOn(XrpProgram.prototype, 'runBatch');
+    expect(hex(db.getSync(keys[5]))).toBe(hex(Buffer.from('v5')));
+    expect(runSync).toHaveBeenCalledTimes(1);
+    let ticked = false;
+    setImmediate(() => (ticked = true));
+    const pending = db.get(keys[7]);
+    expect(run).toHaveBeenCalledTimes(1);
+    expect(String(await pending)).toBe('v7');
+    const many = await db.getMany([...keys, Buffer.from('absent')]);
+    expect(runBatch).toHaveBeenCalledTimes(1);
+    expect(runBatch.mock.calls[0][1]).toHaveLength(301);
+    expect(many.map(String)).toEqual([...keys.map((_, i) => `v${i}`), 'undefined']);
+    expect(await db.getMany([])).toEqual([]);
+    expect(ticked || (await new Promise((r) => setImmediate(() => r(ticked))))).toBe(true);
+    await db.close();
+    await expect(db.get(keys[1])).rejects.toThrow(/closed/);
+  });
+
+  for (const sync of [false, true]) {
+    it(`reads right after each commit see it (direct reads over buffered writes, sync: ${sync})`, async () => {
+      const db = fresh({ pageSize: 1024, lookup: 'xrp', cacheLevels: 0, sync });
+      expect(db.lookupReason).toMatch(/direct \(O_DIRECT/);
+      const key = (i: number) => Buffer.from(`k${String(i).padStart(5, '0')}`);
+      const val = (i: number, gen: number) => Buffer.alloc(i % 9 === 0 ? 1500 : 40, (i + gen) & 0xff);
+      for (let gen = 0; gen < (sync ? 15 : 60); gen++) {
+        const batch = Array.from({ length: 40 }, (_, j) => (gen * 37 + j * 11) % 1200);
+        await db.batch(batch.map((i) => ({ type: 'put', key: key(i), value: val(i, gen) })));
+        for (const i of batch) {
+          expect(hex(db.getSync(key(i)))).toBe(hex(val(i, gen)));
+        }
+        expect((await db.getMany(batch.map(key))).map(hex)).toEqual(batch.map((i) => hex(val(i, gen))));
+        const removed = batch[0];
+        await db.remove(key(removed));
+        expect(db.getSync(key(removed))).toBeUndefined();
+        expect(await db.get(key(removed))).toBeUndefined();
+      }
+      expect(db.check()).toMatchObject({ ok: true });
+      await db.close();
+    });
+  }
+
+  it('an async read racing commits sees one snapshot: the value before or after', async () => {
+    const db = fresh({ pageSize: 512, lookup: 'xrp', cacheLevels: 1 });
+    const key = (i: number) => Buffer.from(`r${i}`);
+    const val = (i: number, gen: number) => Buffer.alloc(i % 5 === 0 ? 700 : 30, gen & 0xff);
+    await db.batch(Array.from({ length: 500 }, (_, i) => ({ type: 'put', key: key(i), value: val(i, 0) })));
+    for (let gen = 1; gen <= 40; gen++) {
+      const ids = Array.from({ length: 30 }, (_, j) => (gen * 13 + j * 17) % 500);
+      const old = new Map(ids.map((i) => [i, hex(db.getSync(key(i)))]));
+      const reads = ids.map((i) => db.get(key(i)).then((v) => [i, hex(v)] as const));
+      const many = db.getMany(ids.map(key));
+      // Commits overwrite these keys (and free and reuse pages) while the chains run.
+      const writes = ids.map((i) => db.put(key(i), val(i, gen)));
+      const [got, gotMany] = await Promise.all([Promise.all(reads), many, Promise.all(writes)]);
+      for (const [i, v] of got) expect([old.get(i), hex(val(i, gen))]).toContain(v);
+      const manyHex = gotMany.map(hex);
+      const allOld = ids.every((i, j) => manyHex[j] === old.get(i));
+      const allNew = ids.every((i, j) => manyHex[j] === hex(val(i, gen)));
+      expect(allOld || allNew).toBe(true);
+    }
+    await db.close();
+  });
+
+  it('a corrupt page: CorruptionError naming it, from getSync, get and getMany', async () => {
+    const path = join(tmp.dir, 'corrupt.db');
+    const keys = Array.from({ length: 400 }, (_, i) => Buffer.from(`c${String(i).padStart(4, '0')}`));
+    let db: Bin = open(path, { ...BINARY, pageSize: 512 });
+    await db.batch(keys.map((key) => ({ type: 'put', key, value: Buffer.alloc(20, 1) })));
+    await db.close();
+    const { levels, firstKey } = layout(path, 512);
+    const leaf = levels[levels.length - 1][3];
+    const victim = firstKey(leaf);
+    const file = readFileSync(path);
+    const original = Buffer.from(file.subarray(leaf * 512, (leaf + 1) * 512));
+    const damage = (f: (page: Buffer) => void, reseal: boolean) => {
+      const page = Buffer.from(original);
+      f(page);
+      if (reseal) seal(page);
+      const copy = Buffer.from(file);
+      page.copy(copy, leaf * 512);
+      writeFileSync(path, copy);
+    };
+    const expectCorrupt = async (reason: RegExp) => {
+      db = open(path, { ...BINARY, lookup: 'xrp', cacheLevels: 0 });
+      expect(db.getSync(keys[399])).toEqual(Buffer.alloc(20, 1)); // another leaf: fine
+      const sync = (() => {
+        try {
+          db.getSync(victim);
+        } catch (e) {
+          return e;
+        }
+      })() as CorruptionError;
+      expect(sync).toBeInstanceOf(CorruptionError);
+      expect(sync.page).toBe(leaf);
+      expect(sync.message).toMatch(reason);
+      await expect(db.get(victim)).rejects.toThrow(CorruptionError);
+      await expect(db.getMany([keys[0], victim])).rejects.toThrow(new RegExp(`page ${leaf} is corrupt`));
+      await db.close();
+    };
+    // A page type the program refuses (checksum left wrong: the store names that).
+    damage((p) => (p[4] = 9), false);
+    await expectCorrupt(/checksum/);
+    // A slot pointing into the slot array, checksum fixed: only the structure is wrong.
+    damage((p) => p.writeUInt16LE(HEADER, HEADER), true);
+    await expectCorrupt(/corrupt\.db: page \d+ is corrupt: (?!.*checksum)/);
+  });
+});
