@@ -9,7 +9,7 @@
 // - `kids[i]`, when set, is the materialized child `children[i]`;
 // - `dirty` is set on a node and on every ancestor whenever it changes, so
 //   a clean node's subtree is exactly what its page holds.
-import { HEADER, branchEntrySize, decodeBranch, decodeLeaf, leafEntrySize, type LeafValue } from './page.js';
+import { HEADER, branchEntrySize, compareBytes, decodeBranch, decodeLeaf, leafEntrySize, type LeafValue } from './page.js';
 
 export class Node {
   /** Materialized children (branch only). */
@@ -57,11 +57,19 @@ export class Node {
    * entry 0 counting as below every key.
    */
   find(key: Buffer): { index: number; exact: boolean } {
+    const keys = this.keys;
     let lo = this.leaf ? 0 : 1;
-    let hi = this.keys.length - 1;
+    let hi = keys.length - 1;
+    // Ascending inserts (a bulk load) land after the last key: try it first.
+    if (hi >= lo) {
+      const c = compareBytes(keys[hi], key);
+      if (c === 0) return { index: hi, exact: true };
+      if (c < 0) return this.leaf ? { index: hi + 1, exact: false } : { index: hi, exact: false };
+      hi--;
+    }
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      const c = Buffer.compare(this.keys[mid], key);
+      const c = compareBytes(keys[mid], key);
       if (c === 0) return { index: mid, exact: true };
       if (c < 0) lo = mid + 1;
       else hi = mid - 1;

@@ -223,13 +223,24 @@ export function decodeLeaf(page: Buffer, pageNo: number): { keys: Buffer[]; valu
  * entry 0's empty key is <= every key, so the result is never -1.
  */
 export function searchPage(page: Buffer, key: Buffer, leaf: boolean, pageNo: number): { index: number; exact: boolean } {
+  // keyBounds' checks, inlined: no tuple per probe, and keys compared in JS
+  // (a native Buffer#compare call costs more than comparing short keys here).
+  const fixed = leaf ? LEAF_ENTRY : BRANCH_ENTRY;
+  const count = page[6] | (page[7] << 8);
+  const size = page.length;
+  const low = HEADER + 2 * count;
   let lo = 0;
-  let hi = page.readUInt16LE(6) - 1;
+  let hi = count - 1;
   let index = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    const [start, end] = keyBounds(page, mid, leaf, pageNo);
-    const c = key.compare(page, start, end);
+    const s = HEADER + 2 * mid;
+    const off = s + 1 < size ? page[s] | (page[s + 1] << 8) : 0;
+    if (off < low || off + fixed > size) throw new CorruptionError(pageNo, `slot ${mid} points at ${off}, outside the entry area`);
+    const start = off + fixed;
+    const end = start + (page[off] | (page[off + 1] << 8));
+    if (end > size) throw new CorruptionError(pageNo, `entry ${mid}'s key runs past the page`);
+    const c = compareKey(key, page, start, end);
     if (c === 0) return { index: mid, exact: true };
     if (c > 0) {
       index = mid;
@@ -237,6 +248,30 @@ export function searchPage(page: Buffer, key: Buffer, leaf: boolean, pageNo: num
     } else hi = mid - 1;
   }
   return { index, exact: false };
+}
+
+/** `Buffer.compare(a, b)` without the native call (cheaper for keys of up to a few hundred bytes). */
+export function compareBytes(a: Buffer, b: Buffer): number {
+  const alen = a.length;
+  const blen = b.length;
+  const n = alen < blen ? alen : blen;
+  for (let i = 0; i < n; i++) {
+    const d = a[i] - b[i];
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return alen === blen ? 0 : alen < blen ? -1 : 1;
+}
+
+/** `key.compare(page, start, end)` without the native call: memcmp order, then length. */
+export function compareKey(key: Buffer, page: Buffer, start: number, end: number): number {
+  const klen = key.length;
+  const plen = end - start;
+  const n = klen < plen ? klen : plen;
+  for (let i = 0; i < n; i++) {
+    const d = key[i] - page[start + i];
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return klen === plen ? 0 : klen < plen ? -1 : 1;
 }
 
 // ---- overflow and freelist pages --------------------------------------------

@@ -1,15 +1,24 @@
 // Page I/O on the database file: whole-page reads (verified), batched writes
 // of runs of consecutive pages, and syncs. The pager never decides *what* to
 // write where; `tx.ts` guarantees it only writes pages no snapshot can reach.
+//
+// Page cache: verified branch, leaf and overflow pages stay in memory (up to
+// `cacheBytes`, oldest first out), so a warm read costs neither a syscall nor
+// a checksum. Pages this pager writes replace their cached copies, so the
+// cache never holds a page's old contents under a reused number. Cached
+// buffers are shared: callers must not modify a page `read` returns.
 import { closeSync, fdatasync, fstatSync, openSync, readSync, writev, writeSync, fdatasyncSync, constants } from 'node:fs';
 import { promisify } from 'node:util';
 import { CorruptionError, UnsupportedError } from './errors.js';
-import { verifyPage, type PageType } from './page.js';
+import { PageType, verifyPage } from './page.js';
 
 const writevAsync = promisify(writev);
 const fdatasyncAsync = promisify(fdatasync);
 /** Pages per writev call: Linux accepts at most 1024 buffers (IOV_MAX). */
 const MAX_RUN = 1024;
+/** The page cache's default budget: a 1M-key store of 100-byte values (about 128 MiB) fits. */
+export const DEFAULT_CACHE_BYTES = 256 * 2 ** 20;
+const cacheable = (type: number) => type === PageType.Branch || type === PageType.Leaf || type === PageType.Overflow;
 
 export interface PagerOptions {
   /** fdatasync after writing (default true); false trades durability for speed. */
@@ -18,12 +27,18 @@ export interface PagerOptions {
   direct?: boolean;
   /** Open for reading only (check.ts); the file must exist. */
   readOnly?: boolean;
+  /** Bytes of verified pages kept in memory (default `DEFAULT_CACHE_BYTES`; 0: none). */
+  cacheBytes?: number;
 }
 
 export class Pager {
   pageSize = 0;
   readonly sync: boolean;
+  readonly cacheBytes: number;
   private fd: number;
+  /** pageNo -> verified page, oldest first; `cached` is their total size. */
+  private readonly cache = new Map<number, Buffer>();
+  private cached = 0;
 
   constructor(
     readonly path: string,
@@ -35,6 +50,7 @@ export class Pager {
       );
     }
     this.sync = options.sync ?? true;
+    this.cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
     this.fd = openSync(path, options.readOnly ? constants.O_RDONLY : constants.O_RDWR | constants.O_CREAT, 0o644);
   }
 
@@ -44,7 +60,8 @@ export class Pager {
 
   /** Up to `length` bytes at `offset`: fewer at the end of the file. */
   readAt(offset: number, length: number): Buffer {
-    const b = Buffer.alloc(length);
+    // Not from the pool: a cached page must not pin a shared 8 KiB slab.
+    const b = Buffer.allocUnsafeSlow(length);
     let done = 0;
     while (done < length) {
       const n = readSync(this.fd, b, done, length - done, offset + done);
@@ -56,6 +73,9 @@ export class Pager {
 
   /** Page `pageNo`, verified (checksum, number, type); `CorruptionError` names it when it is not whole or valid. */
   read(pageNo: number, types?: readonly PageType[]): Buffer {
+    const hit = this.cache.get(pageNo);
+    // Verified when cached; only the expected type is left to check.
+    if (hit !== undefined && (types === undefined || types.includes(hit[4] as PageType))) return hit;
     const page = this.readAt(pageNo * this.pageSize, this.pageSize);
     if (page.length < this.pageSize) {
       throw new CorruptionError(pageNo, 'it lies beyond the end of the file (truncated?)', this.path);
@@ -66,11 +86,43 @@ export class Pager {
       if (e instanceof CorruptionError) throw new CorruptionError(pageNo, e.reason, this.path);
       throw e;
     }
+    if (cacheable(page[4])) this.remember(pageNo, page);
     return page;
+  }
+
+  private remember(pageNo: number, page: Buffer): void {
+    this.forget(pageNo);
+    if (page.length > this.cacheBytes) return;
+    this.cache.set(pageNo, page);
+    this.cached += page.length;
+    while (this.cached > this.cacheBytes) {
+      const [oldest, bytes] = this.cache.entries().next().value as [number, Buffer];
+      this.cache.delete(oldest);
+      this.cached -= bytes.length;
+    }
+  }
+
+  private forget(pageNo: number): void {
+    const old = this.cache.get(pageNo);
+    if (old === undefined) return;
+    this.cache.delete(pageNo);
+    this.cached -= old.length;
+  }
+
+  /** Pages and bytes in the page cache. */
+  get cacheUse(): { pages: number; bytes: number } {
+    return { pages: this.cache.size, bytes: this.cached };
   }
 
   /** Writes whole pages (pageNo -> bytes), consecutive ones with one writev each. */
   async write(pages: Map<number, Buffer>): Promise<void> {
+    // The cache takes the new bytes first: a failed write leaves the file's
+    // state unknown anyway (writer.ts then refuses every write), and no
+    // published snapshot reaches a page being written.
+    for (const [pageNo, page] of pages) {
+      if (page.length === this.pageSize && cacheable(page[4])) this.remember(pageNo, page);
+      else this.forget(pageNo);
+    }
     const order = [...pages.keys()].sort((a, b) => a - b);
     for (let i = 0; i < order.length; ) {
       let j = i + 1;
@@ -90,6 +142,7 @@ export class Pager {
   }
 
   writeSync(pageNo: number, page: Buffer): void {
+    this.forget(pageNo);
     for (let done = 0; done < page.length; ) {
       done += writeSync(this.fd, page, done, page.length - done, pageNo * this.pageSize + done);
     }
@@ -104,6 +157,8 @@ export class Pager {
   }
 
   close(): void {
+    this.cache.clear();
+    this.cached = 0;
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
   }
