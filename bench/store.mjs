@@ -1,0 +1,252 @@
+#!/usr/bin/env node
+// xrpkv store vs lmdb-js on one workload, in one run (`npm run bench:store`).
+//
+//   node bench/store.mjs [--keys N] [--gets N] [--batches N] [--repeat N] [--dir D] [--no-lmdb] [--no-json]
+//
+// Workload, the same for both stores: 16-byte binary keys, 100-byte binary
+// values (keyEncoding/valueEncoding 'binary' on xrpkv; keyEncoding 'binary',
+// encoding 'binary' on lmdb-js), durable commits (xrpkv sync: true, lmdb-js
+// its default synchronous commits).
+//   bulk load    all keys in ascending order, batches of 100,000 (one commit each)
+//   puts         random existing keys overwritten, batches of 1,000 (one durable commit each)
+//   gets         random existing keys, getSync / get, after one warm-up pass (median of --repeat)
+//   scan         every row in key order with getRange (median of --repeat)
+// Needs a built dist/ (`node scripts/build.mjs ts`). Results also go to bench/results/store-*.json.
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const { open } = await import(join(root, 'dist/store/db.js')).catch(() => {
+  console.error('bench:store: dist/store/db.js is missing: run `node scripts/build.mjs ts` first');
+  process.exit(1);
+});
+
+// ---- options ------------------------------------------------------------------
+const args = process.argv.slice(2);
+function opt(name, fallback) {
+  const i = args.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const v = Number(String(args[i + 1]).replace(/_/g, ''));
+  if (!Number.isInteger(v) || v <= 0) {
+    console.error(`--${name} needs a positive integer`);
+    process.exit(2);
+  }
+  return v;
+}
+const N = opt('keys', 1_000_000);
+const GETS = opt('gets', Math.min(N, 200_000));
+const BATCHES = opt('batches', 20);
+const REPEAT = opt('repeat', 3);
+const LOAD_BATCH = Math.min(N, 100_000);
+const PUT_BATCH = 1_000;
+const useLmdb = !args.includes('--no-lmdb');
+const dir = args.includes('--dir') ? args[args.indexOf('--dir') + 1] : mkdtempSync(join(tmpdir(), 'xrpkv-bench-'));
+mkdirSync(dir, { recursive: true });
+
+// ---- data: deterministic --------------------------------------------------------
+function mix(x) {
+  // splitmix32-ish, deterministic
+  x = Math.imul(x ^ (x >>> 16), 0x7feb352d);
+  x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+// Key i: u64 big-endian i * 2^20 + hash (spread over the key space), then 8 hash bytes; ascending in i.
+const keyBytes = Buffer.alloc(16 * N);
+for (let i = 0; i < N; i++) {
+  const o = 16 * i;
+  keyBytes.writeUInt32BE(Math.floor(i / 4096), o);
+  keyBytes.writeUInt32BE(((i % 4096) * 0x100000 + (mix(i) & 0xfffff)) >>> 0, o + 4);
+  keyBytes.writeUInt32BE(mix(i + 0x1234567), o + 8);
+  keyBytes.writeUInt32BE(mix(i + 0x7654321), o + 12);
+}
+const key = (i) => keyBytes.subarray(16 * i, 16 * i + 16);
+const valueTemplate = Buffer.alloc(100);
+for (let i = 0; i < 100; i++) valueTemplate[i] = mix(i) & 0xff;
+function value(i, round) {
+  const v = Buffer.from(valueTemplate);
+  v.writeUInt32LE(i, 0);
+  v.writeUInt32LE(round, 4);
+  return v;
+}
+let seed = 12345;
+const rand = () => (seed = mix(seed + 0x9e3779b9)) % N;
+const getOrder = Array.from({ length: GETS }, rand);
+const putOrder = Array.from({ length: BATCHES * PUT_BATCH }, rand);
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const timed = async (fn) => {
+  const t = performance.now();
+  await fn();
+  return (performance.now() - t) / 1000;
+};
+const fmt = (x) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2));
+
+// ---- the stores -------------------------------------------------------------------
+const xrpkv = {
+  name: 'xrpkv',
+  open(path, lookup) {
+    return open(path, { lookup, keyEncoding: 'binary', valueEncoding: 'binary', sync: true });
+  },
+  async batch(db, from, to, keyAt, round) {
+    const ops = [];
+    for (let j = from; j < to; j++) ops.push({ type: 'put', key: key(keyAt(j)), value: value(keyAt(j), round) });
+    await db.batch(ops);
+  },
+  get: (db, k) => db.getSync(k),
+  scan(db) {
+    let n = 0;
+    for (const _ of db.getRange()) n++;
+    return n;
+  },
+  close: (db) => db.close(),
+};
+
+let lmdbOpen;
+const lmdb = {
+  name: 'lmdb-js',
+  open(path) {
+    return lmdbOpen({ path, keyEncoding: 'binary', encoding: 'binary', compression: false });
+  },
+  async batch(db, from, to, keyAt, round) {
+    await db.batch(() => {
+      for (let j = from; j < to; j++) db.put(key(keyAt(j)), value(keyAt(j), round));
+    });
+  },
+  get: (db, k) => db.get(k),
+  scan(db) {
+    let n = 0;
+    for (const _ of db.getRange()) n++;
+    return n;
+  },
+  close: (db) => db.close(),
+};
+
+/** Runs the workload on `store`; returns rates (per second) and medians. */
+async function run(store, path) {
+  const r = {};
+  let db = store.open(path, 'walk');
+  // bulk load: ascending keys
+  const load = await timed(async () => {
+    for (let i = 0; i < N; i += LOAD_BATCH) await store.batch(db, i, Math.min(N, i + LOAD_BATCH), (j) => j, 0);
+  });
+  r.bulkLoad = N / load;
+  // durable random puts, batches of 1,000
+  const puts = await timed(async () => {
+    for (let b = 0; b < BATCHES; b++) await store.batch(db, b * PUT_BATCH, (b + 1) * PUT_BATCH, (j) => putOrder[j], 1);
+  });
+  r.puts = (BATCHES * PUT_BATCH) / puts;
+  // warm random gets
+  // A pass is at most --gets lookups, fewer when the warm-up pass shows that
+  // would take over ~4 s (a slow lookup path must not stretch the run).
+  const gets = (label) => {
+    let missing = 0;
+    let n = 0;
+    const t0 = performance.now();
+    for (const i of getOrder) {
+      if (store.get(db, key(i)) === undefined) missing++; // warm-up pass
+      if (++n % 1000 === 0 && performance.now() - t0 > 8000) break;
+    }
+    if (missing) throw new Error(`${store.name} ${label}: ${missing} keys missing`);
+    const pass = Math.max(1000, Math.min(GETS, Math.floor((n / (performance.now() - t0)) * 4000)));
+    const rates = [];
+    for (let k = 0; k < REPEAT; k++) {
+      const t = performance.now();
+      for (let j = 0; j < pass; j++) store.get(db, key(getOrder[j]));
+      rates.push(pass / ((performance.now() - t) / 1000));
+    }
+    r[`${label}Pass`] = pass;
+    return rates;
+  };
+  r.getsWalkAll = gets('walk');
+  r.getsWalk = median(r.getsWalkAll);
+  // range scan
+  const scans = [];
+  for (let k = 0; k < REPEAT; k++) {
+    let rows = 0;
+    const s = await timed(() => (rows = store.scan(db)));
+    if (rows !== N) throw new Error(`${store.name}: scan saw ${rows} rows, expected ${N}`);
+    scans.push(N / s);
+  }
+  r.scanAll = scans;
+  r.scan = median(scans);
+  await store.close(db);
+  if (store === xrpkv) {
+    // the xrp lookup: its own open of the same file (the file is locked while open)
+    try {
+      db = store.open(path, 'xrp');
+    } catch (e) {
+      if (e?.name !== 'UnsupportedError' && e?.code !== 'UNSUPPORTED') throw e;
+      db = undefined;
+      r.xrp = `not available (${e.message})`;
+    }
+    if (db) {
+      r.getsXrpAll = gets('xrp');
+      r.getsXrp = median(r.getsXrpAll);
+      await store.close(db);
+    }
+  } else {
+    r.getsXrpAll = r.getsWalkAll;
+    r.getsXrp = r.getsWalk;
+  }
+  return r;
+}
+
+// ---- run -----------------------------------------------------------------------------
+const cpu = cpus();
+console.log(`xrpkv bench:store: ${N.toLocaleString('en-US')} keys (16-byte keys, 100-byte values, binary encodings), durable commits`);
+console.log(
+  `machine: ${cpu.length} cores (${cpu[0]?.model?.trim() ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}; ` +
+    `a shared, noisy host: figures move by tens of percent between runs; gets and scans are medians of ${REPEAT}`,
+);
+console.log(`files in ${dir}`);
+
+const ours = await run(xrpkv, join(dir, 'bench.xrpkv'));
+const oursBytes = statSync(join(dir, 'bench.xrpkv')).size;
+let theirs;
+if (useLmdb) {
+  ({ open: lmdbOpen } = await import('lmdb'));
+  theirs = await run(lmdb, join(dir, 'bench.lmdb'));
+}
+
+const rows = [
+  ['bulk load (sorted, 100k/commit)', 'keys/s', 'bulkLoad', 0.5],
+  ['random durable puts (1k/commit)', 'puts/s', 'puts', undefined],
+  ['random gets, warm, walk', 'gets/s', 'getsWalk', 0.3],
+  ['random gets, warm, xrp', 'gets/s', 'getsXrp', 0.3],
+  ['range scan (all rows)', 'rows/s', 'scan', undefined],
+];
+const pad = (s, n) => String(s).padStart(n);
+console.log(`\n${'workload'.padEnd(34)}${pad('xrpkv', 12)}${pad('lmdb-js', 12)}${pad('ratio', 8)}  target`);
+for (const [label, unit, field, target] of rows) {
+  if (field === 'getsXrp' && ours.xrp) {
+    console.log(`${label.padEnd(34)}  xrp: not available`);
+    continue;
+  }
+  const a = ours[field];
+  const b = theirs?.[field];
+  const ratio = b ? a / b : undefined;
+  const verdict = target === undefined || ratio === undefined ? '' : `>= ${target}x ${ratio >= target ? 'met' : 'MISSED'}`;
+  console.log(`${label.padEnd(34)}${pad(fmt(a), 12)}${pad(b ? fmt(b) : '-', 12)}${pad(ratio ? ratio.toFixed(3) + 'x' : '-', 8)}  ${verdict}  (${unit})`);
+}
+console.log(`\nxrpkv file: ${(oursBytes / 2 ** 20).toFixed(1)} MiB; gets per pass: walk ${ours.walkPass}${ours.xrpPass ? `, xrp ${ours.xrpPass}` : ''}, lmdb-js ${theirs?.walkPass ?? '-'}`);
+console.log(`all passes (gets/s): xrpkv walk ${ours.getsWalkAll.map(fmt).join(', ')}${ours.getsXrpAll ? `; xrpkv xrp ${ours.getsXrpAll.map(fmt).join(', ')}` : ''}${theirs ? `; lmdb-js ${theirs.getsWalkAll.map(fmt).join(', ')}` : ''}`);
+
+if (!args.includes('--no-json')) {
+  const out = join(root, 'bench', 'results');
+  mkdirSync(out, { recursive: true });
+  const file = join(out, `store-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const json = {
+    date: new Date().toISOString(),
+    machine: { cores: cpu.length, model: cpu[0]?.model, node: process.version, note: 'shared, noisy host' },
+    workload: { keys: N, keyBytes: 16, valueBytes: 100, encodings: 'binary keys and values', loadBatch: LOAD_BATCH, putBatch: PUT_BATCH, putBatches: BATCHES, gets: GETS, repeat: REPEAT },
+    xrpkv: ours,
+    lmdb: theirs,
+    ratios: theirs && Object.fromEntries(rows.filter(([, , f]) => typeof ours[f] === 'number').map(([, , f]) => [f, ours[f] / theirs[f]])),
+  };
+  writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
+  console.log(`results: ${file}`);
+}
+if (!args.includes('--dir')) rmSync(dir, { recursive: true, force: true });
