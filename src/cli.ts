@@ -3,9 +3,11 @@
 //   xrpkv vm list PROG.o
 //   xrpkv vm run PROG.o[:NAME] [--memory-hex HEX] [--budget N]
 //   xrpkv xrp probe | run | bench ...   (see cli-xrp.ts)
+//   xrpkv check FILE [--json]            verify every page of a store file
 import { Command } from 'commander';
 import { hex, positiveInt, splitSelector } from './cli-args.js';
 import { addXrpCommands } from './cli-xrp.js';
+import { checkFile } from './store/check.js';
 import { BpfProgram, BpfLoadError, BpfRunError } from './vm.js';
 import { XrpError } from './xrp.js';
 
@@ -34,6 +36,24 @@ vm.command('run')
   });
 
 addXrpCommands(cli);
+
+cli
+  .command('check')
+  .description('verify every page of a database file and report every problem; exits 2 when there are any')
+  .argument('<file>', 'an xrpkv database file')
+  .option('--json', 'print one JSON object')
+  .action((path: string, opts: { json?: boolean }) => {
+    const report = checkFile(path);
+    if (opts.json) {
+      console.log(JSON.stringify({ path, ...report }));
+    } else {
+      const txid = report.txid === undefined ? 'no valid meta' : `txid ${report.txid}`;
+      console.log(`${path}: ${txid}, ${report.pages} pages, ${report.entries} entries`);
+      for (const p of report.problems) console.log(`page ${p.page}: ${p.message}`);
+      console.log(report.ok ? 'ok: no problems' : `${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}`);
+    }
+    if (!report.ok) process.exitCode = 2;
+  });
 
 try {
   await cli.parseAsync();
