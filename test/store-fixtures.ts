@@ -36,3 +36,15 @@ export function requireFreshStore(): void {
 }
 
 export const DIST_INDEX = join(ROOT, 'dist', 'index.js');
+
+/** mulberry32: a small, fast, seeded generator of integers below `n`, so failures replay. */
+export function random(seed: number): (n: number) => number {
+  let a = seed >>> 0;
+  return (n) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+  };
+}

@@ -8,21 +8,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { open, type Database } from '../src/index.js';
 import { maxInline, maxKeyLen } from '../src/store/page.js';
 import { tempDir } from './xrp-fixtures.js';
+import { random } from './store-fixtures.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.remove());
 
-/** mulberry32: a small, fast, seeded generator of integers below `n`. */
-function random(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
-}
 
 const hex = (b: Buffer) => b.toString('hex');
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { CorruptionError, XrpProgram, open, type Database, type OpenOptions } from '../src/index.js';
 import { HEADER, maxInline, maxKeyLen, seal } from '../src/store/page.js';
-import { layout } from './store-fixtures.js';
+import { layout, random } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
 const tmp = tempDir();
@@ -19,17 +19,6 @@ type Bin = Database<Buffer, Buffer>;
 const BINARY = { keyEncoding: 'binary', valueEncoding: 'binary', sync: false } as const;
 const fresh = (options: OpenOptions = {}): Bin => open(join(tmp.dir, `${seq++}.db`), { ...BINARY, ...options });
 
-/** mulberry32: seeded integers below `n`. */
-function random(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
-}
 
 const hex = (v: Buffer | undefined) => (v === undefined ? '-' : v.toString('hex'));
 /** Chains an xrp database has run (the cached levels answer some lookups without one). */

@@ -575,6 +575,16 @@ impl<'cx> CallCtx<'cx> {
         Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
     }
 
+    /// Argument `i` as a file path: a string without NUL bytes (a NUL would
+    /// silently cut the path the kernel sees).
+    pub fn path(&self, i: usize, what: &str) -> Result<String> {
+        let path = self.string(i, what)?.ok_or_else(|| JsError::type_error(format!("{what} must be a string")))?;
+        if path.contains('\0') {
+            return Err(JsError::type_error(format!("{what} must not contain NUL bytes")).into());
+        }
+        Ok(path)
+    }
+
     /// Argument `i` as a number, or `None` when undefined or null.
     pub fn number(&self, i: usize, what: &str) -> Result<Option<f64>> {
         let (env, v) = (self.env, self.argv[i]);

@@ -24,12 +24,7 @@ struct LockHandle(RefCell<Option<File>>);
 /// the file cannot be opened or locked.
 fn lock(cx: &mut CallCtx<'_>) -> Result<Value> {
     let env = cx.env();
-    let path = cx
-        .string(0, "path")?
-        .ok_or_else(|| JsError::type_error("path must be a string"))?;
-    if path.contains('\0') {
-        return Err(JsError::type_error("path must not contain NUL bytes").into());
-    }
+    let path = cx.path(0, "path")?;
     let failed = |e: std::io::Error, what: &str| {
         let err = JsError::new(ErrorKind::Error, format!("cannot {what} {path}: {e}"))
             .code("LOCK_FAILED");

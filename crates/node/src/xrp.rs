@@ -127,12 +127,7 @@ fn program_info(cx: &mut CallCtx<'_>) -> Result<Value> {
 /// `xrpOpen(path: string, direct?: 0 auto | 1 require | 2 off): handle`
 fn open(cx: &mut CallCtx<'_>) -> Result<Value> {
     let env = cx.env();
-    let path = cx
-        .string(0, "path")?
-        .ok_or_else(|| JsError::type_error("path must be a string"))?;
-    if path.contains('\0') {
-        return Err(JsError::type_error("path must not contain NUL bytes").into());
-    }
+    let path = cx.path(0, "path")?;
     let direct = [DirectIo::Auto, DirectIo::Require, DirectIo::Off][choice(cx, 1, "direct", 3)?];
     let path = Path::new(&path);
     // A directory opens for reading, but no chain could read it: say so now.
