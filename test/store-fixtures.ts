@@ -48,3 +48,29 @@ export function random(seed: number): (n: number) => number {
     return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
   };
 }
+
+export type RandomOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+
+/**
+ * `length` random batch operations on `keys`, one in `deleteOneIn` a delete,
+ * applied to `oracle` (keyed by hex) as they are drawn.
+ */
+export function randomOps(
+  rnd: (n: number) => number,
+  length: number,
+  keys: Buffer[],
+  value: () => Buffer,
+  oracle: Map<string, Buffer>,
+  deleteOneIn: number,
+): RandomOp[] {
+  return Array.from({ length }, (): RandomOp => {
+    const key = keys[rnd(keys.length)];
+    if (rnd(deleteOneIn) === 0) {
+      oracle.delete(key.toString('hex'));
+      return { type: 'del', key };
+    }
+    const v = value();
+    oracle.set(key.toString('hex'), v);
+    return { type: 'put', key, value: v };
+  });
+}

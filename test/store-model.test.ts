@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { open, type Database } from '../src/index.js';
 import { maxInline, maxKeyLen } from '../src/store/page.js';
 import { tempDir } from './xrp-fixtures.js';
-import { random } from './store-fixtures.js';
+import { random, randomOps } from './store-fixtures.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.remove());
@@ -56,16 +56,7 @@ async function model(pageSize: number, seed: number, total: number): Promise<voi
         const existed = oracle.delete(hex(key));
         pending.push(db.remove(key).then((was) => expect(was).toBe(existed)));
       } else if (r < 90) {
-        const ops = Array.from({ length: 1 + rnd(40) }, () => {
-          const k = keys[rnd(keys.length)];
-          if (rnd(3) === 0) {
-            oracle.delete(hex(k));
-            return { type: 'del' as const, key: k };
-          }
-          const v = value();
-          oracle.set(hex(k), v);
-          return { type: 'put' as const, key: k, value: v };
-        });
+        const ops = randomOps(rnd, 1 + rnd(40), keys, value, oracle, 3);
         done += ops.length - 1;
         pending.push(db.batch(ops));
       } else if (r < 95) {

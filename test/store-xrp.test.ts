@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { CorruptionError, XrpProgram, open, type Database, type OpenOptions } from '../src/index.js';
 import { HEADER, maxInline, maxKeyLen, seal } from '../src/store/page.js';
-import { layout, random } from './store-fixtures.js';
+import { layout, random, randomOps } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
 const tmp = tempDir();
@@ -51,16 +51,7 @@ async function workload(pageSize: number, seed: number, rounds: number): Promise
 
   for (let round = 0; round < rounds; round++) {
     // One commit's worth of operations, the same on every database.
-    const ops = Array.from({ length: 20 + rnd(round < 10 ? 300 : 60) }, () => {
-      const k = keys[rnd(keys.length)];
-      if (rnd(4) === 0) {
-        oracle.delete(hex(k));
-        return { type: 'del' as const, key: k };
-      }
-      const v = value();
-      oracle.set(hex(k), v);
-      return { type: 'put' as const, key: k, value: v };
-    });
+    const ops = randomOps(rnd, 20 + rnd(round < 10 ? 300 : 60), keys, value, oracle, 4);
     await Promise.all(all.map((db) => db.batch(ops)));
 
     // Present and absent keys: pool keys, their neighbours, and keys at the length limit.
