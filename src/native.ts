@@ -80,6 +80,8 @@ export interface Native {
   storeLock(path: string): StoreLockHandle;
   /** Whether the lock was held. */
   storeUnlock(handle: StoreLockHandle): boolean;
+  /** Bytes from the start of `bytes` to its first `align`-aligned address (align: a power of two). */
+  alignmentOffset(bytes: Uint8Array, align: number): number;
   readonly xrp: {
     readonly outcomeCodes: readonly string[];
     readonly chainRecord: number;

@@ -14,7 +14,34 @@ static LOCK_TAG: TypeTag = TypeTag {
     upper: 0x6f72_655f_6c6f_636b,
 };
 
-pub(crate) const METHODS: [(&str, Method); 2] = [("storeLock", lock), ("storeUnlock", unlock)];
+pub(crate) const METHODS: [(&str, Method); 3] = [
+    ("storeLock", lock),
+    ("storeUnlock", unlock),
+    ("alignmentOffset", alignment_offset),
+];
+
+/// `alignmentOffset(bytes: Uint8Array, align: number): number` — how many
+/// bytes from the start of `bytes` the first `align`-aligned address is.
+/// `O_DIRECT` reads need memory aligned to the device's block size, and a
+/// Buffer's backing store never moves, so JavaScript can over-allocate and
+/// read into an aligned sub-array (src/store/aligned.ts). Computed from the
+/// address alone: nothing is read or written.
+fn alignment_offset(cx: &mut CallCtx<'_>) -> Result<Value> {
+    let env = cx.env();
+    let align = cx.number(1, "align")?.unwrap_or(0.0);
+    if !(align >= 1.0 && align <= 1048576.0 && (align as u64).is_power_of_two() && align.fract() == 0.0) {
+        return Err(JsError::range_error(format!(
+            "align must be a power of two from 1 to 1048576, got {align}"
+        ))
+        .into());
+    }
+    let align = align as usize;
+    let bytes = cx
+        .bytes(0, "bytes")?
+        .ok_or_else(|| JsError::type_error("bytes must be a Uint8Array or Buffer"))?;
+    let address = bytes.as_ptr() as usize;
+    env.number(((align - address % align) % align) as f64)
+}
 
 /// A held lock; `storeUnlock` empties it.
 struct LockHandle(RefCell<Option<File>>);
