@@ -578,7 +578,9 @@ impl<'cx> CallCtx<'cx> {
     /// Argument `i` as a file path: a string without NUL bytes (a NUL would
     /// silently cut the path the kernel sees).
     pub fn path(&self, i: usize, what: &str) -> Result<String> {
-        let path = self.string(i, what)?.ok_or_else(|| JsError::type_error(format!("{what} must be a string")))?;
+        let path = self
+            .string(i, what)?
+            .ok_or_else(|| JsError::type_error(format!("{what} must be a string")))?;
         if path.contains('\0') {
             return Err(JsError::type_error(format!("{what} must not contain NUL bytes")).into());
         }

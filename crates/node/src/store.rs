@@ -29,7 +29,10 @@ pub(crate) const METHODS: [(&str, Method); 3] = [
 fn alignment_offset(cx: &mut CallCtx<'_>) -> Result<Value> {
     let env = cx.env();
     let align = cx.number(1, "align")?.unwrap_or(0.0);
-    if !(align >= 1.0 && align <= 1048576.0 && (align as u64).is_power_of_two() && align.fract() == 0.0) {
+    if !((1.0..=1048576.0).contains(&align)
+        && (align as u64).is_power_of_two()
+        && align.fract() == 0.0)
+    {
         return Err(JsError::range_error(format!(
             "align must be a power of two from 1 to 1048576, got {align}"
         ))
