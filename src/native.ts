@@ -23,17 +23,16 @@ export type StoreLockHandle = { readonly __storeLockHandle: never };
 export type XrpFileHandle = { readonly __xrpFileHandle: never };
 
 /**
- * Chains that ran: `records` holds `resultRecord` bytes per chain (see
- * crates/node/src/xrp.rs, `write_record`), `scratch` a page per chain;
+ * Chains that ran: `out` holds `resultRecord` bytes per chain (see
+ * crates/node/src/xrp.rs, `write_record`), then a scratch page per chain;
  * `messages` (chains not DONE), `logs` (non-empty) and `faults` (the VM's
- * code, PROGRAM_ERROR) are sparse.
+ * code, PROGRAM_ERROR) are sparse, and null when no chain has one.
  */
 export type NativeRan = [
-  records: Buffer,
-  scratch: Buffer,
-  messages: (string | undefined)[],
-  logs: (string | undefined)[],
-  faults: (string | undefined)[],
+  out: Buffer,
+  messages: (string | undefined)[] | null,
+  logs: (string | undefined)[] | null,
+  faults: (string | undefined)[] | null,
   io: string,
   elapsedNs: number,
 ];
@@ -41,7 +40,8 @@ export type NativeRan = [
 /**
  * The arguments of every run function: `chains` holds `chainRecord` bytes per
  * chain (u64 offset, u32 length or 0, u32 zero; little-endian); `scratch` is
- * empty or a page per chain; mode 0 extended, 1 kernel-compatible.
+ * empty, a page per chain, or (one chain) up to a page; mode 0 extended, 1
+ * kernel-compatible. Both are copied before the call returns.
  */
 type RunArgs = [
   program: XrpProgramHandle,

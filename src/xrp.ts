@@ -369,9 +369,14 @@ interface Packed {
   scratch: Buffer | null;
 }
 
+// The addon copies a call's chain records and scratch before it returns, so
+// a one-chain call can pack into this buffer and pass its scratch as given:
+// no allocation per runSync.
+const oneChain = Buffer.alloc(native.xrp.chainRecord);
+
 function pack(chains: readonly unknown[], defaultLength: number): Packed {
   const record = native.xrp.chainRecord;
-  const packed = Buffer.alloc(chains.length * record);
+  const packed = chains.length === 1 ? oneChain : Buffer.alloc(chains.length * record);
   let scratch: Buffer | null = null;
   chains.forEach((chain, i) => {
     const what = chains.length === 1 ? '' : `chains[${i}].`;
@@ -380,37 +385,43 @@ function pack(chains: readonly unknown[], defaultLength: number): Packed {
     packed.writeUInt32LE(c.length === undefined ? defaultLength : lengthOf(c.length, `${what}length`), i * record + 8);
     const s = scratchOf(c.scratch, `${what}scratch`);
     if (s && s.length > 0) {
-      scratch ??= Buffer.alloc(chains.length * XRP_PAGE_SIZE);
-      scratch.set(s, i * XRP_PAGE_SIZE);
+      if (chains.length === 1) {
+        scratch = Buffer.from(s.buffer, s.byteOffset, s.length);
+      } else {
+        scratch ??= Buffer.alloc(chains.length * XRP_PAGE_SIZE);
+        scratch.set(s, i * XRP_PAGE_SIZE);
+      }
     }
   });
   return { chains: packed, scratch };
 }
 
-function unpack([records, scratch, messages, logs, faults, io, elapsedNs]: NativeRan): XrpBatch {
+function unpack([out, messages, logs, faults, io, elapsedNs]: NativeRan): XrpBatch {
   const size = native.xrp.resultRecord;
   const codes = native.xrp.outcomeCodes;
+  const count = out.length / (size + XRP_PAGE_SIZE);
+  const pages = count * size;
   const results: XrpBatchResult[] = [];
-  for (let i = 0, at = 0; at < records.length; i++, at += size) {
-    const code = (codes[records.readUInt32LE(at)] ?? 'UNKNOWN') as XrpOutcomeCode;
-    const message = messages[i] ?? 'done';
+  for (let i = 0, at = 0; i < count; i++, at += size) {
+    const code = (codes[out.readUInt32LE(at)] ?? 'UNKNOWN') as XrpOutcomeCode;
+    const message = messages?.[i] ?? 'done';
     const result: XrpBatchResult = {
       code,
       ok: code === 'DONE',
       message,
-      hops: records.readUInt32LE(at + 4),
-      lastOffset: Number(records.readBigUInt64LE(at + 8)),
-      scratch: scratch.subarray(i * XRP_PAGE_SIZE, (i + 1) * XRP_PAGE_SIZE),
-      log: logs[i] ?? '',
-      startedNs: records.readDoubleLE(at + 32),
-      finishedNs: records.readDoubleLE(at + 40),
+      hops: out.readUInt32LE(at + 4),
+      lastOffset: Number(out.readBigUInt64LE(at + 8)),
+      scratch: out.subarray(pages + i * XRP_PAGE_SIZE, pages + (i + 1) * XRP_PAGE_SIZE),
+      log: logs?.[i] ?? '',
+      startedNs: out.readDoubleLE(at + 32),
+      finishedNs: out.readDoubleLE(at + 40),
     };
-    const detail = records.readUInt32LE(at + 24);
+    const detail = out.readUInt32LE(at + 24);
     if (code === 'RETURNED') {
-      result.returned = records.readBigUInt64LE(at + 16);
+      result.returned = out.readBigUInt64LE(at + 16);
     } else if (code !== 'DONE') {
       const details: XrpErrorDetails =
-        code === 'PROGRAM_ERROR' ? { pc: detail, fault: faults[i] } : code === 'READ_ERROR' ? { errno: detail } : {};
+        code === 'PROGRAM_ERROR' ? { pc: detail, fault: faults?.[i] } : code === 'READ_ERROR' ? { errno: detail } : {};
       result.error = new XrpError(message, code, details);
     }
     results.push(result);

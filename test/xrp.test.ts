@@ -342,7 +342,8 @@ describe('arguments', () => {
     expect(() => native.xrpRunSync(ph, fh, Buffer.alloc(15))).toThrow(RangeError);
     expect(() => native.xrpRunSync(ph, fh, Buffer.from([100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]))).toThrow(RangeError);
     expect(() => native.xrpRunSync(ph, fh, Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0xe8, 3, 0, 0, 0, 0, 0, 0]))).toThrow(RangeError);
-    expect(() => native.xrpRunSync(ph, fh, one, Buffer.alloc(4095))).toThrow(RangeError);
+    expect(() => native.xrpRunSync(ph, fh, one, Buffer.alloc(4097))).toThrow(RangeError);
+    expect(() => native.xrpRunSync(ph, fh, Buffer.alloc(32), Buffer.alloc(4096))).toThrow(RangeError);
     expect(() => native.xrpRunSync(ph, fh, one, null, any(2))).toThrow(RangeError);
     expect(() => native.xrpRunSync(ph, fh, one, null, 0, 0)).toThrow(RangeError);
     expect(() => native.xrpRunSync(ph, fh, one, null, 0, 10, 0.5)).toThrow(RangeError);
@@ -354,7 +355,7 @@ describe('arguments', () => {
     expect(() => native.xrpProgramInfo(any(fh))).toThrow(TypeError);
     const [records] = native.xrpRunSync(ph, fh, one);
     expect(native.xrp.outcomeCodes[records.readUInt32LE(0)]).toBe('DONE');
-    expect(await native.xrpRun(ph, fh, Buffer.alloc(0))).toHaveLength(7);
+    expect(await native.xrpRun(ph, fh, Buffer.alloc(0))).toHaveLength(6);
     expect(native.xrpClose(fh)).toBe(true);
     expect(native.xrpClose(fh)).toBe(false);
     expect(() => native.xrpRunSync(ph, fh, one)).toThrow(expect.objectContaining({ code: 'FILE_CLOSED' }));

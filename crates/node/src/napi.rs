@@ -298,6 +298,12 @@ impl Env {
         Ok(Value(v))
     }
 
+    pub fn null(self) -> Result<Value> {
+        let mut v = null_mut();
+        self.check(unsafe { napi_get_null(self.0, &mut v) }, "napi_get_null")?;
+        Ok(Value(v))
+    }
+
     /// A new `Buffer` of `len` bytes, which `fill` writes (Node does not zero it).
     pub fn buffer(self, len: usize, fill: impl FnOnce(&mut [u8])) -> Result<Value> {
         let (mut data, mut v) = (null_mut(), null_mut());

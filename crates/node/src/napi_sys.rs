@@ -201,6 +201,7 @@ extern "C" {
         -> napi_status;
 
     pub fn napi_get_boolean(env: napi_env, value: bool, result: *mut napi_value) -> napi_status;
+    pub fn napi_get_null(env: napi_env, result: *mut napi_value) -> napi_status;
     pub fn napi_create_buffer(
         env: napi_env,
         size: usize,

@@ -295,6 +295,10 @@ fn request(cx: &mut CallCtx<'_>) -> Result<Request> {
     }
     match cx.bytes(3, "scratch")? {
         None | Some([]) => {}
+        // One chain may pass a shorter scratch: the rest of its page stays zero.
+        Some(s) if chains.len() == 1 && s.len() <= PAGE_SIZE => {
+            chains[0].scratch[..s.len()].copy_from_slice(s);
+        }
         Some(s) if s.len() == chains.len() * PAGE_SIZE => {
             for (c, page) in chains.iter_mut().zip(s.chunks_exact(PAGE_SIZE)) {
                 c.scratch.copy_from_slice(page);
@@ -302,7 +306,7 @@ fn request(cx: &mut CallCtx<'_>) -> Result<Request> {
         }
         Some(s) => {
             let msg = format!(
-                "scratch must be empty or {} bytes (a page per chain), got {}",
+                "scratch must be empty, a page per chain ({} bytes), or for one chain at most {PAGE_SIZE} bytes; got {}",
                 chains.len() * PAGE_SIZE,
                 s.len()
             );
@@ -412,38 +416,43 @@ fn write_record(out: &mut [u8], report: &ChainReport) {
     out[40..48].copy_from_slice(&(report.finished.as_nanos() as f64).to_le_bytes());
 }
 
-/// `[records, scratch, messages, logs, faults, io, elapsedNs]`: messages for
-/// chains not DONE, logs where not empty, the VM's fault code for PROGRAM_ERROR.
+/// `[out, messages, logs, faults, io, elapsedNs]`: `out` holds the records,
+/// then a scratch page per chain (one buffer: creating a Node buffer costs as
+/// much as a one-hop chain's read). messages for chains not DONE, logs where
+/// not empty, the VM's fault code for PROGRAM_ERROR; each of the three is
+/// null when no chain has one.
 fn ran_value(env: Env, ran: Ran) -> Result<Value> {
     let n = ran.reports.len();
-    let records = env.buffer(n * RESULT_RECORD, |b| {
-        for (out, report) in b.chunks_exact_mut(RESULT_RECORD).zip(&ran.reports) {
+    let out = env.buffer(n * (RESULT_RECORD + PAGE_SIZE), |b| {
+        let (records, pages) = b.split_at_mut(n * RESULT_RECORD);
+        for (out, report) in records.chunks_exact_mut(RESULT_RECORD).zip(&ran.reports) {
             write_record(out, report);
         }
-    })?;
-    let scratch = env.buffer(n * PAGE_SIZE, |b| {
-        for (out, page) in b.chunks_exact_mut(PAGE_SIZE).zip(&ran.scratch) {
+        for (out, page) in pages.chunks_exact_mut(PAGE_SIZE).zip(&ran.scratch) {
             out.copy_from_slice(page);
         }
     })?;
-    let (messages, logs, faults) = (env.array(n)?, env.array(n)?, env.array(n)?);
-    for (i, report) in ran.reports.iter().enumerate() {
-        let i = i as u32;
-        let outcome = &report.result.outcome;
-        if *outcome != Outcome::Done {
-            env.set_element(messages, i, env.string(&outcome.to_string())?)?;
+    let sparse = |pick: &dyn Fn(&ChainReport) -> Option<String>| -> Result<Value> {
+        if ran.reports.iter().all(|r| pick(r).is_none()) {
+            return env.null();
         }
-        if let Outcome::ProgramError(e) = outcome {
-            env.set_element(faults, i, env.string(e.code())?)?;
+        let array = env.array(n)?;
+        for (i, report) in ran.reports.iter().enumerate() {
+            if let Some(text) = pick(report) {
+                env.set_element(array, i as u32, env.string(&text)?)?;
+            }
         }
-        if !report.log.is_empty() {
-            env.set_element(logs, i, env.string(&report.log)?)?;
-        }
-    }
-    let out = env.array(7)?;
+        Ok(array)
+    };
+    let messages = sparse(&|r| (r.result.outcome != Outcome::Done).then(|| r.result.outcome.to_string()))?;
+    let faults = sparse(&|r| match &r.result.outcome {
+        Outcome::ProgramError(e) => Some(e.code().to_string()),
+        _ => None,
+    })?;
+    let logs = sparse(&|r| (!r.log.is_empty()).then(|| r.log.clone()))?;
+    let result = env.array(6)?;
     let parts = [
-        records,
-        scratch,
+        out,
         messages,
         logs,
         faults,
@@ -451,9 +460,9 @@ fn ran_value(env: Env, ran: Ran) -> Result<Value> {
         env.number(ran.elapsed.as_nanos() as f64)?,
     ];
     for (i, v) in parts.into_iter().enumerate() {
-        env.set_element(out, i as u32, v)?;
+        env.set_element(result, i as u32, v)?;
     }
-    Ok(out)
+    Ok(result)
 }
 
 /// `xrpRunSync(program, file, chains, scratch?, mode?, hopLimit?, budget?)`:
