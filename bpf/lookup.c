@@ -47,12 +47,7 @@ XRPKV_INLINE int found(struct bpf_xrp *ctx, struct xrpkv_lookup *s, const struct
 		/* Inline values are at most P / 4 - 16 <= 1008 bytes and end in the page. */
 		if (value_len > xrpkv_max_inline(n->ps) || value_at + value_len > n->ps)
 			return finish(ctx, s, XRPKV_LOOKUP_CORRUPT);
-		__u8 *scratch = (__u8 *)s;
-		for (__u32 i = 0; i < XRPKV_LOOKUP_VALUE_MAX; i++) {
-			if (i >= value_len)
-				break;
-			xrpkv_put8(scratch, XRPKV_LOOKUP_VALUE + i, xrpkv_u8(n->data, value_at + i));
-		}
+		xrpkv_copy((__u8 *)s, XRPKV_LOOKUP_VALUE, n->data, value_at, value_len, XRPKV_LOOKUP_VALUE_MAX);
 		s->value_len = value_len;
 		return finish(ctx, s, XRPKV_LOOKUP_INLINE);
 	}

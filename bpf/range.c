@@ -111,14 +111,6 @@ XRPKV_INLINE int branch(struct bpf_xrp *ctx, struct xrpkv_range *s, const struct
 	return read_page(ctx, s, child, phase == XRPKV_PHASE_DESCEND ? XRPKV_PHASE_DESCEND : XRPKV_PHASE_LEFTMOST);
 }
 
-/* Copies len (<= bound) bytes from the page at `from` to out[] at `to`. */
-#define COPY(scratch, to, data, from, len, bound)                                          \
-	for (__u32 c_ = 0; c_ < (bound); c_++) {                                           \
-		if (c_ >= (len))                                                           \
-			break;                                                             \
-		xrpkv_put8((scratch), XRPKV_RANGE_OUT + (to) + c_, xrpkv_u8((data), (from) + c_)); \
-	}
-
 /* A leaf: emit its pairs from the start entry, then move to the next leaf. */
 XRPKV_INLINE int leaf(struct bpf_xrp *ctx, struct xrpkv_range *s, const struct xrpkv_node *n, __u32 phase,
 		      __u32 depth)
@@ -178,11 +170,11 @@ XRPKV_INLINE int leaf(struct bpf_xrp *ctx, struct xrpkv_range *s, const struct x
 			goto more;
 
 		xrpkv_put16(scratch, XRPKV_RANGE_OUT + used, key_len);
-		COPY(scratch, used + XRPKV_PAIR_HEADER, n->data, key_at, key_len, XRPKV_MAX_KEY)
+		xrpkv_copy(scratch, XRPKV_RANGE_OUT + used + XRPKV_PAIR_HEADER, n->data, key_at, key_len, XRPKV_MAX_KEY);
 		__u32 at = used + XRPKV_PAIR_HEADER + key_len;
 		if (kind == XRPKV_KIND_INLINE) {
 			xrpkv_put16(scratch, XRPKV_RANGE_OUT + used + 2, value_len);
-			COPY(scratch, at, n->data, value_at, value_len, XRPKV_MAX_PAGE_SIZE / 4 - 16)
+			xrpkv_copy(scratch, XRPKV_RANGE_OUT + at, n->data, value_at, value_len, XRPKV_MAX_PAGE_SIZE / 4 - 16);
 		} else {
 			__u64 first = xrpkv_u64(n->data, value_at);
 			if (!xrpkv_page_no_ok(first))

@@ -200,8 +200,28 @@ XRPKV_INLINE void xrpkv_put16(__u8 *base, __u32 off, __u32 v)
 
 XRPKV_INLINE void xrpkv_put64(__u8 *base, __u32 off, __u64 v)
 {
-	for (int i = 0; i < 8; i++)
-		xrpkv_put8(base, off + i, (__u32)(v >> (8 * i)));
+	*(__u64 *)(base + xrpkv_at(off, 8)) = v;
+}
+
+/* Copies `len` bytes from `from` in `src` to `to` in `dst`, both ranges
+ * checked by the caller and len <= max (a constant bound for the loops):
+ * eight bytes per step, then the tail byte by byte. */
+XRPKV_INLINE void xrpkv_copy(__u8 *dst, __u32 to, const __u8 *src, __u32 from, __u32 len, const __u32 max)
+{
+	__u32 i = 0;
+
+	for (__u32 word = 0; word < max / 8; word++) {
+		if (i + 8 > len)
+			break;
+		xrpkv_put64(dst, to + i, xrpkv_u64(src, from + i));
+		i += 8;
+	}
+	for (int tail = 0; tail < 8; tail++) {
+		if (i >= len)
+			break;
+		xrpkv_put8(dst, to + i, xrpkv_u8(src, from + i));
+		i++;
+	}
 }
 
 XRPKV_INLINE int xrpkv_page_size_ok(__u32 ps)
