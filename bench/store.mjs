@@ -5,8 +5,9 @@
 //
 // Workload, the same for both stores: 16-byte binary keys, 100-byte binary
 // values (keyEncoding/valueEncoding 'binary' on xrpkv; keyEncoding 'binary',
-// encoding 'binary' on lmdb-js), durable commits (xrpkv sync: true, lmdb-js
-// its default synchronous commits).
+// encoding 'binary' on lmdb-js), durable commits (xrpkv sync: true; lmdb-js
+// commits with its default overlappingSync, which resolves a write before
+// the flush, so each batch also awaits db.flushed).
 //   bulk load    all keys in ascending order, batches of 100,000 (one commit each)
 //   puts         random existing keys overwritten, batches of 1,000 (one durable commit each)
 //   gets         random existing keys, getSync / get, after one warm-up pass (median of --repeat)
@@ -15,10 +16,12 @@
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { intOption } from './lib/options.mjs';
+import { ROOT as root } from './lib/results.mjs';
+import { fmt, median, timed } from './lib/timing.mjs';
+import { makeKeys, makeValue as value, randomIndexes } from './lib/workload.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const { open } = await import(join(root, 'dist/store/db.js')).catch(() => {
   console.error('bench:store: dist/store/db.js is missing: run `node scripts/build.mjs ts` first');
   process.exit(1);
@@ -26,16 +29,7 @@ const { open } = await import(join(root, 'dist/store/db.js')).catch(() => {
 
 // ---- options ------------------------------------------------------------------
 const args = process.argv.slice(2);
-function opt(name, fallback) {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(String(args[i + 1]).replace(/_/g, ''));
-  if (!Number.isInteger(v) || v <= 0) {
-    console.error(`--${name} needs a positive integer`);
-    process.exit(2);
-  }
-  return v;
-}
+const opt = (name, fallback) => intOption(args, name, fallback);
 const N = opt('keys', 1_000_000);
 const GETS = opt('gets', Math.min(N, 200_000));
 const BATCHES = opt('batches', 20);
@@ -46,43 +40,11 @@ const useLmdb = !args.includes('--no-lmdb');
 const dir = args.includes('--dir') ? args[args.indexOf('--dir') + 1] : mkdtempSync(join(tmpdir(), 'xrpkv-bench-'));
 mkdirSync(dir, { recursive: true });
 
-// ---- data: deterministic --------------------------------------------------------
-function mix(x) {
-  // splitmix32-ish, deterministic
-  x = Math.imul(x ^ (x >>> 16), 0x7feb352d);
-  x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
-  return (x ^ (x >>> 16)) >>> 0;
-}
-// Key i: u64 big-endian i * 2^20 + hash (spread over the key space), then 8 hash bytes; ascending in i.
-const keyBytes = Buffer.alloc(16 * N);
-for (let i = 0; i < N; i++) {
-  const o = 16 * i;
-  keyBytes.writeUInt32BE(Math.floor(i / 4096), o);
-  keyBytes.writeUInt32BE(((i % 4096) * 0x100000 + (mix(i) & 0xfffff)) >>> 0, o + 4);
-  keyBytes.writeUInt32BE(mix(i + 0x1234567), o + 8);
-  keyBytes.writeUInt32BE(mix(i + 0x7654321), o + 12);
-}
-const key = (i) => keyBytes.subarray(16 * i, 16 * i + 16);
-const valueTemplate = Buffer.alloc(100);
-for (let i = 0; i < 100; i++) valueTemplate[i] = mix(i) & 0xff;
-function value(i, round) {
-  const v = Buffer.from(valueTemplate);
-  v.writeUInt32LE(i, 0);
-  v.writeUInt32LE(round, 4);
-  return v;
-}
-let seed = 12345;
-const rand = () => (seed = mix(seed + 0x9e3779b9)) % N;
+// ---- data: deterministic (bench/lib/workload.mjs) -----------------------------------
+const key = makeKeys(N);
+const rand = randomIndexes(N);
 const getOrder = Array.from({ length: GETS }, rand);
 const putOrder = Array.from({ length: BATCHES * PUT_BATCH }, rand);
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const timed = async (fn) => {
-  const t = performance.now();
-  await fn();
-  return (performance.now() - t) / 1000;
-};
-const fmt = (x) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2));
 
 // ---- the stores -------------------------------------------------------------------
 const xrpkv = {
@@ -114,6 +76,7 @@ const lmdb = {
     await db.batch(() => {
       for (let j = from; j < to; j++) db.put(key(keyAt(j)), value(keyAt(j), round));
     });
+    await db.flushed;
   },
   get: (db, k) => db.get(k),
   scan(db) {

@@ -1,0 +1,35 @@
+// xrpkv in bench/peers.mjs: binary keys and values, sync: true (every commit
+// fdatasyncs before it resolves), lookups as `lookup: 'auto'` resolves them
+// (or as --lookup says).
+import { join } from 'node:path';
+import { ROOT } from '../lib/results.mjs';
+
+const { open } = await import(join(ROOT, 'dist/store/db.js')).catch(() => {
+  console.error('bench:peers: dist/store/db.js is missing: run `node scripts/build.mjs ts` first');
+  process.exit(1);
+});
+
+export default {
+  name: 'xrpkv',
+  /** The `lookup` option (bench/peers.mjs --lookup). */
+  lookup: 'auto',
+  get settings() {
+    return `keyEncoding/valueEncoding 'binary', sync: true (each commit fdatasyncs), 4 KiB pages, cacheLevels 2, lookup '${this.lookup}'`;
+  },
+  durability: 'sync: true: each commit fdatasyncs',
+  open(dir) {
+    return open(join(dir, 'data.xrpkv'), { keyEncoding: 'binary', valueEncoding: 'binary', sync: true, lookup: this.lookup });
+  },
+  /** How reads run, for the output. */
+  describe: (db) => `lookup ${db.lookup}`,
+  /** One durable commit of `ops` ({ type: 'put', key, value }). */
+  write: (db, ops) => db.batch(ops),
+  getSync: (db, key) => db.getSync(key),
+  getAsync: (db, key) => db.get(key),
+  scanSync(db, start, limit) {
+    let rows = 0;
+    for (const _ of db.getRange({ start, limit })) rows++;
+    return rows;
+  },
+  close: (db) => db.close(),
+};
