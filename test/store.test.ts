@@ -6,7 +6,6 @@ import {
   CorruptionError,
   DatabaseClosedError,
   KeyTooLargeError,
-  UnsupportedError,
   checkFile,
   open,
   type OpenOptions,
@@ -168,10 +167,9 @@ describe('bad input', () => {
     await bin.close();
   });
 
-  it('refuses bad options and direct I/O', () => {
+  it('refuses bad options', () => {
     expect(() => fresh({ pageSize: 300 })).toThrow(RangeError);
     expect(() => fresh({ keyEncoding: 'utf8' as never })).toThrow(/keyEncoding must be one of/);
-    expect(() => fresh({ direct: true })).toThrow(UnsupportedError);
     expect(() => fresh({ lookup: 'xrp', xrpMode: 'kernel' })).toThrow(/needs 512-byte pages/);
     expect(() => fresh({ cacheLevels: -1 })).toThrow(RangeError);
   });

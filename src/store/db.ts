@@ -26,7 +26,13 @@ export type Lookup = 'auto' | 'walk' | 'xrp';
 export interface OpenOptions {
   /** 512, 1024, 2048 or 4096 (default); an existing file keeps its own. */
   pageSize?: number;
-  /** O_DIRECT I/O: not supported yet (throws UnsupportedError). */
+  /**
+   * O_DIRECT I/O (default false): the store's reads and writes bypass the
+   * kernel's page cache (its own page cache remains), and `xrp` chains must
+   * read directly too, as the XRP kernel path requires. Throws
+   * UnsupportedError where the file system refuses O_DIRECT, or when the
+   * device's logical block is larger than the page size (zram: 4096).
+   */
   direct?: boolean;
   /** fdatasync each commit (default true). */
   sync?: boolean;
@@ -131,7 +137,7 @@ export class Database<K = unknown, V = any> {
       reason = `lookup 'auto': chains would run in the XRP ${runtime.backend} (${runtime.reason}), where walk is faster and also verifies page checksums; ask for lookup 'xrp' to run bpf/lookup.c`;
     } else if (lookup !== 'walk') {
       try {
-        xrp = new XrpLookup(path, this.pageSize, xrpMode);
+        xrp = new XrpLookup(path, this.pageSize, xrpMode, opened.state.pager.directBlock > 0);
         reason = `bpf/lookup.c on the XRP ${xrp.backend} (${lookup === 'auto' ? "lookup 'auto'" : "lookup 'xrp' was asked for"}); reads: ${xrp.access}`;
       } catch (e) {
         if (lookup === 'xrp' || e instanceof RangeError) {

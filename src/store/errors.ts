@@ -65,8 +65,8 @@ export class LockError extends StoreError {
 /** An option that is accepted but not implemented yet (direct I/O, xrp lookups). */
 export class UnsupportedError extends StoreError {
   override name = 'UnsupportedError';
-  constructor(message: string) {
-    super(message, 'UNSUPPORTED');
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'UNSUPPORTED', options);
   }
 }
 

@@ -7,8 +7,18 @@
 // a checksum. Pages this pager writes replace their cached copies, so the
 // cache never holds a page's old contents under a reused number. Cached
 // buffers are shared: callers must not modify a page `read` returns.
-import { closeSync, fdatasync, fstatSync, openSync, readSync, writev, writeSync, fdatasyncSync, constants } from 'node:fs';
+//
+// Direct I/O (`direct: true`): the file is opened with O_DIRECT, so reads and
+// writes bypass the kernel's page cache (this pager's cache is then the only
+// one, as in a database with its own buffer pool, and what the XRP kernel
+// path needs). O_DIRECT wants memory, offsets and lengths aligned to the
+// device's logical block: pages go through one aligned buffer per direction
+// (a copy of each page, far cheaper than the read or the sync), and the page
+// size must be a multiple of the block size (`directBlock`).
+import { closeSync, fdatasync, fstatSync, openSync, readSync, write, writev, writeSync, fdatasyncSync, constants } from 'node:fs';
 import { promisify } from 'node:util';
+import { native } from '../native.js';
+import { alignedBuffer } from './aligned.js';
 import { CorruptionError, UnsupportedError } from './errors.js';
 import { PageType, verifyPage } from './page.js';
 
@@ -23,7 +33,7 @@ const cacheable = (type: number) => type === PageType.Branch || type === PageTyp
 export interface PagerOptions {
   /** fdatasync after writing (default true); false trades durability for speed. */
   sync?: boolean;
-  /** O_DIRECT: not implemented yet. */
+  /** O_DIRECT reads and writes (default false). */
   direct?: boolean;
   /** Open for reading only (check.ts); the file must exist. */
   readOnly?: boolean;
@@ -31,11 +41,36 @@ export interface PagerOptions {
   cacheBytes?: number;
 }
 
+/**
+ * The logical block size direct I/O on `path` must be aligned to; throws
+ * UnsupportedError when its file system refuses O_DIRECT.
+ */
+function directBlock(path: string): number {
+  let handle;
+  try {
+    handle = native.xrpOpen(path, 1);
+  } catch (e) {
+    throw new UnsupportedError(`direct: true needs O_DIRECT, which ${path} refuses: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    return native.xrpFileInfo(handle)[1];
+  } finally {
+    native.xrpClose(handle);
+  }
+}
+
+const writeAsync = promisify(write);
+
 export class Pager {
-  pageSize = 0;
+  #pageSize = 0;
   readonly sync: boolean;
   readonly cacheBytes: number;
+  /** The device's logical block size with O_DIRECT; 0 for buffered I/O. */
+  readonly directBlock: number;
   private fd: number;
+  /** Direct I/O's aligned staging buffers (grown on demand). */
+  private readBuffer: Buffer = Buffer.alloc(0);
+  private writeBuffer: Buffer = Buffer.alloc(0);
   /** pageNo -> verified page, oldest first; `cached` is their total size. */
   private readonly cache = new Map<number, Buffer>();
   private cached = 0;
@@ -44,14 +79,41 @@ export class Pager {
     readonly path: string,
     options: PagerOptions = {},
   ) {
-    if (options.direct) {
-      throw new UnsupportedError(
-        'direct I/O (O_DIRECT) is not supported by the store yet: it needs page-aligned buffers from the native addon; open with direct: false',
-      );
-    }
     this.sync = options.sync ?? true;
     this.cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
-    this.fd = openSync(path, options.readOnly ? constants.O_RDONLY : constants.O_RDWR | constants.O_CREAT, 0o644);
+    const flags = options.readOnly ? constants.O_RDONLY : constants.O_RDWR | constants.O_CREAT;
+    this.fd = openSync(path, flags, 0o644);
+    this.directBlock = 0;
+    if (options.direct) {
+      try {
+        this.directBlock = directBlock(path);
+        closeSync(this.fd);
+        this.fd = openSync(path, flags | constants.O_DIRECT);
+      } catch (e) {
+        closeSync(this.fd);
+        throw e;
+      }
+    }
+  }
+
+  get pageSize(): number {
+    return this.#pageSize;
+  }
+
+  /** Set once the file's page size is known; with O_DIRECT it must be a multiple of the device's block. */
+  set pageSize(p: number) {
+    if (this.directBlock > p) {
+      throw new UnsupportedError(
+        `direct: true reads whole ${this.directBlock}-byte blocks on the device of ${this.path}, so it needs pages of at least that size; this file's are ${p} bytes`,
+      );
+    }
+    this.#pageSize = p;
+  }
+
+  /** An aligned buffer of at least `bytes` (with O_DIRECT), reused across calls. */
+  private staging(which: 'readBuffer' | 'writeBuffer', bytes: number): Buffer {
+    if (this[which].length < bytes) this[which] = alignedBuffer(Math.max(bytes, this[which].length * 2));
+    return this[which];
   }
 
   get size(): number {
@@ -62,6 +124,7 @@ export class Pager {
   readAt(offset: number, length: number): Buffer {
     // Not from the pool: a cached page must not pin a shared 8 KiB slab.
     const b = Buffer.allocUnsafeSlow(length);
+    if (this.directBlock) return this.readDirect(b, offset);
     let done = 0;
     while (done < length) {
       const n = readSync(this.fd, b, done, length - done, offset + done);
@@ -69,6 +132,25 @@ export class Pager {
       done += n;
     }
     return done === length ? b : b.subarray(0, done);
+  }
+
+  /** readAt with O_DIRECT: whole blocks into the aligned buffer, then what was asked for into `b`. */
+  private readDirect(b: Buffer, offset: number): Buffer {
+    const block = this.directBlock;
+    const from = offset - (offset % block);
+    const to = Math.ceil((offset + b.length) / block) * block;
+    const staged = this.staging('readBuffer', to - from);
+    let done = 0;
+    while (from + done < to) {
+      const n = readSync(this.fd, staged, done, to - from - done, from + done);
+      if (n === 0) break;
+      done += n;
+      // A short direct read ends at the end of the file, or mid-block: either way, stop.
+      if (done % block !== 0) break;
+    }
+    const got = Math.max(0, Math.min(b.length, done - (offset - from)));
+    staged.copy(b, 0, offset - from, offset - from + got);
+    return got === b.length ? b : b.subarray(0, got);
   }
 
   /** Page `pageNo`, verified (checksum, number, type); `CorruptionError` names it when it is not whole or valid. */
@@ -129,6 +211,11 @@ export class Pager {
       while (j < order.length && order[j] === order[j - 1] + 1 && j - i < MAX_RUN) j++;
       const run = order.slice(i, j).map((n) => pages.get(n)!);
       let offset = order[i] * this.pageSize;
+      if (this.directBlock) {
+        await this.writeDirect(run, offset);
+        i = j;
+        continue;
+      }
       let rest = run;
       while (rest.length > 0) {
         // writev may write less than asked: continue from where it stopped.
@@ -141,10 +228,26 @@ export class Pager {
     }
   }
 
+  /** A run of whole pages from `offset` with O_DIRECT: copied into the aligned buffer, then written. */
+  private async writeDirect(run: Buffer[], offset: number): Promise<void> {
+    const bytes = run.reduce((n, page) => n + page.length, 0);
+    const staged = this.staging('writeBuffer', bytes);
+    let at = 0;
+    for (const page of run) at += page.copy(staged, at);
+    for (let done = 0; done < bytes; ) {
+      done += (await writeAsync(this.fd, staged, done, bytes - done, offset + done)).bytesWritten;
+    }
+  }
+
   writeSync(pageNo: number, page: Buffer): void {
     this.forget(pageNo);
+    let source = page;
+    if (this.directBlock) {
+      source = this.staging('writeBuffer', page.length).subarray(0, page.length);
+      page.copy(source);
+    }
     for (let done = 0; done < page.length; ) {
-      done += writeSync(this.fd, page, done, page.length - done, pageNo * this.pageSize + done);
+      done += writeSync(this.fd, source, done, page.length - done, pageNo * this.pageSize + done);
     }
   }
 

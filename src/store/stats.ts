@@ -24,6 +24,8 @@ export interface Stats {
   txid: number;
   /** How lookups run. */
   backend: 'walk' | 'xrp';
+  /** Whether the store reads and writes with O_DIRECT (the `direct` option). */
+  direct: boolean;
   cacheLevels: number;
   cachedPages: number;
 }
@@ -67,6 +69,7 @@ export function storeStats(snap: Snapshot, backend: 'walk' | 'xrp'): Stats {
     fill: treePages === 0 ? 0 : used / (treePages * p),
     txid: meta.txid,
     backend,
+    direct: store.pager.directBlock > 0,
     cacheLevels: store.cacheLevels,
     cachedPages: store.cache.size,
   };

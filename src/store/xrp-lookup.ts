@@ -61,24 +61,26 @@ export class XrpLookup {
   /** Chains run so far (lookups the cached levels answered run none). */
   chains = 0;
   private file: XrpFile;
-  private readonly direct: 'auto' | 'off';
+  private readonly direct: 'auto' | 'require' | 'off';
 
   /**
    * Opens `path` for chains. `mode: 'kernel'` (512-byte reads, as the XRP
-   * prototype kernel) needs 512-byte pages.
+   * prototype kernel) needs 512-byte pages. `requireDirect` (the store's
+   * `direct: true`): chains read with O_DIRECT or the lookup is refused.
    */
   constructor(
     readonly path: string,
     readonly pageSize: number,
     readonly mode: XrpMode = 'extended',
+    requireDirect = false,
   ) {
     if (mode === 'kernel' && pageSize !== 512) {
       throw new RangeError(`xrpMode 'kernel' reads 512 bytes per hop, so it needs 512-byte pages; this file has ${pageSize}-byte pages`);
     }
     this.program = lookupProgram();
-    let file = XrpFile.open(path, { direct: 'auto' });
-    this.direct = 'auto';
-    if (file.direct && file.blockSize > pageSize) {
+    let file = XrpFile.open(path, { direct: requireDirect ? 'require' : 'auto' });
+    this.direct = requireDirect ? 'require' : 'auto';
+    if (!requireDirect && file.direct && file.blockSize > pageSize) {
       // Direct reads of one page would be refused (BLOCK_SIZE): read buffered.
       file.close();
       file = XrpFile.open(path, { direct: 'off' });
@@ -211,3 +213,19 @@ export class XrpLookup {
     return out;
   }
 }
+
+/**
+ * bpf/lookup.c's scratch offsets and end states (docs/FORMAT.md), for code
+ * that builds lookup chains itself (`xrpkv bench depth`).
+ */
+export const LOOKUP_SCRATCH = {
+  state: STATE,
+  keyLen: KEY_LEN,
+  pageSize: PAGE_SIZE,
+  valueLen: VALUE_LEN,
+  overflowPage: OVERFLOW_PAGE,
+  levels: LEVELS,
+  key: KEY,
+  value: VALUE,
+} as const;
+export const LOOKUP_STATES = { searching: 0, inline: 1, absent: 2, overflow: 3, corrupt: 4 } as const;
