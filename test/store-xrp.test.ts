@@ -71,12 +71,37 @@ async function workload(pageSize: number, seed: number, rounds: number): Promise
       expect((await db.getMany(queries)).map(hex)).toEqual(want);
       expect(queries.map((k) => db.has(k))).toEqual(want.map((w) => w !== '-'));
     }
+
+    // Range scans (bpf/range.c on the xrp databases, forward) from random
+    // starts, to random ends, with random limits, against the oracle.
+    const sorted = [...oracle.keys()].sort();
+    for (let i = 0; i < 6; i++) {
+      const start = rnd(4) === 0 ? undefined : queries[rnd(queries.length)];
+      const end = rnd(3) === 0 ? undefined : queries[rnd(queries.length)];
+      const limit = [1, 2, 7, 50, Infinity][rnd(5)];
+      const expected = sorted
+        .filter((k) => (start === undefined || k >= hex(start)) && (end === undefined || k < hex(end)))
+        .slice(0, limit)
+        .map((k) => `${k}=${hex(oracle.get(k))}`);
+      for (const db of all) {
+        const got = [...db.getRange({ start, end, limit })].map(({ key, value }) => `${hex(key)}=${hex(value)}`);
+        expect(got).toEqual(expected);
+      }
+    }
   }
   // Tall enough that every xrp database ran chains below its cached levels.
   const height = walk.stats().height;
   expect(height).toBeGreaterThanOrEqual(3);
   for (const [name, db] of xrps) expect(chains(db), name).toBeGreaterThan(0);
   for (const db of all) expect(db.stats().height).toBe(height);
+  // A full scan through range.c, resumed many times, and a reverse one (the TypeScript cursor).
+  const everything = [...oracle.keys()].sort();
+  for (const [name, db] of xrps) {
+    const before = chains(db);
+    expect([...db.getRange()].map(({ key }) => hex(key)), name).toEqual(everything);
+    expect(chains(db) - before, name).toBeGreaterThan(1);
+    expect([...db.getRange({ reverse: true })].map(({ key }) => hex(key)), name).toEqual([...everything].reverse());
+  }
   await Promise.all(all.map((db) => db.close()));
 }
 

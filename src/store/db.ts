@@ -20,6 +20,7 @@ import { storeStats, type Stats } from './stats.js';
 import { Writer, type Op } from './writer.js';
 import { xrpBackend } from '../xrp.js';
 import { XrpLookup } from './xrp-lookup.js';
+import { xrpRange } from './xrp-range.js';
 
 export type Lookup = 'auto' | 'walk' | 'xrp';
 
@@ -45,7 +46,8 @@ export interface OpenOptions {
    * (an XRP kernel, which xrpkv cannot drive yet), else `walk`: in the
    * emulator `walk` is faster and it verifies page checksums, which
    * bpf/lookup.c does not. `db.lookup` and `stats().backend` say which,
-   * `db.lookupReason` why. Range scans always use the TypeScript cursor.
+   * `db.lookupReason` why. With `xrp`, forward range scans run bpf/range.c
+   * (reverse ones use the TypeScript cursor).
    */
   lookup?: Lookup;
   /**
@@ -248,9 +250,21 @@ export class Database<K = unknown, V = any> {
    */
   private iterate(state: StoreState, start: Buffer | undefined, end: Buffer | undefined, reverse: boolean, limit: number): IterableIterator<{ key: K; value: V }> {
     const snap = this.snapshot();
-    const gen = range(snap, { start, end, reverse, limit }, (k, v) => ({ key: this.keys.decode(k) as K, value: this.values.decode(v) as V }), () => {
+    const entry = (k: Buffer, v: Buffer) => ({ key: this.keys.decode(k) as K, value: this.values.decode(v) as V });
+    const alive = () => {
       if (snap.released || this.state !== state) throw new DatabaseClosedError(this.path);
-    });
+    };
+    const xrp = this.xrp;
+    const gen =
+      xrp && !reverse
+        ? (function* () {
+            for (const [k, v] of xrpRange(xrp, snap, start, end, limit)) {
+              yield entry(k, snap.value(v));
+              alive();
+            }
+            return undefined;
+          })()
+        : range(snap, { start, end, reverse, limit }, entry, alive);
     const done = () => {
       this.orphans.unregister(snap);
       snap.release();

@@ -104,7 +104,7 @@ export class XrpLookup {
   }
 
   /** The file, reopened if `snap` reaches pages past its size as of opening. */
-  private fileFor(snap: Snapshot): XrpFile {
+  fileFor(snap: Snapshot): XrpFile {
     if (this.file.size < snap.meta.pageCount * this.pageSize) {
       const old = this.file;
       this.file = XrpFile.open(this.path, { direct: this.direct });

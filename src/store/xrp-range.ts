@@ -1,0 +1,124 @@
+// Forward range scans on the XRP runtime: `bpf/range.c` (dist/bpf/range.o,
+// section xrp/range) returns up to 3,008 bytes of pairs per call, in key
+// order, and leaves in its scratch where the next call resumes (the leaf, the
+// entry, and its path from the root: leaves have no sibling links). A scan is
+// a series of calls over one snapshot, each one chain.
+//
+// Unlike a lookup, a scan always starts at the root: the program keeps the
+// path above the leaf it reads, so it must see every level. Reverse scans use
+// the TypeScript cursor (range.c only walks forward). As with lookups, pages
+// are not checksummed by the program; each page's own number is checked
+// (state 4 when it differs), and overflow values are read and verified by the
+// store.
+import { fileURLToPath } from 'node:url';
+import { XrpProgram, type XrpResult } from '../xrp.js';
+import { CorruptionError, StoreError } from './errors.js';
+import type { LeafValue } from './page.js';
+import type { Snapshot } from './snapshot.js';
+import type { XrpLookup } from './xrp-lookup.js';
+
+export const RANGE_OBJECT = fileURLToPath(new URL('../../dist/bpf/range.o', import.meta.url));
+
+// Scratch layout of bpf/range.c (docs/FORMAT.md, "Range scans in BPF").
+const STATE = 0;
+const KEY_LEN = 4;
+const MAX_PAIRS = 6;
+const PAGE_SIZE = 8;
+const PAGE = 16;
+const PAIRS = 32;
+const USED = 36;
+const KEY = 64;
+const OUT = 1088;
+const OVERFLOW = 0xffff;
+const enum State {
+  More = 1,
+  End = 2,
+  Corrupt = 4,
+}
+/** maxPairs is a u16; 0 means "as many as fit". */
+const MAX_PAIRS_FIELD = 0xffff;
+
+let loaded: XrpProgram | undefined;
+
+/** bpf/range.c, loaded and checked once per process. */
+export function rangeProgram(): XrpProgram {
+  loaded ??= XrpProgram.fromFile(RANGE_OBJECT, 'xrp/range');
+  return loaded;
+}
+
+/** The pairs of one call's scratch, in order. */
+function* pairs(s: Buffer): Generator<[Buffer, LeafValue]> {
+  const count = s.readUInt32LE(PAIRS);
+  const end = OUT + s.readUInt32LE(USED);
+  let at = OUT;
+  for (let i = 0; i < count; i++) {
+    const keyLen = s.readUInt16LE(at);
+    const valueLen = s.readUInt16LE(at + 2);
+    const key = Buffer.from(s.subarray(at + 4, at + 4 + keyLen));
+    at += 4 + keyLen;
+    if (valueLen === OVERFLOW) {
+      yield [key, { page: Number(s.readBigUInt64LE(at)), length: s.readUInt32LE(at + 8) }];
+      at += 12;
+    } else {
+      yield [key, Buffer.from(s.subarray(at, at + valueLen))];
+      at += valueLen;
+    }
+    if (at > end) throw new StoreError('bpf/range.c wrote pairs past the bytes it says it used', 'XRP_RANGE');
+  }
+}
+
+/**
+ * The entries of `snap` from `start` (inclusive) up to `end` (exclusive), at
+ * most `limit`, through range.c on `xrp`'s file. Keep `snap` registered until
+ * the generator ends.
+ */
+export function* xrpRange(
+  xrp: XrpLookup,
+  snap: Snapshot,
+  start: Buffer | undefined,
+  end: Buffer | undefined,
+  limit: number,
+): Generator<[Buffer, LeafValue], undefined> {
+  const { root } = snap.meta;
+  if (root === 0 || limit <= 0) return undefined;
+  const P = xrp.pageSize;
+  const key = start ?? Buffer.alloc(0);
+  const scratch = Buffer.alloc(4096);
+  scratch.writeUInt16LE(key.length, KEY_LEN);
+  scratch.writeUInt32LE(P, PAGE_SIZE);
+  scratch.writeBigUInt64LE(BigInt(root), PAGE);
+  key.copy(scratch, KEY);
+  const program = rangeProgram();
+  let left = limit;
+  for (;;) {
+    // Ask for no more pairs than are wanted: a small limit reads one leaf.
+    scratch.writeUInt16LE(Math.min(left, MAX_PAIRS_FIELD), MAX_PAIRS);
+    const page = Number(scratch.readBigUInt64LE(PAGE));
+    xrp.chains++;
+    const r = program.runSync(xrp.fileFor(snap), { offset: page * P, length: xrp.mode === 'kernel' ? 512 : P, scratch, mode: xrp.mode });
+    const s = check(xrp, r, page);
+    for (const pair of pairs(s)) {
+      if (end !== undefined && Buffer.compare(pair[0], end) >= 0) return undefined;
+      yield pair;
+      if (--left <= 0) return undefined;
+    }
+    if (s.readUInt32LE(STATE) === State.End) return undefined;
+    s.copy(scratch); // resume: the program's own path and position
+  }
+}
+
+/** The call's scratch when it ended in state 1 or 2; errors as for lookups otherwise. */
+function check(xrp: XrpLookup, r: XrpResult, page: number): Buffer {
+  const last = Math.floor(r.lastOffset / xrp.pageSize);
+  if (!r.ok) {
+    if (r.code === 'OUT_OF_FILE' || r.code === 'BAD_ADDRESS' || r.code === 'BLOCK_SIZE' || r.code === 'HOP_LIMIT') {
+      throw new CorruptionError(last, `the xrp range scan followed it to a read the file cannot serve: ${r.message}`, xrp.path);
+    }
+    const why = r.code === 'RETURNED' ? `bpf/range.c refused its input (returned ${r.returned})` : r.message;
+    throw new StoreError(`${xrp.path}: xrp range scan from page ${page} failed: ${why}`, 'XRP_RANGE', { cause: r.error });
+  }
+  const state = r.scratch.readUInt32LE(STATE);
+  if (state === State.More || state === State.End) return r.scratch;
+  if (state === State.Corrupt) throw new CorruptionError(last, 'bpf/range.c found it inconsistent (state 4)', xrp.path);
+  throw new StoreError(`${xrp.path}: xrp range scan from page ${page} ended in state ${state}`, 'XRP_RANGE');
+}
