@@ -5,8 +5,9 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, readSync, writeSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CorruptionError, LockError, checkFile, open, type Database } from '../src/index.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CorruptionError, LockError, WriteFailedError, checkFile, open, type Database } from '../src/index.js';
+import { native } from '../src/native.js';
 import { DIST_INDEX, layout, requireFreshStore } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
@@ -199,6 +200,58 @@ describe('damage', () => {
     await fill(db, 50, 'three');
     expect(db.check().ok).toBe(true);
     await db.close();
+  });
+});
+
+describe('failed writes', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('a commit whose pages cannot be written fails, later writes are refused, and what was committed stays', async () => {
+    const path = newPath();
+    const db = open<Buffer, Buffer>(path, binary);
+    await fill(db, 200, 'a');
+    const enospc = Object.assign(new Error('cannot write pages: No space left on device (os error 28)'), { code: 'WRITE_FAILED', errno: 28 });
+    vi.spyOn(native, 'storeWritePages').mockRejectedValueOnce(enospc);
+    const failed = fill(db, 200, 'b');
+    await expect(failed).rejects.toThrow(WriteFailedError);
+    await expect(failed).rejects.toThrow(/No space left on device.*reopen the database/);
+    await expect(db.put(key(1), Buffer.from('c'))).rejects.toThrow(WriteFailedError);
+    expect(db.getSync(key(1))?.toString()).toBe(Buffer.alloc(40, 'a1').toString());
+    await db.close();
+    const again = open<Buffer, Buffer>(path, binary);
+    expect(again.getSync(key(1))?.toString()).toBe(Buffer.alloc(40, 'a1').toString());
+    expect(again.count()).toBe(200);
+    await again.close();
+    expect(checkFile(path).ok).toBe(true);
+  });
+
+  it('the addon checks its arguments and names the errno of a write it cannot make', async () => {
+    const page = Buffer.alloc(512);
+    const one = Buffer.alloc(8);
+    expect(() => native.storeWritePages(-1, 0, page, one, 512)).toThrow(RangeError);
+    expect(() => native.storeWritePages(0, 0, page, one, 300)).toThrow(/pageSize must be/);
+    expect(() => native.storeWritePages(0, 0, page, Buffer.alloc(7), 512)).toThrow(/8 bytes per page/);
+    expect(() => native.storeWritePages(0, 0, Buffer.alloc(100), one, 512)).toThrow(/must be 512 bytes/);
+    // A directory cannot be reopened for writing: EISDIR, before any work is queued.
+    const dir = openSync(tmp.dir, 'r');
+    try {
+      expect(() => native.storeWritePages(dir, 0, page, one, 512)).toThrow(expect.objectContaining({ code: 'WRITE_FAILED' }));
+    } finally {
+      closeSync(dir);
+    }
+    // A page the file cannot take (offset past the largest file size): the job fails with errno.
+    const path = newPath();
+    closeSync(openSync(path, 'w'));
+    const fd = openSync(path, 'r+');
+    try {
+      const huge = Buffer.alloc(8);
+      huge.writeBigUInt64LE(2n ** 54n - 1n); // ends at byte 2^63: past any file system's largest file
+      await expect(native.storeWritePages(fd, 0, page, huge, 512)).rejects.toMatchObject({ code: 'WRITE_FAILED', errno: expect.any(Number) });
+      await native.storeWritePages(fd, 0, Buffer.alloc(1024, 7), Buffer.from([3, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0]), 512);
+      expect(statSync(path).size).toBe(5 * 512);
+    } finally {
+      closeSync(fd);
+    }
   });
 });
 

@@ -15,17 +15,14 @@
 // device's logical block: pages go through one aligned buffer per direction
 // (a copy of each page, far cheaper than the read or the sync), and the page
 // size must be a multiple of the block size (`directBlock`).
-import { closeSync, fdatasync, fstatSync, openSync, readSync, write, writev, writeSync, fdatasyncSync, constants } from 'node:fs';
+import { closeSync, fdatasync, fstatSync, openSync, readSync, writeSync, fdatasyncSync, constants } from 'node:fs';
 import { promisify } from 'node:util';
 import { native } from '../native.js';
 import { alignedBuffer } from './aligned.js';
 import { CorruptionError, UnsupportedError } from './errors.js';
 import { PageType, verifyPage } from './page.js';
 
-const writevAsync = promisify(writev);
 const fdatasyncAsync = promisify(fdatasync);
-/** Pages per writev call: Linux accepts at most 1024 buffers (IOV_MAX). */
-const MAX_RUN = 1024;
 /** The page cache's default budget: a 1M-key store of 100-byte values (about 128 MiB) fits. */
 export const DEFAULT_CACHE_BYTES = 256 * 2 ** 20;
 const cacheable = (type: number) => type === PageType.Branch || type === PageType.Leaf || type === PageType.Overflow;
@@ -58,8 +55,6 @@ function directBlock(path: string): number {
     native.xrpClose(handle);
   }
 }
-
-const writeAsync = promisify(write);
 
 export class Pager {
   #pageSize = 0;
@@ -196,7 +191,7 @@ export class Pager {
     return { pages: this.cache.size, bytes: this.cached };
   }
 
-  /** Writes whole pages (pageNo -> bytes), consecutive ones with one writev each. */
+  /** Writes whole pages (pageNo -> bytes), consecutive ones with one pwrite each. */
   async write(pages: Map<number, Buffer>): Promise<void> {
     // The cache takes the new bytes first: a failed write leaves the file's
     // state unknown anyway (writer.ts then refuses every write), and no
@@ -205,38 +200,19 @@ export class Pager {
       if (page.length === this.pageSize && cacheable(page[4])) this.remember(pageNo, page);
       else this.forget(pageNo);
     }
+    // One job on the libuv pool writes them all (crates/node/src/store.rs):
+    // a commit's pages are scattered, and a pool round trip per run of
+    // consecutive pages was most of a commit's time.
     const order = [...pages.keys()].sort((a, b) => a - b);
-    for (let i = 0; i < order.length; ) {
-      let j = i + 1;
-      while (j < order.length && order[j] === order[j - 1] + 1 && j - i < MAX_RUN) j++;
-      const run = order.slice(i, j).map((n) => pages.get(n)!);
-      let offset = order[i] * this.pageSize;
-      if (this.directBlock) {
-        await this.writeDirect(run, offset);
-        i = j;
-        continue;
-      }
-      let rest = run;
-      while (rest.length > 0) {
-        // writev may write less than asked: continue from where it stopped.
-        let written = (await writevAsync(this.fd, rest, offset)).bytesWritten;
-        offset += written;
-        while (rest.length > 0 && written >= rest[0].length) written -= rest.shift()!.length;
-        if (written > 0) rest[0] = rest[0].subarray(written);
-      }
-      i = j;
-    }
-  }
-
-  /** A run of whole pages from `offset` with O_DIRECT: copied into the aligned buffer, then written. */
-  private async writeDirect(run: Buffer[], offset: number): Promise<void> {
-    const bytes = run.reduce((n, page) => n + page.length, 0);
-    const staged = this.staging('writeBuffer', bytes);
-    let at = 0;
-    for (const page of run) at += page.copy(staged, at);
-    for (let done = 0; done < bytes; ) {
-      done += (await writeAsync(this.fd, staged, done, bytes - done, offset + done)).bytesWritten;
-    }
+    const numbers = Buffer.alloc(8 * order.length);
+    const data = Buffer.allocUnsafe(order.length * this.pageSize);
+    order.forEach((pageNo, i) => {
+      const page = pages.get(pageNo)!;
+      if (page.length !== this.pageSize) throw new RangeError(`page ${pageNo} is ${page.length} bytes, not ${this.pageSize}`);
+      numbers.writeBigUInt64LE(BigInt(pageNo), 8 * i);
+      page.copy(data, i * this.pageSize);
+    });
+    await native.storeWritePages(this.fd, this.directBlock > 0 ? 1 : 0, data, numbers, this.pageSize);
   }
 
   writeSync(pageNo: number, page: Buffer): void {

@@ -6,19 +6,144 @@
 
 use std::cell::RefCell;
 use std::fs::{File, OpenOptions, TryLockError};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 
-use crate::napi::{CallCtx, ErrorKind, JsError, Method, Prop, Result, TypeTag, Value};
+use crate::napi::{CallCtx, Env, ErrorKind, JsError, Method, Prop, Result, TypeTag, Value};
 
 static LOCK_TAG: TypeTag = TypeTag {
     lower: 0x7872_706b_765f_7374,
     upper: 0x6f72_655f_6c6f_636b,
 };
 
-pub(crate) const METHODS: [(&str, Method); 3] = [
+pub(crate) const METHODS: [(&str, Method); 4] = [
     ("storeLock", lock),
     ("storeUnlock", unlock),
     ("alignmentOffset", alignment_offset),
+    ("storeWritePages", write_pages),
 ];
+
+/// `O_DIRECT` on x86-64 Linux (as in crates/xrp/src/file.rs).
+const O_DIRECT: i32 = 0o40000;
+
+/// A copy of `bytes` starting at a 4096-aligned address, which every
+/// O_DIRECT write accepts: a Vec over-allocated by one alignment, and the
+/// offset of its first aligned byte.
+struct AlignedCopy {
+    buffer: Vec<u8>,
+    start: usize,
+    len: usize,
+}
+
+impl AlignedCopy {
+    fn of(bytes: &[u8]) -> AlignedCopy {
+        let mut buffer = vec![0u8; bytes.len() + 4096];
+        let start = buffer.as_ptr().align_offset(4096);
+        buffer[start..start + bytes.len()].copy_from_slice(bytes);
+        AlignedCopy {
+            buffer,
+            start,
+            len: bytes.len(),
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.buffer[self.start..self.start + self.len]
+    }
+}
+
+/// `storeWritePages(fd, direct, pages, pageNos, pageSize): Promise<void>`
+/// — writes page `pageNos[i]` (u64 little-endian) from
+/// `pages[i * pageSize..]`, runs of consecutive pages with one `pwrite` each,
+/// on the libuv pool.
+///
+/// A commit's pages are scattered over the file (freed pages are reused), so
+/// writing them with one asynchronous call per run cost a pool round trip
+/// per page: most of a commit's time. Here the whole commit is one job, with
+/// its own aligned copy of the pages and its own descriptor: `fd` reopened
+/// through /proc/self/fd before this returns, which names the same file even
+/// if its path was renamed or removed, and takes `O_DIRECT` when `direct`.
+fn write_pages(cx: &mut CallCtx<'_>) -> Result<Value> {
+    let env = cx.env();
+    let fd = cx.number(0, "fd")?.unwrap_or(-1.0);
+    if !(fd >= 0.0 && fd <= i32::MAX as f64 && fd.fract() == 0.0) {
+        return Err(JsError::range_error(format!("fd must be a file descriptor, got {fd}")).into());
+    }
+    let direct = cx.number(1, "direct")?.unwrap_or(0.0) != 0.0;
+    let page_size = cx.number(4, "pageSize")?.unwrap_or(0.0);
+    if ![512.0, 1024.0, 2048.0, 4096.0].contains(&page_size) {
+        let msg = format!("pageSize must be 512, 1024, 2048 or 4096, got {page_size}");
+        return Err(JsError::range_error(msg).into());
+    }
+    let page_size = page_size as usize;
+    let numbers: Vec<u64> = cx
+        .bytes(3, "pageNos")?
+        .ok_or_else(|| JsError::type_error("pageNos must be a Uint8Array"))?
+        .chunks(8)
+        .map(|c| c.try_into().map(u64::from_le_bytes))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| JsError::range_error("pageNos must hold 8 bytes per page"))?;
+    let pages = cx
+        .bytes(2, "pages")?
+        .ok_or_else(|| JsError::type_error("pages must be a Uint8Array"))?;
+    if pages.len() != numbers.len() * page_size {
+        let msg = format!(
+            "pages must be {} bytes ({} pages of {page_size}), got {}",
+            numbers.len() * page_size,
+            numbers.len(),
+            pages.len()
+        );
+        return Err(JsError::range_error(msg).into());
+    }
+    let data = AlignedCopy::of(pages);
+    let file = OpenOptions::new()
+        .write(true)
+        .custom_flags(if direct { O_DIRECT } else { 0 })
+        .open(format!("/proc/self/fd/{fd}"))
+        .map_err(|e| {
+            let msg = format!("cannot reopen fd {fd} for writing: {e}");
+            JsError::new(ErrorKind::Error, msg).code("WRITE_FAILED")
+        })?;
+    let work = move || write_runs(&file, &data, &numbers, page_size);
+    env.promise("xrpkv:storeWritePages", work, settle_write)
+}
+
+/// The writes: consecutive page numbers go out together.
+fn write_runs(
+    file: &File,
+    data: &AlignedCopy,
+    numbers: &[u64],
+    page_size: usize,
+) -> std::io::Result<()> {
+    let bytes = data.as_slice();
+    let mut i = 0;
+    while i < numbers.len() {
+        let mut j = i + 1;
+        while j < numbers.len() && numbers[j] == numbers[j - 1] + 1 {
+            j += 1;
+        }
+        let offset = numbers[i]
+            .checked_mul(page_size as u64)
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+        file.write_all_at(&bytes[i * page_size..j * page_size], offset)?;
+        i = j;
+    }
+    Ok(())
+}
+
+fn settle_write(env: Env, result: std::io::Result<()>) -> Result<Value> {
+    match result {
+        Ok(()) => env.null(),
+        Err(e) => {
+            let err = JsError::new(ErrorKind::Error, format!("cannot write pages: {e}"))
+                .code("WRITE_FAILED");
+            Err(match e.raw_os_error() {
+                Some(errno) => err.prop("errno", Prop::Number(errno as f64)),
+                None => err,
+            }
+            .into())
+        }
+    }
+}
 
 /// `alignmentOffset(bytes: Uint8Array, align: number): number` — how many
 /// bytes from the start of `bytes` the first `align`-aligned address is.
