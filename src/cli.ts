@@ -4,9 +4,11 @@
 //   xrpkv vm run PROG.o[:NAME] [--memory-hex HEX] [--budget N]
 //   xrpkv xrp probe | run | bench ...   (see cli-xrp.ts)
 //   xrpkv check FILE [--json]            verify every page of a store file
+//   xrpkv bench depth [--quick] ...       tree height against XRP speedup (see bench/command.ts)
 import { Command } from 'commander';
 import { hex, positiveInt, splitSelector } from './cli-args.js';
 import { addXrpCommands } from './cli-xrp.js';
+import { addBenchCommands } from './bench/command.js';
 import { checkFile } from './store/check.js';
 import { BpfProgram, BpfLoadError, BpfRunError } from './vm.js';
 import { XrpError } from './xrp.js';
@@ -36,6 +38,7 @@ vm.command('run')
   });
 
 addXrpCommands(cli);
+addBenchCommands(cli);
 
 cli
   .command('check')

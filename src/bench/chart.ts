@@ -1,0 +1,119 @@
+// Charts for benchmark results: a Vega-Lite spec compiled to Vega, rendered
+// headless to SVG (no canvas needed), then rasterised to PNG with resvg.
+// Shared by `xrpkv bench depth` and bench/peers.mjs (which imports dist/bench/chart.js).
+//
+// The renderers load on first use: importing them takes about a second, which
+// every `xrpkv` command would otherwise pay at startup.
+import { writeFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { TopLevelSpec } from 'vega-lite';
+
+export interface Series {
+  name: string;
+  points: { x: number | string; y: number }[];
+  /** Line charts: draw this series dashed (e.g. a bound rather than a measurement). */
+  dashed?: boolean;
+}
+
+export interface ChartSpec {
+  title: string;
+  xTitle: string;
+  yTitle: string;
+  series: Series[];
+  kind: 'line' | 'bar';
+  logY?: boolean;
+  /** Optional subtitle line under the title (e.g. machine and device). */
+  subtitle?: string;
+}
+
+// One font family everywhere: resvg only draws text with fonts it can find, and
+// DejaVu Sans is what Debian ships; "sans-serif" lets it fall back elsewhere.
+const FONT = 'DejaVu Sans, sans-serif';
+
+// A log axis starts at the power of ten below the smallest value, so the
+// smallest bar still has a visible height (a bar at the axis minimum has none).
+function logFloor(values: number[]): number {
+  const positive = values.filter((v) => v > 0);
+  if (positive.length === 0) throw new RangeError('a log-scale chart needs positive values');
+  const min = Math.min(...positive);
+  return 10 ** Math.floor(Math.log10(min) - 1e-9);
+}
+
+/** The Vega-Lite spec for a chart (exported so tests can inspect it). */
+export function vegaLiteSpec(spec: ChartSpec): TopLevelSpec {
+  const rows = spec.series.flatMap((s) => s.points.map((p) => ({ series: s.name, x: p.x, y: p.y, dashed: s.dashed === true })));
+  const numericX = rows.every((r) => typeof r.x === 'number');
+  // Bars need a discrete x; lines over numbers keep a quantitative axis with integer ticks.
+  const xType = spec.kind === 'bar' || !numericX ? 'ordinal' : 'quantitative';
+  const seriesOrder = spec.series.map((s) => s.name);
+  const x = {
+    field: 'x',
+    type: xType,
+    title: spec.xTitle,
+    ...(xType === 'quantitative' ? { axis: { tickMinStep: 1, format: 'd' } } : { sort: null, axis: { labelAngle: 0 } }),
+  };
+  const y = {
+    field: 'y',
+    type: 'quantitative',
+    title: spec.yTitle,
+    // Grouped bars side by side, never stacked (a stack starts at 0, which a log scale cannot show).
+    stack: null,
+    ...(spec.logY ? { scale: { type: 'log', domainMin: logFloor(rows.map((r) => r.y)) } } : {}),
+  };
+  const color = { field: 'series', type: 'nominal', title: null, sort: seriesOrder };
+  const strokeDash = {
+    field: 'dashed',
+    type: 'nominal',
+    legend: null,
+    scale: { domain: [false, true], range: [[1, 0], [6, 4]] },
+  };
+  const encoding =
+    spec.kind === 'bar'
+      ? { x, y, color, xOffset: { field: 'series', type: 'nominal', sort: seriesOrder } }
+      : spec.series.some((s) => s.dashed)
+        ? { x, y, color, strokeDash }
+        : { x, y, color };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: spec.subtitle ? { text: spec.title, subtitle: spec.subtitle } : spec.title,
+    width: 560,
+    height: 320,
+    background: 'white',
+    config: { font: FONT, padding: 12, legend: { labelLimit: 400 } } as never,
+    data: { values: rows },
+    mark: spec.kind === 'bar' ? { type: 'bar' } : { type: 'line', point: true },
+    encoding,
+  } as TopLevelSpec;
+}
+
+/** The chart as an SVG document. */
+export async function renderSvg(spec: ChartSpec): Promise<string> {
+  if (spec.series.length === 0 || spec.series.every((s) => s.points.length === 0)) {
+    throw new RangeError(`chart "${spec.title}" has no points`);
+  }
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
+  const compiled = compile(vegaLiteSpec(spec)).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** Writes `${basePath}.svg` and `${basePath}.png`; returns both paths. */
+export async function writeChart(spec: ChartSpec, basePath: string): Promise<{ svg: string; png: string }> {
+  const svgText = await renderSvg(spec);
+  const svg = `${basePath}.svg`;
+  const png = `${basePath}.png`;
+  await mkdir(dirname(basePath), { recursive: true });
+  await writeFile(svg, svgText);
+  const { Resvg } = await import('@resvg/resvg-js');
+  const resvg = new Resvg(svgText, {
+    fitTo: { mode: 'zoom', value: 2 },
+    background: 'white',
+    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
+  });
+  await writeFile(png, resvg.render().asPng());
+  return { svg, png };
+}

@@ -1,0 +1,221 @@
+// `xrpkv bench ...`: benchmarks run from the command line.
+//   xrpkv bench depth [--quick] [--device zram | --path FILE] [...]
+// See docs/BENCH.md for what each mode and column measures.
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { positiveInt } from '../cli-args.js';
+import { XrpError, XrpFile, xrpBackend } from '../xrp.js';
+import { planTree, plannedPages } from './build-tree.js';
+import { writeDepthCharts } from './depth-charts.js';
+import { setupZram, type Zram } from './device.js';
+import { BenchCheckError } from './probe.js';
+import { Progress } from './progress.js';
+import { depthTable, targetLines, writeResults, type RunInfo } from './report.js';
+import { BenchInterrupted, runDepth, type DepthResult, type RunSettings } from './run-depth.js';
+import { BenchSetupError } from './target.js';
+
+interface DepthOptions {
+  depths: number[];
+  path?: string;
+  device?: 'zram';
+  pageSize?: number;
+  fanout: number;
+  valueSize: number;
+  maxKeys?: number;
+  concurrency: number;
+  rounds?: number;
+  lookups?: number;
+  warmup?: number;
+  out?: string;
+  quick?: boolean;
+  keep?: boolean;
+}
+
+/** Full run and `--quick` (under a minute on a 2-core VM, tree builds included). */
+const DEFAULTS = {
+  full: { maxKeys: 2_000_000, rounds: 10, lookups: 1000, warmup: 300 },
+  quick: { maxKeys: 20_000, rounds: 4, lookups: 250, warmup: 100 },
+};
+
+/** `1..6`, `4`, or `2,4,6`. */
+export function parseDepths(value: string): number[] {
+  const range = /^\s*(\d+)\s*\.\.\s*(\d+)\s*$/.exec(value);
+  const list = range
+    ? Array.from({ length: Math.max(0, Number(range[2]) - Number(range[1]) + 1) }, (_, i) => Number(range[1]) + i)
+    : value.split(',').map((v) => (/^\s*\d+\s*$/.test(v) ? Number(v) : NaN));
+  if (list.length === 0 || list.some((d) => !Number.isInteger(d) || d < 1 || d > 12)) {
+    throw new InvalidArgumentError('expected depths from 1 to 12: a range (1..6), one depth (4) or a list (2,4,6)');
+  }
+  return [...new Set(list)].sort((a, b) => a - b);
+}
+
+function pageSizeArg(value: string): number {
+  const n = Number(value);
+  if (![512, 1024, 2048, 4096].includes(n)) throw new InvalidArgumentError('expected 512, 1024, 2048 or 4096');
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer >= 0');
+  return n;
+}
+
+/** The file system holding `path`, e.g. `/dev/vda (ext4)`, when findmnt can tell. */
+function fileSystemOf(path: string): string {
+  try {
+    const [source, fstype] = execFileSync('findmnt', ['-no', 'SOURCE,FSTYPE', '-T', path], { encoding: 'utf8' }).trim().split(/\s+/);
+    return `${source} (${fstype})`;
+  } catch {
+    return 'unknown file system';
+  }
+}
+
+/** Creates `path` as a small file and asks the runtime how direct reads of it behave. */
+function probeDirect(path: string): { direct: boolean; blockSize: number } {
+  try {
+    if (!statSync(path).isFile()) throw new BenchSetupError(`${path} is not a regular file: --path names a file, which the benchmark overwrites`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const fd = openSync(path, 'w');
+  writeSync(fd, Buffer.alloc(8192));
+  closeSync(fd);
+  const f = XrpFile.open(path, { direct: 'auto' });
+  const r = { direct: f.direct, blockSize: f.blockSize };
+  f.close();
+  return r;
+}
+
+function timestamp(): string {
+  return new Date().toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
+}
+
+async function depth(o: DepthOptions): Promise<void> {
+  const d = o.quick ? DEFAULTS.quick : DEFAULTS.full;
+  const maxKeys = o.maxKeys ?? d.maxKeys;
+  const settingsBase = { concurrency: o.concurrency, rounds: o.rounds ?? d.rounds, lookups: o.lookups ?? d.lookups, warmup: o.warmup ?? d.warmup };
+  if (o.device && o.path) throw new BenchSetupError('give --device or --path, not both');
+  const out = o.out ?? join('bench', 'results', `depth-${timestamp()}`);
+  mkdirSync(out, { recursive: true });
+  const progress = new Progress();
+  let interrupted = false;
+  let zram: Zram | undefined;
+  const onSignal = () => {
+    if (interrupted) {
+      zram?.teardown();
+      process.exit(130);
+    }
+    interrupted = true;
+    progress.log('xrpkv: stopping after the current slice (interrupt again to stop at once)');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let path: string | undefined;
+  try {
+    let pageSize: number;
+    let pageSizeNote: string | undefined;
+    let description: string;
+    if (o.device === 'zram') {
+      if (o.pageSize !== undefined && o.pageSize !== 4096) {
+        throw new BenchSetupError("zram's logical block is 4096 bytes, so direct reads there must be whole 4 KiB pages: --device zram needs --page-size 4096");
+      }
+      pageSize = 4096;
+      pageSizeNote = `zram's logical block is 4096 bytes, so direct reads there must be whole 4 KiB pages: this run uses 4096-byte pages, fanout still capped at ${o.fanout}`;
+      const bytes = Math.max(
+        ...o.depths.map((h) => plannedPages(planTree({ pageSize, fanout: o.fanout, valueSize: o.valueSize, height: h, maxKeys })) * pageSize),
+      );
+      progress.log(`setting up a zram device for ${(bytes / 2 ** 20).toFixed(0)} MiB of tree...`);
+      zram = setupZram(bytes);
+      path = join(zram.mount, 'tree.xrpkv');
+      description = zram.description;
+    } else {
+      path = o.path ?? join(out, 'tree.xrpkv');
+      const probe = probeDirect(path);
+      if (o.pageSize === undefined) {
+        pageSize = probe.direct && probe.blockSize > 512 ? probe.blockSize : 512;
+        if (pageSize > 512) pageSizeNote = `the device's logical block is ${probe.blockSize} bytes, so direct reads must be whole ${pageSize}-byte pages: this run uses ${pageSize}-byte pages, fanout still capped at ${o.fanout}`;
+      } else {
+        pageSize = o.pageSize;
+        if (probe.direct && probe.blockSize > pageSize) {
+          throw new BenchSetupError(`${path}: the device's logical block is ${probe.blockSize} bytes; direct reads of ${pageSize}-byte pages are refused: use --page-size ${probe.blockSize}`);
+        }
+      }
+      description = `${path} on ${fileSystemOf(path)}`;
+    }
+    if (pageSizeNote) progress.log(`note: ${pageSizeNote}`);
+    const backend = xrpBackend();
+    const info: RunInfo = {
+      command: ['xrpkv', ...process.argv.slice(2)].join(' '),
+      date: new Date().toISOString(),
+      machine: {
+        cpu: cpus()[0]?.model ?? 'unknown',
+        cores: cpus().length,
+        memoryGiB: Number((totalmem() / 2 ** 30).toFixed(1)),
+        kernel: release(),
+        node: process.version,
+        uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',
+      },
+      device: { path, description, pageSize, pageSizeNote },
+      backend: { backend: backend.backend, reason: backend.reason, kernelProbe: `${backend.probe.backend}: ${backend.probe.reason}` },
+      settings: { ...settingsBase, depths: o.depths, fanout: o.fanout, valueSize: o.valueSize, maxKeys, quick: Boolean(o.quick) },
+    };
+    console.log(`xrpkv bench depth: ${description}; ${pageSize}-byte pages, ${o.valueSize}-byte values, fanout cap ${o.fanout}`);
+    console.log(`chains run in the ${backend.backend} (${backend.reason}); ${settingsBase.rounds} rounds of ${settingsBase.lookups} lookups per mode, ${o.concurrency} in flight for the concurrent modes`);
+    const settings: RunSettings = { ...settingsBase, stopped: () => interrupted };
+    const results: DepthResult[] = [];
+    for (const h of o.depths) {
+      const r = await runDepth(path, { pageSize, fanout: o.fanout, valueSize: o.valueSize, height: h, maxKeys }, settings, progress);
+      results.push(r);
+      console.log(['', ...depthTable(r)].join('\n'));
+      if (interrupted) throw new BenchInterrupted();
+    }
+    console.log(['', ...targetLines(results, description)].join('\n'));
+    const files = writeResults(out, info, results);
+    const charts = await writeDepthCharts(out, results, `${description}, ${pageSize}-byte pages, ${o.concurrency} in flight`);
+    console.log(`\nwrote ${[files.json, files.csv, ...charts].join(', ')}`);
+  } finally {
+    progress.stop();
+    if (path && !o.keep) rmSync(path, { force: true });
+    zram?.teardown();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export function addBenchCommands(cli: Command): void {
+  const bench = cli.command('bench').description('benchmarks of xrpkv');
+  bench
+    .command('depth')
+    .description('tree height against XRP speedup: TypeScript walks and XRP chains on trees of 1 to N levels, with the device read latency as the floor')
+    .option('--depths <range>', 'tree heights: a range (1..6), one (4) or a list (2,4,6)', parseDepths, [1, 2, 3, 4, 5, 6])
+    .option('--path <file>', 'the file the trees are written to and read from (default: tree.xrpkv in the output directory); removed after unless --keep')
+    .addOption(new Option('--device <kind>', 'make a zram device with ext4 for the run and remove it after (root only)').choices(['zram']))
+    .option('--page-size <n>', "512, 1024, 2048 or 4096 (default: 512, or the device's logical block when larger; zram: 4096)", pageSizeArg)
+    .option('--fanout <n>', 'the most entries per page (BPF-KV: 31); the format may fit fewer', positiveInt, 31)
+    .option('--value-size <n>', 'bytes per value (inline: at most page size / 4 - 16)', nonNegativeInt, 64)
+    .option('--max-keys <n>', `keys per tree at most; a deeper tree gets a lower branch fanout (default ${DEFAULTS.full.maxKeys}, quick ${DEFAULTS.quick.maxKeys})`, positiveInt)
+    .option('--concurrency <n>', 'lookups in flight for walk-async and xrp-batch (and the device QD row)', positiveInt, 32)
+    .option('--rounds <n>', `rounds per depth (default ${DEFAULTS.full.rounds}, quick ${DEFAULTS.quick.rounds})`, positiveInt)
+    .option('--lookups <n>', `lookups per mode per round (default ${DEFAULTS.full.lookups}, quick ${DEFAULTS.quick.lookups})`, positiveInt)
+    .option('--warmup <n>', `uncounted lookups per mode before the first round (default ${DEFAULTS.full.warmup}, quick ${DEFAULTS.quick.warmup})`, nonNegativeInt)
+    .option('--out <dir>', 'where results and charts go (default bench/results/depth-<timestamp>)')
+    .option('--quick', 'a small run: fewer keys, rounds and lookups (under a minute)')
+    .option('--keep', 'keep the tree file of the last depth')
+    .action(async (o: DepthOptions) => {
+      try {
+        await depth(o);
+      } catch (e) {
+        if (e instanceof BenchInterrupted) {
+          console.error('xrpkv: bench depth interrupted; nothing written');
+          process.exitCode = 130;
+        } else if (e instanceof BenchSetupError || e instanceof BenchCheckError || e instanceof XrpError) {
+          console.error(`xrpkv: ${e.message}`);
+          process.exitCode = 1;
+        } else throw e;
+      }
+    });
+}
