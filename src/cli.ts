@@ -5,10 +5,12 @@
 //   xrpkv xrp probe | run | bench ...   (see cli-xrp.ts)
 //   xrpkv check FILE [--json]            verify every page of a store file
 //   xrpkv bench depth [--quick] ...       tree height against XRP speedup (see bench/command.ts)
+//   xrpkv serve --db PATH [--port N] ...  the Redis-protocol server (see server/command.ts)
 import { Command } from 'commander';
 import { hex, positiveInt, splitSelector } from './cli-args.js';
 import { addXrpCommands } from './cli-xrp.js';
 import { addBenchCommands } from './bench/command.js';
+import { addServeCommand } from './server/command.js';
 import { checkFile } from './store/check.js';
 import { BpfProgram, BpfLoadError, BpfRunError } from './vm.js';
 import { XrpError } from './xrp.js';
@@ -39,6 +41,7 @@ vm.command('run')
 
 addXrpCommands(cli);
 addBenchCommands(cli);
+addServeCommand(cli);
 
 cli
   .command('check')

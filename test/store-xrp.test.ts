@@ -22,7 +22,7 @@ const fresh = (options: OpenOptions = {}): Bin => open(join(tmp.dir, `${seq++}.d
 
 const hex = (v: Buffer | undefined) => (v === undefined ? '-' : v.toString('hex'));
 /** Chains an xrp database has run (the cached levels answer some lookups without one). */
-const chains = (db: Bin) => (db as unknown as { xrp: { chains: number } }).xrp.chains;
+const chains = (db: Bin) => db.xrpChains;
 
 async function workload(pageSize: number, seed: number, rounds: number): Promise<void> {
   const rnd = random(seed);

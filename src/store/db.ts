@@ -373,6 +373,11 @@ export class Database<K = unknown, V = any> {
     return this.closing;
   }
 
+  /** XRP chains run so far by lookups and range scans (0 with `walk`; cached levels answer some lookups without one). */
+  get xrpChains(): number {
+    return this.xrp?.chains ?? 0;
+  }
+
   get closed(): boolean {
     return this.closing !== undefined;
   }

@@ -1,0 +1,188 @@
+#!/usr/bin/env node
+// `xrpkv serve` against redis-server, with redis-benchmark, in one run (`npm run bench:server`).
+//
+//   node bench/server.mjs [-n REQUESTS] [--durable-redis] [--no-json]
+//
+// Both servers start here on free loopback ports and get the same runs:
+//   redis-benchmark -t TEST -P 16 -c 50 -r 100000 -n REQUESTS --csv
+// for TEST = ping, set, get, mset in that order (GET reads what SET wrote).
+// REQUESTS: -n for every test, else per test (PING and GET 500,000, SET
+// 100,000, MSET 20,000: xrpkv's durable writes are much slower than its
+// reads, and this keeps the run near a minute).
+// xrpkv serve: `node dist/cli.js serve` on a fresh database in a temporary
+// directory (defaults: 4096-byte pages, lookup auto; every write durable,
+// fdatasync per commit). redis-server (Debian's): `--save '' --appendonly no`,
+// no persistence at all, its fastest setting. With --durable-redis a third
+// run uses `--appendonly yes --appendfsync always`, Redis's durable setting.
+// Prints each test's requests per second and the ratio xrpkv / redis; saves
+// JSON to bench/results/server-*.json. Needs a built dist/ and redis-tools.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const args = process.argv.slice(2);
+const nIndex = args.findIndex((a) => a === '-n' || a === '--requests');
+const N = nIndex >= 0 ? Number(String(args[nIndex + 1]).replace(/_/g, '')) : undefined;
+if (N !== undefined && (!Number.isInteger(N) || N <= 0)) {
+  console.error('-n needs a positive integer');
+  process.exit(2);
+}
+const durableRedis = args.includes('--durable-redis');
+const RUNS = [
+  ['ping', N ?? 500_000],
+  ['set', N ?? 100_000],
+  ['get', N ?? 500_000],
+  ['mset', N ?? 20_000],
+];
+const BENCH_ARGS = ['-P', '16', '-c', '50', '-r', '100000', '--csv'];
+const describeRuns = RUNS.map(([t, n]) => `${t} -n ${n}`).join(', ');
+
+for (const tool of ['redis-server', 'redis-benchmark']) {
+  if (spawnSync(tool, ['--version'], { stdio: 'ignore' }).status !== 0) {
+    console.error(`bench:server: ${tool} not found: install Debian's redis-tools and redis-server (scripts/setup.sh does)`);
+    process.exit(1);
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'xrpkv-bench-server-'));
+const children = [];
+const cleanup = () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+};
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+
+/** A free loopback port (bound, then released). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a server; resolves once `ready` matches its output. */
+function start(name, cmd, argv, ready) {
+  const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(proc);
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start in 30 s:\n${out}`)), 30_000);
+    const onData = (d) => {
+      out += d;
+      if (ready.test(out)) {
+        clearTimeout(timer);
+        resolve({ proc, output: () => out });
+      }
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    proc.on('exit', (code, signal) => reject(new Error(`${name} exited (${code ?? signal}) before it was ready:\n${out}`)));
+  });
+}
+
+async function stop({ proc }) {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  proc.kill('SIGTERM');
+  await exited;
+}
+
+/** Every run against `port`: redis-benchmark's CSV ("test","rps",...) -> { TEST: rps }. */
+function benchmark(port) {
+  const rows = {};
+  for (const [test, n] of RUNS) Object.assign(rows, benchmarkOne(port, test, n));
+  return rows;
+}
+
+function benchmarkOne(port, test, n) {
+  const argv = ['-h', '127.0.0.1', '-p', String(port), '-t', test, '-n', String(n), ...BENCH_ARGS];
+  const r = spawnSync('redis-benchmark', argv, { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`redis-benchmark failed (${r.status ?? r.signal}):\n${r.stderr}`);
+  const rows = {};
+  for (const line of r.stdout.split('\n')) {
+    const cells = line.split(',').map((c) => c.replace(/^"|"$/g, ''));
+    if (cells.length >= 2 && cells[0] !== 'test' && Number.isFinite(Number(cells[1]))) rows[cells[0]] = Number(cells[1]);
+  }
+  if (Object.keys(rows).length === 0) throw new Error(`no results parsed from redis-benchmark:\n${r.stdout}\n${r.stderr}`);
+  return rows;
+}
+
+async function runRedis(label, extra) {
+  const port = await freePort();
+  const data = join(dir, label);
+  mkdirSync(data);
+  const server = await start(label, 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', data, ...extra], /Ready to accept connections/);
+  try {
+    return benchmark(port);
+  } finally {
+    await stop(server);
+  }
+}
+
+async function runXrpkv() {
+  const port = await freePort();
+  const db = join(dir, 'bench.xrpkv');
+  const server = await start('xrpkv serve', process.execPath, [join(root, 'dist/cli.js'), 'serve', '--db', db, '--port', String(port)], /listening on/);
+  const line = server.output().split('\n')[0];
+  try {
+    return { results: benchmark(port), line };
+  } finally {
+    await stop(server);
+  }
+}
+
+console.log(`bench:server: redis-benchmark -t TEST ${BENCH_ARGS.join(' ')} -n N (${describeRuns})`);
+console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
+const redisVersion = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.trim();
+const xrpkv = await runXrpkv();
+console.log(xrpkv.line.replace(/ \(.*\), XRP/, ', XRP'));
+const redis = await runRedis('redis', ['--save', '', '--appendonly', 'no']);
+const durable = durableRedis ? await runRedis('redis-aof', ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always']) : undefined;
+
+const tests = Object.keys(redis);
+const fmt = (n) => (n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
+const ratio = (a, b) => (a === undefined || !b ? '-' : (a / b).toFixed(2));
+const header = ['test', 'xrpkv req/s', 'redis req/s', 'xrpkv/redis', ...(durable ? ['redis AOF always', 'xrpkv/AOF'] : [])];
+const table = tests.map((t) => [t, fmt(xrpkv.results[t]), fmt(redis[t]), ratio(xrpkv.results[t], redis[t]), ...(durable ? [fmt(durable[t]), ratio(xrpkv.results[t], durable[t])] : [])]);
+const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
+const line = (row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+console.log(`\nredis-server: ${redisVersion.split(' ').slice(0, 3).join(' ')}, --save '' --appendonly no (no persistence)${durable ? "; AOF run: --appendonly yes --appendfsync always" : ''}`);
+console.log(line(header));
+for (const row of table) console.log(line(row));
+const targets = { GET: 0.5, SET: 0.25 };
+for (const [t, goal] of Object.entries(targets)) {
+  const r = xrpkv.results[t] / redis[t];
+  console.log(`target ${t} >= ${goal}x redis-server: ${r.toFixed(2)}x ${r >= goal ? 'met' : 'MISSED'}`);
+}
+
+if (!args.includes('--no-json')) {
+  const out = join(root, 'bench', 'results');
+  mkdirSync(out, { recursive: true });
+  const file = join(out, `server-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        command: `redis-benchmark -t TEST ${BENCH_ARGS.join(' ')} -n N`,
+        runs: Object.fromEntries(RUNS),
+        machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+        xrpkv: { startup: xrpkv.line, results: xrpkv.results },
+        redis: { version: redisVersion, settings: "--save '' --appendonly no", results: redis },
+        ...(durable ? { redisAof: { settings: '--appendonly yes --appendfsync always', results: durable } } : {}),
+      },
+      null,
+      2,
+    ),
+  );
+  console.log(`\nsaved ${file}`);
+}

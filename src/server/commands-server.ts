@@ -1,0 +1,114 @@
+// Server commands: INFO, CONFIG GET, and COMMAND (COUNT, DOCS, INFO, LIST),
+// which describes the command table to redis-cli and client libraries.
+import { SETTING_NAMES, type ServerConfig } from './config.js';
+import { ReplyError, command, word, type CommandSpec, type Context } from './command-spec.js';
+import { globMatch } from './glob.js';
+import { infoText } from './info.js';
+import { array, bulk, bulks, integer, map, nil, set, verbatim, type Protocol, type Reply } from './resp-writer.js';
+
+export const INFO = command(
+  'info',
+  { arity: -1, flags: ['loading', 'stale'], group: 'server', summary: 'Returns information about the server, by section (Xrpkv: how lookups run).', since: '1.0.0', access: 'read' },
+  ({ client, server, keyspace }, args) => verbatim(infoText(server, keyspace, args.slice(1).map((a) => a.toString('latin1'))), client.proto),
+);
+
+/** CONFIG GET's parameters: xrpkv's settings, and the Redis ones clients ask about. */
+function parameters(config: ServerConfig, port: number): [string, string][] {
+  const ours = SETTING_NAMES.map((name): [string, string] => {
+    const key = name.replace(/-(\w)/g, (_, c: string) => c.toUpperCase()) as keyof ServerConfig;
+    const value = name === 'port' ? port : config[key];
+    return [name, value === undefined ? '' : String(value)];
+  });
+  return [
+    ...ours,
+    ['databases', '1'],
+    ['proto-max-bulk-len', String(config.maxBulkLen)],
+    // No snapshots or append-only file: every acknowledged write is already in the store file.
+    ['save', ''],
+    ['appendonly', 'no'],
+  ];
+}
+
+export const CONFIG = command(
+  'config',
+  { arity: -2, flags: ['loading', 'stale'], group: 'server', summary: 'CONFIG GET pattern...: the settings matching glob patterns. Settings change only by restarting.', since: '2.0.0' },
+  ({ client, server }, args) => {
+    const sub = word(args[1]);
+    if (sub === 'get') {
+      if (args.length < 3) throw new ReplyError("ERR wrong number of arguments for 'config|get' command");
+      const found = parameters(server.config, server.port).filter(([name]) => args.slice(2).some((p) => globMatch(p, Buffer.from(name))));
+      return map(
+        found.map(([k, v]): [Reply, Reply] => [bulk(k), bulk(v)]),
+        client.proto,
+      );
+    }
+    if (sub === 'set' || sub === 'rewrite' || sub === 'resetstat') {
+      throw new ReplyError(`ERR CONFIG ${sub.toUpperCase()} is not supported by xrpkv: settings come from flags, XRPKV_* variables or the config file at startup`);
+    }
+    throw new ReplyError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try CONFIG HELP.`);
+  },
+);
+
+/** COMMAND INFO's entry for one command, as Redis 7 shapes it. */
+function commandInfo(spec: CommandSpec, proto: Protocol): Reply {
+  return array([
+    bulk(spec.name),
+    integer(spec.arity),
+    set(spec.flags.map((f) => `+${f}\r\n`), proto),
+    integer(spec.firstKey),
+    integer(spec.lastKey),
+    integer(spec.step),
+    set([`+@${spec.group}\r\n`], proto),
+    array([]),
+    array([]),
+    array([]),
+  ]);
+}
+
+/** COMMAND DOCS's entry for one command. */
+function commandDocs(spec: CommandSpec, proto: Protocol): [Reply, Reply] {
+  return [
+    bulk(spec.name),
+    map(
+      [
+        [bulk('summary'), bulk(spec.summary)],
+        [bulk('since'), bulk(spec.since)],
+        [bulk('group'), bulk(spec.group)],
+      ],
+      proto,
+    ),
+  ];
+}
+
+/** COMMAND, over the table `table()` returns (the table lists COMMAND too). */
+export function commandCommand(table: () => ReadonlyMap<string, CommandSpec>): CommandSpec {
+  return command(
+    'command',
+    { arity: -1, flags: ['loading', 'stale'], group: 'server', summary: 'Describes the commands: COMMAND, COMMAND COUNT, COMMAND DOCS, COMMAND INFO, COMMAND LIST.', since: '2.8.13' },
+    ({ client }: Context, args) => {
+      const specs = [...table().values()];
+      const named = (names: Buffer[]) => names.map((n) => table().get(word(n)));
+      switch (word(args[1])) {
+        case '':
+          return array(specs.map((s) => commandInfo(s, client.proto)));
+        case 'count':
+          return integer(specs.length);
+        case 'list':
+          return bulks(specs.map((s) => s.name));
+        case 'info':
+          return array((args.length > 2 ? named(args.slice(2)) : specs).map((s) => (s ? commandInfo(s, client.proto) : nil(client.proto))));
+        case 'docs': {
+          const chosen = args.length > 2 ? named(args.slice(2)).filter((s) => s !== undefined) : specs;
+          return map(
+            chosen.map((s) => commandDocs(s, client.proto)),
+            client.proto,
+          );
+        }
+        default:
+          throw new ReplyError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try COMMAND HELP.`);
+      }
+    },
+  );
+}
+
+export const SERVER_COMMANDS = [INFO, CONFIG];

@@ -1,0 +1,126 @@
+// INFO's text: `# Section` headers and `field:value` lines, as Redis writes
+// them, so tools that parse Redis's INFO (ioredis checks `loading:0` before
+// it calls a connection ready) read ours. Sections: Server, Clients, Memory,
+// Persistence, Stats, Replication, Keyspace, and Xrpkv (how lookups run).
+import { readFileSync } from 'node:fs';
+import { arch, platform, release } from 'node:os';
+import { xrpBackend, type XrpBackendInfo } from '../xrp.js';
+import type { Keyspace } from './keyspace.js';
+import type { ServerState } from './command-spec.js';
+
+/** The Redis version whose protocol and commands xrpkv follows (what HELLO and INFO report). */
+export const REDIS_VERSION = '7.2.0';
+
+export const XRPKV_VERSION: string = (() => {
+  try {
+    return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
+})();
+
+let backend: XrpBackendInfo | undefined;
+
+/** Where XRP programs would run on this machine (probed once). */
+export function xrpRuntime(): { backend: string; reason: string } {
+  try {
+    backend ??= xrpBackend();
+    return backend;
+  } catch (e) {
+    return { backend: 'unavailable', reason: (e as Error).message };
+  }
+}
+
+type Section = [name: string, fields: [string, string | number][]];
+
+function sections(server: ServerState, keyspace: Keyspace): Section[] {
+  const uptime = Math.floor((Date.now() - server.startedAt) / 1000);
+  const memory = process.memoryUsage();
+  const db = keyspace.db;
+  const runtime = xrpRuntime();
+  return [
+    [
+      'Server',
+      [
+        ['redis_version', REDIS_VERSION],
+        ['xrpkv_version', XRPKV_VERSION],
+        ['redis_mode', 'standalone'],
+        ['os', `${platform()} ${release()} ${arch()}`],
+        ['arch_bits', 64],
+        ['process_id', process.pid],
+        ['tcp_port', server.port],
+        ['uptime_in_seconds', uptime],
+        ['uptime_in_days', Math.floor(uptime / 86400)],
+        ['executable', process.argv[1] ?? ''],
+      ],
+    ],
+    [
+      'Clients',
+      [
+        ['connected_clients', server.clients.size],
+        ['maxclients', server.config.maxclients],
+        ['blocked_clients', 0],
+      ],
+    ],
+    [
+      'Memory',
+      [
+        ['used_memory', memory.heapUsed + memory.external],
+        ['used_memory_rss', memory.rss],
+      ],
+    ],
+    [
+      'Persistence',
+      [
+        ['loading', 0],
+        ['async_loading', 0],
+        // Every acknowledged write is durable in the store file: no RDB or AOF.
+        ['rdb_bgsave_in_progress', 0],
+        ['aof_enabled', 0],
+        ['xrpkv_durable_writes', 1],
+      ],
+    ],
+    [
+      'Stats',
+      [
+        ['total_connections_received', server.connectionsReceived],
+        ['total_commands_processed', server.commandsProcessed],
+        ['rejected_connections', server.rejectedConnections],
+        ['keyspace_hits', keyspace.hits],
+        ['keyspace_misses', keyspace.lookups - keyspace.hits],
+      ],
+    ],
+    [
+      'Replication',
+      [
+        ['role', 'master'],
+        ['connected_slaves', 0],
+      ],
+    ],
+    ['Keyspace', [['db0', `keys=${keyspace.count()},expires=0,avg_ttl=0`]]],
+    [
+      'Xrpkv',
+      [
+        ['db_path', db.path],
+        ['page_size', db.pageSize],
+        ['lookup', db.lookup],
+        ['lookup_reason', db.lookupReason],
+        ['xrp_backend', runtime.backend],
+        ['xrp_backend_reason', runtime.reason],
+        ['xrp_chains', keyspace.db.xrpChains],
+        ['gets_served', keyspace.lookups],
+        ['writes_acknowledged', keyspace.writes],
+      ],
+    ],
+  ];
+}
+
+/** INFO's text for `wanted` section names (none, `default`, `all` or `everything`: every section). */
+export function infoText(server: ServerState, keyspace: Keyspace, wanted: string[]): string {
+  const names = wanted.map((w) => w.toLowerCase());
+  const all = names.length === 0 || names.some((n) => n === 'all' || n === 'everything' || n === 'default');
+  return sections(server, keyspace)
+    .filter(([name]) => all || names.includes(name.toLowerCase()))
+    .map(([name, fields]) => `# ${name}\r\n${fields.map(([k, v]) => `${k}:${String(v).replace(/[\r\n]+/g, ' ')}`).join('\r\n')}\r\n`)
+    .join('\r\n');
+}

@@ -1,0 +1,144 @@
+// The database as the commands see it: binary keys and values in one xrpkv
+// store, with what the server adds on top:
+// - counters for INFO (lookups, hits, misses, writes);
+// - a count of writes in flight, so FLUSHDB can wait for them, and a gate
+//   that holds new writes back while FLUSHDB runs: its transaction then
+//   starts from a commit holding every earlier write, and removes them all;
+// - SCAN's cursors: the store iterates in key order, so a cursor is the last
+//   key a SCAN call examined, kept in a bounded table under a number (clients
+//   parse cursors as unsigned integers). A scan resumes after that key, so
+//   every key present for the whole scan is returned exactly once.
+import type { Database } from '../store/db.js';
+import { globMatch, literalPrefix } from './glob.js';
+import { GroupCommit } from './group-commit.js';
+
+/** SCAN cursors kept; the oldest is forgotten past this (a SCAN with it then errs). */
+const MAX_CURSORS = 10_000;
+
+export class Keyspace {
+  lookups = 0;
+  hits = 0;
+  /** Writes acknowledged (durable). */
+  writes = 0;
+  /** Set while FLUSHDB runs: writes wait for it. */
+  gate: Promise<void> | undefined;
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
+  private readonly group = new GroupCommit();
+  private readonly cursors = new Map<number, Buffer>();
+  private nextCursor = 1;
+
+  constructor(readonly db: Database<Buffer, Buffer>) {}
+
+  get(key: Buffer): Buffer | undefined {
+    const v = this.db.getSync(key);
+    this.lookups++;
+    if (v !== undefined) this.hits++;
+    return v;
+  }
+
+  has(key: Buffer): boolean {
+    return this.db.has(key);
+  }
+
+  count(): number {
+    return this.db.count();
+  }
+
+  /**
+   * Issues a write (`start` calls the store) and counts it in flight until it
+   * settles. Its promise resolves once the write is durable.
+   */
+  write<T>(start: () => Promise<T>): Promise<T> {
+    const p = this.group.add(start);
+    this.inFlight++;
+    p.then(this.acknowledged, this.settled);
+    return p;
+  }
+
+  private readonly acknowledged = (): void => {
+    this.writes++;
+    this.settled();
+  };
+
+  private readonly settled = (): void => {
+    if (--this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  };
+
+  /** Removes every key in one commit (all or nothing); resolves once durable. */
+  flush(): Promise<void> {
+    const run = async () => {
+      while (this.inFlight > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+      await this.write(() =>
+        this.db.transaction((tx) => {
+          for (const { key } of this.db.getRange()) tx.remove(key);
+        }),
+      );
+    };
+    const done = run();
+    const gate = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.gate = gate;
+    gate.then(() => {
+      if (this.gate === gate) this.gate = undefined;
+    });
+    return done;
+  }
+
+  /** Up to `count` keys examined after `cursor`; the next cursor is 0 when the scan is complete. */
+  scan(cursor: number, pattern: Buffer | undefined, count: number): { cursor: number; keys: Buffer[] } {
+    let after: Buffer | undefined;
+    if (cursor !== 0) {
+      after = this.cursors.get(cursor);
+      if (after === undefined) throw new Error('ERR invalid cursor (unknown, or forgotten: xrpkv keeps the last 10000 SCAN cursors)');
+    }
+    const keys: Buffer[] = [];
+    let last: Buffer | undefined;
+    const complete = this.walk(after, pattern, count, (key, matches) => {
+      last = key;
+      if (matches) keys.push(key);
+    });
+    if (complete || last === undefined) return { cursor: 0, keys };
+    const next = this.nextCursor++;
+    if (this.nextCursor > Number.MAX_SAFE_INTEGER) this.nextCursor = 1;
+    this.cursors.set(next, last);
+    if (this.cursors.size > MAX_CURSORS) this.cursors.delete(this.cursors.keys().next().value!);
+    return { cursor: next, keys };
+  }
+
+  /** Every key matching `pattern`, in key order. */
+  keys(pattern: Buffer): Buffer[] {
+    const keys: Buffer[] = [];
+    this.walk(undefined, pattern, Infinity, (key, matches) => matches && keys.push(key));
+    return keys;
+  }
+
+  /**
+   * Visits up to `limit` keys after `after` (all from the start when
+   * undefined), skipping those that cannot match `pattern`'s literal prefix;
+   * returns whether no key that could match is left.
+   */
+  private walk(after: Buffer | undefined, pattern: Buffer | undefined, limit: number, visit: (key: Buffer, matches: boolean) => void): boolean {
+    const { prefix, exact } = pattern ? literalPrefix(pattern) : { prefix: Buffer.alloc(0), exact: false };
+    if (exact) {
+      if ((after === undefined || Buffer.compare(prefix, after) > 0) && this.has(prefix)) visit(prefix, true);
+      return true;
+    }
+    const start = after !== undefined && Buffer.compare(after, prefix) > 0 ? after : prefix;
+    let seen = 0;
+    for (const { key } of this.db.getRange({ start })) {
+      if (after !== undefined && key.equals(after)) continue;
+      if (!startsWith(key, prefix)) return true;
+      if (seen === limit) return false;
+      visit(key, pattern === undefined || globMatch(pattern, key));
+      seen++;
+    }
+    return true;
+  }
+}
+
+function startsWith(key: Buffer, prefix: Buffer): boolean {
+  return key.length >= prefix.length && prefix.compare(key, 0, prefix.length) === 0;
+}

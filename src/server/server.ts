@@ -1,0 +1,90 @@
+// The network server: opens the store, listens, hands each connection to a
+// Session, refuses connections past `maxclients`, and shuts down in order:
+// stop accepting, let every connection finish the commands it has started
+// (their writes commit), close the store.
+import { createServer, type Server } from 'node:net';
+import { open, type Database } from '../store/db.js';
+import type { ServerConfig } from './config.js';
+import type { ServerState } from './command-spec.js';
+import { Keyspace } from './keyspace.js';
+import { Session } from './session.js';
+
+/** How long a shutdown waits for connections to finish before closing them. */
+const SHUTDOWN_GRACE_MS = 5_000;
+
+export interface RunningServer {
+  /** The address and port listened on (the real port when 0 was asked for). */
+  host: string;
+  port: number;
+  db: Database<Buffer, Buffer>;
+  keyspace: Keyspace;
+  state: ServerState;
+  /** Stops accepting, finishes in-flight commands, waits for their commits, closes the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Opens `config.db` and listens on `config.bind`:`config.port`; resolves once listening. */
+export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  const db = open<Buffer, Buffer>(config.db, { keyEncoding: 'binary', valueEncoding: 'binary', lookup: config.lookup, pageSize: config.pageSize });
+  const keyspace = new Keyspace(db);
+  const sessions = new Set<Session>();
+  const state: ServerState = {
+    config,
+    port: config.port,
+    startedAt: Date.now(),
+    clients: sessions,
+    connectionsReceived: 0,
+    commandsProcessed: 0,
+    rejectedConnections: 0,
+  };
+  const limits = { maxBulkLen: config.maxBulkLen, maxArrayLen: config.maxArrayLen, maxInlineLen: config.maxInlineLen };
+  let nextId = 0;
+  let stopping = false;
+
+  const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
+    state.connectionsReceived++;
+    socket.on('error', () => socket.destroy());
+    if (stopping || sessions.size >= config.maxclients) {
+      state.rejectedConnections++;
+      socket.end(stopping ? '-ERR the server is shutting down\r\n' : '-ERR max number of clients reached\r\n');
+      return;
+    }
+    const session = new Session(++nextId, socket, keyspace, state, limits);
+    sessions.add(session);
+    session.closed.then(() => sessions.delete(session));
+  });
+  server.on('error', (e) => console.error(`xrpkv serve: ${e.message}`));
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.bind, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    await db.close();
+    const err = e as NodeJS.ErrnoException;
+    throw Object.assign(new Error(`cannot listen on ${config.bind}:${config.port}: ${err.message}`), { code: err.code ?? 'LISTEN_FAILED' });
+  }
+  const address = server.address();
+  if (address && typeof address === 'object') state.port = address.port;
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      stopping = true;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      const finished = Promise.all([...sessions].map((s) => s.shutdown()));
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS)));
+      await Promise.race([finished, grace]);
+      clearTimeout(timer);
+      for (const s of sessions) s.destroy();
+      await stopped;
+      await db.close();
+    })());
+
+  return { host: config.bind, port: state.port, db, keyspace, state, close };
+}

@@ -1,0 +1,259 @@
+// One client connection: parses its commands, runs them in order, and sends
+// the replies in the order the commands came, though writes answer later
+// (once durable) than reads (at once).
+//
+// Order of effects, the same as one Redis connection's:
+// - writes go to the store as they come: its queue keeps their order, and
+//   each sees the ones before it;
+// - a read waits until the connection's earlier writes are durable (and so
+//   visible), then runs: every command after it waits with it. Reads after
+//   reads, and writes after writes, never wait on each other.
+// Replies wait in `slots` behind the oldest unanswered one.
+//
+// Bad input (a ProtocolError) gets its error reply, then the connection
+// closes: the stream cannot be trusted after it. Any other error is one
+// command's error reply; nothing a client sends stops the server.
+import type { Socket } from 'node:net';
+import { KeyTooLargeError, StoreError } from '../store/errors.js';
+import { COMMANDS } from './command-table.js';
+import { ReplyError, wrongArgs, type Client, type CommandSpec, type Context, type ServerState } from './command-spec.js';
+import type { Keyspace } from './keyspace.js';
+import { ProtocolError, RespParser, type ParserLimits } from './resp-parser.js';
+import { error, type Protocol, type Reply } from './resp-writer.js';
+
+/** Before AUTH, a client may send only small commands (as Redis limits them). */
+const UNAUTHENTICATED_LIMITS = { maxBulkLen: 16 * 1024, maxArrayLen: 10 };
+/** Stop reading from a client with this many replies outstanding, or this many bytes unsent. */
+const MAX_SLOTS = 16 * 1024;
+const MAX_UNSENT = 8 * 1024 * 1024;
+
+interface Slot {
+  reply: Reply | undefined;
+}
+
+export class Session implements Client {
+  proto: Protocol = 2;
+  name = '';
+  libName = '';
+  libVer = '';
+  authenticated: boolean;
+  closing = false;
+  private readonly parser: RespParser;
+  private readonly ctx: Context;
+  /** Replies ready to send, as one latin1 string and (for large values) Buffers. */
+  private out = '';
+  private outBuffers: Buffer[] = [];
+  private slots: Slot[] = [];
+  private unanswered = 0;
+  /** A command waiting for the connection's writes (`slots`) or for FLUSHDB (`gate`). */
+  private held: { spec: CommandSpec; args: Buffer[] } | undefined;
+  private inputEnded = false;
+  /** A send of settled replies is scheduled. */
+  private settling = false;
+  /** Resolves when the socket has closed. */
+  readonly closed: Promise<void>;
+  /** Resolves when the last reply has been handed to the OS (or the socket closed). */
+  readonly finished: Promise<void>;
+
+  constructor(
+    readonly id: number,
+    private readonly socket: Socket,
+    private readonly keyspace: Keyspace,
+    private readonly server: ServerState,
+    private readonly limits: ParserLimits,
+  ) {
+    this.authenticated = server.config.requirepass === undefined;
+    this.parser = new RespParser(this.authenticated ? limits : { ...limits, ...UNAUTHENTICATED_LIMITS });
+    this.ctx = { client: this, keyspace, server };
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      this.parser.feed(chunk);
+      this.pump();
+    });
+    socket.on('drain', () => this.pump());
+    socket.on('end', () => {
+      this.inputEnded = true;
+      this.pump();
+    });
+    socket.on('error', () => socket.destroy());
+    this.closed = new Promise((resolve) => socket.on('close', () => resolve()));
+    this.finished = new Promise((resolve) => {
+      socket.on('finish', resolve);
+      socket.on('close', resolve);
+    });
+  }
+
+  /** Stops taking commands; those already running finish and are answered, then the connection closes. */
+  shutdown(): Promise<void> {
+    this.closing = true;
+    this.held = undefined;
+    this.pump();
+    return this.finished;
+  }
+
+  /** Closes the connection at once (a shutdown that waited too long). */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /**
+   * Runs every complete command received, as far as the order rules allow,
+   * and sends what is ready. A bug here costs this connection, never the server.
+   */
+  private pump(): void {
+    this.guard(() => this.step());
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      console.error(`xrpkv serve: dropping client ${this.id} after an internal error:`, e);
+      this.socket.destroy();
+    }
+  }
+
+  private step(): void {
+    while (!this.held && !this.closing && !this.socket.destroyed) {
+      let args: Buffer[] | undefined;
+      try {
+        args = this.parser.next();
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        this.answer(error(`ERR ${e.message}`));
+        this.closing = true;
+        break;
+      }
+      if (args === undefined) break;
+      this.dispatch(args);
+    }
+    this.flush();
+    if (this.socket.destroyed) return;
+    if ((this.closing || (this.inputEnded && !this.held)) && this.unanswered === 0) {
+      this.socket.end();
+      return;
+    }
+    const busy = this.held !== undefined || this.slots.length > MAX_SLOTS || this.socket.writableLength > MAX_UNSENT;
+    if (busy) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  private dispatch(args: Buffer[]): void {
+    this.server.commandsProcessed++;
+    const name = args[0]!.toString('latin1').toLowerCase();
+    const spec = COMMANDS.get(name);
+    if (!this.authenticated && !spec?.flags.includes('no_auth')) return this.answer(error('NOAUTH Authentication required.'));
+    if (!spec) return this.answer(error(unknownCommand(args)));
+    if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) return this.answer(error(wrongArgs(name).message));
+    this.execute(spec, args);
+  }
+
+  private execute(spec: CommandSpec, args: Buffer[]): void {
+    if (spec.access === 'read' && this.unanswered > 0) {
+      this.held = { spec, args };
+      return;
+    }
+    const gate = spec.access === 'write' ? this.keyspace.gate : undefined;
+    if (gate) {
+      this.held = { spec, args };
+      gate.then(() => this.release());
+      return;
+    }
+    let reply: Reply | Promise<Reply>;
+    try {
+      reply = spec.run(this.ctx, args);
+    } catch (e) {
+      reply = error(errorMessage(e));
+    }
+    if (typeof reply === 'string' || Buffer.isBuffer(reply)) this.answer(reply);
+    else this.answerLater(reply);
+    // AUTH (or HELLO ... AUTH) lifts the limits for unauthenticated clients.
+    if (this.authenticated && this.parser.limits !== this.limits) this.parser.limits = this.limits;
+  }
+
+  /** Runs the held command, now that what it waited for is done, then what came after it. */
+  private release(): void {
+    const held = this.held;
+    if (!held) return;
+    this.held = undefined;
+    this.guard(() => this.execute(held.spec, held.args));
+    this.pump();
+  }
+
+  private answer(reply: Reply): void {
+    if (this.slots.length > 0) this.slots.push({ reply });
+    else this.send(reply);
+  }
+
+  private answerLater(promise: Promise<Reply>): void {
+    const slot: Slot = { reply: undefined };
+    this.slots.push(slot);
+    this.unanswered++;
+    promise.then(
+      (reply) => this.guard(() => this.settle(slot, reply)),
+      (e) => this.guard(() => this.settle(slot, error(errorMessage(e)))),
+    );
+  }
+
+  /**
+   * A write's reply is ready. Replies of one commit all settle in one run of
+   * the microtask queue: they are sent together, after it, in one write.
+   */
+  private settle(slot: Slot, reply: Reply): void {
+    slot.reply = reply;
+    this.unanswered--;
+    if (this.settling) return;
+    this.settling = true;
+    process.nextTick(() => this.guard(() => this.sendSettled()));
+  }
+
+  private sendSettled(): void {
+    this.settling = false;
+    let n = 0;
+    while (n < this.slots.length && this.slots[n]!.reply !== undefined) this.send(this.slots[n++]!.reply!);
+    this.slots.splice(0, n);
+    if (this.unanswered === 0 && this.held?.spec.access === 'read') this.release();
+    else this.pump();
+  }
+
+  private send(reply: Reply): void {
+    if (typeof reply === 'string') {
+      this.out += reply;
+      return;
+    }
+    if (this.out !== '') this.outBuffers.push(Buffer.from(this.out, 'latin1'));
+    this.out = '';
+    this.outBuffers.push(reply);
+  }
+
+  private flush(): void {
+    if (this.out === '' && this.outBuffers.length === 0) return;
+    if (this.socket.destroyed || this.socket.writableEnded) {
+      this.out = '';
+      this.outBuffers = [];
+      return;
+    }
+    if (this.outBuffers.length === 0) {
+      this.socket.write(this.out, 'latin1');
+    } else {
+      if (this.out !== '') this.outBuffers.push(Buffer.from(this.out, 'latin1'));
+      this.socket.write(this.outBuffers.length === 1 ? this.outBuffers[0]! : Buffer.concat(this.outBuffers));
+    }
+    this.out = '';
+    this.outBuffers = [];
+  }
+}
+
+function unknownCommand(args: Buffer[]): string {
+  const shown = (b: Buffer) => `'${b.toString('utf8').slice(0, 128)}'`;
+  return `ERR unknown command ${shown(args[0]!)}, with args beginning with: ${args.slice(1, 21).map(shown).join(' ')}`;
+}
+
+/** An error's reply text: the message of a ReplyError, a store error with its code, else an internal error. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof ReplyError) return e.message;
+  if (e instanceof KeyTooLargeError) return `ERR key too large: ${e.length} bytes; xrpkv keys are at most ${e.max} bytes with this database's page size`;
+  if (e instanceof StoreError) return `ERR ${e.code}: ${e.message}`;
+  console.error('xrpkv serve: a command failed unexpectedly:', e);
+  return `ERR internal error: ${e instanceof Error ? e.message : String(e)}`;
+}

@@ -1,0 +1,109 @@
+// Helpers of the server tests: a server in this process or as a child
+// (`node dist/cli.js serve`), redis-cli runs, and raw socket exchanges.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { resolveConfig, type ServerConfig } from '../src/server/config.js';
+import { startServer, type RunningServer } from '../src/server/server.js';
+import { ROOT } from './xrp-fixtures.js';
+
+/** A server in this process on a free loopback port, on `dir`/`name`. */
+export function startTestServer(dir: string, name: string, settings: Record<string, string> = {}): Promise<RunningServer> {
+  const config: ServerConfig = resolveConfig({ db: join(dir, name), port: '0', lookup: 'walk', ...settings }, {});
+  return startServer(config);
+}
+
+export interface Output {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program to its end (asynchronously: an in-process server keeps serving meanwhile). */
+export function run(command: string, args: string[], input?: string | Buffer): Promise<Output> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d) => (stdout += d));
+    proc.stderr.on('data', (d) => (stderr += d));
+    proc.on('error', reject);
+    proc.on('close', (code) => resolve({ code, stdout, stderr }));
+    proc.stdin.end(input);
+  });
+}
+
+export const redisCli = (port: number, ...args: string[]) => run('redis-cli', ['-p', String(port), ...args]);
+
+/**
+ * Sends `bytes` on a fresh connection and collects what comes back until the
+ * server closes the connection or `ms` pass; says which happened.
+ */
+export function exchange(port: number, bytes: string | Buffer, ms = 1000): Promise<{ reply: string; closed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let reply = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ reply, closed: false });
+    }, ms);
+    socket.on('connect', () => socket.write(bytes));
+    socket.on('data', (d) => (reply += d.toString('latin1')));
+    socket.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ reply, closed: true });
+    });
+  });
+}
+
+/** A request in RESP: an array of bulk strings. */
+export function resp(...args: (string | Buffer)[]): Buffer {
+  const parts = args.map((a) => (typeof a === 'string' ? Buffer.from(a) : a));
+  return Buffer.concat([Buffer.from(`*${parts.length}\r\n`), ...parts.flatMap((p) => [Buffer.from(`$${p.length}\r\n`), p, Buffer.from('\r\n')])]);
+}
+
+export interface ServerProcess {
+  proc: ChildProcess;
+  port: number;
+  /** What it printed so far. */
+  output: () => string;
+  /** Resolves with the exit code and signal. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `node dist/cli.js serve ARGS --port 0`; resolves once it prints where it listens. */
+export function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+  const proc = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), 'serve', '--port', '0', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  return new Promise((resolve, reject) => {
+    const onData = () => {
+      const m = /listening on [^\s]+:(\d+),/.exec(out);
+      if (!m) return;
+      proc.stdout!.off('data', onData);
+      resolve({ proc, port: Number(m[1]), output: () => out, exited });
+    };
+    proc.stdout!.on('data', onData);
+    exited.then(({ code, signal }) => reject(new Error(`xrpkv serve exited (${code ?? signal}) before listening:\n${out}`)));
+  });
+}
+
+/** Throws unless dist/server holds the server compiled from the current sources. */
+export function requireFreshServer(): void {
+  for (const name of readdirSync(join(ROOT, 'src/server'))) {
+    const js = join(ROOT, 'dist/server', name.replace(/\.ts$/, '.js'));
+    if (!existsSync(js) || statSync(js).mtimeMs < statSync(join(ROOT, 'src/server', name)).mtimeMs) {
+      throw new Error(`dist/ is older than src/server/${name}: run \`node scripts/build.mjs ts\` first`);
+    }
+  }
+}

@@ -1,0 +1,171 @@
+// The server's building blocks without a network: the RESP parser (split
+// input, limits, inline commands), the reply encoder, the glob matcher and
+// the settings' precedence.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, resolveConfig, size } from '../src/server/config.js';
+import { globMatch, literalPrefix } from '../src/server/glob.js';
+import { ProtocolError, RespParser, splitInline } from '../src/server/resp-parser.js';
+import { array, bulk, bulkOrNil, error, map, verbatim } from '../src/server/resp-writer.js';
+import { random } from './store-fixtures.js';
+import { tempDir } from './xrp-fixtures.js';
+
+const LIMITS = { maxBulkLen: 1024, maxArrayLen: 8, maxInlineLen: 64 };
+const tmp = tempDir();
+afterAll(() => tmp.remove());
+
+function encode(args: (string | Buffer)[]): Buffer {
+  const parts = args.map((a) => (typeof a === 'string' ? Buffer.from(a) : a));
+  return Buffer.concat([Buffer.from(`*${parts.length}\r\n`), ...parts.flatMap((p) => [Buffer.from(`$${p.length}\r\n`), p, Buffer.from('\r\n')])]);
+}
+
+/** Every command in `input`, fed in the chunks `cuts` splits it into. */
+function parseAll(input: Buffer, cuts: number[], limits = LIMITS): string[][] {
+  const parser = new RespParser(limits);
+  const out: string[][] = [];
+  let from = 0;
+  for (const to of [...cuts, input.length]) {
+    parser.feed(input.subarray(from, to));
+    from = to;
+    for (let c = parser.next(); c; c = parser.next()) out.push(c.map((b) => b.toString('latin1')));
+  }
+  return out;
+}
+
+describe('RespParser', () => {
+  const binary = Buffer.from([0, 13, 10, 255, 42, 36]);
+  const commands = [['SET', 'k', binary.toString('latin1')], ['GET', 'k'], ['PING'], ['SET', '', '']];
+  const input = Buffer.concat([...commands.map((c) => encode(c.map((s) => Buffer.from(s, 'latin1')))), Buffer.from('ECHO "a b\\x41" \'c\\\'d\'\r\n\r\nPING\n')]);
+  const expected = [...commands, ['ECHO', 'a bA', "c'd"], ['PING']];
+
+  it('parses pipelined arrays and inline commands, whole and split at every byte', () => {
+    expect(parseAll(input, [])).toEqual(expected);
+    for (let cut = 1; cut < input.length; cut++) expect(parseAll(input, [cut])).toEqual(expected);
+    const rnd = random(7);
+    for (let trial = 0; trial < 50; trial++) {
+      const cuts = [...new Set(Array.from({ length: 6 }, () => 1 + rnd(input.length - 1)))].sort((a, b) => a - b);
+      expect(parseAll(input, cuts)).toEqual(expected);
+    }
+  });
+
+  it('assembles a large bulk string fed in many small chunks', () => {
+    const value = Buffer.alloc(1000, 7);
+    const cuts = Array.from({ length: 100 }, (_, i) => 1 + i * 10);
+    expect(parseAll(encode(['SET', 'k', value]), cuts)).toEqual([['SET', 'k', value.toString('latin1')]]);
+  });
+
+  it('refuses input past the limits and malformed input with a ProtocolError', () => {
+    const bad: [Buffer, RegExp][] = [
+      [encode(['SET', 'k', Buffer.alloc(1025)]), /invalid bulk length/],
+      [encode(Array.from({ length: 9 }, () => 'x')), /invalid multibulk length/],
+      [Buffer.from('*2\r\n$3\r\nGET\r\n:1\r\n'), /expected '\$', got ':'/],
+      [Buffer.from('*1\r\n$x\r\n'), /invalid bulk length/],
+      [Buffer.from('*1\r\n$-1\r\n'), /invalid bulk length/],
+      [Buffer.from('*abc\r\n'), /invalid multibulk length/],
+      [Buffer.from('*1\r\n$3\r\nGETXX'), /expected CRLF/],
+      [Buffer.from(`GET ${'k'.repeat(70)}`), /too big inline request/],
+      [Buffer.from('GET "unclosed\r\n'), /unbalanced quotes/],
+    ];
+    for (const [bytes, message] of bad) {
+      const parser = new RespParser(LIMITS);
+      parser.feed(bytes);
+      expect(() => parser.next(), bytes.toString('latin1')).toThrow(ProtocolError);
+      const again = new RespParser(LIMITS);
+      again.feed(bytes);
+      expect(() => again.next()).toThrow(message);
+    }
+  });
+
+  it('waits for more input instead of failing on an incomplete command', () => {
+    const parser = new RespParser(LIMITS);
+    parser.feed(Buffer.from('*2\r\n$3\r\nGET\r\n$5\r\nab'));
+    expect(parser.next()).toBeUndefined();
+    parser.feed(Buffer.from('cde\r\n'));
+    expect(parser.next()?.map(String)).toEqual(['GET', 'abcde']);
+    expect(parser.next()).toBeUndefined();
+  });
+
+  it('splits inline commands as Redis does', () => {
+    const words = (s: string) => splitInline(Buffer.from(s, 'latin1')).map((b) => b.toString('latin1'));
+    expect(words('  set  a   b ')).toEqual(['set', 'a', 'b']);
+    expect(words('set "x\\ty\\n" \'it\\\'s\' "\\x00\\xff"')).toEqual(['set', 'x\ty\n', "it's", '\x00\xff']);
+    expect(() => words('set "a"b')).toThrow(/unbalanced quotes/);
+  });
+});
+
+describe('reply encoding', () => {
+  it('writes RESP2 and RESP3 forms', () => {
+    expect(bulk(Buffer.from('hi'))).toBe('$2\r\nhi\r\n');
+    expect(bulkOrNil(undefined, 2)).toBe('$-1\r\n');
+    expect(bulkOrNil(undefined, 3)).toBe('_\r\n');
+    expect(map([[bulk('a'), ':1\r\n']], 2)).toBe('*2\r\n$1\r\na\r\n:1\r\n');
+    expect(map([[bulk('a'), ':1\r\n']], 3)).toBe('%1\r\n$1\r\na\r\n:1\r\n');
+    expect(verbatim('x:1', 3)).toBe('=7\r\ntxt:x:1\r\n');
+    expect(error('ERR a\r\nb')).toBe('-ERR a b\r\n');
+    const big = Buffer.alloc(5000, 200);
+    const reply = array([bulk('k'), bulk(big)]);
+    expect(Buffer.isBuffer(reply)).toBe(true);
+    expect((reply as Buffer).equals(Buffer.concat([Buffer.from('*2\r\n$1\r\nk\r\n$5000\r\n'), big, Buffer.from('\r\n')]))).toBe(true);
+  });
+});
+
+describe('glob patterns', () => {
+  const cases: [string, string, boolean][] = [
+    ['*', '', true],
+    ['*', 'anything', true],
+    ['h?llo', 'hello', true],
+    ['h?llo', 'hllo', false],
+    ['h*llo', 'heeeello', true],
+    ['h*llo', 'hello world', false],
+    ['h[ae]llo', 'hallo', true],
+    ['h[ae]llo', 'hillo', false],
+    ['h[^e]llo', 'hallo', true],
+    ['h[^e]llo', 'hello', false],
+    ['h[a-b]llo', 'hbllo', true],
+    ['h[b-a]llo', 'hallo', true],
+    ['h[a-b]llo', 'hcllo', false],
+    ['h\\*llo', 'h*llo', true],
+    ['h\\*llo', 'hallo', false],
+    ['a*b*c', 'aXXbYYbZc', true],
+    ['a*b*c', 'aXXbYYbZ', false],
+    ['key:[0-9]*', 'key:12', true],
+    ['[\\]]', ']', true],
+    ['ab[', 'ab', false],
+  ];
+  it.each(cases)('%s against %s', (pattern, s, matches) => {
+    expect(globMatch(Buffer.from(pattern), Buffer.from(s))).toBe(matches);
+  });
+
+  it('finds the literal prefix a range scan can start from', () => {
+    expect(literalPrefix(Buffer.from('user:*')).prefix.toString()).toBe('user:');
+    expect(literalPrefix(Buffer.from('a\\*b?'))).toEqual({ prefix: Buffer.from('a*b'), exact: false });
+    expect(literalPrefix(Buffer.from('exact'))).toEqual({ prefix: Buffer.from('exact'), exact: true });
+  });
+});
+
+describe('settings', () => {
+  const file = join(tmp.dir, 'xrpkv.conf');
+  writeFileSync(file, '# a comment\nport 7001\nbind 127.0.0.2\nmaxclients 5\nmax-bulk-len 2mb\ndb "/tmp/from file.xrpkv"\n');
+
+  it('takes flags over environment over the config file over defaults', () => {
+    const fromFile = resolveConfig({ config: file }, {});
+    expect(fromFile).toMatchObject({ port: 7001, bind: '127.0.0.2', maxclients: 5, maxBulkLen: 2 * 1024 * 1024, db: '/tmp/from file.xrpkv', lookup: 'auto' });
+    const env = { XRPKV_CONFIG: file, XRPKV_PORT: '7002', XRPKV_MAX_BULK_LEN: '64kb' };
+    expect(resolveConfig({}, env)).toMatchObject({ port: 7002, maxBulkLen: 65536, bind: '127.0.0.2' });
+    expect(resolveConfig({ port: '7003', db: 'x.xrpkv' }, env)).toMatchObject({ port: 7003, db: 'x.xrpkv', maxclients: 5 });
+    expect(resolveConfig({ db: 'd' }, {})).toMatchObject({ port: 6379, bind: '127.0.0.1', maxclients: 10000, requirepass: undefined });
+  });
+
+  it('names the source of a bad setting', () => {
+    expect(() => resolveConfig({ db: 'd', port: '70000' }, {})).toThrow(/--port: expected a port/);
+    expect(() => resolveConfig({ db: 'd' }, { XRPKV_LOOKUP: 'fast' })).toThrow(/XRPKV_LOOKUP: expected auto, walk or xrp/);
+    expect(() => resolveConfig({}, {})).toThrow(ConfigError);
+    const bad = join(tmp.dir, 'bad.conf');
+    writeFileSync(bad, 'port 1\nspeed 11\n');
+    expect(() => resolveConfig({ config: bad }, {})).toThrow(/bad\.conf:2: unknown setting 'speed'/);
+    expect(() => resolveConfig({ config: join(tmp.dir, 'missing.conf') }, {})).toThrow(/cannot read the config file/);
+    expect(size('512MB')).toBe(512 * 1024 * 1024);
+    expect(() => size('12 parsecs')).toThrow(/expected a size/);
+  });
+});
