@@ -1,6 +1,7 @@
 // Argument parsers shared by the CLI's commands (commander calls them; a
 // thrown InvalidArgumentError becomes a usage error).
 import { InvalidArgumentError } from 'commander';
+import { PAGE_SIZES } from './store/page.js';
 
 export function hex(value: string): Buffer {
   const digits = value.replace(/\s+/g, '');
@@ -43,4 +44,27 @@ export function splitSelector(spec: string): [string, string | undefined] {
   const colon = spec.lastIndexOf(':');
   if (colon <= 0 || spec.slice(colon + 1).includes('/')) return [spec, undefined];
   return [spec.slice(0, colon), spec.slice(colon + 1)];
+}
+
+/**
+ * A failure the user can fix (a missing database file, a bad argument found
+ * after parsing, a bad input line under --strict): the CLI prints its message
+ * as one line and exits 1.
+ */
+export class CliError extends Error {
+  override name = 'CliError';
+}
+
+/** An integer >= 0. */
+export function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer >= 0');
+  return n;
+}
+
+/** A page size for a new database file. */
+export function pageSize(value: string): number {
+  const n = Number(value);
+  if (!(PAGE_SIZES as readonly number[]).includes(n)) throw new InvalidArgumentError('expected 512, 1024, 2048 or 4096');
+  return n;
 }

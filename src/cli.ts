@@ -4,18 +4,28 @@
 //   xrpkv vm run PROG.o[:NAME] [--memory-hex HEX] [--budget N]
 //   xrpkv xrp probe | run | bench ...   (see cli-xrp.ts)
 //   xrpkv check FILE [--json]            verify every page of a store file
+//   xrpkv get | put | del | scan | stats --db PATH ...   (see cli-store.ts)
+//   xrpkv load --db PATH FILE            (see cli-load.ts)
 //   xrpkv bench depth [--quick] ...       tree height against XRP speedup (see bench/command.ts)
 //   xrpkv serve --db PATH [--port N] ...  the Redis-protocol server (see server/command.ts)
 import { Command } from 'commander';
-import { hex, positiveInt, splitSelector } from './cli-args.js';
+import { CliError, hex, positiveInt, splitSelector } from './cli-args.js';
+import { quietOnBrokenPipe } from './cli-format.js';
+import { addLoadCommand } from './cli-load.js';
+import { addStoreCommands } from './cli-store.js';
 import { addXrpCommands } from './cli-xrp.js';
 import { addBenchCommands } from './bench/command.js';
 import { addServeCommand } from './server/command.js';
 import { checkFile } from './store/check.js';
+import { StoreError } from './store/errors.js';
 import { BpfProgram, BpfLoadError, BpfRunError } from './vm.js';
 import { XrpError } from './xrp.js';
 
-const cli = new Command('xrpkv').description('xrpkv: a key-value store whose lookups run as eBPF programs');
+const cli = new Command('xrpkv')
+  .description('xrpkv: a key-value store whose lookups run as eBPF programs')
+  // Usage errors read like the others: `xrpkv: ...` on one line (subcommands inherit this).
+  .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'xrpkv: ')) });
+quietOnBrokenPipe();
 const vm = cli.command('vm').description("xrpkv's eBPF virtual machine");
 
 vm.command('list')
@@ -42,6 +52,8 @@ vm.command('run')
 addXrpCommands(cli);
 addBenchCommands(cli);
 addServeCommand(cli);
+addStoreCommands(cli);
+addLoadCommand(cli);
 
 cli
   .command('check')
@@ -66,8 +78,10 @@ try {
 } catch (e) {
   // Expected failures (a bad object, a faulting run, a missing file, an
   // argument the API refuses) get one line; anything else is a bug and keeps its stack.
-  if (e instanceof BpfLoadError || e instanceof BpfRunError || e instanceof XrpError) {
+  if (e instanceof BpfLoadError || e instanceof BpfRunError || e instanceof XrpError || e instanceof StoreError) {
     console.error(`xrpkv: ${e.code}: ${e.message}`);
+  } else if (e instanceof CliError) {
+    console.error(`xrpkv: ${e.message}`);
   } else if (e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string') {
     console.error(`xrpkv: ${e.message}`);
   } else if (e instanceof RangeError || e instanceof TypeError) {

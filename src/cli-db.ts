@@ -1,0 +1,170 @@
+// What the store commands (get, put, del, scan, stats, load) share: the
+// database file and its encodings as options, opening it, and turning
+// command-line text into keys and values.
+//
+// Text becomes a key or value by the encoding: `binary` takes the UTF-8 bytes
+// of the text (or, with --hex, the bytes the hex digits spell); an
+// `ordered-binary` key is the string itself (or, with --json-key, the JSON
+// value it spells: a number, an array...); a `msgpack` or `json` value is the
+// string (or, with --json-value, the JSON value); a `string` value is the string.
+import { statSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import { CliError, pageSize } from './cli-args.js';
+import { open, type Database, type Lookup } from './store/db.js';
+import { KEY_ENCODINGS, VALUE_ENCODINGS, type KeyEncoding, type ValueEncoding } from './store/encoding.js';
+
+export interface StoreCliOptions {
+  db: string;
+  keyEncoding: KeyEncoding;
+  valueEncoding: ValueEncoding;
+  redis?: boolean;
+  lookup: Lookup;
+  hex?: boolean;
+  jsonKey?: boolean;
+  jsonValue?: boolean;
+  pageSize?: number;
+}
+
+/** Encodings after --redis is applied. */
+export interface Encodings {
+  keyEncoding: KeyEncoding;
+  valueEncoding: ValueEncoding;
+}
+
+export interface StoreOptionsWanted {
+  /** put, load: --json-value. */
+  values?: boolean;
+  /** put, load: the command may create the file, so --page-size applies. */
+  creates?: boolean;
+}
+
+/** Adds the options every store command takes. */
+export function storeOptions(command: Command, wanted: StoreOptionsWanted = {}): Command {
+  command
+    .requiredOption('--db <path>', 'the database file')
+    .addOption(new Option('--key-encoding <encoding>', 'how keys are stored').choices(KEY_ENCODINGS).default('ordered-binary'))
+    .addOption(new Option('--value-encoding <encoding>', 'how values are stored').choices(VALUE_ENCODINGS).default('msgpack'))
+    .addOption(
+      new Option('--redis', 'binary keys and values, as `xrpkv serve` writes them (same as --key-encoding binary --value-encoding binary)').conflicts([
+        'keyEncoding',
+        'valueEncoding',
+      ]),
+    )
+    .option('--hex', 'binary keys and values are given, and bytes are printed, as hex digits')
+    .option('--json-key', 'keys are JSON (a number, an array...); needs --key-encoding ordered-binary')
+    .addOption(new Option('--lookup <how>', 'how lookups run').choices(['auto', 'walk', 'xrp']).default('auto'));
+  if (wanted.values) command.option('--json-value', 'values are JSON (a number, an object...); needs --value-encoding msgpack or json');
+  if (wanted.creates) command.option('--page-size <bytes>', 'page size of a new database file: 512, 1024, 2048 or 4096 (default 4096)', pageSize);
+  return command;
+}
+
+export function encodingsOf(o: StoreCliOptions): Encodings {
+  const e: Encodings = o.redis ? { keyEncoding: 'binary', valueEncoding: 'binary' } : { keyEncoding: o.keyEncoding, valueEncoding: o.valueEncoding };
+  if (o.jsonKey && e.keyEncoding !== 'ordered-binary') {
+    throw new CliError(`--json-key needs --key-encoding ordered-binary: '${e.keyEncoding}' keys are bytes (text, or hex with --hex)`);
+  }
+  if (o.jsonValue && e.valueEncoding !== 'msgpack' && e.valueEncoding !== 'json') {
+    throw new CliError(`--json-value needs --value-encoding msgpack or json: '${e.valueEncoding}' values are ${e.valueEncoding === 'string' ? 'strings' : 'bytes'}`);
+  }
+  return e;
+}
+
+/** Read commands never create a file: check that one is there first. */
+function requireDatabase(path: string): void {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new CliError(`${path}: not a regular file`);
+    size = st.size;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError(`${path}: no such database file (this command does not create one)`);
+    throw e;
+  }
+  if (size === 0) throw new CliError(`${path}: an empty file, not an xrpkv database`);
+}
+
+/**
+ * Opens the database, runs `fn`, and closes it (waiting for its writes).
+ * `existing`: the file must be there already. Opening takes the file's
+ * writer lock, even to read: one process at a time.
+ */
+export async function withStore<T>(o: StoreCliOptions, e: Encodings, how: 'existing' | 'create', fn: (db: Database) => Promise<T>): Promise<T> {
+  if (how === 'existing') requireDatabase(o.db);
+  const db = open(o.db, { ...e, lookup: o.lookup, pageSize: o.pageSize });
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * Runs `read`, turning a failure to decode what is stored (msgpackr's or
+ * JSON's errors: the file was written with other encodings, e.g. by
+ * `xrpkv serve`) into a CliError that says so. The store's own errors pass.
+ */
+export async function decoding<T>(o: StoreCliOptions, e: Encodings, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    const plain = err instanceof Error && (err.constructor === Error || err instanceof SyntaxError || err instanceof RangeError);
+    if (!plain || err instanceof CliError || typeof (err as NodeJS.ErrnoException).code === 'string') throw err;
+    const hint = o.redis ? '' : ' (a database `xrpkv serve` wrote needs --redis)';
+    throw new CliError(`${o.db}: cannot decode a stored entry as keys '${e.keyEncoding}', values '${e.valueEncoding}'${hint}: ${err.message}`);
+  }
+}
+
+function parseHex(text: string, what: string): Buffer {
+  const digits = text.replace(/\s+/g, '');
+  if (!/^([0-9a-fA-F]{2})*$/.test(digits)) throw new CliError(`the ${what} is not hex (an even number of hex digits): ${JSON.stringify(text)}`);
+  return Buffer.from(digits, 'hex');
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CliError(`the ${what} is not JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Text (an argument, a CSV field) to a key or value; throws CliError for bad hex or JSON. */
+export interface TextInput {
+  key(text: string): unknown;
+  value(text: string): unknown;
+}
+
+export function textInput(o: StoreCliOptions, e: Encodings): TextInput {
+  return {
+    key(text) {
+      if (e.keyEncoding === 'binary') return o.hex ? parseHex(text, 'key') : Buffer.from(text, 'utf8');
+      return o.jsonKey ? parseJson(text, 'key') : text;
+    },
+    value(text) {
+      if (e.valueEncoding === 'binary') return o.hex ? parseHex(text, 'value') : Buffer.from(text, 'utf8');
+      return o.jsonValue ? parseJson(text, 'value') : text;
+    },
+  };
+}
+
+/**
+ * A JSON Lines row's key or value: `key` / `value` hold the JSON value (a
+ * string gives a binary encoding its UTF-8 bytes); `keyHex` / `valueHex` hold
+ * bytes as hex, as `scan --json` prints them.
+ */
+export function jsonField(row: Record<string, unknown>, name: 'key' | 'value', encoding: KeyEncoding | ValueEncoding): unknown {
+  const hexName = `${name}Hex`;
+  if (hexName in row) {
+    if (name in row) throw new CliError(`give "${name}" or "${hexName}", not both`);
+    const h = row[hexName];
+    if (typeof h !== 'string') throw new CliError(`"${hexName}" must be a string of hex digits`);
+    return parseHex(h, hexName);
+  }
+  if (!(name in row)) throw new CliError(`no "${name}" (or "${hexName}") field`);
+  const x = row[name];
+  if (encoding === 'binary') {
+    if (typeof x !== 'string') throw new CliError(`"${name}" must be a string (its UTF-8 bytes are stored) or given as "${hexName}"`);
+    return Buffer.from(x, 'utf8');
+  }
+  return x;
+}
