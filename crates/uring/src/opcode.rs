@@ -37,7 +37,11 @@ pub struct Nop;
 
 impl Nop {
     pub fn build(self) -> Entry {
-        Entry(sys::Sqe { opcode: sys::IORING_OP_NOP, fd: -1, ..Default::default() })
+        Entry(sys::Sqe {
+            opcode: sys::IORING_OP_NOP,
+            fd: -1,
+            ..Default::default()
+        })
     }
 }
 
