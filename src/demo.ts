@@ -1,4 +1,4 @@
-// `npm start`: loads the node search program (bpf/node_search.c, compiled to
+// `npm run demo`: loads the node search program (bpf/node_search.c, compiled to
 // dist/bpf/node_search.o) through the Node binding, runs it over one generated
 // B+tree node and checks every answer against the TypeScript reference.
 import { fileURLToPath } from 'node:url';

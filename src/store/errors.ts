@@ -62,7 +62,7 @@ export class LockError extends StoreError {
   }
 }
 
-/** An option that is accepted but not implemented yet (direct I/O, xrp lookups). */
+/** What this machine or file cannot do: O_DIRECT where the file system refuses it or its block is larger than a page, xrp lookups without the XRP runtime. */
 export class UnsupportedError extends StoreError {
   override name = 'UnsupportedError';
   constructor(message: string, options?: ErrorOptions) {
