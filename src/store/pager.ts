@@ -66,6 +66,8 @@ export class Pager {
   /** Direct I/O's aligned staging buffers (grown on demand). */
   private readBuffer: Buffer = Buffer.alloc(0);
   private writeBuffer: Buffer = Buffer.alloc(0);
+  /** A commit's pages and their numbers, as `write` hands them to the addon (grown on demand). */
+  private readonly commitBuffers = { numbers: Buffer.alloc(0), pages: Buffer.alloc(0) };
   /** pageNo -> verified page, oldest first; `cached` is their total size. */
   private readonly cache = new Map<number, Buffer>();
   private cached = 0;
@@ -103,6 +105,13 @@ export class Pager {
       );
     }
     this.#pageSize = p;
+  }
+
+  /** The first `bytes` of a reused commit buffer. */
+  private staged(which: 'numbers' | 'pages', bytes: number): Buffer {
+    const b = this.commitBuffers;
+    if (b[which].length < bytes) b[which] = Buffer.allocUnsafeSlow(Math.max(bytes, 2 * b[which].length));
+    return b[which].subarray(0, bytes);
   }
 
   /** An aligned buffer of at least `bytes` (with O_DIRECT), reused across calls. */
@@ -203,9 +212,12 @@ export class Pager {
     // One job on the libuv pool writes them all (crates/node/src/store.rs):
     // a commit's pages are scattered, and a pool round trip per run of
     // consecutive pages was most of a commit's time.
+    // The staging buffers are reused (the addon copies them before it
+    // returns): fresh ones cost a page fault per 4 KiB, which in a VM is
+    // most of the copying's time.
     const order = [...pages.keys()].sort((a, b) => a - b);
-    const numbers = Buffer.alloc(8 * order.length);
-    const data = Buffer.allocUnsafe(order.length * this.pageSize);
+    const numbers = this.staged('numbers', 8 * order.length);
+    const data = this.staged('pages', order.length * this.pageSize);
     order.forEach((pageNo, i) => {
       const page = pages.get(pageNo)!;
       if (page.length !== this.pageSize) throw new RangeError(`page ${pageNo} is ${page.length} bytes, not ${this.pageSize}`);

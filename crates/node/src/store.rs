@@ -36,9 +36,11 @@ struct AlignedCopy {
 
 impl AlignedCopy {
     fn of(bytes: &[u8]) -> AlignedCopy {
-        let mut buffer = vec![0u8; bytes.len() + 4096];
+        // Only the copy writes the memory: no zeroing pass over it first.
+        let mut buffer: Vec<u8> = Vec::with_capacity(bytes.len() + 4096);
         let start = buffer.as_ptr().align_offset(4096);
-        buffer[start..start + bytes.len()].copy_from_slice(bytes);
+        buffer.resize(start, 0);
+        buffer.extend_from_slice(bytes);
         AlignedCopy {
             buffer,
             start,
