@@ -25,10 +25,7 @@ use crate::program::MAX_PROGRAM_INSNS;
 const FP: u8 = 10;
 
 fn refuse<T>(pc: usize, reason: impl Into<String>) -> Result<T, LoadError> {
-    Err(LoadError::Check {
-        pc,
-        reason: reason.into(),
-    })
+    Err(LoadError::Check { pc, reason: reason.into() })
 }
 
 /// Checks `insns` against the helpers the embedder registered.
@@ -37,13 +34,7 @@ pub fn check(insns: &[Insn], helpers: &Helpers) -> Result<(), LoadError> {
         return refuse(0, "program is empty");
     }
     if insns.len() > MAX_PROGRAM_INSNS {
-        return refuse(
-            MAX_PROGRAM_INSNS,
-            format!(
-                "program has {} instructions; the limit is {MAX_PROGRAM_INSNS}",
-                insns.len()
-            ),
-        );
+        return refuse(MAX_PROGRAM_INSNS, format!("program has {} instructions; the limit is {MAX_PROGRAM_INSNS}", insns.len()));
     }
     let starts = instruction_starts(insns)?;
     let mut calls = Vec::new(); // (pc of call, target)
@@ -54,19 +45,10 @@ pub fn check(insns: &[Insn], helpers: &Helpers) -> Result<(), LoadError> {
         check_insn(insns, pc, helpers)?;
         if let Some(target) = branch_target(insns, pc) {
             if target < 0 || target as usize >= insns.len() {
-                return refuse(
-                    pc,
-                    format!(
-                        "jump or call target {target} is outside the program (0..{})",
-                        insns.len()
-                    ),
-                );
+                return refuse(pc, format!("jump or call target {target} is outside the program (0..{})", insns.len()));
             }
             if !starts[target as usize] {
-                return refuse(
-                    pc,
-                    format!("jump or call target {target} is the second half of an lddw"),
-                );
+                return refuse(pc, format!("jump or call target {target} is the second half of an lddw"));
             }
             if is_local_call(&insns[pc]) {
                 calls.push((pc, target as usize));
@@ -86,10 +68,7 @@ fn instruction_starts(insns: &[Insn]) -> Result<Vec<bool>, LoadError> {
                 return refuse(pc, "lddw is missing its second slot");
             };
             if second.op != 0 || second.dst != 0 || second.src != 0 || second.off != 0 {
-                return refuse(
-                    pc + 1,
-                    "second slot of lddw must have opcode, registers and offset zero",
-                );
+                return refuse(pc + 1, "second slot of lddw must have opcode, registers and offset zero");
             }
             starts[pc + 1] = false;
             pc += 2;
@@ -125,10 +104,7 @@ fn falls_through(i: &Insn) -> bool {
 fn check_insn(insns: &[Insn], pc: usize, helpers: &Helpers) -> Result<(), LoadError> {
     let i = &insns[pc];
     if i.dst > FP || i.src > FP {
-        return refuse(
-            pc,
-            format!("register r{} does not exist (r0..r10)", i.dst.max(i.src)),
-        );
+        return refuse(pc, format!("register r{} does not exist (r0..r10)", i.dst.max(i.src)));
     }
     let zero = |field: &str, value: i64| reserved(pc, i, &[(field, value)]);
     let writes_dst = |i: &Insn| -> Result<(), LoadError> {
@@ -140,22 +116,10 @@ fn check_insn(insns: &[Insn], pc: usize, helpers: &Helpers) -> Result<(), LoadEr
     match i.op & CLASS_MASK {
         CLASS_LD => {
             if i.op != LDDW {
-                return refuse(
-                    pc,
-                    format!(
-                        "opcode {:#04x} (legacy packet access or unknown load) is not supported",
-                        i.op
-                    ),
-                );
+                return refuse(pc, format!("opcode {:#04x} (legacy packet access or unknown load) is not supported", i.op));
             }
             if i.src != 0 {
-                return refuse(
-                    pc,
-                    format!(
-                        "lddw with src_reg {} (a map or pseudo reference) is not supported",
-                        i.src
-                    ),
-                );
+                return refuse(pc, format!("lddw with src_reg {} (a map or pseudo reference) is not supported", i.src));
             }
             zero("offset", i.off as i64)?;
             writes_dst(i)
@@ -190,13 +154,7 @@ fn check_insn(insns: &[Insn], pc: usize, helpers: &Helpers) -> Result<(), LoadEr
 
 fn check_atomic(pc: usize, i: &Insn) -> Result<(), LoadError> {
     if i.op != ATOMIC_W && i.op != ATOMIC_DW {
-        return refuse(
-            pc,
-            format!(
-                "atomic operations take 4 or 8 bytes, not opcode {:#04x}",
-                i.op
-            ),
-        );
+        return refuse(pc, format!("atomic operations take 4 or 8 bytes, not opcode {:#04x}", i.op));
     }
     let fetches = match i.imm {
         ATOMIC_ADD | ATOMIC_OR | ATOMIC_AND | ATOMIC_XOR => false,
@@ -212,10 +170,7 @@ fn check_atomic(pc: usize, i: &Insn) -> Result<(), LoadError> {
         x => return refuse(pc, format!("unknown atomic operation {x:#x}")),
     };
     if fetches && i.src == FP {
-        return refuse(
-            pc,
-            "an atomic fetch cannot write r10, the read-only frame pointer",
-        );
+        return refuse(pc, "an atomic fetch cannot write r10, the read-only frame pointer");
     }
     Ok(())
 }
@@ -258,10 +213,7 @@ fn check_alu(pc: usize, i: &Insn) -> Result<(), LoadError> {
         _ => i.off == 0,
     };
     if !off_ok {
-        return refuse(
-            pc,
-            format!("offset {} is not valid for opcode {:#04x}", i.off, i.op),
-        );
+        return refuse(pc, format!("offset {} is not valid for opcode {:#04x}", i.off, i.op));
     }
     Ok(())
 }
@@ -315,24 +267,14 @@ fn check_jump(pc: usize, i: &Insn, helpers: &Helpers) -> Result<(), LoadError> {
 /// Refuses `i` unless every named reserved field is zero.
 fn reserved(pc: usize, i: &Insn, fields: &[(&str, i64)]) -> Result<(), LoadError> {
     match fields.iter().find(|(_, value)| *value != 0) {
-        Some((name, value)) => refuse(
-            pc,
-            format!(
-                "reserved {name} of opcode {:#04x} must be 0, not {value}",
-                i.op
-            ),
-        ),
+        Some((name, value)) => refuse(pc, format!("reserved {name} of opcode {:#04x} must be 0, not {value}", i.op)),
         None => Ok(()),
     }
 }
 
 /// Splits the program at its entry and every local-call target, then checks
 /// that control stays inside each piece and that calls nest boundedly.
-fn check_subprograms(
-    insns: &[Insn],
-    starts: &[bool],
-    calls: &[(usize, usize)],
-) -> Result<(), LoadError> {
+fn check_subprograms(insns: &[Insn], starts: &[bool], calls: &[(usize, usize)]) -> Result<(), LoadError> {
     let mut entries: Vec<usize> = calls.iter().map(|&(_, t)| t).chain([0]).collect();
     entries.sort_unstable();
     entries.dedup();
@@ -343,30 +285,16 @@ fn check_subprograms(
         let s = sub_of(pc);
         let width = if insns[pc].op == LDDW { 2 } else { 1 };
         if falls_through(&insns[pc]) && pc + width >= end_of(s) {
-            return refuse(
-                pc,
-                if end_of(s) == insns.len() {
-                    "the program can run past its last instruction (it must end with exit or ja)"
-                        .to_string()
-                } else {
-                    format!(
-                        "execution can fall through into the sub-program at {}",
-                        end_of(s)
-                    )
-                },
-            );
+            return refuse(pc, if end_of(s) == insns.len() {
+                "the program can run past its last instruction (it must end with exit or ja)".to_string()
+            } else {
+                format!("execution can fall through into the sub-program at {}", end_of(s))
+            });
         }
         if let Some(target) = branch_target(insns, pc) {
             let target = target as usize; // range-checked by the caller
             if !is_local_call(&insns[pc]) && sub_of(target) != s {
-                return refuse(
-                    pc,
-                    format!(
-                        "jump to {target} leaves its sub-program ({}..{})",
-                        entries[s],
-                        end_of(s)
-                    ),
-                );
+                return refuse(pc, format!("jump to {target} leaves its sub-program ({}..{})", entries[s], end_of(s)));
             }
         }
     }
@@ -378,19 +306,12 @@ fn check_subprograms(
     }
     let mut depth: Vec<Option<usize>> = vec![None; entries.len()];
     let mut on_path = vec![false; entries.len()];
-    let frames =
-        frame_depth(0, &callees, &mut depth, &mut on_path).map_err(|s| LoadError::Check {
-            pc: entries[s],
-            reason: format!(
-                "sub-program at {} calls itself, directly or indirectly (recursion is not allowed)",
-                entries[s]
-            ),
-        })?;
+    let frames = frame_depth(0, &callees, &mut depth, &mut on_path).map_err(|s| LoadError::Check {
+        pc: entries[s],
+        reason: format!("sub-program at {} calls itself, directly or indirectly (recursion is not allowed)", entries[s]),
+    })?;
     if frames > MAX_FRAMES {
-        return refuse(
-            0,
-            format!("calls nest {frames} frames deep; the limit is {MAX_FRAMES}"),
-        );
+        return refuse(0, format!("calls nest {frames} frames deep; the limit is {MAX_FRAMES}"));
     }
     Ok(())
 }
@@ -416,11 +337,7 @@ fn frame_depth(
                 stack.push((c, 0));
             }
         } else {
-            let d = 1 + callees[s]
-                .iter()
-                .map(|&c| depth[c].unwrap_or(0))
-                .max()
-                .unwrap_or(0);
+            let d = 1 + callees[s].iter().map(|&c| depth[c].unwrap_or(0)).max().unwrap_or(0);
             depth[s] = Some(d);
             on_path[s] = false;
             stack.pop();

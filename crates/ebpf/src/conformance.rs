@@ -15,11 +15,7 @@ use crate::memory::{region_address, Region};
 /// The helpers the suite's runner offers: the standard ones plus "unwind".
 pub fn helpers() -> Helpers {
     let mut h = Helpers::standard();
-    h.register(
-        helpers::CONFORMANCE_UNWIND,
-        "unwind",
-        helpers::conformance_unwind(),
-    );
+    h.register(helpers::CONFORMANCE_UNWIND, "unwind", helpers::conformance_unwind());
     h
 }
 
@@ -54,8 +50,7 @@ pub struct Vector {
 
 /// Reads the suite's vectors: `name \t memory-hex \t code-hex \t r0-hex \t (unused)`.
 pub fn read_vectors(path: &Path) -> Result<Vec<Vector>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
@@ -69,8 +64,7 @@ pub fn read_vectors(path: &Path) -> Result<Vec<Vector>, String> {
                 name: cols[0].to_string(),
                 memory: parse_hex(cols[1]).ok_or_else(|| bad("memory is not hex"))?,
                 code: parse_hex(cols[2]).ok_or_else(|| bad("program is not hex"))?,
-                expected_r0: u64::from_str_radix(cols[3].trim(), 16)
-                    .map_err(|_| bad("r0 is not hex"))?,
+                expected_r0: u64::from_str_radix(cols[3].trim(), 16).map_err(|_| bad("r0 is not hex"))?,
             })
         })
         .collect()

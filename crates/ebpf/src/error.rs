@@ -8,10 +8,7 @@ pub enum LoadError {
     /// The object file is not a well-formed little-endian ELF64 eBPF object.
     Elf(String),
     /// No program with the requested section or function name; `available` lists them.
-    NoSuchProgram {
-        wanted: String,
-        available: Vec<String>,
-    },
+    NoSuchProgram { wanted: String, available: Vec<String> },
     /// The object asks for something this VM does not provide (maps, BTF-only
     /// features, an unknown relocation); `symbol` names what asked for it.
     Unsupported { symbol: String, reason: String },
@@ -56,12 +53,7 @@ impl std::error::Error for LoadError {}
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RunError {
     /// A load or store outside every region, or a store to a read-only one.
-    MemoryAccess {
-        pc: usize,
-        addr: u64,
-        size: usize,
-        write: bool,
-    },
+    MemoryAccess { pc: usize, addr: u64, size: usize, write: bool },
     /// The instruction budget ran out (an endless or too-long loop).
     BudgetExhausted { pc: usize, budget: u64 },
     /// A bpf-to-bpf call would exceed the frame limit.

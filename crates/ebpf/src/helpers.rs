@@ -33,9 +33,8 @@ pub struct HelperContext<'m, 'a> {
     pub log: &'m mut String,
 }
 
-pub type HelperFn = Arc<
-    dyn Fn(&mut HelperContext<'_, '_>, [u64; 5]) -> Result<HelperOutcome, String> + Send + Sync,
->;
+pub type HelperFn =
+    Arc<dyn Fn(&mut HelperContext<'_, '_>, [u64; 5]) -> Result<HelperOutcome, String> + Send + Sync>;
 
 /// The helpers an embedder offers, by id.
 #[derive(Clone, Default)]
@@ -75,11 +74,7 @@ impl Helpers {
 
     /// A dense table indexed by id, for the interpreter's call path.
     pub(crate) fn table(&self) -> Vec<Option<HelperFn>> {
-        let len = self
-            .by_id
-            .keys()
-            .next_back()
-            .map_or(0, |&max| max as usize + 1);
+        let len = self.by_id.keys().next_back().map_or(0, |&max| max as usize + 1);
         let mut t = vec![None; len];
         for (&id, (_, f)) in &self.by_id {
             t[id as usize] = Some(f.clone());
@@ -91,13 +86,7 @@ impl Helpers {
 /// The conformance suite's unwind helper: returns its argument, and stops the
 /// program with r0 = 0 when that argument is 0.
 pub fn conformance_unwind() -> HelperFn {
-    Arc::new(|_, args| {
-        Ok(if args[0] == 0 {
-            HelperOutcome::Stop(0)
-        } else {
-            HelperOutcome::Return(args[0])
-        })
-    })
+    Arc::new(|_, args| Ok(if args[0] == 0 { HelperOutcome::Stop(0) } else { HelperOutcome::Return(args[0]) }))
 }
 
 /// Longest line one `bpf_trace_printk` call may add to the log, as in the kernel.
@@ -114,9 +103,7 @@ fn trace_printk(ctx: &mut HelperContext<'_, '_>, args: [u64; 5]) -> Result<Helpe
         return Ok(HelperOutcome::Return(EINVAL));
     }
     let Some(fmt) = ctx.memory.read_bytes(fmt_addr, fmt_size) else {
-        return Err(format!(
-            "format string at {fmt_addr:#x} ({fmt_size} bytes) is outside readable memory"
-        ));
+        return Err(format!("format string at {fmt_addr:#x} ({fmt_size} bytes) is outside readable memory"));
     };
     // The format must be NUL-terminated within fmt_size bytes.
     let Some(end) = fmt.iter().position(|&b| b == 0) else {
@@ -143,9 +130,7 @@ fn trace_printk(ctx: &mut HelperContext<'_, '_>, args: [u64; 5]) -> Result<Helpe
             longs += 1;
             i += 1;
         }
-        let Some(&conv) = fmt.get(i) else {
-            return Ok(HelperOutcome::Return(EINVAL));
-        };
+        let Some(&conv) = fmt.get(i) else { return Ok(HelperOutcome::Return(EINVAL)) };
         i += 1;
         if next_arg > 4 {
             return Ok(HelperOutcome::Return(EINVAL));
@@ -153,11 +138,7 @@ fn trace_printk(ctx: &mut HelperContext<'_, '_>, args: [u64; 5]) -> Result<Helpe
         let raw = args[next_arg];
         next_arg += 1;
         let value = if longs == 0 { raw as u32 as u64 } else { raw };
-        let signed = if longs == 0 {
-            raw as u32 as i32 as i64
-        } else {
-            raw as i64
-        };
+        let signed = if longs == 0 { raw as u32 as i32 as i64 } else { raw as i64 };
         let _ = match conv {
             b'd' | b'i' => write!(out, "{signed}"),
             b'u' => write!(out, "{value}"),

@@ -72,13 +72,7 @@ impl<'p> Vm<'p> {
     /// ignored) and r10 at the top of a zeroed 512-byte frame. `regions` are
     /// mapped at [`crate::region_address`]`(0)`, `(1)`, ... in order.
     pub fn run(&mut self, regions: &mut [Region<'_>], args: &[u64]) -> Result<Exit, RunError> {
-        let Vm {
-            program,
-            budget,
-            stack,
-            frames,
-            log,
-        } = self;
+        let Vm { program, budget, stack, frames, log } = self;
         let program: &Program = program;
         let budget = *budget;
         // Each frame is zeroed as it is entered, so a run never sees an
@@ -98,12 +92,7 @@ impl<'p> Vm<'p> {
 
         macro_rules! fault {
             ($addr:expr, $size:expr, $write:expr) => {
-                return Err(RunError::MemoryAccess {
-                    pc: pc - 1,
-                    addr: $addr,
-                    size: $size,
-                    write: $write,
-                })
+                return Err(RunError::MemoryAccess { pc: pc - 1, addr: $addr, size: $size, write: $write })
             };
         }
         macro_rules! load {
@@ -134,12 +123,7 @@ impl<'p> Vm<'p> {
         loop {
             // The checker proved pc stays in range; `get` keeps this panic-free regardless.
             let Some(&ins) = insns.get(pc) else {
-                return Err(RunError::MemoryAccess {
-                    pc,
-                    addr: pc as u64,
-                    size: 8,
-                    write: false,
-                });
+                return Err(RunError::MemoryAccess { pc, addr: pc as u64, size: 8, write: false });
             };
             if remaining == 0 {
                 return Err(RunError::BudgetExhausted { pc, budget });
@@ -192,9 +176,7 @@ impl<'p> Vm<'p> {
                 MOD32_K => reg[d] = mod32(reg[d] as u32, ins.imm as u32, ins.off) as u64,
                 XOR32_K => reg[d] = ((reg[d] as u32) ^ (ins.imm as u32)) as u64,
                 MOV32_K => reg[d] = (ins.imm as u32) as u64,
-                ARSH32_K => {
-                    reg[d] = (((reg[d] as u32) as i32) >> ((ins.imm as u32) & 31)) as u32 as u64
-                }
+                ARSH32_K => reg[d] = (((reg[d] as u32) as i32) >> ((ins.imm as u32) & 31)) as u32 as u64,
                 ADD32_X => reg[d] = (reg[d] as u32).wrapping_add(reg[s] as u32) as u64,
                 SUB32_X => reg[d] = (reg[d] as u32).wrapping_sub(reg[s] as u32) as u64,
                 MUL32_X => reg[d] = (reg[d] as u32).wrapping_mul(reg[s] as u32) as u64,
@@ -206,9 +188,7 @@ impl<'p> Vm<'p> {
                 MOD32_X => reg[d] = mod32(reg[d] as u32, reg[s] as u32, ins.off) as u64,
                 XOR32_X => reg[d] = ((reg[d] as u32) ^ (reg[s] as u32)) as u64,
                 MOV32_X => reg[d] = movsx32(reg[s] as u32, ins.off) as u64,
-                ARSH32_X => {
-                    reg[d] = (((reg[d] as u32) as i32) >> ((reg[s] as u32) & 31)) as u32 as u64
-                }
+                ARSH32_X => reg[d] = (((reg[d] as u32) as i32) >> ((reg[s] as u32) & 31)) as u32 as u64,
 
                 // Byte order.
                 LE => reg[d] = to_le(reg[d], ins.imm),
@@ -303,15 +283,9 @@ impl<'p> Vm<'p> {
                 // Calls and exit.
                 CALL if ins.src == CALL_LOCAL => {
                     if depth + 1 >= MAX_FRAMES {
-                        return Err(RunError::CallDepth {
-                            pc: pc - 1,
-                            max_frames: MAX_FRAMES,
-                        });
+                        return Err(RunError::CallDepth { pc: pc - 1, max_frames: MAX_FRAMES });
                     }
-                    frames[depth] = Frame {
-                        return_pc: pc,
-                        saved: [reg[6], reg[7], reg[8], reg[9]],
-                    };
+                    frames[depth] = Frame { return_pc: pc, saved: [reg[6], reg[7], reg[8], reg[9]] };
                     depth += 1;
                     reg[10] -= FRAME_STACK_SIZE as u64;
                     let top = STACK_SIZE - depth * FRAME_STACK_SIZE;
@@ -321,39 +295,18 @@ impl<'p> Vm<'p> {
                 CALL => {
                     let id = ins.imm as u32;
                     let Some(Some(helper)) = program.helpers.get(id as usize) else {
-                        return Err(RunError::Helper {
-                            pc: pc - 1,
-                            id,
-                            reason: "not registered".into(),
-                        });
+                        return Err(RunError::Helper { pc: pc - 1, id, reason: "not registered".into() });
                     };
-                    let mut ctx = HelperContext {
-                        memory: &mut memory,
-                        log,
-                    };
+                    let mut ctx = HelperContext { memory: &mut memory, log };
                     match helper(&mut ctx, [reg[1], reg[2], reg[3], reg[4], reg[5]]) {
                         Ok(HelperOutcome::Return(v)) => reg[0] = v,
-                        Ok(HelperOutcome::Stop(v)) => {
-                            return Ok(Exit {
-                                r0: v,
-                                executed: budget - remaining,
-                            })
-                        }
-                        Err(reason) => {
-                            return Err(RunError::Helper {
-                                pc: pc - 1,
-                                id,
-                                reason,
-                            })
-                        }
+                        Ok(HelperOutcome::Stop(v)) => return Ok(Exit { r0: v, executed: budget - remaining }),
+                        Err(reason) => return Err(RunError::Helper { pc: pc - 1, id, reason }),
                     }
                 }
                 EXIT => {
                     if depth == 0 {
-                        return Ok(Exit {
-                            r0: reg[0],
-                            executed: budget - remaining,
-                        });
+                        return Ok(Exit { r0: reg[0], executed: budget - remaining });
                     }
                     depth -= 1;
                     let f = frames[depth];
@@ -365,11 +318,7 @@ impl<'p> Vm<'p> {
                 // Unreachable after the checker; refusing here keeps a checker bug from
                 // becoming undefined behaviour.
                 _ => {
-                    return Err(RunError::Helper {
-                        pc: pc - 1,
-                        id: 0,
-                        reason: format!("opcode {:#04x} reached the interpreter unchecked", ins.op),
-                    })
+                    return Err(RunError::Helper { pc: pc - 1, id: 0, reason: format!("opcode {:#04x} reached the interpreter unchecked", ins.op) })
                 }
             }
         }
@@ -487,12 +436,5 @@ fn atomic(op: i32, size: usize, old: u64, src: u64, r0: u64) -> (Option<u64>, Fe
             _ => old ^ src, // ATOMIC_XOR: the checker admits nothing else
         },
     };
-    (
-        Some(new),
-        if fetch {
-            Fetched::Src(narrow(old))
-        } else {
-            Fetched::None
-        },
-    )
+    (Some(new), if fetch { Fetched::Src(narrow(old)) } else { Fetched::None })
 }

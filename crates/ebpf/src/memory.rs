@@ -49,21 +49,11 @@ pub struct Region<'a> {
 impl<'a> Region<'a> {
     pub fn readonly(bytes: &'a [u8]) -> Region<'a> {
         // The pointer is only ever read through: `writable` is false.
-        Region {
-            ptr: bytes.as_ptr() as *mut u8,
-            len: bytes.len(),
-            writable: false,
-            _borrow: PhantomData,
-        }
+        Region { ptr: bytes.as_ptr() as *mut u8, len: bytes.len(), writable: false, _borrow: PhantomData }
     }
 
     pub fn writable(bytes: &'a mut [u8]) -> Region<'a> {
-        Region {
-            ptr: bytes.as_mut_ptr(),
-            len: bytes.len(),
-            writable: true,
-            _borrow: PhantomData,
-        }
+        Region { ptr: bytes.as_mut_ptr(), len: bytes.len(), writable: true, _borrow: PhantomData }
     }
 
     pub fn len(&self) -> usize {
@@ -82,11 +72,7 @@ struct Slot {
     writable: bool,
 }
 
-const UNMAPPED: Slot = Slot {
-    ptr: std::ptr::null_mut(),
-    len: 0,
-    writable: false,
-};
+const UNMAPPED: Slot = Slot { ptr: std::ptr::null_mut(), len: 0, writable: false };
 
 /// The slots of one run. It lives only as long as the borrows it was built
 /// from (`'a`), which `Vm::run` guarantees by building it on its own stack.
@@ -98,27 +84,12 @@ pub struct AddressMap<'a> {
 impl<'a> AddressMap<'a> {
     pub fn new(rodata: &'a [u8], stack: &'a mut [u8], regions: &'a [Region<'a>]) -> AddressMap<'a> {
         let mut slots = [UNMAPPED; SLOTS];
-        slots[RODATA_SLOT] = Slot {
-            ptr: rodata.as_ptr() as *mut u8,
-            len: rodata.len(),
-            writable: false,
-        };
-        slots[STACK_SLOT] = Slot {
-            ptr: stack.as_mut_ptr(),
-            len: stack.len(),
-            writable: true,
-        };
+        slots[RODATA_SLOT] = Slot { ptr: rodata.as_ptr() as *mut u8, len: rodata.len(), writable: false };
+        slots[STACK_SLOT] = Slot { ptr: stack.as_mut_ptr(), len: stack.len(), writable: true };
         for (i, r) in regions.iter().take(MAX_REGIONS).enumerate() {
-            slots[FIRST_REGION_SLOT + i] = Slot {
-                ptr: r.ptr,
-                len: r.len.min(1 << SLOT_SHIFT),
-                writable: r.writable,
-            };
+            slots[FIRST_REGION_SLOT + i] = Slot { ptr: r.ptr, len: r.len.min(1 << SLOT_SHIFT), writable: r.writable };
         }
-        AddressMap {
-            slots,
-            _borrow: PhantomData,
-        }
+        AddressMap { slots, _borrow: PhantomData }
     }
 
     /// The host pointer for `size` bytes at `addr`, or `None` when any of them
@@ -212,11 +183,7 @@ mod tests {
         let mut map = AddressMap::new(&rodata, &mut stack, &regions);
 
         assert_eq!(map.load(RODATA_BASE, 4), Some(0x0403_0201));
-        assert_eq!(
-            map.load(RODATA_BASE + 1, 4),
-            None,
-            "crosses the end of .rodata"
-        );
+        assert_eq!(map.load(RODATA_BASE + 1, 4), None, "crosses the end of .rodata");
         assert_eq!(map.store(RODATA_BASE, 1, 0), None, ".rodata is read-only");
         assert_eq!(map.load(0, 1), None, "slot 0 is never mapped");
         assert_eq!(map.load(u64::MAX, 1), None);

@@ -110,6 +110,7 @@ pub const LE: u8 = CLASS_ALU | ALU_END | SRC_K; // 0xd4
 pub const BE: u8 = CLASS_ALU | ALU_END | SRC_X; // 0xdc
 pub const BSWAP: u8 = CLASS_ALU64 | ALU_END | SRC_K; // 0xd7 (v4)
 
+
 // Full arithmetic opcodes: `<op><width>_<source>`, K = immediate, X = register.
 pub const ADD64_K: u8 = CLASS_ALU64 | ALU_ADD | SRC_K;
 pub const ADD64_X: u8 = CLASS_ALU64 | ALU_ADD | SRC_X;

@@ -47,30 +47,15 @@ impl Program {
 
     /// Loads the program named `selector` (a function or section name) from an
     /// ELF object; with `None`, the object must hold exactly one program.
-    pub fn from_elf(
-        object: &[u8],
-        selector: Option<&str>,
-        helpers: &Helpers,
-    ) -> Result<Program, LoadError> {
+    pub fn from_elf(object: &[u8], selector: Option<&str>, helpers: &Helpers) -> Result<Program, LoadError> {
         let linked = elf::load(object, selector)?;
-        let insns = insn::decode_all(&linked.code)
-            .ok_or_else(|| LoadError::Elf("code is not whole instructions".into()))?;
+        let insns = insn::decode_all(&linked.code).ok_or_else(|| LoadError::Elf("code is not whole instructions".into()))?;
         Program::checked(linked.name, insns, linked.rodata, helpers)
     }
 
-    fn checked(
-        name: String,
-        insns: Vec<Insn>,
-        rodata: Vec<u8>,
-        helpers: &Helpers,
-    ) -> Result<Program, LoadError> {
+    fn checked(name: String, insns: Vec<Insn>, rodata: Vec<u8>, helpers: &Helpers) -> Result<Program, LoadError> {
         check::check(&insns, helpers)?;
-        Ok(Program {
-            name,
-            insns,
-            rodata,
-            helpers: helpers.table(),
-        })
+        Ok(Program { name, insns, rodata, helpers: helpers.table() })
     }
 
     pub fn name(&self) -> &str {

@@ -20,9 +20,7 @@ fn every_conformance_vector_passes() {
         let program = match Program::from_bytecode(&v.code, &helpers) {
             Ok(p) => p,
             // callx (0x8d) is outside RFC 9669; the suite leaves it out by default.
-            Err(LoadError::Check { reason, .. })
-                if v.name == "callx.data" && reason.contains("callx") =>
-            {
+            Err(LoadError::Check { reason, .. }) if v.name == "callx.data" && reason.contains("callx") => {
                 skipped.push(format!("{}: refused at load: {reason}", v.name));
                 continue;
             }
@@ -34,27 +32,14 @@ fn every_conformance_vector_passes() {
         let mut memory = v.memory.clone();
         match conformance::run(&mut Vm::new(&program), &mut memory) {
             Ok(exit) if exit.r0 == v.expected_r0 => {}
-            Ok(exit) => failures.push(format!(
-                "{}: r0 = {:#x}, expected {:#x}",
-                v.name, exit.r0, v.expected_r0
-            )),
+            Ok(exit) => failures.push(format!("{}: r0 = {:#x}, expected {:#x}", v.name, exit.r0, v.expected_r0)),
             Err(e) => failures.push(format!("{}: run error: {e}", v.name)),
         }
     }
     for s in &skipped {
         println!("skipped {s}");
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} vectors failed:\n{}",
-        failures.len(),
-        vectors.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} vectors failed:\n{}", failures.len(), vectors.len(), failures.join("\n"));
     assert!(skipped.len() <= 1, "only callx may be skipped: {skipped:?}");
-    println!(
-        "{} conformance vectors passed, {} skipped",
-        vectors.len() - skipped.len(),
-        skipped.len()
-    );
+    println!("{} conformance vectors passed, {} skipped", vectors.len() - skipped.len(), skipped.len());
 }

@@ -17,12 +17,8 @@ use ebpf::insn::Insn;
 use ebpf::{list_programs, region_address, Helpers, LoadError, Program, ProgramInfo, Region, Vm};
 
 /// clang flags of each build of every test program.
-const FLAVOURS: [(&str, &[&str]); 4] = [
-    ("v1", &["-mcpu=v1"]),
-    ("v2", &["-mcpu=v2"]),
-    ("v3", &["-mcpu=v3"]),
-    ("v3-g", &["-mcpu=v3", "-g"]),
-];
+const FLAVOURS: [(&str, &[&str]); 4] =
+    [("v1", &["-mcpu=v1"]), ("v2", &["-mcpu=v2"]), ("v3", &["-mcpu=v3"]), ("v3-g", &["-mcpu=v3", "-g"])];
 
 /// Sources in `bpf/tests/`, and `bpf/node_search.c`.
 const TEST_SOURCES: [&str; 6] = ["calls", "rodata", "multi", "map", "global", "extern"];
@@ -50,26 +46,16 @@ fn objects() -> &'static HashMap<(&'static str, &'static str), Vec<u8>> {
 }
 
 fn object(flavour: &str, name: &str) -> &'static [u8] {
-    let found = objects()
-        .iter()
-        .find(|((f, n), _)| *f == flavour && *n == name);
-    found
-        .map(|(_, bytes)| bytes.as_slice())
-        .unwrap_or_else(|| panic!("no object {name} for {flavour}"))
+    let found = objects().iter().find(|((f, n), _)| *f == flavour && *n == name);
+    found.map(|(_, bytes)| bytes.as_slice()).unwrap_or_else(|| panic!("no object {name} for {flavour}"))
 }
 
 fn info(name: &str, section: &str, insn_count: usize) -> ProgramInfo {
-    ProgramInfo {
-        name: name.into(),
-        section: section.into(),
-        insn_count,
-    }
+    ProgramInfo { name: name.into(), section: section.into(), insn_count }
 }
 
 fn names(list: &[ProgramInfo]) -> Vec<(&str, &str)> {
-    list.iter()
-        .map(|p| (p.name.as_str(), p.section.as_str()))
-        .collect()
+    list.iter().map(|p| (p.name.as_str(), p.section.as_str())).collect()
 }
 
 fn load(object: &[u8], selector: Option<&str>) -> Result<Program, LoadError> {
@@ -84,9 +70,7 @@ fn run_with_len(program: &Program, input: &[u64], len: usize) -> (u64, String) {
     let mut vm = Vm::new(program);
     let args = [region_address(0), mem.len() as u64];
     let mut regions = [Region::writable(&mut mem)];
-    let exit = vm
-        .run(&mut regions, &args)
-        .unwrap_or_else(|e| panic!("{} failed: {e}", program.name()));
+    let exit = vm.run(&mut regions, &args).unwrap_or_else(|e| panic!("{} failed: {e}", program.name()));
     (exit.r0, vm.take_log())
 }
 
@@ -109,17 +93,8 @@ fn assert_calls_resolved(program: &Program) {
     for (pc, insn) in code.iter().enumerate() {
         if insn.op == ebpf::opcode::CALL && insn.src == ebpf::opcode::CALL_LOCAL {
             let target = pc as i64 + 1 + insn.imm as i64;
-            assert!(
-                (0..code.len() as i64).contains(&target),
-                "{}: call at {pc} to {target}",
-                program.name()
-            );
-            assert_ne!(
-                target,
-                pc as i64 + 1 + -1,
-                "{}: call at {pc} still unrelocated",
-                program.name()
-            );
+            assert!((0..code.len() as i64).contains(&target), "{}: call at {pc} to {target}", program.name());
+            assert_ne!(target, pc as i64 + 1 + -1, "{}: call at {pc} still unrelocated", program.name());
         }
     }
 }
@@ -140,46 +115,23 @@ fn lists_the_programs_of_each_object() {
         let multi = list_programs(object(flavour, "multi")).unwrap();
         assert_eq!(
             multi,
-            [
-                info("first", "xrp/first", 3),
-                info("second_a", "xrp/second", 4),
-                info("second_b", "xrp/second", 4)
-            ],
+            [info("first", "xrp/first", 3), info("second_a", "xrp/second", 4), info("second_b", "xrp/second", 4)],
             "{flavour}"
         );
         let rodata = list_programs(object(flavour, "rodata")).unwrap();
         assert_eq!(names(&rodata), [("rodata", "xrp/rodata")], "{flavour}");
         let map = list_programs(object(flavour, "map")).unwrap();
-        assert_eq!(
-            names(&map),
-            [
-                ("uses_map", "xrp/map"),
-                ("uses_legacy_map", "xrp/legacy_map")
-            ],
-            "{flavour}"
-        );
+        assert_eq!(names(&map), [("uses_map", "xrp/map"), ("uses_legacy_map", "xrp/legacy_map")], "{flavour}");
         let global = list_programs(object(flavour, "global")).unwrap();
-        assert_eq!(
-            names(&global),
-            [("uses_bss", "xrp/bss"), ("uses_data", "xrp/data")],
-            "{flavour}"
-        );
+        assert_eq!(names(&global), [("uses_bss", "xrp/bss"), ("uses_data", "xrp/data")], "{flavour}");
         let ext = list_programs(object(flavour, "extern")).unwrap();
         assert_eq!(
             names(&ext),
-            [
-                ("uses_kfunc", "xrp/kfunc"),
-                ("uses_kconfig", "xrp/kconfig"),
-                ("uses_callback", "xrp/callback")
-            ],
+            [("uses_kfunc", "xrp/kfunc"), ("uses_kconfig", "xrp/kconfig"), ("uses_callback", "xrp/callback")],
             "{flavour}"
         );
         let node = list_programs(object(flavour, NODE_SEARCH)).unwrap();
-        assert_eq!(
-            names(&node),
-            [("node_search", "xrp/node_search")],
-            "{flavour}"
-        );
+        assert_eq!(names(&node), [("node_search", "xrp/node_search")], "{flavour}");
         assert!(rodata[0].insn_count > 0 && node[0].insn_count > 0);
     }
 }
@@ -194,20 +146,11 @@ fn links_sub_programs_once_each() {
         // both calls and twice but appended once.
         assert_eq!(program.len(), 12 + 4 + 4 + 3, "{flavour}");
         assert_calls_resolved(&program);
-        let exits = decode(&program)
-            .iter()
-            .filter(|i| i.op == ebpf::opcode::EXIT)
-            .count();
+        let exits = decode(&program).iter().filter(|i| i.op == ebpf::opcode::EXIT).count();
         assert_eq!(exits, 4, "{flavour}: one exit per function");
         // The same program by section name and by function name.
-        assert_eq!(
-            load(obj, Some("xrp/calls")).unwrap().bytecode(),
-            program.bytecode()
-        );
-        assert_eq!(
-            load(obj, Some("calls")).unwrap().bytecode(),
-            program.bytecode()
-        );
+        assert_eq!(load(obj, Some("xrp/calls")).unwrap().bytecode(), program.bytecode());
+        assert_eq!(load(obj, Some("calls")).unwrap().bytecode(), program.bytecode());
     }
 }
 
@@ -224,16 +167,10 @@ fn rodata_references_point_into_the_rodata_slot() {
         // Two table addresses, the format string, bias.
         assert_eq!(loads.len(), 4, "{flavour}: {loads:x?}");
         for address in loads {
-            assert_eq!(
-                address >> 32,
-                ebpf::memory::RODATA_BASE >> 32,
-                "{flavour}: {address:#x}"
-            );
+            assert_eq!(address >> 32, ebpf::memory::RODATA_BASE >> 32, "{flavour}: {address:#x}");
             assert!((address & 0xffff_ffff) < 256, "{flavour}: {address:#x}");
         }
-        assert!(code
-            .iter()
-            .all(|i| i.op != ebpf::opcode::LDDW || i.src == 0));
+        assert!(code.iter().all(|i| i.op != ebpf::opcode::LDDW || i.src == 0));
     }
 }
 
@@ -244,17 +181,11 @@ fn selects_among_several_programs() {
         let all: Vec<String> = ["first", "second_a", "second_b"].map(String::from).to_vec();
         assert_eq!(
             load(obj, None).err(),
-            Some(LoadError::NoSuchProgram {
-                wanted: "(none given)".into(),
-                available: all.clone()
-            })
+            Some(LoadError::NoSuchProgram { wanted: "(none given)".into(), available: all.clone() })
         );
         assert_eq!(
             load(obj, Some("nope")).err(),
-            Some(LoadError::NoSuchProgram {
-                wanted: "nope".into(),
-                available: all
-            })
+            Some(LoadError::NoSuchProgram { wanted: "nope".into(), available: all })
         );
         // A section with two programs is ambiguous: the error lists them.
         let err = load(obj, Some("xrp/second")).err().unwrap();
@@ -284,18 +215,8 @@ fn refuses_maps_globals_and_externs_naming_the_symbol() {
             ("map", "uses_legacy_map", "legacy", "maps"),
             ("global", "uses_bss", "hits", "global variables need maps"),
             ("global", "uses_data", "limit", "global variables need maps"),
-            (
-                "extern",
-                "uses_kfunc",
-                "bpf_kfunc_example",
-                "extern function",
-            ),
-            (
-                "extern",
-                "uses_kconfig",
-                "LINUX_KERNEL_VERSION",
-                "extern variable",
-            ),
+            ("extern", "uses_kfunc", "bpf_kfunc_example", "extern function"),
+            ("extern", "uses_kconfig", "LINUX_KERNEL_VERSION", "extern variable"),
             ("extern", "uses_callback", "step", "function pointers"),
         ];
         for (source, program, symbol, why) in cases {
@@ -319,15 +240,10 @@ fn every_truncation_is_an_elf_error() {
                 match listed {
                     Ok(Err(LoadError::Elf(_))) => {}
                     Ok(other) => panic!("{name} ({flavour}) cut to {len} bytes: {other:?}"),
-                    Err(_) => {
-                        panic!("{name} ({flavour}) cut to {len} bytes: list_programs panicked")
-                    }
+                    Err(_) => panic!("{name} ({flavour}) cut to {len} bytes: list_programs panicked"),
                 }
                 let loaded = std::panic::catch_unwind(|| load(cut, None).err());
-                assert!(
-                    matches!(loaded, Ok(Some(LoadError::Elf(_)))),
-                    "{name} ({flavour}) cut to {len} bytes"
-                );
+                assert!(matches!(loaded, Ok(Some(LoadError::Elf(_)))), "{name} ({flavour}) cut to {len} bytes");
             }
         }
     }
@@ -353,21 +269,11 @@ fn mutated_objects_never_panic() {
                 let outcome = std::panic::catch_unwind(|| {
                     let _ = list_programs(&bad);
                     let _ = load(&bad, None);
-                    for p in [
-                        "calls",
-                        "first",
-                        "second_b",
-                        "uses_map",
-                        "xrp/rodata",
-                        NODE_SEARCH,
-                    ] {
+                    for p in ["calls", "first", "second_b", "uses_map", "xrp/rodata", NODE_SEARCH] {
                         let _ = load(&bad, Some(p));
                     }
                 });
-                assert!(
-                    outcome.is_ok(),
-                    "{name} ({flavour}) mutation round {round} panicked"
-                );
+                assert!(outcome.is_ok(), "{name} ({flavour}) mutation round {round} panicked");
             }
         }
     }
@@ -381,11 +287,7 @@ fn runs_bpf_to_bpf_calls() {
         let program = load(object(flavour, "calls"), None).unwrap();
         // twice(add3(a, b, c)) + d * d
         assert_eq!(int(run(&program, &[1, 2, 3, 4]).0), 2 * 6 + 16, "{flavour}");
-        assert_eq!(
-            int(run(&program, &[10, 20, 30, 5]).0),
-            2 * 60 + 25,
-            "{flavour}"
-        );
+        assert_eq!(int(run(&program, &[10, 20, 30, 5]).0), 2 * 60 + 25, "{flavour}");
     }
 }
 
@@ -406,12 +308,7 @@ fn runs_rodata_tables_and_trace_printk() {
 fn runs_each_program_of_a_multi_program_object() {
     for (flavour, _) in FLAVOURS {
         let obj = object(flavour, "multi");
-        for (name, want) in [
-            ("first", 8),
-            ("second_a", 14),
-            ("xrp/first", 8),
-            ("second_b", 21),
-        ] {
+        for (name, want) in [("first", 8), ("second_a", 14), ("xrp/first", 8), ("second_b", 21)] {
             let program = load(obj, Some(name)).unwrap();
             assert_eq!(int(run(&program, &[7]).0), want, "{flavour} {name}");
         }
@@ -433,9 +330,7 @@ fn node(search_key: u64, keys: &[u64], values: &[u64]) -> Vec<u64> {
 
 /// What node_search must return: the value of the first key >= search_key.
 fn lower_bound(search_key: u64, keys: &[u64], values: &[u64]) -> u64 {
-    keys.iter()
-        .position(|&k| k >= search_key)
-        .map_or(NOT_FOUND, |i| values[i])
+    keys.iter().position(|&k| k >= search_key).map_or(NOT_FOUND, |i| values[i])
 }
 
 #[test]
@@ -463,11 +358,7 @@ fn node_search_matches_a_reference_lower_bound() {
             }
             for search_key in probes {
                 let (r0, _) = run(&program, &node(search_key, &keys, &values));
-                assert_eq!(
-                    r0,
-                    lower_bound(search_key, &keys, &values),
-                    "{flavour}: key {search_key} in {keys:?}"
-                );
+                assert_eq!(r0, lower_bound(search_key, &keys, &values), "{flavour}: key {search_key} in {keys:?}");
             }
         }
         // A count past 255 and a short node are refused with ~0.
@@ -515,39 +406,18 @@ mod builder {
 
     impl Obj {
         pub fn new() -> Obj {
-            Obj {
-                sections: Vec::new(),
-                symbols: vec![(String::new(), 0, 0, 0, 0)],
-                relocs: Vec::new(),
-            }
+            Obj { sections: Vec::new(), symbols: vec![(String::new(), 0, 0, 0, 0)], relocs: Vec::new() }
         }
 
         /// Adds a PROGBITS section; returns its section index.
         pub fn section(&mut self, name: &str, flags: u64, data: Vec<u8>) -> usize {
-            self.sections.push(Section {
-                name: name.into(),
-                kind: 1,
-                flags,
-                data,
-                link: 0,
-                info: 0,
-                entsize: 0,
-            });
+            self.sections.push(Section { name: name.into(), kind: 1, flags, data, link: 0, info: 0, entsize: 0 });
             self.sections.len()
         }
 
         /// Adds a symbol; returns its index.
-        pub fn symbol(
-            &mut self,
-            name: &str,
-            kind: u8,
-            bind: u8,
-            shndx: usize,
-            value: u64,
-            size: u64,
-        ) -> usize {
-            self.symbols
-                .push((name.into(), bind << 4 | kind, shndx as u16, value, size));
+        pub fn symbol(&mut self, name: &str, kind: u8, bind: u8, shndx: usize, value: u64, size: u64) -> usize {
+            self.symbols.push((name.into(), bind << 4 | kind, shndx as u16, value, size));
             self.symbols.len() - 1
         }
 
@@ -582,11 +452,7 @@ mod builder {
             let mut strtab = vec![0u8];
             let mut symdata = Vec::new();
             for (name, info, shndx, value, size) in &self.symbols {
-                let at = if name.is_empty() {
-                    0
-                } else {
-                    push_str(&mut strtab, name)
-                };
+                let at = if name.is_empty() { 0 } else { push_str(&mut strtab, name) };
                 symdata.extend(at.to_le_bytes());
                 symdata.push(*info);
                 symdata.push(0);
@@ -614,11 +480,7 @@ mod builder {
                 entsize: 0,
             });
             let mut shstrtab = vec![0u8];
-            let mut name_at: Vec<u32> = self
-                .sections
-                .iter()
-                .map(|s| push_str(&mut shstrtab, &s.name))
-                .collect();
+            let mut name_at: Vec<u32> = self.sections.iter().map(|s| push_str(&mut shstrtab, &s.name)).collect();
             name_at.push(push_str(&mut shstrtab, ".shstrtab"));
             self.sections.push(Section {
                 name: ".shstrtab".into(),
@@ -688,13 +550,7 @@ mod builder {
 use builder::*;
 
 fn insn(op: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
-    Insn {
-        op,
-        dst,
-        src,
-        off,
-        imm,
-    }
+    Insn { op, dst, src, off, imm }
 }
 
 fn code(insns: &[Insn]) -> Vec<u8> {
@@ -731,35 +587,19 @@ fn one_program(main_code: &[Insn]) -> (Obj, usize, usize) {
 fn builder_object_round_trips() {
     let (obj, _, _) = one_program(&[mov(0, 7), exit()]);
     let bytes = obj.build();
-    assert_eq!(
-        list_programs(&bytes).unwrap(),
-        [info("main", "xrp/main", 2)]
-    );
-    assert_eq!(
-        load(&bytes, None).unwrap().bytecode(),
-        code(&[mov(0, 7), exit()])
-    );
+    assert_eq!(list_programs(&bytes).unwrap(), [info("main", "xrp/main", 2)]);
+    assert_eq!(load(&bytes, None).unwrap().bytecode(), code(&[mov(0, 7), exit()]));
 }
 
 #[test]
 fn a_section_without_function_symbols_is_one_program() {
     let mut obj = Obj::new();
-    obj.section(
-        "xrp/asm",
-        EXEC,
-        code(&[mov(0, 1), call_local(1), exit(), mov(0, 2), exit()]),
-    );
+    obj.section("xrp/asm", EXEC, code(&[mov(0, 1), call_local(1), exit(), mov(0, 2), exit()]));
     let bytes = obj.build();
-    assert_eq!(
-        list_programs(&bytes).unwrap(),
-        [info("xrp/asm", "xrp/asm", 5)]
-    );
+    assert_eq!(list_programs(&bytes).unwrap(), [info("xrp/asm", "xrp/asm", 5)]);
     let program = load(&bytes, Some("xrp/asm")).unwrap();
     // The pc-relative call stays inside the (only) function: nothing appended.
-    assert_eq!(
-        program.bytecode(),
-        code(&[mov(0, 1), call_local(1), exit(), mov(0, 2), exit()])
-    );
+    assert_eq!(program.bytecode(), code(&[mov(0, 1), call_local(1), exit(), mov(0, 2), exit()]));
 }
 
 #[test]
@@ -769,16 +609,8 @@ fn links_calls_with_and_without_relocations() {
     // .text: sub:  r0 = 0; call sub2 (pc-relative, no relocation); exit
     //        sub2: r0 = 5; exit
     let mut obj = Obj::new();
-    let text = obj.section(
-        ".text",
-        EXEC,
-        code(&[mov(0, 0), call_local(1), exit(), mov(0, 5), exit()]),
-    );
-    let main = obj.section(
-        "xrp/main",
-        EXEC,
-        code(&[call_local(-1), call_local(2), exit()]),
-    );
+    let text = obj.section(".text", EXEC, code(&[mov(0, 0), call_local(1), exit(), mov(0, 5), exit()]));
+    let main = obj.section("xrp/main", EXEC, code(&[call_local(-1), call_local(2), exit()]));
     let text_sym = obj.symbol("", SECTION, LOCAL, text, 0, 0);
     obj.symbol("sub", FUNC, LOCAL, text, 0, 24);
     obj.symbol("sub2", FUNC, LOCAL, text, 24, 16);
@@ -804,21 +636,12 @@ fn links_calls_with_and_without_relocations() {
 #[test]
 fn places_rodata_sections_and_offsets() {
     let mut obj = Obj::new();
-    let lddw = |dst: u8, imm: i32| {
-        [
-            insn(ebpf::opcode::LDDW, dst, 0, 0, imm),
-            insn(0, 0, 0, 0, 0),
-        ]
-    };
+    let lddw = |dst: u8, imm: i32| [insn(ebpf::opcode::LDDW, dst, 0, 0, imm), insn(0, 0, 0, 0, 0)];
     let [a0, a1] = lddw(1, 0);
     let [b0, b1] = lddw(2, 3);
     let [c0, c1] = lddw(3, 0);
     let [d0, d1] = lddw(4, -1);
-    let text = obj.section(
-        "xrp/main",
-        EXEC,
-        code(&[a0, a1, b0, b1, c0, c1, d0, d1, exit()]),
-    );
+    let text = obj.section("xrp/main", EXEC, code(&[a0, a1, b0, b1, c0, c1, d0, d1, exit()]));
     let ro = obj.section(".rodata", ALLOC, vec![1, 2, 3, 4, 5]);
     let strs = obj.section(".rodata.str1.1", ALLOC | 0x30, b"hi\0".to_vec());
     obj.symbol("main", FUNC, GLOBAL, text, 0, 72);
@@ -832,12 +655,7 @@ fn places_rodata_sections_and_offsets() {
     let program = load(&obj.build(), None).unwrap();
     let code = decode(&program);
     let base = ebpf::memory::RODATA_BASE;
-    for (slot, want) in [
-        (0, base),
-        (2, base + 8 + 3),
-        (4, base + 8 + 2),
-        (6, base + 8 + 1),
-    ] {
+    for (slot, want) in [(0, base), (2, base + 8 + 3), (4, base + 8 + 2), (6, base + 8 + 1)] {
         let got = (code[slot].imm as u32 as u64) | ((code[slot + 1].imm as u32 as u64) << 32);
         assert_eq!(got, want, "lddw at {slot}");
         assert_eq!(code[slot].src, 0);
@@ -849,18 +667,11 @@ fn refuses_what_the_vm_does_not_provide() {
     // A kfunc call (src_reg 2).
     let (obj, _, _) = one_program(&[insn(ebpf::opcode::CALL, 0, 2, 0, 1234), exit()]);
     let (symbol, reason) = unsupported_symbol(load(&obj.build(), None));
-    assert!(
-        symbol.contains("1234") && reason.contains("kfunc"),
-        "{symbol}: {reason}"
-    );
+    assert!(symbol.contains("1234") && reason.contains("kfunc"), "{symbol}: {reason}");
 
     // 64-bit loads with src_reg set in the object (map fd, function pointer).
     for src in [1u8, 4] {
-        let (obj, _, _) = one_program(&[
-            insn(ebpf::opcode::LDDW, 1, src, 0, 0),
-            insn(0, 0, 0, 0, 0),
-            exit(),
-        ]);
+        let (obj, _, _) = one_program(&[insn(ebpf::opcode::LDDW, 1, src, 0, 0), insn(0, 0, 0, 0, 0), exit()]);
         let (_, reason) = unsupported_symbol(load(&obj.build(), None));
         assert!(reason.contains(&format!("src_reg {src}")), "{reason}");
     }
@@ -885,10 +696,7 @@ fn refuses_what_the_vm_does_not_provide() {
 
     // A pc-relative call past the end of its section.
     let (obj, _, _) = one_program(&[call_local(5), exit()]);
-    assert!(matches!(
-        load(&obj.build(), None),
-        Err(LoadError::Unsupported { .. })
-    ));
+    assert!(matches!(load(&obj.build(), None), Err(LoadError::Unsupported { .. })));
 }
 
 #[test]
@@ -897,10 +705,7 @@ fn ignores_relocations_of_non_code_sections() {
     let btf = obj.section(".BTF.ext", 0, vec![0; 32]);
     obj.reloc(btf, 8, 4, 99); // R_BPF_64_NODYLD32 against a symbol that does not even exist
     obj.reloc(btf, 3, R_BPF_64_ABS64, 0);
-    assert_eq!(
-        load(&obj.build(), None).unwrap().bytecode(),
-        code(&[mov(0, 3), exit()])
-    );
+    assert_eq!(load(&obj.build(), None).unwrap().bytecode(), code(&[mov(0, 3), exit()]));
 }
 
 #[test]
@@ -920,11 +725,7 @@ fn hostile_headers_are_elf_errors() {
     for (at, bytes) in patches {
         let mut bad = good.clone();
         bad[at..at + bytes.len()].copy_from_slice(bytes);
-        assert!(
-            matches!(list_programs(&bad), Err(LoadError::Elf(_))),
-            "patch at {at}: {:?}",
-            list_programs(&bad)
-        );
+        assert!(matches!(list_programs(&bad), Err(LoadError::Elf(_))), "patch at {at}: {:?}", list_programs(&bad));
     }
     // Every byte of every section header set to 0xff, one header at a time.
     let shoff = u64::from_le_bytes(good[40..48].try_into().unwrap()) as usize;

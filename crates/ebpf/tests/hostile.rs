@@ -54,14 +54,10 @@ fn guarded(what: &str, input: &[u8], f: impl FnOnce()) {
     }
 }
 
-const ALU_OPS: [u8; 13] = [
-    ALU_ADD, ALU_SUB, ALU_MUL, ALU_DIV, ALU_OR, ALU_AND, ALU_LSH, ALU_RSH, ALU_NEG, ALU_MOD,
-    ALU_XOR, ALU_MOV, ALU_ARSH,
-];
-const JMP_OPS: [u8; 11] = [
-    JMP_JEQ, JMP_JGT, JMP_JGE, JMP_JSET, JMP_JNE, JMP_JSGT, JMP_JSGE, JMP_JLT, JMP_JLE, JMP_JSLT,
-    JMP_JSLE,
-];
+const ALU_OPS: [u8; 13] =
+    [ALU_ADD, ALU_SUB, ALU_MUL, ALU_DIV, ALU_OR, ALU_AND, ALU_LSH, ALU_RSH, ALU_NEG, ALU_MOD, ALU_XOR, ALU_MOV, ALU_ARSH];
+const JMP_OPS: [u8; 11] =
+    [JMP_JEQ, JMP_JGT, JMP_JGE, JMP_JSET, JMP_JNE, JMP_JSGT, JMP_JSGE, JMP_JLT, JMP_JLE, JMP_JSLT, JMP_JSLE];
 const ATOMIC_OPS: [i32; 10] = [
     ATOMIC_ADD,
     ATOMIC_OR,
@@ -82,39 +78,19 @@ fn random_insn(rng: &mut Rng, pc: usize, len: usize) -> Insn {
     let pick = |rng: &mut Rng, from: &[u8]| from[rng.below(from.len())];
     let reg = |rng: &mut Rng| rng.below(10) as u8;
     let base = |rng: &mut Rng| [1u8, 3, 10, 2, 0][rng.below(5)];
-    let disp = |rng: &mut Rng, b: u8| {
-        if b == 10 {
-            -(1 + rng.below(520) as i16)
-        } else {
-            rng.below(72) as i16 - 4
-        }
-    };
+    let disp = |rng: &mut Rng, b: u8| if b == 10 { -(1 + rng.below(520) as i16) } else { rng.below(72) as i16 - 4 };
     let size = |rng: &mut Rng| [SIZE_B, SIZE_H, SIZE_W, SIZE_DW][rng.below(4)];
-    let imm = |rng: &mut Rng| {
-        if rng.chance(50) {
-            rng.below(80) as i32 - 16
-        } else {
-            rng.next() as i32
-        }
-    };
+    let imm = |rng: &mut Rng| if rng.chance(50) { rng.below(80) as i32 - 16 } else { rng.next() as i32 };
     // Forward most of the time so loops stay rare; the budget ends the rest.
     let target_off = |rng: &mut Rng| {
-        let target = if rng.chance(85) {
-            pc + 1 + rng.below(len - pc)
-        } else {
-            rng.below(len)
-        };
+        let target = if rng.chance(85) { pc + 1 + rng.below(len - pc) } else { rng.below(len) };
         (target as i64 - pc as i64 - 1) as i16
     };
     let mut i = Insn::default();
     match rng.below(16) {
         0..=5 => {
             let op = pick(rng, &ALU_OPS);
-            let class = if rng.chance(50) {
-                CLASS_ALU64
-            } else {
-                CLASS_ALU
-            };
+            let class = if rng.chance(50) { CLASS_ALU64 } else { CLASS_ALU };
             let by_reg = op != ALU_NEG && rng.chance(50);
             i.op = class | op | if by_reg { SRC_X } else { SRC_K };
             i.dst = reg(rng);
@@ -125,9 +101,7 @@ fn random_insn(rng: &mut Rng, pc: usize, len: usize) -> Insn {
             }
             i.off = match op {
                 ALU_DIV | ALU_MOD => rng.below(2) as i16,
-                ALU_MOV if by_reg => {
-                    [0, 8, 16, if class == CLASS_ALU64 { 32 } else { 0 }][rng.below(4)]
-                }
+                ALU_MOV if by_reg => [0, 8, 16, if class == CLASS_ALU64 { 32 } else { 0 }][rng.below(4)],
                 _ => 0,
             };
         }
@@ -138,22 +112,13 @@ fn random_insn(rng: &mut Rng, pc: usize, len: usize) -> Insn {
         }
         7 | 8 => {
             let sx = rng.chance(20);
-            i.op = CLASS_LDX
-                | if sx {
-                    MODE_MEMSX | [SIZE_B, SIZE_H, SIZE_W][rng.below(3)]
-                } else {
-                    MODE_MEM | size(rng)
-                };
+            i.op = CLASS_LDX | if sx { MODE_MEMSX | [SIZE_B, SIZE_H, SIZE_W][rng.below(3)] } else { MODE_MEM | size(rng) };
             i.dst = reg(rng);
             i.src = base(rng);
             i.off = disp(rng, i.src);
         }
         9 | 10 => {
-            let (class, value) = if rng.chance(50) {
-                (CLASS_ST, 0)
-            } else {
-                (CLASS_STX, rng.below(11) as u8)
-            };
+            let (class, value) = if rng.chance(50) { (CLASS_ST, 0) } else { (CLASS_STX, rng.below(11) as u8) };
             i.op = class | MODE_MEM | size(rng);
             i.dst = base(rng);
             i.src = value;
@@ -171,11 +136,7 @@ fn random_insn(rng: &mut Rng, pc: usize, len: usize) -> Insn {
         }
         12 | 13 => {
             let by_reg = rng.chance(50);
-            let class = if rng.chance(50) {
-                CLASS_JMP
-            } else {
-                CLASS_JMP32
-            };
+            let class = if rng.chance(50) { CLASS_JMP } else { CLASS_JMP32 };
             i.op = class | pick(rng, &JMP_OPS) | if by_reg { SRC_X } else { SRC_K };
             i.dst = rng.below(11) as u8;
             if by_reg {
@@ -215,10 +176,7 @@ fn random_program(rng: &mut Rng) -> Vec<u8> {
     let len = 2 + rng.below(48);
     let mut insns: Vec<Insn> = (0..len - 1).map(|pc| random_insn(rng, pc, len)).collect();
     if rng.chance(97) {
-        insns.push(Insn {
-            op: EXIT,
-            ..Default::default()
-        });
+        insns.push(Insn { op: EXIT, ..Default::default() });
     } else {
         insns.push(random_insn(rng, len - 1, len));
     }
@@ -240,13 +198,7 @@ fn mutate_fields(rng: &mut Rng, code: &[u8]) -> Vec<u8> {
         let i = &mut insns[at];
         match rng.below(4) {
             0 => i.off = i.off.wrapping_add(rng.below(9) as i16 - 4),
-            1 => {
-                i.imm = if rng.chance(50) {
-                    i.imm.wrapping_add(rng.below(9) as i32 - 4)
-                } else {
-                    rng.next() as i32
-                }
-            }
+            1 => i.imm = if rng.chance(50) { i.imm.wrapping_add(rng.below(9) as i32 - 4) } else { rng.next() as i32 },
             2 => i.dst = rng.below(10) as u8,
             _ => i.src = rng.below(11) as u8,
         }
@@ -294,61 +246,35 @@ fn random_programs_end_cleanly() {
     for _ in 0..40_000 {
         let code = random_program(&mut rng);
         let memory: Vec<u8> = (0..rng.below(64)).map(|_| rng.next() as u8).collect();
-        guarded("random bytecode", &code, || {
-            tally.bytecode(&code, &memory, &helpers)
-        });
+        guarded("random bytecode", &code, || tally.bytecode(&code, &memory, &helpers));
     }
     println!("random programs: {tally:?}");
-    assert!(
-        tally.ran + tally.faulted >= 4_000,
-        "too few random programs got past the checker: {tally:?}"
-    );
-    assert!(
-        tally.ran >= 1_000 && tally.faulted >= 1_000,
-        "both outcomes must be exercised: {tally:?}"
-    );
+    assert!(tally.ran + tally.faulted >= 4_000, "too few random programs got past the checker: {tally:?}");
+    assert!(tally.ran >= 1_000 && tally.faulted >= 1_000, "both outcomes must be exercised: {tally:?}");
 }
 
 #[test]
 fn mutated_conformance_programs_end_cleanly() {
     let path = conformance::shared_dir().join("bpf-conformance/vectors.tsv");
-    let vectors: Vec<Vector> =
-        conformance::read_vectors(&path).expect("conformance vectors (set XRPKV_SHARED)");
+    let vectors: Vec<Vector> = conformance::read_vectors(&path).expect("conformance vectors (set XRPKV_SHARED)");
     let helpers = conformance::helpers();
     let mut rng = Rng::new(0x5eed_0002);
     let mut tally = Tally::default();
     for _ in 0..40_000 {
         let v = &vectors[rng.below(vectors.len())];
-        let code = if rng.chance(50) {
-            mutate(&mut rng, &v.code)
-        } else {
-            mutate_fields(&mut rng, &v.code)
-        };
-        guarded("mutated bytecode", &code, || {
-            tally.bytecode(&code, &v.memory, &helpers)
-        });
+        let code = if rng.chance(50) { mutate(&mut rng, &v.code) } else { mutate_fields(&mut rng, &v.code) };
+        guarded("mutated bytecode", &code, || tally.bytecode(&code, &v.memory, &helpers));
     }
     println!("mutated conformance programs: {tally:?}");
-    assert!(
-        tally.ran + tally.faulted >= 4_000,
-        "too few mutants got past the checker: {tally:?}"
-    );
+    assert!(tally.ran + tally.faulted >= 4_000, "too few mutants got past the checker: {tally:?}");
 }
 
 #[test]
 fn mutated_elf_objects_end_cleanly() {
-    let sources: Vec<String> = common::sources("")
-        .into_iter()
-        .chain(common::sources("tests"))
-        .collect();
+    let sources: Vec<String> = common::sources("").into_iter().chain(common::sources("tests")).collect();
     let jobs: Vec<(&str, &[&str])> = sources
         .iter()
-        .flat_map(|s| {
-            [
-                (s.as_str(), &["-mcpu=v1"][..]),
-                (s.as_str(), &["-mcpu=v3", "-g"][..]),
-            ]
-        })
+        .flat_map(|s| [(s.as_str(), &["-mcpu=v1"][..]), (s.as_str(), &["-mcpu=v3", "-g"][..])])
         .collect();
     let seeds = common::compile_many(&jobs);
     assert!(!seeds.is_empty(), "bpf/ holds programs to mutate");
@@ -366,10 +292,7 @@ fn mutated_elf_objects_end_cleanly() {
                 Err(_) => Vec::new(),
             };
             listed += !names.is_empty() as usize;
-            let selectors = names
-                .iter()
-                .map(|n| Some(n.as_str()))
-                .chain([None, Some("no-such-program")]);
+            let selectors = names.iter().map(|n| Some(n.as_str())).chain([None, Some("no-such-program")]);
             for selector in selectors {
                 match Program::from_elf(&object, selector, &helpers) {
                     Err(_) => tally.refused += 1,
@@ -379,8 +302,5 @@ fn mutated_elf_objects_end_cleanly() {
         });
     }
     println!("mutated ELF objects: {tally:?}, {listed} still listable");
-    assert!(
-        listed >= 2_500,
-        "mutations should often leave the object readable: {listed}"
-    );
+    assert!(listed >= 2_500, "mutations should often leave the object readable: {listed}");
 }

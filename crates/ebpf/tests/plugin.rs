@@ -11,27 +11,15 @@ fn plugin(args: &[&str], stdin: &str) -> (bool, String, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("plugin binary starts");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
 #[test]
 fn prints_r0_in_hex() {
     // mov r0, r2 (the memory length); exit
-    let (ok, out, _) = plugin(
-        &["0001020304050607"],
-        "bf20000000000000\n9500000000000000\n",
-    );
+    let (ok, out, _) = plugin(&["0001020304050607"], "bf20000000000000\n9500000000000000\n");
     assert!(ok);
     assert_eq!(out.trim(), "8");
 }

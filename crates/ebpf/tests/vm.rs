@@ -8,13 +8,7 @@ use ebpf::opcode::*;
 use ebpf::{region_address, HelperOutcome, Helpers, LoadError, Program, Region, RunError, Vm};
 
 fn i(op: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
-    Insn {
-        op,
-        dst,
-        src,
-        off,
-        imm,
-    }
+    Insn { op, dst, src, off, imm }
 }
 fn mov(dst: u8, imm: i32) -> Insn {
     i(MOV64_K, dst, 0, 0, imm)
@@ -37,9 +31,7 @@ fn refusal(insns: &[Insn]) -> (usize, String) {
 }
 fn run(p: &Program, mem: &mut [u8]) -> Result<u64, RunError> {
     let len = mem.len() as u64;
-    Vm::new(p)
-        .run(&mut [Region::writable(mem)], &[region_address(0), len])
-        .map(|e| e.r0)
+    Vm::new(p).run(&mut [Region::writable(mem)], &[region_address(0), len]).map(|e| e.r0)
 }
 
 #[test]
@@ -50,96 +42,34 @@ fn checker_refuses_malformed_programs_with_pc_and_reason() {
         (vec![i(0xff, 0, 0, 0, 0), exit()], 0, "unknown"),
         (vec![mov(11, 1), exit()], 0, "r11"),
         (vec![mov(10, 1), exit()], 0, "r10"),
-        (
-            vec![i(ADD64_K, 0, 3, 0, 1), exit()],
-            0,
-            "source register must be 0",
-        ),
-        (
-            vec![i(ADD64_X, 0, 1, 0, 5), exit()],
-            0,
-            "immediate must be 0",
-        ),
+        (vec![i(ADD64_K, 0, 3, 0, 1), exit()], 0, "source register must be 0"),
+        (vec![i(ADD64_X, 0, 1, 0, 5), exit()], 0, "immediate must be 0"),
         (vec![i(ADD64_K, 0, 0, 4, 1), exit()], 0, "offset 4"),
         (vec![i(JA, 0, 0, 5, 0), exit()], 0, "outside the program"),
         (vec![i(JA, 0, 0, -2, 0), exit()], 0, "outside the program"),
-        (
-            vec![
-                i(JA, 0, 0, 1, 0),
-                i(LDDW, 1, 0, 0, 1),
-                i(0, 0, 0, 0, 0),
-                exit(),
-            ],
-            0,
-            "second half of an lddw",
-        ),
+        (vec![i(JA, 0, 0, 1, 0), i(LDDW, 1, 0, 0, 1), i(0, 0, 0, 0, 0), exit()], 0, "second half of an lddw"),
         (vec![i(LDDW, 1, 0, 0, 1)], 0, "missing its second slot"),
-        (
-            vec![i(LDDW, 1, 0, 0, 1), i(0, 1, 0, 0, 0), exit()],
-            1,
-            "second slot",
-        ),
-        (
-            vec![i(LDDW, 1, 1, 0, 1), i(0, 0, 0, 0, 0), exit()],
-            0,
-            "map or pseudo",
-        ),
+        (vec![i(LDDW, 1, 0, 0, 1), i(0, 1, 0, 0, 0), exit()], 1, "second slot"),
+        (vec![i(LDDW, 1, 1, 0, 1), i(0, 0, 0, 0, 0), exit()], 0, "map or pseudo"),
         (vec![i(CALL, 0, 0, 0, 99), exit()], 0, "helper 99"),
         (vec![i(CALL, 0, 2, 0, 1), exit()], 0, "kfunc"),
         (vec![i(CALLX, 0, 0, 0, 0), exit()], 0, "callx"),
         (vec![i(EXIT, 0, 0, 0, 1)], 0, "reserved immediate"),
         (vec![i(LE, 0, 0, 0, 17), exit()], 0, "16, 32 or 64"),
         (vec![i(0x20, 0, 0, 0, 0), exit()], 0, "legacy packet access"),
-        (
-            vec![i(ATOMIC_DW, 1, 2, 0, 0x33), exit()],
-            0,
-            "atomic operation",
-        ),
-        (
-            vec![i(ATOMIC_DW, 1, 10, 0, ATOMIC_XCHG), exit()],
-            0,
-            "frame pointer",
-        ),
-        (
-            vec![i(LDXSB | SIZE_DW, 0, 1, 0, 0), exit()],
-            0,
-            "unknown load",
-        ),
+        (vec![i(ATOMIC_DW, 1, 2, 0, 0x33), exit()], 0, "atomic operation"),
+        (vec![i(ATOMIC_DW, 1, 10, 0, ATOMIC_XCHG), exit()], 0, "frame pointer"),
+        (vec![i(LDXSB | SIZE_DW, 0, 1, 0, 0), exit()], 0, "unknown load"),
         // A local call into a sub-program that falls off the end.
-        (
-            vec![i(CALL, 0, CALL_LOCAL, 0, 1), exit(), mov(0, 1)],
-            2,
-            "past its last instruction",
-        ),
+        (vec![i(CALL, 0, CALL_LOCAL, 0, 1), exit(), mov(0, 1)], 2, "past its last instruction"),
         // A jump from the entry function into the sub-program's body.
-        (
-            vec![
-                i(CALL, 0, CALL_LOCAL, 0, 2),
-                i(JA, 0, 0, 1, 0),
-                exit(),
-                exit(),
-            ],
-            1,
-            "leaves its sub-program",
-        ),
+        (vec![i(CALL, 0, CALL_LOCAL, 0, 2), i(JA, 0, 0, 1, 0), exit(), exit()], 1, "leaves its sub-program"),
         // Recursion.
-        (
-            vec![
-                i(CALL, 0, CALL_LOCAL, 0, 1),
-                exit(),
-                i(CALL, 0, CALL_LOCAL, 0, -1),
-                exit(),
-            ],
-            2,
-            "calls itself",
-        ),
+        (vec![i(CALL, 0, CALL_LOCAL, 0, 1), exit(), i(CALL, 0, CALL_LOCAL, 0, -1), exit()], 2, "calls itself"),
     ];
     for (insns, pc, words) in cases {
         let (got_pc, reason) = refusal(&insns);
-        assert!(
-            reason.contains(words),
-            "{insns:?}: reason {reason:?} should mention {words:?}"
-        );
+        assert!(reason.contains(words), "{insns:?}: reason {reason:?} should mention {words:?}");
         assert_eq!(got_pc, pc, "{insns:?}: {reason}");
     }
 }
@@ -172,65 +102,30 @@ fn memory_faults_name_pc_address_and_size() {
     // r0 = *(u64 *)(r1 + 8) with 8 bytes of memory: one past the end.
     let p = load(&[mov(0, 0), i(LDXDW, 0, 1, 8, 0), exit()]).unwrap();
     let err = run(&p, &mut [0u8; 8]).unwrap_err();
-    assert_eq!(
-        err,
-        RunError::MemoryAccess {
-            pc: 1,
-            addr: region_address(0) + 8,
-            size: 8,
-            write: false
-        }
-    );
+    assert_eq!(err, RunError::MemoryAccess { pc: 1, addr: region_address(0) + 8, size: 8, write: false });
     assert!(err.to_string().contains("instruction 1"), "{err}");
 
     // A store to a read-only region.
     let p = load(&[i(STB, 1, 0, 0, 1), mov(0, 0), exit()]).unwrap();
     let ro = [0u8; 4];
-    let err = Vm::new(&p)
-        .run(&mut [Region::readonly(&ro)], &[region_address(0)])
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            RunError::MemoryAccess {
-                pc: 0,
-                write: true,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    let err = Vm::new(&p).run(&mut [Region::readonly(&ro)], &[region_address(0)]).unwrap_err();
+    assert!(matches!(err, RunError::MemoryAccess { pc: 0, write: true, .. }), "{err:?}");
 
     // A null pointer, a host-looking address, and below the stack.
     for addr_reg_value in [0i32, 0x1000, -1] {
         let p = load(&[mov(1, addr_reg_value), i(LDXB, 0, 1, 0, 0), exit()]).unwrap();
-        assert!(matches!(
-            run(&p, &mut []),
-            Err(RunError::MemoryAccess { pc: 1, .. })
-        ));
+        assert!(matches!(run(&p, &mut []), Err(RunError::MemoryAccess { pc: 1, .. })));
     }
     let p = load(&[i(LDXB, 0, 10, -4097, 0), exit()]).unwrap();
-    assert!(matches!(
-        run(&p, &mut []),
-        Err(RunError::MemoryAccess { pc: 0, .. })
-    ));
+    assert!(matches!(run(&p, &mut []), Err(RunError::MemoryAccess { pc: 0, .. })));
     let p = load(&[i(LDXB, 0, 10, 0, 0), exit()]).unwrap();
-    assert!(
-        matches!(run(&p, &mut []), Err(RunError::MemoryAccess { pc: 0, .. })),
-        "r10 itself is one past the stack"
-    );
+    assert!(matches!(run(&p, &mut []), Err(RunError::MemoryAccess { pc: 0, .. })), "r10 itself is one past the stack");
 }
 
 #[test]
 fn a_store_that_faults_changes_nothing() {
     // Writes 0xff at offset 0, then an 8-byte store one byte past the end.
-    let p = load(&[
-        i(STB, 1, 0, 0, 0xff),
-        i(STDW, 1, 0, 1, -1),
-        mov(0, 0),
-        exit(),
-    ])
-    .unwrap();
+    let p = load(&[i(STB, 1, 0, 0, 0xff), i(STDW, 1, 0, 1, -1), mov(0, 0), exit()]).unwrap();
     let mut mem = [0u8; 8];
     assert!(run(&p, &mut mem).is_err());
     assert_eq!(mem, [0xff, 0, 0, 0, 0, 0, 0, 0]);
@@ -240,18 +135,9 @@ fn a_store_that_faults_changes_nothing() {
 fn the_budget_ends_an_endless_loop() {
     let p = load(&[mov(0, 0), i(JA, 0, 0, -1, 0), exit()]).unwrap();
     let mut vm = Vm::new(&p);
-    assert_eq!(
-        vm.run(&mut [], &[]).unwrap_err(),
-        RunError::BudgetExhausted {
-            pc: 1,
-            budget: ebpf::DEFAULT_BUDGET
-        }
-    );
+    assert_eq!(vm.run(&mut [], &[]).unwrap_err(), RunError::BudgetExhausted { pc: 1, budget: ebpf::DEFAULT_BUDGET });
     vm.set_budget(10);
-    assert_eq!(
-        vm.run(&mut [], &[]).unwrap_err(),
-        RunError::BudgetExhausted { pc: 1, budget: 10 }
-    );
+    assert_eq!(vm.run(&mut [], &[]).unwrap_err(), RunError::BudgetExhausted { pc: 1, budget: 10 });
 
     // Exactly enough budget succeeds; one less fails.
     let p = load(&[mov(0, 1), mov(0, 2), exit()]).unwrap();
@@ -259,10 +145,7 @@ fn the_budget_ends_an_endless_loop() {
     vm.set_budget(3);
     assert_eq!(vm.run(&mut [], &[]).unwrap().executed, 3);
     vm.set_budget(2);
-    assert!(matches!(
-        vm.run(&mut [], &[]),
-        Err(RunError::BudgetExhausted { pc: 2, .. })
-    ));
+    assert!(matches!(vm.run(&mut [], &[]), Err(RunError::BudgetExhausted { pc: 2, .. })));
 }
 
 #[test]
@@ -277,37 +160,17 @@ fn each_run_starts_with_a_zeroed_frame() {
 #[test]
 fn helpers_return_stop_or_fail() {
     let mut helpers = Helpers::new();
-    helpers.register(
-        1,
-        "double",
-        Arc::new(|_, a| Ok(HelperOutcome::Return(a[0] * 2))),
-    );
+    helpers.register(1, "double", Arc::new(|_, a| Ok(HelperOutcome::Return(a[0] * 2))));
     helpers.register(2, "stop", Arc::new(|_, a| Ok(HelperOutcome::Stop(a[0]))));
     helpers.register(3, "fail", Arc::new(|_, _| Err("no such thing".into())));
     let prog = |id| {
-        Program::from_bytecode(
-            &code(&[mov(1, 21), i(CALL, 0, 0, 0, id), mov(0, 5), exit()]),
-            &helpers,
-        )
-        .unwrap()
+        Program::from_bytecode(&code(&[mov(1, 21), i(CALL, 0, 0, 0, id), mov(0, 5), exit()]), &helpers).unwrap()
     };
-    let p1 = Program::from_bytecode(&code(&[mov(1, 21), i(CALL, 0, 0, 0, 1), exit()]), &helpers)
-        .unwrap();
+    let p1 = Program::from_bytecode(&code(&[mov(1, 21), i(CALL, 0, 0, 0, 1), exit()]), &helpers).unwrap();
     assert_eq!(Vm::new(&p1).run(&mut [], &[]).unwrap().r0, 42);
-    assert_eq!(
-        Vm::new(&prog(2)).run(&mut [], &[]).unwrap().r0,
-        21,
-        "stop ends the program at once"
-    );
+    assert_eq!(Vm::new(&prog(2)).run(&mut [], &[]).unwrap().r0, 21, "stop ends the program at once");
     let err = Vm::new(&prog(3)).run(&mut [], &[]).unwrap_err();
-    assert_eq!(
-        err,
-        RunError::Helper {
-            pc: 1,
-            id: 3,
-            reason: "no such thing".into()
-        }
-    );
+    assert_eq!(err, RunError::Helper { pc: 1, id: 3, reason: "no such thing".into() });
     // Helper 6 is not in this table, so a program calling it is refused at load.
     assert!(Program::from_bytecode(&code(&[i(CALL, 0, 0, 0, 6), exit()]), &helpers).is_err());
 }
@@ -327,10 +190,7 @@ fn trace_printk_formats_into_the_log() {
     .unwrap();
     let mut mem = fmt.to_vec();
     let mut vm = Vm::new(&p);
-    let r0 = vm
-        .run(&mut [Region::writable(&mut mem)], &[region_address(0)])
-        .unwrap()
-        .r0;
+    let r0 = vm.run(&mut [Region::writable(&mut mem)], &[region_address(0)]).unwrap().r0;
     assert_eq!(vm.log(), "n=-5 u=7 x=ff %\n");
     assert_eq!(r0, "n=-5 u=7 x=ff %".len() as u64);
 
@@ -339,10 +199,7 @@ fn trace_printk_formats_into_the_log() {
     assert!(matches!(err, RunError::Helper { id: 6, .. }), "{err:?}");
     // One without its NUL within fmt_size is -EINVAL, as in the kernel.
     let mut mem = vec![b'a'; fmt.len()];
-    let r0 = vm
-        .run(&mut [Region::writable(&mut mem)], &[region_address(0)])
-        .unwrap()
-        .r0;
+    let r0 = vm.run(&mut [Region::writable(&mut mem)], &[region_address(0)]).unwrap().r0;
     assert_eq!(r0 as i64, -22);
 }
 

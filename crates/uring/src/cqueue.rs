@@ -69,9 +69,7 @@ impl CompletionQueue {
     /// Completions ready to pop.
     pub(crate) fn ready(&self, ring: &Mmap) -> u32 {
         // Acquire pairs with the kernel's release of `tail` after writing CQEs.
-        ring.atomic_u32(self.tail)
-            .load(Acquire)
-            .wrapping_sub(self.local_head)
+        ring.atomic_u32(self.tail).load(Acquire).wrapping_sub(self.local_head)
     }
 
     /// Completions the kernel had to drop (CQ full and, with

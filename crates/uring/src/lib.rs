@@ -62,22 +62,12 @@ impl IoUring {
         let sq_len = p.sq_off.array as usize + p.sq_entries as usize * 4;
         let cq_len = p.cq_off.cqes as usize + p.cq_entries as usize * sys::CQE_SIZE;
         let (sq_ring, cq_ring) = if p.features & sys::IORING_FEAT_SINGLE_MMAP != 0 {
-            (
-                Mmap::new(fd.as_fd(), sq_len.max(cq_len), sys::IORING_OFF_SQ_RING)?,
-                None,
-            )
+            (Mmap::new(fd.as_fd(), sq_len.max(cq_len), sys::IORING_OFF_SQ_RING)?, None)
         } else {
             let sq = Mmap::new(fd.as_fd(), sq_len, sys::IORING_OFF_SQ_RING)?;
-            (
-                sq,
-                Some(Mmap::new(fd.as_fd(), cq_len, sys::IORING_OFF_CQ_RING)?),
-            )
+            (sq, Some(Mmap::new(fd.as_fd(), cq_len, sys::IORING_OFF_CQ_RING)?))
         };
-        let sqes = Mmap::new(
-            fd.as_fd(),
-            p.sq_entries as usize * sys::SQE_SIZE,
-            sys::IORING_OFF_SQES,
-        )?;
+        let sqes = Mmap::new(fd.as_fd(), p.sq_entries as usize * sys::SQE_SIZE, sys::IORING_OFF_SQES)?;
         let cq = CompletionQueue::new(cq_ring.as_ref().unwrap_or(&sq_ring), &p);
         Ok(IoUring {
             sq: SubmissionQueue::new(&sq_ring, &p),
@@ -167,11 +157,7 @@ impl IoUring {
             if to_submit == 0 && !wait && !flush {
                 return Ok(submitted);
             }
-            let flags = if wait || flush {
-                sys::IORING_ENTER_GETEVENTS
-            } else {
-                0
-            };
+            let flags = if wait || flush { sys::IORING_ENTER_GETEVENTS } else { 0 };
             let min_complete = if wait { want } else { 0 };
             match sys::enter(self.fd.as_fd(), to_submit, min_complete, flags) {
                 Ok(n) => {
@@ -211,13 +197,8 @@ impl IoUring {
     /// until [`unregister_buffers`](Self::unregister_buffers) or drop: the
     /// kernel pins those pages and writes into them on every fixed read.
     pub unsafe fn register_buffers(&mut self, bufs: &[(*mut u8, usize)]) -> io::Result<()> {
-        let iovecs: Vec<sys::Iovec> = bufs
-            .iter()
-            .map(|&(base, len)| sys::Iovec {
-                base: base.cast(),
-                len,
-            })
-            .collect();
+        let iovecs: Vec<sys::Iovec> =
+            bufs.iter().map(|&(base, len)| sys::Iovec { base: base.cast(), len }).collect();
         // SAFETY: forwarded to our caller (same contract).
         unsafe { sys::register_buffers(self.fd.as_fd(), &iovecs) }
     }
@@ -303,19 +284,12 @@ impl Iterator for Completions<'_> {
 /// back to a thread pool and log the reason.
 pub fn available() -> io::Result<()> {
     let mut ring = IoUring::new(2)?;
-    let read_bad_fd = opcode::Read {
-        fd: opcode::Fd::Raw(-1),
-        buf: std::ptr::null_mut(),
-        len: 0,
-        offset: 0,
-    };
+    let read_bad_fd = opcode::Read { fd: opcode::Fd::Raw(-1), buf: std::ptr::null_mut(), len: 0, offset: 0 };
     // SAFETY: the Nop carries no pointer; the Read has length 0 (nothing is
     // ever written) and fails on the invalid fd anyway.
     unsafe {
-        ring.push(&opcode::Nop.build().user_data(1))
-            .map_err(io::Error::other)?;
-        ring.push(&read_bad_fd.build().user_data(2))
-            .map_err(io::Error::other)?;
+        ring.push(&opcode::Nop.build().user_data(1)).map_err(io::Error::other)?;
+        ring.push(&read_bad_fd.build().user_data(2)).map_err(io::Error::other)?;
     }
     ring.submit_and_wait(2)?;
     let mut seen = 0;
@@ -330,11 +304,7 @@ pub fn available() -> io::Result<()> {
                 ))
             }
             (_, res) if res < 0 => return Err(io::Error::from_raw_os_error(-res)),
-            (u, res) => {
-                return Err(io::Error::other(format!(
-                    "io_uring probe: op {u} returned {res}"
-                )))
-            }
+            (u, res) => return Err(io::Error::other(format!("io_uring probe: op {u} returned {res}"))),
         }
     }
     if seen != 2 {

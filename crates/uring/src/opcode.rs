@@ -37,11 +37,7 @@ pub struct Nop;
 
 impl Nop {
     pub fn build(self) -> Entry {
-        Entry(sys::Sqe {
-            opcode: sys::IORING_OP_NOP,
-            fd: -1,
-            ..Default::default()
-        })
+        Entry(sys::Sqe { opcode: sys::IORING_OP_NOP, fd: -1, ..Default::default() })
     }
 }
 

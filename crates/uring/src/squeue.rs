@@ -98,16 +98,10 @@ impl SubmissionQueue {
     pub(crate) fn pending(&self, ring: &Mmap) -> u32 {
         // Acquire pairs with the kernel's release of `head` after it has
         // finished reading the SQEs it consumed.
-        self.local_tail
-            .wrapping_sub(ring.atomic_u32(self.head).load(Acquire))
+        self.local_tail.wrapping_sub(ring.atomic_u32(self.head).load(Acquire))
     }
 
-    pub(crate) fn push(
-        &mut self,
-        ring: &Mmap,
-        sqes: &Mmap,
-        entry: &Entry,
-    ) -> Result<(), PushError> {
+    pub(crate) fn push(&mut self, ring: &Mmap, sqes: &Mmap, entry: &Entry) -> Result<(), PushError> {
         if self.pending(ring) >= self.entries {
             return Err(PushError);
         }

@@ -148,14 +148,8 @@ const MAP_POPULATE: c_int = 0x8000;
 extern "C" {
     // glibc's generic syscall(2) wrapper: returns -1 and sets errno on error.
     fn syscall(num: c_long, ...) -> c_long;
-    fn mmap(
-        addr: *mut c_void,
-        len: usize,
-        prot: c_int,
-        flags: c_int,
-        fd: c_int,
-        off: i64,
-    ) -> *mut c_void;
+    fn mmap(addr: *mut c_void, len: usize, prot: c_int, flags: c_int, fd: c_int, off: i64)
+        -> *mut c_void;
     fn munmap(addr: *mut c_void, len: usize) -> c_int;
 }
 
@@ -171,15 +165,11 @@ fn check(ret: c_long) -> io::Result<c_long> {
 pub fn setup(entries: u32, params: &mut Params) -> io::Result<OwnedFd> {
     if !cfg!(target_os = "linux") {
         // Elsewhere syscall 425 is something else entirely.
-        return Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "io_uring is Linux-only",
-        ));
+        return Err(io::Error::new(io::ErrorKind::Unsupported, "io_uring is Linux-only"));
     }
     // SAFETY: `params` is a valid, exclusively borrowed io_uring_params the
     // kernel reads and writes only during the call.
-    let fd =
-        check(unsafe { syscall(SYS_IO_URING_SETUP, entries as c_long, params as *mut Params) })?;
+    let fd = check(unsafe { syscall(SYS_IO_URING_SETUP, entries as c_long, params as *mut Params) })?;
     // SAFETY: on success the return value is a new fd nobody else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
@@ -213,15 +203,7 @@ fn register<T>(fd: BorrowedFd<'_>, opcode: u32, args: Option<&[T]>) -> io::Resul
     let nr = u32::try_from(nr).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     // SAFETY: `ptr` is null or a live slice of `nr` elements of the type
     // `opcode` expects (callers pair them); the kernel copies it during the call.
-    check(unsafe {
-        syscall(
-            SYS_IO_URING_REGISTER,
-            fd.as_raw_fd() as c_long,
-            opcode as c_long,
-            ptr,
-            nr as c_long,
-        )
-    })?;
+    check(unsafe { syscall(SYS_IO_URING_REGISTER, fd.as_raw_fd() as c_long, opcode as c_long, ptr, nr as c_long) })?;
     Ok(())
 }
 
@@ -283,15 +265,13 @@ impl Mmap {
         if ptr as isize == -1 {
             return Err(io::Error::last_os_error());
         }
-        let ptr =
-            NonNull::new(ptr.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned null"))?;
+        let ptr = NonNull::new(ptr.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned null"))?;
         Ok(Mmap { ptr, len })
     }
 
     fn checked(&self, offset: usize, size: usize, align: usize) -> *mut u8 {
         assert!(
-            offset.checked_add(size).is_some_and(|end| end <= self.len)
-                && offset.is_multiple_of(align),
+            offset.checked_add(size).is_some_and(|end| end <= self.len) && offset.is_multiple_of(align),
             "io_uring ring offset {offset}+{size} outside mapping of {} bytes or misaligned",
             self.len
         );

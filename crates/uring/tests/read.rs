@@ -18,12 +18,7 @@ const O_DIRECT: i32 = 0o40000; // x86_64
 
 /// One read, waited for; returns the raw result.
 fn read_once(ring: &mut IoUring, fd: Fd, buf: &mut [u8], offset: u64) -> i32 {
-    let read = Read {
-        fd,
-        buf: buf.as_mut_ptr(),
-        len: buf.len() as u32,
-        offset,
-    };
+    let read = Read { fd, buf: buf.as_mut_ptr(), len: buf.len() as u32, offset };
     // SAFETY: `buf` is borrowed mutably until we return, after the completion.
     unsafe { ring.push(&read.build().user_data(42)).unwrap() };
     ring.submit_and_wait(1).unwrap();
@@ -53,12 +48,7 @@ fn many_random_reads_at_depth_64_return_every_byte() {
             let len = 1 + rng.below(MAX_LEN) as u32;
             meta[slot] = (offset, len);
             bufs[slot].fill(0xAA);
-            let read = Read {
-                fd: Fd::Raw(f.as_raw_fd()),
-                buf: bufs[slot].as_mut_ptr(),
-                len,
-                offset,
-            };
+            let read = Read { fd: Fd::Raw(f.as_raw_fd()), buf: bufs[slot].as_mut_ptr(), len, offset };
             // SAFETY: slot `slot` is not touched (nor its Vec resized) until
             // its completion is popped; `bufs` outlives `ring`.
             unsafe { ring.push(&read.build().user_data(slot as u64)).unwrap() };
@@ -71,15 +61,9 @@ fn many_random_reads_at_depth_64_return_every_byte() {
             let slot = c.user_data() as usize;
             let (offset, len) = meta[slot];
             let expect = file.len.saturating_sub(offset).min(u64::from(len));
-            assert_eq!(
-                c.result() as i64,
-                expect as i64,
-                "read of {len} at {offset}"
-            );
+            assert_eq!(c.result() as i64, expect as i64, "read of {len} at {offset}");
             verify(file.seed, offset, &bufs[slot][..expect as usize]);
-            assert!(bufs[slot][expect as usize..len as usize]
-                .iter()
-                .all(|&b| b == 0xAA));
+            assert!(bufs[slot][expect as usize..len as usize].iter().all(|&b| b == 0xAA));
             bytes += expect;
             free.push_back(slot);
             done += 1;
@@ -96,34 +80,16 @@ fn read_past_eof_is_short_or_zero() {
     let f = file.open();
     let mut ring = IoUring::new(4).unwrap();
     let mut buf = vec![0u8; 4096];
-    assert_eq!(
-        read_once(&mut ring, Fd::Raw(f.as_raw_fd()), &mut buf, 10_000 - 10),
-        10
-    );
+    assert_eq!(read_once(&mut ring, Fd::Raw(f.as_raw_fd()), &mut buf, 10_000 - 10), 10);
     verify(file.seed, 10_000 - 10, &buf[..10]);
-    assert_eq!(
-        read_once(&mut ring, Fd::Raw(f.as_raw_fd()), &mut buf, 10_000),
-        0
-    );
-    assert_eq!(
-        read_once(&mut ring, Fd::Raw(f.as_raw_fd()), &mut buf, 1 << 40),
-        0
-    );
+    assert_eq!(read_once(&mut ring, Fd::Raw(f.as_raw_fd()), &mut buf, 10_000), 0);
+    assert_eq!(read_once(&mut ring, Fd::Raw(f.as_raw_fd()), &mut buf, 1 << 40), 0);
     // offset u64::MAX = current position: reads advance it like read(2).
     let mut a = [0u8; 6000];
-    assert_eq!(
-        read_once(&mut ring, Fd::Raw(f.as_raw_fd()), &mut a, u64::MAX),
-        6000
-    );
-    assert_eq!(
-        read_once(&mut ring, Fd::Raw(f.as_raw_fd()), &mut a, u64::MAX),
-        4000
-    );
+    assert_eq!(read_once(&mut ring, Fd::Raw(f.as_raw_fd()), &mut a, u64::MAX), 6000);
+    assert_eq!(read_once(&mut ring, Fd::Raw(f.as_raw_fd()), &mut a, u64::MAX), 4000);
     verify(file.seed, 6000, &a[..4000]);
-    assert_eq!(
-        read_once(&mut ring, Fd::Raw(f.as_raw_fd()), &mut a, u64::MAX),
-        0
-    );
+    assert_eq!(read_once(&mut ring, Fd::Raw(f.as_raw_fd()), &mut a, u64::MAX), 0);
 }
 
 #[test]
@@ -131,24 +97,10 @@ fn read_on_bad_fd_completes_with_ebadf() {
     let mut ring = IoUring::new(4).unwrap();
     let mut buf = vec![0u8; 128];
     assert_eq!(read_once(&mut ring, Fd::Raw(-1), &mut buf, 0), -EBADF);
-    assert_eq!(
-        read_once(&mut ring, Fd::Raw(1_000_000), &mut buf, 0),
-        -EBADF
-    );
+    assert_eq!(read_once(&mut ring, Fd::Raw(1_000_000), &mut buf, 0), -EBADF);
     let c = {
         // SAFETY: a length-0 read never writes.
-        unsafe {
-            ring.push(
-                &Read {
-                    fd: Fd::Raw(-1),
-                    buf: buf.as_mut_ptr(),
-                    len: 0,
-                    offset: 0,
-                }
-                .build(),
-            )
-            .unwrap()
-        };
+        unsafe { ring.push(&Read { fd: Fd::Raw(-1), buf: buf.as_mut_ptr(), len: 0, offset: 0 }.build()).unwrap() };
         ring.submit_and_wait(1).unwrap();
         ring.completions().next().unwrap()
     };
@@ -189,24 +141,12 @@ impl Drop for Aligned {
 fn o_direct_reads_in(dir: &Path) -> &'static str {
     const LEN: u64 = 1024 * 1024;
     let file = TempFile::new(dir, LEN, 4).expect("create file for O_DIRECT");
-    let f = match OpenOptions::new()
-        .read(true)
-        .custom_flags(O_DIRECT)
-        .open(&file.path)
-    {
+    let f = match OpenOptions::new().read(true).custom_flags(O_DIRECT).open(&file.path) {
         Ok(f) => f,
         Err(e) => {
             // e.g. tmpfs before 6.6: refused at open, reported as an io::Error.
-            assert_eq!(
-                e.raw_os_error(),
-                Some(EINVAL),
-                "O_DIRECT open in {}: {e}",
-                dir.display()
-            );
-            eprintln!(
-                "O_DIRECT unsupported in {} (open: {e}); checked EINVAL",
-                dir.display()
-            );
+            assert_eq!(e.raw_os_error(), Some(EINVAL), "O_DIRECT open in {}: {e}", dir.display());
+            eprintln!("O_DIRECT unsupported in {} (open: {e}); checked EINVAL", dir.display());
             return "einval";
         }
     };
@@ -218,12 +158,7 @@ fn o_direct_reads_in(dir: &Path) -> &'static str {
         let len = b.layout.size() as u64;
         let offset = rng.below(LEN / 4096) * 4096; // aligned; some run past EOF
         offsets.push(offset);
-        let read = Read {
-            fd: Fd::Raw(f.as_raw_fd()),
-            buf: b.ptr,
-            len: len as u32,
-            offset,
-        };
+        let read = Read { fd: Fd::Raw(f.as_raw_fd()), buf: b.ptr, len: len as u32, offset };
         // SAFETY: each buffer is distinct, outlives the ring, and is only
         // read after its completion is popped.
         unsafe { ring.push(&read.build().user_data(i as u64)).unwrap() };
@@ -237,31 +172,14 @@ fn o_direct_reads_in(dir: &Path) -> &'static str {
             continue;
         }
         let expect = (LEN - offsets[i]).min(bufs[i].layout.size() as u64);
-        assert_eq!(
-            c.result() as u64,
-            expect,
-            "O_DIRECT read {i} in {}",
-            dir.display()
-        );
-        verify(
-            file.seed,
-            offsets[i],
-            &bufs[i].as_slice()[..expect as usize],
-        );
+        assert_eq!(c.result() as u64, expect, "O_DIRECT read {i} in {}", dir.display());
+        verify(file.seed, offsets[i], &bufs[i].as_slice()[..expect as usize]);
     }
-    assert!(
-        einval == 0 || einval == 32,
-        "O_DIRECT EINVAL for only {einval} of 32 reads"
-    );
+    assert!(einval == 0 || einval == 32, "O_DIRECT EINVAL for only {einval} of 32 reads");
     // A misaligned file offset: EINVAL where the device requires alignment,
     // or correct data where the filesystem falls back to buffered I/O.
     let b = Aligned::new(4096);
-    let read = Read {
-        fd: Fd::Raw(f.as_raw_fd()),
-        buf: b.ptr,
-        len: 4096,
-        offset: 1,
-    };
+    let read = Read { fd: Fd::Raw(f.as_raw_fd()), buf: b.ptr, len: 4096, offset: 1 };
     // SAFETY: as above.
     unsafe { ring.push(&read.build().user_data(77)).unwrap() };
     ring.submit_and_wait(1).unwrap();
@@ -273,10 +191,7 @@ fn o_direct_reads_in(dir: &Path) -> &'static str {
         verify(file.seed, 1, b.as_slice());
     }
     if einval == 32 {
-        eprintln!(
-            "O_DIRECT reads refused in {} with EINVAL (reported cleanly)",
-            dir.display()
-        );
+        eprintln!("O_DIRECT reads refused in {} with EINVAL (reported cleanly)", dir.display());
         "einval"
     } else {
         "direct"
@@ -307,10 +222,7 @@ fn registered_buffers_and_read_fixed() {
     let mut b = vec![0u8; 16 * 1024];
     // Register all of `a` but only the first half of `b`.
     // SAFETY: `a` and `b` outlive the ring and are not resized.
-    unsafe {
-        ring.register_buffers(&[(a.as_mut_ptr(), a.len()), (b.as_mut_ptr(), 8 * 1024)])
-            .unwrap()
-    };
+    unsafe { ring.register_buffers(&[(a.as_mut_ptr(), a.len()), (b.as_mut_ptr(), 8 * 1024)]).unwrap() };
     // A second registration without unregistering is refused (EBUSY).
     // SAFETY: as above.
     assert!(unsafe { ring.register_buffers(&[(a.as_mut_ptr(), 4096)]) }.is_err());
@@ -318,36 +230,12 @@ fn registered_buffers_and_read_fixed() {
     let fd = Fd::Raw(f.as_raw_fd());
     let (pa, pb) = (a.as_mut_ptr(), b.as_mut_ptr());
     let reads = [
-        ReadFixed {
-            fd,
-            buf: pa,
-            len: 16 * 1024,
-            offset: 1000,
-            buf_index: 0,
-        },
-        ReadFixed {
-            fd,
-            buf: pb.wrapping_add(100),
-            len: 1000,
-            offset: 77_777,
-            buf_index: 1,
-        },
+        ReadFixed { fd, buf: pa, len: 16 * 1024, offset: 1000, buf_index: 0 },
+        ReadFixed { fd, buf: pb.wrapping_add(100), len: 1000, offset: 77_777, buf_index: 1 },
         // Runs past the registered 8 KiB of `b` (still inside the Vec): EFAULT.
-        ReadFixed {
-            fd,
-            buf: pb.wrapping_add(8 * 1024 - 10),
-            len: 100,
-            offset: 0,
-            buf_index: 1,
-        },
+        ReadFixed { fd, buf: pb.wrapping_add(8 * 1024 - 10), len: 100, offset: 0, buf_index: 1 },
         // No buffer 5.
-        ReadFixed {
-            fd,
-            buf: pa,
-            len: 10,
-            offset: 0,
-            buf_index: 5,
-        },
+        ReadFixed { fd, buf: pa, len: 10, offset: 0, buf_index: 5 },
     ];
     for (i, r) in reads.iter().enumerate() {
         // SAFETY: every target range lies inside `a` or `b`, which are not
@@ -355,35 +243,20 @@ fn registered_buffers_and_read_fixed() {
         unsafe { ring.push(&r.build().user_data(i as u64)).unwrap() };
     }
     ring.submit_and_wait(4).unwrap();
-    let mut results: Vec<(u64, i32)> = ring
-        .completions()
-        .map(|c| (c.user_data(), c.result()))
-        .collect();
+    let mut results: Vec<(u64, i32)> = ring.completions().map(|c| (c.user_data(), c.result())).collect();
     results.sort();
-    assert_eq!(
-        results,
-        [(0, 16 * 1024), (1, 1000), (2, -EFAULT), (3, -EFAULT)]
-    );
+    assert_eq!(results, [(0, 16 * 1024), (1, 1000), (2, -EFAULT), (3, -EFAULT)]);
     verify(file.seed, 1000, &a);
     verify(file.seed, 77_777, &b[100..1100]);
     assert!(b[..100].iter().chain(&b[1100..]).all(|&x| x == 0));
 
     ring.unregister_buffers().unwrap();
-    let after = ReadFixed {
-        fd,
-        buf: pa,
-        len: 10,
-        offset: 0,
-        buf_index: 0,
-    };
+    let after = ReadFixed { fd, buf: pa, len: 10, offset: 0, buf_index: 0 };
     // SAFETY: as above.
     unsafe { ring.push(&after.build()).unwrap() };
     ring.submit_and_wait(1).unwrap();
     assert_eq!(ring.completions().next().unwrap().result(), -EFAULT);
-    assert!(
-        ring.unregister_buffers().is_err(),
-        "nothing registered any more"
-    );
+    assert!(ring.unregister_buffers().is_err(), "nothing registered any more");
 }
 
 #[test]
@@ -394,39 +267,21 @@ fn registered_files_and_fixed_fd() {
     let mut ring = IoUring::new(8).unwrap();
     {
         let file_b = fb.open();
-        ring.register_files(&[file_a.as_raw_fd(), -1, file_b.as_raw_fd()])
-            .unwrap();
+        ring.register_files(&[file_a.as_raw_fd(), -1, file_b.as_raw_fd()]).unwrap();
     } // file_b closed: the ring's reference keeps slot 2 usable
     let mut buf = vec![0u8; 3000];
     assert_eq!(read_once(&mut ring, Fd::Fixed(2), &mut buf, 6000), 1000);
     verify(fb.seed, 6000, &buf[..1000]);
     assert_eq!(read_once(&mut ring, Fd::Fixed(0), &mut buf, 100), 3000);
     verify(fa.seed, 100, &buf);
-    assert_eq!(
-        read_once(&mut ring, Fd::Fixed(1), &mut buf, 0),
-        -EBADF,
-        "empty slot"
-    );
-    assert_eq!(
-        read_once(&mut ring, Fd::Fixed(3), &mut buf, 0),
-        -EBADF,
-        "out of range"
-    );
+    assert_eq!(read_once(&mut ring, Fd::Fixed(1), &mut buf, 0), -EBADF, "empty slot");
+    assert_eq!(read_once(&mut ring, Fd::Fixed(3), &mut buf, 0), -EBADF, "out of range");
 
     // Registered buffers and files together.
     let mut fixed = vec![0u8; 4096];
     // SAFETY: `fixed` outlives the ring and is untouched until the completion.
-    unsafe {
-        ring.register_buffers(&[(fixed.as_mut_ptr(), fixed.len())])
-            .unwrap()
-    };
-    let r = ReadFixed {
-        fd: Fd::Fixed(2),
-        buf: fixed.as_mut_ptr(),
-        len: 4096,
-        offset: 10,
-        buf_index: 0,
-    };
+    unsafe { ring.register_buffers(&[(fixed.as_mut_ptr(), fixed.len())]).unwrap() };
+    let r = ReadFixed { fd: Fd::Fixed(2), buf: fixed.as_mut_ptr(), len: 4096, offset: 10, buf_index: 0 };
     // SAFETY: as above.
     unsafe { ring.push(&r.build().user_data(9)).unwrap() };
     ring.submit_and_wait(1).unwrap();
@@ -434,9 +289,5 @@ fn registered_files_and_fixed_fd() {
     verify(fb.seed, 10, &fixed);
 
     ring.unregister_files().unwrap();
-    assert_eq!(
-        read_once(&mut ring, Fd::Fixed(0), &mut buf, 0),
-        -EBADF,
-        "after unregister"
-    );
+    assert_eq!(read_once(&mut ring, Fd::Fixed(0), &mut buf, 0), -EBADF, "after unregister");
 }

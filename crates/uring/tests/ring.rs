@@ -113,27 +113,17 @@ fn drop_cancels_and_waits_for_reads_in_flight() {
     let (mut rx, mut tx) = std::io::pipe().unwrap();
     let mut buf = vec![0u8; 64];
     let mut ring = IoUring::new(4).unwrap();
-    let read = opcode::Read {
-        fd: Fd::Raw(rx.as_raw_fd()),
-        buf: buf.as_mut_ptr(),
-        len: 64,
-        offset: u64::MAX,
-    };
+    let read = opcode::Read { fd: Fd::Raw(rx.as_raw_fd()), buf: buf.as_mut_ptr(), len: 64, offset: u64::MAX };
     // SAFETY: `buf` outlives `ring`, whose drop waits for the read.
     unsafe { ring.push(&read.build().user_data(1)).unwrap() };
     assert_eq!(ring.submit().unwrap(), 1);
     // A second read pushed but never submitted must never reach the kernel.
     let mut buf2 = vec![0u8; 64];
-    let read2 = opcode::Read {
-        fd: Fd::Raw(rx.as_raw_fd()),
-        buf: buf2.as_mut_ptr(),
-        len: 64,
-        offset: u64::MAX,
-    };
+    let read2 = opcode::Read { fd: Fd::Raw(rx.as_raw_fd()), buf: buf2.as_mut_ptr(), len: 64, offset: u64::MAX };
     // SAFETY: as above.
     unsafe { ring.push(&read2.build().user_data(2)).unwrap() };
     drop(ring); // would hang here if drop did not cancel the pipe read
-                // Neither read consumed anything: the data written now is still there.
+    // Neither read consumed anything: the data written now is still there.
     tx.write_all(b"still here").unwrap();
     drop(tx);
     let mut got = String::new();
@@ -147,12 +137,7 @@ fn blocked_read_completes_when_data_arrives() {
     let (rx, mut tx) = std::io::pipe().unwrap();
     let mut buf = vec![0u8; 16];
     let mut ring = IoUring::new(4).unwrap();
-    let read = opcode::Read {
-        fd: Fd::Raw(rx.as_raw_fd()),
-        buf: buf.as_mut_ptr(),
-        len: 16,
-        offset: u64::MAX,
-    };
+    let read = opcode::Read { fd: Fd::Raw(rx.as_raw_fd()), buf: buf.as_mut_ptr(), len: 16, offset: u64::MAX };
     // SAFETY: `buf` is not touched until the completion is popped below.
     unsafe { ring.push(&read.build().user_data(5)).unwrap() };
     ring.submit().unwrap();

@@ -47,12 +47,7 @@ struct Progress {
 
 impl Progress {
     fn report(self, result: ChainResult) -> ChainReport {
-        ChainReport {
-            result,
-            log: self.log,
-            started: self.started.unwrap_or(self.finished),
-            finished: self.finished,
-        }
+        ChainReport { result, log: self.log, started: self.started.unwrap_or(self.finished), finished: self.finished }
     }
 }
 
@@ -64,14 +59,8 @@ pub struct BatchChain {
 }
 
 enum Io {
-    Uring {
-        ring: IoUring,
-        registered_buffers: bool,
-    },
-    Threads {
-        threads: usize,
-        why: String,
-    },
+    Uring { ring: IoUring, registered_buffers: bool },
+    Threads { threads: usize, why: String },
 }
 
 pub struct BatchEngine<'p> {
@@ -91,104 +80,49 @@ impl<'p> BatchEngine<'p> {
         let pages: Vec<Page> = (0..depth).map(|_| Page::new()).collect();
         let io = match IoUring::new(depth) {
             Ok(mut ring) => {
-                let bufs: Vec<(*mut u8, usize)> = pages
-                    .iter()
-                    .map(|p| (p.as_ptr() as *mut u8, p.len()))
-                    .collect();
+                let bufs: Vec<(*mut u8, usize)> = pages.iter().map(|p| (p.as_ptr() as *mut u8, p.len())).collect();
                 // SAFETY: the pages outlive the registration: they are dropped after the ring.
                 let registered_buffers = unsafe { ring.register_buffers(&bufs) }.is_ok();
-                Io::Uring {
-                    ring,
-                    registered_buffers,
-                }
+                Io::Uring { ring, registered_buffers }
             }
-            Err(e) => Io::Threads {
-                threads: (depth as usize).min(4),
-                why: format!("io_uring is unavailable: {e}"),
-            },
+            Err(e) => Io::Threads { threads: (depth as usize).min(4), why: format!("io_uring is unavailable: {e}") },
         };
-        BatchEngine {
-            io,
-            pages,
-            program,
-            vm: Vm::new(program),
-            depth,
-        }
+        BatchEngine { io, pages, program, vm: Vm::new(program), depth }
     }
 
     /// An engine that runs chains on `threads` threads with `pread`, never io_uring.
     pub fn with_threads(program: &'p Program, threads: usize) -> BatchEngine<'p> {
         let threads = threads.clamp(1, 64);
-        let io = Io::Threads {
-            threads,
-            why: "asked for".into(),
-        };
-        BatchEngine {
-            io,
-            pages: Vec::new(),
-            program,
-            vm: Vm::new(program),
-            depth: threads as u32,
-        }
+        let io = Io::Threads { threads, why: "asked for".into() };
+        BatchEngine { io, pages: Vec::new(), program, vm: Vm::new(program), depth: threads as u32 }
     }
 
     /// How reads are issued, in words.
     pub fn io(&self) -> String {
         match &self.io {
-            Io::Uring {
-                registered_buffers, ..
-            } => format!(
+            Io::Uring { registered_buffers, .. } => format!(
                 "io_uring, queue depth {}{}",
                 self.depth,
-                if *registered_buffers {
-                    ", registered buffers"
-                } else {
-                    ""
-                }
+                if *registered_buffers { ", registered buffers" } else { "" }
             ),
             Io::Threads { threads, why } => format!("{threads} threads doing pread ({why})"),
         }
     }
 
     /// Runs every chain to its end; results are in the order of `chains`.
-    pub fn run(
-        &mut self,
-        file: &XrpFile,
-        options: ChainOptions,
-        chains: &mut [BatchChain],
-    ) -> Vec<ChainResult> {
-        self.run_reported(file, options, chains)
-            .into_iter()
-            .map(|r| r.result)
-            .collect()
+    pub fn run(&mut self, file: &XrpFile, options: ChainOptions, chains: &mut [BatchChain]) -> Vec<ChainResult> {
+        self.run_reported(file, options, chains).into_iter().map(|r| r.result).collect()
     }
 
     /// As [`BatchEngine::run`], and says for each chain what its program
     /// logged and when, from the start of this call, it started and finished.
-    pub fn run_reported(
-        &mut self,
-        file: &XrpFile,
-        options: ChainOptions,
-        chains: &mut [BatchChain],
-    ) -> Vec<ChainReport> {
+    pub fn run_reported(&mut self, file: &XrpFile, options: ChainOptions, chains: &mut [BatchChain]) -> Vec<ChainReport> {
         let start = Instant::now();
         match &mut self.io {
-            Io::Uring {
-                ring,
-                registered_buffers,
-            } => run_on_ring(
-                ring,
-                *registered_buffers,
-                &mut self.pages,
-                &mut self.vm,
-                file,
-                options,
-                chains,
-                start,
-            ),
-            Io::Threads { threads, .. } => {
-                run_on_threads(*threads, self.program, file, options, chains, start)
+            Io::Uring { ring, registered_buffers } => {
+                run_on_ring(ring, *registered_buffers, &mut self.pages, &mut self.vm, file, options, chains, start)
             }
+            Io::Threads { threads, .. } => run_on_threads(*threads, self.program, file, options, chains, start),
         }
     }
 }
@@ -199,10 +133,7 @@ fn tag(chain: usize, page: usize) -> u64 {
 }
 
 fn untag(user_data: u64) -> (usize, usize) {
-    (
-        (user_data >> 32) as usize,
-        (user_data & 0xffff_ffff) as usize,
-    )
+    ((user_data >> 32) as usize, (user_data & 0xffff_ffff) as usize)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -243,22 +174,9 @@ fn run_on_ring(
         while let (Some(&(i, offset, len)), Some(&page)) = (ready.front(), free_pages.last()) {
             let buf = pages[page].as_mut_ptr();
             let entry = if registered_buffers {
-                opcode::ReadFixed {
-                    fd,
-                    buf,
-                    len: len as u32,
-                    offset,
-                    buf_index: page as u16,
-                }
-                .build()
+                opcode::ReadFixed { fd, buf, len: len as u32, offset, buf_index: page as u16 }.build()
             } else {
-                opcode::Read {
-                    fd,
-                    buf,
-                    len: len as u32,
-                    offset,
-                }
-                .build()
+                opcode::Read { fd, buf, len: len as u32, offset }.build()
             };
             // SAFETY: the page is reserved for this read until its completion
             // is reaped below, and pages outlive the ring (BatchEngine's field order).
@@ -279,14 +197,7 @@ fn run_on_ring(
             let now = start.elapsed();
             for (i, r) in results.iter_mut().enumerate() {
                 if r.is_none() {
-                    *r = Some(ChainResult {
-                        outcome: Outcome::ReadError {
-                            offset: chains[i].offset,
-                            errno,
-                        },
-                        hops: states[i].hops(),
-                        last_offset: chains[i].offset,
-                    });
+                    *r = Some(ChainResult { outcome: Outcome::ReadError { offset: chains[i].offset, errno }, hops: states[i].hops(), last_offset: chains[i].offset });
                     progress[i].finished = now;
                 }
             }
@@ -345,27 +256,17 @@ fn run_on_threads(
                     let mut engine = SyncEngine::new(program);
                     let mut done = Vec::new();
                     loop {
-                        let Some((i, c)) = next.lock().unwrap_or_else(|p| p.into_inner()).next()
-                        else {
-                            break;
-                        };
+                        let Some((i, c)) = next.lock().unwrap_or_else(|p| p.into_inner()).next() else { break };
                         let started = start.elapsed();
                         let result = engine.run(file, options, c.offset, c.len, &mut c.scratch);
-                        let progress = Progress {
-                            log: engine.take_log(),
-                            started: Some(started),
-                            finished: start.elapsed(),
-                        };
+                        let progress = Progress { log: engine.take_log(), started: Some(started), finished: start.elapsed() };
                         done.push((i, progress.report(result)));
                     }
                     done
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap_or_default())
-            .collect()
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
     });
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()

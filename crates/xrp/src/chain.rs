@@ -37,11 +37,7 @@ pub struct ChainOptions {
 
 impl Default for ChainOptions {
     fn default() -> Self {
-        ChainOptions {
-            mode: Mode::Extended,
-            hop_limit: DEFAULT_HOP_LIMIT,
-            budget: DEFAULT_BUDGET,
-        }
+        ChainOptions { mode: Mode::Extended, hop_limit: DEFAULT_HOP_LIMIT, budget: DEFAULT_BUDGET }
     }
 }
 
@@ -71,11 +67,7 @@ pub struct Chain {
 impl Chain {
     /// A chain whose first read is `len` bytes at `offset`.
     pub fn start(options: ChainOptions, file: &XrpFile, offset: u64, len: usize) -> (Chain, Step) {
-        let chain = Chain {
-            options,
-            hops: 0,
-            offset,
-        };
+        let chain = Chain { options, hops: 0, offset };
         let step = match file.check_read(offset, len as u64) {
             Ok(()) => Step::Read { offset, len },
             Err(e) => chain.finish(Outcome::BadAddress(e)),
@@ -88,11 +80,7 @@ impl Chain {
     }
 
     fn finish(&self, outcome: Outcome) -> Step {
-        Step::Finished(ChainResult {
-            outcome,
-            hops: self.hops,
-            last_offset: self.offset,
-        })
+        Step::Finished(ChainResult { outcome, hops: self.hops, last_offset: self.offset })
     }
 
     /// The read the last `Step::Read` asked for completed with `read` (bytes
@@ -106,28 +94,16 @@ impl Chain {
         scratch: &mut Page,
     ) -> Step {
         match read {
-            Err(errno) => {
-                return self.finish(Outcome::ReadError {
-                    offset: self.offset,
-                    errno,
-                })
-            }
+            Err(errno) => return self.finish(Outcome::ReadError { offset: self.offset, errno }),
             Ok(0) => {
-                return self.finish(Outcome::BadAddress(AddressError::OutOfFile {
-                    offset: self.offset,
-                    file_size: file.size(),
-                }))
+                return self.finish(Outcome::BadAddress(AddressError::OutOfFile { offset: self.offset, file_size: file.size() }))
             }
             Ok(_) => self.hops += 1,
         }
         let mut ctx = abi::fresh_context();
         vm.set_budget(self.options.budget);
         let run = vm.run(
-            &mut [
-                Region::writable(&mut ctx),
-                Region::readonly(data),
-                Region::writable(scratch),
-            ],
+            &mut [Region::writable(&mut ctx), Region::readonly(data), Region::writable(scratch)],
             &[region_address(CONTEXT_REGION)],
         );
         match run {
@@ -137,21 +113,14 @@ impl Chain {
             Ok(_) => {}
         }
         if self.hops >= self.options.hop_limit {
-            return self.finish(Outcome::HopLimit {
-                limit: self.options.hop_limit,
-            });
+            return self.finish(Outcome::HopLimit { limit: self.options.hop_limit });
         }
         let offset = abi::next_addr(&ctx, 0);
         let len = match self.options.mode {
             Mode::KernelCompatible => {
-                let set = 1
-                    + (1..MAX_ADDRS)
-                        .filter(|&i| abi::next_addr(&ctx, i) != 0)
-                        .count();
+                let set = 1 + (1..MAX_ADDRS).filter(|&i| abi::next_addr(&ctx, i) != 0).count();
                 if set > 1 {
-                    return self.finish(Outcome::BadAddress(AddressError::SeveralAddresses {
-                        count: set,
-                    }));
+                    return self.finish(Outcome::BadAddress(AddressError::SeveralAddresses { count: set }));
                 }
                 SECTOR_SIZE as u64
             }
@@ -164,9 +133,6 @@ impl Chain {
             return self.finish(Outcome::BadAddress(e));
         }
         self.offset = offset;
-        Step::Read {
-            offset,
-            len: len as usize,
-        }
+        Step::Read { offset, len: len as usize }
     }
 }

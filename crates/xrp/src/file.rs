@@ -39,66 +39,37 @@ impl XrpFile {
     pub fn open(path: &Path, direct: DirectIo) -> io::Result<XrpFile> {
         let buffered = || OpenOptions::new().read(true).open(path);
         let (file, why_buffered) = match direct {
-            DirectIo::Off => (
-                buffered()?,
-                Some("direct I/O was not asked for".to_string()),
-            ),
-            _ => match OpenOptions::new()
-                .read(true)
-                .custom_flags(O_DIRECT)
-                .open(path)
-            {
+            DirectIo::Off => (buffered()?, Some("direct I/O was not asked for".to_string())),
+            _ => match OpenOptions::new().read(true).custom_flags(O_DIRECT).open(path) {
                 Ok(f) => (f, None),
-                Err(e) if e.raw_os_error() == Some(22) && direct == DirectIo::Auto => (
-                    buffered()?,
-                    Some("the file system refuses O_DIRECT".to_string()),
-                ),
+                Err(e) if e.raw_os_error() == Some(22) && direct == DirectIo::Auto => {
+                    (buffered()?, Some("the file system refuses O_DIRECT".to_string()))
+                }
                 Err(e) => return Err(e),
             },
         };
         let meta = file.metadata()?;
         let is_device = meta.file_type().is_block_device();
-        let size = if is_device {
-            sys::device_size(file.as_raw_fd())?
-        } else {
-            meta.len()
-        };
-        let mut me = XrpFile {
-            file,
-            size,
-            direct: why_buffered.is_none(),
-            block_size: SECTOR_SIZE as u32,
-            access: String::new(),
-        };
+        let size = if is_device { sys::device_size(file.as_raw_fd())? } else { meta.len() };
+        let mut me = XrpFile { file, size, direct: why_buffered.is_none(), block_size: SECTOR_SIZE as u32, access: String::new() };
         if me.direct {
             me.block_size = if is_device {
                 sys::logical_block_size(me.fd())?
             } else {
                 match sys::dio_alignment(me.fd())? {
                     Some((_, 0)) if direct == DirectIo::Require => {
-                        return Err(io::Error::new(
-                            io::ErrorKind::Unsupported,
-                            "this file does not support direct I/O",
-                        ))
+                        return Err(io::Error::new(io::ErrorKind::Unsupported, "this file does not support direct I/O"))
                     }
                     Some((_, 0)) => {
                         let f = buffered()?;
-                        return Ok(XrpFile {
-                            file: f,
-                            direct: false,
-                            access: "buffered (the file does not support direct I/O)".into(),
-                            ..me
-                        });
+                        return Ok(XrpFile { file: f, direct: false, access: "buffered (the file does not support direct I/O)".into(), ..me });
                     }
                     Some((_, offset_align)) => offset_align,
                     None => SECTOR_SIZE as u32, // kernels before 6.1 do not say; 512 is the common case
                 }
             };
             if !me.block_size.is_power_of_two() {
-                return Err(io::Error::other(format!(
-                    "unexpected direct-I/O block size {}",
-                    me.block_size
-                )));
+                return Err(io::Error::other(format!("unexpected direct-I/O block size {}", me.block_size)));
             }
             me.access = format!("direct (O_DIRECT, {}-byte blocks)", me.block_size);
         } else {
@@ -141,17 +112,10 @@ impl XrpFile {
         // a division, on every hop.
         let block_mask = self.block_size as u64 - 1;
         if self.direct && (offset | len) & block_mask != 0 {
-            return Err(AddressError::BlockSize {
-                offset,
-                len,
-                block_size: self.block_size,
-            });
+            return Err(AddressError::BlockSize { offset, len, block_size: self.block_size });
         }
         if offset >= self.size {
-            return Err(AddressError::OutOfFile {
-                offset,
-                file_size: self.size,
-            });
+            return Err(AddressError::OutOfFile { offset, file_size: self.size });
         }
         Ok(())
     }

@@ -22,10 +22,7 @@ pub const READ_XRP_SYSCALLS: [i64; 2] = [445, 450];
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Backend {
     /// The kernel runs programs: `read_xrp` is `syscall`, programs load as `prog_type`.
-    Kernel {
-        syscall: i64,
-        prog_type: u32,
-    },
+    Kernel { syscall: i64, prog_type: u32 },
     Emulator,
 }
 
@@ -40,21 +37,14 @@ pub struct Probe {
 const TRIVIAL: [u8; 16] = [0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0];
 
 fn kernel_has_read_xrp() -> Result<bool, String> {
-    let kallsyms = std::fs::File::open("/proc/kallsyms")
-        .map_err(|e| format!("cannot read /proc/kallsyms: {e}"))?;
-    Ok(BufReader::new(kallsyms)
-        .lines()
-        .map_while(Result::ok)
-        .any(|l| l.ends_with(" __x64_sys_read_xrp") || l.ends_with(" sys_read_xrp")))
+    let kallsyms = std::fs::File::open("/proc/kallsyms").map_err(|e| format!("cannot read /proc/kallsyms: {e}"))?;
+    Ok(BufReader::new(kallsyms).lines().map_while(Result::ok).any(|l| l.ends_with(" __x64_sys_read_xrp") || l.ends_with(" sys_read_xrp")))
 }
 
 /// Looks for XRP in the running kernel. Never fails: any problem is a reason
 /// to use the emulator, given in `reason`.
 pub fn probe() -> Probe {
-    let emulator = |reason: String| Probe {
-        backend: Backend::Emulator,
-        reason,
-    };
+    let emulator = |reason: String| Probe { backend: Backend::Emulator, reason };
     let mut refusals = Vec::new();
     let mut loaded = None;
     for prog_type in XRP_PROG_TYPES {
@@ -69,36 +59,24 @@ pub fn probe() -> Probe {
     }
     let has_syscall = match kernel_has_read_xrp() {
         Ok(has) => has,
-        Err(why) => {
-            return emulator(format!(
-                "cannot tell whether the kernel has read_xrp ({why})"
-            ))
-        }
+        Err(why) => return emulator(format!("cannot tell whether the kernel has read_xrp ({why})")),
     };
     if !has_syscall {
         let load = match &loaded {
             Some((t, _)) => format!("a program of type {t} loaded, but that type is not XRP here"),
-            None => format!(
-                "BPF_PROG_LOAD refused the XRP program types: {}",
-                refusals.join("; ")
-            ),
+            None => format!("BPF_PROG_LOAD refused the XRP program types: {}", refusals.join("; ")),
         };
         return emulator(format!(
             "this kernel has no read_xrp system call (no sys_read_xrp in /proc/kallsyms; {load}), so XRP programs run in the emulator"
         ));
     }
     let Some((prog_type, prog)) = loaded else {
-        return emulator(format!(
-            "the kernel refused an XRP program ({})",
-            refusals.join("; ")
-        ));
+        return emulator(format!("the kernel refused an XRP program ({})", refusals.join("; ")));
     };
     match probe_read(prog.as_raw_fd()) {
         Ok(syscall) => Probe {
             backend: Backend::Kernel { syscall, prog_type },
-            reason: format!(
-                "read_xrp is system call {syscall} and programs load as type {prog_type}"
-            ),
+            reason: format!("read_xrp is system call {syscall} and programs load as type {prog_type}"),
         },
         Err(why) => emulator(format!("read_xrp did not work: {why}")),
     }
@@ -109,26 +87,14 @@ fn probe_read(prog_fd: i32) -> Result<i64, String> {
     let path = std::env::temp_dir().join(format!("xrpkv-probe-{}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&path).map_err(|e| e.to_string())?;
-        f.write_all(&[0xa5u8; PAGE_SIZE])
-            .and_then(|_| f.sync_all())
-            .map_err(|e| e.to_string())?;
+        f.write_all(&[0xa5u8; PAGE_SIZE]).and_then(|_| f.sync_all()).map_err(|e| e.to_string())?;
         let file = XrpFile::open(&path, DirectIo::Require).map_err(|e| format!("O_DIRECT: {e}"))?;
         let (mut buf, mut scratch) = (Page::new(), Page::new());
         let mut errors = Vec::new();
         for number in READ_XRP_SYSCALLS {
             // SAFETY: both pages are 4 KiB-aligned and 4 KiB long; this kernel
             // has sys_read_xrp (checked by the caller).
-            match unsafe {
-                sys::read_xrp(
-                    number,
-                    file.fd(),
-                    buf.as_mut_ptr(),
-                    512,
-                    0,
-                    prog_fd,
-                    scratch.as_mut_ptr(),
-                )
-            } {
+            match unsafe { sys::read_xrp(number, file.fd(), buf.as_mut_ptr(), 512, 0, prog_fd, scratch.as_mut_ptr()) } {
                 Ok(512) if buf[..512].iter().all(|&b| b == 0xa5) => return Ok(number),
                 Ok(n) => errors.push(format!("{number}: returned {n}")),
                 Err(e) => errors.push(format!("{number}: {e}")),
@@ -155,10 +121,7 @@ impl KernelProgram {
     /// Loads `program` into the kernel the probe found.
     pub fn load(program: &ebpf::Program, backend: &Backend) -> std::io::Result<KernelProgram> {
         let Backend::Kernel { syscall, prog_type } = *backend else {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::Unsupported,
-                "this kernel has no XRP",
-            ));
+            return Err(std::io::Error::new(std::io::ErrorKind::Unsupported, "this kernel has no XRP"));
         };
         if !program.rodata().is_empty() {
             // The emulator maps .rodata itself; a kernel needs it as a map, which
@@ -170,41 +133,18 @@ impl KernelProgram {
         }
         let fd = sys::bpf_prog_load(prog_type, &program.bytecode())?;
         // SAFETY: the fd was just returned by bpf() and is owned by nobody else.
-        Ok(KernelProgram {
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
-            syscall,
-        })
+        Ok(KernelProgram { fd: unsafe { OwnedFd::from_raw_fd(fd) }, syscall })
     }
 
     /// One chain from a read of `len` bytes at `offset`; returns the kernel's
     /// byte count. The file must be direct (the buffered path never runs the program).
-    pub fn run(
-        &self,
-        file: &XrpFile,
-        offset: u64,
-        len: usize,
-        data: &mut Page,
-        scratch: &mut Page,
-    ) -> std::io::Result<usize> {
+    pub fn run(&self, file: &XrpFile, offset: u64, len: usize, data: &mut Page, scratch: &mut Page) -> std::io::Result<usize> {
         if !file.is_direct() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::Unsupported,
-                "the kernel runs XRP programs only on O_DIRECT files",
-            ));
+            return Err(std::io::Error::new(std::io::ErrorKind::Unsupported, "the kernel runs XRP programs only on O_DIRECT files"));
         }
         let len = len.min(PAGE_SIZE);
         // SAFETY: both pages are 4 KiB-aligned pages we own for the call; this
         // kernel has read_xrp under `syscall` (a Backend::Kernel comes only from the probe).
-        unsafe {
-            sys::read_xrp(
-                self.syscall,
-                file.fd(),
-                data.as_mut_ptr(),
-                len,
-                offset,
-                self.fd.as_raw_fd(),
-                scratch.as_mut_ptr(),
-            )
-        }
+        unsafe { sys::read_xrp(self.syscall, file.fd(), data.as_mut_ptr(), len, offset, self.fd.as_raw_fd(), scratch.as_mut_ptr()) }
     }
 }

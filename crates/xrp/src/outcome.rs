@@ -14,11 +14,7 @@ pub enum AddressError {
     BadSize { size: u64 },
     /// A direct read the device cannot serve: its logical block is larger than
     /// or does not divide the read (zram: 4096 bytes).
-    BlockSize {
-        offset: u64,
-        len: u64,
-        block_size: u32,
-    },
+    BlockSize { offset: u64, len: u64, block_size: u32 },
     /// The read starts at or past the end of the file.
     OutOfFile { offset: u64, file_size: u64 },
     /// Kernel-compatible mode: more than one `next_addr` was set.
@@ -83,11 +79,7 @@ impl fmt::Display for Outcome {
             Outcome::Returned { code } => write!(f, "the program returned {code:#x}"),
             Outcome::ProgramError(e) => write!(f, "program error: {e}"),
             Outcome::ReadError { offset, errno } => {
-                write!(
-                    f,
-                    "read at offset {offset} failed: {}",
-                    std::io::Error::from_raw_os_error(*errno)
-                )
+                write!(f, "read at offset {offset} failed: {}", std::io::Error::from_raw_os_error(*errno))
             }
             Outcome::BadAddress(e) => write!(f, "bad address: {e}"),
             Outcome::HopLimit { limit } => write!(f, "hop limit of {limit} reads reached"),

@@ -14,22 +14,12 @@ pub struct SyncEngine<'p> {
 
 impl<'p> SyncEngine<'p> {
     pub fn new(program: &'p Program) -> SyncEngine<'p> {
-        SyncEngine {
-            vm: Vm::new(program),
-            data: Page::new(),
-        }
+        SyncEngine { vm: Vm::new(program), data: Page::new() }
     }
 
     /// Runs one chain from a read of `len` bytes at `offset`. `scratch` is the
     /// program's scratch page, in and out.
-    pub fn run(
-        &mut self,
-        file: &XrpFile,
-        options: ChainOptions,
-        offset: u64,
-        len: usize,
-        scratch: &mut Page,
-    ) -> ChainResult {
+    pub fn run(&mut self, file: &XrpFile, options: ChainOptions, offset: u64, len: usize, scratch: &mut Page) -> ChainResult {
         let (mut chain, mut step) = Chain::start(options, file, offset, len);
         loop {
             match step {

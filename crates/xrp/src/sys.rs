@@ -8,13 +8,7 @@ use std::os::raw::{c_char, c_int, c_long, c_uint, c_ulong, c_void};
 
 extern "C" {
     fn ioctl(fd: c_int, request: c_ulong, ...) -> c_int;
-    fn statx(
-        dirfd: c_int,
-        path: *const c_char,
-        flags: c_int,
-        mask: c_uint,
-        buf: *mut c_void,
-    ) -> c_int;
+    fn statx(dirfd: c_int, path: *const c_char, flags: c_int, mask: c_uint, buf: *mut c_void) -> c_int;
     fn syscall(number: c_long, ...) -> c_long;
 }
 
@@ -60,15 +54,7 @@ pub fn device_size(fd: RawFd) -> io::Result<u64> {
 pub fn dio_alignment(fd: RawFd) -> io::Result<Option<(u32, u32)>> {
     let mut buf = [0u8; STATX_BUF_SIZE];
     // SAFETY: the path is a valid empty C string and buf has room for struct statx.
-    check(unsafe {
-        statx(
-            fd,
-            c"".as_ptr(),
-            AT_EMPTY_PATH,
-            STATX_DIOALIGN,
-            buf.as_mut_ptr().cast(),
-        )
-    } as c_long)?;
+    check(unsafe { statx(fd, c"".as_ptr(), AT_EMPTY_PATH, STATX_DIOALIGN, buf.as_mut_ptr().cast()) } as c_long)?;
     let word = |at: usize| u32::from_ne_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]);
     if word(STX_MASK) & STATX_DIOALIGN == 0 {
         return Ok(None);
@@ -104,12 +90,7 @@ pub fn bpf_prog_load(prog_type: u32, code: &[u8]) -> io::Result<RawFd> {
     // SAFETY: attr and the buffers it points to outlive the call; the size
     // passed is attr's, and the kernel zero-extends the rest of the union.
     let fd = check(unsafe {
-        syscall(
-            SYS_BPF,
-            BPF_PROG_LOAD,
-            &attr as *const ProgLoadAttr,
-            std::mem::size_of::<ProgLoadAttr>() as c_uint,
-        )
+        syscall(SYS_BPF, BPF_PROG_LOAD, &attr as *const ProgLoadAttr, std::mem::size_of::<ProgLoadAttr>() as c_uint)
     })?;
     Ok(fd as RawFd)
 }

@@ -3,36 +3,20 @@
 mod support;
 
 use support::*;
-use xrp::{
-    AddressError, BatchChain, BatchEngine, ChainOptions, DirectIo, Mode, Outcome, Page, SyncEngine,
-    XrpFile,
-};
+use xrp::{AddressError, BatchChain, BatchEngine, ChainOptions, DirectIo, Mode, Outcome, Page, SyncEngine, XrpFile};
 
 /// 1,000 chains starting at random blocks of one long shuffled chain: each
 /// follows it to the end (or its hop limit), some start at bad offsets.
 fn chains(first_blocks: &[u64], rng: &mut Rng) -> Vec<BatchChain> {
     (0..1000)
         .map(|i| {
-            let offset = if i % 97 == 13 {
-                4096 * 5000
-            } else {
-                first_blocks[rng.below(first_blocks.len())]
-            };
-            BatchChain {
-                offset,
-                len: 4096,
-                scratch: Page::new(),
-            }
+            let offset = if i % 97 == 13 { 4096 * 5000 } else { first_blocks[rng.below(first_blocks.len())] };
+            BatchChain { offset, len: 4096, scratch: Page::new() }
         })
         .collect()
 }
 
-fn check_against_sync(
-    engine: &mut BatchEngine,
-    file: &XrpFile,
-    opts: ChainOptions,
-    blocks: &[u64],
-) {
+fn check_against_sync(engine: &mut BatchEngine, file: &XrpFile, opts: ChainOptions, blocks: &[u64]) {
     let program = chain_program();
     let mut rng = Rng::new(77);
     let mut batch = chains(blocks, &mut rng);
@@ -44,22 +28,14 @@ fn check_against_sync(
         let mut scratch = Page::new();
         let want = sync.run(file, opts, c.offset, c.len, &mut scratch);
         assert_eq!(got, &want, "chain from {}", c.offset);
-        assert_eq!(
-            &c.scratch[..24],
-            &scratch[..24],
-            "scratch of the chain from {}",
-            c.offset
-        );
+        assert_eq!(&c.scratch[..24], &scratch[..24], "scratch of the chain from {}", c.offset);
         seen[match got.outcome {
             Outcome::Done => 0,
             Outcome::HopLimit { .. } => 1,
             _ => 2,
         }] += 1;
     }
-    assert!(
-        seen.iter().all(|&n| n > 0),
-        "done, hop limit and bad address all occur: {seen:?}"
-    );
+    assert!(seen.iter().all(|&n| n > 0), "done, hop limit and bad address all occur: {seen:?}");
 }
 
 /// One chain of `n` blocks; returns the file and every block's offset in chain order.
@@ -72,17 +48,7 @@ fn long_chain(n: usize) -> (TempFile, Vec<u64>) {
     let blocks: Vec<(u64, Block)> = order
         .iter()
         .enumerate()
-        .map(|(i, &at)| {
-            (
-                at,
-                Block {
-                    next: order.get(i + 1).copied().unwrap_or(END),
-                    size: 4096,
-                    value: i as u64,
-                    action: 0,
-                },
-            )
-        })
+        .map(|(i, &at)| (at, Block { next: order.get(i + 1).copied().unwrap_or(END), size: 4096, value: i as u64, action: 0 }))
         .collect();
     (TempFile::new(n, &blocks), order)
 }
@@ -91,10 +57,7 @@ fn long_chain(n: usize) -> (TempFile, Vec<u64>) {
 fn a_thousand_chains_on_io_uring_match_the_sync_engine() {
     let program = chain_program();
     let (file, order) = long_chain(120);
-    let opts = ChainOptions {
-        hop_limit: 60,
-        ..ChainOptions::default()
-    };
+    let opts = ChainOptions { hop_limit: 60, ..ChainOptions::default() };
     for direct in [DirectIo::Off, DirectIo::Auto] {
         let file = file.open(direct);
         for depth in [1, 64] {
@@ -109,16 +72,9 @@ fn a_thousand_chains_on_io_uring_match_the_sync_engine() {
 fn the_thread_pool_fallback_matches_the_sync_engine() {
     let program = chain_program();
     let (file, order) = long_chain(120);
-    let opts = ChainOptions {
-        hop_limit: 60,
-        ..ChainOptions::default()
-    };
+    let opts = ChainOptions { hop_limit: 60, ..ChainOptions::default() };
     let mut engine = BatchEngine::with_threads(&program, 3);
-    assert!(
-        engine.io().contains("threads doing pread"),
-        "{}",
-        engine.io()
-    );
+    assert!(engine.io().contains("threads doing pread"), "{}", engine.io());
     check_against_sync(&mut engine, &file.open(DirectIo::Off), opts, &order);
 }
 
@@ -129,79 +85,24 @@ fn batches_report_faults_per_chain_and_the_engine_stays_usable() {
     let file = TempFile::new(
         4,
         &[
-            (
-                0,
-                Block {
-                    next: 4096,
-                    size: 0,
-                    value: 1,
-                    action: 1,
-                },
-            ),
-            (
-                4096,
-                Block {
-                    next: 8192,
-                    size: 0,
-                    value: 1,
-                    action: 2,
-                },
-            ),
-            (
-                8192,
-                Block {
-                    next: 12288,
-                    size: 0,
-                    value: 1,
-                    action: 3,
-                },
-            ),
-            (
-                12288,
-                Block {
-                    next: END,
-                    size: 0,
-                    value: 1,
-                    action: 0,
-                },
-            ),
+            (0, Block { next: 4096, size: 0, value: 1, action: 1 }),
+            (4096, Block { next: 8192, size: 0, value: 1, action: 2 }),
+            (8192, Block { next: 12288, size: 0, value: 1, action: 3 }),
+            (12288, Block { next: END, size: 0, value: 1, action: 0 }),
         ],
     );
     let file = file.open(DirectIo::Off);
     let mut engine = BatchEngine::new(&program, 8);
-    let opts = ChainOptions {
-        mode: Mode::KernelCompatible,
-        ..ChainOptions::default()
-    };
+    let opts = ChainOptions { mode: Mode::KernelCompatible, ..ChainOptions::default() };
     for _ in 0..3 {
-        let mut batch: Vec<BatchChain> = [0u64, 4096, 8192, 12288, 100]
-            .iter()
-            .map(|&offset| BatchChain {
-                offset,
-                len: 512,
-                scratch: Page::new(),
-            })
-            .collect();
-        let outcomes: Vec<Outcome> = engine
-            .run(&file, opts, &mut batch)
-            .into_iter()
-            .map(|r| r.outcome)
-            .collect();
-        assert!(
-            matches!(outcomes[0], Outcome::ProgramError(_)),
-            "{:?}",
-            outcomes[0]
-        );
+        let mut batch: Vec<BatchChain> =
+            [0u64, 4096, 8192, 12288, 100].iter().map(|&offset| BatchChain { offset, len: 512, scratch: Page::new() }).collect();
+        let outcomes: Vec<Outcome> = engine.run(&file, opts, &mut batch).into_iter().map(|r| r.outcome).collect();
+        assert!(matches!(outcomes[0], Outcome::ProgramError(_)), "{:?}", outcomes[0]);
         assert_eq!(outcomes[1], Outcome::Returned { code: 7 });
-        assert_eq!(
-            outcomes[2],
-            Outcome::BadAddress(AddressError::SeveralAddresses { count: 2 })
-        );
+        assert_eq!(outcomes[2], Outcome::BadAddress(AddressError::SeveralAddresses { count: 2 }));
         assert_eq!(outcomes[3], Outcome::Done);
-        assert_eq!(
-            outcomes[4],
-            Outcome::BadAddress(AddressError::Misaligned { offset: 100 })
-        );
+        assert_eq!(outcomes[4], Outcome::BadAddress(AddressError::Misaligned { offset: 100 }));
     }
     assert!(engine.run(&file, opts, &mut []).is_empty());
 }
@@ -237,33 +138,14 @@ fn reports_carry_each_chains_log_and_times_and_match_run() {
     let file = file.open(DirectIo::Off);
     let opts = ChainOptions::default();
     let batch = || -> Vec<BatchChain> {
-        [0u64, 4096, 8192, 0]
-            .iter()
-            .map(|&offset| BatchChain {
-                offset,
-                len: 4096,
-                scratch: Page::new(),
-            })
-            .collect()
+        [0u64, 4096, 8192, 0].iter().map(|&offset| BatchChain { offset, len: 4096, scratch: Page::new() }).collect()
     };
-    for mut engine in [
-        BatchEngine::new(&program, 2),
-        BatchEngine::with_threads(&program, 2),
-    ] {
+    for mut engine in [BatchEngine::new(&program, 2), BatchEngine::with_threads(&program, 2)] {
         let reports = engine.run_reported(&file, opts, &mut batch());
         let logs: Vec<&str> = reports.iter().map(|r| r.log.as_str()).collect();
         assert_eq!(logs, ["x=7\n", "\n", "", "x=7\n"], "{}", engine.io()); // block 1 is zeros: an empty line
-        assert_eq!(
-            reports[2].result.outcome,
-            Outcome::BadAddress(AddressError::OutOfFile {
-                offset: 8192,
-                file_size: 8192
-            })
-        );
-        assert!(
-            reports.iter().all(|r| r.started <= r.finished),
-            "{reports:?}"
-        );
+        assert_eq!(reports[2].result.outcome, Outcome::BadAddress(AddressError::OutOfFile { offset: 8192, file_size: 8192 }));
+        assert!(reports.iter().all(|r| r.started <= r.finished), "{reports:?}");
         let results: Vec<_> = reports.into_iter().map(|r| r.result).collect();
         assert_eq!(results, engine.run(&file, opts, &mut batch()));
     }

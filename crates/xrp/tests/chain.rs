@@ -12,21 +12,10 @@ use xrp::{AddressError, ChainOptions, DirectIo, Mode, Outcome, Page, SyncEngine,
 fn context_layout_matches_clang() {
     let object = compile_many(&[("tests/xrp_layout.c", &[])]).remove(0);
     let program = Program::from_elf(&object, None, &Helpers::new()).unwrap();
-    let expected = [
-        abi::DATA,
-        abi::DONE,
-        abi::NEXT_ADDR,
-        abi::SIZE,
-        abi::SCRATCH,
-        abi::CONTEXT_SIZE,
-        4,
-    ];
+    let expected = [abi::DATA, abi::DONE, abi::NEXT_ADDR, abi::SIZE, abi::SCRATCH, abi::CONTEXT_SIZE, 4];
     for (field, &want) in expected.iter().enumerate() {
         let mut which = (field as u64).to_le_bytes();
-        let got = Vm::new(&program)
-            .run(&mut [Region::writable(&mut which)], &[region_address(0)])
-            .unwrap()
-            .r0;
+        let got = Vm::new(&program).run(&mut [Region::writable(&mut which)], &[region_address(0)]).unwrap().r0;
         assert_eq!(got, want as u64, "field {field} of struct bpf_xrp");
     }
 }
@@ -42,11 +31,7 @@ fn chains_of_1_to_1000_hops_in_both_modes() {
             assert_eq!(result.outcome, Outcome::Done, "{mode:?}, {n} hops");
             assert_eq!(result.hops, n as u32);
             let n = n as u64;
-            assert_eq!(
-                tally(&scratch),
-                (n * (n + 1) / 2, n, n),
-                "{mode:?}: every block seen once, in order"
-            );
+            assert_eq!(tally(&scratch), (n * (n + 1) / 2, n, n), "{mode:?}: every block seen once, in order");
         }
     }
 }
@@ -58,23 +43,10 @@ fn the_data_page_holds_the_last_block_and_is_zeroed_past_a_short_read() {
     let file = file.open(DirectIo::Off);
     let mut engine = SyncEngine::new(&program);
     let mut scratch = Page::new();
-    let result = engine.run(
-        &file,
-        options(Mode::KernelCompatible),
-        first,
-        512,
-        &mut scratch,
-    );
+    let result = engine.run(&file, options(Mode::KernelCompatible), first, 512, &mut scratch);
     assert_eq!(result.outcome, Outcome::Done);
-    assert_eq!(
-        u64::from_le_bytes(engine.data()[16..24].try_into().unwrap()),
-        5,
-        "the last block's value"
-    );
-    assert!(
-        engine.data()[512..].iter().all(|&b| b == 0),
-        "a 512-byte read leaves the rest zeroed"
-    );
+    assert_eq!(u64::from_le_bytes(engine.data()[16..24].try_into().unwrap()), 5, "the last block's value");
+    assert!(engine.data()[512..].iter().all(|&b| b == 0), "a 512-byte read leaves the rest zeroed");
 }
 
 #[test]
@@ -82,10 +54,7 @@ fn the_hop_limit_ends_a_chain() {
     let program = chain_program();
     let (file, first) = shuffled_chain(20, 4096, 3);
     let file = file.open(DirectIo::Off);
-    let opts = ChainOptions {
-        hop_limit: 10,
-        ..options(Mode::Extended)
-    };
+    let opts = ChainOptions { hop_limit: 10, ..options(Mode::Extended) };
     let (result, scratch) = run(&program, &file, opts, first);
     assert_eq!(result.outcome, Outcome::HopLimit { limit: 10 });
     assert_eq!(result.hops, 10);
@@ -93,41 +62,17 @@ fn the_hop_limit_ends_a_chain() {
 
     // The default limit is 1,000 reads: a chain of 1,001 does not finish.
     let (file, first) = shuffled_chain(1001, 4096, 4);
-    let (result, _) = run(
-        &program,
-        &file.open(DirectIo::Off),
-        options(Mode::Extended),
-        first,
-    );
+    let (result, _) = run(&program, &file.open(DirectIo::Off), options(Mode::Extended), first);
     assert_eq!(result.outcome, Outcome::HopLimit { limit: 1000 });
 }
 
 /// A two-block chain whose first block is `first` (it points at slot 1 unless said otherwise).
 fn two_blocks(first: Block) -> TempFile {
-    TempFile::new(
-        2,
-        &[
-            (0, first),
-            (
-                4096,
-                Block {
-                    next: END,
-                    size: 0,
-                    value: 2,
-                    action: 0,
-                },
-            ),
-        ],
-    )
+    TempFile::new(2, &[(0, first), (4096, Block { next: END, size: 0, value: 2, action: 0 })])
 }
 
 fn block(action: u64) -> Block {
-    Block {
-        next: 4096,
-        size: 0,
-        value: 1,
-        action,
-    }
+    Block { next: 4096, size: 0, value: 1, action }
 }
 
 #[test]
@@ -138,33 +83,15 @@ fn program_faults_and_returns_end_the_chain_with_their_reason() {
         run(&program, &f.open(DirectIo::Off), options(mode), 0).0
     };
     let r = outcome(block(1), Mode::Extended);
-    assert!(
-        matches!(
-            r.outcome,
-            Outcome::ProgramError(RunError::MemoryAccess { write: false, .. })
-        ),
-        "{r:?}"
-    );
+    assert!(matches!(r.outcome, Outcome::ProgramError(RunError::MemoryAccess { write: false, .. })), "{r:?}");
     assert_eq!(r.hops, 1);
-    assert_eq!(
-        outcome(block(2), Mode::Extended).outcome,
-        Outcome::Returned { code: 7 }
-    );
+    assert_eq!(outcome(block(2), Mode::Extended).outcome, Outcome::Returned { code: 7 });
     let r = outcome(block(4), Mode::Extended);
-    assert!(
-        matches!(
-            r.outcome,
-            Outcome::ProgramError(RunError::BudgetExhausted { .. })
-        ),
-        "{r:?}"
-    );
+    assert!(matches!(r.outcome, Outcome::ProgramError(RunError::BudgetExhausted { .. })), "{r:?}");
 
     // Two addresses: the prototype kernel aborts; extended mode follows next_addr[0].
     let r = outcome(block(3), Mode::KernelCompatible);
-    assert_eq!(
-        r.outcome,
-        Outcome::BadAddress(AddressError::SeveralAddresses { count: 2 })
-    );
+    assert_eq!(r.outcome, Outcome::BadAddress(AddressError::SeveralAddresses { count: 2 }));
     assert_eq!(outcome(block(3), Mode::Extended).outcome, Outcome::Done);
 }
 
@@ -175,47 +102,20 @@ fn bad_addresses_are_refused_before_any_read() {
         let f = two_blocks(b);
         run(&program, &f.open(DirectIo::Off), options(Mode::Extended), 0).0
     };
-    let r = outcome(Block {
-        next: 100,
-        ..block(0)
-    });
-    assert_eq!(
-        r.outcome,
-        Outcome::BadAddress(AddressError::Misaligned { offset: 100 })
-    );
+    let r = outcome(Block { next: 100, ..block(0) });
+    assert_eq!(r.outcome, Outcome::BadAddress(AddressError::Misaligned { offset: 100 }));
     assert_eq!((r.hops, r.last_offset), (1, 0));
-    let r = outcome(Block {
-        next: 8192,
-        ..block(0)
-    });
-    assert_eq!(
-        r.outcome,
-        Outcome::BadAddress(AddressError::OutOfFile {
-            offset: 8192,
-            file_size: 8192
-        })
-    );
+    let r = outcome(Block { next: 8192, ..block(0) });
+    assert_eq!(r.outcome, Outcome::BadAddress(AddressError::OutOfFile { offset: 8192, file_size: 8192 }));
     for size in [1000u64, 8192, 100] {
         let r = outcome(Block { size, ..block(0) });
-        assert_eq!(
-            r.outcome,
-            Outcome::BadAddress(AddressError::BadSize { size })
-        );
+        assert_eq!(r.outcome, Outcome::BadAddress(AddressError::BadSize { size }));
     }
     // The first read is checked too.
     let f = two_blocks(block(0));
     let mut scratch = Page::new();
-    let r = SyncEngine::new(&program).run(
-        &f.open(DirectIo::Off),
-        options(Mode::Extended),
-        512 * 3 + 1,
-        4096,
-        &mut scratch,
-    );
-    assert_eq!(
-        r.outcome,
-        Outcome::BadAddress(AddressError::Misaligned { offset: 1537 })
-    );
+    let r = SyncEngine::new(&program).run(&f.open(DirectIo::Off), options(Mode::Extended), 512 * 3 + 1, 4096, &mut scratch);
+    assert_eq!(r.outcome, Outcome::BadAddress(AddressError::Misaligned { offset: 1537 }));
     assert_eq!(r.hops, 0);
 }
 
@@ -224,33 +124,13 @@ fn a_file_shorter_than_the_chain_ends_it_out_of_file() {
     let program = chain_program();
     let (file, first) = shuffled_chain(50, 4096, 11);
     // Cut the file in half: the chain reaches a block that is no longer there.
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&file.0)
-        .unwrap()
-        .set_len(25 * 4096)
-        .unwrap();
-    let (result, scratch) = run(
-        &program,
-        &file.open(DirectIo::Off),
-        options(Mode::Extended),
-        first,
-    );
+    std::fs::OpenOptions::new().write(true).open(&file.0).unwrap().set_len(25 * 4096).unwrap();
+    let (result, scratch) = run(&program, &file.open(DirectIo::Off), options(Mode::Extended), first);
     assert!(
-        matches!(
-            result.outcome,
-            Outcome::BadAddress(AddressError::OutOfFile {
-                file_size: 102_400,
-                ..
-            })
-        ),
+        matches!(result.outcome, Outcome::BadAddress(AddressError::OutOfFile { file_size: 102_400, .. })),
         "{result:?}"
     );
-    assert_eq!(
-        tally(&scratch).1,
-        result.hops as u64,
-        "every read block ran the program once"
-    );
+    assert_eq!(tally(&scratch).1, result.hops as u64, "every read block ran the program once");
     assert!(result.hops < 50);
 }
 
@@ -261,11 +141,7 @@ fn direct_io_is_used_when_the_file_system_allows_it_and_block_size_is_enforced()
     let direct = file.open(DirectIo::Auto);
     if !direct.is_direct() {
         // Some file systems (older tmpfs) refuse O_DIRECT: then it says so, and Require fails.
-        assert!(
-            direct.access().starts_with("buffered"),
-            "{}",
-            direct.access()
-        );
+        assert!(direct.access().starts_with("buffered"), "{}", direct.access());
         assert!(XrpFile::open(&file.0, DirectIo::Require).is_err());
         return;
     }
@@ -284,15 +160,8 @@ fn direct_io_is_used_when_the_file_system_allows_it_and_block_size_is_enforced()
     } else {
         assert_eq!(
             result.outcome,
-            Outcome::BadAddress(AddressError::BlockSize {
-                offset: first,
-                len: 512,
-                block_size: block
-            })
+            Outcome::BadAddress(AddressError::BlockSize { offset: first, len: 512, block_size: block })
         );
-        assert!(result
-            .outcome
-            .to_string()
-            .contains(&format!("{block} bytes")));
+        assert!(result.outcome.to_string().contains(&format!("{block} bytes")));
     }
 }

@@ -34,13 +34,7 @@ fn the_emulator_works_after_probing() {
     let program = chain_program();
     let (file, first) = shuffled_chain(16, 4096, 2);
     let mut scratch = Page::new();
-    let r = SyncEngine::new(&program).run(
-        &file.open(DirectIo::Auto),
-        ChainOptions::default(),
-        first,
-        4096,
-        &mut scratch,
-    );
+    let r = SyncEngine::new(&program).run(&file.open(DirectIo::Auto), ChainOptions::default(), first, 4096, &mut scratch);
     assert_eq!(r.outcome, Outcome::Done);
     assert_eq!(r.hops, 16);
 }
@@ -48,17 +42,12 @@ fn the_emulator_works_after_probing() {
 #[test]
 fn a_kernel_program_needs_a_kernel_with_xrp() {
     let program = chain_program();
-    let err = xrp::KernelProgram::load(&program, &Backend::Emulator)
-        .err()
-        .expect("no kernel XRP, no kernel program");
+    let err = xrp::KernelProgram::load(&program, &Backend::Emulator).err().expect("no kernel XRP, no kernel program");
     assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);
     if let Backend::Kernel { .. } = probe().backend {
         return; // on an XRP kernel, loading may succeed
     }
     // Even a forged Kernel backend on this kernel fails at BPF_PROG_LOAD, calling no read_xrp.
-    let forged = Backend::Kernel {
-        syscall: 445,
-        prog_type: 32,
-    };
+    let forged = Backend::Kernel { syscall: 445, prog_type: 32 };
     assert!(xrp::KernelProgram::load(&program, &forged).is_err());
 }

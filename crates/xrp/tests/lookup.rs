@@ -12,10 +12,7 @@ use std::sync::OnceLock;
 use ebpf::{region_address, Helpers, Program, Region, Vm};
 use encoder::{Stored, Tree, PAGE_SIZES};
 use support::{compile_many, Rng};
-use xrp::{
-    abi, BatchChain, BatchEngine, ChainOptions, ChainResult, DirectIo, Mode, Outcome, Page,
-    SyncEngine, XrpFile,
-};
+use xrp::{abi, BatchChain, BatchEngine, ChainOptions, ChainResult, DirectIo, Mode, Outcome, Page, SyncEngine, XrpFile};
 
 /// VM instructions a hop may take in these tests: about three times the most
 /// any hop was measured to take (`instruction_budget_per_hop` prints it).
@@ -23,30 +20,19 @@ const BUDGET: u64 = 150_000;
 
 fn objects() -> &'static [Vec<u8>] {
     static OBJECTS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
-    OBJECTS.get_or_init(|| {
-        compile_many(&[
-            ("lookup.c", &["-mcpu=v3", "-g"]),
-            ("range.c", &["-mcpu=v3", "-g"]),
-        ])
-    })
+    OBJECTS.get_or_init(|| compile_many(&[("lookup.c", &["-mcpu=v3", "-g"]), ("range.c", &["-mcpu=v3", "-g"])]))
 }
 
 fn lookup_program() -> Program {
-    Program::from_elf(&objects()[0], Some("xrpkv_lookup"), &Helpers::standard())
-        .expect("lookup.c loads")
+    Program::from_elf(&objects()[0], Some("xrpkv_lookup"), &Helpers::standard()).expect("lookup.c loads")
 }
 
 fn range_program() -> Program {
-    Program::from_elf(&objects()[1], Some("xrpkv_range"), &Helpers::standard())
-        .expect("range.c loads")
+    Program::from_elf(&objects()[1], Some("xrpkv_range"), &Helpers::standard()).expect("range.c loads")
 }
 
 fn options(mode: Mode) -> ChainOptions {
-    ChainOptions {
-        mode,
-        budget: BUDGET,
-        ..ChainOptions::default()
-    }
+    ChainOptions { mode, budget: BUDGET, ..ChainOptions::default() }
 }
 
 /// The first read of a chain: a page (512 bytes in kernel-compatible mode).
@@ -136,10 +122,7 @@ fn found(s: &Page) -> (Found, u64) {
     let f = match u32_at(s, 0) {
         1 => Found::Inline(s[1024..1024 + len as usize].to_vec()),
         2 => Found::Absent,
-        3 => Found::Overflow {
-            first: u64_at(s, 16),
-            len,
-        },
+        3 => Found::Overflow { first: u64_at(s, 16), len },
         4 => Found::Corrupt,
         other => Found::Other(other),
     };
@@ -169,11 +152,7 @@ fn queries(tree: &Tree, rng: &mut Rng) -> Vec<Vec<u8>> {
                 v.pop();
             }
             2 if !v.is_empty() => *v.last_mut().unwrap() ^= 1 << rng.below(8),
-            3 => {
-                v = encoder::keys(&mut Rng::new(i as u64 + 1), tree.page_size, 2)
-                    .pop()
-                    .unwrap()
-            }
+            3 => v = encoder::keys(&mut Rng::new(i as u64 + 1), tree.page_size, 2).pop().unwrap(),
             _ => v = (0..1 + rng.below(511)).map(|_| rng.next() as u8).collect(),
         }
         v.truncate(511);
@@ -190,10 +169,7 @@ fn queries(tree: &Tree, rng: &mut Rng) -> Vec<Vec<u8>> {
 fn crc32_is_zlibs() {
     assert_eq!(encoder::crc32(b""), 0);
     assert_eq!(encoder::crc32(b"123456789"), 0xCBF4_3926);
-    assert_eq!(
-        encoder::crc32(b"The quick brown fox jumps over the lazy dog"),
-        0x414F_A339
-    );
+    assert_eq!(encoder::crc32(b"The quick brown fox jumps over the lazy dog"), 0x414F_A339);
 }
 
 #[test]
@@ -201,29 +177,12 @@ fn the_encoder_reads_back_what_it_wrote() {
     for (tree, _file) in trees(1500, 1) {
         let (entries, height) = encoder::decode(&tree.bytes, tree.page_size);
         assert_eq!(height, tree.height);
-        let want: Vec<(Vec<u8>, Vec<u8>)> = tree
-            .entries
-            .iter()
-            .map(|(k, v, _)| (k.clone(), v.clone()))
-            .collect();
+        let want: Vec<(Vec<u8>, Vec<u8>)> = tree.entries.iter().map(|(k, v, _)| (k.clone(), v.clone())).collect();
         assert_eq!(entries, want, "page size {}", tree.page_size);
-        assert!(
-            tree.height >= 3,
-            "page size {}: height {}",
-            tree.page_size,
-            tree.height
-        );
-        let overflow = tree
-            .entries
-            .iter()
-            .filter(|e| matches!(e.2, Stored::Overflow { .. }))
-            .count();
+        assert!(tree.height >= 3, "page size {}: height {}", tree.page_size, tree.height);
+        let overflow = tree.entries.iter().filter(|e| matches!(e.2, Stored::Overflow { .. })).count();
         let empty_key = tree.entries[0].0.is_empty();
-        assert!(
-            overflow > 0 && empty_key,
-            "page size {}: overflow values and the empty key",
-            tree.page_size
-        );
+        assert!(overflow > 0 && empty_key, "page size {}: overflow values and the empty key", tree.page_size);
     }
 }
 
@@ -235,34 +194,18 @@ fn the_programs_have_no_rodata_and_no_globals() {
 }
 
 /// Runs every query through the sync engine and checks it against the model.
-fn check_lookups_sync(
-    program: &Program,
-    tree: &Tree,
-    file: &XrpFile,
-    mode: Mode,
-    keys: &[Vec<u8>],
-) -> [usize; 3] {
+fn check_lookups_sync(program: &Program, tree: &Tree, file: &XrpFile, mode: Mode, keys: &[Vec<u8>]) -> [usize; 3] {
     let mut engine = SyncEngine::new(program);
     let mut seen = [0usize; 3];
     for key in keys {
         let mut scratch = lookup_scratch(key, tree.page_size);
-        let r = engine.run(
-            file,
-            options(mode),
-            tree.root * tree.page_size as u64,
-            read_len(tree, mode),
-            &mut scratch,
-        );
+        let r = engine.run(file, options(mode), tree.root * tree.page_size as u64, read_len(tree, mode), &mut scratch);
         let want = expected(tree, key);
         let (got, levels) = found(&scratch);
         let what = format!("page size {}, {mode:?}, key {key:02x?}", tree.page_size);
         assert_eq!(r.outcome, Outcome::Done, "{what}");
         assert_eq!(got, want, "{what}");
-        assert_eq!(
-            (levels, r.hops),
-            (tree.height as u64, tree.height),
-            "{what}: one hop per level"
-        );
+        assert_eq!((levels, r.hops), (tree.height as u64, tree.height), "{what}: one hop per level");
         seen[match want {
             Found::Inline(_) => 0,
             Found::Overflow { .. } => 1,
@@ -279,14 +222,8 @@ fn lookups_match_the_model_at_every_page_size_through_the_sync_engine() {
         let keys = queries(&tree, &mut Rng::new(3));
         for mode in modes(tree.page_size) {
             let seen = check_lookups_sync(&program, &tree, &file.open(), mode, &keys);
-            assert!(
-                seen.iter().all(|&n| n >= 100),
-                "inline, overflow and absent keys all tested: {seen:?}"
-            );
-            println!(
-                "page size {} height {} {mode:?}: {seen:?} (inline, overflow, absent)",
-                tree.page_size, tree.height
-            );
+            assert!(seen.iter().all(|&n| n >= 100), "inline, overflow and absent keys all tested: {seen:?}");
+            println!("page size {} height {} {mode:?}: {seen:?} (inline, overflow, absent)", tree.page_size, tree.height);
         }
     }
 }
@@ -309,17 +246,9 @@ fn lookups_through_the_batch_engine_match_the_model() {
             let mut engine = BatchEngine::new(&program, 64);
             let results = engine.run(&file, options(mode), &mut chains);
             for ((key, chain), r) in keys.iter().zip(&chains).zip(&results) {
-                let what = format!(
-                    "page size {}, {mode:?}, {}, key {key:02x?}",
-                    tree.page_size,
-                    engine.io()
-                );
+                let what = format!("page size {}, {mode:?}, {}, key {key:02x?}", tree.page_size, engine.io());
                 assert_eq!(r.outcome, Outcome::Done, "{what}");
-                assert_eq!(
-                    found(&chain.scratch),
-                    (expected(&tree, key), tree.height as u64),
-                    "{what}"
-                );
+                assert_eq!(found(&chain.scratch), (expected(&tree, key), tree.height as u64), "{what}");
             }
         }
     }
@@ -331,19 +260,11 @@ fn a_tree_of_one_leaf_and_an_empty_root_leaf() {
     let mut rng = Rng::new(6);
     for p in PAGE_SIZES {
         for n in [0usize, 1, 2] {
-            let entries: Vec<(Vec<u8>, Vec<u8>)> = (0..n)
-                .map(|i| (vec![b'k', i as u8], vec![i as u8; 3]))
-                .collect();
+            let entries: Vec<(Vec<u8>, Vec<u8>)> = (0..n).map(|i| (vec![b'k', i as u8], vec![i as u8; 3])).collect();
             let tree = encoder::build(p, &entries, &mut rng);
             assert_eq!(tree.height, 1);
             let file = TempFile::new(&tree.bytes);
-            let keys = vec![
-                vec![],
-                b"k".to_vec(),
-                vec![b'k', 0],
-                vec![b'k', 1],
-                vec![b'k', 2],
-            ];
+            let keys = vec![vec![], b"k".to_vec(), vec![b'k', 0], vec![b'k', 1], vec![b'k', 2]];
             check_lookups_sync(&program, &tree, &file.open(), Mode::Extended, &keys);
         }
     }
@@ -355,13 +276,7 @@ fn scratch_outside_the_format_is_refused_with_state_0() {
     let (tree, file) = trees(50, 7).remove(1);
     let file = file.open();
     let run = |scratch: &mut Page| {
-        SyncEngine::new(&program).run(
-            &file,
-            options(Mode::Extended),
-            tree.root * tree.page_size as u64,
-            tree.page_size,
-            scratch,
-        )
+        SyncEngine::new(&program).run(&file, options(Mode::Extended), tree.root * tree.page_size as u64, tree.page_size, scratch)
     };
     let mut long_key = lookup_scratch(b"k", tree.page_size);
     long_key[4..6].copy_from_slice(&512u16.to_le_bytes());
@@ -383,12 +298,7 @@ fn entry_at(page: &[u8], i: usize) -> usize {
 
 /// Looks `key` up in a copy of `tree` changed by `corrupt`; returns what the
 /// lookup reported. Never a program error.
-fn lookup_in(
-    program: &Program,
-    tree: &Tree,
-    key: &[u8],
-    corrupt: impl FnOnce(&mut Tree),
-) -> (ChainResult, Found) {
+fn lookup_in(program: &Program, tree: &Tree, key: &[u8], corrupt: impl FnOnce(&mut Tree)) -> (ChainResult, Found) {
     let mut bad = tree.clone();
     corrupt(&mut bad);
     let file = TempFile::new(&bad.bytes);
@@ -428,155 +338,96 @@ fn corrupt_pages_end_in_state_4() {
             let cases: Vec<Corruption> = vec![
                 ("type 0", Box::new(|t: &mut Tree| t.page_mut(any)[4] = 0)),
                 ("type meta", Box::new(|t: &mut Tree| t.page_mut(any)[4] = 1)),
-                (
-                    "type overflow",
-                    Box::new(|t: &mut Tree| t.page_mut(any)[4] = 4),
-                ),
+                ("type overflow", Box::new(|t: &mut Tree| t.page_mut(any)[4] = 4)),
                 ("type 9", Box::new(|t: &mut Tree| t.page_mut(any)[4] = 9)),
-                (
-                    "count 0xffff",
-                    Box::new(|t: &mut Tree| t.page_mut(any)[6..8].copy_from_slice(&[0xff, 0xff])),
-                ),
-                (
-                    "count one past the page",
-                    Box::new(move |t: &mut Tree| {
-                        let n = ((p - 32) / 10 + 1) as u16;
-                        t.page_mut(leaf)[6..8].copy_from_slice(&n.to_le_bytes())
-                    }),
-                ),
-                (
-                    "branch count 0",
-                    Box::new(|t: &mut Tree| t.page_mut(branch)[6..8].copy_from_slice(&[0, 0])),
-                ),
-                (
-                    "slot at the page end",
-                    Box::new(move |t: &mut Tree| {
-                        let i = 32 + 2 * (count(t, any) / 2);
-                        t.page_mut(any)[i..i + 2].copy_from_slice(&(p as u16 - 4).to_le_bytes())
-                    }),
-                ),
-                (
-                    "slot past the page",
-                    Box::new(move |t: &mut Tree| {
-                        let i = 32 + 2 * (count(t, any) / 2);
-                        t.page_mut(any)[i..i + 2].copy_from_slice(&(p as u16).to_le_bytes())
-                    }),
-                ),
-                (
-                    "slot 0xffff",
-                    Box::new(move |t: &mut Tree| {
-                        let i = 32 + 2 * (count(t, any) / 2);
-                        t.page_mut(any)[i..i + 2].copy_from_slice(&[0xff, 0xff])
-                    }),
-                ),
-                (
-                    "slot inside the slot array",
-                    Box::new(move |t: &mut Tree| {
-                        let i = 32 + 2 * (count(t, any) / 2);
-                        t.page_mut(any)[i..i + 2].copy_from_slice(&32u16.to_le_bytes())
-                    }),
-                ),
-                (
-                    "key longer than maxKeyLen",
-                    Box::new(move |t: &mut Tree| {
-                        let o = first_probe(t, any);
-                        let too_long = (encoder::max_key_len(p) + 1) as u16;
-                        t.page_mut(any)[o..o + 2].copy_from_slice(&too_long.to_le_bytes())
-                    }),
-                ),
-                (
-                    "key past the page",
-                    Box::new(move |t: &mut Tree| {
-                        // The first probe's entry moves to the page's last bytes:
-                        // its fixed part fits, its one-byte key does not.
-                        let fixed = if t.page(any)[4] == 2 { 10 } else { 8 };
-                        let i = 32 + 2 * (count(t, any) / 2);
-                        t.page_mut(any)[i..i + 2]
-                            .copy_from_slice(&((p - fixed) as u16).to_le_bytes());
-                        t.page_mut(any)[p - fixed..p - fixed + 2]
-                            .copy_from_slice(&1u16.to_le_bytes());
-                    }),
-                ),
-                (
-                    "child 0",
-                    Box::new(move |t: &mut Tree| {
-                        for i in 0..count(t, branch) {
-                            let o = entry_at(t.page(branch), i);
-                            t.page_mut(branch)[o + 2..o + 10].copy_from_slice(&0u64.to_le_bytes());
-                        }
-                    }),
-                ),
-                (
-                    "child 1",
-                    Box::new(move |t: &mut Tree| {
-                        for i in 0..count(t, branch) {
-                            let o = entry_at(t.page(branch), i);
-                            t.page_mut(branch)[o + 2..o + 10].copy_from_slice(&1u64.to_le_bytes());
-                        }
-                    }),
-                ),
-                (
-                    "child 2^50",
-                    Box::new(move |t: &mut Tree| {
-                        for i in 0..count(t, branch) {
-                            let o = entry_at(t.page(branch), i);
-                            t.page_mut(branch)[o + 2..o + 10]
-                                .copy_from_slice(&(1u64 << 50).to_le_bytes());
-                        }
-                    }),
-                ),
-                (
-                    "value kind 2",
-                    Box::new(move |t: &mut Tree| {
-                        let o = found_at(t).unwrap();
-                        t.page_mut(leaf)[o + 2] = 2;
-                    }),
-                ),
-                (
-                    "inline value one byte past the page",
-                    Box::new(move |t: &mut Tree| {
-                        // Past the inline limit too unless the entry sits near the page's end.
-                        let o = found_at(t).unwrap();
-                        let len = (p - (o + 8 + key.len()) + 1) as u32;
-                        t.page_mut(leaf)[o + 2] = 0;
-                        t.page_mut(leaf)[o + 4..o + 8].copy_from_slice(&len.to_le_bytes());
-                    }),
-                ),
-                (
-                    "inline value above the inline limit",
-                    Box::new(move |t: &mut Tree| {
-                        let o = found_at(t).unwrap();
-                        t.page_mut(leaf)[o + 2] = 0;
-                        t.page_mut(leaf)[o + 4..o + 8]
-                            .copy_from_slice(&((p / 4 - 15) as u32).to_le_bytes());
-                    }),
-                ),
-                (
-                    "overflow value within the inline limit",
-                    Box::new(move |t: &mut Tree| {
-                        let o = found_at(t).unwrap();
-                        t.page_mut(leaf)[o + 2] = 1;
-                        t.page_mut(leaf)[o + 4..o + 8]
-                            .copy_from_slice(&((p / 4 - 16) as u32).to_le_bytes());
-                    }),
-                ),
-                (
-                    "overflow page 0 or 1",
-                    Box::new(move |t: &mut Tree| {
-                        let o = found_at(t).unwrap();
-                        let v = o + 8 + key.len();
-                        let page = t.page_mut(leaf);
-                        if page[o + 2] == 1 {
-                            page[v..v + 8].copy_from_slice(&1u64.to_le_bytes());
-                        } else if u32_at(page, o + 4) >= 8 {
-                            page[o + 2] = 1;
-                            page[o + 4..o + 8].copy_from_slice(&(p as u32).to_le_bytes());
-                            page[v..v + 8].copy_from_slice(&0u64.to_le_bytes());
-                        } else {
-                            page[o + 2] = 1; // and a length within the inline limit
-                        }
-                    }),
-                ),
+                ("count 0xffff", Box::new(|t: &mut Tree| t.page_mut(any)[6..8].copy_from_slice(&[0xff, 0xff]))),
+                ("count one past the page", Box::new(move |t: &mut Tree| {
+                    let n = ((p - 32) / 10 + 1) as u16;
+                    t.page_mut(leaf)[6..8].copy_from_slice(&n.to_le_bytes())
+                })),
+                ("branch count 0", Box::new(|t: &mut Tree| t.page_mut(branch)[6..8].copy_from_slice(&[0, 0]))),
+                ("slot at the page end", Box::new(move |t: &mut Tree| {
+                    let i = 32 + 2 * (count(t, any) / 2);
+                    t.page_mut(any)[i..i + 2].copy_from_slice(&(p as u16 - 4).to_le_bytes())
+                })),
+                ("slot past the page", Box::new(move |t: &mut Tree| {
+                    let i = 32 + 2 * (count(t, any) / 2);
+                    t.page_mut(any)[i..i + 2].copy_from_slice(&(p as u16).to_le_bytes())
+                })),
+                ("slot 0xffff", Box::new(move |t: &mut Tree| {
+                    let i = 32 + 2 * (count(t, any) / 2);
+                    t.page_mut(any)[i..i + 2].copy_from_slice(&[0xff, 0xff])
+                })),
+                ("slot inside the slot array", Box::new(move |t: &mut Tree| {
+                    let i = 32 + 2 * (count(t, any) / 2);
+                    t.page_mut(any)[i..i + 2].copy_from_slice(&32u16.to_le_bytes())
+                })),
+                ("key longer than maxKeyLen", Box::new(move |t: &mut Tree| {
+                    let o = first_probe(t, any);
+                    let too_long = (encoder::max_key_len(p) + 1) as u16;
+                    t.page_mut(any)[o..o + 2].copy_from_slice(&too_long.to_le_bytes())
+                })),
+                ("key past the page", Box::new(move |t: &mut Tree| {
+                    // The first probe's entry moves to the page's last bytes:
+                    // its fixed part fits, its one-byte key does not.
+                    let fixed = if t.page(any)[4] == 2 { 10 } else { 8 };
+                    let i = 32 + 2 * (count(t, any) / 2);
+                    t.page_mut(any)[i..i + 2].copy_from_slice(&((p - fixed) as u16).to_le_bytes());
+                    t.page_mut(any)[p - fixed..p - fixed + 2].copy_from_slice(&1u16.to_le_bytes());
+                })),
+                ("child 0", Box::new(move |t: &mut Tree| {
+                    for i in 0..count(t, branch) {
+                        let o = entry_at(t.page(branch), i);
+                        t.page_mut(branch)[o + 2..o + 10].copy_from_slice(&0u64.to_le_bytes());
+                    }
+                })),
+                ("child 1", Box::new(move |t: &mut Tree| {
+                    for i in 0..count(t, branch) {
+                        let o = entry_at(t.page(branch), i);
+                        t.page_mut(branch)[o + 2..o + 10].copy_from_slice(&1u64.to_le_bytes());
+                    }
+                })),
+                ("child 2^50", Box::new(move |t: &mut Tree| {
+                    for i in 0..count(t, branch) {
+                        let o = entry_at(t.page(branch), i);
+                        t.page_mut(branch)[o + 2..o + 10].copy_from_slice(&(1u64 << 50).to_le_bytes());
+                    }
+                })),
+                ("value kind 2", Box::new(move |t: &mut Tree| {
+                    let o = found_at(t).unwrap();
+                    t.page_mut(leaf)[o + 2] = 2;
+                })),
+                ("inline value one byte past the page", Box::new(move |t: &mut Tree| {
+                    // Past the inline limit too unless the entry sits near the page's end.
+                    let o = found_at(t).unwrap();
+                    let len = (p - (o + 8 + key.len()) + 1) as u32;
+                    t.page_mut(leaf)[o + 2] = 0;
+                    t.page_mut(leaf)[o + 4..o + 8].copy_from_slice(&len.to_le_bytes());
+                })),
+                ("inline value above the inline limit", Box::new(move |t: &mut Tree| {
+                    let o = found_at(t).unwrap();
+                    t.page_mut(leaf)[o + 2] = 0;
+                    t.page_mut(leaf)[o + 4..o + 8].copy_from_slice(&((p / 4 - 15) as u32).to_le_bytes());
+                })),
+                ("overflow value within the inline limit", Box::new(move |t: &mut Tree| {
+                    let o = found_at(t).unwrap();
+                    t.page_mut(leaf)[o + 2] = 1;
+                    t.page_mut(leaf)[o + 4..o + 8].copy_from_slice(&((p / 4 - 16) as u32).to_le_bytes());
+                })),
+                ("overflow page 0 or 1", Box::new(move |t: &mut Tree| {
+                    let o = found_at(t).unwrap();
+                    let v = o + 8 + key.len();
+                    let page = t.page_mut(leaf);
+                    if page[o + 2] == 1 {
+                        page[v..v + 8].copy_from_slice(&1u64.to_le_bytes());
+                    } else if u32_at(page, o + 4) >= 8 {
+                        page[o + 2] = 1;
+                        page[o + 4..o + 8].copy_from_slice(&(p as u32).to_le_bytes());
+                        page[v..v + 8].copy_from_slice(&0u64.to_le_bytes());
+                    } else {
+                        page[o + 2] = 1; // and a length within the inline limit
+                    }
+                })),
             ];
             for (name, corrupt) in &cases {
                 let (r, got) = lookup_in(&program, &tree, key, corrupt);
@@ -597,10 +448,7 @@ fn a_cycle_ends_in_state_4_after_32_pages() {
         let o = entry_at(t.page(root), 0);
         t.page_mut(root)[o + 2..o + 10].copy_from_slice(&root.to_le_bytes());
     });
-    assert_eq!(
-        (r.outcome, r.hops, got),
-        (Outcome::Done, 32, Found::Corrupt)
-    );
+    assert_eq!((r.outcome, r.hops, got), (Outcome::Done, 32, Found::Corrupt));
 }
 
 #[test]
@@ -618,47 +466,21 @@ fn random_damage_never_faults_the_program() {
             for _ in 0..1 + rng.below(6) {
                 let page = path[rng.below(path.len())] as usize;
                 // Mostly the header and slots, where a flip matters most.
-                let at = if rng.chance(60) {
-                    rng.below(32 + 2 * 48)
-                } else {
-                    rng.below(p)
-                };
+                let at = if rng.chance(60) { rng.below(32 + 2 * 48) } else { rng.below(p) };
                 bad[page * p + at] ^= 1 << rng.below(8);
             }
             let file = TempFile::new(&bad);
             let file = file.open();
             let mut scratch = lookup_scratch(key, p);
-            let r = SyncEngine::new(&lookup).run(
-                &file,
-                options(Mode::Extended),
-                tree.root * p as u64,
-                p,
-                &mut scratch,
-            );
-            let ok = matches!(
-                r.outcome,
-                Outcome::Done | Outcome::BadAddress(xrp::AddressError::OutOfFile { .. })
-            );
+            let r = SyncEngine::new(&lookup).run(&file, options(Mode::Extended), tree.root * p as u64, p, &mut scratch);
+            let ok = matches!(r.outcome, Outcome::Done | Outcome::BadAddress(xrp::AddressError::OutOfFile { .. }));
             assert!(ok, "page size {p}: {r:?}");
-            *states
-                .entry(format!("lookup {}", u32_at(&scratch, 0)))
-                .or_insert(0) += 1;
+            *states.entry(format!("lookup {}", u32_at(&scratch, 0))).or_insert(0) += 1;
             let mut scratch = range_scratch(key, p, tree.root, 0);
-            let r = SyncEngine::new(&range).run(
-                &file,
-                options(Mode::Extended),
-                tree.root * p as u64,
-                p,
-                &mut scratch,
-            );
-            let ok = matches!(
-                r.outcome,
-                Outcome::Done | Outcome::BadAddress(xrp::AddressError::OutOfFile { .. })
-            );
+            let r = SyncEngine::new(&range).run(&file, options(Mode::Extended), tree.root * p as u64, p, &mut scratch);
+            let ok = matches!(r.outcome, Outcome::Done | Outcome::BadAddress(xrp::AddressError::OutOfFile { .. }));
             assert!(ok, "page size {p}: range {r:?}");
-            *states
-                .entry(format!("range {}", u32_at(&scratch, 0)))
-                .or_insert(0) += 1;
+            *states.entry(format!("range {}", u32_at(&scratch, 0))).or_insert(0) += 1;
         }
         println!("page size {p}: states after random damage {states:?}");
     }
@@ -689,19 +511,10 @@ fn pairs(s: &Page) -> Vec<(Vec<u8>, Stored)> {
         let key = area[at + 4..at + 4 + key_len].to_vec();
         at += 4 + key_len;
         if value_len == 0xffff {
-            out.push((
-                key,
-                Stored::Overflow {
-                    first: u64_at(area, at),
-                    len: u32_at(area, at + 8),
-                },
-            ));
+            out.push((key, Stored::Overflow { first: u64_at(area, at), len: u32_at(area, at + 8) }));
             at += 12;
         } else {
-            out.push((
-                key,
-                Stored::Inline(area[at..at + value_len as usize].to_vec()),
-            ));
+            out.push((key, Stored::Inline(area[at..at + value_len as usize].to_vec())));
             at += value_len as usize;
         }
     }
@@ -710,41 +523,23 @@ fn pairs(s: &Page) -> Vec<(Vec<u8>, Stored)> {
 }
 
 /// A scan from `start` to the end: calls made (each checked), and the pairs.
-fn scan(
-    engine: &mut SyncEngine,
-    file: &XrpFile,
-    tree: &Tree,
-    mode: Mode,
-    start: &[u8],
-    max: u16,
-) -> (usize, Vec<(Vec<u8>, Stored)>) {
+fn scan(engine: &mut SyncEngine, file: &XrpFile, tree: &Tree, mode: Mode, start: &[u8], max: u16) -> (usize, Vec<(Vec<u8>, Stored)>) {
     let p = tree.page_size as u64;
     let mut scratch = range_scratch(start, tree.page_size, tree.root, max);
     let mut all = Vec::new();
     for call in 1.. {
         let page = u64_at(&scratch, 16);
-        let len = if mode == Mode::KernelCompatible {
-            512
-        } else {
-            tree.page_size
-        };
+        let len = if mode == Mode::KernelCompatible { 512 } else { tree.page_size };
         let r = engine.run(file, options(mode), page * p, len, &mut scratch);
         assert_eq!(r.outcome, Outcome::Done, "call {call}");
-        assert_eq!(
-            u32_at(&scratch, 40),
-            r.hops,
-            "levels: pages read by this call"
-        );
+        assert_eq!(u32_at(&scratch, 40), r.hops, "levels: pages read by this call");
         let got = pairs(&scratch);
         if max > 0 {
             assert!(got.len() <= max as usize);
         }
         all.extend(got);
         match u32_at(&scratch, 0) {
-            1 => assert!(
-                u32_at(&scratch, 32) > 0,
-                "a call that says more returned pairs"
-            ),
+            1 => assert!(u32_at(&scratch, 32) > 0, "a call that says more returned pairs"),
             2 => return (call, all),
             s => panic!("call {call}: state {s}"),
         }
@@ -753,10 +548,7 @@ fn scan(
 }
 
 fn model_from(tree: &Tree, start: &[u8]) -> Vec<(Vec<u8>, Stored)> {
-    encoder::model(tree)
-        .range(start.to_vec()..)
-        .map(|(k, s)| (k.clone(), s.clone()))
-        .collect()
+    encoder::model(tree).range(start.to_vec()..).map(|(k, s)| (k.clone(), s.clone())).collect()
 }
 
 #[test]
@@ -769,34 +561,18 @@ fn full_and_resumed_range_scans_equal_the_model() {
         for mode in modes(tree.page_size) {
             for max in [0u16, 1, 7, 64] {
                 let (calls, got) = scan(&mut engine, &file, &tree, mode, b"", max);
-                assert_eq!(
-                    got,
-                    model_from(&tree, b""),
-                    "page size {}, {mode:?}, max {max}",
-                    tree.page_size
-                );
+                assert_eq!(got, model_from(&tree, b""), "page size {}, {mode:?}, max {max}", tree.page_size);
                 if max == 0 {
-                    println!(
-                        "page size {} {mode:?}: a full scan of {} keys took {calls} calls",
-                        tree.page_size,
-                        got.len()
-                    );
+                    println!("page size {} {mode:?}: a full scan of {} keys took {calls} calls", tree.page_size, got.len());
                 }
             }
             // From random starts, present and absent, and past the last key.
-            let mut starts: Vec<Vec<u8>> = (0..15)
-                .map(|_| tree.entries[rng.below(tree.entries.len())].0.clone())
-                .collect();
+            let mut starts: Vec<Vec<u8>> = (0..15).map(|_| tree.entries[rng.below(tree.entries.len())].0.clone()).collect();
             starts.extend(queries(&tree, &mut rng).into_iter().rev().take(15));
             starts.push(vec![0xff; encoder::max_key_len(tree.page_size)]);
             for start in starts {
                 let (_, got) = scan(&mut engine, &file, &tree, mode, &start, 5);
-                assert_eq!(
-                    got,
-                    model_from(&tree, &start),
-                    "page size {}, start {start:02x?}",
-                    tree.page_size
-                );
+                assert_eq!(got, model_from(&tree, &start), "page size {}, start {start:02x?}", tree.page_size);
             }
         }
     }
@@ -808,9 +584,7 @@ fn range_scans_of_a_single_leaf_and_an_empty_tree() {
     let mut rng = Rng::new(15);
     for p in PAGE_SIZES {
         for n in [0usize, 1, 3] {
-            let entries: Vec<(Vec<u8>, Vec<u8>)> = (0..n)
-                .map(|i| (vec![b'k', i as u8], vec![i as u8; 3]))
-                .collect();
+            let entries: Vec<(Vec<u8>, Vec<u8>)> = (0..n).map(|i| (vec![b'k', i as u8], vec![i as u8; 3])).collect();
             let tree = encoder::build(p, &entries, &mut rng);
             let file = TempFile::new(&tree.bytes);
             let mut engine = SyncEngine::new(&program);
@@ -829,36 +603,19 @@ fn the_batch_engine_runs_range_calls_as_the_sync_engine() {
         let file = file.open();
         let mut rng = Rng::new(17);
         let p = tree.page_size;
-        let starts: Vec<Vec<u8>> = (0..300)
-            .map(|_| tree.entries[rng.below(tree.entries.len())].0.clone())
-            .collect();
+        let starts: Vec<Vec<u8>> = (0..300).map(|_| tree.entries[rng.below(tree.entries.len())].0.clone()).collect();
         let mut chains: Vec<BatchChain> = starts
             .iter()
             .enumerate()
-            .map(|(i, s)| BatchChain {
-                offset: tree.root * p as u64,
-                len: p,
-                scratch: range_scratch(s, p, tree.root, (i % 9) as u16),
-            })
+            .map(|(i, s)| BatchChain { offset: tree.root * p as u64, len: p, scratch: range_scratch(s, p, tree.root, (i % 9) as u16) })
             .collect();
-        let results =
-            BatchEngine::new(&program, 32).run(&file, options(Mode::Extended), &mut chains);
+        let results = BatchEngine::new(&program, 32).run(&file, options(Mode::Extended), &mut chains);
         let mut sync = SyncEngine::new(&program);
         for ((start, chain), r) in starts.iter().zip(&chains).zip(&results) {
             let mut scratch = range_scratch(start, p, tree.root, u16_at(&chain.scratch, 6));
-            let want = sync.run(
-                &file,
-                options(Mode::Extended),
-                tree.root * p as u64,
-                p,
-                &mut scratch,
-            );
+            let want = sync.run(&file, options(Mode::Extended), tree.root * p as u64, p, &mut scratch);
             assert_eq!(r, &want);
-            assert_eq!(
-                &chain.scratch[..],
-                &scratch[..],
-                "page size {p}: the whole scratch page"
-            );
+            assert_eq!(&chain.scratch[..], &scratch[..], "page size {p}: the whole scratch page");
             let got = pairs(&chain.scratch);
             assert_eq!(got[..], model_from(&tree, start)[..got.len()]);
         }
@@ -873,18 +630,10 @@ fn range_scans_check_page_numbers_and_ignore_leaf_next() {
     // Leaves' `next` holds garbage: scans do not read it.
     let mut bad = tree.bytes.clone();
     for &leaf in &tree.leaves {
-        bad[leaf as usize * p + 24..leaf as usize * p + 32]
-            .copy_from_slice(&0x1234_5678u64.to_le_bytes());
+        bad[leaf as usize * p + 24..leaf as usize * p + 32].copy_from_slice(&0x1234_5678u64.to_le_bytes());
     }
     let file = TempFile::new(&bad);
-    let (_, got) = scan(
-        &mut SyncEngine::new(&program),
-        &file.open(),
-        &tree,
-        Mode::Extended,
-        b"",
-        0,
-    );
+    let (_, got) = scan(&mut SyncEngine::new(&program), &file.open(), &tree, Mode::Extended, b"", 0);
     assert_eq!(got, model_from(&tree, b""));
 
     // A leaf whose pageNo is not the page asked for ends the scan in state 4.
@@ -897,18 +646,8 @@ fn range_scans_check_page_numbers_and_ignore_leaf_next() {
     let mut engine = SyncEngine::new(&program);
     let mut calls = 0;
     while u32_at(&scratch, 0) != 4 {
-        assert_eq!(
-            u32_at(&scratch, 0),
-            if calls == 0 { 0 } else { 1 },
-            "stops at the bad leaf, never ends"
-        );
-        let r = engine.run(
-            &file,
-            options(Mode::Extended),
-            u64_at(&scratch, 16) * p as u64,
-            p,
-            &mut scratch,
-        );
+        assert_eq!(u32_at(&scratch, 0), if calls == 0 { 0 } else { 1 }, "stops at the bad leaf, never ends");
+        let r = engine.run(&file, options(Mode::Extended), u64_at(&scratch, 16) * p as u64, p, &mut scratch);
         assert_eq!(r.outcome, Outcome::Done);
         calls += 1;
     }
@@ -918,38 +657,17 @@ fn range_scans_check_page_numbers_and_ignore_leaf_next() {
     let o = entry_at(leaf, 0);
     let key = leaf[o + 8..o + 8 + u16_at(leaf, o) as usize].to_vec();
     let mut scratch = lookup_scratch(&key, p);
-    let r = SyncEngine::new(&lookup_program()).run(
-        &file,
-        options(Mode::Extended),
-        tree.root * p as u64,
-        p,
-        &mut scratch,
-    );
-    assert_eq!(
-        (r.outcome, found(&scratch).0),
-        (Outcome::Done, expected(&tree, &key))
-    );
+    let r = SyncEngine::new(&lookup_program()).run(&file, options(Mode::Extended), tree.root * p as u64, p, &mut scratch);
+    assert_eq!((r.outcome, found(&scratch).0), (Outcome::Done, expected(&tree, &key)));
 
     // A resume slot past the leaf's count is state 4.
     let mut scratch = range_scratch(b"", p, tree.root, 1);
     let clean = TempFile::new(&tree.bytes);
     let clean = clean.open();
-    engine.run(
-        &clean,
-        options(Mode::Extended),
-        tree.root * p as u64,
-        p,
-        &mut scratch,
-    );
+    engine.run(&clean, options(Mode::Extended), tree.root * p as u64, p, &mut scratch);
     assert_eq!(u32_at(&scratch, 0), 1);
     scratch[24..28].copy_from_slice(&1000u32.to_le_bytes());
-    engine.run(
-        &clean,
-        options(Mode::Extended),
-        u64_at(&scratch, 16) * p as u64,
-        p,
-        &mut scratch,
-    );
+    engine.run(&clean, options(Mode::Extended), u64_at(&scratch, 16) * p as u64, p, &mut scratch);
     assert_eq!(u32_at(&scratch, 0), 4);
 }
 
@@ -968,11 +686,7 @@ fn hop_costs(program: &Program, tree: &Tree, first: u64, scratch: &mut Page) -> 
         let mut ctx = abi::fresh_context();
         let exit = vm
             .run(
-                &mut [
-                    Region::writable(&mut ctx),
-                    Region::readonly(&data),
-                    Region::writable(scratch),
-                ],
+                &mut [Region::writable(&mut ctx), Region::readonly(&data), Region::writable(scratch)],
                 &[region_address(abi::CONTEXT_REGION)],
             )
             .expect("the program runs");
@@ -1000,17 +714,7 @@ fn instruction_budget_per_hop() {
             .map(|b| {
                 let mut k = vec![0x61; max - 1];
                 k.push(b);
-                (
-                    k,
-                    vec![
-                        b;
-                        if b % 2 == 0 {
-                            encoder::max_inline(p)
-                        } else {
-                            1
-                        }
-                    ],
-                )
+                (k, vec![b; if b % 2 == 0 { encoder::max_inline(p) } else { 1 }])
             })
             .collect();
         let tree = encoder::build(p, &entries, &mut rng);
@@ -1043,8 +747,5 @@ fn instruction_budget_per_hop() {
         );
         worst = worst.max(max).max(range_max);
     }
-    assert!(
-        worst * 2 <= BUDGET,
-        "the budget ({BUDGET}) keeps a margin over the worst hop ({worst})"
-    );
+    assert!(worst * 2 <= BUDGET, "the budget ({BUDGET}) keeps a margin over the worst hop ({worst})");
 }

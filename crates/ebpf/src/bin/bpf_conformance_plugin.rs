@@ -25,20 +25,12 @@ fn main() -> ExitCode {
 fn run() -> Result<u64, String> {
     // Options the runner may pass (`--flag`) are not ours; the memory is the
     // one positional argument.
-    let memory_hex = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .next_back()
-        .unwrap_or_default();
+    let memory_hex = std::env::args().skip(1).filter(|a| !a.starts_with("--")).next_back().unwrap_or_default();
     let mut memory = conformance::parse_hex(&memory_hex).ok_or("memory argument is not hex")?;
     let mut text = String::new();
-    std::io::stdin()
-        .read_to_string(&mut text)
-        .map_err(|e| format!("cannot read the program: {e}"))?;
+    std::io::stdin().read_to_string(&mut text).map_err(|e| format!("cannot read the program: {e}"))?;
     let code = conformance::parse_hex(&text).ok_or("program on standard input is not hex")?;
-    let program =
-        Program::from_bytecode(&code, &conformance::helpers()).map_err(|e| format!("load: {e}"))?;
-    let exit =
-        conformance::run(&mut Vm::new(&program), &mut memory).map_err(|e| format!("run: {e}"))?;
+    let program = Program::from_bytecode(&code, &conformance::helpers()).map_err(|e| format!("load: {e}"))?;
+    let exit = conformance::run(&mut Vm::new(&program), &mut memory).map_err(|e| format!("run: {e}"))?;
     Ok(exit.r0)
 }

@@ -48,10 +48,7 @@ fn conformance_programs() -> Result<(), String> {
             programs.push((p, v.memory.clone()));
         }
     }
-    let mut vms: Vec<(Vm, Vec<u8>)> = programs
-        .iter()
-        .map(|(p, m)| (Vm::new(p), m.clone()))
-        .collect();
+    let mut vms: Vec<(Vm, Vec<u8>)> = programs.iter().map(|(p, m)| (Vm::new(p), m.clone())).collect();
     let (ns_insn, ns_run) = measure(|| {
         let mut executed = 0;
         for (vm, mem) in vms.iter_mut() {
@@ -64,11 +61,8 @@ fn conformance_programs() -> Result<(), String> {
 
     // The fixed cost of a run (frame zeroing, address map): these programs
     // execute only about ten instructions each, so it weighs on (a).
-    let trivial = Program::from_bytecode(
-        &[0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0],
-        &Helpers::new(),
-    )
-    .map_err(|e| e.to_string())?;
+    let trivial = Program::from_bytecode(&[0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0], &Helpers::new())
+        .map_err(|e| e.to_string())?;
     let mut vm = Vm::new(&trivial);
     let (_, ns_empty) = measure(|| vm.run(&mut [], &[]).map_or(0, |e| e.executed));
     let net = (per_program - ns_empty) / (insns_per_program - 2.0);
@@ -93,10 +87,8 @@ fn node(keys: &[u64], search: u64) -> Vec<u8> {
 }
 
 fn node_search(object: &str) -> Result<(), String> {
-    let bytes = std::fs::read(object)
-        .map_err(|e| format!("cannot read {object}: {e} (run `npm install` first)"))?;
-    let program = Program::from_elf(&bytes, None, &Helpers::standard())
-        .map_err(|e| format!("{object}: {e}"))?;
+    let bytes = std::fs::read(object).map_err(|e| format!("cannot read {object}: {e} (run `npm install` first)"))?;
+    let program = Program::from_elf(&bytes, None, &Helpers::standard()).map_err(|e| format!("{object}: {e}"))?;
     let keys: Vec<u64> = (0..255).map(|i| 16 + 4 * i).collect();
     let mut page = node(&keys, 0);
     let mut vm = Vm::new(&program);
@@ -108,14 +100,9 @@ fn node_search(object: &str) -> Result<(), String> {
         x ^= x << 17;
         let search = x % 1100;
         page[0..8].copy_from_slice(&search.to_le_bytes());
-        let exit = vm
-            .run(&mut [Region::readonly(&page)], &[region_address(0), 4096])
-            .expect("node_search runs");
+        let exit = vm.run(&mut [Region::readonly(&page)], &[region_address(0), 4096]).expect("node_search runs");
         if checked < 1000 {
-            let expect = keys
-                .iter()
-                .find(|&&k| k >= search)
-                .map_or(u64::MAX, |k| k * 10);
+            let expect = keys.iter().find(|&&k| k >= search).map_or(u64::MAX, |k| k * 10);
             assert_eq!(exit.r0, expect, "node_search({search})");
             checked += 1;
         }
@@ -129,13 +116,8 @@ fn node_search(object: &str) -> Result<(), String> {
 }
 
 fn main() {
-    println!(
-        "eBPF interpreter, median of {ROUNDS} rounds of {} ms",
-        ROUND_TIME.as_millis()
-    );
-    let object = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "dist/bpf/node_search.o".into());
+    println!("eBPF interpreter, median of {ROUNDS} rounds of {} ms", ROUND_TIME.as_millis());
+    let object = std::env::args().nth(1).unwrap_or_else(|| "dist/bpf/node_search.o".into());
     let results = [conformance_programs(), node_search(&object)];
     let mut failed = false;
     for r in results {

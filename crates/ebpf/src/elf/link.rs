@@ -69,9 +69,7 @@ impl<'o, 'a> Linker<'o, 'a> {
             return Ok(at);
         }
         let at = self.planned;
-        self.planned = at
-            .checked_add(func.len())
-            .ok_or_else(|| elf_error("program too long"))?;
+        self.planned = at.checked_add(func.len()).ok_or_else(|| elf_error("program too long"))?;
         self.placed.insert(func, at);
         self.queue.push(func);
         Ok(at)
@@ -81,29 +79,13 @@ impl<'o, 'a> Linker<'o, 'a> {
     fn section_code(&mut self, section: usize) -> Result<&Code, LoadError> {
         if !self.sections.contains_key(&section) {
             let sec = self.obj.section(section)?;
-            let insns = insn::decode_all(self.obj.contents(sec)?).ok_or_else(|| {
-                elf_error(format!(
-                    "code section '{}' is not whole instructions",
-                    sec.name
-                ))
-            })?;
+            let insns = insn::decode_all(self.obj.contents(sec)?)
+                .ok_or_else(|| elf_error(format!("code section '{}' is not whole instructions", sec.name)))?;
             let relocs = self.obj.code_relocations(sec, insns.len())?;
-            let funcs = functions(self.obj, section)?
-                .into_iter()
-                .map(|(_, f)| f)
-                .collect();
-            self.sections.insert(
-                section,
-                Code {
-                    insns,
-                    relocs,
-                    funcs,
-                },
-            );
+            let funcs = functions(self.obj, section)?.into_iter().map(|(_, f)| f).collect();
+            self.sections.insert(section, Code { insns, relocs, funcs });
         }
-        self.sections
-            .get(&section)
-            .ok_or_else(|| elf_error("section cache"))
+        self.sections.get(&section).ok_or_else(|| elf_error("section cache"))
     }
 
     /// Appends `func`'s instructions to `code`, resolving its relocations.
@@ -112,11 +94,7 @@ impl<'o, 'a> Linker<'o, 'a> {
         let mut index = func.start;
         while index < func.end {
             let code = self.section_code(func.section)?;
-            let insn = code
-                .insns
-                .get(index)
-                .copied()
-                .ok_or_else(|| elf_error("function outside its section"))?;
+            let insn = code.insns.get(index).copied().ok_or_else(|| elf_error("function outside its section"))?;
             let reloc = code.relocs.get(&index).copied();
             let at = || format!("instruction {index} of '{section_name}'");
             match insn.op {
@@ -132,17 +110,12 @@ impl<'o, 'a> Linker<'o, 'a> {
                         .get(index + 1)
                         .copied()
                         .filter(|_| index + 1 < func.end)
-                        .ok_or_else(|| {
-                            elf_error(format!("{} is a 64-bit load missing its second slot", at()))
-                        })?;
+                        .ok_or_else(|| elf_error(format!("{} is a 64-bit load missing its second slot", at())))?;
                     if let Some(r) = code.relocs.get(&(index + 1)).copied() {
                         let name = self.obj.symbol_name(r.symbol)?;
                         return Err(unsupported(
                             name,
-                            format!(
-                                "relocation on the second slot of the 64-bit load at {}",
-                                at()
-                            ),
+                            format!("relocation on the second slot of the 64-bit load at {}", at()),
                         ));
                     }
                     let [lo, hi] = self.link_lddw([insn, next], reloc, &at)?;
@@ -179,25 +152,18 @@ impl<'o, 'a> Linker<'o, 'a> {
         reloc: Option<raw::Reloc>,
         at: &dyn Fn() -> String,
     ) -> Result<Insn, LoadError> {
-        let reloc_name =
-            |r: Option<raw::Reloc>| r.map(|r| self.obj.symbol_name(r.symbol)).transpose();
+        let reloc_name = |r: Option<raw::Reloc>| r.map(|r| self.obj.symbol_name(r.symbol)).transpose();
         match insn.src {
             opcode::CALL_HELPER => match reloc_name(reloc)? {
                 // Helper ids are validated by the checker.
                 None => Ok(insn),
-                Some(name) => Err(unsupported(
-                    name,
-                    format!("relocation on the helper call at {}", at()),
-                )),
+                Some(name) => Err(unsupported(name, format!("relocation on the helper call at {}", at()))),
             },
             opcode::CALL_KFUNC => {
                 let name = reloc_name(reloc)?.unwrap_or_else(|| format!("kfunc #{}", insn.imm));
                 Err(unsupported(
                     name,
-                    format!(
-                        "calls to kernel functions (kfuncs) are not provided by this VM ({})",
-                        at()
-                    ),
+                    format!("calls to kernel functions (kfuncs) are not provided by this VM ({})", at()),
                 ))
             }
             opcode::CALL_LOCAL => {
@@ -205,9 +171,8 @@ impl<'o, 'a> Linker<'o, 'a> {
                     Some(r) => self.call_target(r, insn.imm, at)?,
                     None => (
                         section,
-                        relative(index, insn.imm).ok_or_else(|| {
-                            unsupported(at(), "call target is outside the section")
-                        })?,
+                        relative(index, insn.imm)
+                            .ok_or_else(|| unsupported(at(), "call target is outside the section"))?,
                     ),
                 };
                 let func = self
@@ -227,32 +192,19 @@ impl<'o, 'a> Linker<'o, 'a> {
             // Unknown kinds of call are the checker's to refuse, unless relocated.
             _ => match reloc_name(reloc)? {
                 None => Ok(insn),
-                Some(name) => Err(unsupported(
-                    name,
-                    format!("relocation on a call with src_reg {} at {}", insn.src, at()),
-                )),
+                Some(name) => {
+                    Err(unsupported(name, format!("relocation on a call with src_reg {} at {}", insn.src, at())))
+                }
             },
         }
     }
 
     /// The (section, instruction) a relocated bpf-to-bpf call reaches.
-    fn call_target(
-        &self,
-        r: raw::Reloc,
-        imm: i32,
-        at: &dyn Fn() -> String,
-    ) -> Result<(usize, usize), LoadError> {
+    fn call_target(&self, r: raw::Reloc, imm: i32, at: &dyn Fn() -> String) -> Result<(usize, usize), LoadError> {
         let symbol = self.obj.symbol(r.symbol)?;
         let name = self.obj.symbol_name(r.symbol)?;
         if r.kind != raw::R_BPF_64_32 {
-            return Err(unsupported(
-                name,
-                format!(
-                    "{} relocation on the call at {}",
-                    reloc_type_name(r.kind),
-                    at()
-                ),
-            ));
+            return Err(unsupported(name, format!("{} relocation on the call at {}", reloc_type_name(r.kind), at())));
         }
         if symbol.shndx == raw::SHN_UNDEF {
             return Err(unsupported(
@@ -260,51 +212,25 @@ impl<'o, 'a> Linker<'o, 'a> {
                 "extern function: not defined in the object (kfuncs and other externs are not provided by this VM)",
             ));
         }
-        let section = self
-            .obj
-            .section_of(symbol)
-            .filter(|s| s.is_code() && symbol.is_function_or_section());
+        let section = self.obj.section_of(symbol).filter(|s| s.is_code() && symbol.is_function_or_section());
         let Some(section) = section else {
-            return Err(unsupported(
-                name,
-                format!(
-                    "the call at {} targets something that is not a function",
-                    at()
-                ),
-            ));
+            return Err(unsupported(name, format!("the call at {} targets something that is not a function", at())));
         };
-        let target = insn_index(symbol.value)
-            .and_then(|start| relative(start, imm))
-            .ok_or_else(|| {
-                unsupported(
-                    name.clone(),
-                    format!(
-                        "the call at {} targets no instruction of '{}'",
-                        at(),
-                        section.name
-                    ),
-                )
-            })?;
+        let target = insn_index(symbol.value).and_then(|start| relative(start, imm)).ok_or_else(|| {
+            unsupported(name.clone(), format!("the call at {} targets no instruction of '{}'", at(), section.name))
+        })?;
         Ok((section.index, target))
     }
 
     /// The function of code section `section` holding instruction `target`:
     /// the whole section when it has no function symbols.
-    fn function_containing(
-        &mut self,
-        section: usize,
-        target: usize,
-    ) -> Result<Option<Func>, LoadError> {
+    fn function_containing(&mut self, section: usize, target: usize) -> Result<Option<Func>, LoadError> {
         let code = self.section_code(section)?;
         if target >= code.insns.len() {
             return Ok(None);
         }
         if code.funcs.is_empty() {
-            return Ok(Some(Func {
-                section,
-                start: 0,
-                end: code.insns.len(),
-            }));
+            return Ok(Some(Func { section, start: 0, end: code.insns.len() }));
         }
         Ok(code.funcs.iter().find(|f| f.contains(target)).copied())
     }
@@ -325,12 +251,7 @@ impl<'o, 'a> Linker<'o, 'a> {
             };
             return Err(unsupported(
                 name,
-                format!(
-                    "64-bit load with src_reg {} ({}) at {}",
-                    lo.src,
-                    pseudo_name(lo.src),
-                    at()
-                ),
+                format!("64-bit load with src_reg {} ({}) at {}", lo.src, pseudo_name(lo.src), at()),
             ));
         }
         let Some(r) = reloc else { return Ok(slots) };
@@ -338,11 +259,7 @@ impl<'o, 'a> Linker<'o, 'a> {
         if r.kind != raw::R_BPF_64_64 {
             return Err(unsupported(
                 name,
-                format!(
-                    "{} relocation on the 64-bit load at {}",
-                    reloc_type_name(r.kind),
-                    at()
-                ),
+                format!("{} relocation on the 64-bit load at {}", reloc_type_name(r.kind), at()),
             ));
         }
         let symbol = self.obj.symbol(r.symbol)?;
@@ -367,16 +284,10 @@ impl<'o, 'a> Linker<'o, 'a> {
             return Err(unsupported(name, GLOBALS_NEED_MAPS));
         }
         if section.is_code() {
-            let target = self.obj.function_at(
-                section.index,
-                symbol.value.wrapping_add(lo.imm as i64 as u64),
-            );
+            let target = self.obj.function_at(section.index, symbol.value.wrapping_add(lo.imm as i64 as u64));
             return Err(unsupported(
                 target.unwrap_or(name),
-                format!(
-                    "function pointers (callbacks) are not supported (64-bit load at {})",
-                    at()
-                ),
+                format!("function pointers (callbacks) are not supported (64-bit load at {})", at()),
             ));
         }
         if !section_name.starts_with(".rodata") {
@@ -386,9 +297,7 @@ impl<'o, 'a> Linker<'o, 'a> {
             ));
         }
         if symbol.value > section.size {
-            return Err(elf_error(format!(
-                "symbol '{name}' lies past the end of '{section_name}'"
-            )));
+            return Err(elf_error(format!("symbol '{name}' lies past the end of '{section_name}'")));
         }
         let placement = self.rodata_placement(section.index)?;
         // RODATA_BASE + placement + st_value + addend, where both the placement
@@ -396,22 +305,10 @@ impl<'o, 'a> Linker<'o, 'a> {
         let address = u64::try_from(placement)
             .ok()
             .and_then(|p| {
-                memory::RODATA_BASE
-                    .checked_add(p)?
-                    .checked_add(symbol.value)?
-                    .checked_add_signed(i64::from(lo.imm))
+                memory::RODATA_BASE.checked_add(p)?.checked_add(symbol.value)?.checked_add_signed(i64::from(lo.imm))
             })
             .ok_or_else(|| elf_error(format!("address of '{name}' overflows")))?;
-        Ok([
-            Insn {
-                imm: address as u32 as i32,
-                ..lo
-            },
-            Insn {
-                imm: (address >> 32) as u32 as i32,
-                ..hi
-            },
-        ])
+        Ok([Insn { imm: address as u32 as i32, ..lo }, Insn { imm: (address >> 32) as u32 as i32, ..hi }])
     }
 
     /// Where read-only section `section` starts in `rodata`, copying it there

@@ -24,6 +24,7 @@
 //! checked arithmetic: a malformed object yields [`LoadError::Elf`], never a
 //! panic.
 
+
 use crate::error::LoadError;
 use crate::insn::{Insn, INSN_SIZE};
 use crate::program::ProgramInfo;
@@ -46,11 +47,7 @@ pub(crate) fn list(object: &[u8]) -> Result<Vec<ProgramInfo>, LoadError> {
     let obj = raw::Object::parse(object)?;
     Ok(programs(&obj)?
         .into_iter()
-        .map(|p| ProgramInfo {
-            name: p.name.to_string(),
-            section: p.section.to_string(),
-            insn_count: p.func.len(),
-        })
+        .map(|p| ProgramInfo { name: p.name.to_string(), section: p.section.to_string(), insn_count: p.func.len() })
         .collect())
 }
 
@@ -73,10 +70,7 @@ fn elf_error(why: impl Into<String>) -> LoadError {
 }
 
 fn unsupported(symbol: impl Into<String>, reason: impl Into<String>) -> LoadError {
-    LoadError::Unsupported {
-        symbol: symbol.into(),
-        reason: reason.into(),
-    }
+    LoadError::Unsupported { symbol: symbol.into(), reason: reason.into() }
 }
 
 /// A run of instructions `start..end` (slot indexes, `start < end`) of code
@@ -108,33 +102,17 @@ struct Prog<'a> {
 /// Every program of the object (see the module documentation).
 fn programs<'a>(obj: &raw::Object<'a>) -> Result<Vec<Prog<'a>>, LoadError> {
     let mut out = Vec::new();
-    for section in obj
-        .sections
-        .iter()
-        .filter(|s| s.is_code() && s.name != ".text")
-    {
+    for section in obj.sections.iter().filter(|s| s.is_code() && s.name != ".text") {
         let insn_count = code_len(obj, section)?;
         let mut entries = Vec::new();
         for (symbol, func) in functions(obj, section.index)? {
             if symbol.is_global() {
-                entries.push(Prog {
-                    name: symbol.name,
-                    section: section.name,
-                    func,
-                });
+                entries.push(Prog { name: symbol.name, section: section.name, func });
             }
         }
         if entries.is_empty() && insn_count > 0 {
-            let func = Func {
-                section: section.index,
-                start: 0,
-                end: insn_count,
-            };
-            entries.push(Prog {
-                name: section.name,
-                section: section.name,
-                func,
-            });
+            let func = Func { section: section.index, start: 0, end: insn_count };
+            entries.push(Prog { name: section.name, section: section.name, func });
         }
         out.extend(entries);
     }
@@ -149,10 +127,7 @@ fn select<'p, 'a>(all: &'p [Prog<'a>], selector: Option<&str>) -> Result<&'p Pro
     let Some(wanted) = selector else {
         return match all {
             [only] => Ok(only),
-            _ => Err(LoadError::NoSuchProgram {
-                wanted: "(none given)".into(),
-                available: names(&everything),
-            }),
+            _ => Err(LoadError::NoSuchProgram { wanted: "(none given)".into(), available: names(&everything) }),
         };
     };
     if let Some(p) = all.iter().find(|p| p.name == wanted) {
@@ -162,14 +137,8 @@ fn select<'p, 'a>(all: &'p [Prog<'a>], selector: Option<&str>) -> Result<&'p Pro
     match in_section[..] {
         [only] => Ok(only),
         // A section holding several programs is ambiguous: list its programs.
-        [_, _, ..] => Err(LoadError::NoSuchProgram {
-            wanted: wanted.into(),
-            available: names(&in_section),
-        }),
-        [] => Err(LoadError::NoSuchProgram {
-            wanted: wanted.into(),
-            available: names(&everything),
-        }),
+        [_, _, ..] => Err(LoadError::NoSuchProgram { wanted: wanted.into(), available: names(&in_section) }),
+        [] => Err(LoadError::NoSuchProgram { wanted: wanted.into(), available: names(&everything) }),
     }
 }
 
@@ -189,37 +158,24 @@ fn code_len(obj: &raw::Object, section: &raw::Section) -> Result<usize, LoadErro
 /// The function symbols of code section `section` with their ranges, sorted
 /// by start. A symbol of size 0 (hand-written assembly) extends to the next
 /// function or the end of the section.
-fn functions<'o, 'a>(
-    obj: &'o raw::Object<'a>,
-    section: usize,
-) -> Result<Vec<(&'o raw::Symbol<'a>, Func)>, LoadError> {
+fn functions<'o, 'a>(obj: &'o raw::Object<'a>, section: usize) -> Result<Vec<(&'o raw::Symbol<'a>, Func)>, LoadError> {
     let sec = obj.section(section)?;
     let insn_count = code_len(obj, sec)?;
     let mut found = Vec::new();
     for symbol in obj.functions_in(section) {
-        let start = insn_index(symbol.value)
-            .filter(|&i| i < insn_count)
-            .ok_or_else(|| {
-                elf_error(format!(
-                    "function '{}' starts at {:#x}, not an instruction of '{}'",
-                    symbol.name, symbol.value, sec.name
-                ))
-            })?;
-        let len = insn_index(symbol.size).ok_or_else(|| {
+        let start = insn_index(symbol.value).filter(|&i| i < insn_count).ok_or_else(|| {
             elf_error(format!(
-                "function '{}' has size {}, not whole instructions",
-                symbol.name, symbol.size
+                "function '{}' starts at {:#x}, not an instruction of '{}'",
+                symbol.name, symbol.value, sec.name
             ))
+        })?;
+        let len = insn_index(symbol.size).ok_or_else(|| {
+            elf_error(format!("function '{}' has size {}, not whole instructions", symbol.name, symbol.size))
         })?;
         let end = start
             .checked_add(len)
             .filter(|&e| e <= insn_count)
-            .ok_or_else(|| {
-                elf_error(format!(
-                    "function '{}' runs past the end of '{}'",
-                    symbol.name, sec.name
-                ))
-            })?;
+            .ok_or_else(|| elf_error(format!("function '{}' runs past the end of '{}'", symbol.name, sec.name)))?;
         found.push((symbol, start, end));
     }
     found.sort_by_key(|&(_, start, end)| (start, end));
@@ -228,19 +184,8 @@ fn functions<'o, 'a>(
         .into_iter()
         .map(|(symbol, start, end)| {
             let next = starts.get(starts.partition_point(|&s| s <= start)).copied();
-            let end = if end > start {
-                end
-            } else {
-                next.unwrap_or(insn_count)
-            };
-            (
-                symbol,
-                Func {
-                    section,
-                    start,
-                    end,
-                },
-            )
+            let end = if end > start { end } else { next.unwrap_or(insn_count) };
+            (symbol, Func { section, start, end })
         })
         .collect())
 }
@@ -265,15 +210,7 @@ mod tests {
     }
 
     fn prog(name: &'static str, section: &'static str, start: usize) -> Prog<'static> {
-        Prog {
-            name,
-            section,
-            func: Func {
-                section: 1,
-                start,
-                end: start + 1,
-            },
-        }
+        Prog { name, section, func: Func { section: 1, start, end: start + 1 } }
     }
 
     #[test]
@@ -284,15 +221,10 @@ mod tests {
         let ambiguous = select(&all, Some("s2")).err().unwrap();
         assert_eq!(
             ambiguous,
-            LoadError::NoSuchProgram {
-                wanted: "s2".into(),
-                available: vec!["b".into(), "c".into()]
-            }
+            LoadError::NoSuchProgram { wanted: "s2".into(), available: vec!["b".into(), "c".into()] }
         );
         let missing = select(&all, Some("zz")).err().unwrap();
-        assert!(
-            matches!(missing, LoadError::NoSuchProgram { available, .. } if available.len() == 3)
-        );
+        assert!(matches!(missing, LoadError::NoSuchProgram { available, .. } if available.len() == 3));
         assert!(select(&all, None).is_err());
         assert_eq!(select(&all[..1], None).unwrap().name, "a");
         assert!(select(&[], None).is_err());

@@ -38,21 +38,14 @@ pub const R_BPF_64_NODYLD32: u32 = 4;
 pub const R_BPF_64_32: u32 = 10;
 
 /// `len` bytes at `offset` of `data`, or an error naming `what`.
-pub fn bytes_at<'a>(
-    data: &'a [u8],
-    offset: u64,
-    len: u64,
-    what: &str,
-) -> Result<&'a [u8], LoadError> {
+pub fn bytes_at<'a>(data: &'a [u8], offset: u64, len: u64, what: &str) -> Result<&'a [u8], LoadError> {
     let range = usize::try_from(offset)
         .ok()
         .zip(usize::try_from(len).ok())
         .and_then(|(start, len)| Some(start..start.checked_add(len)?));
-    range.and_then(|r| data.get(r)).ok_or_else(|| {
-        elf_error(format!(
-            "{what} ({len} bytes at offset {offset:#x}) lies outside the file"
-        ))
-    })
+    range
+        .and_then(|r| data.get(r))
+        .ok_or_else(|| elf_error(format!("{what} ({len} bytes at offset {offset:#x}) lies outside the file")))
 }
 
 /// `N` little-endian bytes at `at` of a fixed-size record.
@@ -80,16 +73,11 @@ pub fn cstr<'a>(table: &'a [u8], offset: u32, what: &str) -> Result<&'a str, Loa
     let tail = usize::try_from(offset)
         .ok()
         .and_then(|o| table.get(o..))
-        .ok_or_else(|| {
-            elf_error(format!(
-                "{what}: name offset {offset} lies outside the string table"
-            ))
-        })?;
-    let len = tail.iter().position(|&b| b == 0).ok_or_else(|| {
-        elf_error(format!(
-            "{what}: name at offset {offset} is not NUL-terminated"
-        ))
-    })?;
+        .ok_or_else(|| elf_error(format!("{what}: name offset {offset} lies outside the string table")))?;
+    let len = tail
+        .iter()
+        .position(|&b| b == 0)
+        .ok_or_else(|| elf_error(format!("{what}: name at offset {offset} is not NUL-terminated")))?;
     std::str::from_utf8(tail.get(..len).unwrap_or_default())
         .map_err(|_| elf_error(format!("{what}: name at offset {offset} is not UTF-8")))
 }
@@ -166,9 +154,7 @@ impl<'a> Object<'a> {
             return Err(elf_error("not a 64-bit ELF object"));
         }
         if header.get(5) != Some(&ELFDATA2LSB) {
-            return Err(elf_error(
-                "not a little-endian ELF object (big-endian bpfeb is not supported)",
-            ));
+            return Err(elf_error("not a little-endian ELF object (big-endian bpfeb is not supported)"));
         }
         let e_type = u16_at(header, 16)?;
         if e_type != ET_REL {
@@ -178,38 +164,25 @@ impl<'a> Object<'a> {
         }
         let machine = u16_at(header, 18)?;
         if machine != EM_BPF {
-            return Err(elf_error(format!(
-                "ELF machine {machine} is not eBPF (247)"
-            )));
+            return Err(elf_error(format!("ELF machine {machine} is not eBPF (247)")));
         }
         let shoff = u64_at(header, 40)?;
         let shentsize = u16_at(header, 58)?;
         let shnum = u16_at(header, 60)?;
         let shstrndx = u16_at(header, 62)?;
         if u64::from(shentsize) != SHDR_SIZE {
-            return Err(elf_error(format!(
-                "section header size {shentsize} is not {SHDR_SIZE}"
-            )));
+            return Err(elf_error(format!("section header size {shentsize} is not {SHDR_SIZE}")));
         }
         if shnum == 0 {
-            return Err(elf_error(
-                "no section headers (extended section numbering is not supported)",
-            ));
+            return Err(elf_error("no section headers (extended section numbering is not supported)"));
         }
         // shnum < 2^16 and SHDR_SIZE = 64: the table size cannot overflow.
-        let table = bytes_at(
-            data,
-            shoff,
-            u64::from(shnum) * SHDR_SIZE,
-            "section header table",
-        )?;
+        let table = bytes_at(data, shoff, u64::from(shnum) * SHDR_SIZE, "section header table")?;
         let headers = table.chunks_exact(SHDR_SIZE as usize).collect::<Vec<_>>();
 
-        let shstrtab = headers.get(usize::from(shstrndx)).ok_or_else(|| {
-            elf_error(format!(
-                "section name table index {shstrndx} is not a section"
-            ))
-        })?;
+        let shstrtab = headers
+            .get(usize::from(shstrndx))
+            .ok_or_else(|| elf_error(format!("section name table index {shstrndx} is not a section")))?;
         let names = Self::table_bytes(data, shstrtab, "section name table")?;
 
         let mut sections = Vec::with_capacity(headers.len());
@@ -226,23 +199,10 @@ impl<'a> Object<'a> {
                 info: u32_at(h, 44)?,
             });
         }
-        let mut obj = Object {
-            data,
-            sections,
-            symbols: Vec::new(),
-            functions: HashMap::new(),
-        };
+        let mut obj = Object { data, sections, symbols: Vec::new(), functions: HashMap::new() };
         obj.symbols = obj.parse_symbols()?;
-        for (i, symbol) in obj
-            .symbols
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.is_function())
-        {
-            obj.functions
-                .entry(usize::from(symbol.shndx))
-                .or_default()
-                .push(i);
+        for (i, symbol) in obj.symbols.iter().enumerate().filter(|(_, s)| s.is_function()) {
+            obj.functions.entry(usize::from(symbol.shndx)).or_default().push(i);
         }
         Ok(obj)
     }
@@ -264,9 +224,7 @@ impl<'a> Object<'a> {
         }
         let strtab = self.section(usize::try_from(symtab.link).unwrap_or(usize::MAX))?;
         if strtab.kind != SHT_STRTAB {
-            return Err(elf_error(
-                "the symbol table's string table is not a string table",
-            ));
+            return Err(elf_error("the symbol table's string table is not a string table"));
         }
         let names = self.contents(strtab)?;
         let bytes = self.contents(symtab)?;
@@ -289,9 +247,7 @@ impl<'a> Object<'a> {
     }
 
     pub fn section(&self, index: usize) -> Result<&Section<'a>, LoadError> {
-        self.sections
-            .get(index)
-            .ok_or_else(|| elf_error(format!("section index {index} out of range")))
+        self.sections.get(index).ok_or_else(|| elf_error(format!("section index {index} out of range")))
     }
 
     /// The section a symbol is defined in, if it names an ordinary one.
@@ -305,23 +261,13 @@ impl<'a> Object<'a> {
     /// The bytes of a section; `NOBITS` sections have none in the file.
     pub fn contents(&self, section: &Section) -> Result<&'a [u8], LoadError> {
         if section.kind == SHT_NOBITS {
-            return Err(elf_error(format!(
-                "section '{}' has no contents in the file",
-                section.name
-            )));
+            return Err(elf_error(format!("section '{}' has no contents in the file", section.name)));
         }
-        bytes_at(
-            self.data,
-            section.offset,
-            section.size,
-            &format!("section '{}'", section.name),
-        )
+        bytes_at(self.data, section.offset, section.size, &format!("section '{}'", section.name))
     }
 
     pub fn symbol(&self, index: usize) -> Result<&Symbol<'a>, LoadError> {
-        self.symbols
-            .get(index)
-            .ok_or_else(|| elf_error(format!("symbol index {index} out of range")))
+        self.symbols.get(index).ok_or_else(|| elf_error(format!("symbol index {index} out of range")))
     }
 
     /// A symbol's name for messages: a section symbol is named after its section.
@@ -343,9 +289,7 @@ impl<'a> Object<'a> {
 
     /// The name of a function starting at byte `offset` of section `section`.
     pub fn function_at(&self, section: usize, offset: u64) -> Option<String> {
-        self.functions_in(section)
-            .find(|s| s.value == offset)
-            .map(|s| s.name.to_string())
+        self.functions_in(section).find(|s| s.value == offset).map(|s| s.name.to_string())
     }
 
     /// The relocations of code section `section` (of `insn_count` slots),
@@ -357,50 +301,26 @@ impl<'a> Object<'a> {
     ) -> Result<BTreeMap<usize, Reloc>, LoadError> {
         let mut out = BTreeMap::new();
         let targets_this = |s: &&Section| usize::try_from(s.info).ok() == Some(section.index);
-        if let Some(rel) = self
-            .sections
-            .iter()
-            .filter(|s| s.kind == SHT_RELA)
-            .find(targets_this)
-        {
-            return Err(unsupported(
-                rel.name,
-                "RELA relocations of code are not used by eBPF and not supported",
-            ));
+        if let Some(rel) = self.sections.iter().filter(|s| s.kind == SHT_RELA).find(targets_this) {
+            return Err(unsupported(rel.name, "RELA relocations of code are not used by eBPF and not supported"));
         }
-        for rel in self
-            .sections
-            .iter()
-            .filter(|s| s.kind == SHT_REL)
-            .filter(targets_this)
-        {
+        for rel in self.sections.iter().filter(|s| s.kind == SHT_REL).filter(targets_this) {
             let bytes = self.contents(rel)?;
             if !(bytes.len() as u64).is_multiple_of(REL_SIZE) {
-                return Err(elf_error(format!(
-                    "relocation section '{}' is not whole 16-byte entries",
-                    rel.name
-                )));
+                return Err(elf_error(format!("relocation section '{}' is not whole 16-byte entries", rel.name)));
             }
             for r in bytes.chunks_exact(REL_SIZE as usize) {
                 let offset = u64_at(r, 0)?;
                 let info = u64_at(r, 8)?;
-                let index = insn_index(offset)
-                    .filter(|&i| i < insn_count)
-                    .ok_or_else(|| {
-                        elf_error(format!(
-                            "relocation at offset {offset:#x} is not an instruction of '{}'",
-                            section.name
-                        ))
-                    })?;
-                let reloc = Reloc {
-                    kind: info as u32,
-                    symbol: usize::try_from(info >> 32).unwrap_or(usize::MAX),
-                };
-                if out.insert(index, reloc).is_some() {
-                    return Err(elf_error(format!(
-                        "two relocations at offset {offset:#x} of '{}'",
+                let index = insn_index(offset).filter(|&i| i < insn_count).ok_or_else(|| {
+                    elf_error(format!(
+                        "relocation at offset {offset:#x} is not an instruction of '{}'",
                         section.name
-                    )));
+                    ))
+                })?;
+                let reloc = Reloc { kind: info as u32, symbol: usize::try_from(info >> 32).unwrap_or(usize::MAX) };
+                if out.insert(index, reloc).is_some() {
+                    return Err(elf_error(format!("two relocations at offset {offset:#x} of '{}'", section.name)));
                 }
             }
         }

@@ -63,13 +63,7 @@ pub fn sources(folder: &str) -> Vec<String> {
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".c"))
-        .map(|n| {
-            if folder.is_empty() {
-                n
-            } else {
-                format!("{folder}/{n}")
-            }
-        })
+        .map(|n| if folder.is_empty() { n } else { format!("{folder}/{n}") })
         .collect();
     names.sort();
     names

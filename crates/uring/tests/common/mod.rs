@@ -20,11 +20,7 @@ pub fn byte_at(seed: u64, pos: u64) -> u8 {
 pub fn verify(seed: u64, offset: u64, got: &[u8]) {
     for (i, &b) in got.iter().enumerate() {
         let pos = offset + i as u64;
-        assert_eq!(
-            b,
-            byte_at(seed, pos),
-            "byte at file offset {pos} (seed {seed})"
-        );
+        assert_eq!(b, byte_at(seed, pos), "byte at file offset {pos} (seed {seed})");
     }
 }
 

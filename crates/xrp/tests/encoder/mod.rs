@@ -40,19 +40,13 @@ pub fn crc32(bytes: &[u8]) -> u32 {
         for (n, slot) in t.iter_mut().enumerate() {
             let mut c = n as u32;
             for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
+                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
             }
             *slot = c;
         }
         t
     });
-    !bytes.iter().fold(!0u32, |c, &b| {
-        table[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8)
-    })
+    !bytes.iter().fold(!0u32, |c, &b| table[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8))
 }
 
 /// Where a key's value lives in a built file.
@@ -60,10 +54,7 @@ pub fn crc32(bytes: &[u8]) -> u32 {
 pub enum Stored {
     Inline(Vec<u8>),
     /// First overflow page and the value's length.
-    Overflow {
-        first: u64,
-        len: u32,
-    },
+    Overflow { first: u64, len: u32 },
 }
 
 /// A built file and what it holds.
@@ -92,10 +83,7 @@ impl Tree {
 
     /// The stored value of `key`, if present.
     pub fn get(&self, key: &[u8]) -> Option<&Stored> {
-        self.entries
-            .binary_search_by(|(k, _, _)| k.as_slice().cmp(key))
-            .ok()
-            .map(|i| &self.entries[i].2)
+        self.entries.binary_search_by(|(k, _, _)| k.as_slice().cmp(key)).ok().map(|i| &self.entries[i].2)
     }
 
     /// The pages a lookup of `key` reads, root first (what a lookup must follow).
@@ -104,10 +92,7 @@ impl Tree {
         let mut path = vec![page];
         while self.page(page)[4] == TYPE_BRANCH {
             let entries = slotted(self.page(page), TYPE_BRANCH);
-            let i = entries
-                .iter()
-                .rposition(|(k, _)| k.as_slice() <= key)
-                .expect("entry 0 is empty");
+            let i = entries.iter().rposition(|(k, _)| k.as_slice() <= key).expect("entry 0 is empty");
             page = u64::from_le_bytes(entries[i].1[..8].try_into().unwrap());
             path.push(page);
         }
@@ -128,12 +113,10 @@ enum Node {
 }
 
 fn leaf_entry_size(key: &[u8], value: &LeafValue) -> usize {
-    2 + 8
-        + key.len()
-        + match value {
-            LeafValue::Inline(v) => v.len(),
-            LeafValue::Overflow(..) => 8,
-        }
+    2 + 8 + key.len() + match value {
+        LeafValue::Inline(v) => v.len(),
+        LeafValue::Overflow(..) => 8,
+    }
 }
 
 /// A fill target for one page: between half and all of its usable bytes.
@@ -151,21 +134,14 @@ fn separator(rng: &mut Rng, left: &[u8], right: &[u8]) -> Vec<u8> {
     if rng.chance(50) {
         return right.to_vec();
     }
-    (0..=right.len())
-        .map(|l| &right[..l])
-        .find(|p| *p > left)
-        .expect("right > left")
-        .to_vec()
+    (0..=right.len()).map(|l| &right[..l]).find(|p| *p > left).expect("right > left").to_vec()
 }
 
 /// Builds a file of `page_size` pages holding `entries` (sorted, unique keys).
 pub fn build(page_size: usize, entries: &[(Vec<u8>, Vec<u8>)], rng: &mut Rng) -> Tree {
     let p = page_size;
     assert!(PAGE_SIZES.contains(&p));
-    assert!(
-        entries.windows(2).all(|w| w[0].0 < w[1].0),
-        "sorted, unique keys"
-    );
+    assert!(entries.windows(2).all(|w| w[0].0 < w[1].0), "sorted, unique keys");
     let usable = p - HEADER;
     let mut nodes: Vec<Node> = Vec::new();
 
@@ -174,9 +150,7 @@ pub fn build(page_size: usize, entries: &[(Vec<u8>, Vec<u8>)], rng: &mut Rng) ->
     let mut current: Vec<(Vec<u8>, LeafValue)> = Vec::new();
     let mut used = 0;
     let mut goal = target(rng, usable);
-    let close = |nodes: &mut Vec<Node>,
-                 level: &mut Vec<(usize, Vec<u8>, Vec<u8>)>,
-                 leaf: Vec<(Vec<u8>, LeafValue)>| {
+    let close = |nodes: &mut Vec<Node>, level: &mut Vec<(usize, Vec<u8>, Vec<u8>)>, leaf: Vec<(Vec<u8>, LeafValue)>| {
         let first = leaf.first().map(|e| e.0.clone()).unwrap_or_default();
         let last = leaf.last().map(|e| e.0.clone()).unwrap_or_default();
         nodes.push(Node::Leaf(leaf));
@@ -321,10 +295,7 @@ pub fn build(page_size: usize, entries: &[(Vec<u8>, Vec<u8>)], rng: &mut Rng) ->
             for (key, value) in es {
                 let stored = match value {
                     LeafValue::Inline(v) => Stored::Inline(v.clone()),
-                    LeafValue::Overflow(len, first) => Stored::Overflow {
-                        first: numbers[*first],
-                        len: *len,
-                    },
+                    LeafValue::Overflow(len, first) => Stored::Overflow { first: numbers[*first], len: *len },
                 };
                 model.push((key.clone(), stored));
             }
@@ -340,12 +311,7 @@ pub fn build(page_size: usize, entries: &[(Vec<u8>, Vec<u8>)], rng: &mut Rng) ->
         root: numbers[root_node],
         height,
         entries: entries.collect(),
-        branches: branch_levels
-            .iter()
-            .rev()
-            .flatten()
-            .map(|&n| numbers[n])
-            .collect(),
+        branches: branch_levels.iter().rev().flatten().map(|&n| numbers[n]).collect(),
         leaves: leaf_nodes.iter().map(|&n| numbers[n]).collect(),
     }
 }
@@ -380,10 +346,7 @@ fn pack(page: &mut [u8], entries: &[Vec<u8>], rng: &mut Rng) {
         page[end..end + e.len()].copy_from_slice(e);
         page[HEADER + 2 * i..HEADER + 2 * i + 2].copy_from_slice(&(end as u16).to_le_bytes());
     }
-    assert!(
-        HEADER + 2 * entries.len() <= end,
-        "entries overlap the slot array"
-    );
+    assert!(HEADER + 2 * entries.len() <= end, "entries overlap the slot array");
 }
 
 /// A branch or leaf page's entries in slot order: (key, rest of the entry
@@ -395,15 +358,9 @@ fn slotted(page: &[u8], kind: u8) -> Vec<(Vec<u8>, Vec<u8>)> {
             let off = u16::from_le_bytes([page[HEADER + 2 * i], page[HEADER + 2 * i + 1]]) as usize;
             let key_len = u16::from_le_bytes([page[off], page[off + 1]]) as usize;
             if kind == TYPE_BRANCH {
-                (
-                    page[off + 10..off + 10 + key_len].to_vec(),
-                    page[off + 2..off + 10].to_vec(),
-                )
+                (page[off + 10..off + 10 + key_len].to_vec(), page[off + 2..off + 10].to_vec())
             } else {
-                (
-                    page[off + 8..off + 8 + key_len].to_vec(),
-                    page[off..off + 8].to_vec(),
-                )
+                (page[off + 8..off + 8 + key_len].to_vec(), page[off..off + 8].to_vec())
             }
         })
         .collect()
@@ -418,25 +375,14 @@ pub fn decode(bytes: &[u8], p: usize) -> (Vec<Entry>, u32) {
     let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
     let checked = |n: u64, kind: u8| {
         let b = page(n);
-        assert_eq!(
-            u32::from_le_bytes(b[0..4].try_into().unwrap()),
-            crc32(&b[4..]),
-            "checksum of page {n}"
-        );
+        assert_eq!(u32::from_le_bytes(b[0..4].try_into().unwrap()), crc32(&b[4..]), "checksum of page {n}");
         assert_eq!(b[4], kind, "type of page {n}");
         assert_eq!(u64_at(b, 8), n, "pageNo of page {n}");
         b
     };
-    let meta = [0u64, 1]
-        .into_iter()
-        .map(|n| checked(n, TYPE_META))
-        .max_by_key(|b| u64_at(b, 16))
-        .unwrap();
+    let meta = [0u64, 1].into_iter().map(|n| checked(n, TYPE_META)).max_by_key(|b| u64_at(b, 16)).unwrap();
     assert_eq!(&meta[32..40], b"XRPKVDB\0");
-    assert_eq!(
-        u32::from_le_bytes(meta[44..48].try_into().unwrap()) as usize,
-        p
-    );
+    assert_eq!(u32::from_le_bytes(meta[44..48].try_into().unwrap()) as usize, p);
     let root = u64_at(meta, 48);
     let height = u32::from_le_bytes(meta[56..60].try_into().unwrap());
 
@@ -446,60 +392,35 @@ pub fn decode(bytes: &[u8], p: usize) -> (Vec<Entry>, u32) {
     let mut stack: Vec<Visit> = vec![(root, 1, Vec::new(), None)];
     while let Some((n, depth, low, high)) = stack.pop() {
         let b = page(n);
-        let in_bounds =
-            |k: &[u8]| k >= low.as_slice() && high.as_ref().is_none_or(|h| k < h.as_slice());
+        let in_bounds = |k: &[u8]| k >= low.as_slice() && high.as_ref().is_none_or(|h| k < h.as_slice());
         if depth < height {
             let b = checked(n, TYPE_BRANCH);
             let entries = slotted(b, TYPE_BRANCH);
-            assert!(
-                !entries.is_empty() && entries[0].0.is_empty(),
-                "branch {n}: entry 0 has an empty key"
-            );
+            assert!(!entries.is_empty() && entries[0].0.is_empty(), "branch {n}: entry 0 has an empty key");
             for i in (0..entries.len()).rev() {
-                let lo = if i == 0 {
-                    low.clone()
-                } else {
-                    entries[i].0.clone()
-                };
+                let lo = if i == 0 { low.clone() } else { entries[i].0.clone() };
                 let hi = entries.get(i + 1).map(|e| e.0.clone()).or(high.clone());
                 if i > 0 {
-                    assert!(
-                        in_bounds(&entries[i].0) && entries[i - 1].0 < entries[i].0,
-                        "branch {n} keys"
-                    );
+                    assert!(in_bounds(&entries[i].0) && entries[i - 1].0 < entries[i].0, "branch {n} keys");
                 }
-                stack.push((
-                    u64::from_le_bytes(entries[i].1[..].try_into().unwrap()),
-                    depth + 1,
-                    lo,
-                    hi,
-                ));
+                stack.push((u64::from_le_bytes(entries[i].1[..].try_into().unwrap()), depth + 1, lo, hi));
             }
         } else {
             checked(n, TYPE_LEAF);
             assert_eq!(u64_at(b, 24), 0, "leaf {n}: next is 0");
             for (i, (key, fixed)) in slotted(b, TYPE_LEAF).into_iter().enumerate() {
                 assert!(in_bounds(&key), "leaf {n}: key outside its parent's range");
-                assert!(
-                    out.last().is_none_or(|(k, _): &Entry| *k < key),
-                    "keys in order"
-                );
+                assert!(out.last().is_none_or(|(k, _): &Entry| *k < key), "keys in order");
                 let len = u32::from_le_bytes(fixed[4..8].try_into().unwrap()) as usize;
                 let off = u16::from_le_bytes([b[HEADER + 2 * i], b[HEADER + 2 * i + 1]]) as usize;
                 let value_at = off + 8 + key.len();
                 let value = match fixed[2] {
                     0 => {
-                        assert!(
-                            len <= max_inline(p),
-                            "leaf {n}: inline value over the limit"
-                        );
+                        assert!(len <= max_inline(p), "leaf {n}: inline value over the limit");
                         b[value_at..value_at + len].to_vec()
                     }
                     1 => {
-                        assert!(
-                            len > max_inline(p),
-                            "leaf {n}: overflow value within the inline limit"
-                        );
+                        assert!(len > max_inline(p), "leaf {n}: overflow value within the inline limit");
                         let mut v = Vec::new();
                         let mut next = u64_at(b, value_at);
                         while next != 0 {
@@ -526,9 +447,7 @@ pub fn decode(bytes: &[u8], p: usize) -> (Vec<Entry>, u32) {
 pub fn keys(rng: &mut Rng, page_size: usize, n: usize) -> Vec<Vec<u8>> {
     const ALPHABET: [u8; 8] = [0x00, 0x01, b'a', b'b', 0x7f, 0x80, 0xfe, 0xff];
     let max = max_key_len(page_size);
-    let stems: Vec<Vec<u8>> = (0..6)
-        .map(|_| (0..max).map(|_| ALPHABET[rng.below(8)]).collect())
-        .collect();
+    let stems: Vec<Vec<u8>> = (0..6).map(|_| (0..max).map(|_| ALPHABET[rng.below(8)]).collect()).collect();
     let mut set = std::collections::BTreeSet::new();
     set.insert(Vec::new());
     while set.len() < n {
@@ -580,16 +499,10 @@ pub fn value(rng: &mut Rng, page_size: usize) -> Vec<u8> {
 
 /// Sorted entries: `n` keys with values.
 pub fn entries(rng: &mut Rng, page_size: usize, n: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
-    keys(rng, page_size, n)
-        .into_iter()
-        .map(|k| (k, value(rng, page_size)))
-        .collect()
+    keys(rng, page_size, n).into_iter().map(|k| (k, value(rng, page_size))).collect()
 }
 
 /// The model as a map, for range expectations.
 pub fn model(tree: &Tree) -> BTreeMap<Vec<u8>, Stored> {
-    tree.entries
-        .iter()
-        .map(|(k, _, s)| (k.clone(), s.clone()))
-        .collect()
+    tree.entries.iter().map(|(k, _, s)| (k.clone(), s.clone())).collect()
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 #[allow(unused_imports)]
 pub use common::{compile_many, Rng};
 use ebpf::{Helpers, Program};
-use xrp::{ChainOptions, ChainResult, DirectIo, Mode, Page, SyncEngine, XrpFile};
+use xrp::{ChainOptions, ChainResult, Mode, Page, SyncEngine, XrpFile, DirectIo};
 
 pub const END: u64 = u64::MAX;
 
@@ -70,25 +70,14 @@ pub fn shuffled_chain(n: usize, size: u64, seed: u64) -> (TempFile, u64) {
         .enumerate()
         .map(|(i, &at)| {
             let next = order.get(i + 1).copied().unwrap_or(END);
-            (
-                at,
-                Block {
-                    next,
-                    size,
-                    value: i as u64 + 1,
-                    action: 0,
-                },
-            )
+            (at, Block { next, size, value: i as u64 + 1, action: 0 })
         })
         .collect();
     (TempFile::new(n, &blocks), order[0])
 }
 
 pub fn options(mode: Mode) -> ChainOptions {
-    ChainOptions {
-        mode,
-        ..ChainOptions::default()
-    }
+    ChainOptions { mode, ..ChainOptions::default() }
 }
 
 pub fn tally(scratch: &Page) -> (u64, u64, u64) {
@@ -96,14 +85,9 @@ pub fn tally(scratch: &Page) -> (u64, u64, u64) {
     (word(0), word(1), word(2))
 }
 
-pub fn run(
-    program: &Program,
-    file: &XrpFile,
-    opts: ChainOptions,
-    offset: u64,
-) -> (ChainResult, Page) {
+pub fn run(program: &Program, file: &XrpFile, opts: ChainOptions, offset: u64) -> (ChainResult, Page) {
     let mut scratch = Page::new();
-    let result =
-        SyncEngine::new(program).run(file, opts, offset, opts.first_read_len(), &mut scratch);
+    let result = SyncEngine::new(program).run(file, opts, offset, opts.first_read_len(), &mut scratch);
     (result, scratch)
 }
+

@@ -38,11 +38,8 @@ use ebpf::{Helpers, Program};
 use uring::{opcode, IoUring};
 mod zram;
 
-use xrp::{
-    BatchChain, BatchEngine, ChainOptions, ChainResult, DirectIo, Mode, Outcome, Page, SyncEngine,
-    XrpFile,
-};
 use zram::Zram;
+use xrp::{BatchChain, BatchEngine, ChainOptions, ChainResult, DirectIo, Mode, Outcome, Page, SyncEngine, XrpFile};
 
 const BLOCK: u64 = 4096;
 const END: u64 = u64::MAX;
@@ -83,19 +80,10 @@ fn parse_args() -> Result<Args, String> {
             "--hops" => a.hops = number(&flag, &value()?)?,
             "--rounds" => a.rounds = number(&flag, &value()?)?,
             "--seconds" => a.seconds = number(&flag, &value()?)?,
-            _ => {
-                return Err(format!(
-                    "unknown flag {flag} (see the top of crates/xrp/src/bin/runtime_bench.rs)"
-                ))
-            }
+            _ => return Err(format!("unknown flag {flag} (see the top of crates/xrp/src/bin/runtime_bench.rs)")),
         }
     }
-    if a.size_mib == 0
-        || a.hops == 0
-        || a.rounds == 0
-        || a.seconds <= 0.0
-        || a.size_mib * 256 < u64::from(a.hops)
-    {
+    if a.size_mib == 0 || a.hops == 0 || a.rounds == 0 || a.seconds <= 0.0 || a.size_mib * 256 < u64::from(a.hops) {
         return Err("--size-mib, --hops, --rounds and --seconds must be positive, and the file hold one chain".into());
     }
     Ok(a)
@@ -136,10 +124,7 @@ fn build_file(path: &Path, size_mib: u64, hops: u32) -> io::Result<Layout> {
     }
     let hops_usize = hops as usize;
     let chains = blocks / hops_usize;
-    let order: Vec<u64> = perm[..chains * hops_usize]
-        .iter()
-        .map(|b| b * BLOCK)
-        .collect();
+    let order: Vec<u64> = perm[..chains * hops_usize].iter().map(|b| b * BLOCK).collect();
     let mut next_of = vec![END; blocks];
     for chain in order.chunks(hops_usize) {
         for pair in chain.windows(2) {
@@ -148,11 +133,7 @@ fn build_file(path: &Path, size_mib: u64, hops: u32) -> io::Result<Layout> {
     }
     write_blocks(path, &next_of, &mut rng)?;
     let starts = order.chunks(hops_usize).map(|c| c[0]).collect();
-    Ok(Layout {
-        starts,
-        order,
-        hops,
-    })
+    Ok(Layout { starts, order, hops })
 }
 
 /// Header (next, size 4096) then random filler, so no device can shortcut a
@@ -210,13 +191,7 @@ impl Kind {
     }
 }
 
-const KINDS: [Kind; 5] = [
-    Kind::Pread,
-    Kind::Sync,
-    Kind::Batch(1),
-    Kind::Batch(DEEP),
-    Kind::Uring(DEEP),
-];
+const KINDS: [Kind; 5] = [Kind::Pread, Kind::Sync, Kind::Batch(1), Kind::Batch(DEEP), Kind::Uring(DEEP)];
 
 /// Everything one file's measurements share.
 struct Bench<'p> {
@@ -233,10 +208,7 @@ impl<'p> Bench<'p> {
     fn open(path: &Path, layout: Layout, program: &'p Program) -> io::Result<Bench<'p>> {
         let file = XrpFile::open(path, DirectIo::Auto)?;
         let flags = if file.is_direct() { O_DIRECT } else { 0 };
-        let plain = OpenOptions::new()
-            .read(true)
-            .custom_flags(flags)
-            .open(path)?;
+        let plain = OpenOptions::new().read(true).custom_flags(flags).open(path)?;
         Ok(Bench {
             file,
             plain,
@@ -248,60 +220,24 @@ impl<'p> Bench<'p> {
     }
 
     /// Runs `kind` from chain `first` until `seconds` have passed.
-    fn measure(
-        &mut self,
-        kind: Kind,
-        options: ChainOptions,
-        first: usize,
-        seconds: f64,
-    ) -> Result<Sample, String> {
+    fn measure(&mut self, kind: Kind, options: ChainOptions, first: usize, seconds: f64) -> Result<Sample, String> {
         let deadline = Instant::now() + Duration::from_secs_f64(seconds);
         let len = options.first_read_len();
         match kind {
             Kind::Pread => pread_loop(&self.plain, &self.layout, len, first, deadline),
-            Kind::Sync => sync_loop(
-                &mut self.sync,
-                &self.file,
-                &self.layout,
-                options,
-                first,
-                deadline,
-            ),
-            Kind::Batch(1) => batch_loop(
-                &mut self.shallow,
-                1,
-                &self.file,
-                &self.layout,
-                options,
-                first,
-                deadline,
-            ),
-            Kind::Batch(d) => batch_loop(
-                &mut self.deep,
-                d,
-                &self.file,
-                &self.layout,
-                options,
-                first,
-                deadline,
-            ),
+            Kind::Sync => sync_loop(&mut self.sync, &self.file, &self.layout, options, first, deadline),
+            Kind::Batch(1) => batch_loop(&mut self.shallow, 1, &self.file, &self.layout, options, first, deadline),
+            Kind::Batch(d) => batch_loop(&mut self.deep, d, &self.file, &self.layout, options, first, deadline),
             Kind::Uring(d) => {
                 let start = first * self.layout.hops as usize;
-                uring_reader(&self.plain, &self.layout.order, len, d, start, deadline)
-                    .map_err(|e| format!("io_uring reader: {e}"))
+                uring_reader(&self.plain, &self.layout.order, len, d, start, deadline).map_err(|e| format!("io_uring reader: {e}"))
             }
         }
     }
 }
 
 /// The baseline: what any program would do without XRP, one `pread` per hop.
-fn pread_loop(
-    file: &File,
-    layout: &Layout,
-    len: usize,
-    first: usize,
-    deadline: Instant,
-) -> Result<Sample, String> {
+fn pread_loop(file: &File, layout: &Layout, len: usize, first: usize, deadline: Instant) -> Result<Sample, String> {
     let mut page = Page::new();
     let start = Instant::now();
     let (mut hops, mut chain) = (0u64, first);
@@ -310,8 +246,7 @@ fn pread_loop(
             let mut offset = layout.starts[chain];
             let mut seen = 0;
             loop {
-                file.read_exact_at(&mut page[..len], offset)
-                    .map_err(|e| format!("pread at {offset}: {e}"))?;
+                file.read_exact_at(&mut page[..len], offset).map_err(|e| format!("pread at {offset}: {e}"))?;
                 seen += 1;
                 offset = u64::from_le_bytes(page[0..8].try_into().expect("8 bytes"));
                 if offset == END {
@@ -323,10 +258,7 @@ fn pread_loop(
             chain = (chain + 1) % layout.starts.len();
         }
     }
-    Ok(Sample {
-        hops,
-        secs: start.elapsed().as_secs_f64(),
-    })
+    Ok(Sample { hops, secs: start.elapsed().as_secs_f64() })
 }
 
 fn sync_loop(
@@ -349,10 +281,7 @@ fn sync_loop(
             chain = (chain + 1) % layout.starts.len();
         }
     }
-    Ok(Sample {
-        hops,
-        secs: start.elapsed().as_secs_f64(),
-    })
+    Ok(Sample { hops, secs: start.elapsed().as_secs_f64() })
 }
 
 fn batch_loop(
@@ -368,13 +297,7 @@ fn batch_loop(
     // call, when fewer chains than `depth` are left, a few percent of a call.
     let per_call = (depth as usize * 32).max(CHAINS_PER_CHECK);
     let len = options.first_read_len();
-    let mut chains: Vec<BatchChain> = (0..per_call)
-        .map(|_| BatchChain {
-            offset: 0,
-            len,
-            scratch: Page::new(),
-        })
-        .collect();
+    let mut chains: Vec<BatchChain> = (0..per_call).map(|_| BatchChain { offset: 0, len, scratch: Page::new() }).collect();
     let start = Instant::now();
     let (mut hops, mut next) = (0u64, first);
     while Instant::now() < deadline {
@@ -388,32 +311,19 @@ fn batch_loop(
             hops += check_chain(result, &c.scratch, layout.hops)?;
         }
     }
-    Ok(Sample {
-        hops,
-        secs: start.elapsed().as_secs_f64(),
-    })
+    Ok(Sample { hops, secs: start.elapsed().as_secs_f64() })
 }
 
 /// The IOPS reference: `depth` independent reads always in flight, over the
 /// blocks in chain order, with nothing to decide between a completion and the
 /// next submission.
-fn uring_reader(
-    file: &File,
-    order: &[u64],
-    len: usize,
-    depth: u32,
-    first: usize,
-    deadline: Instant,
-) -> io::Result<Sample> {
+fn uring_reader(file: &File, order: &[u64], len: usize, depth: u32, first: usize, deadline: Instant) -> io::Result<Sample> {
     use std::os::fd::AsRawFd;
     // Declared before the ring so they are dropped after it: the ring cancels
     // and waits for reads still in flight when it drops.
     let mut pages: Vec<Page> = (0..depth).map(|_| Page::new()).collect();
     let mut ring = IoUring::new(depth)?;
-    let bufs: Vec<(*mut u8, usize)> = pages
-        .iter_mut()
-        .map(|p| (p.as_mut_ptr(), p.len()))
-        .collect();
+    let bufs: Vec<(*mut u8, usize)> = pages.iter_mut().map(|p| (p.as_mut_ptr(), p.len())).collect();
     // SAFETY: the pages outlive the ring (declared before it).
     unsafe { ring.register_buffers(&bufs)? };
     ring.register_files(&[file.as_raw_fd()])?;
@@ -439,15 +349,10 @@ fn uring_reader(
     let mut done = Vec::with_capacity(depth as usize);
     while Instant::now() < deadline {
         ring.submit_and_wait(1)?;
-        done.extend(
-            ring.completions()
-                .map(|c| (c.user_data() as usize, c.result())),
-        );
+        done.extend(ring.completions().map(|c| (c.user_data() as usize, c.result())));
         for (page, res) in done.drain(..) {
             if res != len as i32 {
-                return Err(io::Error::other(format!(
-                    "read returned {res}, expected {len}"
-                )));
+                return Err(io::Error::other(format!("read returned {res}, expected {len}")));
             }
             hops += 1;
             push(&mut ring, page)?;
@@ -467,9 +372,7 @@ fn check_chain(result: &ChainResult, scratch: &Page, hops: u32) -> Result<u64, S
     expect_hops(result.hops, hops)?;
     let counted = u64::from_le_bytes(scratch[0..8].try_into().expect("8 bytes"));
     if counted != u64::from(hops) {
-        return Err(format!(
-            "the program counted {counted} blocks in a chain of {hops}"
-        ));
+        return Err(format!("the program counted {counted} blocks in a chain of {hops}"));
     }
     Ok(u64::from(hops))
 }
@@ -512,16 +415,10 @@ fn paired_ratio(a: &[Sample], b: &[Sample], value: impl Fn(&Sample) -> f64) -> f
 
 fn print_table(samples: &[Vec<Sample>]) {
     let pread = &samples[0];
-    println!(
-        "  {:<30} {:>10} {:>17} {:>10} {:>8}",
-        "", "ns/hop", "range", "hops/s", "x pread"
-    );
+    println!("  {:<30} {:>10} {:>17} {:>10} {:>8}", "", "ns/hop", "range", "hops/s", "x pread");
     for (k, s) in samples.iter().enumerate() {
         let ns: Vec<f64> = s.iter().map(Sample::ns_per_hop).collect();
-        let (lo, hi) = (
-            ns.iter().copied().fold(f64::MAX, f64::min),
-            ns.iter().copied().fold(0.0, f64::max),
-        );
+        let (lo, hi) = (ns.iter().copied().fold(f64::MAX, f64::min), ns.iter().copied().fold(0.0, f64::max));
         let iops = median(s.iter().map(Sample::per_sec).collect());
         let ratio = paired_ratio(s, pread, Sample::ns_per_hop);
         let (label, ns, range) = (KINDS[k].label(), median(ns), format!("{lo:.0}..{hi:.0}"));
@@ -529,10 +426,7 @@ fn print_table(samples: &[Vec<Sample>]) {
     }
     let sync = paired_ratio(&samples[1], pread, Sample::ns_per_hop);
     let deep = paired_ratio(&samples[3], &samples[4], Sample::per_sec);
-    println!(
-        "  sync engine / pread loop, per hop: {sync:.3}x (target <= 1.10x: {})",
-        verdict(sync <= 1.10)
-    );
+    println!("  sync engine / pread loop, per hop: {sync:.3}x (target <= 1.10x: {})", verdict(sync <= 1.10));
     println!("  batch depth {DEEP} / io_uring reader depth {DEEP}, IOPS: {deep:.3}x (target >= 0.80x: {})", verdict(deep >= 0.80));
 }
 
@@ -549,15 +443,10 @@ fn run_location(label: &str, dir: &Path, program: &Program, args: &Args) -> Resu
     let path = dir.join(format!("xrpkv-runtime-bench-{}.bin", std::process::id()));
     println!("\n== {label}: {}", path.display());
     let built = Instant::now();
-    let layout = build_file(&path, args.size_mib, args.hops)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()));
+    let layout = build_file(&path, args.size_mib, args.hops).map_err(|e| format!("cannot write {}: {e}", path.display()));
     let result = layout.and_then(|layout| {
-        println!(
-            "  file written and synced in {:.1} s",
-            built.elapsed().as_secs_f64()
-        );
-        let mut bench = Bench::open(&path, layout, program)
-            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        println!("  file written and synced in {:.1} s", built.elapsed().as_secs_f64());
+        let mut bench = Bench::open(&path, layout, program).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
         measure_modes(&mut bench, args)
     });
     let _ = fs::remove_file(&path);
@@ -566,23 +455,12 @@ fn run_location(label: &str, dir: &Path, program: &Program, args: &Args) -> Resu
 
 fn measure_modes(bench: &mut Bench<'_>, args: &Args) -> Result<(), String> {
     println!("  access: {}", bench.file.access());
-    println!(
-        "  batch engine: {} | {}",
-        bench.shallow.io(),
-        bench.deep.io()
-    );
+    println!("  batch engine: {} | {}", bench.shallow.io(), bench.deep.io());
     let hop_limit = args.hops.max(xrp::DEFAULT_HOP_LIMIT);
-    let extended = ChainOptions {
-        mode: Mode::Extended,
-        hop_limit,
-        ..ChainOptions::default()
-    };
+    let extended = ChainOptions { mode: Mode::Extended, hop_limit, ..ChainOptions::default() };
     println!("  -- extended mode (4096-byte reads)");
     run_mode(bench, extended, args)?;
-    let kernel = ChainOptions {
-        mode: Mode::KernelCompatible,
-        ..extended
-    };
+    let kernel = ChainOptions { mode: Mode::KernelCompatible, ..extended };
     match bench.file.check_read(bench.layout.starts[0], 512) {
         Ok(()) => {
             println!("  -- kernel-compatible mode (512-byte reads)");
@@ -605,14 +483,8 @@ impl Drop for TempDir {
 }
 
 fn load_program(path: &Path) -> Result<Program, String> {
-    let bytes = fs::read(path).map_err(|e| {
-        format!(
-            "cannot read {}: {e} (run `node scripts/build.mjs bpf`)",
-            path.display()
-        )
-    })?;
-    Program::from_elf(&bytes, Some("xrp_follow"), &Helpers::standard())
-        .map_err(|e| format!("{}: {e}", path.display()))
+    let bytes = fs::read(path).map_err(|e| format!("cannot read {}: {e} (run `node scripts/build.mjs bpf`)", path.display()))?;
+    Program::from_elf(&bytes, Some("xrp_follow"), &Helpers::standard()).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn run(args: &Args) -> Result<(), String> {
@@ -629,8 +501,7 @@ fn run(args: &Args) -> Result<(), String> {
     let dir = match &args.path {
         Some(dir) => dir.clone(),
         None => {
-            let dir =
-                std::env::temp_dir().join(format!("xrpkv-runtime-bench-{}", std::process::id()));
+            let dir = std::env::temp_dir().join(format!("xrpkv-runtime-bench-{}", std::process::id()));
             fs::create_dir_all(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
             _temp = TempDir(dir.clone());
             dir
@@ -641,11 +512,7 @@ fn run(args: &Args) -> Result<(), String> {
         failed = true;
     }
     if !args.zram {
-        return if failed {
-            Err("the disk run failed".into())
-        } else {
-            Ok(())
-        };
+        return if failed { Err("the disk run failed".into()) } else { Ok(()) };
     }
     match Zram::setup(args.size_mib) {
         Ok(zram) => {
