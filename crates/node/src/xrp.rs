@@ -444,7 +444,8 @@ fn ran_value(env: Env, ran: Ran) -> Result<Value> {
         }
         Ok(array)
     };
-    let messages = sparse(&|r| (r.result.outcome != Outcome::Done).then(|| r.result.outcome.to_string()))?;
+    let messages =
+        sparse(&|r| (r.result.outcome != Outcome::Done).then(|| r.result.outcome.to_string()))?;
     let faults = sparse(&|r| match &r.result.outcome {
         Outcome::ProgramError(e) => Some(e.code().to_string()),
         _ => None,
