@@ -34,7 +34,7 @@ describe('page layout', () => {
   });
 
   it('writes a leaf as the format says and reads it back', () => {
-    const page = encodeLeaf(512, 7, 3, [key('ab'), key('c')], [key('xyz'), { page: 9, length: 500 }], 0);
+    const page = encodeLeaf(512, 7, 3, [key('ab'), key('c')], [key('xyz'), { page: 9, length: 500 }]);
     expect(page.length).toBe(512);
     expect(page.readUInt32LE(0)).toBe(crc32(page.subarray(4)));
     expect(readHeader(page)).toEqual({ type: PageType.Leaf, count: 2, pageNo: 7, txid: 3, next: 0 });

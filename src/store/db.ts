@@ -21,6 +21,7 @@ import { Writer, type Op } from './writer.js';
 import { xrpBackend } from '../xrp.js';
 import { XrpLookup } from './xrp-lookup.js';
 import { xrpRange } from './xrp-range.js';
+import { PackedOps } from './packed.js';
 
 export type Lookup = 'auto' | 'walk' | 'xrp';
 
@@ -307,12 +308,19 @@ export class Database<K = unknown, V = any> {
   /** Applies every operation in one commit; bad input throws before any is queued. */
   batch(ops: BatchOp<K, V>[]): Promise<void> {
     if (!Array.isArray(ops)) throw typeError('ops must be an array');
-    const encoded = ops.map((op): Op => {
-      if (op?.type === 'put') return { type: 'put', key: this.keys.encode(op.key), value: this.values.encode(op.value) };
-      if (op?.type === 'del' || op?.type === 'remove') return { type: 'remove', key: this.keys.encode(op.key) };
-      throw typeError(`a batch operation needs type 'put', 'del' or 'remove', got ${JSON.stringify(op?.type)}`);
-    });
-    return this.writable().write(encoded).then(() => undefined);
+    // Every key and value copied once into one buffer (packed.ts): no object per operation.
+    const packed = new PackedOps(ops.length, ops.length * 64);
+    for (const op of ops) {
+      if (op?.type === 'put') {
+        const key = this.keys.bytes(op.key);
+        packed.put(key, this.values.bytes(op.value));
+      } else if (op?.type === 'del' || op?.type === 'remove') {
+        packed.remove(this.keys.bytes(op.key));
+      } else {
+        throw typeError(`a batch operation needs type 'put', 'del' or 'remove', got ${JSON.stringify(op?.type)}`);
+      }
+    }
+    return this.writable().write(packed).then(() => undefined);
   }
 
   /**

@@ -3,8 +3,11 @@
 // that byte order is value order) or `binary` (Buffers as they are). Values:
 // msgpack (msgpackr, the default), `binary`, `string` (UTF-8) or `json`.
 //
-// Encoded bytes are always fresh copies: the store keeps them until commit,
-// and decoded `binary` values are copies too, never views of cached pages.
+// `encode` returns fresh copies: the store keeps them until commit, and
+// decoded `binary` values are copies too, never views of cached pages.
+// `bytes` returns the encoded form without a copy where it can (the input
+// itself, or the codec's scratch buffer): for callers that copy it at once
+// (a batch packs every operation into one buffer, packed.ts).
 import { readKey, writeKey } from 'ordered-binary';
 import { Packr } from 'msgpackr';
 import { KeyTooLargeError, ValueTooLargeError, typeError } from './errors.js';
@@ -16,6 +19,8 @@ export type Key = string | number | boolean | null | bigint | Uint8Array | Key[]
 
 export interface Codec {
   encode(x: unknown): Buffer;
+  /** The encoded bytes, valid only until the next call on this codec: copy them before. */
+  bytes(x: unknown): Uint8Array;
   decode(b: Buffer): unknown;
 }
 
@@ -48,31 +53,35 @@ function checkKeyPart(key: unknown, top: boolean): void {
 /** A key codec checking `maxKeyLen`. */
 export function keyCodec(encoding: KeyEncoding, maxKeyLen: number): Codec {
   if (encoding === 'binary') {
+    const bytes = (key: unknown): Uint8Array => {
+      if (!(key instanceof Uint8Array)) throw typeError(`keys must be Buffers or Uint8Arrays (keyEncoding 'binary'), got ${describe(key)}`);
+      if (key.length > maxKeyLen) throw new KeyTooLargeError(key.length, maxKeyLen);
+      return key;
+    };
     return {
-      encode(key) {
-        if (!(key instanceof Uint8Array)) throw typeError(`keys must be Buffers or Uint8Arrays (keyEncoding 'binary'), got ${describe(key)}`);
-        if (key.length > maxKeyLen) throw new KeyTooLargeError(key.length, maxKeyLen);
-        return Buffer.from(key);
-      },
+      encode: (key) => Buffer.from(bytes(key)),
+      bytes,
       decode: (b) => Buffer.from(b),
     };
   }
   // Encoded keys past the limit throw at once; the scratch buffer bounds the work.
   const scratch = Buffer.alloc(4 * 512 + 64);
+  const bytes = (key: unknown): Buffer => {
+    checkKeyPart(key, true);
+    if (typeof key === 'string' && key.length > maxKeyLen) throw new KeyTooLargeError(key.length, maxKeyLen);
+    let n: number;
+    try {
+      n = writeKey(key as Key, scratch, 0);
+    } catch (e) {
+      if (e instanceof RangeError) throw new KeyTooLargeError(scratch.length, maxKeyLen);
+      throw typeError(`cannot encode the key: ${(e as Error).message}`);
+    }
+    if (n > maxKeyLen) throw new KeyTooLargeError(n, maxKeyLen);
+    return scratch.subarray(0, n);
+  };
   return {
-    encode(key) {
-      checkKeyPart(key, true);
-      if (typeof key === 'string' && key.length > maxKeyLen) throw new KeyTooLargeError(key.length, maxKeyLen);
-      let n: number;
-      try {
-        n = writeKey(key as Key, scratch, 0);
-      } catch (e) {
-        if (e instanceof RangeError) throw new KeyTooLargeError(scratch.length, maxKeyLen);
-        throw typeError(`cannot encode the key: ${(e as Error).message}`);
-      }
-      if (n > maxKeyLen) throw new KeyTooLargeError(n, maxKeyLen);
-      return Buffer.from(scratch.subarray(0, n));
-    },
+    encode: (key) => Buffer.from(bytes(key)),
+    bytes,
     decode: (b) => readKey(b, 0, b.length),
   };
 }
@@ -82,29 +91,31 @@ function sized(b: Buffer): Buffer {
   return b;
 }
 
+/** A value codec whose encoded bytes are always fresh: `bytes` is `encode`. */
+const fresh = (c: Omit<Codec, 'bytes'>): Codec => ({ ...c, bytes: c.encode });
+
 export function valueCodec(encoding: ValueEncoding): Codec {
   const defined = (v: unknown) => {
     if (v === undefined) throw typeError('a value must not be undefined (use remove to delete a key)');
   };
   switch (encoding) {
     case 'binary':
-      return {
-        encode(v) {
-          if (!(v instanceof Uint8Array)) throw typeError(`values must be Buffers or Uint8Arrays (valueEncoding 'binary'), got ${describe(v)}`);
-          return sized(Buffer.from(v));
-        },
-        decode: (b) => Buffer.from(b),
+      const bytes = (v: unknown): Uint8Array => {
+        if (!(v instanceof Uint8Array)) throw typeError(`values must be Buffers or Uint8Arrays (valueEncoding 'binary'), got ${describe(v)}`);
+        if (v.length > MAX_VALUE) throw new ValueTooLargeError(v.length);
+        return v;
       };
+      return { encode: (v) => Buffer.from(bytes(v)), bytes, decode: (b) => Buffer.from(b) };
     case 'string':
-      return {
+      return fresh({
         encode(v) {
           if (typeof v !== 'string') throw typeError(`values must be strings (valueEncoding 'string'), got ${describe(v)}`);
           return sized(Buffer.from(v, 'utf8'));
         },
         decode: (b) => b.toString('utf8'),
-      };
+      });
     case 'json':
-      return {
+      return fresh({
         encode(v) {
           defined(v);
           const s = JSON.stringify(v);
@@ -112,11 +123,11 @@ export function valueCodec(encoding: ValueEncoding): Codec {
           return sized(Buffer.from(s, 'utf8'));
         },
         decode: (b) => JSON.parse(b.toString('utf8')),
-      };
+      });
     case 'msgpack': {
       // Plain msgpack (no record extension), readable by any msgpack decoder.
       const packr = new Packr({ useRecords: false });
-      return {
+      return fresh({
         encode(v) {
           defined(v);
           try {
@@ -127,7 +138,7 @@ export function valueCodec(encoding: ValueEncoding): Codec {
           }
         },
         decode: (b) => packr.unpack(b),
-      };
+      });
     }
   }
 }

@@ -107,15 +107,9 @@ export class Node {
    * entry, and one entry always fits: it takes at most half a page (maxKeyLen).
    */
   split(p: number): Node[] {
-    const usable = p - HEADER;
     const sizes = this.keys.map((_, i) => this.entrySize(i, p));
-    const total = sizes.reduce((a, b) => a + b, 0);
-    if (total <= usable) return [this];
-    // Aim at `k` equal pieces; when entry sizes make that impossible, at one more.
-    for (let k = Math.ceil(total / usable); ; k++) {
-      const cuts = cutPoints(sizes, usable, total, k);
-      if (cuts.length <= k) return cuts.map(([from, to]) => this.slice(from, to));
-    }
+    const pieces = cutPieces(sizes, p);
+    return pieces.length === 1 ? [this] : pieces.map(([from, to]) => this.slice(from, to));
   }
 
   private slice(from: number, to: number): Node {
@@ -127,6 +121,22 @@ export class Node {
     }
     piece.dirty = true;
     return piece;
+  }
+}
+
+/**
+ * Entries of `sizes` bytes each (slots included) cut into [from, to) ranges
+ * that each fit a page of `p` bytes, as evenly filled as the sizes allow.
+ */
+export function cutPieces(sizes: number[], p: number): [number, number][] {
+  const usable = p - HEADER;
+  let total = 0;
+  for (const size of sizes) total += size;
+  if (total <= usable) return [[0, sizes.length]];
+  // Aim at `k` equal pieces; when entry sizes make that impossible, at one more.
+  for (let k = Math.ceil(total / usable); ; k++) {
+    const cuts = cutPoints(sizes, usable, total, k);
+    if (cuts.length <= k) return cuts;
   }
 }
 

@@ -169,26 +169,49 @@ export function decodeBranch(page: Buffer, pageNo: number): { keys: Buffer[]; ch
   return { keys, children };
 }
 
-/** Leaf values must already be inline-sized buffers or overflow references. */
-export function encodeLeaf(p: number, pageNo: number, txid: number, keys: Buffer[], values: LeafValue[], next = 0): Buffer {
-  const page = newPage(p, PageType.Leaf, keys.length, pageNo, txid, next);
-  const body = (v: LeafValue) => (Buffer.isBuffer(v) ? v.length : 8);
-  pack(page, keys.length, (i) => LEAF_ENTRY + keys[i].length + body(values[i]), (i, off) => {
-    const v = values[i];
-    page.writeUInt16LE(keys[i].length, off);
-    keys[i].copy(page, off + LEAF_ENTRY);
-    const at = off + LEAF_ENTRY + keys[i].length;
-    if (Buffer.isBuffer(v)) {
-      if (v.length > maxInline(p)) throw new RangeError('an inline value is too long');
-      page.writeUInt32LE(v.length, off + 4);
-      v.copy(page, at);
-    } else {
-      page[off + 2] = VALUE_OVERFLOW;
-      page.writeUInt32LE(v.length, off + 4);
-      writeU64(page, at, v.page);
-    }
-  });
+/** Bytes of a leaf entry (slot excluded) for `key` and a value already inline-sized or an overflow reference. */
+export const leafEntryBytes = (key: Buffer, v: LeafValue) => LEAF_ENTRY + key.length + (Buffer.isBuffer(v) ? v.length : 8);
+
+/** Writes a leaf entry at `off`; the value must be inline-sized or an overflow reference. */
+export function writeLeafEntry(page: Buffer, off: number, key: Buffer, v: LeafValue, p: number): void {
+  page.writeUInt16LE(key.length, off);
+  key.copy(page, off + LEAF_ENTRY);
+  const at = off + LEAF_ENTRY + key.length;
+  if (Buffer.isBuffer(v)) {
+    if (v.length > maxInline(p)) throw new RangeError('an inline value is too long');
+    page.writeUInt32LE(v.length, off + 4);
+    v.copy(page, at);
+  } else {
+    page[off + 2] = VALUE_OVERFLOW;
+    page.writeUInt32LE(v.length, off + 4);
+    writeU64(page, at, v.page);
+  }
+}
+
+/** A leaf page of `n` entries: entry i takes `size(i)` bytes (slot excluded), which `write` puts at `off`. */
+export function encodeLeafEntries(
+  p: number,
+  pageNo: number,
+  txid: number,
+  n: number,
+  size: (i: number) => number,
+  write: (i: number, page: Buffer, off: number) => void,
+): Buffer {
+  const page = newPage(p, PageType.Leaf, n, pageNo, txid);
+  pack(page, n, size, (i, off) => write(i, page, off));
   return seal(page);
+}
+
+/** Leaf values must already be inline-sized buffers or overflow references. */
+export function encodeLeaf(p: number, pageNo: number, txid: number, keys: Buffer[], values: LeafValue[]): Buffer {
+  return encodeLeafEntries(
+    p,
+    pageNo,
+    txid,
+    keys.length,
+    (i) => leafEntryBytes(keys[i], values[i]),
+    (i, page, off) => writeLeafEntry(page, off, keys[i], values[i], p),
+  );
 }
 
 /** Leaf entry `i`'s value, given its key's bounds (from `keyBounds`). */

@@ -12,16 +12,24 @@
 //   depth in memory is its depth in the committed tree;
 // - leaves are written with `next` = 0: under copy on write a sibling link
 //   would force rewriting every leaf to the left of each changed one, so
-//   ranges walk down from the root with a stack (cursor.ts) instead.
+//   ranges walk down from the root with a stack (cursor.ts) instead;
+// - ascending puts past the tree's last key go to an append tail (append.ts)
+//   that belongs to the rightmost leaf, `tailLeaf`; any other operation
+//   first moves the tail's entries into that leaf (`flushTail`), so only
+//   appends and `commit` ever see a tail.
+import { AppendTail } from './append.js';
 import { Freelist } from './freelist.js';
 import type { Meta } from './meta.js';
-import { Node } from './node.js';
+import { Node, cutPieces } from './node.js';
 import {
   PageType,
   encodeBranch,
   encodeFreelist,
   encodeLeaf,
+  encodeLeafEntries,
   encodeOverflow,
+  leafEntryBytes,
+  writeLeafEntry,
   freelistCapacity,
   maxInline,
   overflowCapacity,
@@ -52,6 +60,9 @@ export class WriteTx {
   private entries: number;
   private pageCount: number;
   private readonly pages = new Map<number, Buffer>();
+  /** Entries appended past the end of the tree, and the rightmost leaf they follow. */
+  private tail: AppendTail | undefined;
+  private tailLeaf: Node | undefined;
 
   /** `oldestSnapshot`: the txid of the oldest open snapshot (Infinity when none). */
   constructor(
@@ -70,6 +81,7 @@ export class WriteTx {
   }
 
   get(key: Buffer): Buffer | undefined {
+    this.flushTail();
     let node = this.loadRoot();
     for (let depth = 0; node; depth++) {
       if (node.leaf) {
@@ -87,7 +99,46 @@ export class WriteTx {
     return undefined;
   }
 
+  /**
+   * `put` of the key at `src[keyStart..+keyLen]` and the value after it; an
+   * ascending put past the tree's end copies the bytes to the tail and makes
+   * no object at all.
+   */
+  putBytes(src: Buffer, keyStart: number, keyLen: number, valueStart: number, valueLen: number): void {
+    if (this.tail?.takes(src, keyStart, keyLen, valueLen)) {
+      this.tail.push(src, keyStart, keyLen, valueStart, valueLen);
+      this.entries++;
+      return;
+    }
+    const key = src.subarray(keyStart, keyStart + keyLen);
+    const value = src.subarray(valueStart, valueStart + valueLen);
+    this.flushTail();
+    const leaf = this.putNode(key, value);
+    if (leaf) {
+      // Past the tree's last key: this and later ascending puts go to a tail.
+      this.tail = new AppendTail(this.p);
+      this.tailLeaf = leaf;
+      this.tail.push(src, keyStart, keyLen, valueStart, valueLen);
+      this.entries++;
+    }
+  }
+
   put(key: Buffer, value: Buffer): void {
+    this.flushTail();
+    const leaf = this.putNode(key, value);
+    if (leaf) {
+      leaf.keys.push(key);
+      leaf.values.push(value);
+      this.entries++;
+    }
+  }
+
+  /**
+   * Puts `key` in its leaf, unless it goes after every key of the tree with
+   * an inline value: then returns the (rightmost) leaf and leaves the entry
+   * to the caller.
+   */
+  private putNode(key: Buffer, value: Buffer): Node | undefined {
     if (!this.loadRoot()) {
       this.root = new Node(true, 0);
       this.height = 1;
@@ -96,19 +147,23 @@ export class WriteTx {
     const leaf = path[path.length - 1];
     for (const n of path) n.dirty = true;
     const { index, exact } = leaf.find(key);
+    this.changed = true;
     if (exact) {
       this.dropValue(leaf.values[index]);
       leaf.values[index] = value;
+    } else if (index === leaf.length && value.length <= maxInline(this.p) && this.rightmost(path)) {
+      return leaf;
     } else {
       leaf.keys.splice(index, 0, key);
       leaf.values.splice(index, 0, value);
       this.entries++;
     }
-    this.changed = true;
+    return undefined;
   }
 
   /** Whether `key` was there. */
   remove(key: Buffer): boolean {
+    this.flushTail();
     if (!this.loadRoot()) return false;
     const path = this.descend(key);
     const leaf = path[path.length - 1];
@@ -126,11 +181,14 @@ export class WriteTx {
   commit(): Commit {
     let root = this.loadRoot();
     let rootPage = this.store.meta.root;
+    // A small tail joins its leaf: the rules below then see a plain node. A
+    // large one makes its leaf more than a page, so neither empty nor underfull.
+    if (this.tail && this.tail.pageBytes < this.p) this.flushTail();
     if (root?.dirty) {
       this.rebalance(root, 0);
       // An empty root empties the tree; a branch root with one child gives way to it.
-      for (let depth = 0; root && (root.length === 0 || (!root.leaf && root.length === 1)); depth++) {
-        const next: Node | undefined = root.length === 0 ? undefined : this.child(root, 0, depth);
+      for (let depth = 0; root && (this.count(root) === 0 || (!root.leaf && root.length === 1)); depth++) {
+        const next: Node | undefined = this.count(root) === 0 ? undefined : this.child(root, 0, depth);
         if (root.pageNo) this.free(root.pageNo);
         root = next;
         this.height--;
@@ -159,6 +217,61 @@ export class WriteTx {
       entries: this.entries,
     };
     return { pages: this.pages, meta, freelist: this.freelist, freelistPages };
+  }
+
+  // ---- the append tail --------------------------------------------------------
+
+  /** Whether `path` (root to leaf) takes the last child at every level. */
+  private rightmost(path: Node[]): boolean {
+    for (let d = 0; d + 1 < path.length; d++) {
+      if (path[d].kids[path[d].children.length - 1] !== path[d + 1]) return false;
+    }
+    return true;
+  }
+
+  /** Moves the tail's entries into its leaf, as plain node entries. */
+  private flushTail(): void {
+    const { tail, tailLeaf } = this;
+    if (!tail || !tailLeaf) return;
+    this.tail = this.tailLeaf = undefined;
+    const { keys, values } = tail.entries();
+    for (let i = 0; i < keys.length; i++) {
+      tailLeaf.keys.push(keys[i]);
+      tailLeaf.values.push(values[i]);
+    }
+  }
+
+  /** Entries of `n`, its tail's included. */
+  private count(n: Node): number {
+    return n.length + (n === this.tailLeaf ? this.tail!.count : 0);
+  }
+
+  /** `spill` for the leaf with the tail: its own entries, then the tail's bytes, cut into pages. */
+  private spillTail(leaf: Node, tail: AppendTail): { key: Buffer; page: number }[] {
+    this.spillValues(leaf);
+    const own = leaf.length;
+    const sizes: number[] = new Array(own + tail.count);
+    for (let i = 0; i < own; i++) sizes[i] = leaf.entrySize(i, this.p);
+    for (let i = 0; i < tail.count; i++) sizes[own + i] = tail.entrySize(i);
+    if (leaf.pageNo) this.free(leaf.pageNo);
+    leaf.pageNo = 0;
+    return cutPieces(sizes, this.p).map(([from, to]) => {
+      const page = this.allocate();
+      const bytes = encodeLeafEntries(
+        this.p,
+        page,
+        this.txid,
+        to - from,
+        (j) => (from + j < own ? leafEntryBytes(leaf.keys[from + j], leaf.values[from + j]) : sizes[from + j] - 2),
+        (j, out, off) => {
+          const i = from + j;
+          if (i < own) writeLeafEntry(out, off, leaf.keys[i], leaf.values[i], this.p);
+          else tail.copyEntry(i - own, out, off);
+        },
+      );
+      this.pages.set(page, bytes);
+      return { key: from < own ? leaf.keys[from] : tail.key(from - own), page };
+    });
   }
 
   // ---- nodes ----------------------------------------------------------------
@@ -220,6 +333,7 @@ export class WriteTx {
   }
 
   private underfull(n: Node): boolean {
+    if (n === this.tailLeaf) return false; // more than a page: see commit
     return n.length === 0 || (!n.leaf && n.length < 2) || n.size(this.p) < this.p / 4;
   }
 
@@ -244,6 +358,7 @@ export class WriteTx {
         const left = i + 1 < node.children.length ? i : i - 1;
         const l = this.child(node, left, depth);
         const r = this.child(node, left + 1, depth);
+        if (r === this.tailLeaf) this.flushTail();
         l.absorb(r);
         if (r.pageNo) this.free(r.pageNo);
         node.removeAt(left + 1);
@@ -254,6 +369,7 @@ export class WriteTx {
 
   /** Writes `node` (and its changed descendants) to new pages; returns them with their lower keys. */
   private spill(node: Node): { key: Buffer; page: number }[] {
+    if (node === this.tailLeaf && this.tail) return this.spillTail(node, this.tail);
     if (node.leaf) this.spillValues(node);
     else {
       node.kids.length = node.children.length;

@@ -5,6 +5,7 @@
 // a time, so each starts from the last published state.
 import { WriteFailedError, typeError } from './errors.js';
 import { encodeMeta } from './meta.js';
+import { FIELDS, PUT, PackedOps } from './packed.js';
 import type { StoreState } from './snapshot.js';
 import { WriteTx } from './tx.js';
 
@@ -18,7 +19,7 @@ export interface TxOps {
 }
 
 type Item =
-  | { kind: 'ops'; ops: Op[]; resolve: (v: unknown) => void; reject: (e: unknown) => void }
+  | { kind: 'ops'; ops: Op[] | PackedOps; resolve: (v: unknown) => void; reject: (e: unknown) => void }
   | { kind: 'txn'; fn: (tx: TxOps) => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void };
 
 export class Writer {
@@ -35,7 +36,7 @@ export class Writer {
   ) {}
 
   /** Queues `ops`; resolves with `remove`'s answer for a single remove, else undefined. */
-  write(ops: Op[]): Promise<unknown> {
+  write(ops: Op[] | PackedOps): Promise<unknown> {
     return this.enqueue((resolve, reject) => ({ kind: 'ops', ops, resolve, reject }));
   }
 
@@ -105,7 +106,15 @@ export class Writer {
   }
 }
 
-function apply(tx: WriteTx, ops: Op[]): unknown {
+function apply(tx: WriteTx, ops: Op[] | PackedOps): unknown {
+  if (ops instanceof PackedOps) {
+    const { bytes, ops: fields } = ops;
+    for (let i = 0; i < FIELDS * ops.count; i += FIELDS) {
+      if (fields[i] === PUT) tx.putBytes(bytes, fields[i + 1], fields[i + 2], fields[i + 3], fields[i + 4]);
+      else tx.remove(bytes.subarray(fields[i + 1], fields[i + 1] + fields[i + 2]));
+    }
+    return undefined;
+  }
   let removed: boolean | undefined;
   for (const op of ops) {
     if (op.type === 'put') tx.put(op.key, op.value);
