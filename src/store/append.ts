@@ -1,18 +1,19 @@
-// Entries appended past the end of the tree, kept as encoded bytes.
+// Entries appended past the end of the tree, kept as places in bytes.
 //
 // A bulk load puts ascending keys after every key the tree holds. Kept as
 // nodes, each entry would be a key and a value Buffer in a leaf's arrays
-// until the commit; here the entries go straight into one growing buffer in
-// the leaf entry format of docs/FORMAT.md (slots aside), and the commit
-// copies them into pages as they are: no object per entry.
+// until the commit. Here an entry is five numbers: which source buffer (a
+// batch's packed bytes, packed.ts, alive until the commit) and where its key
+// and value lie in it; the commit copies them into pages from there. No
+// object per entry, and one copy fewer.
 //
 // Invariants:
 // - the tail belongs to the rightmost leaf of the tree (tx.ts), and every key
 //   in it is above every key of that leaf and of the tree, ascending;
-// - every value in it is inline-sized (at most `maxInline(p)` bytes).
+// - every value in it is inline-sized (at most `maxInline(p)` bytes);
+// - the source buffers are not changed while the tail lives.
 import { LEAF_ENTRY, maxInline } from './page.js';
 
-const INITIAL_BYTES = 64 * 1024;
 
 /**
  * Copies `len` bytes from `src` at `from` to `dst` at `to`. Short runs (keys,
@@ -37,22 +38,19 @@ function compareRanges(a: Uint8Array, aStart: number, aLen: number, b: Uint8Arra
   return aLen - bLen;
 }
 
+/** Numbers per entry in `places`: source, key start, key length, value start, value length. */
+const PLACE = 5;
+
 export class AppendTail {
-  /** Entries back to back: keyLen u16, kind u8 (0, inline), reserved u8, valueLen u32, key, value. */
-  private bytes = Buffer.allocUnsafeSlow(INITIAL_BYTES);
-  private used = 0;
-  /** Where each entry starts in `bytes` (the first `count`). */
-  private starts = new Uint32Array(1024);
+  private readonly sources: Buffer[] = [];
+  private places = new Float64Array(PLACE * 1024);
   count = 0;
+  /** Bytes the entries take in pages, slots included. */
+  pageBytes = 0;
   private readonly maxInline: number;
 
   constructor(p: number) {
     this.maxInline = maxInline(p);
-  }
-
-  /** Bytes the entries take in pages, slots included. */
-  get pageBytes(): number {
-    return this.used + 2 * this.count;
   }
 
   /**
@@ -61,65 +59,62 @@ export class AppendTail {
    */
   takes(src: Buffer, keyStart: number, keyLen: number, valueLen: number): boolean {
     if (valueLen > this.maxInline) return false;
-    const n = this.count;
-    if (n === 0) return true;
-    const at = this.starts[n - 1];
-    return compareRanges(src, keyStart, keyLen, this.bytes, at + LEAF_ENTRY, this.bytes.readUInt16LE(at)) > 0;
+    if (this.count === 0) return true;
+    const at = PLACE * (this.count - 1);
+    const p = this.places;
+    return compareRanges(src, keyStart, keyLen, this.sources[p[at]], p[at + 1], p[at + 2]) > 0;
   }
 
-  /** Appends the entry `takes` accepted. */
+  /** Appends the entry `takes` accepted; `src` must not change while the tail lives. */
   push(src: Buffer, keyStart: number, keyLen: number, valueStart: number, valueLen: number): void {
-    const size = LEAF_ENTRY + keyLen + valueLen;
-    if (this.used + size > this.bytes.length) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(2 * this.bytes.length, this.used + size));
-      grown.set(this.bytes.subarray(0, this.used));
-      this.bytes = grown;
+    const sources = this.sources;
+    if (sources[sources.length - 1] !== src) sources.push(src);
+    if (PLACE * (this.count + 1) > this.places.length) {
+      const grown = new Float64Array(2 * this.places.length);
+      grown.set(this.places);
+      this.places = grown;
     }
-    const at = this.used;
-    const b = this.bytes;
-    b.writeUInt16LE(keyLen, at);
-    b[at + 2] = 0;
-    b[at + 3] = 0;
-    b.writeUInt32LE(valueLen, at + 4);
-    copyBytes(src, keyStart, keyLen, b, at + LEAF_ENTRY);
-    copyBytes(src, valueStart, valueLen, b, at + LEAF_ENTRY + keyLen);
-    if (this.count === this.starts.length) {
-      const grown = new Uint32Array(2 * this.starts.length);
-      grown.set(this.starts);
-      this.starts = grown;
-    }
-    this.starts[this.count++] = at;
-    this.used += size;
+    const at = PLACE * this.count++;
+    const p = this.places;
+    p[at] = sources.length - 1;
+    p[at + 1] = keyStart;
+    p[at + 2] = keyLen;
+    p[at + 3] = valueStart;
+    p[at + 4] = valueLen;
+    this.pageBytes += 2 + LEAF_ENTRY + keyLen + valueLen;
   }
 
   /** Entry `i`'s bytes in a page, its slot included. */
   entrySize(i: number): number {
-    const end = i + 1 < this.count ? this.starts[i + 1] : this.used;
-    return 2 + end - this.starts[i];
+    return 2 + LEAF_ENTRY + this.places[PLACE * i + 2] + this.places[PLACE * i + 4];
   }
 
-  /** Entry `i`'s key (a view: valid while the tail lives). */
+  /** Entry `i`'s key (a view of its source). */
   key(i: number): Buffer {
-    const at = this.starts[i];
-    return this.bytes.subarray(at + LEAF_ENTRY, at + LEAF_ENTRY + this.bytes.readUInt16LE(at));
+    const at = PLACE * i;
+    const p = this.places;
+    return this.sources[p[at]].subarray(p[at + 1], p[at + 1] + p[at + 2]);
   }
 
-  /** Copies entry `i` (without its slot) to `page` at `off`. */
-  copyEntry(i: number, page: Buffer, off: number): void {
-    copyBytes(this.bytes, this.starts[i], this.entrySize(i) - 2, page, off);
+  /** Entry `i`'s value (a view of its source). */
+  value(i: number): Buffer {
+    const at = PLACE * i;
+    const p = this.places;
+    return this.sources[p[at]].subarray(p[at + 3], p[at + 3] + p[at + 4]);
   }
 
-  /** Every entry as a key and a value (views), for a leaf node to take over. */
-  entries(): { keys: Buffer[]; values: Buffer[] } {
-    const keys: Buffer[] = [];
-    const values: Buffer[] = [];
-    for (let i = 0; i < this.count; i++) {
-      const k = this.key(i);
-      keys.push(k);
-      const at = this.starts[i];
-      const valueStart = at + LEAF_ENTRY + k.length;
-      values.push(this.bytes.subarray(valueStart, valueStart + this.bytes.readUInt32LE(at + 4)));
-    }
-    return { keys, values };
+  /** Writes entry `i` (without its slot) in leaf format to `page` at `off`. */
+  writeEntry(i: number, page: Buffer, off: number): void {
+    const at = PLACE * i;
+    const p = this.places;
+    const src = this.sources[p[at]];
+    const keyLen = p[at + 2];
+    const valueLen = p[at + 4];
+    page.writeUInt16LE(keyLen, off);
+    page[off + 2] = 0;
+    page[off + 3] = 0;
+    page.writeUInt32LE(valueLen, off + 4);
+    copyBytes(src, p[at + 1], keyLen, page, off + LEAF_ENTRY);
+    copyBytes(src, p[at + 3], valueLen, page, off + LEAF_ENTRY + keyLen);
   }
 }

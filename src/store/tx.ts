@@ -234,10 +234,9 @@ export class WriteTx {
     const { tail, tailLeaf } = this;
     if (!tail || !tailLeaf) return;
     this.tail = this.tailLeaf = undefined;
-    const { keys, values } = tail.entries();
-    for (let i = 0; i < keys.length; i++) {
-      tailLeaf.keys.push(keys[i]);
-      tailLeaf.values.push(values[i]);
+    for (let i = 0; i < tail.count; i++) {
+      tailLeaf.keys.push(tail.key(i));
+      tailLeaf.values.push(tail.value(i));
     }
   }
 
@@ -266,7 +265,7 @@ export class WriteTx {
         (j, out, off) => {
           const i = from + j;
           if (i < own) writeLeafEntry(out, off, leaf.keys[i], leaf.values[i], this.p);
-          else tail.copyEntry(i - own, out, off);
+          else tail.writeEntry(i - own, out, off);
         },
       );
       this.pages.set(page, bytes);
