@@ -16,13 +16,13 @@ import { LEAF_ENTRY, maxInline } from './page.js';
 
 
 /**
- * Copies `len` bytes from `src` at `from` to `dst` at `to`. Short runs (keys,
- * values up to a few hundred bytes) copy faster in a loop than through a
- * call into C++ or a subarray's allocation; longer ones go to set().
+ * Copies `len` bytes from `src` at `from` to `dst` at `to`. Up to about 32
+ * bytes a loop is faster than Buffer#copy's call into C++ (measured here:
+ * 29 against 53 ns for 16 bytes; 150 against 60 ns for 100).
  */
-export function copyBytes(src: Uint8Array, from: number, len: number, dst: Uint8Array, to: number): void {
-  if (len > 256) {
-    dst.set(src.subarray(from, from + len), to);
+export function copyBytes(src: Buffer, from: number, len: number, dst: Buffer, to: number): void {
+  if (len > 32) {
+    src.copy(dst, to, from, from + len);
     return;
   }
   for (let i = 0; i < len; i++) dst[to + i] = src[from + i];

@@ -3,8 +3,6 @@
 // 100,000 puts is then two objects instead of 300,000 (an operation and two
 // Buffers each) kept alive until its commit, which is what a bulk load's
 // time went to: allocating them, and the garbage collector moving them.
-import { copyBytes } from './append.js';
-
 export const PUT = 1;
 export const REMOVE = 2;
 
@@ -50,7 +48,7 @@ export class PackedOps {
       this.bytes = grown;
     }
     const at = this.used;
-    copyBytes(b, 0, b.length, this.bytes, at);
+    this.bytes.set(b, at); // a whole array: TypedArray#set is a memcpy without a call into C++
     this.used += b.length;
     return at;
   }
