@@ -23,13 +23,13 @@ export type StoreLockHandle = { readonly __storeLockHandle: never };
 export type XrpFileHandle = { readonly __xrpFileHandle: never };
 
 /**
- * Chains that ran: `out` holds `resultRecord` bytes per chain (see
+ * Chains that ran: `out` (or the caller's buffer) holds `resultRecord` bytes per chain (see
  * crates/node/src/xrp.rs, `write_record`), then a scratch page per chain;
  * `messages` (chains not DONE), `logs` (non-empty) and `faults` (the VM's
  * code, PROGRAM_ERROR) are sparse, and null when no chain has one.
  */
 export type NativeRan = [
-  out: Buffer,
+  out: Buffer | null,
   messages: (string | undefined)[] | null,
   logs: (string | undefined)[] | null,
   faults: (string | undefined)[] | null,
@@ -72,7 +72,8 @@ export interface Native {
   xrpClose(handle: XrpFileHandle): boolean;
   /** Probed once per process. */
   xrpProbe(): [backend: 'kernel' | 'emulator', reason: string];
-  xrpRunSync(...args: RunArgs): NativeRan;
+  /** With `out` (a record and a page per chain at least), results go there and `NativeRan[0]` is null. */
+  xrpRunSync(...args: [...RunArgs, out?: Uint8Array]): NativeRan;
   xrpRun(...args: RunArgs): Promise<NativeRan>;
   /** io: 0 io_uring (threads when unavailable), 1 threads. */
   xrpRunBatch(...args: [...RunArgs, depth?: number, io?: 0 | 1]): Promise<NativeRan>;

@@ -270,7 +270,15 @@ export interface XrpChain {
   scratch?: Uint8Array;
 }
 
-export type XrpRunOptions = XrpChain & XrpChainOptions;
+export type XrpRunOptions = XrpChain &
+  XrpChainOptions & {
+    /**
+     * runSync only: a buffer of at least 4096 bytes that receives the chain's
+     * final scratch page; `result.scratch` is then a view of it. Saves a new
+     * Buffer per chain, for callers that run many and keep none.
+     */
+    into?: Uint8Array;
+  };
 
 export interface XrpBatchOptions extends XrpChainOptions {
   /** Reads in flight at once (default 64; the thread count, up to 4, with `io: 'threads'`). */
@@ -396,7 +404,11 @@ function pack(chains: readonly unknown[], defaultLength: number): Packed {
   return { chains: packed, scratch };
 }
 
-function unpack([out, messages, logs, faults, io, elapsedNs]: NativeRan): XrpBatch {
+// runSync's results, when the caller gives `into`: the addon writes them here.
+const syncOut = Buffer.alloc(native.xrp.resultRecord + XRP_PAGE_SIZE);
+
+function unpack([given, messages, logs, faults, io, elapsedNs]: NativeRan): XrpBatch {
+  const out = given ?? syncOut;
   const size = native.xrp.resultRecord;
   const codes = native.xrp.outcomeCodes;
   const count = out.length / (size + XRP_PAGE_SIZE);
@@ -474,7 +486,7 @@ export class XrpProgram {
     return new XrpProgram(check(() => native.xrpLoadElf(object, section)));
   }
 
-  #run(file: unknown, options: unknown): Parameters<typeof native.xrpRunSync> {
+  #run(file: unknown, options: unknown): Parameters<typeof native.xrpRun> {
     const handle = requireFile(file);
     const o = requireOptions(options);
     const { chains, scratch } = pack([o], 0);
@@ -484,7 +496,13 @@ export class XrpProgram {
   /** Runs one chain on this thread, blocking it until the chain ends. */
   runSync(file: XrpFile, options: XrpRunOptions): XrpResult {
     const args = this.#run(file, options);
-    return single(check(() => native.xrpRunSync(...args)));
+    const into = (options as { into?: unknown }).into;
+    if (into === undefined) return single(check(() => native.xrpRunSync(...args)));
+    if (!types.isUint8Array(into) || into.length < XRP_PAGE_SIZE) throw new TypeError('into must be a Uint8Array of at least 4096 bytes');
+    const result = single(check(() => native.xrpRunSync(...args, syncOut)));
+    into.set(result.scratch);
+    result.scratch = Buffer.from(into.buffer, into.byteOffset, XRP_PAGE_SIZE);
+    return result;
   }
 
   /** Runs one chain on the libuv thread pool. Rejects only for arguments or a closed file. */

@@ -107,6 +107,23 @@ describe('chains', () => {
     expect(program.runSync(file, { offset: first, scratch: full }).scratch[4095]).toBe(0xab);
   });
 
+  it('can leave their scratch in a buffer the caller gives (runSync into), even their own input', () => {
+    const { path: p, first } = shuffledChain(path('chain'), 4, 1);
+    const file = open(p);
+    const plain = program.runSync(file, { offset: first });
+    const into = Buffer.alloc(4100, 0xcd);
+    const r = program.runSync(file, { offset: first, into });
+    expect(r).toEqual({ ...plain, scratch: plain.scratch });
+    expect(r.scratch.buffer).toBe(into.buffer);
+    expect(into.subarray(0, 4096)).toEqual(plain.scratch);
+    expect(into[4099]).toBe(0xcd); // nothing past the page
+    // Resuming in place: the output of one run is the input of the next.
+    const again = program.runSync(file, { offset: first, scratch: into.subarray(0, 4096), into });
+    expect(tally(again.scratch)).toEqual([2n * tally(plain.scratch)[0], 8n, 4n]); // sums carried over, hops of this run
+    expect(() => program.runSync(file, { offset: first, into: Buffer.alloc(4095) })).toThrow(TypeError);
+    expect(() => program.runSync(file, { offset: first, into: 'x' as never })).toThrow(TypeError);
+  });
+
   it('end at the hop limit', async () => {
     const { path: p, first } = shuffledChain(path('chain'), 20, 3);
     const r = await program.run(open(p), { offset: first, hopLimit: 10 });
@@ -346,6 +363,7 @@ describe('arguments', () => {
     expect(() => native.xrpRunSync(ph, fh, Buffer.alloc(32), Buffer.alloc(4096))).toThrow(RangeError);
     expect(() => native.xrpRunSync(ph, fh, one, null, any(2))).toThrow(RangeError);
     expect(() => native.xrpRunSync(ph, fh, one, null, 0, 0)).toThrow(RangeError);
+    expect(() => native.xrpRunSync(ph, fh, one, null, 0, 10, 10, Buffer.alloc(4096))).toThrow(/out must be at least/);
     expect(() => native.xrpRunSync(ph, fh, one, null, 0, 10, 0.5)).toThrow(RangeError);
     expect(() => native.xrpRunBatch(ph, fh, one, null, 0, 10, 10, 0)).toThrow(RangeError);
     expect(() => native.xrpRunBatch(ph, fh, one, null, 0, 10, 10, 1, any(3))).toThrow(RangeError);

@@ -31,6 +31,9 @@ export function lookupValue(mode: string, key: Buffer, r: XrpResult): Buffer | u
   return s.subarray(S.value, S.value + s.readUInt32LE(S.valueLen));
 }
 
+/** xrp-sync's chains leave their scratch here (each result is checked before the next chain). */
+const syncScratch = Buffer.alloc(4096);
+
 export function runXrpSync(t: Target, probes: Probe[]): SliceRun {
   const program = lookupProgram();
   const latenciesNs = new Float64Array(probes.length);
@@ -38,7 +41,7 @@ export function runXrpSync(t: Target, probes: Probe[]): SliceRun {
   for (let i = 0; i < probes.length; i++) {
     const p = probes[i];
     const t0 = nowNs();
-    const r = program.runSync(t.xrp, lookupChain(t, p.key));
+    const r = program.runSync(t.xrp, { ...lookupChain(t, p.key), into: syncScratch });
     const value = lookupValue('xrp-sync', p.key, r);
     latenciesNs[i] = nowNs() - t0;
     checkResult('xrp-sync', p, value);

@@ -61,6 +61,8 @@ export class XrpLookup {
   /** Chains run so far (lookups the cached levels answered run none). */
   chains = 0;
   private file: XrpFile;
+  /** lookupSync's chains leave their scratch here (finish copies what it keeps). */
+  private readonly syncScratch = Buffer.alloc(4096);
   private readonly direct: 'auto' | 'require' | 'off';
 
   /**
@@ -179,7 +181,7 @@ export class XrpLookup {
     const start = this.start(snap, key);
     if (start.done) return start.value;
     this.chains++;
-    const r = this.program.runSync(this.fileFor(snap), { ...this.chain(start.page, key), mode: this.mode });
+    const r = this.program.runSync(this.fileFor(snap), { ...this.chain(start.page, key), mode: this.mode, into: this.syncScratch });
     return this.finish(snap, start, key, r);
   }
 

@@ -95,7 +95,8 @@ export function* xrpRange(
     scratch.writeUInt16LE(Math.min(left, MAX_PAIRS_FIELD), MAX_PAIRS);
     const page = Number(scratch.readBigUInt64LE(PAGE));
     xrp.chains++;
-    const r = program.runSync(xrp.fileFor(snap), { offset: page * P, length: xrp.mode === 'kernel' ? 512 : P, scratch, mode: xrp.mode });
+    // The chain's final scratch lands back in `scratch`: the next call resumes from it.
+    const r = program.runSync(xrp.fileFor(snap), { offset: page * P, length: xrp.mode === 'kernel' ? 512 : P, scratch, mode: xrp.mode, into: scratch });
     const s = check(xrp, r, page);
     for (const pair of pairs(s)) {
       if (end !== undefined && Buffer.compare(pair[0], end) >= 0) return undefined;
@@ -103,7 +104,6 @@ export function* xrpRange(
       if (--left <= 0) return undefined;
     }
     if (s.readUInt32LE(STATE) === State.End) return undefined;
-    s.copy(scratch); // resume: the program's own path and position
   }
 }
 

@@ -418,20 +418,17 @@ fn write_record(out: &mut [u8], report: &ChainReport) {
 
 /// `[out, messages, logs, faults, io, elapsedNs]`: `out` holds the records,
 /// then a scratch page per chain (one buffer: creating a Node buffer costs as
-/// much as a one-hop chain's read). messages for chains not DONE, logs where
+/// much as a one-hop chain's read), or is null when they were `written` to
+/// the caller's buffer. messages for chains not DONE, logs where
 /// not empty, the VM's fault code for PROGRAM_ERROR; each of the three is
 /// null when no chain has one.
-fn ran_value(env: Env, ran: Ran) -> Result<Value> {
+fn ran_value(env: Env, ran: Ran, written: bool) -> Result<Value> {
     let n = ran.reports.len();
-    let out = env.buffer(n * (RESULT_RECORD + PAGE_SIZE), |b| {
-        let (records, pages) = b.split_at_mut(n * RESULT_RECORD);
-        for (out, report) in records.chunks_exact_mut(RESULT_RECORD).zip(&ran.reports) {
-            write_record(out, report);
-        }
-        for (out, page) in pages.chunks_exact_mut(PAGE_SIZE).zip(&ran.scratch) {
-            out.copy_from_slice(page);
-        }
-    })?;
+    let out = if written {
+        env.null()?
+    } else {
+        env.buffer(n * (RESULT_RECORD + PAGE_SIZE), |b| write_out(b, &ran))?
+    };
     let sparse = |pick: &dyn Fn(&ChainReport) -> Option<String>| -> Result<Value> {
         if ran.reports.iter().all(|r| pick(r).is_none()) {
             return env.null();
@@ -466,19 +463,54 @@ fn ran_value(env: Env, ran: Ran) -> Result<Value> {
     Ok(result)
 }
 
-/// `xrpRunSync(program, file, chains, scratch?, mode?, hopLimit?, budget?)`:
-/// the chains one after another on this thread.
+/// `ran_value` with the results in a new Buffer (what promises settle with).
+fn ran_in_buffer(env: Env, ran: Ran) -> Result<Value> {
+    ran_value(env, ran, false)
+}
+
+/// The records, then a scratch page per chain, into `b` (at least that long).
+fn write_out(b: &mut [u8], ran: &Ran) {
+    let n = ran.reports.len();
+    let (records, pages) = b.split_at_mut(n * RESULT_RECORD);
+    for (out, report) in records.chunks_exact_mut(RESULT_RECORD).zip(&ran.reports) {
+        write_record(out, report);
+    }
+    for (out, page) in pages.chunks_exact_mut(PAGE_SIZE).zip(&ran.scratch) {
+        out.copy_from_slice(page);
+    }
+}
+
+/// `xrpRunSync(program, file, chains, scratch?, mode?, hopLimit?, budget?, out?)`:
+/// the chains one after another on this thread. With `out` (at least a
+/// record and a page per chain) the results are written there and the
+/// first element of the answer is null: no new Buffer per call, which cost
+/// about as much as a one-hop chain's read.
 fn run_sync(cx: &mut CallCtx<'_>) -> Result<Value> {
     let env = cx.env();
     let req = request(cx)?;
-    ran_value(env, run_one_by_one(req))
+    let need = req.chains.len() * (RESULT_RECORD + PAGE_SIZE);
+    if let Some(out) = cx.bytes(7, "out")? {
+        if out.len() < need {
+            let msg = format!("out must be at least {need} bytes, got {}", out.len());
+            return Err(JsError::range_error(msg).into());
+        }
+    }
+    let ran = run_one_by_one(req);
+    let written = match cx.bytes(7, "out")? {
+        Some(out) => {
+            write_out(out, &ran);
+            true
+        }
+        None => false,
+    };
+    ran_value(env, ran, written)
 }
 
 /// `xrpRun(...)`: as `xrpRunSync`, on the libuv pool; returns a promise.
 fn run_async(cx: &mut CallCtx<'_>) -> Result<Value> {
     let env = cx.env();
     let req = request(cx)?;
-    env.promise("xrpkv:xrpRun", move || run_one_by_one(req), ran_value)
+    env.promise("xrpkv:xrpRun", move || run_one_by_one(req), ran_in_buffer)
 }
 
 /// `xrpRunBatch(program, file, chains, scratch?, mode?, hopLimit?, budget?, depth?, io?: 0 auto | 1 threads)`:
@@ -491,6 +523,6 @@ fn run_batch(cx: &mut CallCtx<'_>) -> Result<Value> {
     env.promise(
         "xrpkv:xrpRunBatch",
         move || run_all_at_once(req, depth, threads),
-        ran_value,
+        ran_in_buffer,
     )
 }
