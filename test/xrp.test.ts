@@ -372,7 +372,7 @@ describe('arguments', () => {
     expect(() => native.xrpClose(any(ph))).toThrow(TypeError);
     expect(() => native.xrpProgramInfo(any(fh))).toThrow(TypeError);
     const [records] = native.xrpRunSync(ph, fh, one);
-    expect(native.xrp.outcomeCodes[records.readUInt32LE(0)]).toBe('DONE');
+    expect(native.xrp.outcomeCodes[records!.readUInt32LE(0)]).toBe('DONE');
     expect(await native.xrpRun(ph, fh, Buffer.alloc(0))).toHaveLength(6);
     expect(native.xrpClose(fh)).toBe(true);
     expect(native.xrpClose(fh)).toBe(false);
