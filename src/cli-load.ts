@@ -149,7 +149,7 @@ async function load(file: string, o: LoadOptions): Promise<Summary> {
     });
   } finally {
     progress.stop();
-    if (input !== process.stdin) input.destroy();
+    input.destroy(); // stdin too: a producer still writing must not keep a failed load running
   }
   s.problems.sort((a, b) => a.line - b.line); // rows refused at commit are found after later bad lines
   s.elapsedMs = performance.now() - started;

@@ -84,8 +84,8 @@ function addDel(cli: Command): void {
       const e = encodingsOf(o);
       const wanted = keys.map((k) => textInput(o, e).key(k));
       await withStore(o, e, 'existing', async (db) => {
-        // Issued in one event turn, so they commit together.
-        const existed = await Promise.all(wanted.map((k) => db.remove(k)));
+        // One transaction: they commit together, or (a key the store refuses) none does.
+        const existed = await db.transaction((tx) => wanted.map((k) => tx.remove(k)));
         const deleted = existed.filter(Boolean).length;
         if (o.json) console.log(toJson({ deleted, missing: keys.filter((_, i) => !existed[i]) }));
         else console.log(`deleted ${deleted} of ${keys.length} key${keys.length === 1 ? '' : 's'}`);

@@ -95,7 +95,7 @@ describe('xrpkv load', () => {
   it('loads JSON Lines in batches, skipping and reporting bad lines', async () => {
     const input = file('rows.jsonl', rows);
     const db = dbPath('jsonl');
-    // Batches of 2: a b, then c and the long key (refused at commit), then ["d", 1].
+    // Batches of 2: a b, then c and the long key (refused at commit), then the object key (refused at commit) and ["d", 1].
     const r = await xrpkv(['load', '--db', db, input, '--batch', '2']);
     expect(r).toMatchObject({ status: 0, stderr: '' });
     expect(r.stdout).toMatch(new RegExp(`^loaded 4 rows from ${input} in 3 batches, [\\d.]+ s \\(\\d+ rows/s\\); skipped 4\\n`));

@@ -133,6 +133,10 @@ describe('xrpkv del and stats', () => {
     const db = join(tmp.dir, 'del.xrpkv');
     await xrpkv(['put', '--db', db, 'a', 'a']);
     await xrpkv(['put', '--db', db, 'c', 'c']);
+    // A key the store refuses fails the whole command: `c` is not deleted (the --json run below finds it).
+    const refused = await xrpkv(['del', '--db', db, 'c', 'k'.repeat(5000)]);
+    expect(refused).toMatchObject({ status: 1, stdout: '' });
+    expect(refused.stderr).toMatch(/^xrpkv: KEY_TOO_LARGE: /);
     expect(await xrpkv(['del', '--db', db, 'a', 'zz'])).toMatchObject({ status: 0, stdout: 'deleted 1 of 2 keys\n' });
     expect(JSON.parse((await xrpkv(['del', '--db', db, 'c', 'a', '--json'])).stdout)).toEqual({ deleted: 1, missing: ['a'] });
     expect(await xrpkv(['scan', '--db', db])).toMatchObject({ status: 0, stdout: '' });
