@@ -83,10 +83,10 @@ export interface Native {
   storeUnlock(handle: StoreLockHandle): boolean;
   /**
    * Writes page `pageNos[i]` (u64 LE) from `pages` at `i * pageSize`, on the
-   * libuv pool, through `fd` reopened (O_DIRECT when `direct` is 1); throws
-   * or rejects with code WRITE_FAILED (and errno).
+   * libuv pool, through a duplicate of `fd`; throws or rejects with code
+   * WRITE_FAILED (and errno).
    */
-  storeWritePages(fd: number, direct: 0 | 1, pages: Uint8Array, pageNos: Uint8Array, pageSize: number): Promise<null>;
+  storeWritePages(fd: number, pages: Uint8Array, pageNos: Uint8Array, pageSize: number): Promise<null>;
   /** Bytes from the start of `bytes` to its first `align`-aligned address (align: a power of two). */
   alignmentOffset(bytes: Uint8Array, align: number): number;
   readonly xrp: {

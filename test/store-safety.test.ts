@@ -228,16 +228,20 @@ describe('failed writes', () => {
   it('the addon checks its arguments and names the errno of a write it cannot make', async () => {
     const page = Buffer.alloc(512);
     const one = Buffer.alloc(8);
-    expect(() => native.storeWritePages(-1, 0, page, one, 512)).toThrow(RangeError);
-    expect(() => native.storeWritePages(0, 0, page, one, 300)).toThrow(/pageSize must be/);
-    expect(() => native.storeWritePages(0, 0, page, Buffer.alloc(7), 512)).toThrow(/8 bytes per page/);
-    expect(() => native.storeWritePages(0, 0, Buffer.alloc(100), one, 512)).toThrow(/must be 512 bytes/);
-    // A directory cannot be reopened for writing: EISDIR, before any work is queued.
-    const dir = openSync(tmp.dir, 'r');
+    expect(() => native.storeWritePages(-1, page, one, 512)).toThrow(RangeError);
+    expect(() => native.storeWritePages(0, page, one, 300)).toThrow(/pageSize must be/);
+    expect(() => native.storeWritePages(0, page, Buffer.alloc(7), 512)).toThrow(/8 bytes per page/);
+    expect(() => native.storeWritePages(0, Buffer.alloc(100), one, 512)).toThrow(/must be 512 bytes/);
+    // A descriptor that is not open: EBADF, before any work is queued.
+    expect(() => native.storeWritePages(1_000_000, page, one, 512)).toThrow(expect.objectContaining({ code: 'WRITE_FAILED', errno: 9 }));
+    // A descriptor open for reading only: the job's write fails with EBADF.
+    const readOnly = openSync(newPath(), 'w+');
+    const ro = openSync(`/proc/self/fd/${readOnly}`, 'r');
     try {
-      expect(() => native.storeWritePages(dir, 0, page, one, 512)).toThrow(expect.objectContaining({ code: 'WRITE_FAILED' }));
+      await expect(native.storeWritePages(ro, page, one, 512)).rejects.toMatchObject({ code: 'WRITE_FAILED', errno: 9 });
     } finally {
-      closeSync(dir);
+      closeSync(ro);
+      closeSync(readOnly);
     }
     // A page the file cannot take (offset past the largest file size): the job fails with errno.
     const path = newPath();
@@ -246,8 +250,8 @@ describe('failed writes', () => {
     try {
       const huge = Buffer.alloc(8);
       huge.writeBigUInt64LE(2n ** 54n - 1n); // ends at byte 2^63: past any file system's largest file
-      await expect(native.storeWritePages(fd, 0, page, huge, 512)).rejects.toMatchObject({ code: 'WRITE_FAILED', errno: expect.any(Number) });
-      await native.storeWritePages(fd, 0, Buffer.alloc(1024, 7), Buffer.from([3, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0]), 512);
+      await expect(native.storeWritePages(fd, page, huge, 512)).rejects.toMatchObject({ code: 'WRITE_FAILED', errno: expect.any(Number) });
+      await native.storeWritePages(fd, Buffer.alloc(1024, 7), Buffer.from([3, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0]), 512);
       expect(statSync(path).size).toBe(5 * 512);
     } finally {
       closeSync(fd);

@@ -3,9 +3,10 @@
  * accessors both programs search pages with.
  *
  * Rules every accessor here keeps, so that a kernel verifier can follow them:
- * - every access to data or scratch is `base[XRP_PAGE_MASK(offset)]`: inside
- *   the 4 KiB page whatever the offset, and the offset is also checked against
- *   the file's page size first, so the mask never changes a correct offset;
+ * - every byte access to data or scratch is `base[XRP_PAGE_MASK(offset)]`
+ *   (wider ones: `xrpkv_at`): inside the 4 KiB page whatever the offset, and
+ *   the offset is also checked against the file's page size first, so the
+ *   mask never changes a correct offset;
  * - multi-byte fields are little-endian and read with one unaligned load,
  *   its offset masked and clamped into the page (xrpkv_at);
  * - every loop has a constant bound;

@@ -104,9 +104,10 @@ export interface Bounds {
 
 /**
  * The entries of `snap` within `b`, lazily, as `entry(key, value bytes)`;
- * `alive` runs before each step after the first and throws to stop (a closed database).
+ * `alive` runs before every step and throws to stop (a closed database).
  */
 export function* range<T>(snap: Snapshot, b: Bounds, entry: (key: Buffer, value: Buffer) => T, alive: () => void): Generator<T, undefined> {
+  alive(); // an iterator made before close and first stepped after it
   const c = new Cursor(snap);
   let ok = b.reverse ? c.seekLast(b.start) : c.seek(b.start);
   for (let n = 0; ok && n < b.limit; n++) {

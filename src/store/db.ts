@@ -259,6 +259,7 @@ export class Database<K = unknown, V = any> {
     const gen =
       xrp && !reverse
         ? (function* () {
+            alive();
             for (const [k, v] of xrpRange(xrp, snap, start, end, limit)) {
               yield entry(k, snap.value(v));
               alive();

@@ -99,13 +99,14 @@ export function valueCodec(encoding: ValueEncoding): Codec {
     if (v === undefined) throw typeError('a value must not be undefined (use remove to delete a key)');
   };
   switch (encoding) {
-    case 'binary':
+    case 'binary': {
       const bytes = (v: unknown): Uint8Array => {
         if (!(v instanceof Uint8Array)) throw typeError(`values must be Buffers or Uint8Arrays (valueEncoding 'binary'), got ${describe(v)}`);
         if (v.length > MAX_VALUE) throw new ValueTooLargeError(v.length);
         return v;
       };
       return { encode: (v) => Buffer.from(bytes(v)), bytes, decode: (b) => Buffer.from(b) };
+    }
     case 'string':
       return fresh({
         encode(v) {

@@ -12,9 +12,11 @@
 // writes bypass the kernel's page cache (this pager's cache is then the only
 // one, as in a database with its own buffer pool, and what the XRP kernel
 // path needs). O_DIRECT wants memory, offsets and lengths aligned to the
-// device's logical block: pages go through one aligned buffer per direction
-// (a copy of each page, far cheaper than the read or the sync), and the page
-// size must be a multiple of the block size (`directBlock`).
+// device's logical block: reads go through an aligned buffer, commits'
+// writes through the addon's aligned copy (storeWritePages), the meta pages
+// of a new file through an aligned buffer here (a copy of each page, far
+// cheaper than the I/O), and the page size must be a multiple of the block
+// size (`directBlock`).
 import { closeSync, fdatasync, fstatSync, openSync, readSync, writeSync, fdatasyncSync, constants } from 'node:fs';
 import { promisify } from 'node:util';
 import { native } from '../native.js';
@@ -224,7 +226,7 @@ export class Pager {
       numbers.writeBigUInt64LE(BigInt(pageNo), 8 * i);
       page.copy(data, i * this.pageSize);
     });
-    await native.storeWritePages(this.fd, this.directBlock > 0 ? 1 : 0, data, numbers, this.pageSize);
+    await native.storeWritePages(this.fd, data, numbers, this.pageSize);
   }
 
   writeSync(pageNo: number, page: Buffer): void {

@@ -8,10 +8,10 @@
 //
 // Consistency: every lookup runs against one snapshot (a meta); the caller
 // keeps it registered until the chain ends (async and batch runs), so no page
-// it can reach is freed and rewritten meanwhile. The store writes with
-// buffered writes; the chain reads with O_DIRECT where the file system allows
-// it, and Linux writes back dirty page cache of a range before a direct read
-// of it, so a chain sees every committed page (test/store-xrp.test.ts reads
+// it can reach is freed and rewritten meanwhile. Unless the store is direct
+// it writes through the page cache, while the chain reads with O_DIRECT where
+// the file system allows it; Linux writes back dirty page cache of a range
+// before a direct read of it, so a chain sees every committed page (test/store-xrp.test.ts reads
 // right after commits). The XRP file's size is fixed when it is opened, so it
 // is reopened when a snapshot counts more pages than it had.
 //
@@ -21,7 +21,7 @@
 // values come back as a location; the store reads and verifies those pages.
 import { fileURLToPath } from 'node:url';
 import { XrpFile, XrpProgram, type XrpMode, type XrpResult } from '../xrp.js';
-import { CorruptionError, StoreError } from './errors.js';
+import { CorruptionError, DatabaseClosedError, StoreError } from './errors.js';
 import { searchPage, type LeafValue } from './page.js';
 import { viewSearch, type Snapshot } from './snapshot.js';
 
@@ -37,13 +37,9 @@ const OVERFLOW_PAGE = 16;
 const LEVELS = 24;
 const KEY = 32;
 const VALUE = 1024;
-const enum State {
-  Searching = 0,
-  Inline = 1,
-  Absent = 2,
-  Overflow = 3,
-  Corrupt = 4,
-}
+/** bpf/lookup.c's end states (scratch offset 0). */
+export const LOOKUP_STATES = { searching: 0, inline: 1, absent: 2, overflow: 3, corrupt: 4 } as const;
+/** bpf/lookup.c's end states (scratch offset 0). */
 
 let loaded: XrpProgram | undefined;
 
@@ -61,6 +57,7 @@ export class XrpLookup {
   /** Chains run so far (lookups the cached levels answered run none). */
   chains = 0;
   private file: XrpFile;
+  private closed = false;
   /** lookupSync's chains leave their scratch here (finish copies what it keeps). */
   private readonly syncScratch = Buffer.alloc(4096);
   private readonly direct: 'auto' | 'require' | 'off';
@@ -102,11 +99,13 @@ export class XrpLookup {
   }
 
   close(): void {
+    this.closed = true;
     this.file.close();
   }
 
   /** The file, reopened if `snap` reaches pages past its size as of opening. */
   fileFor(snap: Snapshot): XrpFile {
+    if (this.closed) throw new DatabaseClosedError(this.path);
     if (this.file.size < snap.meta.pageCount * this.pageSize) {
       const old = this.file;
       this.file = XrpFile.open(this.path, { direct: this.direct });
@@ -152,15 +151,15 @@ export class XrpLookup {
       throw new StoreError(`${this.path}: xrp lookup from page ${start.page} failed: ${why}`, 'XRP_LOOKUP', { cause: r.error });
     }
     switch (s.readUInt32LE(STATE)) {
-      case State.Inline: {
+      case LOOKUP_STATES.inline: {
         const len = s.readUInt32LE(VALUE_LEN);
         return Buffer.from(s.subarray(VALUE, VALUE + len));
       }
-      case State.Absent:
+      case LOOKUP_STATES.absent:
         return undefined;
-      case State.Overflow:
+      case LOOKUP_STATES.overflow:
         return { page: Number(s.readBigUInt64LE(OVERFLOW_PAGE)), length: s.readUInt32LE(VALUE_LEN) };
-      case State.Corrupt: {
+      case LOOKUP_STATES.corrupt: {
         const depth = start.depth + Number(s.readBigUInt64LE(LEVELS)) - 1;
         // The store's own checks on the same page name the problem when they can.
         try {
@@ -230,4 +229,3 @@ export const LOOKUP_SCRATCH = {
   key: KEY,
   value: VALUE,
 } as const;
-export const LOOKUP_STATES = { searching: 0, inline: 1, absent: 2, overflow: 3, corrupt: 4 } as const;

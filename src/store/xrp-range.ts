@@ -54,16 +54,13 @@ function* pairs(s: Buffer): Generator<[Buffer, LeafValue]> {
   for (let i = 0; i < count; i++) {
     const keyLen = s.readUInt16LE(at);
     const valueLen = s.readUInt16LE(at + 2);
+    const next = at + 4 + keyLen + (valueLen === OVERFLOW ? 12 : valueLen);
+    if (next > end) throw new StoreError('bpf/range.c wrote pairs past the bytes it says it used', 'XRP_RANGE');
     const key = Buffer.from(s.subarray(at + 4, at + 4 + keyLen));
     at += 4 + keyLen;
-    if (valueLen === OVERFLOW) {
-      yield [key, { page: Number(s.readBigUInt64LE(at)), length: s.readUInt32LE(at + 8) }];
-      at += 12;
-    } else {
-      yield [key, Buffer.from(s.subarray(at, at + valueLen))];
-      at += valueLen;
-    }
-    if (at > end) throw new StoreError('bpf/range.c wrote pairs past the bytes it says it used', 'XRP_RANGE');
+    if (valueLen === OVERFLOW) yield [key, { page: Number(s.readBigUInt64LE(at)), length: s.readUInt32LE(at + 8) }];
+    else yield [key, Buffer.from(s.subarray(at, at + valueLen))];
+    at = next;
   }
 }
 

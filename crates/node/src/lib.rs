@@ -4,7 +4,8 @@
 //!
 //! Node-API is declared by hand (`napi_sys`) and wrapped (`napi`), so this
 //! crate has no dependency besides `ebpf` and `xrp`. All `unsafe` code lives in those two
-//! modules; this one is checked safe.
+//! modules, but for one descriptor duplication in `store` (allowed there by
+//! name); the rest is checked safe.
 #![deny(unsafe_code)]
 
 mod napi;

@@ -6,7 +6,8 @@
 
 use std::cell::RefCell;
 use std::fs::{File, OpenOptions, TryLockError};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::fd::{BorrowedFd, RawFd};
+use std::os::unix::fs::FileExt;
 
 use crate::napi::{CallCtx, Env, ErrorKind, JsError, Method, Prop, Result, TypeTag, Value};
 
@@ -21,9 +22,6 @@ pub(crate) const METHODS: [(&str, Method); 4] = [
     ("alignmentOffset", alignment_offset),
     ("storeWritePages", write_pages),
 ];
-
-/// `O_DIRECT` on x86-64 Linux (as in crates/xrp/src/file.rs).
-const O_DIRECT: i32 = 0o40000;
 
 /// A copy of `bytes` starting at a 4096-aligned address, which every
 /// O_DIRECT write accepts: a Vec over-allocated by one alignment, and the
@@ -53,39 +51,37 @@ impl AlignedCopy {
     }
 }
 
-/// `storeWritePages(fd, direct, pages, pageNos, pageSize): Promise<void>`
-/// — writes page `pageNos[i]` (u64 little-endian) from
-/// `pages[i * pageSize..]`, runs of consecutive pages with one `pwrite` each,
-/// on the libuv pool.
+/// `storeWritePages(fd, pages, pageNos, pageSize): Promise<void>` — writes
+/// page `pageNos[i]` (u64 little-endian) from `pages[i * pageSize..]`, runs
+/// of consecutive pages with one `pwrite` each, on the libuv pool.
 ///
 /// A commit's pages are scattered over the file (freed pages are reused), so
 /// writing them with one asynchronous call per run cost a pool round trip
 /// per page: most of a commit's time. Here the whole commit is one job, with
-/// its own aligned copy of the pages and its own descriptor: `fd` reopened
-/// through /proc/self/fd before this returns, which names the same file even
-/// if its path was renamed or removed, and takes `O_DIRECT` when `direct`.
+/// its own aligned copy of the pages and its own duplicate of `fd` (made
+/// before this returns), so nothing it uses can change or close under it.
+/// The duplicate shares the descriptor's open file, `O_DIRECT` included.
 fn write_pages(cx: &mut CallCtx<'_>) -> Result<Value> {
     let env = cx.env();
     let fd = cx.number(0, "fd")?.unwrap_or(-1.0);
     if !(fd >= 0.0 && fd <= i32::MAX as f64 && fd.fract() == 0.0) {
         return Err(JsError::range_error(format!("fd must be a file descriptor, got {fd}")).into());
     }
-    let direct = cx.number(1, "direct")?.unwrap_or(0.0) != 0.0;
-    let page_size = cx.number(4, "pageSize")?.unwrap_or(0.0);
+    let page_size = cx.number(3, "pageSize")?.unwrap_or(0.0);
     if ![512.0, 1024.0, 2048.0, 4096.0].contains(&page_size) {
         let msg = format!("pageSize must be 512, 1024, 2048 or 4096, got {page_size}");
         return Err(JsError::range_error(msg).into());
     }
     let page_size = page_size as usize;
     let numbers: Vec<u64> = cx
-        .bytes(3, "pageNos")?
+        .bytes(2, "pageNos")?
         .ok_or_else(|| JsError::type_error("pageNos must be a Uint8Array"))?
         .chunks(8)
         .map(|c| c.try_into().map(u64::from_le_bytes))
         .collect::<std::result::Result<_, _>>()
         .map_err(|_| JsError::range_error("pageNos must hold 8 bytes per page"))?;
     let pages = cx
-        .bytes(2, "pages")?
+        .bytes(1, "pages")?
         .ok_or_else(|| JsError::type_error("pages must be a Uint8Array"))?;
     if pages.len() != numbers.len() * page_size {
         let msg = format!(
@@ -97,14 +93,8 @@ fn write_pages(cx: &mut CallCtx<'_>) -> Result<Value> {
         return Err(JsError::range_error(msg).into());
     }
     let data = AlignedCopy::of(pages);
-    let file = OpenOptions::new()
-        .write(true)
-        .custom_flags(if direct { O_DIRECT } else { 0 })
-        .open(format!("/proc/self/fd/{fd}"))
-        .map_err(|e| {
-            let msg = format!("cannot reopen fd {fd} for writing: {e}");
-            JsError::new(ErrorKind::Error, msg).code("WRITE_FAILED")
-        })?;
+    let file = duplicate(fd as RawFd)
+        .map_err(|e| write_failed(format!("cannot duplicate fd {fd}: {e}"), &e))?;
     let work = move || write_runs(&file, &data, &numbers, page_size);
     env.promise("xrpkv:storeWritePages", work, settle_write)
 }
@@ -132,18 +122,28 @@ fn write_runs(
     Ok(())
 }
 
+/// A descriptor of its own for the open file `fd` names (`F_DUPFD_CLOEXEC`).
+#[allow(unsafe_code)] // the one raw descriptor this crate touches outside napi
+fn duplicate(fd: RawFd) -> std::io::Result<File> {
+    // SAFETY: borrowed only for the duplication, during this call; a closed
+    // or invalid `fd` makes it fail with EBADF rather than touch anything.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    Ok(File::from(borrowed.try_clone_to_owned()?))
+}
+
+/// A WRITE_FAILED error carrying `e`'s errno.
+fn write_failed(message: String, e: &std::io::Error) -> JsError {
+    let err = JsError::new(ErrorKind::Error, message).code("WRITE_FAILED");
+    match e.raw_os_error() {
+        Some(errno) => err.prop("errno", Prop::Number(errno as f64)),
+        None => err,
+    }
+}
+
 fn settle_write(env: Env, result: std::io::Result<()>) -> Result<Value> {
     match result {
         Ok(()) => env.null(),
-        Err(e) => {
-            let err = JsError::new(ErrorKind::Error, format!("cannot write pages: {e}"))
-                .code("WRITE_FAILED");
-            Err(match e.raw_os_error() {
-                Some(errno) => err.prop("errno", Prop::Number(errno as f64)),
-                None => err,
-            }
-            .into())
-        }
+        Err(e) => Err(write_failed(format!("cannot write pages: {e}"), &e).into()),
     }
 }
 
