@@ -249,6 +249,15 @@ describe('bad input', () => {
     });
     expect(half).toBe('+OK\r\n');
   });
+
+  it('answers a write in the protocol of when it ran, an unknown SCAN cursor and upper-case CONFIG GET', async () => {
+    const input = 'SET order:k v\r\nSET order:k w NX\r\nHELLO 3\r\nSCAN 987654321\r\nCONFIG GET MAXCLIENTS\r\nQUIT\r\n';
+    const { reply, closed } = await exchange(port, input);
+    // SET ... NX's nil is RESP2's although HELLO 3 came before it was durable.
+    expect(reply).toMatch(/^\+OK\r\n\$-1\r\n%8\r\n/);
+    expect(reply).toMatch(/\r\n-ERR invalid cursor \(unknown, or forgotten[^\r]*\r\n%1\r\n\$10\r\nmaxclients\r\n\$5\r\n10000\r\n\+OK\r\n$/);
+    expect(closed).toBe(true);
+  });
 });
 
 describe('authentication and maxclients', () => {

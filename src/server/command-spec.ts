@@ -62,7 +62,6 @@ export interface CommandSpec {
   access: Access;
   /** Runs it; arity is already checked. A thrown ReplyError becomes its error reply. */
   run: (ctx: Context, args: Buffer[]) => Reply | Promise<Reply>;
-  subcommands?: CommandSpec[];
 }
 
 type Meta = Omit<CommandSpec, 'name' | 'run' | 'access' | 'firstKey' | 'lastKey' | 'step' | 'flags'> &

@@ -1,4 +1,4 @@
-// Commands on the keyspace as a whole: SCAN, KEYS, DBSIZE, FLUSHDB.
+// Commands on the keyspace as a whole: SCAN, KEYS, DBSIZE, FLUSHDB, SELECT.
 import { ReplyError, SYNTAX, command, count, word } from './command-spec.js';
 import { OK, array, bulk, bulks, integer } from './resp-writer.js';
 

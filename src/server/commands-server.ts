@@ -36,7 +36,7 @@ export const CONFIG = command(
     const sub = word(args[1]);
     if (sub === 'get') {
       if (args.length < 3) throw new ReplyError("ERR wrong number of arguments for 'config|get' command");
-      const found = parameters(server.config, server.port).filter(([name]) => args.slice(2).some((p) => globMatch(p, Buffer.from(name))));
+      const found = parameters(server.config, server.port).filter(([name]) => args.slice(2).some((p) => globMatch(Buffer.from(p.toString('latin1').toLowerCase(), 'latin1'), Buffer.from(name))));
       return map(
         found.map(([k, v]): [Reply, Reply] => [bulk(k), bulk(v)]),
         client.proto,

@@ -43,7 +43,9 @@ export const SET = command(
       else if (['ex', 'px', 'exat', 'pxat'].includes(opt)) throw new ReplyError(`ERR SET ${opt.toUpperCase()}: xrpkv does not expire keys`);
       else throw SYNTAX();
     }
-    const { keyspace, client } = ctx;
+    const { keyspace } = ctx;
+    // The reply is encoded later: in the protocol of when it ran, not of a HELLO pipelined after it.
+    const proto = ctx.client.proto;
     const db = keyspace.db;
     if (!nx && !xx && !get) return keyspace.write(() => db.put(key, value)).then(() => OK);
     return keyspace
@@ -55,7 +57,7 @@ export const SET = command(
           return { old, applies };
         }),
       )
-      .then(({ old, applies }) => (get ? bulkOrNil(old, client.proto) : applies ? OK : nil(client.proto)));
+      .then(({ old, applies }) => (get ? bulkOrNil(old, proto) : applies ? OK : nil(proto)));
   },
 );
 

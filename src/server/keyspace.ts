@@ -9,6 +9,7 @@
 //   parse cursors as unsigned integers). A scan resumes after that key, so
 //   every key present for the whole scan is returned exactly once.
 import type { Database } from '../store/db.js';
+import { ReplyError } from './command-spec.js';
 import { globMatch, literalPrefix } from './glob.js';
 import { GroupCommit } from './group-commit.js';
 
@@ -92,7 +93,7 @@ export class Keyspace {
     let after: Buffer | undefined;
     if (cursor !== 0) {
       after = this.cursors.get(cursor);
-      if (after === undefined) throw new Error('ERR invalid cursor (unknown, or forgotten: xrpkv keeps the last 10000 SCAN cursors)');
+      if (after === undefined) throw new ReplyError('ERR invalid cursor (unknown, or forgotten: xrpkv keeps the last 10000 SCAN cursors)');
     }
     const keys: Buffer[] = [];
     let last: Buffer | undefined;

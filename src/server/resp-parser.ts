@@ -6,9 +6,10 @@
 //
 // Limits bound what one client can make the server hold: a bulk string
 // longer than `maxBulkLen`, an array with more than `maxArrayLen` elements,
-// or a line (inline command, or a `*`/`$` header) longer than `maxInlineLen`
-// throws a ProtocolError; after one the stream cannot be resynchronised, so
-// the server replies with the error and closes the connection.
+// an inline command longer than `maxInlineLen`, or a `*`/`$` header line
+// longer than 64 KiB throws a ProtocolError; after one the stream cannot be
+// resynchronised, so the server replies with the error and closes the
+// connection.
 
 export class ProtocolError extends Error {
   override name = 'ProtocolError';

@@ -2,7 +2,7 @@
 // Session, refuses connections past `maxclients`, and shuts down in order:
 // stop accepting, let every connection finish the commands it has started
 // (their writes commit), close the store.
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { open, type Database } from '../store/db.js';
 import type { ServerConfig } from './config.js';
 import type { ServerState } from './command-spec.js';
@@ -28,6 +28,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const db = open<Buffer, Buffer>(config.db, { keyEncoding: 'binary', valueEncoding: 'binary', lookup: config.lookup, pageSize: config.pageSize });
   const keyspace = new Keyspace(db);
   const sessions = new Set<Session>();
+  /** Refused connections whose peer has not closed yet: server.close() waits for them too. */
+  const refused = new Set<Socket>();
   const state: ServerState = {
     config,
     port: config.port,
@@ -46,6 +48,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     socket.on('error', () => socket.destroy());
     if (stopping || sessions.size >= config.maxclients) {
       state.rejectedConnections++;
+      refused.add(socket);
+      socket.on('close', () => refused.delete(socket));
       socket.end(stopping ? '-ERR the server is shutting down\r\n' : '-ERR max number of clients reached\r\n');
       return;
     }
@@ -53,7 +57,6 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     sessions.add(session);
     session.closed.then(() => sessions.delete(session));
   });
-  server.on('error', (e) => console.error(`xrpkv serve: ${e.message}`));
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -68,6 +71,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const err = e as NodeJS.ErrnoException;
     throw Object.assign(new Error(`cannot listen on ${config.bind}:${config.port}: ${err.message}`), { code: err.code ?? 'LISTEN_FAILED' });
   }
+  // After listening: a failure to listen is the error startServer throws, not logged twice.
+  server.on('error', (e) => console.error(`xrpkv serve: ${e.message}`));
   const address = server.address();
   if (address && typeof address === 'object') state.port = address.port;
 
@@ -82,6 +87,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       await Promise.race([finished, grace]);
       clearTimeout(timer);
       for (const s of sessions) s.destroy();
+      for (const socket of refused) socket.destroy();
       await stopped;
       await db.close();
     })());

@@ -67,6 +67,8 @@ export class Session implements Client {
     this.ctx = { client: this, keyspace, server };
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
+      // Nothing after QUIT, a protocol error or shutdown runs: drop it rather than buffer it.
+      if (this.closing) return;
       this.parser.feed(chunk);
       this.pump();
     });
@@ -129,7 +131,7 @@ export class Session implements Client {
     }
     this.flush();
     if (this.socket.destroyed) return;
-    if ((this.closing || (this.inputEnded && !this.held)) && this.unanswered === 0) {
+    if ((this.closing || (this.inputEnded && !this.held)) && this.slots.length === 0) {
       this.socket.end();
       return;
     }
