@@ -32,6 +32,7 @@ interface DepthOptions {
   out?: string;
   quick?: boolean;
   keep?: boolean;
+  overwriteDevice?: boolean;
 }
 
 /** Full run and `--quick` (under a minute on a 2-core VM, tree builds included). */
@@ -74,20 +75,36 @@ function fileSystemOf(path: string): string {
   }
 }
 
-/** Creates `path` as a small file and asks the runtime how direct reads of it behave. */
-function probeDirect(path: string): { direct: boolean; blockSize: number } {
+/**
+ * Makes `path` a small file (or, with `overwriteDevice`, takes the block
+ * device it names) and asks the runtime how direct reads of it behave.
+ */
+function probeDirect(path: string, overwriteDevice: boolean): { direct: boolean; blockSize: number; device?: number } {
+  let device = false;
   try {
-    if (!statSync(path).isFile()) throw new BenchSetupError(`${path} is not a regular file: --path names a file, which the benchmark overwrites`);
+    const st = statSync(path);
+    device = st.isBlockDevice();
+    if (device && !overwriteDevice) {
+      throw new BenchSetupError(`${path} is a block device: the trees are written over it from byte 0, destroying what it holds; add --overwrite-device to allow that`);
+    }
+    if (!device && !st.isFile()) throw new BenchSetupError(`${path} is neither a regular file nor a block device`);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  const fd = openSync(path, 'w');
-  writeSync(fd, Buffer.alloc(8192));
-  closeSync(fd);
+  if (!device) {
+    const fd = openSync(path, 'w');
+    writeSync(fd, Buffer.alloc(8192));
+    closeSync(fd);
+  }
   const f = XrpFile.open(path, { direct: 'auto' });
-  const r = { direct: f.direct, blockSize: f.blockSize };
+  const r = { direct: f.direct, blockSize: f.blockSize, device: device ? f.size : undefined };
   f.close();
   return r;
+}
+
+/** Bytes of the largest tree the run will build. */
+function largestTree(o: DepthOptions, pageSize: number, maxKeys: number): number {
+  return Math.max(...o.depths.map((h) => plannedPages(planTree({ pageSize, fanout: o.fanout, valueSize: o.valueSize, height: h, maxKeys })) * pageSize));
 }
 
 function timestamp(): string {
@@ -115,6 +132,8 @@ async function depth(o: DepthOptions): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let path: string | undefined;
+  /** The size of the block device `path` names, when it names one (never removed). */
+  let device: number | undefined;
   try {
     let pageSize: number;
     let pageSizeNote: string | undefined;
@@ -125,16 +144,17 @@ async function depth(o: DepthOptions): Promise<void> {
       }
       pageSize = 4096;
       pageSizeNote = `zram's logical block is 4096 bytes, so direct reads there must be whole 4 KiB pages: this run uses 4096-byte pages, fanout still capped at ${o.fanout}`;
-      const bytes = Math.max(
-        ...o.depths.map((h) => plannedPages(planTree({ pageSize, fanout: o.fanout, valueSize: o.valueSize, height: h, maxKeys })) * pageSize),
-      );
+      const bytes = largestTree(o, pageSize, maxKeys);
       progress.log(`setting up a zram device for ${(bytes / 2 ** 20).toFixed(0)} MiB of tree...`);
       zram = setupZram(bytes);
       path = join(zram.mount, 'tree.xrpkv');
       description = zram.description;
     } else {
-      path = o.path ?? join(out, 'tree.xrpkv');
-      const probe = probeDirect(path);
+      const chosen = o.path ?? join(out, 'tree.xrpkv');
+      const probe = probeDirect(chosen, Boolean(o.overwriteDevice));
+      // Only now is it ours to remove at the end (a refused device never is).
+      path = chosen;
+      device = probe.device;
       if (o.pageSize === undefined) {
         pageSize = probe.direct && probe.blockSize > 512 ? probe.blockSize : 512;
         if (pageSize > 512) pageSizeNote = `the device's logical block is ${probe.blockSize} bytes, so direct reads must be whole ${pageSize}-byte pages: this run uses ${pageSize}-byte pages, fanout still capped at ${o.fanout}`;
@@ -144,7 +164,11 @@ async function depth(o: DepthOptions): Promise<void> {
           throw new BenchSetupError(`${path}: the device's logical block is ${probe.blockSize} bytes; direct reads of ${pageSize}-byte pages are refused: use --page-size ${probe.blockSize}`);
         }
       }
-      description = `${path} on ${fileSystemOf(path)}`;
+      description = device === undefined ? `${path} on ${fileSystemOf(path)}` : `${path} (block device, ${(device / 2 ** 20).toFixed(0)} MiB)`;
+      const bytes = largestTree(o, pageSize, maxKeys);
+      if (device !== undefined && bytes > device) {
+        throw new BenchSetupError(`${path} holds ${device} bytes; the largest tree needs ${bytes}: lower --max-keys or --depths`);
+      }
     }
     if (pageSizeNote) progress.log(`note: ${pageSizeNote}`);
     const backend = xrpBackend();
@@ -179,7 +203,7 @@ async function depth(o: DepthOptions): Promise<void> {
     console.log(`\nwrote ${[files.json, files.csv, ...charts].join(', ')}`);
   } finally {
     progress.stop();
-    if (path && !o.keep) rmSync(path, { force: true });
+    if (path && !o.keep && device === undefined) rmSync(path, { force: true });
     zram?.teardown();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -192,7 +216,8 @@ export function addBenchCommands(cli: Command): void {
     .command('depth')
     .description('tree height against XRP speedup: TypeScript walks and XRP chains on trees of 1 to N levels, with the device read latency as the floor')
     .option('--depths <range>', 'tree heights: a range (1..6), one (4) or a list (2,4,6)', parseDepths, [1, 2, 3, 4, 5, 6])
-    .option('--path <file>', 'the file the trees are written to and read from (default: tree.xrpkv in the output directory); removed after unless --keep')
+    .option('--path <file>', 'the file the trees are written to and read from (default: tree.xrpkv in the output directory); removed after unless --keep; a block device only with --overwrite-device')
+    .option('--overwrite-device', 'let --path name a block device: the trees are written over it from byte 0')
     .addOption(new Option('--device <kind>', 'make a zram device with ext4 for the run and remove it after (root only)').choices(['zram']))
     .option('--page-size <n>', "512, 1024, 2048 or 4096 (default: 512, or the device's logical block when larger; zram: 4096)", pageSizeArg)
     .option('--fanout <n>', 'the most entries per page (BPF-KV: 31); the format may fit fewer', positiveInt, 31)
