@@ -38,18 +38,30 @@ export const redisCli = (port: number, ...args: string[]) => run('redis-cli', ['
 
 /**
  * Sends `bytes` on a fresh connection and collects what comes back until the
- * server closes the connection or `ms` pass; says which happened.
+ * server closes the connection, `ms` pass, or `enough(reply)` says it has
+ * all it waits for (the connection still open); says which happened.
  */
-export function exchange(port: number, bytes: string | Buffer, ms = 1000): Promise<{ reply: string; closed: boolean }> {
+export function exchange(
+  port: number,
+  bytes: string | Buffer,
+  ms = 1000,
+  enough?: (reply: string) => boolean,
+): Promise<{ reply: string; closed: boolean }> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     let reply = '';
-    const timer = setTimeout(() => {
+    const stop = () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('close');
       socket.destroy();
       resolve({ reply, closed: false });
-    }, ms);
+    };
+    const timer = setTimeout(stop, ms);
     socket.on('connect', () => socket.write(bytes));
-    socket.on('data', (d) => (reply += d.toString('latin1')));
+    socket.on('data', (d) => {
+      reply += d.toString('latin1');
+      if (enough?.(reply)) stop();
+    });
     socket.on('error', (e) => {
       clearTimeout(timer);
       reject(e);
