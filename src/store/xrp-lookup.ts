@@ -49,6 +49,22 @@ export function lookupProgram(): XrpProgram {
   return loaded;
 }
 
+/** How a chain that did not end DONE fails a lookup or a scan: a read the file cannot serve or a chain that did not end is corruption, anything else a StoreError. */
+export function chainFailure(
+  xrp: XrpLookup,
+  r: XrpResult,
+  page: number,
+  as: { what: string; program: string; code: string },
+): StoreError {
+  const last = Math.floor(r.lastOffset / xrp.pageSize);
+  if (r.code === 'OUT_OF_FILE' || r.code === 'BAD_ADDRESS' || r.code === 'BLOCK_SIZE') {
+    return new CorruptionError(last, `the ${as.what} followed it to a read the file cannot serve: ${r.message}`, xrp.path);
+  }
+  if (r.code === 'HOP_LIMIT') return new CorruptionError(last, `the ${as.what} did not end: ${r.message}`, xrp.path);
+  const why = r.code === 'RETURNED' ? `${as.program} refused its input (returned ${r.returned})` : r.message;
+  return new StoreError(`${xrp.path}: ${as.what} from page ${page} failed: ${why}`, as.code, { cause: r.error });
+}
+
 /** Where a lookup goes after the cached levels: a value (or absent) already, or a chain from `page` at `depth`. */
 export type LookupStart = { done: true; value: LeafValue | undefined } | { done: false; page: number; depth: number };
 
@@ -142,14 +158,7 @@ export class XrpLookup {
     const s = r.scratch;
     const P = this.pageSize;
     const last = Math.floor(r.lastOffset / P);
-    if (!r.ok) {
-      if (r.code === 'OUT_OF_FILE' || r.code === 'BAD_ADDRESS' || r.code === 'BLOCK_SIZE') {
-        throw new CorruptionError(last, `the xrp lookup followed it to a read the file cannot serve: ${r.message}`, this.path);
-      }
-      if (r.code === 'HOP_LIMIT') throw new CorruptionError(last, `the xrp lookup did not end: ${r.message}`, this.path);
-      const why = r.code === 'RETURNED' ? `bpf/lookup.c refused its input (returned ${r.returned})` : r.message;
-      throw new StoreError(`${this.path}: xrp lookup from page ${start.page} failed: ${why}`, 'XRP_LOOKUP', { cause: r.error });
-    }
+    if (!r.ok) throw chainFailure(this, r, start.page, { what: 'xrp lookup', program: 'bpf/lookup.c', code: 'XRP_LOOKUP' });
     switch (s.readUInt32LE(STATE)) {
       case LOOKUP_STATES.inline: {
         const len = s.readUInt32LE(VALUE_LEN);

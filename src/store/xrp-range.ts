@@ -15,7 +15,7 @@ import { XrpProgram, type XrpResult } from '../xrp.js';
 import { CorruptionError, StoreError } from './errors.js';
 import type { LeafValue } from './page.js';
 import type { Snapshot } from './snapshot.js';
-import type { XrpLookup } from './xrp-lookup.js';
+import { chainFailure, type XrpLookup } from './xrp-lookup.js';
 
 export const RANGE_OBJECT = fileURLToPath(new URL('../../dist/bpf/range.o', import.meta.url));
 
@@ -106,14 +106,8 @@ export function* xrpRange(
 
 /** The call's scratch when it ended in state 1 or 2; errors as for lookups otherwise. */
 function check(xrp: XrpLookup, r: XrpResult, page: number): Buffer {
+  if (!r.ok) throw chainFailure(xrp, r, page, { what: 'xrp range scan', program: 'bpf/range.c', code: 'XRP_RANGE' });
   const last = Math.floor(r.lastOffset / xrp.pageSize);
-  if (!r.ok) {
-    if (r.code === 'OUT_OF_FILE' || r.code === 'BAD_ADDRESS' || r.code === 'BLOCK_SIZE' || r.code === 'HOP_LIMIT') {
-      throw new CorruptionError(last, `the xrp range scan followed it to a read the file cannot serve: ${r.message}`, xrp.path);
-    }
-    const why = r.code === 'RETURNED' ? `bpf/range.c refused its input (returned ${r.returned})` : r.message;
-    throw new StoreError(`${xrp.path}: xrp range scan from page ${page} failed: ${why}`, 'XRP_RANGE', { cause: r.error });
-  }
   const state = r.scratch.readUInt32LE(STATE);
   if (state === State.More || state === State.End) return r.scratch;
   if (state === State.Corrupt) throw new CorruptionError(last, 'bpf/range.c found it inconsistent (state 4)', xrp.path);
