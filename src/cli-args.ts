@@ -3,10 +3,16 @@
 import { InvalidArgumentError } from 'commander';
 import { PAGE_SIZES } from './store/page.js';
 
+/** `text` as bytes when it is pairs of hex digits (whitespace ignored), else undefined. */
+export function hexBytes(text: string): Buffer | undefined {
+  const digits = text.replace(/\s+/g, '');
+  return /^([0-9a-fA-F]{2})*$/.test(digits) ? Buffer.from(digits, 'hex') : undefined;
+}
+
 export function hex(value: string): Buffer {
-  const digits = value.replace(/\s+/g, '');
-  if (!/^([0-9a-fA-F]{2})*$/.test(digits)) throw new InvalidArgumentError('expected an even number of hex digits');
-  return Buffer.from(digits, 'hex');
+  const b = hexBytes(value);
+  if (!b) throw new InvalidArgumentError('expected an even number of hex digits');
+  return b;
 }
 
 export function positiveInt(value: string): number {

@@ -9,7 +9,7 @@
 // string (or, with --json-value, the JSON value); a `string` value is the string.
 import { statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { CliError, pageSize } from './cli-args.js';
+import { CliError, hexBytes, pageSize } from './cli-args.js';
 import { open, type Database, type Lookup } from './store/db.js';
 import { KEY_ENCODINGS, VALUE_ENCODINGS, type KeyEncoding, type ValueEncoding } from './store/encoding.js';
 
@@ -115,9 +115,9 @@ export async function decoding<T>(o: StoreCliOptions, e: Encodings, read: () => 
 }
 
 function parseHex(text: string, what: string): Buffer {
-  const digits = text.replace(/\s+/g, '');
-  if (!/^([0-9a-fA-F]{2})*$/.test(digits)) throw new CliError(`the ${what} is not hex (an even number of hex digits): ${JSON.stringify(text)}`);
-  return Buffer.from(digits, 'hex');
+  const b = hexBytes(text);
+  if (!b) throw new CliError(`the ${what} is not hex (an even number of hex digits): ${JSON.stringify(text)}`);
+  return b;
 }
 
 function parseJson(text: string, what: string): unknown {
