@@ -65,11 +65,17 @@ export class Pager {
   /** The device's logical block size with O_DIRECT; 0 for buffered I/O. */
   readonly directBlock: number;
   private fd: number;
-  /** Direct I/O's aligned staging buffers (grown on demand). */
-  private readBuffer: Buffer = Buffer.alloc(0);
-  private writeBuffer: Buffer = Buffer.alloc(0);
-  /** A commit's pages and their numbers, as `write` hands them to the addon (grown on demand). */
-  private readonly commitBuffers = { numbers: Buffer.alloc(0), pages: Buffer.alloc(0) };
+  /**
+   * Reused buffers, grown on demand: direct I/O's aligned ones for reads and
+   * for `writeSync`, and a commit's pages and their numbers as `write` hands
+   * them to the addon.
+   */
+  private readonly buffers: Record<'read' | 'write' | 'numbers' | 'pages', Buffer> = {
+    read: Buffer.alloc(0),
+    write: Buffer.alloc(0),
+    numbers: Buffer.alloc(0),
+    pages: Buffer.alloc(0),
+  };
   /** pageNo -> verified page, oldest first; `cached` is their total size. */
   private readonly cache = new Map<number, Buffer>();
   private cached = 0;
@@ -109,17 +115,14 @@ export class Pager {
     this.#pageSize = p;
   }
 
-  /** The first `bytes` of a reused commit buffer. */
-  private staged(which: 'numbers' | 'pages', bytes: number): Buffer {
-    const b = this.commitBuffers;
-    if (b[which].length < bytes) b[which] = Buffer.allocUnsafeSlow(Math.max(bytes, 2 * b[which].length));
+  /** The first `bytes` of reused buffer `which` (read and write are aligned for O_DIRECT). */
+  private staging(which: keyof Pager['buffers'], bytes: number): Buffer {
+    const b = this.buffers;
+    if (b[which].length < bytes) {
+      const size = Math.max(bytes, 2 * b[which].length);
+      b[which] = which === 'read' || which === 'write' ? alignedBuffer(size) : Buffer.allocUnsafeSlow(size);
+    }
     return b[which].subarray(0, bytes);
-  }
-
-  /** An aligned buffer of at least `bytes` (with O_DIRECT), reused across calls. */
-  private staging(which: 'readBuffer' | 'writeBuffer', bytes: number): Buffer {
-    if (this[which].length < bytes) this[which] = alignedBuffer(Math.max(bytes, this[which].length * 2));
-    return this[which];
   }
 
   get size(): number {
@@ -145,7 +148,7 @@ export class Pager {
     const block = this.directBlock;
     const from = offset - (offset % block);
     const to = Math.ceil((offset + b.length) / block) * block;
-    const staged = this.staging('readBuffer', to - from);
+    const staged = this.staging('read', to - from);
     let done = 0;
     while (from + done < to) {
       const n = readSync(this.fd, staged, done, to - from - done, from + done);
@@ -218,8 +221,8 @@ export class Pager {
     // returns): fresh ones cost a page fault per 4 KiB, which in a VM is
     // most of the copying's time.
     const order = [...pages.keys()].sort((a, b) => a - b);
-    const numbers = this.staged('numbers', 8 * order.length);
-    const data = this.staged('pages', order.length * this.pageSize);
+    const numbers = this.staging('numbers', 8 * order.length);
+    const data = this.staging('pages', order.length * this.pageSize);
     order.forEach((pageNo, i) => {
       const page = pages.get(pageNo)!;
       if (page.length !== this.pageSize) throw new RangeError(`page ${pageNo} is ${page.length} bytes, not ${this.pageSize}`);
@@ -233,7 +236,7 @@ export class Pager {
     this.forget(pageNo);
     let source = page;
     if (this.directBlock) {
-      source = this.staging('writeBuffer', page.length).subarray(0, page.length);
+      source = this.staging('write', page.length);
       page.copy(source);
     }
     for (let done = 0; done < page.length; ) {
