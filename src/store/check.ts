@@ -7,9 +7,13 @@
 //   key and inline value lengths within FORMAT.md's limits, overflow chains
 //   of the right length, leaf `next` 0 (leaves are not linked: docs/FORMAT.md);
 // - the freelist chain and the pages it lists;
+// - the log chain: log pages, txids not rising along it, records well formed,
+//   as many pages as the meta counts; the meta's entries are the leaves' plus
+//   what the log's records add;
 // - no page reachable twice, and no page (besides metas) neither reachable nor free.
 // `checkFile` works on a closed file, even one `open` refuses.
 import { CorruptionError } from './errors.js';
+import { countDelta, decodeLog } from './log.js';
 import { decodeMeta, probePageSize, type Meta } from './meta.js';
 import {
   PageType,
@@ -89,8 +93,14 @@ class Checker {
   run(): void {
     const m = this.meta;
     if (m.root !== 0 && this.claim(m.root, 'root', 0)) this.tree(m.root, 0, undefined, undefined);
-    if (!this.incomplete && this.entries !== m.entries) this.problem(0, `the meta counts ${m.entries} entries, the leaves hold ${this.entries}`);
+    const logged = this.log();
+    if (!this.incomplete && this.entries + logged !== m.entries) {
+      const log = logged === 0 ? '' : ` and the log adds ${logged}`;
+      this.problem(0, `the meta counts ${m.entries} entries, the leaves hold ${this.entries}${log}`);
+    }
     this.freelist();
+    // Below an unreadable page nothing is reachable: its pages are not leaks.
+    if (this.incomplete) return;
     for (let n = 2; n < m.pageCount; n++) {
       if (!this.owner.has(n)) this.problem(n, 'neither reachable nor free (leaked)');
     }
@@ -151,13 +161,41 @@ class Checker {
     if (pageNo !== 0) this.problem(from, `the overflow chain of entry ${entry} of page ${leaf} is longer than its ${length}-byte value`);
   }
 
+  /** Checks the log chain; returns what its records add to the count of keys. */
+  private log(): number {
+    const m = this.meta;
+    let delta = 0;
+    let pages = 0;
+    let txid = Infinity;
+    for (let pageNo = m.log, from = 0; pageNo !== 0; ) {
+      const page = this.claim(pageNo, LOG_PAGE, from) ? this.page(pageNo, PageType.Log) : undefined;
+      if (!page) return (this.incomplete = true), delta;
+      pages++;
+      const h = readHeader(page);
+      if (h.txid > txid) this.problem(pageNo, `log page of txid ${h.txid} follows one of txid ${txid}`);
+      txid = h.txid;
+      try {
+        for (const r of decodeLog(page, pageNo)) delta += countDelta(r.kind);
+      } catch (e) {
+        if (!(e instanceof CorruptionError)) throw e;
+        this.problem(pageNo, e.reason);
+        this.incomplete = true;
+      }
+      from = pageNo;
+      pageNo = h.next;
+    }
+    if (pages !== m.logPages) this.problem(m.log, `the log chain has ${pages} pages, the meta counts ${m.logPages}`);
+    return delta;
+  }
+
   private freelist(): void {
     for (let pageNo = this.meta.freelist, from = 0; pageNo !== 0; ) {
       if (!this.claim(pageNo, 'a freelist page', from)) return;
       const page = this.page(pageNo, PageType.Freelist);
       if (!page) return;
       try {
-        for (const id of decodeFreelist(page, pageNo)) this.claim(id, 'free', pageNo);
+        // A page the log chain took after this freelist was written is the log's (log.ts).
+        for (const id of decodeFreelist(page, pageNo)) if (this.owner.get(id) !== LOG_PAGE) this.claim(id, 'free', pageNo);
       } catch (e) {
         if (e instanceof CorruptionError) this.problem(pageNo, e.reason);
         else throw e;
@@ -167,6 +205,8 @@ class Checker {
     }
   }
 }
+
+const LOG_PAGE = 'a log page';
 
 function report(problems: Problem[], meta: Meta | undefined): CheckReport {
   problems.sort((a, b) => a.page - b.page);

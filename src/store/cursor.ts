@@ -1,10 +1,14 @@
-// A cursor over a snapshot: a stack of (page, index) from the root to a
-// leaf entry. Moving past the end of a leaf climbs to the nearest ancestor
-// with a next (or previous) child and descends to that subtree's first (or
-// last) leaf. Leaves' `next` fields are not used: copy on write cannot keep
-// them (see tx.ts), so they are always 0.
+// Cursors over a snapshot. `TreeCursor` walks the tree: a stack of (page,
+// index) from the root to a leaf entry; moving past the end of a leaf climbs
+// to the nearest ancestor with a next (or previous) child and descends to
+// that subtree's first (or last) leaf. Leaves' `next` fields are not used:
+// copy on write cannot keep them (see tx.ts), so they are always 0.
+// `RecentCursor` walks the keys the log changed (overlay.ts), and `Cursor`
+// merges the two as the snapshot sees them: a logged version hides the
+// tree's entry under the same key, and a logged removal hides it for good.
+import { compareBytes, type LeafValue } from './page.js';
+import type { Version } from './overlay.js';
 import { viewSearch, type PageView, type Snapshot } from './snapshot.js';
-import type { LeafValue } from './page.js';
 
 interface Frame {
   pageNo: number;
@@ -12,7 +16,7 @@ interface Frame {
   index: number;
 }
 
-export class Cursor {
+export class TreeCursor {
   private stack: Frame[] = [];
 
   constructor(private readonly snap: Snapshot) {}
@@ -93,6 +97,162 @@ export class Cursor {
   }
 }
 
+/** The overlay's keys a snapshot sees, in order (a key whose versions are all newer is skipped). */
+class RecentCursor {
+  private readonly ids: string[];
+  private i = -1;
+  version: Version | undefined;
+
+  constructor(private readonly snap: Snapshot) {
+    this.ids = snap.overlay.size === 0 ? [] : snap.overlay.sorted();
+  }
+
+  get valid(): boolean {
+    return this.version !== undefined;
+  }
+
+  /** To the first key >= `key`. */
+  seek(key?: Buffer): void {
+    this.i = key === undefined ? 0 : lowerBound(this.ids, key.toString('latin1'));
+    this.settle(1);
+  }
+
+  /** To the last key <= `key`. */
+  seekLast(key?: Buffer): void {
+    if (key === undefined) this.i = this.ids.length - 1;
+    else {
+      const id = key.toString('latin1');
+      const at = lowerBound(this.ids, id);
+      this.i = this.ids[at] === id ? at : at - 1;
+    }
+    this.settle(-1);
+  }
+
+  step(dir: 1 | -1): void {
+    this.i += dir;
+    this.settle(dir);
+  }
+
+  private settle(dir: 1 | -1): void {
+    const { overlay, meta } = this.snap;
+    for (; this.i >= 0 && this.i < this.ids.length; this.i += dir) {
+      this.version = overlay.visible(this.ids[this.i], meta.txid);
+      if (this.version) return;
+    }
+    this.version = undefined;
+  }
+}
+
+/** The first index of `ids` (sorted) whose string is >= `id`. */
+function lowerBound(ids: string[], id: string): number {
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ids[mid] < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The snapshot's entries: the tree's and the log's merged. Both inner
+ * cursors stay on the first entry at or past the current key in the
+ * direction of travel; changing direction seeks them again.
+ */
+export class Cursor {
+  private readonly tree: TreeCursor;
+  private readonly recent: RecentCursor;
+  /** Which inner cursor holds the current entry. */
+  private on: 'tree' | 'recent' | undefined;
+  private dir: 1 | -1 = 1;
+
+  constructor(snap: Snapshot) {
+    this.tree = new TreeCursor(snap);
+    this.recent = new RecentCursor(snap);
+  }
+
+  get valid(): boolean {
+    return this.on !== undefined;
+  }
+  get key(): Buffer {
+    return this.on === 'recent' ? this.recent.version!.key : this.tree.key;
+  }
+  get value(): LeafValue {
+    return this.on === 'recent' ? this.recent.version!.value! : this.tree.value;
+  }
+
+  /** Moves to the first entry >= `key` (the first entry without one); whether there is one. */
+  seek(key?: Buffer): boolean {
+    this.tree.seek(key);
+    this.recent.seek(key);
+    this.dir = 1;
+    return this.settle();
+  }
+
+  /** Moves to the last entry <= `key` (the last entry without one); whether there is one. */
+  seekLast(key?: Buffer): boolean {
+    this.tree.seekLast(key);
+    this.recent.seekLast(key);
+    this.dir = -1;
+    return this.settle();
+  }
+
+  next(): boolean {
+    return this.move(1);
+  }
+  prev(): boolean {
+    return this.move(-1);
+  }
+
+  private move(dir: 1 | -1): boolean {
+    if (!this.on) return false;
+    if (this.on === 'tree' && dir === this.dir && !this.recent.valid) {
+      // Nothing logged ahead: a plain tree step.
+      this.stepTree(dir);
+      if (!this.tree.valid) this.on = undefined;
+      return this.on !== undefined;
+    }
+    const key = this.key;
+    if (dir !== this.dir) {
+      if (dir > 0) this.seek(key);
+      else this.seekLast(key);
+    }
+    // Past `key` on both sides (the side not on it is past it already).
+    while (this.tree.valid && compareBytes(this.tree.key, key) * dir <= 0) this.stepTree(dir);
+    while (this.recent.valid && compareBytes(this.recent.version!.key, key) * dir <= 0) this.recent.step(dir);
+    return this.settle();
+  }
+
+  private stepTree(dir: 1 | -1): void {
+    if (dir > 0) this.tree.next();
+    else this.tree.prev();
+  }
+
+  /** Picks the entry that comes first in the direction of travel, skipping logged removals. */
+  private settle(): boolean {
+    for (;;) {
+      const t = this.tree.valid;
+      const r = this.recent.valid;
+      if (!t && !r) {
+        this.on = undefined;
+        return false;
+      }
+      const c = !r ? -1 : !t ? 1 : compareBytes(this.tree.key, this.recent.version!.key) * this.dir;
+      if (c < 0) {
+        this.on = 'tree';
+        return true;
+      }
+      if (this.recent.version!.value !== undefined) {
+        this.on = 'recent';
+        return true;
+      }
+      if (c === 0) this.stepTree(this.dir);
+      this.recent.step(this.dir);
+    }
+  }
+}
+
 export interface Bounds {
   /** Inclusive; with `reverse`, the upper end. */
   start?: Buffer;
@@ -115,6 +275,44 @@ export function* range<T>(snap: Snapshot, b: Bounds, entry: (key: Buffer, value:
     yield entry(c.key, snap.value(c.value));
     alive();
     ok = b.reverse ? c.prev() : c.next();
+  }
+  return undefined;
+}
+
+/**
+ * `range` forward over tree entries that come from elsewhere (bpf/range.c's
+ * pairs, already within the bounds), merged with the log's entries as `snap`
+ * sees them.
+ */
+export function* withRecent<T>(
+  snap: Snapshot,
+  tree: Iterator<[Buffer, LeafValue]>,
+  b: Bounds,
+  entry: (key: Buffer, value: Buffer) => T,
+  alive: () => void,
+): Generator<T, undefined> {
+  alive();
+  const recent = new RecentCursor(snap);
+  recent.seek(b.start);
+  let t = tree.next();
+  for (let n = 0; n < b.limit; ) {
+    const v = recent.version;
+    let key: Buffer;
+    let value: LeafValue;
+    if (!t.done && (!v || compareBytes(t.value[0], v.key) < 0)) {
+      [key, value] = t.value;
+      t = tree.next();
+    } else if (v) {
+      if (!t.done && compareBytes(t.value[0], v.key) === 0) t = tree.next(); // the log's version hides it
+      recent.step(1);
+      if (v.value === undefined) continue;
+      key = v.key;
+      value = v.value;
+    } else break;
+    if (b.end !== undefined && compareBytes(key, b.end) >= 0) break;
+    yield entry(key, snap.value(value));
+    n++;
+    alive();
   }
   return undefined;
 }

@@ -9,7 +9,7 @@
 // Reads run against the last commit (a snapshot); writes queue in writer.ts.
 import { native, type StoreLockHandle } from '../native.js';
 import { checkStore, type CheckReport } from './check.js';
-import { range } from './cursor.js';
+import { range, withRecent } from './cursor.js';
 import { keyCodec, valueCodec, KEY_ENCODINGS, VALUE_ENCODINGS, type Codec, type KeyEncoding, type ValueEncoding } from './encoding.js';
 import { DatabaseClosedError, UnsupportedError, typeError } from './errors.js';
 import type { LeafValue } from './page.js';
@@ -17,7 +17,7 @@ import { openFile } from './file.js';
 import { PAGE_SIZES, maxKeyLen } from './page.js';
 import { Snapshot, Snapshots, type StoreState } from './snapshot.js';
 import { storeStats, type Stats } from './stats.js';
-import { Writer, type Op } from './writer.js';
+import { LOG_LIMIT, Writer, type Op } from './writer.js';
 import { xrpBackend } from '../xrp.js';
 import { XrpLookup } from './xrp-lookup.js';
 import { xrpRange } from './xrp-range.js';
@@ -58,6 +58,14 @@ export interface OpenOptions {
   xrpMode?: 'extended' | 'kernel';
   /** Levels of the tree, from the root, kept decoded in memory (default 2). */
   cacheLevels?: number;
+  /**
+   * Keys the log holds before a checkpoint rewrites the tree (default
+   * 65,536). A commit of fewer changes than this (and with values short
+   * enough to sit in a leaf) appends them to the log, a few pages, instead of
+   * rewriting every changed leaf and its path; reads see them at once.
+   * 0: no log, every commit rewrites the tree (copy-on-write only).
+   */
+  logLimit?: number;
   keyEncoding?: KeyEncoding;
   valueEncoding?: ValueEncoding;
 }
@@ -119,6 +127,8 @@ export class Database<K = unknown, V = any> {
     if (!(PAGE_SIZES as readonly number[]).includes(pageSize)) throw new RangeError(`pageSize must be 512, 1024, 2048 or 4096, got ${pageSize}`);
     const cacheLevels = options.cacheLevels ?? 2;
     if (!Number.isInteger(cacheLevels) || cacheLevels < 0) throw new RangeError(`cacheLevels must be an integer >= 0, got ${cacheLevels}`);
+    const logLimit = options.logLimit ?? LOG_LIMIT;
+    if (!Number.isInteger(logLimit) || logLimit < 0) throw new RangeError(`logLimit must be an integer >= 0, got ${logLimit}`);
     const lookup = choice(options.lookup, 'lookup', ['auto', 'walk', 'xrp'] as const, 'auto');
     const xrpMode = choice(options.xrpMode, 'xrpMode', ['extended', 'kernel'] as const, 'extended');
     const keyEncoding = choice(options.keyEncoding, 'keyEncoding', KEY_ENCODINGS, 'ordered-binary');
@@ -157,7 +167,7 @@ export class Database<K = unknown, V = any> {
     this.lookupReason = reason;
     this.keys = keyCodec(keyEncoding, maxKeyLen(this.pageSize));
     this.values = valueCodec(valueEncoding);
-    this.writer = new Writer(opened.state, () => this.snapshots.oldest());
+    this.writer = new Writer(opened.state, () => this.snapshots.oldest(), logLimit);
   }
 
   // ---- reads ----------------------------------------------------------------
@@ -165,12 +175,14 @@ export class Database<K = unknown, V = any> {
   // A synchronous read needs no registered snapshot: no commit can publish,
   // and so no page it reaches can be reused, before it returns. An async one
   // holds a registered snapshot until its chain ends and its value is read.
+  // Keys the log changed since the last checkpoint are answered from the
+  // overlay (`snap.recent`) and need no chain.
 
   getSync(key: K): V | undefined {
     const k = this.keys.encode(key);
     const state = this.open();
     const snap = new Snapshot(state, state.meta);
-    return this.decode(snap, this.xrp ? this.xrp.lookupSync(snap, k) : snap.lookup(k));
+    return this.decode(snap, this.find(snap, k));
   }
 
   /** With `xrp`, the chain runs on the libuv pool: the event loop is not blocked. */
@@ -179,7 +191,8 @@ export class Database<K = unknown, V = any> {
     const k = this.keys.encode(key);
     const snap = this.snapshot();
     try {
-      const v = await this.xrp.lookup(snap, k);
+      const recent = snap.recent(k);
+      const v = recent ? recent.value : await this.xrp.lookup(snap, k);
       if (snap.released) throw new DatabaseClosedError(this.path);
       return this.decode(snap, v);
     } finally {
@@ -193,7 +206,7 @@ export class Database<K = unknown, V = any> {
     const encoded = keys.map((k) => this.keys.encode(k));
     const snap = this.snapshot();
     try {
-      const found = this.xrp ? await this.xrp.lookupMany(snap, encoded) : encoded.map((k) => snap.lookup(k));
+      const found = this.xrp ? await this.lookupMany(this.xrp, snap, encoded) : encoded.map((k) => snap.find(k));
       if (snap.released) throw new DatabaseClosedError(this.path);
       return found.map((v) => this.decode(snap, v));
     } finally {
@@ -205,7 +218,22 @@ export class Database<K = unknown, V = any> {
     const k = this.keys.encode(key);
     const state = this.open();
     const snap = new Snapshot(state, state.meta);
-    return (this.xrp ? this.xrp.lookupSync(snap, k) : snap.lookup(k)) !== undefined;
+    return this.find(snap, k) !== undefined;
+  }
+
+  private find(snap: Snapshot, k: Buffer): LeafValue | undefined {
+    if (!this.xrp) return snap.find(k);
+    const recent = snap.recent(k);
+    return recent ? recent.value : this.xrp.lookupSync(snap, k);
+  }
+
+  /** getMany's lookups on `xrp`: one batch of chains for the keys the log does not answer. */
+  private async lookupMany(xrp: XrpLookup, snap: Snapshot, keys: Buffer[]): Promise<(LeafValue | undefined)[]> {
+    const recent = keys.map((k) => snap.recent(k));
+    const asked = keys.filter((_, i) => !recent[i]);
+    const chained = asked.length > 0 ? await xrp.lookupMany(snap, asked) : [];
+    let next = 0;
+    return recent.map((r) => (r ? r.value : chained[next++]));
   }
 
   /** A leaf value's bytes (overflow pages read and verified here), decoded. */
@@ -256,17 +284,12 @@ export class Database<K = unknown, V = any> {
       if (snap.released || this.state !== state) throw new DatabaseClosedError(this.path);
     };
     const xrp = this.xrp;
+    const bounds = { start, end, reverse, limit };
+    // With logged keys, range.c may be asked for more pairs than `limit`: some may be hidden.
     const gen =
       xrp && !reverse
-        ? (function* () {
-            alive();
-            for (const [k, v] of xrpRange(xrp, snap, start, end, limit)) {
-              yield entry(k, snap.value(v));
-              alive();
-            }
-            return undefined;
-          })()
-        : range(snap, { start, end, reverse, limit }, entry, alive);
+        ? withRecent(snap, xrpRange(xrp, snap, start, end, snap.overlay.size === 0 ? limit : Infinity), bounds, entry, alive)
+        : range(snap, bounds, entry, alive);
     const done = () => {
       this.orphans.unregister(snap);
       snap.release();

@@ -1,13 +1,16 @@
 // Opening a database file: take the writer lock, create the file's two meta
 // pages if it is new, else pick the newest valid meta and check what it
-// points at (the file's length, the freelist chain, the root page).
+// points at (the file's length, the freelist chain, the root page), and
+// replay its log into the overlay.
 import { fsyncSync, openSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { native, type StoreLockHandle } from '../native.js';
 import { CorruptionError, LockError, StoreError } from './errors.js';
 import { Freelist } from './freelist.js';
+import { readLogChain } from './log.js';
 import { encodeMeta, pickMeta, probePageSize, type Meta } from './meta.js';
 import { PAGE_SIZES, PageType, decodeFreelist, readHeader } from './page.js';
+import { Overlay } from './overlay.js';
 import { Pager } from './pager.js';
 import type { PageView, StoreState } from './snapshot.js';
 
@@ -38,7 +41,7 @@ function lock(path: string): StoreLockHandle {
 /** Writes the first two meta pages of an empty file: txids 0 and 1, an empty tree. */
 function create(pager: Pager, path: string): void {
   for (const txid of [0, 1]) {
-    const meta: Meta = { txid, pageSize: pager.pageSize, root: 0, height: 0, pageCount: 2, freelist: 0, entries: 0 };
+    const meta: Meta = { txid, pageSize: pager.pageSize, root: 0, height: 0, pageCount: 2, freelist: 0, entries: 0, log: 0, logPages: 0 };
     pager.writeSync(txid, encodeMeta(meta));
   }
   pager.flushSync();
@@ -102,6 +105,17 @@ export function openFile(path: string, o: FileOptions): OpenedFile {
     }
     const freelist = readFreelist(pager, meta);
     if (meta.root !== 0) pager.read(meta.root, [meta.height === 1 ? PageType.Leaf : PageType.Branch]);
+    const overlay = new Overlay();
+    const logPages: number[] = [];
+    try {
+      for (const { pageNo, txid, records } of readLogChain(meta.log, meta.logPages, meta.pageCount, (n) => pager.read(n, [PageType.Log]))) {
+        overlay.apply(records, txid, Infinity);
+        logPages.push(pageNo);
+      }
+    } catch (e) {
+      if (e instanceof CorruptionError && e.path === undefined) throw new CorruptionError(e.page, e.reason, path);
+      throw e;
+    }
     const state: StoreState = {
       path,
       pager,
@@ -109,8 +123,11 @@ export function openFile(path: string, o: FileOptions): OpenedFile {
       cacheLevels: o.cacheLevels,
       cache: new Map<number, PageView>(),
       meta,
-      freelist: new Freelist(freelist.ids),
+      // The log chain may hold pages the freelist on disk still lists (log.ts).
+      freelist: new Freelist(logPages.length === 0 ? freelist.ids : without(freelist.ids, logPages)),
       freelistPages: freelist.pages,
+      overlay,
+      logPages,
     };
     return { state, lock: held };
   } catch (e) {
@@ -118,4 +135,9 @@ export function openFile(path: string, o: FileOptions): OpenedFile {
     pager.close();
     throw e;
   }
+}
+
+function without(ids: number[], taken: number[]): number[] {
+  const set = new Set(taken);
+  return ids.filter((id) => !set.has(id));
 }

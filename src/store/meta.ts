@@ -6,7 +6,9 @@ import { CorruptionError } from './errors.js';
 import { HEADER, PAGE_SIZES, PageType, checksumOf, newPage, readHeader, readU64, seal, writeU64 } from './page.js';
 
 export const MAGIC = Buffer.from('XRPKVDB\0', 'latin1');
-export const VERSION = 1;
+/** Written by this code; version 1 files (no log) are read and become version 2 at their next commit. */
+export const VERSION = 2;
+const VERSIONS = [1, 2];
 
 /** What a commit publishes: the state of the tree as of `txid`. */
 export interface Meta {
@@ -21,6 +23,10 @@ export interface Meta {
   /** The first freelist page, 0 when none. */
   freelist: number;
   entries: number;
+  /** The newest log page (log.ts), 0 when the log is empty. */
+  log: number;
+  /** Pages in the log chain. */
+  logPages: number;
 }
 
 export function encodeMeta(m: Meta): Buffer {
@@ -34,15 +40,17 @@ export function encodeMeta(m: Meta): Buffer {
   writeU64(page, 64, m.pageCount);
   writeU64(page, 72, m.freelist);
   writeU64(page, 80, m.entries);
+  writeU64(page, 88, m.log);
+  writeU64(page, 96, m.logPages);
   return seal(page);
 }
 
 /** The meta in `page` (meta page `slot`), or why it is not a valid one. */
 export function decodeMeta(page: Buffer, slot: number): Meta | string {
-  if (page.length < 88) return 'the file is too short';
+  if (page.length < 104) return 'the file is too short';
   if (!page.subarray(HEADER, HEADER + 8).equals(MAGIC)) return 'not an xrpkv meta page (bad magic)';
   const version = page.readUInt32LE(40);
-  if (version !== VERSION) return `unsupported format version ${version}`;
+  if (!VERSIONS.includes(version)) return `unsupported format version ${version}`;
   const pageSize = page.readUInt32LE(44);
   if (!(PAGE_SIZES as readonly number[]).includes(pageSize)) return `bad page size ${pageSize}`;
   if (page.length !== pageSize) return `page size ${pageSize}, read ${page.length} bytes`;
@@ -59,12 +67,15 @@ export function decodeMeta(page: Buffer, slot: number): Meta | string {
     pageCount: readU64(page, 64),
     freelist: readU64(page, 72),
     entries: readU64(page, 80),
+    log: version === 1 ? 0 : readU64(page, 88),
+    logPages: version === 1 ? 0 : readU64(page, 96),
   };
   if (m.pageCount < 2) return `page count ${m.pageCount}`;
-  for (const [name, n] of [['root', m.root], ['freelist', m.freelist]] as const) {
+  for (const [name, n] of [['root', m.root], ['freelist', m.freelist], ['log', m.log]] as const) {
     if (n !== 0 && (n < 2 || n >= m.pageCount)) return `${name} page ${n} is outside the file's ${m.pageCount} pages`;
   }
   if ((m.root === 0) !== (m.height === 0)) return `root ${m.root} with height ${m.height}`;
+  if ((m.log === 0) !== (m.logPages === 0)) return `log page ${m.log} with ${m.logPages} log pages`;
   return m;
 }
 

@@ -18,8 +18,9 @@ export enum PageType {
   Leaf = 3,
   Overflow = 4,
   Freelist = 5,
+  Log = 6,
 }
-export const TYPE_NAMES = ['?', 'meta', 'branch', 'leaf', 'overflow', 'freelist'];
+export const TYPE_NAMES = ['?', 'meta', 'branch', 'leaf', 'overflow', 'freelist', 'log'];
 
 /** The longest key a page of `p` bytes stores: every branch then holds 4 entries, every leaf 2. */
 export const maxKeyLen = (p: number) => Math.min(511, p / 4 - 24);
@@ -94,7 +95,7 @@ export function verifyPage(page: Buffer, pageNo: number, types?: readonly PageTy
   if (page.readUInt32LE(0) !== checksumOf(page)) throw new CorruptionError(pageNo, 'checksum mismatch', path);
   const h = readHeader(page);
   if (h.pageNo !== pageNo) throw new CorruptionError(pageNo, `it claims to be page ${h.pageNo}`, path);
-  if (h.type < PageType.Meta || h.type > PageType.Freelist) throw new CorruptionError(pageNo, `unknown type ${h.type}`, path);
+  if (h.type < PageType.Meta || h.type > PageType.Log) throw new CorruptionError(pageNo, `unknown type ${h.type}`, path);
   if (types && !types.includes(h.type)) {
     const want = types.map((t) => TYPE_NAMES[t]).join(' or ');
     throw new CorruptionError(pageNo, `expected a ${want} page, found a ${TYPE_NAMES[h.type]} page`, path);

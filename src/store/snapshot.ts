@@ -1,7 +1,9 @@
 // Read snapshots and the `walk` lookup. A snapshot is a meta (root, height,
 // page count) as of one commit; every page reachable from it stays as it was
 // while the snapshot is registered (db.ts counts open snapshots by txid, and
-// freelist.ts frees nothing a registered snapshot can reach).
+// freelist.ts frees nothing a registered snapshot can reach). Keys the log
+// has changed since the tree's last checkpoint are answered from the overlay
+// (overlay.ts) as of the snapshot's txid: `find` looks there first.
 //
 // A lookup reads one page per level. The top `cacheLevels` levels are kept
 // decoded in `cache` (page number -> view); deeper pages are read and searched
@@ -25,6 +27,7 @@ import {
   type LeafValue,
   type OverflowRef,
 } from './page.js';
+import type { Overlay, Version } from './overlay.js';
 import type { Pager } from './pager.js';
 
 /** A decoded branch or leaf page, shared read-only between snapshots. */
@@ -46,16 +49,35 @@ export interface StoreState {
   freelist: Freelist;
   /** The pages the committed freelist is written on (freed by the next commit). */
   freelistPages: number[];
+  /** The log's changes since the last checkpoint; replaced, never cleared, by a checkpoint. */
+  overlay: Overlay;
+  /** The log's pages, oldest first (freed by the next checkpoint). */
+  logPages: number[];
 }
 
 export class Snapshot {
   released = false;
+  /** The overlay of the tree `meta` points at. */
+  readonly overlay: Overlay;
 
   constructor(
     readonly store: StoreState,
     readonly meta: Meta,
     private onRelease?: (s: Snapshot) => void,
-  ) {}
+  ) {
+    this.overlay = store.overlay;
+  }
+
+  /** The log's version of `key` as of this snapshot; undefined when the tree decides. */
+  recent(key: Buffer): Version | undefined {
+    return this.overlay.size === 0 ? undefined : this.overlay.find(key, this.meta.txid);
+  }
+
+  /** The value stored under `key` as of this snapshot, log included, or undefined. */
+  find(key: Buffer): LeafValue | undefined {
+    const v = this.recent(key);
+    return v ? v.value : this.lookup(key);
+  }
 
   release(): void {
     if (this.released) return;
@@ -92,7 +114,7 @@ export class Snapshot {
     return view;
   }
 
-  /** The value stored under `key`, or undefined: one page per level. */
+  /** The value the tree (without the log) holds under `key`, or undefined: one page per level. */
   lookup(key: Buffer): LeafValue | undefined {
     return this.meta.root === 0 ? undefined : this.lookupFrom(this.meta.root, 0, key);
   }
@@ -123,7 +145,7 @@ export class Snapshot {
   }
 
   get(key: Buffer): Buffer | undefined {
-    const v = this.lookup(key);
+    const v = this.find(key);
     return v === undefined ? undefined : this.value(v);
   }
 

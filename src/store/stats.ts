@@ -15,6 +15,10 @@ export interface Stats {
   leafPages: number;
   overflowPages: number;
   freelistPages: number;
+  /** Pages of the log: commits since the last checkpoint (FORMAT.md, "Log pages"). */
+  logPages: number;
+  /** Keys the log has changed since the last checkpoint (removed ones included). */
+  logKeys: number;
   /** Pages on the freelist: reusable now, or once older snapshots close. */
   freePages: number;
   /** Of those, the ones waiting for snapshots. */
@@ -64,6 +68,8 @@ export function storeStats(snap: Snapshot, backend: 'walk' | 'xrp'): Stats {
     leafPages,
     overflowPages,
     freelistPages: store.freelistPages.length,
+    logPages: meta.logPages,
+    logKeys: snap.overlay.size,
     freePages: store.freelist.size,
     pendingPages: store.freelist.pendingCount,
     fill: treePages === 0 ? 0 : used / (treePages * p),

@@ -64,17 +64,22 @@ export class WriteTx {
   private tail: AppendTail | undefined;
   private tailLeaf: Node | undefined;
 
-  /** `oldestSnapshot`: the txid of the oldest open snapshot (Infinity when none). */
+  /**
+   * `oldestSnapshot`: the txid of the oldest open snapshot (Infinity when
+   * none); `logDelta`: what the log adds to the meta's count of keys (the
+   * overlay's `delta`), whose changes the caller is about to put here.
+   */
   constructor(
     private readonly store: StoreState,
     oldestSnapshot: number,
+    logDelta = 0,
   ) {
     const meta = store.meta;
     this.base = new Snapshot(store, meta);
     this.txid = meta.txid + 1;
     this.p = store.pageSize;
     this.height = meta.height;
-    this.entries = meta.entries;
+    this.entries = meta.entries - logDelta;
     this.pageCount = meta.pageCount;
     this.freelist = store.freelist.clone();
     this.freelist.promote(oldestSnapshot);
@@ -177,6 +182,12 @@ export class WriteTx {
     return true;
   }
 
+  /** Frees pages the new meta will not reach (the log's, at a checkpoint); the commit then happens. */
+  discard(pages: number[]): void {
+    for (const page of pages) this.free(page);
+    if (pages.length > 0) this.changed = true;
+  }
+
   /** Rebalances, spills and lists the pages to write; the transaction is spent after. */
   commit(): Commit {
     let root = this.loadRoot();
@@ -215,6 +226,8 @@ export class WriteTx {
       pageCount: this.pageCount,
       freelist: freelistPages[0] ?? 0,
       entries: this.entries,
+      log: 0,
+      logPages: 0,
     };
     return { pages: this.pages, meta, freelist: this.freelist, freelistPages };
   }

@@ -3,11 +3,33 @@
 // once that commit is durable: pages written, synced, meta written, synced.
 // Writes issued while a commit is in flight form the next one. One commit at
 // a time, so each starts from the last published state.
+//
+// A commit goes one of two ways. A small one goes to the log (log.ts): its
+// changes are appended as records, and the tree stays as it is. Any other
+// (more than LOG_COMMIT_KEYS keys, a value too long for a record, or a log
+// grown past its limits) is a checkpoint: a tree transaction (tx.ts)
+// that takes in the log's changes, then the commit's own, rewrites the
+// changed pages copy-on-write and empties the log. Either way the commit is
+// durable when its promises settle, and snapshots see all of it or none.
 import { WriteFailedError, typeError } from './errors.js';
-import { encodeMeta } from './meta.js';
+import { countDelta, encodeLog } from './log.js';
+import { LogTx } from './log-tx.js';
+import { encodeMeta, type Meta } from './meta.js';
+import { Overlay } from './overlay.js';
 import { FIELDS, PUT, PackedOps } from './packed.js';
-import type { StoreState } from './snapshot.js';
+import { Snapshot, type StoreState } from './snapshot.js';
 import { WriteTx } from './tx.js';
+
+/** Default `logLimit`: keys the log holds before a checkpoint folds them into the tree. */
+export const LOG_LIMIT = 65_536;
+/** Log bytes on disk that force a checkpoint: bounds the file's growth and the replay at open. */
+const LOG_BYTES = 16 << 20;
+/**
+ * The most keys one commit may log. A larger commit rewrites the tree: it
+ * dirties enough leaves that writing them costs about what its records
+ * would, and logging it would only write its bytes twice (bulk loads).
+ */
+export const LOG_COMMIT_KEYS = 4096;
 
 export type Op = { type: 'put'; key: Buffer; value: Buffer } | { type: 'remove'; key: Buffer };
 
@@ -33,7 +55,13 @@ export class Writer {
     private readonly state: StoreState,
     /** The txid of the oldest open snapshot, Infinity when none. */
     private readonly oldestSnapshot: () => number,
-  ) {}
+    /** Keys the log may hold; 0: every commit rewrites the tree. */
+    private readonly logLimit = LOG_LIMIT,
+  ) {
+    this.commitLimit = Math.min(LOG_COMMIT_KEYS, logLimit);
+  }
+  /** Keys one commit may log (0 when there is no log). */
+  private readonly commitLimit: number;
 
   /** Queues `ops`; resolves with `remove`'s answer for a single remove, else undefined. */
   write(ops: Op[] | PackedOps): Promise<unknown> {
@@ -77,11 +105,9 @@ export class Writer {
   private async commit(items: Item[]): Promise<void> {
     if (this.failed) return items.forEach((item) => item.reject(this.failed));
     const outcomes: { ok: boolean; value: unknown }[] = [];
-    let write: ReturnType<WriteTx['commit']> | undefined;
+    let write: Prepared | undefined;
     try {
-      const tx = new WriteTx(this.state, this.oldestSnapshot());
-      for (const item of items) outcomes.push(item.kind === 'ops' ? { ok: true, value: apply(tx, item.ops) } : runTxn(tx, item.fn));
-      if (tx.changed) write = tx.commit();
+      write = this.prepare(items, outcomes);
     } catch (e) {
       // A page that cannot be read (corruption): nothing of this commit is written.
       return items.forEach((item) => item.reject(e));
@@ -98,15 +124,109 @@ export class Writer {
         return items.forEach((item) => item.reject(this.failed));
       }
       // Published: snapshots opened from now on see the commit.
-      this.state.meta = write.meta;
-      this.state.freelist = write.freelist;
-      this.state.freelistPages = write.freelistPages;
+      write.publish();
     }
     items.forEach((item, i) => (outcomes[i].ok ? item.resolve(outcomes[i].value) : item.reject(outcomes[i].value)));
   }
+
+  /** Runs `items` (their outcomes go to `outcomes`) and lists what to write; undefined when nothing changed. */
+  private prepare(items: Item[], outcomes: { ok: boolean; value: unknown }[]): Prepared | undefined {
+    const { state } = this;
+    let log: LogTx | undefined;
+    const count = opCount(items);
+    if (this.logLimit > 0 && count <= this.commitLimit && state.overlay.size + count <= this.logLimit) {
+      log = new LogTx(new Snapshot(state, state.meta));
+      for (const item of items) outcomes.push(item.kind === 'ops' ? { ok: true, value: apply(log, item.ops) } : runTxn(log, item.fn));
+      const logged = this.logged(log);
+      if (logged !== 'checkpoint') return logged;
+    }
+    // A checkpoint: the log's changes first, then this commit's.
+    const tx = new WriteTx(state, this.oldestSnapshot(), state.overlay.delta);
+    for (const v of state.overlay.latest()) {
+      if (v.value === undefined) tx.remove(v.key);
+      else tx.put(v.key, v.value);
+    }
+    tx.discard(state.logPages);
+    if (log) {
+      for (const c of log.finals()) {
+        if (c.value === undefined) tx.remove(c.key);
+        else tx.put(c.key, c.value);
+      }
+    } else {
+      for (const item of items) outcomes.push(item.kind === 'ops' ? { ok: true, value: apply(tx, item.ops) } : runTxn(tx, item.fn));
+    }
+    if (!tx.changed) return undefined;
+    const c = tx.commit();
+    return {
+      pages: c.pages,
+      meta: c.meta,
+      publish: () => {
+        state.meta = c.meta;
+        state.freelist = c.freelist;
+        state.freelistPages = c.freelistPages;
+        state.overlay = new Overlay();
+        state.logPages = [];
+      },
+    };
+  }
+
+  /** `log`'s changes as a log commit; 'checkpoint' when the log cannot take them. */
+  private logged(log: LogTx): Prepared | undefined | 'checkpoint' {
+    const { state } = this;
+    if (log.tooLarge || log.size > this.commitLimit || state.overlay.size + log.size > this.logLimit) return 'checkpoint';
+    const records = log.records();
+    if (records.length === 0) return undefined;
+    const { meta, pageSize } = state;
+    const txid = meta.txid + 1;
+    // Free pages first, as a tree commit takes them; the freelist on disk is
+    // not rewritten (log.ts: the chain wins over it).
+    const freelist = state.freelist.clone();
+    freelist.promote(this.oldestSnapshot());
+    let pageCount = meta.pageCount;
+    const allocate = () => {
+      const reused = freelist.allocate();
+      if (reused === undefined) return pageCount++;
+      state.cache.delete(reused);
+      return reused;
+    };
+    const { pages, newest } = encodeLog(pageSize, txid, records, allocate, meta.log);
+    if ((meta.logPages + pages.size) * pageSize > LOG_BYTES) return 'checkpoint';
+    let delta = 0;
+    for (const r of records) delta += countDelta(r.kind);
+    const next: Meta = { ...meta, txid, pageCount, log: newest, logPages: meta.logPages + pages.size, entries: meta.entries + delta };
+    return {
+      pages,
+      meta: next,
+      publish: () => {
+        state.meta = next;
+        state.freelist = freelist;
+        state.logPages.push(...pages.keys());
+        state.overlay.apply(records, txid, this.oldestSnapshot());
+      },
+    };
+  }
 }
 
-function apply(tx: WriteTx, ops: Op[] | PackedOps): unknown {
+/** What a commit writes (pages, then the meta), and how it becomes visible once durable. */
+interface Prepared {
+  pages: Map<number, Buffer>;
+  meta: Meta;
+  publish(): void;
+}
+
+/** Keys the items' operations name (a transaction's are not known before it runs). */
+function opCount(items: Item[]): number {
+  let n = 0;
+  for (const item of items) if (item.kind === 'ops') n += item.ops instanceof PackedOps ? item.ops.count : item.ops.length;
+  return n;
+}
+
+/** What `apply` and `runTxn` need of a transaction: tx.ts's and log-tx.ts's. */
+interface Writes extends TxOps {
+  putBytes(src: Buffer, keyStart: number, keyLen: number, valueStart: number, valueLen: number): void;
+}
+
+function apply(tx: Writes, ops: Op[] | PackedOps): unknown {
   if (ops instanceof PackedOps) {
     const { bytes, ops: fields } = ops;
     for (let i = 0; i < FIELDS * ops.count; i += FIELDS) {
@@ -128,7 +248,7 @@ function apply(tx: WriteTx, ops: Op[] | PackedOps): unknown {
  * writes reach the transaction only if it returns; if it throws, they vanish
  * and its promise rejects, leaving the other writes of the commit alone.
  */
-function runTxn(tx: WriteTx, fn: (ops: TxOps) => unknown): { ok: boolean; value: unknown } {
+function runTxn(tx: TxOps, fn: (ops: TxOps) => unknown): { ok: boolean; value: unknown } {
   const overlay = new Map<string, { key: Buffer; value: Buffer | undefined }>();
   let open = true;
   const live = () => {

@@ -1,0 +1,152 @@
+// Log pages (FORMAT.md, "Log pages"): what a small commit writes instead of
+// rewriting the tree. A random write to a copy-on-write tree rewrites its
+// whole path, a page per level, so a commit of a few hundred random writes
+// rewrites hundreds of leaves; logged, the same commit writes one record per
+// key, packed into a few pages appended to the file. The tree takes the
+// log's changes later, all at once, in a commit that rewrites each changed
+// leaf once (writer.ts: a checkpoint).
+//
+// Invariants:
+// - the meta's `log` is the newest log page; each page's `next` is the one
+//   written before it (0 for the oldest), so a commit never changes a page
+//   an earlier one wrote;
+// - a log commit takes free pages (else grows the file) without rewriting
+//   the freelist, so the freelist on disk may list pages the log chain now
+//   holds: the chain wins (file.ts takes its pages out of the free ones, and
+//   check.ts accepts the overlap). A checkpoint frees the chain's pages and
+//   writes a freelist without them;
+// - every page of one commit carries that commit's txid; txids fall (or
+//   stay) along the chain;
+// - a commit logs each key at most once, with its final state after that
+//   commit, and a record fits one page (keys and values stay within
+//   maxKeyLen and maxInline, so a record takes under half a page);
+// - the kind says what the record did to the count of keys: an insert adds
+//   one, a remove takes one away, an overwrite neither.
+import { CorruptionError } from './errors.js';
+import { HEADER, PageType, maxInline, maxKeyLen, newPage, readHeader, seal } from './page.js';
+
+export enum LogKind {
+  Insert = 1,
+  Overwrite = 2,
+  Remove = 3,
+}
+
+/** One logged change: `value` is undefined for a remove. */
+export interface LogRecord {
+  kind: LogKind;
+  key: Buffer;
+  value: Buffer | undefined;
+}
+
+/** kind (1) + key length (2) + value length (2). */
+const RECORD_HEAD = 5;
+
+export const recordSize = (r: LogRecord) => RECORD_HEAD + r.key.length + (r.value?.length ?? 0);
+
+/** Whether a value can sit in a log record (else the commit must go to the tree). */
+export const loggable = (valueLength: number, p: number) => valueLength <= maxInline(p);
+
+/** What entries a record adds to the count of keys. */
+export const countDelta = (kind: LogKind) => (kind === LogKind.Insert ? 1 : kind === LogKind.Remove ? -1 : 0);
+
+/**
+ * `records` packed into log pages numbered by `allocate` (each page's `next`
+ * the one before it; the first one's `prevNewest`). Returns the pages and the
+ * number of the newest.
+ */
+export function encodeLog(
+  p: number,
+  txid: number,
+  records: LogRecord[],
+  allocate: () => number,
+  prevNewest: number,
+): { pages: Map<number, Buffer>; newest: number } {
+  const pages = new Map<number, Buffer>();
+  let pageNo = prevNewest;
+  let page: Buffer | undefined;
+  let off = p;
+  let count = 0;
+  const close = () => {
+    if (!page) return;
+    page.writeUInt16LE(count, 6);
+    pages.set(pageNo, seal(page));
+  };
+  for (const r of records) {
+    const size = recordSize(r);
+    if (off + size > p) {
+      close();
+      const older = pageNo;
+      pageNo = allocate();
+      page = newPage(p, PageType.Log, 0, pageNo, txid, older);
+      off = HEADER;
+      count = 0;
+    }
+    const value = r.value ?? EMPTY;
+    page![off] = r.kind;
+    page!.writeUInt16LE(r.key.length, off + 1);
+    page!.writeUInt16LE(value.length, off + 3);
+    r.key.copy(page!, off + RECORD_HEAD);
+    value.copy(page!, off + RECORD_HEAD + r.key.length);
+    off += size;
+    count++;
+  }
+  close();
+  return { pages, newest: pageNo };
+}
+const EMPTY = Buffer.alloc(0);
+
+/** The records of a verified log page; throws `CorruptionError` naming the page when one is malformed. */
+export function decodeLog(page: Buffer, pageNo: number): LogRecord[] {
+  const p = page.length;
+  const count = readHeader(page).count;
+  const records: LogRecord[] = [];
+  let off = HEADER;
+  for (let i = 0; i < count; i++) {
+    if (off + RECORD_HEAD > p) throw new CorruptionError(pageNo, `log record ${i} runs past the page`);
+    const kind = page[off];
+    const keyLen = page.readUInt16LE(off + 1);
+    const valueLen = page.readUInt16LE(off + 3);
+    if (kind < LogKind.Insert || kind > LogKind.Remove) throw new CorruptionError(pageNo, `log record ${i} has unknown kind ${kind}`);
+    if (keyLen > maxKeyLen(p)) throw new CorruptionError(pageNo, `log record ${i}'s key is ${keyLen} bytes, over ${maxKeyLen(p)}`);
+    if (valueLen > maxInline(p)) throw new CorruptionError(pageNo, `log record ${i}'s value is ${valueLen} bytes, over ${maxInline(p)}`);
+    if (kind === LogKind.Remove && valueLen !== 0) throw new CorruptionError(pageNo, `log record ${i} removes a key but carries a value`);
+    const start = off + RECORD_HEAD;
+    if (start + keyLen + valueLen > p) throw new CorruptionError(pageNo, `log record ${i} runs past the page`);
+    const key = Buffer.from(page.subarray(start, start + keyLen));
+    const value = kind === LogKind.Remove ? undefined : Buffer.from(page.subarray(start + keyLen, start + keyLen + valueLen));
+    records.push({ kind, key, value });
+    off = start + keyLen + valueLen;
+  }
+  return records;
+}
+
+/**
+ * The log chain from `newest`, oldest page first, each with its txid and
+ * records. `read` returns a page verified as a log page. The chain must have
+ * `expected` pages, inside the first `pageCount`, txids never rising.
+ */
+export function readLogChain(
+  newest: number,
+  expected: number,
+  pageCount: number,
+  read: (pageNo: number) => Buffer,
+): { pageNo: number; txid: number; records: LogRecord[] }[] {
+  const chain: { pageNo: number; txid: number; records: LogRecord[] }[] = [];
+  const seen = new Set<number>();
+  let txid = Infinity;
+  for (let pageNo = newest, from = 0; pageNo !== 0; ) {
+    if (pageNo < 2 || pageNo >= pageCount || seen.has(pageNo) || chain.length >= expected) {
+      throw new CorruptionError(from, `the log chain points at page ${pageNo} (after ${chain.length} of ${expected} pages)`);
+    }
+    seen.add(pageNo);
+    const page = read(pageNo);
+    const h = readHeader(page);
+    if (h.txid > txid) throw new CorruptionError(pageNo, `log page of txid ${h.txid} follows one of txid ${txid}`);
+    txid = h.txid;
+    chain.push({ pageNo, txid: h.txid, records: decodeLog(page, pageNo) });
+    from = pageNo;
+    pageNo = h.next;
+  }
+  if (chain.length !== expected) throw new CorruptionError(chain.at(-1)?.pageNo ?? 0, `the log chain has ${chain.length} pages, the meta counts ${expected}`);
+  return chain.reverse();
+}
