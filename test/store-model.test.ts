@@ -2,7 +2,7 @@
 // batches, transactions, ranges, reopens) per page size, with binary keys of
 // every length up to the limit and values from empty to several overflow
 // pages. Every few thousand operations the whole content is compared and the
-// file checked.
+// file checked. Small commits go to the log, others checkpoint it.
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { open, type Database } from '../src/index.js';
@@ -16,10 +16,10 @@ afterAll(() => tmp.remove());
 
 const hex = (b: Buffer) => b.toString('hex');
 
-async function model(pageSize: number, seed: number, total: number): Promise<void> {
+async function model(pageSize: number, seed: number, total: number, logLimit?: number): Promise<void> {
   const rnd = random(seed);
   const path = join(tmp.dir, `model-${pageSize}.db`);
-  const options = { pageSize, sync: false, keyEncoding: 'binary', valueEncoding: 'binary' } as const;
+  const options = { pageSize, sync: false, keyEncoding: 'binary', valueEncoding: 'binary', logLimit } as const;
   let db: Database<Buffer, Buffer> = open(path, options);
   const oracle = new Map<string, Buffer>();
   // Keys share prefixes (a few first bytes), so branch separators get long.
@@ -106,11 +106,16 @@ async function model(pageSize: number, seed: number, total: number): Promise<voi
   await db.close();
 }
 
+// A commit with an overflow value checkpoints the log into the tree; with
+// 512-byte pages a small log limit makes checkpoints of full logs common too.
 describe('the store against a Map', () => {
-  for (const pageSize of [512, 4096]) {
-    it(`100,000 random operations with ${pageSize}-byte pages`, async () => {
+  for (const [pageSize, logLimit] of [
+    [512, 200],
+    [4096, undefined],
+  ]) {
+    it(`100,000 random operations with ${pageSize}-byte pages, log limit ${logLimit ?? 'default'}`, async () => {
       const started = Date.now();
-      await model(pageSize, pageSize, 100_000);
+      await model(pageSize!, pageSize!, 100_000, logLimit);
       console.log(`${pageSize}-byte pages: ${Date.now() - started} ms`);
     });
   }

@@ -16,7 +16,9 @@ afterAll(() => tmp.remove());
 let seq = 0;
 const newPath = () => join(tmp.dir, `${seq++}.db`);
 const key = (i: number) => Buffer.from(`key-${String(i).padStart(6, '0')}`);
-const binary = { keyEncoding: 'binary', valueEncoding: 'binary' } as const;
+// No log (logLimit 0): these tests are about the tree's pages, which a logged
+// commit leaves alone; test/store-log.test.ts has the log's own.
+const binary = { keyEncoding: 'binary', valueEncoding: 'binary', logLimit: 0 } as const;
 
 async function fill(db: Database<Buffer, Buffer>, n: number, tag: string, size = 40): Promise<void> {
   await db.batch(Array.from({ length: n }, (_, i) => ({ type: 'put' as const, key: key(i), value: Buffer.alloc(size, `${tag}${i}`) })));

@@ -16,7 +16,8 @@ afterAll(() => tmp.remove());
 afterEach(() => vi.restoreAllMocks());
 let seq = 0;
 type Bin = Database<Buffer, Buffer>;
-const BINARY = { keyEncoding: 'binary', valueEncoding: 'binary', sync: false } as const;
+// No log by default: a logged key is answered from memory, without a chain.
+const BINARY = { keyEncoding: 'binary', valueEncoding: 'binary', sync: false, logLimit: 0 } as const;
 const fresh = (options: OpenOptions = {}): Bin => open(join(tmp.dir, `${seq++}.db`), { ...BINARY, ...options });
 
 
@@ -29,6 +30,9 @@ async function workload(pageSize: number, seed: number, rounds: number): Promise
   const walk = fresh({ pageSize, lookup: 'walk', cacheLevels: 1 });
   const xrps: [string, Bin][] = [0, 1, 2].map((c) => [`xrp cacheLevels ${c}`, fresh({ pageSize, lookup: 'xrp', cacheLevels: c })]);
   if (pageSize === 512) xrps.push(['xrp kernel mode', fresh({ pageSize, lookup: 'xrp', cacheLevels: 0, xrpMode: 'kernel' })]);
+  // Keys in the log and in the tree at once: lookups and range.c's scans merged with the log.
+  const logged: [string, Bin] = ['xrp with a log', fresh({ pageSize, lookup: 'xrp', cacheLevels: 1, logLimit: 300 })];
+  xrps.push(logged);
   const all: Bin[] = [walk, ...xrps.map((x) => x[1])];
   expect(walk.lookup).toBe('walk');
   for (const [, db] of xrps) expect(db.stats().backend).toBe('xrp');
@@ -42,17 +46,23 @@ async function workload(pageSize: number, seed: number, rounds: number): Promise
     return k;
   });
   const inline = maxInline(pageSize);
+  // Every third round only inline values: a commit with an overflow value
+  // cannot be logged, so those rounds are the ones the log takes.
+  let overflow = true;
   const value = () => {
-    const r = rnd(100);
+    const r = rnd(overflow ? 100 : 80);
     const len = r < 5 ? 0 : r < 80 ? rnd(inline + 1) : r < 95 ? inline + 1 + rnd(2 * pageSize) : rnd(4 * pageSize);
     return Buffer.alloc(len, rnd(256));
   };
   const oracle = new Map<string, Buffer>();
+  let loggedRounds = 0;
 
   for (let round = 0; round < rounds; round++) {
     // One commit's worth of operations, the same on every database.
+    overflow = round % 3 !== 1;
     const ops = randomOps(rnd, 20 + rnd(round < 10 ? 300 : 60), keys, value, oracle, 4);
     await Promise.all(all.map((db) => db.batch(ops)));
+    if (logged[1].stats().logKeys > 0) loggedRounds++;
 
     // Present and absent keys: pool keys, their neighbours, and keys at the length limit.
     const queries: Buffer[] = [];
@@ -93,7 +103,8 @@ async function workload(pageSize: number, seed: number, rounds: number): Promise
   const height = walk.stats().height;
   expect(height).toBeGreaterThanOrEqual(3);
   for (const [name, db] of xrps) expect(chains(db), name).toBeGreaterThan(0);
-  for (const db of all) expect(db.stats().height).toBe(height);
+  for (const db of all) if (db !== logged[1]) expect(db.stats().height).toBe(height);
+  expect(loggedRounds).toBeGreaterThan(rounds / 6);
   // A full scan through range.c, resumed many times, and a reverse one (the TypeScript cursor).
   const everything = [...oracle.keys()].sort();
   for (const [name, db] of xrps) {

@@ -1,0 +1,193 @@
+// The log (src/store/log.ts, overlay.ts, writer.ts): small commits append
+// records instead of rewriting the tree; reads, ranges and snapshots see
+// them; a reopen replays them; a checkpoint folds them into the tree; log
+// pages reuse free pages, so churn does not grow the file; a damaged log
+// page is found and named; files from before the log still open.
+import { openSync, closeSync, readSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CorruptionError, checkFile, open, type Database, type OpenOptions } from '../src/index.js';
+import { pickMeta, type Meta } from '../src/store/meta.js';
+import { seal } from '../src/store/page.js';
+import { LOG_COMMIT_KEYS } from '../src/store/writer.js';
+import { tempDir } from './xrp-fixtures.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.remove());
+let seq = 0;
+const newPath = () => join(tmp.dir, `${seq++}.db`);
+type Bin = Database<Buffer, Buffer>;
+const BINARY = { keyEncoding: 'binary', valueEncoding: 'binary', pageSize: 512, sync: false } as const;
+const key = (i: number) => Buffer.from(`key-${String(i).padStart(6, '0')}`);
+const val = (tag: string, i: number) => Buffer.from(`${tag}-${i}`);
+
+async function put(db: Bin, from: number, to: number, tag: string): Promise<void> {
+  await db.batch(Array.from({ length: to - from }, (_, j) => ({ type: 'put' as const, key: key(from + j), value: val(tag, from + j) })));
+}
+
+/** The newest meta on disk. */
+function metaOf(path: string, pageSize = 512): Meta {
+  const fd = openSync(path, 'r');
+  try {
+    const pages = [0, 1].map((n) => {
+      const b = Buffer.alloc(pageSize);
+      readSync(fd, b, 0, pageSize, n * pageSize);
+      return b;
+    }) as [Buffer, Buffer];
+    return pickMeta(pages);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const entries = (db: Bin, o: object = {}) => [...db.getRange(o)].map((e) => `${e.key}=${e.value}`);
+
+describe('the log', () => {
+  it('takes small commits without touching the tree, and a reopen replays it', async () => {
+    const path = newPath();
+    let db: Bin = open(path, { ...BINARY, logLimit: 0 });
+    await put(db, 0, 300, 'tree');
+    const height = db.stats().height;
+    await db.close();
+
+    db = open(path, BINARY);
+    const root = metaOf(path).root;
+    await put(db, 100, 150, 'log'); // overwrites
+    await put(db, 300, 320, 'log'); // inserts
+    // key(305) was logged as an insert: its removal is the same key's record; key(999) was never there.
+    await db.batch([{ type: 'del', key: key(0) }, { type: 'del', key: key(305) }, { type: 'del', key: key(999) }]);
+    const s = db.stats();
+    expect(s).toMatchObject({ height, entries: 318, logKeys: 71 });
+    expect(s.logPages).toBeGreaterThan(0);
+    expect(metaOf(path).root).toBe(root); // the tree was not rewritten
+
+    const check = (d: Bin) => {
+      expect(d.getSync(key(0))).toBeUndefined();
+      expect(d.getSync(key(1))).toEqual(val('tree', 1));
+      expect(d.getSync(key(120))).toEqual(val('log', 120));
+      expect(d.getSync(key(310))).toEqual(val('log', 310));
+      expect(d.getSync(key(305))).toBeUndefined();
+      expect(d.count()).toBe(318);
+      // Ranges merge the tree's entries with the log's, both ways.
+      expect(entries(d, { start: key(98), end: key(102) })).toEqual(['key-000098=tree-98', 'key-000099=tree-99', 'key-000100=log-100', 'key-000101=log-101']);
+      expect(entries(d, { start: key(306), end: key(302), reverse: true })).toEqual(['key-000306=log-306', 'key-000304=log-304', 'key-000303=log-303']);
+      expect(entries(d, { limit: 2 })).toEqual(['key-000001=tree-1', 'key-000002=tree-2']);
+      expect(d.check()).toMatchObject({ ok: true, problems: [] });
+    };
+    check(db);
+    await db.close();
+    db = open(path, BINARY);
+    expect(db.stats()).toMatchObject({ logKeys: 71, logPages: s.logPages });
+    check(db);
+    await db.close();
+  });
+
+  it('checkpoints into the tree when it holds logLimit keys, and takes big commits straight to the tree', async () => {
+    const path = newPath();
+    const db: Bin = open(path, { ...BINARY, logLimit: 100 });
+    await put(db, 0, 60, 'a');
+    expect(db.stats()).toMatchObject({ height: 0, logKeys: 60, entries: 60 });
+    await put(db, 60, 90, 'a');
+    expect(db.stats()).toMatchObject({ logKeys: 90 });
+    await put(db, 90, 120, 'a'); // 90 + 30 > 100: a checkpoint takes the log and this commit
+    const s = db.stats();
+    expect(s).toMatchObject({ logKeys: 0, logPages: 0, entries: 120 });
+    expect(s.height).toBeGreaterThan(0);
+    expect(metaOf(path).log).toBe(0);
+    expect(db.getSync(key(75))).toEqual(val('a', 75));
+
+    const big: Bin = open(newPath(), BINARY);
+    await put(big, 0, LOG_COMMIT_KEYS + 1, 'b');
+    expect(big.stats()).toMatchObject({ logKeys: 0, entries: LOG_COMMIT_KEYS + 1 });
+    await put(big, 0, LOG_COMMIT_KEYS, 'c');
+    expect(big.stats()).toMatchObject({ logKeys: LOG_COMMIT_KEYS, entries: LOG_COMMIT_KEYS + 1 });
+    expect(big.check().ok).toBe(true);
+    await Promise.all([db.close(), big.close()]);
+  });
+
+  it('a snapshot keeps what it saw across log commits and a checkpoint', async () => {
+    const db: Bin = open(newPath(), { ...BINARY, logLimit: 200 });
+    await put(db, 0, 100, 'old');
+    const held = db.getRange()[Symbol.iterator]();
+    expect(held.next().value!.key).toEqual(key(0));
+    await put(db, 0, 50, 'new'); // logged
+    await db.remove(key(60)); // logged
+    await put(db, 100, 250, 'new'); // checkpoint
+    expect(db.stats().logKeys).toBe(0);
+    const rest = [...{ [Symbol.iterator]: () => held }].map((e) => `${e.key}=${e.value}`);
+    expect(rest).toEqual(Array.from({ length: 99 }, (_, i) => `${key(i + 1)}=${val('old', i + 1)}`));
+    expect(db.getSync(key(10))).toEqual(val('new', 10));
+    expect(db.getSync(key(60))).toBeUndefined();
+    expect(db.count()).toBe(249);
+    await db.close();
+  });
+
+  it('reuses free pages for its own, so churn does not grow the file without bound', async () => {
+    const path = newPath();
+    let db: Bin = open(path, { ...BINARY, logLimit: 150 });
+    const sizes: number[] = [];
+    for (let round = 0; round < 60; round++) {
+      // Overwrites of random keys: logged, with a checkpoint every few rounds.
+      const ops = Array.from({ length: 40 }, (_, j) => ({ type: 'put' as const, key: key((round * 37 + j * 11) % 400), value: val(`r${round}`, j) }));
+      await db.batch(ops);
+      if (round % 9 === 8) {
+        await db.close();
+        db = open(path, { ...BINARY, logLimit: 150 });
+        expect(db.check()).toMatchObject({ ok: true, problems: [] });
+      }
+      sizes.push(statSync(path).size);
+    }
+    expect(sizes[59]).toBe(sizes[25]);
+    await db.close();
+    expect(checkFile(path)).toMatchObject({ ok: true });
+  });
+
+  it('a damaged log page fails open and check, naming it', async () => {
+    const path = newPath();
+    const db: Bin = open(path, BINARY);
+    await put(db, 0, 40, 'x');
+    await db.close();
+    const { log } = metaOf(path);
+    expect(log).toBeGreaterThan(1);
+    const fd = openSync(path, 'r+');
+    writeSync(fd, Buffer.from([0xee]), 0, 1, log * 512 + 100);
+    closeSync(fd);
+    let thrown: unknown;
+    try {
+      open(path, BINARY);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(CorruptionError);
+    expect(thrown).toMatchObject({ page: log, code: 'CORRUPTION' });
+    expect(checkFile(path).problems).toEqual([{ page: log, message: 'checksum mismatch' }]);
+  });
+
+  it('opens a version 1 file (before the log) and writes to it', async () => {
+    const path = newPath();
+    let db: Bin = open(path, { ...BINARY, logLimit: 0 });
+    await put(db, 0, 100, 'v1');
+    await put(db, 0, 10, 'v1b');
+    await db.close();
+    // Both metas back to version 1, as the code before the log wrote them.
+    const fd = openSync(path, 'r+');
+    for (const slot of [0, 1]) {
+      const page = Buffer.alloc(512);
+      readSync(fd, page, 0, 512, slot * 512);
+      page.writeUInt32LE(1, 40);
+      page.fill(0, 88, 104);
+      writeSync(fd, seal(page), 0, 512, slot * 512);
+    }
+    closeSync(fd);
+    const options: OpenOptions = BINARY;
+    db = open(path, options);
+    expect(db.getSync(key(5))).toEqual(val('v1b', 5));
+    await put(db, 200, 210, 'v2');
+    await db.close();
+    db = open(path, options);
+    expect(db.count()).toBe(110);
+    expect(db.getSync(key(205))).toEqual(val('v2', 205));
+    expect(db.check().ok).toBe(true);
+    await db.close();
+  });
+});
