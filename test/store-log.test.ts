@@ -7,8 +7,10 @@ import { openSync, closeSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CorruptionError, checkFile, open, type Database, type OpenOptions } from '../src/index.js';
+import { Cursor } from '../src/store/cursor.js';
 import { pickMeta, type Meta } from '../src/store/meta.js';
 import { seal } from '../src/store/page.js';
+import type { Snapshot } from '../src/store/snapshot.js';
 import { LOG_COMMIT_KEYS } from '../src/store/writer.js';
 import { tempDir } from './xrp-fixtures.js';
 
@@ -80,6 +82,48 @@ describe('the log', () => {
     expect(db.stats()).toMatchObject({ logKeys: 71, logPages: s.logPages });
     check(db);
     await db.close();
+  });
+
+  it('a cursor steps both ways over the tree and the log merged, turning anywhere', async () => {
+    const db: Bin = open(newPath(), { ...BINARY, logLimit: 0 });
+    await put(db, 0, 200, 't'); // tree: even and odd keys 0..199
+    await db.close();
+    const logged: Bin = open(db.path, BINARY);
+    // Log: overwrites of multiples of 3, inserts 200..209, removes of multiples of 5.
+    await logged.batch(Array.from({ length: 67 }, (_, i) => ({ type: 'put' as const, key: key(3 * i), value: val('l', 3 * i) })));
+    await put(logged, 200, 210, 'l');
+    await logged.batch(Array.from({ length: 42 }, (_, i) => ({ type: 'del' as const, key: key(5 * i) })));
+    const want = [...Array(210).keys()].filter((i) => i % 5 !== 0).map((i) => `${key(i)}=${val(i % 3 === 0 || i >= 200 ? 'l' : 't', i)}`);
+    expect(entries(logged)).toEqual(want);
+    const snap = (logged as unknown as { snapshot(): Snapshot }).snapshot();
+    const c = new Cursor(snap);
+    const at = () => `${c.key}=${snap.value(c.value)}`;
+    let i = 0;
+    expect(c.seek()).toBe(true);
+    // A walk that turns often: forward 7, back 3, forward 11, back 5, ...
+    for (let leg = 0; leg < 40; leg++) {
+      const steps = leg % 2 === 0 ? 7 + (leg % 5) : -(3 + (leg % 3));
+      for (let n = 0; n < Math.abs(steps); n++) {
+        const moved = steps > 0 ? c.next() : c.prev();
+        i += Math.sign(steps);
+        expect(moved).toBe(i >= 0 && i < want.length);
+        if (!moved) break;
+        expect(at()).toBe(want[i]);
+      }
+      if (i < 0 || i >= want.length) break;
+    }
+    expect(i).toBeGreaterThan(60);
+    // Seeks land on the first entry at or past a key, or the last at or before it.
+    expect(c.seek(key(10))).toBe(true);
+    expect(at()).toBe(`${key(11)}=${val('t', 11)}`);
+    expect(c.seekLast(key(15))).toBe(true);
+    expect(at()).toBe(`${key(14)}=${val('t', 14)}`);
+    expect(c.prev()).toBe(true);
+    expect(at()).toBe(`${key(13)}=${val('t', 13)}`);
+    expect(c.next() && c.next()).toBe(true);
+    expect(at()).toBe(`${key(16)}=${val('t', 16)}`);
+    snap.release();
+    await logged.close();
   });
 
   it('checkpoints into the tree when it holds logLimit keys, and takes big commits straight to the tree', async () => {

@@ -207,18 +207,27 @@ export class Cursor {
 
   private move(dir: 1 | -1): boolean {
     if (!this.on) return false;
-    if (this.on === 'tree' && dir === this.dir && !this.recent.valid) {
-      // Nothing logged ahead: a plain tree step.
-      this.stepTree(dir);
-      if (!this.tree.valid) this.on = undefined;
-      return this.on !== undefined;
+    if (dir === this.dir) {
+      // On the tree, the log's cursor is already past the current key (settle
+      // picks the log on a tie); on the log, the tree's may be on the same
+      // key, an entry the log's version hides.
+      if (this.on === 'recent') {
+        if (this.tree.valid && compareBytes(this.tree.key, this.recent.version!.key) === 0) this.stepTree(dir);
+        this.recent.step(dir);
+      } else {
+        this.stepTree(dir);
+        if (!this.recent.valid) {
+          // Nothing logged ahead: a plain tree step.
+          if (!this.tree.valid) this.on = undefined;
+          return this.on !== undefined;
+        }
+      }
+      return this.settle();
     }
+    // A turn: both cursors seek again, then step past the current key.
     const key = this.key;
-    if (dir !== this.dir) {
-      if (dir > 0) this.seek(key);
-      else this.seekLast(key);
-    }
-    // Past `key` on both sides (the side not on it is past it already).
+    if (dir > 0) this.seek(key);
+    else this.seekLast(key);
     while (this.tree.valid && compareBytes(this.tree.key, key) * dir <= 0) this.stepTree(dir);
     while (this.recent.valid && compareBytes(this.recent.version!.key, key) * dir <= 0) this.recent.step(dir);
     return this.settle();
