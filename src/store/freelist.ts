@@ -42,6 +42,16 @@ export class Freelist {
     return page;
   }
 
+  /** The `i`-th page `allocate` would hand out from now (0: the next), or undefined past the free ones. */
+  peek(i: number): number | undefined {
+    return this.free[this.free.length - 1 - i];
+  }
+
+  /** Takes the `n` pages `peek(0)` .. `peek(n - 1)` named. */
+  take(n: number): void {
+    for (let i = 0; i < n; i++) this.members.delete(this.free.pop()!);
+  }
+
   /** Marks `page` freed by transaction `txid`. */
   release(txid: number, page: number): void {
     if (page < 2) throw new Error(`internal error: freeing meta page ${page}`);

@@ -179,15 +179,19 @@ export class Writer {
     const { meta, pageSize } = state;
     const txid = meta.txid + 1;
     // Free pages first, as a tree commit takes them; the freelist on disk is
-    // not rewritten (log.ts: the chain wins over it).
-    const freelist = state.freelist.clone();
+    // not rewritten (log.ts: the chain wins over it). Promoting pages no
+    // snapshot can reach any more changes nothing a reader sees; the pages
+    // are taken from the freelist when the commit publishes.
+    const { freelist } = state;
     freelist.promote(this.oldestSnapshot());
     let pageCount = meta.pageCount;
+    let reused = 0;
     const allocate = () => {
-      const reused = freelist.allocate();
-      if (reused === undefined) return pageCount++;
-      state.cache.delete(reused);
-      return reused;
+      const page = freelist.peek(reused);
+      if (page === undefined) return pageCount++;
+      reused++;
+      state.cache.delete(page);
+      return page;
     };
     const { pages, newest } = encodeLog(pageSize, txid, records, allocate, meta.log);
     if ((meta.logPages + pages.size) * pageSize > LOG_BYTES) return 'checkpoint';
@@ -199,7 +203,7 @@ export class Writer {
       meta: next,
       publish: () => {
         state.meta = next;
-        state.freelist = freelist;
+        freelist.take(reused);
         state.logPages.push(...pages.keys());
         state.overlay.apply(records, txid, this.oldestSnapshot());
       },
