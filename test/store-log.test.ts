@@ -149,6 +149,34 @@ describe('the log', () => {
     await Promise.all([db.close(), big.close()]);
   });
 
+  it('a checkpoint lets the event loop run while it folds the log, and reads see the last commit meanwhile', async () => {
+    const db: Bin = open(newPath(), { ...BINARY, logLimit: 6000 });
+    await put(db, 0, 3000, 'a');
+    await put(db, 3000, 6000, 'a');
+    expect(db.stats().logKeys).toBe(6000);
+    // A reader on every turn of the event loop, until the checkpoint's pages are written.
+    let turns = 0;
+    let writing = false;
+    const seen = new Set<string>();
+    const read = () => {
+      if (writing) return;
+      turns++;
+      seen.add(`${db.getSync(key(10))} ${db.count()} ${db.getSync(key(6001)) === undefined}`);
+      setImmediate(read);
+    };
+    const pager = (db as unknown as { state: { pager: { write: (pages: Map<number, Buffer>) => Promise<void> } } }).state.pager;
+    const write = pager.write.bind(pager);
+    pager.write = (pages) => ((writing = true), write(pages));
+    const checkpoint = put(db, 6000, 6010, 'b'); // over the limit: a checkpoint of 6,010 keys
+    setImmediate(read);
+    await checkpoint;
+    expect(db.stats()).toMatchObject({ logKeys: 0, entries: 6010 });
+    // The fold yields every 2,048 keys: the reader ran in between, and only saw the last commit.
+    expect(turns).toBeGreaterThanOrEqual(2);
+    expect([...seen]).toEqual(['a-10 6000 true']);
+    await db.close();
+  });
+
   it('a snapshot keeps what it saw across log commits and a checkpoint', async () => {
     const db: Bin = open(newPath(), { ...BINARY, logLimit: 200 });
     await put(db, 0, 100, 'old');

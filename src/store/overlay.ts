@@ -45,9 +45,9 @@ export class Overlay {
     return v;
   }
 
-  /** The newest version of every key (what a checkpoint folds into the tree). */
-  latest(): IterableIterator<Version> {
-    return this.versions.values();
+  /** The newest version of `id`, a key of `sorted()` (what a checkpoint folds into the tree). */
+  newest(id: string): Version {
+    return this.versions.get(id)!;
   }
 
   /**

@@ -107,7 +107,7 @@ export class Writer {
     const outcomes: { ok: boolean; value: unknown }[] = [];
     let write: Prepared | undefined;
     try {
-      write = this.prepare(items, outcomes);
+      write = await this.prepare(items, outcomes);
     } catch (e) {
       // A page that cannot be read (corruption): nothing of this commit is written.
       return items.forEach((item) => item.reject(e));
@@ -130,7 +130,7 @@ export class Writer {
   }
 
   /** Runs `items` (their outcomes go to `outcomes`) and lists what to write; undefined when nothing changed. */
-  private prepare(items: Item[], outcomes: { ok: boolean; value: unknown }[]): Prepared | undefined {
+  private async prepare(items: Item[], outcomes: { ok: boolean; value: unknown }[]): Promise<Prepared | undefined> {
     const { state } = this;
     let log: LogTx | undefined;
     const count = opCount(items);
@@ -142,10 +142,7 @@ export class Writer {
     }
     // A checkpoint: the log's changes first, then this commit's.
     const tx = new WriteTx(state, this.oldestSnapshot(), state.overlay.delta);
-    for (const v of state.overlay.latest()) {
-      if (v.value === undefined) tx.remove(v.key);
-      else tx.put(v.key, v.value);
-    }
+    await fold(state.overlay, tx);
     tx.discard(state.logPages);
     if (log) {
       for (const c of log.finals()) {
@@ -210,6 +207,24 @@ export class Writer {
     };
   }
 }
+
+/**
+ * Puts the log's changes into a checkpoint's transaction, in key order (keys
+ * side by side share their leaf and path, so each page is decoded once), and
+ * yields to the event loop every FOLD_SLICE keys: a checkpoint of tens of
+ * thousands of keys takes a second or more, and reads go on meanwhile (they
+ * see the last commit; nothing is written until the fold ends). Writes wait.
+ */
+async function fold(overlay: Overlay, tx: WriteTx): Promise<void> {
+  let n = 0;
+  for (const id of overlay.sorted()) {
+    const v = overlay.newest(id);
+    if (v.value === undefined) tx.remove(v.key);
+    else tx.put(v.key, v.value);
+    if (++n % FOLD_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+const FOLD_SLICE = 2048;
 
 /** What a commit writes (pages, then the meta), and how it becomes visible once durable. */
 interface Prepared {
