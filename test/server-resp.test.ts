@@ -1,9 +1,10 @@
 // The server's building blocks without a network: the RESP parser (split
-// input, limits, inline commands), the reply encoder, the glob matcher and
-// the settings' precedence.
+// input, limits, inline commands), the command lookup, the reply encoder, the
+// glob matcher and the settings' precedence.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { COMMANDS, lookupCommand } from '../src/server/command-table.js';
 import { ConfigError, resolveConfig, size } from '../src/server/config.js';
 import { globMatch, literalPrefix } from '../src/server/glob.js';
 import { ProtocolError, RespParser, splitInline } from '../src/server/resp-parser.js';
@@ -91,6 +92,22 @@ describe('RespParser', () => {
     expect(words('  set  a   b ')).toEqual(['set', 'a', 'b']);
     expect(words('set "x\\ty\\n" \'it\\\'s\' "\\x00\\xff"')).toEqual(['set', 'x\ty\n', "it's", '\x00\xff']);
     expect(() => words('set "a"b')).toThrow(/unbalanced quotes/);
+  });
+});
+
+describe('lookupCommand', () => {
+  it('finds every command by its name in any ASCII case', () => {
+    for (const [name, spec] of COMMANDS) {
+      const mixed = [...name].map((c, i) => (i % 2 ? c.toUpperCase() : c)).join('');
+      for (const sent of [name, name.toUpperCase(), mixed]) expect(lookupCommand(Buffer.from(sent))).toBe(spec);
+    }
+  });
+
+  it('finds nothing for a name that only resembles one', () => {
+    // 0xc5 and 0xe5 differ from 'E' and 'e' by the bits a case-folding shortcut would ignore.
+    for (const sent of ['ge', 'gett', 'gex', 'g t', '', 'GET\0', 'get '].map((s) => Buffer.from(s, 'latin1')).concat([Buffer.from([0x67, 0xc5, 0x74]), Buffer.from([0x67, 0xe5, 0x74]), Buffer.from([0x47, 0x05, 0x54])])) {
+      expect(lookupCommand(sent), JSON.stringify(sent.toString('latin1'))).toBeUndefined();
+    }
   });
 });
 

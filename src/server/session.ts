@@ -15,7 +15,7 @@
 // command's error reply; nothing a client sends stops the server.
 import type { Socket } from 'node:net';
 import { KeyTooLargeError, StoreError } from '../store/errors.js';
-import { COMMANDS } from './command-table.js';
+import { lookupCommand } from './command-table.js';
 import { ReplyError, wrongArgs, type Client, type CommandSpec, type Context, type ServerState } from './command-spec.js';
 import type { Keyspace } from './keyspace.js';
 import { ProtocolError, RespParser, type ParserLimits } from './resp-parser.js';
@@ -142,11 +142,10 @@ export class Session implements Client {
 
   private dispatch(args: Buffer[]): void {
     this.server.commandsProcessed++;
-    const name = args[0]!.toString('latin1').toLowerCase();
-    const spec = COMMANDS.get(name);
+    const spec = lookupCommand(args[0]!);
     if (!this.authenticated && !spec?.flags.includes('no_auth')) return this.answer(error('NOAUTH Authentication required.'));
     if (!spec) return this.answer(error(unknownCommand(args)));
-    if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) return this.answer(error(wrongArgs(name).message));
+    if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) return this.answer(error(wrongArgs(spec.name).message));
     this.execute(spec, args);
   }
 
