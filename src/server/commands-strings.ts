@@ -3,7 +3,7 @@
 // commit holding it is durable. Read-modify-write commands (SET NX/XX/GET,
 // DEL's count, INCR*) run as one `db.transaction`, so nothing another client
 // writes can slip in between their read and their write.
-import { ReplyError, SYNTAX, command, int64, word, wrongArgs, type CommandSpec, type Context } from './command-spec.js';
+import { ReplyError, SYNTAX, command, int64, valueCommand, word, wrongArgs, type CommandSpec, type Context } from './command-spec.js';
 import type { BatchOp } from '../store/db.js';
 import { OK, array, bulkOrNil, integer, nil } from './resp-writer.js';
 
@@ -12,10 +12,10 @@ const I64_MIN = -0x8000_0000_0000_0000n;
 
 const key1 = { firstKey: 1, lastKey: 1, step: 1 };
 
-export const GET = command(
+export const GET = valueCommand(
   'get',
   { arity: 2, flags: ['readonly', 'fast'], ...key1, group: 'string', summary: 'Returns the string value of a key.', since: '1.0.0', access: 'read' },
-  ({ client, keyspace }, [, key]) => bulkOrNil(keyspace.get(key!), client.proto),
+  ({ keyspace }, args) => keyspace.get(args[1]!),
 );
 
 export const SET = command(
