@@ -252,6 +252,37 @@ describe('commands on the wire', () => {
     expect(await sendInChunks(bytes, expected)).toBe(expected);
   });
 
+  it('batches pipelined SETs and MSETs, keeping their order with other writes and failing only a refused one', async () => {
+    const r = ioredis();
+    const written = async () => Number(/writes_acknowledged:(\d+)/.exec(await r.info('xrpkv'))![1]);
+    const before = await written();
+    const big = 'k'.repeat(600);
+    const results = await r
+      .pipeline()
+      .set('batch:a', '1')
+      .incr('batch:a')
+      .set('batch:a', '10')
+      .set(big, 'v')
+      .mset('batch:b', 'x', big, 'y')
+      .mset('batch:b', 'y', 'batch:c', 'z')
+      .incrby('batch:a', 5)
+      .set('batch:d', 'd')
+      .mget('batch:a', 'batch:b', 'batch:c', 'batch:d')
+      .exec();
+    expect(results!.map(([err, v]) => err?.message.replace(/:.*/, '') ?? v)).toEqual([
+      'OK',
+      2,
+      'OK',
+      'ERR key too large',
+      'ERR key too large',
+      'OK',
+      15,
+      'OK',
+      ['15', 'y', 'z', 'd'],
+    ]);
+    expect(await written()).toBe(before + 6);
+  });
+
   it('answers a pipeline of GETs of binary keys, small and large values, and missing keys, in order (RESP2 and RESP3)', async () => {
     const r = ioredis();
     const keys = [Buffer.from([0]), Buffer.from([13, 10]), Buffer.from([255, 0, 36]), Buffer.from('wire:big')];

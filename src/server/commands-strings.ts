@@ -1,6 +1,7 @@
 // Commands on string values: GET, SET, DEL, EXISTS, MGET, MSET and the
 // INCR family. Every write resolves its reply only once the store says the
-// commit holding it is durable. Read-modify-write commands (SET NX/XX/GET,
+// commit holding it is durable; plain SETs and MSETs are puts that join one
+// store batch (keyspace.ts). Read-modify-write commands (SET NX/XX/GET,
 // DEL's count, INCR*) run as one `db.transaction`, so nothing another client
 // writes can slip in between their read and their write.
 import { ReplyError, SYNTAX, command, int64, valueCommand, word, wrongArgs, type CommandSpec, type Context } from './command-spec.js';
@@ -47,7 +48,7 @@ export const SET = command(
     // The reply is encoded later: in the protocol of when it ran, not of a HELLO pipelined after it.
     const proto = ctx.client.proto;
     const db = keyspace.db;
-    if (!nx && !xx && !get) return keyspace.write(() => db.put(key, value)).then(() => OK);
+    if (!nx && !xx && !get) return keyspace.put([{ type: 'put', key, value }]).then(() => OK);
     return keyspace
       .write(() =>
         db.transaction((tx) => {
@@ -91,7 +92,7 @@ export const MSET = command(
     if (args.length % 2 === 0) throw wrongArgs('mset');
     const ops: BatchOp<Buffer, Buffer>[] = [];
     for (let i = 1; i < args.length; i += 2) ops.push({ type: 'put' as const, key: args[i]!, value: args[i + 1]! });
-    return keyspace.write(() => keyspace.db.batch(ops)).then(() => OK);
+    return keyspace.put(ops).then(() => OK);
   },
 );
 
