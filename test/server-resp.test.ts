@@ -1,13 +1,15 @@
 // The server's building blocks without a network: the RESP parser (split
-// input, limits, inline commands), the reply encoder, the glob matcher and
-// the settings' precedence.
+// input, limits, inline commands), the command lookup, the reply encoder and
+// buffer, the glob matcher and the settings' precedence.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { COMMANDS, lookupCommand } from '../src/server/command-table.js';
 import { ConfigError, resolveConfig, size } from '../src/server/config.js';
 import { globMatch, literalPrefix } from '../src/server/glob.js';
 import { ProtocolError, RespParser, splitInline } from '../src/server/resp-parser.js';
-import { array, bulk, bulkOrNil, error, map, verbatim } from '../src/server/resp-writer.js';
+import { ReplyBuffer } from '../src/server/reply-buffer.js';
+import { array, asBuffer, bulk, bulkOrNil, error, map, verbatim, type Reply } from '../src/server/resp-writer.js';
 import { random } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
@@ -91,6 +93,74 @@ describe('RespParser', () => {
     expect(words('  set  a   b ')).toEqual(['set', 'a', 'b']);
     expect(words('set "x\\ty\\n" \'it\\\'s\' "\\x00\\xff"')).toEqual(['set', 'x\ty\n', "it's", '\x00\xff']);
     expect(() => words('set "a"b')).toThrow(/unbalanced quotes/);
+  });
+});
+
+describe('lookupCommand', () => {
+  it('finds every command by its name in any ASCII case', () => {
+    for (const [name, spec] of COMMANDS) {
+      const mixed = [...name].map((c, i) => (i % 2 ? c.toUpperCase() : c)).join('');
+      for (const sent of [name, name.toUpperCase(), mixed]) expect(lookupCommand(Buffer.from(sent))).toBe(spec);
+    }
+  });
+
+  it('finds nothing for a name that only resembles one', () => {
+    // 0xc5 and 0xe5 differ from 'E' and 'e' by the bits a case-folding shortcut would ignore.
+    for (const sent of ['ge', 'gett', 'gex', 'g t', '', 'GET\0', 'get '].map((s) => Buffer.from(s, 'latin1')).concat([Buffer.from([0x67, 0xc5, 0x74]), Buffer.from([0x67, 0xe5, 0x74]), Buffer.from([0x47, 0x05, 0x54])])) {
+      expect(lookupCommand(sent), JSON.stringify(sent.toString('latin1'))).toBeUndefined();
+    }
+  });
+});
+
+describe('ReplyBuffer', () => {
+  const sizes = [0, 1, 9, 10, 32, 33, 99, 100, 999, 1000, 4096, 16 * 1024, 16 * 1024 + 1, 70_000];
+  const value = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + n) & 0xff));
+
+  it('sends what was appended, in order, as one Buffer: strings, Buffers and bulk values of every size', () => {
+    const replies = new ReplyBuffer();
+    const expected: Reply[] = [];
+    for (const n of sizes) {
+      replies.appendBulk(value(n));
+      expected.push(bulk(value(n)));
+      replies.append('+OK\r\n');
+      expected.push('+OK\r\n');
+      const encoded = asBuffer(bulk(value(n)));
+      replies.append(encoded);
+      expected.push(encoded);
+      const text = `-ERR ${'x'.repeat(n % 200)}\r\n`;
+      replies.append(text);
+      expected.push(text);
+    }
+    expect(replies.empty).toBe(false);
+    expect(replies.take()!.equals(Buffer.concat(expected.map(asBuffer)))).toBe(true);
+    expect(replies.empty).toBe(true);
+    expect(replies.take()).toBeUndefined();
+  });
+
+  it('never changes bytes it has handed out', () => {
+    const replies = new ReplyBuffer();
+    const sent: [Buffer, Buffer][] = [];
+    for (let round = 0; round < 50; round++) {
+      const expected: Buffer[] = [];
+      for (let i = 0; i <= round; i++) {
+        const v = value((round * 37 + i * 101) % 3000);
+        replies.appendBulk(v);
+        expected.push(asBuffer(bulk(v)));
+      }
+      const taken = replies.take()!;
+      sent.push([taken, Buffer.concat(expected)]);
+    }
+    for (const [taken, expected] of sent) expect(taken.equals(expected)).toBe(true);
+  });
+
+  it('drops what was not taken on clear', () => {
+    const replies = new ReplyBuffer();
+    replies.appendBulk(value(100));
+    replies.appendBulk(value(70_000));
+    replies.clear();
+    expect(replies.take()).toBeUndefined();
+    replies.append('+PONG\r\n');
+    expect(replies.take()!.toString('latin1')).toBe('+PONG\r\n');
   });
 });
 

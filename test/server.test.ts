@@ -220,6 +220,86 @@ describe('redis-cli and redis-benchmark', () => {
   });
 });
 
+describe('commands on the wire', () => {
+  /** Sends `chunks` one at a time (each its own TCP segment) and collects the reply until it ends with `last`. */
+  function sendInChunks(chunks: Buffer[], last: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.setNoDelay(true);
+      let reply = '';
+      socket.on('data', (d: Buffer) => {
+        reply += d.toString('latin1');
+        if (reply.endsWith(last)) {
+          socket.destroy();
+          resolve(reply);
+        }
+      });
+      socket.on('error', reject);
+      socket.on('connect', async () => {
+        for (const chunk of chunks) {
+          socket.write(chunk);
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      });
+    });
+  }
+
+  it('takes command names in any case, also split across TCP segments', async () => {
+    const input = Buffer.concat([resp('sEt', 'wire:k', 'v1'), resp('gEt', 'wire:k'), resp('GET', 'wire:none'), resp('Ping'), Buffer.from('get wire:k\r\n')]);
+    const expected = '+OK\r\n$2\r\nv1\r\n$-1\r\n+PONG\r\n$2\r\nv1\r\n';
+    expect(await sendInChunks([input], expected)).toBe(expected);
+    const bytes = [...input].map((b) => Buffer.from([b]));
+    expect(await sendInChunks(bytes, expected)).toBe(expected);
+  });
+
+  it('batches pipelined SETs and MSETs, keeping their order with other writes and failing only a refused one', async () => {
+    const r = ioredis();
+    const written = async () => Number(/writes_acknowledged:(\d+)/.exec(await r.info('xrpkv'))![1]);
+    const before = await written();
+    const big = 'k'.repeat(600);
+    const results = await r
+      .pipeline()
+      .set('batch:a', '1')
+      .incr('batch:a')
+      .set('batch:a', '10')
+      .set(big, 'v')
+      .mset('batch:b', 'x', big, 'y')
+      .mset('batch:b', 'y', 'batch:c', 'z')
+      .incrby('batch:a', 5)
+      .set('batch:d', 'd')
+      .mget('batch:a', 'batch:b', 'batch:c', 'batch:d')
+      .exec();
+    expect(results!.map(([err, v]) => err?.message.replace(/:.*/, '') ?? v)).toEqual([
+      'OK',
+      2,
+      'OK',
+      'ERR key too large',
+      'ERR key too large',
+      'OK',
+      15,
+      'OK',
+      ['15', 'y', 'z', 'd'],
+    ]);
+    expect(await written()).toBe(before + 6);
+  });
+
+  it('answers a pipeline of GETs of binary keys, small and large values, and missing keys, in order (RESP2 and RESP3)', async () => {
+    const r = ioredis();
+    const keys = [Buffer.from([0]), Buffer.from([13, 10]), Buffer.from([255, 0, 36]), Buffer.from('wire:big')];
+    const values = [Buffer.alloc(0), Buffer.from('$-1\r\n'), Buffer.alloc(5000, 0xee), Buffer.from(Array.from({ length: 60_000 }, (_, i) => i & 0xff))];
+    for (let i = 0; i < keys.length; i++) await r.set(keys[i]!, values[i]!);
+    const gets = [...keys, Buffer.from('wire:missing'), ...keys].flatMap((k) => [resp('GET', k)]);
+    const bulkOf = (v: Buffer) => Buffer.concat([Buffer.from(`$${v.length}\r\n`), v, Buffer.from('\r\n')]);
+    const replies = (nil: string) => Buffer.concat([...values.map(bulkOf), Buffer.from(nil), ...values.map(bulkOf)]).toString('latin1');
+    const resp2 = replies('$-1\r\n');
+    expect(await sendInChunks([Buffer.concat(gets)], resp2)).toBe(resp2);
+    const hello = resp('HELLO', '3');
+    const resp3 = await sendInChunks([Buffer.concat([hello, ...gets])], replies('_\r\n'));
+    expect(resp3.startsWith('%')).toBe(true);
+    expect(resp3.endsWith(replies('_\r\n'))).toBe(true);
+  });
+});
+
 describe('bad input', () => {
   const others = async () => expect((await redisCli(port, 'PING')).stdout).toBe('PONG\n');
 

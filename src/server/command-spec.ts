@@ -3,7 +3,7 @@
 // group, summary), which redis-cli and client libraries read.
 import type { ServerConfig } from './config.js';
 import type { Keyspace } from './keyspace.js';
-import type { Protocol, Reply } from './resp-writer.js';
+import { bulkOrNil, type Protocol, type Reply } from './resp-writer.js';
 
 /** An error reply: `message` starts with its code (`ERR`, `NOAUTH`, `WRONGPASS`, ...). */
 export class ReplyError extends Error {
@@ -62,14 +62,24 @@ export interface CommandSpec {
   access: Access;
   /** Runs it; arity is already checked. A thrown ReplyError becomes its error reply. */
   run: (ctx: Context, args: Buffer[]) => Reply | Promise<Reply>;
+  /**
+   * For a read whose reply is one value or nil (GET): the value, which the
+   * connection encodes itself, without `run` building a reply string first.
+   */
+  value?: (ctx: Context, args: Buffer[]) => Buffer | undefined;
 }
 
-type Meta = Omit<CommandSpec, 'name' | 'run' | 'access' | 'firstKey' | 'lastKey' | 'step' | 'flags'> &
+type Meta = Omit<CommandSpec, 'name' | 'run' | 'value' | 'access' | 'firstKey' | 'lastKey' | 'step' | 'flags'> &
   Partial<Pick<CommandSpec, 'firstKey' | 'lastKey' | 'step' | 'flags' | 'access'>>;
 
 /** A command with keyless defaults filled in. */
 export function command(name: string, meta: Meta, run: CommandSpec['run']): CommandSpec {
   return { firstKey: 0, lastKey: 0, step: 0, flags: [], access: 'other', ...meta, name, run };
+}
+
+/** A read command whose reply is one value (bulk string) or nil. */
+export function valueCommand(name: string, meta: Meta, value: NonNullable<CommandSpec['value']>): CommandSpec {
+  return { ...command(name, meta, (ctx, args) => bulkOrNil(value(ctx, args), ctx.client.proto)), value };
 }
 
 export function wrongArgs(name: string): ReplyError {

@@ -1,4 +1,7 @@
-// Every command the server knows, by lower-case name.
+// Every command the server knows, by lower-case name, and the lookup of a
+// command name as a client sent it (any case), done on its bytes: the name
+// of every command a client sends is looked up, and a string per command
+// (decoded, lower-cased, hashed) cost more than comparing a few bytes.
 import type { CommandSpec } from './command-spec.js';
 import { CONNECTION_COMMANDS } from './commands-connection.js';
 import { KEYSPACE_COMMANDS } from './commands-keys.js';
@@ -8,3 +11,31 @@ import { STRING_COMMANDS } from './commands-strings.js';
 export const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map(
   [...STRING_COMMANDS, ...KEYSPACE_COMMANDS, ...CONNECTION_COMMANDS, ...SERVER_COMMANDS, commandCommand(() => COMMANDS)].map((c) => [c.name, c]),
 );
+
+/** Commands by the length of their name, each with its name's bytes (lower case); the table's order, so GET and SET come first. */
+const BY_LENGTH: { name: Buffer; spec: CommandSpec }[][] = [];
+for (const spec of COMMANDS.values()) {
+  const name = Buffer.from(spec.name, 'latin1');
+  (BY_LENGTH[name.length] ??= []).push({ name, spec });
+}
+
+/** The command named `name` (compared without regard to ASCII case), or undefined. */
+export function lookupCommand(name: Buffer): CommandSpec | undefined {
+  const candidates = BY_LENGTH[name.length];
+  if (candidates === undefined) return undefined;
+  for (let c = 0; c < candidates.length; c++) {
+    if (sameName(name, candidates[c]!.name)) return candidates[c]!.spec;
+  }
+  return undefined;
+}
+
+/** Whether `sent` is `lower` in any case; `lower` holds lower-case letters and other bytes that must match exactly. */
+function sameName(sent: Buffer, lower: Buffer): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    const want = lower[i]!;
+    const got = sent[i]!;
+    // Only 'A'-'Z' become 'a'-'z' with bit 0x20 set; other bytes must be equal.
+    if (got !== want && !(want >= 97 && want <= 122 && got === want - 32)) return false;
+  }
+  return true;
+}

@@ -1,9 +1,10 @@
 // Commands on string values: GET, SET, DEL, EXISTS, MGET, MSET and the
 // INCR family. Every write resolves its reply only once the store says the
-// commit holding it is durable. Read-modify-write commands (SET NX/XX/GET,
+// commit holding it is durable; plain SETs and MSETs are puts that join one
+// store batch (keyspace.ts). Read-modify-write commands (SET NX/XX/GET,
 // DEL's count, INCR*) run as one `db.transaction`, so nothing another client
 // writes can slip in between their read and their write.
-import { ReplyError, SYNTAX, command, int64, word, wrongArgs, type CommandSpec, type Context } from './command-spec.js';
+import { ReplyError, SYNTAX, command, int64, valueCommand, word, wrongArgs, type CommandSpec, type Context } from './command-spec.js';
 import type { BatchOp } from '../store/db.js';
 import { OK, array, bulkOrNil, integer, nil } from './resp-writer.js';
 
@@ -12,10 +13,10 @@ const I64_MIN = -0x8000_0000_0000_0000n;
 
 const key1 = { firstKey: 1, lastKey: 1, step: 1 };
 
-export const GET = command(
+export const GET = valueCommand(
   'get',
   { arity: 2, flags: ['readonly', 'fast'], ...key1, group: 'string', summary: 'Returns the string value of a key.', since: '1.0.0', access: 'read' },
-  ({ client, keyspace }, [, key]) => bulkOrNil(keyspace.get(key!), client.proto),
+  ({ keyspace }, args) => keyspace.get(args[1]!),
 );
 
 export const SET = command(
@@ -47,7 +48,7 @@ export const SET = command(
     // The reply is encoded later: in the protocol of when it ran, not of a HELLO pipelined after it.
     const proto = ctx.client.proto;
     const db = keyspace.db;
-    if (!nx && !xx && !get) return keyspace.write(() => db.put(key, value)).then(() => OK);
+    if (!nx && !xx && !get) return keyspace.put([{ type: 'put', key, value }]).then(() => OK);
     return keyspace
       .write(() =>
         db.transaction((tx) => {
@@ -91,7 +92,7 @@ export const MSET = command(
     if (args.length % 2 === 0) throw wrongArgs('mset');
     const ops: BatchOp<Buffer, Buffer>[] = [];
     for (let i = 1; i < args.length; i += 2) ops.push({ type: 'put' as const, key: args[i]!, value: args[i + 1]! });
-    return keyspace.write(() => keyspace.db.batch(ops)).then(() => OK);
+    return keyspace.put(ops).then(() => OK);
   },
 );
 

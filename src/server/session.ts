@@ -15,11 +15,12 @@
 // command's error reply; nothing a client sends stops the server.
 import type { Socket } from 'node:net';
 import { KeyTooLargeError, StoreError } from '../store/errors.js';
-import { COMMANDS } from './command-table.js';
+import { lookupCommand } from './command-table.js';
 import { ReplyError, wrongArgs, type Client, type CommandSpec, type Context, type ServerState } from './command-spec.js';
 import type { Keyspace } from './keyspace.js';
 import { ProtocolError, RespParser, type ParserLimits } from './resp-parser.js';
-import { error, type Protocol, type Reply } from './resp-writer.js';
+import { ReplyBuffer } from './reply-buffer.js';
+import { error, nil, type Protocol, type Reply } from './resp-writer.js';
 
 /** Before AUTH, a client may send only small commands (as Redis limits them). */
 const UNAUTHENTICATED_LIMITS = { maxBulkLen: 16 * 1024, maxArrayLen: 10 };
@@ -40,9 +41,8 @@ export class Session implements Client {
   closing = false;
   private readonly parser: RespParser;
   private readonly ctx: Context;
-  /** Replies ready to send, as one latin1 string and (for large values) Buffers. */
-  private out = '';
-  private outBuffers: Buffer[] = [];
+  /** Replies ready to send. */
+  private readonly replies = new ReplyBuffer();
   private slots: Slot[] = [];
   private unanswered = 0;
   /** A command waiting for the connection's writes (`slots`) or for FLUSHDB (`gate`). */
@@ -142,11 +142,10 @@ export class Session implements Client {
 
   private dispatch(args: Buffer[]): void {
     this.server.commandsProcessed++;
-    const name = args[0]!.toString('latin1').toLowerCase();
-    const spec = COMMANDS.get(name);
+    const spec = lookupCommand(args[0]!);
     if (!this.authenticated && !spec?.flags.includes('no_auth')) return this.answer(error('NOAUTH Authentication required.'));
     if (!spec) return this.answer(error(unknownCommand(args)));
-    if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) return this.answer(error(wrongArgs(name).message));
+    if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) return this.answer(error(wrongArgs(spec.name).message));
     this.execute(spec, args);
   }
 
@@ -163,6 +162,8 @@ export class Session implements Client {
     }
     let reply: Reply | Promise<Reply>;
     try {
+      // A read runs with no reply waiting before it, so its value can be encoded straight into the send.
+      if (spec.value !== undefined && this.slots.length === 0) return this.sendValue(spec.value(this.ctx, args));
       reply = spec.run(this.ctx, args);
     } catch (e) {
       reply = error(errorMessage(e));
@@ -219,30 +220,21 @@ export class Session implements Client {
   }
 
   private send(reply: Reply): void {
-    if (typeof reply === 'string') {
-      this.out += reply;
-      return;
-    }
-    if (this.out !== '') this.outBuffers.push(Buffer.from(this.out, 'latin1'));
-    this.out = '';
-    this.outBuffers.push(reply);
+    this.replies.append(reply);
+  }
+
+  private sendValue(value: Buffer | undefined): void {
+    if (value === undefined) this.replies.append(nil(this.proto));
+    else this.replies.appendBulk(value);
   }
 
   private flush(): void {
-    if (this.out === '' && this.outBuffers.length === 0) return;
+    if (this.replies.empty) return;
     if (this.socket.destroyed || this.socket.writableEnded) {
-      this.out = '';
-      this.outBuffers = [];
+      this.replies.clear();
       return;
     }
-    if (this.outBuffers.length === 0) {
-      this.socket.write(this.out, 'latin1');
-    } else {
-      if (this.out !== '') this.outBuffers.push(Buffer.from(this.out, 'latin1'));
-      this.socket.write(this.outBuffers.length === 1 ? this.outBuffers[0]! : Buffer.concat(this.outBuffers));
-    }
-    this.out = '';
-    this.outBuffers = [];
+    this.socket.write(this.replies.take()!);
   }
 }
 
