@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { CorruptionError } from '../src/index.js';
 import { decodeMeta, encodeMeta, pickMeta, type Meta } from '../src/store/meta.js';
 import { Node } from '../src/store/node.js';
+import { viewSearch } from '../src/store/snapshot.js';
+import { random } from './store-fixtures.js';
 import {
   HEADER,
   PageType,
@@ -32,6 +34,31 @@ describe('page layout', () => {
     expect([512, 1024, 2048, 4096].map(maxKeyLen)).toEqual([104, 232, 488, 511]);
     expect([512, 1024, 2048, 4096].map(maxInline)).toEqual([112, 240, 496, 1008]);
     expect(freelistCapacity(512)).toBe(60);
+  });
+
+  it('searches pages and decoded pages as a linear scan does, keys sharing long prefixes included', () => {
+    const rnd = random(77);
+    for (let round = 0; round < 300; round++) {
+      // Keys from a few letters over a shared prefix, some prefixes of others: probes skip the bytes they share.
+      const prefix = 'k'.repeat(rnd(40));
+      const set = new Set<string>();
+      const n = 1 + rnd(60);
+      while (set.size < n) set.add(prefix + Array.from({ length: rnd(6) }, () => 'abc'[rnd(3)]).join(''));
+      const keys = [...set].map(key).sort(Buffer.compare);
+      const leaf = encodeLeaf(4096, 2, 1, keys, keys.map(() => key('v')));
+      const branchKeys = [key(''), ...keys.slice(1)];
+      const branch = encodeBranch(4096, 3, 1, branchKeys, branchKeys.map((_, i) => 10 + i));
+      for (let q = 0; q < 20; q++) {
+        const probe = key(prefix.slice(0, rnd(prefix.length + 1)) + Array.from({ length: rnd(7) }, () => 'abcd'[rnd(4)]).join(''));
+        const below = keys.filter((k) => Buffer.compare(k, probe) <= 0).length - 1;
+        const want = { index: below, exact: below >= 0 && keys[below].equals(probe) };
+        expect(searchPage(leaf, probe, true, 2)).toEqual(want);
+        expect(viewSearch({ leaf: true, keys, values: [], children: [] }, probe)).toEqual(want);
+        // A branch's entry 0 covers everything below entry 1.
+        expect(searchPage(branch, probe, false, 3).index).toBe(Math.max(0, below));
+        expect(viewSearch({ leaf: false, keys: branchKeys, values: [], children: [] }, probe).index).toBe(Math.max(0, below));
+      }
+    }
   });
 
   it('writes a leaf as the format says and reads it back', () => {

@@ -179,7 +179,7 @@ export class Database<K = unknown, V = any> {
   // overlay (`snap.recent`) and need no chain.
 
   getSync(key: K): V | undefined {
-    const k = this.keys.encode(key);
+    const k = this.lookupKey(key);
     const state = this.open();
     const snap = new Snapshot(state, state.meta);
     return this.decode(snap, this.find(snap, k));
@@ -215,10 +215,19 @@ export class Database<K = unknown, V = any> {
   }
 
   has(key: K): boolean {
-    const k = this.keys.encode(key);
+    const k = this.lookupKey(key);
     const state = this.open();
     const snap = new Snapshot(state, state.meta);
     return this.find(snap, k) !== undefined;
+  }
+
+  /**
+   * `key` encoded for a lookup that ends before anything else is encoded:
+   * the codec's bytes, not a copy (the caller's Buffer, or the codec's scratch).
+   */
+  private lookupKey(key: K): Buffer {
+    const b = this.keys.bytes(key);
+    return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   }
 
   private find(snap: Snapshot, k: Buffer): LeafValue | undefined {

@@ -256,6 +256,9 @@ export function searchPage(page: Buffer, key: Buffer, leaf: boolean, pageNo: num
   let lo = 0;
   let hi = count - 1;
   let index = -1;
+  // Bytes `key` shares with the entries just below `lo` and just above `hi`.
+  let sharedLo = 0;
+  let sharedHi = 0;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
     const s = HEADER + 2 * mid;
@@ -264,14 +267,39 @@ export function searchPage(page: Buffer, key: Buffer, leaf: boolean, pageNo: num
     const start = off + fixed;
     const end = start + (page[off] | (page[off + 1] << 8));
     if (end > size) throw new CorruptionError(pageNo, `entry ${mid}'s key runs past the page`);
-    const c = compareKey(key, page, start, end);
+    const c = compareKeyFrom(key, page, start, end, sharedLo < sharedHi ? sharedLo : sharedHi);
     if (c === 0) return { index: mid, exact: true };
     if (c > 0) {
       index = mid;
       lo = mid + 1;
-    } else hi = mid - 1;
+      sharedLo = c - 1;
+    } else {
+      hi = mid - 1;
+      sharedHi = -c - 1;
+    }
   }
   return { index, exact: false };
+}
+
+/**
+ * `key` against the key at `keys[start..end)` in memcmp order, then length,
+ * given that their first `from` bytes are equal: 0 when equal, else
+ * ±(1 + the bytes they share), with the sign of key - other.
+ *
+ * A binary search passes the smaller of the prefixes `key` shares with the
+ * entries bounding the range still searched: every entry between two keys
+ * that share a prefix with `key` shares it too, so those bytes need no
+ * second look. Keys with a long common prefix (`user:0000…`) then cost a
+ * few byte comparisons per probe instead of the whole prefix each time.
+ */
+export function compareKeyFrom(key: Buffer, keys: Buffer, start: number, end: number, from: number): number {
+  const klen = key.length;
+  const plen = end - start;
+  const n = klen < plen ? klen : plen;
+  let i = from;
+  while (i < n && key[i] === keys[start + i]) i++;
+  if (i < n) return key[i] < keys[start + i] ? -(i + 1) : i + 1;
+  return klen === plen ? 0 : klen < plen ? -(i + 1) : i + 1;
 }
 
 /** `Buffer.compare(a, b)` without the native call (cheaper for keys of up to a few hundred bytes). */
@@ -286,17 +314,6 @@ export function compareBytes(a: Buffer, b: Buffer): number {
   return alen === blen ? 0 : alen < blen ? -1 : 1;
 }
 
-/** `key.compare(page, start, end)` without the native call: memcmp order, then length. */
-export function compareKey(key: Buffer, page: Buffer, start: number, end: number): number {
-  const klen = key.length;
-  const plen = end - start;
-  const n = klen < plen ? klen : plen;
-  for (let i = 0; i < n; i++) {
-    const d = key[i] - page[start + i];
-    if (d !== 0) return d < 0 ? -1 : 1;
-  }
-  return klen === plen ? 0 : klen < plen ? -1 : 1;
-}
 
 // ---- overflow and freelist pages --------------------------------------------
 

@@ -23,6 +23,7 @@ import {
   overflowCapacity,
   readHeader,
   readU64,
+  compareKeyFrom,
   searchPage,
   type LeafValue,
   type OverflowRef,
@@ -198,14 +199,22 @@ export function viewSearch(v: PageView, key: Buffer): { index: number; exact: bo
   let lo = v.leaf ? 0 : 1;
   let hi = v.keys.length - 1;
   let index = v.leaf ? -1 : 0;
+  // As in searchPage: bytes `key` shares with the entries bounding the range.
+  let sharedLo = 0;
+  let sharedHi = 0;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    const c = Buffer.compare(v.keys[mid], key);
+    const k = v.keys[mid];
+    const c = compareKeyFrom(key, k, 0, k.length, sharedLo < sharedHi ? sharedLo : sharedHi);
     if (c === 0) return { index: mid, exact: true };
-    if (c < 0) {
+    if (c > 0) {
       index = mid;
       lo = mid + 1;
-    } else hi = mid - 1;
+      sharedLo = c - 1;
+    } else {
+      hi = mid - 1;
+      sharedHi = -c - 1;
+    }
   }
   return { index, exact: false };
 }
