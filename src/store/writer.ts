@@ -1,8 +1,16 @@
 // The write queue: every write issued in one event-loop turn commits in one
 // transaction (a `setImmediate` after the turn), and its promise settles only
 // once that commit is durable: pages written, synced, meta written, synced.
-// Writes issued while a commit is in flight form the next one. One commit at
-// a time, so each starts from the last published state.
+// Writes issued while a commit is in flight form the next one.
+//
+// Commits are a pipeline of two: while one is being written and synced, the
+// next is prepared on top of it (its reads see the one before, as they
+// will once both are durable), then written once the one before has
+// published. Writes go to disk strictly in commit order, and a commit
+// publishes (readers see it) and settles its promises only once durable;
+// if one fails, every later one fails with it. A checkpoint is prepared only
+// once everything before it has published, and nothing is prepared on top
+// of it until it has.
 //
 // A commit goes one of two ways. A small one goes to the log (log.ts): its
 // changes are appended as records, and the tree stays as it is. Any other
@@ -47,7 +55,16 @@ type Item =
 export class Writer {
   private queue: Item[] = [];
   private scheduled = false;
-  private running: Promise<void> | undefined;
+  /** The commit being prepared, if any (one at a time). */
+  private preparing: Promise<void> | undefined;
+  /** The last prepared commit's persist: each writes only after the one before has published. */
+  private tail: Promise<void> = Promise.resolve();
+  /** Prepared commits not yet published (or failed). */
+  private unpublished = 0;
+  /** A checkpoint is prepared and not yet published: nothing is prepared on top of it. */
+  private barrier = false;
+  /** The meta of the newest prepared commit (the published one when none is pending): what the next builds on. */
+  private head: Meta;
   /** Set by a failed write or sync: the file's state on disk is then unknown. */
   failed: WriteFailedError | undefined;
 
@@ -59,6 +76,7 @@ export class Writer {
     private readonly logLimit = LOG_LIMIT,
   ) {
     this.commitLimit = Math.min(LOG_COMMIT_KEYS, logLimit);
+    this.head = state.meta;
   }
   /** Keys one commit may log (0 when there is no log). */
   private readonly commitLimit: number;
@@ -74,35 +92,39 @@ export class Writer {
 
   /** Resolves when every queued write has committed (or failed). */
   async drain(): Promise<void> {
-    while (this.running || this.queue.length > 0) {
-      if (!this.running) this.start();
-      await this.running;
+    for (;;) {
+      this.pump();
+      if (this.preparing) await this.preparing;
+      else if (this.unpublished > 0) await this.tail;
+      else if (this.queue.length === 0) return;
     }
   }
 
   private enqueue(make: (resolve: (v: unknown) => void, reject: (e: unknown) => void) => Item): Promise<unknown> {
     if (this.failed) return Promise.reject(this.failed);
     const p = new Promise<unknown>((resolve, reject) => this.queue.push(make(resolve, reject)));
-    if (!this.scheduled && !this.running) {
+    if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.start());
+      setImmediate(() => {
+        this.scheduled = false;
+        this.pump();
+      });
     }
     return p;
   }
 
-  private start(): void {
-    this.scheduled = false;
-    if (this.running) return;
-    this.running = (async () => {
-      try {
-        while (this.queue.length > 0) await this.commit(this.queue.splice(0));
-      } finally {
-        this.running = undefined;
-      }
-    })();
+  /** Prepares the queued writes as the next commit, when the pipeline has room for one. */
+  private pump(): void {
+    if (this.preparing || this.queue.length === 0 || this.barrier || this.unpublished >= 2) return;
+    const items = this.queue.splice(0);
+    this.preparing = this.stage(items).finally(() => {
+      this.preparing = undefined;
+      this.pump();
+    });
   }
 
-  private async commit(items: Item[]): Promise<void> {
+  /** Prepares `items` as a commit and puts its persist at the end of the pipeline. */
+  private async stage(items: Item[]): Promise<void> {
     if (this.failed) return items.forEach((item) => item.reject(this.failed));
     const outcomes: { ok: boolean; value: unknown }[] = [];
     let write: Prepared | undefined;
@@ -113,20 +135,37 @@ export class Writer {
       return items.forEach((item) => item.reject(e));
     }
     if (write) {
-      const { pager } = this.state;
-      try {
-        await pager.write(write.pages);
-        await pager.flush();
-        await pager.write(new Map([[write.meta.txid % 2, encodeMeta(write.meta)]]));
-        await pager.flush();
-      } catch (e) {
-        this.failed = new WriteFailedError(this.state.path, e);
-        return items.forEach((item) => item.reject(this.failed));
-      }
-      // Published: snapshots opened from now on see the commit.
-      write.publish();
+      this.head = write.meta;
+      if (write.checkpoint) this.barrier = true;
     }
-    items.forEach((item, i) => (outcomes[i].ok ? item.resolve(outcomes[i].value) : item.reject(outcomes[i].value)));
+    this.unpublished++;
+    this.tail = this.tail.then(() => this.persist(write, items, outcomes));
+  }
+
+  /** Writes and syncs a prepared commit (the one before it has published), publishes it and settles its items. */
+  private async persist(write: Prepared | undefined, items: Item[], outcomes: { ok: boolean; value: unknown }[]): Promise<void> {
+    try {
+      if (this.failed) return items.forEach((item) => item.reject(this.failed));
+      if (write) {
+        const { pager } = this.state;
+        try {
+          await pager.write(write.pages);
+          await pager.flush();
+          await pager.write(new Map([[write.meta.txid % 2, encodeMeta(write.meta)]]));
+          await pager.flush();
+        } catch (e) {
+          this.failed = new WriteFailedError(this.state.path, e);
+          return items.forEach((item) => item.reject(this.failed));
+        }
+        // Published: snapshots opened from now on see the commit.
+        write.publish();
+      }
+      items.forEach((item, i) => (outcomes[i].ok ? item.resolve(outcomes[i].value) : item.reject(outcomes[i].value)));
+    } finally {
+      this.unpublished--;
+      if (write?.checkpoint) this.barrier = false;
+      this.pump();
+    }
   }
 
   /** Runs `items` (their outcomes go to `outcomes`) and lists what to write; undefined when nothing changed. */
@@ -135,12 +174,16 @@ export class Writer {
     let log: LogTx | undefined;
     const count = opCount(items);
     if (this.logLimit > 0 && count <= this.commitLimit && state.overlay.size + count <= this.logLimit) {
-      log = new LogTx(new Snapshot(state, state.meta));
+      log = new LogTx(new Snapshot(state, this.head));
       for (const item of items) outcomes.push(item.kind === 'ops' ? { ok: true, value: apply(log, item.ops) } : runTxn(log, item.fn));
       const logged = this.logged(log);
       if (logged !== 'checkpoint') return logged;
     }
-    // A checkpoint: the log's changes first, then this commit's.
+    // A checkpoint, once every commit before it has published (what the log
+    // path read above is what they publish): the log's changes first, then
+    // this commit's.
+    await this.tail;
+    if (this.failed) throw this.failed;
     const tx = new WriteTx(state, this.oldestSnapshot(), state.overlay.delta);
     await fold(state.overlay, tx);
     tx.discard(state.logPages);
@@ -157,6 +200,7 @@ export class Writer {
     return {
       pages: c.pages,
       meta: c.meta,
+      checkpoint: true,
       publish: () => {
         state.meta = c.meta;
         state.freelist = c.freelist;
@@ -173,12 +217,12 @@ export class Writer {
     if (log.tooLarge || log.size > this.commitLimit || state.overlay.size + log.size > this.logLimit) return 'checkpoint';
     const records = log.records();
     if (records.length === 0) return undefined;
-    const { meta, pageSize } = state;
+    const { pageSize } = state;
+    const meta = this.head;
     const txid = meta.txid + 1;
     // Free pages first, as a tree commit takes them; the freelist on disk is
     // not rewritten (log.ts: the chain wins over it). Promoting pages no
-    // snapshot can reach any more changes nothing a reader sees; the pages
-    // are taken from the freelist when the commit publishes.
+    // snapshot can reach any more changes nothing a reader sees.
     const { freelist } = state;
     freelist.promote(this.oldestSnapshot());
     let pageCount = meta.pageCount;
@@ -195,14 +239,19 @@ export class Writer {
     let delta = 0;
     for (const r of records) delta += countDelta(r.kind);
     const next: Meta = { ...meta, txid, pageCount, log: newest, logPages: meta.logPages + pages.size, entries: meta.entries + delta };
+    // Taken now: the next commit, prepared before this one publishes, builds
+    // on it. Readers see the overlay only as of the txid they read at, so
+    // this commit's versions stay hidden until it publishes; the ones they
+    // see (up to the published txid) are kept.
+    freelist.take(reused);
+    state.overlay.apply(records, txid, Math.min(this.oldestSnapshot(), state.meta.txid));
     return {
       pages,
       meta: next,
+      checkpoint: false,
       publish: () => {
         state.meta = next;
-        freelist.take(reused);
         state.logPages.push(...pages.keys());
-        state.overlay.apply(records, txid, this.oldestSnapshot());
       },
     };
   }
@@ -230,6 +279,8 @@ const FOLD_SLICE = 2048;
 interface Prepared {
   pages: Map<number, Buffer>;
   meta: Meta;
+  /** A tree commit: it replaces the overlay and the freelist when it publishes. */
+  checkpoint: boolean;
   publish(): void;
 }
 
