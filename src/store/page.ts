@@ -188,6 +188,15 @@ export function writeLeafEntry(page: Buffer, off: number, key: Buffer, v: LeafVa
   }
 }
 
+/** Leaf entries (no slots) back to back, as `writeLeafEntry` puts them in a page. */
+export function leafEntryRun(keys: Buffer[], values: LeafValue[], p: number): Buffer {
+  let size = 0;
+  for (let i = 0; i < keys.length; i++) size += leafEntryBytes(keys[i], values[i]);
+  const run = Buffer.alloc(size);
+  for (let i = 0, off = 0; i < keys.length; off += leafEntryBytes(keys[i], values[i]), i++) writeLeafEntry(run, off, keys[i], values[i], p);
+  return run;
+}
+
 /** A leaf page of `n` entries: entry i takes `size(i)` bytes (slot excluded), which `write` puts at `off`. */
 export function encodeLeafEntries(
   p: number,
