@@ -128,10 +128,10 @@ export class Node {
  * Entries of `sizes` bytes each (slots included) cut into [from, to) ranges
  * that each fit a page of `p` bytes, as evenly filled as the sizes allow.
  */
-export function cutPieces(sizes: number[], p: number): [number, number][] {
+export function cutPieces(sizes: ArrayLike<number>, p: number): [number, number][] {
   const usable = p - HEADER;
   let total = 0;
-  for (const size of sizes) total += size;
+  for (let i = 0; i < sizes.length; i++) total += sizes[i];
   if (total <= usable) return [[0, sizes.length]];
   // Aim at `k` equal pieces; when entry sizes make that impossible, at one more.
   for (let k = Math.ceil(total / usable); ; k++) {
@@ -141,7 +141,7 @@ export function cutPieces(sizes: number[], p: number): [number, number][] {
 }
 
 /** [from, to) ranges of entries: each fills about (what is left) / (pieces left), none more than `usable`. */
-function cutPoints(sizes: number[], usable: number, total: number, k: number): [number, number][] {
+function cutPoints(sizes: ArrayLike<number>, usable: number, total: number, k: number): [number, number][] {
   const cuts: [number, number][] = [];
   let start = 0;
   let acc = 0;
