@@ -104,3 +104,15 @@ describe('leaf pages from entries in page form (the addon)', () => {
     expect(() => call(none, [300])).toThrow(/300 entries overflow a page/);
   });
 });
+
+describe('cutting a run of entries into leaves', () => {
+  it('gives entries of one size the fewest pages, evenly filled', () => {
+    // 126 bytes each (a 16-byte key, a 100-byte value, a slot): 32 fit in a 4096-byte page.
+    const pieces = cutPieces(new Int32Array(100_000).fill(126), 4096);
+    expect(pieces.length).toBe(Math.ceil(100_000 / 32));
+    const lengths = pieces.map(([from, to]) => to - from);
+    expect(Math.max(...lengths)).toBe(32);
+    expect(Math.min(...lengths)).toBeGreaterThanOrEqual(31);
+    expect(pieces.every(([from], k) => from === (k === 0 ? 0 : pieces[k - 1][1]))).toBe(true);
+  });
+});
