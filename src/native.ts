@@ -87,6 +87,12 @@ export interface Native {
    * WRITE_FAILED (and errno).
    */
   storeWritePages(fd: number, pages: Uint8Array, pageNos: Uint8Array, pageSize: number): Promise<null>;
+  /**
+   * Leaf pages `pageNos[k]` (u64 LE) of `counts[k]` (u32 LE) entries each,
+   * taken in order from `head` then `entries` (leaf entries in their page
+   * form, back to back), checksummed; page k at `k * pageSize`.
+   */
+  storeEncodeLeaves(head: Uint8Array, entries: Uint8Array, counts: Uint8Array, pageNos: Uint8Array, pageSize: number, txid: number): Buffer;
   /** Bytes from the start of `bytes` to its first `align`-aligned address (align: a power of two). */
   alignmentOffset(bytes: Uint8Array, align: number): number;
   readonly xrp: {

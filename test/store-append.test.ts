@@ -86,6 +86,33 @@ describe('appends past the end of the tree', () => {
     });
   }
 
+  it('batches queued in one turn append to one tail, run after run, in one commit', async () => {
+    const path = join(tmp.dir, 'append-runs.db');
+    const db: Bin = open(path, { ...BIN, pageSize: 1024 });
+    const oracle = new Map<string, Buffer>();
+    let next = 0;
+    const batch = (n: number) => {
+      const ops = Array.from({ length: n }, () => {
+        next += 1;
+        return { type: 'put' as const, key: key(next), value: Buffer.from(`v${next}`.repeat(1 + (next % 7))) };
+      });
+      for (const op of ops) oracle.set(op.key.toString(), op.value);
+      return db.batch(ops);
+    };
+    await batch(50);
+    const txid = db.stats().txid;
+    // Runs of several sizes, one of them a single put, then one put on its own.
+    const done = [batch(700), batch(1), batch(2500), batch(30)];
+    next += 1;
+    oracle.set(key(next).toString(), Buffer.from('single'));
+    done.push(db.put(key(next), Buffer.from('single')));
+    await Promise.all(done);
+    expect(db.stats().txid).toBe(txid + 1);
+    expectSame(db, oracle);
+    await db.close();
+    expect(checkFile(path).problems).toEqual([]);
+  });
+
   it('an append into an empty tree, and after the last leaf was emptied in the same commit', async () => {
     const path = join(tmp.dir, 'append-empty.db');
     const db: Bin = open(path, { ...BIN, pageSize: 512 });

@@ -128,20 +128,37 @@ export class Node {
  * Entries of `sizes` bytes each (slots included) cut into [from, to) ranges
  * that each fit a page of `p` bytes, as evenly filled as the sizes allow.
  */
-export function cutPieces(sizes: number[], p: number): [number, number][] {
+export function cutPieces(sizes: ArrayLike<number>, p: number): [number, number][] {
   const usable = p - HEADER;
   let total = 0;
-  for (const size of sizes) total += size;
+  for (let i = 0; i < sizes.length; i++) total += sizes[i];
   if (total <= usable) return [[0, sizes.length]];
-  // Aim at `k` equal pieces; when entry sizes make that impossible, at one more.
-  for (let k = Math.ceil(total / usable); ; k++) {
+  // Aim at `k` equal pieces; when entry sizes make that impossible, at one
+  // more. No cut has fewer pieces than pages filled as full as they go, so
+  // `k` starts there (from total / usable, entries of one size took a pass
+  // per piece of difference: 25 for 100,000 entries of 126 bytes).
+  for (let k = fewestPieces(sizes, usable); ; k++) {
     const cuts = cutPoints(sizes, usable, total, k);
     if (cuts.length <= k) return cuts;
   }
 }
 
+/** Pieces when each takes entries while they fit: the fewest any cut can have. */
+function fewestPieces(sizes: ArrayLike<number>, usable: number): number {
+  let pieces = 1;
+  let acc = 0;
+  for (let i = 0; i < sizes.length; i++) {
+    if (acc > 0 && acc + sizes[i] > usable) {
+      pieces++;
+      acc = 0;
+    }
+    acc += sizes[i];
+  }
+  return pieces;
+}
+
 /** [from, to) ranges of entries: each fills about (what is left) / (pieces left), none more than `usable`. */
-function cutPoints(sizes: number[], usable: number, total: number, k: number): [number, number][] {
+function cutPoints(sizes: ArrayLike<number>, usable: number, total: number, k: number): [number, number][] {
   const cuts: [number, number][] = [];
   let start = 0;
   let acc = 0;

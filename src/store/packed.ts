@@ -3,6 +3,13 @@
 // 100,000 puts is then two objects instead of 300,000 (an operation and two
 // Buffers each) kept alive until its commit, which is what a bulk load's
 // time went to: allocating them, and the garbage collector moving them.
+//
+// A put is packed as a leaf entry (docs/FORMAT.md: the 8-byte entry header,
+// the key, the value inline), so a run of ascending puts is already the
+// bytes of its leaves' entries: the append tail (append.ts) keeps such runs
+// as they are, and the addon writes pages from them (leaves.ts).
+import { LEAF_ENTRY } from './page.js';
+
 export const PUT = 1;
 export const REMOVE = 2;
 
@@ -21,13 +28,30 @@ export class PackedOps {
     this.ops = new Float64Array(FIELDS * operations);
   }
 
+  /** `key` must be at most maxKeyLen long (the key codec checks): its length fits the header's u16. */
   put(key: Uint8Array, value: Uint8Array): void {
-    const k = this.copy(key);
-    this.record(PUT, k, key.length, this.copy(value), value.length);
+    const keyLen = key.length;
+    const valueLen = value.length;
+    const at = this.reserve(LEAF_ENTRY + keyLen + valueLen);
+    const b = this.bytes;
+    b[at] = keyLen;
+    b[at + 1] = keyLen >>> 8;
+    b[at + 2] = 0; // valueKind inline: a value too long to sit inline never goes to a page from here
+    b[at + 3] = 0;
+    b[at + 4] = valueLen;
+    b[at + 5] = valueLen >>> 8;
+    b[at + 6] = valueLen >>> 16;
+    b[at + 7] = valueLen >>> 24;
+    // Whole arrays: TypedArray#set is a memcpy without a call into C++.
+    b.set(key, at + LEAF_ENTRY);
+    b.set(value, at + LEAF_ENTRY + keyLen);
+    this.record(PUT, at + LEAF_ENTRY, keyLen, at + LEAF_ENTRY + keyLen, valueLen);
   }
 
   remove(key: Uint8Array): void {
-    this.record(REMOVE, this.copy(key), key.length, 0, 0);
+    const at = this.reserve(key.length);
+    this.bytes.set(key, at);
+    this.record(REMOVE, at, key.length, 0, 0);
   }
 
   private record(type: number, keyStart: number, keyLen: number, valueStart: number, valueLen: number): void {
@@ -40,16 +64,15 @@ export class PackedOps {
     o[at + 4] = valueLen;
   }
 
-  /** Copies `b` in; returns where it starts. */
-  private copy(b: Uint8Array): number {
-    if (this.used + b.length > this.bytes.length) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(2 * this.bytes.length, this.used + b.length));
+  /** Where the next `n` bytes go (the buffer grown to hold them). */
+  private reserve(n: number): number {
+    if (this.used + n > this.bytes.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(2 * this.bytes.length, this.used + n));
       grown.set(this.bytes.subarray(0, this.used));
       this.bytes = grown;
     }
     const at = this.used;
-    this.bytes.set(b, at); // a whole array: TypedArray#set is a memcpy without a call into C++
-    this.used += b.length;
+    this.used += n;
     return at;
   }
 }

@@ -189,30 +189,20 @@ export function writeLeafEntry(page: Buffer, off: number, key: Buffer, v: LeafVa
   }
 }
 
-/** A leaf page of `n` entries: entry i takes `size(i)` bytes (slot excluded), which `write` puts at `off`. */
-export function encodeLeafEntries(
-  p: number,
-  pageNo: number,
-  txid: number,
-  n: number,
-  size: (i: number) => number,
-  write: (i: number, page: Buffer, off: number) => void,
-): Buffer {
-  const page = newPage(p, PageType.Leaf, n, pageNo, txid);
-  pack(page, n, size, (i, off) => write(i, page, off));
-  return seal(page);
+/** Leaf entries (no slots) back to back, as `writeLeafEntry` puts them in a page. */
+export function leafEntryRun(keys: Buffer[], values: LeafValue[], p: number): Buffer {
+  let size = 0;
+  for (let i = 0; i < keys.length; i++) size += leafEntryBytes(keys[i], values[i]);
+  const run = Buffer.alloc(size);
+  for (let i = 0, off = 0; i < keys.length; off += leafEntryBytes(keys[i], values[i]), i++) writeLeafEntry(run, off, keys[i], values[i], p);
+  return run;
 }
 
 /** Leaf values must already be inline-sized buffers or overflow references. */
 export function encodeLeaf(p: number, pageNo: number, txid: number, keys: Buffer[], values: LeafValue[]): Buffer {
-  return encodeLeafEntries(
-    p,
-    pageNo,
-    txid,
-    keys.length,
-    (i) => leafEntryBytes(keys[i], values[i]),
-    (i, page, off) => writeLeafEntry(page, off, keys[i], values[i], p),
-  );
+  const page = newPage(p, PageType.Leaf, keys.length, pageNo, txid);
+  pack(page, keys.length, (i) => leafEntryBytes(keys[i], values[i]), (i, off) => writeLeafEntry(page, off, keys[i], values[i], p));
+  return seal(page);
 }
 
 /** Leaf entry `i`'s value, given its key's bounds (from `keyBounds`). */

@@ -17,20 +17,19 @@
 //   that belongs to the rightmost leaf, `tailLeaf`; any other operation
 //   first moves the tail's entries into that leaf (`flushTail`), so only
 //   appends and `commit` ever see a tail.
-import { AppendTail } from './append.js';
+import { AppendTail, entryKey } from './append.js';
 import { Freelist } from './freelist.js';
 import type { Meta } from './meta.js';
+import { encodeLeafRuns } from './leaves.js';
 import { Node, cutPieces } from './node.js';
 import {
   PageType,
   encodeBranch,
   encodeFreelist,
   encodeLeaf,
-  encodeLeafEntries,
   encodeOverflow,
-  leafEntryBytes,
-  writeLeafEntry,
   freelistCapacity,
+  leafEntryRun,
   maxInline,
   overflowCapacity,
   type LeafValue,
@@ -105,12 +104,13 @@ export class WriteTx {
   }
 
   /**
-   * `put` of the key at `src[keyStart..+keyLen]` and the value after it; an
-   * ascending put past the tree's end copies the bytes to the tail and makes
-   * no object at all.
+   * `put` of the key at `src[keyStart..+keyLen]` and the value at
+   * `src[valueStart..+valueLen]`; an ascending put past the tree's end
+   * whose bytes are a leaf entry (packed.ts packs them so) joins the tail's
+   * run of them and makes no object at all.
    */
   putBytes(src: Buffer, keyStart: number, keyLen: number, valueStart: number, valueLen: number): void {
-    if (this.tail?.takes(src, keyStart, keyLen, valueLen)) {
+    if (this.tail?.takes(src, keyStart, keyLen, valueStart, valueLen)) {
       this.tail.push(src, keyStart, keyLen, valueStart, valueLen);
       this.entries++;
       return;
@@ -119,13 +119,18 @@ export class WriteTx {
     const value = src.subarray(valueStart, valueStart + valueLen);
     this.flushTail();
     const leaf = this.putNode(key, value);
-    if (leaf) {
-      // Past the tree's last key: this and later ascending puts go to a tail.
-      this.tail = new AppendTail(this.p);
+    if (!leaf) return;
+    // Past the tree's last key: this and later ascending puts go to a tail.
+    const tail = new AppendTail(this.p);
+    if (tail.takes(src, keyStart, keyLen, valueStart, valueLen)) {
+      tail.push(src, keyStart, keyLen, valueStart, valueLen);
+      this.tail = tail;
       this.tailLeaf = leaf;
-      this.tail.push(src, keyStart, keyLen, valueStart, valueLen);
-      this.entries++;
+    } else {
+      leaf.keys.push(key);
+      leaf.values.push(value);
     }
+    this.entries++;
   }
 
   put(key: Buffer, value: Buffer): void {
@@ -247,10 +252,10 @@ export class WriteTx {
     const { tail, tailLeaf } = this;
     if (!tail || !tailLeaf) return;
     this.tail = this.tailLeaf = undefined;
-    for (let i = 0; i < tail.count; i++) {
-      tailLeaf.keys.push(tail.key(i));
-      tailLeaf.values.push(tail.value(i));
-    }
+    tail.forEach((key, value) => {
+      tailLeaf.keys.push(key);
+      tailLeaf.values.push(value);
+    });
   }
 
   /** Entries of `n`, its tail's included. */
@@ -258,31 +263,29 @@ export class WriteTx {
     return n.length + (n === this.tailLeaf ? this.tail!.count : 0);
   }
 
-  /** `spill` for the leaf with the tail: its own entries, then the tail's bytes, cut into pages. */
+  /**
+   * `spill` for the leaf with the tail: its own entries, then the tail's,
+   * cut into pages here and written by the addon from their page form.
+   * The pages are views of one buffer, which a cached page keeps alive.
+   */
   private spillTail(leaf: Node, tail: AppendTail): { key: Buffer; page: number }[] {
     this.spillValues(leaf);
     const own = leaf.length;
-    const sizes: number[] = new Array(own + tail.count);
+    const entries = tail.entries();
+    const sizes = new Int32Array(own + tail.count);
     for (let i = 0; i < own; i++) sizes[i] = leaf.entrySize(i, this.p);
-    for (let i = 0; i < tail.count; i++) sizes[own + i] = tail.entrySize(i);
+    sizes.set(entries.sizes, own);
     if (leaf.pageNo) this.free(leaf.pageNo);
     leaf.pageNo = 0;
-    return cutPieces(sizes, this.p).map(([from, to]) => {
-      const page = this.allocate();
-      const bytes = encodeLeafEntries(
-        this.p,
-        page,
-        this.txid,
-        to - from,
-        (j) => (from + j < own ? leafEntryBytes(leaf.keys[from + j], leaf.values[from + j]) : sizes[from + j] - 2),
-        (j, out, off) => {
-          const i = from + j;
-          if (i < own) writeLeafEntry(out, off, leaf.keys[i], leaf.values[i], this.p);
-          else tail.writeEntry(i - own, out, off);
-        },
-      );
-      this.pages.set(page, bytes);
-      return { key: from < own ? leaf.keys[from] : tail.key(from - own), page };
+    const pieces = cutPieces(sizes, this.p);
+    const pageNos = pieces.map(() => this.allocate());
+    const head = leafEntryRun(leaf.keys, leaf.values, this.p);
+    const counts = pieces.map(([from, to]) => to - from);
+    const bytes = encodeLeafRuns(this.p, this.txid, head, entries.bytes, counts, pageNos);
+    return pieces.map(([from], k) => {
+      this.pages.set(pageNos[k], bytes.subarray(k * this.p, (k + 1) * this.p));
+      const key = from < own ? leaf.keys[from] : entryKey(entries.bytes, entries.starts[from - own]);
+      return { key, page: pageNos[k] };
     });
   }
 

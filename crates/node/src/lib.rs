@@ -8,6 +8,8 @@
 //! name); the rest is checked safe.
 #![deny(unsafe_code)]
 
+mod crc32;
+mod leaves;
 mod napi;
 mod napi_sys;
 mod store;
@@ -41,6 +43,7 @@ pub(crate) fn init(env: Env, exports: Value) -> Result<()> {
         .into_iter()
         .chain(xrp::METHODS)
         .chain(store::METHODS)
+        .chain(leaves::METHODS)
     {
         env.set(exports, name, env.function(name, method)?)?;
     }

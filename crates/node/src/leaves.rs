@@ -1,0 +1,202 @@
+//! Leaf pages encoded from leaf entries that are already in their on-page
+//! form (docs/FORMAT.md: `keyLen` u16, `valueKind` u8, reserved u8,
+//! `valueLen` u32, key, inline value or overflow page number), back to back.
+//!
+//! A bulk load's batch is packed that way as it arrives (src/store/packed.ts),
+//! so a commit's new leaves are each a run of those entries: cut into pages in
+//! TypeScript (node.ts `cutPieces`, the one cutting rule), then written here,
+//! checksums included, in one call instead of a few calls into Node per
+//! entry. The bytes equal what src/store/page.ts `encodeLeaf` writes for the
+//! same entries (test/store-leaves.test.ts compares them).
+
+use crate::crc32::crc32;
+use crate::napi::{CallCtx, JsError, Method, Result, Value};
+
+pub(crate) const METHODS: [(&str, Method); 1] = [("storeEncodeLeaves", encode_leaves)];
+
+const HEADER: usize = 32;
+const LEAF_ENTRY: usize = 8;
+const LEAF: u8 = 3;
+const VALUE_OVERFLOW: u8 = 1;
+/// Page numbers and txids arrive as JS numbers: exact up to 2^53 - 1.
+const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+
+/// `storeEncodeLeaves(head, entries, counts, pageNos, pageSize, txid): Buffer`
+/// — leaf pages `pageNos[k]` (u64 LE) of `counts[k]` (u32 LE) entries each,
+/// taken in order from `head` then `entries`, every entry used once; page k
+/// at `k * pageSize` of the result. Bad arguments, entries that are not in
+/// leaf form or do not fit their page throw RangeError or TypeError.
+fn encode_leaves(cx: &mut CallCtx<'_>) -> Result<Value> {
+    let env = cx.env();
+    let page_size = cx.number(4, "pageSize")?.unwrap_or(0.0);
+    if ![512.0, 1024.0, 2048.0, 4096.0].contains(&page_size) {
+        let msg = format!("pageSize must be 512, 1024, 2048 or 4096, got {page_size}");
+        return Err(JsError::range_error(msg).into());
+    }
+    let txid = cx.number(5, "txid")?.unwrap_or(-1.0);
+    if !((0.0..=MAX_SAFE).contains(&txid) && txid.fract() == 0.0) {
+        let msg = format!("txid must be an integer from 0 to 2^53-1, got {txid}");
+        return Err(JsError::range_error(msg).into());
+    }
+    let counts: Vec<u32> = words(cx, 2, "counts")?.map(u32::from_le_bytes).collect();
+    let page_nos: Vec<u64> = words(cx, 3, "pageNos")?.map(u64::from_le_bytes).collect();
+    if counts.len() != page_nos.len() {
+        let msg = format!(
+            "counts name {} pages, pageNos {}",
+            counts.len(),
+            page_nos.len()
+        );
+        return Err(JsError::range_error(msg).into());
+    }
+    // Copied so that `entries` can be borrowed next: the head is at most a page.
+    let head = required(cx.bytes(0, "head")?, "head")?.to_vec();
+    let entries = required(cx.bytes(1, "entries")?, "entries")?;
+    let layout = Layout {
+        page_size: page_size as usize,
+        txid: txid as u64,
+    };
+    let len = counts.len() * layout.page_size;
+    let mut outcome = Ok(());
+    let pages = env.buffer(len, |out| {
+        outcome = layout.encode([&head, entries], &counts, &page_nos, out)
+    })?;
+    outcome.map_err(JsError::range_error)?;
+    Ok(pages)
+}
+
+fn required<'a>(bytes: Option<&'a mut [u8]>, what: &str) -> Result<&'a mut [u8]> {
+    bytes.ok_or_else(|| JsError::type_error(format!("{what} must be a Uint8Array")).into())
+}
+
+/// Argument `i`'s bytes as words of `N` bytes, one per page.
+fn words<const N: usize>(
+    cx: &mut CallCtx<'_>,
+    i: usize,
+    what: &str,
+) -> Result<impl Iterator<Item = [u8; N]>> {
+    let bytes = required(cx.bytes(i, what)?, what)?;
+    if bytes.len() % N != 0 {
+        let msg = format!("{what} must hold {N} bytes per page, got {}", bytes.len());
+        return Err(JsError::range_error(msg).into());
+    }
+    let words: Vec<[u8; N]> = bytes
+        .chunks_exact(N)
+        .map(|c| {
+            let mut w = [0; N];
+            w.copy_from_slice(c);
+            w
+        })
+        .collect();
+    Ok(words.into_iter())
+}
+
+/// Where the next entry starts: a position in a sequence of byte runs.
+struct Entries<'a> {
+    runs: [&'a [u8]; 2],
+    run: usize,
+    at: usize,
+    taken: usize,
+}
+
+impl<'a> Entries<'a> {
+    /// The next entry's bytes, checked to be a whole leaf entry with an
+    /// inline value of at most `max_inline` bytes or an overflow reference.
+    fn next(&mut self, max_inline: usize) -> std::result::Result<&'a [u8], String> {
+        while self.run < self.runs.len() && self.at == self.runs[self.run].len() {
+            self.run += 1;
+            self.at = 0;
+        }
+        let n = self.taken;
+        let Some(bytes) = self.runs.get(self.run).map(|r| &r[self.at..]) else {
+            return Err(format!("counts name more entries than the {n} given"));
+        };
+        if bytes.len() < LEAF_ENTRY {
+            return Err(format!("entry {n} is cut short"));
+        }
+        let key_len = u16::from_le_bytes([bytes[0], bytes[1]]) as usize;
+        let value_len = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
+        let stored = match bytes[2] {
+            0 if value_len <= max_inline => value_len,
+            0 => {
+                return Err(format!(
+                    "entry {n}'s inline value is too long ({value_len} bytes)"
+                ))
+            }
+            VALUE_OVERFLOW => 8,
+            kind => return Err(format!("entry {n} has unknown value kind {kind}")),
+        };
+        if bytes[3] != 0 {
+            return Err(format!("entry {n}'s reserved byte is not 0"));
+        }
+        let len = LEAF_ENTRY + key_len + stored;
+        if len > bytes.len() {
+            return Err(format!("entry {n} is cut short"));
+        }
+        self.at += len;
+        self.taken += 1;
+        Ok(&bytes[..len])
+    }
+
+    /// Whether bytes are left after the entries taken.
+    fn left(&self) -> bool {
+        self.runs
+            .iter()
+            .enumerate()
+            .any(|(k, r)| (k == self.run && self.at < r.len()) || (k > self.run && !r.is_empty()))
+    }
+}
+
+struct Layout {
+    page_size: usize,
+    txid: u64,
+}
+
+impl Layout {
+    /// Writes the pages into `out` (zeroed, `counts.len()` pages long).
+    fn encode(
+        &self,
+        runs: [&[u8]; 2],
+        counts: &[u32],
+        page_nos: &[u64],
+        out: &mut [u8],
+    ) -> std::result::Result<(), String> {
+        let p = self.page_size;
+        let max_inline = p / 4 - 16;
+        let mut entries = Entries {
+            runs,
+            run: 0,
+            at: 0,
+            taken: 0,
+        };
+        for ((page, &count), &page_no) in out.chunks_exact_mut(p).zip(counts).zip(page_nos) {
+            let n = count as usize;
+            let slots_end = HEADER + 2 * n;
+            if slots_end > p {
+                return Err(format!("{n} entries overflow a page of {p} bytes"));
+            }
+            page[4] = LEAF;
+            page[6..8].copy_from_slice(&(n as u16).to_le_bytes());
+            page[8..16].copy_from_slice(&page_no.to_le_bytes());
+            page[16..24].copy_from_slice(&self.txid.to_le_bytes());
+            // Entries packed from the end of the page down, slots in order.
+            let mut end = p;
+            for i in 0..n {
+                let entry = entries.next(max_inline)?;
+                if entry.len() > end - slots_end {
+                    return Err(format!("the entries of page {page_no} overflow it"));
+                }
+                end -= entry.len();
+                page[HEADER + 2 * i..HEADER + 2 * i + 2]
+                    .copy_from_slice(&(end as u16).to_le_bytes());
+                page[end..end + entry.len()].copy_from_slice(entry);
+            }
+            let sum = crc32(&page[4..]);
+            page[0..4].copy_from_slice(&sum.to_le_bytes());
+        }
+        if entries.left() {
+            let n = entries.taken;
+            return Err(format!("counts name {n} entries, but more were given"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,19 @@
+// Leaf pages written by the addon (crates/node/src/leaves.rs) from leaf
+// entries already in page form: the append tail's runs (append.ts). Byte for
+// byte what `encodeLeaf` (page.ts) writes for the same entries, checksums
+// included, in one call for a commit's new leaves instead of a page Buffer,
+// a few calls into Node per entry, and a CRC call per page.
+import { native } from '../native.js';
+import { writeU64 } from './page.js';
+
+/**
+ * Leaf pages `pageNos[k]` of `counts[k]` entries each, taken in order from
+ * `head`, then `entries`, every entry once; page k at `k * p` of the result.
+ */
+export function encodeLeafRuns(p: number, txid: number, head: Buffer, entries: Buffer, counts: number[], pageNos: number[]): Buffer {
+  const countBytes = Buffer.allocUnsafe(4 * counts.length);
+  const numberBytes = Buffer.allocUnsafe(8 * pageNos.length);
+  counts.forEach((n, k) => countBytes.writeUInt32LE(n, 4 * k));
+  pageNos.forEach((n, k) => writeU64(numberBytes, 8 * k, n));
+  return native.storeEncodeLeaves(head, entries, countBytes, numberBytes, p, txid);
+}
