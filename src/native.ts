@@ -82,11 +82,12 @@ export interface Native {
   /** Whether the lock was held. */
   storeUnlock(handle: StoreLockHandle): boolean;
   /**
-   * Writes page `pageNos[i]` (u64 LE) from `pages` at `i * pageSize`, on the
-   * libuv pool, through a duplicate of `fd`; throws or rejects with code
-   * WRITE_FAILED (and errno).
+   * A commit in one job on the libuv pool, through a duplicate of `fd`:
+   * page `pageNos[i]` (u64 LE) from `pages` at `i * pageSize`, fdatasync
+   * when `sync`, meta page `metaPageNo` (0 or 1), fdatasync when `sync`;
+   * throws or rejects with code WRITE_FAILED (and errno).
    */
-  storeWritePages(fd: number, pages: Uint8Array, pageNos: Uint8Array, pageSize: number): Promise<null>;
+  storeCommit(fd: number, pages: Uint8Array, pageNos: Uint8Array, pageSize: number, meta: Uint8Array, metaPageNo: number, sync: boolean): Promise<null>;
   /**
    * Leaf pages `pageNos[k]` (u64 LE) of `counts[k]` (u32 LE) entries each,
    * taken in order from `head` then `entries` (leaf entries in their page

@@ -164,9 +164,10 @@ describe('the log', () => {
       seen.add(`${db.getSync(key(10))} ${db.count()} ${db.getSync(key(6001)) === undefined}`);
       setImmediate(read);
     };
-    const pager = (db as unknown as { state: { pager: { write: (pages: Map<number, Buffer>) => Promise<void> } } }).state.pager;
-    const write = pager.write.bind(pager);
-    pager.write = (pages) => ((writing = true), write(pages));
+    type Commit = (pages: Map<number, Buffer>, metaPageNo: number, meta: Buffer) => Promise<void>;
+    const pager = (db as unknown as { state: { pager: { commit: Commit } } }).state.pager;
+    const commit = pager.commit.bind(pager);
+    pager.commit = (...args) => ((writing = true), commit(...args));
     const checkpoint = put(db, 6000, 6010, 'b'); // over the limit: a checkpoint of 6,010 keys
     setImmediate(read);
     await checkpoint;

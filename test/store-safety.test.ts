@@ -3,7 +3,7 @@
 // corruption and truncation found and named, `check`, torn meta pages, and
 // the writer lock between processes.
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, readSync, writeSync, statSync, truncateSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, readSync, writeSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CorruptionError, LockError, WriteFailedError, checkFile, open, type Database } from '../src/index.js';
@@ -212,8 +212,8 @@ describe('failed writes', () => {
     const path = newPath();
     const db = open<Buffer, Buffer>(path, binary);
     await fill(db, 200, 'a');
-    const enospc = Object.assign(new Error('cannot write pages: No space left on device (os error 28)'), { code: 'WRITE_FAILED', errno: 28 });
-    vi.spyOn(native, 'storeWritePages').mockRejectedValueOnce(enospc);
+    const enospc = Object.assign(new Error('cannot write or sync the commit: No space left on device (os error 28)'), { code: 'WRITE_FAILED', errno: 28 });
+    vi.spyOn(native, 'storeCommit').mockRejectedValueOnce(enospc);
     const failed = fill(db, 200, 'b');
     await expect(failed).rejects.toThrow(WriteFailedError);
     await expect(failed).rejects.toThrow(/No space left on device.*reopen the database/);
@@ -230,31 +230,40 @@ describe('failed writes', () => {
   it('the addon checks its arguments and names the errno of a write it cannot make', async () => {
     const page = Buffer.alloc(512);
     const one = Buffer.alloc(8);
-    expect(() => native.storeWritePages(-1, page, one, 512)).toThrow(RangeError);
-    expect(() => native.storeWritePages(0, page, one, 300)).toThrow(/pageSize must be/);
-    expect(() => native.storeWritePages(0, page, Buffer.alloc(7), 512)).toThrow(/8 bytes per page/);
-    expect(() => native.storeWritePages(0, Buffer.alloc(100), one, 512)).toThrow(/must be 512 bytes/);
+    const commit = (fd: number, pages: Buffer, numbers: Buffer, size = 512, meta = page, metaNo = 0, sync: unknown = false) =>
+      native.storeCommit(fd, pages, numbers, size, meta, metaNo, sync as boolean);
+    expect(() => commit(-1, page, one)).toThrow(RangeError);
+    expect(() => commit(0, page, one, 300)).toThrow(/pageSize must be/);
+    expect(() => commit(0, page, Buffer.alloc(7))).toThrow(/8 bytes per page/);
+    expect(() => commit(0, Buffer.alloc(100), one)).toThrow(/must be 512 bytes/);
+    expect(() => commit(0, page, one, 512, Buffer.alloc(100))).toThrow(/meta must be one page of 512 bytes/);
+    expect(() => commit(0, page, one, 512, page, 2)).toThrow(/metaPageNo must be 0 or 1/);
+    expect(() => commit(0, page, one, 512, page, 0, 'yes')).toThrow(TypeError);
     // A descriptor that is not open: EBADF, before any work is queued.
-    expect(() => native.storeWritePages(1_000_000, page, one, 512)).toThrow(expect.objectContaining({ code: 'WRITE_FAILED', errno: 9 }));
+    expect(() => commit(1_000_000, page, one)).toThrow(expect.objectContaining({ code: 'WRITE_FAILED', errno: 9 }));
     // A descriptor open for reading only: the job's write fails with EBADF.
     const readOnly = openSync(newPath(), 'w+');
     const ro = openSync(`/proc/self/fd/${readOnly}`, 'r');
     try {
-      await expect(native.storeWritePages(ro, page, one, 512)).rejects.toMatchObject({ code: 'WRITE_FAILED', errno: 9 });
+      await expect(commit(ro, page, one)).rejects.toMatchObject({ code: 'WRITE_FAILED', errno: 9 });
     } finally {
       closeSync(ro);
       closeSync(readOnly);
     }
-    // A page the file cannot take (offset past the largest file size): the job fails with errno.
+    // A page the file cannot take (offset past the largest file size): the job fails with errno, before the meta.
     const path = newPath();
     closeSync(openSync(path, 'w'));
     const fd = openSync(path, 'r+');
     try {
       const huge = Buffer.alloc(8);
       huge.writeBigUInt64LE(2n ** 54n - 1n); // ends at byte 2^63: past any file system's largest file
-      await expect(native.storeWritePages(fd, page, huge, 512)).rejects.toMatchObject({ code: 'WRITE_FAILED', errno: expect.any(Number) });
-      await native.storeWritePages(fd, Buffer.alloc(1024, 7), Buffer.from([3, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0]), 512);
+      await expect(commit(fd, page, huge, 512, Buffer.alloc(512, 9), 1)).rejects.toMatchObject({ code: 'WRITE_FAILED', errno: expect.any(Number) });
+      expect(statSync(path).size).toBe(0);
+      // Pages 3 and 4, then meta page 1, synced.
+      await commit(fd, Buffer.alloc(1024, 7), Buffer.from([3, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0]), 512, Buffer.alloc(512, 9), 1, true);
       expect(statSync(path).size).toBe(5 * 512);
+      const file = readFileSync(path);
+      expect([file[512], file[3 * 512], file[5 * 512 - 1], file[0]]).toEqual([9, 7, 7, 0]);
     } finally {
       closeSync(fd);
     }

@@ -13,18 +13,16 @@
 // one, as in a database with its own buffer pool, and what the XRP kernel
 // path needs). O_DIRECT wants memory, offsets and lengths aligned to the
 // device's logical block: reads go through an aligned buffer, commits'
-// writes through the addon's aligned copy (storeWritePages), the meta pages
+// writes through the addon's aligned copy (storeCommit), the meta pages
 // of a new file through an aligned buffer here (a copy of each page, far
 // cheaper than the I/O), and the page size must be a multiple of the block
 // size (`directBlock`).
-import { closeSync, fdatasync, fstatSync, openSync, readSync, writeSync, fdatasyncSync, constants } from 'node:fs';
-import { promisify } from 'node:util';
+import { closeSync, fstatSync, openSync, readSync, writeSync, fdatasyncSync, constants } from 'node:fs';
 import { native } from '../native.js';
 import { alignedBuffer } from './aligned.js';
 import { CorruptionError, UnsupportedError } from './errors.js';
 import { PageType, verifyPage } from './page.js';
 
-const fdatasyncAsync = promisify(fdatasync);
 /** The page cache's default budget: a 1M-key store of 100-byte values (about 128 MiB) fits. */
 export const DEFAULT_CACHE_BYTES = 256 * 2 ** 20;
 const cacheable = (type: number) => type === PageType.Branch || type === PageType.Leaf || type === PageType.Overflow;
@@ -205,8 +203,18 @@ export class Pager {
     return { pages: this.cache.size, bytes: this.cached };
   }
 
-  /** Writes whole pages (pageNo -> bytes), consecutive ones with one pwrite each. */
-  async write(pages: Map<number, Buffer>): Promise<void> {
+  /**
+   * A commit's writes in one job: `pages`, a sync, meta page `metaPageNo`
+   * (0 or 1), a sync (the syncs when `sync` is on). Durable when it resolves.
+   */
+  async commit(pages: Map<number, Buffer>, metaPageNo: number, meta: Buffer): Promise<void> {
+    const { data, numbers } = this.stage(pages);
+    this.forget(metaPageNo);
+    await native.storeCommit(this.fd, data, numbers, this.pageSize, meta, metaPageNo, this.sync);
+  }
+
+  /** `pages` in the cache, and in the staging buffers in page order, with their numbers. */
+  private stage(pages: Map<number, Buffer>): { data: Buffer; numbers: Buffer } {
     // The cache takes the new bytes first: a failed write leaves the file's
     // state unknown anyway (writer.ts then refuses every write), and no
     // published snapshot reaches a page being written.
@@ -229,7 +237,7 @@ export class Pager {
       numbers.writeBigUInt64LE(BigInt(pageNo), 8 * i);
       page.copy(data, i * this.pageSize);
     });
-    await native.storeWritePages(this.fd, data, numbers, this.pageSize);
+    return { data, numbers };
   }
 
   writeSync(pageNo: number, page: Buffer): void {
@@ -244,10 +252,6 @@ export class Pager {
     }
   }
 
-  /** Makes what was written durable (a no-op with `sync: false`). */
-  async flush(): Promise<void> {
-    if (this.sync) await fdatasyncAsync(this.fd);
-  }
   flushSync(): void {
     if (this.sync) fdatasyncSync(this.fd);
   }

@@ -149,10 +149,8 @@ export class Writer {
       if (write) {
         const { pager } = this.state;
         try {
-          await pager.write(write.pages);
-          await pager.flush();
-          await pager.write(new Map([[write.meta.txid % 2, encodeMeta(write.meta)]]));
-          await pager.flush();
+          // Pages, sync, meta, sync: one job on the libuv pool.
+          await pager.commit(write.pages, write.meta.txid % 2, encodeMeta(write.meta));
         } catch (e) {
           this.failed = new WriteFailedError(this.state.path, e);
           return items.forEach((item) => item.reject(this.failed));

@@ -85,6 +85,7 @@ pub struct Value(napi_value);
 pub enum JsType {
     Undefined,
     Null,
+    Boolean,
     Number,
     String,
     External,
@@ -184,6 +185,7 @@ impl Env {
         Ok(match t {
             NAPI_UNDEFINED => JsType::Undefined,
             NAPI_NULL => JsType::Null,
+            NAPI_BOOLEAN => JsType::Boolean,
             NAPI_NUMBER => JsType::Number,
             NAPI_STRING => JsType::String,
             NAPI_EXTERNAL => JsType::External,
@@ -591,6 +593,22 @@ impl<'cx> CallCtx<'cx> {
             return Err(JsError::type_error(format!("{what} must not contain NUL bytes")).into());
         }
         Ok(path)
+    }
+
+    /// Argument `i` as a boolean, or `None` when undefined or null.
+    pub fn boolean(&self, i: usize, what: &str) -> Result<Option<bool>> {
+        let (env, v) = (self.env, self.argv[i]);
+        match env.type_of(Value(v))? {
+            JsType::Undefined | JsType::Null => return Ok(None),
+            JsType::Boolean => {}
+            _ => return Err(JsError::type_error(format!("{what} must be a boolean")).into()),
+        }
+        let mut b = false;
+        env.check(
+            unsafe { napi_get_value_bool(env.0, v, &mut b) },
+            "napi_get_value_bool",
+        )?;
+        Ok(Some(b))
     }
 
     /// Argument `i` as a number, or `None` when undefined or null.

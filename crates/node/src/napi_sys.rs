@@ -65,6 +65,7 @@ pub const NAPI_CANCELLED: napi_status = 11;
 // napi_valuetype
 pub const NAPI_UNDEFINED: napi_valuetype = 0;
 pub const NAPI_NULL: napi_valuetype = 1;
+pub const NAPI_BOOLEAN: napi_valuetype = 2;
 pub const NAPI_NUMBER: napi_valuetype = 3;
 pub const NAPI_STRING: napi_valuetype = 4;
 pub const NAPI_EXTERNAL: napi_valuetype = 8;
@@ -116,6 +117,7 @@ extern "C" {
     ) -> napi_status;
     pub fn napi_get_value_double(env: napi_env, value: napi_value, result: *mut f64)
         -> napi_status;
+    pub fn napi_get_value_bool(env: napi_env, value: napi_value, result: *mut bool) -> napi_status;
     pub fn napi_get_value_string_utf8(
         env: napi_env,
         value: napi_value,

@@ -20,7 +20,7 @@ pub(crate) const METHODS: [(&str, Method); 4] = [
     ("storeLock", lock),
     ("storeUnlock", unlock),
     ("alignmentOffset", alignment_offset),
-    ("storeWritePages", write_pages),
+    ("storeCommit", commit),
 ];
 
 /// A copy of `bytes` starting at a 4096-aligned address, which every
@@ -51,52 +51,101 @@ impl AlignedCopy {
     }
 }
 
-/// `storeWritePages(fd, pages, pageNos, pageSize): Promise<void>` — writes
-/// page `pageNos[i]` (u64 little-endian) from `pages[i * pageSize..]`, runs
-/// of consecutive pages with one `pwrite` each, on the libuv pool.
+/// `storeCommit(fd, pages, pageNos, pageSize, meta, metaPageNo, sync): Promise<void>`
+/// — a whole commit in one job on the libuv pool: page `pageNos[i]` (u64
+/// little-endian) from `pages[i * pageSize..]`, runs of consecutive pages
+/// with one `pwrite` each, `fdatasync` when `sync`, then the meta page at
+/// `metaPageNo`, and `fdatasync` again when `sync`. The order is the store's
+/// crash-safety protocol (docs/FORMAT.md).
 ///
-/// A commit's pages are scattered over the file (freed pages are reused), so
-/// writing them with one asynchronous call per run cost a pool round trip
-/// per page: most of a commit's time. Here the whole commit is one job, with
-/// its own aligned copy of the pages and its own duplicate of `fd` (made
+/// A commit's pages are scattered over the file (freed pages are reused):
+/// one asynchronous call per run, or per step of the protocol, cost a pool
+/// round trip each, most of the time a small commit waited. The job has its
+/// own aligned copies of the pages and its own duplicate of `fd` (made
 /// before this returns), so nothing it uses can change or close under it.
 /// The duplicate shares the descriptor's open file, `O_DIRECT` included.
-fn write_pages(cx: &mut CallCtx<'_>) -> Result<Value> {
-    let env = cx.env();
-    let fd = cx.number(0, "fd")?.unwrap_or(-1.0);
-    if !(fd >= 0.0 && fd <= i32::MAX as f64 && fd.fract() == 0.0) {
-        return Err(JsError::range_error(format!("fd must be a file descriptor, got {fd}")).into());
+fn commit(cx: &mut CallCtx<'_>) -> Result<Value> {
+    let job = PageWrite::from_args(cx)?;
+    let sync = cx
+        .boolean(6, "sync")?
+        .ok_or_else(|| JsError::type_error("sync must be a boolean"))?;
+    let meta_no = cx.number(5, "metaPageNo")?.unwrap_or(-1.0);
+    if meta_no != 0.0 && meta_no != 1.0 {
+        return Err(JsError::range_error(format!("metaPageNo must be 0 or 1, got {meta_no}")).into());
     }
-    let page_size = cx.number(3, "pageSize")?.unwrap_or(0.0);
-    if ![512.0, 1024.0, 2048.0, 4096.0].contains(&page_size) {
-        let msg = format!("pageSize must be 512, 1024, 2048 or 4096, got {page_size}");
+    let meta = cx
+        .bytes(4, "meta")?
+        .ok_or_else(|| JsError::type_error("meta must be a Uint8Array"))?;
+    if meta.len() != job.page_size {
+        let msg = format!("meta must be one page of {} bytes, got {}", job.page_size, meta.len());
         return Err(JsError::range_error(msg).into());
     }
-    let page_size = page_size as usize;
-    let numbers: Vec<u64> = cx
-        .bytes(2, "pageNos")?
-        .ok_or_else(|| JsError::type_error("pageNos must be a Uint8Array"))?
-        .chunks(8)
-        .map(|c| c.try_into().map(u64::from_le_bytes))
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|_| JsError::range_error("pageNos must hold 8 bytes per page"))?;
-    let pages = cx
-        .bytes(1, "pages")?
-        .ok_or_else(|| JsError::type_error("pages must be a Uint8Array"))?;
-    if pages.len() != numbers.len() * page_size {
-        let msg = format!(
-            "pages must be {} bytes ({} pages of {page_size}), got {}",
-            numbers.len() * page_size,
-            numbers.len(),
-            pages.len()
-        );
-        return Err(JsError::range_error(msg).into());
+    let meta = AlignedCopy::of(meta);
+    let meta_offset = meta_no as u64 * job.page_size as u64;
+    let work = move || -> std::io::Result<()> {
+        write_runs(&job.file, &job.data, &job.numbers, job.page_size)?;
+        if sync {
+            job.file.sync_data()?;
+        }
+        job.file.write_all_at(meta.as_slice(), meta_offset)?;
+        if sync {
+            job.file.sync_data()?;
+        }
+        Ok(())
+    };
+    cx.env().promise("xrpkv:storeCommit", work, settle_write)
+}
+
+/// The arguments `fd, pages, pageNos, pageSize` of a page write, checked,
+/// with the pages copied and the descriptor duplicated for the job.
+struct PageWrite {
+    file: File,
+    data: AlignedCopy,
+    numbers: Vec<u64>,
+    page_size: usize,
+}
+
+impl PageWrite {
+    fn from_args(cx: &mut CallCtx<'_>) -> Result<PageWrite> {
+        let fd = cx.number(0, "fd")?.unwrap_or(-1.0);
+        if !(fd >= 0.0 && fd <= i32::MAX as f64 && fd.fract() == 0.0) {
+            return Err(JsError::range_error(format!("fd must be a file descriptor, got {fd}")).into());
+        }
+        let page_size = cx.number(3, "pageSize")?.unwrap_or(0.0);
+        if ![512.0, 1024.0, 2048.0, 4096.0].contains(&page_size) {
+            let msg = format!("pageSize must be 512, 1024, 2048 or 4096, got {page_size}");
+            return Err(JsError::range_error(msg).into());
+        }
+        let page_size = page_size as usize;
+        let numbers: Vec<u64> = cx
+            .bytes(2, "pageNos")?
+            .ok_or_else(|| JsError::type_error("pageNos must be a Uint8Array"))?
+            .chunks(8)
+            .map(|c| c.try_into().map(u64::from_le_bytes))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| JsError::range_error("pageNos must hold 8 bytes per page"))?;
+        let pages = cx
+            .bytes(1, "pages")?
+            .ok_or_else(|| JsError::type_error("pages must be a Uint8Array"))?;
+        if pages.len() != numbers.len() * page_size {
+            let msg = format!(
+                "pages must be {} bytes ({} pages of {page_size}), got {}",
+                numbers.len() * page_size,
+                numbers.len(),
+                pages.len()
+            );
+            return Err(JsError::range_error(msg).into());
+        }
+        let data = AlignedCopy::of(pages);
+        let file = duplicate(fd as RawFd)
+            .map_err(|e| write_failed(format!("cannot duplicate fd {fd}: {e}"), &e))?;
+        Ok(PageWrite {
+            file,
+            data,
+            numbers,
+            page_size,
+        })
     }
-    let data = AlignedCopy::of(pages);
-    let file = duplicate(fd as RawFd)
-        .map_err(|e| write_failed(format!("cannot duplicate fd {fd}: {e}"), &e))?;
-    let work = move || write_runs(&file, &data, &numbers, page_size);
-    env.promise("xrpkv:storeWritePages", work, settle_write)
 }
 
 /// The writes: consecutive page numbers go out together.
@@ -143,7 +192,7 @@ fn write_failed(message: String, e: &std::io::Error) -> JsError {
 fn settle_write(env: Env, result: std::io::Result<()>) -> Result<Value> {
     match result {
         Ok(()) => env.null(),
-        Err(e) => Err(write_failed(format!("cannot write pages: {e}"), &e).into()),
+        Err(e) => Err(write_failed(format!("cannot write or sync the commit: {e}"), &e).into()),
     }
 }
 
