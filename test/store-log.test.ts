@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CorruptionError, checkFile, open, type Database, type OpenOptions } from '../src/index.js';
 import { Cursor } from '../src/store/cursor.js';
+import { LogKind } from '../src/store/log.js';
 import { pickMeta, type Meta } from '../src/store/meta.js';
+import { Overlay, hashOf } from '../src/store/overlay.js';
 import { seal } from '../src/store/page.js';
 import type { Snapshot } from '../src/store/snapshot.js';
 import { LOG_COMMIT_KEYS } from '../src/store/writer.js';
@@ -43,6 +45,31 @@ function metaOf(path: string, pageSize = 512): Meta {
 }
 
 const entries = (db: Bin, o: object = {}) => [...db.getRange(o)].map((e) => `${e.key}=${e.value}`);
+
+describe('the overlay', () => {
+  it('tells apart keys whose hashes collide, and lists every key in order', () => {
+    // Keys with equal 32-bit hashes exist among a few hundred thousand (birthday bound): find some.
+    const byHash = new Map<number, Buffer>();
+    const pairs: [Buffer, Buffer][] = [];
+    for (let i = 0; pairs.length < 3; i++) {
+      const k = Buffer.from(`k${i}`);
+      const h = hashOf(k);
+      const other = byHash.get(h);
+      if (other) pairs.push([other, k]);
+      else byHash.set(h, k);
+    }
+    const overlay = new Overlay();
+    const keys = pairs.flat();
+    overlay.apply(keys.map((k, i) => ({ kind: LogKind.Insert, key: k, value: Buffer.from(`v${i}`) })), 5, Infinity);
+    overlay.apply([{ kind: LogKind.Remove, key: keys[1], value: undefined }], 6, 5); // a snapshot of txid 5 is open
+    expect(overlay.size).toBe(6);
+    keys.forEach((k, i) => expect(overlay.find(k, 5)?.value?.toString()).toBe(`v${i}`));
+    expect(overlay.find(keys[1], 6)).toMatchObject({ txid: 6, value: undefined });
+    expect(overlay.find(keys[0], 4)).toBeUndefined();
+    expect(overlay.find(Buffer.from('absent'), 9)).toBeUndefined();
+    expect(overlay.sorted().map((e) => e.key.toString())).toEqual(keys.map(String).sort());
+  });
+});
 
 describe('the log', () => {
   it('takes small commits without touching the tree, and a reopen replays it', async () => {

@@ -7,7 +7,7 @@
 // merges the two as the snapshot sees them: a logged version hides the
 // tree's entry under the same key, and a logged removal hides it for good.
 import { compareBytes, type LeafValue } from './page.js';
-import type { Version } from './overlay.js';
+import { visible, type Entry, type Version } from './overlay.js';
 import { viewSearch, type PageView, type Snapshot } from './snapshot.js';
 
 interface Frame {
@@ -99,12 +99,12 @@ export class TreeCursor {
 
 /** The overlay's keys a snapshot sees, in order (a key whose versions are all newer is skipped). */
 class RecentCursor {
-  private readonly ids: string[];
+  private readonly entries: Entry[];
   private i = -1;
   version: Version | undefined;
 
   constructor(private readonly snap: Snapshot) {
-    this.ids = snap.overlay.size === 0 ? [] : snap.overlay.sorted();
+    this.entries = snap.overlay.size === 0 ? [] : snap.overlay.sorted();
   }
 
   get valid(): boolean {
@@ -113,17 +113,16 @@ class RecentCursor {
 
   /** To the first key >= `key`. */
   seek(key?: Buffer): void {
-    this.i = key === undefined ? 0 : lowerBound(this.ids, key.toString('latin1'));
+    this.i = key === undefined ? 0 : lowerBound(this.entries, key);
     this.settle(1);
   }
 
   /** To the last key <= `key`. */
   seekLast(key?: Buffer): void {
-    if (key === undefined) this.i = this.ids.length - 1;
+    if (key === undefined) this.i = this.entries.length - 1;
     else {
-      const id = key.toString('latin1');
-      const at = lowerBound(this.ids, id);
-      this.i = this.ids[at] === id ? at : at - 1;
+      const at = lowerBound(this.entries, key);
+      this.i = at < this.entries.length && compareBytes(this.entries[at].key, key) === 0 ? at : at - 1;
     }
     this.settle(-1);
   }
@@ -134,22 +133,22 @@ class RecentCursor {
   }
 
   private settle(dir: 1 | -1): void {
-    const { overlay, meta } = this.snap;
-    for (; this.i >= 0 && this.i < this.ids.length; this.i += dir) {
-      this.version = overlay.visible(this.ids[this.i], meta.txid);
+    const { txid } = this.snap.meta;
+    for (; this.i >= 0 && this.i < this.entries.length; this.i += dir) {
+      this.version = visible(this.entries[this.i], txid);
       if (this.version) return;
     }
     this.version = undefined;
   }
 }
 
-/** The first index of `ids` (sorted) whose string is >= `id`. */
-function lowerBound(ids: string[], id: string): number {
+/** The first index of `entries` (in key order) whose key is >= `key`. */
+function lowerBound(entries: Entry[], key: Buffer): number {
   let lo = 0;
-  let hi = ids.length;
+  let hi = entries.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (ids[mid] < id) lo = mid + 1;
+    if (compareBytes(entries[mid].key, key) < 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;

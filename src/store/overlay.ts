@@ -7,13 +7,16 @@
 // which nothing changes any more.
 //
 // Invariants:
-// - a key, once in the overlay, stays until the overlay is replaced (only
-//   versions that no open snapshot can see are dropped);
+// - a key, once in the overlay, keeps its Entry until the overlay is
+//   replaced (only versions that no open snapshot can see are dropped);
 // - `delta` is what the log adds to the tree's count of keys: the meta's
 //   `entries` minus the keys in the tree's leaves;
-// - map keys are the keys' bytes as latin1 strings, one char per byte, so
-//   JavaScript's string order is the tree's key order (memcmp, then length).
+// - entries are found by a 32-bit hash of the key's bytes (FNV-1a), keys
+//   whose hashes collide chained through `other`: every read of a store with
+//   a log asks here first, and hashing the bytes costs less than making a
+//   string of them for a Map.
 import { LogKind, countDelta, type LogRecord } from './log.js';
+import { compareBytes } from './page.js';
 
 export interface Version {
   txid: number;
@@ -23,31 +26,30 @@ export interface Version {
   older: Version | undefined;
 }
 
+/** One key of the overlay: its versions, newest first. */
+export interface Entry {
+  key: Buffer;
+  newest: Version;
+  /** The next entry whose key has the same hash. */
+  other: Entry | undefined;
+}
+
 export class Overlay {
-  private readonly versions = new Map<string, Version>();
-  /** Keys in order, rebuilt when a key joins; never changed once handed out. */
-  private ordered: string[] | undefined;
+  private readonly entries = new Map<number, Entry>();
+  private count = 0;
+  /** Entries in key order, rebuilt when a key joins; never changed once handed out. */
+  private ordered: Entry[] | undefined;
   delta = 0;
 
   /** Keys the log has changed (removed ones included). */
   get size(): number {
-    return this.versions.size;
+    return this.count;
   }
 
   /** The version of `key` a snapshot of `txid` sees; undefined when the tree decides. */
   find(key: Buffer, txid: number): Version | undefined {
-    return this.visible(key.toString('latin1'), txid);
-  }
-
-  visible(id: string, txid: number): Version | undefined {
-    let v = this.versions.get(id);
-    while (v && v.txid > txid) v = v.older;
-    return v;
-  }
-
-  /** The newest version of `id`, a key of `sorted()` (what a checkpoint folds into the tree). */
-  newest(id: string): Version {
-    return this.versions.get(id)!;
+    const e = this.entry(key, hashOf(key));
+    return e && visible(e, txid);
   }
 
   /**
@@ -56,24 +58,59 @@ export class Overlay {
    */
   apply(records: LogRecord[], txid: number, oldestSnapshot: number): void {
     for (const r of records) {
-      const id = r.key.toString('latin1');
-      const head = this.versions.get(id);
-      if (!head) this.ordered = undefined;
-      const v: Version = { txid, key: r.key, value: r.kind === LogKind.Remove ? undefined : r.value, older: head };
+      const h = hashOf(r.key);
+      const e = this.entry(r.key, h);
+      const v: Version = { txid, key: r.key, value: r.kind === LogKind.Remove ? undefined : r.value, older: e?.newest };
       for (let keep: Version = v; keep.older; keep = keep.older) {
         if (keep.txid <= oldestSnapshot) {
           keep.older = undefined;
           break;
         }
       }
-      this.versions.set(id, v);
+      if (e) e.newest = v;
+      else {
+        this.entries.set(h, { key: r.key, newest: v, other: this.entries.get(h) });
+        this.count++;
+        this.ordered = undefined;
+      }
       this.delta += countDelta(r.kind);
     }
   }
 
-  /** Every key in order, as latin1 strings. */
-  sorted(): string[] {
-    this.ordered ??= [...this.versions.keys()].sort();
+  /** Every entry, in key order. */
+  sorted(): Entry[] {
+    if (!this.ordered) {
+      const all: Entry[] = [];
+      for (const head of this.entries.values()) for (let e: Entry | undefined = head; e; e = e.other) all.push(e);
+      this.ordered = all.sort((a, b) => compareBytes(a.key, b.key));
+    }
     return this.ordered;
   }
+
+  private entry(key: Buffer, h: number): Entry | undefined {
+    let e = this.entries.get(h);
+    while (e && !sameBytes(e.key, key)) e = e.other;
+    return e;
+  }
+}
+
+/** The version of `e` a snapshot of `txid` sees, if any. */
+export function visible(e: Entry, txid: number): Version | undefined {
+  let v: Version | undefined = e.newest;
+  while (v && v.txid > txid) v = v.older;
+  return v;
+}
+
+/** FNV-1a over the bytes: 32 bits, as a small integer key for a Map. */
+export function hashOf(key: Buffer): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key[i], 0x01000193);
+  return h | 0;
+}
+
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -264,8 +264,7 @@ export class Writer {
  */
 async function fold(overlay: Overlay, tx: WriteTx): Promise<void> {
   let n = 0;
-  for (const id of overlay.sorted()) {
-    const v = overlay.newest(id);
+  for (const { newest: v } of overlay.sorted()) {
     if (v.value === undefined) tx.remove(v.key);
     else tx.put(v.key, v.value);
     if (++n % FOLD_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
