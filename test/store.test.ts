@@ -1,6 +1,7 @@
 // The store's API: reads, writes, batching per event-loop turn,
 // transactions, ranges, encodings, stats, and the errors bad input gets.
 import { join } from 'node:path';
+import { pack } from 'msgpackr';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   CorruptionError,
@@ -60,6 +61,20 @@ describe('reads and writes', () => {
     const shape = logLimit === 0 ? { height: 2, logKeys: 0 } : { height: 0, logKeys: 500 };
     expect(db.stats()).toMatchObject({ ...shape, entries: 500, backend: 'walk', pageSize: 512 });
     await db.close();
+  });
+
+  it('getBinaryFast gives the stored bytes, undecoded, from the tree and from the log', async () => {
+    const db = fresh({ pageSize: 1024, logLimit: 0 });
+    await db.put('inline', { a: 1 });
+    await db.put('big', 'x'.repeat(5000));
+    await db.close();
+    const again = open(db.path, { pageSize: 1024 });
+    await again.put('logged', [1, 2]);
+    expect(again.getBinaryFast('inline')).toEqual(pack({ a: 1 }));
+    expect(again.getBinaryFast('big')).toEqual(pack('x'.repeat(5000)));
+    expect(again.getBinaryFast('logged')).toEqual(pack([1, 2]));
+    expect(again.getBinaryFast('missing')).toBeUndefined();
+    await again.close();
   });
 
   it('stores values inline and in overflow pages, in every encoding', async () => {

@@ -36,8 +36,9 @@ export class Keyspace {
 
   constructor(readonly db: Database<Buffer, Buffer>) {}
 
+  /** `key`'s value, uncopied: valid until the next store call (a reply copies it at once). */
   get(key: Buffer): Buffer | undefined {
-    const v = this.db.getSync(key);
+    const v = this.db.getBinaryFast(key);
     this.lookups++;
     if (v !== undefined) this.hits++;
     return v;

@@ -185,6 +185,20 @@ export class Database<K = unknown, V = any> {
     return this.decode(snap, this.find(snap, k));
   }
 
+  /**
+   * The stored bytes of `key`'s value, not decoded and not copied (as
+   * lmdb-js's `getBinaryFast`): valid only until the next read or write on
+   * this database, for a caller that copies or consumes them at once (the
+   * server writes them straight into a reply). Never modify them.
+   */
+  getBinaryFast(key: K): Buffer | undefined {
+    const k = this.lookupKey(key);
+    const state = this.open();
+    const snap = new Snapshot(state, state.meta);
+    const v = this.find(snap, k);
+    return v === undefined ? undefined : snap.value(v);
+  }
+
   /** With `xrp`, the chain runs on the libuv pool: the event loop is not blocked. */
   async get(key: K): Promise<V | undefined> {
     if (!this.xrp) return this.getSync(key);
