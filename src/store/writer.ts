@@ -19,12 +19,13 @@
 // that takes in the log's changes, then the commit's own, rewrites the
 // changed pages copy-on-write and empties the log. Either way the commit is
 // durable when its promises settle, and snapshots see all of it or none.
-import { WriteFailedError, typeError } from './errors.js';
+import { WriteFailedError } from './errors.js';
 import { countDelta, encodeLog } from './log.js';
 import { LogTx } from './log-tx.js';
 import { encodeMeta, type Meta } from './meta.js';
 import { Overlay } from './overlay.js';
-import { FIELDS, PUT, PackedOps } from './packed.js';
+import { apply, runTxn, type Op, type TxOps } from './ops.js';
+import { PackedOps } from './packed.js';
 import { Snapshot, type StoreState } from './snapshot.js';
 import { WriteTx } from './tx.js';
 
@@ -39,14 +40,6 @@ const LOG_BYTES = 16 << 20;
  */
 export const LOG_COMMIT_KEYS = 4096;
 
-export type Op = { type: 'put'; key: Buffer; value: Buffer } | { type: 'remove'; key: Buffer };
-
-/** Reads and writes inside `transaction(fn)`, with keys already encoded. */
-export interface TxOps {
-  get(key: Buffer): Buffer | undefined;
-  put(key: Buffer, value: Buffer): void;
-  remove(key: Buffer): boolean;
-}
 
 type Item =
   | { kind: 'ops'; ops: Op[] | PackedOps; resolve: (v: unknown) => void; reject: (e: unknown) => void }
@@ -286,74 +279,4 @@ function opCount(items: Item[]): number {
   let n = 0;
   for (const item of items) if (item.kind === 'ops') n += item.ops instanceof PackedOps ? item.ops.count : item.ops.length;
   return n;
-}
-
-/** What `apply` and `runTxn` need of a transaction: tx.ts's and log-tx.ts's. */
-interface Writes extends TxOps {
-  putBytes(src: Buffer, keyStart: number, keyLen: number, valueStart: number, valueLen: number): void;
-}
-
-function apply(tx: Writes, ops: Op[] | PackedOps): unknown {
-  if (ops instanceof PackedOps) {
-    const { bytes, ops: fields } = ops;
-    for (let i = 0; i < FIELDS * ops.count; i += FIELDS) {
-      if (fields[i] === PUT) tx.putBytes(bytes, fields[i + 1], fields[i + 2], fields[i + 3], fields[i + 4]);
-      else tx.remove(bytes.subarray(fields[i + 1], fields[i + 1] + fields[i + 2]));
-    }
-    return undefined;
-  }
-  let removed: boolean | undefined;
-  for (const op of ops) {
-    if (op.type === 'put') tx.put(op.key, op.value);
-    else removed = tx.remove(op.key);
-  }
-  return ops.length === 1 ? removed : undefined;
-}
-
-/**
- * Runs a transaction callback over an overlay of the write transaction: its
- * writes reach the transaction only if it returns; if it throws, they vanish
- * and its promise rejects, leaving the other writes of the commit alone.
- */
-function runTxn(tx: TxOps, fn: (ops: TxOps) => unknown): { ok: boolean; value: unknown } {
-  const overlay = new Map<string, { key: Buffer; value: Buffer | undefined }>();
-  let open = true;
-  const live = () => {
-    if (!open) throw typeError('the transaction has ended: its callback must do all its work synchronously');
-  };
-  const ops: TxOps = {
-    get(key) {
-      live();
-      const o = overlay.get(key.toString('latin1'));
-      return o ? o.value : tx.get(key);
-    },
-    put(key, value) {
-      live();
-      overlay.set(key.toString('latin1'), { key, value });
-    },
-    remove(key) {
-      live();
-      const existed = ops.get(key) !== undefined;
-      overlay.set(key.toString('latin1'), { key, value: undefined });
-      return existed;
-    },
-  };
-  let value: unknown;
-  try {
-    value = fn(ops);
-    if (value !== null && typeof (value as PromiseLike<unknown>)?.then === 'function') {
-      Promise.resolve(value).catch(() => {}); // its rejection is reported as ours
-      throw typeError('the transaction callback returned a promise: it must be synchronous (nothing it wrote is kept)');
-    }
-  } catch (e) {
-    return { ok: false, value: e };
-  } finally {
-    open = false;
-  }
-  // Outside the try: a page that cannot be read here aborts the whole commit.
-  for (const { key, value: v } of overlay.values()) {
-    if (v === undefined) tx.remove(key);
-    else tx.put(key, v);
-  }
-  return { ok: true, value };
 }
