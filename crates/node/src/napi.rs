@@ -554,14 +554,29 @@ impl<'cx> CallCtx<'cx> {
         }))
     }
 
+    /// Argument `i` when it is of type `ty` (`None` when undefined or null);
+    /// a TypeError saying `what` must be `expected` otherwise.
+    fn typed(
+        &self,
+        i: usize,
+        ty: JsType,
+        expected: &str,
+        what: &str,
+    ) -> Result<Option<napi_value>> {
+        let v = self.argv[i];
+        match self.env.type_of(Value(v))? {
+            JsType::Undefined | JsType::Null => Ok(None),
+            t if t == ty => Ok(Some(v)),
+            _ => Err(JsError::type_error(format!("{what} must be {expected}")).into()),
+        }
+    }
+
     /// Argument `i` as a string, or `None` when undefined or null.
     pub fn string(&self, i: usize, what: &str) -> Result<Option<String>> {
-        let (env, v) = (self.env, self.argv[i]);
-        match env.type_of(Value(v))? {
-            JsType::Undefined | JsType::Null => return Ok(None),
-            JsType::String => {}
-            _ => return Err(JsError::type_error(format!("{what} must be a string")).into()),
-        }
+        let Some(v) = self.typed(i, JsType::String, "a string", what)? else {
+            return Ok(None);
+        };
+        let env = self.env;
         let mut len = 0;
         env.check(
             unsafe { napi_get_value_string_utf8(env.0, v, null_mut(), 0, &mut len) },
@@ -597,12 +612,10 @@ impl<'cx> CallCtx<'cx> {
 
     /// Argument `i` as a boolean, or `None` when undefined or null.
     pub fn boolean(&self, i: usize, what: &str) -> Result<Option<bool>> {
-        let (env, v) = (self.env, self.argv[i]);
-        match env.type_of(Value(v))? {
-            JsType::Undefined | JsType::Null => return Ok(None),
-            JsType::Boolean => {}
-            _ => return Err(JsError::type_error(format!("{what} must be a boolean")).into()),
-        }
+        let Some(v) = self.typed(i, JsType::Boolean, "a boolean", what)? else {
+            return Ok(None);
+        };
+        let env = self.env;
         let mut b = false;
         env.check(
             unsafe { napi_get_value_bool(env.0, v, &mut b) },
@@ -613,12 +626,10 @@ impl<'cx> CallCtx<'cx> {
 
     /// Argument `i` as a number, or `None` when undefined or null.
     pub fn number(&self, i: usize, what: &str) -> Result<Option<f64>> {
-        let (env, v) = (self.env, self.argv[i]);
-        match env.type_of(Value(v))? {
-            JsType::Undefined | JsType::Null => return Ok(None),
-            JsType::Number => {}
-            _ => return Err(JsError::type_error(format!("{what} must be a number")).into()),
-        }
+        let Some(v) = self.typed(i, JsType::Number, "a number", what)? else {
+            return Ok(None);
+        };
+        let env = self.env;
         let mut n = 0.0;
         env.check(
             unsafe { napi_get_value_double(env.0, v, &mut n) },

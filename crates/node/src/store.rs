@@ -71,13 +71,19 @@ fn commit(cx: &mut CallCtx<'_>) -> Result<Value> {
         .ok_or_else(|| JsError::type_error("sync must be a boolean"))?;
     let meta_no = cx.number(5, "metaPageNo")?.unwrap_or(-1.0);
     if meta_no != 0.0 && meta_no != 1.0 {
-        return Err(JsError::range_error(format!("metaPageNo must be 0 or 1, got {meta_no}")).into());
+        return Err(
+            JsError::range_error(format!("metaPageNo must be 0 or 1, got {meta_no}")).into(),
+        );
     }
     let meta = cx
         .bytes(4, "meta")?
         .ok_or_else(|| JsError::type_error("meta must be a Uint8Array"))?;
     if meta.len() != job.page_size {
-        let msg = format!("meta must be one page of {} bytes, got {}", job.page_size, meta.len());
+        let msg = format!(
+            "meta must be one page of {} bytes, got {}",
+            job.page_size,
+            meta.len()
+        );
         return Err(JsError::range_error(msg).into());
     }
     let meta = AlignedCopy::of(meta);
@@ -109,7 +115,9 @@ impl PageWrite {
     fn from_args(cx: &mut CallCtx<'_>) -> Result<PageWrite> {
         let fd = cx.number(0, "fd")?.unwrap_or(-1.0);
         if !(fd >= 0.0 && fd <= i32::MAX as f64 && fd.fract() == 0.0) {
-            return Err(JsError::range_error(format!("fd must be a file descriptor, got {fd}")).into());
+            return Err(
+                JsError::range_error(format!("fd must be a file descriptor, got {fd}")).into(),
+            );
         }
         let page_size = cx.number(3, "pageSize")?.unwrap_or(0.0);
         if ![512.0, 1024.0, 2048.0, 4096.0].contains(&page_size) {
