@@ -181,8 +181,7 @@ export class Database<K = unknown, V = any> {
 
   getSync(key: K): V | undefined {
     const k = this.lookupKey(key);
-    const state = this.open();
-    const snap = new Snapshot(state, state.meta);
+    const snap = this.lastCommit();
     return this.decode(snap, this.find(snap, k));
   }
 
@@ -194,8 +193,7 @@ export class Database<K = unknown, V = any> {
    */
   getBinaryFast(key: K): Buffer | undefined {
     const k = this.lookupKey(key);
-    const state = this.open();
-    const snap = new Snapshot(state, state.meta);
+    const snap = this.lastCommit();
     const v = this.find(snap, k);
     return v === undefined ? undefined : snap.value(v);
   }
@@ -231,9 +229,13 @@ export class Database<K = unknown, V = any> {
 
   has(key: K): boolean {
     const k = this.lookupKey(key);
+    return this.find(this.lastCommit(), k) !== undefined;
+  }
+
+  /** An unregistered snapshot of the last commit, for a read that returns before anything can commit. */
+  private lastCommit(): Snapshot {
     const state = this.open();
-    const snap = new Snapshot(state, state.meta);
-    return this.find(snap, k) !== undefined;
+    return new Snapshot(state, state.meta);
   }
 
   /**

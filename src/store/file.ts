@@ -124,7 +124,7 @@ export function openFile(path: string, o: FileOptions): OpenedFile {
       cache: new Map<number, PageView>(),
       meta,
       // The log chain may hold pages the freelist on disk still lists (log.ts).
-      freelist: new Freelist(logPages.length === 0 ? freelist.ids : without(freelist.ids, logPages)),
+      freelist: new Freelist(without(freelist.ids, logPages)),
       freelistPages: freelist.pages,
       overlay,
       logPages,
