@@ -6,6 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { open, type Database } from '../store/db.js';
 import type { ServerConfig } from './config.js';
 import type { ServerState } from './command-spec.js';
+import { FlushQueue } from './flush-queue.js';
 import { Keyspace } from './keyspace.js';
 import { Session } from './session.js';
 
@@ -39,6 +40,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     commandsProcessed: 0,
     rejectedConnections: 0,
   };
+  const flushes = new FlushQueue();
   const limits = { maxBulkLen: config.maxBulkLen, maxArrayLen: config.maxArrayLen, maxInlineLen: config.maxInlineLen };
   let nextId = 0;
   let stopping = false;
@@ -53,7 +55,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       socket.end(stopping ? '-ERR the server is shutting down\r\n' : '-ERR max number of clients reached\r\n');
       return;
     }
-    const session = new Session(++nextId, socket, keyspace, state, limits);
+    const session = new Session(++nextId, socket, keyspace, state, limits, flushes);
     sessions.add(session);
     session.closed.then(() => sessions.delete(session));
   });

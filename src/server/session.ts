@@ -8,7 +8,8 @@
 // - a read waits until the connection's earlier writes are durable (and so
 //   visible), then runs: every command after it waits with it. Reads after
 //   reads, and writes after writes, never wait on each other.
-// Replies wait in `slots` behind the oldest unanswered one.
+// Replies wait in `slots` behind the oldest unanswered one. Ready replies
+// are sent at the end of the event-loop turn (flush-queue.ts), all at once.
 //
 // Bad input (a ProtocolError) gets its error reply, then the connection
 // closes: the stream cannot be trusted after it. Any other error is one
@@ -19,6 +20,7 @@ import { lookupCommand } from './command-table.js';
 import { ReplyError, wrongArgs, type Client, type CommandSpec, type Context, type ServerState } from './command-spec.js';
 import type { Keyspace } from './keyspace.js';
 import { ProtocolError, RespParser, type ParserLimits } from './resp-parser.js';
+import type { FlushQueue } from './flush-queue.js';
 import { ReplyBuffer } from './reply-buffer.js';
 import { error, nil, type Protocol, type Reply } from './resp-writer.js';
 
@@ -61,6 +63,7 @@ export class Session implements Client {
     private readonly keyspace: Keyspace,
     private readonly server: ServerState,
     private readonly limits: ParserLimits,
+    private readonly flushes: FlushQueue,
   ) {
     this.authenticated = server.config.requirepass === undefined;
     this.parser = new RespParser(this.authenticated ? limits : { ...limits, ...UNAUTHENTICATED_LIMITS });
@@ -129,12 +132,13 @@ export class Session implements Client {
       if (args === undefined) break;
       this.dispatch(args);
     }
-    this.flush();
     if (this.socket.destroyed) return;
     if ((this.closing || (this.inputEnded && !this.held)) && this.slots.length === 0) {
+      this.writeReplies();
       this.socket.end();
       return;
     }
+    if (!this.replies.empty) this.flushes.add(this);
     const busy = this.held !== undefined || this.slots.length > MAX_SLOTS || this.socket.writableLength > MAX_UNSENT;
     if (busy) this.socket.pause();
     else this.socket.resume();
@@ -228,7 +232,12 @@ export class Session implements Client {
     else this.replies.appendBulk(value);
   }
 
-  private flush(): void {
+  /** Writes the replies ready so far: FlushQueue calls it once per turn. */
+  flush(): void {
+    this.guard(() => this.writeReplies());
+  }
+
+  private writeReplies(): void {
     if (this.replies.empty) return;
     if (this.socket.destroyed || this.socket.writableEnded) {
       this.replies.clear();
