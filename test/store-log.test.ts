@@ -63,11 +63,32 @@ describe('the overlay', () => {
     overlay.apply(keys.map((k, i) => ({ kind: LogKind.Insert, key: k, value: Buffer.from(`v${i}`) })), 5, Infinity);
     overlay.apply([{ kind: LogKind.Remove, key: keys[1], value: undefined }], 6, 5); // a snapshot of txid 5 is open
     expect(overlay.size).toBe(6);
-    keys.forEach((k, i) => expect(overlay.find(k, 5)?.value?.toString()).toBe(`v${i}`));
-    expect(overlay.find(keys[1], 6)).toMatchObject({ txid: 6, value: undefined });
+    keys.forEach((k, i) => expect(overlay.find(k, 5)?.toString()).toBe(`v${i}`));
+    expect(overlay.find(keys[1], 6)).toBeNull();
     expect(overlay.find(keys[0], 4)).toBeUndefined();
     expect(overlay.find(Buffer.from('absent'), 9)).toBeUndefined();
     expect(overlay.sorted().map((e) => e.key.toString())).toEqual(keys.map(String).sort());
+  });
+
+  it('finds every key through table growth and across arena chunks, at each txid', () => {
+    const overlay = new Overlay();
+    const key = (i: number) => Buffer.from(`key-${i}`);
+    const value = (i: number, round: number) => Buffer.alloc(500 + (i % 7), `${round}:${i}|`);
+    // Round 1 inserts 3,000 keys (the table grows from 1,024 slots; 1.5 MB of values fill more than one chunk).
+    overlay.apply(Array.from({ length: 3000 }, (_, i) => ({ kind: LogKind.Insert, key: key(i), value: value(i, 1) })), 10, Infinity);
+    // Round 2, with a snapshot of txid 10 open: overwrites the even keys, removes every third.
+    const round2 = Array.from({ length: 3000 }, (_, i) => i).filter((i) => i % 2 === 0 || i % 3 === 0);
+    overlay.apply(round2.map((i) => (i % 3 === 0 ? { kind: LogKind.Remove, key: key(i), value: undefined } : { kind: LogKind.Overwrite, key: key(i), value: value(i, 2) })), 11, 10);
+    expect(overlay.size).toBe(3000);
+    for (let i = 0; i < 3000; i++) {
+      expect(overlay.find(key(i), 10)).toEqual(value(i, 1));
+      const now = overlay.find(key(i), 11);
+      if (i % 3 === 0) expect(now).toBeNull();
+      else expect(now).toEqual(value(i, i % 2 === 0 ? 2 : 1));
+      expect(overlay.find(key(i), 9)).toBeUndefined();
+    }
+    expect(overlay.find(key(3000), 11)).toBeUndefined();
+    expect(overlay.delta).toBe(3000 - 1000);
   });
 });
 

@@ -205,7 +205,7 @@ export class Database<K = unknown, V = any> {
     const snap = this.snapshot();
     try {
       const recent = snap.recent(k);
-      const v = recent ? recent.value : await this.xrp.lookup(snap, k);
+      const v = recent === undefined ? await this.xrp.lookup(snap, k) : (recent ?? undefined);
       if (snap.released) throw new DatabaseClosedError(this.path);
       return this.decode(snap, v);
     } finally {
@@ -250,16 +250,16 @@ export class Database<K = unknown, V = any> {
   private find(snap: Snapshot, k: Buffer): LeafValue | undefined {
     if (!this.xrp) return snap.find(k);
     const recent = snap.recent(k);
-    return recent ? recent.value : this.xrp.lookupSync(snap, k);
+    return recent === undefined ? this.xrp.lookupSync(snap, k) : (recent ?? undefined);
   }
 
   /** getMany's lookups on `xrp`: one batch of chains for the keys the log does not answer. */
   private async lookupMany(xrp: XrpLookup, snap: Snapshot, keys: Buffer[]): Promise<(LeafValue | undefined)[]> {
     const recent = keys.map((k) => snap.recent(k));
-    const asked = keys.filter((_, i) => !recent[i]);
+    const asked = keys.filter((_, i) => recent[i] === undefined);
     const chained = asked.length > 0 ? await xrp.lookupMany(snap, asked) : [];
     let next = 0;
-    return recent.map((r) => (r ? r.value : chained[next++]));
+    return recent.map((r) => (r === undefined ? chained[next++] : (r ?? undefined)));
   }
 
   /** A leaf value's bytes (overflow pages read and verified here), decoded. */

@@ -28,7 +28,7 @@ import {
   type LeafValue,
   type OverflowRef,
 } from './page.js';
-import type { Overlay, Version } from './overlay.js';
+import type { Overlay, Recent } from './overlay.js';
 import type { Pager } from './pager.js';
 
 /** A decoded branch or leaf page, shared read-only between snapshots. */
@@ -69,15 +69,15 @@ export class Snapshot {
     this.overlay = store.overlay;
   }
 
-  /** The log's version of `key` as of this snapshot; undefined when the tree decides. */
-  recent(key: Buffer): Version | undefined {
+  /** What the log says of `key` as of this snapshot: its value, null (removed) or undefined (the tree decides). */
+  recent(key: Buffer): Recent {
     return this.overlay.size === 0 ? undefined : this.overlay.find(key, this.meta.txid);
   }
 
   /** The value stored under `key` as of this snapshot, log included, or undefined. */
   find(key: Buffer): LeafValue | undefined {
     const v = this.recent(key);
-    return v ? v.value : this.lookup(key);
+    return v === undefined ? this.lookup(key) : (v ?? undefined);
   }
 
   release(): void {
