@@ -7,7 +7,10 @@
 // values (keyEncoding/valueEncoding 'binary' on xrpkv; keyEncoding 'binary',
 // encoding 'binary' on lmdb-js), durable commits (xrpkv sync: true; lmdb-js
 // commits with its default overlappingSync, which resolves a write before
-// the flush, so each batch also awaits db.flushed).
+// the flush, so each batch also awaits db.flushed). A batch is each store's
+// way of writing many keys in one commit with `put`: on lmdb-js, puts inside
+// db.batch(callback); on xrpkv, puts issued in one turn (they share one
+// commit and one promise).
 //   bulk load    all keys in ascending order, batches of 100,000 (one commit each)
 //   puts         random existing keys overwritten, 200 batches of 1,000 (one durable commit each)
 //   gets         random existing keys, getSync / get, after one warm-up pass (median of --repeat)
@@ -55,9 +58,9 @@ const xrpkv = {
     return open(path, { lookup, keyEncoding: 'binary', valueEncoding: 'binary', sync: true });
   },
   async batch(db, from, to, keyAt, round) {
-    const ops = [];
-    for (let j = from; j < to; j++) ops.push({ type: 'put', key: key(keyAt(j)), value: value(keyAt(j), round) });
-    await db.batch(ops);
+    let committed;
+    for (let j = from; j < to; j++) committed = db.put(key(keyAt(j)), value(keyAt(j), round));
+    await committed;
   },
   get: (db, k) => db.getSync(k),
   scan(db) {

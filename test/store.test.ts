@@ -114,6 +114,32 @@ describe('commits', () => {
     await db.close();
   });
 
+  it('packs the puts of a turn into one batch, kept in order with the other writes', async () => {
+    const db = fresh();
+    const first = db.put('a', 1);
+    expect(db.put('b', 2)).toBe(first); // one batch, one promise
+    const removed = db.remove('a'); // closes the batch: later puts come after it
+    const second = db.put('a', 3);
+    expect(second).not.toBe(first);
+    db.put('c', 4);
+    expect(() => db.put(Buffer.alloc(5000), 1)).toThrow(KeyTooLargeError); // refused alone, before it joins
+    const batch = db.batch([{ type: 'del', key: 'c' }]);
+    const third = db.put('d', 5);
+    await Promise.all([first, second, batch, third]);
+    expect(await removed).toBe(true);
+    expect([...db.getRange()].map(({ key, value }) => [key, value])).toEqual([['a', 3], ['b', 2], ['d', 5]]);
+    // A put issued once the writer has taken the batch (a later microtask, after
+    // a commit settled) starts another batch rather than joining a taken one.
+    const later = db.put('e', 6);
+    await db.put('f', 7).then(() => db.put('g', 8));
+    await later;
+    expect(['e', 'f', 'g'].map((k) => db.getSync(k))).toEqual([6, 7, 8]);
+    await db.close();
+    const again = open(db.path);
+    expect(again.count()).toBe(6);
+    await again.close();
+  });
+
   it('runs transactions all or nothing, after the writes queued before them', async () => {
     const db = fresh();
     await db.put('n', 1);

@@ -120,6 +120,8 @@ export class Database<K = unknown, V = any> {
   private readonly snapshots = new Snapshots();
   private readonly orphans = new FinalizationRegistry<Snapshot>((s) => s.release());
   private closing: Promise<void> | undefined;
+  /** The batch this turn's puts join, until the writer takes it or another write is issued. */
+  private openPuts: { packed: PackedOps; done: Promise<void> } | undefined;
 
   constructor(path: string, options: OpenOptions = {}) {
     if (typeof path !== 'string' || path === '') throw typeError('path must be a non-empty string');
@@ -344,14 +346,29 @@ export class Database<K = unknown, V = any> {
   // ---- writes ---------------------------------------------------------------
 
   /** Resolves once the commit holding this write is durable. */
+  /**
+   * Puts of one turn go into one packed batch and share its promise (as
+   * lmdb-js's puts share their batch's): a bulk load of puts then keeps no
+   * object per put alive until its commit. Another kind of write closes the
+   * batch, so writes still apply in the order they were issued.
+   */
   put(key: K, value: V): Promise<void> {
-    const op: Op = { type: 'put', key: this.keys.encode(key), value: this.values.encode(value) };
-    return this.writable().write([op]) as Promise<void>;
+    const writer = this.writable();
+    const k = this.keys.bytes(key);
+    const v = this.values.bytes(value);
+    let open = this.openPuts;
+    if (open === undefined || open.packed.sealed) {
+      const packed = new PackedOps(64, 4096);
+      open = this.openPuts = { packed, done: writer.write(packed).then(() => undefined) };
+    }
+    open.packed.put(k, v);
+    return open.done;
   }
 
   /** Resolves with whether the key was there when the removal applied. */
   remove(key: K): Promise<boolean> {
     const op: Op = { type: 'remove', key: this.keys.encode(key) };
+    this.openPuts = undefined;
     return this.writable().write([op]) as Promise<boolean>;
   }
 
@@ -370,6 +387,7 @@ export class Database<K = unknown, V = any> {
         throw typeError(`a batch operation needs type 'put', 'del' or 'remove', got ${JSON.stringify(op?.type)}`);
       }
     }
+    this.openPuts = undefined;
     return this.writable().write(packed).then(() => undefined);
   }
 
@@ -380,6 +398,7 @@ export class Database<K = unknown, V = any> {
    */
   transaction<T>(fn: (tx: Transaction<K, V>) => T): Promise<T> {
     if (typeof fn !== 'function') throw typeError('transaction needs a function');
+    this.openPuts = undefined;
     return this.writable().transaction((ops) => {
       const get = (key: K) => ops.get(this.keys.encode(key));
       return fn({

@@ -20,8 +20,10 @@ export class PackedOps {
   bytes: Buffer;
   private used = 0;
   /** FIELDS numbers per operation. */
-  readonly ops: Float64Array;
+  ops: Float64Array;
   count = 0;
+  /** Set when the writer takes the batch for a commit: nothing may be added after. */
+  sealed = false;
 
   constructor(operations: number, expectedBytes: number) {
     this.bytes = Buffer.allocUnsafeSlow(Math.max(1024, expectedBytes));
@@ -56,6 +58,11 @@ export class PackedOps {
 
   private record(type: number, keyStart: number, keyLen: number, valueStart: number, valueLen: number): void {
     const at = FIELDS * this.count++;
+    if (at === this.ops.length) {
+      const grown = new Float64Array(Math.max(2 * at, FIELDS * 64));
+      grown.set(this.ops);
+      this.ops = grown;
+    }
     const o = this.ops;
     o[at] = type;
     o[at + 1] = keyStart;

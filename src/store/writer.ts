@@ -110,6 +110,7 @@ export class Writer {
   private pump(): void {
     if (this.preparing || this.queue.length === 0 || this.barrier || this.unpublished >= 2) return;
     const items = this.queue.splice(0);
+    for (const item of items) if (item.kind === 'ops' && item.ops instanceof PackedOps) item.ops.sealed = true;
     this.preparing = this.stage(items).finally(() => {
       this.preparing = undefined;
       this.pump();
