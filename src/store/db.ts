@@ -358,7 +358,10 @@ export class Database<K = unknown, V = any> {
     const v = this.values.bytes(value);
     let open = this.openPuts;
     if (open === undefined || open.packed.sealed) {
-      const packed = new PackedOps(64, 4096);
+      // Sized as the last turn's: a bulk load's batches then grow no buffer
+      // by doubling (untouched capacity costs address space, not memory).
+      const last = open?.packed;
+      const packed = last ? new PackedOps(Math.max(64, last.count), last.byteLength) : new PackedOps(64, 4096);
       open = this.openPuts = { packed, done: writer.write(packed).then(() => undefined) };
     }
     open.packed.put(k, v);

@@ -30,6 +30,11 @@ export class PackedOps {
     this.ops = new Float64Array(FIELDS * operations);
   }
 
+  /** Bytes packed so far. */
+  get byteLength(): number {
+    return this.used;
+  }
+
   /** `key` must be at most maxKeyLen long (the key codec checks): its length fits the header's u16. */
   put(key: Uint8Array, value: Uint8Array): void {
     const keyLen = key.length;
