@@ -283,6 +283,19 @@ describe('commands on the wire', () => {
     expect(await written()).toBe(before + 6);
   });
 
+  it('answers each of many pipelined SETs that share one store batch, and counts each', async () => {
+    const r = ioredis();
+    const written = async () => Number(/writes_acknowledged:(\d+)/.exec(await r.info('xrpkv'))![1]);
+    const before = await written();
+    const p = r.pipeline();
+    for (let i = 0; i < 500; i++) p.set(`shared:${i % 100}`, String(i));
+    p.get('shared:7').del('shared:8').set('shared:8', 'again').get('shared:8');
+    const results = (await p.exec())!.map(([err, v]) => err ?? v);
+    expect(results.slice(0, 500)).toEqual(Array(500).fill('OK'));
+    expect(results.slice(500)).toEqual(['407', 1, 'OK', 'again']);
+    expect(await written()).toBe(before + 502);
+  });
+
   it('answers a pipeline of GETs of binary keys, small and large values, and missing keys, in order (RESP2 and RESP3)', async () => {
     const r = ioredis();
     const keys = [Buffer.from([0]), Buffer.from([13, 10]), Buffer.from([255, 0, 36]), Buffer.from('wire:big')];

@@ -1,17 +1,26 @@
 // Commands on string values: GET, SET, DEL, EXISTS, MGET, MSET and the
 // INCR family. Every write resolves its reply only once the store says the
-// commit holding it is durable; plain SETs and MSETs are puts that join one
-// store batch (keyspace.ts). Read-modify-write commands (SET NX/XX/GET,
+// commit holding it is durable; plain SETs are puts that join the turn's
+// batch (db.put), and share its promise and the promise of their reply.
+// MSET is one store batch. Read-modify-write commands (SET NX/XX/GET,
 // DEL's count, INCR*) run as one `db.transaction`, so nothing another client
 // writes can slip in between their read and their write.
 import { ReplyError, SYNTAX, command, int64, valueCommand, word, wrongArgs, type CommandSpec, type Context } from './command-spec.js';
 import type { BatchOp } from '../store/db.js';
-import { OK, array, bulkOrNil, integer, nil } from './resp-writer.js';
+import { OK, array, bulkOrNil, integer, nil, type Reply } from './resp-writer.js';
 
 const I64_MAX = 0x7fff_ffff_ffff_ffffn;
 const I64_MIN = -0x8000_0000_0000_0000n;
 
 const key1 = { firstKey: 1, lastKey: 1, step: 1 };
+
+/** One promise of OK per store batch: the SETs that share a batch share it (a session then holds one slot for them). */
+const okReplies = new WeakMap<Promise<void>, Promise<Reply>>();
+function okOnceDurable(done: Promise<void>): Promise<Reply> {
+  let ok = okReplies.get(done);
+  if (ok === undefined) okReplies.set(done, (ok = done.then(() => OK)));
+  return ok;
+}
 
 export const GET = valueCommand(
   'get',
@@ -48,7 +57,7 @@ export const SET = command(
     // The reply is encoded later: in the protocol of when it ran, not of a HELLO pipelined after it.
     const proto = ctx.client.proto;
     const db = keyspace.db;
-    if (!nx && !xx && !get) return keyspace.put([{ type: 'put', key, value }]).then(() => OK);
+    if (!nx && !xx && !get) return okOnceDurable(keyspace.put(key, value));
     return keyspace
       .write(() =>
         db.transaction((tx) => {
@@ -92,7 +101,7 @@ export const MSET = command(
     if (args.length % 2 === 0) throw wrongArgs('mset');
     const ops: BatchOp<Buffer, Buffer>[] = [];
     for (let i = 1; i < args.length; i += 2) ops.push({ type: 'put' as const, key: args[i]!, value: args[i + 1]! });
-    return keyspace.put(ops).then(() => OK);
+    return keyspace.putAll(ops).then(() => OK);
   },
 );
 

@@ -4,9 +4,10 @@
 // - a count of writes in flight, so FLUSHDB can wait for them, and a gate
 //   that holds new writes back while FLUSHDB runs: its transaction then
 //   starts from a commit holding every earlier write, and removes them all;
-// - batches: consecutive plain puts (SET, MSET), from any connections, go to
-//   the store as one batch, one queued operation instead of one per SET;
-//   any other write ends the batch, so every write keeps its place;
+// - writes go to the store at once, in the order the commands run; the
+//   store commits what a turn issued together, and packs a turn's plain
+//   puts (SET) into one batch with one promise (db.put), which the
+//   counters here follow as one, not once per SET;
 // - SCAN's cursors: the store iterates in key order, so a cursor is the last
 //   key a SCAN call examined, kept in a bounded table under a number (clients
 //   parse cursors as unsigned integers). A scan resumes after that key, so
@@ -14,7 +15,6 @@
 import type { BatchOp, Database } from '../store/db.js';
 import { ReplyError } from './command-spec.js';
 import { globMatch, literalPrefix } from './glob.js';
-import { GroupCommit } from './group-commit.js';
 
 /** SCAN cursors kept; the oldest is forgotten past this (a SCAN with it then errs). */
 const MAX_CURSORS = 10_000;
@@ -27,10 +27,9 @@ export class Keyspace {
   /** Set while FLUSHDB runs: writes wait for it. */
   gate: Promise<void> | undefined;
   private inFlight = 0;
-  /** The batch later puts join, until another write is issued or it is: its puts, and for each, what failed it. */
-  private openBatch: { members: BatchOp<Buffer, Buffer>[][]; results: Promise<unknown[]> } | undefined;
+  /** The last store promise `track` saw, and how many writes share it (puts of one turn share one). */
+  private tracked: { done: Promise<unknown>; count: number } | undefined;
   private idleWaiters: (() => void)[] = [];
-  private readonly group = new GroupCommit();
   private readonly cursors = new Map<number, Buffer>();
   private nextCursor = 1;
 
@@ -57,50 +56,40 @@ export class Keyspace {
    * settles. Its promise resolves once the write is durable.
    */
   write<T>(start: () => Promise<T>): Promise<T> {
-    return this.issue(start, () => 1);
+    return this.track(start());
   }
 
-  /** `write`, counting `acknowledged(result)` writes once durable. */
-  private issue<T>(start: () => Promise<T>, acknowledged: (result: T) => number): Promise<T> {
-    this.openBatch = undefined;
-    const p = this.group.add(start);
+  /** SET's put: it joins the turn's batch of puts, and returns that batch's promise. */
+  put(key: Buffer, value: Buffer): Promise<void> {
+    return this.track(this.db.put(key, value));
+  }
+
+  /** MSET's puts, all or nothing: one store batch. */
+  putAll(ops: BatchOp<Buffer, Buffer>[]): Promise<void> {
+    return this.track(this.db.batch(ops));
+  }
+
+  /** Counts a write in flight until `done` settles; a promise seen just before counts once more. */
+  private track<T>(done: Promise<T>): Promise<T> {
     this.inFlight++;
-    p.then((result) => {
-      this.writes += acknowledged(result);
-      this.settled();
-    }, this.settled);
-    return p;
-  }
-
-  private readonly settled = (): void => {
-    if (--this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
-  };
-
-  /**
-   * Puts `ops`, all or nothing, in order with every other write; resolves
-   * once durable. Joins the open batch when there is one: only puts were
-   * issued since it opened.
-   */
-  put(ops: BatchOp<Buffer, Buffer>[]): Promise<void> {
-    let batch = this.openBatch;
-    if (batch === undefined) {
-      const members = [ops];
-      const results = this.issue(
-        () => {
-          if (this.openBatch?.members === members) this.openBatch = undefined;
-          return applyBatches(this.db, members);
-        },
-        (failures) => failures.filter((f) => f === undefined).length,
-      );
-      // Opened after issue(), which closes any batch before it.
-      batch = this.openBatch = { members, results };
-    } else {
-      batch.members.push(ops);
+    const last = this.tracked;
+    if (last?.done === done) {
+      last.count++;
+      return done;
     }
-    const i = batch.members.length - 1;
-    return batch.results.then((failures) => {
-      if (failures[i] !== undefined) throw failures[i];
-    });
+    const group = { done, count: 1 };
+    this.tracked = group;
+    const settled = (ok: boolean) => {
+      if (this.tracked === group) this.tracked = undefined;
+      if (ok) this.writes += group.count;
+      this.inFlight -= group.count;
+      if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    };
+    done.then(
+      () => settled(true),
+      () => settled(false),
+    );
+    return done;
   }
 
   /** Removes every key in one commit (all or nothing); resolves once durable. */
@@ -174,31 +163,6 @@ export class Keyspace {
       seen++;
     }
     return true;
-  }
-}
-
-/**
- * Applies `batches` in one store batch; resolves once durable with, for
- * each, undefined or the error that failed it. A batch the store refuses
- * (a key too large) fails alone: then each is issued on its own.
- */
-function applyBatches(db: Database<Buffer, Buffer>, batches: BatchOp<Buffer, Buffer>[][]): Promise<unknown[]> {
-  try {
-    return db.batch(batches.length === 1 ? batches[0]! : batches.flat()).then(() => batches.map(() => undefined));
-  } catch {
-    return Promise.all(batches.map((ops) => settledBatch(db, ops)));
-  }
-}
-
-/** Issues `ops` as one store batch; resolves with undefined once durable, or with the error that failed it. */
-function settledBatch(db: Database<Buffer, Buffer>, ops: BatchOp<Buffer, Buffer>[]): Promise<unknown> {
-  try {
-    return db.batch(ops).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-  } catch (e) {
-    return Promise.resolve(e);
   }
 }
 

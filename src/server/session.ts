@@ -32,6 +32,10 @@ const MAX_UNSENT = 8 * 1024 * 1024;
 
 interface Slot {
   reply: Reply | undefined;
+  /** What the reply waits for: later commands waiting on the same promise join this slot. */
+  pending: Promise<Reply> | undefined;
+  /** Replies the slot stands for: consecutive SETs of one store batch share one slot. */
+  count: number;
 }
 
 export class Session implements Client {
@@ -188,12 +192,17 @@ export class Session implements Client {
   }
 
   private answer(reply: Reply): void {
-    if (this.slots.length > 0) this.slots.push({ reply });
+    if (this.slots.length > 0) this.slots.push({ reply, pending: undefined, count: 1 });
     else this.send(reply);
   }
 
   private answerLater(promise: Promise<Reply>): void {
-    const slot: Slot = { reply: undefined };
+    const last = this.slots[this.slots.length - 1];
+    if (last !== undefined && last.pending === promise) {
+      last.count++;
+      return;
+    }
+    const slot: Slot = { reply: undefined, pending: promise, count: 1 };
     this.slots.push(slot);
     this.unanswered++;
     promise.then(
@@ -208,6 +217,7 @@ export class Session implements Client {
    */
   private settle(slot: Slot, reply: Reply): void {
     slot.reply = reply;
+    slot.pending = undefined;
     this.unanswered--;
     if (this.settling) return;
     this.settling = true;
@@ -217,7 +227,10 @@ export class Session implements Client {
   private sendSettled(): void {
     this.settling = false;
     let n = 0;
-    while (n < this.slots.length && this.slots[n]!.reply !== undefined) this.send(this.slots[n++]!.reply!);
+    for (; n < this.slots.length && this.slots[n]!.reply !== undefined; n++) {
+      const { reply, count } = this.slots[n]!;
+      for (let i = 0; i < count; i++) this.send(reply!);
+    }
     this.slots.splice(0, n);
     if (this.unanswered === 0 && this.held?.spec.access === 'read') this.release();
     else this.pump();
