@@ -8,12 +8,12 @@
 //
 // Consistency: every lookup runs against one snapshot (a meta); the caller
 // keeps it registered until the chain ends (async and batch runs), so no page
-// it can reach is freed and rewritten meanwhile. Unless the store is direct
-// it writes through the page cache, while the chain reads with O_DIRECT where
-// the file system allows it; Linux writes back dirty page cache of a range
-// before a direct read of it, so a chain sees every committed page (test/store-xrp.test.ts reads
-// right after commits). The XRP file's size is fixed when it is opened, so it
-// is reopened when a snapshot counts more pages than it had.
+// it can reach is freed and rewritten meanwhile. Chains read the way the
+// store does: with O_DIRECT when it is direct (as the XRP kernel path must),
+// else through the page cache, so that a store whose pages are cached gets
+// warm chains too (direct reads made warm xrp gets about ten times slower,
+// every uncached level a read of the disk). The XRP file's size is fixed when
+// it is opened, so it is reopened when a snapshot counts more pages than it had.
 //
 // The program does not verify checksums (docs/FORMAT.md): an xrp lookup
 // catches structural damage (state 4: CorruptionError) but, unlike `walk`,
@@ -76,12 +76,13 @@ export class XrpLookup {
   private closed = false;
   /** lookupSync's chains leave their scratch here (finish copies what it keeps). */
   private readonly syncScratch = Buffer.alloc(4096);
-  private readonly direct: 'auto' | 'require' | 'off';
+  private readonly direct: 'require' | 'off';
 
   /**
    * Opens `path` for chains. `mode: 'kernel'` (512-byte reads, as the XRP
    * prototype kernel) needs 512-byte pages. `requireDirect` (the store's
-   * `direct: true`): chains read with O_DIRECT or the lookup is refused.
+   * `direct: true`): chains read with O_DIRECT or the lookup is refused;
+   * otherwise they read buffered.
    */
   constructor(
     readonly path: string,
@@ -93,15 +94,8 @@ export class XrpLookup {
       throw new RangeError(`xrpMode 'kernel' reads 512 bytes per hop, so it needs 512-byte pages; this file has ${pageSize}-byte pages`);
     }
     this.program = lookupProgram();
-    let file = XrpFile.open(path, { direct: requireDirect ? 'require' : 'auto' });
-    this.direct = requireDirect ? 'require' : 'auto';
-    if (!requireDirect && file.direct && file.blockSize > pageSize) {
-      // Direct reads of one page would be refused (BLOCK_SIZE): read buffered.
-      file.close();
-      file = XrpFile.open(path, { direct: 'off' });
-      this.direct = 'off';
-    }
-    this.file = file;
+    this.direct = requireDirect ? 'require' : 'off';
+    this.file = XrpFile.open(path, { direct: this.direct });
   }
 
   /** How chains read the file, e.g. `direct (O_DIRECT, 512-byte blocks)`. */
