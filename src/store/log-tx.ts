@@ -38,9 +38,14 @@ export class LogTx {
     else this.changes.set(id, { key, value, existed: this.existed(key) });
   }
 
-  /** The same as `put` for bytes in a packed batch (packed.ts), copied out of it. */
+  /**
+   * The same as `put` for bytes in a packed batch (packed.ts), as views of
+   * it: a batch is never changed once the writer has taken it, and what
+   * outlives the commit copies them (the overlay into its arena, a tree
+   * commit into pages).
+   */
   putBytes(src: Buffer, keyStart: number, keyLen: number, valueStart: number, valueLen: number): void {
-    this.put(Buffer.from(src.subarray(keyStart, keyStart + keyLen)), Buffer.from(src.subarray(valueStart, valueStart + valueLen)));
+    this.put(src.subarray(keyStart, keyStart + keyLen), src.subarray(valueStart, valueStart + valueLen));
   }
 
   /** Whether `key` was there. */
@@ -53,8 +58,7 @@ export class LogTx {
       return had;
     }
     const existed = this.existed(key);
-    // A copy: `key` may be a view of a packed batch.
-    if (existed) this.changes.set(id, { key: Buffer.from(key), value: undefined, existed });
+    if (existed) this.changes.set(id, { key, value: undefined, existed });
     return existed;
   }
 

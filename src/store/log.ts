@@ -112,8 +112,9 @@ export function decodeLog(page: Buffer, pageNo: number): LogRecord[] {
     if (kind === LogKind.Remove && valueLen !== 0) throw new CorruptionError(pageNo, `log record ${i} removes a key but carries a value`);
     const start = off + RECORD_HEAD;
     if (start + keyLen + valueLen > p) throw new CorruptionError(pageNo, `log record ${i} runs past the page`);
-    const key = Buffer.from(page.subarray(start, start + keyLen));
-    const value = kind === LogKind.Remove ? undefined : Buffer.from(page.subarray(start + keyLen, start + keyLen + valueLen));
+    // Views of the page: the overlay copies what it keeps.
+    const key = page.subarray(start, start + keyLen);
+    const value = kind === LogKind.Remove ? undefined : page.subarray(start + keyLen, start + keyLen + valueLen);
     records.push({ kind, key, value });
     off = start + keyLen + valueLen;
   }
