@@ -345,9 +345,9 @@ export class Database<K = unknown, V = any> {
 
   // ---- writes ---------------------------------------------------------------
 
-  /** Resolves once the commit holding this write is durable. */
   /**
-   * Puts of one turn go into one packed batch and share its promise (as
+   * Resolves once the commit holding this write is durable. The puts of one
+   * turn go into one packed batch and share its promise (as
    * lmdb-js's puts share their batch's): a bulk load of puts then keeps no
    * object per put alive until its commit. Another kind of write closes the
    * batch, so writes still apply in the order they were issued.
