@@ -67,7 +67,7 @@ describe('the overlay', () => {
     expect(overlay.find(keys[1], 6)).toBeNull();
     expect(overlay.find(keys[0], 4)).toBeUndefined();
     expect(overlay.find(Buffer.from('absent'), 9)).toBeUndefined();
-    expect(overlay.sorted().map((e) => e.key.toString())).toEqual(keys.map(String).sort());
+    expect(overlay.sorted().map((row) => overlay.keyAt(row).toString())).toEqual(keys.map(String).sort());
   });
 
   it('finds every key through table growth and across arena chunks, at each txid', () => {
@@ -88,6 +88,17 @@ describe('the overlay', () => {
       expect(overlay.find(key(i), 9)).toBeUndefined();
     }
     expect(overlay.find(key(3000), 11)).toBeUndefined();
+
+    // Versions kept while an old snapshot is open, dropped once none can see them.
+    const k = key(1);
+    const put = (txid: number, oldest: number) => overlay.apply([{ kind: LogKind.Overwrite, key: k, value: Buffer.from(`t${txid}`) }], txid, oldest);
+    put(12, 10);
+    put(13, 10);
+    expect([9, 10, 11, 12, 13].map((t) => overlay.find(k, t)?.toString())).toEqual([undefined, value(1, 1).toString(), value(1, 1).toString(), 't12', 't13']);
+    put(14, 12); // nothing older than 12 is read now
+    expect([10, 12, 13, 14].map((t) => overlay.find(k, t)?.toString())).toEqual([undefined, 't12', 't13', 't14']);
+    put(15, 15); // a replay: every reader sees the newest
+    expect([14, 15].map((t) => overlay.find(k, t)?.toString())).toEqual([undefined, 't15']);
     expect(overlay.delta).toBe(3000 - 1000);
   });
 });

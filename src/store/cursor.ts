@@ -7,7 +7,7 @@
 // merges the two as the snapshot sees them: a logged version hides the
 // tree's entry under the same key, and a logged removal hides it for good.
 import { compareBytes, type LeafValue } from './page.js';
-import { visible, type Entry, type Version } from './overlay.js';
+import type { Overlay } from './overlay.js';
 import { viewSearch, type PageView, type Snapshot } from './snapshot.js';
 
 interface Frame {
@@ -97,14 +97,23 @@ export class TreeCursor {
   }
 }
 
+/** A logged key as a snapshot sees it: value undefined where removed. */
+interface Version {
+  key: Buffer;
+  value: Buffer | undefined;
+}
+
 /** The overlay's keys a snapshot sees, in order (a key whose versions are all newer is skipped). */
 class RecentCursor {
-  private readonly entries: Entry[];
+  private readonly overlay: Overlay;
+  /** The overlay's rows in key order. */
+  private readonly rows: number[];
   private i = -1;
   version: Version | undefined;
 
   constructor(private readonly snap: Snapshot) {
-    this.entries = snap.overlay.size === 0 ? [] : snap.overlay.sorted();
+    this.overlay = snap.overlay;
+    this.rows = this.overlay.size === 0 ? [] : this.overlay.sorted();
   }
 
   get valid(): boolean {
@@ -113,16 +122,16 @@ class RecentCursor {
 
   /** To the first key >= `key`. */
   seek(key?: Buffer): void {
-    this.i = key === undefined ? 0 : lowerBound(this.entries, key);
+    this.i = key === undefined ? 0 : this.lowerBound(key);
     this.settle(1);
   }
 
   /** To the last key <= `key`. */
   seekLast(key?: Buffer): void {
-    if (key === undefined) this.i = this.entries.length - 1;
+    if (key === undefined) this.i = this.rows.length - 1;
     else {
-      const at = lowerBound(this.entries, key);
-      this.i = at < this.entries.length && compareBytes(this.entries[at].key, key) === 0 ? at : at - 1;
+      const at = this.lowerBound(key);
+      this.i = at < this.rows.length && compareBytes(this.overlay.keyAt(this.rows[at]), key) === 0 ? at : at - 1;
     }
     this.settle(-1);
   }
@@ -134,24 +143,28 @@ class RecentCursor {
 
   private settle(dir: 1 | -1): void {
     const { txid } = this.snap.meta;
-    for (; this.i >= 0 && this.i < this.entries.length; this.i += dir) {
-      this.version = visible(this.entries[this.i], txid);
-      if (this.version) return;
+    for (; this.i >= 0 && this.i < this.rows.length; this.i += dir) {
+      const row = this.rows[this.i];
+      const v = this.overlay.versionAt(row, txid);
+      if (v !== undefined) {
+        this.version = { key: this.overlay.keyAt(row), value: v ?? undefined };
+        return;
+      }
     }
     this.version = undefined;
   }
-}
 
-/** The first index of `entries` (in key order) whose key is >= `key`. */
-function lowerBound(entries: Entry[], key: Buffer): number {
-  let lo = 0;
-  let hi = entries.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareBytes(entries[mid].key, key) < 0) lo = mid + 1;
-    else hi = mid;
+  /** The first index of `rows` whose key is >= `key`. */
+  private lowerBound(key: Buffer): number {
+    let lo = 0;
+    let hi = this.rows.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareBytes(this.overlay.keyAt(this.rows[mid]), key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
-  return lo;
 }
 
 /**

@@ -6,39 +6,29 @@
 // and starts a new, empty overlay; snapshots taken before keep the old one,
 // which nothing changes any more.
 //
-// Every read of a store with a log asks here first, so the lookup is laid
-// out for the memory cache rather than for objects:
+// Every read of a store with a log asks here first, and every logged commit
+// writes here, so the overlay is laid out for the memory cache rather than
+// as objects (on this kind of VM a random memory access costs more than the
+// instructions around it):
 // - `slots`, an open-addressing table of [hash, row + 1] (FNV-1a, 32 bits;
 //   0 marks an empty slot), at most half full;
-// - `rows`, four numbers per key: where its newest version's bytes are in the
-//   arena, the key's length, the value's length (-1: removed) and the txid;
+// - `rows`, four numbers per key, its newest version: where its bytes are in
+//   the arena, the key's length, the value's length (-1: removed), the txid;
 // - the arena: each version's key and value bytes, back to back, copied in
-//   (so a version holds neither a log page nor a client's read buffer).
+//   (so a version holds neither a log page nor a client's read buffer);
+// - `older`: for a key overwritten while a snapshot may still read an older
+//   version, those versions, newest first. Most keys have none.
 // A lookup whose snapshot sees the newest version touches one slot, one row
-// and one run of arena bytes. Older versions, kept only while a snapshot can
-// see them, are reached through `list[row]`, as are the keys in order.
+// and one run of arena bytes, and a commit's record the same.
 //
 // Invariants:
-// - a key, once in the overlay, keeps its row and Entry until the overlay is
-//   replaced (only versions that no open snapshot can see are dropped);
-// - row i describes list[i].newest;
+// - a key, once in the overlay, keeps its row until the overlay is replaced;
+// - a key's versions are its row and then its `older` chain, txids falling;
+//   only versions no snapshot can see are dropped: those below the newest
+//   one with txid <= the oldest snapshot's;
 // - `delta` is what the log adds to the tree's count of keys: the meta's
 //   `entries` minus the keys in the tree's leaves.
 import { LogKind, countDelta, type LogRecord } from './log.js';
-
-export interface Version {
-  txid: number;
-  key: Buffer;
-  /** undefined: removed. */
-  value: Buffer | undefined;
-  older: Version | undefined;
-}
-
-/** One key of the overlay: its versions, newest first. */
-export interface Entry {
-  key: Buffer;
-  newest: Version;
-}
 
 /**
  * What the log holds for a key as a snapshot sees it: the value's bytes,
@@ -46,6 +36,16 @@ export interface Entry {
  * tree decides).
  */
 export type Recent = Buffer | null | undefined;
+
+/** A version older than a key's newest. */
+interface Older {
+  txid: number;
+  /** Where its key and value start in the arena. */
+  at: number;
+  /** -1: removed. */
+  valueLength: number;
+  older: Older | undefined;
+}
 
 /** Arena chunk size: far above the largest log record, so every version fits in one chunk. */
 const CHUNK = 1 << 20;
@@ -60,34 +60,50 @@ export class Overlay {
   private rows = new Float64Array(ROW * 512);
   /** Each row's hash, for growing `slots`. */
   private hashes = new Int32Array(512);
-  private readonly list: Entry[] = [];
+  private count = 0;
+  private readonly older = new Map<number, Older>();
   private readonly chunks: Buffer[] = [];
   private used = CHUNK;
-  /** Entries in key order, rebuilt when a key joins; never changed once handed out. */
-  private ordered: Entry[] | undefined;
+  /** Rows in key order, rebuilt when a key joins; never changed once handed out. */
+  private ordered: number[] | undefined;
   delta = 0;
 
   /** Keys the log has changed (removed ones included). */
   get size(): number {
-    return this.list.length;
+    return this.count;
   }
 
   /** `key` as a snapshot of `txid` sees it in the log. */
   find(key: Buffer, txid: number): Recent {
     const row = this.rowOf(key, hashOf(key));
     if (row < 0) return undefined;
+    // The newest version, the common case, inline: this runs on every read.
     const r = row * ROW;
     const rows = this.rows;
-    if (rows[r + ROW_TXID] > txid) {
-      const v = visible(this.list[row], txid);
-      return v === undefined ? undefined : (v.value ?? null);
-    }
+    if (rows[r + ROW_TXID] > txid) return this.versionAt(row, txid);
     const length = rows[r + ROW_VALUE_LENGTH];
     if (length < 0) return null;
-    const at = rows[r + ROW_AT];
+    const at = rows[r + ROW_AT] + key.length;
     const chunk = (at / CHUNK) | 0;
-    const start = at - chunk * CHUNK + key.length;
+    const start = at - chunk * CHUNK;
     return this.chunks[chunk].subarray(start, start + length);
+  }
+
+  /** Row `row`'s key as a snapshot of `txid` sees it. */
+  versionAt(row: number, txid: number): Recent {
+    const r = row * ROW;
+    const rows = this.rows;
+    const keyLength = rows[r + ROW_KEY_LENGTH];
+    if (rows[r + ROW_TXID] <= txid) return this.bytes(rows[r + ROW_AT] + keyLength, rows[r + ROW_VALUE_LENGTH]);
+    let v = this.older.get(row);
+    while (v && v.txid > txid) v = v.older;
+    return v && this.bytes(v.at + keyLength, v.valueLength);
+  }
+
+  /** Row `row`'s key (a view of the arena). */
+  keyAt(row: number): Buffer {
+    const r = row * ROW;
+    return this.bytes(this.rows[r + ROW_AT], this.rows[r + ROW_KEY_LENGTH])!;
   }
 
   /**
@@ -95,44 +111,67 @@ export class Overlay {
    * can see: below the newest one with txid <= `oldestSnapshot`.
    */
   apply(records: LogRecord[], txid: number, oldestSnapshot: number): void {
-    for (const r of records) {
-      const h = hashOf(r.key);
-      const found = this.rowOf(r.key, h);
-      const at = this.copyIn(r.key, r.value);
-      const chunk = this.chunks[(at / CHUNK) | 0];
-      const start = at % CHUNK;
-      const keyEnd = start + r.key.length;
-      const value = r.kind === LogKind.Remove ? undefined : chunk.subarray(keyEnd, keyEnd + r.value!.length);
-      const e = found >= 0 ? this.list[found] : undefined;
-      const v: Version = { txid, key: chunk.subarray(start, keyEnd), value, older: e?.newest };
-      for (let keep: Version = v; keep.older; keep = keep.older) {
-        if (keep.txid <= oldestSnapshot) {
-          keep.older = undefined;
-          break;
-        }
-      }
-      const row = e ? found : this.add({ key: v.key, newest: v }, h);
-      if (e) e.newest = v;
-      const o = row * ROW;
-      this.rows[o + ROW_AT] = at;
-      this.rows[o + ROW_KEY_LENGTH] = r.key.length;
-      this.rows[o + ROW_VALUE_LENGTH] = value === undefined ? -1 : value.length;
-      this.rows[o + ROW_TXID] = txid;
-      this.delta += countDelta(r.kind);
+    for (const rec of records) {
+      const h = hashOf(rec.key);
+      let row = this.rowOf(rec.key, h);
+      const at = this.copyIn(rec.key, rec.value);
+      const valueLength = rec.kind === LogKind.Remove ? -1 : rec.value!.length;
+      if (row < 0) row = this.add(h);
+      else this.keepOlder(row, txid, oldestSnapshot);
+      const r = row * ROW;
+      this.rows[r + ROW_AT] = at;
+      this.rows[r + ROW_KEY_LENGTH] = rec.key.length;
+      this.rows[r + ROW_VALUE_LENGTH] = valueLength;
+      this.rows[r + ROW_TXID] = txid;
+      this.delta += countDelta(rec.kind);
     }
   }
 
-  /** Every entry, in key order. */
-  sorted(): Entry[] {
+  /** Every row, in key order. */
+  sorted(): number[] {
     if (!this.ordered) {
       // Sorted as latin1 strings (one char per byte, so string order is the
       // tree's key order): the built-in string sort took about 28 ms for
       // 65,000 keys here, a comparator of bytes about 40.
-      const byId = new Map<string, Entry>();
-      for (const e of this.list) byId.set(e.key.toString('latin1'), e);
+      const byId = new Map<string, number>();
+      for (let row = 0; row < this.count; row++) byId.set(this.keyAt(row).toString('latin1'), row);
       this.ordered = [...byId.keys()].sort().map((id) => byId.get(id)!);
     }
     return this.ordered;
+  }
+
+  /**
+   * Row `row` is about to take a version of txid `txid`: moves its newest
+   * version to `older` if a snapshot may still read it, and drops what none can.
+   */
+  private keepOlder(row: number, txid: number, oldestSnapshot: number): void {
+    const r = row * ROW;
+    const newestTxid = this.rows[r + ROW_TXID];
+    if (txid <= oldestSnapshot) {
+      // Every snapshot sees the version being added (a replay at open).
+      if (this.older.size > 0) this.older.delete(row);
+      return;
+    }
+    // The newest stays readable (it is at or below the oldest snapshot, or newer still).
+    const kept: Older = { txid: newestTxid, at: this.rows[r + ROW_AT], valueLength: this.rows[r + ROW_VALUE_LENGTH], older: undefined };
+    if (newestTxid > oldestSnapshot) {
+      kept.older = this.older.get(row);
+      for (let v = kept.older; v; v = v.older) {
+        if (v.txid <= oldestSnapshot) {
+          v.older = undefined;
+          break;
+        }
+      }
+    }
+    this.older.set(row, kept);
+  }
+
+  /** `length` bytes of the arena from `at`; null for a removal's length (-1). */
+  private bytes(at: number, length: number): Buffer | null {
+    if (length < 0) return null;
+    const chunk = (at / CHUNK) | 0;
+    const start = at - chunk * CHUNK;
+    return this.chunks[chunk].subarray(start, start + length);
   }
 
   /** `key`'s row, or -1. */
@@ -152,10 +191,9 @@ export class Overlay {
     }
   }
 
-  /** Adds a new key's entry; returns its row. */
-  private add(e: Entry, h: number): number {
-    const row = this.list.length;
-    this.list.push(e);
+  /** A new key's row (its numbers set by the caller). */
+  private add(h: number): number {
+    const row = this.count++;
     this.ordered = undefined;
     if (row === this.hashes.length) {
       const hashes = new Int32Array(2 * row);
@@ -166,14 +204,14 @@ export class Overlay {
       this.rows = rows;
     }
     this.hashes[row] = h;
-    if (2 * (row + 1) > this.slots.length >> 1) this.rehash(this.slots.length * 2);
+    if (2 * this.count > this.slots.length >> 1) this.rehash(this.slots.length * 2);
     else place(this.slots, h, row);
     return row;
   }
 
   private rehash(length: number): void {
     this.slots = new Int32Array(length);
-    for (let row = 0; row < this.list.length; row++) place(this.slots, this.hashes[row], row);
+    for (let row = 0; row < this.count; row++) place(this.slots, this.hashes[row], row);
   }
 
   /** Copies `key` then `value` into the arena, back to back; returns where they start (chunk * CHUNK + offset). */
@@ -199,13 +237,6 @@ function place(slots: Int32Array, h: number, row: number): void {
   while (slots[2 * s + 1] !== 0) s = (s + 1) & mask;
   slots[2 * s] = h;
   slots[2 * s + 1] = row + 1;
-}
-
-/** The version of `e` a snapshot of `txid` sees, if any. */
-export function visible(e: Entry, txid: number): Version | undefined {
-  let v: Version | undefined = e.newest;
-  while (v && v.txid > txid) v = v.older;
-  return v;
 }
 
 /** FNV-1a over the bytes: 32 bits. */

@@ -258,9 +258,11 @@ export class Writer {
  */
 async function fold(overlay: Overlay, tx: WriteTx): Promise<void> {
   let n = 0;
-  for (const { newest: v } of overlay.sorted()) {
-    if (v.value === undefined) tx.remove(v.key);
-    else tx.put(v.key, v.value);
+  for (const row of overlay.sorted()) {
+    const key = overlay.keyAt(row);
+    const value = overlay.versionAt(row, Infinity);
+    if (value) tx.put(key, value);
+    else tx.remove(key);
     if (++n % FOLD_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
   }
 }
