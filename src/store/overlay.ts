@@ -76,17 +76,7 @@ export class Overlay {
   /** `key` as a snapshot of `txid` sees it in the log. */
   find(key: Buffer, txid: number): Recent {
     const row = this.rowOf(key, hashOf(key));
-    if (row < 0) return undefined;
-    // The newest version, the common case, inline: this runs on every read.
-    const r = row * ROW;
-    const rows = this.rows;
-    if (rows[r + ROW_TXID] > txid) return this.versionAt(row, txid);
-    const length = rows[r + ROW_VALUE_LENGTH];
-    if (length < 0) return null;
-    const at = rows[r + ROW_AT] + key.length;
-    const chunk = (at / CHUNK) | 0;
-    const start = at - chunk * CHUNK;
-    return this.chunks[chunk].subarray(start, start + length);
+    return row < 0 ? undefined : this.versionAt(row, txid);
   }
 
   /** Row `row`'s key as a snapshot of `txid` sees it. */
@@ -246,7 +236,7 @@ export function hashOf(key: Buffer): number {
   return h | 0;
 }
 
-/** Whether `chunk[at..]` starts with `key`'s bytes. */
+/** Whether `chunk[at..]` starts with `key`'s bytes (compared in place: no view per probe). */
 function sameBytes(chunk: Buffer, at: number, key: Buffer): boolean {
   for (let i = 0; i < key.length; i++) if (chunk[at + i] !== key[i]) return false;
   return true;
