@@ -19,6 +19,7 @@ export type NativeExit = [r0: bigint, executed: number, log: string];
 export type XrpProgramHandle = { readonly __xrpProgramHandle: never };
 /** The store's writer lock: an exclusive flock on the database file, held by its own descriptor. */
 export type StoreLockHandle = { readonly __storeLockHandle: never };
+export type CommitOrderHandle = { readonly __commitOrderHandle: never };
 /** An open file (an `Arc<XrpFile>`); `xrpClose` or garbage collection closes it once no run uses it. */
 export type XrpFileHandle = { readonly __xrpFileHandle: never };
 
@@ -81,13 +82,16 @@ export interface Native {
   storeLock(path: string): StoreLockHandle;
   /** Whether the lock was held. */
   storeUnlock(handle: StoreLockHandle): boolean;
+  /** The order a store's commits go to disk in: each `storeCommit` given it starts once the ones given it before have finished. */
+  storeCommitOrder(): CommitOrderHandle;
   /**
    * A commit in one job on the libuv pool, through a duplicate of `fd`:
    * page `pageNos[i]` (u64 LE) from `pages` at `i * pageSize`, fdatasync
    * when `sync`, meta page `metaPageNo` (0 or 1), fdatasync when `sync`;
-   * throws or rejects with code WRITE_FAILED (and errno).
+   * the job waits for the commits issued before it on `order`, and writes
+   * nothing if one failed. Throws or rejects with code WRITE_FAILED (and errno).
    */
-  storeCommit(fd: number, pages: Uint8Array, pageNos: Uint8Array, pageSize: number, meta: Uint8Array, metaPageNo: number, sync: boolean): Promise<null>;
+  storeCommit(fd: number, pages: Uint8Array, pageNos: Uint8Array, pageSize: number, meta: Uint8Array, metaPageNo: number, sync: boolean, order: CommitOrderHandle): Promise<null>;
   /**
    * Leaf pages `pageNos[k]` (u64 LE) of `counts[k]` (u32 LE) entries each,
    * taken in order from `head` then `entries` (leaf entries in their page

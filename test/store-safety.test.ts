@@ -230,8 +230,9 @@ describe('failed writes', () => {
   it('the addon checks its arguments and names the errno of a write it cannot make', async () => {
     const page = Buffer.alloc(512);
     const one = Buffer.alloc(8);
+    // An order of its own per call: a failed commit fails every later one on its order.
     const commit = (fd: number, pages: Buffer, numbers: Buffer, size = 512, meta = page, metaNo = 0, sync: unknown = false) =>
-      native.storeCommit(fd, pages, numbers, size, meta, metaNo, sync as boolean);
+      native.storeCommit(fd, pages, numbers, size, meta, metaNo, sync as boolean, native.storeCommitOrder());
     expect(() => commit(-1, page, one)).toThrow(RangeError);
     expect(() => commit(0, page, one, 300)).toThrow(/pageSize must be/);
     expect(() => commit(0, page, Buffer.alloc(7))).toThrow(/8 bytes per page/);
@@ -239,6 +240,7 @@ describe('failed writes', () => {
     expect(() => commit(0, page, one, 512, Buffer.alloc(100))).toThrow(/meta must be one page of 512 bytes/);
     expect(() => commit(0, page, one, 512, page, 2)).toThrow(/metaPageNo must be 0 or 1/);
     expect(() => commit(0, page, one, 512, page, 0, 'yes')).toThrow(TypeError);
+    expect(() => native.storeCommit(0, page, one, 512, page, 0, false, {} as never)).toThrow(/order is not a handle made by this addon/);
     // A descriptor that is not open: EBADF, before any work is queued.
     expect(() => commit(1_000_000, page, one)).toThrow(expect.objectContaining({ code: 'WRITE_FAILED', errno: 9 }));
     // A descriptor open for reading only: the job's write fails with EBADF.
@@ -265,6 +267,41 @@ describe('failed writes', () => {
       const file = readFileSync(path);
       expect([file[512], file[3 * 512], file[5 * 512 - 1], file[0]]).toEqual([9, 7, 7, 0]);
     } finally {
+      closeSync(fd);
+    }
+  });
+});
+
+describe('commit order', () => {
+  it('commits on one order reach the disk in call order, and none after a failed one writes anything', async () => {
+    const path = newPath();
+    closeSync(openSync(path, 'w'));
+    const fd = openSync(path, 'r+');
+    const ro = openSync(path, 'r');
+    const order = native.storeCommitOrder();
+    const pageNo = (n: number) => {
+      const b = Buffer.alloc(8);
+      b.writeBigUInt64LE(BigInt(n));
+      return b;
+    };
+    const commit = (file: number, n: number, fill: number, metaNo: number) =>
+      native.storeCommit(file, Buffer.alloc(512, fill), pageNo(n), 512, Buffer.alloc(512, fill), metaNo, false, order);
+    try {
+      // Issued together: each job waits for the one before, so page 3's
+      // second write and meta page 0's lands last.
+      const issued = [commit(fd, 2, 1, 0), commit(fd, 3, 2, 1), commit(fd, 3, 3, 0)];
+      await Promise.all(issued);
+      const file = readFileSync(path);
+      expect([file[0], file[512], file[2 * 512], file[3 * 512]]).toEqual([3, 2, 1, 3]);
+      // A commit that fails (EBADF: a read-only descriptor), then two more: they write nothing.
+      const failed = commit(ro, 4, 4, 1);
+      const later = [commit(fd, 5, 5, 1), commit(fd, 6, 6, 0)];
+      await expect(failed).rejects.toMatchObject({ code: 'WRITE_FAILED', errno: 9 });
+      for (const p of later) await expect(p).rejects.toThrow(/an earlier commit failed, so this one wrote nothing/);
+      expect(statSync(path).size).toBe(4 * 512);
+      expect(readFileSync(path)[0]).toBe(3);
+    } finally {
+      closeSync(ro);
       closeSync(fd);
     }
   });

@@ -74,6 +74,8 @@ export class Pager {
     numbers: Buffer.alloc(0),
     pages: Buffer.alloc(0),
   };
+  /** Commits reach the disk in the order `commit` was called (crates/node/src/commit_order.rs). */
+  private readonly order = native.storeCommitOrder();
   /** pageNo -> verified page, oldest first; `cached` is their total size. */
   private readonly cache = new Map<number, Buffer>();
   private cached = 0;
@@ -206,11 +208,14 @@ export class Pager {
   /**
    * A commit's writes in one job: `pages`, a sync, meta page `metaPageNo`
    * (0 or 1), a sync (the syncs when `sync` is on). Durable when it resolves.
+   * The job starts once every commit this pager was given before has
+   * finished on disk, and writes nothing if one failed: the writer may call
+   * this while the commit before is still being written.
    */
   async commit(pages: Map<number, Buffer>, metaPageNo: number, meta: Buffer): Promise<void> {
     const { data, numbers } = this.stage(pages);
     this.forget(metaPageNo);
-    await native.storeCommit(this.fd, data, numbers, this.pageSize, meta, metaPageNo, this.sync);
+    await native.storeCommit(this.fd, data, numbers, this.pageSize, meta, metaPageNo, this.sync, this.order);
   }
 
   /** `pages` in the cache, and in the staging buffers in page order, with their numbers. */

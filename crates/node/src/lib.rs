@@ -8,6 +8,7 @@
 //! name); the rest is checked safe.
 #![deny(unsafe_code)]
 
+mod commit_order;
 mod crc32;
 mod leaves;
 mod napi;

@@ -8,6 +8,9 @@ use std::cell::RefCell;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::os::fd::{BorrowedFd, RawFd};
 use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+
+use crate::commit_order::CommitOrder;
 
 use crate::napi::{CallCtx, Env, ErrorKind, JsError, Method, Prop, Result, TypeTag, Value};
 
@@ -16,12 +19,26 @@ static LOCK_TAG: TypeTag = TypeTag {
     upper: 0x6f72_655f_6c6f_636b,
 };
 
-pub(crate) const METHODS: [(&str, Method); 4] = [
+static ORDER_TAG: TypeTag = TypeTag {
+    lower: 0x7872_706b_765f_7374,
+    upper: 0x6f72_655f_6f72_6472,
+};
+
+pub(crate) const METHODS: [(&str, Method); 5] = [
     ("storeLock", lock),
     ("storeUnlock", unlock),
     ("alignmentOffset", alignment_offset),
+    ("storeCommitOrder", commit_order),
     ("storeCommit", commit),
 ];
+
+/// `storeCommitOrder(): handle` — the order one store's commits go to disk
+/// in (commit_order.rs): every `storeCommit` given it waits on the pool for
+/// the ones given it before.
+fn commit_order(cx: &mut CallCtx<'_>) -> Result<Value> {
+    let order: Arc<CommitOrder> = Arc::default();
+    cx.env().external(order, &ORDER_TAG, 64)
+}
 
 /// A copy of `bytes` starting at a 4096-aligned address, which every
 /// O_DIRECT write accepts: a Vec over-allocated by one alignment, and the
@@ -51,7 +68,7 @@ impl AlignedCopy {
     }
 }
 
-/// `storeCommit(fd, pages, pageNos, pageSize, meta, metaPageNo, sync): Promise<void>`
+/// `storeCommit(fd, pages, pageNos, pageSize, meta, metaPageNo, sync, order): Promise<void>`
 /// — a whole commit in one job on the libuv pool: page `pageNos[i]` (u64
 /// little-endian) from `pages[i * pageSize..]`, runs of consecutive pages
 /// with one `pwrite` each, `fdatasync` when `sync`, then the meta page at
@@ -64,6 +81,10 @@ impl AlignedCopy {
 /// own aligned copies of the pages and its own duplicate of `fd` (made
 /// before this returns), so nothing it uses can change or close under it.
 /// The duplicate shares the descriptor's open file, `O_DIRECT` included.
+///
+/// The job starts writing only once every commit issued before it with the
+/// same `order` has finished, and writes nothing if one of them failed: the
+/// writer can issue a commit while the one before is still on disk.
 fn commit(cx: &mut CallCtx<'_>) -> Result<Value> {
     let job = PageWrite::from_args(cx)?;
     let sync = cx
@@ -88,16 +109,28 @@ fn commit(cx: &mut CallCtx<'_>) -> Result<Value> {
     }
     let meta = AlignedCopy::of(meta);
     let meta_offset = meta_no as u64 * job.page_size as u64;
+    let order: &Arc<CommitOrder> = cx.external(7, &ORDER_TAG, "order")?;
+    // Taken last: a call that throws takes no place in the order.
+    let ticket = order.ticket();
     let work = move || -> std::io::Result<()> {
-        write_runs(&job.file, &job.data, &job.numbers, job.page_size)?;
-        if sync {
-            job.file.sync_data()?;
+        if ticket.wait_turn().is_err() {
+            return Err(std::io::Error::other(
+                "an earlier commit failed, so this one wrote nothing",
+            ));
         }
-        job.file.write_all_at(meta.as_slice(), meta_offset)?;
-        if sync {
-            job.file.sync_data()?;
-        }
-        Ok(())
+        let written = (|| {
+            write_runs(&job.file, &job.data, &job.numbers, job.page_size)?;
+            if sync {
+                job.file.sync_data()?;
+            }
+            job.file.write_all_at(meta.as_slice(), meta_offset)?;
+            if sync {
+                job.file.sync_data()?;
+            }
+            Ok(())
+        })();
+        ticket.finish(written.is_ok());
+        written
     };
     cx.env().promise("xrpkv:storeCommit", work, settle_write)
 }
