@@ -87,11 +87,12 @@ export interface Native {
   /**
    * A commit in one job on the libuv pool, through a duplicate of `fd`:
    * page `pageNos[i]` (u64 LE) from `pages` at `i * pageSize`, fdatasync
-   * when `sync`, meta page `metaPageNo` (0 or 1), fdatasync when `sync`;
+   * when `syncs` is 2, meta page `metaPageNo` (0 or 1), fdatasync when
+   * `syncs` is 1 or 2;
    * the job waits for the commits issued before it on `order`, and writes
    * nothing if one failed. Throws or rejects with code WRITE_FAILED (and errno).
    */
-  storeCommit(fd: number, pages: Uint8Array, pageNos: Uint8Array, pageSize: number, meta: Uint8Array, metaPageNo: number, sync: boolean, order: CommitOrderHandle): Promise<null>;
+  storeCommit(fd: number, pages: Uint8Array, pageNos: Uint8Array, pageSize: number, meta: Uint8Array, metaPageNo: number, syncs: 0 | 1 | 2, order: CommitOrderHandle): Promise<null>;
   /**
    * Leaf pages `pageNos[k]` (u64 LE) of `counts[k]` (u32 LE) entries each,
    * taken in order from `head` then `entries` (leaf entries in their page

@@ -2,7 +2,8 @@
 // records instead of rewriting the tree; reads, ranges and snapshots see
 // them; a reopen replays them; a checkpoint folds them into the tree; log
 // pages reuse free pages, so churn does not grow the file; a damaged log
-// page is found and named; files from before the log still open.
+// page is found and named; a log commit torn by a crash is undone at open;
+// files from before the log still open.
 import { openSync, closeSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import { Cursor } from '../src/store/cursor.js';
 import { LogKind } from '../src/store/log.js';
 import { pickMeta, type Meta } from '../src/store/meta.js';
 import { Overlay, hashOf } from '../src/store/overlay.js';
-import { seal } from '../src/store/page.js';
+import { readHeader, seal } from '../src/store/page.js';
 import type { Snapshot } from '../src/store/snapshot.js';
 import { LOG_COMMIT_KEYS } from '../src/store/writer.js';
 import { tempDir } from './xrp-fixtures.js';
@@ -27,6 +28,18 @@ const val = (tag: string, i: number) => Buffer.from(`${tag}-${i}`);
 
 async function put(db: Bin, from: number, to: number, tag: string): Promise<void> {
   await db.batch(Array.from({ length: to - from }, (_, j) => ({ type: 'put' as const, key: key(from + j), value: val(tag, from + j) })));
+}
+
+/** Page `pageNo` of a 512-byte-page file. */
+function readPage(path: string, pageNo: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(512);
+    readSync(fd, b, 0, 512, pageNo * 512);
+    return b;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The newest meta on disk. */
@@ -278,11 +291,15 @@ describe('the log', () => {
     const path = newPath();
     const db: Bin = open(path, BINARY);
     await put(db, 0, 40, 'x');
+    await put(db, 40, 42, 'y');
     await db.close();
-    const { log } = metaOf(path);
-    expect(log).toBeGreaterThan(1);
+    // A page of the older commit: the newest commit's own pages are checked as a possibly torn write (next test).
+    const { log, newLogPages } = metaOf(path);
+    expect(newLogPages).toBe(1);
+    const older = readHeader(readPage(path, log)).next;
+    expect(older).toBeGreaterThan(1);
     const fd = openSync(path, 'r+');
-    writeSync(fd, Buffer.from([0xee]), 0, 1, log * 512 + 100);
+    writeSync(fd, Buffer.from([0xee]), 0, 1, older * 512 + 100);
     closeSync(fd);
     let thrown: unknown;
     try {
@@ -291,8 +308,67 @@ describe('the log', () => {
       thrown = e;
     }
     expect(thrown).toBeInstanceOf(CorruptionError);
-    expect(thrown).toMatchObject({ page: log, code: 'CORRUPTION' });
-    expect(checkFile(path).problems).toEqual([{ page: log, message: 'checksum mismatch' }]);
+    expect(thrown).toMatchObject({ page: older, code: 'CORRUPTION' });
+    expect(checkFile(path).problems).toEqual([{ page: older, message: 'checksum mismatch' }]);
+  });
+
+  // A log commit syncs once, pages and meta together: a crash can leave its
+  // meta on disk without its pages, which then hold what was there before
+  // (zeros past the old end of the file, or an earlier, unsynced attempt at
+  // the same commit: a valid page with other records).
+  for (const [what, damage] of [
+    ['pages never written', (page: Buffer) => page.fill(0)],
+    ['an earlier attempt at the same commit', (page: Buffer) => seal(page.fill(0x21, 200, 220))],
+  ] as const) {
+    it(`a log commit whose pages did not reach the disk (${what}) is undone at open, and check says so`, async () => {
+      const path = newPath();
+      let db: Bin = open(path, BINARY);
+      await put(db, 0, 40, 'a');
+      await put(db, 40, 60, 'b');
+      await db.close();
+      const meta = metaOf(path);
+      expect(meta.newLogPages).toBeGreaterThanOrEqual(1);
+      const page = readPage(path, meta.log);
+      const fd = openSync(path, 'r+');
+      writeSync(fd, damage(page), 0, 512, meta.log * 512);
+      closeSync(fd);
+      const report = checkFile(path);
+      expect(report.ok).toBe(false);
+      expect(report.txid).toBe(meta.txid - 1);
+      expect(report.problems).toEqual([
+        { page: meta.txid % 2, message: expect.stringMatching(new RegExp(`txid ${meta.txid} .* newest, but its .*opening uses txid ${meta.txid - 1}$`)) },
+      ]);
+      db = open(path, BINARY);
+      expect(db.stats().txid).toBe(meta.txid - 1);
+      expect(db.count()).toBe(40);
+      expect(db.getSync(key(39))).toEqual(val('a', 39));
+      expect(db.getSync(key(40))).toBeUndefined();
+      // The next commit takes the torn one's txid and meta page.
+      await put(db, 40, 45, 'c');
+      await db.close();
+      db = open(path, BINARY);
+      expect(db.count()).toBe(45);
+      expect(db.getSync(key(44))).toEqual(val('c', 44));
+      expect(db.check().ok).toBe(true);
+      await db.close();
+      expect(checkFile(path).ok).toBe(true);
+    });
+  }
+
+  it('a torn log commit with no previous meta to fall back to is corruption', async () => {
+    const path = newPath();
+    const db: Bin = open(path, BINARY);
+    await put(db, 0, 40, 'a');
+    await put(db, 40, 60, 'b');
+    await db.close();
+    const meta = metaOf(path);
+    const fd = openSync(path, 'r+');
+    writeSync(fd, Buffer.alloc(512), 0, 512, meta.log * 512);
+    writeSync(fd, Buffer.alloc(512), 0, 512, ((meta.txid + 1) % 2) * 512); // the previous meta, gone too
+    closeSync(fd);
+    expect(() => open(path, BINARY)).toThrow(CorruptionError);
+    expect(() => open(path, BINARY)).toThrow(/no meta of txid \d+ to fall back to/);
+    expect(checkFile(path).ok).toBe(false);
   });
 
   it('opens a version 1 file (before the log) and writes to it', async () => {

@@ -112,7 +112,7 @@ describe('page layout', () => {
   });
 
   it('round-trips meta pages and picks the newest valid one', () => {
-    const m: Meta = { txid: 5, pageSize: 2048, root: 3, height: 2, pageCount: 9, freelist: 8, entries: 40, log: 7, logPages: 2 };
+    const m: Meta = { txid: 5, pageSize: 2048, root: 3, height: 2, pageCount: 9, freelist: 8, entries: 40, log: 7, logPages: 2, newLogPages: 1, newLogSum: 0xfedc_ba98 };
     const page = encodeMeta(m);
     expect(page.subarray(32, 40).toString('latin1')).toBe('XRPKVDB\0');
     expect(readHeader(page).pageNo).toBe(1);
@@ -126,14 +126,16 @@ describe('page layout', () => {
     expect(() => pickMeta([older, page])).toThrow(/no valid meta page/);
   });
 
-  it('reads version 1 meta pages (before the log) as having an empty log', () => {
-    const m: Meta = { txid: 3, pageSize: 1024, root: 2, height: 1, pageCount: 4, freelist: 0, entries: 9, log: 0, logPages: 0 };
-    const page = encodeMeta({ ...m, log: 3, logPages: 1 });
+  it('reads version 1 meta pages (before the log) as having an empty log, and version 2 ones as checking no log pages', () => {
+    const m: Meta = { txid: 3, pageSize: 1024, root: 2, height: 1, pageCount: 4, freelist: 0, entries: 9, log: 0, logPages: 0, newLogPages: 0, newLogSum: 0 };
+    const page = encodeMeta({ ...m, log: 3, logPages: 1, newLogPages: 1, newLogSum: 5 });
     page.writeUInt32LE(1, 40); // a version 1 page: bytes 88.. are not read
     seal(page);
     expect(decodeMeta(page, 1)).toEqual(m);
-    page.writeUInt32LE(3, 40);
-    expect(decodeMeta(seal(page), 1)).toMatch(/unsupported format version 3/);
+    page.writeUInt32LE(2, 40); // version 2: a log, but no check of the last commit's log pages (bytes 104..)
+    expect(decodeMeta(seal(page), 1)).toEqual({ ...m, log: 3, logPages: 1 });
+    page.writeUInt32LE(4, 40);
+    expect(decodeMeta(seal(page), 1)).toMatch(/unsupported format version 4/);
   });
 
   it('reports a flipped byte, a wrong type or a misdirected page as corruption naming the page', () => {

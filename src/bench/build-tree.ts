@@ -208,7 +208,7 @@ export function buildTree(path: string, shape: TreeShape, progress?: (done: numb
     writer.flush();
     const root = first[height - 1];
     // Meta 1: the empty tree a new file starts with; meta 0: the bulk load's commit.
-    const empty = { pageSize: p, root: 0, height: 0, pageCount: 2, freelist: 0, entries: 0, log: 0, logPages: 0 };
+    const empty = { pageSize: p, root: 0, height: 0, pageCount: 2, freelist: 0, entries: 0, log: 0, logPages: 0, newLogPages: 0, newLogSum: 0 };
     writeSync(fd, encodeMeta({ ...empty, txid: 1 }), 0, p, p);
     writeSync(fd, encodeMeta({ ...empty, txid: TREE_TXID, root, height, pageCount, entries: shape.keys }), 0, p, 0);
     fsyncSync(fd);

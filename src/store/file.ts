@@ -7,8 +7,8 @@ import { dirname } from 'node:path';
 import { native, type StoreLockHandle } from '../native.js';
 import { CorruptionError, LockError, StoreError } from './errors.js';
 import { Freelist } from './freelist.js';
-import { readLogChain } from './log.js';
-import { encodeMeta, pickMeta, probePageSize, type Meta } from './meta.js';
+import { readLogChain, tornLogCommit } from './log.js';
+import { encodeMeta, probePageSize, validMetas, type Meta } from './meta.js';
 import { PAGE_SIZES, PageType, decodeFreelist, readHeader } from './page.js';
 import { Overlay } from './overlay.js';
 import { Pager } from './pager.js';
@@ -41,7 +41,7 @@ function lock(path: string): StoreLockHandle {
 /** Writes the first two meta pages of an empty file: txids 0 and 1, an empty tree. */
 function create(pager: Pager, path: string): void {
   for (const txid of [0, 1]) {
-    const meta: Meta = { txid, pageSize: pager.pageSize, root: 0, height: 0, pageCount: 2, freelist: 0, entries: 0, log: 0, logPages: 0 };
+    const meta: Meta = { txid, pageSize: pager.pageSize, root: 0, height: 0, pageCount: 2, freelist: 0, entries: 0, log: 0, logPages: 0, newLogPages: 0, newLogSum: 0 };
     pager.writeSync(txid, encodeMeta(meta));
   }
   pager.flushSync();
@@ -91,14 +91,14 @@ export function openFile(path: string, o: FileOptions): OpenedFile {
       pager.pageSize = o.pageSize;
       create(pager, path);
     } else {
-      // Neither meta valid: take the size page 0 claims, so that pickMeta's reasons make sense.
+      // Neither meta valid: take the size page 0 claims, so that validMetas's reasons make sense.
       const claimed = pager.readAt(44, 4);
       const claimedSize = claimed.length === 4 ? claimed.readUInt32LE(0) : 0;
       const fallback = (PAGE_SIZES as readonly number[]).includes(claimedSize) ? claimedSize : o.pageSize;
       pager.pageSize = probePageSize((offset, length) => pager.readAt(offset, length)) ?? fallback;
     }
     const p = pager.pageSize;
-    const meta = pickMeta([pager.readAt(0, p), pager.readAt(p, p)], path);
+    const meta = chooseMeta(validMetas([pager.readAt(0, p), pager.readAt(p, p)], path), (n) => pager.read(n, [PageType.Log]), path).meta;
     if (pager.size < meta.pageCount * p) {
       const first = Math.floor(pager.size / p);
       throw new CorruptionError(first, `the file ends at byte ${pager.size}, but the meta counts ${meta.pageCount} pages (truncated?)`, path);
@@ -135,6 +135,24 @@ export function openFile(path: string, o: FileOptions): OpenedFile {
     pager.close();
     throw e;
   }
+}
+
+/**
+ * The meta to open with: the newest valid one, unless it is a log commit
+ * whose pages did not all reach the disk (a crash between its write and its
+ * sync: log.ts, `tornLogCommit`); then the commit before it, whose meta is
+ * the other one (its sync returned before that commit's writes began).
+ * `torn` says why the newest was passed over.
+ */
+export function chooseMeta(metas: Meta[], read: (pageNo: number) => Buffer, path?: string): { meta: Meta; torn?: string } {
+  const [newest, previous] = metas;
+  const torn = tornLogCommit(newest, read);
+  if (torn === undefined) return { meta: newest };
+  const why = `the meta of txid ${newest.txid} (page ${newest.txid % 2}) is newest, but ${torn}`;
+  if (previous?.txid !== newest.txid - 1) {
+    throw new CorruptionError(newest.txid % 2, `${why}, and there is no meta of txid ${newest.txid - 1} to fall back to`, path);
+  }
+  return { meta: previous, torn: why };
 }
 
 function without(ids: number[], taken: number[]): number[] {

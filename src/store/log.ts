@@ -23,6 +23,7 @@
 // - the kind says what the record did to the count of keys: an insert adds
 //   one, a remove takes one away, an overwrite neither.
 import { CorruptionError } from './errors.js';
+import type { Meta } from './meta.js';
 import { HEADER, PageType, maxInline, maxKeyLen, newPage, readHeader, seal } from './page.js';
 
 export enum LogKind {
@@ -150,4 +151,43 @@ export function readLogChain(
   }
   if (chain.length !== expected) throw new CorruptionError(chain.at(-1)?.pageNo ?? 0, `the log chain has ${chain.length} pages, the meta counts ${expected}`);
   return chain.reverse();
+}
+
+/**
+ * A sum over log pages, from their numbers and their checksums (each page's
+ * first four bytes), whatever their order: a page that did not reach the
+ * disk, or holds an earlier attempt at the same commit, changes it.
+ */
+export function logSum(pages: Iterable<[number, Buffer]>): number {
+  let sum = 0;
+  for (const [pageNo, page] of pages) sum = (sum + Math.imul(page.readUInt32LE(0) ^ Math.imul(pageNo, 0x9e3779b1), 0x85ebca6b)) | 0;
+  return sum >>> 0;
+}
+
+/**
+ * Why `meta`'s own log pages are not all on disk, or undefined when they are
+ * (or it is not a log commit). A log commit writes its pages and its meta
+ * with one sync, so a crash can leave the meta without them: its newest
+ * `newLogPages` pages must each read as a valid log page of its txid, with
+ * the `logSum` the meta recorded. `read` returns a page verified as a log
+ * page (else throws CorruptionError).
+ */
+export function tornLogCommit(meta: Meta, read: (pageNo: number) => Buffer): string | undefined {
+  if (meta.newLogPages === 0) return undefined;
+  const pages: [number, Buffer][] = [];
+  for (let pageNo = meta.log; pages.length < meta.newLogPages; ) {
+    if (pageNo < 2 || pageNo >= meta.pageCount) return `its log chain points at page ${pageNo}`;
+    let page: Buffer;
+    try {
+      page = read(pageNo);
+    } catch (e) {
+      if (e instanceof CorruptionError) return `its log page ${pageNo} is not on disk (${e.reason})`;
+      throw e;
+    }
+    const h = readHeader(page);
+    if (h.txid !== meta.txid) return `its log page ${pageNo} holds txid ${h.txid}`;
+    pages.push([pageNo, page]);
+    pageNo = h.next;
+  }
+  return logSum(pages) === meta.newLogSum ? undefined : `its ${meta.newLogPages} log pages are not the ones it wrote`;
 }

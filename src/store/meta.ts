@@ -1,14 +1,19 @@
 // Meta pages 0 and 1 (FORMAT.md, "Meta pages"). A commit writes meta page
 // `txid % 2`, so the other always holds the previous commit: if the newest is
 // torn, opening falls back to it. Opening uses the valid meta with the larger
-// txid; the one it did not pick may describe pages since reused.
+// txid, unless its commit's log pages are torn (file.ts); the one it did not
+// pick may describe pages since reused.
 import { CorruptionError } from './errors.js';
 import { HEADER, PAGE_SIZES, PageType, checksumOf, newPage, readHeader, readU64, seal, writeU64 } from './page.js';
 
 export const MAGIC = Buffer.from('XRPKVDB\0', 'latin1');
-/** Written by this code; version 1 files (no log) are read and become version 2 at their next commit. */
-export const VERSION = 2;
-const VERSIONS = [1, 2];
+/**
+ * Written by this code. Older files are read, and take this version at
+ * their next commit: version 1 had no log, version 2 synced a log commit's
+ * pages before its meta (so its metas carry no `newLog` check).
+ */
+export const VERSION = 3;
+const VERSIONS = [1, 2, 3];
 
 /** What a commit publishes: the state of the tree as of `txid`. */
 export interface Meta {
@@ -27,6 +32,15 @@ export interface Meta {
   log: number;
   /** Pages in the log chain. */
   logPages: number;
+  /**
+   * The log pages this commit appended (the newest `newLogPages` of the
+   * chain; 0 for a checkpoint) and their `logSum`. A log commit writes its
+   * pages and this meta with one sync, so after a crash the meta may be on
+   * disk without them: opening checks the sum, and falls back to the
+   * previous commit if it does not match (log.ts: `tornLogCommit`).
+   */
+  newLogPages: number;
+  newLogSum: number;
 }
 
 export function encodeMeta(m: Meta): Buffer {
@@ -42,12 +56,14 @@ export function encodeMeta(m: Meta): Buffer {
   writeU64(page, 80, m.entries);
   writeU64(page, 88, m.log);
   writeU64(page, 96, m.logPages);
+  page.writeUInt32LE(m.newLogPages, 104);
+  page.writeUInt32LE(m.newLogSum >>> 0, 108);
   return seal(page);
 }
 
 /** The meta in `page` (meta page `slot`), or why it is not a valid one. */
 export function decodeMeta(page: Buffer, slot: number): Meta | string {
-  if (page.length < 104) return 'the file is too short';
+  if (page.length < 112) return 'the file is too short';
   if (!page.subarray(HEADER, HEADER + 8).equals(MAGIC)) return 'not an xrpkv meta page (bad magic)';
   const version = page.readUInt32LE(40);
   if (!VERSIONS.includes(version)) return `unsupported format version ${version}`;
@@ -69,6 +85,8 @@ export function decodeMeta(page: Buffer, slot: number): Meta | string {
     entries: readU64(page, 80),
     log: version === 1 ? 0 : readU64(page, 88),
     logPages: version === 1 ? 0 : readU64(page, 96),
+    newLogPages: version < 3 ? 0 : page.readUInt32LE(104),
+    newLogSum: version < 3 ? 0 : page.readUInt32LE(108),
   };
   if (m.pageCount < 2) return `page count ${m.pageCount}`;
   for (const [name, n] of [['root', m.root], ['freelist', m.freelist], ['log', m.log]] as const) {
@@ -76,6 +94,7 @@ export function decodeMeta(page: Buffer, slot: number): Meta | string {
   }
   if ((m.root === 0) !== (m.height === 0)) return `root ${m.root} with height ${m.height}`;
   if ((m.log === 0) !== (m.logPages === 0)) return `log page ${m.log} with ${m.logPages} log pages`;
+  if (m.newLogPages > m.logPages) return `${m.newLogPages} new log pages in a chain of ${m.logPages}`;
   return m;
 }
 
@@ -96,14 +115,20 @@ export function probePageSize(read: (offset: number, length: number) => Buffer):
   return undefined;
 }
 
-/** Picks the valid meta with the larger txid; throws `CorruptionError` naming page 0 when neither is valid. */
-export function pickMeta(pages: [Buffer, Buffer], path?: string): Meta {
+/**
+ * The valid metas of `pages`, newest (larger txid) first; throws
+ * `CorruptionError` naming page 0 when neither is valid.
+ */
+export function validMetas(pages: [Buffer, Buffer], path?: string): Meta[] {
   const a = decodeMeta(pages[0], 0);
   const b = decodeMeta(pages[1], 1);
   if (typeof a === 'string' && typeof b === 'string') {
     throw new CorruptionError(0, `no valid meta page (page 0: ${a}; page 1: ${b})`, path);
   }
-  if (typeof a === 'string') return b as Meta;
-  if (typeof b === 'string') return a;
-  return a.txid > b.txid ? a : b;
+  return [a, b].filter((m): m is Meta => typeof m !== 'string').sort((x, y) => y.txid - x.txid);
+}
+
+/** The valid meta with the larger txid (its log commit not checked: file.ts does that). */
+export function pickMeta(pages: [Buffer, Buffer], path?: string): Meta {
+  return validMetas(pages, path)[0];
 }

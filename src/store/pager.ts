@@ -206,16 +206,17 @@ export class Pager {
   }
 
   /**
-   * A commit's writes in one job: `pages`, a sync, meta page `metaPageNo`
-   * (0 or 1), a sync (the syncs when `sync` is on). Durable when it resolves.
+   * A commit's writes in one job: `pages`, a sync if `syncs` is 2, meta page
+   * `metaPageNo` (0 or 1), a sync (no sync at all when `sync` is off).
+   * Durable when it resolves.
    * The job starts once every commit this pager was given before has
    * finished on disk, and writes nothing if one failed: the writer may call
    * this while the commit before is still being written.
    */
-  async commit(pages: Map<number, Buffer>, metaPageNo: number, meta: Buffer): Promise<void> {
+  async commit(pages: Map<number, Buffer>, metaPageNo: number, meta: Buffer, syncs: 1 | 2): Promise<void> {
     const { data, numbers } = this.stage(pages);
     this.forget(metaPageNo);
-    await native.storeCommit(this.fd, data, numbers, this.pageSize, meta, metaPageNo, this.sync, this.order);
+    await native.storeCommit(this.fd, data, numbers, this.pageSize, meta, metaPageNo, this.sync ? syncs : 0, this.order);
   }
 
   /** `pages` in the cache, and in the staging buffers in page order, with their numbers. */

@@ -233,6 +233,8 @@ export class WriteTx {
       entries: this.entries,
       log: 0,
       logPages: 0,
+      newLogPages: 0,
+      newLogSum: 0,
     };
     return { pages: this.pages, meta, freelist: this.freelist, freelistPages };
   }

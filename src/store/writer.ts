@@ -22,7 +22,7 @@
 // changed pages copy-on-write and empties the log. Either way the commit is
 // durable when its promises settle, and snapshots see all of it or none.
 import { WriteFailedError } from './errors.js';
-import { countDelta, encodeLog } from './log.js';
+import { countDelta, encodeLog, logSum } from './log.js';
 import { LogTx } from './log-tx.js';
 import { encodeMeta, type Meta } from './meta.js';
 import { Overlay } from './overlay.js';
@@ -142,7 +142,11 @@ export class Writer {
       // only a log commit has a commit prepared on top of it, and a log
       // commit frees no page, so this one's pages are ones no snapshot,
       // published or not, can reach. The error, if any, is taken by persist.
-      written = this.state.pager.commit(write.pages, write.meta.txid % 2, encodeMeta(write.meta)).then(
+      // A log commit syncs once, its pages and meta together: opening
+      // checks that its pages arrived (meta.ts: newLogSum). A checkpoint's
+      // pages are synced before its meta is written.
+      const syncs = write.checkpoint ? 2 : 1;
+      written = this.state.pager.commit(write.pages, write.meta.txid % 2, encodeMeta(write.meta), syncs).then(
         () => undefined,
         (e: unknown) => e ?? new Error('the commit failed'),
       );
@@ -156,7 +160,7 @@ export class Writer {
     try {
       if (this.failed) return items.forEach((item) => item.reject(this.failed));
       if (write) {
-        // Pages, sync, meta, sync: one job on the libuv pool.
+        // Pages, (sync,) meta, sync: one job on the libuv pool.
         const error = await written;
         if (error !== undefined) {
           this.failed = new WriteFailedError(this.state.path, error);
@@ -243,7 +247,16 @@ export class Writer {
     if ((meta.logPages + pages.size) * pageSize > LOG_BYTES) return 'checkpoint';
     let delta = 0;
     for (const r of records) delta += countDelta(r.kind);
-    const next: Meta = { ...meta, txid, pageCount, log: newest, logPages: meta.logPages + pages.size, entries: meta.entries + delta };
+    const next: Meta = {
+      ...meta,
+      txid,
+      pageCount,
+      log: newest,
+      logPages: meta.logPages + pages.size,
+      entries: meta.entries + delta,
+      newLogPages: pages.size,
+      newLogSum: logSum(pages),
+    };
     // Taken now: the next commit, prepared before this one publishes, builds
     // on it. Readers see the overlay only as of the txid they read at, so
     // this commit's versions stay hidden until it publishes; the ones they

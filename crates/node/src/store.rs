@@ -68,12 +68,14 @@ impl AlignedCopy {
     }
 }
 
-/// `storeCommit(fd, pages, pageNos, pageSize, meta, metaPageNo, sync, order): Promise<void>`
+/// `storeCommit(fd, pages, pageNos, pageSize, meta, metaPageNo, syncs, order): Promise<void>`
 /// — a whole commit in one job on the libuv pool: page `pageNos[i]` (u64
 /// little-endian) from `pages[i * pageSize..]`, runs of consecutive pages
-/// with one `pwrite` each, `fdatasync` when `sync`, then the meta page at
-/// `metaPageNo`, and `fdatasync` again when `sync`. The order is the store's
-/// crash-safety protocol (docs/FORMAT.md).
+/// with one `pwrite` each, `fdatasync` when `syncs` is 2, then the meta page
+/// at `metaPageNo`, and `fdatasync` when `syncs` is 1 or 2. The order is the
+/// store's crash-safety protocol (docs/FORMAT.md): a tree commit syncs its
+/// pages before its meta; a log commit syncs once, because opening checks
+/// that its pages arrived.
 ///
 /// A commit's pages are scattered over the file (freed pages are reused):
 /// one asynchronous call per run, or per step of the protocol, cost a pool
@@ -87,9 +89,12 @@ impl AlignedCopy {
 /// writer can issue a commit while the one before is still on disk.
 fn commit(cx: &mut CallCtx<'_>) -> Result<Value> {
     let job = PageWrite::from_args(cx)?;
-    let sync = cx
-        .boolean(6, "sync")?
-        .ok_or_else(|| JsError::type_error("sync must be a boolean"))?;
+    let syncs = cx
+        .number(6, "syncs")?
+        .ok_or_else(|| JsError::type_error("syncs must be a number"))?;
+    if ![0.0, 1.0, 2.0].contains(&syncs) {
+        return Err(JsError::range_error(format!("syncs must be 0, 1 or 2, got {syncs}")).into());
+    }
     let meta_no = cx.number(5, "metaPageNo")?.unwrap_or(-1.0);
     if meta_no != 0.0 && meta_no != 1.0 {
         return Err(
@@ -120,11 +125,11 @@ fn commit(cx: &mut CallCtx<'_>) -> Result<Value> {
         }
         let written = (|| {
             write_runs(&job.file, &job.data, &job.numbers, job.page_size)?;
-            if sync {
+            if syncs == 2.0 {
                 job.file.sync_data()?;
             }
             job.file.write_all_at(meta.as_slice(), meta_offset)?;
-            if sync {
+            if syncs > 0.0 {
                 job.file.sync_data()?;
             }
             Ok(())
