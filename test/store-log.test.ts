@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CorruptionError, checkFile, open, type Database, type OpenOptions } from '../src/index.js';
 import { Cursor } from '../src/store/cursor.js';
-import { LogKind } from '../src/store/log.js';
+import { LogKind, logRecord } from '../src/store/log.js';
 import { pickMeta, type Meta } from '../src/store/meta.js';
 import { Overlay, hashOf } from '../src/store/overlay.js';
 import { readHeader, seal } from '../src/store/page.js';
@@ -73,8 +73,8 @@ describe('the overlay', () => {
     }
     const overlay = new Overlay();
     const keys = pairs.flat();
-    overlay.apply(keys.map((k, i) => ({ kind: LogKind.Insert, key: k, value: Buffer.from(`v${i}`) })), 5, Infinity);
-    overlay.apply([{ kind: LogKind.Remove, key: keys[1], value: undefined }], 6, 5); // a snapshot of txid 5 is open
+    overlay.apply(keys.map((k, i) => logRecord(LogKind.Insert, k, Buffer.from(`v${i}`))), 5, Infinity);
+    overlay.apply([logRecord(LogKind.Remove, keys[1], undefined)], 6, 5); // a snapshot of txid 5 is open
     expect(overlay.size).toBe(6);
     keys.forEach((k, i) => expect(overlay.find(k, 5)?.toString()).toBe(`v${i}`));
     expect(overlay.find(keys[1], 6)).toBeNull();
@@ -88,10 +88,10 @@ describe('the overlay', () => {
     const key = (i: number) => Buffer.from(`key-${i}`);
     const value = (i: number, round: number) => Buffer.alloc(500 + (i % 7), `${round}:${i}|`);
     // Round 1 inserts 3,000 keys (the table grows from 1,024 slots; 1.5 MB of values fill more than one chunk).
-    overlay.apply(Array.from({ length: 3000 }, (_, i) => ({ kind: LogKind.Insert, key: key(i), value: value(i, 1) })), 10, Infinity);
+    overlay.apply(Array.from({ length: 3000 }, (_, i) => logRecord(LogKind.Insert, key(i), value(i, 1))), 10, Infinity);
     // Round 2, with a snapshot of txid 10 open: overwrites the even keys, removes every third.
     const round2 = Array.from({ length: 3000 }, (_, i) => i).filter((i) => i % 2 === 0 || i % 3 === 0);
-    overlay.apply(round2.map((i) => (i % 3 === 0 ? { kind: LogKind.Remove, key: key(i), value: undefined } : { kind: LogKind.Overwrite, key: key(i), value: value(i, 2) })), 11, 10);
+    overlay.apply(round2.map((i) => (i % 3 === 0 ? logRecord(LogKind.Remove, key(i), undefined) : logRecord(LogKind.Overwrite, key(i), value(i, 2)))), 11, 10);
     expect(overlay.size).toBe(3000);
     for (let i = 0; i < 3000; i++) {
       expect(overlay.find(key(i), 10)).toEqual(value(i, 1));
@@ -104,7 +104,7 @@ describe('the overlay', () => {
 
     // Versions kept while an old snapshot is open, dropped once none can see them.
     const k = key(1);
-    const put = (txid: number, oldest: number) => overlay.apply([{ kind: LogKind.Overwrite, key: k, value: Buffer.from(`t${txid}`) }], txid, oldest);
+    const put = (txid: number, oldest: number) => overlay.apply([logRecord(LogKind.Overwrite, k, Buffer.from(`t${txid}`))], txid, oldest);
     put(12, 10);
     put(13, 10);
     expect([9, 10, 11, 12, 13].map((t) => overlay.find(k, t)?.toString())).toEqual([undefined, value(1, 1).toString(), value(1, 1).toString(), 't12', 't13']);

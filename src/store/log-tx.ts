@@ -3,81 +3,159 @@
 // and tree) for keys it has not touched. Nothing is written until
 // writer.ts decides the commit goes to the log, or folds these changes into
 // a tree transaction (tx.ts) instead.
+//
+// A server's commit is a few hundred SETs, each of which passes through
+// here, so changes are kept as the overlay keeps versions (overlay.ts):
+// an open-addressing table of change numbers by key hash, and per change the
+// key's and the value's byte ranges in the buffers they came in (a packed
+// batch, or a transaction's Buffers), not views or strings of them.
+//
+// Invariants: a key has at most one change; `slots` is at most half full;
+// a change's ranges stay valid until the commit is written (a batch is not
+// changed once the writer has taken it; what outlives the commit copies
+// them: the overlay into its arena, a tree commit into pages).
 import { LogKind, loggable, type LogRecord } from './log.js';
+import { hashOf, place } from './overlay.js';
 import type { Snapshot } from './snapshot.js';
 
-interface Change {
+/** A change's final state, as whole Buffers (a checkpoint's transaction takes these). */
+export interface Change {
   key: Buffer;
   /** undefined: removed. */
   value: Buffer | undefined;
-  /** Whether the key was there before this commit. */
-  existed: boolean;
 }
 
+/** -1 in `valueLen`: the change removes the key. */
+const REMOVED = -1;
+const EMPTY = Buffer.alloc(0);
+
 export class LogTx {
-  private readonly changes = new Map<string, Change>();
+  /** [hash, change + 1] pairs; 0 marks an empty slot. */
+  private slots = new Int32Array(2 * 256);
+  private count = 0;
+  private readonly hashes: number[] = [];
+  private readonly keySrc: Buffer[] = [];
+  private readonly keyAt: number[] = [];
+  private readonly keyLen: number[] = [];
+  private readonly valueSrc: Buffer[] = [];
+  private readonly valueAt: number[] = [];
+  /** REMOVED for a removal. */
+  private readonly valueLen: number[] = [];
+  /** Whether the key was there before this commit. */
+  private readonly existed: boolean[] = [];
   /** Set when a value is too long for a log record: the commit must rewrite the tree. */
   tooLarge = false;
 
   constructor(private readonly base: Snapshot) {}
 
   get size(): number {
-    return this.changes.size;
+    return this.count;
   }
 
   get(key: Buffer): Buffer | undefined {
-    const c = this.changes.get(key.toString('latin1'));
-    return c ? c.value : this.base.get(key);
+    const c = this.changeOf(key, 0, key.length, hashOf(key));
+    if (c < 0) return this.base.get(key);
+    const len = this.valueLen[c];
+    return len === REMOVED ? undefined : this.valueSrc[c].subarray(this.valueAt[c], this.valueAt[c] + len);
   }
 
   put(key: Buffer, value: Buffer): void {
-    if (!loggable(value.length, this.base.store.pageSize)) this.tooLarge = true;
-    const id = key.toString('latin1');
-    const c = this.changes.get(id);
-    if (c) c.value = value;
-    else this.changes.set(id, { key, value, existed: this.existed(key) });
+    this.set(key, 0, key.length, value, 0, value.length);
   }
 
-  /**
-   * The same as `put` for bytes in a packed batch (packed.ts), as views of
-   * it: a batch is never changed once the writer has taken it, and what
-   * outlives the commit copies them (the overlay into its arena, a tree
-   * commit into pages).
-   */
+  /** The same as `put` for bytes in a packed batch (packed.ts): ranges of it, not views. */
   putBytes(src: Buffer, keyStart: number, keyLen: number, valueStart: number, valueLen: number): void {
-    this.put(src.subarray(keyStart, keyStart + keyLen), src.subarray(valueStart, valueStart + valueLen));
+    this.set(src, keyStart, keyLen, src, valueStart, valueLen);
   }
 
   /** Whether `key` was there. */
   remove(key: Buffer): boolean {
-    const id = key.toString('latin1');
-    const c = this.changes.get(id);
-    if (c) {
-      const had = c.value !== undefined;
-      c.value = undefined;
+    const h = hashOf(key);
+    const c = this.changeOf(key, 0, key.length, h);
+    if (c >= 0) {
+      const had = this.valueLen[c] !== REMOVED;
+      this.valueLen[c] = REMOVED;
       return had;
     }
-    const existed = this.existed(key);
-    if (existed) this.changes.set(id, { key, value: undefined, existed });
+    const existed = this.base.holds(key, 0, key.length, h);
+    if (existed) this.add(key, 0, key.length, h, EMPTY, 0, REMOVED, true);
     return existed;
   }
 
   /** The changes as log records: what each did to the key since the last commit. */
   records(): LogRecord[] {
     const out: LogRecord[] = [];
-    for (const { key, value, existed } of this.changes.values()) {
-      if (value !== undefined) out.push({ kind: existed ? LogKind.Overwrite : LogKind.Insert, key, value });
-      else if (existed) out.push({ kind: LogKind.Remove, key, value: undefined });
+    for (let c = 0; c < this.count; c++) {
+      const removed = this.valueLen[c] === REMOVED;
+      if (removed && !this.existed[c]) continue;
+      out.push({
+        kind: removed ? LogKind.Remove : this.existed[c] ? LogKind.Overwrite : LogKind.Insert,
+        keySrc: this.keySrc[c],
+        keyAt: this.keyAt[c],
+        keyLen: this.keyLen[c],
+        valueSrc: this.valueSrc[c],
+        valueAt: this.valueAt[c],
+        valueLen: removed ? 0 : this.valueLen[c],
+        hash: this.hashes[c],
+      });
     }
     return out;
   }
 
   /** Each changed key's final state: a value, or undefined where removed. */
-  finals(): IterableIterator<Change> {
-    return this.changes.values();
+  *finals(): IterableIterator<Change> {
+    for (let c = 0; c < this.count; c++) {
+      const len = this.valueLen[c];
+      const key = this.keySrc[c].subarray(this.keyAt[c], this.keyAt[c] + this.keyLen[c]);
+      yield { key, value: len === REMOVED ? undefined : this.valueSrc[c].subarray(this.valueAt[c], this.valueAt[c] + len) };
+    }
   }
 
-  private existed(key: Buffer): boolean {
-    return this.base.find(key) !== undefined;
+  private set(keySrc: Buffer, keyAt: number, keyLen: number, valueSrc: Buffer, valueAt: number, valueLen: number): void {
+    if (!loggable(valueLen, this.base.store.pageSize)) this.tooLarge = true;
+    const h = hashOf(keySrc, keyAt, keyLen);
+    const c = this.changeOf(keySrc, keyAt, keyLen, h);
+    if (c >= 0) {
+      this.valueSrc[c] = valueSrc;
+      this.valueAt[c] = valueAt;
+      this.valueLen[c] = valueLen;
+      return;
+    }
+    const existed = this.base.holds(keySrc, keyAt, keyLen, h);
+    this.add(keySrc, keyAt, keyLen, h, valueSrc, valueAt, valueLen, existed);
+  }
+
+  private add(keySrc: Buffer, keyAt: number, keyLen: number, h: number, valueSrc: Buffer, valueAt: number, valueLen: number, existed: boolean): void {
+    const c = this.count++;
+    this.hashes.push(h);
+    this.keySrc.push(keySrc);
+    this.keyAt.push(keyAt);
+    this.keyLen.push(keyLen);
+    this.valueSrc.push(valueSrc);
+    this.valueAt.push(valueAt);
+    this.valueLen.push(valueLen);
+    this.existed.push(existed);
+    if (2 * this.count > this.slots.length >> 1) {
+      this.slots = new Int32Array(2 * this.slots.length);
+      for (let i = 0; i < this.count; i++) place(this.slots, this.hashes[i], i);
+    } else {
+      place(this.slots, h, c);
+    }
+  }
+
+  /** The change of the key `src[at, at + len)` (`h` its hash), or -1. */
+  private changeOf(src: Buffer, at: number, len: number, h: number): number {
+    const slots = this.slots;
+    const mask = (slots.length >> 1) - 1;
+    for (let s = h & mask; ; s = (s + 1) & mask) {
+      const c = slots[2 * s + 1] - 1;
+      if (c < 0) return -1;
+      if (slots[2 * s] !== h || this.keyLen[c] !== len) continue;
+      const other = this.keySrc[c];
+      const otherAt = this.keyAt[c];
+      let i = 0;
+      while (i < len && other[otherAt + i] === src[at + i]) i++;
+      if (i === len) return c;
+    }
   }
 }

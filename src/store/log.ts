@@ -32,17 +32,36 @@ export enum LogKind {
   Remove = 3,
 }
 
-/** One logged change: `value` is undefined for a remove. */
+/**
+ * One logged change. Its key and value are byte ranges of buffers it does
+ * not own (a client's batch, a log page), not views: a commit of a few
+ * hundred puts would otherwise make two Buffer objects per put just to
+ * copy their bytes into log pages and the overlay. `valueLen` is 0 for a
+ * remove. `hash` is the key's `hashOf` where the maker knew it.
+ */
 export interface LogRecord {
   kind: LogKind;
-  key: Buffer;
-  value: Buffer | undefined;
+  keySrc: Buffer;
+  keyAt: number;
+  keyLen: number;
+  valueSrc: Buffer;
+  valueAt: number;
+  valueLen: number;
+  hash?: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** A record of whole buffers: `value` undefined for a remove. */
+export function logRecord(kind: LogKind, key: Buffer, value: Buffer | undefined): LogRecord {
+  const v = value ?? EMPTY;
+  return { kind, keySrc: key, keyAt: 0, keyLen: key.length, valueSrc: v, valueAt: 0, valueLen: v.length };
 }
 
 /** kind (1) + key length (2) + value length (2). */
 const RECORD_HEAD = 5;
 
-export const recordSize = (r: LogRecord) => RECORD_HEAD + r.key.length + (r.value?.length ?? 0);
+export const recordSize = (r: LogRecord) => RECORD_HEAD + r.keyLen + r.valueLen;
 
 /** Whether a value can sit in a log record (else the commit must go to the tree). */
 export const loggable = (valueLength: number, p: number) => valueLength <= maxInline(p);
@@ -82,19 +101,31 @@ export function encodeLog(
       off = HEADER;
       count = 0;
     }
-    const value = r.value ?? EMPTY;
-    page![off] = r.kind;
-    page!.writeUInt16LE(r.key.length, off + 1);
-    page!.writeUInt16LE(value.length, off + 3);
-    r.key.copy(page!, off + RECORD_HEAD);
-    value.copy(page!, off + RECORD_HEAD + r.key.length);
+    const b = page!;
+    b[off] = r.kind;
+    b[off + 1] = r.keyLen;
+    b[off + 2] = r.keyLen >>> 8;
+    b[off + 3] = r.valueLen;
+    b[off + 4] = r.valueLen >>> 8;
+    copyBytes(r.keySrc, r.keyAt, r.keyLen, b, off + RECORD_HEAD);
+    copyBytes(r.valueSrc, r.valueAt, r.valueLen, b, off + RECORD_HEAD + r.keyLen);
     off += size;
     count++;
   }
   close();
   return { pages, newest: pageNo };
 }
-const EMPTY = Buffer.alloc(0);
+/**
+ * Copies `len` bytes of `src` from `at` into `dst` at `to`. Keys and log
+ * values are short: a loop beats Buffer#copy of a range, which makes a view.
+ */
+export function copyBytes(src: Uint8Array, at: number, len: number, dst: Uint8Array, to: number): void {
+  if (len > 64) {
+    dst.set(src.subarray(at, at + len), to);
+    return;
+  }
+  for (let i = 0; i < len; i++) dst[to + i] = src[at + i];
+}
 
 /** The records of a verified log page; throws `CorruptionError` naming the page when one is malformed. */
 export function decodeLog(page: Buffer, pageNo: number): LogRecord[] {
@@ -113,10 +144,8 @@ export function decodeLog(page: Buffer, pageNo: number): LogRecord[] {
     if (kind === LogKind.Remove && valueLen !== 0) throw new CorruptionError(pageNo, `log record ${i} removes a key but carries a value`);
     const start = off + RECORD_HEAD;
     if (start + keyLen + valueLen > p) throw new CorruptionError(pageNo, `log record ${i} runs past the page`);
-    // Views of the page: the overlay copies what it keeps.
-    const key = page.subarray(start, start + keyLen);
-    const value = kind === LogKind.Remove ? undefined : page.subarray(start + keyLen, start + keyLen + valueLen);
-    records.push({ kind, key, value });
+    // Ranges of the page: the overlay copies what it keeps.
+    records.push({ kind, keySrc: page, keyAt: start, keyLen, valueSrc: page, valueAt: start + keyLen, valueLen });
     off = start + keyLen + valueLen;
   }
   return records;

@@ -12,23 +12,27 @@
 // instructions around it):
 // - `slots`, an open-addressing table of [hash, row + 1] (FNV-1a, 32 bits;
 //   0 marks an empty slot), at most half full;
-// - `rows`, four numbers per key, its newest version: where its bytes are in
-//   the arena, the key's length, the value's length (-1: removed), the txid;
+// - `rows`, seven numbers per key: its newest version (where its bytes are
+//   in the arena, the key's length, the value's length (-1: removed), the
+//   txid), then the version before it (where, value length, txid; txid -1:
+//   none kept). A key overwritten while the previous commit is not yet
+//   published keeps that one there, since readers still see it;
 // - the arena: each version's key and value bytes, back to back, copied in
 //   (so a version holds neither a log page nor a client's read buffer);
-// - `older`: for a key overwritten while a snapshot may still read an older
-//   version, those versions, newest first. Most keys have none.
+// - `older`: versions older still that a snapshot may read, newest first.
+//   Most keys have none.
 // A lookup whose snapshot sees the newest version touches one slot, one row
 // and one run of arena bytes, and a commit's record the same.
 //
 // Invariants:
 // - a key, once in the overlay, keeps its row until the overlay is replaced;
-// - a key's versions are its row and then its `older` chain, txids falling;
+// - a key's versions are its row's two and then its `older` chain, txids
+//   falling; a key has an `older` chain only when its row holds two;
 //   only versions no snapshot can see are dropped: those below the newest
 //   one with txid <= the oldest snapshot's;
 // - `delta` is what the log adds to the tree's count of keys: the meta's
 //   `entries` minus the keys in the tree's leaves.
-import { LogKind, countDelta, type LogRecord } from './log.js';
+import { LogKind, copyBytes, countDelta, type LogRecord } from './log.js';
 
 /**
  * What the log holds for a key as a snapshot sees it: the value's bytes,
@@ -49,11 +53,15 @@ interface Older {
 
 /** Arena chunk size: far above the largest log record, so every version fits in one chunk. */
 const CHUNK = 1 << 20;
-const ROW = 4;
+const ROW = 7;
 const ROW_AT = 0;
 const ROW_KEY_LENGTH = 1;
 const ROW_VALUE_LENGTH = 2;
 const ROW_TXID = 3;
+const ROW_PREV_AT = 4;
+const ROW_PREV_VALUE_LENGTH = 5;
+/** -1: no previous version kept. */
+const ROW_PREV_TXID = 6;
 
 export class Overlay {
   private slots = new Int32Array(2 * 1024);
@@ -75,8 +83,27 @@ export class Overlay {
 
   /** `key` as a snapshot of `txid` sees it in the log. */
   find(key: Buffer, txid: number): Recent {
-    const row = this.rowOf(key, hashOf(key));
+    const row = this.rowOf(key, 0, key.length, hashOf(key, 0, key.length));
     return row < 0 ? undefined : this.versionAt(row, txid);
+  }
+
+  /**
+   * Whether a snapshot of `txid` sees the key `src[at, at + len)` in the
+   * log (false: removed; undefined: the log has no say), without making a
+   * view of its value. `h` is the key's `hashOf`.
+   */
+  holds(src: Buffer, at: number, len: number, h: number, txid: number): boolean | undefined {
+    const row = this.rowOf(src, at, len, h);
+    if (row < 0) return undefined;
+    const r = row * ROW;
+    const rows = this.rows;
+    if (rows[r + ROW_TXID] <= txid) return rows[r + ROW_VALUE_LENGTH] >= 0;
+    const prevTxid = rows[r + ROW_PREV_TXID];
+    if (prevTxid < 0) return undefined;
+    if (prevTxid <= txid) return rows[r + ROW_PREV_VALUE_LENGTH] >= 0;
+    let v = this.older.get(row);
+    while (v && v.txid > txid) v = v.older;
+    return v && v.valueLength >= 0;
   }
 
   /** Row `row`'s key as a snapshot of `txid` sees it. */
@@ -85,6 +112,9 @@ export class Overlay {
     const rows = this.rows;
     const keyLength = rows[r + ROW_KEY_LENGTH];
     if (rows[r + ROW_TXID] <= txid) return this.bytes(rows[r + ROW_AT] + keyLength, rows[r + ROW_VALUE_LENGTH]);
+    const prevTxid = rows[r + ROW_PREV_TXID];
+    if (prevTxid < 0) return undefined;
+    if (prevTxid <= txid) return this.bytes(rows[r + ROW_PREV_AT] + keyLength, rows[r + ROW_PREV_VALUE_LENGTH]);
     let v = this.older.get(row);
     while (v && v.txid > txid) v = v.older;
     return v && this.bytes(v.at + keyLength, v.valueLength);
@@ -102,17 +132,18 @@ export class Overlay {
    */
   apply(records: LogRecord[], txid: number, oldestSnapshot: number): void {
     for (const rec of records) {
-      const h = hashOf(rec.key);
-      let row = this.rowOf(rec.key, h);
-      const at = this.copyIn(rec.key, rec.value);
-      const valueLength = rec.kind === LogKind.Remove ? -1 : rec.value!.length;
+      const h = rec.hash ?? hashOf(rec.keySrc, rec.keyAt, rec.keyLen);
+      let row = this.rowOf(rec.keySrc, rec.keyAt, rec.keyLen, h);
+      const removed = rec.kind === LogKind.Remove;
+      const at = this.copyIn(rec, removed);
       if (row < 0) row = this.add(h);
       else this.keepOlder(row, txid, oldestSnapshot);
       const r = row * ROW;
-      this.rows[r + ROW_AT] = at;
-      this.rows[r + ROW_KEY_LENGTH] = rec.key.length;
-      this.rows[r + ROW_VALUE_LENGTH] = valueLength;
-      this.rows[r + ROW_TXID] = txid;
+      const rows = this.rows;
+      rows[r + ROW_AT] = at;
+      rows[r + ROW_KEY_LENGTH] = rec.keyLen;
+      rows[r + ROW_VALUE_LENGTH] = removed ? -1 : rec.valueLen;
+      rows[r + ROW_TXID] = txid;
       this.delta += countDelta(rec.kind);
     }
   }
@@ -131,29 +162,44 @@ export class Overlay {
   }
 
   /**
-   * Row `row` is about to take a version of txid `txid`: moves its newest
-   * version to `older` if a snapshot may still read it, and drops what none can.
+   * Row `row` is about to take a version of txid `txid`: keeps its newest
+   * version as the previous one if a snapshot may still read it, moving the
+   * previous one down to `older` if that may be read too, and drops what no
+   * snapshot can see (below the newest version with txid <= the oldest
+   * snapshot's).
    */
   private keepOlder(row: number, txid: number, oldestSnapshot: number): void {
     const r = row * ROW;
-    const newestTxid = this.rows[r + ROW_TXID];
+    const rows = this.rows;
     if (txid <= oldestSnapshot) {
       // Every snapshot sees the version being added (a replay at open).
+      rows[r + ROW_PREV_TXID] = -1;
       if (this.older.size > 0) this.older.delete(row);
       return;
     }
-    // The newest stays readable (it is at or below the oldest snapshot, or newer still).
-    const kept: Older = { txid: newestTxid, at: this.rows[r + ROW_AT], valueLength: this.rows[r + ROW_VALUE_LENGTH], older: undefined };
-    if (newestTxid > oldestSnapshot) {
-      kept.older = this.older.get(row);
-      for (let v = kept.older; v; v = v.older) {
-        if (v.txid <= oldestSnapshot) {
-          v.older = undefined;
-          break;
+    const newestTxid = rows[r + ROW_TXID];
+    const prevTxid = rows[r + ROW_PREV_TXID];
+    if (newestTxid > oldestSnapshot && prevTxid >= 0) {
+      // The previous version may be read too: it heads `older`, which keeps
+      // what is readable below it.
+      const kept: Older = { txid: prevTxid, at: rows[r + ROW_PREV_AT], valueLength: rows[r + ROW_PREV_VALUE_LENGTH], older: undefined };
+      if (prevTxid > oldestSnapshot) {
+        kept.older = this.older.get(row);
+        for (let v = kept.older; v; v = v.older) {
+          if (v.txid <= oldestSnapshot) {
+            v.older = undefined;
+            break;
+          }
         }
       }
+      this.older.set(row, kept);
+    } else if (this.older.size > 0) {
+      this.older.delete(row);
     }
-    this.older.set(row, kept);
+    // The newest stays readable (it is at or below the oldest snapshot, or newer still).
+    rows[r + ROW_PREV_AT] = rows[r + ROW_AT];
+    rows[r + ROW_PREV_VALUE_LENGTH] = rows[r + ROW_VALUE_LENGTH];
+    rows[r + ROW_PREV_TXID] = newestTxid;
   }
 
   /** `length` bytes of the arena from `at`; null for a removal's length (-1). */
@@ -164,11 +210,10 @@ export class Overlay {
     return this.chunks[chunk].subarray(start, start + length);
   }
 
-  /** `key`'s row, or -1. */
-  private rowOf(key: Buffer, h: number): number {
+  /** The row of the key `src[at, at + n)` (`h` its hash), or -1. */
+  private rowOf(src: Buffer, keyAt: number, n: number, h: number): number {
     const slots = this.slots;
     const mask = (slots.length >> 1) - 1;
-    const n = key.length;
     for (let s = h & mask; ; s = (s + 1) & mask) {
       const row = slots[2 * s + 1] - 1;
       if (row < 0) return -1;
@@ -177,7 +222,7 @@ export class Overlay {
       if (this.rows[r + ROW_KEY_LENGTH] !== n) continue;
       const at = this.rows[r + ROW_AT];
       const chunk = (at / CHUNK) | 0;
-      if (sameBytes(this.chunks[chunk], at - chunk * CHUNK, key)) return row;
+      if (sameBytes(this.chunks[chunk], at - chunk * CHUNK, src, keyAt, n)) return row;
     }
   }
 
@@ -194,6 +239,7 @@ export class Overlay {
       this.rows = rows;
     }
     this.hashes[row] = h;
+    this.rows[row * ROW + ROW_PREV_TXID] = -1;
     if (2 * this.count > this.slots.length >> 1) this.rehash(this.slots.length * 2);
     else place(this.slots, h, row);
     return row;
@@ -204,24 +250,25 @@ export class Overlay {
     for (let row = 0; row < this.count; row++) place(this.slots, this.hashes[row], row);
   }
 
-  /** Copies `key` then `value` into the arena, back to back; returns where they start (chunk * CHUNK + offset). */
-  private copyIn(key: Buffer, value: Buffer | undefined): number {
-    const n = key.length + (value?.length ?? 0);
+  /** Copies `rec`'s key then value (none if `removed`) into the arena, back to back; returns where they start (chunk * CHUNK + offset). */
+  private copyIn(rec: LogRecord, removed: boolean): number {
+    const valueLen = removed ? 0 : rec.valueLen;
+    const n = rec.keyLen + valueLen;
     if (this.used + n > CHUNK) {
       this.chunks.push(Buffer.allocUnsafeSlow(Math.max(CHUNK, n)));
       this.used = 0;
     }
     const chunk = this.chunks[this.chunks.length - 1];
     const start = this.used;
-    key.copy(chunk, start);
-    value?.copy(chunk, start + key.length);
+    copyBytes(rec.keySrc, rec.keyAt, rec.keyLen, chunk, start);
+    copyBytes(rec.valueSrc, rec.valueAt, valueLen, chunk, start + rec.keyLen);
     this.used += n;
     return (this.chunks.length - 1) * CHUNK + start;
   }
 }
 
 /** Puts `row` in the first free slot from `h`'s. */
-function place(slots: Int32Array, h: number, row: number): void {
+export function place(slots: Int32Array, h: number, row: number): void {
   const mask = (slots.length >> 1) - 1;
   let s = h & mask;
   while (slots[2 * s + 1] !== 0) s = (s + 1) & mask;
@@ -229,15 +276,15 @@ function place(slots: Int32Array, h: number, row: number): void {
   slots[2 * s + 1] = row + 1;
 }
 
-/** FNV-1a over the bytes: 32 bits. */
-export function hashOf(key: Buffer): number {
+/** FNV-1a over the bytes `key[at, at + len)`: 32 bits. */
+export function hashOf(key: Uint8Array, at = 0, len = key.length): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key[i], 0x01000193);
+  for (let i = at; i < at + len; i++) h = Math.imul(h ^ key[i], 0x01000193);
   return h | 0;
 }
 
-/** Whether `chunk[at..]` starts with `key`'s bytes (compared in place: no view per probe). */
-function sameBytes(chunk: Buffer, at: number, key: Buffer): boolean {
-  for (let i = 0; i < key.length; i++) if (chunk[at + i] !== key[i]) return false;
+/** Whether `chunk[at..]` starts with `src[srcAt, srcAt + n)` (compared in place: no view per probe). */
+function sameBytes(chunk: Buffer, at: number, src: Buffer, srcAt: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (chunk[at + i] !== src[srcAt + i]) return false;
   return true;
 }

@@ -74,6 +74,19 @@ export class Snapshot {
     return this.overlay.size === 0 ? undefined : this.overlay.find(key, this.meta.txid);
   }
 
+  /**
+   * Whether the key `src[at, at + len)` (`h` its `hashOf`) is there as of
+   * this snapshot, log included: a write's existence check, which needs no
+   * view of the key unless the tree must be searched.
+   */
+  holds(src: Buffer, at: number, len: number, h: number): boolean {
+    if (this.overlay.size > 0) {
+      const logged = this.overlay.holds(src, at, len, h, this.meta.txid);
+      if (logged !== undefined) return logged;
+    }
+    return this.meta.root !== 0 && this.lookup(src.subarray(at, at + len)) !== undefined;
+  }
+
   /** The value stored under `key` as of this snapshot, log included, or undefined. */
   find(key: Buffer): LeafValue | undefined {
     const v = this.recent(key);
