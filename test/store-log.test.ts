@@ -156,6 +156,33 @@ describe('the log', () => {
     await db.close();
   });
 
+  it('logs a transaction of many more keys than the commit was sized for, overwrites and removals included', async () => {
+    const path = newPath();
+    let db: Bin = open(path, BINARY);
+    await put(db, 0, 100, 'old');
+    // One transaction: nothing tells the log its size in advance, so its change table grows many times.
+    await db.transaction((tx) => {
+      for (let i = 0; i < 1500; i++) tx.put(key(i), val('txn', i));
+      for (let i = 0; i < 1500; i += 3) tx.remove(key(i));
+      for (let i = 0; i < 1500; i += 6) tx.put(key(i), val('again', i));
+    });
+    const check = (d: Bin) => {
+      expect(d.count()).toBe(1500 - 500 + 250);
+      for (let i = 0; i < 1500; i++) {
+        const want = i % 6 === 0 ? val('again', i) : i % 3 === 0 ? undefined : val('txn', i);
+        expect(d.getSync(key(i))).toEqual(want);
+      }
+    };
+    // Every key but the 250 removed and not put again, whose removals log nothing unless they were there (17 of them, below 100).
+    expect(db.stats().logKeys).toBe(1500 - 250 + 17);
+    check(db);
+    await db.close();
+    db = open(path, BINARY);
+    check(db);
+    expect(db.check().ok).toBe(true);
+    await db.close();
+  });
+
   it('a cursor steps both ways over the tree and the log merged, turning anywhere', async () => {
     const db: Bin = open(newPath(), { ...BINARY, logLimit: 0 });
     await put(db, 0, 200, 't'); // tree: even and odd keys 0..199

@@ -73,10 +73,17 @@ export class Keyspace {
   private track<T>(done: Promise<T>): Promise<T> {
     this.inFlight++;
     const last = this.tracked;
-    if (last?.done === done) {
-      last.count++;
-      return done;
-    }
+    if (last?.done === done) last.count++;
+    else this.follow(done);
+    return done;
+  }
+
+  /**
+   * Starts a group of writes sharing `done`. Apart from `track`, whose
+   * common case (a SET joining the group) then allocates nothing: a
+   * function with closures allocates their context on every call.
+   */
+  private follow(done: Promise<unknown>): void {
     const group = { done, count: 1 };
     this.tracked = group;
     const settled = (ok: boolean) => {
@@ -89,7 +96,6 @@ export class Keyspace {
       () => settled(true),
       () => settled(false),
     );
-    return done;
   }
 
   /** Removes every key in one commit (all or nothing); resolves once durable. */

@@ -31,22 +31,41 @@ const EMPTY = Buffer.alloc(0);
 
 export class LogTx {
   /** [hash, change + 1] pairs; 0 marks an empty slot. */
-  private slots = new Int32Array(2 * 256);
+  private slots: Int32Array;
   private count = 0;
-  private readonly hashes: number[] = [];
-  private readonly keySrc: Buffer[] = [];
-  private readonly keyAt: number[] = [];
-  private readonly keyLen: number[] = [];
-  private readonly valueSrc: Buffer[] = [];
-  private readonly valueAt: number[] = [];
+  // Per change, grown together (sized for the commit's operations, so a
+  // batch's commit allocates them once).
+  private hashes: Int32Array;
+  private keySrc: Buffer[];
+  private keyAt: Int32Array;
+  private keyLen: Int32Array;
+  private valueSrc: Buffer[];
+  private valueAt: Int32Array;
   /** REMOVED for a removal. */
-  private readonly valueLen: number[] = [];
-  /** Whether the key was there before this commit. */
-  private readonly existed: boolean[] = [];
+  private valueLen: Int32Array;
+  /** 1 where the key was there before this commit. */
+  private existed: Uint8Array;
   /** Set when a value is too long for a log record: the commit must rewrite the tree. */
   tooLarge = false;
 
-  constructor(private readonly base: Snapshot) {}
+  /** `expected`: how many keys the commit is likely to change (its operations, if known). */
+  constructor(
+    private readonly base: Snapshot,
+    expected = 64,
+  ) {
+    const n = Math.max(16, expected);
+    this.hashes = new Int32Array(n);
+    this.keySrc = new Array<Buffer>(n);
+    this.keyAt = new Int32Array(n);
+    this.keyLen = new Int32Array(n);
+    this.valueSrc = new Array<Buffer>(n);
+    this.valueAt = new Int32Array(n);
+    this.valueLen = new Int32Array(n);
+    this.existed = new Uint8Array(n);
+    let slots = 64;
+    while (slots < 4 * n) slots *= 2;
+    this.slots = new Int32Array(2 * slots);
+  }
 
   get size(): number {
     return this.count;
@@ -87,9 +106,9 @@ export class LogTx {
     const out: LogRecord[] = [];
     for (let c = 0; c < this.count; c++) {
       const removed = this.valueLen[c] === REMOVED;
-      if (removed && !this.existed[c]) continue;
+      if (removed && this.existed[c] === 0) continue;
       out.push({
-        kind: removed ? LogKind.Remove : this.existed[c] ? LogKind.Overwrite : LogKind.Insert,
+        kind: removed ? LogKind.Remove : this.existed[c] === 1 ? LogKind.Overwrite : LogKind.Insert,
         keySrc: this.keySrc[c],
         keyAt: this.keyAt[c],
         keyLen: this.keyLen[c],
@@ -127,20 +146,41 @@ export class LogTx {
 
   private add(keySrc: Buffer, keyAt: number, keyLen: number, h: number, valueSrc: Buffer, valueAt: number, valueLen: number, existed: boolean): void {
     const c = this.count++;
-    this.hashes.push(h);
-    this.keySrc.push(keySrc);
-    this.keyAt.push(keyAt);
-    this.keyLen.push(keyLen);
-    this.valueSrc.push(valueSrc);
-    this.valueAt.push(valueAt);
-    this.valueLen.push(valueLen);
-    this.existed.push(existed);
+    if (c === this.hashes.length) this.grow();
+    this.hashes[c] = h;
+    this.keySrc[c] = keySrc;
+    this.keyAt[c] = keyAt;
+    this.keyLen[c] = keyLen;
+    this.valueSrc[c] = valueSrc;
+    this.valueAt[c] = valueAt;
+    this.valueLen[c] = valueLen;
+    this.existed[c] = existed ? 1 : 0;
     if (2 * this.count > this.slots.length >> 1) {
       this.slots = new Int32Array(2 * this.slots.length);
       for (let i = 0; i < this.count; i++) place(this.slots, this.hashes[i], i);
     } else {
       place(this.slots, h, c);
     }
+  }
+
+  /** Doubles the room for changes. */
+  private grow(): void {
+    const n = 2 * this.hashes.length;
+    const wider = (a: Int32Array) => {
+      const b = new Int32Array(n);
+      b.set(a);
+      return b;
+    };
+    this.hashes = wider(this.hashes);
+    this.keyAt = wider(this.keyAt);
+    this.keyLen = wider(this.keyLen);
+    this.valueAt = wider(this.valueAt);
+    this.valueLen = wider(this.valueLen);
+    const existed = new Uint8Array(n);
+    existed.set(this.existed);
+    this.existed = existed;
+    this.keySrc.length = n;
+    this.valueSrc.length = n;
   }
 
   /** The change of the key `src[at, at + len)` (`h` its hash), or -1. */

@@ -183,7 +183,7 @@ export class Writer {
     let log: LogTx | undefined;
     const count = opCount(items);
     if (this.logLimit > 0 && count <= this.commitLimit && state.overlay.size + count <= this.logLimit) {
-      log = new LogTx(new Snapshot(state, this.head));
+      log = new LogTx(new Snapshot(state, this.head), count);
       for (const item of items) outcomes.push(item.kind === 'ops' ? { ok: true, value: apply(log, item.ops) } : runTxn(log, item.fn));
       const logged = this.logged(log);
       if (logged !== 'checkpoint') return logged;
