@@ -44,8 +44,8 @@ export const SET = command(
     let nx = false;
     let xx = false;
     let get = false;
-    for (const arg of args.slice(3)) {
-      const opt = word(arg);
+    for (let i = 3; i < args.length; i++) {
+      const opt = word(args[i]);
       if (opt === 'nx' && !xx) nx = true;
       else if (opt === 'xx' && !nx) xx = true;
       else if (opt === 'get') get = true;
@@ -53,23 +53,29 @@ export const SET = command(
       else if (['ex', 'px', 'exat', 'pxat'].includes(opt)) throw new ReplyError(`ERR SET ${opt.toUpperCase()}: xrpkv does not expire keys`);
       else throw SYNTAX();
     }
-    const { keyspace } = ctx;
-    // The reply is encoded later: in the protocol of when it ran, not of a HELLO pipelined after it.
-    const proto = ctx.client.proto;
-    const db = keyspace.db;
-    if (!nx && !xx && !get) return okOnceDurable(keyspace.put(key, value));
-    return keyspace
-      .write(() =>
-        db.transaction((tx) => {
-          const old = tx.get(key);
-          const applies = nx ? old === undefined : xx ? old !== undefined : true;
-          if (applies) tx.put(key, value);
-          return { old, applies };
-        }),
-      )
-      .then(({ old, applies }) => (get ? bulkOrNil(old, proto) : applies ? OK : nil(proto)));
+    if (!nx && !xx && !get) return okOnceDurable(ctx.keyspace.put(key, value));
+    return setChecked(ctx, key, value, nx, xx, get);
   },
 );
+
+/**
+ * SET with NX, XX or GET: a read and a write in one transaction. Apart from
+ * SET's handler, so that a plain SET allocates no context for these closures.
+ */
+function setChecked({ keyspace, client }: Context, key: Buffer, value: Buffer, nx: boolean, xx: boolean, get: boolean): Promise<Reply> {
+  // The reply is encoded later: in the protocol of when it ran, not of a HELLO pipelined after it.
+  const proto = client.proto;
+  return keyspace
+    .write(() =>
+      keyspace.db.transaction((tx) => {
+        const old = tx.get(key);
+        const applies = nx ? old === undefined : xx ? old !== undefined : true;
+        if (applies) tx.put(key, value);
+        return { old, applies };
+      }),
+    )
+    .then(({ old, applies }) => (get ? bulkOrNil(old, proto) : applies ? OK : nil(proto)));
+}
 
 export const DEL = command(
   'del',

@@ -163,11 +163,7 @@ export class Session implements Client {
       return;
     }
     const gate = spec.access === 'write' ? this.keyspace.gate : undefined;
-    if (gate) {
-      this.held = { spec, args };
-      gate.then(() => this.release());
-      return;
-    }
+    if (gate) return this.holdFor(gate, spec, args);
     let reply: Reply | Promise<Reply>;
     try {
       // A read runs with no reply waiting before it, so its value can be encoded straight into the send.
@@ -180,6 +176,16 @@ export class Session implements Client {
     else this.answerLater(reply);
     // AUTH (or HELLO ... AUTH) lifts the limits for unauthenticated clients.
     if (this.authenticated && this.parser.limits !== this.limits) this.parser.limits = this.limits;
+  }
+
+  // Callbacks are made apart from `execute` and `answerLater`, which run for
+  // every command: a function that makes closures allocates their context
+  // on every call, even when it returns before making them.
+
+  /** Holds a write until FLUSHDB's `gate` opens. */
+  private holdFor(gate: Promise<void>, spec: CommandSpec, args: Buffer[]): void {
+    this.held = { spec, args };
+    gate.then(() => this.release());
   }
 
   /** Runs the held command, now that what it waited for is done, then what came after it. */
@@ -205,6 +211,10 @@ export class Session implements Client {
     const slot: Slot = { reply: undefined, pending: promise, count: 1 };
     this.slots.push(slot);
     this.unanswered++;
+    this.settleWhenDone(slot, promise);
+  }
+
+  private settleWhenDone(slot: Slot, promise: Promise<Reply>): void {
     promise.then(
       (reply) => this.guard(() => this.settle(slot, reply)),
       (e) => this.guard(() => this.settle(slot, error(errorMessage(e)))),
