@@ -406,6 +406,8 @@ function pack(chains: readonly unknown[], defaultLength: number): Packed {
 
 // runSync's results, when the caller gives `into`: the addon writes them here.
 const syncOut = Buffer.alloc(native.xrp.resultRecord + XRP_PAGE_SIZE);
+/** The outcome code of a chain whose program set `done`. */
+const DONE = native.xrp.outcomeCodes.indexOf('DONE');
 
 function unpack([given, messages, logs, faults, io, elapsedNs]: NativeRan): XrpBatch {
   const out = given ?? syncOut;
@@ -504,6 +506,36 @@ export class XrpProgram {
     result.scratch = Buffer.from(into.buffer, into.byteOffset, XRP_PAGE_SIZE);
     return result;
   }
+
+  /**
+   * Runs one chain on this thread, for a caller that runs very many and
+   * reads only the final scratch of a chain that ends DONE (the store's
+   * `xrp` lookups): a first read of `length` bytes at `offset` (a multiple of
+   * 512), `scratch` copied to the start of the zeroed scratch page. It makes
+   * no options or result objects: when the chain ends DONE it returns the
+   * offset of its last read, and its scratch page is `XrpProgram.syncScratch`
+   * until the next synchronous run on this thread; any other outcome returns
+   * the full XrpResult, as `runSync` would.
+   */
+  runSyncRaw(file: XrpFile, offset: number, length: number, scratch: Uint8Array, mode: XrpMode): number | XrpResult {
+    if (!(file instanceof XrpFile)) throw new TypeError('file must be an XrpFile');
+    // The addon copies the record before it returns (see `pack`).
+    oneChain.writeUInt32LE(offset % 2 ** 32, 0);
+    oneChain.writeUInt32LE(Math.floor(offset / 2 ** 32), 4);
+    oneChain.writeUInt32LE(length, 8);
+    oneChain.writeUInt32LE(0, 12);
+    let ran: NativeRan;
+    try {
+      ran = native.xrpRunSync(this.#handle, fileHandle(file), oneChain, scratch, mode === 'kernel' ? 1 : 0, undefined, undefined, syncOut);
+    } catch (e) {
+      throw asXrpError(e);
+    }
+    if (syncOut.readUInt32LE(0) === DONE) return Number(syncOut.readBigUInt64LE(8));
+    return single(ran);
+  }
+
+  /** The scratch page of the last `runSyncRaw` that ended DONE (overwritten by the next synchronous run). */
+  static readonly syncScratch: Buffer = syncOut.subarray(native.xrp.resultRecord, native.xrp.resultRecord + XRP_PAGE_SIZE);
 
   /** Runs one chain on the libuv thread pool. Rejects only for arguments or a closed file. */
   async run(file: XrpFile, options: XrpRunOptions): Promise<XrpResult> {

@@ -124,6 +124,25 @@ describe('chains', () => {
     expect(() => program.runSync(file, { offset: first, into: 'x' as never })).toThrow(TypeError);
   });
 
+  it('run raw (runSyncRaw): the last offset and a shared scratch page when DONE, the full result otherwise', () => {
+    const { path: p, first } = shuffledChain(path('chain'), 6, 1);
+    const file = open(p);
+    const plain = program.runSync(file, { offset: first });
+    const scratch = Buffer.alloc(24);
+    const r = program.runSyncRaw(file, Number(first), 4096, scratch, 'extended');
+    expect(r).toBe(plain.lastOffset);
+    expect(XrpProgram.syncScratch).toEqual(plain.scratch);
+    // Its scratch input is copied, as runSync's is: a run from a carried-over sum starts there.
+    scratch.writeBigUInt64LE(100n, 0);
+    expect(program.runSyncRaw(file, Number(first), 4096, scratch, 'extended')).toBe(plain.lastOffset);
+    expect(tally(XrpProgram.syncScratch)[0]).toBe(100n + tally(plain.scratch)[0]);
+    // A chain that does not end DONE: the same XrpResult runSync gives.
+    const outside = program.runSyncRaw(file, 1 << 30, 4096, scratch, 'extended');
+    expect(outside).toEqual(program.runSync(file, { offset: 1 << 30, scratch }));
+    expect(outside).toMatchObject({ ok: false, code: 'OUT_OF_FILE' });
+    expect(() => program.runSyncRaw({} as never, 0, 4096, scratch, 'extended')).toThrow(TypeError);
+  });
+
   it('end at the hop limit', async () => {
     const { path: p, first } = shuffledChain(path('chain'), 20, 3);
     const r = await program.run(open(p), { offset: first, hopLimit: 10 });

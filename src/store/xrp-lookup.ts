@@ -22,7 +22,7 @@
 import { fileURLToPath } from 'node:url';
 import { XrpFile, XrpProgram, type XrpMode, type XrpResult } from '../xrp.js';
 import { CorruptionError, DatabaseClosedError, StoreError } from './errors.js';
-import { searchPage, type LeafValue } from './page.js';
+import { maxKeyLen, searchPage, type LeafValue } from './page.js';
 import { viewSearch, type Snapshot } from './snapshot.js';
 
 /** Where the build puts the program (from src/store and from dist/store alike). */
@@ -74,8 +74,10 @@ export class XrpLookup {
   chains = 0;
   private file: XrpFile;
   private closed = false;
-  /** lookupSync's chains leave their scratch here (finish copies what it keeps). */
-  private readonly syncScratch = Buffer.alloc(4096);
+  /** lookupSync's starting scratch: the header and the key (the longest a page allows). */
+  private readonly syncKey: Buffer;
+  /** The length of the key `syncKey` holds. */
+  private syncKeyLength = 0;
   private readonly direct: 'require' | 'off';
 
   /**
@@ -94,6 +96,7 @@ export class XrpLookup {
       throw new RangeError(`xrpMode 'kernel' reads 512 bytes per hop, so it needs 512-byte pages; this file has ${pageSize}-byte pages`);
     }
     this.program = lookupProgram();
+    this.syncKey = Buffer.alloc(KEY + maxKeyLen(pageSize));
     this.direct = requireDirect ? 'require' : 'off';
     this.file = XrpFile.open(path, { direct: this.direct });
   }
@@ -149,10 +152,13 @@ export class XrpLookup {
 
   /** The leaf value the chain found, undefined when absent; CorruptionError for state 4 or a read outside the file. */
   finish(snap: Snapshot, start: { page: number; depth: number }, key: Buffer, r: XrpResult): LeafValue | undefined {
-    const s = r.scratch;
-    const P = this.pageSize;
-    const last = Math.floor(r.lastOffset / P);
     if (!r.ok) throw chainFailure(this, r, start.page, { what: 'xrp lookup', program: 'bpf/lookup.c', code: 'XRP_LOOKUP' });
+    return this.found(snap, start, key, r.scratch, r.lastOffset);
+  }
+
+  /** What a chain that ended DONE found, from its final scratch `s` and its last read's offset. */
+  private found(snap: Snapshot, start: { page: number; depth: number }, key: Buffer, s: Buffer, lastOffset: number): LeafValue | undefined {
+    const last = Math.floor(lastOffset / this.pageSize);
     switch (s.readUInt32LE(STATE)) {
       case LOOKUP_STATES.inline: {
         const len = s.readUInt32LE(VALUE_LEN);
@@ -178,13 +184,25 @@ export class XrpLookup {
     }
   }
 
-  /** On this thread: `runSync`. */
+  /**
+   * On this thread: `runSyncRaw`, with the key written into a scratch
+   * buffer kept for it (no objects per lookup: a warm get is a few µs).
+   */
   lookupSync(snap: Snapshot, key: Buffer): LeafValue | undefined {
     const start = this.start(snap, key);
     if (start.done) return start.value;
     this.chains++;
-    const r = this.program.runSync(this.fileFor(snap), { ...this.chain(start.page, key), mode: this.mode, into: this.syncScratch });
-    return this.finish(snap, start, key, r);
+    const scratch = this.syncKey;
+    // Bytes past the key are not read (its length is in the header); zeroed anyway when a longer key left some.
+    if (key.length < this.syncKeyLength) scratch.fill(0, KEY + key.length, KEY + this.syncKeyLength);
+    this.syncKeyLength = key.length;
+    scratch.writeUInt16LE(key.length, KEY_LEN);
+    scratch.writeUInt32LE(this.pageSize, PAGE_SIZE);
+    key.copy(scratch, KEY);
+    const length = this.mode === 'kernel' ? 512 : this.pageSize;
+    const r = this.program.runSyncRaw(this.fileFor(snap), start.page * this.pageSize, length, scratch, this.mode);
+    if (typeof r !== 'number') return this.finish(snap, start, key, r);
+    return this.found(snap, start, key, XrpProgram.syncScratch, r);
   }
 
   /** On the libuv pool: `run`. Keep `snap` registered until it settles. */
