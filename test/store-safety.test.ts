@@ -295,10 +295,12 @@ describe('commit order', () => {
       const file = readFileSync(path);
       expect([file[0], file[512], file[2 * 512], file[3 * 512]]).toEqual([3, 2, 1, 3]);
       // A commit that fails (EBADF: a read-only descriptor), then two more: they write nothing.
-      const failed = commit(ro, 4, 4, 1);
-      const later = [commit(fd, 5, 5, 1), commit(fd, 6, 6, 0)];
-      await expect(failed).rejects.toMatchObject({ code: 'WRITE_FAILED', errno: 9 });
-      for (const p of later) await expect(p).rejects.toThrow(/an earlier commit failed, so this one wrote nothing/);
+      // Every promise is given its expectation at once: each may reject while another is awaited.
+      await Promise.all([
+        expect(commit(ro, 4, 4, 1)).rejects.toMatchObject({ code: 'WRITE_FAILED', errno: 9 }),
+        expect(commit(fd, 5, 5, 1)).rejects.toThrow(/an earlier commit failed, so this one wrote nothing/),
+        expect(commit(fd, 6, 6, 0)).rejects.toThrow(/an earlier commit failed, so this one wrote nothing/),
+      ]);
       expect(statSync(path).size).toBe(4 * 512);
       expect(readFileSync(path)[0]).toBe(3);
     } finally {
