@@ -14,7 +14,7 @@ import { pickMeta, type Meta } from '../src/store/meta.js';
 import { Overlay, hashOf } from '../src/store/overlay.js';
 import { readHeader, seal } from '../src/store/page.js';
 import type { Snapshot } from '../src/store/snapshot.js';
-import { LOG_COMMIT_KEYS } from '../src/store/writer.js';
+import { LOG_COMMIT_KEYS, LOG_COMMIT_KEYS_SCATTERED } from '../src/store/writer.js';
 import { tempDir } from './xrp-fixtures.js';
 
 const tmp = tempDir();
@@ -248,6 +248,33 @@ describe('the log', () => {
     await Promise.all([db.close(), big.close()]);
   });
 
+  it('logs a bigger commit when its keys do not rise (random writes), up to LOG_COMMIT_KEYS_SCATTERED', async () => {
+    const db: Bin = open(newPath(), BINARY);
+    await put(db, 0, 20_000, 'tree'); // one rising commit: the tree
+    expect(db.stats()).toMatchObject({ logKeys: 0, entries: 20_000 });
+    // The same keys in a scrambled order, in MSET-sized batches of one turn: the log takes them.
+    const scrambled = (n: number, stride: number) => Array.from({ length: n }, (_, i) => (i * stride) % 20_000);
+    const batches = (order: number[], tag: string) => {
+      const done: Promise<void>[] = [];
+      for (let i = 0; i < order.length; i += 10) {
+        done.push(db.batch(order.slice(i, i + 10).map((k) => ({ type: 'put' as const, key: key(k), value: val(tag, k) }))));
+      }
+      return Promise.all(done);
+    };
+    await batches(scrambled(LOG_COMMIT_KEYS + 100, 7919), 'mset');
+    expect(db.stats()).toMatchObject({ logKeys: LOG_COMMIT_KEYS + 100, entries: 20_000 });
+    // Rising keys of the same size still go to the tree (with the log's changes).
+    await put(db, 20_000, 20_000 + LOG_COMMIT_KEYS + 100, 'rise');
+    expect(db.stats()).toMatchObject({ logKeys: 0, entries: 20_000 + LOG_COMMIT_KEYS + 100 });
+    // And scattered ones past the larger limit too.
+    await batches(scrambled(LOG_COMMIT_KEYS_SCATTERED + 10, 7919), 'big');
+    expect(db.stats().logKeys).toBe(0);
+    expect(db.getSync(key((5 * 7919) % 20_000))).toEqual(val('big', (5 * 7919) % 20_000));
+    expect(db.getSync(key(20_001))).toEqual(val('rise', 20_001));
+    expect(db.check().ok).toBe(true);
+    await db.close();
+  });
+
   it('a checkpoint lets the event loop run while it folds the log, and reads see the last commit meanwhile', async () => {
     const db: Bin = open(newPath(), { ...BINARY, logLimit: 6000 });
     await put(db, 0, 3000, 'a');
@@ -263,7 +290,7 @@ describe('the log', () => {
       seen.add(`${db.getSync(key(10))} ${db.count()} ${db.getSync(key(6001)) === undefined}`);
       setImmediate(read);
     };
-    type Commit = (pages: Map<number, Buffer>, metaPageNo: number, meta: Buffer) => Promise<void>;
+    type Commit = (pages: Map<number, Buffer>, metaPageNo: number, meta: Buffer, syncs: 1 | 2) => Promise<void>;
     const pager = (db as unknown as { state: { pager: { commit: Commit } } }).state.pager;
     const commit = pager.commit.bind(pager);
     pager.commit = (...args) => ((writing = true), commit(...args));

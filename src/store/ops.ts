@@ -38,6 +38,42 @@ export function apply(tx: Writes, ops: Op[] | PackedOps): unknown {
 }
 
 /**
+ * Whether the keys of `batches`' operations, taken in order, rise strictly
+ * (as a sorted load's do); true when there are none.
+ */
+export function keysRise(batches: (Op[] | PackedOps)[]): boolean {
+  let prev: Uint8Array | undefined;
+  let prevAt = 0;
+  let prevLen = 0;
+  const next = (b: Uint8Array, at: number, len: number): boolean => {
+    if (prev !== undefined && compareRanges(prev, prevAt, prevLen, b, at, len) >= 0) return false;
+    prev = b;
+    prevAt = at;
+    prevLen = len;
+    return true;
+  };
+  for (const ops of batches) {
+    if (ops instanceof PackedOps) {
+      const f = ops.ops;
+      for (let i = 0; i < FIELDS * ops.count; i += FIELDS) if (!next(ops.bytes, f[i + 1], f[i + 2])) return false;
+    } else {
+      for (const op of ops) if (!next(op.key, 0, op.key.length)) return false;
+    }
+  }
+  return true;
+}
+
+/** memcmp order, then shorter first: the tree's key order, on byte ranges. */
+function compareRanges(a: Uint8Array, aAt: number, aLen: number, b: Uint8Array, bAt: number, bLen: number): number {
+  const n = aLen < bLen ? aLen : bLen;
+  for (let i = 0; i < n; i++) {
+    const d = a[aAt + i] - b[bAt + i];
+    if (d !== 0) return d;
+  }
+  return aLen - bLen;
+}
+
+/**
  * Runs a transaction callback over an overlay of the write transaction: its
  * writes reach the transaction only if it returns; if it throws, they vanish
  * and its promise rejects, leaving the other writes of the commit alone.

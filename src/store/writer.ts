@@ -16,8 +16,9 @@
 //
 // A commit goes one of two ways. A small one goes to the log (log.ts): its
 // changes are appended as records, and the tree stays as it is. Any other
-// (more than LOG_COMMIT_KEYS keys, a value too long for a record, or a log
-// grown past its limits) is a checkpoint: a tree transaction (tx.ts)
+// (more than LOG_COMMIT_KEYS keys, or LOG_COMMIT_KEYS_SCATTERED when they
+// do not rise, a value too long for a record, or a log grown past its
+// limits) is a checkpoint: a tree transaction (tx.ts)
 // that takes in the log's changes, then the commit's own, rewrites the
 // changed pages copy-on-write and empties the log. Either way the commit is
 // durable when its promises settle, and snapshots see all of it or none.
@@ -26,7 +27,7 @@ import { countDelta, encodeLog, logSum } from './log.js';
 import { LogTx } from './log-tx.js';
 import { encodeMeta, type Meta } from './meta.js';
 import { Overlay } from './overlay.js';
-import { apply, runTxn, type Op, type TxOps } from './ops.js';
+import { apply, keysRise, runTxn, type Op, type TxOps } from './ops.js';
 import { PackedOps } from './packed.js';
 import { Snapshot, type StoreState } from './snapshot.js';
 import { WriteTx } from './tx.js';
@@ -41,6 +42,14 @@ const LOG_BYTES = 16 << 20;
  * would, and logging it would only write its bytes twice (bulk loads).
  */
 export const LOG_COMMIT_KEYS = 4096;
+/**
+ * The most keys one commit may log when they do not rise in the order they
+ * were written (random writes: a server's pipelined MSETs, random
+ * batches). Such a commit of a few thousand keys dirties nearly every leaf
+ * of a tree of some tens of thousands, megabytes rewritten where its
+ * records take a few hundred KiB.
+ */
+export const LOG_COMMIT_KEYS_SCATTERED = 16_384;
 
 
 type Item =
@@ -182,10 +191,11 @@ export class Writer {
     const { state } = this;
     let log: LogTx | undefined;
     const count = opCount(items);
-    if (this.logLimit > 0 && count <= this.commitLimit && state.overlay.size + count <= this.logLimit) {
+    const limit = this.commitLimitFor(items, count);
+    if (this.logLimit > 0 && count <= limit && state.overlay.size + count <= this.logLimit) {
       log = new LogTx(new Snapshot(state, this.head), count);
       for (const item of items) outcomes.push(item.kind === 'ops' ? { ok: true, value: apply(log, item.ops) } : runTxn(log, item.fn));
-      const logged = this.logged(log);
+      const logged = this.logged(log, limit);
       if (logged !== 'checkpoint') return logged;
     }
     // A checkpoint, once every commit before it has published (what the log
@@ -220,10 +230,25 @@ export class Writer {
     };
   }
 
-  /** `log`'s changes as a log commit; 'checkpoint' when the log cannot take them. */
-  private logged(log: LogTx): Prepared | undefined | 'checkpoint' {
+  /**
+   * The most keys the log may take from `items` (`count` keys named): more
+   * when their keys do not rise, which only batches of known keys can show.
+   */
+  private commitLimitFor(items: Item[], count: number): number {
+    const scattered = Math.min(LOG_COMMIT_KEYS_SCATTERED, this.logLimit);
+    if (count <= this.commitLimit || count > scattered) return this.commitLimit;
+    const batches: (Op[] | PackedOps)[] = [];
+    for (const item of items) {
+      if (item.kind !== 'ops') return this.commitLimit;
+      batches.push(item.ops);
+    }
+    return keysRise(batches) ? this.commitLimit : scattered;
+  }
+
+  /** `log`'s changes as a log commit of at most `limit` keys; 'checkpoint' when the log cannot take them. */
+  private logged(log: LogTx, limit: number): Prepared | undefined | 'checkpoint' {
     const { state } = this;
-    if (log.tooLarge || log.size > this.commitLimit || state.overlay.size + log.size > this.logLimit) return 'checkpoint';
+    if (log.tooLarge || log.size > limit || state.overlay.size + log.size > this.logLimit) return 'checkpoint';
     const records = log.records();
     if (records.length === 0) return undefined;
     const { pageSize } = state;
