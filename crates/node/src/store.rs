@@ -1,7 +1,11 @@
-//! The store's writer lock: an exclusive `flock` on the database file, held
-//! through a descriptor of its own (`File::try_lock`, which is `flock(LOCK_EX |
-//! LOCK_NB)` on Linux). The lock belongs to that open file description, so it
-//! ends when `storeUnlock` drops it, when the handle is collected, or when the
+//! The store's file calls: a commit's writes and syncs as one job on the
+//! libuv pool, in the order of the store's commits (commit_order.rs), and
+//! the writer lock.
+//!
+//! The lock is an exclusive `flock` on the database file, held through a
+//! descriptor of its own (`File::try_lock`, which is `flock(LOCK_EX |
+//! LOCK_NB)` on Linux). It belongs to that open file description, so it ends
+//! when `storeUnlock` drops it, when the handle is collected, or when the
 //! process dies (a SIGKILLed writer leaves no stale lock behind).
 
 use std::cell::RefCell;
@@ -11,7 +15,6 @@ use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 use crate::commit_order::CommitOrder;
-
 use crate::napi::{CallCtx, Env, ErrorKind, JsError, Method, Prop, Result, TypeTag, Value};
 
 static LOCK_TAG: TypeTag = TypeTag {
