@@ -1,7 +1,8 @@
 // A write transaction: copy on write over the last commit. Changes go to
 // in-memory nodes (node.ts); `commit` rebalances them, writes them to pages
 // taken from the freelist or appended, and returns those pages and the new
-// meta for db.ts to write: pages, sync, meta, sync.
+// meta for writer.ts to write: pages, sync, meta, sync (a log commit, which
+// does not come here, syncs once).
 //
 // Invariants:
 // - the transaction writes only pages that are free (freelist.ts): no open
