@@ -4,7 +4,7 @@
 // pages reuse free pages, so churn does not grow the file; a damaged log
 // page is found and named; a log commit torn by a crash is undone at open;
 // files from before the log still open.
-import { openSync, closeSync, readSync, statSync, writeSync } from 'node:fs';
+import { openSync, closeSync, readSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CorruptionError, checkFile, open, type Database, type OpenOptions } from '../src/index.js';
@@ -408,6 +408,27 @@ describe('the log', () => {
       expect(checkFile(path).ok).toBe(true);
     });
   }
+
+  it('a log commit whose appended pages were cut off with the end of the file is undone at open', async () => {
+    const path = newPath();
+    let db: Bin = open(path, BINARY);
+    await put(db, 0, 40, 'a');
+    await put(db, 40, 60, 'b');
+    await db.close();
+    const meta = metaOf(path);
+    // A new file has no free pages: the last commit appended its log pages, so its newest is the file's last page.
+    expect(statSync(path).size).toBe(meta.pageCount * 512);
+    expect(meta.log).toBe(meta.pageCount - 1);
+    truncateSync(path, meta.log * 512); // the file's new length never reached the disk
+    expect(checkFile(path)).toMatchObject({ ok: false, txid: meta.txid - 1 });
+    db = open(path, BINARY);
+    expect(db.count()).toBe(40);
+    expect(db.getSync(key(50))).toBeUndefined();
+    await put(db, 40, 45, 'c');
+    expect(db.check().ok).toBe(true);
+    await db.close();
+    expect(checkFile(path).ok).toBe(true);
+  });
 
   it('a torn log commit with no previous meta to fall back to is corruption', async () => {
     const path = newPath();
