@@ -3,6 +3,7 @@
 // lists or packed (packed.ts); `transaction(fn)` callbacks run over their
 // own overlay, so that a callback that throws leaves nothing behind.
 import { typeError } from './errors.js';
+import { compareBytes } from './page.js';
 import { FIELDS, PUT, PackedOps } from './packed.js';
 
 export type Op = { type: 'put'; key: Buffer; value: Buffer } | { type: 'remove'; key: Buffer };
@@ -42,35 +43,21 @@ export function apply(tx: Writes, ops: Op[] | PackedOps): unknown {
  * (as a sorted load's do); true when there are none.
  */
 export function keysRise(batches: (Op[] | PackedOps)[]): boolean {
-  let prev: Uint8Array | undefined;
-  let prevAt = 0;
-  let prevLen = 0;
-  const next = (b: Uint8Array, at: number, len: number): boolean => {
-    if (prev !== undefined && compareRanges(prev, prevAt, prevLen, b, at, len) >= 0) return false;
-    prev = b;
-    prevAt = at;
-    prevLen = len;
-    return true;
+  let prev: Buffer | undefined;
+  const rises = (key: Buffer): boolean => {
+    const ok = prev === undefined || compareBytes(prev, key) < 0;
+    prev = key;
+    return ok;
   };
   for (const ops of batches) {
     if (ops instanceof PackedOps) {
-      const f = ops.ops;
-      for (let i = 0; i < FIELDS * ops.count; i += FIELDS) if (!next(ops.bytes, f[i + 1], f[i + 2])) return false;
+      const { bytes, ops: f } = ops;
+      for (let i = 0; i < FIELDS * ops.count; i += FIELDS) if (!rises(bytes.subarray(f[i + 1], f[i + 1] + f[i + 2]))) return false;
     } else {
-      for (const op of ops) if (!next(op.key, 0, op.key.length)) return false;
+      for (const op of ops) if (!rises(op.key)) return false;
     }
   }
   return true;
-}
-
-/** memcmp order, then shorter first: the tree's key order, on byte ranges. */
-function compareRanges(a: Uint8Array, aAt: number, aLen: number, b: Uint8Array, bAt: number, bLen: number): number {
-  const n = aLen < bLen ? aLen : bLen;
-  for (let i = 0; i < n; i++) {
-    const d = a[aAt + i] - b[bAt + i];
-    if (d !== 0) return d;
-  }
-  return aLen - bLen;
 }
 
 /**
