@@ -366,39 +366,60 @@ describe('the log', () => {
     expect(checkFile(path).problems).toEqual([{ page: older, message: 'checksum mismatch' }]);
   });
 
+  /** A file whose last two commits are log commits: 40 keys, then 20 more. Returns its path and newest meta. */
+  async function twoLogCommits(): Promise<{ path: string; meta: Meta }> {
+    const path = newPath();
+    const db: Bin = open(path, BINARY);
+    await put(db, 0, 40, 'a');
+    await put(db, 40, 60, 'b');
+    await db.close();
+    return { path, meta: metaOf(path) };
+  }
+
+  /** Writes `page` over page `pageNo` of the 512-byte-page file at `path`. */
+  function writePage(path: string, pageNo: number, page: Buffer): void {
+    const fd = openSync(path, 'r+');
+    writeSync(fd, page, 0, 512, pageNo * 512);
+    closeSync(fd);
+  }
+
   // A log commit syncs once, pages and meta together: a crash can leave its
   // meta on disk without its pages, which then hold what was there before
-  // (zeros past the old end of the file, or an earlier, unsynced attempt at
-  // the same commit: a valid page with other records).
+  // (zeros, or an earlier, unsynced attempt at the same commit: a valid page
+  // with other records), or lie past the file's end if its new length was
+  // not synced either.
   for (const [what, damage] of [
-    ['pages never written', (page: Buffer) => page.fill(0)],
-    ['an earlier attempt at the same commit', (page: Buffer) => seal(page.fill(0x21, 200, 220))],
+    ['pages never written', (path: string, meta: Meta) => writePage(path, meta.log, readPage(path, meta.log).fill(0))],
+    ['an earlier attempt at the same commit', (path: string, meta: Meta) => writePage(path, meta.log, seal(readPage(path, meta.log).fill(0x21, 200, 220)))],
+    [
+      'appended pages cut off with the end of the file',
+      (path: string, meta: Meta) => {
+        // A new file has no free pages: the last commit appended its log pages, so its newest is the file's last page.
+        expect(statSync(path).size).toBe(meta.pageCount * 512);
+        expect(meta.log).toBe(meta.pageCount - 1);
+        truncateSync(path, meta.log * 512);
+      },
+    ],
   ] as const) {
     it(`a log commit whose pages did not reach the disk (${what}) is undone at open, and check says so`, async () => {
-      const path = newPath();
-      let db: Bin = open(path, BINARY);
-      await put(db, 0, 40, 'a');
-      await put(db, 40, 60, 'b');
-      await db.close();
-      const meta = metaOf(path);
+      const { path, meta } = await twoLogCommits();
       expect(meta.newLogPages).toBeGreaterThanOrEqual(1);
-      const page = readPage(path, meta.log);
-      const fd = openSync(path, 'r+');
-      writeSync(fd, damage(page), 0, 512, meta.log * 512);
-      closeSync(fd);
+      damage(path, meta);
       const report = checkFile(path);
       expect(report.ok).toBe(false);
       expect(report.txid).toBe(meta.txid - 1);
       expect(report.problems).toEqual([
         { page: meta.txid % 2, message: expect.stringMatching(new RegExp(`txid ${meta.txid} .* newest, but its .*opening uses txid ${meta.txid - 1}$`)) },
       ]);
-      db = open(path, BINARY);
+      let db: Bin = open(path, BINARY);
       expect(db.stats().txid).toBe(meta.txid - 1);
       expect(db.count()).toBe(40);
       expect(db.getSync(key(39))).toEqual(val('a', 39));
       expect(db.getSync(key(40))).toBeUndefined();
+      expect(db.getSync(key(50))).toBeUndefined();
       // The next commit takes the torn one's txid and meta page.
       await put(db, 40, 45, 'c');
+      expect(db.check().ok).toBe(true);
       await db.close();
       db = open(path, BINARY);
       expect(db.count()).toBe(45);
@@ -409,38 +430,10 @@ describe('the log', () => {
     });
   }
 
-  it('a log commit whose appended pages were cut off with the end of the file is undone at open', async () => {
-    const path = newPath();
-    let db: Bin = open(path, BINARY);
-    await put(db, 0, 40, 'a');
-    await put(db, 40, 60, 'b');
-    await db.close();
-    const meta = metaOf(path);
-    // A new file has no free pages: the last commit appended its log pages, so its newest is the file's last page.
-    expect(statSync(path).size).toBe(meta.pageCount * 512);
-    expect(meta.log).toBe(meta.pageCount - 1);
-    truncateSync(path, meta.log * 512); // the file's new length never reached the disk
-    expect(checkFile(path)).toMatchObject({ ok: false, txid: meta.txid - 1 });
-    db = open(path, BINARY);
-    expect(db.count()).toBe(40);
-    expect(db.getSync(key(50))).toBeUndefined();
-    await put(db, 40, 45, 'c');
-    expect(db.check().ok).toBe(true);
-    await db.close();
-    expect(checkFile(path).ok).toBe(true);
-  });
-
   it('a torn log commit with no previous meta to fall back to is corruption', async () => {
-    const path = newPath();
-    const db: Bin = open(path, BINARY);
-    await put(db, 0, 40, 'a');
-    await put(db, 40, 60, 'b');
-    await db.close();
-    const meta = metaOf(path);
-    const fd = openSync(path, 'r+');
-    writeSync(fd, Buffer.alloc(512), 0, 512, meta.log * 512);
-    writeSync(fd, Buffer.alloc(512), 0, 512, ((meta.txid + 1) % 2) * 512); // the previous meta, gone too
-    closeSync(fd);
+    const { path, meta } = await twoLogCommits();
+    writePage(path, meta.log, Buffer.alloc(512));
+    writePage(path, (meta.txid + 1) % 2, Buffer.alloc(512)); // the previous meta, gone too
     expect(() => open(path, BINARY)).toThrow(CorruptionError);
     expect(() => open(path, BINARY)).toThrow(/no meta of txid \d+ to fall back to/);
     expect(checkFile(path).ok).toBe(false);
