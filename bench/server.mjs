@@ -15,7 +15,7 @@
 // REQUESTS: -n for every test, else per test (PING and GET 500,000, SET
 // 100,000, MSET 20,000: xrpkv's durable writes are much slower than its
 // reads, and this keeps the run near a minute).
-// xrpkv serve: `node dist/cli.js serve` on a fresh database in a temporary
+// xrpkv serve: `node dist/cli/main.js serve` on a fresh database in a temporary
 // directory (defaults: 4096-byte pages, lookup auto; every write durable,
 // fdatasync per commit). redis-server (Debian's): `--save '' --appendonly no`,
 // no persistence at all, its fastest setting. With --durable-redis a third
@@ -141,7 +141,7 @@ async function runRedis(label, extra) {
 async function runXrpkv() {
   const port = await freePort();
   const db = join(dir, 'bench.xrpkv');
-  const server = await start('xrpkv serve', process.execPath, [join(root, 'dist/cli.js'), 'serve', '--db', db, '--port', String(port)], /listening on/);
+  const server = await start('xrpkv serve', process.execPath, [join(root, 'dist/cli/main.js'), 'serve', '--db', db, '--port', String(port)], /listening on/);
   const line = server.output().split('\n')[0];
   try {
     return { results: benchmark(port), line };

@@ -3,10 +3,10 @@
 //   node scripts/build.mjs              all steps, in order
 //   node scripts/build.mjs bpf ts       only the named steps
 // Steps: bins (Rust release binaries), addon (Node addon via napi-rs),
-// bpf (bpf/*.c -> dist/bpf/*.o), ts (src -> dist).
+// bpf (bpf/*.c -> dist/bpf/*.o), ts (src -> dist), cjs (the CommonJS entries).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -51,8 +51,57 @@ const STEPS = {
       run('clang', ['-target', 'bpf', '-O2', '-mcpu=v3', '-g', '-c', '-I', 'bpf/include', join('bpf', src), '-o', out]);
     }
   },
-  ts: () => run(bin('tsc'), ['-p', 'tsconfig.json']),
+  // dist/ is emptied of compiled TypeScript first, so a module moved or
+  // removed in src/ leaves nothing behind for the package to ship.
+  ts: () => {
+    for (const entry of existsSync(join(root, 'dist')) ? readdirSync(join(root, 'dist')) : []) {
+      if (entry !== 'native' && entry !== 'bpf') rmSync(join(root, 'dist', entry), { recursive: true, force: true });
+    }
+    run(bin('tsc'), ['-p', 'tsconfig.json']);
+  },
+  cjs: () => {
+    for (const entry of CJS_ENTRIES) writeCjsEntry(entry);
+    console.log(`cjs: dist/{${CJS_ENTRIES.join(',')}}.cjs and their .d.cts`);
+  },
 };
+
+// The package's entries (package.json "exports"), each also given to require().
+const CJS_ENTRIES = ['index', 'level'];
+
+// `require('xrpkv')` loads the ES module itself (require(esm), Node >= 20.19):
+// one copy of every class and of the addon, whichever way it is loaded. The
+// types are the ES declarations copied as .d.cts, their relative imports
+// pointing at .cjs, so TypeScript reads them as CommonJS at any version.
+function writeCjsEntry(entry) {
+  writeFileSync(
+    join(root, 'dist', `${entry}.cjs`),
+    `'use strict';
+// CommonJS entry of dist/${entry}.js (scripts/build.mjs writes it): Node 20.19
+// and later load the ES module with require(), as the same instance import gets.
+try {
+  module.exports = require('./${entry}.js');
+} catch (e) {
+  if (e && e.code === 'ERR_REQUIRE_ESM') {
+    throw new Error(\`xrpkv: require() of xrpkv needs Node.js 20.19 or later (this is \${process.version}); use import instead\`, { cause: e });
+  }
+  throw e;
+}
+`,
+  );
+  const pending = [join(root, 'dist', `${entry}.d.ts`)];
+  const done = new Set();
+  while (pending.length) {
+    const dts = pending.pop();
+    if (done.has(dts)) continue;
+    if (!existsSync(dts)) fail(`cjs: ${dts} is imported by a declaration but tsc did not write it`);
+    done.add(dts);
+    const text = readFileSync(dts, 'utf8').replace(/((?:from|import)\s*\(?\s*['"])(\.{1,2}\/[^'"]+)\.js(['"])/g, (_, a, spec, z) => {
+      pending.push(join(dirname(dts), `${spec}.d.ts`));
+      return `${a}${spec}.cjs${z}`;
+    });
+    writeFileSync(dts.replace(/\.d\.ts$/, '.d.cts'), text);
+  }
+}
 
 const wanted = process.argv.slice(2);
 for (const step of wanted) if (!(step in STEPS)) fail(`unknown step '${step}' (steps: ${Object.keys(STEPS).join(', ')})`);

@@ -42,4 +42,4 @@ export {
   LockError,
   UnsupportedError,
   WriteFailedError,
-} from './store/errors.js';
+} from './errors.js';

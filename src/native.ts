@@ -1,5 +1,6 @@
 // Loads the Rust addon (crates/node) and types what it exports. Only vm.ts,
 // xrp.ts and store/ should use this module: they validate arguments and map errors.
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -112,19 +113,53 @@ export interface Native {
   };
 }
 
-// `scripts/build.mjs` puts the addon in dist/native/. The same relative path
-// works from src/ (tests run the TypeScript) and from dist/ (compiled).
-export const ADDON_PATH = fileURLToPath(new URL('../dist/native/xrpkv.node', import.meta.url));
+/**
+ * This machine's platform as the platform packages name it (napi-rs's
+ * convention): `linux-x64-gnu`, `linux-arm64-musl`, `darwin-arm64`, ...
+ */
+export function platformName(): string {
+  const base = `${process.platform}-${process.arch}`;
+  if (process.platform !== 'linux') return base;
+  // glibcVersionRuntime is present exactly when node runs on glibc.
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  return `${base}-${header?.glibcVersionRuntime ? 'gnu' : 'musl'}`;
+}
 
-function load(): Native {
+/** The platform package holding the prebuilt addon for `platform` (npm/<platform>/ in the repository). */
+export const platformPackage = (platform: string) => `@xrpkv/${platform}`;
+
+/** A local build's addon: `scripts/build.mjs` puts it in dist/native/, the same relative path from src/ (tests) and dist/. */
+export const LOCAL_ADDON = fileURLToPath(new URL('../dist/native/xrpkv.node', import.meta.url));
+
+function load(): { addon: Native; origin: string } {
+  const require = createRequire(import.meta.url);
+  const platform = platformName();
+  const pkg = platformPackage(platform);
   try {
-    return createRequire(import.meta.url)(ADDON_PATH) as Native;
-  } catch (cause) {
-    const why = cause instanceof Error ? cause.message : String(cause);
-    throw new Error(`xrpkv: cannot load the native addon ${ADDON_PATH} (build it with \`npm run build\`): ${why}`, {
-      cause,
-    });
+    return { addon: require(pkg) as Native, origin: pkg };
+  } catch (e) {
+    // Absent is expected (a development checkout); present but unloadable is not.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'MODULE_NOT_FOUND' || !(e as Error).message.includes(pkg)) throw loadError(`cannot load ${pkg}`, e);
+  }
+  if (!existsSync(LOCAL_ADDON)) {
+    throw new Error(
+      `xrpkv: no native addon for ${platform}: ${pkg} is not installed and there is no local build (${LOCAL_ADDON}); ` +
+        "to build from source, run `bash scripts/setup.sh` in a clone of xrpkv's repository (needs Rust and clang)",
+    );
+  }
+  try {
+    return { addon: require(LOCAL_ADDON) as Native, origin: LOCAL_ADDON };
+  } catch (e) {
+    throw loadError(`cannot load the local build ${LOCAL_ADDON} (rebuild it with \`npm run build\`)`, e);
   }
 }
 
-export const native: Native = load();
+function loadError(what: string, cause: unknown): Error {
+  return new Error(`xrpkv: ${what}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+}
+
+const loaded = load();
+export const native: Native = loaded.addon;
+/** Where the addon came from: the platform package's name, or the local build's path. */
+export const nativeOrigin: string = loaded.origin;

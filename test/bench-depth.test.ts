@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { open } from '../src/index.js';
 import { checkFile } from '../src/store/check.js';
-import { encodeBranch, encodeLeaf } from '../src/store/page.js';
-import { lookupProgram } from '../src/store/xrp-lookup.js';
+import { encodeBranch, encodeLeaf } from '../src/format/page.js';
+import { lookupProgram } from '../src/programs.js';
 import {
   branchCapacity,
   buildTree,
@@ -23,7 +23,7 @@ import { lookupChain, lookupValue, runEngineReads, runXrpBatch, runXrpSync } fro
 import { BenchCheckError, type Probe } from '../src/bench/probe.js';
 import { closeTarget, openTarget, type Target } from '../src/bench/target.js';
 import { runReadAsync, runReadSync, runWalkAsync, runWalkSync, walkAsync, walkSync } from '../src/bench/walk.js';
-import { alignedBuffer } from '../src/store/aligned.js';
+import { alignedBuffer } from '../src/aligned.js';
 import { node, requireFreshDist, tempDir } from './xrp-fixtures.js';
 
 const tmp = tempDir();
@@ -159,7 +159,7 @@ describe('xrpkv bench depth (CLI)', () => {
 
   it('writes results.json, results.csv and both charts with a row per depth and mode', () => {
     const out = join(tmp.dir, 'cli-out');
-    const r = node(['dist/cli.js', 'bench', 'depth', '--depths', '1..3', '--max-keys', '200', '--rounds', '1', '--lookups', '20', '--warmup', '5', '--concurrency', '4', '--out', out]);
+    const r = node(['dist/cli/main.js', 'bench', 'depth', '--depths', '1..3', '--max-keys', '200', '--rounds', '1', '--lookups', '20', '--warmup', '5', '--concurrency', '4', '--out', out]);
     expect(r.stderr).not.toMatch(/Error|at .*\.js/);
     expect(r.status).toBe(0);
     for (const d of [1, 2, 3]) expect(r.stdout).toMatch(new RegExp(`^depth ${d}: [\\d,]+ keys`, 'm'));
@@ -189,10 +189,10 @@ describe('xrpkv bench depth (CLI)', () => {
   });
 
   it('refuses bad arguments with a clear message', () => {
-    const bad = node(['dist/cli.js', 'bench', 'depth', '--depths', '0..3']);
+    const bad = node(['dist/cli/main.js', 'bench', 'depth', '--depths', '0..3']);
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/expected depths from 1 to 12/);
-    const both = node(['dist/cli.js', 'bench', 'depth', '--device', 'zram', '--path', join(tmp.dir, 'x'), '--out', join(tmp.dir, 'o2')]);
+    const both = node(['dist/cli/main.js', 'bench', 'depth', '--device', 'zram', '--path', join(tmp.dir, 'x'), '--out', join(tmp.dir, 'o2')]);
     expect(both.status).toBe(1);
     expect(both.stderr).toMatch(/--device or --path, not both/);
   });

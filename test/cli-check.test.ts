@@ -1,4 +1,4 @@
-// `xrpkv check FILE`, spawned as `node dist/cli.js` (the compiled CLI), on a
+// `xrpkv check FILE`, spawned as `node dist/cli/main.js` (the compiled CLI), on a
 // good file, on files with damaged pages, and on a missing file.
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ beforeAll(async () => {
 });
 afterAll(() => tmp.remove());
 
-const xrpkv = (...args: string[]) => node(['dist/cli.js', ...args]);
+const xrpkv = (...args: string[]) => node(['dist/cli/main.js', ...args]);
 
 /** A copy of the good file with one byte of each of `pages` flipped (past the checksum). */
 function damaged(name: string, pages: number[]): string {

@@ -1,4 +1,4 @@
-// The store commands' tests run `node dist/cli.js` many times; each start
+// The store commands' tests run `node dist/cli/main.js` many times; each start
 // costs a few hundred milliseconds, so independent runs go in parallel. Each
 // open takes a database file's writer lock, even to read, so parallel runs
 // read copies of a file (copyOf).
@@ -15,7 +15,7 @@ export interface Run {
 /** `xrpkv ...args` with `input` on stdin; resolves when it exits. */
 export function xrpkv(args: string[], input = ''): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, ['dist/cli.js', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, ['dist/cli/main.js', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number' && child.exitCode === null) reject(err);
       else resolve({ status: child.exitCode, stdout, stderr });
     });

@@ -1,10 +1,10 @@
 // `xrpkv load`: the CSV reader and the progress line in-process, the command
-// spawned as `node dist/cli.js` on JSON Lines and CSV files with bad rows.
+// spawned as `node dist/cli/main.js` on JSON Lines and CSV files with bad rows.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CsvReader, type CsvRecord } from '../src/cli-csv.js';
-import { loadProgress, progressLine } from '../src/cli-progress.js';
+import { CsvReader, type CsvRecord } from '../src/cli/csv.js';
+import { loadProgress, progressLine } from '../src/cli/progress.js';
 import { jsonLines, xrpkv, xrpkvAll } from './cli-fixtures.js';
 import { requireFreshStore } from './store-fixtures.js';
 import { requireFreshDist, tempDir } from './xrp-fixtures.js';

@@ -1,11 +1,11 @@
-// `xrpkv get | put | del | scan | stats`, spawned as `node dist/cli.js` (the
+// `xrpkv get | put | del | scan | stats`, spawned as `node dist/cli/main.js` (the
 // compiled CLI), on databases written by the library with the default
 // encodings and with the server's (binary keys and values).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prefixEnd } from '../src/cli-scan.js';
+import { prefixEnd } from '../src/cli/scan.js';
 import { open } from '../src/index.js';
 import { copyOf, jsonLines, xrpkv, xrpkvAll } from './cli-fixtures.js';
 import { requireFreshStore } from './store-fixtures.js';
@@ -121,7 +121,7 @@ describe('xrpkv scan', () => {
   });
 
   it('stops quietly when the reader closes the pipe', () => {
-    const r = spawnSync('bash', ['-c', `set -o pipefail; node dist/cli.js scan --db '${many}' | head -n 1`], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync('bash', ['-c', `set -o pipefail; node dist/cli/main.js scan --db '${many}' | head -n 1`], { cwd: ROOT, encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(`k000000\t${'x'.repeat(40)}\n`);

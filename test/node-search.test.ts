@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BpfLoadError, BpfProgram } from '../src/index.js';
-import { encodeSearchNode, NODE_FANOUT, NODE_SIZE, NOT_FOUND, searchReference, type SearchNode } from '../src/layout.js';
+import { encodeSearchNode, NODE_FANOUT, NODE_SIZE, NOT_FOUND, searchReference, type SearchNode } from './node-search-layout.js';
 
 const OBJECT = fileURLToPath(new URL('../dist/bpf/node_search.o', import.meta.url));
 

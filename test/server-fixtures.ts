@@ -1,5 +1,5 @@
 // Helpers of the server tests: a server in this process or as a child
-// (`node dist/cli.js serve`), redis-cli runs, and raw socket exchanges.
+// (`node dist/cli/main.js serve`), redis-cli runs, and raw socket exchanges.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -88,9 +88,9 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `node dist/cli.js serve ARGS --port 0`; resolves once it prints where it listens. */
+/** Starts `node dist/cli/main.js serve ARGS --port 0`; resolves once it prints where it listens. */
 export function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-  const proc = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), 'serve', '--port', '0', ...args], {
+  const proc = spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'serve', '--port', '0', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,4 +1,4 @@
-// `xrpkv serve` as a process (`node dist/cli.js serve`): its startup line and
+// `xrpkv serve` as a process (`node dist/cli/main.js serve`): its startup line and
 // settings, a graceful stop on SIGTERM with writes in flight, and a SIGKILL
 // in the middle of 50 clients' writes. After either, a restarted server has
 // every write that was acknowledged.
@@ -49,10 +49,10 @@ describe('xrpkv serve (process)', () => {
   });
 
   it('refuses bad settings with one clear line', async () => {
-    const r = await run(process.execPath, [join(ROOT, 'dist/cli.js'), 'serve', '--db', join(tmp.dir, 'x.xrpkv'), '--port', 'http']);
+    const r = await run(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'serve', '--db', join(tmp.dir, 'x.xrpkv'), '--port', 'http']);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe("xrpkv: --port: expected a port from 0 to 65535, got 'http'\n");
-    const none = await run(process.execPath, [join(ROOT, 'dist/cli.js'), 'serve']);
+    const none = await run(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'serve']);
     expect(none.stderr).toMatch(/^xrpkv: no database file: pass --db PATH/);
   });
 

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkFile, open, type Database } from '../src/index.js';
-import { maxInline } from '../src/store/page.js';
+import { maxInline } from '../src/format/page.js';
 import { random } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 

@@ -3,8 +3,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pickMeta, type Meta } from '../src/store/meta.js';
-import { PageType, decodeBranch, decodeLeaf, readHeader } from '../src/store/page.js';
+import { pickMeta, type Meta } from '../src/format/meta.js';
+import { PageType, decodeBranch, decodeLeaf, readHeader } from '../src/format/page.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { native } from '../src/native.js';
 import { encodeLeafRuns } from '../src/store/leaves.js';
 import { cutPieces } from '../src/store/node.js';
-import { PAGE_SIZES, encodeLeaf, leafEntryRun, leafEntrySize, maxInline, maxKeyLen, type LeafValue } from '../src/store/page.js';
+import { PAGE_SIZES, encodeLeaf, leafEntryRun, leafEntrySize, maxInline, maxKeyLen, type LeafValue } from '../src/format/page.js';
 import { random } from './store-fixtures.js';
 
 /** Random sorted-or-not keys and values for pages of `p` bytes; some values overflow references. */

@@ -1,4 +1,4 @@
-// The log (src/store/log.ts, overlay.ts, writer.ts): small commits append
+// The log (src/format/log.ts, overlay.ts, writer.ts): small commits append
 // records instead of rewriting the tree; reads, ranges and snapshots see
 // them; a reopen replays them; a checkpoint folds them into the tree; log
 // pages reuse free pages, so churn does not grow the file; a damaged log
@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CorruptionError, checkFile, open, type Database, type OpenOptions } from '../src/index.js';
 import { Cursor } from '../src/store/cursor.js';
-import { LogKind, logRecord } from '../src/store/log.js';
-import { pickMeta, type Meta } from '../src/store/meta.js';
+import { LogKind, logRecord } from '../src/format/log.js';
+import { pickMeta, type Meta } from '../src/format/meta.js';
 import { Overlay, hashOf } from '../src/store/overlay.js';
-import { readHeader, seal } from '../src/store/page.js';
+import { readHeader, seal } from '../src/format/page.js';
 import type { Snapshot } from '../src/store/snapshot.js';
 import { LOG_COMMIT_KEYS, LOG_COMMIT_KEYS_SCATTERED } from '../src/store/writer.js';
 import { tempDir } from './xrp-fixtures.js';

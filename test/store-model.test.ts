@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { open, type Database } from '../src/index.js';
-import { maxInline, maxKeyLen } from '../src/store/page.js';
+import { maxInline, maxKeyLen } from '../src/format/page.js';
 import { tempDir } from './xrp-fixtures.js';
 import { random, randomOps } from './store-fixtures.js';
 

@@ -4,7 +4,7 @@
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { CorruptionError } from '../src/index.js';
-import { decodeMeta, encodeMeta, pickMeta, type Meta } from '../src/store/meta.js';
+import { decodeMeta, encodeMeta, pickMeta, type Meta } from '../src/format/meta.js';
 import { Node } from '../src/store/node.js';
 import { viewSearch } from '../src/store/snapshot.js';
 import { random } from './store-fixtures.js';
@@ -25,7 +25,7 @@ import {
   seal,
   searchPage,
   verifyPage,
-} from '../src/store/page.js';
+} from '../src/format/page.js';
 
 const key = (s: string) => Buffer.from(s);
 

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { CorruptionError, XrpProgram, open, type Database, type OpenOptions } from '../src/index.js';
-import { HEADER, maxInline, maxKeyLen, seal } from '../src/store/page.js';
+import { HEADER, maxInline, maxKeyLen, seal } from '../src/format/page.js';
 import { layout, random, randomOps } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 

@@ -1,6 +1,7 @@
 // The pure helpers of `xrpkv xrp bench` / `xrp run`.
 import { describe, expect, it } from 'vitest';
-import { hexDump, nonZeroPrefix, parseRandomU64, percentile, RandomU64, randomScratch } from '../src/xrp-bench.js';
+import { percentile } from '../src/bench/stats.js';
+import { hexDump, nonZeroPrefix, parseRandomU64, RandomU64, randomScratch } from '../src/cli/xrp-bench.js';
 
 describe('--random-u64', () => {
   it('parses OFFSET=MIN..MAX and refuses what does not fit', () => {

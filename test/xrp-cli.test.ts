@@ -1,4 +1,4 @@
-// `xrpkv xrp ...`, spawned as `node dist/cli.js` (the compiled CLI).
+// `xrpkv xrp ...`, spawned as `node dist/cli/main.js` (the compiled CLI).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ beforeAll(() => {
 });
 afterAll(() => tmp.remove());
 
-const xrpkv = (...args: string[]) => node(['dist/cli.js', ...args]);
+const xrpkv = (...args: string[]) => node(['dist/cli/main.js', ...args]);
 
 describe('xrpkv xrp run', () => {
   it('prints the outcome, the hops and the scratch page up to its last non-zero row', () => {

@@ -5,7 +5,7 @@ import b from 'benny';
 import { dist, expect, handlers, sink } from './common.mjs';
 
 const { keyCodec } = await dist('store/encoding.js');
-const { maxKeyLen } = await dist('store/page.js');
+const { maxKeyLen } = await dist('format/page.js');
 
 export default function keyEncoding(stamp) {
   const ordered = keyCodec('ordered-binary', maxKeyLen(4096));

@@ -1,4 +1,4 @@
-// Node search in TypeScript: `searchPage` (src/store/page.ts), the binary
+// Node search in TypeScript: `searchPage` (src/format/page.ts), the binary
 // search every `walk` lookup runs once per level, on full 4096- and 512-byte
 // leaves and branches. Search keys cycle through the page's keys (leaf hits)
 // or the gaps between them (branch probes).
@@ -6,7 +6,7 @@ import b from 'benny';
 import { dist, expect, handlers, sink } from './common.mjs';
 import { fullBranch, fullLeaf } from './pages.mjs';
 
-const { searchPage } = await dist('store/page.js');
+const { searchPage } = await dist('format/page.js');
 
 function leafCase(p) {
   const leaf = fullLeaf(p);
@@ -37,7 +37,7 @@ function branchCase(p) {
 
 export default function nodeSearch(stamp) {
   return b.suite(
-    'node search in TypeScript (searchPage, dist/store/page.js; 16-byte keys, 100-byte values)',
+    'node search in TypeScript (searchPage, dist/format/page.js; 16-byte keys, 100-byte values)',
     leafCase(4096),
     branchCase(4096),
     leafCase(512),

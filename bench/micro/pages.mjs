@@ -1,11 +1,11 @@
 // Full leaf and branch pages, built with the store's own encoders
-// (dist/store/page.js), in the shape bench/store.mjs and bench/peers.mjs
+// (dist/format/page.js), in the shape bench/store.mjs and bench/peers.mjs
 // store: 16-byte keys, 100-byte values. Shared by the node-search and
 // vm-lookup suites so both search the same bytes.
 import { makeKeys, makeValue } from '../lib/workload.mjs';
 import { dist } from './common.mjs';
 
-const page = await dist('store/page.js');
+const page = await dist('format/page.js');
 const { HEADER, encodeBranch, encodeLeaf, leafEntrySize, branchEntrySize } = page;
 
 const POOL = 1024;

@@ -8,8 +8,8 @@
 // absent. Values are `valueSize` bytes derived from the key (`valueOf`), so
 // every lookup result can be checked.
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
-import { encodeMeta } from '../store/meta.js';
-import { HEADER, PAGE_SIZES, branchEntrySize, encodeBranch, encodeLeaf, leafEntrySize, maxInline } from '../store/page.js';
+import { encodeMeta } from '../format/meta.js';
+import { HEADER, PAGE_SIZES, branchEntrySize, encodeBranch, encodeLeaf, leafEntrySize, maxInline } from '../format/page.js';
 
 export const KEY_BYTES = 8;
 /** The transaction the tree's pages and meta claim (1 is the empty file's second meta). */

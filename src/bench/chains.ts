@@ -7,7 +7,8 @@
 // Also the engine's device rows: chains of one read each (a random leaf page,
 // searched for the empty key, which no leaf holds, so the chain ends there).
 import { xrpBackend, type XrpChain, type XrpResult } from '../xrp.js';
-import { LOOKUP_SCRATCH as S, LOOKUP_STATES, lookupProgram } from '../store/xrp-lookup.js';
+import { LOOKUP_SCRATCH as S, LOOKUP_STATES } from '../format/scratch.js';
+import { lookupProgram } from '../programs.js';
 import { BenchCheckError, checkResult, nowNs, type Probe, type SliceRun } from './probe.js';
 import type { Target } from './target.js';
 

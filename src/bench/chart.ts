@@ -2,11 +2,36 @@
 // headless to SVG (no canvas needed), then rasterised to PNG with resvg.
 // Shared by `xrpkv bench depth` and bench/peers.mjs (which imports dist/bench/chart.js).
 //
-// The renderers load on first use: importing them takes about a second, which
-// every `xrpkv` command would otherwise pay at startup.
+// The renderers (vega, vega-lite, @resvg/resvg-js: about 22 MB) are optional
+// peer dependencies: a development checkout has them, an installed package
+// only when its user adds them. They load on first use (importing them takes
+// about a second, which every `xrpkv` command would otherwise pay at startup);
+// without them writeChart throws ChartsUnavailableError, which says how to add them.
 import { writeFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
+
+/** The optional chart renderers, as `npm install` names them. */
+export const CHART_PACKAGES = ['vega', 'vega-lite', '@resvg/resvg-js'] as const;
+
+/** The chart renderers are not installed: the message says how to add them. */
+export class ChartsUnavailableError extends Error {
+  override name = 'ChartsUnavailableError';
+}
+
+/** Imports one renderer; a missing package becomes ChartsUnavailableError. */
+async function renderer<T>(load: () => Promise<T>, name: (typeof CHART_PACKAGES)[number]): Promise<T> {
+  try {
+    return await load();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw e;
+    throw new ChartsUnavailableError(
+      `charts need the optional packages ${CHART_PACKAGES.join(', ')} (${name} is missing): \`npm install ${CHART_PACKAGES.join(' ')}\``,
+      { cause: e },
+    );
+  }
+}
 
 export interface Series {
   name: string;
@@ -91,7 +116,10 @@ export async function renderSvg(spec: ChartSpec): Promise<string> {
   if (spec.series.length === 0 || spec.series.every((s) => s.points.length === 0)) {
     throw new RangeError(`chart "${spec.title}" has no points`);
   }
-  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
+  const [vega, { compile }] = await Promise.all([
+    renderer(() => import('vega'), 'vega'),
+    renderer(() => import('vega-lite'), 'vega-lite'),
+  ]);
   const compiled = compile(vegaLiteSpec(spec)).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
@@ -108,7 +136,7 @@ export async function writeChart(spec: ChartSpec, basePath: string): Promise<{ s
   const png = `${basePath}.png`;
   await mkdir(dirname(basePath), { recursive: true });
   await writeFile(svg, svgText);
-  const { Resvg } = await import('@resvg/resvg-js');
+  const { Resvg } = await renderer(() => import('@resvg/resvg-js'), '@resvg/resvg-js');
   const resvg = new Resvg(svgText, {
     fitTo: { mode: 'zoom', value: 2 },
     background: 'white',

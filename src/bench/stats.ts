@@ -1,6 +1,5 @@
 // Summaries of a mode's lookups over all rounds: throughput from the summed
 // wall time of its slices, latency percentiles over every lookup.
-import { percentile } from '../xrp-bench.js';
 import type { SliceRun } from './probe.js';
 
 export interface Summary {
@@ -66,4 +65,12 @@ export function median(values: number[]): number {
   const v = [...values].sort((a, b) => a - b);
   const mid = v.length >> 1;
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+/** The nearest-rank percentile `p` (0..100) of ascending `sorted`; NaN when empty. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return NaN;
+  // Less a hair: 99.9% of 1000 is 999.0000000000001 in floating point.
+  const rank = Math.ceil((p / 100) * sorted.length - 1e-9);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
 }

@@ -3,7 +3,7 @@
 // for the chains (the same choice). Both read every level from the device:
 // nothing here caches a page.
 import { closeSync, constants, openSync, readSync } from 'node:fs';
-import { alignedBuffer } from '../store/aligned.js';
+import { alignedBuffer } from '../aligned.js';
 import { XrpFile } from '../xrp.js';
 import type { BuiltTree } from './build-tree.js';
 

@@ -6,9 +6,9 @@
 //   walk-async: fs.read (libuv's thread pool) per level, `concurrency` lookups in flight.
 // Also the plain reads of the device rows: one random leaf page per read.
 import { read } from 'node:fs';
-import { alignedBuffer } from '../store/aligned.js';
-import { CorruptionError } from '../store/errors.js';
-import { HEADER, PageType, keyBounds, leafValue, readU64, searchPage } from '../store/page.js';
+import { alignedBuffer } from '../aligned.js';
+import { CorruptionError } from '../errors.js';
+import { HEADER, PageType, keyBounds, leafValue, readU64, searchPage } from '../format/page.js';
 import { checkResult, nowNs, type Probe, type SliceRun } from './probe.js';
 import { readPageSync, type Target } from './target.js';
 

@@ -1,7 +1,8 @@
 // Connection commands: PING, ECHO, AUTH, HELLO, QUIT, CLIENT.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ReplyError, SYNTAX, command, word, wrongArgs, type Context } from './command-spec.js';
-import { REDIS_VERSION, XRPKV_VERSION } from './info.js';
+import { VERSION } from '../version.js';
+import { REDIS_VERSION } from './info.js';
 import { OK, PONG, array, bulk, integer, map, nil, type Reply } from './resp-writer.js';
 
 
@@ -87,7 +88,7 @@ export const HELLO = command(
       [bulk('mode'), bulk('standalone')],
       [bulk('role'), bulk('master')],
       [bulk('modules'), array([])],
-      [bulk('xrpkv_version'), bulk(XRPKV_VERSION)],
+      [bulk('xrpkv_version'), bulk(VERSION)],
     ];
     return map(entries, proto);
   },

@@ -2,22 +2,14 @@
 // them, so tools that parse Redis's INFO (ioredis checks `loading:0` before
 // it calls a connection ready) read ours. Sections: Server, Clients, Memory,
 // Persistence, Stats, Replication, Keyspace, and Xrpkv (how lookups run).
-import { readFileSync } from 'node:fs';
 import { arch, platform, release } from 'node:os';
+import { VERSION } from '../version.js';
 import { xrpBackend, type XrpBackendInfo } from '../xrp.js';
 import type { Keyspace } from './keyspace.js';
 import type { ServerState } from './command-spec.js';
 
 /** The Redis version whose protocol and commands xrpkv follows (what HELLO and INFO report). */
 export const REDIS_VERSION = '7.2.0';
-
-export const XRPKV_VERSION: string = (() => {
-  try {
-    return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
-  } catch {
-    return 'unknown';
-  }
-})();
 
 let backend: XrpBackendInfo | undefined;
 
@@ -43,7 +35,7 @@ function sections(server: ServerState, keyspace: Keyspace): Section[] {
       'Server',
       [
         ['redis_version', REDIS_VERSION],
-        ['xrpkv_version', XRPKV_VERSION],
+        ['xrpkv_version', VERSION],
         ['redis_mode', 'standalone'],
         ['os', `${platform()} ${release()} ${arch()}`],
         ['arch_bits', 64],

@@ -15,7 +15,7 @@
 // closes: the stream cannot be trusted after it. Any other error is one
 // command's error reply; nothing a client sends stops the server.
 import type { Socket } from 'node:net';
-import { KeyTooLargeError, StoreError } from '../store/errors.js';
+import { KeyTooLargeError, StoreError } from '../errors.js';
 import { lookupCommand } from './command-table.js';
 import { ReplyError, wrongArgs, type Client, type CommandSpec, type Context, type ServerState } from './command-spec.js';
 import type { Keyspace } from './keyspace.js';

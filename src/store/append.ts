@@ -12,7 +12,7 @@
 // - every entry is a leaf entry with an inline value (at most `maxInline(p)`
 //   bytes), its header right before its key and its value right after;
 // - the source buffers are not changed while the tail lives.
-import { LEAF_ENTRY, maxInline } from './page.js';
+import { LEAF_ENTRY, maxInline } from '../format/page.js';
 
 /** memcmp order, then the shorter first, of two byte ranges (a loop: keys are short). */
 function compareRanges(a: Uint8Array, aStart: number, aLen: number, b: Uint8Array, bStart: number, bLen: number): number {

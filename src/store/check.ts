@@ -14,10 +14,10 @@
 //   what the log's records add;
 // - no page reachable twice, and no page (besides metas) neither reachable nor free.
 // `checkFile` works on a closed file, even one `open` refuses.
-import { CorruptionError } from './errors.js';
-import { countDelta, decodeLog } from './log.js';
+import { CorruptionError } from '../errors.js';
+import { countDelta, decodeLog } from '../format/log.js';
 import { chooseMeta } from './file.js';
-import { decodeMeta, probePageSize, type Meta } from './meta.js';
+import { decodeMeta, probePageSize, type Meta } from '../format/meta.js';
 import {
   PageType,
   decodeBranch,
@@ -28,7 +28,7 @@ import {
   overflowCapacity,
   readHeader,
   verifyPage,
-} from './page.js';
+} from '../format/page.js';
 import { Pager } from './pager.js';
 import type { Snapshot } from './snapshot.js';
 

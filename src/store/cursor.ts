@@ -6,7 +6,7 @@
 // `RecentCursor` walks the keys the log changed (overlay.ts), and `Cursor`
 // merges the two as the snapshot sees them: a logged version hides the
 // tree's entry under the same key, and a logged removal hides it for good.
-import { compareBytes, type LeafValue } from './page.js';
+import { compareBytes, type LeafValue } from '../format/page.js';
 import type { Overlay } from './overlay.js';
 import { viewSearch, type PageView, type Snapshot } from './snapshot.js';
 

@@ -10,7 +10,7 @@
 // (a batch packs every operation into one buffer, packed.ts).
 import { readKey, writeKey } from 'ordered-binary';
 import { Packr } from 'msgpackr';
-import { KeyTooLargeError, ValueTooLargeError, typeError } from './errors.js';
+import { KeyTooLargeError, ValueTooLargeError, typeError } from '../errors.js';
 
 export type KeyEncoding = 'ordered-binary' | 'binary';
 export type ValueEncoding = 'msgpack' | 'binary' | 'string' | 'json';

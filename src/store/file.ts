@@ -5,11 +5,11 @@
 import { fsyncSync, openSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { native, type StoreLockHandle } from '../native.js';
-import { CorruptionError, LockError, StoreError } from './errors.js';
+import { CorruptionError, LockError, StoreError } from '../errors.js';
 import { Freelist } from './freelist.js';
-import { readLogChain, tornLogCommit } from './log.js';
-import { encodeMeta, probePageSize, validMetas, type Meta } from './meta.js';
-import { PAGE_SIZES, PageType, decodeFreelist, readHeader } from './page.js';
+import { readLogChain, tornLogCommit } from '../format/log.js';
+import { encodeMeta, probePageSize, validMetas, type Meta } from '../format/meta.js';
+import { PAGE_SIZES, PageType, decodeFreelist, readHeader } from '../format/page.js';
 import { Overlay } from './overlay.js';
 import { Pager } from './pager.js';
 import type { PageView, StoreState } from './snapshot.js';

@@ -7,7 +7,7 @@
 //
 // The freelist pages written at commit list free and pending pages alike: no
 // snapshot survives a restart, so after reopening they are all free.
-import { freelistCapacity } from './page.js';
+import { freelistCapacity } from '../format/page.js';
 
 export class Freelist {
   /** Reusable now, sorted descending so that `pop` hands out the lowest page. */

@@ -4,7 +4,7 @@
 // included, in one call for a commit's new leaves instead of a page Buffer,
 // a few calls into Node per entry, and a CRC call per page.
 import { native } from '../native.js';
-import { writeU64 } from './page.js';
+import { writeU64 } from '../format/page.js';
 
 /**
  * Leaf pages `pageNos[k]` of `counts[k]` entries each, taken in order from

@@ -14,7 +14,7 @@
 // a change's ranges stay valid until the commit is written (a batch is not
 // changed once the writer has taken it; what outlives the commit copies
 // them: the overlay into its arena, a tree commit into pages).
-import { LogKind, loggable, type LogRecord } from './log.js';
+import { LogKind, loggable, type LogRecord } from '../format/log.js';
 import { hashOf, place } from './overlay.js';
 import type { Snapshot } from './snapshot.js';
 

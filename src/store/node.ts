@@ -9,7 +9,7 @@
 // - `kids[i]`, when set, is the materialized child `children[i]`;
 // - `dirty` is set on a node and on every ancestor whenever it changes, so
 //   a clean node's subtree is exactly what its page holds.
-import { HEADER, branchEntrySize, compareBytes, decodeBranch, decodeLeaf, leafEntrySize, type LeafValue } from './page.js';
+import { HEADER, branchEntrySize, compareBytes, decodeBranch, decodeLeaf, leafEntrySize, type LeafValue } from '../format/page.js';
 
 export class Node {
   /** Materialized children (branch only). */

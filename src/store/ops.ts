@@ -2,8 +2,8 @@
 // log's (log-tx.ts), which take the same calls. Batches come as operation
 // lists or packed (packed.ts); `transaction(fn)` callbacks run over their
 // own overlay, so that a callback that throws leaves nothing behind.
-import { typeError } from './errors.js';
-import { compareBytes } from './page.js';
+import { typeError } from '../errors.js';
+import { compareBytes } from '../format/page.js';
 import { FIELDS, PUT, PackedOps } from './packed.js';
 
 export type Op = { type: 'put'; key: Buffer; value: Buffer } | { type: 'remove'; key: Buffer };

@@ -32,7 +32,7 @@
 //   one with txid <= the oldest snapshot's;
 // - `delta` is what the log adds to the tree's count of keys: the meta's
 //   `entries` minus the keys in the tree's leaves.
-import { LogKind, copyBytes, countDelta, type LogRecord } from './log.js';
+import { LogKind, copyBytes, countDelta, type LogRecord } from '../format/log.js';
 
 /**
  * What the log holds for a key as a snapshot sees it: the value's bytes,

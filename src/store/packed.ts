@@ -8,7 +8,7 @@
 // the key, the value inline), so a run of ascending puts is already the
 // bytes of its leaves' entries: the append tail (append.ts) keeps such runs
 // as they are, and the addon writes pages from them (leaves.ts).
-import { LEAF_ENTRY } from './page.js';
+import { LEAF_ENTRY } from '../format/page.js';
 
 export const PUT = 1;
 export const REMOVE = 2;

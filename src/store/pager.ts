@@ -19,9 +19,9 @@
 // size (`directBlock`).
 import { closeSync, fstatSync, openSync, readSync, writeSync, fdatasyncSync, constants } from 'node:fs';
 import { native } from '../native.js';
-import { alignedBuffer } from './aligned.js';
-import { CorruptionError, UnsupportedError } from './errors.js';
-import { PageType, verifyPage } from './page.js';
+import { alignedBuffer } from '../aligned.js';
+import { CorruptionError, UnsupportedError } from '../errors.js';
+import { PageType, verifyPage } from '../format/page.js';
 
 /** The page cache's default budget: a 1M-key store of 100-byte values (about 128 MiB) fits. */
 export const DEFAULT_CACHE_BYTES = 256 * 2 ** 20;

@@ -10,9 +10,9 @@
 // in place. A cached page number is evicted when the page is freed and again
 // when it is reused, so the cache never holds a page's old contents under its
 // new number.
-import { CorruptionError } from './errors.js';
+import { CorruptionError } from '../errors.js';
 import type { Freelist } from './freelist.js';
-import type { Meta } from './meta.js';
+import type { Meta } from '../format/meta.js';
 import {
   HEADER,
   PageType,
@@ -27,7 +27,7 @@ import {
   searchPage,
   type LeafValue,
   type OverflowRef,
-} from './page.js';
+} from '../format/page.js';
 import type { Overlay, Recent } from './overlay.js';
 import type { Pager } from './pager.js';
 

@@ -1,7 +1,7 @@
 // `stats()`: the shape of the tree as of one snapshot. It visits every branch
 // and leaf page, so it costs a read of the whole tree (overflow pages are
 // counted from the leaves, not read).
-import { HEADER, branchEntrySize, leafEntrySize, overflowCapacity } from './page.js';
+import { HEADER, branchEntrySize, leafEntrySize, overflowCapacity } from '../format/page.js';
 import type { Snapshot } from './snapshot.js';
 
 export interface Stats {

@@ -20,7 +20,7 @@
 //   appends and `commit` ever see a tail.
 import { AppendTail, entryKey } from './append.js';
 import { Freelist } from './freelist.js';
-import type { Meta } from './meta.js';
+import type { Meta } from '../format/meta.js';
 import { encodeLeafRuns } from './leaves.js';
 import { Node, cutPieces } from './node.js';
 import {
@@ -34,7 +34,7 @@ import {
   maxInline,
   overflowCapacity,
   type LeafValue,
-} from './page.js';
+} from '../format/page.js';
 import { Snapshot, overflowChain, type StoreState } from './snapshot.js';
 
 const EMPTY = Buffer.alloc(0);

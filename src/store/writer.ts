@@ -22,10 +22,10 @@
 // that takes in the log's changes, then the commit's own, rewrites the
 // changed pages copy-on-write and empties the log. Either way the commit is
 // durable when its promises settle, and snapshots see all of it or none.
-import { WriteFailedError } from './errors.js';
-import { countDelta, encodeLog, logSum } from './log.js';
+import { WriteFailedError } from '../errors.js';
+import { countDelta, encodeLog, logSum } from '../format/log.js';
 import { LogTx } from './log-tx.js';
-import { encodeMeta, type Meta } from './meta.js';
+import { encodeMeta, type Meta } from '../format/meta.js';
 import { Overlay } from './overlay.js';
 import { apply, keysRise, runTxn, type Op, type TxOps } from './ops.js';
 import { PackedOps } from './packed.js';

@@ -19,35 +19,12 @@
 // catches structural damage (state 4: CorruptionError) but, unlike `walk`,
 // not a page whose bytes changed while its structure still parses. Overflow
 // values come back as a location; the store reads and verifies those pages.
-import { fileURLToPath } from 'node:url';
 import { XrpFile, XrpProgram, type XrpMode, type XrpResult } from '../xrp.js';
-import { CorruptionError, DatabaseClosedError, StoreError } from './errors.js';
-import { maxKeyLen, searchPage, type LeafValue } from './page.js';
+import { CorruptionError, DatabaseClosedError, StoreError } from '../errors.js';
+import { maxKeyLen, searchPage, type LeafValue } from '../format/page.js';
+import { LOOKUP_SCRATCH as S, LOOKUP_STATES } from '../format/scratch.js';
+import { lookupProgram } from '../programs.js';
 import { viewSearch, type Snapshot } from './snapshot.js';
-
-/** Where the build puts the program (from src/store and from dist/store alike). */
-export const LOOKUP_OBJECT = fileURLToPath(new URL('../../dist/bpf/lookup.o', import.meta.url));
-
-// Scratch layout of bpf/lookup.c (docs/FORMAT.md, "Lookups in BPF").
-const STATE = 0;
-const KEY_LEN = 4;
-const PAGE_SIZE = 8;
-const VALUE_LEN = 12;
-const OVERFLOW_PAGE = 16;
-const LEVELS = 24;
-const KEY = 32;
-const VALUE = 1024;
-/** bpf/lookup.c's end states (scratch offset 0). */
-export const LOOKUP_STATES = { searching: 0, inline: 1, absent: 2, overflow: 3, corrupt: 4 } as const;
-/** bpf/lookup.c's end states (scratch offset 0). */
-
-let loaded: XrpProgram | undefined;
-
-/** bpf/lookup.c, loaded and checked once per process. */
-export function lookupProgram(): XrpProgram {
-  loaded ??= XrpProgram.fromFile(LOOKUP_OBJECT, 'xrp/lookup');
-  return loaded;
-}
 
 /** How a chain that did not end DONE fails a lookup or a scan: a read the file cannot serve or a chain that did not end is corruption, anything else a StoreError. */
 export function chainFailure(
@@ -96,7 +73,7 @@ export class XrpLookup {
       throw new RangeError(`xrpMode 'kernel' reads 512 bytes per hop, so it needs 512-byte pages; this file has ${pageSize}-byte pages`);
     }
     this.program = lookupProgram();
-    this.syncKey = Buffer.alloc(KEY + maxKeyLen(pageSize));
+    this.syncKey = Buffer.alloc(S.key + maxKeyLen(pageSize));
     this.direct = requireDirect ? 'require' : 'off';
     this.file = XrpFile.open(path, { direct: this.direct });
   }
@@ -143,10 +120,10 @@ export class XrpLookup {
   }
 
   private chain(page: number, key: Buffer) {
-    const scratch = Buffer.alloc(KEY + key.length);
-    scratch.writeUInt16LE(key.length, KEY_LEN);
-    scratch.writeUInt32LE(this.pageSize, PAGE_SIZE);
-    key.copy(scratch, KEY);
+    const scratch = Buffer.alloc(S.key + key.length);
+    scratch.writeUInt16LE(key.length, S.keyLen);
+    scratch.writeUInt32LE(this.pageSize, S.pageSize);
+    key.copy(scratch, S.key);
     return { offset: page * this.pageSize, length: this.mode === 'kernel' ? 512 : this.pageSize, scratch };
   }
 
@@ -159,17 +136,17 @@ export class XrpLookup {
   /** What a chain that ended DONE found, from its final scratch `s` and its last read's offset. */
   private found(snap: Snapshot, start: { page: number; depth: number }, key: Buffer, s: Buffer, lastOffset: number): LeafValue | undefined {
     const last = Math.floor(lastOffset / this.pageSize);
-    switch (s.readUInt32LE(STATE)) {
+    switch (s.readUInt32LE(S.state)) {
       case LOOKUP_STATES.inline: {
-        const len = s.readUInt32LE(VALUE_LEN);
-        return Buffer.from(s.subarray(VALUE, VALUE + len));
+        const len = s.readUInt32LE(S.valueLen);
+        return Buffer.from(s.subarray(S.value, S.value + len));
       }
       case LOOKUP_STATES.absent:
         return undefined;
       case LOOKUP_STATES.overflow:
-        return { page: Number(s.readBigUInt64LE(OVERFLOW_PAGE)), length: s.readUInt32LE(VALUE_LEN) };
+        return { page: Number(s.readBigUInt64LE(S.overflowPage)), length: s.readUInt32LE(S.valueLen) };
       case LOOKUP_STATES.corrupt: {
-        const depth = start.depth + Number(s.readBigUInt64LE(LEVELS)) - 1;
+        const depth = start.depth + Number(s.readBigUInt64LE(S.levels)) - 1;
         // The store's own checks on the same page name the problem when they can.
         try {
           searchPage(snap.read(last, depth), key, depth === snap.meta.height - 1, last);
@@ -180,7 +157,7 @@ export class XrpLookup {
         throw new CorruptionError(last, `bpf/lookup.c found it inconsistent (state 4) at level ${depth} of the tree`, this.path);
       }
       default:
-        throw new StoreError(`${this.path}: xrp lookup from page ${start.page} ended in state ${s.readUInt32LE(STATE)}`, 'XRP_LOOKUP');
+        throw new StoreError(`${this.path}: xrp lookup from page ${start.page} ended in state ${s.readUInt32LE(S.state)}`, 'XRP_LOOKUP');
     }
   }
 
@@ -194,11 +171,11 @@ export class XrpLookup {
     this.chains++;
     const scratch = this.syncKey;
     // Bytes past the key are not read (its length is in the header); zeroed anyway when a longer key left some.
-    if (key.length < this.syncKeyLength) scratch.fill(0, KEY + key.length, KEY + this.syncKeyLength);
+    if (key.length < this.syncKeyLength) scratch.fill(0, S.key + key.length, S.key + this.syncKeyLength);
     this.syncKeyLength = key.length;
-    scratch.writeUInt16LE(key.length, KEY_LEN);
-    scratch.writeUInt32LE(this.pageSize, PAGE_SIZE);
-    key.copy(scratch, KEY);
+    scratch.writeUInt16LE(key.length, S.keyLen);
+    scratch.writeUInt32LE(this.pageSize, S.pageSize);
+    key.copy(scratch, S.key);
     const length = this.mode === 'kernel' ? 512 : this.pageSize;
     const r = this.program.runSyncRaw(this.fileFor(snap), start.page * this.pageSize, length, scratch, this.mode);
     if (typeof r !== 'number') return this.finish(snap, start, key, r);
@@ -235,18 +212,3 @@ export class XrpLookup {
     return out;
   }
 }
-
-/**
- * bpf/lookup.c's scratch offsets and end states (docs/FORMAT.md), for code
- * that builds lookup chains itself (`xrpkv bench depth`).
- */
-export const LOOKUP_SCRATCH = {
-  state: STATE,
-  keyLen: KEY_LEN,
-  pageSize: PAGE_SIZE,
-  valueLen: VALUE_LEN,
-  overflowPage: OVERFLOW_PAGE,
-  levels: LEVELS,
-  key: KEY,
-  value: VALUE,
-} as const;

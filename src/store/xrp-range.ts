@@ -10,55 +10,30 @@
 // are not checksummed by the program; each page's own number is checked
 // (state 4 when it differs), and overflow values are read and verified by the
 // store.
-import { fileURLToPath } from 'node:url';
-import { XrpProgram, type XrpResult } from '../xrp.js';
-import { CorruptionError, StoreError } from './errors.js';
-import type { LeafValue } from './page.js';
+import type { XrpResult } from '../xrp.js';
+import { CorruptionError, StoreError } from '../errors.js';
+import type { LeafValue } from '../format/page.js';
+import { RANGE_PAIR, RANGE_SCRATCH as S, RANGE_STATES } from '../format/scratch.js';
+import { rangeProgram } from '../programs.js';
 import type { Snapshot } from './snapshot.js';
 import { chainFailure, type XrpLookup } from './xrp-lookup.js';
 
-export const RANGE_OBJECT = fileURLToPath(new URL('../../dist/bpf/range.o', import.meta.url));
-
-// Scratch layout of bpf/range.c (docs/FORMAT.md, "Range scans in BPF").
-const STATE = 0;
-const KEY_LEN = 4;
-const MAX_PAIRS = 6;
-const PAGE_SIZE = 8;
-const PAGE = 16;
-const PAIRS = 32;
-const USED = 36;
-const KEY = 64;
-const OUT = 1088;
-const OVERFLOW = 0xffff;
-const enum State {
-  More = 1,
-  End = 2,
-  Corrupt = 4,
-}
 /** maxPairs is a u16; 0 means "as many as fit". */
 const MAX_PAIRS_FIELD = 0xffff;
 
-let loaded: XrpProgram | undefined;
-
-/** bpf/range.c, loaded and checked once per process. */
-export function rangeProgram(): XrpProgram {
-  loaded ??= XrpProgram.fromFile(RANGE_OBJECT, 'xrp/range');
-  return loaded;
-}
-
 /** The pairs of one call's scratch, in order. */
 function* pairs(s: Buffer): Generator<[Buffer, LeafValue]> {
-  const count = s.readUInt32LE(PAIRS);
-  const end = OUT + s.readUInt32LE(USED);
-  let at = OUT;
+  const count = s.readUInt32LE(S.pairs);
+  const end = S.out + s.readUInt32LE(S.used);
+  let at: number = S.out;
   for (let i = 0; i < count; i++) {
     const keyLen = s.readUInt16LE(at);
     const valueLen = s.readUInt16LE(at + 2);
-    const next = at + 4 + keyLen + (valueLen === OVERFLOW ? 12 : valueLen);
+    const next = at + RANGE_PAIR.header + keyLen + (valueLen === RANGE_PAIR.overflow ? RANGE_PAIR.location : valueLen);
     if (next > end) throw new StoreError('bpf/range.c wrote pairs past the bytes it says it used', 'XRP_RANGE');
-    const key = Buffer.from(s.subarray(at + 4, at + 4 + keyLen));
-    at += 4 + keyLen;
-    if (valueLen === OVERFLOW) yield [key, { page: Number(s.readBigUInt64LE(at)), length: s.readUInt32LE(at + 8) }];
+    const key = Buffer.from(s.subarray(at + RANGE_PAIR.header, at + RANGE_PAIR.header + keyLen));
+    at += RANGE_PAIR.header + keyLen;
+    if (valueLen === RANGE_PAIR.overflow) yield [key, { page: Number(s.readBigUInt64LE(at)), length: s.readUInt32LE(at + 8) }];
     else yield [key, Buffer.from(s.subarray(at, at + valueLen))];
     at = next;
   }
@@ -81,16 +56,16 @@ export function* xrpRange(
   const P = xrp.pageSize;
   const key = start ?? Buffer.alloc(0);
   const scratch = Buffer.alloc(4096);
-  scratch.writeUInt16LE(key.length, KEY_LEN);
-  scratch.writeUInt32LE(P, PAGE_SIZE);
-  scratch.writeBigUInt64LE(BigInt(root), PAGE);
-  key.copy(scratch, KEY);
+  scratch.writeUInt16LE(key.length, S.keyLen);
+  scratch.writeUInt32LE(P, S.pageSize);
+  scratch.writeBigUInt64LE(BigInt(root), S.page);
+  key.copy(scratch, S.key);
   const program = rangeProgram();
   let left = limit;
   for (;;) {
     // Ask for no more pairs than are wanted: a small limit reads one leaf.
-    scratch.writeUInt16LE(Math.min(left, MAX_PAIRS_FIELD), MAX_PAIRS);
-    const page = Number(scratch.readBigUInt64LE(PAGE));
+    scratch.writeUInt16LE(Math.min(left, MAX_PAIRS_FIELD), S.maxPairs);
+    const page = Number(scratch.readBigUInt64LE(S.page));
     xrp.chains++;
     // The chain's final scratch lands back in `scratch`: the next call resumes from it.
     const r = program.runSync(xrp.fileFor(snap), { offset: page * P, length: xrp.mode === 'kernel' ? 512 : P, scratch, mode: xrp.mode, into: scratch });
@@ -100,7 +75,7 @@ export function* xrpRange(
       yield pair;
       if (--left <= 0) return undefined;
     }
-    if (s.readUInt32LE(STATE) === State.End) return undefined;
+    if (s.readUInt32LE(S.state) === RANGE_STATES.end) return undefined;
   }
 }
 
@@ -108,8 +83,8 @@ export function* xrpRange(
 function check(xrp: XrpLookup, r: XrpResult, page: number): Buffer {
   if (!r.ok) throw chainFailure(xrp, r, page, { what: 'xrp range scan', program: 'bpf/range.c', code: 'XRP_RANGE' });
   const last = Math.floor(r.lastOffset / xrp.pageSize);
-  const state = r.scratch.readUInt32LE(STATE);
-  if (state === State.More || state === State.End) return r.scratch;
-  if (state === State.Corrupt) throw new CorruptionError(last, 'bpf/range.c found it inconsistent (state 4)', xrp.path);
+  const state = r.scratch.readUInt32LE(S.state);
+  if (state === RANGE_STATES.more || state === RANGE_STATES.end) return r.scratch;
+  if (state === RANGE_STATES.corrupt) throw new CorruptionError(last, 'bpf/range.c found it inconsistent (state 4)', xrp.path);
   throw new StoreError(`${xrp.path}: xrp range scan from page ${page} ended in state ${state}`, 'XRP_RANGE');
 }

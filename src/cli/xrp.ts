@@ -4,8 +4,9 @@
 //   xrpkv xrp bench PROG.o[:SECTION] FILE --offset N --chains N [...]
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { hexDump, nonZeroPrefix, parseRandomU64, percentile, RandomU64, randomScratch, type RandomU64Field } from './xrp-bench.js';
-import { offset, positiveInt, readLength, splitSelector } from './cli-args.js';
+import { percentile } from '../bench/index.js';
+import { hexDump, nonZeroPrefix, parseRandomU64, RandomU64, randomScratch, type RandomU64Field } from './xrp-bench.js';
+import { offset, positiveInt, readLength, splitSelector } from './args.js';
 import {
   xrpBackend,
   XrpFile,
@@ -17,7 +18,7 @@ import {
   type XrpChainOptions,
   type XrpDirectIo,
   type XrpResult,
-} from './xrp.js';
+} from '../xrp.js';
 
 /** Chains handed to the engine per call in `xrp bench`. */
 const DEFAULT_BATCH = 4096;

@@ -3,7 +3,7 @@
 // torn, opening falls back to it. Opening uses the valid meta with the larger
 // txid, unless its commit's log pages are torn (file.ts); the one it did not
 // pick may describe pages since reused.
-import { CorruptionError } from './errors.js';
+import { CorruptionError } from '../errors.js';
 import { HEADER, PAGE_SIZES, PageType, checksumOf, newPage, readHeader, readU64, seal, writeU64 } from './page.js';
 
 export const MAGIC = Buffer.from('XRPKVDB\0', 'latin1');

@@ -10,15 +10,15 @@
 // While one batch commits, the next is read and parsed.
 import { createReadStream, fstatSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { CliError, positiveInt } from './cli-args.js';
-import { encodingsOf, storeOptions, textInput, withStore, type Encodings, type StoreCliOptions } from './cli-db.js';
-import { toJson } from './cli-format.js';
-import { loadProgress } from './cli-progress.js';
-import { FORMATS, formatOfName, isBad, readRows, type BadRow, type Format, type Row } from './cli-rows.js';
-import type { Database } from './store/db.js';
-import { keyCodec, valueCodec } from './store/encoding.js';
-import { KeyTooLargeError, ValueTooLargeError } from './store/errors.js';
-import { maxKeyLen } from './store/page.js';
+import { CliError, positiveInt } from './args.js';
+import { encodingsOf, storeOptions, textInput, withStore, type Encodings, type StoreCliOptions } from './db.js';
+import { toJson } from './output.js';
+import { loadProgress } from './progress.js';
+import { FORMATS, formatOfName, isBad, readRows, type BadRow, type Format, type Row } from './rows.js';
+import type { Database } from '../store/db.js';
+import { keyCodec, valueCodec } from '../store/encoding.js';
+import { KeyTooLargeError, ValueTooLargeError } from '../errors.js';
+import { maxKeyLen } from '../format/page.js';
 
 interface LoadOptions extends StoreCliOptions {
   format?: Format;

@@ -8,10 +8,10 @@
 // before characters 0 to 4. Such keys sit together in key order, from the
 // prefix up to its successor (the prefix with its last character or byte
 // incremented).
-import { keyCodec, type Codec } from './store/encoding.js';
-import { maxKeyLen } from './store/page.js';
-import type { Database } from './store/db.js';
-import type { Encodings } from './cli-db.js';
+import { keyCodec, type Codec } from '../store/encoding.js';
+import { maxKeyLen } from '../format/page.js';
+import type { Database } from '../store/db.js';
+import type { Encodings } from './db.js';
 
 export interface ScanRequest {
   start?: unknown;

@@ -3,9 +3,9 @@
 // file > defaults (config.ts). Prints one line once listening; SIGINT or
 // SIGTERM shut it down in order (server.ts) and exit 0.
 import type { Command } from 'commander';
-import { envName, resolveConfig } from './config.js';
-import { xrpRuntime } from './info.js';
-import { startServer } from './server.js';
+import { envName, resolveConfig } from '../server/config.js';
+import { xrpRuntime } from '../server/info.js';
+import { startServer } from '../server/server.js';
 
 const FLAGS: [flag: string, help: string][] = [
   ['--db <path>', 'the database file (created if missing)'],

@@ -22,7 +22,7 @@
 //   maxKeyLen and maxInline, so a record takes under half a page);
 // - the kind says what the record did to the count of keys: an insert adds
 //   one, a remove takes one away, an overwrite neither.
-import { CorruptionError } from './errors.js';
+import { CorruptionError } from '../errors.js';
 import type { Meta } from './meta.js';
 import { HEADER, PageType, maxInline, maxKeyLen, newPage, readHeader, seal } from './page.js';
 

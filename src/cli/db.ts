@@ -9,9 +9,9 @@
 // string (or, with --json-value, the JSON value); a `string` value is the string.
 import { statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { CliError, hexBytes, pageSize } from './cli-args.js';
-import { open, type Database, type Lookup } from './store/db.js';
-import { KEY_ENCODINGS, VALUE_ENCODINGS, type KeyEncoding, type ValueEncoding } from './store/encoding.js';
+import { CliError, hexBytes, pageSize } from './args.js';
+import { open, type Database, type Lookup } from '../store/db.js';
+import { KEY_ENCODINGS, VALUE_ENCODINGS, type KeyEncoding, type ValueEncoding } from '../store/encoding.js';
 
 export interface StoreCliOptions {
   db: string;

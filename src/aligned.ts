@@ -2,7 +2,7 @@
 // aligned to the device's logical block size; Node's Buffers promise no such
 // alignment, but their backing store never moves, so an over-allocated
 // Buffer's aligned sub-array stays aligned for its whole life.
-import { native } from '../native.js';
+import { native } from './native.js';
 
 /** The alignment that suits every device xrpkv reads directly (512 to 4096-byte blocks). */
 export const DIRECT_ALIGN = 4096;

@@ -3,9 +3,9 @@
 // cannot be a row comes out as a bad row with its line number and why, and
 // reading goes on. Bytes are counted as they are read, for the progress bar.
 import { StringDecoder } from 'node:string_decoder';
-import { CliError } from './cli-args.js';
-import { jsonField, type Encodings, type TextInput } from './cli-db.js';
-import { CsvReader, type CsvRecord } from './cli-csv.js';
+import { CliError } from './args.js';
+import { jsonField, type Encodings, type TextInput } from './db.js';
+import { CsvReader, type CsvRecord } from './csv.js';
 
 export type Format = 'jsonl' | 'csv';
 export const FORMATS: readonly Format[] = ['jsonl', 'csv'];

@@ -8,7 +8,7 @@
 // - slots are in key order; entries are packed from the end of the page down;
 // - a branch's entry 0 has an empty key (it covers everything below key 1).
 import { crc32 } from 'node:zlib';
-import { CorruptionError } from './errors.js';
+import { CorruptionError } from '../errors.js';
 
 export const HEADER = 32;
 export const PAGE_SIZES = [512, 1024, 2048, 4096] as const;

@@ -1,17 +1,17 @@
-// The store commands on a database file (`load` is in cli-load.ts):
+// The store commands on a database file (`load` is in load.ts):
 //   xrpkv get --db PATH KEY... [--json]
 //   xrpkv put --db PATH KEY VALUE [--json-value]
 //   xrpkv del --db PATH KEY...
 //   xrpkv scan --db PATH [--start K] [--end K] [--prefix P] [--reverse] [--limit N] [--json]
 //   xrpkv stats --db PATH [--json]
-// Each takes the options of cli-db.ts (encodings, --redis, --hex, --json-key).
+// Each takes the options of db.ts (encodings, --redis, --hex, --json-key).
 // Read commands (get, scan, stats) and del never create the file.
 import { Command, Option } from 'commander';
-import { nonNegativeInt } from './cli-args.js';
-import { decoding, encodingsOf, storeOptions, textInput, withStore, type StoreCliOptions } from './cli-db.js';
-import { entryJson, jsonEntry, Output, printable, toJson } from './cli-format.js';
-import { scanEntries } from './cli-scan.js';
-import type { Stats } from './store/db.js';
+import { nonNegativeInt } from './args.js';
+import { decoding, encodingsOf, storeOptions, textInput, withStore, type StoreCliOptions } from './db.js';
+import { entryJson, jsonEntry, Output, printable, toJson } from './output.js';
+import { scanEntries } from './scan.js';
+import type { Stats } from '../store/db.js';
 
 interface GetOptions extends StoreCliOptions {
   json?: boolean;

@@ -1,23 +1,22 @@
-// `xrpkv bench ...`: benchmarks run from the command line.
-//   xrpkv bench depth [--quick] [--device zram | --path FILE] [...]
-// See docs/BENCH.md for what each mode and column measures.
+// The depth benchmark (`xrpkv bench depth`): trees of each height, built in
+// a file, on a device or on zram, looked up by every mode; tables, results
+// and charts. See docs/BENCH.md for what each mode and column measures.
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { positiveInt } from '../cli-args.js';
-import { XrpError, XrpFile, xrpBackend } from '../xrp.js';
+import { XrpFile, xrpBackend } from '../xrp.js';
 import { planTree, plannedPages } from './build-tree.js';
+import { ChartsUnavailableError } from './chart.js';
 import { writeDepthCharts } from './depth-charts.js';
 import { setupZram, type Zram } from './device.js';
-import { BenchCheckError } from './probe.js';
 import { Progress } from './progress.js';
 import { depthTable, targetLines, writeResults, type RunInfo } from './report.js';
 import { BenchInterrupted, runDepth, type DepthResult, type RunSettings } from './run-depth.js';
 import { BenchSetupError } from './target.js';
 
-interface DepthOptions {
+/** The options of `xrpkv bench depth` (its flags, camelCased). */
+export interface DepthOptions {
   depths: number[];
   path?: string;
   device?: 'zram';
@@ -36,34 +35,10 @@ interface DepthOptions {
 }
 
 /** Full run and `--quick` (under a minute on a 2-core VM, tree builds included). */
-const DEFAULTS = {
+export const DEPTH_DEFAULTS = {
   full: { maxKeys: 2_000_000, rounds: 10, lookups: 1000, warmup: 300 },
   quick: { maxKeys: 20_000, rounds: 4, lookups: 250, warmup: 100 },
 };
-
-/** `1..6`, `4`, or `2,4,6`. */
-export function parseDepths(value: string): number[] {
-  const range = /^\s*(\d+)\s*\.\.\s*(\d+)\s*$/.exec(value);
-  const list = range
-    ? Array.from({ length: Math.max(0, Number(range[2]) - Number(range[1]) + 1) }, (_, i) => Number(range[1]) + i)
-    : value.split(',').map((v) => (/^\s*\d+\s*$/.test(v) ? Number(v) : NaN));
-  if (list.length === 0 || list.some((d) => !Number.isInteger(d) || d < 1 || d > 12)) {
-    throw new InvalidArgumentError('expected depths from 1 to 12: a range (1..6), one depth (4) or a list (2,4,6)');
-  }
-  return [...new Set(list)].sort((a, b) => a - b);
-}
-
-function pageSizeArg(value: string): number {
-  const n = Number(value);
-  if (![512, 1024, 2048, 4096].includes(n)) throw new InvalidArgumentError('expected 512, 1024, 2048 or 4096');
-  return n;
-}
-
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer >= 0');
-  return n;
-}
 
 /** The file system holding `path`, e.g. `/dev/vda (ext4)`, when findmnt can tell. */
 function fileSystemOf(path: string): string {
@@ -111,8 +86,12 @@ function timestamp(): string {
   return new Date().toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
 }
 
-async function depth(o: DepthOptions): Promise<void> {
-  const d = o.quick ? DEFAULTS.quick : DEFAULTS.full;
+/**
+ * Runs the benchmark and writes its results; throws BenchSetupError,
+ * BenchCheckError, BenchInterrupted (SIGINT or SIGTERM: nothing written) or XrpError.
+ */
+export async function runDepthBenchmark(o: DepthOptions): Promise<void> {
+  const d = o.quick ? DEPTH_DEFAULTS.quick : DEPTH_DEFAULTS.full;
   const maxKeys = o.maxKeys ?? d.maxKeys;
   const settingsBase = { concurrency: o.concurrency, rounds: o.rounds ?? d.rounds, lookups: o.lookups ?? d.lookups, warmup: o.warmup ?? d.warmup };
   if (o.device && o.path) throw new BenchSetupError('give --device or --path, not both');
@@ -199,7 +178,11 @@ async function depth(o: DepthOptions): Promise<void> {
     }
     console.log(['', ...targetLines(results, description)].join('\n'));
     const files = writeResults(out, info, results);
-    const charts = await writeDepthCharts(out, results, `${description}, ${pageSize}-byte pages, ${o.concurrency} in flight`);
+    const charts = await writeDepthCharts(out, results, `${description}, ${pageSize}-byte pages, ${o.concurrency} in flight`).catch((e) => {
+      if (!(e instanceof ChartsUnavailableError)) throw e;
+      console.log(`\nno charts: ${e.message}`);
+      return [];
+    });
     console.log(`\nwrote ${[files.json, files.csv, ...charts].join(', ')}`);
   } finally {
     progress.stop();
@@ -208,39 +191,4 @@ async function depth(o: DepthOptions): Promise<void> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-}
-
-export function addBenchCommands(cli: Command): void {
-  const bench = cli.command('bench').description('benchmarks of xrpkv');
-  bench
-    .command('depth')
-    .description('tree height against XRP speedup: TypeScript walks and XRP chains on trees of 1 to N levels, with the device read latency as the floor')
-    .option('--depths <range>', 'tree heights: a range (1..6), one (4) or a list (2,4,6)', parseDepths, [1, 2, 3, 4, 5, 6])
-    .option('--path <file>', 'the file the trees are written to and read from (default: tree.xrpkv in the output directory); removed after unless --keep; a block device only with --overwrite-device')
-    .option('--overwrite-device', 'let --path name a block device: the trees are written over it from byte 0')
-    .addOption(new Option('--device <kind>', 'make a zram device with ext4 for the run and remove it after (root only)').choices(['zram']))
-    .option('--page-size <n>', "512, 1024, 2048 or 4096 (default: 512, or the device's logical block when larger; zram: 4096)", pageSizeArg)
-    .option('--fanout <n>', 'the most entries per page (BPF-KV: 31); the format may fit fewer', positiveInt, 31)
-    .option('--value-size <n>', 'bytes per value (inline: at most page size / 4 - 16)', nonNegativeInt, 64)
-    .option('--max-keys <n>', `keys per tree at most; a deeper tree gets a lower branch fanout (default ${DEFAULTS.full.maxKeys}, quick ${DEFAULTS.quick.maxKeys})`, positiveInt)
-    .option('--concurrency <n>', 'lookups in flight for walk-async and xrp-batch (and the device QD row)', positiveInt, 32)
-    .option('--rounds <n>', `rounds per depth (default ${DEFAULTS.full.rounds}, quick ${DEFAULTS.quick.rounds})`, positiveInt)
-    .option('--lookups <n>', `lookups per mode per round (default ${DEFAULTS.full.lookups}, quick ${DEFAULTS.quick.lookups})`, positiveInt)
-    .option('--warmup <n>', `uncounted lookups per mode before the first round (default ${DEFAULTS.full.warmup}, quick ${DEFAULTS.quick.warmup})`, nonNegativeInt)
-    .option('--out <dir>', 'where results and charts go (default bench/results/depth-<timestamp>)')
-    .option('--quick', 'a small run: fewer keys, rounds and lookups (under a minute)')
-    .option('--keep', 'keep the tree file of the last depth')
-    .action(async (o: DepthOptions) => {
-      try {
-        await depth(o);
-      } catch (e) {
-        if (e instanceof BenchInterrupted) {
-          console.error('xrpkv: bench depth interrupted; nothing written');
-          process.exitCode = 130;
-        } else if (e instanceof BenchSetupError || e instanceof BenchCheckError || e instanceof XrpError) {
-          console.error(`xrpkv: ${e.message}`);
-          process.exitCode = 1;
-        } else throw e;
-      }
-    });
 }

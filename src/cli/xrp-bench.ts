@@ -1,5 +1,5 @@
-// Helpers of `xrpkv xrp bench` and `xrp run`: random scratch fields, latency
-// percentiles, hex dumps. Pure, so tests check them directly.
+// Helpers of `xrpkv xrp bench` and `xrp run`: random scratch fields and
+// hex dumps. Pure, so tests check them directly.
 import { randomFillSync } from 'node:crypto';
 
 const TWO_64 = 1n << 64n;
@@ -57,14 +57,6 @@ export function randomScratch(fields: readonly RandomU64Field[], random: RandomU
   const scratch = Buffer.alloc(Math.max(...fields.map((f) => f.offset + 8)));
   for (const f of fields) scratch.writeBigUInt64LE(random.inRange(f.min, f.max), f.offset);
   return scratch;
-}
-
-/** The nearest-rank percentile `p` (0..100) of ascending `sorted`; NaN when empty. */
-export function percentile(sorted: ArrayLike<number>, p: number): number {
-  if (sorted.length === 0) return NaN;
-  // Less a hair: 99.9% of 1000 is 999.0000000000001 in floating point.
-  const rank = Math.ceil((p / 100) * sorted.length - 1e-9);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
 }
 
 /** `length` bytes as hexdump -C does: offset, 16 bytes in two groups, ASCII. */

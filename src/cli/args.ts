@@ -1,7 +1,7 @@
 // Argument parsers shared by the CLI's commands (commander calls them; a
 // thrown InvalidArgumentError becomes a usage error).
 import { InvalidArgumentError } from 'commander';
-import { PAGE_SIZES } from './store/page.js';
+import { PAGE_SIZES } from '../format/page.js';
 
 /** `text` as bytes when it is pairs of hex digits (whitespace ignored), else undefined. */
 export function hexBytes(text: string): Buffer | undefined {

@@ -1,0 +1,38 @@
+// The scratch pages of the store's BPF programs (docs/FORMAT.md, "Lookups in
+// BPF" and "Range scans in BPF"): what the caller writes before a chain and
+// reads after it. bpf/include/xrpkv_format.h declares the same layouts as C
+// structs; the two must agree byte for byte.
+
+/** `struct xrpkv_lookup` (bpf/lookup.c): field offsets in the scratch page. */
+export const LOOKUP_SCRATCH = {
+  state: 0,
+  keyLen: 4,
+  pageSize: 8,
+  valueLen: 12,
+  overflowPage: 16,
+  levels: 24,
+  key: 32,
+  value: 1024,
+} as const;
+
+/** bpf/lookup.c's end states (`state`, XRPKV_LOOKUP_*). */
+export const LOOKUP_STATES = { searching: 0, inline: 1, absent: 2, overflow: 3, corrupt: 4 } as const;
+
+/** `struct xrpkv_range` (bpf/range.c): field offsets in the scratch page. */
+export const RANGE_SCRATCH = {
+  state: 0,
+  keyLen: 4,
+  maxPairs: 6,
+  pageSize: 8,
+  page: 16,
+  pairs: 32,
+  used: 36,
+  key: 64,
+  out: 1088,
+} as const;
+
+/** bpf/range.c's end states (`state`, XRPKV_RANGE_*). */
+export const RANGE_STATES = { running: 0, more: 1, end: 2, corrupt: 4 } as const;
+
+/** A pair in `out`: keyLen u16, valueLen u16, key, then the value or (valueLen = `overflow`) its location. */
+export const RANGE_PAIR = { header: 4, overflow: 0xffff, location: 12 } as const;
