@@ -10,7 +10,8 @@
 //! - the program splits into sub-programs at its entry and at every local call
 //!   target; every jump stays inside its sub-program and no sub-program can
 //!   run off its end (its last instruction is `exit` or an unconditional jump);
-//! - calls form no cycle and nest at most `MAX_FRAMES` frames deep.
+//! - calls form no cycle and nest at most `MAX_FRAMES` frames deep;
+//! - the program is at most [`MAX_PROGRAM_INSNS`] slots long.
 //!
 //! It does not track register types or values as the kernel's verifier does:
 //! memory safety comes from the address map, termination from the budget.
@@ -20,7 +21,10 @@ use crate::helpers::Helpers;
 use crate::insn::Insn;
 use crate::memory::MAX_FRAMES;
 use crate::opcode::*;
-use crate::program::MAX_PROGRAM_INSNS;
+
+/// Longest program accepted, in instruction slots (the kernel's limit for a
+/// privileged loader is 1,000,000 processed; BPF-KV's programs are ~100).
+pub const MAX_PROGRAM_INSNS: usize = 65_536;
 
 const FP: u8 = 10;
 

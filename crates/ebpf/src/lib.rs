@@ -28,8 +28,10 @@ pub mod memory;
 pub mod opcode;
 mod program;
 
+pub use check::MAX_PROGRAM_INSNS;
+pub use elf::{list_programs, ProgramInfo};
 pub use error::{LoadError, RunError};
 pub use helpers::{HelperContext, HelperFn, HelperOutcome, Helpers};
 pub use interp::{Exit, Vm, DEFAULT_BUDGET};
 pub use memory::{region_address, Region};
-pub use program::{list_programs, Program, ProgramInfo, MAX_PROGRAM_INSNS};
+pub use program::Program;

@@ -6,26 +6,6 @@ use crate::error::LoadError;
 use crate::helpers::{HelperFn, Helpers};
 use crate::insn::{self, Insn};
 
-/// Longest program accepted, in instruction slots (the kernel's limit for a
-/// privileged loader is 1,000,000 processed; BPF-KV's programs are ~100).
-pub const MAX_PROGRAM_INSNS: usize = 65_536;
-
-/// One program of an object file, as [`list_programs`] reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProgramInfo {
-    /// The function's name (the section's name when it has no function symbol).
-    pub name: String,
-    /// The ELF section that holds it, e.g. `xrp` or `xdp/lookup`.
-    pub section: String,
-    /// Instruction slots of the function itself, before sub-programs are appended.
-    pub insn_count: usize,
-}
-
-/// Lists the programs in an ELF object.
-pub fn list_programs(object: &[u8]) -> Result<Vec<ProgramInfo>, LoadError> {
-    elf::list(object)
-}
-
 /// A program that passed the checker against a set of helpers. Immutable and
 /// shareable between threads; each run gets its own [`crate::Vm`].
 pub struct Program {

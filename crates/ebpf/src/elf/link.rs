@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{elf_error, functions, insn_index, raw, unsupported, Func};
+use super::func::{functions, Func};
+use super::raw::{self, elf_error, insn_index, unsupported};
 use crate::error::LoadError;
 use crate::insn::{self, Insn};
 use crate::memory;

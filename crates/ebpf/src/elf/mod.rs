@@ -13,7 +13,7 @@
 //!   `imm` is rewritten to the new pc-relative offset.
 //! - a 64-bit load (`lddw`) with an `R_BPF_64_64` relocation against a symbol in
 //!   a `.rodata*` section becomes the address of that byte in the program's
-//!   read-only data, mapped at [`memory::RODATA_BASE`].
+//!   read-only data, mapped at [`crate::memory::RODATA_BASE`].
 //!
 //! Everything else a program asks for (maps, global variables, externs,
 //! kfuncs, function pointers, other relocation types) is refused as
@@ -26,13 +26,25 @@
 
 
 use crate::error::LoadError;
-use crate::insn::{Insn, INSN_SIZE};
-use crate::program::ProgramInfo;
+use crate::insn::Insn;
 
+mod func;
 mod link;
 mod raw;
 
+use func::{code_len, functions, Func};
 use link::Linker;
+
+/// One program of an object file, as [`list_programs`] reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgramInfo {
+    /// The function's name (the section's name when it has no function symbol).
+    pub name: String,
+    /// The ELF section that holds it, e.g. `xrp` or `xdp/lookup`.
+    pub section: String,
+    /// Instruction slots of the function itself, before sub-programs are appended.
+    pub insn_count: usize,
+}
 
 /// One program linked out of an object: its code with calls resolved to
 /// pc-relative offsets and `.rodata` references to `memory::RODATA_BASE + offset`.
@@ -42,8 +54,8 @@ pub(crate) struct Linked {
     pub rodata: Vec<u8>,
 }
 
-/// Lists the programs of `object`, in section order, then by offset.
-pub(crate) fn list(object: &[u8]) -> Result<Vec<ProgramInfo>, LoadError> {
+/// Lists the programs of an ELF object, in section order, then by offset.
+pub fn list_programs(object: &[u8]) -> Result<Vec<ProgramInfo>, LoadError> {
     let obj = raw::Object::parse(object)?;
     Ok(programs(&obj)?
         .into_iter()
@@ -63,33 +75,6 @@ pub(crate) fn load(object: &[u8], selector: Option<&str>) -> Result<Linked, Load
         code: linker.code.iter().flat_map(Insn::encode).collect(),
         rodata: linker.rodata,
     })
-}
-
-fn elf_error(why: impl Into<String>) -> LoadError {
-    LoadError::Elf(why.into())
-}
-
-fn unsupported(symbol: impl Into<String>, reason: impl Into<String>) -> LoadError {
-    LoadError::Unsupported { symbol: symbol.into(), reason: reason.into() }
-}
-
-/// A run of instructions `start..end` (slot indexes, `start < end`) of code
-/// section `section`: one function, or a whole section without function symbols.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-struct Func {
-    section: usize,
-    start: usize,
-    end: usize,
-}
-
-impl Func {
-    fn len(&self) -> usize {
-        self.end.saturating_sub(self.start)
-    }
-
-    fn contains(&self, index: usize) -> bool {
-        self.start <= index && index < self.end
-    }
 }
 
 /// A program of the object: an entry function and where it lives.
@@ -142,72 +127,9 @@ fn select<'p, 'a>(all: &'p [Prog<'a>], selector: Option<&str>) -> Result<&'p Pro
     }
 }
 
-/// Instruction slots in code section `section`.
-fn code_len(obj: &raw::Object, section: &raw::Section) -> Result<usize, LoadError> {
-    let bytes = obj.contents(section)?;
-    if !bytes.len().is_multiple_of(INSN_SIZE) {
-        return Err(elf_error(format!(
-            "code section '{}' is {} bytes, not whole instructions",
-            section.name,
-            bytes.len()
-        )));
-    }
-    Ok(bytes.len() / INSN_SIZE)
-}
-
-/// The function symbols of code section `section` with their ranges, sorted
-/// by start. A symbol of size 0 (hand-written assembly) extends to the next
-/// function or the end of the section.
-fn functions<'o, 'a>(obj: &'o raw::Object<'a>, section: usize) -> Result<Vec<(&'o raw::Symbol<'a>, Func)>, LoadError> {
-    let sec = obj.section(section)?;
-    let insn_count = code_len(obj, sec)?;
-    let mut found = Vec::new();
-    for symbol in obj.functions_in(section) {
-        let start = insn_index(symbol.value).filter(|&i| i < insn_count).ok_or_else(|| {
-            elf_error(format!(
-                "function '{}' starts at {:#x}, not an instruction of '{}'",
-                symbol.name, symbol.value, sec.name
-            ))
-        })?;
-        let len = insn_index(symbol.size).ok_or_else(|| {
-            elf_error(format!("function '{}' has size {}, not whole instructions", symbol.name, symbol.size))
-        })?;
-        let end = start
-            .checked_add(len)
-            .filter(|&e| e <= insn_count)
-            .ok_or_else(|| elf_error(format!("function '{}' runs past the end of '{}'", symbol.name, sec.name)))?;
-        found.push((symbol, start, end));
-    }
-    found.sort_by_key(|&(_, start, end)| (start, end));
-    let starts: Vec<usize> = found.iter().map(|&(_, start, _)| start).collect();
-    Ok(found
-        .into_iter()
-        .map(|(symbol, start, end)| {
-            let next = starts.get(starts.partition_point(|&s| s <= start)).copied();
-            let end = if end > start { end } else { next.unwrap_or(insn_count) };
-            (symbol, Func { section, start, end })
-        })
-        .collect())
-}
-
-/// The instruction index of byte offset `offset`, if it is on a slot boundary.
-fn insn_index(offset: u64) -> Option<usize> {
-    if !offset.is_multiple_of(INSN_SIZE as u64) {
-        return None;
-    }
-    usize::try_from(offset / INSN_SIZE as u64).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn insn_index_needs_whole_slots() {
-        assert_eq!(insn_index(0), Some(0));
-        assert_eq!(insn_index(16), Some(2));
-        assert_eq!(insn_index(12), None);
-    }
 
     fn prog(name: &'static str, section: &'static str, start: usize) -> Prog<'static> {
         Prog { name, section, func: Func { section: 1, start, end: start + 1 } }

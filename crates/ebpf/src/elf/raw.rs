@@ -1,8 +1,8 @@
 //! Raw ELF structures: the header, section headers, symbols and relocations,
 //! each read with bounds checks.
 
-use super::{elf_error, insn_index, unsupported};
 use crate::error::LoadError;
+use crate::insn::INSN_SIZE;
 use std::collections::{BTreeMap, HashMap};
 
 const EHDR_SIZE: u64 = 64;
@@ -36,6 +36,22 @@ pub const R_BPF_64_ABS64: u32 = 2;
 pub const R_BPF_64_ABS32: u32 = 3;
 pub const R_BPF_64_NODYLD32: u32 = 4;
 pub const R_BPF_64_32: u32 = 10;
+
+pub(super) fn elf_error(why: impl Into<String>) -> LoadError {
+    LoadError::Elf(why.into())
+}
+
+pub(super) fn unsupported(symbol: impl Into<String>, reason: impl Into<String>) -> LoadError {
+    LoadError::Unsupported { symbol: symbol.into(), reason: reason.into() }
+}
+
+/// The instruction index of byte offset `offset`, if it is on a slot boundary.
+pub(super) fn insn_index(offset: u64) -> Option<usize> {
+    if !offset.is_multiple_of(INSN_SIZE as u64) {
+        return None;
+    }
+    usize::try_from(offset / INSN_SIZE as u64).ok()
+}
 
 /// `len` bytes at `offset` of `data`, or an error naming `what`.
 pub fn bytes_at<'a>(data: &'a [u8], offset: u64, len: u64, what: &str) -> Result<&'a [u8], LoadError> {
@@ -331,6 +347,13 @@ impl<'a> Object<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn insn_index_needs_whole_slots() {
+        assert_eq!(insn_index(0), Some(0));
+        assert_eq!(insn_index(16), Some(2));
+        assert_eq!(insn_index(12), None);
+    }
 
     #[test]
     fn bytes_at_checks_bounds_and_overflow() {
