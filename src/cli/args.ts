@@ -1,5 +1,6 @@
 // Argument parsers shared by the CLI's commands (commander calls them; a
 // thrown InvalidArgumentError becomes a usage error).
+import { existsSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { PAGE_SIZES } from '../format/page.js';
 
@@ -45,8 +46,18 @@ export function readLength(value: string): number {
   return n;
 }
 
-// `PROG.o:NAME` picks a program; a colon inside a directory name is not a selector.
+/**
+ * `PROG.o:NAME` picks a program by function or section name, and section
+ * names hold slashes (`lookup.o:xrp/lookup`): the object is the longest
+ * prefix before a colon that is an existing file. When none is, a colon
+ * followed by a path is taken as part of the object's name, so the error
+ * names the file that is missing.
+ */
 export function splitSelector(spec: string): [string, string | undefined] {
+  if (existsSync(spec)) return [spec, undefined];
+  for (let colon = spec.lastIndexOf(':'); colon > 0; colon = spec.lastIndexOf(':', colon - 1)) {
+    if (existsSync(spec.slice(0, colon))) return [spec.slice(0, colon), spec.slice(colon + 1)];
+  }
   const colon = spec.lastIndexOf(':');
   if (colon <= 0 || spec.slice(colon + 1).includes('/')) return [spec, undefined];
   return [spec.slice(0, colon), spec.slice(colon + 1)];
