@@ -2,6 +2,8 @@
 //!
 //! - `sys` (private) holds the kernel ABI and every FFI call and raw-memory
 //!   access, behind small checked wrappers;
+//! - `arch` (private) holds the numbers that differ by architecture, one
+//!   table per supported target (x86_64, aarch64; others do not build);
 //! - [`opcode`] builds submission [`squeue::Entry`]s (`Nop`, `Read`, `ReadFixed`);
 //! - [`IoUring`] owns the ring: [`IoUring::push`], [`IoUring::submit`],
 //!   [`IoUring::submit_and_wait`], [`IoUring::completions`], and buffer/file
@@ -19,6 +21,9 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod arch;
+#[cfg(test)]
+mod c_headers;
 pub mod cqueue;
 pub mod opcode;
 pub mod squeue;

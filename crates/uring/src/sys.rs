@@ -1,5 +1,6 @@
 //! The raw io_uring ABI: structs, constants and the three syscalls, as in
-//! `<linux/io_uring.h>` (x86_64). This is the only module with `unsafe`; it
+//! `<linux/io_uring.h>`, with the numbers that differ by architecture taken
+//! from [`crate::arch`]. This is the only module with `unsafe`; it
 //! exports safe wrappers (`setup`, `enter`, `register_*`, [`Mmap`]) whose
 //! bounds and alignment checks keep the rest of the crate in safe Rust.
 
@@ -10,10 +11,8 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
 use std::sync::atomic::AtomicU32;
 
-// Syscall numbers (the same on every Linux architecture but alpha).
-const SYS_IO_URING_SETUP: c_long = 425;
-const SYS_IO_URING_ENTER: c_long = 426;
-const SYS_IO_URING_REGISTER: c_long = 427;
+use crate::arch::{MAP_POPULATE, MAP_SHARED, PROT_READ, PROT_WRITE};
+use crate::arch::{SYS_IO_URING_ENTER, SYS_IO_URING_REGISTER, SYS_IO_URING_SETUP};
 
 // mmap offsets selecting which region of the ring fd to map.
 pub const IORING_OFF_SQ_RING: i64 = 0;
@@ -140,11 +139,6 @@ const _: () = assert!(size_of::<Iovec>() == 16);
 pub const SQE_SIZE: usize = size_of::<Sqe>();
 pub const CQE_SIZE: usize = size_of::<Cqe>();
 
-const PROT_READ: c_int = 1;
-const PROT_WRITE: c_int = 2;
-const MAP_SHARED: c_int = 0x01;
-const MAP_POPULATE: c_int = 0x8000;
-
 extern "C" {
     // glibc's generic syscall(2) wrapper: returns -1 and sets errno on error.
     fn syscall(num: c_long, ...) -> c_long;
@@ -163,10 +157,6 @@ fn check(ret: c_long) -> io::Result<c_long> {
 
 /// `io_uring_setup(2)`: creates a ring, fills `params`, returns its fd.
 pub fn setup(entries: u32, params: &mut Params) -> io::Result<OwnedFd> {
-    if !cfg!(target_os = "linux") {
-        // Elsewhere syscall 425 is something else entirely.
-        return Err(io::Error::new(io::ErrorKind::Unsupported, "io_uring is Linux-only"));
-    }
     // SAFETY: `params` is a valid, exclusively borrowed io_uring_params the
     // kernel reads and writes only during the call.
     let fd = check(unsafe { syscall(SYS_IO_URING_SETUP, entries as c_long, params as *mut Params) })?;

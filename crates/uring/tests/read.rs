@@ -10,11 +10,9 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use common::{verify, Rng, TempFile, EBADF, EFAULT, EINVAL};
+use common::{verify, Rng, TempFile, EBADF, EFAULT, EINVAL, O_DIRECT};
 use uring::opcode::{Fd, Read, ReadFixed};
 use uring::IoUring;
-
-const O_DIRECT: i32 = 0o40000; // x86_64
 
 /// One read, waited for; returns the raw result.
 fn read_once(ring: &mut IoUring, fd: Fd, buf: &mut [u8], offset: u64) -> i32 {

@@ -10,6 +10,14 @@ pub const EBADF: i32 = 9;
 pub const EFAULT: i32 = 14;
 pub const EINVAL: i32 = 22;
 
+/// `O_DIRECT` differs by architecture (arm64's is x86_64's `O_DIRECTORY`).
+/// The library never opens files, so its `arch` table has no open flags;
+/// other targets do not build (src/arch.rs).
+#[cfg(target_arch = "x86_64")]
+pub const O_DIRECT: i32 = 0o40000;
+#[cfg(target_arch = "aarch64")]
+pub const O_DIRECT: i32 = 0o200000;
+
 /// The byte at `pos` of file number `seed` (different seeds differ everywhere).
 pub fn byte_at(seed: u64, pos: u64) -> u8 {
     let x = (pos ^ seed.rotate_left(17)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
