@@ -53,7 +53,7 @@ export function depthTable(d: DepthResult): string[] {
   const body = d.rows.map((r) => {
     const s = r.summary;
     // The full reason is in results.json; the table keeps its first clause.
-    if (!s) return [rowName(r), '', `unavailable: ${(r.unavailable ?? '?').replace(/\s*\(.*$/s, '')}`];
+    if (!s) return [rowName(r), '', `unavailable: ${r.unavailable ?? '?'}`];
     return [rowName(r), String(r.concurrency), n0(s.perSecond), n1(s.meanUs), n1(s.p50Us), n1(s.p99Us), n1(s.p999Us), x(r.speedup), x(r.speedupRoundMedian), x(r.latencyVsDevice)];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.filter((b) => b.length === head.length).map((b) => b[i].length)));

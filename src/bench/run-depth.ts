@@ -3,7 +3,7 @@
 // slice of single-page reads), in an order that rotates per round so no mode
 // always runs first or after the same neighbour. Stats are over all rounds.
 import { buildTree, keyOf, planTree, plannedPages, valueOf, type ShapeRequest, type TreeShape } from './build-tree.js';
-import { kernelAvailability, runEngineReads, runXrpBatch, runXrpSync } from './chains.js';
+import { kernelUnavailable, runEngineReads, runXrpBatch, runXrpSync } from './chains.js';
 import type { Probe, SliceRun } from './probe.js';
 import type { Progress } from './progress.js';
 import { Tally, median, type Summary } from './stats.js';
@@ -150,8 +150,7 @@ export async function runDepth(path: string, request: ShapeRequest, s: RunSettin
       const roundRates = tally.rates.map((r) => Math.round(r));
       return { mode: m, what: describe(m, s.concurrency), concurrency: c, summary: tally.summary(), roundRates, io: tally.io };
     });
-    const kernel = kernelAvailability();
-    rows.splice(4, 0, { mode: 'xrp-kernel', what: describe('xrp-kernel', s.concurrency), concurrency: 1, unavailable: kernel.reason });
+    rows.splice(4, 0, { mode: 'xrp-kernel', what: describe('xrp-kernel', s.concurrency), concurrency: 1, unavailable: kernelUnavailable() });
     compare(rows, L);
     return { depth: L, shape, pages: tree.pageCount, fileBytes: tree.pageCount * tree.pageSize, buildSeconds, access: t.access, warning: t.warning, rows };
   } finally {
