@@ -12,7 +12,8 @@ use crate::outcome::AddressError;
 use crate::page::Page;
 use crate::sys;
 
-const O_DIRECT: i32 = 0o40000;
+/// This architecture's `O_DIRECT`, to open a file the way [`XrpFile`] does.
+pub use crate::arch::O_DIRECT;
 
 /// Whether to open with `O_DIRECT`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

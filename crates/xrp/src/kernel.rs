@@ -2,22 +2,24 @@
 //!
 //! The probe loads a trivial program as the XRP program type (31 on the
 //! paper's 5.12 kernel, 32 on the later port) and, only if this kernel has a
-//! `read_xrp` system call, issues a probe read through it (445, then 450). On
-//! any other kernel those numbers belong to other system calls, so they are
-//! never called blind.
+//! `read_xrp` system call, issues a probe read through it (445, then 450, on
+//! x86_64, the only architecture with XRP kernels). On any other kernel
+//! those numbers belong to other system calls, so they are never called
+//! blind.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use crate::abi::PAGE_SIZE;
+use crate::arch;
 use crate::file::{DirectIo, XrpFile};
 use crate::page::Page;
 use crate::sys;
 
 /// Known values of `BPF_PROG_TYPE_XRP`.
 pub const XRP_PROG_TYPES: [u32; 2] = [32, 31];
-/// Known numbers of `read_xrp`.
-pub const READ_XRP_SYSCALLS: [i64; 2] = [445, 450];
+/// Known numbers of `read_xrp` on this architecture (none outside x86_64).
+pub const READ_XRP_SYSCALLS: &[i64] = arch::READ_XRP_SYSCALLS;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -38,7 +40,8 @@ const TRIVIAL: [u8; 16] = [0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]
 
 fn kernel_has_read_xrp() -> Result<bool, String> {
     let kallsyms = std::fs::File::open("/proc/kallsyms").map_err(|e| format!("cannot read /proc/kallsyms: {e}"))?;
-    Ok(BufReader::new(kallsyms).lines().map_while(Result::ok).any(|l| l.ends_with(" __x64_sys_read_xrp") || l.ends_with(" sys_read_xrp")))
+    let is_read_xrp = |line: &str| arch::READ_XRP_SYMBOLS.iter().any(|s| line.strip_suffix(s).is_some_and(|l| l.ends_with(' ')));
+    Ok(BufReader::new(kallsyms).lines().map_while(Result::ok).any(|l| is_read_xrp(&l)))
 }
 
 /// Looks for XRP in the running kernel. Never fails: any problem is a reason
@@ -91,7 +94,7 @@ fn probe_read(prog_fd: i32) -> Result<i64, String> {
         let file = XrpFile::open(&path, DirectIo::Require).map_err(|e| format!("O_DIRECT: {e}"))?;
         let (mut buf, mut scratch) = (Page::new(), Page::new());
         let mut errors = Vec::new();
-        for number in READ_XRP_SYSCALLS {
+        for &number in READ_XRP_SYSCALLS {
             // SAFETY: both pages are 4 KiB-aligned and 4 KiB long; this kernel
             // has sys_read_xrp (checked by the caller).
             match unsafe { sys::read_xrp(number, file.fd(), buf.as_mut_ptr(), 512, 0, prog_fd, scratch.as_mut_ptr()) } {

@@ -9,6 +9,7 @@
 //! - [`file`], [`page`], [`outcome`]: what chains read, into what, and how they end.
 
 pub mod abi;
+mod arch;
 pub mod batch;
 pub mod chain;
 pub mod file;
@@ -17,6 +18,12 @@ pub mod outcome;
 pub mod page;
 pub mod sync;
 mod sys;
+
+// The uring crate's check of constants against the C headers, shared rather
+// than copied (test-only, std-only).
+#[cfg(test)]
+#[path = "../../uring/src/c_headers.rs"]
+mod c_headers;
 
 pub use batch::{BatchChain, BatchEngine, ChainReport, DEFAULT_QUEUE_DEPTH};
 pub use chain::{ChainOptions, Mode, DEFAULT_HOP_LIMIT};

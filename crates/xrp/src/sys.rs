@@ -1,10 +1,13 @@
 //! The few Linux calls std does not wrap, declared by hand against glibc:
 //! block-device ioctls, `statx` for direct-I/O alignment, `bpf()` and
-//! `read_xrp`. Each wrapper is small, typed and returns `io::Result`.
+//! `read_xrp`. Each wrapper is small, typed and returns `io::Result`. The
+//! numbers that differ by architecture come from [`crate::arch`].
 
 use std::io;
 use std::os::fd::RawFd;
 use std::os::raw::{c_char, c_int, c_long, c_uint, c_ulong, c_void};
+
+use crate::arch::{BLKGETSIZE64, BLKSSZGET, SYS_BPF};
 
 extern "C" {
     fn ioctl(fd: c_int, request: c_ulong, ...) -> c_int;
@@ -12,8 +15,7 @@ extern "C" {
     fn syscall(number: c_long, ...) -> c_long;
 }
 
-const BLKSSZGET: c_ulong = 0x1268;
-const BLKGETSIZE64: c_ulong = 0x8008_1272;
+// Defined once for every architecture (linux/fcntl.h, linux/stat.h, linux/bpf.h).
 const AT_EMPTY_PATH: c_int = 0x1000;
 const STATX_DIOALIGN: c_uint = 0x2000;
 const STATX_BUF_SIZE: usize = 256;
@@ -21,7 +23,6 @@ const STX_MASK: usize = 0;
 const STX_DIO_MEM_ALIGN: usize = 152;
 const STX_DIO_OFFSET_ALIGN: usize = 156;
 
-const SYS_BPF: c_long = 321;
 const BPF_PROG_LOAD: c_int = 5;
 
 fn check(ret: c_long) -> io::Result<c_long> {

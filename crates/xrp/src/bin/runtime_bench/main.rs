@@ -39,11 +39,11 @@ use uring::{opcode, IoUring};
 mod zram;
 
 use zram::Zram;
+use xrp::file::O_DIRECT;
 use xrp::{BatchChain, BatchEngine, ChainOptions, ChainResult, DirectIo, Mode, Outcome, Page, SyncEngine, XrpFile};
 
 const BLOCK: u64 = 4096;
 const END: u64 = u64::MAX;
-const O_DIRECT: i32 = 0o40000;
 const DEEP: u32 = 32;
 /// Chains per timing check of the one-at-a-time loops: short enough to stop
 /// near the deadline, long enough that reading the clock costs nothing.
