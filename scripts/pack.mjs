@@ -5,10 +5,13 @@
 // BPF objects, the CLI), and DIR/xrpkv-<platform>-<version>.tgz, this
 // machine's platform package (npm/<platform>/ plus the addon built here), and
 // prints their sizes. Other platforms' packages are packed on their own machines.
+// The main package is packed from a copy of the files npm would take, with a
+// package.json that has no scripts or devDependencies: they mean nothing to
+// an installed package, and npm warns about a `prepare` it will not run.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -49,21 +52,37 @@ const glibc = process.report.getReport().header.glibcVersionRuntime;
 const platform = `${process.platform}-${process.arch}${process.platform === 'linux' ? (glibc ? '-gnu' : '-musl') : ''}`;
 if (!platforms.includes(platform)) fail(`there is no platform package for ${platform} (npm/${platform}/)`);
 
-function npmPack(dir) {
+function npmPack(dir, ...flags) {
   // --ignore-scripts: `prepare` would rebuild everything; the build is done.
-  const r = spawnSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', out], { cwd: dir, encoding: 'utf8' });
+  const r = spawnSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', out, ...flags], { cwd: dir, encoding: 'utf8' });
   if (r.status !== 0) fail(`npm pack in ${dir} failed:\n${r.stderr}`);
   return JSON.parse(r.stdout)[0];
+}
+
+/** Copies the files npm would pack from the root into `to`, with the installed package's package.json. */
+function stageMain(to) {
+  for (const { path } of npmPack(root, '--dry-run').files) {
+    mkdirSync(dirname(join(to, path)), { recursive: true });
+    cpSync(join(root, path), join(to, path));
+  }
+  const { scripts: _scripts, devDependencies: _dev, ...installed } = main;
+  writeFileSync(join(to, 'package.json'), `${JSON.stringify(installed, null, 2)}\n`);
 }
 
 mkdirSync(out, { recursive: true });
 const stage = mkdtempSync(join(tmpdir(), 'xrpkv-pack-'));
 try {
+  const mainStage = join(stage, 'main');
+  const platformStage = join(stage, platform);
+  mkdirSync(mainStage);
+  mkdirSync(platformStage);
+  stageMain(mainStage);
   const source = join(root, 'npm', platform);
   const pkg = readJson(join(source, 'package.json'));
-  for (const file of readdirSync(source)) copyFileSync(join(source, file), join(stage, file));
-  copyFileSync(join(root, 'dist', 'native', 'xrpkv.node'), join(stage, pkg.main));
-  const packed = [npmPack(root), npmPack(stage)];
+  for (const file of readdirSync(source)) copyFileSync(join(source, file), join(platformStage, file));
+  copyFileSync(join(root, 'dist', 'native', 'xrpkv.node'), join(platformStage, pkg.main));
+  copyFileSync(join(root, 'LICENSE'), join(platformStage, 'LICENSE'));
+  const packed = [npmPack(mainStage), npmPack(platformStage)];
   const kB = (n) => `${(n / 1000).toFixed(0)} kB`;
   for (const p of packed) {
     console.log(`${join(out, p.filename)}: ${p.name}@${p.version}, ${kB(p.size)} packed, ${kB(p.unpackedSize)} unpacked, ${p.entryCount} files`);

@@ -72,6 +72,10 @@ describe('the packed package, installed without cargo or clang', () => {
     expect(files).toContain('package/dist/index.d.cts');
     expect(files.filter((f) => !/^package\/(dist|bpf|docs)\/|^package\/(package\.json|README\.md|LICENSE)$/.test(f))).toEqual([]);
     expect(files.filter((f) => /\.node$|\.map$|\/test\/|\/src\//.test(f))).toEqual([]);
+    // An installed package has nothing to build: no scripts (npm would warn of a `prepare` it never runs).
+    const installed = JSON.parse(readFileSync(join(project, 'node_modules', 'xrpkv', 'package.json'), 'utf8'));
+    expect(installed.scripts).toBeUndefined();
+    expect(installed.optionalDependencies).toEqual({ '@xrpkv/linux-x64-gnu': installed.version });
     // The chart renderers are optional peers: not installed with the package.
     expect(readdirSync(join(project, 'node_modules'))).not.toContain('vega');
     expect(readdirSync(join(project, 'node_modules', '@xrpkv'))).toEqual(['linux-x64-gnu']);
