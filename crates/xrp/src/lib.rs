@@ -5,7 +5,8 @@
 //! - [`chain`]: one chain's state machine, shared by every engine;
 //! - [`sync`]: one chain per call, `pread` per hop;
 //! - [`batch`]: many chains in flight on one io_uring (or a thread pool);
-//! - [`kernel`]: the probe for a kernel with XRP;
+//! - [`kernel`]: the probe for a kernel with XRP (and, with the
+//!   `kernel-runner` feature, `KernelProgram`, which runs chains in it);
 //! - [`file`], [`page`], [`outcome`]: what chains read, into what, and how they end.
 
 pub mod abi;
@@ -28,7 +29,9 @@ mod c_headers;
 pub use batch::{BatchChain, BatchEngine, ChainReport, DEFAULT_QUEUE_DEPTH};
 pub use chain::{ChainOptions, Mode, DEFAULT_HOP_LIMIT};
 pub use file::{DirectIo, XrpFile};
-pub use kernel::{probe, Backend, KernelProgram, Probe};
+pub use kernel::{probe, Backend, Probe};
+#[cfg(feature = "kernel-runner")]
+pub use kernel::KernelProgram;
 pub use outcome::{AddressError, ChainResult, Outcome};
 pub use page::Page;
 pub use sync::SyncEngine;

@@ -39,6 +39,7 @@ fn the_emulator_works_after_probing() {
     assert_eq!(r.hops, 16);
 }
 
+#[cfg(feature = "kernel-runner")]
 #[test]
 fn a_kernel_program_needs_a_kernel_with_xrp() {
     let program = chain_program();
