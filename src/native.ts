@@ -102,6 +102,25 @@ export interface Native {
   storeEncodeLeaves(head: Uint8Array, entries: Uint8Array, counts: Uint8Array, pageNos: Uint8Array, pageSize: number, txid: number): Buffer;
   /** Bytes from the start of `bytes` to its first `align`-aligned address (align: a power of two). */
   alignmentOffset(bytes: Uint8Array, align: number): number;
+  /**
+   * The page format as `storeEncodeLeaves` writes it (crates/node/src/format.rs),
+   * named as src/format/page.ts names it; test/format-layout.test.ts checks
+   * it against bpf/include/xrpkv_format.h.
+   */
+  readonly format: {
+    readonly headerSize: number;
+    readonly metaPages: number;
+    readonly slotSize: number;
+    readonly leafEntrySize: number;
+    readonly overflowRef: number;
+    readonly header: Readonly<Record<'checksum' | 'type' | 'count' | 'pageNo' | 'txid', number>>;
+    readonly leafEntry: Readonly<Record<'keyLen' | 'valueKind' | 'reserved' | 'valueLen', number>>;
+    readonly pageTypes: Readonly<Record<'leaf', number>>;
+    readonly valueKinds: Readonly<Record<'inline' | 'overflow', number>>;
+    readonly pageSizes: readonly number[];
+    /** The longest inline value for each of `pageSizes`, in that order. */
+    readonly maxInline: readonly number[];
+  };
   readonly xrp: {
     readonly outcomeCodes: readonly string[];
     readonly chainRecord: number;

@@ -2,6 +2,12 @@
  * bpf/range.c): page constants, the two scratch layouts, and the checked page
  * accessors both programs search pages with.
  *
+ * The one declaration of these layouts: the TypeScript store (src/format/)
+ * and the addon's leaf encoder (crates/node/src/format.rs) keep copies by
+ * hand, and test/format-layout.test.ts compiles this header with clang and
+ * fails when a copy differs from it. Every numeric XRPKV_ macro here is
+ * either tied to a copy there or listed in that test as the programs' own.
+ *
  * Rules every accessor here keeps, so that a kernel verifier can follow them:
  * - every byte access to data or scratch is `base[XRP_PAGE_MASK(offset)]`
  *   (wider ones: `xrpkv_at`): inside the 4 KiB page whatever the offset, and
@@ -27,26 +33,69 @@ typedef unsigned short __u16;
 #define XRPKV_MAX_PAGE_SIZE 4096
 #define XRPKV_HEADER_SIZE 32
 
-/* Header fields: offsets in the page. */
+/* Pages 0 and 1 are the meta pages: a child, overflow or log page is never one. */
+#define XRPKV_META_PAGES 2
+
+/* The header every page starts with. The programs read its fields by offset
+ * (XRPKV_HDR_*); the struct is their layout, checked against them below. */
+struct xrpkv_header {
+	__u32 checksum;       /* 0:  CRC-32 (zlib's) of bytes 4..P of the page */
+	__u8 type;            /* 4:  XRPKV_TYPE_* */
+	__u8 flags;           /* 5:  0 */
+	__u16 count;          /* 6:  entries (branch, leaf, freelist, log) */
+	__u64 page_no;        /* 8:  the page's own number */
+	__u64 txid;           /* 16: the transaction that wrote it */
+	__u64 next;           /* 24: overflow, freelist, log: the next page of the chain (0: end) */
+};
+
 #define XRPKV_HDR_TYPE 4
 #define XRPKV_HDR_COUNT 6
 #define XRPKV_HDR_PAGE_NO 8
+
+_Static_assert(sizeof(struct xrpkv_header) == XRPKV_HEADER_SIZE, "header size");
+_Static_assert(__builtin_offsetof(struct xrpkv_header, type) == XRPKV_HDR_TYPE, "header type");
+_Static_assert(__builtin_offsetof(struct xrpkv_header, count) == XRPKV_HDR_COUNT, "header count");
+_Static_assert(__builtin_offsetof(struct xrpkv_header, page_no) == XRPKV_HDR_PAGE_NO, "header pageNo");
 
 #define XRPKV_TYPE_META 1
 #define XRPKV_TYPE_BRANCH 2
 #define XRPKV_TYPE_LEAF 3
 #define XRPKV_TYPE_OVERFLOW 4
 #define XRPKV_TYPE_FREELIST 5
+#define XRPKV_TYPE_LOG 6
 
-/* Branch entry: keyLen u16, child u64, key. */
+/* Entries sit at any offset of a page, so they are read by offset
+ * (XRPKV_BRANCH_*, XRPKV_LEAF_*); these structs are their layouts, checked
+ * against those offsets below. The key follows the fixed part. */
+struct xrpkv_branch_entry {
+	__u16 key_len;        /* 0 */
+	__u64 child;          /* 2: page number */
+} __attribute__((packed));
+
+struct xrpkv_leaf_entry {
+	__u16 key_len;        /* 0 */
+	__u8 value_kind;      /* 2: XRPKV_KIND_* */
+	__u8 reserved;        /* 3: 0 */
+	__u32 value_len;      /* 4: the value's length; after the key: the value, or its first overflow page (u64) */
+};
+
 #define XRPKV_BRANCH_CHILD 2
 #define XRPKV_BRANCH_FIXED 10
-/* Leaf entry: keyLen u16, valueKind u8, reserved u8, valueLen u32, key, value. */
 #define XRPKV_LEAF_KIND 2
 #define XRPKV_LEAF_VALUE_LEN 4
 #define XRPKV_LEAF_FIXED 8
 #define XRPKV_KIND_INLINE 0
 #define XRPKV_KIND_OVERFLOW 1
+/* What follows an overflow value's key: its first overflow page, a u64. */
+#define XRPKV_OVERFLOW_REF 8
+/* A slot: the u16 offset of an entry, in the array after the header. */
+#define XRPKV_SLOT_SIZE 2
+
+_Static_assert(sizeof(struct xrpkv_branch_entry) == XRPKV_BRANCH_FIXED, "branch entry size");
+_Static_assert(__builtin_offsetof(struct xrpkv_branch_entry, child) == XRPKV_BRANCH_CHILD, "branch child");
+_Static_assert(sizeof(struct xrpkv_leaf_entry) == XRPKV_LEAF_FIXED, "leaf entry size");
+_Static_assert(__builtin_offsetof(struct xrpkv_leaf_entry, value_kind) == XRPKV_LEAF_KIND, "leaf valueKind");
+_Static_assert(__builtin_offsetof(struct xrpkv_leaf_entry, value_len) == XRPKV_LEAF_VALUE_LEN, "leaf valueLen");
 
 /* maxKeyLen for 4 KiB pages; smaller pages allow less (xrpkv_max_key). */
 #define XRPKV_MAX_KEY 511
@@ -87,6 +136,8 @@ struct xrpkv_lookup {
 };
 
 _Static_assert(sizeof(struct xrpkv_lookup) == 4096, "lookup scratch is one page");
+_Static_assert(__builtin_offsetof(struct xrpkv_lookup, key) == XRPKV_LOOKUP_KEY, "lookup key");
+_Static_assert(__builtin_offsetof(struct xrpkv_lookup, value) == XRPKV_LOOKUP_VALUE, "lookup value");
 
 /* ---- Range scratch (docs/FORMAT.md, "Range scans in BPF") ---- */
 
@@ -106,11 +157,25 @@ _Static_assert(sizeof(struct xrpkv_lookup) == 4096, "lookup scratch is one page"
 #define XRPKV_RANGE_CACHE 16
 #define XRPKV_RANGE_OUT 1088
 #define XRPKV_RANGE_OUT_SIZE 3008
-/* A pair in out[]: keyLen u16, valueLen u16 (XRPKV_PAIR_OVERFLOW: the value is
- * in overflow pages), key, then the value, or firstPage u64 + valueLen u32. */
+/* A pair in out[]: its head, the key, then the value, or (value_len
+ * XRPKV_PAIR_OVERFLOW) the value's location in overflow pages. Pairs sit at
+ * any offset: these structs are layouts, checked against the sizes below. */
+struct xrpkv_pair {
+	__u16 key_len;        /* 0 */
+	__u16 value_len;      /* 2: or XRPKV_PAIR_OVERFLOW */
+};
+
+struct xrpkv_pair_location {
+	__u64 first_page;     /* 0: the first overflow page */
+	__u32 value_len;      /* 8: the value's length */
+} __attribute__((packed));
+
 #define XRPKV_PAIR_HEADER 4
 #define XRPKV_PAIR_OVERFLOW 0xffff
 #define XRPKV_PAIR_LOCATION 12
+
+_Static_assert(sizeof(struct xrpkv_pair) == XRPKV_PAIR_HEADER, "pair head");
+_Static_assert(sizeof(struct xrpkv_pair_location) == XRPKV_PAIR_LOCATION, "pair location");
 
 struct xrpkv_range {
 	__u32 state;          /* 0:  out: XRPKV_RANGE_* */
@@ -246,7 +311,7 @@ XRPKV_INLINE __u32 xrpkv_max_inline(__u32 ps)
 /* A child or overflow page: not a meta page, and a sane number. */
 XRPKV_INLINE int xrpkv_page_no_ok(__u64 page)
 {
-	return page >= 2 && page < XRPKV_MAX_PAGE_NO;
+	return page >= XRPKV_META_PAGES && page < XRPKV_MAX_PAGE_NO;
 }
 
 /* A branch or leaf page of `ps` bytes, its header checked. */
@@ -277,7 +342,7 @@ XRPKV_INLINE int xrpkv_node_open(struct xrpkv_node *n, const __u8 *data, __u32 p
 	} else {
 		return -1;
 	}
-	if (XRPKV_HEADER_SIZE + count * (2 + fixed) > ps)
+	if (XRPKV_HEADER_SIZE + count * (XRPKV_SLOT_SIZE + fixed) > ps)
 		return -1;
 	n->data = data;
 	n->ps = ps;
@@ -295,8 +360,8 @@ XRPKV_INLINE int xrpkv_entry(const struct xrpkv_node *n, __u32 i, __u32 *off, __
 {
 	if (i >= n->count)
 		return -1;
-	__u32 o = xrpkv_u16(n->data, XRPKV_HEADER_SIZE + 2 * i);
-	if (o < XRPKV_HEADER_SIZE + 2 * n->count || o + n->fixed > n->ps)
+	__u32 o = xrpkv_u16(n->data, XRPKV_HEADER_SIZE + XRPKV_SLOT_SIZE * i);
+	if (o < XRPKV_HEADER_SIZE + XRPKV_SLOT_SIZE * n->count || o + n->fixed > n->ps)
 		return -1;
 	__u32 len = xrpkv_u16(n->data, o);
 	if (len > n->max_key || o + n->fixed + len > n->ps)

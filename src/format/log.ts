@@ -24,7 +24,7 @@
 //   one, a remove takes one away, an overwrite neither.
 import { CorruptionError } from '../errors.js';
 import type { Meta } from './meta.js';
-import { HEADER, PageType, maxInline, maxKeyLen, newPage, readHeader, seal } from './page.js';
+import { HEADER, HEADER_FIELDS, META_PAGES, PageType, maxInline, maxKeyLen, newPage, readHeader, seal } from './page.js';
 
 export enum LogKind {
   Insert = 1,
@@ -88,7 +88,7 @@ export function encodeLog(
   let count = 0;
   const close = () => {
     if (!page) return;
-    page.writeUInt16LE(count, 6);
+    page.writeUInt16LE(count, HEADER_FIELDS.count);
     pages.set(pageNo, seal(page));
   };
   for (const r of records) {
@@ -166,7 +166,7 @@ export function readLogChain(
   const seen = new Set<number>();
   let txid = Infinity;
   for (let pageNo = newest, from = 0; pageNo !== 0; ) {
-    if (pageNo < 2 || pageNo >= pageCount || seen.has(pageNo) || chain.length >= expected) {
+    if (pageNo < META_PAGES || pageNo >= pageCount || seen.has(pageNo) || chain.length >= expected) {
       throw new CorruptionError(from, `the log chain points at page ${pageNo} (after ${chain.length} of ${expected} pages)`);
     }
     seen.add(pageNo);
@@ -205,7 +205,7 @@ export function tornLogCommit(meta: Meta, read: (pageNo: number) => Buffer): str
   if (meta.newLogPages === 0) return undefined;
   const pages: [number, Buffer][] = [];
   for (let pageNo = meta.log; pages.length < meta.newLogPages; ) {
-    if (pageNo < 2 || pageNo >= meta.pageCount) return `its log chain points at page ${pageNo}`;
+    if (pageNo < META_PAGES || pageNo >= meta.pageCount) return `its log chain points at page ${pageNo}`;
     let page: Buffer;
     try {
       page = read(pageNo);

@@ -4,7 +4,7 @@
 // txid, unless its commit's log pages are torn (file.ts); the one it did not
 // pick may describe pages since reused.
 import { CorruptionError } from '../errors.js';
-import { HEADER, PAGE_SIZES, PageType, checksumOf, newPage, readHeader, readU64, seal, writeU64 } from './page.js';
+import { HEADER, META_PAGES, PAGE_SIZES, PageType, checksumOf, newPage, readHeader, readU64, seal, writeU64 } from './page.js';
 
 export const MAGIC = Buffer.from('XRPKVDB\0', 'latin1');
 /**
@@ -43,8 +43,11 @@ export interface Meta {
   newLogSum: number;
 }
 
+/** The meta page a commit of `txid` writes: the other holds the commit before it. */
+export const metaPageOf = (txid: number) => txid % META_PAGES;
+
 export function encodeMeta(m: Meta): Buffer {
-  const slot = m.txid % 2;
+  const slot = metaPageOf(m.txid);
   const page = newPage(m.pageSize, PageType.Meta, 0, slot, m.txid);
   MAGIC.copy(page, HEADER);
   page.writeUInt32LE(VERSION, 40);
@@ -74,7 +77,7 @@ export function decodeMeta(page: Buffer, slot: number): Meta | string {
   const h = readHeader(page);
   if (h.type !== PageType.Meta) return `type ${h.type}, not a meta page`;
   if (h.pageNo !== slot) return `it claims to be page ${h.pageNo}`;
-  if (h.txid % 2 !== slot) return `txid ${h.txid} belongs in meta page ${h.txid % 2}`;
+  if (metaPageOf(h.txid) !== slot) return `txid ${h.txid} belongs in meta page ${metaPageOf(h.txid)}`;
   const m: Meta = {
     txid: h.txid,
     pageSize,
@@ -88,9 +91,9 @@ export function decodeMeta(page: Buffer, slot: number): Meta | string {
     newLogPages: version < 3 ? 0 : page.readUInt32LE(104),
     newLogSum: version < 3 ? 0 : page.readUInt32LE(108),
   };
-  if (m.pageCount < 2) return `page count ${m.pageCount}`;
+  if (m.pageCount < META_PAGES) return `page count ${m.pageCount}`;
   for (const [name, n] of [['root', m.root], ['freelist', m.freelist], ['log', m.log]] as const) {
-    if (n !== 0 && (n < 2 || n >= m.pageCount)) return `${name} page ${n} is outside the file's ${m.pageCount} pages`;
+    if (n !== 0 && (n < META_PAGES || n >= m.pageCount)) return `${name} page ${n} is outside the file's ${m.pageCount} pages`;
   }
   if ((m.root === 0) !== (m.height === 0)) return `root ${m.root} with height ${m.height}`;
   if ((m.log === 0) !== (m.logPages === 0)) return `log page ${m.log} with ${m.logPages} log pages`;

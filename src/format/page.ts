@@ -2,6 +2,9 @@
 // header, checksums, and the slotted branch and leaf layouts. Nothing here
 // knows about transactions; `node.ts` turns pages into mutable nodes.
 //
+// The layouts' constants are copies of bpf/include/xrpkv_format.h's, which
+// test/format-layout.test.ts checks against what clang compiles from it.
+//
 // Invariants every encoder keeps (and `check.ts` verifies):
 // - bytes 0..4 hold the CRC-32 of bytes 4..P, written last (`seal`);
 // - `pageNo` is the page's own number, `txid` the transaction that wrote it;
@@ -10,8 +13,17 @@
 import { crc32 } from 'node:zlib';
 import { CorruptionError } from '../errors.js';
 
+/** The page header's size (`XRPKV_HEADER_SIZE`). */
 export const HEADER = 32;
+/** The page header's fields (`struct xrpkv_header`): offsets in the page. */
+export const HEADER_FIELDS = { checksum: 0, type: 4, flags: 5, count: 6, pageNo: 8, txid: 16, next: 24 } as const;
+/** The checksum covers the page from here (past itself) to its end. */
+const CHECKSUMMED = HEADER_FIELDS.checksum + 4;
+const TYPE = HEADER_FIELDS.type;
+const COUNT = HEADER_FIELDS.count;
 export const PAGE_SIZES = [512, 1024, 2048, 4096] as const;
+/** Pages 0 and 1 are the meta pages: no child, chain or freelist names one (`XRPKV_META_PAGES`). */
+export const META_PAGES = 2;
 export enum PageType {
   Meta = 1,
   Branch = 2,
@@ -22,16 +34,35 @@ export enum PageType {
 }
 export const TYPE_NAMES = ['?', 'meta', 'branch', 'leaf', 'overflow', 'freelist', 'log'];
 
+/** The longest key any page stores (`XRPKV_MAX_KEY`); smaller pages allow less (`maxKeyLen`). */
+export const MAX_KEY_LEN = 511;
 /** The longest key a page of `p` bytes stores: every branch then holds 4 entries, every leaf 2. */
-export const maxKeyLen = (p: number) => Math.min(511, p / 4 - 24);
+export const maxKeyLen = (p: number) => Math.min(MAX_KEY_LEN, p / 4 - 24);
 /** The longest value stored inline in a leaf; longer ones go to overflow pages. */
 export const maxInline = (p: number) => p / 4 - 16;
 export const overflowCapacity = (p: number) => p - HEADER;
 export const freelistCapacity = (p: number) => Math.floor((p - HEADER) / 8);
 
+/** A branch entry's fixed part (`struct xrpkv_branch_entry`); its key follows. */
 export const BRANCH_ENTRY = 10;
+/** Its fields: offsets in the entry. */
+export const BRANCH_ENTRY_FIELDS = { keyLen: 0, child: 2 } as const;
+/** A leaf entry's fixed part (`struct xrpkv_leaf_entry`); its key, then its value or overflow page number, follow. */
 export const LEAF_ENTRY = 8;
-const VALUE_OVERFLOW = 1;
+/** Its fields: offsets in the entry. */
+export const LEAF_ENTRY_FIELDS = { keyLen: 0, valueKind: 2, reserved: 3, valueLen: 4 } as const;
+/** A leaf entry's `valueKind` (`XRPKV_KIND_*`). */
+export enum ValueKind {
+  Inline = 0,
+  Overflow = 1,
+}
+const { valueKind: VALUE_KIND, valueLen: VALUE_LEN } = LEAF_ENTRY_FIELDS;
+/** Both kinds of entry start with their key's length. */
+const KEY_LEN = LEAF_ENTRY_FIELDS.keyLen;
+/** What follows an overflow value's key in its leaf entry: its first overflow page, a u64. */
+export const OVERFLOW_REF = 8;
+/** A slot: the u16 offset of an entry, in the array after the header. */
+export const SLOT_SIZE = 2;
 
 /** A value that lives in a chain of overflow pages starting at `page`. */
 export interface OverflowRef {
@@ -60,30 +91,30 @@ export function writeU64(b: Buffer, off: number, n: number): void {
 
 export function readHeader(page: Buffer): Header {
   return {
-    type: page[4],
-    count: page.readUInt16LE(6),
-    pageNo: readU64(page, 8),
-    txid: readU64(page, 16),
-    next: readU64(page, 24),
+    type: page[TYPE],
+    count: page.readUInt16LE(COUNT),
+    pageNo: readU64(page, HEADER_FIELDS.pageNo),
+    txid: readU64(page, HEADER_FIELDS.txid),
+    next: readU64(page, HEADER_FIELDS.next),
   };
 }
 
 /** A zeroed page with its header filled in; the caller fills the body, then `seal`s it. */
 export function newPage(p: number, type: PageType, count: number, pageNo: number, txid: number, next = 0): Buffer {
   const page = Buffer.alloc(p);
-  page[4] = type;
-  page.writeUInt16LE(count, 6);
-  writeU64(page, 8, pageNo);
-  writeU64(page, 16, txid);
-  writeU64(page, 24, next);
+  page[TYPE] = type;
+  page.writeUInt16LE(count, COUNT);
+  writeU64(page, HEADER_FIELDS.pageNo, pageNo);
+  writeU64(page, HEADER_FIELDS.txid, txid);
+  writeU64(page, HEADER_FIELDS.next, next);
   return page;
 }
 
 export function checksumOf(page: Buffer): number {
-  return crc32(page.subarray(4));
+  return crc32(page.subarray(CHECKSUMMED));
 }
 export function seal(page: Buffer): Buffer {
-  page.writeUInt32LE(checksumOf(page), 0);
+  page.writeUInt32LE(checksumOf(page), HEADER_FIELDS.checksum);
   return page;
 }
 
@@ -92,7 +123,7 @@ export function seal(page: Buffer): Buffer {
  * type (one of `types` when given). Throws `CorruptionError` naming the page.
  */
 export function verifyPage(page: Buffer, pageNo: number, types?: readonly PageType[], path?: string): Header {
-  if (page.readUInt32LE(0) !== checksumOf(page)) throw new CorruptionError(pageNo, 'checksum mismatch', path);
+  if (page.readUInt32LE(HEADER_FIELDS.checksum) !== checksumOf(page)) throw new CorruptionError(pageNo, 'checksum mismatch', path);
   const h = readHeader(page);
   if (h.pageNo !== pageNo) throw new CorruptionError(pageNo, `it claims to be page ${h.pageNo}`, path);
   if (h.type < PageType.Meta || h.type > PageType.Log) throw new CorruptionError(pageNo, `unknown type ${h.type}`, path);
@@ -107,22 +138,22 @@ export function verifyPage(page: Buffer, pageNo: number, types?: readonly PageTy
 
 /** Bytes a leaf entry takes, its slot included. */
 export const leafEntrySize = (keyLen: number, v: LeafValue, p: number) =>
-  2 + LEAF_ENTRY + keyLen + (Buffer.isBuffer(v) && v.length <= maxInline(p) ? v.length : 8);
-export const branchEntrySize = (keyLen: number) => 2 + BRANCH_ENTRY + keyLen;
+  SLOT_SIZE + LEAF_ENTRY + keyLen + (Buffer.isBuffer(v) && v.length <= maxInline(p) ? v.length : OVERFLOW_REF);
+export const branchEntrySize = (keyLen: number) => SLOT_SIZE + BRANCH_ENTRY + keyLen;
 
 /** The offset of entry `i`, checked to leave room for `fixed` bytes of it. */
 function slot(page: Buffer, i: number, fixed: number, pageNo: number): number {
-  const off = page.readUInt16LE(HEADER + 2 * i);
-  const count = page.readUInt16LE(6);
-  if (off < HEADER + 2 * count || off + fixed > page.length) {
+  const off = page.readUInt16LE(HEADER + SLOT_SIZE * i);
+  const count = page.readUInt16LE(COUNT);
+  if (off < HEADER + SLOT_SIZE * count || off + fixed > page.length) {
     throw new CorruptionError(pageNo, `slot ${i} points at ${off}, outside the entry area`);
   }
   return off;
 }
 
 function checkCount(page: Buffer, pageNo: number, min: number): number {
-  const count = page.readUInt16LE(6);
-  if (count < min || HEADER + 2 * count > page.length) throw new CorruptionError(pageNo, `bad entry count ${count}`);
+  const count = page.readUInt16LE(COUNT);
+  if (count < min || HEADER + SLOT_SIZE * count > page.length) throw new CorruptionError(pageNo, `bad entry count ${count}`);
   return count;
 }
 
@@ -130,7 +161,7 @@ function checkCount(page: Buffer, pageNo: number, min: number): number {
 export function keyBounds(page: Buffer, i: number, leaf: boolean, pageNo: number): [number, number] {
   const fixed = leaf ? LEAF_ENTRY : BRANCH_ENTRY;
   const off = slot(page, i, fixed, pageNo);
-  const end = off + fixed + page.readUInt16LE(off);
+  const end = off + fixed + page.readUInt16LE(off + KEY_LEN);
   if (end > page.length) throw new CorruptionError(pageNo, `entry ${i}'s key runs past the page`);
   return [off + fixed, end];
 }
@@ -140,8 +171,8 @@ function pack(page: Buffer, n: number, size: (i: number) => number, write: (i: n
   let end = page.length;
   for (let i = 0; i < n; i++) {
     end -= size(i);
-    if (end < HEADER + 2 * n) throw new RangeError('entries overflow the page');
-    page.writeUInt16LE(end, HEADER + 2 * i);
+    if (end < HEADER + SLOT_SIZE * n) throw new RangeError('entries overflow the page');
+    page.writeUInt16LE(end, HEADER + SLOT_SIZE * i);
     write(i, end);
   }
 }
@@ -150,13 +181,16 @@ export function encodeBranch(p: number, pageNo: number, txid: number, keys: Buff
   const page = newPage(p, PageType.Branch, keys.length, pageNo, txid);
   const key = (i: number) => (i === 0 ? EMPTY : keys[i]);
   pack(page, keys.length, (i) => BRANCH_ENTRY + key(i).length, (i, off) => {
-    page.writeUInt16LE(key(i).length, off);
-    writeU64(page, off + 2, children[i]);
+    page.writeUInt16LE(key(i).length, off + BRANCH_ENTRY_FIELDS.keyLen);
+    writeU64(page, off + BRANCH_ENTRY_FIELDS.child, children[i]);
     key(i).copy(page, off + BRANCH_ENTRY);
   });
   return seal(page);
 }
 const EMPTY = Buffer.alloc(0);
+
+/** The child of the branch entry whose key starts at `keyStart` (from `keyBounds`). */
+export const branchChild = (page: Buffer, keyStart: number) => readU64(page, keyStart - BRANCH_ENTRY + BRANCH_ENTRY_FIELDS.child);
 
 export function decodeBranch(page: Buffer, pageNo: number): { keys: Buffer[]; children: number[] } {
   const count = checkCount(page, pageNo, 1);
@@ -165,26 +199,26 @@ export function decodeBranch(page: Buffer, pageNo: number): { keys: Buffer[]; ch
   for (let i = 0; i < count; i++) {
     const [start, end] = keyBounds(page, i, false, pageNo);
     keys.push(page.subarray(start, end));
-    children.push(readU64(page, start - 8));
+    children.push(branchChild(page, start));
   }
   return { keys, children };
 }
 
 /** Bytes of a leaf entry (slot excluded) for `key` and a value already inline-sized or an overflow reference. */
-export const leafEntryBytes = (key: Buffer, v: LeafValue) => LEAF_ENTRY + key.length + (Buffer.isBuffer(v) ? v.length : 8);
+export const leafEntryBytes = (key: Buffer, v: LeafValue) => LEAF_ENTRY + key.length + (Buffer.isBuffer(v) ? v.length : OVERFLOW_REF);
 
 /** Writes a leaf entry at `off`; the value must be inline-sized or an overflow reference. */
 export function writeLeafEntry(page: Buffer, off: number, key: Buffer, v: LeafValue, p: number): void {
-  page.writeUInt16LE(key.length, off);
+  page.writeUInt16LE(key.length, off + KEY_LEN);
   key.copy(page, off + LEAF_ENTRY);
   const at = off + LEAF_ENTRY + key.length;
   if (Buffer.isBuffer(v)) {
     if (v.length > maxInline(p)) throw new RangeError('an inline value is too long');
-    page.writeUInt32LE(v.length, off + 4);
+    page.writeUInt32LE(v.length, off + VALUE_LEN);
     v.copy(page, at);
   } else {
-    page[off + 2] = VALUE_OVERFLOW;
-    page.writeUInt32LE(v.length, off + 4);
+    page[off + VALUE_KIND] = ValueKind.Overflow;
+    page.writeUInt32LE(v.length, off + VALUE_LEN);
     writeU64(page, at, v.page);
   }
 }
@@ -208,13 +242,13 @@ export function encodeLeaf(p: number, pageNo: number, txid: number, keys: Buffer
 /** Leaf entry `i`'s value, given its key's bounds (from `keyBounds`). */
 export function leafValue(page: Buffer, i: number, keyStart: number, keyEnd: number, pageNo: number): LeafValue {
   const off = keyStart - LEAF_ENTRY;
-  const length = page.readUInt32LE(off + 4);
-  const kind = page[off + 2];
-  if (kind === VALUE_OVERFLOW) {
-    if (keyEnd + 8 > page.length) throw new CorruptionError(pageNo, `entry ${i}'s overflow reference runs past the page`);
+  const length = page.readUInt32LE(off + VALUE_LEN);
+  const kind = page[off + VALUE_KIND];
+  if (kind === ValueKind.Overflow) {
+    if (keyEnd + OVERFLOW_REF > page.length) throw new CorruptionError(pageNo, `entry ${i}'s overflow reference runs past the page`);
     return { page: readU64(page, keyEnd), length };
   }
-  if (kind !== 0) throw new CorruptionError(pageNo, `entry ${i} has unknown value kind ${kind}`);
+  if (kind !== ValueKind.Inline) throw new CorruptionError(pageNo, `entry ${i} has unknown value kind ${kind}`);
   if (keyEnd + length > page.length) throw new CorruptionError(pageNo, `entry ${i}'s value runs past the page`);
   return page.subarray(keyEnd, keyEnd + length);
 }
@@ -240,9 +274,9 @@ export function searchPage(page: Buffer, key: Buffer, leaf: boolean, pageNo: num
   // keyBounds' checks, inlined: no tuple per probe, and keys compared in JS
   // (a native Buffer#compare call costs more than comparing short keys here).
   const fixed = leaf ? LEAF_ENTRY : BRANCH_ENTRY;
-  const count = page[6] | (page[7] << 8);
+  const count = page[COUNT] | (page[COUNT + 1] << 8);
   const size = page.length;
-  const low = HEADER + 2 * count;
+  const low = HEADER + SLOT_SIZE * count;
   let lo = 0;
   let hi = count - 1;
   let index = -1;
@@ -251,11 +285,11 @@ export function searchPage(page: Buffer, key: Buffer, leaf: boolean, pageNo: num
   let sharedHi = 0;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    const s = HEADER + 2 * mid;
+    const s = HEADER + SLOT_SIZE * mid;
     const off = s + 1 < size ? page[s] | (page[s + 1] << 8) : 0;
     if (off < low || off + fixed > size) throw new CorruptionError(pageNo, `slot ${mid} points at ${off}, outside the entry area`);
     const start = off + fixed;
-    const end = start + (page[off] | (page[off + 1] << 8));
+    const end = start + (page[off + KEY_LEN] | (page[off + KEY_LEN + 1] << 8));
     if (end > size) throw new CorruptionError(pageNo, `entry ${mid}'s key runs past the page`);
     const c = compareKeyFrom(key, page, start, end, sharedLo < sharedHi ? sharedLo : sharedHi);
     if (c === 0) return { index: mid, exact: true };
@@ -320,7 +354,7 @@ export function encodeFreelist(p: number, pageNo: number, txid: number, ids: num
 }
 
 export function decodeFreelist(page: Buffer, pageNo: number): number[] {
-  const count = page.readUInt16LE(6);
+  const count = page.readUInt16LE(COUNT);
   if (count > freelistCapacity(page.length)) throw new CorruptionError(pageNo, `bad freelist count ${count}`);
   return Array.from({ length: count }, (_, i) => readU64(page, HEADER + 8 * i));
 }

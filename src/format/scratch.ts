@@ -1,7 +1,8 @@
 // The scratch pages of the store's BPF programs (docs/FORMAT.md, "Lookups in
 // BPF" and "Range scans in BPF"): what the caller writes before a chain and
 // reads after it. bpf/include/xrpkv_format.h declares the same layouts as C
-// structs; the two must agree byte for byte.
+// structs; test/format-layout.test.ts checks that these copies agree with
+// what clang compiles from it (the names here are its fields', camelCased).
 
 /** `struct xrpkv_lookup` (bpf/lookup.c): field offsets in the scratch page. */
 export const LOOKUP_SCRATCH = {
@@ -34,5 +35,11 @@ export const RANGE_SCRATCH = {
 /** bpf/range.c's end states (`state`, XRPKV_RANGE_*). */
 export const RANGE_STATES = { running: 0, more: 1, end: 2, corrupt: 4 } as const;
 
-/** A pair in `out`: keyLen u16, valueLen u16, key, then the value or (valueLen = `overflow`) its location. */
+/** A pair in `out`: its head, the key, then the value or (valueLen = `overflow`) its location (XRPKV_PAIR_*). */
 export const RANGE_PAIR = { header: 4, overflow: 0xffff, location: 12 } as const;
+
+/** `struct xrpkv_pair`: a pair's head, offsets from the pair's start. */
+export const RANGE_PAIR_FIELDS = { keyLen: 0, valueLen: 2 } as const;
+
+/** `struct xrpkv_pair_location`: where an overflow value is, offsets from the end of the pair's key. */
+export const RANGE_PAIR_LOCATION_FIELDS = { firstPage: 0, valueLen: 8 } as const;

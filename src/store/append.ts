@@ -12,7 +12,9 @@
 // - every entry is a leaf entry with an inline value (at most `maxInline(p)`
 //   bytes), its header right before its key and its value right after;
 // - the source buffers are not changed while the tail lives.
-import { LEAF_ENTRY, maxInline } from '../format/page.js';
+import { LEAF_ENTRY, LEAF_ENTRY_FIELDS, SLOT_SIZE, ValueKind, maxInline } from '../format/page.js';
+
+const { keyLen: KEY_LEN, valueKind: VALUE_KIND, reserved: RESERVED, valueLen: VALUE_LEN } = LEAF_ENTRY_FIELDS;
 
 /** memcmp order, then the shorter first, of two byte ranges (a loop: keys are short). */
 function compareRanges(a: Uint8Array, aStart: number, aLen: number, b: Uint8Array, bStart: number, bLen: number): number {
@@ -30,10 +32,10 @@ function isLeafEntry(src: Buffer, keyStart: number, keyLen: number, valueStart: 
   return (
     h >= 0 &&
     valueStart === keyStart + keyLen &&
-    (src[h] | (src[h + 1] << 8)) === keyLen &&
-    src[h + 2] === 0 &&
-    src[h + 3] === 0 &&
-    src.readUInt32LE(h + 4) === valueLen
+    (src[h + KEY_LEN] | (src[h + KEY_LEN + 1] << 8)) === keyLen &&
+    src[h + VALUE_KIND] === ValueKind.Inline &&
+    src[h + RESERVED] === 0 &&
+    src.readUInt32LE(h + VALUE_LEN) === valueLen
   );
 }
 
@@ -106,9 +108,9 @@ export class AppendTail {
     const sizes = new Int32Array(this.count);
     for (let i = 0, at = 0; i < this.count; i++) {
       // Inline values only: header, key, value.
-      const size = LEAF_ENTRY + (bytes[at] | (bytes[at + 1] << 8)) + bytes.readUInt32LE(at + 4);
+      const size = LEAF_ENTRY + (bytes[at + KEY_LEN] | (bytes[at + KEY_LEN + 1] << 8)) + bytes.readUInt32LE(at + VALUE_LEN);
       starts[i] = at;
-      sizes[i] = 2 + size;
+      sizes[i] = SLOT_SIZE + size;
       at += size;
     }
     return { bytes, starts, sizes };
@@ -120,12 +122,12 @@ export class AppendTail {
     for (const at of starts) {
       const key = entryKey(bytes, at);
       const valueStart = at + LEAF_ENTRY + key.length;
-      fn(key, bytes.subarray(valueStart, valueStart + bytes.readUInt32LE(at + 4)));
+      fn(key, bytes.subarray(valueStart, valueStart + bytes.readUInt32LE(at + VALUE_LEN)));
     }
   }
 }
 
 /** The key of the leaf entry at `at` (a view). */
 export function entryKey(bytes: Buffer, at: number): Buffer {
-  return bytes.subarray(at + LEAF_ENTRY, at + LEAF_ENTRY + bytes.readUInt16LE(at));
+  return bytes.subarray(at + LEAF_ENTRY, at + LEAF_ENTRY + bytes.readUInt16LE(at + KEY_LEN));
 }

@@ -17,8 +17,9 @@
 import { CorruptionError } from '../errors.js';
 import { countDelta, decodeLog } from '../format/log.js';
 import { chooseMeta } from './file.js';
-import { decodeMeta, probePageSize, type Meta } from '../format/meta.js';
+import { decodeMeta, metaPageOf, probePageSize, type Meta } from '../format/meta.js';
 import {
+  META_PAGES,
   PageType,
   decodeBranch,
   decodeFreelist,
@@ -66,7 +67,7 @@ class Checker {
 
   /** Claims `pageNo` for `role`, reporting pointers outside the file and pages reached twice. */
   private claim(pageNo: number, role: string, from: number): boolean {
-    if (pageNo < 2 || pageNo >= this.meta.pageCount) {
+    if (pageNo < META_PAGES || pageNo >= this.meta.pageCount) {
       this.problem(from, `points at page ${pageNo} (${role}), outside the file's ${this.meta.pageCount} pages`);
       return false;
     }
@@ -264,7 +265,7 @@ export function checkFile(path: string): CheckReport {
     }
     const { meta, torn } = chosen;
     const extra: Problem[] = [];
-    if (torn) extra.push({ page: (meta.txid + 1) % 2, message: `${torn}: a crash before its sync; opening uses txid ${meta.txid}` });
+    if (torn) extra.push({ page: metaPageOf(meta.txid + 1), message: `${torn}: a crash before its sync; opening uses txid ${meta.txid}` });
     if (pager.size < meta.pageCount * p) {
       extra.push({ page: Math.floor(pager.size / p), message: `the file ends at byte ${pager.size}, but the meta counts ${meta.pageCount} pages` });
     }

@@ -8,8 +8,8 @@ import { native, type StoreLockHandle } from '../native.js';
 import { CorruptionError, LockError, StoreError } from '../errors.js';
 import { Freelist } from './freelist.js';
 import { readLogChain, tornLogCommit } from '../format/log.js';
-import { encodeMeta, probePageSize, validMetas, type Meta } from '../format/meta.js';
-import { PAGE_SIZES, PageType, decodeFreelist, readHeader } from '../format/page.js';
+import { encodeMeta, metaPageOf, probePageSize, validMetas, type Meta } from '../format/meta.js';
+import { META_PAGES, PAGE_SIZES, PageType, decodeFreelist, readHeader } from '../format/page.js';
 import { Overlay } from './overlay.js';
 import { Pager } from './pager.js';
 import type { PageView, StoreState } from './snapshot.js';
@@ -41,7 +41,7 @@ function lock(path: string): StoreLockHandle {
 /** Writes the first two meta pages of an empty file: txids 0 and 1, an empty tree. */
 function create(pager: Pager, path: string): void {
   for (const txid of [0, 1]) {
-    const meta: Meta = { txid, pageSize: pager.pageSize, root: 0, height: 0, pageCount: 2, freelist: 0, entries: 0, log: 0, logPages: 0, newLogPages: 0, newLogSum: 0 };
+    const meta: Meta = { txid, pageSize: pager.pageSize, root: 0, height: 0, pageCount: META_PAGES, freelist: 0, entries: 0, log: 0, logPages: 0, newLogPages: 0, newLogSum: 0 };
     pager.writeSync(txid, encodeMeta(meta));
   }
   pager.flushSync();
@@ -62,14 +62,14 @@ export function readFreelist(pager: Pager, meta: Meta): { pages: number[]; ids: 
   const ids: number[] = [];
   const seen = new Set<number>();
   for (let pageNo = meta.freelist, from = 0; pageNo !== 0; ) {
-    if (pageNo < 2 || pageNo >= meta.pageCount || seen.has(pageNo)) {
+    if (pageNo < META_PAGES || pageNo >= meta.pageCount || seen.has(pageNo)) {
       throw new CorruptionError(from, `the freelist chain points at page ${pageNo}`, pager.path);
     }
     seen.add(pageNo);
     const page = pager.read(pageNo, [PageType.Freelist]);
     pages.push(pageNo);
     for (const id of decodeFreelist(page, pageNo)) {
-      if (id < 2 || id >= meta.pageCount || seen.has(id)) {
+      if (id < META_PAGES || id >= meta.pageCount || seen.has(id)) {
         throw new CorruptionError(pageNo, `it lists page ${id}, which cannot be free`, pager.path);
       }
       seen.add(id);
@@ -148,9 +148,9 @@ export function chooseMeta(metas: Meta[], read: (pageNo: number) => Buffer, path
   const [newest, previous] = metas;
   const torn = tornLogCommit(newest, read);
   if (torn === undefined) return { meta: newest };
-  const why = `the meta of txid ${newest.txid} (page ${newest.txid % 2}) is newest, but ${torn}`;
+  const why = `the meta of txid ${newest.txid} (page ${metaPageOf(newest.txid)}) is newest, but ${torn}`;
   if (previous?.txid !== newest.txid - 1) {
-    throw new CorruptionError(newest.txid % 2, `${why}, and there is no meta of txid ${newest.txid - 1} to fall back to`, path);
+    throw new CorruptionError(metaPageOf(newest.txid), `${why}, and there is no meta of txid ${newest.txid - 1} to fall back to`, path);
   }
   return { meta: previous, torn: why };
 }

@@ -7,7 +7,7 @@
 //
 // The freelist pages written at commit list free and pending pages alike: no
 // snapshot survives a restart, so after reopening they are all free.
-import { freelistCapacity } from '../format/page.js';
+import { META_PAGES, freelistCapacity } from '../format/page.js';
 
 export class Freelist {
   /** Reusable now, sorted descending so that `pop` hands out the lowest page. */
@@ -54,7 +54,7 @@ export class Freelist {
 
   /** Marks `page` freed by transaction `txid`. */
   release(txid: number, page: number): void {
-    if (page < 2) throw new Error(`internal error: freeing meta page ${page}`);
+    if (page < META_PAGES) throw new Error(`internal error: freeing meta page ${page}`);
     if (this.members.has(page)) throw new Error(`internal error: page ${page} freed twice`);
     this.members.add(page);
     const list = this.pending.get(txid);

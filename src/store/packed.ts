@@ -8,7 +8,9 @@
 // the key, the value inline), so a run of ascending puts is already the
 // bytes of its leaves' entries: the append tail (append.ts) keeps such runs
 // as they are, and the addon writes pages from them (leaves.ts).
-import { LEAF_ENTRY } from '../format/page.js';
+import { LEAF_ENTRY, LEAF_ENTRY_FIELDS, ValueKind } from '../format/page.js';
+
+const { keyLen: KEY_LEN, valueKind: VALUE_KIND, reserved: RESERVED, valueLen: VALUE_LEN } = LEAF_ENTRY_FIELDS;
 
 export const PUT = 1;
 export const REMOVE = 2;
@@ -41,14 +43,15 @@ export class PackedOps {
     const valueLen = value.length;
     const at = this.reserve(LEAF_ENTRY + keyLen + valueLen);
     const b = this.bytes;
-    b[at] = keyLen;
-    b[at + 1] = keyLen >>> 8;
-    b[at + 2] = 0; // valueKind inline: a value too long to sit inline never goes to a page from here
-    b[at + 3] = 0;
-    b[at + 4] = valueLen;
-    b[at + 5] = valueLen >>> 8;
-    b[at + 6] = valueLen >>> 16;
-    b[at + 7] = valueLen >>> 24;
+    b[at + KEY_LEN] = keyLen;
+    b[at + KEY_LEN + 1] = keyLen >>> 8;
+    // Inline: a value too long to sit inline never goes to a page from here.
+    b[at + VALUE_KIND] = ValueKind.Inline;
+    b[at + RESERVED] = 0;
+    b[at + VALUE_LEN] = valueLen;
+    b[at + VALUE_LEN + 1] = valueLen >>> 8;
+    b[at + VALUE_LEN + 2] = valueLen >>> 16;
+    b[at + VALUE_LEN + 3] = valueLen >>> 24;
     // Whole arrays: TypedArray#set is a memcpy without a call into C++.
     b.set(key, at + LEAF_ENTRY);
     b.set(value, at + LEAF_ENTRY + keyLen);

@@ -21,11 +21,12 @@ import { closeSync, fstatSync, openSync, readSync, writeSync, fdatasyncSync, con
 import { native } from '../native.js';
 import { alignedBuffer } from '../aligned.js';
 import { CorruptionError, UnsupportedError } from '../errors.js';
-import { PageType, verifyPage } from '../format/page.js';
+import { HEADER_FIELDS, PageType, verifyPage } from '../format/page.js';
 
 /** The page cache's default budget: a 1M-key store of 100-byte values (about 128 MiB) fits. */
 export const DEFAULT_CACHE_BYTES = 256 * 2 ** 20;
 const cacheable = (type: number) => type === PageType.Branch || type === PageType.Leaf || type === PageType.Overflow;
+const TYPE = HEADER_FIELDS.type;
 
 export interface PagerOptions {
   /** fdatasync after writing (default true); false trades durability for speed. */
@@ -166,7 +167,7 @@ export class Pager {
   read(pageNo: number, types?: readonly PageType[]): Buffer {
     const hit = this.cache.get(pageNo);
     // Verified when cached; only the expected type is left to check.
-    if (hit !== undefined && (types === undefined || types.includes(hit[4] as PageType))) return hit;
+    if (hit !== undefined && (types === undefined || types.includes(hit[TYPE] as PageType))) return hit;
     const page = this.readAt(pageNo * this.pageSize, this.pageSize);
     if (page.length < this.pageSize) {
       throw new CorruptionError(pageNo, 'it lies beyond the end of the file (truncated?)', this.path);
@@ -177,7 +178,7 @@ export class Pager {
       if (e instanceof CorruptionError) throw new CorruptionError(pageNo, e.reason, this.path);
       throw e;
     }
-    if (cacheable(page[4])) this.remember(pageNo, page);
+    if (cacheable(page[TYPE])) this.remember(pageNo, page);
     return page;
   }
 
@@ -225,7 +226,7 @@ export class Pager {
     // state unknown anyway (writer.ts then refuses every write), and no
     // published snapshot reaches a page being written.
     for (const [pageNo, page] of pages) {
-      if (page.length === this.pageSize && cacheable(page[4])) this.remember(pageNo, page);
+      if (page.length === this.pageSize && cacheable(page[TYPE])) this.remember(pageNo, page);
       else this.forget(pageNo);
     }
     // One job on the libuv pool writes them all (crates/node/src/store.rs):

@@ -15,14 +15,15 @@ import type { Freelist } from './freelist.js';
 import type { Meta } from '../format/meta.js';
 import {
   HEADER,
+  META_PAGES,
   PageType,
+  branchChild,
   decodeBranch,
   decodeLeaf,
   keyBounds,
   leafValue,
   overflowCapacity,
   readHeader,
-  readU64,
   compareKeyFrom,
   searchPage,
   type LeafValue,
@@ -101,7 +102,7 @@ export class Snapshot {
 
   /** The child pointer `child` of page `parent`, checked to lie inside the file. */
   checkPointer(parent: number, child: number): number {
-    if (child < 2 || child >= this.meta.pageCount) {
+    if (child < META_PAGES || child >= this.meta.pageCount) {
       throw new CorruptionError(parent, `it points at page ${child}, outside the file's ${this.meta.pageCount} pages`, this.store.path);
     }
     return child;
@@ -153,7 +154,7 @@ export class Snapshot {
         return leafValue(page, i.index, start, end, pageNo);
       }
       if (i.index < 0) throw new CorruptionError(pageNo, 'branch page with no entries', this.store.path);
-      pageNo = this.checkPointer(pageNo, readU64(page, keyBounds(page, i.index, false, pageNo)[0] - 8));
+      pageNo = this.checkPointer(pageNo, branchChild(page, keyBounds(page, i.index, false, pageNo)[0]));
     }
     return undefined;
   }

@@ -24,6 +24,7 @@ import type { Meta } from '../format/meta.js';
 import { encodeLeafRuns } from './leaves.js';
 import { Node, cutPieces } from './node.js';
 import {
+  HEADER_FIELDS,
   PageType,
   encodeBranch,
   encodeFreelist,
@@ -308,7 +309,7 @@ export class WriteTx {
     const view = depth < this.store.cacheLevels ? this.store.cache.get(pageNo) : undefined;
     if (view) return new Node(view.leaf, pageNo, view.keys.slice(), view.values.slice(), view.children.slice());
     const page = this.base.read(pageNo, depth);
-    return Node.fromPage(page, pageNo, page[4] === PageType.Leaf);
+    return Node.fromPage(page, pageNo, page[HEADER_FIELDS.type] === PageType.Leaf);
   }
 
   /** Child `i` of `parent` (at `depth`), materialized; a branch learns its lower bound from `parent`. */

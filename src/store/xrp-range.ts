@@ -10,10 +10,10 @@
 // are not checksummed by the program; each page's own number is checked
 // (state 4 when it differs), and overflow values are read and verified by the
 // store.
-import type { XrpResult } from '../xrp.js';
+import { XRP_PAGE_SIZE, type XrpResult } from '../xrp.js';
 import { CorruptionError, StoreError } from '../errors.js';
 import type { LeafValue } from '../format/page.js';
-import { RANGE_PAIR, RANGE_SCRATCH as S, RANGE_STATES } from '../format/scratch.js';
+import { RANGE_PAIR, RANGE_PAIR_FIELDS as PAIR, RANGE_PAIR_LOCATION_FIELDS as LOCATION, RANGE_SCRATCH as S, RANGE_STATES } from '../format/scratch.js';
 import { rangeProgram } from '../programs.js';
 import type { Snapshot } from './snapshot.js';
 import { chainFailure, type XrpLookup } from './xrp-lookup.js';
@@ -27,13 +27,13 @@ function* pairs(s: Buffer): Generator<[Buffer, LeafValue]> {
   const end = S.out + s.readUInt32LE(S.used);
   let at: number = S.out;
   for (let i = 0; i < count; i++) {
-    const keyLen = s.readUInt16LE(at);
-    const valueLen = s.readUInt16LE(at + 2);
+    const keyLen = s.readUInt16LE(at + PAIR.keyLen);
+    const valueLen = s.readUInt16LE(at + PAIR.valueLen);
     const next = at + RANGE_PAIR.header + keyLen + (valueLen === RANGE_PAIR.overflow ? RANGE_PAIR.location : valueLen);
     if (next > end) throw new StoreError('bpf/range.c wrote pairs past the bytes it says it used', 'XRP_RANGE');
     const key = Buffer.from(s.subarray(at + RANGE_PAIR.header, at + RANGE_PAIR.header + keyLen));
     at += RANGE_PAIR.header + keyLen;
-    if (valueLen === RANGE_PAIR.overflow) yield [key, { page: Number(s.readBigUInt64LE(at)), length: s.readUInt32LE(at + 8) }];
+    if (valueLen === RANGE_PAIR.overflow) yield [key, { page: Number(s.readBigUInt64LE(at + LOCATION.firstPage)), length: s.readUInt32LE(at + LOCATION.valueLen) }];
     else yield [key, Buffer.from(s.subarray(at, at + valueLen))];
     at = next;
   }
@@ -55,7 +55,7 @@ export function* xrpRange(
   if (root === 0 || limit <= 0) return undefined;
   const P = xrp.pageSize;
   const key = start ?? Buffer.alloc(0);
-  const scratch = Buffer.alloc(4096);
+  const scratch = Buffer.alloc(XRP_PAGE_SIZE);
   scratch.writeUInt16LE(key.length, S.keyLen);
   scratch.writeUInt32LE(P, S.pageSize);
   scratch.writeBigUInt64LE(BigInt(root), S.page);

@@ -1,6 +1,7 @@
 //! Leaf pages encoded from leaf entries that are already in their on-page
 //! form (docs/FORMAT.md: `keyLen` u16, `valueKind` u8, reserved u8,
-//! `valueLen` u32, key, inline value or overflow page number), back to back.
+//! `valueLen` u32, key, inline value or overflow page number; format.rs has
+//! the offsets), back to back.
 //!
 //! A bulk load's batch is packed that way as it arrives (src/store/packed.ts),
 //! so a commit's new leaves are each a run of those entries: cut into pages in
@@ -10,14 +11,14 @@
 //! same entries (test/store-leaves.test.ts compares them).
 
 use crate::crc32::crc32;
+use crate::format::{
+    header, leaf_entry, max_inline, CHECKSUMMED, HEADER_SIZE, KIND_INLINE, KIND_OVERFLOW,
+    OVERFLOW_REF, PAGE_SIZES, SLOT_SIZE, TYPE_LEAF,
+};
 use crate::napi::{CallCtx, JsError, Method, Result, Value};
 
 pub(crate) const METHODS: [(&str, Method); 1] = [("storeEncodeLeaves", encode_leaves)];
 
-const HEADER: usize = 32;
-const LEAF_ENTRY: usize = 8;
-const LEAF: u8 = 3;
-const VALUE_OVERFLOW: u8 = 1;
 /// Page numbers and txids arrive as JS numbers: exact up to 2^53 - 1.
 const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 
@@ -29,7 +30,7 @@ const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 fn encode_leaves(cx: &mut CallCtx<'_>) -> Result<Value> {
     let env = cx.env();
     let page_size = cx.number(4, "pageSize")?.unwrap_or(0.0);
-    if ![512.0, 1024.0, 2048.0, 4096.0].contains(&page_size) {
+    if !PAGE_SIZES.iter().any(|&p| p as f64 == page_size) {
         let msg = format!("pageSize must be 512, 1024, 2048 or 4096, got {page_size}");
         return Err(JsError::range_error(msg).into());
     }
@@ -110,25 +111,25 @@ impl<'a> Entries<'a> {
         let Some(bytes) = self.runs.get(self.run).map(|r| &r[self.at..]) else {
             return Err(format!("counts name more entries than the {n} given"));
         };
-        if bytes.len() < LEAF_ENTRY {
+        if bytes.len() < leaf_entry::SIZE {
             return Err(format!("entry {n} is cut short"));
         }
-        let key_len = u16::from_le_bytes([bytes[0], bytes[1]]) as usize;
-        let value_len = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
-        let stored = match bytes[2] {
-            0 if value_len <= max_inline => value_len,
-            0 => {
+        let key_len = u16_at(bytes, leaf_entry::KEY_LEN) as usize;
+        let value_len = u32_at(bytes, leaf_entry::VALUE_LEN) as usize;
+        let stored = match bytes[leaf_entry::VALUE_KIND] {
+            KIND_INLINE if value_len <= max_inline => value_len,
+            KIND_INLINE => {
                 return Err(format!(
                     "entry {n}'s inline value is too long ({value_len} bytes)"
                 ))
             }
-            VALUE_OVERFLOW => 8,
+            KIND_OVERFLOW => OVERFLOW_REF,
             kind => return Err(format!("entry {n} has unknown value kind {kind}")),
         };
-        if bytes[3] != 0 {
+        if bytes[leaf_entry::RESERVED] != 0 {
             return Err(format!("entry {n}'s reserved byte is not 0"));
         }
-        let len = LEAF_ENTRY + key_len + stored;
+        let len = leaf_entry::SIZE + key_len + stored;
         if len > bytes.len() {
             return Err(format!("entry {n} is cut short"));
         }
@@ -161,7 +162,7 @@ impl Layout {
         out: &mut [u8],
     ) -> std::result::Result<(), String> {
         let p = self.page_size;
-        let max_inline = p / 4 - 16;
+        let max_inline = max_inline(p);
         let mut entries = Entries {
             runs,
             run: 0,
@@ -170,14 +171,14 @@ impl Layout {
         };
         for ((page, &count), &page_no) in out.chunks_exact_mut(p).zip(counts).zip(page_nos) {
             let n = count as usize;
-            let slots_end = HEADER + 2 * n;
+            let slots_end = HEADER_SIZE + SLOT_SIZE * n;
             if slots_end > p {
                 return Err(format!("{n} entries overflow a page of {p} bytes"));
             }
-            page[4] = LEAF;
-            page[6..8].copy_from_slice(&(n as u16).to_le_bytes());
-            page[8..16].copy_from_slice(&page_no.to_le_bytes());
-            page[16..24].copy_from_slice(&self.txid.to_le_bytes());
+            page[header::TYPE] = TYPE_LEAF;
+            put(page, header::COUNT, &(n as u16).to_le_bytes());
+            put(page, header::PAGE_NO, &page_no.to_le_bytes());
+            put(page, header::TXID, &self.txid.to_le_bytes());
             // Entries packed from the end of the page down, slots in order.
             let mut end = p;
             for i in 0..n {
@@ -186,12 +187,15 @@ impl Layout {
                     return Err(format!("the entries of page {page_no} overflow it"));
                 }
                 end -= entry.len();
-                page[HEADER + 2 * i..HEADER + 2 * i + 2]
-                    .copy_from_slice(&(end as u16).to_le_bytes());
-                page[end..end + entry.len()].copy_from_slice(entry);
+                put(
+                    page,
+                    HEADER_SIZE + SLOT_SIZE * i,
+                    &(end as u16).to_le_bytes(),
+                );
+                put(page, end, entry);
             }
-            let sum = crc32(&page[4..]);
-            page[0..4].copy_from_slice(&sum.to_le_bytes());
+            let sum = crc32(&page[CHECKSUMMED..]);
+            put(page, header::CHECKSUM, &sum.to_le_bytes());
         }
         if entries.left() {
             let n = entries.taken;
@@ -199,4 +203,19 @@ impl Layout {
         }
         Ok(())
     }
+}
+
+/// `bytes` written into `page` at `at`.
+fn put(page: &mut [u8], at: usize, bytes: &[u8]) {
+    page[at..at + bytes.len()].copy_from_slice(bytes);
+}
+
+/// The u16 (little-endian) at `at`.
+fn u16_at(bytes: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([bytes[at], bytes[at + 1]])
+}
+
+/// The u32 (little-endian) at `at`.
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
 }

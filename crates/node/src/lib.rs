@@ -10,6 +10,7 @@
 
 mod commit_order;
 mod crc32;
+mod format;
 mod leaves;
 mod napi;
 mod napi_sys;
@@ -49,6 +50,7 @@ pub(crate) fn init(env: Env, exports: Value) -> Result<()> {
         env.set(exports, name, env.function(name, method)?)?;
     }
     xrp::init(env, exports)?;
+    format::export(env, exports)?;
     env.set(exports, "memoryAddress", env.bigint(region_address(0))?)?;
     env.set(exports, "defaultBudget", env.number(DEFAULT_BUDGET as f64)?)?;
     Ok(())

@@ -15,6 +15,7 @@ use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 use crate::commit_order::CommitOrder;
+use crate::format::{META_PAGES, PAGE_SIZES};
 use crate::napi::{CallCtx, Env, ErrorKind, JsError, Method, Prop, Result, TypeTag, Value};
 
 static LOCK_TAG: TypeTag = TypeTag {
@@ -99,7 +100,7 @@ fn commit(cx: &mut CallCtx<'_>) -> Result<Value> {
         return Err(JsError::range_error(format!("syncs must be 0, 1 or 2, got {syncs}")).into());
     }
     let meta_no = cx.number(5, "metaPageNo")?.unwrap_or(-1.0);
-    if meta_no != 0.0 && meta_no != 1.0 {
+    if !(meta_no >= 0.0 && meta_no < META_PAGES as f64 && meta_no.fract() == 0.0) {
         return Err(
             JsError::range_error(format!("metaPageNo must be 0 or 1, got {meta_no}")).into(),
         );
@@ -161,7 +162,7 @@ impl PageWrite {
             );
         }
         let page_size = cx.number(3, "pageSize")?.unwrap_or(0.0);
-        if ![512.0, 1024.0, 2048.0, 4096.0].contains(&page_size) {
+        if !PAGE_SIZES.iter().any(|&p| p as f64 == page_size) {
             let msg = format!("pageSize must be 512, 1024, 2048 or 4096, got {page_size}");
             return Err(JsError::range_error(msg).into());
         }
