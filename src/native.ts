@@ -24,9 +24,24 @@ export type CommitOrderHandle = { readonly __commitOrderHandle: never };
 /** An open file (an `Arc<XrpFile>`); `xrpClose` or garbage collection closes it once no run uses it. */
 export type XrpFileHandle = { readonly __xrpFileHandle: never };
 
+/** How a chain's reads are sized (`xrp.modes`; the first is the default). */
+export type NativeMode = 'extended' | 'kernel';
+/** Whether a file opens with O_DIRECT (`xrp.directIo`; the first is the default). */
+export type NativeDirectIo = 'auto' | 'require' | 'off';
+/** How a batch issues its reads (`xrp.batchIo`; the first is the default). */
+export type NativeBatchIo = 'auto' | 'threads';
+/** The fields of a chain record, the `chains` argument's unit (`xrp.chainFields`): u64 offset, u32 length (0: the mode's default). */
+export type NativeChainField = 'offset' | 'length';
 /**
- * Chains that ran: `out` (or the caller's buffer) holds `resultRecord` bytes per chain (see
- * crates/node/src/xrp.rs, `write_record`), then a scratch page per chain;
+ * The fields of a result record (`xrp.resultFields`): u32 code (an index
+ * into `outcomeCodes`), u32 hops, u64 lastOffset, u64 returned, u32 detail
+ * (pc or errno), f64 startedNs, f64 finishedNs.
+ */
+export type NativeResultField = 'code' | 'hops' | 'lastOffset' | 'returned' | 'detail' | 'startedNs' | 'finishedNs';
+
+/**
+ * Chains that ran: `out` (or the caller's buffer) holds `resultRecord` bytes per chain (fields at
+ * `xrp.resultFields`), then a scratch page per chain;
  * `messages` (chains not DONE), `logs` (non-empty) and `faults` (the VM's
  * code, PROGRAM_ERROR) are sparse, and null when no chain has one.
  */
@@ -41,16 +56,16 @@ export type NativeRan = [
 
 /**
  * The arguments of every run function: `chains` holds `chainRecord` bytes per
- * chain (u64 offset, u32 length or 0, u32 zero; little-endian); `scratch` is
- * empty, a page per chain, or (one chain) up to a page; mode 0 extended, 1
- * kernel-compatible. Both are copied before the call returns.
+ * chain (fields at `xrp.chainFields`, little-endian, the rest zero); `scratch` is
+ * empty, a page per chain, or (one chain) up to a page. Both are copied
+ * before the call returns.
  */
 type RunArgs = [
   program: XrpProgramHandle,
   file: XrpFileHandle,
   chains: Uint8Array,
   scratch?: Uint8Array | null,
-  mode?: 0 | 1,
+  mode?: NativeMode,
   hopLimit?: number,
   budget?: number,
 ];
@@ -67,8 +82,7 @@ export interface Native {
 
   xrpLoadElf(object: Uint8Array, section?: string): XrpProgramHandle;
   xrpProgramInfo(handle: XrpProgramHandle): { name: string; length: number };
-  /** direct: 0 auto, 1 require, 2 off. */
-  xrpOpen(path: string, direct?: 0 | 1 | 2): XrpFileHandle;
+  xrpOpen(path: string, direct?: NativeDirectIo): XrpFileHandle;
   xrpFileInfo(handle: XrpFileHandle): [size: number, blockSize: number, direct: boolean, access: string];
   /** Whether the file was open. */
   xrpClose(handle: XrpFileHandle): boolean;
@@ -77,8 +91,8 @@ export interface Native {
   /** With `out` (a record and a page per chain at least), results go there and `NativeRan[0]` is null. */
   xrpRunSync(...args: [...RunArgs, out?: Uint8Array]): NativeRan;
   xrpRun(...args: RunArgs): Promise<NativeRan>;
-  /** io: 0 io_uring (threads when unavailable), 1 threads. */
-  xrpRunBatch(...args: [...RunArgs, depth?: number, io?: 0 | 1]): Promise<NativeRan>;
+  /** io: `auto` io_uring (threads where unavailable), `threads` threads doing pread. */
+  xrpRunBatch(...args: [...RunArgs, depth?: number, io?: NativeBatchIo]): Promise<NativeRan>;
   /** Throws code LOCKED when held elsewhere, LOCK_FAILED (with errno) when the file cannot be opened or locked. */
   storeLock(path: string): StoreLockHandle;
   /** Whether the lock was held. */
@@ -124,7 +138,13 @@ export interface Native {
   readonly xrp: {
     readonly outcomeCodes: readonly string[];
     readonly chainRecord: number;
+    readonly chainFields: Readonly<Record<NativeChainField, number>>;
     readonly resultRecord: number;
+    readonly resultFields: Readonly<Record<NativeResultField, number>>;
+    /** What the choice arguments take, by name (test/native-api.test.ts checks them against the types above). */
+    readonly modes: readonly NativeMode[];
+    readonly directIo: readonly NativeDirectIo[];
+    readonly batchIo: readonly NativeBatchIo[];
     readonly pageSize: number;
     readonly defaultHopLimit: number;
     readonly defaultBudget: number;

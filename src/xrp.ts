@@ -10,7 +10,15 @@
 import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { types } from 'node:util';
-import { native, type NativeRan, type XrpFileHandle, type XrpProgramHandle } from './native.js';
+import {
+  native,
+  type NativeBatchIo,
+  type NativeDirectIo,
+  type NativeMode,
+  type NativeRan,
+  type XrpFileHandle,
+  type XrpProgramHandle,
+} from './native.js';
 
 /** How a chain ended (`Outcome::code()` of the runtime). */
 export type XrpOutcomeCode =
@@ -28,11 +36,11 @@ export type XrpOutcomeCode =
  * `kernel`: as the prototype XRP kernel: 512-byte reads, `size[]` ignored,
  * more than one `next_addr` aborts the chain.
  */
-export type XrpMode = 'extended' | 'kernel';
+export type XrpMode = NativeMode;
 export type XrpBackendName = 'kernel' | 'emulator';
 export type XrpBackendChoice = 'auto' | XrpBackendName;
 /** `auto`: `O_DIRECT` when the file system allows it; `require`: or fail; `off`: buffered. */
-export type XrpDirectIo = 'auto' | 'require' | 'off';
+export type XrpDirectIo = NativeDirectIo;
 
 export const XRP_PAGE_SIZE: number = native.xrp.pageSize;
 export const XRP_DEFAULT_HOP_LIMIT: number = native.xrp.defaultHopLimit;
@@ -182,8 +190,6 @@ export interface XrpOpenOptions {
   backend?: XrpBackendChoice;
 }
 
-const DIRECT: readonly XrpDirectIo[] = ['auto', 'require', 'off'];
-
 function requireOptions(options: unknown, what = 'options'): Record<string, unknown> {
   if (typeof options !== 'object' || options === null) throw new TypeError(`${what} must be an object`);
   return options as Record<string, unknown>;
@@ -230,9 +236,9 @@ export class XrpFile {
   static open(path: string, options: XrpOpenOptions = {}): XrpFile {
     const p = requirePath(path);
     const o = requireOptions(options);
-    const direct = requireChoice(o.direct ?? 'auto', 'direct', DIRECT);
+    const direct = requireChoice(o.direct ?? 'auto', 'direct', native.xrp.directIo);
     const backend = xrpBackend(requireChoice(o.backend ?? 'auto', 'backend', BACKENDS));
-    const handle = check(() => native.xrpOpen(p, DIRECT.indexOf(direct) as 0 | 1 | 2), p);
+    const handle = check(() => native.xrpOpen(p, direct), p);
     return new XrpFile(p, handle, backend);
   }
 
@@ -284,7 +290,7 @@ export interface XrpBatchOptions extends XrpChainOptions {
   /** Reads in flight at once (default 64; the thread count, up to 4, with `io: 'threads'`). */
   depth?: number;
   /** `auto`: io_uring, or threads where it is unavailable; `threads`: threads doing pread. */
-  io?: 'auto' | 'threads';
+  io?: NativeBatchIo;
   /** The first read's length of chains that do not give one. */
   length?: number;
 }
@@ -324,7 +330,6 @@ export interface XrpBatch {
   elapsedNs: number;
 }
 
-const MODES: readonly XrpMode[] = ['extended', 'kernel'];
 const TWO_64 = 1n << 64n;
 
 function integer(value: unknown, what: string, min: number, max: number): number {
@@ -363,19 +368,23 @@ function scratchOf(value: unknown, what: string): Uint8Array | undefined {
   return value;
 }
 
-type NativeOptions = [mode: 0 | 1, hopLimit: number | undefined, budget: number | undefined];
+type NativeOptions = [mode: XrpMode, hopLimit: number | undefined, budget: number | undefined];
 
 function chainOptions(o: Record<string, unknown>): NativeOptions {
-  const mode = requireChoice(o.mode ?? 'extended', 'mode', MODES);
+  const mode = requireChoice(o.mode ?? 'extended', 'mode', native.xrp.modes);
   const hopLimit = o.hopLimit === undefined ? undefined : integer(o.hopLimit, 'hopLimit', 1, 2 ** 32 - 1);
   const budget = o.budget === undefined ? undefined : integer(o.budget, 'budget', 1, Number.MAX_SAFE_INTEGER);
-  return [mode === 'kernel' ? 1 : 0, hopLimit, budget];
+  return [mode, hopLimit, budget];
 }
 
 interface Packed {
   chains: Buffer;
   scratch: Buffer | null;
 }
+
+// The addon's record layouts: a chain record per chain in, a result record per chain out.
+const CHAIN = native.xrp.chainFields;
+const RESULT = native.xrp.resultFields;
 
 // The addon copies a call's chain records and scratch before it returns, so
 // a one-chain call can pack into this buffer and pass its scratch as given:
@@ -389,8 +398,8 @@ function pack(chains: readonly unknown[], defaultLength: number): Packed {
   chains.forEach((chain, i) => {
     const what = chains.length === 1 ? '' : `chains[${i}].`;
     const c = typeof chain === 'object' && chain !== null ? (chain as Record<string, unknown>) : { offset: chain };
-    packed.writeBigUInt64LE(offsetOf(c.offset, `${what}offset`), i * record);
-    packed.writeUInt32LE(c.length === undefined ? defaultLength : lengthOf(c.length, `${what}length`), i * record + 8);
+    packed.writeBigUInt64LE(offsetOf(c.offset, `${what}offset`), i * record + CHAIN.offset);
+    packed.writeUInt32LE(c.length === undefined ? defaultLength : lengthOf(c.length, `${what}length`), i * record + CHAIN.length);
     const s = scratchOf(c.scratch, `${what}scratch`);
     if (s && s.length > 0) {
       if (chains.length === 1) {
@@ -417,22 +426,22 @@ function unpack([given, messages, logs, faults, io, elapsedNs]: NativeRan): XrpB
   const pages = count * size;
   const results: XrpBatchResult[] = [];
   for (let i = 0, at = 0; i < count; i++, at += size) {
-    const code = (codes[out.readUInt32LE(at)] ?? 'UNKNOWN') as XrpOutcomeCode;
+    const code = (codes[out.readUInt32LE(at + RESULT.code)] ?? 'UNKNOWN') as XrpOutcomeCode;
     const message = messages?.[i] ?? 'done';
     const result: XrpBatchResult = {
       code,
       ok: code === 'DONE',
       message,
-      hops: out.readUInt32LE(at + 4),
-      lastOffset: Number(out.readBigUInt64LE(at + 8)),
+      hops: out.readUInt32LE(at + RESULT.hops),
+      lastOffset: Number(out.readBigUInt64LE(at + RESULT.lastOffset)),
       scratch: out.subarray(pages + i * XRP_PAGE_SIZE, pages + (i + 1) * XRP_PAGE_SIZE),
       log: logs?.[i] ?? '',
-      startedNs: out.readDoubleLE(at + 32),
-      finishedNs: out.readDoubleLE(at + 40),
+      startedNs: out.readDoubleLE(at + RESULT.startedNs),
+      finishedNs: out.readDoubleLE(at + RESULT.finishedNs),
     };
-    const detail = out.readUInt32LE(at + 24);
+    const detail = out.readUInt32LE(at + RESULT.detail);
     if (code === 'RETURNED') {
-      result.returned = out.readBigUInt64LE(at + 16);
+      result.returned = out.readBigUInt64LE(at + RESULT.returned);
     } else if (code !== 'DONE') {
       const details: XrpErrorDetails =
         code === 'PROGRAM_ERROR' ? { pc: detail, fault: faults?.[i] } : code === 'READ_ERROR' ? { errno: detail } : {};
@@ -519,18 +528,17 @@ export class XrpProgram {
    */
   runSyncRaw(file: XrpFile, offset: number, length: number, scratch: Uint8Array, mode: XrpMode): number | XrpResult {
     if (!(file instanceof XrpFile)) throw new TypeError('file must be an XrpFile');
-    // The addon copies the record before it returns (see `pack`).
-    oneChain.writeUInt32LE(offset % 2 ** 32, 0);
-    oneChain.writeUInt32LE(Math.floor(offset / 2 ** 32), 4);
-    oneChain.writeUInt32LE(length, 8);
-    oneChain.writeUInt32LE(0, 12);
+    // The addon copies the record before it returns (see `pack`); it holds no other bytes.
+    oneChain.writeUInt32LE(offset % 2 ** 32, CHAIN.offset);
+    oneChain.writeUInt32LE(Math.floor(offset / 2 ** 32), CHAIN.offset + 4);
+    oneChain.writeUInt32LE(length, CHAIN.length);
     let ran: NativeRan;
     try {
-      ran = native.xrpRunSync(this.#handle, fileHandle(file), oneChain, scratch, mode === 'kernel' ? 1 : 0, undefined, undefined, syncOut);
+      ran = native.xrpRunSync(this.#handle, fileHandle(file), oneChain, scratch, mode, undefined, undefined, syncOut);
     } catch (e) {
       throw asXrpError(e);
     }
-    if (syncOut.readUInt32LE(0) === DONE) return Number(syncOut.readBigUInt64LE(8));
+    if (syncOut.readUInt32LE(RESULT.code) === DONE) return Number(syncOut.readBigUInt64LE(RESULT.lastOffset));
     return single(ran);
   }
 
@@ -557,7 +565,7 @@ export class XrpProgram {
     const o = requireOptions(options);
     const [mode, hopLimit, budget] = chainOptions(o);
     const depth = o.depth === undefined ? undefined : integer(o.depth, 'depth', 1, 4096);
-    const io = requireChoice(o.io ?? 'auto', 'io', ['auto', 'threads'] as const) === 'threads' ? 1 : 0;
+    const io = requireChoice(o.io ?? 'auto', 'io', native.xrp.batchIo);
     const packed = pack(chains, lengthOf(o.length, 'length'));
     try {
       return unpack(await native.xrpRunBatch(this.#handle, handle, packed.chains, packed.scratch, mode, hopLimit, budget, depth, io));

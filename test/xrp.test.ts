@@ -369,7 +369,7 @@ describe('arguments', () => {
 
   it('are checked by the addon too', async () => {
     const pf = file as unknown as { path: string };
-    const fh = native.xrpOpen(pf.path, 2);
+    const fh = native.xrpOpen(pf.path, 'off');
     const ph = native.xrpLoadElf(readFileSync(objectPath));
     const one = Buffer.alloc(16);
     expect(() => native.xrpRunSync(any({}), fh, one)).toThrow(TypeError);
@@ -380,18 +380,21 @@ describe('arguments', () => {
     expect(() => native.xrpRunSync(ph, fh, Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0xe8, 3, 0, 0, 0, 0, 0, 0]))).toThrow(RangeError);
     expect(() => native.xrpRunSync(ph, fh, one, Buffer.alloc(4097))).toThrow(RangeError);
     expect(() => native.xrpRunSync(ph, fh, Buffer.alloc(32), Buffer.alloc(4096))).toThrow(RangeError);
-    expect(() => native.xrpRunSync(ph, fh, one, null, any(2))).toThrow(RangeError);
-    expect(() => native.xrpRunSync(ph, fh, one, null, 0, 0)).toThrow(RangeError);
-    expect(() => native.xrpRunSync(ph, fh, one, null, 0, 10, 10, Buffer.alloc(4096))).toThrow(/out must be at least/);
-    expect(() => native.xrpRunSync(ph, fh, one, null, 0, 10, 0.5)).toThrow(RangeError);
-    expect(() => native.xrpRunBatch(ph, fh, one, null, 0, 10, 10, 0)).toThrow(RangeError);
-    expect(() => native.xrpRunBatch(ph, fh, one, null, 0, 10, 10, 1, any(3))).toThrow(RangeError);
+    expect(() => native.xrpRunSync(ph, fh, one, null, any(1))).toThrow(TypeError);
+    expect(() => native.xrpRunSync(ph, fh, one, null, any('kernel-compatible'))).toThrow(/mode must be one of 'extended', 'kernel', got 'kernel-compatible'/);
+    expect(() => native.xrpRunSync(ph, fh, one, null, any('x'.repeat(100)))).toThrow(/got 'x{31}\.\.\.'/);
+    expect(() => native.xrpRunSync(ph, fh, one, null, 'extended', 0)).toThrow(RangeError);
+    expect(() => native.xrpRunSync(ph, fh, one, null, 'extended', 10, 10, Buffer.alloc(4096))).toThrow(/out must be at least/);
+    expect(() => native.xrpRunSync(ph, fh, one, null, 'extended', 10, 0.5)).toThrow(RangeError);
+    expect(() => native.xrpRunBatch(ph, fh, one, null, 'extended', 10, 10, 0)).toThrow(RangeError);
+    expect(() => native.xrpRunBatch(ph, fh, one, null, 'extended', 10, 10, 1, any('uring'))).toThrow(/io must be one of 'auto', 'threads'/);
     expect(() => native.xrpOpen(any(1))).toThrow(TypeError);
-    expect(() => native.xrpOpen(pf.path, any(7))).toThrow(RangeError);
+    expect(() => native.xrpOpen(pf.path, any(2))).toThrow(TypeError);
+    expect(() => native.xrpOpen(pf.path, any('sometimes'))).toThrow(/direct must be one of 'auto', 'require', 'off'/);
     expect(() => native.xrpClose(any(ph))).toThrow(TypeError);
     expect(() => native.xrpProgramInfo(any(fh))).toThrow(TypeError);
     const [records] = native.xrpRunSync(ph, fh, one);
-    expect(native.xrp.outcomeCodes[records!.readUInt32LE(0)]).toBe('DONE');
+    expect(native.xrp.outcomeCodes[records!.readUInt32LE(native.xrp.resultFields.code)]).toBe('DONE');
     expect(await native.xrpRun(ph, fh, Buffer.alloc(0))).toHaveLength(6);
     expect(native.xrpClose(fh)).toBe(true);
     expect(native.xrpClose(fh)).toBe(false);

@@ -46,7 +46,7 @@ export interface PagerOptions {
 function directBlock(path: string): number {
   let handle;
   try {
-    handle = native.xrpOpen(path, 1);
+    handle = native.xrpOpen(path, 'require');
   } catch (e) {
     throw new UnsupportedError(`direct: true needs O_DIRECT, which ${path} refuses: ${(e as Error).message}`, { cause: e });
   }

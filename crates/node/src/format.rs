@@ -52,13 +52,6 @@ pub(crate) fn max_inline(page_size: usize) -> usize {
 /// `native.format`: the constants above, named as TypeScript names them
 /// (src/format/page.ts), `maxInline` for each of `pageSizes`.
 pub(crate) fn export(env: Env, exports: Value) -> Result<()> {
-    let numbers = |pairs: &[(&str, usize)]| -> Result<Value> {
-        let o = env.object()?;
-        for &(name, n) in pairs {
-            env.set(o, name, env.number(n as f64)?)?;
-        }
-        Ok(o)
-    };
     let list = |items: &mut dyn Iterator<Item = usize>| -> Result<Value> {
         let items: Vec<usize> = items.collect();
         let a = env.array(items.len())?;
@@ -67,7 +60,7 @@ pub(crate) fn export(env: Env, exports: Value) -> Result<()> {
         }
         Ok(a)
     };
-    let format = numbers(&[
+    let format = env.numbers(&[
         ("headerSize", HEADER_SIZE),
         ("metaPages", META_PAGES as usize),
         ("slotSize", SLOT_SIZE),
@@ -77,7 +70,7 @@ pub(crate) fn export(env: Env, exports: Value) -> Result<()> {
     let fields = [
         (
             "header",
-            numbers(&[
+            env.numbers(&[
                 ("checksum", header::CHECKSUM),
                 ("type", header::TYPE),
                 ("count", header::COUNT),
@@ -87,17 +80,17 @@ pub(crate) fn export(env: Env, exports: Value) -> Result<()> {
         ),
         (
             "leafEntry",
-            numbers(&[
+            env.numbers(&[
                 ("keyLen", leaf_entry::KEY_LEN),
                 ("valueKind", leaf_entry::VALUE_KIND),
                 ("reserved", leaf_entry::RESERVED),
                 ("valueLen", leaf_entry::VALUE_LEN),
             ])?,
         ),
-        ("pageTypes", numbers(&[("leaf", TYPE_LEAF as usize)])?),
+        ("pageTypes", env.numbers(&[("leaf", TYPE_LEAF as usize)])?),
         (
             "valueKinds",
-            numbers(&[
+            env.numbers(&[
                 ("inline", KIND_INLINE as usize),
                 ("overflow", KIND_OVERFLOW as usize),
             ])?,

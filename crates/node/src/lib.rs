@@ -16,6 +16,7 @@ mod napi;
 mod napi_sys;
 mod store;
 mod xrp;
+mod xrp_records;
 
 use ebpf::{
     list_programs, region_address, Helpers, LoadError, Program, Region, RunError, Vm,
@@ -49,7 +50,7 @@ pub(crate) fn init(env: Env, exports: Value) -> Result<()> {
     {
         env.set(exports, name, env.function(name, method)?)?;
     }
-    xrp::init(env, exports)?;
+    xrp_records::export(env, exports)?;
     format::export(env, exports)?;
     env.set(exports, "memoryAddress", env.bigint(region_address(0))?)?;
     env.set(exports, "defaultBudget", env.number(DEFAULT_BUDGET as f64)?)?;

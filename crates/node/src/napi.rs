@@ -166,6 +166,15 @@ impl Env {
         Ok(Value(v))
     }
 
+    /// An object of `name: number` properties: a record's field offsets, a table of constants.
+    pub fn numbers(self, pairs: &[(&str, usize)]) -> Result<Value> {
+        let o = self.object()?;
+        for &(name, n) in pairs {
+            self.set(o, name, self.number(n as f64)?)?;
+        }
+        Ok(o)
+    }
+
     pub fn set(self, object: Value, name: &str, value: Value) -> Result<()> {
         let name = cstring(name);
         let status = unsafe { napi_set_named_property(self.0, object.0, name.as_ptr(), value.0) };
@@ -608,6 +617,45 @@ impl<'cx> CallCtx<'cx> {
             return Err(JsError::type_error(format!("{what} must not contain NUL bytes")).into());
         }
         Ok(path)
+    }
+
+    /// Argument `i` as one of `choices` by name: its value, `choices[0]`'s
+    /// when undefined or null. A TypeError when not a string, a RangeError
+    /// naming the choices when none is called that. Read without allocating:
+    /// run functions take one per call.
+    pub fn choice<T: Copy>(&self, i: usize, what: &str, choices: &[(&str, T)]) -> Result<T> {
+        let Some(v) = self.typed(i, JsType::String, "a string", what)? else {
+            return Ok(choices[0].1);
+        };
+        // Room for a longer string than any name (Node writes at most 31
+        // bytes and a NUL), so that no string cut short here matches one.
+        let mut buf = [0u8; 32];
+        debug_assert!(choices.iter().all(|(name, _)| name.len() < buf.len() - 1));
+        let mut len = 0;
+        let status = unsafe {
+            napi_get_value_string_utf8(
+                self.env.0,
+                v,
+                buf.as_mut_ptr() as *mut c_char,
+                buf.len(),
+                &mut len,
+            )
+        };
+        self.env.check(status, "napi_get_value_string_utf8")?;
+        let given = &buf[..len];
+        match choices.iter().find(|(name, _)| name.as_bytes() == given) {
+            Some(&(_, value)) => Ok(value),
+            None => {
+                let names: Vec<String> = choices.iter().map(|(n, _)| format!("'{n}'")).collect();
+                let given = String::from_utf8_lossy(given);
+                let cut = if len + 1 == buf.len() { "..." } else { "" };
+                let msg = format!(
+                    "{what} must be one of {}, got '{given}{cut}'",
+                    names.join(", ")
+                );
+                Err(JsError::range_error(msg).into())
+            }
+        }
     }
 
     /// Argument `i` as a number, or `None` when undefined or null.

@@ -7,9 +7,10 @@
 //! them from under it. A closed file's descriptor closes when its last run ends.
 //!
 //! Chains travel packed, to keep Node-API calls per chain at zero: in, one
-//! 16-byte record per chain (u64 offset, u32 length, 0 = the mode's default)
-//! and optionally one scratch page each; out, one 48-byte record per chain
-//! (see [`write_record`]), the scratch pages, and sparse arrays of strings.
+//! chain record per chain and optionally one scratch page each; out, one
+//! result record per chain, the scratch pages, and sparse arrays of strings.
+//! xrp_records.rs holds the records and the names the choice arguments
+//! take, which `native.xrp` exports.
 
 use std::cell::RefCell;
 use std::path::Path;
@@ -18,12 +19,15 @@ use std::time::{Duration, Instant};
 
 use ::xrp::abi::PAGE_SIZE;
 use ::xrp::{
-    probe, Backend, BatchChain, BatchEngine, ChainOptions, ChainReport, DirectIo, Mode, Outcome,
-    Page, Probe, SyncEngine, XrpFile, DEFAULT_HOP_LIMIT, DEFAULT_QUEUE_DEPTH,
+    probe, Backend, BatchChain, BatchEngine, ChainOptions, ChainReport, DirectIo, Outcome, Page,
+    Probe, SyncEngine, XrpFile, DEFAULT_HOP_LIMIT, DEFAULT_QUEUE_DEPTH,
 };
 use ebpf::{Helpers, Program, DEFAULT_BUDGET};
 
 use crate::napi::{CallCtx, Env, ErrorKind, JsError, Method, Prop, Result, TypeTag, Value};
+use crate::xrp_records::{
+    chain_record, write_record, BatchIo, BATCH_IO, DIRECT_IO, MODES, RESULT_RECORD,
+};
 
 static PROGRAM_TAG: TypeTag = TypeTag {
     lower: 0x7872_706b_765f_7872,
@@ -34,21 +38,6 @@ static FILE_TAG: TypeTag = TypeTag {
     upper: 0x705f_6669_6c65_7631,
 };
 
-/// Bytes per chain in the `chains` argument.
-const CHAIN_RECORD: usize = 16;
-/// Bytes per chain in a result's records.
-const RESULT_RECORD: usize = 48;
-/// Outcome codes by index, as result records carry them.
-const OUTCOME_CODES: [&str; 8] = [
-    "DONE",
-    "RETURNED",
-    "PROGRAM_ERROR",
-    "READ_ERROR",
-    "BAD_ADDRESS",
-    "BLOCK_SIZE",
-    "OUT_OF_FILE",
-    "HOP_LIMIT",
-];
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 /// Pool threads a batch uses when asked for threads instead of io_uring (as
 /// `BatchEngine`'s own fallback).
@@ -65,34 +54,6 @@ pub(crate) const METHODS: [(&str, Method); 9] = [
     ("xrpRun", run_async),
     ("xrpRunBatch", run_batch),
 ];
-
-pub(crate) fn init(env: Env, exports: Value) -> Result<()> {
-    let codes = env.array(OUTCOME_CODES.len())?;
-    for (i, code) in OUTCOME_CODES.iter().enumerate() {
-        env.set_element(codes, i as u32, env.string(code)?)?;
-    }
-    let constants = env.object()?;
-    env.set(constants, "outcomeCodes", codes)?;
-    env.set(constants, "chainRecord", env.number(CHAIN_RECORD as f64)?)?;
-    env.set(constants, "resultRecord", env.number(RESULT_RECORD as f64)?)?;
-    env.set(constants, "pageSize", env.number(PAGE_SIZE as f64)?)?;
-    env.set(
-        constants,
-        "defaultHopLimit",
-        env.number(DEFAULT_HOP_LIMIT as f64)?,
-    )?;
-    env.set(
-        constants,
-        "defaultBudget",
-        env.number(DEFAULT_BUDGET as f64)?,
-    )?;
-    env.set(
-        constants,
-        "defaultDepth",
-        env.number(DEFAULT_QUEUE_DEPTH as f64)?,
-    )?;
-    env.set(exports, "xrp", constants)
-}
 
 fn xrp_error(code: &'static str, message: impl Into<String>) -> JsError {
     JsError::new(ErrorKind::Error, message).code(code)
@@ -124,11 +85,11 @@ fn program_info(cx: &mut CallCtx<'_>) -> Result<Value> {
     Ok(o)
 }
 
-/// `xrpOpen(path: string, direct?: 0 auto | 1 require | 2 off): handle`
+/// `xrpOpen(path: string, direct?: 'auto' | 'require' | 'off'): handle`
 fn open(cx: &mut CallCtx<'_>) -> Result<Value> {
     let env = cx.env();
     let path = cx.path(0, "path")?;
-    let direct = [DirectIo::Auto, DirectIo::Require, DirectIo::Off][choice(cx, 1, "direct", 3)?];
+    let direct = cx.choice(1, "direct", &DIRECT_IO)?;
     let path = Path::new(&path);
     // A directory opens for reading, but no chain could read it: say so now.
     if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
@@ -222,19 +183,6 @@ fn int_arg(
     }
 }
 
-/// An argument that picks one of `count` choices by number: 0 when undefined.
-fn choice(cx: &CallCtx<'_>, i: usize, what: &str, count: usize) -> Result<usize> {
-    match cx.number(i, what)? {
-        None => Ok(0),
-        Some(n) if n.fract() == 0.0 && n >= 0.0 && n < count as f64 => Ok(n as usize),
-        Some(n) => Err(JsError::range_error(format!(
-            "{what} must be an integer from 0 to {}, got {n}",
-            count - 1
-        ))
-        .into()),
-    }
-}
-
 /// What every run function takes: `(program, file, chains, scratch?, mode?, hopLimit?, budget?, ...)`.
 struct Request {
     program: Arc<Program>,
@@ -246,7 +194,7 @@ struct Request {
 fn request(cx: &mut CallCtx<'_>) -> Result<Request> {
     let program = Arc::clone(cx.external::<Arc<Program>>(0, &PROGRAM_TAG, "program")?);
     let handle = file_handle(cx, 1)?;
-    let mode = [Mode::Extended, Mode::KernelCompatible][choice(cx, 4, "mode", 2)?];
+    let mode = cx.choice(4, "mode", &MODES)?;
     let hop_limit = int_arg(
         cx,
         5,
@@ -265,17 +213,18 @@ fn request(cx: &mut CallCtx<'_>) -> Result<Request> {
     let records = cx
         .bytes(2, "chains")?
         .ok_or_else(|| JsError::type_error("chains must be a Uint8Array"))?;
-    if records.len() % CHAIN_RECORD != 0 {
+    let size = chain_record::SIZE;
+    if records.len() % size != 0 {
         let msg = format!(
-            "chains must be a multiple of {CHAIN_RECORD} bytes, got {}",
+            "chains must be a multiple of {size} bytes, got {}",
             records.len()
         );
         return Err(JsError::range_error(msg).into());
     }
-    let mut chains = Vec::with_capacity(records.len() / CHAIN_RECORD);
-    for (i, r) in records.chunks_exact(CHAIN_RECORD).enumerate() {
-        let offset = u64::from_le_bytes(r[..8].try_into().expect("8 bytes"));
-        let len = match u32::from_le_bytes(r[8..12].try_into().expect("4 bytes")) as usize {
+    let mut chains = Vec::with_capacity(records.len() / size);
+    for (i, r) in records.chunks_exact(size).enumerate() {
+        let (offset, len) = chain_record::read(r);
+        let len = match len as usize {
             0 => options.first_read_len(),
             n => n,
         };
@@ -389,33 +338,6 @@ fn run_all_at_once(req: Request, depth: u32, threads: bool) -> Ran {
     }
 }
 
-/// One result record, little-endian:
-///   0 u32 outcome code (index into `OUTCOME_CODES`)   4 u32 hops
-///   8 u64 last offset                                 16 u64 returned value (RETURNED)
-///  24 u32 pc (PROGRAM_ERROR) or errno (READ_ERROR)    28 u32 reserved
-///  32 f64 started, ns from the start of the batch     40 f64 finished, ns
-fn write_record(out: &mut [u8], report: &ChainReport) {
-    let r = &report.result;
-    let code = OUTCOME_CODES
-        .iter()
-        .position(|&c| c == r.outcome.code())
-        .unwrap_or(u32::MAX as usize) as u32;
-    let (returned, detail) = match &r.outcome {
-        Outcome::Returned { code } => (*code, 0),
-        Outcome::ProgramError(e) => (0, e.pc() as u32),
-        Outcome::ReadError { errno, .. } => (0, *errno as u32),
-        _ => (0, 0),
-    };
-    out[0..4].copy_from_slice(&code.to_le_bytes());
-    out[4..8].copy_from_slice(&r.hops.to_le_bytes());
-    out[8..16].copy_from_slice(&r.last_offset.to_le_bytes());
-    out[16..24].copy_from_slice(&returned.to_le_bytes());
-    out[24..28].copy_from_slice(&detail.to_le_bytes());
-    out[28..32].copy_from_slice(&0u32.to_le_bytes());
-    out[32..40].copy_from_slice(&(report.started.as_nanos() as f64).to_le_bytes());
-    out[40..48].copy_from_slice(&(report.finished.as_nanos() as f64).to_le_bytes());
-}
-
 /// `[out, messages, logs, faults, io, elapsedNs]`: `out` holds the records,
 /// then a scratch page per chain (one buffer: creating a Node buffer costs as
 /// much as a one-hop chain's read), or is null when they were `written` to
@@ -513,12 +435,12 @@ fn run_async(cx: &mut CallCtx<'_>) -> Result<Value> {
     env.promise("xrpkv:xrpRun", move || run_one_by_one(req), ran_in_buffer)
 }
 
-/// `xrpRunBatch(program, file, chains, scratch?, mode?, hopLimit?, budget?, depth?, io?: 0 auto | 1 threads)`:
+/// `xrpRunBatch(program, file, chains, scratch?, mode?, hopLimit?, budget?, depth?, io?: 'auto' | 'threads')`:
 /// all chains in flight at once on the libuv pool; returns a promise.
 fn run_batch(cx: &mut CallCtx<'_>) -> Result<Value> {
     let env = cx.env();
     let depth = int_arg(cx, 7, "depth", 1.0, 4096.0, DEFAULT_QUEUE_DEPTH as u64)? as u32;
-    let threads = choice(cx, 8, "io", 2)? == 1;
+    let threads = cx.choice(8, "io", &BATCH_IO)? == BatchIo::Threads;
     let req = request(cx)?;
     env.promise(
         "xrpkv:xrpRunBatch",
