@@ -70,6 +70,18 @@ type RunArgs = [
   budget?: number,
 ];
 
+/** The arguments of both commit calls (crates/node/src/commit.rs). */
+type CommitArgs = [
+  fd: number,
+  pages: Uint8Array,
+  pageNos: Uint8Array,
+  pageSize: number,
+  meta: Uint8Array,
+  metaPageNo: number,
+  sync: boolean,
+  order: CommitOrderHandle,
+];
+
 export interface Native {
   loadElf(object: Uint8Array, name?: string): ProgramHandle;
   loadBytecode(code: Uint8Array): ProgramHandle;
@@ -97,17 +109,19 @@ export interface Native {
   storeLock(path: string): StoreLockHandle;
   /** Whether the lock was held. */
   storeUnlock(handle: StoreLockHandle): boolean;
-  /** The order a store's commits go to disk in: each `storeCommit` given it starts once the ones given it before have finished. */
+  /** The order a store's commits go to disk in: each commit given it starts once the ones given it before have finished. */
   storeCommitOrder(): CommitOrderHandle;
   /**
-   * A commit in one job on the libuv pool, through a duplicate of `fd`:
-   * page `pageNos[i]` (u64 LE) from `pages` at `i * pageSize`, fdatasync
-   * when `syncs` is 2, meta page `metaPageNo` (0 or 1), fdatasync when
-   * `syncs` is 1 or 2;
-   * the job waits for the commits issued before it on `order`, and writes
-   * nothing if one failed. Throws or rejects with code WRITE_FAILED (and errno).
+   * A tree commit (docs/FORMAT.md, "Meta pages") in one job on the libuv
+   * pool, through a duplicate of `fd`: page `pageNos[i]` (u64 LE) from
+   * `pages` at `i * pageSize`, fdatasync, meta page `metaPageNo` (0 or 1),
+   * fdatasync; no syncs when `sync` is false. The job waits for the commits
+   * issued before it on `order`, and writes nothing if one failed. Throws
+   * or rejects with code WRITE_FAILED (and errno).
    */
-  storeCommit(fd: number, pages: Uint8Array, pageNos: Uint8Array, pageSize: number, meta: Uint8Array, metaPageNo: number, syncs: 0 | 1 | 2, order: CommitOrderHandle): Promise<null>;
+  storeTreeCommit(...args: CommitArgs): Promise<null>;
+  /** A log commit (docs/FORMAT.md, "Meta pages"): as `storeTreeCommit`, but one fdatasync, after the meta page. */
+  storeLogCommit(...args: CommitArgs): Promise<null>;
   /**
    * Leaf pages `pageNos[k]` (u64 LE) of `counts[k]` (u32 LE) entries each,
    * taken in order from `head` then `entries` (leaf entries in their page

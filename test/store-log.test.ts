@@ -290,10 +290,10 @@ describe('the log', () => {
       seen.add(`${db.getSync(key(10))} ${db.count()} ${db.getSync(key(6001)) === undefined}`);
       setImmediate(read);
     };
-    type Commit = (pages: Map<number, Buffer>, metaPageNo: number, meta: Buffer, syncs: 1 | 2) => Promise<void>;
-    const pager = (db as unknown as { state: { pager: { commit: Commit } } }).state.pager;
-    const commit = pager.commit.bind(pager);
-    pager.commit = (...args) => ((writing = true), commit(...args));
+    type Commit = (pages: Map<number, Buffer>, meta: Meta) => Promise<void>;
+    const pager = (db as unknown as { state: { pager: { treeCommit: Commit } } }).state.pager;
+    const commit = pager.treeCommit.bind(pager);
+    pager.treeCommit = (...args) => ((writing = true), commit(...args));
     const checkpoint = put(db, 6000, 6010, 'b'); // over the limit: a checkpoint of 6,010 keys
     setImmediate(read);
     await checkpoint;

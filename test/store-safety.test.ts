@@ -213,7 +213,7 @@ describe('failed writes', () => {
     const db = open<Buffer, Buffer>(path, binary);
     await fill(db, 200, 'a');
     const enospc = Object.assign(new Error('cannot write or sync the commit: No space left on device (os error 28)'), { code: 'WRITE_FAILED', errno: 28 });
-    vi.spyOn(native, 'storeCommit').mockRejectedValueOnce(enospc);
+    vi.spyOn(native, 'storeTreeCommit').mockRejectedValueOnce(enospc); // logLimit 0: every commit is a tree commit
     const failed = fill(db, 200, 'b');
     await expect(failed).rejects.toThrow(WriteFailedError);
     await expect(failed).rejects.toThrow(/No space left on device.*reopen the database/);
@@ -231,17 +231,18 @@ describe('failed writes', () => {
     const page = Buffer.alloc(512);
     const one = Buffer.alloc(8);
     // An order of its own per call: a failed commit fails every later one on its order.
-    const commit = (fd: number, pages: Buffer, numbers: Buffer, size = 512, meta = page, metaNo = 0, syncs: unknown = 0) =>
-      native.storeCommit(fd, pages, numbers, size, meta, metaNo, syncs as 0, native.storeCommitOrder());
+    const commit = (fd: number, pages: Buffer, numbers: Buffer, size = 512, meta = page, metaNo = 0, sync: unknown = false) =>
+      native.storeTreeCommit(fd, pages, numbers, size, meta, metaNo, sync as boolean, native.storeCommitOrder());
     expect(() => commit(-1, page, one)).toThrow(RangeError);
     expect(() => commit(0, page, one, 300)).toThrow(/pageSize must be/);
     expect(() => commit(0, page, Buffer.alloc(7))).toThrow(/8 bytes per page/);
     expect(() => commit(0, Buffer.alloc(100), one)).toThrow(/must be 512 bytes/);
     expect(() => commit(0, page, one, 512, Buffer.alloc(100))).toThrow(/meta must be one page of 512 bytes/);
     expect(() => commit(0, page, one, 512, page, 2)).toThrow(/metaPageNo must be 0 or 1/);
-    expect(() => commit(0, page, one, 512, page, 0, true)).toThrow(TypeError);
-    expect(() => commit(0, page, one, 512, page, 0, 3)).toThrow(/syncs must be 0, 1 or 2/);
-    expect(() => native.storeCommit(0, page, one, 512, page, 0, 0, {} as never)).toThrow(/order is not a handle made by this addon/);
+    expect(() => commit(0, page, one, 512, page, 0, 2)).toThrow(/sync must be a boolean/);
+    expect(() => commit(0, page, one, 512, page, 0, null)).toThrow(/sync must be a boolean/);
+    expect(() => native.storeTreeCommit(0, page, one, 512, page, 0, false, {} as never)).toThrow(/order is not a handle made by this addon/);
+    expect(() => native.storeLogCommit(0, page, one, 512, page, 0, false, {} as never)).toThrow(/order is not a handle made by this addon/);
     // A descriptor that is not open: EBADF, before any work is queued.
     expect(() => commit(1_000_000, page, one)).toThrow(expect.objectContaining({ code: 'WRITE_FAILED', errno: 9 }));
     // A descriptor open for reading only: the job's write fails with EBADF.
@@ -263,7 +264,7 @@ describe('failed writes', () => {
       await expect(commit(fd, page, huge, 512, Buffer.alloc(512, 9), 1)).rejects.toMatchObject({ code: 'WRITE_FAILED', errno: expect.any(Number) });
       expect(statSync(path).size).toBe(0);
       // Pages 3 and 4, then meta page 1, synced.
-      await commit(fd, Buffer.alloc(1024, 7), Buffer.from([3, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0]), 512, Buffer.alloc(512, 9), 1, 2);
+      await commit(fd, Buffer.alloc(1024, 7), Buffer.from([3, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0]), 512, Buffer.alloc(512, 9), 1, true);
       expect(statSync(path).size).toBe(5 * 512);
       const file = readFileSync(path);
       expect([file[512], file[3 * 512], file[5 * 512 - 1], file[0]]).toEqual([9, 7, 7, 0]);
@@ -285,8 +286,9 @@ describe('commit order', () => {
       b.writeBigUInt64LE(BigInt(n));
       return b;
     };
+    // Tree and log commits alike take their turn on the order.
     const commit = (file: number, n: number, fill: number, metaNo: number) =>
-      native.storeCommit(file, Buffer.alloc(512, fill), pageNo(n), 512, Buffer.alloc(512, fill), metaNo, 0, order);
+      (n % 2 ? native.storeLogCommit : native.storeTreeCommit)(file, Buffer.alloc(512, fill), pageNo(n), 512, Buffer.alloc(512, fill), metaNo, false, order);
     try {
       // Issued together: each job waits for the one before, so page 3's
       // second write and meta page 0's lands last.

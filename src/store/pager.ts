@@ -1,6 +1,7 @@
-// Page I/O on the database file: whole-page reads (verified), batched writes
-// of runs of consecutive pages, and syncs. The pager never decides *what* to
-// write where; `tx.ts` guarantees it only writes pages no snapshot can reach.
+// Page I/O on the database file: whole-page reads (verified), commits (their
+// pages, meta and syncs, by one of the two protocols of docs/FORMAT.md "Meta
+// pages"), and syncs. The pager never decides *what* to write where; `tx.ts`
+// and `log-commit.ts` guarantee it only writes pages no snapshot can reach.
 //
 // Page cache: verified branch, leaf and overflow pages stay in memory (up to
 // `cacheBytes`, oldest first out), so a warm read costs neither a syscall nor
@@ -13,7 +14,7 @@
 // one, as in a database with its own buffer pool, and what the XRP kernel
 // path needs). O_DIRECT wants memory, offsets and lengths aligned to the
 // device's logical block: reads go through an aligned buffer, commits'
-// writes through the addon's aligned copy (storeCommit), the meta pages
+// writes through the addon's aligned copy (its commit calls), the meta pages
 // of a new file through an aligned buffer here (a copy of each page, far
 // cheaper than the I/O), and the page size must be a multiple of the block
 // size (`directBlock`).
@@ -22,6 +23,7 @@ import { native } from '../native.js';
 import { alignedBuffer } from '../aligned.js';
 import { CorruptionError, UnsupportedError } from '../errors.js';
 import { HEADER_FIELDS, PageType, verifyPage } from '../format/page.js';
+import { encodeMeta, metaPageOf, type Meta } from '../format/meta.js';
 
 /** The page cache's default budget: a 1M-key store of 100-byte values (about 128 MiB) fits. */
 export const DEFAULT_CACHE_BYTES = 256 * 2 ** 20;
@@ -207,17 +209,37 @@ export class Pager {
   }
 
   /**
-   * A commit's writes in one job: `pages`, a sync if `syncs` is 2, meta page
-   * `metaPageNo` (0 or 1), a sync (no sync at all when `sync` is off).
-   * Durable when it resolves.
-   * The job starts once every commit this pager was given before has
-   * finished on disk, and writes nothing if one failed: the writer may call
-   * this while the commit before is still being written.
+   * A tree commit (a checkpoint: tx.ts): `pages`, sync, `meta` in its meta
+   * page, sync. Nothing reaches the pages until the meta is written after
+   * them, so a crash leaves the commit before or this one, whole.
+   * Durable when it resolves (no syncs when `sync` is off).
    */
-  async commit(pages: Map<number, Buffer>, metaPageNo: number, meta: Buffer, syncs: 1 | 2): Promise<void> {
+  treeCommit(pages: Map<number, Buffer>, meta: Meta): Promise<void> {
+    return this.commit(native.storeTreeCommit, pages, meta);
+  }
+
+  /**
+   * A log commit (log-commit.ts): `pages` and `meta` in its meta page, then
+   * one sync. A crash can leave the meta without some of its pages; opening
+   * sees that from the meta's `newLogSum` and uses the commit before
+   * (log.ts, `tornLogCommit`). Durable when it resolves (no sync when
+   * `sync` is off).
+   */
+  logCommit(pages: Map<number, Buffer>, meta: Meta): Promise<void> {
+    return this.commit(native.storeLogCommit, pages, meta);
+  }
+
+  /**
+   * A commit's writes in one job. The job starts once every commit this
+   * pager was given before has finished on disk, and writes nothing if one
+   * failed: the writer may call this while the commit before is still being
+   * written.
+   */
+  private async commit(write: typeof native.storeTreeCommit, pages: Map<number, Buffer>, meta: Meta): Promise<void> {
     const { data, numbers } = this.stage(pages);
+    const metaPageNo = metaPageOf(meta.txid);
     this.forget(metaPageNo);
-    await native.storeCommit(this.fd, data, numbers, this.pageSize, meta, metaPageNo, this.sync ? syncs : 0, this.order);
+    await write(this.fd, data, numbers, this.pageSize, encodeMeta(meta), metaPageNo, this.sync, this.order);
   }
 
   /** `pages` in the cache, and in the staging buffers in page order, with their numbers. */

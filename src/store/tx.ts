@@ -1,8 +1,8 @@
 // A write transaction: copy on write over the last commit. Changes go to
 // in-memory nodes (node.ts); `commit` rebalances them, writes them to pages
 // taken from the freelist or appended, and returns those pages and the new
-// meta for writer.ts to write: pages, sync, meta, sync (a log commit, which
-// does not come here, syncs once).
+// meta as a tree commit (commit.ts) for writer.ts to write: pages, sync,
+// meta, sync. A log commit (log-commit.ts) never comes here.
 //
 // Invariants:
 // - the transaction writes only pages that are free (freelist.ts): no open
@@ -19,6 +19,7 @@
 //   first moves the tail's entries into that leaf (`flushTail`), so only
 //   appends and `commit` ever see a tail.
 import { AppendTail, entryKey } from './append.js';
+import type { PreparedCommit } from './commit.js';
 import { Freelist } from './freelist.js';
 import type { Meta } from '../format/meta.js';
 import { encodeLeafRuns } from './leaves.js';
@@ -36,17 +37,10 @@ import {
   overflowCapacity,
   type LeafValue,
 } from '../format/page.js';
+import { Overlay } from './overlay.js';
 import { Snapshot, overflowChain, type StoreState } from './snapshot.js';
 
 const EMPTY = Buffer.alloc(0);
-
-/** What a commit writes: pages (number -> bytes), then the meta; and the state to publish after. */
-export interface Commit {
-  pages: Map<number, Buffer>;
-  meta: Meta;
-  freelist: Freelist;
-  freelistPages: number[];
-}
 
 export class WriteTx {
   readonly txid: number;
@@ -195,8 +189,13 @@ export class WriteTx {
     if (pages.length > 0) this.changed = true;
   }
 
-  /** Rebalances, spills and lists the pages to write; the transaction is spent after. */
-  commit(): Commit {
+  /**
+   * Rebalances, spills and lists the pages to write, as a tree commit whose
+   * meta has an empty log: publishing it replaces the freelist and empties
+   * the in-memory log (the caller has put the log's changes here, and
+   * `discard`ed its pages). The transaction is spent after.
+   */
+  commit(): PreparedCommit {
     let root = this.loadRoot();
     let rootPage = this.store.meta.root;
     // A small tail joins its leaf: the rules below then see a plain node. A
@@ -238,7 +237,19 @@ export class WriteTx {
       newLogPages: 0,
       newLogSum: 0,
     };
-    return { pages: this.pages, meta, freelist: this.freelist, freelistPages };
+    const { store, freelist } = this;
+    return {
+      protocol: 'tree',
+      pages: this.pages,
+      meta,
+      publish: () => {
+        store.meta = meta;
+        store.freelist = freelist;
+        store.freelistPages = freelistPages;
+        store.overlay = new Overlay();
+        store.logPages = [];
+      },
+    };
   }
 
   // ---- the append tail --------------------------------------------------------

@@ -1,32 +1,36 @@
 // The write queue: every write issued in one event-loop turn commits in one
 // transaction (a `setImmediate` after the turn), and its promise settles only
-// once that commit is durable: pages written, synced, meta written, synced.
-// Writes issued while a commit is in flight form the next one.
+// once that commit is durable: written and synced by its protocol (pager.ts,
+// `treeCommit` / `logCommit`). Writes issued while a commit is in flight
+// form the next one.
 //
 // Commits are a pipeline of two: while one is being written and synced, the
 // next is prepared on top of it (its reads see the one before, as they
 // will once both are durable) and handed to the pager at once; its writes
 // start on the libuv pool the moment the one before is on disk, with no
-// trip through the event loop between them (pager.commit). Writes go to
+// trip through the event loop between them (pager.ts). Writes go to
 // disk strictly in commit order, and a commit publishes (readers see it)
 // and settles its promises only once durable; if one fails, every later
 // one fails with it and writes nothing. A checkpoint is prepared only
 // once everything before it has published, and nothing is prepared on top
 // of it until it has.
 //
-// A commit goes one of two ways. A small one goes to the log (log.ts): its
-// changes are appended as records, and the tree stays as it is. Any other
-// (more than LOG_COMMIT_KEYS keys, or LOG_COMMIT_KEYS_SCATTERED when they
-// do not rise, a value too long for a record, or a log grown past its
-// limits) is a checkpoint: a tree transaction (tx.ts)
-// that takes in the log's changes, then the commit's own, rewrites the
-// changed pages copy-on-write and empties the log. Either way the commit is
-// durable when its promises settle, and snapshots see all of it or none.
+// A commit goes one of two ways, and its builder hands back a prepared
+// commit (commit.ts) either way. A small one goes to the log
+// (log-commit.ts): its changes are appended as records, and the tree stays
+// as it is. Any other (more than LOG_COMMIT_KEYS keys, or
+// LOG_COMMIT_KEYS_SCATTERED when they do not rise, a value too long for a
+// record, or a log grown past its limits) is a checkpoint: a tree
+// transaction (tx.ts) that takes in the log's changes, then the commit's
+// own, rewrites the changed pages copy-on-write and empties the log. Either
+// way the commit is durable when its promises settle, and snapshots see all
+// of it or none.
 import { WriteFailedError } from '../errors.js';
-import { countDelta, encodeLog, logSum } from '../format/log.js';
+import type { PreparedCommit } from './commit.js';
+import { prepareLogCommit } from './log-commit.js';
 import { LogTx } from './log-tx.js';
-import { encodeMeta, type Meta } from '../format/meta.js';
-import { Overlay } from './overlay.js';
+import type { Meta } from '../format/meta.js';
+import type { Overlay } from './overlay.js';
 import { apply, keysRise, runTxn, type Op, type TxOps } from './ops.js';
 import { PackedOps } from './packed.js';
 import { Snapshot, type StoreState } from './snapshot.js';
@@ -34,8 +38,6 @@ import { WriteTx } from './tx.js';
 
 /** Default `logLimit`: keys the log holds before a checkpoint folds them into the tree. */
 export const LOG_LIMIT = 65_536;
-/** Log bytes on disk that force a checkpoint: bounds the file's growth and the replay at open. */
-const LOG_BYTES = 16 << 20;
 /**
  * The most keys one commit may log. A larger commit rewrites the tree: it
  * dirties enough leaves that writing them costs about what its records
@@ -136,7 +138,7 @@ export class Writer {
   private async stage(items: Item[]): Promise<void> {
     if (this.failed) return items.forEach((item) => item.reject(this.failed));
     const outcomes: { ok: boolean; value: unknown }[] = [];
-    let write: Prepared | undefined;
+    let write: PreparedCommit | undefined;
     try {
       write = await this.prepare(items, outcomes);
     } catch (e) {
@@ -146,16 +148,14 @@ export class Writer {
     let written: Promise<unknown> | undefined;
     if (write) {
       this.head = write.meta;
-      if (write.checkpoint) this.barrier = true;
+      if (write.protocol === 'tree') this.barrier = true;
       // Written before the commit before it has published: safe, because
       // only a log commit has a commit prepared on top of it, and a log
       // commit frees no page, so this one's pages are ones no snapshot,
       // published or not, can reach. The error, if any, is taken by persist.
-      // A log commit syncs once, its pages and meta together: opening
-      // checks that its pages arrived (meta.ts: newLogSum). A checkpoint's
-      // pages are synced before its meta is written.
-      const syncs = write.checkpoint ? 2 : 1;
-      written = this.state.pager.commit(write.pages, write.meta.txid % 2, encodeMeta(write.meta), syncs).then(
+      const { pager } = this.state;
+      const writing = write.protocol === 'tree' ? pager.treeCommit(write.pages, write.meta) : pager.logCommit(write.pages, write.meta);
+      written = writing.then(
         () => undefined,
         (e: unknown) => e ?? new Error('the commit failed'),
       );
@@ -165,11 +165,11 @@ export class Writer {
   }
 
   /** Waits for a prepared commit's writes (the one before it has published), publishes it and settles its items. */
-  private async persist(write: Prepared | undefined, written: Promise<unknown> | undefined, items: Item[], outcomes: { ok: boolean; value: unknown }[]): Promise<void> {
+  private async persist(write: PreparedCommit | undefined, written: Promise<unknown> | undefined, items: Item[], outcomes: { ok: boolean; value: unknown }[]): Promise<void> {
     try {
       if (this.failed) return items.forEach((item) => item.reject(this.failed));
       if (write) {
-        // Pages, (sync,) meta, sync: one job on the libuv pool.
+        // The commit's writes and syncs: one job on the libuv pool.
         const error = await written;
         if (error !== undefined) {
           this.failed = new WriteFailedError(this.state.path, error);
@@ -181,13 +181,13 @@ export class Writer {
       items.forEach((item, i) => (outcomes[i].ok ? item.resolve(outcomes[i].value) : item.reject(outcomes[i].value)));
     } finally {
       this.unpublished--;
-      if (write?.checkpoint) this.barrier = false;
+      if (write?.protocol === 'tree') this.barrier = false;
       this.pump();
     }
   }
 
   /** Runs `items` (their outcomes go to `outcomes`) and lists what to write; undefined when nothing changed. */
-  private async prepare(items: Item[], outcomes: { ok: boolean; value: unknown }[]): Promise<Prepared | undefined> {
+  private async prepare(items: Item[], outcomes: { ok: boolean; value: unknown }[]): Promise<PreparedCommit | undefined> {
     const { state } = this;
     let log: LogTx | undefined;
     const count = opCount(items);
@@ -195,7 +195,7 @@ export class Writer {
     if (this.logLimit > 0 && count <= limit && state.overlay.size + count <= this.logLimit) {
       log = new LogTx(new Snapshot(state, this.head), count);
       for (const item of items) outcomes.push(item.kind === 'ops' ? { ok: true, value: apply(log, item.ops) } : runTxn(log, item.fn));
-      const logged = this.logged(log, limit);
+      const logged = prepareLogCommit(state, this.head, log, { commitKeys: limit, logKeys: this.logLimit, oldestSnapshot: this.oldestSnapshot() });
       if (logged !== 'checkpoint') return logged;
     }
     // A checkpoint, once every commit before it has published (what the log
@@ -214,20 +214,7 @@ export class Writer {
     } else {
       for (const item of items) outcomes.push(item.kind === 'ops' ? { ok: true, value: apply(tx, item.ops) } : runTxn(tx, item.fn));
     }
-    if (!tx.changed) return undefined;
-    const c = tx.commit();
-    return {
-      pages: c.pages,
-      meta: c.meta,
-      checkpoint: true,
-      publish: () => {
-        state.meta = c.meta;
-        state.freelist = c.freelist;
-        state.freelistPages = c.freelistPages;
-        state.overlay = new Overlay();
-        state.logPages = [];
-      },
-    };
+    return tx.changed ? tx.commit() : undefined;
   }
 
   /**
@@ -243,60 +230,6 @@ export class Writer {
       batches.push(item.ops);
     }
     return keysRise(batches) ? this.commitLimit : scattered;
-  }
-
-  /** `log`'s changes as a log commit of at most `limit` keys; 'checkpoint' when the log cannot take them. */
-  private logged(log: LogTx, limit: number): Prepared | undefined | 'checkpoint' {
-    const { state } = this;
-    if (log.tooLarge || log.size > limit || state.overlay.size + log.size > this.logLimit) return 'checkpoint';
-    const records = log.records();
-    if (records.length === 0) return undefined;
-    const { pageSize } = state;
-    const meta = this.head;
-    const txid = meta.txid + 1;
-    // Free pages first, as a tree commit takes them; the freelist on disk is
-    // not rewritten (log.ts: the chain wins over it). Promoting pages no
-    // snapshot can reach any more changes nothing a reader sees.
-    const { freelist } = state;
-    freelist.promote(this.oldestSnapshot());
-    let pageCount = meta.pageCount;
-    let reused = 0;
-    const allocate = () => {
-      const page = freelist.peek(reused);
-      if (page === undefined) return pageCount++;
-      reused++;
-      state.cache.delete(page);
-      return page;
-    };
-    const { pages, newest } = encodeLog(pageSize, txid, records, allocate, meta.log);
-    if ((meta.logPages + pages.size) * pageSize > LOG_BYTES) return 'checkpoint';
-    let delta = 0;
-    for (const r of records) delta += countDelta(r.kind);
-    const next: Meta = {
-      ...meta,
-      txid,
-      pageCount,
-      log: newest,
-      logPages: meta.logPages + pages.size,
-      entries: meta.entries + delta,
-      newLogPages: pages.size,
-      newLogSum: logSum(pages),
-    };
-    // Taken now: the next commit, prepared before this one publishes, builds
-    // on it. Readers see the overlay only as of the txid they read at, so
-    // this commit's versions stay hidden until it publishes; the ones they
-    // see (up to the published txid) are kept.
-    freelist.take(reused);
-    state.overlay.apply(records, txid, Math.min(this.oldestSnapshot(), state.meta.txid));
-    return {
-      pages,
-      meta: next,
-      checkpoint: false,
-      publish: () => {
-        state.meta = next;
-        state.logPages.push(...pages.keys());
-      },
-    };
   }
 }
 
@@ -318,15 +251,6 @@ async function fold(overlay: Overlay, tx: WriteTx): Promise<void> {
   }
 }
 const FOLD_SLICE = 2048;
-
-/** What a commit writes (pages, then the meta), and how it becomes visible once durable. */
-interface Prepared {
-  pages: Map<number, Buffer>;
-  meta: Meta;
-  /** A tree commit: it replaces the overlay and the freelist when it publishes. */
-  checkpoint: boolean;
-  publish(): void;
-}
 
 /** Keys the items' operations name (a transaction's are not known before it runs). */
 function opCount(items: Item[]): number {

@@ -4,10 +4,11 @@
 //!
 //! Node-API is declared by hand (`napi_sys`) and wrapped (`napi`), so this
 //! crate has no dependency besides `ebpf` and `xrp`. All `unsafe` code lives in those two
-//! modules, but for one descriptor duplication in `store` (allowed there by
+//! modules, but for one descriptor duplication in `commit` (allowed there by
 //! name); the rest is checked safe.
 #![deny(unsafe_code)]
 
+mod commit;
 mod commit_order;
 mod crc32;
 mod format;
@@ -46,6 +47,7 @@ pub(crate) fn init(env: Env, exports: Value) -> Result<()> {
         .into_iter()
         .chain(xrp::METHODS)
         .chain(store::METHODS)
+        .chain(commit::METHODS)
         .chain(leaves::METHODS)
     {
         env.set(exports, name, env.function(name, method)?)?;

@@ -658,6 +658,20 @@ impl<'cx> CallCtx<'cx> {
         }
     }
 
+    /// Argument `i` as a boolean, or `None` when undefined or null.
+    pub fn boolean(&self, i: usize, what: &str) -> Result<Option<bool>> {
+        let Some(v) = self.typed(i, JsType::Boolean, "a boolean", what)? else {
+            return Ok(None);
+        };
+        let env = self.env;
+        let mut b = false;
+        env.check(
+            unsafe { napi_get_value_bool(env.0, v, &mut b) },
+            "napi_get_value_bool",
+        )?;
+        Ok(Some(b))
+    }
+
     /// Argument `i` as a number, or `None` when undefined or null.
     pub fn number(&self, i: usize, what: &str) -> Result<Option<f64>> {
         let Some(v) = self.typed(i, JsType::Number, "a number", what)? else {

@@ -1,6 +1,5 @@
-//! The store's file calls: a commit's writes and syncs as one job on the
-//! libuv pool, in the order of the store's commits (commit_order.rs), and
-//! the writer lock.
+//! The store's file calls besides its commits (commit.rs): the writer lock,
+//! and the alignment direct reads need.
 //!
 //! The lock is an exclusive `flock` on the database file, held through a
 //! descriptor of its own (`File::try_lock`, which is `flock(LOCK_EX |
@@ -10,241 +9,19 @@
 
 use std::cell::RefCell;
 use std::fs::{File, OpenOptions, TryLockError};
-use std::os::fd::{BorrowedFd, RawFd};
-use std::os::unix::fs::FileExt;
-use std::sync::Arc;
 
-use crate::commit_order::CommitOrder;
-use crate::format::{META_PAGES, PAGE_SIZES};
-use crate::napi::{CallCtx, Env, ErrorKind, JsError, Method, Prop, Result, TypeTag, Value};
+use crate::napi::{CallCtx, ErrorKind, JsError, Method, Prop, Result, TypeTag, Value};
 
 static LOCK_TAG: TypeTag = TypeTag {
     lower: 0x7872_706b_765f_7374,
     upper: 0x6f72_655f_6c6f_636b,
 };
 
-static ORDER_TAG: TypeTag = TypeTag {
-    lower: 0x7872_706b_765f_7374,
-    upper: 0x6f72_655f_6f72_6472,
-};
-
-pub(crate) const METHODS: [(&str, Method); 5] = [
+pub(crate) const METHODS: [(&str, Method); 3] = [
     ("storeLock", lock),
     ("storeUnlock", unlock),
     ("alignmentOffset", alignment_offset),
-    ("storeCommitOrder", commit_order),
-    ("storeCommit", commit),
 ];
-
-/// `storeCommitOrder(): handle` — the order one store's commits go to disk
-/// in (commit_order.rs): every `storeCommit` given it waits on the pool for
-/// the ones given it before.
-fn commit_order(cx: &mut CallCtx<'_>) -> Result<Value> {
-    let order: Arc<CommitOrder> = Arc::default();
-    cx.env().external(order, &ORDER_TAG, 64)
-}
-
-/// A copy of `bytes` starting at a 4096-aligned address, which every
-/// O_DIRECT write accepts: a Vec over-allocated by one alignment, and the
-/// offset of its first aligned byte.
-struct AlignedCopy {
-    buffer: Vec<u8>,
-    start: usize,
-    len: usize,
-}
-
-impl AlignedCopy {
-    fn of(bytes: &[u8]) -> AlignedCopy {
-        // Only the copy writes the memory: no zeroing pass over it first.
-        let mut buffer: Vec<u8> = Vec::with_capacity(bytes.len() + 4096);
-        let start = buffer.as_ptr().align_offset(4096);
-        buffer.resize(start, 0);
-        buffer.extend_from_slice(bytes);
-        AlignedCopy {
-            buffer,
-            start,
-            len: bytes.len(),
-        }
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        &self.buffer[self.start..self.start + self.len]
-    }
-}
-
-/// `storeCommit(fd, pages, pageNos, pageSize, meta, metaPageNo, syncs, order): Promise<void>`
-/// — a whole commit in one job on the libuv pool: page `pageNos[i]` (u64
-/// little-endian) from `pages[i * pageSize..]`, runs of consecutive pages
-/// with one `pwrite` each, `fdatasync` when `syncs` is 2, then the meta page
-/// at `metaPageNo`, and `fdatasync` when `syncs` is 1 or 2. The order is the
-/// store's crash-safety protocol (docs/FORMAT.md): a tree commit syncs its
-/// pages before its meta; a log commit syncs once, because opening checks
-/// that its pages arrived.
-///
-/// A commit's pages are scattered over the file (freed pages are reused):
-/// one asynchronous call per run, or per step of the protocol, cost a pool
-/// round trip each, most of the time a small commit waited. The job has its
-/// own aligned copies of the pages and its own duplicate of `fd` (made
-/// before this returns), so nothing it uses can change or close under it.
-/// The duplicate shares the descriptor's open file, `O_DIRECT` included.
-///
-/// The job starts writing only once every commit issued before it with the
-/// same `order` has finished, and writes nothing if one of them failed: the
-/// writer can issue a commit while the one before is still on disk.
-fn commit(cx: &mut CallCtx<'_>) -> Result<Value> {
-    let job = PageWrite::from_args(cx)?;
-    let syncs = cx
-        .number(6, "syncs")?
-        .ok_or_else(|| JsError::type_error("syncs must be a number"))?;
-    if ![0.0, 1.0, 2.0].contains(&syncs) {
-        return Err(JsError::range_error(format!("syncs must be 0, 1 or 2, got {syncs}")).into());
-    }
-    let meta_no = cx.number(5, "metaPageNo")?.unwrap_or(-1.0);
-    if !(meta_no >= 0.0 && meta_no < META_PAGES as f64 && meta_no.fract() == 0.0) {
-        return Err(
-            JsError::range_error(format!("metaPageNo must be 0 or 1, got {meta_no}")).into(),
-        );
-    }
-    let meta = cx
-        .bytes(4, "meta")?
-        .ok_or_else(|| JsError::type_error("meta must be a Uint8Array"))?;
-    if meta.len() != job.page_size {
-        let msg = format!(
-            "meta must be one page of {} bytes, got {}",
-            job.page_size,
-            meta.len()
-        );
-        return Err(JsError::range_error(msg).into());
-    }
-    let meta = AlignedCopy::of(meta);
-    let meta_offset = meta_no as u64 * job.page_size as u64;
-    let order: &Arc<CommitOrder> = cx.external(7, &ORDER_TAG, "order")?;
-    // Taken last: a call that throws takes no place in the order.
-    let ticket = order.ticket();
-    let work = move || -> std::io::Result<()> {
-        if ticket.wait_turn().is_err() {
-            return Err(std::io::Error::other(
-                "an earlier commit failed, so this one wrote nothing",
-            ));
-        }
-        let written = (|| {
-            write_runs(&job.file, &job.data, &job.numbers, job.page_size)?;
-            if syncs == 2.0 {
-                job.file.sync_data()?;
-            }
-            job.file.write_all_at(meta.as_slice(), meta_offset)?;
-            if syncs > 0.0 {
-                job.file.sync_data()?;
-            }
-            Ok(())
-        })();
-        ticket.finish(written.is_ok());
-        written
-    };
-    cx.env().promise("xrpkv:storeCommit", work, settle_write)
-}
-
-/// The arguments `fd, pages, pageNos, pageSize` of a page write, checked,
-/// with the pages copied and the descriptor duplicated for the job.
-struct PageWrite {
-    file: File,
-    data: AlignedCopy,
-    numbers: Vec<u64>,
-    page_size: usize,
-}
-
-impl PageWrite {
-    fn from_args(cx: &mut CallCtx<'_>) -> Result<PageWrite> {
-        let fd = cx.number(0, "fd")?.unwrap_or(-1.0);
-        if !(fd >= 0.0 && fd <= i32::MAX as f64 && fd.fract() == 0.0) {
-            return Err(
-                JsError::range_error(format!("fd must be a file descriptor, got {fd}")).into(),
-            );
-        }
-        let page_size = cx.number(3, "pageSize")?.unwrap_or(0.0);
-        if !PAGE_SIZES.iter().any(|&p| p as f64 == page_size) {
-            let msg = format!("pageSize must be 512, 1024, 2048 or 4096, got {page_size}");
-            return Err(JsError::range_error(msg).into());
-        }
-        let page_size = page_size as usize;
-        let numbers: Vec<u64> = cx
-            .bytes(2, "pageNos")?
-            .ok_or_else(|| JsError::type_error("pageNos must be a Uint8Array"))?
-            .chunks(8)
-            .map(|c| c.try_into().map(u64::from_le_bytes))
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|_| JsError::range_error("pageNos must hold 8 bytes per page"))?;
-        let pages = cx
-            .bytes(1, "pages")?
-            .ok_or_else(|| JsError::type_error("pages must be a Uint8Array"))?;
-        if pages.len() != numbers.len() * page_size {
-            let msg = format!(
-                "pages must be {} bytes ({} pages of {page_size}), got {}",
-                numbers.len() * page_size,
-                numbers.len(),
-                pages.len()
-            );
-            return Err(JsError::range_error(msg).into());
-        }
-        let data = AlignedCopy::of(pages);
-        let file = duplicate(fd as RawFd)
-            .map_err(|e| write_failed(format!("cannot duplicate fd {fd}: {e}"), &e))?;
-        Ok(PageWrite {
-            file,
-            data,
-            numbers,
-            page_size,
-        })
-    }
-}
-
-/// The writes: consecutive page numbers go out together.
-fn write_runs(
-    file: &File,
-    data: &AlignedCopy,
-    numbers: &[u64],
-    page_size: usize,
-) -> std::io::Result<()> {
-    let bytes = data.as_slice();
-    let mut i = 0;
-    while i < numbers.len() {
-        let mut j = i + 1;
-        while j < numbers.len() && numbers[j] == numbers[j - 1] + 1 {
-            j += 1;
-        }
-        let offset = numbers[i]
-            .checked_mul(page_size as u64)
-            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
-        file.write_all_at(&bytes[i * page_size..j * page_size], offset)?;
-        i = j;
-    }
-    Ok(())
-}
-
-/// A descriptor of its own for the open file `fd` names (`F_DUPFD_CLOEXEC`).
-#[allow(unsafe_code)] // the one raw descriptor this crate touches outside napi
-fn duplicate(fd: RawFd) -> std::io::Result<File> {
-    // SAFETY: borrowed only for the duplication, during this call; a closed
-    // or invalid `fd` makes it fail with EBADF rather than touch anything.
-    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-    Ok(File::from(borrowed.try_clone_to_owned()?))
-}
-
-/// A WRITE_FAILED error carrying `e`'s errno.
-fn write_failed(message: String, e: &std::io::Error) -> JsError {
-    let err = JsError::new(ErrorKind::Error, message).code("WRITE_FAILED");
-    match e.raw_os_error() {
-        Some(errno) => err.prop("errno", Prop::Number(errno as f64)),
-        None => err,
-    }
-}
-
-fn settle_write(env: Env, result: std::io::Result<()>) -> Result<Value> {
-    match result {
-        Ok(()) => env.null(),
-        Err(e) => Err(write_failed(format!("cannot write or sync the commit: {e}"), &e).into()),
-    }
-}
 
 /// `alignmentOffset(bytes: Uint8Array, align: number): number` — how many
 /// bytes from the start of `bytes` the first `align`-aligned address is.
