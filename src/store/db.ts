@@ -44,12 +44,12 @@ export interface OpenOptions {
    * verified page read per level. `xrp`: bpf/lookup.c on the XRP runtime, one
    * chain per lookup (getSync: runSync; get: run, off the event loop;
    * getMany: runBatch); throws UnsupportedError when the runtime cannot be
-   * used. `auto` (default): `xrp` only where chains would run in the kernel
-   * (an XRP kernel, which xrpkv cannot drive yet), else `walk`: in the
-   * emulator `walk` is faster and it verifies page checksums, which
-   * bpf/lookup.c does not. `db.lookup` and `stats().backend` say which,
-   * `db.lookupReason` why. With `xrp`, forward range scans run bpf/range.c
-   * (reverse ones use the TypeScript cursor).
+   * used. `auto` (default): `walk`, always, for now. It is meant to pick
+   * `xrp` where chains run in an XRP kernel, but xrpkv cannot drive one yet,
+   * so chains would run in the emulator, where `walk` is faster and also
+   * verifies page checksums, which bpf/lookup.c does not. `db.lookup` and
+   * `stats().backend` say which, `db.lookupReason` why. With `xrp`, forward
+   * range scans run bpf/range.c (reverse ones use the TypeScript cursor).
    */
   lookup?: Lookup;
   /**
@@ -142,27 +142,32 @@ export class Database<K = unknown, V = any> {
     this.lock = opened.lock;
     this.pageSize = opened.state.pageSize;
     let xrp: XrpLookup | undefined;
-    let reason = "lookup 'walk' was asked for";
+    let reason: string;
     if (xrpMode === 'kernel' && this.pageSize !== 512) {
       opened.state.pager.close();
       native.storeUnlock(opened.lock);
       throw new RangeError(`xrpMode 'kernel' reads 512 bytes per hop, so it needs 512-byte pages; this file has ${this.pageSize}-byte pages`);
     }
-    const runtime = lookup === 'auto' ? xrpBackend() : undefined;
-    if (runtime && runtime.backend !== 'kernel') {
+    if (lookup === 'auto') {
+      // 'auto' walks. It is meant to run bpf/lookup.c where chains run in an
+      // XRP kernel, but xrpBackend() answers 'emulator' on every kernel
+      // (xrp.ts, resolveBackend: xrpkv cannot drive an XRP kernel yet), and
+      // in the emulator a walk is faster than a chain and also verifies page
+      // checksums, which bpf/lookup.c does not. The reason says so, with the
+      // kernel probe's answer.
+      const runtime = xrpBackend();
       reason = `lookup 'auto': chains would run in the XRP ${runtime.backend} (${runtime.reason}), where walk is faster and also verifies page checksums; ask for lookup 'xrp' to run bpf/lookup.c`;
-    } else if (lookup !== 'walk') {
+    } else if (lookup === 'walk') {
+      reason = "lookup 'walk' was asked for";
+    } else {
       try {
         xrp = new XrpLookup(path, this.pageSize, xrpMode, opened.state.pager.directBlock > 0);
-        reason = `bpf/lookup.c on the XRP ${xrp.backend} (${lookup === 'auto' ? "lookup 'auto'" : "lookup 'xrp' was asked for"}); reads: ${xrp.access}`;
+        reason = `bpf/lookup.c on the XRP ${xrp.backend} (lookup 'xrp' was asked for); reads: ${xrp.access}`;
       } catch (e) {
-        if (lookup === 'xrp' || e instanceof RangeError) {
-          opened.state.pager.close();
-          native.storeUnlock(opened.lock);
-          if (e instanceof RangeError) throw e;
-          throw Object.assign(new UnsupportedError(`lookup 'xrp' is not available: ${(e as Error).message}`), { cause: e });
-        }
-        reason = `lookup 'auto': the XRP runtime is not available (${(e as Error).message}), so lookups walk`;
+        opened.state.pager.close();
+        native.storeUnlock(opened.lock);
+        if (e instanceof RangeError) throw e;
+        throw Object.assign(new UnsupportedError(`lookup 'xrp' is not available: ${(e as Error).message}`), { cause: e });
       }
     }
     this.xrp = xrp;
