@@ -160,6 +160,8 @@ export interface Native {
     readonly directIo: readonly NativeDirectIo[];
     readonly batchIo: readonly NativeBatchIo[];
     readonly pageSize: number;
+    /** What kernel-compatible mode reads per hop, as the prototype XRP kernel. */
+    readonly sectorSize: number;
     readonly defaultHopLimit: number;
     readonly defaultBudget: number;
     readonly defaultDepth: number;

@@ -43,6 +43,8 @@ export type XrpBackendChoice = 'auto' | XrpBackendName;
 export type XrpDirectIo = NativeDirectIo;
 
 export const XRP_PAGE_SIZE: number = native.xrp.pageSize;
+/** Bytes of each read in mode `kernel`. */
+export const XRP_SECTOR_SIZE: number = native.xrp.sectorSize;
 export const XRP_DEFAULT_HOP_LIMIT: number = native.xrp.defaultHopLimit;
 export const XRP_DEFAULT_DEPTH: number = native.xrp.defaultDepth;
 

@@ -150,6 +150,9 @@ const addon: Claims = {
   ...macros('KIND', f.valueKinds),
   XRPKV_OVERFLOW_REF: f.overflowRef,
   ...perPageSize('xrpkv_max_inline', f.pageSizes, (p) => f.maxInline[f.pageSizes.indexOf(p)]),
+  // The XRP runtime's page and kernel-mode read, as bpf/include/xrp.h (which the header includes) has them.
+  XRP_PAGE_SIZE: native.xrp.pageSize,
+  XRP_SECTOR_SIZE: native.xrp.sectorSize,
 };
 
 /** What clang makes of each expression, compiled against the header for this machine and run. */
@@ -206,7 +209,7 @@ describe('bpf/include/xrpkv_format.h and its copies', () => {
     expect(typeScript).toEqual(asHeaderSays(typeScript));
   });
 
-  it("the addon's copies (crates/node/src/format.rs) are the header's", () => {
+  it("the addon's copies (crates/node/src/format.rs, the runtime's page and sector sizes) are the header's", () => {
     expect(addon).toEqual(asHeaderSays(addon));
   });
 

@@ -20,7 +20,7 @@ import { storeStats, type Stats } from './stats.js';
 import type { Op } from './ops.js';
 import { LOG_LIMIT, Writer } from './writer.js';
 import { xrpBackend } from '../xrp.js';
-import { XrpLookup } from './xrp-lookup.js';
+import { XrpLookup, modeMisfit } from './xrp-lookup.js';
 import { xrpRange } from './xrp-range.js';
 import { PackedOps } from './packed.js';
 
@@ -143,10 +143,11 @@ export class Database<K = unknown, V = any> {
     this.pageSize = opened.state.pageSize;
     let xrp: XrpLookup | undefined;
     let reason: string;
-    if (xrpMode === 'kernel' && this.pageSize !== 512) {
+    const misfit = modeMisfit(xrpMode, this.pageSize);
+    if (misfit) {
       opened.state.pager.close();
       native.storeUnlock(opened.lock);
-      throw new RangeError(`xrpMode 'kernel' reads 512 bytes per hop, so it needs 512-byte pages; this file has ${this.pageSize}-byte pages`);
+      throw new RangeError(misfit);
     }
     if (lookup === 'auto') {
       // 'auto' walks. It is meant to run bpf/lookup.c where chains run in an

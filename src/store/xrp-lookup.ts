@@ -19,7 +19,7 @@
 // catches structural damage (state 4: CorruptionError) but, unlike `walk`,
 // not a page whose bytes changed while its structure still parses. Overflow
 // values come back as a location; the store reads and verifies those pages.
-import { XrpFile, XrpProgram, type XrpMode, type XrpResult } from '../xrp.js';
+import { XRP_SECTOR_SIZE, XrpFile, XrpProgram, type XrpMode, type XrpResult } from '../xrp.js';
 import { CorruptionError, DatabaseClosedError, StoreError } from '../errors.js';
 import { maxKeyLen, searchPage, type LeafValue } from '../format/page.js';
 import { LOOKUP_SCRATCH as S, LOOKUP_STATES } from '../format/scratch.js';
@@ -42,6 +42,12 @@ export function chainFailure(
   return new StoreError(`${xrp.path}: ${as.what} from page ${page} failed: ${why}`, as.code, { cause: r.error });
 }
 
+/** Why chains in `mode` cannot read a file of `pageSize`-byte pages, or undefined: mode `kernel` reads one sector per hop. */
+export function modeMisfit(mode: XrpMode, pageSize: number): string | undefined {
+  if (mode !== 'kernel' || pageSize === XRP_SECTOR_SIZE) return undefined;
+  return `xrpMode 'kernel' reads ${XRP_SECTOR_SIZE} bytes per hop, so it needs ${XRP_SECTOR_SIZE}-byte pages; this file has ${pageSize}-byte pages`;
+}
+
 /** Where a lookup goes after the cached levels: a value (or absent) already, or a chain from `page` at `depth`. */
 export type LookupStart = { done: true; value: LeafValue | undefined } | { done: false; page: number; depth: number };
 
@@ -56,6 +62,8 @@ export class XrpLookup {
   /** The length of the key `syncKey` holds. */
   private syncKeyLength = 0;
   private readonly direct: 'require' | 'off';
+  /** Each chain's first read: a page, or in mode `kernel` a sector, as the prototype kernel reads. */
+  readonly readLength: number;
 
   /**
    * Opens `path` for chains. `mode: 'kernel'` (512-byte reads, as the XRP
@@ -69,10 +77,10 @@ export class XrpLookup {
     readonly mode: XrpMode = 'extended',
     requireDirect = false,
   ) {
-    if (mode === 'kernel' && pageSize !== 512) {
-      throw new RangeError(`xrpMode 'kernel' reads 512 bytes per hop, so it needs 512-byte pages; this file has ${pageSize}-byte pages`);
-    }
+    const misfit = modeMisfit(mode, pageSize);
+    if (misfit) throw new RangeError(misfit);
     this.program = lookupProgram();
+    this.readLength = mode === 'kernel' ? XRP_SECTOR_SIZE : pageSize;
     this.syncKey = Buffer.alloc(S.key + maxKeyLen(pageSize));
     this.direct = requireDirect ? 'require' : 'off';
     this.file = XrpFile.open(path, { direct: this.direct });
@@ -124,7 +132,7 @@ export class XrpLookup {
     scratch.writeUInt16LE(key.length, S.keyLen);
     scratch.writeUInt32LE(this.pageSize, S.pageSize);
     key.copy(scratch, S.key);
-    return { offset: page * this.pageSize, length: this.mode === 'kernel' ? 512 : this.pageSize, scratch };
+    return { offset: page * this.pageSize, length: this.readLength, scratch };
   }
 
   /** The leaf value the chain found, undefined when absent; CorruptionError for state 4 or a read outside the file. */
@@ -176,8 +184,7 @@ export class XrpLookup {
     scratch.writeUInt16LE(key.length, S.keyLen);
     scratch.writeUInt32LE(this.pageSize, S.pageSize);
     key.copy(scratch, S.key);
-    const length = this.mode === 'kernel' ? 512 : this.pageSize;
-    const r = this.program.runSyncRaw(this.fileFor(snap), start.page * this.pageSize, length, scratch, this.mode);
+    const r = this.program.runSyncRaw(this.fileFor(snap), start.page * this.pageSize, this.readLength, scratch, this.mode);
     if (typeof r !== 'number') return this.finish(snap, start, key, r);
     return this.found(snap, start, key, XrpProgram.syncScratch, r);
   }

@@ -68,7 +68,7 @@ export function* xrpRange(
     const page = Number(scratch.readBigUInt64LE(S.page));
     xrp.chains++;
     // The chain's final scratch lands back in `scratch`: the next call resumes from it.
-    const r = program.runSync(xrp.fileFor(snap), { offset: page * P, length: xrp.mode === 'kernel' ? 512 : P, scratch, mode: xrp.mode, into: scratch });
+    const r = program.runSync(xrp.fileFor(snap), { offset: page * P, length: xrp.readLength, scratch, mode: xrp.mode, into: scratch });
     const s = check(xrp, r, page);
     for (const pair of pairs(s)) {
       if (end !== undefined && Buffer.compare(pair[0], end) >= 0) return undefined;

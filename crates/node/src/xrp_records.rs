@@ -4,7 +4,7 @@
 //! `native.xrp` exports all of them, so JavaScript reads and passes them by
 //! name; test/native-api.test.ts checks them against src/native.ts's types.
 
-use ::xrp::abi::PAGE_SIZE;
+use ::xrp::abi::{PAGE_SIZE, SECTOR_SIZE};
 use ::xrp::{ChainReport, DirectIo, Mode, Outcome, DEFAULT_HOP_LIMIT, DEFAULT_QUEUE_DEPTH};
 use ebpf::DEFAULT_BUDGET;
 
@@ -120,6 +120,7 @@ pub(crate) fn export(env: Env, exports: Value) -> Result<()> {
     env.set(constants, "directIo", names(env, &DIRECT_IO)?)?;
     env.set(constants, "batchIo", names(env, &BATCH_IO)?)?;
     env.set(constants, "pageSize", env.number(PAGE_SIZE as f64)?)?;
+    env.set(constants, "sectorSize", env.number(SECTOR_SIZE as f64)?)?;
     env.set(
         constants,
         "defaultHopLimit",
