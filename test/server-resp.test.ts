@@ -76,7 +76,66 @@ describe('RespParser', () => {
       const again = new RespParser(LIMITS);
       again.feed(bytes);
       expect(() => again.next()).toThrow(message);
+      // The same error when the input comes a byte at a time, parsing resumed after each.
+      const trickled = new RespParser(LIMITS);
+      expect(() => {
+        for (let i = 0; i < bytes.length; i++) {
+          trickled.feed(bytes.subarray(i, i + 1));
+          while (trickled.next());
+        }
+        trickled.feed(Buffer.from('\r\n'));
+        while (trickled.next());
+      }, bytes.toString('latin1')).toThrow(message);
     }
+  });
+
+  /** Feeds `input` in `size`-byte chunks, taking the commands after each; the most work (`examined`) one chunk cost. */
+  function feedInChunks(parser: RespParser, input: Buffer, size: number): { commands: Buffer[][]; worstChunk: number } {
+    const commands: Buffer[][] = [];
+    let worstChunk = 0;
+    for (let from = 0; from < input.length; from += size) {
+      const before = parser.examined;
+      parser.feed(input.subarray(from, from + size));
+      for (let c = parser.next(); c; c = parser.next()) commands.push(c);
+      worstChunk = Math.max(worstChunk, parser.examined - before);
+    }
+    return { commands, worstChunk };
+  }
+
+  it('parses a 1,000,000-element command fed in small chunks with work bounded per chunk', () => {
+    const n = 1_000_000;
+    const input = Buffer.concat([Buffer.from(`*${n}\r\n$4\r\nMGET\r\n`), Buffer.alloc((n - 1) * 9, '$3\r\nk:x\r\n'), encode(['PING'])]);
+    const parser = new RespParser({ ...LIMITS, maxArrayLen: n });
+    const { commands, worstChunk } = feedInChunks(parser, input, 1000);
+    expect(commands.map((c) => c.length)).toEqual([n, 1]);
+    expect(commands[0]![0]!.toString()).toBe('MGET');
+    expect(commands[0]!.slice(1).every((k) => k.toString() === 'k:x')).toBe(true);
+    // Each chunk's bytes are searched, and copied with the unfinished element before them, a few times at most.
+    expect(worstChunk).toBeLessThan(4 * 1000);
+    expect(parser.examined).toBeLessThan(4 * input.length);
+  });
+
+  it('assembles bulk strings and header lines split across reads, copying each byte a bounded number of times', () => {
+    const value = Buffer.alloc(1_000_000, 'v');
+    const input = Buffer.concat([encode(['SET', 'k', value]), encode(['SET', 'k2', value.subarray(0, 70_000)])]);
+    for (const size of [7, 100, 1000, 65536]) {
+      const parser = new RespParser({ ...LIMITS, maxBulkLen: value.length });
+      const { commands } = feedInChunks(parser, input, size);
+      expect(commands.map((c) => c.map((b) => b.length))).toEqual([
+        [3, 1, 1_000_000],
+        [3, 2, 70_000],
+      ]);
+      expect(commands[0]![2]!.equals(value)).toBe(true);
+      expect(parser.examined).toBeLessThan(3 * input.length);
+    }
+    // A long line a byte at a time: its end is searched for once per byte, not from its start each time.
+    const line = Buffer.from(`ECHO ${'x'.repeat(60_000)}\r\n`);
+    const inline = new RespParser({ ...LIMITS, maxInlineLen: 64 * 1024 });
+    expect(feedInChunks(inline, line, 1).commands.map((c) => c[1]!.length)).toEqual([60_000]);
+    expect(inline.examined).toBeLessThan(3 * line.length);
+    const header = new RespParser(LIMITS);
+    expect(() => feedInChunks(header, Buffer.from(`*1\r\n$${'9'.repeat(70_000)}`), 1)).toThrow(/too big bulk count string/);
+    expect(header.examined).toBeLessThan(3 * 70_000);
   });
 
   it('waits for more input instead of failing on an incomplete command', () => {

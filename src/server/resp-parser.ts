@@ -4,6 +4,12 @@
 // types into telnet). Arguments come out as Buffers (binary safe), views of
 // the received bytes: no copy for a command that arrived in one chunk.
 //
+// Parsing resumes where it stopped: an array keeps the elements parsed so
+// far, a line the bytes already searched, and chunks wait unjoined until the
+// unit they complete (a line, a bulk string) is whole. The work is linear in
+// the bytes received, however the input is split: a 1,000,000-element
+// command arriving in 64 KiB reads is parsed once, not once per read.
+//
 // Limits bound what one client can make the server hold: a bulk string
 // longer than `maxBulkLen`, an array with more than `maxArrayLen` elements,
 // an inline command longer than `maxInlineLen`, or a `*`/`$` header line
@@ -30,16 +36,31 @@ const STAR = 42;
 const DOLLAR = 36;
 /** A `*N` or `$N` header line is never longer than this (Redis's limit too). */
 const MAX_HEADER_LINE = 64 * 1024;
+/** Arrays up to this long are allocated whole on their header; longer ones grow as their elements come. */
+const PREALLOCATE = 1024;
 
 export class RespParser {
-  /** Unparsed bytes start at `buf[pos]`. */
+  /** Unparsed bytes start at `buf[pos]`; the command in progress, if any, continues there. */
   private buf: Buffer = Buffer.alloc(0);
   private pos = 0;
-  /** Chunks received while a known-size command is still incomplete; joined once it can be. */
+  /** Chunks received after `buf` while it held no complete unit; joined to its rest once parsing can progress. */
   private waiting: Buffer[] = [];
   private waitingBytes = 0;
-  /** Bytes the buffer must hold (from `pos`) before parsing can progress. */
+  /** Of `waiting`, the chunks already searched for a line end. */
+  private searched = 0;
+  /** What parsing waits for: a line of at most `lineMax` bytes from `pos` (when >= 0), else `need` bytes from `pos`. */
+  private lineMax = -1;
   private need = 0;
+  /** Bytes from `pos` already searched for the end of the line there. */
+  private scanned = 0;
+  /** The array in progress (its elements are views of the buffers they arrived in): its length, and how many are parsed. */
+  private args: Buffer[] | undefined;
+  private count = 0;
+  private filled = 0;
+  /** The length of the bulk string whose `$N` header was parsed (its data starts at `pos`), -1 when none. */
+  private bulkLen = -1;
+  /** Bytes searched, checked or copied so far: what parsing cost, for tests that it stays linear in the input. */
+  examined = 0;
 
   constructor(public limits: ParserLimits) {}
 
@@ -54,46 +75,94 @@ export class RespParser {
       this.pos = 0;
       return;
     }
-    // Joining on every chunk would make a large bulk string cost O(n²): wait for enough.
+    // Joining on every chunk would copy a large bulk string once per chunk: wait until parsing can progress.
     this.waiting.push(chunk);
     this.waitingBytes += chunk.length;
-    if (this.buf.length - this.pos + this.waitingBytes >= this.need) this.join();
-  }
-
-  private join(): void {
-    this.buf = Buffer.concat([this.buf.subarray(this.pos), ...this.waiting]);
-    this.pos = 0;
-    this.waiting = [];
-    this.waitingBytes = 0;
   }
 
   /** The next complete command, `undefined` when more bytes are needed; throws ProtocolError. */
   next(): Buffer[] | undefined {
-    if (this.waiting.length > 0) {
-      if (this.buffered < this.need) return undefined;
-      this.join();
-    }
     for (;;) {
-      if (this.pos >= this.buf.length) return undefined;
-      const start = this.pos;
-      const args = this.buf[start] === STAR ? this.array(start) : this.inline(start);
-      if (args === undefined) return undefined;
+      const args = this.parse();
+      if (args === undefined) {
+        if (!this.canProgress()) return undefined;
+        this.join();
+        continue;
+      }
       // Empty arrays and blank inline lines are skipped, as Redis does.
       if (args.length > 0) return args;
     }
   }
 
-  /** The end of the line starting at `from` (index of its CR), or -1 while incomplete. */
-  private lineEnd(from: number, max: number, what: string): number {
+  private parse(): Buffer[] | undefined {
+    if (this.args !== undefined) return this.elements();
+    if (this.pos >= this.buf.length) return this.wait(1);
+    return this.buf[this.pos] === STAR ? this.array() : this.inline();
+  }
+
+  /** Whether the waiting chunks hold what parsing waits for. */
+  private canProgress(): boolean {
+    if (this.waiting.length === 0) return false;
+    const have = this.buf.length - this.pos + this.waitingBytes;
+    if (this.lineMax < 0) return have >= this.need;
+    // Past the longest line allowed: join, so that parsing throws the error.
+    if (have > this.lineMax) return true;
+    while (this.searched < this.waiting.length) {
+      const chunk = this.waiting[this.searched++]!;
+      const lf = chunk.indexOf(LF);
+      this.examined += lf < 0 ? chunk.length : lf + 1;
+      if (lf >= 0) return true;
+    }
+    return false;
+  }
+
+  private join(): void {
+    const rest = this.buf.subarray(this.pos);
+    if (rest.length === 0 && this.waiting.length === 1) {
+      this.buf = this.waiting[0]!;
+    } else {
+      this.examined += rest.length + this.waitingBytes;
+      this.buf = Buffer.concat([rest, ...this.waiting]);
+    }
+    this.pos = 0;
+    this.waiting = [];
+    this.waitingBytes = 0;
+    this.searched = 0;
+  }
+
+  private wait(bytes: number): undefined {
+    this.lineMax = -1;
+    this.need = bytes;
+    return undefined;
+  }
+
+  /**
+   * The end of the line starting at `start` (the index of its CR, or of its
+   * LF when it has none), or -1 while incomplete. A search resumes where the
+   * last one stopped (`scanned`, set only for a line at `pos`), so a line
+   * arriving in pieces is searched once.
+   */
+  private lineEnd(start: number, max: number, what: string): number {
     const buf = this.buf;
+    const from = start + this.scanned;
     const lf = buf.indexOf(LF, from);
     if (lf < 0) {
-      if (buf.length - from > max) throw new ProtocolError(`too big ${what}`);
-      this.need = buf.length - this.pos + 1;
+      this.examined += buf.length - from;
+      if (buf.length - start > max) throw new ProtocolError(`too big ${what}`);
+      this.pos = start;
+      this.scanned = buf.length - start;
+      this.lineMax = max;
       return -1;
     }
-    if (lf - from > max) throw new ProtocolError(`too big ${what}`);
-    return lf > from && buf[lf - 1] === CR ? lf - 1 : lf;
+    this.examined += lf + 1 - from;
+    if (lf - start > max) throw new ProtocolError(`too big ${what}`);
+    this.scanned = 0;
+    return lf > start && buf[lf - 1] === CR ? lf - 1 : lf;
+  }
+
+  /** The index after the line ending at `end` (its CR, or its LF). */
+  private afterLine(end: number): number {
+    return end + (this.buf[end] === CR ? 2 : 1);
   }
 
   /** The decimal integer of `buf[from, to)` (an optional '-', then digits), NaN when it is not one. */
@@ -112,51 +181,76 @@ export class RespParser {
     return negative ? -n : n;
   }
 
-  private array(start: number): Buffer[] | undefined {
-    const buf = this.buf;
-    const { maxArrayLen, maxBulkLen } = this.limits;
-    let end = this.lineEnd(start + 1, MAX_HEADER_LINE, 'mbulk count string');
+  /** A `*N` header; then its elements. */
+  private array(): Buffer[] | undefined {
+    const end = this.lineEnd(this.pos, MAX_HEADER_LINE, 'mbulk count string');
     if (end < 0) return undefined;
-    const count = this.integer(start + 1, end);
-    if (count === -1) return this.consumed(end, []); // *-1: a null array, nothing to run
-    if (!(count >= 0 && count <= maxArrayLen)) throw new ProtocolError('invalid multibulk length');
-    let at = end + (buf[end] === CR ? 2 : 1);
-    const args: Buffer[] = new Array(count);
-    for (let i = 0; i < count; i++) {
-      if (at >= buf.length) return this.incomplete(at + 1);
-      if (buf[at] !== DOLLAR) throw new ProtocolError(`expected '$', got '${printable(buf[at])}'`);
-      end = this.lineEnd(at + 1, MAX_HEADER_LINE, 'bulk count string');
-      if (end < 0) return undefined;
-      const len = this.integer(at + 1, end);
-      if (!(len >= 0 && len <= maxBulkLen)) throw new ProtocolError('invalid bulk length');
-      const data = end + (buf[end] === CR ? 2 : 1);
-      if (buf.length < data + len + 2) return this.incomplete(data + len + 2);
-      if (buf[data + len] !== CR || buf[data + len + 1] !== LF) throw new ProtocolError('expected CRLF after a bulk string');
-      args[i] = buf.subarray(data, data + len);
-      at = data + len + 2;
+    const count = this.integer(this.pos + 1, end);
+    this.pos = this.afterLine(end);
+    if (count === -1 || count === 0) return []; // *-1, a null array, or *0: nothing to run
+    if (!(count >= 0 && count <= this.limits.maxArrayLen)) throw new ProtocolError('invalid multibulk length');
+    // A long array grows as its elements arrive: a header alone costs little.
+    this.args = count <= PREALLOCATE ? new Array<Buffer>(count) : [];
+    this.filled = 0;
+    this.count = count;
+    return this.elements();
+  }
+
+  /**
+   * The elements of the array in progress, from where the last call stopped;
+   * the array once complete. What it waits for, it records, with `pos` at
+   * the first byte not yet consumed.
+   */
+  private elements(): Buffer[] | undefined {
+    const args = this.args!;
+    const count = this.count;
+    const buf = this.buf;
+    const maxBulkLen = this.limits.maxBulkLen;
+    let at = this.pos;
+    let len = this.bulkLen;
+    this.bulkLen = -1;
+    let i = this.filled;
+    while (i < count) {
+      if (len < 0) {
+        if (at >= buf.length) {
+          this.pos = at;
+          this.filled = i;
+          return this.wait(1);
+        }
+        if (buf[at] !== DOLLAR) throw new ProtocolError(`expected '$', got '${printable(buf[at])}'`);
+        const end = this.lineEnd(at, MAX_HEADER_LINE, 'bulk count string');
+        if (end < 0) {
+          this.filled = i;
+          return undefined;
+        }
+        len = this.integer(at + 1, end);
+        if (!(len >= 0 && len <= maxBulkLen)) throw new ProtocolError('invalid bulk length');
+        at = end + (buf[end] === CR ? 2 : 1);
+      }
+      if (buf.length < at + len + 2) {
+        this.pos = at;
+        this.filled = i;
+        this.bulkLen = len;
+        return this.wait(len + 2);
+      }
+      if (buf[at + len] !== CR || buf[at + len + 1] !== LF) throw new ProtocolError('expected CRLF after a bulk string');
+      args[i++] = buf.subarray(at, at + len);
+      at += len + 2;
+      len = -1;
     }
     this.pos = at;
-    this.need = 0;
+    this.args = undefined;
     return args;
   }
 
-  private incomplete(needUpTo: number): undefined {
-    this.need = needUpTo - this.pos;
-    return undefined;
-  }
-
-  private consumed(end: number, args: Buffer[]): Buffer[] {
-    this.pos = end + (this.buf[end] === CR ? 2 : 1);
-    this.need = 0;
-    return args;
-  }
-
-  private inline(start: number): Buffer[] | undefined {
+  private inline(): Buffer[] | undefined {
+    const start = this.pos;
     const end = this.lineEnd(start, this.limits.maxInlineLen, 'inline request');
     if (end < 0) return undefined;
     const args = splitInline(this.buf.subarray(start, end));
     if (args.length > this.limits.maxArrayLen) throw new ProtocolError('invalid multibulk length');
-    return this.consumed(end, args);
+    this.pos = this.afterLine(end);
+    return args;
   }
 }
 
