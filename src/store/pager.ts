@@ -53,7 +53,8 @@ function directBlock(path: string): number {
     throw new UnsupportedError(`direct: true needs O_DIRECT, which ${path} refuses: ${(e as Error).message}`, { cause: e });
   }
   try {
-    return native.xrpFileInfo(handle)[1];
+    const [, blockSize] = native.xrpFileInfo(handle);
+    return blockSize;
   } finally {
     native.xrpClose(handle);
   }
