@@ -28,15 +28,10 @@ const CTX_DONE = 8;
 const CTX_NEXT_ADDR = 16;
 const CTX_SIZE = 144;
 const CTX_SCRATCH = 272;
-// struct xrpkv_lookup
-const S_STATE = 0;
-const S_KEY_LEN = 4;
-const S_PAGE_SIZE = 8;
-const S_VALUE_LEN = 12;
-const S_LEVELS = 24;
-const S_KEY = 32;
-const S_VALUE = 1024;
-const STATE_INLINE = 1;
+// struct xrpkv_lookup (test/format-layout.test.ts ties these to the header)
+const { LOOKUP_SCRATCH, LOOKUP_STATES } = await dist('format/scratch.js');
+const { state: S_STATE, keyLen: S_KEY_LEN, pageSize: S_PAGE_SIZE, valueLen: S_VALUE_LEN, levels: S_LEVELS, key: S_KEY, value: S_VALUE } = LOOKUP_SCRATCH;
+const STATE_INLINE = LOOKUP_STATES.inline;
 
 const SCRATCH_AT = 512;
 const DATA_AT = SCRATCH_AT + 4096;

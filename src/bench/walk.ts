@@ -8,7 +8,7 @@
 import { read } from 'node:fs';
 import { alignedBuffer } from '../aligned.js';
 import { CorruptionError } from '../errors.js';
-import { HEADER, PageType, keyBounds, leafValue, readU64, searchPage } from '../format/page.js';
+import { HEADER_FIELDS, PageType, branchChild, keyBounds, leafValue, searchPage } from '../format/page.js';
 import { checkResult, nowNs, type Probe, type SliceRun } from './probe.js';
 import { readPageSync, type Target } from './target.js';
 
@@ -17,7 +17,8 @@ type Step = { next: number } | { value: Buffer | undefined };
 /** Searches the page in `buf` (page `pageNo`, `level` from the root) for `key`. */
 function searchLevel(t: Target, buf: Buffer, pageNo: number, level: number, key: Buffer): Step {
   const leaf = level === t.tree.height - 1;
-  if (buf[4] !== (leaf ? PageType.Leaf : PageType.Branch)) throw new CorruptionError(pageNo, `type ${buf[4]} at level ${level}`, t.tree.path);
+  const type = buf[HEADER_FIELDS.type];
+  if (type !== (leaf ? PageType.Leaf : PageType.Branch)) throw new CorruptionError(pageNo, `type ${type} at level ${level}`, t.tree.path);
   const { index, exact } = searchPage(buf, key, leaf, pageNo);
   if (leaf) {
     if (!exact) return { value: undefined };
@@ -27,8 +28,8 @@ function searchLevel(t: Target, buf: Buffer, pageNo: number, level: number, key:
     return { value: v };
   }
   if (index < 0) throw new CorruptionError(pageNo, 'no entry covers the key', t.tree.path);
-  const off = buf.readUInt16LE(HEADER + 2 * index);
-  return { next: readU64(buf, off + 2) };
+  const [start] = keyBounds(buf, index, false, pageNo);
+  return { next: branchChild(buf, start) };
 }
 
 /** One lookup with synchronous reads; the value is a view into `buf`. */
