@@ -35,13 +35,14 @@ const client = (port: number) => new Redis({ port, host: '127.0.0.1', retryStrat
 describe('xrpkv serve (process)', () => {
   it('prints where it listens and takes settings from flags, environment and a config file', async () => {
     const conf = join(tmp.dir, 'serve.conf');
-    writeFileSync(conf, `db ${join(tmp.dir, 'conf.xrpkv')}\nmaxclients 7\nmax-inline-len 2kb\nlookup auto\n`);
+    writeFileSync(conf, `db ${join(tmp.dir, 'conf.xrpkv')}\nmaxclients 7\nmax-inline-len 2kb\nlookup auto\nclient-output-buffer-limit normal 64mb 16mb 30\n`);
     const s = await serve(['--config', conf, '--lookup', 'walk'], { XRPKV_MAXCLIENTS: '9' });
     expect(s.output()).toMatch(/^xrpkv serve: listening on 127\.0\.0\.1:\d+, db .*conf\.xrpkv, lookup walk \(lookup 'walk' was asked for\), XRP backend (emulator|kernel|unavailable)\n/);
     const r = client(s.port);
     expect(await r.config('GET', 'maxclients')).toEqual(['maxclients', '9']);
     expect(await r.config('GET', 'max-inline-len')).toEqual(['max-inline-len', '2048']);
     expect(await r.config('GET', 'lookup')).toEqual(['lookup', 'walk']);
+    expect(await r.config('GET', 'client-output-buffer-limit')).toEqual(['client-output-buffer-limit', `normal ${64 * 2 ** 20} ${16 * 2 ** 20} 30`]);
     r.disconnect();
     s.proc.kill('SIGINT');
     expect(await s.exited).toEqual({ code: 0, signal: null });

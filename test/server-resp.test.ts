@@ -297,4 +297,23 @@ describe('settings', () => {
     expect(size('512MB')).toBe(512 * 1024 * 1024);
     expect(() => size('12 parsecs')).toThrow(/expected a size/);
   });
+
+  it('takes client-output-buffer-limit as Redis writes it, in a file line of several words too', () => {
+    const MiB = 1024 * 1024;
+    expect(resolveConfig({ db: 'd' }, {}).clientOutputBufferLimit).toEqual({ hard: 1024 * MiB, soft: 8 * MiB, softSeconds: 60 });
+    const conf = join(tmp.dir, 'limit.conf');
+    writeFileSync(conf, 'db d\nclient-output-buffer-limit normal 32mb 4mb 10\n');
+    expect(resolveConfig({ config: conf }, {}).clientOutputBufferLimit).toEqual({ hard: 32 * MiB, soft: 4 * MiB, softSeconds: 10 });
+    const env = { XRPKV_CLIENT_OUTPUT_BUFFER_LIMIT: 'normal 0 0 0' };
+    expect(resolveConfig({ config: conf }, env).clientOutputBufferLimit).toEqual({ hard: 0, soft: 0, softSeconds: 0 });
+    const flag = { config: conf, 'client-output-buffer-limit': 'pubsub 32mb 8mb 60 NORMAL 1gb 1k 5' };
+    expect(resolveConfig(flag, env).clientOutputBufferLimit).toEqual({ hard: 1024 * MiB, soft: 1024, softSeconds: 5 });
+    // Groups for client classes xrpkv does not have leave the normal limit as it was.
+    expect(resolveConfig({ db: 'd', 'client-output-buffer-limit': 'replica 256mb 64mb 60' }, {}).clientOutputBufferLimit.hard).toBe(1024 * MiB);
+    for (const bad of ['normal 1mb', '32mb 8mb 60', 'normal -1 0 0', 'normal 1mb 1mb 1.5', 'normal 1parsec 0 0', 'special 0 0 0']) {
+      expect(() => resolveConfig({ db: 'd', 'client-output-buffer-limit': bad }, {}), bad).toThrow(/--client-output-buffer-limit: expected/);
+    }
+    writeFileSync(conf, 'db d\nmaxclients 5 6\n');
+    expect(() => resolveConfig({ config: conf }, {})).toThrow(/limit\.conf:2: 'maxclients' takes one value, got 2/);
+  });
 });

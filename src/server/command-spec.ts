@@ -20,6 +20,10 @@ export interface Client {
   authenticated: boolean;
   /** Set by QUIT: close once every reply so far has been sent. */
   closing: boolean;
+  /** Bytes of replies the client's socket has not taken yet (what the output buffer limit counts). */
+  readonly outputBytes: number;
+  /** Bytes received from the client and not yet parsed into commands. */
+  readonly inputBytes: number;
 }
 
 /** What the whole server knows, for INFO, CONFIG and CLIENT. */
@@ -32,6 +36,8 @@ export interface ServerState {
   connectionsReceived: number;
   commandsProcessed: number;
   rejectedConnections: number;
+  /** Clients disconnected for going over client-output-buffer-limit. */
+  outputLimitDisconnections: number;
 }
 
 export interface Context {

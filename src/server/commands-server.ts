@@ -1,10 +1,10 @@
-// Server commands: INFO, CONFIG GET, and COMMAND (COUNT, DOCS, INFO, LIST),
+// Server commands: INFO, CONFIG (GET, and SET for the output buffer limit), and COMMAND (COUNT, DOCS, INFO, LIST),
 // which describes the command table to redis-cli and client libraries.
-import { SETTING_NAMES, type ServerConfig } from './config.js';
+import { SETTING_NAMES, outputBufferLimit, settingValue, type ServerConfig } from './config.js';
 import { ReplyError, command, word, type CommandSpec, type Context } from './command-spec.js';
 import { globMatch } from './glob.js';
 import { infoText } from './info.js';
-import { array, bulk, bulks, integer, map, nil, set, verbatim, type Protocol, type Reply } from './resp-writer.js';
+import { OK, array, bulk, bulks, integer, map, nil, set, verbatim, type Protocol, type Reply } from './resp-writer.js';
 
 export const INFO = command(
   'info',
@@ -14,11 +14,7 @@ export const INFO = command(
 
 /** CONFIG GET's parameters: xrpkv's settings, and the Redis ones clients ask about. */
 function parameters(config: ServerConfig, port: number): [string, string][] {
-  const ours = SETTING_NAMES.map((name): [string, string] => {
-    const key = name.replace(/-(\w)/g, (_, c: string) => c.toUpperCase()) as keyof ServerConfig;
-    const value = name === 'port' ? port : config[key];
-    return [name, value === undefined ? '' : String(value)];
-  });
+  const ours = SETTING_NAMES.map((name): [string, string] => [name, name === 'port' ? String(port) : settingValue(config, name)]);
   return [
     ...ours,
     ['databases', '1'],
@@ -29,9 +25,38 @@ function parameters(config: ServerConfig, port: number): [string, string][] {
   ];
 }
 
+/** The settings CONFIG SET changes while the server runs; the others come from flags, XRPKV_* or the file at startup. */
+const SETTABLE = ['client-output-buffer-limit'];
+
+/** CONFIG SET name value [name value ...]: every value is checked before any is applied. */
+function configSet(config: ServerConfig, args: Buffer[]): Reply {
+  if (args.length < 4 || args.length % 2 !== 0) throw new ReplyError("ERR wrong number of arguments for 'config|set' command");
+  let limit = config.clientOutputBufferLimit;
+  for (let i = 2; i < args.length; i += 2) {
+    const name = args[i]!.toString('utf8').toLowerCase();
+    if (!SETTABLE.includes(name)) {
+      const why = SETTING_NAMES.includes(name) || name === 'databases' ? 'it is set at startup (flags, XRPKV_* variables or the config file)' : 'unknown parameter';
+      throw new ReplyError(`ERR CONFIG SET failed (possibly related to argument '${name}') - ${why}; CONFIG SET takes ${SETTABLE.join(', ')}`);
+    }
+    try {
+      limit = outputBufferLimit(args[i + 1]!.toString('utf8'), limit);
+    } catch (e) {
+      throw new ReplyError(`ERR CONFIG SET failed (possibly related to argument '${name}') - ${(e as Error).message}`);
+    }
+  }
+  config.clientOutputBufferLimit = limit;
+  return OK;
+}
+
 export const CONFIG = command(
   'config',
-  { arity: -2, flags: ['loading', 'stale'], group: 'server', summary: 'CONFIG GET pattern...: the settings matching glob patterns. Settings change only by restarting.', since: '2.0.0' },
+  {
+    arity: -2,
+    flags: ['loading', 'stale'],
+    group: 'server',
+    summary: 'CONFIG GET pattern...: the settings matching glob patterns. CONFIG SET client-output-buffer-limit value; other settings change only by restarting.',
+    since: '2.0.0',
+  },
   ({ client, server }, args) => {
     const sub = word(args[1]);
     if (sub === 'get') {
@@ -42,7 +67,8 @@ export const CONFIG = command(
         client.proto,
       );
     }
-    if (sub === 'set' || sub === 'rewrite' || sub === 'resetstat') {
+    if (sub === 'set') return configSet(server.config, args);
+    if (sub === 'rewrite' || sub === 'resetstat') {
       throw new ReplyError(`ERR CONFIG ${sub.toUpperCase()} is not supported by xrpkv: settings come from flags, XRPKV_* variables or the config file at startup`);
     }
     throw new ReplyError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try CONFIG HELP.`);

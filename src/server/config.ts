@@ -4,7 +4,8 @@
 //   3. a config file             max-bulk-len 1mb      (--config FILE or XRPKV_CONFIG)
 //   4. defaults (below)
 // The file is redis.conf-like: one `name value` per line, `#` comments,
-// values may be "quoted". Sizes take k/kb/m/mb/g/gb suffixes (powers of 1024).
+// values may be "quoted"; `client-output-buffer-limit` takes several words,
+// as in redis.conf. Sizes take k/kb/m/mb/g/gb suffixes (powers of 1024).
 // Anything unknown or malformed is a ConfigError naming where it came from.
 import { readFileSync } from 'node:fs';
 import { ProtocolError, splitInline } from './resp-parser.js';
@@ -29,6 +30,21 @@ export interface ServerConfig {
   maxArrayLen: number;
   /** Longest inline command line. */
   maxInlineLen: number;
+  /** What one client's unsent replies may cost (session.ts); CONFIG SET changes it while the server runs. */
+  clientOutputBufferLimit: OutputBufferLimit;
+}
+
+/**
+ * Redis's `client-output-buffer-limit` for normal clients, in bytes of
+ * replies not yet taken by the client's socket (0: no limit). Over `hard`,
+ * the client is disconnected at once; over `soft` for more than
+ * `softSeconds`, too. The server also stops running a client's commands
+ * while it is over `soft` (over 8 MiB when `soft` is 0).
+ */
+export interface OutputBufferLimit {
+  hard: number;
+  soft: number;
+  softSeconds: number;
 }
 
 export class ConfigError extends RangeError {
@@ -39,8 +55,26 @@ type Parser = (raw: string) => unknown;
 
 const MiB = 1024 * 1024;
 
+/**
+ * Large enough that any value SET can store (max-bulk-len's default,
+ * 512 MiB) can be read back; the soft limit is what bounds a client that
+ * stops reading (docs/SERVER.md, "Slow and stalled clients").
+ */
+export const DEFAULT_OUTPUT_BUFFER_LIMIT: OutputBufferLimit = { hard: 1024 * MiB, soft: 8 * MiB, softSeconds: 60 };
+
+interface Setting {
+  /** Its name in a config file and CONFIG GET; the flag is `--name`, the variable XRPKV_NAME. */
+  name: string;
+  parse: Parser;
+  fallback: unknown;
+  /** Its value as CONFIG GET shows it (String(value) when absent). */
+  show?: (value: never) => string;
+  /** A config file line may give it several words (joined with spaces). */
+  words?: true;
+}
+
 /** Every setting: its file name (flags and env derive from it), parser and default. */
-const SETTINGS: Record<keyof ServerConfig, { name: string; parse: Parser; fallback: unknown }> = {
+const SETTINGS: Record<keyof ServerConfig, Setting> = {
   db: { name: 'db', parse: nonEmpty, fallback: undefined },
   port: { name: 'port', parse: port, fallback: 6379 },
   bind: { name: 'bind', parse: nonEmpty, fallback: '127.0.0.1' },
@@ -51,10 +85,25 @@ const SETTINGS: Record<keyof ServerConfig, { name: string; parse: Parser; fallba
   maxBulkLen: { name: 'max-bulk-len', parse: size, fallback: 512 * MiB },
   maxArrayLen: { name: 'max-array-len', parse: positive, fallback: MiB },
   maxInlineLen: { name: 'max-inline-len', parse: size, fallback: 64 * 1024 },
+  clientOutputBufferLimit: {
+    name: 'client-output-buffer-limit',
+    parse: (s) => outputBufferLimit(s, DEFAULT_OUTPUT_BUFFER_LIMIT),
+    fallback: DEFAULT_OUTPUT_BUFFER_LIMIT,
+    show: showOutputBufferLimit,
+    words: true,
+  },
 };
 
 /** The names a config file, `CONFIG GET` and the flags (`--name`) use. */
 export const SETTING_NAMES = Object.values(SETTINGS).map((s) => s.name);
+
+/** The setting called `name` (a name of SETTING_NAMES) as CONFIG GET shows it. */
+export function settingValue(config: ServerConfig, name: string): string {
+  const [key, setting] = Object.entries(SETTINGS).find(([, s]) => s.name === name)!;
+  const value = config[key as keyof ServerConfig];
+  if (value === undefined) return '';
+  return setting.show ? setting.show(value as never) : String(value);
+}
 
 export const envName = (name: string) => `XRPKV_${name.toUpperCase().replace(/-/g, '_')}`;
 
@@ -107,9 +156,10 @@ export function readConfigFile(path: string): Map<string, { value: string; where
       throw e;
     }
     const [name, ...rest] = words;
-    if (!SETTING_NAMES.includes(name!)) throw new ConfigError(`${where}: unknown setting '${name}' (settings: ${SETTING_NAMES.join(', ')})`);
-    if (rest.length !== 1) throw new ConfigError(`${where}: '${name}' takes one value, got ${rest.length}`);
-    settings.set(name!, { value: rest[0]!, where });
+    const setting = Object.values(SETTINGS).find((s) => s.name === name);
+    if (!setting) throw new ConfigError(`${where}: unknown setting '${name}' (settings: ${SETTING_NAMES.join(', ')})`);
+    if (rest.length !== 1 && !(setting.words && rest.length > 1)) throw new ConfigError(`${where}: '${name}' takes one value, got ${rest.length}`);
+    settings.set(name!, { value: rest.join(' '), where });
   });
   return settings;
 }
@@ -146,11 +196,38 @@ function lookup(s: string): Lookup {
 
 const UNITS: Record<string, number> = { '': 1, k: 1024, kb: 1024, m: MiB, mb: MiB, g: 1024 * MiB, gb: 1024 * MiB };
 
-/** Bytes: `65536`, `64kb`, `512mb`, `1g`. */
-export function size(s: string): number {
+/** Bytes: `65536`, `64kb`, `512mb`, `1g`; at least `min`. */
+export function size(s: string, min = 1): number {
   const m = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(s);
   const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
   const n = m && unit ? Number(m[1]) * unit : NaN;
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`expected a size such as 65536, 64kb or 512mb, got '${s}'`);
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`expected a size such as ${min === 0 ? '0, ' : ''}65536, 64kb or 512mb, got '${s}'`);
   return n;
+}
+
+const CLIENT_CLASSES = ['normal', 'replica', 'slave', 'pubsub'];
+
+/**
+ * `client-output-buffer-limit` as Redis takes it: one or more groups of
+ * `<class> <hard> <soft> <soft-seconds>`. xrpkv's clients are all of class
+ * normal; groups for replica (slave) and pubsub clients are accepted, as
+ * Redis accepts them, and have nothing to apply to. Without a normal group,
+ * the limit stays `current`.
+ */
+export function outputBufferLimit(s: string, current: OutputBufferLimit): OutputBufferLimit {
+  const words = s.trim().split(/\s+/);
+  if (words.length % 4 !== 0 || words.some((w, i) => i % 4 === 0 && !CLIENT_CLASSES.includes(w.toLowerCase()))) {
+    throw new Error(`expected 'normal <hard> <soft> <soft-seconds>', e.g. 'normal 1gb 8mb 60' (0 for no limit), got '${s}'`);
+  }
+  let limit = current;
+  for (let i = 0; i < words.length; i += 4) {
+    const parsed = { hard: size(words[i + 1]!, 0), soft: size(words[i + 2]!, 0), softSeconds: integer(words[i + 3]!, 'soft-seconds, an integer from 0', 0, 1e9) };
+    if (words[i]!.toLowerCase() === 'normal') limit = parsed;
+  }
+  return limit;
+}
+
+/** As Redis's CONFIG GET shows it: the class and numbers of bytes. */
+function showOutputBufferLimit({ hard, soft, softSeconds }: OutputBufferLimit): string {
+  return `normal ${hard} ${soft} ${softSeconds}`;
 }

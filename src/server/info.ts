@@ -6,7 +6,7 @@ import { arch, platform, release } from 'node:os';
 import { VERSION } from '../version.js';
 import { xrpBackend, type XrpBackendInfo } from '../xrp.js';
 import type { Keyspace } from './keyspace.js';
-import type { ServerState } from './command-spec.js';
+import type { Client, ServerState } from './command-spec.js';
 
 /** The Redis version whose protocol and commands xrpkv follows (what HELLO and INFO report). */
 export const REDIS_VERSION = '7.2.0';
@@ -51,6 +51,8 @@ function sections(server: ServerState, keyspace: Keyspace): Section[] {
       [
         ['connected_clients', server.clients.size],
         ['maxclients', server.config.maxclients],
+        ['client_recent_max_input_buffer', largest(server, (c) => c.inputBytes)],
+        ['client_recent_max_output_buffer', largest(server, (c) => c.outputBytes)],
         ['blocked_clients', 0],
       ],
     ],
@@ -78,6 +80,7 @@ function sections(server: ServerState, keyspace: Keyspace): Section[] {
         ['total_connections_received', server.connectionsReceived],
         ['total_commands_processed', server.commandsProcessed],
         ['rejected_connections', server.rejectedConnections],
+        ['client_output_buffer_limit_disconnections', server.outputLimitDisconnections],
         ['keyspace_hits', keyspace.hits],
         ['keyspace_misses', keyspace.lookups - keyspace.hits],
       ],
@@ -105,6 +108,13 @@ function sections(server: ServerState, keyspace: Keyspace): Section[] {
       ],
     ],
   ];
+}
+
+/** The largest of `bytes` over the connected clients (what they hold now; Redis's is over the last few seconds). */
+function largest(server: ServerState, bytes: (c: Client) => number): number {
+  let max = 0;
+  for (const c of server.clients) max = Math.max(max, bytes(c));
+  return max;
 }
 
 /** INFO's text for `wanted` section names (none, `default`, `all` or `everything`: every section). */

@@ -20,9 +20,15 @@ export class ReplyBuffer {
   private length = 0;
   /** Whole Buffers and copies of the scratch bytes before them, in order, when a large value came. */
   private parts: Buffer[] = [];
+  private partsBytes = 0;
 
   get empty(): boolean {
     return this.length === 0 && this.parts.length === 0;
+  }
+
+  /** Bytes appended and not yet taken. */
+  get size(): number {
+    return this.length + this.partsBytes;
   }
 
   append(reply: Reply): void {
@@ -51,6 +57,7 @@ export class ReplyBuffer {
     const parts = this.parts;
     if (parts.length === 0) return undefined;
     this.parts = [];
+    this.partsBytes = 0;
     return parts.length === 1 ? parts[0] : Buffer.concat(parts);
   }
 
@@ -61,13 +68,16 @@ export class ReplyBuffer {
     const copy = Buffer.allocUnsafe(n);
     this.scratch!.copy(copy, 0, 0, n);
     this.parts.push(copy);
+    this.partsBytes += n;
     this.length = 0;
   }
 
-  /** Drops what was not taken (the connection is gone). */
+  /** Drops what was not taken, and the scratch buffer (the connection is gone). */
   clear(): void {
+    this.scratch = undefined;
     this.length = 0;
     this.parts = [];
+    this.partsBytes = 0;
   }
 
   private appendString(s: string): void {
@@ -88,6 +98,7 @@ export class ReplyBuffer {
     if (n > COPY_LIMIT) {
       this.seal();
       this.parts.push(b);
+      this.partsBytes += n;
       return;
     }
     const out = this.reserve(n);

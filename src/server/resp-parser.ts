@@ -80,6 +80,17 @@ export class RespParser {
     this.waitingBytes += chunk.length;
   }
 
+  /** Drops everything received and not yet returned (the connection is being dropped). */
+  discard(): void {
+    this.buf = Buffer.alloc(0);
+    this.pos = 0;
+    this.waiting = [];
+    this.waitingBytes = 0;
+    this.args = undefined;
+    this.bulkLen = -1;
+    this.scanned = 0;
+  }
+
   /** The next complete command, `undefined` when more bytes are needed; throws ProtocolError. */
   next(): Buffer[] | undefined {
     for (;;) {

@@ -39,6 +39,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     connectionsReceived: 0,
     commandsProcessed: 0,
     rejectedConnections: 0,
+    outputLimitDisconnections: 0,
   };
   const flushes = new FlushQueue();
   const limits = { maxBulkLen: config.maxBulkLen, maxArrayLen: config.maxArrayLen, maxInlineLen: config.maxInlineLen };

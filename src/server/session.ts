@@ -11,6 +11,15 @@
 // Replies wait in `slots` behind the oldest unanswered one. Ready replies
 // are sent at the end of the event-loop turn (flush-queue.ts), all at once.
 //
+// What one client may cost (client-output-buffer-limit, config.ts): replies
+// count from when they are produced until the socket takes them. While a
+// client holds more than the soft limit unsent (8 MiB when there is none),
+// none of its commands run and nothing more is read from it, until its
+// socket takes the replies: a client that stops reading costs that much, and
+// the input the kernel holds for it. Over the hard limit, or over the soft
+// one for longer than its seconds, the client is disconnected and what it
+// held is dropped.
+//
 // Bad input (a ProtocolError) gets its error reply, then the connection
 // closes: the stream cannot be trusted after it. Any other error is one
 // command's error reply; nothing a client sends stops the server.
@@ -26,9 +35,10 @@ import { error, nil, type Protocol, type Reply } from './resp-writer.js';
 
 /** Before AUTH, a client may send only small commands (as Redis limits them). */
 const UNAUTHENTICATED_LIMITS = { maxBulkLen: 16 * 1024, maxArrayLen: 10 };
-/** Stop reading from a client with this many replies outstanding, or this many bytes unsent. */
+/** Stop reading from a client with this many replies outstanding. */
 const MAX_SLOTS = 16 * 1024;
-const MAX_UNSENT = 8 * 1024 * 1024;
+/** Stop running a client's commands with this many bytes unsent, when the output buffer limit has no soft limit. */
+const PAUSE_WITHOUT_SOFT_LIMIT = 8 * 1024 * 1024;
 
 interface Slot {
   reply: Reply | undefined;
@@ -50,7 +60,13 @@ export class Session implements Client {
   /** Replies ready to send. */
   private readonly replies = new ReplyBuffer();
   private slots: Slot[] = [];
+  /** Bytes of the replies in `slots` that are ready, waiting behind an unanswered one. */
+  private slotBytes = 0;
   private unanswered = 0;
+  /** Not reading: waiting for its socket to take replies, for its writes, or for FLUSHDB. */
+  private paused = false;
+  /** Runs once the client has been over the soft limit for its seconds; cleared when it is back under. */
+  private softDeadline: NodeJS.Timeout | undefined;
   /** A command waiting for the connection's writes (`slots`) or for FLUSHDB (`gate`). */
   private held: { spec: CommandSpec; args: Buffer[] } | undefined;
   private inputEnded = false;
@@ -85,6 +101,7 @@ export class Session implements Client {
       this.pump();
     });
     socket.on('error', () => socket.destroy());
+    socket.on('close', () => clearTimeout(this.softDeadline));
     this.closed = new Promise((resolve) => socket.on('close', () => resolve()));
     this.finished = new Promise((resolve) => {
       socket.on('finish', resolve);
@@ -105,6 +122,14 @@ export class Session implements Client {
     this.socket.destroy();
   }
 
+  get outputBytes(): number {
+    return this.replies.size + this.slotBytes + this.socket.writableLength;
+  }
+
+  get inputBytes(): number {
+    return this.parser.buffered;
+  }
+
   /**
    * Runs every complete command received, as far as the order rules allow,
    * and sends what is ready. A bug here costs this connection, never the server.
@@ -123,7 +148,13 @@ export class Session implements Client {
   }
 
   private step(): void {
-    while (!this.held && !this.closing && !this.socket.destroyed) {
+    const { hard, soft } = this.server.config.clientOutputBufferLimit;
+    const pauseAt = soft > 0 ? soft : PAUSE_WITHOUT_SOFT_LIMIT;
+    const checkAt = hard > 0 && hard < pauseAt ? hard : pauseAt;
+    // The socket takes bytes only between event-loop phases, never during this loop.
+    const queued = this.socket.writableLength;
+    // Checked before every command: one read of pipelined commands produces at most one reply past the limit.
+    while (!this.held && !this.closing && !this.socket.destroyed && this.replies.size + this.slotBytes + queued <= checkAt) {
       let args: Buffer[] | undefined;
       try {
         args = this.parser.next();
@@ -143,9 +174,49 @@ export class Session implements Client {
       return;
     }
     if (!this.replies.empty) this.flushes.add(this);
-    const busy = this.held !== undefined || this.slots.length > MAX_SLOTS || this.socket.writableLength > MAX_UNSENT;
-    if (busy) this.socket.pause();
+    const unsent = this.outputBytes;
+    if (!this.withinLimits(unsent)) return;
+    this.paused = this.held !== undefined || this.slots.length > MAX_SLOTS || unsent > pauseAt;
+    if (this.paused) this.socket.pause();
     else this.socket.resume();
+  }
+
+  /** Applies client-output-buffer-limit to `unsent` bytes; false when it disconnected the client. */
+  private withinLimits(unsent: number): boolean {
+    const { hard, soft, softSeconds } = this.server.config.clientOutputBufferLimit;
+    if (hard > 0 && unsent > hard) {
+      this.dropOverLimit(`${unsent} bytes of replies unsent, over the hard limit (${hard})`);
+      return false;
+    }
+    if (soft > 0 && unsent > soft) {
+      this.softDeadline ??= setTimeout(this.softDeadlinePassed, softSeconds * 1000).unref();
+    } else if (this.softDeadline !== undefined) {
+      clearTimeout(this.softDeadline);
+      this.softDeadline = undefined;
+    }
+    return true;
+  }
+
+  private readonly softDeadlinePassed = (): void =>
+    this.guard(() => {
+      this.softDeadline = undefined;
+      if (this.socket.destroyed) return;
+      const { soft, softSeconds } = this.server.config.clientOutputBufferLimit;
+      const unsent = this.outputBytes;
+      if (soft > 0 && unsent > soft) this.dropOverLimit(`${unsent} bytes of replies unsent, over the soft limit (${soft}) for ${softSeconds} s`);
+    });
+
+  /** Disconnects a client over its output buffer limit, dropping its replies, its input and the commands it has waiting. */
+  private dropOverLimit(why: string): void {
+    this.server.outputLimitDisconnections++;
+    console.error(`xrpkv serve: closing client ${this.id} (${this.socket.remoteAddress}:${this.socket.remotePort}): ${why}; see client-output-buffer-limit`);
+    this.closing = true;
+    this.held = undefined;
+    this.slots = [];
+    this.slotBytes = 0;
+    this.replies.clear();
+    this.parser.discard();
+    this.socket.destroy();
   }
 
   private dispatch(args: Buffer[]): void {
@@ -198,8 +269,12 @@ export class Session implements Client {
   }
 
   private answer(reply: Reply): void {
-    if (this.slots.length > 0) this.slots.push({ reply, pending: undefined, count: 1 });
-    else this.send(reply);
+    if (this.slots.length > 0) {
+      this.slots.push({ reply, pending: undefined, count: 1 });
+      this.slotBytes += reply.length;
+    } else {
+      this.send(reply);
+    }
   }
 
   private answerLater(promise: Promise<Reply>): void {
@@ -226,7 +301,9 @@ export class Session implements Client {
    * the microtask queue: they are sent together, after it, in one write.
    */
   private settle(slot: Slot, reply: Reply): void {
+    if (this.socket.destroyed) return;
     slot.reply = reply;
+    this.slotBytes += reply.length * slot.count;
     slot.pending = undefined;
     this.unanswered--;
     if (this.settling) return;
@@ -240,6 +317,7 @@ export class Session implements Client {
     for (; n < this.slots.length && this.slots[n]!.reply !== undefined; n++) {
       const { reply, count } = this.slots[n]!;
       for (let i = 0; i < count; i++) this.send(reply!);
+      this.slotBytes -= reply!.length * count;
     }
     this.slots.splice(0, n);
     if (this.unanswered === 0 && this.held?.spec.access === 'read') this.release();
@@ -266,8 +344,13 @@ export class Session implements Client {
       this.replies.clear();
       return;
     }
-    this.socket.write(this.replies.take()!);
+    this.socket.write(this.replies.take()!, this.written);
   }
+
+  /** A write reached the kernel: a client paused for its unsent replies may go on (a small write gets no 'drain'). */
+  private readonly written = (): void => {
+    if (this.paused) this.pump();
+  };
 }
 
 function unknownCommand(args: Buffer[]): string {
