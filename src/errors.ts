@@ -70,12 +70,28 @@ export class UnsupportedError extends StoreError {
   }
 }
 
-/** A failed write or sync: the database refuses further writes until reopened. */
+/**
+ * A commit that failed to reach the disk; the handle then refuses every
+ * write (each gets this error) until the database is reopened, which is
+ * safe: opening takes what the disk holds (docs/FORMAT.md, "When a commit
+ * fails"). `stage` says which step failed: `write` (nothing of the commit
+ * was synced: a full disk), `sync` (fdatasync failed: the disk may not hold
+ * the commit), or `earlier` (a commit before it failed, so it wrote nothing).
+ */
 export class WriteFailedError extends StoreError {
   override name = 'WriteFailedError';
+  readonly stage: 'write' | 'sync' | 'earlier' | undefined;
   constructor(path: string, cause: unknown) {
+    const stage = (cause as { stage?: unknown } | undefined)?.stage;
     const why = cause instanceof Error ? cause.message : String(cause);
-    super(`${path}: a commit failed (${why}); reopen the database to write again`, 'WRITE_FAILED', { cause });
+    const after =
+      stage === 'write'
+        ? 'nothing of it was synced, and the database on disk is as the last acknowledged commit left it'
+        : stage === 'sync'
+          ? 'the disk may not hold it (it was not acknowledged)'
+          : 'it was not acknowledged';
+    super(`${path}: a commit failed (${why}); ${after}. This handle accepts no more writes: reopen the database to write again (opening reads what the disk holds)`, 'WRITE_FAILED', { cause });
+    this.stage = stage === 'write' || stage === 'sync' || stage === 'earlier' ? stage : undefined;
   }
 }
 

@@ -299,9 +299,9 @@ describe('commit order', () => {
       // A commit that fails (EBADF: a read-only descriptor), then two more: they write nothing.
       // Every promise is given its expectation at once: each may reject while another is awaited.
       await Promise.all([
-        expect(commit(ro, 4, 4, 1)).rejects.toMatchObject({ code: 'WRITE_FAILED', errno: 9 }),
-        expect(commit(fd, 5, 5, 1)).rejects.toThrow(/an earlier commit failed, so this one wrote nothing/),
-        expect(commit(fd, 6, 6, 0)).rejects.toThrow(/an earlier commit failed, so this one wrote nothing/),
+        expect(commit(ro, 4, 4, 1)).rejects.toMatchObject({ code: 'WRITE_FAILED', errno: 9, stage: 'write' }),
+        expect(commit(fd, 5, 5, 1)).rejects.toMatchObject({ stage: 'earlier', message: expect.stringMatching(/an earlier commit failed, so this one wrote nothing/) }),
+        expect(commit(fd, 6, 6, 0)).rejects.toMatchObject({ stage: 'earlier', message: expect.stringMatching(/an earlier commit failed, so this one wrote nothing/) }),
       ]);
       expect(statSync(path).size).toBe(4 * 512);
       expect(readFileSync(path)[0]).toBe(3);

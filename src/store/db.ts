@@ -11,11 +11,11 @@ import { native, type StoreLockHandle } from '../native.js';
 import { checkStore, type CheckReport } from './check.js';
 import { range, withRecent } from './cursor.js';
 import { keyCodec, valueCodec, KEY_ENCODINGS, VALUE_ENCODINGS, type Codec, type KeyEncoding, type ValueEncoding } from './encoding.js';
-import { DatabaseClosedError, UnsupportedError, typeError } from '../errors.js';
+import { DatabaseClosedError, UnsupportedError, typeError, type WriteFailedError } from '../errors.js';
 import type { LeafValue } from '../format/page.js';
 import { openFile } from './file.js';
 import { PAGE_SIZES, maxKeyLen } from '../format/page.js';
-import { Snapshot, Snapshots, type StoreState } from './snapshot.js';
+import { Snapshot, Snapshots, type Recovery, type StoreState } from './snapshot.js';
 import { storeStats, type Stats } from './stats.js';
 import type { Op } from './ops.js';
 import { LOG_LIMIT, Writer } from './writer.js';
@@ -67,6 +67,13 @@ export interface OpenOptions {
    * 0: no log, every commit rewrites the tree (copy-on-write only).
    */
   logLimit?: number;
+  /**
+   * An existing empty (0-byte) file is refused (StoreError `EMPTY_FILE`):
+   * it is no database, and taking it for a new one would hide the loss of
+   * whatever it was. `true` makes it a new database. (A missing file is
+   * always created, whole or not at all.)
+   */
+  initEmpty?: boolean;
   keyEncoding?: KeyEncoding;
   valueEncoding?: ValueEncoding;
 }
@@ -111,6 +118,15 @@ export class Database<K = unknown, V = any> {
   readonly lookup: 'walk' | 'xrp';
   /** Why `lookup` is what it is; for `xrp`, how the chains read the file. */
   readonly lookupReason: string;
+  /**
+   * What opening had to fall back from, when it did: a meta page that is
+   * not valid, a newest commit whose log pages never reached the disk, or
+   * cached pages unlike the disk's (after a write-back failed). `page` is
+   * the first page involved, `txid` the commit the handle opened at,
+   * `reason` the whole story. Undefined when the newest commit opened as
+   * found. Also in `stats().recovery` and `check()`'s problems.
+   */
+  readonly recovery: Recovery | undefined;
   private readonly xrp: XrpLookup | undefined;
   private state: StoreState | undefined;
   private lock: StoreLockHandle | undefined;
@@ -136,7 +152,8 @@ export class Database<K = unknown, V = any> {
     const xrpMode = choice(options.xrpMode, 'xrpMode', ['extended', 'kernel'] as const, 'extended');
     const keyEncoding = choice(options.keyEncoding, 'keyEncoding', KEY_ENCODINGS, 'ordered-binary');
     const valueEncoding = choice(options.valueEncoding, 'valueEncoding', VALUE_ENCODINGS, 'msgpack');
-    const opened = openFile(path, { pageSize, sync: options.sync ?? true, direct: options.direct ?? false, cacheLevels });
+    if (options.initEmpty !== undefined && typeof options.initEmpty !== 'boolean') throw typeError('initEmpty must be a boolean');
+    const opened = openFile(path, { pageSize, sync: options.sync ?? true, direct: options.direct ?? false, cacheLevels, initEmpty: options.initEmpty === true });
     this.path = path;
     this.state = opened.state;
     this.lock = opened.lock;
@@ -177,6 +194,7 @@ export class Database<K = unknown, V = any> {
     this.keys = keyCodec(keyEncoding, maxKeyLen(this.pageSize));
     this.values = valueCodec(valueEncoding);
     this.writer = new Writer(opened.state, () => this.snapshots.oldest(), logLimit);
+    this.recovery = opened.state.recovery;
   }
 
   // ---- reads ----------------------------------------------------------------
@@ -273,6 +291,11 @@ export class Database<K = unknown, V = any> {
   /** A leaf value's bytes (overflow pages read and verified here), decoded. */
   private decode(snap: Snapshot, v: LeafValue | undefined): V | undefined {
     return v === undefined ? undefined : (this.values.decode(snap.value(v)) as V);
+  }
+
+  /** The failure that ended this handle's writes (every write since gets it), or undefined while it can write. */
+  get writeError(): WriteFailedError | undefined {
+    return this.writer.failed;
   }
 
   /** Keys in the last commit. */
@@ -427,7 +450,7 @@ export class Database<K = unknown, V = any> {
   stats(): Stats {
     const snap = this.snapshot();
     try {
-      return storeStats(snap, this.lookup);
+      return storeStats(snap, this.lookup, this.writer.failed === undefined);
     } finally {
       snap.release();
     }

@@ -1,24 +1,30 @@
-// Opening a database file: take the writer lock, create the file's two meta
-// pages if it is new, else pick the newest valid meta and check what it
-// points at (the file's length, the freelist chain, the root page), and
-// replay its log into the overlay.
-import { fsyncSync, openSync, closeSync } from 'node:fs';
-import { dirname } from 'node:path';
+// Opening a database file: create it if it is missing (whole or not at
+// all), take the writer lock, make sure the disk holds what the kernel's
+// cache says it does (stale-cache.ts), pick the newest valid meta, check
+// what it points at (the file's length, the freelist chain, the root page),
+// and replay its log into the overlay. What opening had to fall back from
+// (a damaged meta page, a torn log commit, stale cached pages) is kept as
+// `recovery`, for the handle to report.
+import { closeSync, constants, fsyncSync, linkSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { native, type StoreLockHandle } from '../native.js';
 import { CorruptionError, LockError, StoreError } from '../errors.js';
 import { Freelist } from './freelist.js';
 import { readLogChain, tornLogCommit } from '../format/log.js';
-import { encodeMeta, metaPageOf, probePageSize, validMetas, type Meta } from '../format/meta.js';
+import { decodeMeta, encodeMeta, metaPageOf, probePageSize, validMetas, type Meta } from '../format/meta.js';
 import { META_PAGES, PAGE_SIZES, PageType, decodeFreelist, readHeader } from '../format/page.js';
 import { Overlay } from './overlay.js';
 import { Pager } from './pager.js';
-import type { PageView, StoreState } from './snapshot.js';
+import type { PageView, Recovery, StoreState } from './snapshot.js';
+import { dropUnwrittenCommit, dropWritablePages } from './stale-cache.js';
 
 export interface FileOptions {
   pageSize: number;
   sync: boolean;
   direct: boolean;
   cacheLevels: number;
+  /** Make an existing empty (0-byte) file a new database instead of refusing it. */
+  initEmpty: boolean;
 }
 
 export interface OpenedFile {
@@ -38,22 +44,61 @@ function lock(path: string): StoreLockHandle {
   }
 }
 
-/** Writes the first two meta pages of an empty file: txids 0 and 1, an empty tree. */
-function create(pager: Pager, path: string): void {
-  for (const txid of [0, 1]) {
-    const meta: Meta = { txid, pageSize: pager.pageSize, root: 0, height: 0, pageCount: META_PAGES, freelist: 0, entries: 0, log: 0, logPages: 0, newLogPages: 0, newLogSum: 0 };
-    pager.writeSync(txid, encodeMeta(meta));
+/** The two meta pages of a new database: txids 0 and 1, an empty tree. */
+function newMetaPages(pageSize: number): Buffer {
+  const metas = [0, 1].map((txid) =>
+    encodeMeta({ txid, pageSize, root: 0, height: 0, pageCount: META_PAGES, freelist: 0, entries: 0, log: 0, logPages: 0, newLogPages: 0, newLogSum: 0 }),
+  );
+  return Buffer.concat(metas);
+}
+
+/** fsync of `path`'s directory, so that a name made or removed in it is durable. */
+function syncDirectory(path: string): void {
+  const dir = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
   }
-  pager.flushSync();
-  if (pager.sync) {
-    // Make the new file's directory entry durable too.
-    const dir = openSync(dirname(path), 'r');
+}
+
+/**
+ * Creates a new database at `path`, whole or not at all: its meta pages go
+ * to a temporary file beside it, synced, which then gets the name with
+ * link(2), which fails rather than replace a file another process made
+ * meanwhile (then that one is opened). A failure (no space, EIO) leaves
+ * nothing at `path`.
+ */
+function createFile(path: string, pageSize: number, sync: boolean): void {
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.creating`);
+  let fd: number | undefined = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o644);
+  try {
+    const pages = newMetaPages(pageSize);
+    for (let done = 0; done < pages.length; ) done += writeSync(fd, pages, done, pages.length - done, done);
+    if (sync) fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
     try {
-      fsyncSync(dir);
-    } finally {
-      closeSync(dir);
+      linkSync(temporary, path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
+  } catch (e) {
+    throw new StoreError(`${path}: cannot create the database: ${(e as Error).message}`, 'CREATE_FAILED', { cause: e });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+    unlinkSync(temporary);
   }
+  if (sync) syncDirectory(path);
+}
+
+/** Makes an existing empty file a new database (`initEmpty`), in place. */
+function initEmptyFile(pager: Pager, path: string, pageSize: number): void {
+  pager.pageSize = pageSize;
+  const pages = newMetaPages(pageSize);
+  for (let slot = 0; slot < META_PAGES; slot++) pager.writeSync(slot, pages.subarray(slot * pageSize, (slot + 1) * pageSize));
+  pager.flushSync();
+  if (pager.sync) syncDirectory(path);
 }
 
 /** The freelist chain from `first`: its pages and the page numbers it lists. */
@@ -82,14 +127,20 @@ export function readFreelist(pager: Pager, meta: Meta): { pages: number[]; ids: 
 }
 
 export function openFile(path: string, o: FileOptions): OpenedFile {
+  if (!exists(path)) createFile(path, o.pageSize, o.sync);
   const pager = new Pager(path, { sync: o.sync, direct: o.direct });
   let held: StoreLockHandle | undefined;
   try {
     held = lock(path);
-    const size = pager.size;
-    if (size === 0) {
-      pager.pageSize = o.pageSize;
-      create(pager, path);
+    if (pager.size === 0) {
+      if (!o.initEmpty) {
+        throw new StoreError(
+          `${path} is empty (0 bytes): not an xrpkv database, or one whose creation never finished; ` +
+            'remove it to start a new database here, or open it with { initEmpty: true } to make it one',
+          'EMPTY_FILE',
+        );
+      }
+      initEmptyFile(pager, path, o.pageSize);
     } else {
       // Neither meta valid: take the size page 0 claims, so that validMetas's reasons make sense.
       const claimed = pager.readAt(44, 4);
@@ -98,12 +149,17 @@ export function openFile(path: string, o: FileOptions): OpenedFile {
       pager.pageSize = probePageSize((offset, length) => pager.readAt(offset, length)) ?? fallback;
     }
     const p = pager.pageSize;
-    const meta = chooseMeta(validMetas([pager.readAt(0, p), pager.readAt(p, p)], path), (n) => pager.read(n, [PageType.Log]), path).meta;
+    const stale = dropUnwrittenCommit(pager);
+    const metaPages: [Buffer, Buffer] = [pager.readAt(0, p), pager.readAt(p, p)];
+    const chosen = chooseMeta(validMetas(metaPages, path), (n) => pager.read(n, [PageType.Log]), path);
+    const { meta } = chosen;
+    const recovery = recoveryOf(metaPages, chosen, stale);
     if (pager.size < meta.pageCount * p) {
       const first = Math.floor(pager.size / p);
       throw new CorruptionError(first, `the file ends at byte ${pager.size}, but the meta counts ${meta.pageCount} pages (truncated?)`, path);
     }
     const freelist = readFreelist(pager, meta);
+    dropWritablePages(pager, freelist.ids, meta.pageCount);
     if (meta.root !== 0) pager.read(meta.root, [meta.height === 1 ? PageType.Leaf : PageType.Branch]);
     const overlay = new Overlay();
     const logPages: number[] = [];
@@ -128,6 +184,7 @@ export function openFile(path: string, o: FileOptions): OpenedFile {
       freelistPages: freelist.pages,
       overlay,
       logPages,
+      recovery,
     };
     return { state, lock: held };
   } catch (e) {
@@ -153,6 +210,35 @@ export function chooseMeta(metas: Meta[], read: (pageNo: number) => Buffer, path
     throw new CorruptionError(metaPageOf(newest.txid), `${why}, and there is no meta of txid ${newest.txid - 1} to fall back to`, path);
   }
   return { meta: previous, torn: why };
+}
+
+/** Whether `path` names something (a file open then reads; anything else it refuses). */
+function exists(path: string): boolean {
+  try {
+    closeSync(openSync(path, constants.O_RDONLY));
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+}
+
+/**
+ * What opening fell back from, if anything: a meta page that is not valid
+ * (damaged, or torn by a crash while it was written), a newest commit whose
+ * log pages did not all reach the disk, cached pages unlike the disk's.
+ */
+function recoveryOf(metaPages: [Buffer, Buffer], chosen: { meta: Meta; torn?: string }, stale: string | undefined): Recovery | undefined {
+  const found: { page: number; reason: string }[] = [];
+  metaPages.forEach((page, slot) => {
+    const m = decodeMeta(page, slot);
+    if (typeof m === 'string') found.push({ page: slot, reason: `meta page ${slot} is invalid (${m})` });
+  });
+  if (chosen.torn) found.push({ page: metaPageOf(chosen.meta.txid + 1), reason: chosen.torn });
+  if (stale) found.push({ page: 0, reason: stale });
+  if (found.length === 0) return undefined;
+  const { txid } = chosen.meta;
+  return { page: found[0]!.page, txid, reason: `${found.map((f) => f.reason).join('; ')}: opened at txid ${txid} (meta page ${metaPageOf(txid)})` };
 }
 
 function without(ids: number[], taken: number[]): number[] {

@@ -90,8 +90,9 @@ export class Pager {
   ) {
     this.sync = options.sync ?? true;
     this.cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
-    const flags = options.readOnly ? constants.O_RDONLY : constants.O_RDWR | constants.O_CREAT;
-    this.fd = openSync(path, flags, 0o644);
+    // The file exists: file.ts creates a new one whole before opening it.
+    const flags = options.readOnly ? constants.O_RDONLY : constants.O_RDWR;
+    this.fd = openSync(path, flags);
     this.directBlock = 0;
     if (options.direct) {
       try {
@@ -284,6 +285,16 @@ export class Pager {
 
   flushSync(): void {
     if (this.sync) fdatasyncSync(this.fd);
+  }
+
+  /**
+   * Drops the file's clean pages in `offset..offset + length` (0: to the
+   * end) from the kernel's page cache, so that reads of them go to the disk
+   * (stale-cache.ts). This pager's own cache holds only verified pages of
+   * commits that were durable when read, so it keeps them.
+   */
+  dropCache(offset: number, length: number): void {
+    if (this.directBlock === 0) native.storeDropCache(this.fd, offset, length);
   }
 
   close(): void {

@@ -55,6 +55,15 @@ export interface StoreState {
   overlay: Overlay;
   /** The log's pages, oldest first (freed by the next checkpoint). */
   logPages: number[];
+  /** What opening fell back from (file.ts), when it had to. */
+  readonly recovery?: Recovery;
+}
+
+/** What opening fell back from: the first page involved, the commit it opened at, and why. */
+export interface Recovery {
+  page: number;
+  txid: number;
+  reason: string;
 }
 
 export class Snapshot {

@@ -2,7 +2,7 @@
 // and leaf page, so it costs a read of the whole tree (overflow pages are
 // counted from the leaves, not read).
 import { HEADER, branchEntrySize, leafEntrySize, overflowCapacity } from '../format/page.js';
-import type { Snapshot } from './snapshot.js';
+import type { Recovery, Snapshot } from './snapshot.js';
 
 export interface Stats {
   pageSize: number;
@@ -32,9 +32,13 @@ export interface Stats {
   direct: boolean;
   cacheLevels: number;
   cachedPages: number;
+  /** What opening fell back from (`db.recovery`); absent when it opened the newest commit as it found it. */
+  recovery?: Recovery;
+  /** False once a commit failed: the handle refuses writes (`db.writeError` says why). */
+  writable: boolean;
 }
 
-export function storeStats(snap: Snapshot, backend: 'walk' | 'xrp'): Stats {
+export function storeStats(snap: Snapshot, backend: 'walk' | 'xrp', writable: boolean): Stats {
   const { store, meta } = snap;
   const p = store.pageSize;
   let branchPages = 0;
@@ -78,5 +82,7 @@ export function storeStats(snap: Snapshot, backend: 'walk' | 'xrp'): Stats {
     direct: store.pager.directBlock > 0,
     cacheLevels: store.cacheLevels,
     cachedPages: store.cache.size,
+    ...(store.recovery ? { recovery: store.recovery } : {}),
+    writable,
   };
 }

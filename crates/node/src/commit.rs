@@ -26,14 +26,24 @@
 //! The job starts writing only once every commit issued before it with the
 //! same `order` has finished, and writes nothing if one of them failed: the
 //! writer can issue a commit while the one before is still on disk.
+//!
+//! A failure says which step failed (the error's `stage`): `write` (a
+//! `pwrite`: nothing of this commit was synced, ENOSPC on a full disk),
+//! `sync` (an `fdatasync`: the kernel may have dropped pages it could not
+//! write and kept them in its cache as if written), or `earlier` (a commit
+//! before it failed, so it wrote nothing).
+//!
+//! Tests can record every write and sync of every commit, in order, with
+//! `storeIoTrace(path)` (io_trace.rs): the power-failure test rebuilds from
+//! that record the states a disk could hold after a crash.
 
 use std::fs::File;
 use std::os::fd::{BorrowedFd, RawFd};
-use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 use crate::commit_order::CommitOrder;
 use crate::format::{META_PAGES, PAGE_SIZES};
+use crate::io_trace;
 use crate::napi::{CallCtx, Env, ErrorKind, JsError, Method, Prop, Result, TypeTag, Value};
 
 static ORDER_TAG: TypeTag = TypeTag {
@@ -46,6 +56,26 @@ pub(crate) const METHODS: [(&str, Method); 3] = [
     ("storeTreeCommit", tree_commit),
     ("storeLogCommit", log_commit),
 ];
+
+/// The step of a commit that failed (the module's header says what each means).
+#[derive(Clone, Copy)]
+enum Stage {
+    Earlier,
+    Write,
+    Sync,
+}
+
+impl Stage {
+    fn name(self) -> &'static str {
+        match self {
+            Stage::Earlier => "earlier",
+            Stage::Write => "write",
+            Stage::Sync => "sync",
+        }
+    }
+}
+
+type Failure = (Stage, std::io::Error);
 
 /// How a commit's writes and syncs go (the module's header says why).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -135,20 +165,21 @@ fn commit(cx: &mut CallCtx<'_>, protocol: Protocol) -> Result<Value> {
     let order: &Arc<CommitOrder> = cx.external(7, &ORDER_TAG, "order")?;
     // Taken last: a call that throws takes no place in the order.
     let ticket = order.ticket();
-    let work = move || -> std::io::Result<()> {
+    let work = move || -> std::result::Result<(), Failure> {
         if ticket.wait_turn().is_err() {
-            return Err(std::io::Error::other(
-                "an earlier commit failed, so this one wrote nothing",
-            ));
+            let e = std::io::Error::other("an earlier commit failed, so this one wrote nothing");
+            return Err((Stage::Earlier, e));
         }
         let written = (|| {
-            write_runs(&job.file, &job.data, &job.numbers, job.page_size)?;
+            let write = |e| (Stage::Write, e);
+            let sync_data = || io_trace::sync(&job.file).map_err(|e| (Stage::Sync, e));
+            write_runs(&job.file, &job.data, &job.numbers, job.page_size).map_err(write)?;
             if sync && protocol == Protocol::Tree {
-                job.file.sync_data()?;
+                sync_data()?;
             }
-            job.file.write_all_at(meta.as_slice(), meta_offset)?;
+            io_trace::write_at(&job.file, meta.as_slice(), meta_offset).map_err(write)?;
             if sync {
-                job.file.sync_data()?;
+                sync_data()?;
             }
             Ok(())
         })();
@@ -233,7 +264,7 @@ fn write_runs(
         let offset = numbers[i]
             .checked_mul(page_size as u64)
             .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
-        file.write_all_at(&bytes[i * page_size..j * page_size], offset)?;
+        io_trace::write_at(file, &bytes[i * page_size..j * page_size], offset)?;
         i = j;
     }
     Ok(())
@@ -257,9 +288,19 @@ fn write_failed(message: String, e: &std::io::Error) -> JsError {
     }
 }
 
-fn settle_write(env: Env, result: std::io::Result<()>) -> Result<Value> {
+fn settle_write(env: Env, result: std::result::Result<(), Failure>) -> Result<Value> {
     match result {
         Ok(()) => env.null(),
-        Err(e) => Err(write_failed(format!("cannot write or sync the commit: {e}"), &e).into()),
+        Err((stage, e)) => {
+            let what = match stage {
+                Stage::Earlier => format!("wrote nothing: {e}"),
+                Stage::Write => format!("a write failed: {e}"),
+                Stage::Sync => format!("fdatasync failed: {e}"),
+            };
+            let err = write_failed(format!("the commit {what}"), &e);
+            Err(err
+                .prop("stage", Prop::Str(stage.name().to_string()))
+                .into())
+        }
     }
 }

@@ -4,14 +4,16 @@
 //!
 //! Node-API is declared by hand (`napi_sys`) and wrapped (`napi`), so this
 //! crate has no dependency besides `ebpf` and `xrp`. All `unsafe` code lives in those two
-//! modules, but for one descriptor duplication in `commit` (allowed there by
-//! name); the rest is checked safe.
+//! modules, but for one descriptor duplication in `commit` and one
+//! `posix_fadvise` in `store` (each allowed there by name); the rest is
+//! checked safe.
 #![deny(unsafe_code)]
 
 mod commit;
 mod commit_order;
 mod crc32;
 mod format;
+mod io_trace;
 mod leaves;
 mod napi;
 mod napi_sys;
@@ -48,6 +50,7 @@ pub(crate) fn init(env: Env, exports: Value) -> Result<()> {
         .chain(xrp::METHODS)
         .chain(store::METHODS)
         .chain(commit::METHODS)
+        .chain(io_trace::METHODS)
         .chain(leaves::METHODS)
     {
         env.set(exports, name, env.function(name, method)?)?;

@@ -1,5 +1,5 @@
 //! The store's file calls besides its commits (commit.rs): the writer lock,
-//! and the alignment direct reads need.
+//! the alignment direct reads need, and dropping a file's cached pages.
 //!
 //! The lock is an exclusive `flock` on the database file, held through a
 //! descriptor of its own (`File::try_lock`, which is `flock(LOCK_EX |
@@ -17,11 +17,69 @@ static LOCK_TAG: TypeTag = TypeTag {
     upper: 0x6f72_655f_6c6f_636b,
 };
 
-pub(crate) const METHODS: [(&str, Method); 3] = [
+pub(crate) const METHODS: [(&str, Method); 4] = [
     ("storeLock", lock),
     ("storeUnlock", unlock),
     ("alignmentOffset", alignment_offset),
+    ("storeDropCache", drop_cache),
 ];
+
+/// `storeDropCache(fd: number, offset: number, length: number): null` —
+/// asks the kernel to drop the clean cached pages of `fd`'s file in
+/// `offset..offset + length` (`length` 0: to the end of the file) from its
+/// page cache (`posix_fadvise(DONTNEED)`), so that buffered reads of them go
+/// to the disk. After a failed write-back the kernel keeps the pages it
+/// could not write, marked clean, holding the new bytes; reads return them
+/// and, on ext4, later writes over them can be lost (src/store/stale-cache.ts).
+/// Dirty pages are written back, not dropped.
+fn drop_cache(cx: &mut CallCtx<'_>) -> Result<Value> {
+    let env = cx.env();
+    let fd = cx.number(0, "fd")?.unwrap_or(-1.0);
+    if !(fd >= 0.0 && fd <= i32::MAX as f64 && fd.fract() == 0.0) {
+        return Err(JsError::range_error(format!("fd must be a file descriptor, got {fd}")).into());
+    }
+    let mut range = [0i64; 2];
+    for (i, (slot, what)) in range.iter_mut().zip(["offset", "length"]).enumerate() {
+        let n = cx.number(1 + i, what)?.unwrap_or(-1.0);
+        if !(n >= 0.0 && n <= MAX_SAFE && n.fract() == 0.0) {
+            return Err(
+                JsError::range_error(format!("{what} must be an integer >= 0, got {n}")).into(),
+            );
+        }
+        *slot = n as i64;
+    }
+    match fadvise_dontneed(fd as i32, range[0], range[1]) {
+        0 => env.null(),
+        errno => {
+            let e = std::io::Error::from_raw_os_error(errno);
+            let msg = format!("cannot drop the cached pages of fd {fd}: {e}");
+            let err = JsError::new(ErrorKind::Error, msg).code("DROP_CACHE_FAILED");
+            Err(err.prop("errno", Prop::Number(errno as f64)).into())
+        }
+    }
+}
+
+/// Integers JS numbers hold exactly.
+const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+
+/// POSIX_FADV_DONTNEED: 4 in Linux's generic uapi, which x86_64 and aarch64
+/// use (the xrp crate refuses to build for other architectures).
+const POSIX_FADV_DONTNEED: std::ffi::c_int = 4;
+
+/// `posix_fadvise(fd, offset, length, POSIX_FADV_DONTNEED)`: 0, or an errno.
+#[allow(unsafe_code)] // one libc call; it touches no memory of ours
+fn fadvise_dontneed(fd: std::ffi::c_int, offset: i64, length: i64) -> std::ffi::c_int {
+    extern "C" {
+        fn posix_fadvise(
+            fd: std::ffi::c_int,
+            offset: i64,
+            len: i64,
+            advice: std::ffi::c_int,
+        ) -> std::ffi::c_int;
+    }
+    // SAFETY: a plain system call on a descriptor number; a bad one is EBADF.
+    unsafe { posix_fadvise(fd, offset, length, POSIX_FADV_DONTNEED) }
+}
 
 /// `alignmentOffset(bytes: Uint8Array, align: number): number` — how many
 /// bytes from the start of `bytes` the first `align`-aligned address is.
