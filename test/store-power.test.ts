@@ -13,7 +13,7 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { open, type Database } from '../src/index.js';
+import { open, type BatchOp, type Database } from '../src/index.js';
 import { native } from '../src/native.js';
 import { SECTOR, imageAt, opsBefore, parseTrace, withoutSyncs, type InFlight, type Op } from './power-fixtures.js';
 import { random } from './store-fixtures.js';
@@ -58,7 +58,7 @@ async function runWorkload(): Promise<Workload> {
   const db: Bin = open(path, OPTIONS);
   try {
     const batchOf = (size: number) => {
-      const ops: { type: 'put' | 'del'; key: Buffer; value?: Buffer }[] = [];
+      const ops: BatchOp<Buffer, Buffer>[] = [];
       for (let i = 0; i < size; i++) {
         const k = `k${String(next(700)).padStart(4, '0')}`;
         if (next(5) === 0) {
@@ -73,8 +73,8 @@ async function runWorkload(): Promise<Workload> {
     };
     const apply = (ops: ReturnType<typeof batchOf>) => {
       for (const o of ops) {
-        if (o.type === 'del') model.delete(o.key.toString());
-        else model.set(o.key.toString(), o.value!.toString('latin1'));
+        if (o.type === 'put') model.set(o.key.toString(), o.value.toString('latin1'));
+        else model.delete(o.key.toString());
       }
       states.push(new Map(model));
     };
