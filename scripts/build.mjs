@@ -51,19 +51,33 @@ const STEPS = {
       run('clang', ['-target', 'bpf', '-O2', '-mcpu=v3', '-g', '-c', '-I', 'bpf/include', join('bpf', src), '-o', out]);
     }
   },
-  // dist/ is emptied of compiled TypeScript first, so a module moved or
-  // removed in src/ leaves nothing behind for the package to ship.
+  // Then what tsc left in dist/ from a module since moved or removed in src/
+  // goes, so the package ships nothing stale (dist/ is never emptied: a
+  // test or a server may be running from it).
   ts: () => {
-    for (const entry of existsSync(join(root, 'dist')) ? readdirSync(join(root, 'dist')) : []) {
-      if (entry !== 'native' && entry !== 'bpf') rmSync(join(root, 'dist', entry), { recursive: true, force: true });
-    }
     run(bin('tsc'), ['-p', 'tsconfig.json']);
+    removeStale(join(root, 'dist'), join(root, 'src'));
   },
   cjs: () => {
     for (const entry of CJS_ENTRIES) writeCjsEntry(entry);
     console.log(`cjs: dist/{${CJS_ENTRIES.join(',')}}.cjs and their .d.cts`);
   },
 };
+
+/** Removes compiled files under `dist` whose module is not in `src` (native/ and bpf/ are not tsc's). */
+function removeStale(dist, src) {
+  for (const entry of readdirSync(dist, { withFileTypes: true })) {
+    const path = join(dist, entry.name);
+    if (entry.isDirectory()) {
+      if (dist === join(root, 'dist') && (entry.name === 'native' || entry.name === 'bpf')) continue;
+      removeStale(path, join(src, entry.name));
+      if (readdirSync(path).length === 0) rmSync(path, { recursive: true });
+      continue;
+    }
+    const module = entry.name.replace(/(\.d)?\.(js|ts|cjs|cts)(\.map)?$/, '');
+    if (!existsSync(join(src, `${module}.ts`))) rmSync(path);
+  }
+}
 
 // The package's entries (package.json "exports"), each also given to require().
 const CJS_ENTRIES = ['index', 'level'];
