@@ -71,7 +71,13 @@ function sections(server: ServerState, keyspace: Keyspace): Section[] {
         // Every acknowledged write is durable in the store file: no RDB or AOF.
         ['rdb_bgsave_in_progress', 0],
         ['aof_enabled', 0],
+        // Redis's field for writes that cannot be persisted; `err` while the store refuses writes.
+        ['aof_last_write_status', keyspace.unwritable ? 'err' : 'ok'],
         ['xrpkv_durable_writes', 1],
+        ['xrpkv_writable', keyspace.unwritable ? 0 : 1],
+        ['xrpkv_write_error', oneLine(keyspace.unwritable?.message ?? '')],
+        ['xrpkv_reopens', keyspace.reopens],
+        ['xrpkv_recovery', oneLine(db.recovery?.reason ?? '')],
       ],
     ],
     [
@@ -109,6 +115,9 @@ function sections(server: ServerState, keyspace: Keyspace): Section[] {
     ],
   ];
 }
+
+/** `text` on one line, as an INFO field must be. */
+const oneLine = (text: string) => text.replace(/[\r\n]+/g, ' ');
 
 /** The largest of `bytes` over the connected clients (what they hold now; Redis's is over the last few seconds). */
 function largest(server: ServerState, bytes: (c: Client) => number): number {

@@ -8,6 +8,13 @@
 //   store commits what a turn issued together, and packs a turn's plain
 //   puts (SET) into one batch with one promise (db.put), which the
 //   counters here follow as one, not once per SET;
+// - after a commit fails (the store's handle then refuses writes), the
+//   store is reopened once the writes in flight have settled and a delay
+//   has passed: 1 s, doubling up to 30 s while commits keep failing (a
+//   full disk), back to 1 s once one succeeds. Reopening is safe: it reads
+//   what the disk holds (src/store/stale-cache.ts). Until then writes are
+//   refused at once with the failure (`unwritable`, which INFO and the
+//   image's health check show), and reads go on;
 // - SCAN's cursors: the store iterates in key order, so a cursor is the last
 //   key a SCAN call examined, kept in a bounded table under a number (clients
 //   parse cursors as unsigned integers). A scan resumes after that key, so
@@ -18,6 +25,8 @@ import { globMatch, literalPrefix } from './glob.js';
 
 /** SCAN cursors kept; the oldest is forgotten past this (a SCAN with it then errs). */
 const MAX_CURSORS = 10_000;
+/** The first and the longest wait between attempts to reopen the store. */
+const REOPEN_DELAY_MS = [1_000, 30_000] as const;
 
 export class Keyspace {
   lookups = 0;
@@ -32,8 +41,21 @@ export class Keyspace {
   private idleWaiters: (() => void)[] = [];
   private readonly cursors = new Map<number, Buffer>();
   private nextCursor = 1;
+  /** Why writes are refused now (a failed commit, or a failed reopen); undefined while the store writes. */
+  unwritable: Error | undefined;
+  /** Times the store was reopened after a failed commit. */
+  reopens = 0;
+  /** Failed commits since the last one that succeeded: the next reopen waits longer for each. */
+  private failures = 0;
+  private recovering: Promise<void> | undefined;
+  private stopped = false;
+  private wakeOnStop: (() => void) | undefined;
 
-  constructor(readonly db: Database<Buffer, Buffer>) {}
+  /** `reopen` opens the store again (the server's settings); without it a failed store stays failed. */
+  constructor(
+    public db: Database<Buffer, Buffer>,
+    private readonly reopen?: () => Database<Buffer, Buffer>,
+  ) {}
 
   /** `key`'s value, uncopied: valid until the next store call (a reply copies it at once). */
   get(key: Buffer): Buffer | undefined {
@@ -56,17 +78,69 @@ export class Keyspace {
    * settles. Its promise resolves once the write is durable.
    */
   write<T>(start: () => Promise<T>): Promise<T> {
+    if (this.unwritable) return Promise.reject(this.unwritable);
     return this.track(start());
   }
 
   /** SET's put: it joins the turn's batch of puts, and returns that batch's promise. */
   put(key: Buffer, value: Buffer): Promise<void> {
+    if (this.unwritable) return Promise.reject(this.unwritable);
     return this.track(this.db.put(key, value));
   }
 
   /** MSET's puts, all or nothing: one store batch. */
   putAll(ops: BatchOp<Buffer, Buffer>[]): Promise<void> {
+    if (this.unwritable) return Promise.reject(this.unwritable);
     return this.track(this.db.batch(ops));
+  }
+
+  /** Stops reopening the store (the server is closing); resolves once no reopen runs. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeOnStop?.();
+    await this.recovering;
+  }
+
+  /** After a failed commit: waits for the writes in flight and a delay, closes the failed handle, opens the store again until that works. */
+  private async recover(): Promise<void> {
+    const failed = this.db;
+    const reopen = this.reopen!;
+    this.unwritable = failed.writeError;
+    this.failures++;
+    let delay = Math.min(REOPEN_DELAY_MS[0] * 2 ** (this.failures - 1), REOPEN_DELAY_MS[1]);
+    console.error(`xrpkv serve: ${failed.writeError?.message}; reopening in ${delay / 1000} s`);
+    while (this.inFlight > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    // Reads go on from the failed handle until it is closed, just before the reopen.
+    await this.pause(delay);
+    if (this.stopped) return;
+    await failed.close().catch(() => undefined);
+    for (;;) {
+      try {
+        this.db = reopen();
+        this.unwritable = undefined;
+        this.reopens++;
+        const fellBack = this.db.recovery ? `; ${this.db.recovery.reason}` : '';
+        console.error(`xrpkv serve: reopened ${failed.path} at txid ${this.db.stats().txid}; writes go on${fellBack}`);
+        return;
+      } catch (e) {
+        this.unwritable = e as Error;
+        delay = Math.min(2 * delay, REOPEN_DELAY_MS[1]);
+        console.error(`xrpkv serve: cannot reopen ${failed.path} (${(e as Error).message}); trying again in ${delay / 1000} s`);
+        await this.pause(delay);
+        if (this.stopped) return;
+      }
+    }
+  }
+
+  /** Waits `ms`, or less if the server stops meanwhile. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakeOnStop = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   /** Counts a write in flight until `done` settles; a promise seen just before counts once more. */
@@ -88,9 +162,15 @@ export class Keyspace {
     this.tracked = group;
     const settled = (ok: boolean) => {
       if (this.tracked === group) this.tracked = undefined;
-      if (ok) this.writes += group.count;
+      if (ok) {
+        this.writes += group.count;
+        this.failures = 0;
+      }
       this.inFlight -= group.count;
       if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      if (!ok && this.db.writeError && this.reopen && !this.recovering && !this.stopped) {
+        this.recovering = this.recover().finally(() => (this.recovering = undefined));
+      }
     };
     done.then(
       () => settled(true),

@@ -17,7 +17,8 @@ export interface RunningServer {
   /** The address and port listened on (the real port when 0 was asked for). */
   host: string;
   port: number;
-  db: Database<Buffer, Buffer>;
+  /** The store (a new handle after a reopen: keyspace.ts). */
+  readonly db: Database<Buffer, Buffer>;
   keyspace: Keyspace;
   state: ServerState;
   /** Stops accepting, finishes in-flight commands, waits for their commits, closes the store. Idempotent. */
@@ -26,8 +27,10 @@ export interface RunningServer {
 
 /** Opens `config.db` and listens on `config.bind`:`config.port`; resolves once listening. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
-  const db = open<Buffer, Buffer>(config.db, { keyEncoding: 'binary', valueEncoding: 'binary', lookup: config.lookup, pageSize: config.pageSize });
-  const keyspace = new Keyspace(db);
+  const openStore = () => open<Buffer, Buffer>(config.db, { keyEncoding: 'binary', valueEncoding: 'binary', lookup: config.lookup, pageSize: config.pageSize });
+  const db = openStore();
+  if (db.recovery) console.error(`xrpkv serve: ${config.db}: ${db.recovery.reason}`);
+  const keyspace = new Keyspace(db, openStore);
   const sessions = new Set<Session>();
   /** Refused connections whose peer has not closed yet: server.close() waits for them too. */
   const refused = new Set<Socket>();
@@ -92,8 +95,18 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       for (const s of sessions) s.destroy();
       for (const socket of refused) socket.destroy();
       await stopped;
-      await db.close();
+      await keyspace.stop();
+      await keyspace.db.close();
     })());
 
-  return { host: config.bind, port: state.port, db, keyspace, state, close };
+  return {
+    host: config.bind,
+    port: state.port,
+    get db() {
+      return keyspace.db;
+    },
+    keyspace,
+    state,
+    close,
+  };
 }

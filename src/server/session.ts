@@ -24,7 +24,7 @@
 // closes: the stream cannot be trusted after it. Any other error is one
 // command's error reply; nothing a client sends stops the server.
 import type { Socket } from 'node:net';
-import { KeyTooLargeError, StoreError } from '../errors.js';
+import { KeyTooLargeError, StoreError, WriteFailedError } from '../errors.js';
 import { lookupCommand } from './command-table.js';
 import { ReplyError, wrongArgs, type Client, type CommandSpec, type Context, type ServerState } from './command-spec.js';
 import type { Keyspace } from './keyspace.js';
@@ -362,6 +362,8 @@ function unknownCommand(args: Buffer[]): string {
 export function errorMessage(e: unknown): string {
   if (e instanceof ReplyError) return e.message;
   if (e instanceof KeyTooLargeError) return `ERR key too large: ${e.length} bytes; xrpkv keys are at most ${e.max} bytes with this database's page size`;
+  // As Redis answers writes it cannot persist; the server reopens the store (keyspace.ts).
+  if (e instanceof WriteFailedError) return `MISCONF xrpkv cannot persist writes now: ${e.message}`;
   if (e instanceof StoreError) return `ERR ${e.code}: ${e.message}`;
   console.error('xrpkv serve: a command failed unexpectedly:', e);
   return `ERR internal error: ${e instanceof Error ? e.message : String(e)}`;
