@@ -24,6 +24,30 @@ export class CorruptionError extends StoreError {
   }
 }
 
+/**
+ * A read of the database file that the system refused (EIO from a failing
+ * disk, EBADF...): names the file and, when the read was of a page, the
+ * page. `errno` and `systemCode` are the system error's (5 and 'EIO'), which
+ * is also the `cause`. Nothing was changed by the failed read.
+ */
+export class ReadFailedError extends StoreError {
+  override name = 'ReadFailedError';
+  readonly errno: number | undefined;
+  readonly systemCode: string | undefined;
+  constructor(
+    readonly path: string,
+    /** The page being read; undefined for a read that is not of one page (the start of the file, probing its page size). */
+    readonly page: number | undefined,
+    cause: unknown,
+  ) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(`${path}: ${page === undefined ? 'a read' : `reading page ${page}`} failed: ${why}`, 'READ_FAILED', { cause });
+    const { errno, code } = (cause ?? {}) as { errno?: unknown; code?: unknown };
+    this.errno = typeof errno === 'number' ? Math.abs(errno) : undefined;
+    this.systemCode = typeof code === 'string' ? code : undefined;
+  }
+}
+
 /** An encoded key longer than the page size allows (FORMAT.md, maxKeyLen). */
 export class KeyTooLargeError extends StoreError {
   override name = 'KeyTooLargeError';

@@ -37,6 +37,7 @@ export type { Key, KeyEncoding, ValueEncoding } from './store/encoding.js';
 export {
   StoreError,
   CorruptionError,
+  ReadFailedError,
   KeyTooLargeError,
   ValueTooLargeError,
   DatabaseClosedError,

@@ -21,7 +21,7 @@
 import { closeSync, fstatSync, openSync, readSync, writeSync, fdatasyncSync, constants } from 'node:fs';
 import { native } from '../native.js';
 import { alignedBuffer } from '../aligned.js';
-import { CorruptionError, UnsupportedError } from '../errors.js';
+import { CorruptionError, ReadFailedError, UnsupportedError } from '../errors.js';
 import { HEADER_FIELDS, PageType, verifyPage } from '../format/page.js';
 import { encodeMeta, metaPageOf, type Meta } from '../format/meta.js';
 
@@ -141,11 +141,24 @@ export class Pager {
     if (this.directBlock) return this.readDirect(b, offset);
     let done = 0;
     while (done < length) {
-      const n = readSync(this.fd, b, done, length - done, offset + done);
+      const n = this.readSync(b, done, length - done, offset + done);
       if (n === 0) break;
       done += n;
     }
     return done === length ? b : b.subarray(0, done);
+  }
+
+  /**
+   * One read(2) at `position`; a refusal (EIO, EBADF) becomes a
+   * ReadFailedError naming the file and the page the read began in (none
+   * before the page size is known).
+   */
+  private readSync(b: Buffer, at: number, length: number, position: number): number {
+    try {
+      return readSync(this.fd, b, at, length, position);
+    } catch (e) {
+      throw new ReadFailedError(this.path, this.#pageSize > 0 ? Math.floor(position / this.#pageSize) : undefined, e);
+    }
   }
 
   /** readAt with O_DIRECT: whole blocks into the aligned buffer, then what was asked for into `b`. */
@@ -156,7 +169,7 @@ export class Pager {
     const staged = this.staging('read', to - from);
     let done = 0;
     while (from + done < to) {
-      const n = readSync(this.fd, staged, done, to - from - done, from + done);
+      const n = this.readSync(staged, done, to - from - done, from + done);
       if (n === 0) break;
       done += n;
       // A short direct read ends at the end of the file, or mid-block: either way, stop.
