@@ -1,6 +1,6 @@
 // A read the system refuses (EIO from a failing disk, a bad descriptor)
 // surfaces as a ReadFailedError naming the file and the page, with the
-// system's code kept.
+// system's code kept, and `check` lists it as a problem instead of stopping.
 // EIO itself is injected with strace into a child process's pread64 calls
 // (skipped, saying why, where strace is missing); the rest swaps the
 // pager's descriptor for one that cannot read.
@@ -65,6 +65,16 @@ describe('read errors', () => {
     unreadable(db, () => expect(() => [...db.getRange()]).toThrow(failed));
     expect(db.getSync(key(500))).toEqual(Buffer.alloc(30, 500 & 0xff));
     expect(db.check().ok).toBe(true);
+    await db.close();
+  });
+
+  it('check lists pages it cannot read as problems', async () => {
+    const db = open<Buffer, Buffer>(await store(), BINARY);
+    const report = unreadable(db, () => db.check());
+    expect(report.ok).toBe(false);
+    expect(report.problems.length).toBeGreaterThan(0);
+    for (const p of report.problems) expect(p.message).toMatch(/reading it failed: EBADF: bad file descriptor, read$/);
+    expect(report.problems.map((p) => p.page)).toContain(layout(db.path, P).meta.root);
     await db.close();
   });
 

@@ -13,13 +13,35 @@
 //   as many pages as the meta counts; the meta's entries are the leaves' plus
 //   what the log's records add;
 // - no page reachable twice, and no page (besides metas) neither reachable nor free.
-// `checkFile` works on a closed file, even one `open` refuses.
-import { CorruptionError } from '../errors.js';
+// `checkFile` works on a closed file, even one `open` refuses, and on one
+// another process is writing.
+//
+// A live database. A pass checks one commit, t, while a writer may go on
+// committing:
+// - in the writer's process (`checkStore`: db.check()) the pass holds a
+//   registered snapshot, so no page t reaches is rewritten (freelist.ts);
+//   only the meta pages change under it, as commits in flight write them;
+// - from another process (`checkFile` while `xrpkv serve` writes) nothing
+//   holds t's pages: commit t+2 may reuse pages t reaches. It writes only
+//   after commit t+1's meta is written and synced, so t's pages are intact
+//   while no meta newer than t is on disk.
+// A page a writer writes is whole and carries its commit's txid, newer than
+// t. So a page read wrong (checksum, type or number; unreadable; or a txid
+// newer than t) is damage or a writer's change, and a pass that finds no
+// problem read exactly t's pages. A pass that finds problems stands if the
+// meta pages did not change during it (no commit past t+1 began), or if
+// every page it read wrong reads the same again (damage stays; a writer's
+// change is a whole, newer page) and none merely had a newer txid. Otherwise
+// the pass is made again, from the newest meta, up to `attempts` times; if
+// none stands, the report says so (`inconclusive`) and lists only the damage
+// it confirmed, never what a writer's change may have shown.
+import { CorruptionError, ReadFailedError } from '../errors.js';
 import { countDelta, decodeLog } from '../format/log.js';
 import { chooseMeta } from './file.js';
 import { decodeMeta, metaPageOf, probePageSize, type Meta } from '../format/meta.js';
 import {
   META_PAGES,
+  PAGE_SIZES,
   PageType,
   decodeBranch,
   decodeFreelist,
@@ -39,30 +61,110 @@ export interface Problem {
 }
 
 export interface CheckReport {
+  /** No problem found, and a pass saw one commit whole. */
   ok: boolean;
   problems: Problem[];
   /** The meta checked (undefined when neither meta page is valid). */
   txid?: number;
   pages: number;
   entries: number;
+  /** Passes made: more than one when a writer changed the file during a pass that found problems. */
+  attempts: number;
+  /**
+   * Set when no pass stood: a writer changed the file during every one.
+   * `problems` then lists only damage confirmed (pages that read wrong the
+   * same way twice, reached through pages that read right), and `ok` is false.
+   */
+  inconclusive?: string;
 }
 
-type Read = (pageNo: number) => Buffer | undefined;
+export interface CheckOptions {
+  /** Passes at most over a database a writer keeps changing (default 16). */
+  attempts?: number;
+}
+
+const ATTEMPTS = 16;
+
+/** What a read gave: the bytes, undefined past the end of the file, or the system's refusal. */
+type Seen = Buffer | undefined | ReadFailedError;
+type Read = (pageNo: number) => Seen;
+
+/** A read whose result may be a writer's change rather than damage: confirmed if `again` gives the same. */
+interface Suspect {
+  seen: Seen;
+  again: () => Seen;
+  /** A whole page of a newer commit: a writer's, unless no commit began during the pass. */
+  newer: boolean;
+}
+
+interface Found extends Problem {
+  suspect?: Suspect;
+  /** False when found below a suspect (its pointers may be a writer's) or from the whole pass (counts, leaks, pages reached twice). */
+  local: boolean;
+}
+
+/** What one pass found, and the meta pages as they were when it began. */
+interface Pass {
+  found: Found[];
+  meta: Meta | undefined;
+  metas: Seen;
+}
+
+function seenAt(pager: Pager, offset: number, length: number): Seen {
+  try {
+    return pager.readAt(offset, length);
+  } catch (e) {
+    if (e instanceof ReadFailedError) return e;
+    throw e;
+  }
+}
+
+function pageReader(pager: Pager, p: number): Read {
+  return (n) => {
+    const b = seenAt(pager, n * p, p);
+    return Buffer.isBuffer(b) && b.length < p ? undefined : b;
+  };
+}
+
+function sameSeen(a: Seen, b: Seen): boolean {
+  if (Buffer.isBuffer(a) || Buffer.isBuffer(b)) return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b);
+  if (a instanceof ReadFailedError || b instanceof ReadFailedError) {
+    return a instanceof ReadFailedError && b instanceof ReadFailedError && a.systemCode === b.systemCode;
+  }
+  return true;
+}
+
+const confirmed = (s: Suspect) => !s.newer && sameSeen(s.seen, s.again());
+
+/** Why a read failed, as a problem's message. */
+const unreadable = (e: ReadFailedError) => `reading it failed: ${e.cause instanceof Error ? e.cause.message : String(e.cause)}`;
 
 class Checker {
-  problems: Problem[] = [];
+  readonly found: Found[] = [];
   private owner = new Map<number, string>();
   private entries = 0;
   /** Set when a tree page could not be read: the entry count is then unknown. */
   private incomplete = false;
+  /** Suspect pages above the one being checked (only when nothing guards the pages). */
+  private shaky = 0;
 
   constructor(
     private readonly read: Read,
     private readonly meta: Meta,
+    /** Whether a registered snapshot keeps every page the meta reaches as it is (db.check()). */
+    private readonly guarded: boolean,
+    /** Stop (throw `Overtaken`) at the first page a newer commit wrote: the pass cannot stand, and a new one may. */
+    private readonly stopWhenOvertaken = false,
   ) {}
 
-  problem(page: number, message: string): void {
-    this.problems.push({ page, message });
+  /** Records a problem; `suspect` when the read that showed it may have been a writer's change. */
+  problem(page: number, message: string, suspect?: Suspect): void {
+    this.found.push({ page, message, suspect, local: this.shaky === 0 });
+  }
+
+  /** A problem that depends on the whole pass (counts, leaks, pages reached twice). */
+  private global(page: number, message: string): void {
+    this.found.push({ page, message, local: false });
   }
 
   /** Claims `pageNo` for `role`, reporting pointers outside the file and pages reached twice. */
@@ -73,7 +175,7 @@ class Checker {
     }
     const had = this.owner.get(pageNo);
     if (had) {
-      this.problem(pageNo, `reachable twice: as ${had} and as ${role}`);
+      this.global(pageNo, `reachable twice: as ${had} and as ${role}`);
       return false;
     }
     this.owner.set(pageNo, role);
@@ -82,16 +184,37 @@ class Checker {
 
   /** The page, verified (checksum, number, type, txid); undefined after reporting why not. */
   private page(pageNo: number, type: PageType): Buffer | undefined {
-    const page = this.read(pageNo);
-    if (!page) return this.problem(pageNo, 'it lies beyond the end of the file'), undefined;
+    const seen = this.read(pageNo);
+    const suspect = (newer = false): Suspect | undefined => {
+      if (this.guarded) return undefined;
+      if (newer && this.stopWhenOvertaken) throw new Overtaken();
+      return { seen, again: () => this.read(pageNo), newer };
+    };
+    if (seen instanceof ReadFailedError) return this.problem(pageNo, unreadable(seen), suspect()), undefined;
+    if (!seen) return this.problem(pageNo, 'it lies beyond the end of the file', suspect()), undefined;
     try {
-      const h = verifyPage(page, pageNo, [type]);
-      if (h.txid > this.meta.txid) this.problem(pageNo, `written by txid ${h.txid}, newer than the meta's ${this.meta.txid}`);
-      return page;
+      const h = verifyPage(seen, pageNo, [type]);
+      if (h.txid > this.meta.txid) this.problem(pageNo, `written by txid ${h.txid}, newer than the meta's ${this.meta.txid}`, suspect(true));
+      return seen;
     } catch (e) {
-      if (e instanceof CorruptionError) return this.problem(pageNo, e.reason), undefined;
+      if (e instanceof CorruptionError) return this.problem(pageNo, e.reason, suspect(this.newer(seen, pageNo))), undefined;
       throw e;
     }
+  }
+
+  /** Whether `page` is whole (checksum, number), of another type than expected, and newer than the meta: a page a writer reused. */
+  private newer(page: Buffer, pageNo: number): boolean {
+    try {
+      return verifyPage(page, pageNo).txid > this.meta.txid;
+    } catch (e) {
+      if (e instanceof CorruptionError) return false;
+      throw e;
+    }
+  }
+
+  /** Whether what is below `page` may be a writer's: it is newer than the meta, and no snapshot guards it. */
+  private suspectBelow(page: Buffer): boolean {
+    return !this.guarded && readHeader(page).txid > this.meta.txid;
   }
 
   run(): void {
@@ -100,13 +223,13 @@ class Checker {
     const logged = this.log();
     if (!this.incomplete && this.entries + logged !== m.entries) {
       const log = logged === 0 ? '' : ` and the log adds ${logged}`;
-      this.problem(0, `the meta counts ${m.entries} entries, the leaves hold ${this.entries}${log}`);
+      this.global(0, `the meta counts ${m.entries} entries, the leaves hold ${this.entries}${log}`);
     }
     this.freelist();
     // Below an unreadable page nothing is reachable: its pages are not leaks.
     if (this.incomplete) return;
     for (let n = 2; n < m.pageCount; n++) {
-      if (!this.owner.has(n)) this.problem(n, 'neither reachable nor free (leaked)');
+      if (!this.owner.has(n)) this.global(n, 'neither reachable nor free (leaked)');
     }
   }
 
@@ -114,6 +237,16 @@ class Checker {
     const leaf = depth === this.meta.height - 1;
     const page = this.page(pageNo, leaf ? PageType.Leaf : PageType.Branch);
     if (!page) return void (this.incomplete = true);
+    const shaky = this.suspectBelow(page);
+    if (shaky) this.shaky++;
+    try {
+      this.treePage(page, pageNo, depth, leaf, lo, hi);
+    } finally {
+      if (shaky) this.shaky--;
+    }
+  }
+
+  private treePage(page: Buffer, pageNo: number, depth: number, leaf: boolean, lo: Buffer | undefined, hi: Buffer | undefined): void {
     let keys: Buffer[];
     let decoded: ReturnType<typeof decodeBranch> | ReturnType<typeof decodeLeaf>;
     try {
@@ -150,129 +283,228 @@ class Checker {
     });
   }
 
+  /**
+   * Runs `walk` along a chain (overflow, log, freelist) whose pages after a
+   * suspect one are reached through it: `below(page)` counts each such page.
+   */
+  private chain<T>(walk: (below: (page: Buffer) => void) => T): T {
+    let shaky = 0;
+    try {
+      return walk((page) => {
+        if (this.suspectBelow(page)) (shaky++, this.shaky++);
+      });
+    } finally {
+      this.shaky -= shaky;
+    }
+  }
+
   private overflow(leaf: number, entry: number, first: number, length: number): void {
     const want = Math.ceil(length / overflowCapacity(this.meta.pageSize));
-    let from = leaf;
-    let pageNo = first;
-    for (let n = 0; n < want; n++) {
-      if (pageNo === 0) return this.problem(from, `the overflow chain of entry ${entry} of page ${leaf} ends after ${n} of ${want} pages`);
-      if (!this.claim(pageNo, `overflow page of entry ${entry} of page ${leaf}`, from)) return;
-      const page = this.page(pageNo, PageType.Overflow);
-      if (!page) return;
-      from = pageNo;
-      pageNo = readHeader(page).next;
-    }
-    if (pageNo !== 0) this.problem(from, `the overflow chain of entry ${entry} of page ${leaf} is longer than its ${length}-byte value`);
+    this.chain((below) => {
+      let from = leaf;
+      let pageNo = first;
+      for (let n = 0; n < want; n++) {
+        if (pageNo === 0) return this.problem(from, `the overflow chain of entry ${entry} of page ${leaf} ends after ${n} of ${want} pages`);
+        if (!this.claim(pageNo, `overflow page of entry ${entry} of page ${leaf}`, from)) return;
+        const page = this.page(pageNo, PageType.Overflow);
+        if (!page) return;
+        below(page);
+        from = pageNo;
+        pageNo = readHeader(page).next;
+      }
+      if (pageNo !== 0) this.problem(from, `the overflow chain of entry ${entry} of page ${leaf} is longer than its ${length}-byte value`);
+    });
   }
 
   /** Checks the log chain; returns what its records add to the count of keys. */
   private log(): number {
     const m = this.meta;
-    let delta = 0;
-    let pages = 0;
-    let txid = Infinity;
-    for (let pageNo = m.log, from = 0; pageNo !== 0; ) {
-      const page = this.claim(pageNo, LOG_PAGE, from) ? this.page(pageNo, PageType.Log) : undefined;
-      if (!page) return (this.incomplete = true), delta;
-      pages++;
-      const h = readHeader(page);
-      if (h.txid > txid) this.problem(pageNo, `log page of txid ${h.txid} follows one of txid ${txid}`);
-      txid = h.txid;
-      try {
-        for (const r of decodeLog(page, pageNo)) delta += countDelta(r.kind);
-      } catch (e) {
-        if (!(e instanceof CorruptionError)) throw e;
-        this.problem(pageNo, e.reason);
-        this.incomplete = true;
+    return this.chain((below) => {
+      let delta = 0;
+      let pages = 0;
+      let txid = Infinity;
+      for (let pageNo = m.log, from = 0; pageNo !== 0; ) {
+        const page = this.claim(pageNo, LOG_PAGE, from) ? this.page(pageNo, PageType.Log) : undefined;
+        if (!page) return (this.incomplete = true), delta;
+        below(page);
+        pages++;
+        const h = readHeader(page);
+        if (h.txid > txid) this.problem(pageNo, `log page of txid ${h.txid} follows one of txid ${txid}`);
+        txid = h.txid;
+        try {
+          for (const r of decodeLog(page, pageNo)) delta += countDelta(r.kind);
+        } catch (e) {
+          if (!(e instanceof CorruptionError)) throw e;
+          this.problem(pageNo, e.reason);
+          this.incomplete = true;
+        }
+        from = pageNo;
+        pageNo = h.next;
       }
-      from = pageNo;
-      pageNo = h.next;
-    }
-    if (pages !== m.logPages) this.problem(m.log, `the log chain has ${pages} pages, the meta counts ${m.logPages}`);
-    return delta;
+      if (pages !== m.logPages) this.global(m.log, `the log chain has ${pages} pages, the meta counts ${m.logPages}`);
+      return delta;
+    });
   }
 
   private freelist(): void {
-    for (let pageNo = this.meta.freelist, from = 0; pageNo !== 0; ) {
-      if (!this.claim(pageNo, 'a freelist page', from)) return;
-      const page = this.page(pageNo, PageType.Freelist);
-      if (!page) return;
-      try {
-        // A page the log chain took after this freelist was written is the log's (log.ts).
-        for (const id of decodeFreelist(page, pageNo)) if (this.owner.get(id) !== LOG_PAGE) this.claim(id, 'free', pageNo);
-      } catch (e) {
-        if (e instanceof CorruptionError) this.problem(pageNo, e.reason);
-        else throw e;
+    this.chain((below) => {
+      for (let pageNo = this.meta.freelist, from = 0; pageNo !== 0; ) {
+        if (!this.claim(pageNo, 'a freelist page', from)) return;
+        const page = this.page(pageNo, PageType.Freelist);
+        if (!page) return;
+        below(page);
+        try {
+          // A page the log chain took after this freelist was written is the log's (log.ts).
+          for (const id of decodeFreelist(page, pageNo)) if (this.owner.get(id) !== LOG_PAGE) this.claim(id, 'free', pageNo);
+        } catch (e) {
+          if (e instanceof CorruptionError) this.problem(pageNo, e.reason);
+          else throw e;
+        }
+        from = pageNo;
+        pageNo = readHeader(page).next;
       }
-      from = pageNo;
-      pageNo = readHeader(page).next;
+    });
+  }
+
+  /** Reports meta pages that are not valid: `start` is both as the pass began, `metas` reads them again. */
+  metaPages(start: Seen, metas: () => Seen, p: number): void {
+    for (const slot of [0, 1]) {
+      const seen = slotOf(start, slot, p);
+      const suspect = { seen, again: () => slotOf(metas(), slot, p), newer: false };
+      if (seen instanceof ReadFailedError) {
+        this.problem(slot, `meta page ${slot}: ${unreadable(seen)}`, suspect);
+        continue;
+      }
+      const m = decodeMeta(seen ?? Buffer.alloc(0), slot);
+      if (typeof m === 'string') this.problem(slot, `meta page ${slot} is invalid: ${m}`, suspect);
     }
   }
 }
 
 const LOG_PAGE = 'a log page';
 
-function report(problems: Problem[], meta: Meta | undefined): CheckReport {
-  problems.sort((a, b) => a.page - b.page);
-  return { ok: problems.length === 0, problems, txid: meta?.txid, pages: meta?.pageCount ?? 0, entries: meta?.entries ?? 0 };
+/** Thrown out of a pass that read a page a newer commit wrote: that pass cannot stand. */
+class Overtaken extends Error {}
+
+/** Meta page `slot` of what a read of both gave. */
+function slotOf(metas: Seen, slot: number, p: number): Seen {
+  return Buffer.isBuffer(metas) ? metas.subarray(slot * p, (slot + 1) * p) : metas;
 }
 
-function checkMetas(read: Read, problems: Problem[]): void {
-  for (const slot of [0, 1]) {
-    const page = read(slot);
-    const m = page ? decodeMeta(page, slot) : 'missing';
-    if (typeof m === 'string') problems.push({ page: slot, message: `meta page ${slot} is invalid: ${m}` });
+function report(found: Problem[], meta: Meta | undefined, attempts: number, inconclusive?: string): CheckReport {
+  const problems = found.map(({ page, message }) => ({ page, message })).sort((a, b) => a.page - b.page);
+  return {
+    ok: problems.length === 0 && inconclusive === undefined,
+    problems,
+    txid: meta?.txid,
+    pages: meta?.pageCount ?? 0,
+    entries: meta?.entries ?? 0,
+    attempts,
+    ...(inconclusive === undefined ? {} : { inconclusive }),
+  };
+}
+
+/**
+ * Makes passes (`pass`) until one stands (see the top of this file), at
+ * most `attempts`; `metas` reads the meta pages now.
+ */
+function settle(options: CheckOptions, pass: (last: boolean) => Pass | undefined, metas: () => Seen): CheckReport {
+  const attempts = options.attempts ?? ATTEMPTS;
+  if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError(`attempts must be an integer >= 1, got ${String(attempts)}`);
+  let last: Pass | undefined;
+  for (let n = 1; n <= attempts; n++) {
+    const made = pass(n === attempts);
+    if (made === undefined) continue;
+    last = made;
+    const { found } = last;
+    if (found.length === 0 || sameSeen(last.metas, metas()) || found.every((f) => !f.suspect || confirmed(f.suspect))) {
+      return report(found, last.meta, n);
+    }
   }
+  const sure = last!.found.filter((f) => f.local && (!f.suspect || confirmed(f.suspect)));
+  const listed = sure.length === 0 ? 'no damage was confirmed' : 'only the damage confirmed is listed';
+  return report(sure, last!.meta, attempts, `the database changed during each of ${attempts} passes (a writer is committing), so none saw one commit whole; ${listed}`);
 }
 
-function checkWith(read: Read, meta: Meta): CheckReport {
-  const c = new Checker(read, meta);
-  checkMetas(read, c.problems);
-  c.run();
-  return report(c.problems, meta);
+/** Checks the commit `snap` sees, which its registration keeps intact; also what opening fell back from. */
+export function checkStore(snap: Snapshot, options: CheckOptions = {}): CheckReport {
+  const { pager, recovery } = snap.store;
+  const p = pager.pageSize;
+  const { meta } = snap;
+  const read = pageReader(pager, p);
+  const metas = () => seenAt(pager, 0, META_PAGES * p);
+  return settle(
+    options,
+    () => {
+      const c = new Checker(read, meta, true);
+      const start = metas();
+      if (recovery) c.problem(recovery.page, recovery.reason);
+      const size = pager.size;
+      if (size < meta.pageCount * p) c.problem(Math.floor(size / p), `the file ends at byte ${size}, but the meta counts ${meta.pageCount} pages`);
+      c.metaPages(start, metas, p);
+      c.run();
+      return { found: c.found, meta, metas: start };
+    },
+    metas,
+  );
 }
 
-/** Checks the commit `snap` sees. */
-export function checkStore(snap: Snapshot): CheckReport {
-  const { pager } = snap.store;
-  return checkWith((n) => {
-    const b = pager.readAt(n * pager.pageSize, pager.pageSize);
-    return b.length === pager.pageSize ? b : undefined;
-  }, snap.meta);
-}
-
-/** Checks a database file that is not open (reads only; takes no lock). */
-export function checkFile(path: string): CheckReport {
-  const pager = new Pager(path, { readOnly: true });
+/** Checks a database file that is not open, or open in a writer anywhere (reads only; takes no lock). */
+export function checkFile(path: string, options: CheckOptions = {}): CheckReport {
+  const pager = new Pager(path, { readOnly: true, cacheBytes: 0 });
   try {
-    const p = probePageSize((offset, length) => pager.readAt(offset, length));
-    if (p === undefined) return report([{ page: 0, message: 'no valid meta page: cannot tell the page size' }], undefined);
-    pager.pageSize = p;
-    const read: Read = (n) => {
-      const b = pager.readAt(n * p, p);
-      return b.length === p ? b : undefined;
-    };
-    const metas = [0, 1].map((slot) => decodeMeta(read(slot) ?? Buffer.alloc(0), slot)).filter((m): m is Meta => typeof m !== 'string');
-    if (metas.length === 0) return report([{ page: 0, message: 'no valid meta page' }], undefined);
-    metas.sort((a, b) => b.txid - a.txid);
-    // The meta opening uses: a log commit whose pages did not reach the disk is passed over (file.ts).
-    let chosen: { meta: Meta; torn?: string };
-    try {
-      chosen = chooseMeta(metas, (n) => pager.read(n, [PageType.Log]));
-    } catch (e) {
-      if (!(e instanceof CorruptionError)) throw e;
-      return report([{ page: e.page, message: e.reason }], metas[0]);
-    }
-    const { meta, torn } = chosen;
-    const extra: Problem[] = [];
-    if (torn) extra.push({ page: metaPageOf(meta.txid + 1), message: `${torn}: a crash before its sync; opening uses txid ${meta.txid}` });
-    if (pager.size < meta.pageCount * p) {
-      extra.push({ page: Math.floor(pager.size / p), message: `the file ends at byte ${pager.size}, but the meta counts ${meta.pageCount} pages` });
-    }
-    const c = checkWith(read, meta);
-    if (extra.length === 0) return c;
-    return report([...extra, ...c.problems], meta);
+    const metas = () => seenAt(pager, 0, META_PAGES * (pager.pageSize || PAGE_SIZES[PAGE_SIZES.length - 1]));
+    return settle(options, (last) => filePass(pager, metas, !last), metas);
   } finally {
     pager.close();
   }
+}
+
+/**
+ * One pass over the commit opening would use now; undefined when `hasty`
+ * and it read a page a newer commit wrote (it could not stand).
+ */
+function filePass(pager: Pager, metas: () => Seen, hasty: boolean): Pass | undefined {
+  const p = probePageSize((offset, length) => pager.readAt(offset, length));
+  if (p === undefined) {
+    const start = metas();
+    const suspect = { seen: start, again: metas, newer: false };
+    return { found: [{ page: 0, message: 'no valid meta page: cannot tell the page size', suspect, local: true }], meta: undefined, metas: start };
+  }
+  pager.pageSize = p;
+  const start = metas();
+  // The meta pages as read now: a change to them since (a commit) makes this pass's view of them stale.
+  const unchanged: Suspect = { seen: start, again: metas, newer: false };
+  const valid = [0, 1]
+    .map((slot) => {
+      const page = slotOf(start, slot, p);
+      return Buffer.isBuffer(page) ? decodeMeta(page, slot) : 'unreadable';
+    })
+    .filter((m): m is Meta => typeof m !== 'string')
+    .sort((a, b) => b.txid - a.txid);
+  if (valid.length === 0) {
+    return { found: [{ page: 0, message: 'no valid meta page', suspect: unchanged, local: true }], meta: undefined, metas: start };
+  }
+  // The meta opening uses: a log commit whose pages did not reach the disk is passed over (file.ts).
+  let chosen: { meta: Meta; torn?: string };
+  try {
+    chosen = chooseMeta(valid, (n) => pager.read(n, [PageType.Log]));
+  } catch (e) {
+    if (e instanceof CorruptionError) return { found: [{ page: e.page, message: e.reason, suspect: unchanged, local: true }], meta: valid[0], metas: start };
+    if (e instanceof ReadFailedError) return { found: [{ page: e.page ?? 0, message: unreadable(e), suspect: unchanged, local: true }], meta: valid[0], metas: start };
+    throw e;
+  }
+  const { meta, torn } = chosen;
+  const checker = new Checker(pageReader(pager, p), meta, false, hasty);
+  if (torn) checker.problem(metaPageOf(meta.txid + 1), `${torn}: a crash before its sync; opening uses txid ${meta.txid}`, unchanged);
+  const size = pager.size;
+  if (size < meta.pageCount * p) checker.problem(Math.floor(size / p), `the file ends at byte ${size}, but the meta counts ${meta.pageCount} pages`);
+  checker.metaPages(start, metas, p);
+  try {
+    checker.run();
+  } catch (e) {
+    if (e instanceof Overtaken) return undefined;
+    throw e;
+  }
+  return { found: checker.found, meta, metas: start };
 }
