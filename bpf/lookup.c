@@ -12,10 +12,16 @@
  * - leaf, key absent: state 2;
  * - anything inconsistent (type, count, a slot or entry outside the page, a
  *   key longer than maxKeyLen, a bad value kind or length, a child that is
- *   not a page number, a path longer than 32 pages): state 4.
+ *   not a page number, a path longer than 32 pages): state 4;
+ * - a page that is not the one asked for (its header's pageNo is not `page`),
+ *   or not of its level (a branch above `leaf_level`, a leaf at it): state 4,
+ *   `page` naming it. Both checks are skipped when the caller leaves them 0.
  *
- * A finished lookup sets done. levels counts the pages searched. Checksums are
- * not verified here; the caller's store does that on its own reads.
+ * A finished lookup sets done. levels counts the pages searched. Checksums
+ * are not verified here (a CRC-32 per page is too much for a BPF program):
+ * xrpkv's emulator checks each page's checksum and number before this
+ * program sees it (crates/xrp/src/page_check.rs); an XRP kernel does not, so
+ * there only these checks run.
  *
  * The caller's own mistakes (a page size or key length outside the format)
  * return XRPKV_BAD_INPUT with state still 0.
@@ -81,6 +87,11 @@ int xrpkv_lookup(struct bpf_xrp *ctx)
 	struct xrpkv_node n = {};
 	if (xrpkv_node_open(&n, data, ps))
 		return finish(ctx, s, XRPKV_LOOKUP_CORRUPT);
+	if (s->page && xrpkv_u64(data, XRPKV_HDR_PAGE_NO) != s->page)
+		return finish(ctx, s, XRPKV_LOOKUP_CORRUPT);
+	__u64 leaf_level = s->leaf_level;
+	if (leaf_level && (s->levels > leaf_level || (n.type == XRPKV_TYPE_LEAF) != (s->levels == leaf_level)))
+		return finish(ctx, s, XRPKV_LOOKUP_CORRUPT);
 
 	int exact = 0;
 	int ub = xrpkv_upper_bound(&n, (const __u8 *)s, XRPKV_LOOKUP_KEY, key_len, &exact);
@@ -100,6 +111,8 @@ int xrpkv_lookup(struct bpf_xrp *ctx)
 	__u64 child = xrpkv_child(&n, ub - 1);
 	if (!child)
 		return finish(ctx, s, XRPKV_LOOKUP_CORRUPT);
+	if (s->page)
+		s->page = child;
 	ctx->next_addr[0] = child * ps;
 	ctx->size[0] = ps;
 	return 0;

@@ -15,7 +15,8 @@
  *   36 used u32       out: bytes of out[] used
  *   40 levels u32     out: pages read by this call
  *   44 cacheLevel u16, 46 cachePos u8, 47 cacheCount u8
- *   48 reserved (16 bytes)
+ *   48 height u32     in: the tree's height (0: levels not checked)
+ *   52 reserved (12 bytes)
  *   64 key[512]       in: the start key
  *   576 pathPage u64[32], 832 pathSlot u16[32], 896 pathCount u16[32]
  *   960 cache u64[16] the next leaves: children of pathPage[cacheLevel]
@@ -32,7 +33,11 @@
  * again and its next subtree descended by first entries.
  *
  * Every page read is checked: its header's pageNo must be `page`, the page
- * the program asked for (the root: the caller writes it). A call stops with
+ * the program asked for (the root: the caller writes it), and, given the
+ * tree's height, it must be a leaf exactly at the bottom level (`depth`
+ * branches above it). Checksums are not verified here: xrpkv's emulator
+ * checks each page's checksum and number before this program sees it
+ * (crates/xrp/src/page_check.rs); an XRP kernel does not. A call stops with
  * state 1 before a pair that would exceed maxPairs or out[], leaving page,
  * slot and the path for the next call, which the caller makes by reading
  * `page` again with the same scratch (it resets pairs, used and levels).
@@ -250,6 +255,9 @@ int xrpkv_range(struct bpf_xrp *ctx)
 
 	struct xrpkv_node n = {};
 	if (xrpkv_node_open(&n, data, ps) || xrpkv_u64(data, XRPKV_HDR_PAGE_NO) != s->page)
+		return finish(ctx, s, XRPKV_RANGE_CORRUPT);
+	__u32 height = s->height;
+	if (height && (depth >= height || (n.type == XRPKV_TYPE_LEAF) != (depth + 1 == height)))
 		return finish(ctx, s, XRPKV_RANGE_CORRUPT);
 	if (n.type == XRPKV_TYPE_BRANCH)
 		return branch(ctx, s, &n, phase, depth);

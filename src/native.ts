@@ -94,7 +94,8 @@ export interface Native {
 
   xrpLoadElf(object: Uint8Array, section?: string): XrpProgramHandle;
   xrpProgramInfo(handle: XrpProgramHandle): { name: string; length: number };
-  xrpOpen(path: string, direct?: NativeDirectIo): XrpFileHandle;
+  /** pageCheck: four little-endian u32 [pageSize, checksumAt, coveredFrom, pageNoAt or 0xffffffff] (src/xrp.ts, XrpPageCheck). */
+  xrpOpen(path: string, direct?: NativeDirectIo, pageCheck?: Uint8Array): XrpFileHandle;
   xrpFileInfo(handle: XrpFileHandle): [size: number, blockSize: number, direct: boolean, access: string];
   /** Whether the file was open. */
   xrpClose(handle: XrpFileHandle): boolean;

@@ -29,7 +29,11 @@ export type XrpOutcomeCode =
   | 'BAD_ADDRESS'
   | 'BLOCK_SIZE'
   | 'OUT_OF_FILE'
-  | 'HOP_LIMIT';
+  | 'HOP_LIMIT'
+  /** A page failed the file's `pageCheck`: its checksum. */
+  | 'CHECKSUM'
+  /** A page failed the file's `pageCheck`: it records another page's number, or the read was not one whole page. */
+  | 'CORRUPT';
 
 /**
  * `extended` (default): each read after the first is `size[0]` bytes (0 = 4096).
@@ -190,6 +194,35 @@ export function xrpBackend(force: XrpBackendChoice = 'auto'): XrpBackendInfo {
 export interface XrpOpenOptions {
   direct?: XrpDirectIo;
   backend?: XrpBackendChoice;
+  /**
+   * Checks every page a chain reads before its program runs: its CRC-32
+   * (zlib's), a little-endian u32 at `checksumAt` over the page from
+   * `coveredFrom` to its end, and, with `pageNoAt`, the page number it
+   * records (a little-endian u64 there) against where it was read. Reads
+   * must then be whole pages of `pageSize`. A page that fails ends its chain
+   * with CHECKSUM or CORRUPT. Off by default: a foreign file has no such
+   * layout. (A real XRP kernel runs only the program's own checks.)
+   */
+  pageCheck?: XrpPageCheck;
+}
+
+export interface XrpPageCheck {
+  pageSize: number;
+  checksumAt: number;
+  coveredFrom: number;
+  pageNoAt?: number;
+}
+
+/** `pageCheck` as xrpOpen takes it: four u32 (little-endian, as this machine's), 0xffffffff for no page number. */
+function pageCheckWords(check: unknown): Uint8Array | undefined {
+  if (check === undefined) return undefined;
+  const c = requireOptions(check, 'pageCheck') as Partial<Record<keyof XrpPageCheck, unknown>>;
+  const word = (v: unknown, what: string) => {
+    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 0xfffffffe) throw new RangeError(`pageCheck.${what} must be an integer from 0 to 4294967294, got ${String(v)}`);
+    return v as number;
+  };
+  const words = new Uint32Array([word(c.pageSize, 'pageSize'), word(c.checksumAt, 'checksumAt'), word(c.coveredFrom, 'coveredFrom'), c.pageNoAt === undefined ? 0xffffffff : word(c.pageNoAt, 'pageNoAt')]);
+  return new Uint8Array(words.buffer);
 }
 
 function requireOptions(options: unknown, what = 'options'): Record<string, unknown> {
@@ -240,7 +273,8 @@ export class XrpFile {
     const o = requireOptions(options);
     const direct = requireChoice(o.direct ?? 'auto', 'direct', native.xrp.directIo);
     const backend = xrpBackend(requireChoice(o.backend ?? 'auto', 'backend', BACKENDS));
-    const handle = check(() => native.xrpOpen(p, direct), p);
+    const pageCheck = pageCheckWords(o.pageCheck);
+    const handle = check(() => native.xrpOpen(p, direct, pageCheck), p);
     return new XrpFile(p, handle, backend);
   }
 

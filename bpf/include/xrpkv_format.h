@@ -131,7 +131,12 @@ struct xrpkv_lookup {
 	__u64 overflow_page;  /* 16: out: first overflow page (state 3) */
 	__u64 levels;         /* 24: in 0, out: pages searched */
 	__u8 key[512];        /* 32: in: the search key */
-	__u8 unused[480];     /* 544 */
+	__u64 page;           /* 544: in: the first page's number (0: not checked);
+	                       *      the program sets it to each child it reads */
+	__u32 leaf_level;     /* 552: in: `levels` at the leaf, the tree's height
+	                       *      minus the first page's depth (0: not checked) */
+	__u32 reserved2;      /* 556 */
+	__u8 unused[464];     /* 560 */
 	__u8 value[3072];     /* 1024: out: the value (state 1) */
 };
 
@@ -193,7 +198,9 @@ struct xrpkv_range {
 	__u16 cache_level;    /* 44: the path level cache[] belongs to */
 	__u8 cache_pos;       /* 46: next unused entry of cache[] */
 	__u8 cache_count;     /* 47: entries of cache[] */
-	__u64 reserved[2];    /* 48 */
+	__u32 height;         /* 48: in: the tree's height (0: levels not checked) */
+	__u32 reserved0;      /* 52 */
+	__u64 reserved1;      /* 56 */
 	__u8 key[512];        /* 64: in: the start key */
 	__u64 path_page[XRPKV_MAX_LEVELS];   /* 576: the branches above the leaf, root first */
 	__u16 path_slot[XRPKV_MAX_LEVELS];   /* 832: the entry of each taken on the way down */

@@ -110,6 +110,14 @@ export function newPage(p: number, type: PageType, count: number, pageNo: number
   return page;
 }
 
+/**
+ * The page check XRP chains run on every page they read of a store's file
+ * (XrpFile's `pageCheck`): the checksum as checksumOf computes it, and the
+ * page's own number.
+ */
+export const pageCheckOf = (pageSize: number) =>
+  ({ pageSize, checksumAt: HEADER_FIELDS.checksum, coveredFrom: CHECKSUMMED, pageNoAt: HEADER_FIELDS.pageNo }) as const;
+
 export function checksumOf(page: Buffer): number {
   return crc32(page.subarray(CHECKSUMMED));
 }

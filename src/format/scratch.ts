@@ -13,6 +13,10 @@ export const LOOKUP_SCRATCH = {
   overflowPage: 16,
   levels: 24,
   key: 32,
+  /** The first page's number; the program sets it to each page it reads next (0: not checked). */
+  page: 544,
+  /** `levels` at the leaf: the tree's height minus the first page's depth (0: not checked). */
+  leafLevel: 552,
   value: 1024,
 } as const;
 
@@ -28,6 +32,8 @@ export const RANGE_SCRATCH = {
   page: 16,
   pairs: 32,
   used: 36,
+  /** The tree's height (0: levels not checked). */
+  height: 48,
   key: 64,
   out: 1088,
 } as const;

@@ -21,7 +21,7 @@
 // values come back as a location; the store reads and verifies those pages.
 import { XRP_SECTOR_SIZE, XrpFile, XrpProgram, type XrpMode, type XrpResult } from '../xrp.js';
 import { CorruptionError, DatabaseClosedError, StoreError } from '../errors.js';
-import { maxKeyLen, searchPage, type LeafValue } from '../format/page.js';
+import { pageCheckOf, searchPage, type LeafValue } from '../format/page.js';
 import { LOOKUP_SCRATCH as S, LOOKUP_STATES } from '../format/scratch.js';
 import { lookupProgram } from '../programs.js';
 import { viewSearch, type Snapshot } from './snapshot.js';
@@ -38,6 +38,7 @@ export function chainFailure(
     return new CorruptionError(last, `the ${as.what} followed it to a read the file cannot serve: ${r.message}`, xrp.path);
   }
   if (r.code === 'HOP_LIMIT') return new CorruptionError(last, `the ${as.what} did not end: ${r.message}`, xrp.path);
+  if (r.code === 'CHECKSUM' || r.code === 'CORRUPT') return new CorruptionError(last, `${r.message.replace(/^page \d+: /, '')} (found by the ${as.what})`, xrp.path);
   const why = r.code === 'RETURNED' ? `${as.program} refused its input (returned ${r.returned})` : r.message;
   return new StoreError(`${xrp.path}: ${as.what} from page ${page} failed: ${why}`, as.code, { cause: r.error });
 }
@@ -81,9 +82,14 @@ export class XrpLookup {
     if (misfit) throw new RangeError(misfit);
     this.program = lookupProgram();
     this.readLength = mode === 'kernel' ? XRP_SECTOR_SIZE : pageSize;
-    this.syncKey = Buffer.alloc(S.key + maxKeyLen(pageSize));
+    this.syncKey = Buffer.alloc(S.leafLevel + 4);
     this.direct = requireDirect ? 'require' : 'off';
-    this.file = XrpFile.open(path, { direct: this.direct });
+    this.file = this.openFile();
+  }
+
+  /** The file for chains: every page they read is checked (checksum, own number) before bpf/lookup.c or range.c sees it. */
+  private openFile(): XrpFile {
+    return XrpFile.open(this.path, { direct: this.direct, pageCheck: pageCheckOf(this.pageSize) });
   }
 
   /** How chains read the file, e.g. `direct (O_DIRECT, 512-byte blocks)`. */
@@ -106,7 +112,7 @@ export class XrpLookup {
     if (this.closed) throw new DatabaseClosedError(this.path);
     if (this.file.size < snap.meta.pageCount * this.pageSize) {
       const old = this.file;
-      this.file = XrpFile.open(this.path, { direct: this.direct });
+      this.file = this.openFile();
       old.close(); // chains still running keep their descriptor until they end
     }
     return this.file;
@@ -127,12 +133,23 @@ export class XrpLookup {
     return { done: false, page: pageNo, depth: cached };
   }
 
-  private chain(page: number, key: Buffer) {
-    const scratch = Buffer.alloc(S.key + key.length);
+  private chain(snap: Snapshot, start: { page: number; depth: number }, key: Buffer) {
+    const scratch = Buffer.alloc(S.leafLevel + 4);
+    this.fillScratch(scratch, snap, start, key);
+    return { offset: start.page * this.pageSize, length: this.readLength, scratch };
+  }
+
+  /**
+   * A chain's scratch: the key, the page size, and what bpf/lookup.c checks
+   * each page against: the number of the page it asked for, and the level
+   * at which it must find a leaf.
+   */
+  private fillScratch(scratch: Buffer, snap: Snapshot, start: { page: number; depth: number }, key: Buffer): void {
     scratch.writeUInt16LE(key.length, S.keyLen);
     scratch.writeUInt32LE(this.pageSize, S.pageSize);
     key.copy(scratch, S.key);
-    return { offset: page * this.pageSize, length: this.readLength, scratch };
+    scratch.writeBigUInt64LE(BigInt(start.page), S.page);
+    scratch.writeUInt32LE(snap.meta.height - start.depth, S.leafLevel);
   }
 
   /** The leaf value the chain found, undefined when absent; CorruptionError for state 4 or a read outside the file. */
@@ -181,9 +198,7 @@ export class XrpLookup {
     // Bytes past the key are not read (its length is in the header); zeroed anyway when a longer key left some.
     if (key.length < this.syncKeyLength) scratch.fill(0, S.key + key.length, S.key + this.syncKeyLength);
     this.syncKeyLength = key.length;
-    scratch.writeUInt16LE(key.length, S.keyLen);
-    scratch.writeUInt32LE(this.pageSize, S.pageSize);
-    key.copy(scratch, S.key);
+    this.fillScratch(scratch, snap, start, key);
     const r = this.program.runSyncRaw(this.fileFor(snap), start.page * this.pageSize, this.readLength, scratch, this.mode);
     if (typeof r !== 'number') return this.finish(snap, start, key, r);
     return this.found(snap, start, key, XrpProgram.syncScratch, r);
@@ -194,7 +209,7 @@ export class XrpLookup {
     const start = this.start(snap, key);
     if (start.done) return start.value;
     this.chains++;
-    const r = await this.program.run(this.fileFor(snap), { ...this.chain(start.page, key), mode: this.mode });
+    const r = await this.program.run(this.fileFor(snap), { ...this.chain(snap, start, key), mode: this.mode });
     return this.finish(snap, start, key, r);
   }
 
@@ -212,7 +227,7 @@ export class XrpLookup {
     this.chains += pending.length;
     const batch = await this.program.runBatch(
       file,
-      pending.map((p) => this.chain(p.page, keys[p.i])),
+      pending.map((p) => this.chain(snap, p, keys[p.i])),
       { mode: this.mode },
     );
     pending.forEach((p, j) => (out[p.i] = this.finish(snap, p, keys[p.i], batch.results[j])));

@@ -59,6 +59,8 @@ export function* xrpRange(
   scratch.writeUInt16LE(key.length, S.keyLen);
   scratch.writeUInt32LE(P, S.pageSize);
   scratch.writeBigUInt64LE(BigInt(root), S.page);
+  // range.c checks that each page is a leaf exactly at the bottom level.
+  scratch.writeUInt32LE(snap.meta.height, S.height);
   key.copy(scratch, S.key);
   const program = rangeProgram();
   let left = limit;

@@ -10,7 +10,7 @@
 //! entry. The bytes equal what src/store/page.ts `encodeLeaf` writes for the
 //! same entries (test/store-leaves.test.ts compares them).
 
-use crate::crc32::crc32;
+use xrp::crc32::crc32;
 use crate::format::{
     header, leaf_entry, max_inline, CHECKSUMMED, HEADER_SIZE, KIND_INLINE, KIND_OVERFLOW,
     OVERFLOW_REF, PAGE_SIZES, SLOT_SIZE, TYPE_LEAF,

@@ -11,7 +11,6 @@
 
 mod commit;
 mod commit_order;
-mod crc32;
 mod format;
 mod io_trace;
 mod leaves;

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use ::xrp::abi::PAGE_SIZE;
 use ::xrp::{
     probe, Backend, BatchChain, BatchEngine, ChainOptions, ChainReport, DirectIo, Outcome, Page,
-    Probe, SyncEngine, XrpFile, DEFAULT_HOP_LIMIT, DEFAULT_QUEUE_DEPTH,
+    PageCheck, Probe, SyncEngine, XrpFile, DEFAULT_HOP_LIMIT, DEFAULT_QUEUE_DEPTH,
 };
 use ebpf::{Helpers, Program, DEFAULT_BUDGET};
 
@@ -85,18 +85,41 @@ fn program_info(cx: &mut CallCtx<'_>) -> Result<Value> {
     Ok(o)
 }
 
-/// `xrpOpen(path: string, direct?: 'auto' | 'require' | 'off'): handle`
+/// `xrpOpen(path: string, direct?: 'auto' | 'require' | 'off', pageCheck?: Uint32Array): handle`
+/// — `pageCheck`, when given, is `[pageSize, checksumAt, coveredFrom,
+/// pageNoAt]` (pageNoAt 0xffffffff: the pages record no number): every page
+/// a chain reads is checked against it before its program runs (xrp's page_check.rs).
 fn open(cx: &mut CallCtx<'_>) -> Result<Value> {
     let env = cx.env();
     let path = cx.path(0, "path")?;
     let direct = cx.choice(1, "direct", &DIRECT_IO)?;
+    let check = match cx.bytes(2, "pageCheck")? {
+        None => None,
+        Some(b) if b.len() == 16 => {
+            let word =
+                |i: usize| u32::from_le_bytes(b[4 * i..4 * i + 4].try_into().expect("4 bytes"));
+            let page_no_at = (word(3) != u32::MAX).then(|| word(3));
+            Some(PageCheck {
+                page_size: word(0),
+                checksum_at: word(1),
+                covered_from: word(2),
+                page_no_at,
+            })
+        }
+        Some(b) => {
+            let msg = format!("pageCheck must be 4 u32 (16 bytes), got {} bytes", b.len());
+            return Err(JsError::range_error(msg).into());
+        }
+    };
     let path = Path::new(&path);
     // A directory opens for reading, but no chain could read it: say so now.
     if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
         let e = std::io::Error::from_raw_os_error(21);
         return Err(open_error(&e, direct, path).into());
     }
-    let file = XrpFile::open(path, direct).map_err(|e| open_error(&e, direct, path))?;
+    let mut file = XrpFile::open(path, direct).map_err(|e| open_error(&e, direct, path))?;
+    file.set_page_check(check)
+        .map_err(|e| JsError::range_error(format!("pageCheck: {e}")))?;
     env.external(
         FileHandle(RefCell::new(Some(Arc::new(file)))),
         &FILE_TAG,

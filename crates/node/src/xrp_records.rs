@@ -81,7 +81,7 @@ pub(crate) const BATCH_IO: [(&str, BatchIo); 2] =
     [("auto", BatchIo::Auto), ("threads", BatchIo::Threads)];
 
 /// Outcome codes by index, as result records carry them.
-pub(crate) const OUTCOME_CODES: [&str; 8] = [
+pub(crate) const OUTCOME_CODES: [&str; 10] = [
     "DONE",
     "RETURNED",
     "PROGRAM_ERROR",
@@ -90,6 +90,8 @@ pub(crate) const OUTCOME_CODES: [&str; 8] = [
     "BLOCK_SIZE",
     "OUT_OF_FILE",
     "HOP_LIMIT",
+    "CHECKSUM",
+    "CORRUPT",
 ];
 /// `native.xrp`: the records' sizes and fields, the choice tables, the
 /// outcome codes, and the runtime's defaults.

@@ -1,7 +1,8 @@
 //! One chain of reads, as the XRP kernel's completion path runs it. Engines
 //! (sync, batch) do the reads; this state machine decides what comes next.
 //!
-//! Per completed read: build a fresh context (zeroed, `data` and `scratch`
+//! Per completed read: check the page when the file has a page check
+//! (page_check.rs), build a fresh context (zeroed, `data` and `scratch`
 //! set), run the program; a VM error, a non-zero return or `done` ends the
 //! chain; otherwise the next read is at `next_addr[0]`, unless the hop limit
 //! is reached or the address cannot be read.
@@ -98,7 +99,14 @@ impl Chain {
             Ok(0) => {
                 return self.finish(Outcome::BadAddress(AddressError::OutOfFile { offset: self.offset, file_size: file.size() }))
             }
-            Ok(_) => self.hops += 1,
+            Ok(n) => {
+                self.hops += 1;
+                if let Some(check) = file.page_check() {
+                    if let Err(fault) = check.verify(self.offset, &data[..n]) {
+                        return self.finish(Outcome::Corrupt(fault));
+                    }
+                }
+            }
         }
         let mut ctx = abi::fresh_context();
         vm.set_budget(self.options.budget);

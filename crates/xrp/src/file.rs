@@ -10,6 +10,7 @@ use std::path::Path;
 use crate::abi::{PAGE_SIZE, SECTOR_SIZE};
 use crate::outcome::AddressError;
 use crate::page::Page;
+use crate::page_check::PageCheck;
 use crate::sys;
 
 /// This architecture's `O_DIRECT`, to open a file the way [`XrpFile`] does.
@@ -34,6 +35,8 @@ pub struct XrpFile {
     /// The alignment a direct read needs, for its offset and its length.
     block_size: u32,
     access: String,
+    /// What every page a chain reads must pass before its program runs (page_check.rs).
+    page_check: Option<PageCheck>,
 }
 
 impl XrpFile {
@@ -52,7 +55,14 @@ impl XrpFile {
         let meta = file.metadata()?;
         let is_device = meta.file_type().is_block_device();
         let size = if is_device { sys::device_size(file.as_raw_fd())? } else { meta.len() };
-        let mut me = XrpFile { file, size, direct: why_buffered.is_none(), block_size: SECTOR_SIZE as u32, access: String::new() };
+        let mut me = XrpFile {
+            file,
+            size,
+            direct: why_buffered.is_none(),
+            block_size: SECTOR_SIZE as u32,
+            access: String::new(),
+            page_check: None,
+        };
         if me.direct {
             me.block_size = if is_device {
                 sys::logical_block_size(me.fd())?
@@ -99,6 +109,21 @@ impl XrpFile {
     /// "buffered (<why>)".
     pub fn access(&self) -> &str {
         &self.access
+    }
+
+    /// Checks every page chains read from now on against `check` before their
+    /// program runs; a page that fails ends its chain (`Outcome::Corrupt`).
+    /// Refused (InvalidInput) when the layout does not fit its page size.
+    pub fn set_page_check(&mut self, check: Option<PageCheck>) -> io::Result<()> {
+        if check.is_some_and(|c| !c.fits()) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "the page check's fields do not fit in its page size"));
+        }
+        self.page_check = check;
+        Ok(())
+    }
+
+    pub fn page_check(&self) -> Option<&PageCheck> {
+        self.page_check.as_ref()
     }
 
     /// Whether a read of `len` bytes at `offset` can be issued.

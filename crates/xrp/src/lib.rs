@@ -7,16 +7,19 @@
 //! - [`batch`]: many chains in flight on one io_uring (or a thread pool);
 //! - [`kernel`]: the probe for a kernel with XRP (and, with the
 //!   `kernel-runner` feature, `KernelProgram`, which runs chains in it);
-//! - [`file`], [`page`], [`outcome`]: what chains read, into what, and how they end.
+//! - [`file`], [`page`], [`outcome`]: what chains read, into what, and how they end;
+//! - [`page_check`], [`crc32`]: what the emulator verifies of each page a chain reads.
 
 pub mod abi;
 mod arch;
 pub mod batch;
 pub mod chain;
+pub mod crc32;
 pub mod file;
 pub mod kernel;
 pub mod outcome;
 pub mod page;
+pub mod page_check;
 pub mod sync;
 mod sys;
 
@@ -34,4 +37,5 @@ pub use kernel::{probe, Backend, Probe};
 pub use kernel::KernelProgram;
 pub use outcome::{AddressError, ChainResult, Outcome};
 pub use page::Page;
+pub use page_check::{PageCheck, PageFault};
 pub use sync::SyncEngine;

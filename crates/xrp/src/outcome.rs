@@ -5,6 +5,8 @@ use std::fmt;
 
 use ebpf::RunError;
 
+use crate::page_check::PageFault;
+
 /// Why a read the program asked for was not issued.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AddressError {
@@ -54,6 +56,8 @@ pub enum Outcome {
     BadAddress(AddressError),
     /// The chain reached its hop limit without finishing.
     HopLimit { limit: u32 },
+    /// A page read failed the file's page check (page_check.rs): the program never saw it.
+    Corrupt(PageFault),
 }
 
 impl Outcome {
@@ -68,6 +72,8 @@ impl Outcome {
             Outcome::BadAddress(AddressError::OutOfFile { .. }) => "OUT_OF_FILE",
             Outcome::BadAddress(_) => "BAD_ADDRESS",
             Outcome::HopLimit { .. } => "HOP_LIMIT",
+            Outcome::Corrupt(PageFault::Checksum { .. }) => "CHECKSUM",
+            Outcome::Corrupt(_) => "CORRUPT",
         }
     }
 }
@@ -83,6 +89,7 @@ impl fmt::Display for Outcome {
             }
             Outcome::BadAddress(e) => write!(f, "bad address: {e}"),
             Outcome::HopLimit { limit } => write!(f, "hop limit of {limit} reads reached"),
+            Outcome::Corrupt(fault) => write!(f, "{fault}"),
         }
     }
 }

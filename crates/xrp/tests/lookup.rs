@@ -749,3 +749,62 @@ fn instruction_budget_per_hop() {
     }
     assert!(worst * 2 <= BUDGET, "the budget ({BUDGET}) keeps a margin over the worst hop ({worst})");
 }
+
+/// What a kernel without xrpkv's page check relies on: the programs
+/// themselves refuse a page that is not the one they asked for (a valid
+/// page copied to the wrong place) or not of its level.
+#[test]
+fn the_programs_check_page_numbers_and_levels_when_asked() {
+    let program = lookup_program();
+    for (tree, _file) in trees(600, 11) {
+        let p = tree.page_size;
+        let (key, _, _) = &tree.entries[tree.entries.len() / 2];
+        let path = tree.path(key);
+        assert!(path.len() >= 3, "page size {p}: a tree of at least 3 levels");
+        let lookup = |t: &Tree, checked: bool| {
+            let file = TempFile::new(&t.bytes);
+            let mut scratch = lookup_scratch(key, p);
+            if checked {
+                scratch[544..552].copy_from_slice(&t.root.to_le_bytes());
+                scratch[552..556].copy_from_slice(&t.height.to_le_bytes());
+            }
+            let r = SyncEngine::new(&program).run(&file.open(), options(Mode::Extended), t.root * p as u64, p, &mut scratch);
+            assert_eq!(r.outcome, Outcome::Done, "page size {p}");
+            (found(&scratch).0, u64_at(&scratch, 544))
+        };
+        // A sound tree: found, with the checks on; `page` ends at the leaf.
+        let (sound, last) = lookup(&tree, true);
+        assert!(matches!(sound, Found::Inline(_) | Found::Overflow { .. }), "page size {p}: {sound:?}");
+        assert_eq!(last, *path.last().unwrap());
+        // The leaf's parent points at another leaf's page, whose bytes are a sound
+        // leaf of the same level: only the page number tells. Copy the key's leaf
+        // to where the other was, and point the parent there.
+        let leaf = *path.last().unwrap();
+        let other = *tree.leaves.iter().find(|&&l| l != leaf).unwrap();
+        let mut misplaced = tree.clone();
+        let bytes = misplaced.page(leaf).to_vec();
+        misplaced.bytes[other as usize * p..(other as usize + 1) * p].copy_from_slice(&bytes);
+        let parent = path[path.len() - 2];
+        let parent_page = misplaced.page(parent).to_vec();
+        let child_field = (0..u16_at(&parent_page, 6) as usize)
+            .map(|i| entry_at(&parent_page, i) + 2)
+            .find(|&at| u64_at(&parent_page, at) == leaf)
+            .unwrap();
+        let at = parent as usize * p + child_field;
+        misplaced.bytes[at..at + 8].copy_from_slice(&other.to_le_bytes());
+        assert!(matches!(lookup(&misplaced, false).0, Found::Inline(_) | Found::Overflow { .. }), "page size {p}: unchecked, the misplaced leaf answers");
+        assert_eq!(lookup(&misplaced, true), (Found::Corrupt, other), "page size {p}: checked, it is refused and named");
+        // A leaf where a branch must be: the root's child points at a leaf.
+        let mut shallow = tree.clone();
+        let root_page = shallow.page(tree.root).to_vec();
+        let at = tree.root as usize * p + entry_at(&root_page, 0) + 2;
+        shallow.bytes[at..at + 8].copy_from_slice(&tree.leaves[0].to_le_bytes());
+        let (first, _, _) = &tree.entries[0];
+        let file = TempFile::new(&shallow.bytes);
+        let mut scratch = lookup_scratch(first, p);
+        scratch[544..552].copy_from_slice(&tree.root.to_le_bytes());
+        scratch[552..556].copy_from_slice(&tree.height.to_le_bytes());
+        SyncEngine::new(&program).run(&file.open(), options(Mode::Extended), tree.root * p as u64, p, &mut scratch);
+        assert_eq!(found(&scratch).0, Found::Corrupt, "page size {p}: a leaf above the leaf level");
+    }
+}

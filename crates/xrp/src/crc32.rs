@@ -35,7 +35,7 @@ const fn tables() -> [[u32; 256]; SLICES] {
 
 static TABLES: [[u32; 256]; SLICES] = tables();
 
-pub(crate) fn crc32(bytes: &[u8]) -> u32 {
+pub fn crc32(bytes: &[u8]) -> u32 {
     let t = &TABLES;
     let mut crc = !0u32;
     let mut blocks = bytes.chunks_exact(SLICES);
