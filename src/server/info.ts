@@ -72,10 +72,11 @@ function sections(server: ServerState, keyspace: Keyspace): Section[] {
         ['rdb_bgsave_in_progress', 0],
         ['aof_enabled', 0],
         // Redis's field for writes that cannot be persisted; `err` while the store refuses writes.
-        ['aof_last_write_status', keyspace.unwritable ? 'err' : 'ok'],
+        ['aof_last_write_status', keyspace.lastFailure ? 'err' : 'ok'],
         ['xrpkv_durable_writes', 1],
-        ['xrpkv_writable', keyspace.unwritable ? 0 : 1],
-        ['xrpkv_write_error', oneLine(keyspace.unwritable?.message ?? '')],
+        // 1 once a commit has succeeded since the last failure (keyspace.ts).
+        ['xrpkv_writable', keyspace.unwritable || keyspace.lastFailure ? 0 : 1],
+        ['xrpkv_write_error', oneLine((keyspace.unwritable ?? keyspace.lastFailure)?.message ?? '')],
         ['xrpkv_reopens', keyspace.reopens],
         ['xrpkv_recovery', oneLine(db.recovery?.reason ?? '')],
       ],

@@ -13,8 +13,10 @@
 //   has passed: 1 s, doubling up to 30 s while commits keep failing (a
 //   full disk), back to 1 s once one succeeds. Reopening is safe: it reads
 //   what the disk holds (src/store/stale-cache.ts). Until then writes are
-//   refused at once with the failure (`unwritable`, which INFO and the
-//   image's health check show), and reads go on;
+//   refused at once with the failure (`unwritable`), and reads go on. INFO
+//   (and the image's health check) report the store writable only once a
+//   commit has succeeded since the failure (`lastFailure`): a reopen on a
+//   disk that is still full proves nothing;
 // - SCAN's cursors: the store iterates in key order, so a cursor is the last
 //   key a SCAN call examined, kept in a bounded table under a number (clients
 //   parse cursors as unsigned integers). A scan resumes after that key, so
@@ -41,8 +43,10 @@ export class Keyspace {
   private idleWaiters: (() => void)[] = [];
   private readonly cursors = new Map<number, Buffer>();
   private nextCursor = 1;
-  /** Why writes are refused now (a failed commit, or a failed reopen); undefined while the store writes. */
+  /** Why writes are refused now (a failed commit, or a failed reopen); undefined while the store takes them. */
   unwritable: Error | undefined;
+  /** The last failed commit, until one succeeds after it. */
+  lastFailure: Error | undefined;
   /** Times the store was reopened after a failed commit. */
   reopens = 0;
   /** Failed commits since the last one that succeeded: the next reopen waits longer for each. */
@@ -106,6 +110,7 @@ export class Keyspace {
     const failed = this.db;
     const reopen = this.reopen!;
     this.unwritable = failed.writeError;
+    this.lastFailure = failed.writeError;
     this.failures++;
     let delay = Math.min(REOPEN_DELAY_MS[0] * 2 ** (this.failures - 1), REOPEN_DELAY_MS[1]);
     console.error(`xrpkv serve: ${failed.writeError?.message}; reopening in ${delay / 1000} s`);
@@ -165,6 +170,7 @@ export class Keyspace {
       if (ok) {
         this.writes += group.count;
         this.failures = 0;
+        this.lastFailure = undefined;
       }
       this.inFlight -= group.count;
       if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
