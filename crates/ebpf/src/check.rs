@@ -6,7 +6,8 @@
 //! - every slot is a known opcode with its reserved fields zero, or the second
 //!   half of an `LDDW`, which nothing jumps or calls into;
 //! - registers are r0..r10 and nothing writes r10 (the frame pointer);
-//! - every helper id called is registered;
+//! - every helper id called is registered (a `callx` takes its id from a
+//!   register: the engines check it when it runs);
 //! - the program splits into sub-programs at its entry and at every local call
 //!   target; every jump stays inside its sub-program and no sub-program can
 //!   run off its end (its last instruction is `exit` or an unconditional jump);
@@ -229,7 +230,13 @@ fn check_jump(pc: usize, i: &Insn, helpers: &Helpers) -> Result<(), LoadError> {
     match i.op {
         JA => reserved(pc, i, &[("registers", (i.dst | i.src) as i64), ("immediate", i.imm as i64)]),
         JA32 => reserved(pc, i, &[("registers", (i.dst | i.src) as i64), ("offset", i.off as i64)]),
-        CALLX => refuse(pc, "callx (opcode 0x8d, call through a register) is not part of RFC 9669 and is not supported"),
+        // callx: the helper whose id is in `dst`, as the conformance suite and
+        // PREVAIL define it; which id can only be known, and checked, at run time.
+        CALLX => reserved(
+            pc,
+            i,
+            &[("source register", i.src as i64), ("offset", i.off as i64), ("immediate", i.imm as i64)],
+        ),
         CALL => {
             if i.dst != 0 || i.off != 0 {
                 return refuse(pc, "call must have destination register and offset 0");

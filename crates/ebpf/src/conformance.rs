@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::error::RunError;
 use crate::helpers::{self, Helpers};
-use crate::interp::{Exit, Vm};
+use crate::vm::{Exit, Vm};
 use crate::memory::{region_address, Region};
 
 /// The helpers the suite's runner offers: the standard ones plus "unwind".

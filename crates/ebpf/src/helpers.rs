@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use crate::error::RunError;
 use crate::memory::AddressMap;
 
 /// `bpf_trace_printk(fmt, fmt_size, ...)`, as numbered in the kernel.
@@ -81,6 +82,25 @@ impl Helpers {
         }
         t
     }
+}
+
+/// Calls helper `id` for the `call` or `callx` at `pc`, as both engines do.
+/// A `call`'s id was checked at load; a `callx` takes its id from a register,
+/// so an id nobody registered fails here, at run time.
+pub(crate) fn call(
+    table: &[Option<HelperFn>],
+    memory: &mut AddressMap<'_>,
+    log: &mut String,
+    pc: usize,
+    id: u64,
+    args: [u64; 5],
+) -> Result<HelperOutcome, RunError> {
+    let Some(Some(helper)) = usize::try_from(id).ok().and_then(|i| table.get(i)) else {
+        let reason = format!("{id:#x} is not a registered helper id");
+        return Err(RunError::Helper { pc, id: u32::try_from(id).unwrap_or(u32::MAX), reason });
+    };
+    let mut ctx = HelperContext { memory, log };
+    helper(&mut ctx, args).map_err(|reason| RunError::Helper { pc, id: id as u32, reason })
 }
 
 /// The conformance suite's unwind helper: returns its argument, and stops the

@@ -17,21 +17,27 @@
 //! assert_eq!(exit.r0, 42);
 //! ```
 
+mod blocks;
 pub mod check;
 pub mod conformance;
 pub mod elf;
+mod engine;
 pub mod error;
 pub mod helpers;
 pub mod insn;
-pub mod interp;
+mod interp;
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+mod jit;
 pub mod memory;
 pub mod opcode;
 mod program;
+mod vm;
 
 pub use check::MAX_PROGRAM_INSNS;
 pub use elf::{list_programs, ProgramInfo};
 pub use error::{LoadError, RunError};
 pub use helpers::{HelperContext, HelperFn, HelperOutcome, Helpers};
-pub use interp::{Exit, Vm, DEFAULT_BUDGET};
+pub use engine::{choose as choose_engine, default_engine, Engine, EngineChoice, JIT_BUILT, JIT_ENV};
+pub use vm::{Exit, Vm, DEFAULT_BUDGET};
 pub use memory::{region_address, Region};
 pub use program::Program;

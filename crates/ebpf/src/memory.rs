@@ -20,7 +20,8 @@ pub const STACK_SLOT: usize = 2;
 pub const FIRST_REGION_SLOT: usize = 3;
 /// How many regions an embedder may pass to one run.
 pub const MAX_REGIONS: usize = 5;
-const SLOTS: usize = FIRST_REGION_SLOT + MAX_REGIONS;
+/// Slots in the address map, the unmapped slot 0 included.
+pub const SLOTS: usize = FIRST_REGION_SLOT + MAX_REGIONS;
 
 /// Address of the first byte of `.rodata` as the loader relocates it.
 pub const RODATA_BASE: u64 = (RODATA_SLOT as u64) << SLOT_SHIFT;
@@ -134,6 +135,12 @@ impl<'a> AddressMap<'a> {
             }
         }
         Some(())
+    }
+
+    /// Each slot's host base, length and writability, for the JIT's
+    /// translation tables: they must allow exactly what `translate` allows.
+    pub(crate) fn slot_table(&self) -> [(*mut u8, usize, bool); SLOTS] {
+        self.slots.map(|s| (s.ptr, s.len, s.writable))
     }
 
     /// Zeroes `range` of the stack, for a frame being entered.

@@ -103,7 +103,7 @@ pub const ATOMIC_DW: u8 = CLASS_STX | MODE_ATOMIC | SIZE_DW;
 pub const JA: u8 = CLASS_JMP | JMP_JA; // 0x05, 16-bit offset
 pub const JA32: u8 = CLASS_JMP32 | JMP_JA; // 0x06, 32-bit offset in imm (v4)
 pub const CALL: u8 = CLASS_JMP | JMP_CALL; // 0x85
-pub const CALLX: u8 = CLASS_JMP | JMP_CALL | SRC_X; // 0x8d, not in RFC 9669: rejected
+pub const CALLX: u8 = CLASS_JMP | JMP_CALL | SRC_X; // 0x8d, helper id in dst (not in RFC 9669)
 pub const EXIT: u8 = CLASS_JMP | JMP_EXIT; // 0x95
 
 pub const LE: u8 = CLASS_ALU | ALU_END | SRC_K; // 0xd4

@@ -1,9 +1,10 @@
-//! The conformance plugin binary speaks the suite's protocol.
+//! The conformance plugin binary speaks the suite's protocol, on either engine.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn plugin(args: &[&str], stdin: &str) -> (bool, String, String) {
+/// (exit code, stdout, stderr)
+fn plugin(args: &[&str], stdin: &str) -> (i32, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_bpf-conformance-plugin"))
         .args(args)
         .stdin(Stdio::piped())
@@ -11,39 +12,63 @@ fn plugin(args: &[&str], stdin: &str) -> (bool, String, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("plugin binary starts");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    // A usage error may exit before reading: ignore a broken pipe.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
     let out = child.wait_with_output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    let code = out.status.code().expect("the plugin exits, never dies by a signal");
+    (code, String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+/// Every engine flag, and none (the default).
+const ENGINES: [&[&str]; 3] = [&[], &["--jit"], &["--interpreter"]];
+
+fn with(flags: &[&'static str], more: &[&'static str]) -> Vec<&'static str> {
+    flags.iter().chain(more).copied().collect()
 }
 
 #[test]
 fn prints_r0_in_hex() {
-    // mov r0, r2 (the memory length); exit
-    let (ok, out, _) = plugin(&["0001020304050607"], "bf20000000000000\n9500000000000000\n");
-    assert!(ok);
-    assert_eq!(out.trim(), "8");
+    for flags in ENGINES {
+        // mov r0, r2 (the memory length); exit
+        let (code, out, err) = plugin(&with(flags, &["0001020304050607"]), "bf20000000000000\n9500000000000000\n");
+        assert_eq!((code, out.trim()), (0, "8"), "{flags:?}: {err}");
+    }
 }
 
 #[test]
 fn reads_memory_through_r1() {
-    // ldxdw r0, [r1+0]; exit
-    let (ok, out, _) = plugin(&["efbeadde00000000"], "7910000000000000 9500000000000000");
-    assert!(ok);
-    assert_eq!(out.trim(), "deadbeef");
+    for flags in ENGINES {
+        // ldxdw r0, [r1+0]; exit — the flag may also follow the memory.
+        let (code, out, err) = plugin(&with(&["efbeadde00000000"], flags), "7910000000000000 9500000000000000");
+        assert_eq!((code, out.trim()), (0, "deadbeef"), "{flags:?}: {err}");
+    }
 }
 
 #[test]
-fn reports_failures_on_stderr_with_nonzero_exit() {
-    let (ok, out, err) = plugin(&[], "8d02000000000000 9500000000000000");
-    assert!(!ok);
-    assert!(out.is_empty());
-    assert!(err.contains("callx"), "{err}");
+fn reports_failures_on_stderr_with_exit_code_1() {
+    for flags in ENGINES {
+        // callx r2 with r2 = 0: no helper 0.
+        let (code, out, err) = plugin(flags, "8d02000000000000 9500000000000000");
+        assert_eq!(code, 1, "{flags:?}");
+        assert!(out.is_empty());
+        assert!(err.contains("not a registered helper"), "{err}");
 
-    let (ok, _, err) = plugin(&[], "7910000000000000 9500000000000000");
-    assert!(!ok, "a load through a null r1 must fail");
-    assert!(err.contains("outside"), "{err}");
+        let (code, _, err) = plugin(flags, "7910000000000000 9500000000000000");
+        assert_eq!(code, 1, "{flags:?}: a load through a null r1 must fail");
+        assert!(err.contains("outside"), "{err}");
 
-    let (ok, _, err) = plugin(&[], "not hex");
-    assert!(!ok);
-    assert!(err.contains("hex"), "{err}");
+        let (code, _, err) = plugin(flags, "not hex");
+        assert_eq!(code, 1);
+        assert!(err.contains("hex"), "{err}");
+    }
+}
+
+#[test]
+fn refuses_unknown_options_with_exit_code_2() {
+    for args in [&["--jti"][..], &["-j"], &["--jit", "--interpreter"], &["00", "11"], &["--jit=1"]] {
+        let (code, out, err) = plugin(args, "b700000001000000 9500000000000000");
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}");
+        assert!(err.contains("usage"), "{err}");
+    }
 }

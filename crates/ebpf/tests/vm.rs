@@ -1,11 +1,12 @@
-//! Behaviour of the checker and the interpreter beyond the conformance suite:
-//! what is refused at load, and how a run fails.
+//! Behaviour of the checker and both engines beyond the conformance suite:
+//! what is refused at load, and how a run fails. Every run here goes through
+//! `on_both`, which runs the interpreter and the JIT and requires the same result.
 
 use std::sync::Arc;
 
 use ebpf::insn::Insn;
 use ebpf::opcode::*;
-use ebpf::{region_address, HelperOutcome, Helpers, LoadError, Program, Region, RunError, Vm};
+use ebpf::{region_address, Engine, HelperOutcome, Helpers, LoadError, Program, Region, RunError, Vm};
 
 fn i(op: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
     Insn { op, dst, src, off, imm }
@@ -20,7 +21,22 @@ fn code(insns: &[Insn]) -> Vec<u8> {
     insns.iter().flat_map(|x| x.encode()).collect()
 }
 fn load(insns: &[Insn]) -> Result<Program, LoadError> {
-    Program::from_bytecode(&code(insns), &Helpers::standard())
+    Program::from_bytecode_with(&code(insns), &Helpers::standard(), Engine::Jit)
+}
+
+/// Runs `f` on a fresh VM of each engine and returns its result, which must
+/// be the same on both. Where the JIT is not built, both runs interpret.
+fn on_both<T: PartialEq + std::fmt::Debug>(p: &Program, f: impl Fn(&mut Vm) -> T) -> T {
+    let mut interp = Vm::new(p);
+    interp.set_engine(Engine::Interpreter);
+    let expected = f(&mut interp);
+    let mut jit = Vm::new(p);
+    jit.set_engine(Engine::Jit);
+    if ebpf::JIT_BUILT {
+        assert_eq!(jit.engine(), Engine::Jit, "{}", p.engine_reason());
+    }
+    assert_eq!(f(&mut jit), expected, "the JIT disagrees with the interpreter");
+    expected
 }
 fn refusal(insns: &[Insn]) -> (usize, String) {
     match load(insns) {
@@ -29,9 +45,18 @@ fn refusal(insns: &[Insn]) -> (usize, String) {
         Ok(_) => panic!("expected a checker refusal, program was accepted"),
     }
 }
+/// Runs with `mem` as region 0 (r1 = its address, r2 = its length) on both
+/// engines, which must agree on the result and on `mem` afterwards.
 fn run(p: &Program, mem: &mut [u8]) -> Result<u64, RunError> {
     let len = mem.len() as u64;
-    Vm::new(p).run(&mut [Region::writable(mem)], &[region_address(0), len]).map(|e| e.r0)
+    let start = mem.to_vec();
+    let (result, after) = on_both(p, |vm| {
+        let mut m = start.clone();
+        let r = vm.run(&mut [Region::writable(&mut m)], &[region_address(0), len]).map(|e| e.r0);
+        (r, m)
+    });
+    mem.copy_from_slice(&after);
+    result
 }
 
 #[test]
@@ -53,7 +78,8 @@ fn checker_refuses_malformed_programs_with_pc_and_reason() {
         (vec![i(LDDW, 1, 1, 0, 1), i(0, 0, 0, 0, 0), exit()], 0, "map or pseudo"),
         (vec![i(CALL, 0, 0, 0, 99), exit()], 0, "helper 99"),
         (vec![i(CALL, 0, 2, 0, 1), exit()], 0, "kfunc"),
-        (vec![i(CALLX, 0, 0, 0, 0), exit()], 0, "callx"),
+        (vec![i(CALLX, 1, 2, 0, 0), exit()], 0, "reserved source register"),
+        (vec![i(CALLX, 1, 0, 0, 6), exit()], 0, "reserved immediate"),
         (vec![i(EXIT, 0, 0, 0, 1)], 0, "reserved immediate"),
         (vec![i(LE, 0, 0, 0, 17), exit()], 0, "16, 32 or 64"),
         (vec![i(0x20, 0, 0, 0, 0), exit()], 0, "legacy packet access"),
@@ -92,7 +118,7 @@ fn call_chain(n: usize) -> Vec<Insn> {
 #[test]
 fn calls_nest_at_most_eight_frames() {
     let p = load(&call_chain(7)).expect("8 frames are allowed");
-    assert_eq!(Vm::new(&p).run(&mut [], &[]).unwrap().r0, 7);
+    assert_eq!(on_both(&p, |vm| vm.run(&mut [], &[])).unwrap().r0, 7);
     let (_, reason) = refusal(&call_chain(8));
     assert!(reason.contains("9 frames"), "{reason}");
 }
@@ -108,7 +134,7 @@ fn memory_faults_name_pc_address_and_size() {
     // A store to a read-only region.
     let p = load(&[i(STB, 1, 0, 0, 1), mov(0, 0), exit()]).unwrap();
     let ro = [0u8; 4];
-    let err = Vm::new(&p).run(&mut [Region::readonly(&ro)], &[region_address(0)]).unwrap_err();
+    let err = on_both(&p, |vm| vm.run(&mut [Region::readonly(&ro)], &[region_address(0)])).unwrap_err();
     assert!(matches!(err, RunError::MemoryAccess { pc: 0, write: true, .. }), "{err:?}");
 
     // A null pointer, a host-looking address, and below the stack.
@@ -134,27 +160,40 @@ fn a_store_that_faults_changes_nothing() {
 #[test]
 fn the_budget_ends_an_endless_loop() {
     let p = load(&[mov(0, 0), i(JA, 0, 0, -1, 0), exit()]).unwrap();
-    let mut vm = Vm::new(&p);
-    assert_eq!(vm.run(&mut [], &[]).unwrap_err(), RunError::BudgetExhausted { pc: 1, budget: ebpf::DEFAULT_BUDGET });
-    vm.set_budget(10);
-    assert_eq!(vm.run(&mut [], &[]).unwrap_err(), RunError::BudgetExhausted { pc: 1, budget: 10 });
+    let err = on_both(&p, |vm| vm.run(&mut [], &[])).unwrap_err();
+    assert_eq!(err, RunError::BudgetExhausted { pc: 1, budget: ebpf::DEFAULT_BUDGET });
+    let err = on_both(&p, |vm| vm.set_budget(10).run(&mut [], &[])).unwrap_err();
+    assert_eq!(err, RunError::BudgetExhausted { pc: 1, budget: 10 });
 
-    // Exactly enough budget succeeds; one less fails.
+    // Exactly enough budget succeeds; one less fails where the block that
+    // does not fit starts (the whole program is one block here).
     let p = load(&[mov(0, 1), mov(0, 2), exit()]).unwrap();
-    let mut vm = Vm::new(&p);
-    vm.set_budget(3);
-    assert_eq!(vm.run(&mut [], &[]).unwrap().executed, 3);
-    vm.set_budget(2);
-    assert!(matches!(vm.run(&mut [], &[]), Err(RunError::BudgetExhausted { pc: 2, .. })));
+    assert_eq!(on_both(&p, |vm| vm.set_budget(3).run(&mut [], &[])).unwrap().executed, 3);
+    let err = on_both(&p, |vm| vm.set_budget(2).run(&mut [], &[])).unwrap_err();
+    assert_eq!(err, RunError::BudgetExhausted { pc: 0, budget: 2 });
+
+    // Blocks split at jump targets and after jumps: the run gets as far as
+    // whole blocks fit. 0-1: mov, jeq (always); 2: mov (skipped); 3-4: mov, exit.
+    let p = load(&[mov(0, 1), i(JEQ_K, 0, 0, 1, 1), mov(0, 9), mov(0, 3), exit()]).unwrap();
+    assert_eq!(on_both(&p, |vm| vm.set_budget(4).run(&mut [], &[])).unwrap().executed, 4);
+    let err = on_both(&p, |vm| vm.set_budget(3).run(&mut [], &[])).unwrap_err();
+    assert_eq!(err, RunError::BudgetExhausted { pc: 3, budget: 3 });
+}
+
+#[test]
+fn calls_charge_the_callee_s_blocks_and_stop_at_the_budget() {
+    // main: call f; exit. f: loop forever. Ends in f, on either engine.
+    let p = load(&[i(CALL, 0, CALL_LOCAL, 0, 1), exit(), mov(0, 1), i(JA, 0, 0, -2, 0)]).unwrap();
+    let err = on_both(&p, |vm| vm.set_budget(1001).run(&mut [], &[])).unwrap_err();
+    assert_eq!(err, RunError::BudgetExhausted { pc: 2, budget: 1001 });
 }
 
 #[test]
 fn each_run_starts_with_a_zeroed_frame() {
     // Reads a stack slot, then writes it: a second run must still read 0.
     let p = load(&[i(LDXDW, 0, 10, -8, 0), i(STDW, 10, 0, -8, 77), exit()]).unwrap();
-    let mut vm = Vm::new(&p);
-    assert_eq!(vm.run(&mut [], &[]).unwrap().r0, 0);
-    assert_eq!(vm.run(&mut [], &[]).unwrap().r0, 0);
+    let twice = on_both(&p, |vm| [vm.run(&mut [], &[]), vm.run(&mut [], &[])]);
+    assert_eq!(twice.map(|r| r.unwrap().r0), [0, 0]);
 }
 
 #[test]
@@ -167,9 +206,10 @@ fn helpers_return_stop_or_fail() {
         Program::from_bytecode(&code(&[mov(1, 21), i(CALL, 0, 0, 0, id), mov(0, 5), exit()]), &helpers).unwrap()
     };
     let p1 = Program::from_bytecode(&code(&[mov(1, 21), i(CALL, 0, 0, 0, 1), exit()]), &helpers).unwrap();
-    assert_eq!(Vm::new(&p1).run(&mut [], &[]).unwrap().r0, 42);
-    assert_eq!(Vm::new(&prog(2)).run(&mut [], &[]).unwrap().r0, 21, "stop ends the program at once");
-    let err = Vm::new(&prog(3)).run(&mut [], &[]).unwrap_err();
+    let run = |p: &Program| on_both(p, |vm| vm.run(&mut [], &[]));
+    assert_eq!(run(&p1).unwrap(), ebpf::Exit { r0: 42, executed: 3 });
+    assert_eq!(run(&prog(2)).unwrap(), ebpf::Exit { r0: 21, executed: 2 }, "stop ends the program at once");
+    let err = run(&prog(3)).unwrap_err();
     assert_eq!(err, RunError::Helper { pc: 1, id: 3, reason: "no such thing".into() });
     // Helper 6 is not in this table, so a program calling it is refused at load.
     assert!(Program::from_bytecode(&code(&[i(CALL, 0, 0, 0, 6), exit()]), &helpers).is_err());
@@ -188,18 +228,22 @@ fn trace_printk_formats_into_the_log() {
         exit(),
     ])
     .unwrap();
-    let mut mem = fmt.to_vec();
-    let mut vm = Vm::new(&p);
-    let r0 = vm.run(&mut [Region::writable(&mut mem)], &[region_address(0)]).unwrap().r0;
-    assert_eq!(vm.log(), "n=-5 u=7 x=ff %\n");
+    let (r0, log) = on_both(&p, |vm| {
+        let mut mem = fmt.to_vec();
+        let r0 = vm.run(&mut [Region::writable(&mut mem)], &[region_address(0)]).unwrap().r0;
+        (r0, vm.take_log())
+    });
+    assert_eq!(log, "n=-5 u=7 x=ff %\n");
     assert_eq!(r0, "n=-5 u=7 x=ff %".len() as u64);
 
     // A format string outside memory is a helper failure, not a crash.
-    let err = vm.run(&mut [], &[0x1234]).unwrap_err();
+    let err = on_both(&p, |vm| vm.run(&mut [], &[0x1234])).unwrap_err();
     assert!(matches!(err, RunError::Helper { id: 6, .. }), "{err:?}");
     // One without its NUL within fmt_size is -EINVAL, as in the kernel.
-    let mut mem = vec![b'a'; fmt.len()];
-    let r0 = vm.run(&mut [Region::writable(&mut mem)], &[region_address(0)]).unwrap().r0;
+    let r0 = on_both(&p, |vm| {
+        let mut mem = vec![b'a'; fmt.len()];
+        vm.run(&mut [Region::writable(&mut mem)], &[region_address(0)]).unwrap().r0
+    });
     assert_eq!(r0 as i64, -22);
 }
 
@@ -221,5 +265,41 @@ fn local_calls_preserve_callee_saved_registers_and_get_their_own_frame() {
         exit(),
     ])
     .unwrap();
-    assert_eq!(Vm::new(&p).run(&mut [], &[]).unwrap().r0, 5 + 1 + 11);
+    assert_eq!(on_both(&p, |vm| vm.run(&mut [], &[])).unwrap().r0, 5 + 1 + 11);
+}
+
+#[test]
+fn callx_calls_the_helper_whose_id_is_in_dst_checked_at_run_time() {
+    let mut helpers = Helpers::new();
+    helpers.register(1, "double", Arc::new(|_, a| Ok(HelperOutcome::Return(a[0] * 2))));
+    // r1 = 21; r3 = r2 (the id, from the caller); callx r3; exit
+    let p = Program::from_bytecode_with(
+        &code(&[mov(1, 21), i(MOV64_X, 3, 2, 0, 0), i(CALLX, 3, 0, 0, 0), exit()]),
+        &helpers,
+        Engine::Jit,
+    )
+    .unwrap();
+    let run = |id: u64| on_both(&p, |vm| vm.run(&mut [], &[0, id]));
+    assert_eq!(run(1).unwrap().r0, 42);
+    for id in [0, 2, 1 << 32 | 1, u64::MAX] {
+        let err = run(id).unwrap_err();
+        let RunError::Helper { pc: 2, reason, .. } = &err else { panic!("{err:?}") };
+        assert!(reason.contains("not a registered helper"), "{reason}");
+    }
+}
+
+#[test]
+fn r10_reads_as_its_vm_address_in_every_frame() {
+    // main: r0 = r10; call f; exit.  f: r0 -= r10 (the frame size); exit.
+    let p = load(&[i(MOV64_X, 0, 10, 0, 0), i(CALL, 0, CALL_LOCAL, 0, 1), exit(), i(SUB64_X, 0, 10, 0, 0), exit()]).unwrap();
+    assert_eq!(on_both(&p, |vm| vm.run(&mut [], &[])).unwrap().r0, 512);
+    let p = load(&[i(MOV64_X, 0, 10, 0, 0), exit()]).unwrap();
+    assert_eq!(on_both(&p, |vm| vm.run(&mut [], &[])).unwrap().r0, ebpf::memory::STACK_BASE + 4096);
+}
+
+#[test]
+fn eight_nested_frames_run_on_both_engines() {
+    // The deepest chain the checker allows: 7 calls and 8 exits, 16 instructions.
+    let p = load(&call_chain(7)).unwrap();
+    assert_eq!(on_both(&p, |vm| vm.run(&mut [], &[])).unwrap(), ebpf::Exit { r0: 7, executed: 16 });
 }

@@ -1,0 +1,253 @@
+//! The x86-64 JIT: compiles a checked program once, at load, and runs it with
+//! the same address map, budget, helpers and errors as the interpreter.
+//!
+//! - [`emit`]: an assembler for just the instructions used;
+//! - [`compile`]: eBPF to x86-64, with every memory access checked;
+//! - [`exec_mem`]: the W^X mapping the code runs from;
+//! - this module: the run-time context the code works in, the one entry into
+//!   generated code, and the slow path back into Rust (helpers, `callx`,
+//!   atomics), which reuses the interpreter's own code.
+//!
+//! Only built on x86-64 Linux (`lib.rs`); elsewhere the interpreter runs.
+
+mod compile;
+mod emit;
+mod exec_mem;
+
+use std::any::Any;
+use std::ffi::c_void;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+
+use crate::error::RunError;
+use crate::helpers::{self, HelperOutcome};
+use crate::insn::Insn;
+use crate::interp;
+use crate::memory::{AddressMap, MAX_FRAMES, SLOTS, STACK_BASE, STACK_SLOT};
+use crate::opcode::*;
+use crate::program::Program;
+use crate::vm::Exit;
+
+use exec_mem::ExecMem;
+
+/// A program's machine code, mapped read-execute.
+pub(crate) struct Compiled {
+    mem: ExecMem,
+}
+
+/// Compiles a checked program (`costs` from `blocks::block_costs`).
+pub(crate) fn compile(insns: &[Insn], costs: &[u32]) -> Result<Compiled, String> {
+    let code = compile::compile(insns, costs, slow_path as *const () as usize as u64)?;
+    let mem = ExecMem::new(&code).map_err(|e| format!("no executable memory: {e}"))?;
+    Ok(Compiled { mem })
+}
+
+/// What generated code reads and writes besides program memory: the
+/// translation tables of the run's address map, the registers it spills
+/// around calls into Rust, the budget, and how it stopped. Built on the
+/// stack of [`run`] for each run; the code reaches it through rbp.
+#[repr(C)]
+pub(crate) struct Ctx {
+    /// Host address of each slot's first byte (0 where unmapped).
+    host: [u64; SLOTS],
+    /// `limits[w * 4 + log2(size)][slot]`: the largest offset at which an
+    /// access of `size` bytes fits in the slot, as a signed number; -1 where
+    /// none does, and for writes (w = 1) to a read-only slot.
+    limits: [[i64; SLOTS]; 8],
+    /// r0..r10 around calls into Rust; r1..r5 hold the arguments at entry.
+    regs: [u64; 16],
+    /// Instructions left; written back whenever the code returns.
+    budget: u64,
+    /// Host address of the stack's first byte minus its VM address: r10's
+    /// VM value is the frame pointer's host address minus this.
+    fp_delta: u64,
+    /// Host address one past the stack: the entry frame's pointer.
+    stack_top: u64,
+    /// rsp after the prologue, for leaving from any call depth.
+    saved_rsp: u64,
+    /// bpf-to-bpf frames entered beyond the entry function's.
+    depth: u64,
+    /// rdx while a division uses it.
+    tmp: u64,
+    /// The host frame pointer while Rust runs.
+    saved_fp: u64,
+    /// pc, and for memory faults log2(size) << 24 | write << 28.
+    fault_info: u64,
+    fault_addr: u64,
+    /// The `SlowState` of this run.
+    slow: *mut c_void,
+}
+
+/// Byte offsets into [`Ctx`], as the generated code addresses it.
+pub(crate) mod offsets {
+    use super::Ctx;
+    use std::mem::offset_of;
+    pub const HOST: i32 = offset_of!(Ctx, host) as i32;
+    pub const LIMITS: i32 = offset_of!(Ctx, limits) as i32;
+    pub const REGS: i32 = offset_of!(Ctx, regs) as i32;
+    pub const BUDGET: i32 = offset_of!(Ctx, budget) as i32;
+    pub const FP_DELTA: i32 = offset_of!(Ctx, fp_delta) as i32;
+    pub const STACK_TOP: i32 = offset_of!(Ctx, stack_top) as i32;
+    pub const SAVED_RSP: i32 = offset_of!(Ctx, saved_rsp) as i32;
+    pub const DEPTH: i32 = offset_of!(Ctx, depth) as i32;
+    pub const TMP: i32 = offset_of!(Ctx, tmp) as i32;
+    pub const SAVED_FP: i32 = offset_of!(Ctx, saved_fp) as i32;
+    pub const FAULT_INFO: i32 = offset_of!(Ctx, fault_info) as i32;
+    pub const FAULT_ADDR: i32 = offset_of!(Ctx, fault_addr) as i32;
+}
+
+/// How generated code returned, in eax. The slow path returns `CONTINUE`
+/// or one of `STOPPED`, `FAILED`, `PANICKED`, which the code passes on.
+pub(crate) mod status {
+    pub const CONTINUE: u32 = 0;
+    pub const EXITED: u32 = 1;
+    pub const STOPPED: u32 = 2;
+    pub const FAILED: u32 = 3;
+    pub const PANICKED: u32 = 4;
+    pub const MEMORY_FAULT: u32 = 5;
+    pub const OUT_OF_BUDGET: u32 = 6;
+    pub const TOO_DEEP: u32 = 7;
+}
+
+/// What the slow path needs from the run: the program, its memory, its log,
+/// and where to leave an error or a helper's panic for [`run`].
+struct SlowState<'r, 'a> {
+    program: &'r Program,
+    memory: &'r mut AddressMap<'a>,
+    log: &'r mut String,
+    error: Option<RunError>,
+    panic: Option<Box<dyn Any + Send>>,
+}
+
+/// Runs compiled `code` of `program`; the arguments are as for the interpreter.
+pub(crate) fn run(
+    code: &Compiled,
+    program: &Program,
+    memory: &mut AddressMap<'_>,
+    log: &mut String,
+    budget: u64,
+    args: &[u64],
+) -> Result<Exit, RunError> {
+    let table = memory.slot_table();
+    let mut ctx = Ctx {
+        host: [0; SLOTS],
+        limits: [[-1; SLOTS]; 8],
+        regs: [0; 16],
+        budget,
+        fp_delta: 0,
+        stack_top: 0,
+        saved_rsp: 0,
+        depth: 0,
+        tmp: 0,
+        saved_fp: 0,
+        fault_info: 0,
+        fault_addr: 0,
+        slow: std::ptr::null_mut(),
+    };
+    for (slot, &(ptr, len, writable)) in table.iter().enumerate() {
+        ctx.host[slot] = ptr as u64;
+        for log2 in 0..4 {
+            // len <= 2^32 (AddressMap caps it), so this cannot overflow.
+            let limit = len as i64 - (1i64 << log2);
+            ctx.limits[log2][slot] = limit.max(-1);
+            ctx.limits[4 + log2][slot] = if writable { limit.max(-1) } else { -1 };
+        }
+    }
+    for (r, &a) in ctx.regs[1..6].iter_mut().zip(args) {
+        *r = a;
+    }
+    let (stack, stack_len, _) = table[STACK_SLOT];
+    ctx.stack_top = stack as u64 + stack_len as u64;
+    ctx.fp_delta = (stack as u64).wrapping_sub(STACK_BASE);
+
+    let mut slow = SlowState { program, memory, log, error: None, panic: None };
+    ctx.slow = &mut slow as *mut SlowState as *mut c_void;
+    let returned = code.enter(&mut ctx);
+    let info = ctx.fault_info;
+    let pc = (info & 0xff_ffff) as usize;
+    match returned {
+        status::EXITED | status::STOPPED => Ok(Exit { r0: ctx.regs[0], executed: budget - ctx.budget }),
+        status::MEMORY_FAULT => Err(RunError::MemoryAccess {
+            pc,
+            addr: ctx.fault_addr,
+            size: 1 << ((info >> 24) & 3),
+            write: (info >> 28) & 1 == 1,
+        }),
+        status::OUT_OF_BUDGET => Err(RunError::BudgetExhausted { pc, budget }),
+        status::TOO_DEEP => Err(RunError::CallDepth { pc, max_frames: MAX_FRAMES }),
+        status::FAILED => Err(slow.error.take().unwrap_or_else(|| unexpected(pc, "a failure without an error"))),
+        status::PANICKED => resume_unwind(slow.panic.take().unwrap_or_else(|| Box::new("a helper panicked"))),
+        other => Err(unexpected(pc, &format!("status {other}"))),
+    }
+}
+
+fn unexpected(pc: usize, what: &str) -> RunError {
+    RunError::Helper { pc, id: 0, reason: format!("the JIT stopped with {what}") }
+}
+
+impl Compiled {
+    /// Runs the code on `ctx`: the one call into generated code.
+    fn enter(&self, ctx: &mut Ctx) -> u32 {
+        // SAFETY: `mem` holds, read-execute, what `compile::compile` generated
+        // from a checked program: a `sysv64` function of one pointer that
+        // saves and restores every callee-saved register, keeps the stack
+        // aligned, reads and writes only `*ctx` and, after checking each
+        // access against `ctx`'s tables (which `run` built from the live
+        // address map), the memory of the run's regions and stack. It calls
+        // only `slow_path`, and returns a status in eax.
+        let entry: extern "sysv64" fn(*mut Ctx) -> u32 = unsafe { std::mem::transmute(self.mem.start()) };
+        entry(ctx)
+    }
+}
+
+/// The instructions generated code hands back to Rust: helper calls, `callx`
+/// and atomics, run by the interpreter's own code on the spilled registers.
+extern "sysv64" fn slow_path(ctx: *mut Ctx, pc: u64) -> u32 {
+    // SAFETY: generated code passes the `ctx` that `run` gave it (kept in
+    // rbp), while `run` is blocked in `enter` and holds no other reference to
+    // it; `ctx.slow` points at `run`'s live `SlowState`.
+    let ctx = unsafe { &mut *ctx };
+    let state = unsafe { &mut *(ctx.slow as *mut SlowState) };
+    // A panic must not unwind through generated code: carry it to `run`.
+    match catch_unwind(AssertUnwindSafe(|| state.step(&mut ctx.regs, pc as usize))) {
+        Ok(Ok(None)) => status::CONTINUE,
+        Ok(Ok(Some(r0))) => {
+            ctx.regs[0] = r0;
+            status::STOPPED
+        }
+        Ok(Err(e)) => {
+            state.error = Some(e);
+            status::FAILED
+        }
+        Err(payload) => {
+            state.panic = Some(payload);
+            status::PANICKED
+        }
+    }
+}
+
+impl SlowState<'_, '_> {
+    /// Runs the instruction at `pc`; `Some(r0)` when a helper stopped the program.
+    fn step(&mut self, regs: &mut [u64; 16], pc: usize) -> Result<Option<u64>, RunError> {
+        let Some(&ins) = self.program.insns.get(pc) else {
+            return Err(unexpected(pc, "a slow path outside the program"));
+        };
+        match ins.op {
+            CALL | CALLX => {
+                let id = if ins.op == CALLX { regs[(ins.dst & 0x0f) as usize] } else { ins.imm as u32 as u64 };
+                let args = [regs[1], regs[2], regs[3], regs[4], regs[5]];
+                match helpers::call(&self.program.helpers, self.memory, self.log, pc, id, args)? {
+                    HelperOutcome::Return(v) => {
+                        regs[0] = v;
+                        Ok(None)
+                    }
+                    HelperOutcome::Stop(v) => Ok(Some(v)),
+                }
+            }
+            ATOMIC_W | ATOMIC_DW => interp::atomic(self.memory, regs, ins, pc).map(|()| None),
+            op => Err(unexpected(pc, &format!("a slow path for opcode {op:#04x}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
