@@ -224,7 +224,6 @@ fn check_alu(pc: usize, i: &Insn) -> Result<(), LoadError> {
 }
 
 fn check_jump(pc: usize, i: &Insn, helpers: &Helpers) -> Result<(), LoadError> {
-    let is32 = i.op & CLASS_MASK == CLASS_JMP32;
     let op = i.op & OP_MASK;
     let reg_source = i.op & SRC_X != 0;
     match i.op {
@@ -259,7 +258,9 @@ fn check_jump(pc: usize, i: &Insn, helpers: &Helpers) -> Result<(), LoadError> {
             i,
             &[("registers", (i.dst | i.src) as i64), ("offset", i.off as i64), ("immediate", i.imm as i64)],
         ),
-        _ if is32 && (op == JMP_CALL || op == JMP_EXIT || op == JMP_JA) => {
+        // Call, exit and ja exist only in the forms matched above (0x0d and
+        // 0x9d, say, are not conditional jumps).
+        _ if op == JMP_CALL || op == JMP_EXIT || op == JMP_JA => {
             refuse(pc, format!("unknown jump opcode {:#04x}", i.op))
         }
         _ if op > JMP_JSLE => refuse(pc, format!("unknown jump opcode {:#04x}", i.op)),

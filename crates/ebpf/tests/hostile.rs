@@ -1,6 +1,11 @@
 //! Hostile input: at least 100,000 random and mutated programs and ELF objects.
 //! Every one must end in a clean `LoadError`, `RunError` or exit; a panic,
 //! crash or hang fails the test. Generation is seeded, so failures replay.
+//!
+//! It is also the differential test of the two engines: every program that
+//! loads is compiled by the JIT and run on both it and the interpreter, which
+//! must agree exactly: the same r0 and instruction count, or the same error
+//! (variant, pc, address, ...), the same memory afterwards and the same log.
 
 mod common;
 
@@ -10,7 +15,7 @@ use common::Rng;
 use ebpf::conformance::{self, Vector};
 use ebpf::insn::Insn;
 use ebpf::opcode::*;
-use ebpf::{list_programs, region_address, Helpers, Program, Region, Vm};
+use ebpf::{list_programs, region_address, Engine, Exit, Helpers, Program, Region, RunError, Vm};
 
 const BUDGET: u64 = 20_000;
 
@@ -26,24 +31,51 @@ impl Tally {
     /// Loads and, when the checker admits it, runs one program over a copy of `memory`.
     fn bytecode(&mut self, code: &[u8], memory: &[u8], helpers: &Helpers) {
         self.cases += 1;
-        match Program::from_bytecode(code, helpers) {
+        match Program::from_bytecode_with(code, helpers, Engine::Jit) {
             Err(_) => self.refused += 1,
             Ok(p) => self.run(&p, memory),
         }
     }
 
+    /// Runs `p` over a copy of `memory` on both engines; they must agree.
     fn run(&mut self, p: &Program, memory: &[u8]) {
-        let mut mem = memory.to_vec();
-        let mut ro = vec![0x5au8; 64];
-        let len = mem.len() as u64;
-        let mut vm = Vm::new(p);
-        vm.set_budget(BUDGET);
-        let regions = &mut [Region::writable(&mut mem), Region::readonly(&mut ro)];
-        match vm.run(regions, &[region_address(0), len, region_address(1)]) {
+        if ebpf::JIT_BUILT {
+            assert_eq!(p.engine(), Engine::Jit, "{}", p.engine_reason());
+        }
+        let expected = outcome(p, Engine::Interpreter, memory);
+        let got = outcome(p, Engine::Jit, memory);
+        if got != expected {
+            panic!(
+                "the engines disagree on\n{}\ninterpreter: {expected:?}\njit:         {got:?}",
+                p.bytecode().iter().map(|b| format!("{b:02x}")).collect::<String>()
+            );
+        }
+        match expected.result {
             Ok(_) => self.ran += 1,
             Err(_) => self.faulted += 1,
         }
     }
+}
+
+/// Everything a run can be seen to do.
+#[derive(Debug, PartialEq, Eq)]
+struct Outcome {
+    result: Result<Exit, RunError>,
+    memory: Vec<u8>,
+    readonly: Vec<u8>,
+    log: String,
+}
+
+fn outcome(p: &Program, engine: Engine, memory: &[u8]) -> Outcome {
+    let mut mem = memory.to_vec();
+    let ro = vec![0x5au8; 64];
+    let len = mem.len() as u64;
+    let mut vm = Vm::new(p);
+    vm.set_budget(BUDGET).set_engine(engine);
+    let regions = &mut [Region::writable(&mut mem), Region::readonly(&ro)];
+    let result = vm.run(regions, &[region_address(0), len, region_address(1)]);
+    let log = vm.take_log();
+    Outcome { result, memory: mem, readonly: ro, log }
 }
 
 /// Runs `f`, turning a panic into a test failure that shows the input.
@@ -74,7 +106,7 @@ const ATOMIC_OPS: [i32; 10] = [
 /// A mostly well-formed instruction at `pc` of a `len`-slot program, so random
 /// programs get past the checker often enough to exercise the interpreter.
 /// Memory bases favour r1 (region 0), r3 (read-only region 1) and r10 (stack).
-fn random_insn(rng: &mut Rng, pc: usize, len: usize) -> Insn {
+fn random_insn(rng: &mut Rng, pc: usize, len: usize, corrupt: bool) -> Insn {
     let pick = |rng: &mut Rng, from: &[u8]| from[rng.below(from.len())];
     let reg = |rng: &mut Rng| rng.below(10) as u8;
     let base = |rng: &mut Rng| [1u8, 3, 10, 2, 0][rng.below(5)];
@@ -156,10 +188,13 @@ fn random_insn(rng: &mut Rng, pc: usize, len: usize) -> Insn {
             if rng.chance(10) {
                 i.src = CALL_LOCAL;
                 i.imm = target_off(rng) as i32;
+            } else if rng.chance(10) {
+                // callx: the id is whatever the register holds, often not a helper.
+                i = Insn { op: CALLX, dst: reg(rng), ..Default::default() };
             }
         }
     }
-    if rng.chance(5) {
+    if corrupt && rng.chance(5) {
         // Corrupt one field: the checker must refuse or the run end cleanly.
         match rng.below(5) {
             0 => i.op = rng.next() as u8,
@@ -174,11 +209,11 @@ fn random_insn(rng: &mut Rng, pc: usize, len: usize) -> Insn {
 
 fn random_program(rng: &mut Rng) -> Vec<u8> {
     let len = 2 + rng.below(48);
-    let mut insns: Vec<Insn> = (0..len - 1).map(|pc| random_insn(rng, pc, len)).collect();
+    let mut insns: Vec<Insn> = (0..len - 1).map(|pc| random_insn(rng, pc, len, true)).collect();
     if rng.chance(97) {
         insns.push(Insn { op: EXIT, ..Default::default() });
     } else {
-        insns.push(random_insn(rng, len - 1, len));
+        insns.push(random_insn(rng, len - 1, len, true));
     }
     let mut code: Vec<u8> = insns.iter().flat_map(|i| i.encode()).collect();
     if rng.chance(2) {
@@ -251,6 +286,83 @@ fn random_programs_end_cleanly() {
     println!("random programs: {tally:?}");
     assert!(tally.ran + tally.faulted >= 4_000, "too few random programs got past the checker: {tally:?}");
     assert!(tally.ran >= 1_000 && tally.faulted >= 1_000, "both outcomes must be exercised: {tally:?}");
+}
+
+/// Values that find the edges of arithmetic: signed and unsigned extremes,
+/// the 32-bit boundaries, and region addresses.
+const EDGES: [u64; 12] = [
+    0,
+    1,
+    u64::MAX,
+    i64::MIN as u64,
+    i64::MAX as u64,
+    i32::MIN as u32 as u64,
+    i32::MIN as i64 as u64,
+    u32::MAX as u64,
+    1 << 32,
+    63,
+    64,
+    region_address(0) + 8,
+];
+
+/// A program the checker accepts: up to three functions, each calling only
+/// later ones, each starting by loading edge values into a few registers and
+/// ending with `exit`. Made to exercise the engines, not the checker.
+fn well_formed_program(rng: &mut Rng) -> Vec<u8> {
+    let functions = 1 + rng.below(3);
+    let mut bodies: Vec<Vec<Insn>> = Vec::new();
+    for _ in 0..functions {
+        let mut body = Vec::new();
+        for _ in 0..rng.below(4) {
+            let v = EDGES[rng.below(EDGES.len())];
+            body.push(Insn { op: LDDW, dst: rng.below(10) as u8, imm: v as u32 as i32, ..Default::default() });
+            body.push(Insn { imm: (v >> 32) as u32 as i32, ..Default::default() });
+        }
+        let len = 2 + rng.below(30);
+        for pc in 0..len - 1 {
+            let mut i = random_insn(rng, pc, len, false);
+            let is_jump = matches!(i.op & CLASS_MASK, CLASS_JMP | CLASS_JMP32) && i.op != CALL && i.op != CALLX;
+            if is_jump && pc as i64 + 1 + i.off as i64 >= len as i64 {
+                i.off = (len - pc - 2) as i16; // onto the exit, not past it
+            }
+            body.push(i);
+        }
+        body.push(Insn { op: EXIT, ..Default::default() });
+        bodies.push(body);
+    }
+    let starts: Vec<usize> = bodies.iter().scan(0, |at, b| Some(std::mem::replace(at, *at + b.len()))).collect();
+    let mut insns = Vec::new();
+    for (f, body) in bodies.into_iter().enumerate() {
+        for (pc, mut i) in body.into_iter().enumerate() {
+            if i.op == CALL && i.src == CALL_LOCAL {
+                if f + 1 < functions {
+                    let callee = starts[f + 1 + rng.below(functions - f - 1)];
+                    i.imm = callee as i32 - (starts[f] + pc) as i32 - 1;
+                } else {
+                    i = Insn { op: CALL, imm: [5, 6][rng.below(2)], ..Default::default() };
+                }
+            } else if i.op == CALL && i.imm == 1 {
+                i.imm = 5; // helper 1 is not registered
+            }
+            insns.push(i);
+        }
+    }
+    insns.iter().flat_map(|i| i.encode()).collect()
+}
+
+#[test]
+fn well_formed_programs_agree_on_both_engines() {
+    let helpers = conformance::helpers();
+    let mut rng = Rng::new(0x5eed_0004);
+    let mut tally = Tally::default();
+    for _ in 0..40_000 {
+        let code = well_formed_program(&mut rng);
+        let memory: Vec<u8> = (0..rng.below(80)).map(|_| rng.next() as u8).collect();
+        guarded("well-formed bytecode", &code, || tally.bytecode(&code, &memory, &helpers));
+    }
+    println!("well-formed programs: {tally:?}");
+    assert!(tally.refused * 100 <= tally.cases, "the checker should accept these: {tally:?}");
+    assert!(tally.ran >= 5_000 && tally.faulted >= 5_000, "both outcomes must be exercised: {tally:?}");
 }
 
 #[test]

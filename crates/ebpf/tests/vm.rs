@@ -81,6 +81,8 @@ fn checker_refuses_malformed_programs_with_pc_and_reason() {
         (vec![i(CALLX, 1, 2, 0, 0), exit()], 0, "reserved source register"),
         (vec![i(CALLX, 1, 0, 0, 6), exit()], 0, "reserved immediate"),
         (vec![i(EXIT, 0, 0, 0, 1)], 0, "reserved immediate"),
+        (vec![i(EXIT | SRC_X, 0, 0, 0, 0), exit()], 0, "unknown jump opcode 0x9d"),
+        (vec![i(JA | SRC_X, 0, 0, 0, 0), exit()], 0, "unknown jump opcode 0x0d"),
         (vec![i(LE, 0, 0, 0, 17), exit()], 0, "16, 32 or 64"),
         (vec![i(0x20, 0, 0, 0, 0), exit()], 0, "legacy packet access"),
         (vec![i(ATOMIC_DW, 1, 2, 0, 0x33), exit()], 0, "atomic operation"),
