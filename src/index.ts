@@ -1,5 +1,5 @@
-export { BpfProgram, BpfLoadError, BpfRunError, MEMORY_ADDRESS, DEFAULT_BUDGET } from './vm.js';
-export type { ProgramInfo, RunOptions, RunResult } from './vm.js';
+export { BpfProgram, BpfLoadError, BpfRunError, MEMORY_ADDRESS, DEFAULT_BUDGET, vmEngine } from './vm.js';
+export type { LoadOptions, ProgramInfo, RunOptions, RunResult, VmEngine, VmEngineInfo } from './vm.js';
 export {
   XrpProgram,
   XrpFile,

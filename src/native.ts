@@ -82,18 +82,31 @@ type CommitArgs = [
   order: CommitOrderHandle,
 ];
 
+export type NativeVmEngine = 'jit' | 'interpreter';
+
+/** A loaded program: its name, instruction slots, and the engine that runs it and why. */
+export interface NativeLoadedInfo {
+  name: string;
+  length: number;
+  engine: NativeVmEngine;
+  engineReason: string;
+}
+
 export interface Native {
-  loadElf(object: Uint8Array, name?: string): ProgramHandle;
-  loadBytecode(code: Uint8Array): ProgramHandle;
+  /** jit: false the interpreter, true the JIT, undefined the process default (`vmEngine`). */
+  loadElf(object: Uint8Array, name?: string, jit?: boolean): ProgramHandle;
+  loadBytecode(code: Uint8Array, jit?: boolean): ProgramHandle;
   listPrograms(object: Uint8Array): NativeProgramInfo[];
-  programInfo(handle: ProgramHandle): { name: string; length: number };
+  programInfo(handle: ProgramHandle): NativeLoadedInfo;
+  /** The engine programs load for unless they ask: the JIT on x86-64 Linux unless XRPKV_JIT=0. */
+  vmEngine(): [engine: NativeVmEngine, reason: string];
   run(handle: ProgramHandle, memory?: Uint8Array, budget?: number): NativeExit;
   /** The VM address of the memory passed to `run` (what r1 holds). */
   readonly memoryAddress: bigint;
   readonly defaultBudget: number;
 
-  xrpLoadElf(object: Uint8Array, section?: string): XrpProgramHandle;
-  xrpProgramInfo(handle: XrpProgramHandle): { name: string; length: number };
+  xrpLoadElf(object: Uint8Array, section?: string, jit?: boolean): XrpProgramHandle;
+  xrpProgramInfo(handle: XrpProgramHandle): NativeLoadedInfo;
   /** pageCheck: four little-endian u32 [pageSize, checksumAt, coveredFrom, pageNoAt or 0xffffffff] (src/xrp.ts, XrpPageCheck). */
   xrpOpen(path: string, direct?: NativeDirectIo, pageCheck?: Uint8Array): XrpFileHandle;
   xrpFileInfo(handle: XrpFileHandle): [size: number, blockSize: number, direct: boolean, access: string];

@@ -1,7 +1,40 @@
 // The eBPF VM as JavaScript sees it: load a program once, run it many times.
 import { readFileSync } from 'node:fs';
 import { types } from 'node:util';
-import { native, type ProgramHandle } from './native.js';
+import { native, type NativeVmEngine, type ProgramHandle } from './native.js';
+
+/** Which engine runs a program: the x86-64 JIT or the interpreter. */
+export type VmEngine = NativeVmEngine;
+
+export interface VmEngineInfo {
+  engine: VmEngine;
+  /** Why, in words. */
+  reason: string;
+}
+
+/**
+ * The engine programs load for unless they ask otherwise: the JIT on x86-64
+ * Linux, unless the environment variable XRPKV_JIT=0 turns it off for the
+ * process; the interpreter elsewhere. Read once per process.
+ */
+export function vmEngine(): VmEngineInfo {
+  const [engine, reason] = native.vmEngine();
+  return { engine, reason };
+}
+
+export interface LoadOptions {
+  /** `false`: run on the interpreter; `true`: on the JIT where built; unset: `vmEngine()`'s choice. */
+  jit?: boolean;
+}
+
+/** The `jit` argument the addon takes for `options`. */
+export function jitOption(options: unknown): boolean | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  const { jit } = options as { jit?: unknown };
+  if (jit !== undefined && typeof jit !== 'boolean') throw new TypeError('jit must be a boolean');
+  return jit;
+}
 
 export interface ProgramInfo {
   /** The function's name (the section's name when it has no symbol). */
@@ -101,13 +134,18 @@ export class BpfProgram {
   readonly name: string;
   /** Instruction slots after linking, sub-programs included. */
   readonly length: number;
+  /** The engine that runs it (see `LoadOptions`), and why. */
+  readonly engine: VmEngine;
+  readonly engineReason: string;
   readonly #handle: ProgramHandle;
 
   private constructor(handle: ProgramHandle) {
-    const { name, length } = native.programInfo(handle);
+    const { name, length, engine, engineReason } = native.programInfo(handle);
     this.#handle = handle;
     this.name = name;
     this.length = length;
+    this.engine = engine;
+    this.engineReason = engineReason;
   }
 
   static #load(make: () => ProgramHandle): BpfProgram {
@@ -119,21 +157,23 @@ export class BpfProgram {
   }
 
   /** Loads program `name` (function or section) from an ELF file; without a name the file must hold one program. */
-  static fromFile(path: string, name?: string): BpfProgram {
+  static fromFile(path: string, name?: string, options?: LoadOptions): BpfProgram {
     if (typeof path !== 'string') throw new TypeError('path must be a string');
-    return BpfProgram.fromElf(readFileSync(path), name);
+    return BpfProgram.fromElf(readFileSync(path), name, options);
   }
 
-  static fromElf(object: Uint8Array, name?: string): BpfProgram {
+  static fromElf(object: Uint8Array, name?: string, options?: LoadOptions): BpfProgram {
     const bytes = requireBytes(object, 'object');
     const selector = optionalName(name);
-    return BpfProgram.#load(() => native.loadElf(bytes, selector));
+    const jit = jitOption(options);
+    return BpfProgram.#load(() => native.loadElf(bytes, selector, jit));
   }
 
   /** Loads raw bytecode: little-endian 8-byte instruction slots, no relocations. */
-  static fromBytecode(code: Uint8Array): BpfProgram {
+  static fromBytecode(code: Uint8Array, options?: LoadOptions): BpfProgram {
     const bytes = requireBytes(code, 'code');
-    return BpfProgram.#load(() => native.loadBytecode(bytes));
+    const jit = jitOption(options);
+    return BpfProgram.#load(() => native.loadBytecode(bytes, jit));
   }
 
   /** Lists the programs in an ELF object, given as a path or its bytes. */

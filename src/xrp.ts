@@ -19,6 +19,7 @@ import {
   type XrpFileHandle,
   type XrpProgramHandle,
 } from './native.js';
+import { jitOption, type LoadOptions, type VmEngine } from './vm.js';
 
 /** How a chain ended (`Outcome::code()` of the runtime). */
 export type XrpOutcomeCode =
@@ -504,17 +505,25 @@ export class XrpProgram {
   readonly name: string;
   /** Instruction slots after linking. */
   readonly length: number;
+  /** The engine its runs use (compiled once, at load, for the JIT), and why. */
+  readonly engine: VmEngine;
+  readonly engineReason: string;
   readonly #handle: XrpProgramHandle;
 
   private constructor(handle: XrpProgramHandle) {
-    const { name, length } = native.xrpProgramInfo(handle);
+    const { name, length, engine, engineReason } = native.xrpProgramInfo(handle);
     this.name = name;
     this.length = length;
+    this.engine = engine;
+    this.engineReason = engineReason;
     this.#handle = handle;
   }
 
-  /** Loads program `section` (a function or section name) of an ELF object file; without it the file must hold one. */
-  static fromFile(path: string, section?: string): XrpProgram {
+  /**
+   * Loads program `section` (a function or section name) of an ELF object
+   * file; without it the file must hold one. `options.jit`: see `LoadOptions`.
+   */
+  static fromFile(path: string, section?: string, options?: LoadOptions): XrpProgram {
     const p = requirePath(path);
     let object: Buffer;
     try {
@@ -524,13 +533,14 @@ export class XrpProgram {
       const details = { path: p, errno: typeof errno === 'number' ? -errno : undefined };
       throw new XrpError(`cannot read ${p}: ${(e as Error).message}`, code ?? 'OPEN_FAILED', details, { cause: e });
     }
-    return XrpProgram.fromElf(object, section);
+    return XrpProgram.fromElf(object, section, options);
   }
 
-  static fromElf(object: Uint8Array, section?: string): XrpProgram {
+  static fromElf(object: Uint8Array, section?: string, options?: LoadOptions): XrpProgram {
     if (!types.isUint8Array(object)) throw new TypeError('object must be a Uint8Array or Buffer');
     if (section !== undefined && typeof section !== 'string') throw new TypeError('section must be a string');
-    return new XrpProgram(check(() => native.xrpLoadElf(object, section)));
+    const jit = jitOption(options);
+    return new XrpProgram(check(() => native.xrpLoadElf(object, section, jit)));
   }
 
   #run(file: unknown, options: unknown): Parameters<typeof native.xrpRun> {

@@ -19,6 +19,7 @@ import {
   type XrpDirectIo,
   type XrpResult,
 } from '../xrp.js';
+import { vmEngine } from '../vm.js';
 
 /** Chains handed to the engine per call in `xrp bench`. */
 const DEFAULT_BATCH = 4096;
@@ -213,9 +214,10 @@ export function addXrpCommands(cli: Command): void {
     .option('--json', 'print one JSON object')
     .action((o: { json?: boolean }) => {
       const b = xrpBackend();
-      if (o.json) return console.log(JSON.stringify(b, null, 2));
+      if (o.json) return console.log(JSON.stringify({ ...b, vm: vmEngine() }, null, 2));
       console.log(`kernel XRP: ${b.probe.backend === 'kernel' ? 'yes' : 'no'}: ${b.probe.reason}`);
       console.log(`chains run in: the ${b.backend}${b.note ? ` (${b.note})` : ''}`);
+      console.log(`programs run on: the ${vmEngine().engine} (${vmEngine().reason})`);
     });
 
   common(xrp.command('run'))

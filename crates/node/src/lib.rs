@@ -21,8 +21,8 @@ mod xrp;
 mod xrp_records;
 
 use ebpf::{
-    list_programs, region_address, Helpers, LoadError, Program, Region, RunError, Vm,
-    DEFAULT_BUDGET,
+    default_engine, list_programs, region_address, Engine, Helpers, LoadError, Program, Region,
+    RunError, Vm, DEFAULT_BUDGET,
 };
 use napi::{CallCtx, Env, JsError, Prop, Result, TypeTag, Value};
 
@@ -37,12 +37,13 @@ const MAX_BUDGET: f64 = 9_007_199_254_740_991.0;
 
 /// Called once by `napi_register_module_v1`.
 pub(crate) fn init(env: Env, exports: Value) -> Result<()> {
-    let methods: [(&str, napi::Method); 5] = [
+    let methods: [(&str, napi::Method); 6] = [
         ("loadElf", load_elf),
         ("loadBytecode", load_bytecode),
         ("listPrograms", list),
         ("programInfo", program_info),
         ("run", run),
+        ("vmEngine", vm_engine),
     ];
     for (name, method) in methods
         .into_iter()
@@ -84,25 +85,49 @@ fn program_handle(env: Env, program: Program) -> Result<Value> {
     env.external(program, &PROGRAM_TAG, hint)
 }
 
-/// `loadElf(object: Uint8Array, name?: string): handle`
+/// The engine a load asks for with its `jit` argument: false the
+/// interpreter, true the JIT, undefined the process default (`vmEngine`).
+pub(crate) fn engine_arg(cx: &CallCtx<'_>, i: usize) -> Result<Engine> {
+    Ok(match cx.boolean(i, "jit")? {
+        Some(false) => Engine::Interpreter,
+        Some(true) => Engine::Jit,
+        None => default_engine().engine,
+    })
+}
+
+/// `vmEngine(): [engine: 'jit' | 'interpreter', reason]`: what programs load
+/// for unless they ask otherwise (the JIT on x86-64 Linux, unless XRPKV_JIT=0).
+fn vm_engine(cx: &mut CallCtx<'_>) -> Result<Value> {
+    let env = cx.env();
+    let choice = default_engine();
+    let out = env.array(2)?;
+    env.set_element(out, 0, env.string(choice.engine.name())?)?;
+    env.set_element(out, 1, env.string(&choice.reason)?)?;
+    Ok(out)
+}
+
+/// `loadElf(object: Uint8Array, name?: string, jit?: boolean): handle`
 fn load_elf(cx: &mut CallCtx<'_>) -> Result<Value> {
     let name = cx.string(1, "name")?;
+    let engine = engine_arg(cx, 2)?;
     let env = cx.env();
     let object = cx
         .bytes(0, "object")?
         .ok_or_else(|| JsError::type_error("object must be a Uint8Array or Buffer"))?;
-    let program =
-        Program::from_elf(object, name.as_deref(), &Helpers::standard()).map_err(load_error)?;
+    let program = Program::from_elf_with(object, name.as_deref(), &Helpers::standard(), engine)
+        .map_err(load_error)?;
     program_handle(env, program)
 }
 
-/// `loadBytecode(code: Uint8Array): handle`
+/// `loadBytecode(code: Uint8Array, jit?: boolean): handle`
 fn load_bytecode(cx: &mut CallCtx<'_>) -> Result<Value> {
+    let engine = engine_arg(cx, 1)?;
     let env = cx.env();
     let code = cx
         .bytes(0, "code")?
         .ok_or_else(|| JsError::type_error("code must be a Uint8Array or Buffer"))?;
-    let program = Program::from_bytecode(code, &Helpers::standard()).map_err(load_error)?;
+    let program =
+        Program::from_bytecode_with(code, &Helpers::standard(), engine).map_err(load_error)?;
     program_handle(env, program)
 }
 
@@ -124,13 +149,20 @@ fn list(cx: &mut CallCtx<'_>) -> Result<Value> {
     Ok(array)
 }
 
-/// `programInfo(handle): { name, length }`
+/// `programInfo(handle): { name, length, engine, engineReason }`
 fn program_info(cx: &mut CallCtx<'_>) -> Result<Value> {
     let env = cx.env();
     let program: &Program = cx.external(0, &PROGRAM_TAG, "program")?;
+    program_info_object(env, program)
+}
+
+/// What `programInfo` and `xrpProgramInfo` say about a loaded program.
+pub(crate) fn program_info_object(env: Env, program: &Program) -> Result<Value> {
     let o = env.object()?;
     env.set(o, "name", env.string(program.name())?)?;
     env.set(o, "length", env.number(program.len() as f64)?)?;
+    env.set(o, "engine", env.string(program.engine().name())?)?;
+    env.set(o, "engineReason", env.string(program.engine_reason())?)?;
     Ok(o)
 }
 

@@ -62,27 +62,26 @@ fn xrp_error(code: &'static str, message: impl Into<String>) -> JsError {
 /// A file handle's state: `close` empties it.
 struct FileHandle(RefCell<Option<Arc<XrpFile>>>);
 
-/// `xrpLoadElf(object: Uint8Array, selector?: string): handle`
+/// `xrpLoadElf(object: Uint8Array, selector?: string, jit?: boolean): handle`
 fn load_elf(cx: &mut CallCtx<'_>) -> Result<Value> {
     let selector = cx.string(1, "section")?;
+    let engine = crate::engine_arg(cx, 2)?;
     let env = cx.env();
     let object = cx
         .bytes(0, "object")?
         .ok_or_else(|| JsError::type_error("object must be a Uint8Array or Buffer"))?;
-    let program = Program::from_elf(object, selector.as_deref(), &Helpers::standard())
+    // Compiled here, once per load: every chain and run shares the code.
+    let program = Program::from_elf_with(object, selector.as_deref(), &Helpers::standard(), engine)
         .map_err(crate::load_error)?;
     let hint = 512 + program.len() * 16 + program.name().len();
     env.external(Arc::new(program), &PROGRAM_TAG, hint)
 }
 
-/// `xrpProgramInfo(handle): { name, length }`
+/// `xrpProgramInfo(handle): { name, length, engine, engineReason }`
 fn program_info(cx: &mut CallCtx<'_>) -> Result<Value> {
     let env = cx.env();
     let program: &Arc<Program> = cx.external(0, &PROGRAM_TAG, "program")?;
-    let o = env.object()?;
-    env.set(o, "name", env.string(program.name())?)?;
-    env.set(o, "length", env.number(program.len() as f64)?)?;
-    Ok(o)
+    crate::program_info_object(env, program)
 }
 
 /// `xrpOpen(path: string, direct?: 'auto' | 'require' | 'off', pageCheck?: Uint32Array): handle`
