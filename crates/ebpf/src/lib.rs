@@ -4,9 +4,11 @@
 //! - [`elf`]: reads a clang-compiled object, picks a program, links its
 //!   bpf-to-bpf calls and `.rodata` references the way libbpf does;
 //! - [`check`]: refuses, before anything runs, any instruction the
-//!   interpreter could not execute safely and exactly;
-//! - [`interp`]: runs a checked program against named memory regions
-//!   ([`memory`]), with an instruction budget, calling registered [`helpers`].
+//!   engines could not execute safely and exactly;
+//! - [`Vm`] runs a checked program against named memory regions
+//!   ([`memory`]), with an instruction budget, calling registered
+//!   [`helpers`], on the engine the program was loaded for: the x86-64 JIT
+//!   (compiled once, at load) or the interpreter (see [`Engine`]).
 //!
 //! ```
 //! use ebpf::{Helpers, Program, Vm};
