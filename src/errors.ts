@@ -48,6 +48,11 @@ export class ReadFailedError extends StoreError {
   }
 }
 
+/** Whether `e` is a failure to read a page (damaged, or refused by the system): one write's, not the commit's. */
+export function isPageFailure(e: unknown): e is CorruptionError | ReadFailedError {
+  return e instanceof CorruptionError || e instanceof ReadFailedError;
+}
+
 /** An encoded key longer than the page size allows (FORMAT.md, maxKeyLen). */
 export class KeyTooLargeError extends StoreError {
   override name = 'KeyTooLargeError';

@@ -117,7 +117,8 @@ describe('commits', () => {
   it('packs the puts of a turn into one batch, kept in order with the other writes', async () => {
     const db = fresh();
     const first = db.put('a', 1);
-    expect(db.put('b', 2)).toBe(first); // one batch, one promise
+    const alongside = db.put('b', 2); // the same batch; a promise of its own, since each put can fail alone
+    expect(alongside).not.toBe(first);
     const removed = db.remove('a'); // closes the batch: later puts come after it
     const second = db.put('a', 3);
     expect(second).not.toBe(first);
@@ -125,7 +126,7 @@ describe('commits', () => {
     expect(() => db.put(Buffer.alloc(5000), 1)).toThrow(KeyTooLargeError); // refused alone, before it joins
     const batch = db.batch([{ type: 'del', key: 'c' }]);
     const third = db.put('d', 5);
-    await Promise.all([first, second, batch, third]);
+    await Promise.all([first, alongside, second, batch, third]);
     expect(await removed).toBe(true);
     expect([...db.getRange()].map(({ key, value }) => [key, value])).toEqual([['a', 3], ['b', 2], ['d', 5]]);
     // A put issued once the writer has taken the batch (a later microtask, after

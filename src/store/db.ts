@@ -107,6 +107,22 @@ function choice<T extends string>(value: unknown, name: string, choices: readonl
   return value as T;
 }
 
+/**
+ * The fulfilment handler that gives each put of `packed` its own outcome.
+ * Each put returns `done.then(handler)`; `done` (the batch's, settled once
+ * its commit is durable) is never handed out, so its reactions are exactly
+ * the puts', added in put order, and reactions run in the order they were
+ * added: the handler's n-th call is for the n-th put, which it fails if
+ * that put failed (writer.ts records why in `packed.failures`).
+ */
+function eachPut(packed: PackedOps): () => void {
+  let next = 0;
+  return () => {
+    const failure = packed.failures?.get(next++);
+    if (failure !== undefined) throw failure;
+  };
+}
+
 export function open<K = unknown, V = any>(path: string, options: OpenOptions = {}): Database<K, V> {
   return new Database<K, V>(path, options);
 }
@@ -137,7 +153,7 @@ export class Database<K = unknown, V = any> {
   private readonly orphans = new FinalizationRegistry<Snapshot>((s) => s.release());
   private closing: Promise<void> | undefined;
   /** The batch this turn's puts join, until the writer takes it or another write is issued. */
-  private openPuts: { packed: PackedOps; done: Promise<void> } | undefined;
+  private openPuts: { packed: PackedOps; done: Promise<unknown>; each: () => void } | undefined;
 
   constructor(path: string, options: OpenOptions = {}) {
     if (typeof path !== 'string' || path === '') throw typeError('path must be a non-empty string');
@@ -375,11 +391,13 @@ export class Database<K = unknown, V = any> {
   // ---- writes ---------------------------------------------------------------
 
   /**
-   * Resolves once the commit holding this write is durable. The puts of one
-   * turn go into one packed batch and share its promise (as
-   * lmdb-js's puts share their batch's): a bulk load of puts then keeps no
-   * object per put alive until its commit. Another kind of write closes the
-   * batch, so writes still apply in the order they were issued.
+   * Resolves once the commit holding this write is durable; rejects if it
+   * failed, and then nothing of it was written. The puts of one turn go
+   * into one packed batch, copied there at once (no object per put waits
+   * for the commit but the promise returned); another kind of write closes
+   * the batch, so writes still apply in the order they were issued. Each put
+   * is a write of its own: one whose page is damaged fails alone
+   * (CorruptionError naming the page) and the turn's other puts commit.
    */
   put(key: K, value: V): Promise<void> {
     const writer = this.writable();
@@ -391,10 +409,12 @@ export class Database<K = unknown, V = any> {
       // by doubling (untouched capacity costs address space, not memory).
       const last = open?.packed;
       const packed = last ? new PackedOps(Math.max(64, last.count), last.byteLength) : new PackedOps(64, 4096);
-      open = this.openPuts = { packed, done: writer.write(packed).then(() => undefined) };
+      packed.independent = true;
+      open = this.openPuts = { packed, done: writer.write(packed), each: eachPut(packed) };
     }
     open.packed.put(k, v);
-    return open.done;
+    // A promise of this put's own, and no closure: see eachPut.
+    return open.done.then(open.each);
   }
 
   /** Resolves with whether the key was there when the removal applied. */
@@ -426,7 +446,10 @@ export class Database<K = unknown, V = any> {
   /**
    * Runs `fn` (synchronously) inside the next commit; everything it writes
    * commits with it, or nothing if it throws (the promise then rejects).
-   * Its reads see every write queued before it.
+   * Its reads see every write queued before it. It can run a second time
+   * (only the last run counts): when a write queued before it in the same
+   * commit fails on a damaged page after `fn` saw it, `fn` runs again
+   * without it.
    */
   transaction<T>(fn: (tx: Transaction<K, V>) => T): Promise<T> {
     if (typeof fn !== 'function') throw typeError('transaction needs a function');

@@ -1,7 +1,7 @@
 // A write transaction that the log can take (log.ts): it collects each
 // key's final state in this commit, reading through the last commit (log
 // and tree) for keys it has not touched. Nothing is written until
-// writer.ts decides the commit goes to the log, or folds these changes into
+// writer.ts decides the commit goes to the log, or runs the commit again on
 // a tree transaction (tx.ts) instead.
 //
 // A server's commit is a few hundred SETs, each of which passes through
@@ -17,13 +17,6 @@
 import { LogKind, loggable, type LogRecord } from '../format/log.js';
 import { hashOf, place } from './overlay.js';
 import type { Snapshot } from './snapshot.js';
-
-/** A change's final state, as whole Buffers (a checkpoint's transaction takes these). */
-export interface Change {
-  key: Buffer;
-  /** undefined: removed. */
-  value: Buffer | undefined;
-}
 
 /** -1 in `valueLen`: the change removes the key. */
 const REMOVED = -1;
@@ -121,26 +114,18 @@ export class LogTx {
     return out;
   }
 
-  /** Each changed key's final state: a value, or undefined where removed. */
-  *finals(): IterableIterator<Change> {
-    for (let c = 0; c < this.count; c++) {
-      const len = this.valueLen[c];
-      const key = this.keySrc[c].subarray(this.keyAt[c], this.keyAt[c] + this.keyLen[c]);
-      yield { key, value: len === REMOVED ? undefined : this.valueSrc[c].subarray(this.valueAt[c], this.valueAt[c] + len) };
-    }
-  }
-
+  /** Reads what it needs (whether the key was there) before it changes anything: a page that cannot be read leaves this as it was. */
   private set(keySrc: Buffer, keyAt: number, keyLen: number, valueSrc: Buffer, valueAt: number, valueLen: number): void {
-    if (!loggable(valueLen, this.base.store.pageSize)) this.tooLarge = true;
     const h = hashOf(keySrc, keyAt, keyLen);
     const c = this.changeOf(keySrc, keyAt, keyLen, h);
+    const existed = c < 0 && this.base.holds(keySrc, keyAt, keyLen, h);
+    if (!loggable(valueLen, this.base.store.pageSize)) this.tooLarge = true;
     if (c >= 0) {
       this.valueSrc[c] = valueSrc;
       this.valueAt[c] = valueAt;
       this.valueLen[c] = valueLen;
       return;
     }
-    const existed = this.base.holds(keySrc, keyAt, keyLen, h);
     this.add(keySrc, keyAt, keyLen, h, valueSrc, valueAt, valueLen, existed);
   }
 

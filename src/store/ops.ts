@@ -1,8 +1,9 @@
 // A commit's operations run on a transaction: the tree's (tx.ts) or the
 // log's (log-tx.ts), which take the same calls. Batches come as operation
 // lists or packed (packed.ts); `transaction(fn)` callbacks run over their
-// own overlay, so that a callback that throws leaves nothing behind.
-import { typeError } from '../errors.js';
+// own overlay, so that a callback that throws leaves nothing behind, and
+// what they wrote can be applied again without running them again.
+import { isPageFailure, typeError } from '../errors.js';
 import { compareBytes } from '../format/page.js';
 import { FIELDS, PUT, PackedOps } from './packed.js';
 
@@ -16,7 +17,7 @@ export interface TxOps {
 }
 
 /** What `apply` and `runTxn` need of a transaction: tx.ts's and log-tx.ts's. */
-interface Writes extends TxOps {
+export interface Writes extends TxOps {
   putBytes(src: Buffer, keyStart: number, keyLen: number, valueStart: number, valueLen: number): void;
 }
 
@@ -60,13 +61,20 @@ export function keysRise(batches: (Op[] | PackedOps)[]): boolean {
   return true;
 }
 
+/** A transaction callback's run: its answer and what it wrote, to apply (again) without running it again. */
+export interface TxnRun {
+  value: unknown;
+  writes: Map<string, { key: Buffer; value: Buffer | undefined }>;
+}
+
 /**
  * Runs a transaction callback over an overlay of the write transaction: its
- * writes reach the transaction only if it returns; if it throws, they vanish
- * and its promise rejects, leaving the other writes of the commit alone.
+ * writes reach the transaction only through `applyWrites`. If it throws (its
+ * own error, or a page it read is damaged), `error` says why and nothing of
+ * it remains, leaving the other writes of the commit alone.
  */
-export function runTxn(tx: TxOps, fn: (ops: TxOps) => unknown): { ok: boolean; value: unknown } {
-  const overlay = new Map<string, { key: Buffer; value: Buffer | undefined }>();
+export function runTxn(tx: TxOps, fn: (ops: TxOps) => unknown): { ok: true; run: TxnRun } | { ok: false; error: unknown } {
+  const writes: TxnRun['writes'] = new Map();
   let open = true;
   const live = () => {
     if (!open) throw typeError('the transaction has ended: its callback must do all its work synchronously');
@@ -74,36 +82,66 @@ export function runTxn(tx: TxOps, fn: (ops: TxOps) => unknown): { ok: boolean; v
   const ops: TxOps = {
     get(key) {
       live();
-      const o = overlay.get(key.toString('latin1'));
+      const o = writes.get(key.toString('latin1'));
       return o ? o.value : tx.get(key);
     },
     put(key, value) {
       live();
-      overlay.set(key.toString('latin1'), { key, value });
+      writes.set(key.toString('latin1'), { key, value });
     },
     remove(key) {
       live();
       const existed = ops.get(key) !== undefined;
-      overlay.set(key.toString('latin1'), { key, value: undefined });
+      writes.set(key.toString('latin1'), { key, value: undefined });
       return existed;
     },
   };
-  let value: unknown;
   try {
-    value = fn(ops);
+    const value = fn(ops);
     if (value !== null && typeof (value as PromiseLike<unknown>)?.then === 'function') {
       Promise.resolve(value).catch(() => {}); // its rejection is reported as ours
       throw typeError('the transaction callback returned a promise: it must be synchronous (nothing it wrote is kept)');
     }
+    return { ok: true, run: { value, writes } };
   } catch (e) {
-    return { ok: false, value: e };
+    return { ok: false, error: e };
   } finally {
     open = false;
   }
-  // Outside the try: a page that cannot be read here aborts the whole commit.
-  for (const { key, value: v } of overlay.values()) {
-    if (v === undefined) tx.remove(key);
-    else tx.put(key, v);
+}
+
+/** Applies what a transaction callback wrote to `tx`; a damaged page can stop it part way (writer.ts undoes that). */
+export function applyWrites(tx: TxOps, run: TxnRun): void {
+  for (const { key, value } of run.writes.values()) {
+    if (value === undefined) tx.remove(key);
+    else tx.put(key, value);
   }
-  return { ok: true, value };
+}
+
+/**
+ * Runs the operations of an `independent` batch (db.put's), each a write of
+ * its own: one that needs a page that cannot be read fails alone, recorded
+ * in `ops.failures` by its index, and leaves nothing in `tx`, since each
+ * operation of tx.ts and log-tx.ts reads all it needs before it changes
+ * anything. Operations that failed in an earlier attempt at the commit are
+ * skipped. Returns how many failed now.
+ */
+export function applyEach(tx: Writes, ops: PackedOps): number {
+  const { bytes, ops: fields, count } = ops;
+  let failed = 0;
+  for (let i = 0; i < count; ) {
+    try {
+      for (; i < count; i++) {
+        if (ops.failures?.has(i)) continue;
+        const f = FIELDS * i;
+        if (fields[f] === PUT) tx.putBytes(bytes, fields[f + 1], fields[f + 2], fields[f + 3], fields[f + 4]);
+        else tx.remove(bytes.subarray(fields[f + 1], fields[f + 1] + fields[f + 2]));
+      }
+    } catch (e) {
+      if (!isPageFailure(e)) throw e;
+      (ops.failures ??= new Map()).set(i++, e);
+      failed++;
+    }
+  }
+  return failed;
 }

@@ -26,6 +26,13 @@ export class PackedOps {
   count = 0;
   /** Set when the writer takes the batch for a commit: nothing may be added after. */
   sealed = false;
+  /**
+   * Set for db.put's batches: each operation is a write of its own, which a
+   * damaged page fails alone (a db.batch is all or nothing).
+   */
+  independent = false;
+  /** The operations of an `independent` batch that failed, by index, with why; undefined while none has. */
+  failures: Map<number, unknown> | undefined;
 
   constructor(operations: number, expectedBytes: number) {
     this.bytes = Buffer.allocUnsafeSlow(Math.max(1024, expectedBytes));

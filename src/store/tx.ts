@@ -39,6 +39,7 @@ import {
 } from '../format/page.js';
 import { Overlay } from './overlay.js';
 import { Snapshot, overflowChain, type StoreState } from './snapshot.js';
+import { isPageFailure } from '../errors.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -151,11 +152,12 @@ export class WriteTx {
     }
     const path = this.descend(key);
     const leaf = path[path.length - 1];
-    for (const n of path) n.dirty = true;
     const { index, exact } = leaf.find(key);
+    const dropped = exact ? this.overflowPages(leaf.values[index]) : undefined;
+    for (const n of path) n.dirty = true;
     this.changed = true;
     if (exact) {
-      this.dropValue(leaf.values[index]);
+      if (dropped) for (const page of dropped) this.free(page);
       leaf.values[index] = value;
     } else if (index === leaf.length && value.length <= maxInline(this.p) && this.rightmost(path)) {
       return leaf;
@@ -175,8 +177,9 @@ export class WriteTx {
     const leaf = path[path.length - 1];
     const { index, exact } = leaf.find(key);
     if (!exact) return false;
+    const dropped = this.overflowPages(leaf.values[index]);
     for (const n of path) n.dirty = true;
-    this.dropValue(leaf.values[index]);
+    if (dropped) for (const page of dropped) this.free(page);
     leaf.removeAt(index);
     this.entries--;
     this.changed = true;
@@ -205,7 +208,9 @@ export class WriteTx {
       this.rebalance(root, 0);
       // An empty root empties the tree; a branch root with one child gives way to it.
       for (let depth = 0; root && (this.count(root) === 0 || (!root.leaf && root.length === 1)); depth++) {
-        const next: Node | undefined = this.count(root) === 0 ? undefined : this.child(root, 0, depth);
+        const next: Node | undefined = this.count(root) === 0 ? undefined : this.sibling(root, 0, depth);
+        // An only child that cannot be read keeps its parent as the root (a branch of one entry).
+        if (next === undefined && this.count(root) !== 0) break;
         if (root.pageNo) this.free(root.pageNo);
         root = next;
         this.height--;
@@ -308,9 +313,10 @@ export class WriteTx {
 
   private loadRoot(): Node | undefined {
     if (!this.rootLoaded) {
-      this.rootLoaded = true;
       const { root } = this.store.meta;
+      // Loaded only once read: a root that cannot be read is not an empty tree.
       if (root !== 0) this.root = this.load(root, 0);
+      this.rootLoaded = true;
     }
     return this.root;
   }
@@ -345,9 +351,16 @@ export class WriteTx {
     return path;
   }
 
-  /** Releases a replaced or removed value's overflow pages. */
-  private dropValue(v: LeafValue): void {
-    if (!Buffer.isBuffer(v)) overflowChain(this.base, v, (_page, _offset, pageNo) => this.free(pageNo));
+  /**
+   * The overflow pages of a value about to be replaced or removed, each read
+   * and verified now, before anything changes: a page that cannot be read
+   * fails the operation with the transaction as it was (ops.ts applyEach).
+   */
+  private overflowPages(v: LeafValue): number[] | undefined {
+    if (Buffer.isBuffer(v)) return undefined;
+    const pages: number[] = [];
+    overflowChain(this.base, v, (_page, _offset, pageNo) => pages.push(pageNo));
+    return pages;
   }
 
   private free(pageNo: number): void {
@@ -386,14 +399,29 @@ export class WriteTx {
         break;
       } else {
         const left = i + 1 < node.children.length ? i : i - 1;
-        const l = this.child(node, left, depth);
-        const r = this.child(node, left + 1, depth);
+        const l = this.sibling(node, left, depth);
+        const r = l && this.sibling(node, left + 1, depth);
+        // A sibling that cannot be read stays as it is, and this node underfull (valid, if less full than it could be).
+        if (!l || !r) {
+          i++;
+          continue;
+        }
         if (r === this.tailLeaf) this.flushTail();
         l.absorb(r);
         if (r.pageNo) this.free(r.pageNo);
         node.removeAt(left + 1);
         i = left;
       }
+    }
+  }
+
+  /** `child`, or undefined when its page cannot be read (a merge then leaves it alone). */
+  private sibling(parent: Node, i: number, depth: number): Node | undefined {
+    try {
+      return this.child(parent, i, depth);
+    } catch (e) {
+      if (isPageFailure(e)) return undefined;
+      throw e;
     }
   }
 

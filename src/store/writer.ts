@@ -25,13 +25,13 @@
 // own, rewrites the changed pages copy-on-write and empties the log. Either
 // way the commit is durable when its promises settle, and snapshots see all
 // of it or none.
-import { WriteFailedError } from '../errors.js';
+import { WriteFailedError, isPageFailure } from '../errors.js';
 import type { PreparedCommit } from './commit.js';
 import { prepareLogCommit } from './log-commit.js';
 import { LogTx } from './log-tx.js';
 import type { Meta } from '../format/meta.js';
 import type { Overlay } from './overlay.js';
-import { apply, keysRise, runTxn, type Op, type TxOps } from './ops.js';
+import { apply, applyEach, applyWrites, keysRise, runTxn, type Op, type TxOps, type TxnRun, type Writes } from './ops.js';
 import { PackedOps } from './packed.js';
 import { Snapshot, type StoreState } from './snapshot.js';
 import { WriteTx } from './tx.js';
@@ -57,6 +57,9 @@ export const LOG_COMMIT_KEYS_SCATTERED = 16_384;
 type Item =
   | { kind: 'ops'; ops: Op[] | PackedOps; resolve: (v: unknown) => void; reject: (e: unknown) => void }
   | { kind: 'txn'; fn: (tx: TxOps) => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void };
+
+/** What an item came to: its answer, or why it failed (then nothing of it is in the commit). */
+type Outcome = { ok: boolean; value: unknown };
 
 export class Writer {
   private queue: Item[] = [];
@@ -137,12 +140,14 @@ export class Writer {
    */
   private async stage(items: Item[]): Promise<void> {
     if (this.failed) return items.forEach((item) => item.reject(this.failed));
-    const outcomes: { ok: boolean; value: unknown }[] = [];
+    const outcomes: Outcome[] = [];
     let write: PreparedCommit | undefined;
     try {
       write = await this.prepare(items, outcomes);
     } catch (e) {
-      // A page that cannot be read (corruption): nothing of this commit is written.
+      // A failure that is no one item's (a page the log's fold into the tree
+      // needs cannot be read, or a commit before it failed): nothing of this
+      // commit is written.
       return items.forEach((item) => item.reject(e));
     }
     let written: Promise<unknown> | undefined;
@@ -186,35 +191,34 @@ export class Writer {
     }
   }
 
-  /** Runs `items` (their outcomes go to `outcomes`) and lists what to write; undefined when nothing changed. */
-  private async prepare(items: Item[], outcomes: { ok: boolean; value: unknown }[]): Promise<PreparedCommit | undefined> {
+  /**
+   * Runs `items` (their outcomes go to `outcomes`) and lists what to write;
+   * undefined when nothing changed. An item that needs a page that cannot
+   * be read fails alone (`applyItems`); the others are committed.
+   */
+  private async prepare(items: Item[], outcomes: Outcome[]): Promise<PreparedCommit | undefined> {
     const { state } = this;
-    let log: LogTx | undefined;
+    const runs: (TxnRun | undefined)[] = [];
     const count = opCount(items);
     const limit = this.commitLimitFor(items, count);
     if (this.logLimit > 0 && count <= limit && state.overlay.size + count <= this.logLimit) {
-      log = new LogTx(new Snapshot(state, this.head), count);
-      for (const item of items) outcomes.push(item.kind === 'ops' ? { ok: true, value: apply(log, item.ops) } : runTxn(log, item.fn));
+      let log: LogTx;
+      do log = new LogTx(new Snapshot(state, this.head), count);
+      while (!applyItems(log, items, outcomes, runs));
       const logged = prepareLogCommit(state, this.head, log, { commitKeys: limit, logKeys: this.logLimit, oldestSnapshot: this.oldestSnapshot() });
       if (logged !== 'checkpoint') return logged;
     }
     // A checkpoint, once every commit before it has published (what the log
     // path read above is what they publish): the log's changes first, then
-    // this commit's.
+    // this commit's, its transactions' writes as they ran above.
     await this.tail;
     if (this.failed) throw this.failed;
-    const tx = new WriteTx(state, this.oldestSnapshot(), state.overlay.delta);
-    await fold(state.overlay, tx);
-    tx.discard(state.logPages);
-    if (log) {
-      for (const c of log.finals()) {
-        if (c.value === undefined) tx.remove(c.key);
-        else tx.put(c.key, c.value);
-      }
-    } else {
-      for (const item of items) outcomes.push(item.kind === 'ops' ? { ok: true, value: apply(tx, item.ops) } : runTxn(tx, item.fn));
+    for (;;) {
+      const tx = new WriteTx(state, this.oldestSnapshot(), state.overlay.delta);
+      await fold(state.overlay, tx);
+      tx.discard(state.logPages);
+      if (applyItems(tx, items, outcomes, runs)) return tx.changed ? tx.commit() : undefined;
     }
-    return tx.changed ? tx.commit() : undefined;
   }
 
   /**
@@ -251,6 +255,57 @@ async function fold(overlay: Overlay, tx: WriteTx): Promise<void> {
   }
 }
 const FOLD_SLICE = 2048;
+
+/**
+ * Applies `items` to `tx` in order, each all or nothing, and sets their
+ * outcomes. An item that needs a page that cannot be read (damaged, or a
+ * read the system refused) fails alone: an operation of an `independent`
+ * batch (db.put's) leaves nothing behind (applyEach), so the others go on;
+ * any other item may have changed `tx` part way, so this returns false and
+ * the caller applies them all again to a new transaction, where the failed
+ * item is skipped. A transaction's callback runs once; `runs` keeps what it
+ * wrote for the applications after. What ran after a write that has since
+ * failed (on the log it may need no page the tree then does) saw that
+ * write, so its outcome is dropped and it runs again.
+ */
+function applyItems(tx: Writes, items: Item[], outcomes: Outcome[], runs: (TxnRun | undefined)[]): boolean {
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (outcomes[i]?.ok === false) continue;
+    try {
+      if (item.kind === 'txn') {
+        let run = runs[i];
+        if (run === undefined) {
+          const ran = runTxn(tx, item.fn);
+          if (!ran.ok) {
+            outcomes[i] = { ok: false, value: ran.error };
+            continue;
+          }
+          run = runs[i] = ran.run;
+        }
+        applyWrites(tx, run);
+        outcomes[i] = { ok: true, value: run.value };
+      } else if (item.ops instanceof PackedOps && item.ops.independent) {
+        if (applyEach(tx, item.ops) > 0) forgetAfter(i, outcomes, runs);
+        outcomes[i] = { ok: true, value: undefined };
+      } else {
+        outcomes[i] = { ok: true, value: apply(tx, item.ops) };
+      }
+    } catch (e) {
+      if (!isPageFailure(e)) throw e;
+      outcomes[i] = { ok: false, value: e };
+      forgetAfter(i, outcomes, runs);
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Drops what the items after item `i` came to, and their callbacks' writes: they run again. */
+function forgetAfter(i: number, outcomes: Outcome[], runs: (TxnRun | undefined)[]): void {
+  if (outcomes.length > i + 1) outcomes.length = i + 1;
+  if (runs.length > i + 1) runs.length = i + 1;
+}
 
 /** Keys the items' operations name (a transaction's are not known before it runs). */
 function opCount(items: Item[]): number {
