@@ -305,3 +305,30 @@ fn eight_nested_frames_run_on_both_engines() {
     let p = load(&call_chain(7)).unwrap();
     assert_eq!(on_both(&p, |vm| vm.run(&mut [], &[])).unwrap(), ebpf::Exit { r0: 7, executed: 16 });
 }
+
+#[test]
+fn a_jump_over_one_mov_runs_both_ways_and_charges_the_mov_only_when_it_runs() {
+    // 0: r0 = 1; 1: if r1 > 5 goto 3; 2: r0 = r1; 3: exit
+    let p = load(&[mov(0, 1), i(JGT_K, 1, 0, 1, 5), i(MOV64_X, 0, 1, 0, 0), exit()]).unwrap();
+    for (arg, r0, executed) in [(0u64, 0u64, 4u64), (5, 5, 4), (6, 1, 3), (u64::MAX, 1, 3)] {
+        assert_eq!(on_both(&p, |vm| vm.run(&mut [], &[arg])).unwrap(), ebpf::Exit { r0, executed });
+    }
+    for budget in 0..5 {
+        on_both(&p, |vm| vm.set_budget(budget).run(&mut [], &[3]));
+    }
+    let err = on_both(&p, |vm| vm.set_budget(2).run(&mut [], &[3])).unwrap_err();
+    assert_eq!(err, RunError::BudgetExhausted { pc: 2, budget: 2 });
+
+    // 0: r0 = -1; 1: if (s32) r1 < 0 goto 4; 2: w0 = 7; 3: goto 4; 4: exit
+    let p = load(&[mov(0, -1), i(JSLT32_K, 1, 0, 2, 0), i(MOV32_K, 0, 0, 0, 7), i(JA, 0, 0, 0, 0), exit()]).unwrap();
+    for (arg, r0) in [(0u64, 7u64), (1 << 31, u64::MAX), (1 << 32, 7)] {
+        assert_eq!(on_both(&p, |vm| vm.run(&mut [], &[arg])).unwrap().r0, r0, "{arg:#x}");
+    }
+    for budget in 0..6 {
+        on_both(&p, |vm| vm.set_budget(budget).run(&mut [], &[0]));
+    }
+    // A 32-bit move zero-extends; where it does not run, r0 keeps its upper half.
+    let p = load(&[mov(0, -1), i(JEQ_K, 1, 0, 1, 0), i(MOV32_X, 0, 0, 0, 0), exit()]).unwrap();
+    assert_eq!(on_both(&p, |vm| vm.run(&mut [], &[0])).unwrap().r0, u64::MAX);
+    assert_eq!(on_both(&p, |vm| vm.run(&mut [], &[1])).unwrap().r0, u32::MAX as u64);
+}

@@ -9,7 +9,7 @@
 //! What must hold, instruction by instruction:
 //! - every load and store goes through `access`: its address is translated
 //!   through the ctx's tables after checking the slot and that the whole
-//!   access fits (for its permission), exactly as `AddressMap::translate`
+//!   access fits (for its direction), exactly as `AddressMap::translate`
 //!   decides; only r10-relative accesses inside the current frame skip the
 //!   check, because every frame lies inside the stack for every call depth;
 //! - every basic block starts by charging its cost (`blocks`) to r11 and
@@ -40,9 +40,25 @@ enum Stub {
     Memory { pc: usize, base: u8, off: i16, size: usize, write: bool },
 }
 
+/// A conditional jump over a lone `mov` (and, optionally, a `ja` to the
+/// jump's own target), compiled as a conditional move: no branch to
+/// mispredict. The skipped block's cost is charged only when it would run.
+struct Select {
+    mov: Insn,
+    /// The cost of the block the `mov` starts.
+    cost: u32,
+    /// Where the `ja` after the `mov` goes (the jump's target), if there is one.
+    then: Option<usize>,
+    /// Instructions after the jump that the select replaces.
+    replaces: usize,
+}
+
 struct Compiler<'a> {
     a: Asm,
     insns: &'a [Insn],
+    costs: &'a [u32],
+    /// Whether any jump or call goes to each pc.
+    targeted: Vec<bool>,
     /// One label per instruction slot; only those of instructions are bound.
     at: Vec<Label>,
     stubs: Vec<(Label, Stub)>,
@@ -66,16 +82,43 @@ pub(crate) fn compile(insns: &[Insn], costs: &[u32], slow_path: u64) -> Result<V
         .filter(|&t| t > 0)
         .min()
         .unwrap_or(insns.len());
-    let mut c = Compiler { a, insns, at, stubs: Vec::new(), exit, epilogue, zero_frame, entry_end, slow_path };
-    c.prologue();
     let starts = crate::blocks::starts(insns);
+    let mut targeted = vec![false; insns.len()];
     for pc in (0..insns.len()).filter(|&pc| starts[pc]) {
+        if let Some(t) = jump_target(&insns[pc], pc).filter(|&t| t < insns.len()) {
+            targeted[t] = true;
+        }
+    }
+    let mut c = Compiler {
+        a,
+        insns,
+        costs,
+        targeted,
+        at,
+        stubs: Vec::new(),
+        exit,
+        epilogue,
+        zero_frame,
+        entry_end,
+        slow_path,
+    };
+    c.prologue();
+    let mut resume = 0;
+    for pc in (0..insns.len()).filter(|&pc| starts[pc]) {
+        if pc < resume {
+            continue; // replaced by a select
+        }
         c.a.bind(c.at[pc]);
         if costs[pc] != 0 {
             c.a.alu_imm(W::B64, Alu::Sub, Rm::R(BUDGET), costs[pc] as i32);
             c.stub(Cond::B, Stub::Budget { pc });
         }
-        c.insn(pc)?;
+        if let Some(select) = c.select(pc) {
+            resume = pc + 1 + select.replaces;
+            c.emit_select(pc, select)?;
+        } else {
+            c.insn(pc)?;
+        }
     }
     c.tail();
     c.a.finish()
@@ -198,11 +241,14 @@ impl Compiler<'_> {
         self.a.alu_imm(W::B64, Alu::Cmp, Rm::R(RCX), SLOTS as i32);
         self.stub(Cond::Ae, Stub::Memory { pc, base, off, size, write });
         self.a.mov(W::B32, RAX, RAX); // the offset in the slot
-        let table = LIMITS + ((write as i32) * 4 + size.trailing_zeros() as i32) * (8 * SLOTS as i32);
+        // offset + size < 2^32 + 8: no overflow; the access fits iff it is
+        // at most the slot's length for this direction (0: none at all).
+        self.a.alu_imm(W::B64, Alu::Add, Rm::R(RAX), size as i32);
+        let table = LENS + (write as i32) * (8 * SLOTS as i32);
         self.a.alu_load(W::B64, Alu::Cmp, RAX, mem_index8(CTX, RCX, table));
-        self.stub(Cond::G, Stub::Memory { pc, base, off, size, write });
+        self.stub(Cond::A, Stub::Memory { pc, base, off, size, write });
         self.a.alu_load(W::B64, Alu::Add, RAX, mem_index8(CTX, RCX, HOST));
-        mem(RAX, 0)
+        mem(RAX, -(size as i32))
     }
 
     fn insn(&mut self, pc: usize) -> Result<(), String> {
@@ -247,36 +293,110 @@ impl Compiler<'_> {
             CALL if i.src == CALL_LOCAL => self.local_call(pc, target(next + i.imm as i64)?),
             CALL | CALLX => self.slow(pc),
             _ => {
-                let w = if i.op & CLASS_MASK == CLASS_JMP32 { W::B32 } else { W::B64 };
-                let d = self.value(i.dst, RAX);
-                let op = i.op & OP_MASK;
-                match (i.op & SRC_X != 0, op == JMP_JSET) {
-                    (true, true) => {
-                        let s = self.value(i.src, RCX);
-                        self.a.test(w, d, s);
-                    }
-                    (true, false) => {
-                        let s = self.value(i.src, RCX);
-                        self.a.alu(w, Alu::Cmp, d, s);
-                    }
-                    (false, true) => self.a.test_imm(w, d, i.imm),
-                    (false, false) => self.a.alu_imm(w, Alu::Cmp, Rm::R(d), i.imm),
-                }
-                let cond = match op {
-                    JMP_JEQ => Cond::E,
-                    JMP_JNE | JMP_JSET => Cond::Ne,
-                    JMP_JGT => Cond::A,
-                    JMP_JGE => Cond::Ae,
-                    JMP_JLT => Cond::B,
-                    JMP_JLE => Cond::Be,
-                    JMP_JSGT => Cond::G,
-                    JMP_JSGE => Cond::Ge,
-                    JMP_JSLT => Cond::L,
-                    JMP_JSLE => Cond::Le,
-                    _ => return Err(format!("opcode {:#04x} at {pc} reached the JIT unchecked", i.op)),
-                };
+                let cond = self.compare(pc, i)?;
                 self.a.jcc(cond, self.at[target(next + i.off as i64)?]);
             }
+        }
+        Ok(())
+    }
+
+    /// Compares as conditional jump `i` does; the condition under which it jumps.
+    fn compare(&mut self, pc: usize, i: Insn) -> Result<Cond, String> {
+        let w = if i.op & CLASS_MASK == CLASS_JMP32 { W::B32 } else { W::B64 };
+        let d = self.value(i.dst, RAX);
+        let op = i.op & OP_MASK;
+        match (i.op & SRC_X != 0, op == JMP_JSET) {
+            (true, true) => {
+                let s = self.value(i.src, RCX);
+                self.a.test(w, d, s);
+            }
+            (true, false) => {
+                let s = self.value(i.src, RCX);
+                self.a.alu(w, Alu::Cmp, d, s);
+            }
+            (false, true) => self.a.test_imm(w, d, i.imm),
+            (false, false) => self.a.alu_imm(w, Alu::Cmp, Rm::R(d), i.imm),
+        }
+        Ok(match op {
+            JMP_JEQ => Cond::E,
+            JMP_JNE | JMP_JSET => Cond::Ne,
+            JMP_JGT => Cond::A,
+            JMP_JGE => Cond::Ae,
+            JMP_JLT => Cond::B,
+            JMP_JLE => Cond::Be,
+            JMP_JSGT => Cond::G,
+            JMP_JSGE => Cond::Ge,
+            JMP_JSLT => Cond::L,
+            JMP_JSLE => Cond::Le,
+            _ => return Err(format!("opcode {:#04x} at {pc} reached the JIT unchecked", i.op)),
+        })
+    }
+
+    /// Whether the conditional jump at `pc` skips only a plain `mov` that
+    /// nothing else jumps to: `jcc +1; mov`, or `jcc T; mov; ja T`.
+    fn select(&self, pc: usize) -> Option<Select> {
+        let j = self.insns[pc];
+        let conditional = matches!(j.op & CLASS_MASK, CLASS_JMP | CLASS_JMP32)
+            && !matches!(j.op, JA | JA32 | CALL | CALLX | EXIT);
+        // r10 operands would need rax or rcx, which the select uses.
+        if !conditional || j.dst == 10 || (j.op & SRC_X != 0 && j.src == 10) {
+            return None;
+        }
+        let n = pc + 1;
+        let mov = *self.insns.get(n)?;
+        let plain = matches!(mov.op, MOV64_K | MOV32_K) || (matches!(mov.op, MOV64_X | MOV32_X) && mov.off == 0);
+        if !plain || self.targeted[n] {
+            return None;
+        }
+        let target = pc as i64 + 1 + j.off as i64;
+        let cost = self.costs[n];
+        if target == n as i64 + 1 {
+            return Some(Select { mov, cost, then: None, replaces: 1 });
+        }
+        let ja = *self.insns.get(n + 1)?;
+        if ja.op == JA && !self.targeted[n + 1] && (n + 2) as i64 + ja.off as i64 == target {
+            return Some(Select { mov, cost, then: Some(target as usize), replaces: 2 });
+        }
+        None
+    }
+
+    /// The select: the value into rcx, compare, `cmov` where the jump would
+    /// not be taken, and charge the skipped block's cost the same way. A run
+    /// the charge stops fails at the `mov`, as the interpreter's does; the
+    /// moved register is then never seen.
+    fn emit_select(&mut self, pc: usize, select: Select) -> Result<(), String> {
+        let m = select.mov;
+        let d = MAP[m.dst as usize];
+        // Nothing between the compare and the cmov may touch the flags.
+        let value = match m.op {
+            MOV64_X => self.value(m.src, RCX),
+            MOV32_X => {
+                let s = self.value(m.src, RCX);
+                self.a.mov(W::B32, RCX, s);
+                RCX
+            }
+            MOV64_K => {
+                self.a.mov_imm_keep_flags(W::B64, RCX, m.imm);
+                RCX
+            }
+            _ => {
+                self.a.mov_imm_keep_flags(W::B32, RCX, m.imm);
+                RCX
+            }
+        };
+        self.a.mov_imm_keep_flags(W::B32, RAX, 0);
+        let stays = self.compare(pc, self.insns[pc])?.not();
+        self.a.cmov(stays, d, value);
+        self.a.set_al(stays);
+        match select.cost {
+            1 => {}
+            2 => self.a.alu(W::B32, Alu::Add, RAX, RAX),
+            c => self.a.imul_imm(W::B32, RAX, RAX, c as i32),
+        }
+        self.a.alu(W::B64, Alu::Sub, BUDGET, RAX);
+        self.stub(Cond::B, Stub::Budget { pc: pc + 1 });
+        if let Some(t) = select.then {
+            self.a.jmp(self.at[t]);
         }
         Ok(())
     }
@@ -463,6 +583,19 @@ impl Compiler<'_> {
         }
         self.a.bind(done);
     }
+}
+
+/// Where a jump or local call goes, if anywhere but the next instruction.
+fn jump_target(i: &Insn, pc: usize) -> Option<usize> {
+    let next = pc as i64 + 1;
+    let t = match i.op {
+        CALL if i.src == CALL_LOCAL => next + i.imm as i64,
+        JA32 => next + i.imm as i64,
+        EXIT | CALL | CALLX => return None,
+        _ if matches!(i.op & CLASS_MASK, CLASS_JMP | CLASS_JMP32) => next + i.off as i64,
+        _ => return None,
+    };
+    usize::try_from(t).ok()
 }
 
 /// Operand width of a `size`-byte access.

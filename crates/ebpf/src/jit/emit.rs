@@ -109,6 +109,24 @@ pub enum Cond {
     G = 0xf,
 }
 
+impl Cond {
+    /// The opposite condition (x86 pairs them in the low bit).
+    pub fn not(self) -> Cond {
+        match self {
+            Cond::B => Cond::Ae,
+            Cond::Ae => Cond::B,
+            Cond::E => Cond::Ne,
+            Cond::Ne => Cond::E,
+            Cond::Be => Cond::A,
+            Cond::A => Cond::Be,
+            Cond::L => Cond::Ge,
+            Cond::Ge => Cond::L,
+            Cond::Le => Cond::G,
+            Cond::G => Cond::Le,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Label(usize);
 
@@ -236,6 +254,24 @@ impl Asm {
             self.byte(0xb8 + dst.low());
             self.bytes(&imm.to_le_bytes());
         }
+    }
+
+    /// `dst = imm` sign-extended from 32 bits (64) or `dst32 = imm`, leaving
+    /// the flags alone (never `xor`).
+    pub fn mov_imm_keep_flags(&mut self, w: W, dst: Reg, imm: i32) {
+        self.op(w, &[0xc7], 0, Rm::R(dst), false);
+        self.imm32(imm);
+    }
+
+    /// `cmovcc dst, src` (64 bits: a 32-bit cmov would clear dst's upper
+    /// half even when it does not move).
+    pub fn cmov(&mut self, cond: Cond, dst: Reg, src: Reg) {
+        self.op(W::B64, &[0x0f, 0x40 | cond as u8], dst.0, Rm::R(src), false);
+    }
+
+    /// `setcc al`.
+    pub fn set_al(&mut self, cond: Cond) {
+        self.bytes(&[0x0f, 0x90 | cond as u8, 0xc0]);
     }
 
     /// `mov dst, [m]`, zero-extending (8, 16, 32 bits) or sign-extending to 64 bits.
@@ -477,6 +513,9 @@ mod tests {
         assert_eq!(bytes(|a| a.push(R12)), [0x41, 0x54]);
         assert_eq!(bytes(|a| a.call_reg(RAX)), [0xff, 0xd0]);
         assert_eq!(bytes(|a| a.store_xmm0(mem(R10, -16))), [0x41, 0x0f, 0x11, 0x42, 0xf0]);
+        assert_eq!(bytes(|a| a.cmov(Cond::Ae, R12, RDX)), [0x4c, 0x0f, 0x43, 0xe2]);
+        assert_eq!(bytes(|a| a.set_al(Cond::B)), [0x0f, 0x92, 0xc0]);
+        assert_eq!(bytes(|a| a.mov_imm_keep_flags(W::B32, RCX, 0)), [0xc7, 0xc1, 0, 0, 0, 0]);
     }
 
     #[test]

@@ -49,10 +49,10 @@ pub(crate) fn compile(insns: &[Insn], costs: &[u32]) -> Result<Compiled, String>
 pub(crate) struct Ctx {
     /// Host address of each slot's first byte (0 where unmapped).
     host: [u64; SLOTS],
-    /// `limits[w * 4 + log2(size)][slot]`: the largest offset at which an
-    /// access of `size` bytes fits in the slot, as a signed number; -1 where
-    /// none does, and for writes (w = 1) to a read-only slot.
-    limits: [[i64; SLOTS]; 8],
+    /// `lens[0][slot]`: the slot's length; `lens[1][slot]`: the same for a
+    /// writable slot, 0 for a read-only one. An access fits when its offset
+    /// plus its size is at most the length for its direction.
+    lens: [[u64; SLOTS]; 2],
     /// r0..r10 around calls into Rust; r1..r5 hold the arguments at entry.
     regs: [u64; 16],
     /// Instructions left; written back whenever the code returns.
@@ -82,7 +82,7 @@ pub(crate) mod offsets {
     use super::Ctx;
     use std::mem::offset_of;
     pub const HOST: i32 = offset_of!(Ctx, host) as i32;
-    pub const LIMITS: i32 = offset_of!(Ctx, limits) as i32;
+    pub const LENS: i32 = offset_of!(Ctx, lens) as i32;
     pub const REGS: i32 = offset_of!(Ctx, regs) as i32;
     pub const BUDGET: i32 = offset_of!(Ctx, budget) as i32;
     pub const FP_DELTA: i32 = offset_of!(Ctx, fp_delta) as i32;
@@ -130,7 +130,7 @@ pub(crate) fn run(
     let table = memory.slot_table();
     let mut ctx = Ctx {
         host: [0; SLOTS],
-        limits: [[-1; SLOTS]; 8],
+        lens: [[0; SLOTS]; 2],
         regs: [0; 16],
         budget,
         fp_delta: 0,
@@ -145,12 +145,8 @@ pub(crate) fn run(
     };
     for (slot, &(ptr, len, writable)) in table.iter().enumerate() {
         ctx.host[slot] = ptr as u64;
-        for log2 in 0..4 {
-            // len <= 2^32 (AddressMap caps it), so this cannot overflow.
-            let limit = len as i64 - (1i64 << log2);
-            ctx.limits[log2][slot] = limit.max(-1);
-            ctx.limits[4 + log2][slot] = if writable { limit.max(-1) } else { -1 };
-        }
+        ctx.lens[0][slot] = len as u64; // at most 2^32: AddressMap caps it
+        ctx.lens[1][slot] = if writable { len as u64 } else { 0 };
     }
     for (r, &a) in ctx.regs[1..6].iter_mut().zip(args) {
         *r = a;

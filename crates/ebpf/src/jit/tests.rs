@@ -20,7 +20,7 @@ fn i(op: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
 fn context_layout_fits_short_displacements() {
     // The hot fields sit where rbp-relative operands stay small.
     assert_eq!(offsets::HOST, 0);
-    assert_eq!(offsets::LIMITS, 8 * SLOTS as i32);
+    assert_eq!(offsets::LENS, 8 * SLOTS as i32);
     assert!(offsets::FAULT_ADDR < 1024);
 }
 
