@@ -32,9 +32,10 @@
 // meta pages did not change during it (no commit past t+1 began), or if
 // every page it read wrong reads the same again (damage stays; a writer's
 // change is a whole, newer page) and none merely had a newer txid. Otherwise
-// the pass is made again, from the newest meta, up to `attempts` times; if
-// none stands, the report says so (`inconclusive`) and lists only the damage
-// it confirmed, never what a writer's change may have shown.
+// the pass is made again, from the newest meta, up to `attempts` times (one
+// that reads a page of a newer commit stops there: it cannot stand); if none
+// stands, the report says so (`inconclusive`) and lists only the damage the
+// passes confirmed, never what a writer's change may have shown.
 import { CorruptionError, ReadFailedError } from '../errors.js';
 import { countDelta, decodeLog } from '../format/log.js';
 import { chooseMeta } from './file.js';
@@ -108,6 +109,8 @@ interface Pass {
   found: Found[];
   meta: Meta | undefined;
   metas: Seen;
+  /** It stopped at a page a newer commit wrote: it cannot stand, and `found` is what it found until then. */
+  overtaken?: boolean;
 }
 
 function seenAt(pager: Pager, offset: number, length: number): Seen {
@@ -408,22 +411,22 @@ function report(found: Problem[], meta: Meta | undefined, attempts: number, inco
  * Makes passes (`pass`) until one stands (see the top of this file), at
  * most `attempts`; `metas` reads the meta pages now.
  */
-function settle(options: CheckOptions, pass: (last: boolean) => Pass | undefined, metas: () => Seen): CheckReport {
+function settle(options: CheckOptions, pass: (last: boolean) => Pass, metas: () => Seen): CheckReport {
   const attempts = options.attempts ?? ATTEMPTS;
   if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError(`attempts must be an integer >= 1, got ${String(attempts)}`);
+  // Damage confirmed by passes that did not stand: pages of the commit each checked, reached through pages that read right.
+  const sure = new Map<string, Found>();
   let last: Pass | undefined;
   for (let n = 1; n <= attempts; n++) {
-    const made = pass(n === attempts);
-    if (made === undefined) continue;
-    last = made;
+    last = pass(n === attempts);
     const { found } = last;
-    if (found.length === 0 || sameSeen(last.metas, metas()) || found.every((f) => !f.suspect || confirmed(f.suspect))) {
+    if (!last.overtaken && (found.length === 0 || sameSeen(last.metas, metas()) || found.every((f) => !f.suspect || confirmed(f.suspect)))) {
       return report(found, last.meta, n);
     }
+    for (const f of found) if (f.local && (!f.suspect || confirmed(f.suspect))) sure.set(`${f.page} ${f.message}`, f);
   }
-  const sure = last!.found.filter((f) => f.local && (!f.suspect || confirmed(f.suspect)));
-  const listed = sure.length === 0 ? 'no damage was confirmed' : 'only the damage confirmed is listed';
-  return report(sure, last!.meta, attempts, `the database changed during each of ${attempts} passes (a writer is committing), so none saw one commit whole; ${listed}`);
+  const listed = sure.size === 0 ? 'no damage was confirmed' : 'only the damage confirmed is listed';
+  return report([...sure.values()], last!.meta, attempts, `the database changed during each of ${attempts} passes (a writer is committing), so none saw one commit whole; ${listed}`);
 }
 
 /** Checks the commit `snap` sees, which its registration keeps intact; also what opening fell back from. */
@@ -461,10 +464,10 @@ export function checkFile(path: string, options: CheckOptions = {}): CheckReport
 }
 
 /**
- * One pass over the commit opening would use now; undefined when `hasty`
- * and it read a page a newer commit wrote (it could not stand).
+ * One pass over the commit opening would use now; when `hasty`, it stops at
+ * the first page a newer commit wrote (`overtaken`: it could not stand).
  */
-function filePass(pager: Pager, metas: () => Seen, hasty: boolean): Pass | undefined {
+function filePass(pager: Pager, metas: () => Seen, hasty: boolean): Pass {
   const p = probePageSize((offset, length) => pager.readAt(offset, length));
   if (p === undefined) {
     const start = metas();
@@ -503,7 +506,7 @@ function filePass(pager: Pager, metas: () => Seen, hasty: boolean): Pass | undef
   try {
     checker.run();
   } catch (e) {
-    if (e instanceof Overtaken) return undefined;
+    if (e instanceof Overtaken) return { found: checker.found, meta, metas: start, overtaken: true };
     throw e;
   }
   return { found: checker.found, meta, metas: start };
