@@ -1,9 +1,12 @@
 // What a command is to the server: its handler, and the metadata Redis
 // publishes through COMMAND / COMMAND DOCS (arity, flags, key positions,
 // group, summary), which redis-cli and client libraries read.
+import { KeyTooLargeError, StoreError, WriteFailedError } from '../errors.js';
 import type { ServerConfig } from './config.js';
+import type { Data } from './data.js';
 import type { Keyspace } from './keyspace.js';
 import { bulkOrNil, type Protocol, type Reply } from './resp-writer.js';
+import type { ClientTransaction } from './transactions.js';
 
 /** An error reply: `message` starts with its code (`ERR`, `NOAUTH`, `WRONGPASS`, ...). */
 export class ReplyError extends Error {
@@ -24,6 +27,8 @@ export interface Client {
   readonly outputBytes: number;
   /** Bytes received from the client and not yet parsed into commands. */
   readonly inputBytes: number;
+  /** MULTI's queue and WATCH's keys (transactions.ts). */
+  readonly transaction: ClientTransaction;
 }
 
 /** What the whole server knows, for INFO, CONFIG and CLIENT. */
@@ -44,6 +49,18 @@ export interface Context {
   client: Client;
   keyspace: Keyspace;
   server: ServerState;
+}
+
+/**
+ * What a command on the data sees: the keys and values (data.ts) of the
+ * last published commit (a read) or of its transaction (a write, or any
+ * command inside EXEC), and the protocol of when it was issued: a write
+ * answers later, and its reply is encoded as the client spoke then, not as
+ * a HELLO pipelined after it says.
+ */
+export interface DataContext extends Context {
+  data: Data;
+  proto: Protocol;
 }
 
 /**
@@ -73,9 +90,19 @@ export interface CommandSpec {
    * connection encodes itself, without `run` building a reply string first.
    */
   value?: (ctx: Context, args: Buffer[]) => Buffer | undefined;
+  /**
+   * The command on the data, synchronous: how EXEC runs it inside its one
+   * transaction, and how `run` runs it unless the command has a faster way
+   * of its own. Every command that reads or writes keys has one. It checks
+   * everything it can before it writes; a ReplyError it throws discards its
+   * writes (inside EXEC, only this command's).
+   */
+  data?: (cmd: DataContext, args: Buffer[]) => Reply;
+  /** Runs at once even between MULTI and EXEC (EXEC, DISCARD, WATCH, QUIT...), instead of being queued. */
+  controlsTransaction?: true;
 }
 
-type Meta = Omit<CommandSpec, 'name' | 'run' | 'value' | 'access' | 'firstKey' | 'lastKey' | 'step' | 'flags'> &
+type Meta = Omit<CommandSpec, 'name' | 'run' | 'value' | 'data' | 'access' | 'firstKey' | 'lastKey' | 'step' | 'flags'> &
   Partial<Pick<CommandSpec, 'firstKey' | 'lastKey' | 'step' | 'flags' | 'access'>>;
 
 /** A command with keyless defaults filled in. */
@@ -83,9 +110,20 @@ export function command(name: string, meta: Meta, run: CommandSpec['run']): Comm
   return { firstKey: 0, lastKey: 0, step: 0, flags: [], access: 'other', ...meta, name, run };
 }
 
+/**
+ * A command on the data. A read runs on the last published commit; a write
+ * runs in a transaction of its own and answers once that is durable.
+ * `run`, when given, replaces that default outside EXEC (a faster path).
+ */
+export function dataCommand(name: string, meta: Meta & { access: 'read' | 'write' }, data: NonNullable<CommandSpec['data']>, run?: CommandSpec['run']): CommandSpec {
+  const byDefault: CommandSpec['run'] =
+    meta.access === 'read' ? (ctx, args) => data(ctx.keyspace.reading(ctx), args) : (ctx, args) => ctx.keyspace.writing(ctx, (cmd) => data(cmd, args));
+  return { ...command(name, meta, run ?? byDefault), data };
+}
+
 /** A read command whose reply is one value (bulk string) or nil. */
-export function valueCommand(name: string, meta: Meta, value: NonNullable<CommandSpec['value']>): CommandSpec {
-  return { ...command(name, meta, (ctx, args) => bulkOrNil(value(ctx, args), ctx.client.proto)), value };
+export function valueCommand(name: string, meta: Meta, value: NonNullable<CommandSpec['value']>, data: NonNullable<CommandSpec['data']>): CommandSpec {
+  return { ...command(name, meta, (ctx, args) => bulkOrNil(value(ctx, args), ctx.client.proto)), value, data };
 }
 
 export function wrongArgs(name: string): ReplyError {
@@ -114,4 +152,15 @@ export function count(arg: Buffer | undefined, what: string): number {
   const n = /^\d{1,16}$/.test(s) ? Number(s) : NaN;
   if (!Number.isSafeInteger(n)) throw new ReplyError(`ERR ${what}`);
   return n;
+}
+
+/** An error's reply text: the message of a ReplyError, a store error with its code, else an internal error. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof ReplyError) return e.message;
+  if (e instanceof KeyTooLargeError) return `ERR key too large: ${e.length} bytes; xrpkv keys are at most ${e.max} bytes with this database's page size`;
+  // As Redis answers writes it cannot persist; the server reopens the store (keyspace.ts).
+  if (e instanceof WriteFailedError) return `MISCONF xrpkv cannot persist writes now: ${e.message}`;
+  if (e instanceof StoreError) return `ERR ${e.code}: ${e.message}`;
+  console.error('xrpkv serve: a command failed unexpectedly:', e);
+  return `ERR internal error: ${e instanceof Error ? e.message : String(e)}`;
 }

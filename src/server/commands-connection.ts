@@ -96,7 +96,7 @@ export const HELLO = command(
 
 export const QUIT = command(
   'quit',
-  { arity: -1, flags: ['noscript', 'loading', 'stale', 'fast', 'no_auth'], group: 'connection', summary: 'Closes the connection once the replies before it are sent.', since: '1.0.0' },
+  { arity: -1, flags: ['noscript', 'loading', 'stale', 'fast', 'no_auth'], group: 'connection', summary: 'Closes the connection once the replies before it are sent.', since: '1.0.0', controlsTransaction: true },
   ({ client }) => {
     client.closing = true;
     return OK;

@@ -1,5 +1,5 @@
 // Commands on the keyspace as a whole: SCAN, KEYS, DBSIZE, FLUSHDB, SELECT.
-import { ReplyError, SYNTAX, command, count, word } from './command-spec.js';
+import { ReplyError, SYNTAX, command, count, dataCommand, word } from './command-spec.js';
 import { OK, array, bulk, bulks, integer } from './resp-writer.js';
 
 export const SCAN = command(
@@ -46,12 +46,22 @@ export const DBSIZE = command(
   ({ keyspace }) => integer(keyspace.count()),
 );
 
-export const FLUSHDB = command(
+/** FLUSHDB's argument: ASYNC and SYNC are accepted; both reply once the removal is durable. */
+function flushMode(args: Buffer[]): void {
+  if (args.length > 2 || (args.length === 2 && !['async', 'sync'].includes(word(args[1])))) throw SYNTAX();
+}
+
+export const FLUSHDB = dataCommand(
   'flushdb',
   { arity: -1, flags: ['write'], group: 'server', summary: 'Removes every key, in one commit (all or nothing).', since: '1.0.0', access: 'write' },
+  ({ data }, args) => {
+    flushMode(args);
+    data.removeAll();
+    return OK;
+  },
+  // Alone, it holds every other write back until it is done (keyspace.ts).
   ({ keyspace }, args) => {
-    // ASYNC and SYNC are accepted; both reply once the removal is durable.
-    if (args.length > 2 || (args.length === 2 && !['async', 'sync'].includes(word(args[1])))) throw SYNTAX();
+    flushMode(args);
     return keyspace.flush().then(() => OK);
   },
 );

@@ -1,11 +1,11 @@
 // Commands on string values: GET, SET, DEL, EXISTS, MGET, MSET and the
 // INCR family. Every write resolves its reply only once the store says the
-// commit holding it is durable; plain SETs are puts that join the turn's
-// batch (db.put), and share its promise and the promise of their reply.
-// MSET is one store batch. Read-modify-write commands (SET NX/XX/GET,
-// DEL's count, INCR*) run as one `db.transaction`, so nothing another client
-// writes can slip in between their read and their write.
-import { ReplyError, SYNTAX, command, int64, valueCommand, word, wrongArgs, type CommandSpec, type Context } from './command-spec.js';
+// commit holding it is durable. Each command's `data` is what it does on
+// the data (inside EXEC, or in a transaction of its own); GET, a plain SET
+// and MSET have faster ways outside EXEC: GET reads the value straight into
+// the reply, a plain SET is a put that joins the turn's batch (db.put) and
+// shares its promise and the promise of its reply, and MSET is one batch.
+import { ReplyError, SYNTAX, dataCommand, int64, valueCommand, word, wrongArgs, type CommandSpec, type DataContext } from './command-spec.js';
 import type { BatchOp } from '../store/db.js';
 import { OK, array, bulkOrNil, integer, nil, type Reply } from './resp-writer.js';
 
@@ -26,9 +26,40 @@ export const GET = valueCommand(
   'get',
   { arity: 2, flags: ['readonly', 'fast'], ...key1, group: 'string', summary: 'Returns the string value of a key.', since: '1.0.0', access: 'read' },
   ({ keyspace }, args) => keyspace.get(args[1]!),
+  ({ data, proto }, args) => bulkOrNil(data.string(args[1]!), proto),
 );
 
-export const SET = command(
+interface SetOptions {
+  nx: boolean;
+  xx: boolean;
+  get: boolean;
+}
+
+function setOptions(args: Buffer[]): SetOptions {
+  const o: SetOptions = { nx: false, xx: false, get: false };
+  for (let i = 3; i < args.length; i++) {
+    const opt = word(args[i]);
+    if (opt === 'nx' && !o.xx) o.nx = true;
+    else if (opt === 'xx' && !o.nx) o.xx = true;
+    else if (opt === 'get') o.get = true;
+    else if (opt === 'keepttl') continue; // no key has a TTL
+    else if (['ex', 'px', 'exat', 'pxat'].includes(opt)) throw new ReplyError(`ERR SET ${opt.toUpperCase()}: xrpkv does not expire keys`);
+    else throw SYNTAX();
+  }
+  return o;
+}
+
+/** SET on the data: NX only if absent, XX only if present, GET answers the old value. */
+function set({ data, proto }: DataContext, args: Buffer[]): Reply {
+  const [, key, value] = args as [Buffer, Buffer, Buffer];
+  const o = setOptions(args);
+  const old = data.string(key);
+  const applies = o.nx ? old === undefined : o.xx ? old !== undefined : true;
+  if (applies) data.setString(key, value);
+  return o.get ? bulkOrNil(old, proto) : applies ? OK : nil(proto);
+}
+
+export const SET = dataCommand(
   'set',
   {
     arity: -3,
@@ -39,70 +70,41 @@ export const SET = command(
     since: '1.0.0',
     access: 'write',
   },
+  set,
   (ctx, args) => {
-    const [, key, value] = args as [Buffer, Buffer, Buffer];
-    let nx = false;
-    let xx = false;
-    let get = false;
-    for (let i = 3; i < args.length; i++) {
-      const opt = word(args[i]);
-      if (opt === 'nx' && !xx) nx = true;
-      else if (opt === 'xx' && !nx) xx = true;
-      else if (opt === 'get') get = true;
-      else if (opt === 'keepttl') continue; // no key has a TTL
-      else if (['ex', 'px', 'exat', 'pxat'].includes(opt)) throw new ReplyError(`ERR SET ${opt.toUpperCase()}: xrpkv does not expire keys`);
-      else throw SYNTAX();
-    }
-    if (!nx && !xx && !get) return okOnceDurable(ctx.keyspace.put(key, value));
-    return setChecked(ctx, key, value, nx, xx, get);
+    // A plain SET is a blind put into the turn's batch; with options it reads first, in a transaction.
+    if (args.length === 3) return okOnceDurable(ctx.keyspace.put(args[1]!, args[2]!));
+    setOptions(args);
+    return ctx.keyspace.writing(ctx, (cmd) => set(cmd, args));
   },
 );
 
-/**
- * SET with NX, XX or GET: a read and a write in one transaction. Apart from
- * SET's handler, so that a plain SET allocates no context for these closures.
- */
-function setChecked({ keyspace, client }: Context, key: Buffer, value: Buffer, nx: boolean, xx: boolean, get: boolean): Promise<Reply> {
-  // The reply is encoded later: in the protocol of when it ran, not of a HELLO pipelined after it.
-  const proto = client.proto;
-  return keyspace
-    .write(() =>
-      keyspace.db.transaction((tx) => {
-        const old = tx.get(key);
-        const applies = nx ? old === undefined : xx ? old !== undefined : true;
-        if (applies) tx.put(key, value);
-        return { old, applies };
-      }),
-    )
-    .then(({ old, applies }) => (get ? bulkOrNil(old, proto) : applies ? OK : nil(proto)));
-}
-
-export const DEL = command(
+export const DEL = dataCommand(
   'del',
   { arity: -2, flags: ['write'], firstKey: 1, lastKey: -1, step: 1, group: 'generic', summary: 'Deletes keys; replies how many existed.', since: '1.0.0', access: 'write' },
-  ({ keyspace }, args) => {
-    const keys = args.slice(1);
-    return keyspace
-      .write(() => keyspace.db.transaction((tx) => keys.reduce((n, k) => n + (tx.remove(k) ? 1 : 0), 0)))
-      .then(integer);
-  },
+  ({ data }, args) => integer(args.slice(1).reduce((n, k) => n + (data.remove(k) ? 1 : 0), 0)),
 );
 
-export const EXISTS = command(
+export const EXISTS = dataCommand(
   'exists',
   { arity: -2, flags: ['readonly', 'fast'], firstKey: 1, lastKey: -1, step: 1, group: 'generic', summary: 'How many of the keys exist (a key named twice counts twice).', since: '1.0.0', access: 'read' },
-  ({ keyspace }, args) => integer(args.slice(1).reduce((n, k) => n + (keyspace.has(k) ? 1 : 0), 0)),
+  ({ data }, args) => integer(args.slice(1).reduce((n, k) => n + (data.exists(k) ? 1 : 0), 0)),
 );
 
-export const MGET = command(
+export const MGET = dataCommand(
   'mget',
   { arity: -2, flags: ['readonly', 'fast'], firstKey: 1, lastKey: -1, step: 1, group: 'string', summary: 'Returns the values of keys (from one commit).', since: '1.0.0', access: 'read' },
-  ({ keyspace, client }, args) => array(args.slice(1).map((k) => bulkOrNil(keyspace.get(k), client.proto))),
+  ({ data, proto }, args) => array(args.slice(1).map((k) => bulkOrNil(data.string(k), proto))),
 );
 
-export const MSET = command(
+export const MSET = dataCommand(
   'mset',
   { arity: -3, flags: ['write', 'denyoom'], firstKey: 1, lastKey: -1, step: 2, group: 'string', summary: 'Sets several keys in one commit.', since: '1.0.1', access: 'write' },
+  ({ data }, args) => {
+    if (args.length % 2 === 0) throw wrongArgs('mset');
+    for (let i = 1; i < args.length; i += 2) data.setString(args[i]!, args[i + 1]!);
+    return OK;
+  },
   ({ keyspace }, args) => {
     if (args.length % 2 === 0) throw wrongArgs('mset');
     const ops: BatchOp<Buffer, Buffer>[] = [];
@@ -111,30 +113,24 @@ export const MSET = command(
   },
 );
 
-/** Adds `delta` to the integer stored at `key` (0 when absent) in one transaction. */
-function incrementBy({ keyspace }: Context, key: Buffer, delta: bigint): Promise<string> {
-  return keyspace
-    .write(() =>
-      keyspace.db.transaction((tx) => {
-        const old = tx.get(key);
-        const n = old === undefined ? 0n : int64(old);
-        const sum = n + delta;
-        if (sum > I64_MAX || sum < I64_MIN) throw new ReplyError('ERR increment or decrement would overflow');
-        tx.put(key, Buffer.from(sum.toString(), 'latin1'));
-        return sum;
-      }),
-    )
-    .then(integer);
+/** Adds `delta` to the integer stored at `key` (0 when absent). */
+function incrementBy({ data }: DataContext, key: Buffer, delta: bigint): Reply {
+  const old = data.string(key);
+  const n = old === undefined ? 0n : int64(old);
+  const sum = n + delta;
+  if (sum > I64_MAX || sum < I64_MIN) throw new ReplyError('ERR increment or decrement would overflow');
+  data.setString(key, Buffer.from(sum.toString(), 'latin1'));
+  return integer(sum);
 }
 
 const counter = (name: string, summary: string, arity: number, sign: 1n | -1n): CommandSpec =>
-  command(
+  dataCommand(
     name,
     { arity, flags: ['write', 'denyoom', 'fast'], ...key1, group: 'string', summary, since: '1.0.0', access: 'write' },
-    (ctx, args) => {
+    (cmd, args) => {
       const by = arity === 3 ? int64(args[2]!) : 1n;
       if (sign < 0n && by === I64_MIN) throw new ReplyError('ERR decrement would overflow');
-      return incrementBy(ctx, args[1]!, sign * by);
+      return incrementBy(cmd, args[1]!, sign * by);
     },
   );
 

@@ -22,15 +22,20 @@
 //   parse cursors as unsigned integers). A scan resumes after that key, so
 //   every key present for the whole scan is returned exactly once.
 import type { BatchOp, Database } from '../store/db.js';
-import { ReplyError } from './command-spec.js';
+import { ReplyError, type Context, type DataContext } from './command-spec.js';
+import { Data, type DataHooks } from './data.js';
 import { globMatch, literalPrefix } from './glob.js';
+import { PendingWrites } from './pending-writes.js';
+import type { Reply } from './resp-writer.js';
+import { PublishedView, TxnView } from './store-view.js';
+import { Watches } from './transactions.js';
 
 /** SCAN cursors kept; the oldest is forgotten past this (a SCAN with it then errs). */
 const MAX_CURSORS = 10_000;
 /** The first and the longest wait between attempts to reopen the store. */
 const REOPEN_DELAY_MS = [1_000, 30_000] as const;
 
-export class Keyspace {
+export class Keyspace implements DataHooks {
   lookups = 0;
   hits = 0;
   /** Writes acknowledged (durable). */
@@ -54,6 +59,11 @@ export class Keyspace {
   private recovering: Promise<void> | undefined;
   private stopped = false;
   private wakeOnStop: (() => void) | undefined;
+  /** Writes of transactions not yet published, for the range reads of the ones after them (pending-writes.ts). */
+  private readonly pending = new PendingWrites();
+  private transactions = 0;
+  /** WATCH's registry: writes tell it what they change. */
+  readonly watches = new Watches();
 
   /** `reopen` opens the store again (the server's settings); without it a failed store stays failed. */
   constructor(
@@ -89,13 +99,55 @@ export class Keyspace {
   /** SET's put: it joins the turn's batch of puts, and returns that batch's promise. */
   put(key: Buffer, value: Buffer): Promise<void> {
     if (this.unwritable) return Promise.reject(this.unwritable);
+    // Told as issued: the store applies it before anything issued later.
+    this.watches.touch(key);
     return this.track(this.db.put(key, value));
   }
 
   /** MSET's puts, all or nothing: one store batch. */
   putAll(ops: BatchOp<Buffer, Buffer>[]): Promise<void> {
     if (this.unwritable) return Promise.reject(this.unwritable);
+    for (const op of ops) this.watches.touch(op.key);
     return this.track(this.db.batch(ops));
+  }
+
+  /**
+   * Runs `fn` in a store transaction of its own, on top of every write
+   * issued before it; resolves with what it returns once its commit is
+   * durable. If it throws, nothing it wrote is kept and the promise rejects.
+   */
+  transact<T>(fn: (view: TxnView) => T): Promise<T> {
+    const owner = ++this.transactions;
+    const done = this.write(() =>
+      this.db.transaction((tx) => {
+        try {
+          return fn(new TxnView(tx, this.db, this.pending, owner, Date.now()));
+        } catch (e) {
+          // Its writes are discarded now: the transactions after it must not see them.
+          this.pending.release(owner);
+          throw e;
+        }
+      }),
+    );
+    const release = () => this.pending.release(owner);
+    done.then(release, release);
+    return done;
+  }
+
+  /** A write command's data: its transaction, with the client's protocol of now. */
+  writing(ctx: Context, fn: (cmd: DataContext) => Reply): Promise<Reply> {
+    const proto = ctx.client.proto;
+    return this.transact((view) => fn({ ...ctx, proto, data: new Data(view, this) }));
+  }
+
+  /** A read command's data: the last published commit. */
+  reading(ctx: Context): DataContext {
+    return { ...ctx, proto: ctx.client.proto, data: new Data(new PublishedView(this.db, Date.now()), this) };
+  }
+
+  /** DataHooks: a transaction changed `key`. */
+  touched(key: Buffer): void {
+    this.watches.touch(key);
   }
 
   /** Stops reopening the store (the server is closing); resolves once no reopen runs. */
@@ -148,6 +200,15 @@ export class Keyspace {
     });
   }
 
+  /** Resolves once every write issued so far has settled (the store settles them in the order issued). */
+  issuedSoFar(): Promise<void> {
+    const last = this.tracked?.done;
+    return last === undefined ? Promise.resolve() : last.then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
   /** Counts a write in flight until `done` settles; a promise seen just before counts once more. */
   private track<T>(done: Promise<T>): Promise<T> {
     this.inFlight++;
@@ -190,6 +251,7 @@ export class Keyspace {
       while (this.inFlight > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
       await this.write(() =>
         this.db.transaction((tx) => {
+          this.watches.touchAll((key) => tx.has(key));
           for (const { key } of this.db.getRange()) tx.remove(key);
         }),
       );

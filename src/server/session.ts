@@ -24,17 +24,18 @@
 // closes: the stream cannot be trusted after it. Any other error is one
 // command's error reply; nothing a client sends stops the server.
 import type { Socket } from 'node:net';
-import { KeyTooLargeError, StoreError, WriteFailedError } from '../errors.js';
 import { lookupCommand } from './command-table.js';
-import { ReplyError, wrongArgs, type Client, type CommandSpec, type Context, type ServerState } from './command-spec.js';
+import { errorMessage, wrongArgs, type Client, type CommandSpec, type Context, type ServerState } from './command-spec.js';
 import type { Keyspace } from './keyspace.js';
 import { ProtocolError, RespParser, type ParserLimits } from './resp-parser.js';
 import type { FlushQueue } from './flush-queue.js';
 import { ReplyBuffer } from './reply-buffer.js';
 import { error, nil, type Protocol, type Reply } from './resp-writer.js';
+import { ClientTransaction } from './transactions.js';
 
 /** Before AUTH, a client may send only small commands (as Redis limits them). */
 const UNAUTHENTICATED_LIMITS = { maxBulkLen: 16 * 1024, maxArrayLen: 10 };
+const QUEUED = '+QUEUED\r\n';
 /** Stop reading from a client with this many replies outstanding. */
 const MAX_SLOTS = 16 * 1024;
 /** Stop running a client's commands with this many bytes unsent, when the output buffer limit has no soft limit. */
@@ -55,6 +56,7 @@ export class Session implements Client {
   libVer = '';
   authenticated: boolean;
   closing = false;
+  readonly transaction = new ClientTransaction();
   private readonly parser: RespParser;
   private readonly ctx: Context;
   /** Replies ready to send. */
@@ -101,7 +103,10 @@ export class Session implements Client {
       this.pump();
     });
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => clearTimeout(this.softDeadline));
+    socket.on('close', () => {
+      clearTimeout(this.softDeadline);
+      keyspace.watches.unwatchAll(this.transaction);
+    });
     this.closed = new Promise((resolve) => socket.on('close', () => resolve()));
     this.finished = new Promise((resolve) => {
       socket.on('finish', resolve);
@@ -223,9 +228,22 @@ export class Session implements Client {
     this.server.commandsProcessed++;
     const spec = lookupCommand(args[0]!);
     if (!this.authenticated && !spec?.flags.includes('no_auth')) return this.answer(error('NOAUTH Authentication required.'));
-    if (!spec) return this.answer(error(unknownCommand(args)));
-    if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) return this.answer(error(wrongArgs(spec.name).message));
+    if (!spec) return this.refuse(unknownCommand(args));
+    if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) return this.refuse(wrongArgs(spec.name).message);
+    const queue = this.transaction.queue;
+    if (queue !== undefined && !spec.controlsTransaction) {
+      // Between MULTI and EXEC nothing runs: EXEC runs the queue in one transaction.
+      if (spec.access === 'write' && this.keyspace.unwritable) return this.refuse(errorMessage(this.keyspace.unwritable));
+      queue.push({ spec, args });
+      return this.answer(QUEUED);
+    }
     this.execute(spec, args);
+  }
+
+  /** A command refused before it ran; inside MULTI, EXEC then fails whole (EXECABORT). */
+  private refuse(message: string): void {
+    if (this.transaction.queue !== undefined) this.transaction.refused = true;
+    this.answer(error(message));
   }
 
   private execute(spec: CommandSpec, args: Buffer[]): void {
@@ -356,15 +374,4 @@ export class Session implements Client {
 function unknownCommand(args: Buffer[]): string {
   const shown = (b: Buffer) => `'${b.toString('utf8').slice(0, 128)}'`;
   return `ERR unknown command ${shown(args[0]!)}, with args beginning with: ${args.slice(1, 21).map(shown).join(' ')}`;
-}
-
-/** An error's reply text: the message of a ReplyError, a store error with its code, else an internal error. */
-export function errorMessage(e: unknown): string {
-  if (e instanceof ReplyError) return e.message;
-  if (e instanceof KeyTooLargeError) return `ERR key too large: ${e.length} bytes; xrpkv keys are at most ${e.max} bytes with this database's page size`;
-  // As Redis answers writes it cannot persist; the server reopens the store (keyspace.ts).
-  if (e instanceof WriteFailedError) return `MISCONF xrpkv cannot persist writes now: ${e.message}`;
-  if (e instanceof StoreError) return `ERR ${e.code}: ${e.message}`;
-  console.error('xrpkv serve: a command failed unexpectedly:', e);
-  return `ERR internal error: ${e instanceof Error ? e.message : String(e)}`;
 }
