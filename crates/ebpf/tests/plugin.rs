@@ -19,8 +19,25 @@ fn plugin(args: &[&str], stdin: &str) -> (i32, String, String) {
     (code, String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
-/// Every engine flag, and none (the default).
-const ENGINES: [&[&str]; 3] = [&[], &["--jit"], &["--interpreter"]];
+/// Every engine flag, and none (the default); `--jit` only where the JIT is built.
+fn engines() -> Vec<&'static [&'static str]> {
+    let mut flags: Vec<&'static [&'static str]> = vec![&[], &["--interpreter"]];
+    if ebpf::JIT_BUILT {
+        flags.push(&["--jit"]);
+    }
+    flags
+}
+
+#[test]
+fn jit_where_it_is_not_built_is_an_error_not_the_interpreter() {
+    let (code, out, err) = plugin(&["--jit"], "b700000001000000 9500000000000000");
+    if ebpf::JIT_BUILT {
+        assert_eq!((code, out.trim()), (0, "1"), "{err}");
+    } else {
+        assert_eq!(code, 1, "{out}");
+        assert!(err.contains("no JIT"), "{err}");
+    }
+}
 
 fn with(flags: &[&'static str], more: &[&'static str]) -> Vec<&'static str> {
     flags.iter().chain(more).copied().collect()
@@ -28,7 +45,7 @@ fn with(flags: &[&'static str], more: &[&'static str]) -> Vec<&'static str> {
 
 #[test]
 fn prints_r0_in_hex() {
-    for flags in ENGINES {
+    for flags in engines() {
         // mov r0, r2 (the memory length); exit
         let (code, out, err) = plugin(&with(flags, &["0001020304050607"]), "bf20000000000000\n9500000000000000\n");
         assert_eq!((code, out.trim()), (0, "8"), "{flags:?}: {err}");
@@ -37,7 +54,7 @@ fn prints_r0_in_hex() {
 
 #[test]
 fn reads_memory_through_r1() {
-    for flags in ENGINES {
+    for flags in engines() {
         // ldxdw r0, [r1+0]; exit — the flag may also follow the memory.
         let (code, out, err) = plugin(&with(&["efbeadde00000000"], flags), "7910000000000000 9500000000000000");
         assert_eq!((code, out.trim()), (0, "deadbeef"), "{flags:?}: {err}");
@@ -46,7 +63,7 @@ fn reads_memory_through_r1() {
 
 #[test]
 fn reports_failures_on_stderr_with_exit_code_1() {
-    for flags in ENGINES {
+    for flags in engines() {
         // callx r2 with r2 = 0: no helper 0.
         let (code, out, err) = plugin(flags, "8d02000000000000 9500000000000000");
         assert_eq!(code, 1, "{flags:?}");
