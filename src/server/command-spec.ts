@@ -116,9 +116,21 @@ export function command(name: string, meta: Meta, run: CommandSpec['run']): Comm
  * `run`, when given, replaces that default outside EXEC (a faster path).
  */
 export function dataCommand(name: string, meta: Meta & { access: 'read' | 'write' }, data: NonNullable<CommandSpec['data']>, run?: CommandSpec['run']): CommandSpec {
-  const byDefault: CommandSpec['run'] =
-    meta.access === 'read' ? (ctx, args) => data(ctx.keyspace.reading(ctx), args) : (ctx, args) => ctx.keyspace.writing(ctx, (cmd) => data(cmd, args));
-  return { ...command(name, meta, run ?? byDefault), data };
+  const spec: CommandSpec = { ...command(name, meta, run ?? (() => '')), data };
+  if (run === undefined) {
+    spec.run =
+      meta.access === 'read' ? (ctx, args) => data(ctx.keyspace.reading(ctx), args) : (ctx, args) => ctx.keyspace.writing(ctx, (cmd) => data(cmd, args), commandKeys(spec, args));
+  }
+  return spec;
+}
+
+/** The keys a command names, by its key positions (COMMAND INFO's first, last and step). */
+export function commandKeys(spec: CommandSpec, args: Buffer[]): Buffer[] {
+  if (spec.firstKey === 0) return [];
+  const last = spec.lastKey < 0 ? args.length + spec.lastKey : spec.lastKey;
+  const keys: Buffer[] = [];
+  for (let i = spec.firstKey; i <= last && i < args.length; i += spec.step) keys.push(args[i]!);
+  return keys;
 }
 
 /** A read command whose reply is one value (bulk string) or nil. */

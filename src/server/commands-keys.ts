@@ -1,8 +1,12 @@
 // Commands on the keyspace as a whole: SCAN, KEYS, DBSIZE, FLUSHDB, SELECT.
 import { ReplyError, SYNTAX, command, count, dataCommand, word } from './command-spec.js';
+import type { Data } from './data.js';
+import { globMatch, literalPrefix } from './glob.js';
+import { TYPE_NAMES, type KeyType, type TypeName } from './layout.js';
 import { OK, array, bulk, bulks, integer } from './resp-writer.js';
+import { scanOptions, scanStep } from './scan.js';
 
-export const SCAN = command(
+export const SCAN = dataCommand(
   'scan',
   {
     arity: -2,
@@ -12,32 +16,34 @@ export const SCAN = command(
     since: '2.8.0',
     access: 'read',
   },
-  ({ keyspace }, args) => {
-    const cursor = count(args[1], 'invalid cursor');
-    let pattern: Buffer | undefined;
-    let limit = 10;
-    let onlyStrings = true;
-    for (let i = 2; i < args.length; i += 2) {
-      const opt = word(args[i]);
-      const value = args[i + 1];
-      if (value === undefined) throw SYNTAX();
-      if (opt === 'match') pattern = value;
-      else if (opt === 'count') {
-        limit = count(value, 'value is not an integer or out of range');
-        if (limit < 1) throw SYNTAX();
-      } else if (opt === 'type') onlyStrings = word(value) === 'string';
-      else throw SYNTAX();
-    }
-    // Every key holds a string: TYPE with any other type finds nothing.
-    const found = keyspace.scan(cursor, pattern, limit);
-    return array([bulk(String(found.cursor)), bulks(onlyStrings ? found.keys : [])]);
+  ({ keyspace, data }, args) => {
+    const after = keyspace.cursors.resume(count(args[1], 'invalid cursor'));
+    const o = scanOptions(args, 2, true);
+    const { prefix, exact } = o.pattern ? literalPrefix(o.pattern) : { prefix: Buffer.alloc(0), exact: false };
+    // A pattern without wildcards names one key: look it up rather than scan.
+    const keys = exact ? exactKey(data, prefix, after) : data.keys(after, prefix);
+    const wanted = o.type === undefined ? undefined : TYPE_NAMES.indexOf(o.type as TypeName);
+    const { cursor, found } = scanStep(keyspace.cursors, keys, (k) => k.key, o, (k) => wanted === undefined || k.type === wanted);
+    return array([bulk(String(cursor)), bulks(found.map((k) => k.key))]);
   },
 );
 
-export const KEYS = command(
+/** The key `key` as `Data.keys` yields it, if it is there and after `after`. */
+function* exactKey(data: Data, key: Buffer, after: Buffer | undefined): Generator<{ key: Buffer; type: KeyType }> {
+  const found = after === undefined || Buffer.compare(key, after) > 0 ? data.find(key) : undefined;
+  if (found !== undefined) yield { key, type: found.meta.type };
+}
+
+export const KEYS = dataCommand(
   'keys',
   { arity: 2, flags: ['readonly'], group: 'generic', summary: 'Returns every key matching a glob pattern, in key order.', since: '1.0.0', access: 'read' },
-  ({ keyspace }, [, pattern]) => bulks(keyspace.keys(pattern!)),
+  ({ data }, [, pattern]) => {
+    const { prefix, exact } = literalPrefix(pattern!);
+    const keys = exact ? exactKey(data, prefix, undefined) : data.keys(undefined, prefix);
+    const found: Buffer[] = [];
+    for (const { key } of keys) if (globMatch(pattern!, key)) found.push(key);
+    return bulks(found);
+  },
 );
 
 export const DBSIZE = command(

@@ -5,8 +5,11 @@
 // and MSET have faster ways outside EXEC: GET reads the value straight into
 // the reply, a plain SET is a put that joins the turn's batch (db.put) and
 // shares its promise and the promise of its reply, and MSET is one batch.
-import { ReplyError, SYNTAX, dataCommand, int64, valueCommand, word, wrongArgs, type CommandSpec, type DataContext } from './command-spec.js';
+import { ReplyError, commandKeys, dataCommand, int64, valueCommand, wrongArgs, type CommandSpec, type DataContext } from './command-spec.js';
 import type { BatchOp } from '../store/db.js';
+import { optionDeadline, stringOptions } from './commands-expiry.js';
+import { WRONGTYPE } from './data.js';
+import { KeyType } from './layout.js';
 import { OK, array, bulkOrNil, integer, nil, type Reply } from './resp-writer.js';
 
 const I64_MAX = 0x7fff_ffff_ffff_ffffn;
@@ -29,34 +32,16 @@ export const GET = valueCommand(
   ({ data, proto }, args) => bulkOrNil(data.string(args[1]!), proto),
 );
 
-interface SetOptions {
-  nx: boolean;
-  xx: boolean;
-  get: boolean;
-}
-
-function setOptions(args: Buffer[]): SetOptions {
-  const o: SetOptions = { nx: false, xx: false, get: false };
-  for (let i = 3; i < args.length; i++) {
-    const opt = word(args[i]);
-    if (opt === 'nx' && !o.xx) o.nx = true;
-    else if (opt === 'xx' && !o.nx) o.xx = true;
-    else if (opt === 'get') o.get = true;
-    else if (opt === 'keepttl') continue; // no key has a TTL
-    else if (['ex', 'px', 'exat', 'pxat'].includes(opt)) throw new ReplyError(`ERR SET ${opt.toUpperCase()}: xrpkv does not expire keys`);
-    else throw SYNTAX();
-  }
-  return o;
-}
-
-/** SET on the data: NX only if absent, XX only if present, GET answers the old value. */
+/** SET on the data: NX only if absent, XX only if present, GET answers the old value; EX, PX, EXAT, PXAT, KEEPTTL. */
 function set({ data, proto }: DataContext, args: Buffer[]): Reply {
   const [, key, value] = args as [Buffer, Buffer, Buffer];
-  const o = setOptions(args);
-  const old = data.string(key);
-  const applies = o.nx ? old === undefined : o.xx ? old !== undefined : true;
-  if (applies) data.setString(key, value);
-  return o.get ? bulkOrNil(old, proto) : applies ? OK : nil(proto);
+  const o = stringOptions(args, 3, 'set');
+  const deadline = o.time === undefined ? 0 : optionDeadline(o.time, data.now, 'set');
+  const found = data.find(key);
+  if (o.get && found !== undefined && found.meta.type !== KeyType.String) throw WRONGTYPE();
+  const applies = o.nx ? found === undefined : o.xx ? found !== undefined : true;
+  if (applies) data.setString(key, value, o.keepTtl ? (found?.meta.deadline ?? 0) : deadline, found);
+  return o.get ? bulkOrNil(found?.value, proto) : applies ? OK : nil(proto);
 }
 
 export const SET = dataCommand(
@@ -66,16 +51,44 @@ export const SET = dataCommand(
     flags: ['write', 'denyoom'],
     ...key1,
     group: 'string',
-    summary: 'Sets the string value of a key; NX only if absent, XX only if present, GET returns the old value. No expiry: xrpkv keeps keys until deleted.',
+    summary: 'Sets the string value of a key; NX only if absent, XX only if present, GET returns the old value; EX, PX, EXAT, PXAT set a deadline, KEEPTTL keeps it.',
     since: '1.0.0',
     access: 'write',
   },
   set,
   (ctx, args) => {
-    // A plain SET is a blind put into the turn's batch; with options it reads first, in a transaction.
-    if (args.length === 3) return okOnceDurable(ctx.keyspace.put(args[1]!, args[2]!));
-    setOptions(args);
-    return ctx.keyspace.writing(ctx, (cmd) => set(cmd, args));
+    // A plain SET is a blind put into the turn's batch when that leaves the key one record (keyspace.ts, plainPut).
+    if (args.length === 3 && ctx.keyspace.plainPut(args[1]!)) return okOnceDurable(ctx.keyspace.put(args[1]!, args[2]!));
+    return ctx.keyspace.writing(ctx, (cmd) => set(cmd, args), [args[1]!]);
+  },
+);
+
+/** SETEX and PSETEX: SET with EX or PX. */
+const setWithTime = (name: string, unit: 's' | 'ms', summary: string, since: string): CommandSpec =>
+  dataCommand(name, { arity: 4, flags: ['write', 'denyoom'], ...key1, group: 'string', summary, since, access: 'write' }, ({ data }, args) => {
+    const deadline = optionDeadline({ amount: int64(args[2]!), unit, absolute: false }, data.now, name);
+    data.setString(args[1]!, args[3]!, deadline);
+    return OK;
+  });
+
+export const SETEX = setWithTime('setex', 's', 'Sets a string value with a time to live in seconds.', '2.0.0');
+export const PSETEX = setWithTime('psetex', 'ms', 'Sets a string value with a time to live in milliseconds.', '2.6.0');
+
+export const GETEX = dataCommand(
+  'getex',
+  { arity: -2, flags: ['write', 'fast'], ...key1, group: 'string', summary: "Returns a string value and sets (EX, PX, EXAT, PXAT) or removes (PERSIST) its deadline.", since: '6.2.0', access: 'write' },
+  ({ data, proto }, args) => {
+    const key = args[1]!;
+    const o = stringOptions(args, 2, 'getex');
+    const deadline = o.time === undefined ? undefined : optionDeadline(o.time, data.now, 'getex');
+    const found = data.read(key);
+    if (found === undefined) return nil(proto);
+    if (found.meta.type !== KeyType.String) throw WRONGTYPE();
+    // An absolute deadline already past removes the key, as Redis does.
+    if (deadline !== undefined && deadline <= data.now) data.remove(key, found);
+    else if (deadline !== undefined) data.setDeadline(key, deadline, found);
+    else if (o.persist) data.setDeadline(key, 0, found);
+    return bulkOrNil(found.value, proto);
   },
 );
 
@@ -94,7 +107,14 @@ export const EXISTS = dataCommand(
 export const MGET = dataCommand(
   'mget',
   { arity: -2, flags: ['readonly', 'fast'], firstKey: 1, lastKey: -1, step: 1, group: 'string', summary: 'Returns the values of keys (from one commit).', since: '1.0.0', access: 'read' },
-  ({ data, proto }, args) => array(args.slice(1).map((k) => bulkOrNil(data.string(k), proto))),
+  // A key of another type answers nil, as in Redis.
+  ({ data, proto }, args) =>
+    array(
+      args.slice(1).map((k) => {
+        const found = data.read(k);
+        return bulkOrNil(found?.meta.type === KeyType.String ? found.value : undefined, proto);
+      }),
+    ),
 );
 
 export const MSET = dataCommand(
@@ -105,21 +125,28 @@ export const MSET = dataCommand(
     for (let i = 1; i < args.length; i += 2) data.setString(args[i]!, args[i + 1]!);
     return OK;
   },
-  ({ keyspace }, args) => {
+  (ctx, args) => {
     if (args.length % 2 === 0) throw wrongArgs('mset');
+    const { keyspace } = ctx;
     const ops: BatchOp<Buffer, Buffer>[] = [];
-    for (let i = 1; i < args.length; i += 2) ops.push({ type: 'put' as const, key: args[i]!, value: args[i + 1]! });
+    for (let i = 1; i < args.length; i += 2) {
+      // A key that may have a metadata record: the whole MSET runs as a transaction.
+      if (!keyspace.plainPut(args[i]!)) return keyspace.writing(ctx, (cmd) => MSET.data!(cmd, args), commandKeys(MSET, args));
+      ops.push({ type: 'put' as const, key: args[i]!, value: args[i + 1]! });
+    }
     return keyspace.putAll(ops).then(() => OK);
   },
 );
 
 /** Adds `delta` to the integer stored at `key` (0 when absent). */
 function incrementBy({ data }: DataContext, key: Buffer, delta: bigint): Reply {
-  const old = data.string(key);
-  const n = old === undefined ? 0n : int64(old);
+  const found = data.find(key);
+  if (found !== undefined && found.meta.type !== KeyType.String) throw WRONGTYPE();
+  const n = found === undefined ? 0n : int64(found.value!);
   const sum = n + delta;
   if (sum > I64_MAX || sum < I64_MIN) throw new ReplyError('ERR increment or decrement would overflow');
-  data.setString(key, Buffer.from(sum.toString(), 'latin1'));
+  // The key keeps its deadline, as in Redis.
+  data.setString(key, Buffer.from(sum.toString(), 'latin1'), found?.meta.deadline ?? 0, found);
   return integer(sum);
 }
 
@@ -139,4 +166,4 @@ export const INCRBY = counter('incrby', 'Adds an integer to the integer value of
 export const DECR = counter('decr', 'Subtracts one from the integer value of a key (0 when absent).', 2, -1n);
 export const DECRBY = counter('decrby', 'Subtracts an integer from the integer value of a key (0 when absent).', 3, -1n);
 
-export const STRING_COMMANDS = [GET, SET, DEL, EXISTS, MGET, MSET, INCR, INCRBY, DECR, DECRBY];
+export const STRING_COMMANDS = [GET, SET, DEL, EXISTS, MGET, MSET, INCR, INCRBY, DECR, DECRBY, SETEX, PSETEX, GETEX];

@@ -4,7 +4,7 @@
 // it), and answers once that commit is durable. A command that fails at run
 // time (WRONGTYPE, a bad number) answers its error and leaves nothing
 // behind, and the others still apply, as in Redis.
-import { ReplyError, command, errorMessage, type CommandSpec, type DataContext } from './command-spec.js';
+import { ReplyError, command, commandKeys, errorMessage, type CommandSpec, type DataContext } from './command-spec.js';
 import { OK, array, error, type Protocol, type Reply } from './resp-writer.js';
 import { expiredSince, type QueuedCommand } from './transactions.js';
 
@@ -52,7 +52,7 @@ export const EXEC = command(
       keyspace.watches.unwatchAll(state);
       if (changed) return aborted(cmd.proto);
       return array(queue.map((queued) => runQueued(cmd, queued)));
-    });
+    }, queue.flatMap(({ spec, args }) => commandKeys(spec, args)));
   },
 );
 

@@ -1,18 +1,84 @@
-// Redis's keys and values over the store's records (a StoreView). Every
-// command on the data goes through here, so that what must hold for every
-// write holds in one place:
+// Redis's keys and values over the store's records (layout.ts), through a
+// StoreView: the last published commit for a read, a transaction for a
+// write. Every command on the data goes through here, so that what must
+// hold for every write holds in one place:
+// - a key is one record: its raw string record, or its metadata record;
+//   writing a key of one kind removes it as the other kind;
+// - a key past its deadline is gone for every command at once; a write
+//   that meets one removes it (as Redis's lazy expiry), the sweep the rest;
+// - the expiry index and the counters (layout.ts, Counters) follow every
+//   metadata and member record written or removed, in the same transaction;
 // - a write that changes a key tells WATCH (`touched`), in the order the
 //   writes apply;
-// - keys are checked against the store's key size before anything is written.
+// - a member record's key fits the store's key size, or the command fails
+//   before it writes anything of it.
+import { ReplyError } from './command-spec.js';
+import {
+  COUNTERS_KEY,
+  ESCAPED_START,
+  KeyType,
+  META_END,
+  META_START,
+  RESERVED_START,
+  STRING_VALUE_AT,
+  decodeCounters,
+  decodeMeta,
+  encodeCounters,
+  encodeMeta,
+  encodeStringMeta,
+  expiryKey,
+  fromMetaKey,
+  fromRawKey,
+  isReserved,
+  memberKey,
+  memberPrefix,
+  metaKey,
+  orphanKey,
+  orphanValue,
+  prefixEnd,
+  rawKey,
+  type Counters,
+  type Meta,
+} from './layout.js';
 import type { StoreView, TxnView } from './store-view.js';
 
-/** What the data layer tells the server about: keyspace.ts implements it. */
+/** What the data layer tells the server, and asks of it: keyspace.ts implements it. */
 export interface DataHooks {
   /** `key` was changed (WATCH's clients must fail their EXEC). */
   touched(key: Buffer): void;
+  /** A read command looked a key up (INFO's keyspace_hits and keyspace_misses). */
+  looked(hit: boolean): void;
+  /** Whether the last published commit may hold metadata records (none: a string-only database skips looking). */
+  readonly mayHaveMetas: boolean;
+  /** The longest record key the store takes. */
+  readonly maxKeyLength: number;
 }
 
+/** A live key: its metadata, and for a string its value. */
+export interface Found {
+  meta: Meta;
+  value: Buffer | undefined;
+}
+
+/** The metadata of a string without a deadline (a raw record). */
+const PLAIN_STRING: Readonly<Meta> = { type: KeyType.String, deadline: 0, version: 0, size: 0, head: 0, tail: 0 };
+
+/** Bytes a metadata record's key adds to the user key. */
+const META_OVERHEAD = 2;
+
+/** Collections of at most this many records are removed with their key; larger ones are left to the sweep. */
+const REMOVE_INLINE = 128;
+
+export const WRONGTYPE = () => new ReplyError('WRONGTYPE Operation against a key holding the wrong kind of value');
+
 export class Data {
+  /** Counters as this transaction changes them (loaded from the store at the first change). */
+  private counters: Counters | undefined;
+  private countersExisted = true;
+  /** Keys that passed their deadline and were removed here. */
+  expired = 0;
+  private saved: { counters: Counters | undefined; expired: number } | undefined;
+
   constructor(
     readonly view: StoreView,
     private readonly hooks: DataHooks,
@@ -22,57 +88,314 @@ export class Data {
     return this.view.now;
   }
 
-  /** The string value at `key`, or undefined. */
-  string(key: Buffer): Buffer | undefined {
-    return this.view.get(key);
+  // ---- finding keys ---------------------------------------------------------------
+
+  /** The key as it is now, or undefined (missing, or past its deadline: a write then removes it). */
+  find(key: Buffer): Found | undefined {
+    const raw = this.view.get(rawKey(key));
+    if (raw !== undefined) return { meta: PLAIN_STRING, value: raw };
+    if (!this.view.writable && !this.hooks.mayHaveMetas) return undefined;
+    // A key too long for a metadata record has none.
+    if (key.length + META_OVERHEAD > this.hooks.maxKeyLength) return undefined;
+    const record = this.view.get(metaKey(key));
+    if (record === undefined) return undefined;
+    const meta = decodeMeta(record);
+    if (meta.deadline !== 0 && meta.deadline <= this.now) {
+      if (this.view.writable) this.expire(key, meta);
+      return undefined;
+    }
+    return { meta, value: meta.type === KeyType.String ? record.subarray(STRING_VALUE_AT) : undefined };
   }
 
-  /** When `key` expires (ms since the epoch), 0 when it does not or is missing. */
-  deadline(_key: Buffer): number {
-    return 0;
+  /** `find` for a read command: counted as a keyspace hit or miss. */
+  read(key: Buffer): Found | undefined {
+    const found = this.find(key);
+    this.hooks.looked(found !== undefined);
+    return found;
   }
 
   exists(key: Buffer): boolean {
-    return this.view.get(key) !== undefined;
+    return this.find(key) !== undefined;
   }
 
-  setString(key: Buffer, value: Buffer): void {
-    this.view.put(key, value);
+  /** The string value at `key` (undefined when missing); WRONGTYPE for another type. */
+  string(key: Buffer): Buffer | undefined {
+    const found = this.read(key);
+    if (found === undefined) return undefined;
+    if (found.meta.type !== KeyType.String) throw WRONGTYPE();
+    return found.value;
+  }
+
+  /** When `key` expires (ms since the epoch); 0 when it has no deadline or is missing. */
+  deadline(key: Buffer): number {
+    return this.find(key)?.meta.deadline ?? 0;
+  }
+
+  /** `key`'s collection metadata of `type` (undefined when missing); WRONGTYPE for another type. */
+  collection(key: Buffer, type: KeyType, counted = true): Meta | undefined {
+    const found = counted ? this.read(key) : this.find(key);
+    if (found === undefined) return undefined;
+    if (found.meta.type !== type) throw WRONGTYPE();
+    return found.meta;
+  }
+
+  // ---- writing keys ----------------------------------------------------------------
+
+  /** Sets `key` to a string; `deadline` 0: none. Whatever the key held goes. */
+  setString(key: Buffer, value: Buffer, deadline = 0, found = this.find(key)): void {
+    if (found !== undefined && found.meta !== PLAIN_STRING) this.removeMeta(key, found.meta);
+    if (deadline === 0) {
+      if (isReserved(key)) this.countersExist();
+      this.view.put(rawKey(key), value);
+    } else {
+      if (found?.meta === PLAIN_STRING) this.view.remove(rawKey(key));
+      this.putMeta(key, undefined, { type: KeyType.String, deadline, version: 0, size: 0, head: 0, tail: 0 }, value);
+    }
     this.hooks.touched(key);
   }
 
+  /** Gives an existing key a deadline (0: none); false when the key is missing. */
+  setDeadline(key: Buffer, deadline: number, found = this.find(key)): boolean {
+    if (found === undefined) return false;
+    const { meta } = found;
+    if (meta.deadline === deadline) return true;
+    if (meta.type === KeyType.String) {
+      const value = found.value!;
+      if (meta === PLAIN_STRING) this.view.remove(rawKey(key));
+      else this.removeMeta(key, meta);
+      if (deadline === 0) this.view.put(rawKey(key), value);
+      else this.putMeta(key, undefined, { ...PLAIN_STRING, deadline }, value);
+    } else {
+      this.putMeta(key, meta, { ...meta, deadline });
+    }
+    this.hooks.touched(key);
+    return true;
+  }
+
   /** Removes `key` whatever it holds; whether it existed. */
-  remove(key: Buffer): boolean {
-    const existed = this.view.remove(key);
-    if (existed) this.hooks.touched(key);
+  remove(key: Buffer, found = this.find(key)): boolean {
+    if (found === undefined) return false;
+    if (found.meta === PLAIN_STRING) this.view.remove(rawKey(key));
+    else this.removeMeta(key, found.meta);
+    this.hooks.touched(key);
+    return true;
+  }
+
+  /** Removes a key found past its deadline. */
+  private expire(key: Buffer, meta: Meta): void {
+    this.removeMeta(key, meta);
+    this.expired++;
+    this.hooks.touched(key);
+  }
+
+  /** Removes every key (FLUSHDB inside EXEC); the counters start again, keeping the version. */
+  removeAll(): void {
+    const keys = [...this.keys()].map((k) => k.key);
+    for (const key of keys) this.hooks.touched(key);
+    const nextVersion = this.loadCounters().nextVersion;
+    const records: Buffer[] = [];
+    for (const [record] of this.view.range(Buffer.alloc(0), undefined)) records.push(record);
+    for (const record of records) this.view.remove(record);
+    this.counters = { ...decodeCounters(undefined), nextVersion };
+    this.countersExisted = false;
+  }
+
+  // ---- collections -------------------------------------------------------------------
+
+  /** Metadata for a new collection at `key` (nothing is written until `saveMeta`). */
+  newCollection(type: KeyType, deadline = 0): Meta {
+    const counters = this.loadCounters();
+    const version = counters.nextVersion++;
+    return { type, deadline, version, size: 0, head: 0, tail: 0 };
+  }
+
+  /**
+   * Writes a collection's metadata after its members changed (`before`: as
+   * it was, undefined for a new one). An empty collection is removed, as
+   * Redis removes it.
+   */
+  saveMeta(key: Buffer, before: Meta | undefined, meta: Meta): void {
+    if (meta.size === 0) {
+      if (before !== undefined) this.removeMeta(key, { ...before, size: 0 });
+    } else {
+      this.putMeta(key, before, meta);
+    }
+    this.hooks.touched(key);
+  }
+
+  /** The record key of `member` of the collection (`space`: the members, or a zset's score index). */
+  memberRecord(key: Buffer, meta: Meta, member: Buffer, space: 'member' | 'score' = 'member'): Buffer {
+    const record = memberKey(memberPrefix(key, meta.version, space), member);
+    if (record.length > this.hooks.maxKeyLength) {
+      throw new ReplyError(`ERR member too large: xrpkv keeps a key and its member together in one record of at most ${this.hooks.maxKeyLength} bytes (here ${record.length})`);
+    }
+    return record;
+  }
+
+  /** Puts a member record; whether it is new. */
+  putMember(record: Buffer, value: Buffer): boolean {
+    const fresh = this.view.get(record) === undefined;
+    this.view.put(record, value);
+    if (fresh) this.change('internal', 1);
+    return fresh;
+  }
+
+  /** Removes a member record; whether it was there. */
+  removeMember(record: Buffer): boolean {
+    const existed = this.view.remove(record);
+    if (existed) this.change('internal', -1);
     return existed;
   }
 
-  /** Removes every key (FLUSHDB inside EXEC). */
-  removeAll(): void {
-    const keys = [...this.keys()];
-    for (const key of keys) this.remove(key);
+  /** The member records of a collection in [from, to) of member names (whole when absent), as [member, value]; lazy. */
+  *members(key: Buffer, meta: Meta, options: { from?: Buffer; to?: Buffer; reverse?: boolean; space?: 'member' | 'score' } = {}): Generator<[Buffer, Buffer]> {
+    const prefix = memberPrefix(key, meta.version, options.space);
+    const start = options.from === undefined ? prefix : memberKey(prefix, options.from);
+    const end = options.to === undefined ? prefixEnd(prefix) : memberKey(prefix, options.to);
+    for (const [record, value] of this.view.range(start, end, options.reverse)) yield [record.subarray(prefix.length), value];
   }
 
-  /** Every key in key order, from `after` (exclusive) on; lazy. */
-  *keys(after?: Buffer): Generator<Buffer> {
-    const start = after === undefined ? Buffer.alloc(0) : Buffer.concat([after, Buffer.alloc(1)]);
-    for (const [key] of this.view.range(start, END)) yield key;
+  // ---- iterating keys ------------------------------------------------------------
+
+  /**
+   * Live keys in key order with their types, after `after` (exclusive) and
+   * starting with `prefix`: raw strings and metadata records merged; lazy.
+   */
+  *keys(after?: Buffer, prefix: Buffer = Buffer.alloc(0)): Generator<{ key: Buffer; type: KeyType }> {
+    const from = after !== undefined && Buffer.compare(after, prefix) >= 0 ? Buffer.concat([after, Buffer.alloc(1)]) : prefix;
+    const to = prefix.length === 0 ? undefined : prefixEnd(prefix);
+    const raw = this.rawKeys(from, to)[Symbol.iterator]();
+    const metas = this.view.range(Buffer.concat([META_START, from]), to === undefined ? META_END : Buffer.concat([META_START, to]))[Symbol.iterator]();
+    let a = raw.next();
+    let b = metas.next();
+    while (!a.done || !b.done) {
+      const metaUserKey = b.done ? undefined : fromMetaKey(b.value[0]);
+      if (!a.done && (metaUserKey === undefined || Buffer.compare(a.value, metaUserKey) < 0)) {
+        yield { key: a.value, type: KeyType.String };
+        a = raw.next();
+        continue;
+      }
+      const meta = decodeMeta(b.value![1]);
+      if (meta.deadline === 0 || meta.deadline > this.now) yield { key: metaUserKey!, type: meta.type };
+      b = metas.next();
+    }
   }
+
+  /** User keys of raw string records in [from, to) (to undefined: no end). */
+  private *rawKeys(from: Buffer, to: Buffer | undefined): Generator<Buffer> {
+    // Outside the reserved space, then the escaped keys (0xFF ... as FF FF ...).
+    if (!isReserved(from)) {
+      const end = to !== undefined && Buffer.compare(to, RESERVED_START) < 0 ? to : RESERVED_START;
+      for (const [record] of this.view.range(from, end)) yield record;
+      if (end !== RESERVED_START) return;
+    }
+    const start = isReserved(from) ? rawKey(from) : ESCAPED_START;
+    const end = to === undefined || !isReserved(to) ? undefined : rawKey(to);
+    for (const [record] of this.view.range(start, end)) yield fromRawKey(record);
+  }
+
+  // ---- metadata and counters -----------------------------------------------------
+
+  /** Writes `meta` for `key` (`before`: the record there now, if any), keeping the expiry index and counters. */
+  private putMeta(key: Buffer, before: Meta | undefined, meta: Meta, stringValue?: Buffer): void {
+    const max = this.hooks.maxKeyLength - META_OVERHEAD;
+    if (key.length > max) {
+      throw new ReplyError(`ERR key too large: ${key.length} bytes; xrpkv keys with a deadline or of a type other than string are at most ${max} bytes with this database's page size`);
+    }
+    if (before === undefined) {
+      this.change('metas', 1);
+      if (meta.deadline !== 0) this.change('expiring', 1);
+    } else if (before.deadline !== meta.deadline) {
+      if (before.deadline !== 0) this.removeMember(expiryKey(before.deadline, key));
+      if (meta.deadline === 0) this.change('expiring', -1);
+      else if (before.deadline === 0) this.change('expiring', 1);
+    }
+    if (meta.deadline !== 0 && before?.deadline !== meta.deadline) this.putMember(expiryKey(meta.deadline, key), Buffer.alloc(0));
+    this.view.put(metaKey(key), meta.type === KeyType.String ? encodeStringMeta(stringValue!, meta.deadline) : encodeMeta(meta));
+  }
+
+  /** Removes `key`'s metadata record, its expiry index record and its members (or leaves them to the sweep). */
+  private removeMeta(key: Buffer, meta: Meta): void {
+    this.view.remove(metaKey(key));
+    this.change('metas', -1);
+    if (meta.deadline !== 0) {
+      this.removeMember(expiryKey(meta.deadline, key));
+      this.change('expiring', -1);
+    }
+    if (meta.type === KeyType.String || meta.size === 0) return;
+    const records = meta.type === KeyType.ZSet ? 2 * meta.size : meta.size;
+    if (records > REMOVE_INLINE) {
+      // Too many to remove in this command: the members stay, unreachable (no metadata has their version), until the sweep.
+      this.putMember(orphanKey(meta.version), orphanValue(meta.type, key));
+      this.change('orphans', records);
+      return;
+    }
+    this.removeMembers(key, meta, 'member', Infinity);
+    if (meta.type === KeyType.ZSet) this.removeMembers(key, meta, 'score', Infinity);
+  }
+
+  /** Removes up to `limit` member records of a collection (the sweep's work on orphans); how many it removed. */
+  removeMembers(key: Buffer, meta: Meta, space: 'member' | 'score', limit: number): number {
+    const records: Buffer[] = [];
+    const prefix = memberPrefix(key, meta.version, space);
+    for (const [record] of this.view.range(prefix, prefixEnd(prefix))) {
+      if (records.length === limit) break;
+      records.push(record);
+    }
+    for (const record of records) this.removeMember(record);
+    return records.length;
+  }
+
+  /** The counters as this transaction changes them. */
+  loadCounters(): Counters {
+    if (this.counters === undefined) {
+      const stored = this.view.get(COUNTERS_KEY);
+      this.countersExisted = stored !== undefined;
+      this.counters = decodeCounters(stored);
+    }
+    return this.counters;
+  }
+
+  change(field: 'internal' | 'metas' | 'expiring' | 'orphans', delta: number): void {
+    this.loadCounters()[field] += delta;
+  }
+
+  /** The counters record must exist from now on (it marks a database written with this layout). */
+  private countersExist(): void {
+    this.loadCounters();
+  }
+
+  /** Writes the counters this transaction changed; returns them (undefined when it changed none). */
+  finish(): Counters | undefined {
+    const counters = this.counters;
+    if (counters === undefined || !this.view.writable) return undefined;
+    if (!this.countersExisted) {
+      counters.internal++;
+      this.countersExisted = true;
+    }
+    this.view.put(COUNTERS_KEY, encodeCounters(counters));
+    return counters;
+  }
+
+  // ---- EXEC's savepoints ----------------------------------------------------------
 
   /** Inside EXEC: the next command's writes can be undone (`rollback`) if it fails. */
   savepoint(): void {
     (this.view as TxnView).savepoint();
+    this.saved = { counters: this.counters && { ...this.counters }, expired: this.expired };
   }
 
   release(): void {
     (this.view as TxnView).release();
+    this.saved = undefined;
   }
 
   rollback(): void {
     (this.view as TxnView).rollback();
+    if (this.saved) {
+      this.counters = this.saved.counters;
+      this.expired = this.saved.expired;
+    }
+    this.saved = undefined;
   }
 }
-
-/** Above every key: no key is longer than a page. */
-const END = Buffer.alloc(65_536, 0xff);

@@ -88,6 +88,7 @@ function sections(server: ServerState, keyspace: Keyspace): Section[] {
         ['total_commands_processed', server.commandsProcessed],
         ['rejected_connections', server.rejectedConnections],
         ['client_output_buffer_limit_disconnections', server.outputLimitDisconnections],
+        ['expired_keys', keyspace.expiredKeys],
         ['keyspace_hits', keyspace.hits],
         ['keyspace_misses', keyspace.lookups - keyspace.hits],
       ],
@@ -99,7 +100,7 @@ function sections(server: ServerState, keyspace: Keyspace): Section[] {
         ['connected_slaves', 0],
       ],
     ],
-    ['Keyspace', [['db0', `keys=${keyspace.count()},expires=0,avg_ttl=0`]]],
+    ['Keyspace', [['db0', `keys=${keyspace.count()},expires=${keyspace.counters.expiring},avg_ttl=0`]]],
     [
       'Xrpkv',
       [

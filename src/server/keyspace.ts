@@ -17,21 +17,27 @@
 //   (and the image's health check) report the store writable only once a
 //   commit has succeeded since the failure (`lastFailure`): a reopen on a
 //   disk that is still full proves nothing;
-// - SCAN's cursors: the store iterates in key order, so a cursor is the last
-//   key a SCAN call examined, kept in a bounded table under a number (clients
-//   parse cursors as unsigned integers). A scan resumes after that key, so
-//   every key present for the whole scan is returned exactly once.
+// - the data layer's view of it (data.ts): reads see the last published
+//   commit, writes run in transactions (`transactData`), whose counters
+//   (layout.ts, Counters) are followed here as they publish, so that the
+//   fast paths know when the database holds no metadata record at all;
+// - a plain SET is a blind put of the raw record only when that cannot
+//   leave a metadata record of the key behind: none is published for it,
+//   and no transaction naming the key is in flight (`inFlightKeys`);
+//   otherwise it runs as a transaction (layout.ts: a key is one record);
+// - the sweep (sweep.ts) of expired keys and of the members of deleted ones.
 import type { BatchOp, Database } from '../store/db.js';
-import { ReplyError, type Context, type DataContext } from './command-spec.js';
+import { maxKeyLen } from '../format/page.js';
+import type { Context, DataContext } from './command-spec.js';
+import { ScanCursors } from './cursors.js';
 import { Data, type DataHooks } from './data.js';
-import { globMatch, literalPrefix } from './glob.js';
+import { COUNTERS_KEY, NO_COUNTERS, decodeCounters, isReserved, metaKey, type Counters } from './layout.js';
 import { PendingWrites } from './pending-writes.js';
 import type { Reply } from './resp-writer.js';
 import { PublishedView, TxnView } from './store-view.js';
+import { Sweep } from './sweep.js';
 import { Watches } from './transactions.js';
 
-/** SCAN cursors kept; the oldest is forgotten past this (a SCAN with it then errs). */
-const MAX_CURSORS = 10_000;
 /** The first and the longest wait between attempts to reopen the store. */
 const REOPEN_DELAY_MS = [1_000, 30_000] as const;
 
@@ -46,8 +52,8 @@ export class Keyspace implements DataHooks {
   /** The last store promise `track` saw, and how many writes share it (puts of one turn share one). */
   private tracked: { done: Promise<unknown>; count: number } | undefined;
   private idleWaiters: (() => void)[] = [];
-  private readonly cursors = new Map<number, Buffer>();
-  private nextCursor = 1;
+  /** SCAN's (and HSCAN's, SSCAN's, ZSCAN's) cursors. */
+  readonly cursors = new ScanCursors();
   /** Why writes are refused now (a failed commit, or a failed reopen); undefined while the store takes them. */
   unwritable: Error | undefined;
   /** The last failed commit, until one succeeds after it. */
@@ -64,27 +70,72 @@ export class Keyspace implements DataHooks {
   private transactions = 0;
   /** WATCH's registry: writes tell it what they change. */
   readonly watches = new Watches();
+  /** The counters of the last published commit. */
+  counters: Readonly<Counters> = NO_COUNTERS;
+  /** Keys removed at their deadline since the server started (INFO's expired_keys). */
+  expiredKeys = 0;
+  /** Keys named by transactions in flight, with how many: a plain SET of one of them cannot be a blind put. */
+  private readonly inFlightKeys = new Map<string, number>();
+  readonly sweep: Sweep;
 
   /** `reopen` opens the store again (the server's settings); without it a failed store stays failed. */
   constructor(
     public db: Database<Buffer, Buffer>,
     private readonly reopen?: () => Database<Buffer, Buffer>,
-  ) {}
+  ) {
+    this.counters = this.storedCounters();
+    this.sweep = new Sweep(this);
+  }
 
-  /** `key`'s value, uncopied: valid until the next store call (a reply copies it at once). */
+  private storedCounters(): Counters {
+    return decodeCounters(this.db.getSync(COUNTERS_KEY));
+  }
+
+  /**
+   * GET's value: a raw string record's bytes, uncopied (valid until the next
+   * store call; a reply copies them at once), else what the data layer finds.
+   */
   get(key: Buffer): Buffer | undefined {
-    const v = this.db.getBinaryFast(key);
-    this.lookups++;
-    if (v !== undefined) this.hits++;
-    return v;
+    if (!isReserved(key)) {
+      const v = this.db.getBinaryFast(key);
+      if (v !== undefined || this.counters.metas === 0) {
+        this.looked(v !== undefined);
+        return v;
+      }
+    }
+    return new Data(new PublishedView(this.db, Date.now()), this).string(key);
   }
 
-  has(key: Buffer): boolean {
-    return this.db.has(key);
-  }
-
+  /** Keys in the last published commit (metadata records count once, members not at all). */
   count(): number {
-    return this.db.count();
+    return this.db.count() - this.storedCounters().internal;
+  }
+
+  // ---- DataHooks ------------------------------------------------------------------
+
+  touched(key: Buffer): void {
+    this.watches.touch(key);
+  }
+
+  looked(hit: boolean): void {
+    this.lookups++;
+    if (hit) this.hits++;
+  }
+
+  get mayHaveMetas(): boolean {
+    return this.counters.metas > 0;
+  }
+
+  get maxKeyLength(): number {
+    return maxKeyLen(this.db.pageSize);
+  }
+
+  /** Whether SET `key` may be a blind put of its raw record (see the top of this file). */
+  plainPut(key: Buffer): boolean {
+    if (isReserved(key)) return false;
+    if (this.inFlightKeys.size > 0 && this.inFlightKeys.has(key.toString('latin1'))) return false;
+    // A key too long for a metadata record has none (data.ts); the put itself refuses one too long for any record.
+    return this.counters.metas === 0 || key.length + 2 > this.maxKeyLength || !this.db.has(metaKey(key));
   }
 
   /**
@@ -134,10 +185,38 @@ export class Keyspace implements DataHooks {
     return done;
   }
 
+  /**
+   * Runs `fn` on the data in a transaction (`transact`), then writes the
+   * counters it changed; once durable, they are the published ones, and the
+   * keys it removed at their deadline count in expired_keys. `keys` are the
+   * keys it may write (see `plainPut`).
+   */
+  transactData<T>(fn: (data: Data) => T, keys: readonly Buffer[] = []): Promise<T> {
+    const ids = keys.map((k) => k.toString('latin1'));
+    for (const id of ids) this.inFlightKeys.set(id, (this.inFlightKeys.get(id) ?? 0) + 1);
+    const done = this.transact((view) => {
+      const data = new Data(view, this);
+      const result = fn(data);
+      return { result, counters: data.finish(), expired: data.expired };
+    });
+    const settled = (outcome?: { counters: Counters | undefined; expired: number }) => {
+      // Commits publish in order: the last one's counters are the published ones.
+      if (outcome?.counters) this.counters = outcome.counters;
+      if (outcome) this.expiredKeys += outcome.expired;
+      for (const id of ids) {
+        const n = this.inFlightKeys.get(id)! - 1;
+        if (n === 0) this.inFlightKeys.delete(id);
+        else this.inFlightKeys.set(id, n);
+      }
+    };
+    done.then(settled, () => settled());
+    return done.then(({ result }) => result);
+  }
+
   /** A write command's data: its transaction, with the client's protocol of now. */
-  writing(ctx: Context, fn: (cmd: DataContext) => Reply): Promise<Reply> {
+  writing(ctx: Context, fn: (cmd: DataContext) => Reply, keys: readonly Buffer[] = []): Promise<Reply> {
     const proto = ctx.client.proto;
-    return this.transact((view) => fn({ ...ctx, proto, data: new Data(view, this) }));
+    return this.transactData((data) => fn({ ...ctx, proto, data }), keys);
   }
 
   /** A read command's data: the last published commit. */
@@ -145,16 +224,11 @@ export class Keyspace implements DataHooks {
     return { ...ctx, proto: ctx.client.proto, data: new Data(new PublishedView(this.db, Date.now()), this) };
   }
 
-  /** DataHooks: a transaction changed `key`. */
-  touched(key: Buffer): void {
-    this.watches.touch(key);
-  }
-
-  /** Stops reopening the store (the server is closing); resolves once no reopen runs. */
+  /** Stops reopening the store and sweeping (the server is closing); resolves once neither runs. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.wakeOnStop?.();
-    await this.recovering;
+    await Promise.all([this.recovering, this.sweep.stop()]);
   }
 
   /** After a failed commit: waits for the writes in flight and a delay, closes the failed handle, opens the store again until that works. */
@@ -174,6 +248,7 @@ export class Keyspace implements DataHooks {
     for (;;) {
       try {
         this.db = reopen();
+        this.counters = this.storedCounters();
         this.unwritable = undefined;
         this.reopens++;
         const fellBack = this.db.recovery ? `; ${this.db.recovery.reason}` : '';
@@ -251,10 +326,12 @@ export class Keyspace implements DataHooks {
       while (this.inFlight > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
       await this.write(() =>
         this.db.transaction((tx) => {
-          this.watches.touchAll((key) => tx.has(key));
+          this.watches.touchAll((key) => new Data(new PublishedView(this.db, Date.now()), this).exists(key));
           for (const { key } of this.db.getRange()) tx.remove(key);
         }),
       );
+      // Nothing is left, the counters' record neither: a new one starts from zero (and versions from 1: no member of an older one is left).
+      this.counters = NO_COUNTERS;
     };
     const done = run();
     const gate = done.then(
@@ -267,59 +344,4 @@ export class Keyspace implements DataHooks {
     });
     return done;
   }
-
-  /** Up to `count` keys examined after `cursor`; the next cursor is 0 when the scan is complete. */
-  scan(cursor: number, pattern: Buffer | undefined, count: number): { cursor: number; keys: Buffer[] } {
-    let after: Buffer | undefined;
-    if (cursor !== 0) {
-      after = this.cursors.get(cursor);
-      if (after === undefined) throw new ReplyError('ERR invalid cursor (unknown, or forgotten: xrpkv keeps the last 10000 SCAN cursors)');
-    }
-    const keys: Buffer[] = [];
-    let last: Buffer | undefined;
-    const complete = this.walk(after, pattern, count, (key, matches) => {
-      last = key;
-      if (matches) keys.push(key);
-    });
-    if (complete || last === undefined) return { cursor: 0, keys };
-    const next = this.nextCursor++;
-    if (this.nextCursor > Number.MAX_SAFE_INTEGER) this.nextCursor = 1;
-    this.cursors.set(next, last);
-    if (this.cursors.size > MAX_CURSORS) this.cursors.delete(this.cursors.keys().next().value!);
-    return { cursor: next, keys };
-  }
-
-  /** Every key matching `pattern`, in key order. */
-  keys(pattern: Buffer): Buffer[] {
-    const keys: Buffer[] = [];
-    this.walk(undefined, pattern, Infinity, (key, matches) => matches && keys.push(key));
-    return keys;
-  }
-
-  /**
-   * Visits up to `limit` keys after `after` (all from the start when
-   * undefined), skipping those that cannot match `pattern`'s literal prefix;
-   * returns whether no key that could match is left.
-   */
-  private walk(after: Buffer | undefined, pattern: Buffer | undefined, limit: number, visit: (key: Buffer, matches: boolean) => void): boolean {
-    const { prefix, exact } = pattern ? literalPrefix(pattern) : { prefix: Buffer.alloc(0), exact: false };
-    if (exact) {
-      if ((after === undefined || Buffer.compare(prefix, after) > 0) && this.has(prefix)) visit(prefix, true);
-      return true;
-    }
-    const start = after !== undefined && Buffer.compare(after, prefix) > 0 ? after : prefix;
-    let seen = 0;
-    for (const { key } of this.db.getRange({ start })) {
-      if (after !== undefined && key.equals(after)) continue;
-      if (!startsWith(key, prefix)) return true;
-      if (seen === limit) return false;
-      visit(key, pattern === undefined || globMatch(pattern, key));
-      seen++;
-    }
-    return true;
-  }
-}
-
-function startsWith(key: Buffer, prefix: Buffer): boolean {
-  return key.length >= prefix.length && prefix.compare(key, 0, prefix.length) === 0;
 }

@@ -75,7 +75,7 @@ export class PendingWrites {
 
   private unlink(key: Buffer, owner: number): void {
     const it = this.byKey.find(key);
-    if (it.equals(this.byKey.end())) return;
+    if (it.equals(this.byKey.end()) || it.equals(this.byKey.rEnd())) return;
     const top = it.pointer[1];
     if (top.owner === owner) {
       if (top.below === undefined) this.byKey.eraseElementByIterator(it);
@@ -90,21 +90,21 @@ export class PendingWrites {
     }
   }
 
-  /** The newest pending value of each key in [start, end) (undefined: removed), in key order, or reversed. */
-  *range(start: Buffer, end: Buffer, reverse: boolean): Generator<[Buffer, Buffer | undefined]> {
+  /** The newest pending value of each key in [start, end) (end undefined: no end; value undefined: removed), in key order, or reversed. */
+  *range(start: Buffer, end: Buffer | undefined, reverse: boolean): Generator<[Buffer, Buffer | undefined]> {
     if (this.byKey.size() === 0) return;
     if (!reverse) {
       const stop = this.byKey.end();
       for (const it = this.byKey.lowerBound(start); !it.equals(stop); it.next()) {
         const [key, entry] = it.pointer;
-        if (Buffer.compare(key, end) >= 0) return;
+        if (end !== undefined && Buffer.compare(key, end) >= 0) return;
         yield [key, entry.value];
       }
       return;
     }
     // reverseUpperBound: the last key below `end`, as a forward iterator stepped back with pre().
     const first = this.byKey.begin();
-    const it = this.byKey.reverseUpperBound(end);
+    const it = end === undefined ? this.byKey.find(this.byKey.back()![0]) : this.byKey.reverseUpperBound(end);
     if (it.equals(this.byKey.end())) return;
     for (;;) {
       const [key, entry] = it.pointer;

@@ -8,6 +8,7 @@ import type { ServerConfig } from './config.js';
 import type { ServerState } from './command-spec.js';
 import { FlushQueue } from './flush-queue.js';
 import { Keyspace } from './keyspace.js';
+import { upgradeLayout } from './layout-upgrade.js';
 import { Session } from './session.js';
 
 /** How long a shutdown waits for connections to finish before closing them. */
@@ -31,6 +32,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const db = openStore();
   if (db.recovery) console.error(`xrpkv serve: ${config.db}: ${db.recovery.reason}`);
   const keyspace = new Keyspace(db, openStore);
+  const moved = await upgradeLayout(keyspace).catch(async (e) => {
+    await db.close();
+    throw e;
+  });
+  if (moved > 0) console.error(`xrpkv serve: ${config.db}: moved ${moved} string keys starting with byte 0xff to their escaped records (docs/SERVER.md, "Data layout")`);
   const sessions = new Set<Session>();
   /** Refused connections whose peer has not closed yet: server.close() waits for them too. */
   const refused = new Set<Socket>();
@@ -81,6 +87,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   server.on('error', (e) => console.error(`xrpkv serve: ${e.message}`));
   const address = server.address();
   if (address && typeof address === 'object') state.port = address.port;
+  keyspace.sweep.start();
 
   let closing: Promise<void> | undefined;
   const close = () =>

@@ -18,19 +18,19 @@ export interface StoreView {
   put(key: Buffer, value: Buffer): void;
   /** Whether the key was there. */
   remove(key: Buffer): boolean;
-  /** Records with keys in [start, end), in key order (descending with `reverse`); lazy. */
-  range(start: Buffer, end: Buffer, reverse?: boolean): Iterable<[Buffer, Buffer]>;
+  /** Records with keys in [start, end) (end undefined: to the last), in key order (descending with `reverse`); lazy. */
+  range(start: Buffer, end: Buffer | undefined, reverse?: boolean): Iterable<[Buffer, Buffer]>;
 }
 
 /** Records in [start, end) of the last published commit. */
-function* publishedRange(db: Database<Buffer, Buffer>, start: Buffer, end: Buffer, reverse: boolean): Generator<[Buffer, Buffer]> {
+function* publishedRange(db: Database<Buffer, Buffer>, start: Buffer, end: Buffer | undefined, reverse: boolean): Generator<[Buffer, Buffer]> {
   if (!reverse) {
     for (const { key, value } of db.getRange({ start, end })) yield [key, value];
     return;
   }
   // Reversed, getRange's `start` is the inclusive upper end: skip `end` itself, stop below `start`.
   for (const { key, value } of db.getRange({ start: end, reverse: true })) {
-    if (key.equals(end)) continue;
+    if (end !== undefined && key.equals(end)) continue;
     if (Buffer.compare(key, start) < 0) return;
     yield [key, value];
   }
@@ -55,7 +55,7 @@ export class PublishedView implements StoreView {
     throw new Error('a read-only view was written');
   }
 
-  range(start: Buffer, end: Buffer, reverse = false): Iterable<[Buffer, Buffer]> {
+  range(start: Buffer, end: Buffer | undefined, reverse = false): Iterable<[Buffer, Buffer]> {
     return publishedRange(this.db, start, end, reverse);
   }
 }
@@ -98,7 +98,7 @@ export class TxnView implements StoreView {
     return existed;
   }
 
-  *range(start: Buffer, end: Buffer, reverse = false): Generator<[Buffer, Buffer]> {
+  *range(start: Buffer, end: Buffer | undefined, reverse = false): Generator<[Buffer, Buffer]> {
     const stored = publishedRange(this.db, start, end, reverse)[Symbol.iterator]();
     const newer = this.pending.range(start, end, reverse)[Symbol.iterator]();
     const sign = reverse ? -1 : 1;

@@ -1,0 +1,63 @@
+// The server's record layout (layout.ts) and the pending writes that range
+// reads inside a transaction add to the last commit (pending-writes.ts).
+import { describe, expect, it } from 'vitest';
+import { decodeMeta, encodeMeta, expiryKey, fromExpiryKey, fromRawKey, KeyType, prefixEnd, rawKey, readScoreBytes, scoreBytes } from '../src/server/layout.js';
+import { PendingWrites } from '../src/server/pending-writes.js';
+
+const b = (s: string) => Buffer.from(s);
+
+describe('layout', () => {
+  it('sorts score records as the numbers sort, and reads them back', () => {
+    const scores = [-Infinity, -1e300, -2.5, -1, -Number.MIN_VALUE, 0, Number.MIN_VALUE, 0.1, 1, 2.5, 3, 1e300, Infinity];
+    const encoded = scores.map(scoreBytes);
+    const sorted = [...encoded].sort(Buffer.compare);
+    expect(sorted.map((e) => readScoreBytes(e))).toEqual(scores);
+    expect(Buffer.compare(scoreBytes(-0), scoreBytes(0))).toBe(0);
+  });
+
+  it('escapes string keys that start with 0xff, and only those', () => {
+    expect(rawKey(b('plain'))).toEqual(b('plain'));
+    const high = Buffer.from([0xff, 0x01]);
+    expect(rawKey(high)).toEqual(Buffer.from([0xff, 0xff, 0x01]));
+    expect(fromRawKey(rawKey(high))).toEqual(high);
+  });
+
+  it('keeps metadata and expiry index records whole', () => {
+    const meta = { type: KeyType.List, deadline: Date.now() + 5000, version: 2 ** 40 + 3, size: 12, head: 2 ** 52 - 7, tail: 2 ** 52 + 5 };
+    expect(decodeMeta(encodeMeta(meta))).toEqual(meta);
+    expect(fromExpiryKey(expiryKey(meta.deadline, b('k')))).toEqual({ deadline: meta.deadline, key: b('k') });
+    expect(prefixEnd(Buffer.from([1, 0xff]))).toEqual(Buffer.from([2]));
+    expect(prefixEnd(Buffer.from([0xff, 0xff]))).toBeUndefined();
+  });
+});
+
+describe('pending writes', () => {
+  it('answers ranges both ways, newest write first, and uncovers older writes when one is released', () => {
+    const p = new PendingWrites();
+    p.set(b('a'), b('1'), 1);
+    p.set(b('c'), b('1'), 1);
+    p.set(b('c'), b('2'), 2);
+    p.set(b('d'), undefined, 2);
+    const range = (reverse: boolean, end?: Buffer) => [...p.range(b('a'), end, reverse)].map(([k, v]) => `${k}=${v ?? '-'}`);
+    expect(range(false)).toEqual(['a=1', 'c=2', 'd=-']);
+    expect(range(true)).toEqual(['d=-', 'c=2', 'a=1']);
+    expect(range(true, b('d'))).toEqual(['c=2', 'a=1']);
+    expect(range(false, b('c'))).toEqual(['a=1']);
+    // Transaction 2 failed: its writes go, transaction 1's show again.
+    p.release(2);
+    expect(range(false)).toEqual(['a=1', 'c=1']);
+    p.release(1);
+    expect(p.size).toBe(0);
+    expect(range(true)).toEqual([]);
+  });
+
+  it('releases an older owner below a newer one without touching the newer', () => {
+    const p = new PendingWrites();
+    p.set(b('k'), b('old'), 1);
+    p.set(b('k'), b('new'), 2);
+    p.release(1);
+    expect([...p.range(b(''), undefined, false)].map(([, v]) => String(v))).toEqual(['new']);
+    p.restore(b('k'), 2, undefined, true);
+    expect(p.size).toBe(0);
+  });
+});
