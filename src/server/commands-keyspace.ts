@@ -1,4 +1,4 @@
-// Commands on the keyspace as a whole: SCAN, KEYS, DBSIZE, FLUSHDB, SELECT.
+// Commands on the keyspace as a whole: SCAN, KEYS, DBSIZE, FLUSHDB, FLUSHALL, SELECT.
 import { ReplyError, SYNTAX, command, count, dataCommand, word } from './command-spec.js';
 import type { Data } from './data.js';
 import { globMatch, literalPrefix } from './glob.js';
@@ -57,20 +57,25 @@ function flushMode(args: Buffer[]): void {
   if (args.length > 2 || (args.length === 2 && !['async', 'sync'].includes(word(args[1])))) throw SYNTAX();
 }
 
-export const FLUSHDB = dataCommand(
-  'flushdb',
-  { arity: -1, flags: ['write'], group: 'server', summary: 'Removes every key, in one commit (all or nothing).', since: '1.0.0', access: 'write' },
-  ({ data }, args) => {
-    flushMode(args);
-    data.removeAll();
-    return OK;
-  },
-  // Alone, it holds every other write back until it is done (keyspace.ts).
-  ({ keyspace }, args) => {
-    flushMode(args);
-    return keyspace.flush().then(() => OK);
-  },
-);
+/** FLUSHDB and FLUSHALL (the same: there is one database). */
+const flush = (name: string, since: string) =>
+  dataCommand(
+    name,
+    { arity: -1, flags: ['write'], group: 'server', summary: 'Removes every key, in one commit (all or nothing).', since, access: 'write' },
+    ({ data }, args) => {
+      flushMode(args);
+      data.removeAll();
+      return OK;
+    },
+    // Alone, it holds every other write back until it is done (keyspace.ts).
+    ({ keyspace }, args) => {
+      flushMode(args);
+      return keyspace.flush().then(() => OK);
+    },
+  );
+
+export const FLUSHDB = flush('flushdb', '1.0.0');
+export const FLUSHALL = flush('flushall', '1.0.0');
 
 export const SELECT = command(
   'select',
@@ -81,4 +86,4 @@ export const SELECT = command(
   },
 );
 
-export const KEYSPACE_COMMANDS = [SCAN, KEYS, DBSIZE, FLUSHDB, SELECT];
+export const KEYSPACE_COMMANDS = [SCAN, KEYS, DBSIZE, FLUSHDB, FLUSHALL, SELECT];

@@ -137,4 +137,13 @@ export function commandCommand(table: () => ReadonlyMap<string, CommandSpec>): C
   );
 }
 
-export const SERVER_COMMANDS = [INFO, CONFIG];
+export const TIME = command(
+  'time',
+  { arity: 1, flags: ['loading', 'stale', 'fast'], group: 'server', summary: 'Returns the server time: Unix seconds and microseconds.', since: '2.6.0' },
+  () => {
+    const us = BigInt(Date.now()) * 1000n + (process.hrtime.bigint() / 1000n) % 1000n;
+    return array([bulk(String(us / 1_000_000n)), bulk(String(us % 1_000_000n))]);
+  },
+);
+
+export const SERVER_COMMANDS = [INFO, CONFIG, TIME];

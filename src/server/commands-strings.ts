@@ -1,5 +1,6 @@
-// Commands on string values: GET, SET, DEL, EXISTS, MGET, MSET and the
-// INCR family. Every write resolves its reply only once the store says the
+// Commands on string values: GET, SET and its family, MGET, MSET, MSETNX,
+// APPEND, STRLEN, GETRANGE, SETRANGE (the INCR family is in
+// commands-counters.ts). Every write resolves its reply only once the store says the
 // commit holding it is durable. Each command's `data` is what it does on
 // the data (inside EXEC, or in a transaction of its own); GET, a plain SET
 // and MSET have faster ways outside EXEC: GET reads the value straight into
@@ -8,12 +9,9 @@
 import { ReplyError, commandKeys, dataCommand, int64, valueCommand, wrongArgs, type CommandSpec, type DataContext } from './command-spec.js';
 import type { BatchOp } from '../store/db.js';
 import { optionDeadline, stringOptions } from './commands-expiry.js';
-import { WRONGTYPE } from './data.js';
+import { WRONGTYPE, type Found } from './data.js';
 import { KeyType } from './layout.js';
-import { OK, array, bulkOrNil, integer, nil, type Reply } from './resp-writer.js';
-
-const I64_MAX = 0x7fff_ffff_ffff_ffffn;
-const I64_MIN = -0x8000_0000_0000_0000n;
+import { OK, array, bulk, bulkOrNil, integer, nil, type Reply } from './resp-writer.js';
 
 const key1 = { firstKey: 1, lastKey: 1, step: 1 };
 
@@ -92,18 +90,6 @@ export const GETEX = dataCommand(
   },
 );
 
-export const DEL = dataCommand(
-  'del',
-  { arity: -2, flags: ['write'], firstKey: 1, lastKey: -1, step: 1, group: 'generic', summary: 'Deletes keys; replies how many existed.', since: '1.0.0', access: 'write' },
-  ({ data }, args) => integer(args.slice(1).reduce((n, k) => n + (data.remove(k) ? 1 : 0), 0)),
-);
-
-export const EXISTS = dataCommand(
-  'exists',
-  { arity: -2, flags: ['readonly', 'fast'], firstKey: 1, lastKey: -1, step: 1, group: 'generic', summary: 'How many of the keys exist (a key named twice counts twice).', since: '1.0.0', access: 'read' },
-  ({ data }, args) => integer(args.slice(1).reduce((n, k) => n + (data.exists(k) ? 1 : 0), 0)),
-);
-
 export const MGET = dataCommand(
   'mget',
   { arity: -2, flags: ['readonly', 'fast'], firstKey: 1, lastKey: -1, step: 1, group: 'string', summary: 'Returns the values of keys (from one commit).', since: '1.0.0', access: 'read' },
@@ -138,32 +124,114 @@ export const MSET = dataCommand(
   },
 );
 
-/** Adds `delta` to the integer stored at `key` (0 when absent). */
-function incrementBy({ data }: DataContext, key: Buffer, delta: bigint): Reply {
-  const found = data.find(key);
+export const SETNX = dataCommand(
+  'setnx',
+  { arity: 3, flags: ['write', 'denyoom', 'fast'], ...key1, group: 'string', summary: 'Sets a key only if it is missing; 1 if it did.', since: '1.0.0', access: 'write' },
+  ({ data }, [, key, value]) => {
+    if (data.find(key!) !== undefined) return integer(0);
+    data.setString(key!, value!, 0, undefined);
+    return integer(1);
+  },
+);
+
+export const MSETNX = dataCommand(
+  'msetnx',
+  { arity: -3, flags: ['write', 'denyoom'], firstKey: 1, lastKey: -1, step: 2, group: 'string', summary: 'Sets several keys, only if none of them exists; 1 if it did (one commit).', since: '1.0.1', access: 'write' },
+  ({ data }, args) => {
+    if (args.length % 2 === 0) throw wrongArgs('msetnx');
+    for (let i = 1; i < args.length; i += 2) if (data.find(args[i]!) !== undefined) return integer(0);
+    for (let i = 1; i < args.length; i += 2) data.setString(args[i]!, args[i + 1]!);
+    return integer(1);
+  },
+);
+
+/** The string at `key` for a command that needs one: undefined when missing, WRONGTYPE for another type. */
+function stringAt({ data }: DataContext, key: Buffer, counted = false): Found | undefined {
+  const found = counted ? data.read(key) : data.find(key);
   if (found !== undefined && found.meta.type !== KeyType.String) throw WRONGTYPE();
-  const n = found === undefined ? 0n : int64(found.value!);
-  const sum = n + delta;
-  if (sum > I64_MAX || sum < I64_MIN) throw new ReplyError('ERR increment or decrement would overflow');
-  // The key keeps its deadline, as in Redis.
-  data.setString(key, Buffer.from(sum.toString(), 'latin1'), found?.meta.deadline ?? 0, found);
-  return integer(sum);
+  return found;
 }
 
-const counter = (name: string, summary: string, arity: number, sign: 1n | -1n): CommandSpec =>
-  dataCommand(
-    name,
-    { arity, flags: ['write', 'denyoom', 'fast'], ...key1, group: 'string', summary, since: '1.0.0', access: 'write' },
-    (cmd, args) => {
-      const by = arity === 3 ? int64(args[2]!) : 1n;
-      if (sign < 0n && by === I64_MIN) throw new ReplyError('ERR decrement would overflow');
-      return incrementBy(cmd, args[1]!, sign * by);
-    },
-  );
+export const GETSET = dataCommand(
+  'getset',
+  { arity: 3, flags: ['write', 'denyoom', 'fast'], ...key1, group: 'string', summary: 'Sets a string value and returns the old one (the deadline goes).', since: '1.0.0', access: 'write' },
+  (cmd, [, key, value]) => {
+    const found = stringAt(cmd, key!, true);
+    cmd.data.setString(key!, value!, 0, found);
+    return bulkOrNil(found?.value, cmd.proto);
+  },
+);
 
-export const INCR = counter('incr', 'Adds one to the integer value of a key (0 when absent).', 2, 1n);
-export const INCRBY = counter('incrby', 'Adds an integer to the integer value of a key (0 when absent).', 3, 1n);
-export const DECR = counter('decr', 'Subtracts one from the integer value of a key (0 when absent).', 2, -1n);
-export const DECRBY = counter('decrby', 'Subtracts an integer from the integer value of a key (0 when absent).', 3, -1n);
+export const GETDEL = dataCommand(
+  'getdel',
+  { arity: 2, flags: ['write', 'fast'], ...key1, group: 'string', summary: 'Returns a string value and deletes its key.', since: '6.2.0', access: 'write' },
+  (cmd, [, key]) => {
+    const found = stringAt(cmd, key!, true);
+    if (found !== undefined) cmd.data.remove(key!, found);
+    return bulkOrNil(found?.value, cmd.proto);
+  },
+);
 
-export const STRING_COMMANDS = [GET, SET, DEL, EXISTS, MGET, MSET, INCR, INCRBY, DECR, DECRBY, SETEX, PSETEX, GETEX];
+export const APPEND = dataCommand(
+  'append',
+  { arity: 3, flags: ['write', 'denyoom', 'fast'], ...key1, group: 'string', summary: 'Appends to a string value (creating it); returns its new length.', since: '2.0.0', access: 'write' },
+  (cmd, [, key, tail]) => {
+    const found = stringAt(cmd, key!);
+    const value = found === undefined ? tail! : Buffer.concat([found.value!, tail!]);
+    checkLength(cmd, value.length);
+    cmd.data.setString(key!, value, found?.meta.deadline ?? 0, found);
+    return integer(value.length);
+  },
+);
+
+/** A string may grow up to proto-max-bulk-len, as in Redis. */
+function checkLength({ server }: DataContext, length: number): void {
+  if (length > server.config.maxBulkLen) throw new ReplyError('ERR string exceeds maximum allowed size (proto-max-bulk-len)');
+}
+
+export const STRLEN = dataCommand(
+  'strlen',
+  { arity: 2, flags: ['readonly', 'fast'], ...key1, group: 'string', summary: 'Returns the length of a string value (0 when missing).', since: '2.2.0', access: 'read' },
+  (cmd, [, key]) => integer(stringAt(cmd, key!, true)?.value!.length ?? 0),
+);
+
+/** An index argument of GETRANGE and SETRANGE: a signed 64-bit integer. */
+const index = (arg: Buffer) => Number(int64(arg));
+
+export const GETRANGE = dataCommand(
+  'getrange',
+  { arity: 4, flags: ['readonly'], ...key1, group: 'string', summary: 'Returns the bytes of a string value from start to end, inclusive (negative: from the end).', since: '2.4.0', access: 'read' },
+  (cmd, [, key, startArg, endArg]) => {
+    let start = index(startArg!);
+    let end = index(endArg!);
+    const value = stringAt(cmd, key!, true)?.value ?? Buffer.alloc(0);
+    const n = value.length;
+    // Redis's arithmetic, to the same empty results.
+    if (start < 0 && end < 0 && start > end) return bulk(Buffer.alloc(0));
+    if (start < 0) start = Math.max(0, n + start);
+    if (end < 0) end = Math.max(0, n + end);
+    if (end >= n) end = n - 1;
+    if (start > end || n === 0) return bulk(Buffer.alloc(0));
+    return bulk(value.subarray(start, end + 1));
+  },
+);
+
+export const SETRANGE = dataCommand(
+  'setrange',
+  { arity: 4, flags: ['write', 'denyoom'], ...key1, group: 'string', summary: 'Overwrites part of a string value at an offset, padding with zero bytes; returns its new length.', since: '2.2.0', access: 'write' },
+  (cmd, [, key, offsetArg, part]) => {
+    const offset = index(offsetArg!);
+    if (offset < 0) throw new ReplyError('ERR offset is out of range');
+    const found = stringAt(cmd, key!);
+    const old = found?.value ?? Buffer.alloc(0);
+    if (part!.length === 0) return integer(old.length);
+    checkLength(cmd, offset + part!.length);
+    const value = Buffer.alloc(Math.max(old.length, offset + part!.length));
+    old.copy(value);
+    part!.copy(value, offset);
+    cmd.data.setString(key!, value, found?.meta.deadline ?? 0, found);
+    return integer(value.length);
+  },
+);
+
+export const STRING_COMMANDS = [GET, SET, SETEX, PSETEX, GETEX, MGET, MSET, SETNX, MSETNX, GETSET, GETDEL, APPEND, STRLEN, GETRANGE, SETRANGE];

@@ -12,6 +12,7 @@
 //   writes apply;
 // - a member record's key fits the store's key size, or the command fails
 //   before it writes anything of it.
+import { randomBytes } from 'node:crypto';
 import { ReplyError } from './command-spec.js';
 import {
   COUNTERS_KEY,
@@ -255,6 +256,52 @@ export class Data {
     for (const [record, value] of this.view.range(start, end, options.reverse)) yield [record.subarray(prefix.length), value];
   }
 
+  /** Writes `found` (the key `from` as it is) under the free key `to`, with its deadline: a string's value, or a collection's members under a new version. */
+  copy(from: Buffer, found: Found, to: Buffer): void {
+    const { meta } = found;
+    if (meta.type === KeyType.String) return this.setString(to, found.value!, meta.deadline, undefined);
+    const copy = { ...this.newCollection(meta.type, meta.deadline), size: meta.size, head: meta.head, tail: meta.tail };
+    const spaces: ('member' | 'score')[] = meta.type === KeyType.ZSet ? ['member', 'score'] : ['member'];
+    for (const space of spaces) {
+      for (const [member, value] of this.members(from, meta, { space })) this.putMember(this.memberRecord(to, copy, member, space), value);
+    }
+    this.saveMeta(to, undefined, copy);
+  }
+
+  /**
+   * A live key from a random place in key order, or undefined when there is
+   * none: the first key at or after a random point between the first and
+   * the last key (past their common prefix). Keys after large gaps come up
+   * more often, where Redis picks uniformly.
+   */
+  randomKey(): Buffer | undefined {
+    const first = this.firstKey();
+    if (first === undefined) return undefined;
+    const last = this.lastKey() ?? first;
+    let common = 0;
+    while (common < first.length && common < last.length && first[common] === last[common]) common++;
+    const lo = first[common] ?? 0;
+    const hi = last[common] ?? 0;
+    const point = Buffer.concat([first.subarray(0, common), Buffer.from([lo + Math.floor(Math.random() * (Math.max(hi, lo) - lo + 1))]), randomBytes(4)]);
+    return this.firstKey(point) ?? first;
+  }
+
+  private firstKey(after?: Buffer): Buffer | undefined {
+    for (const { key } of take(this.keys(after), 1)) return key;
+    return undefined;
+  }
+
+  /** The last key in key order (live or not: only a bound for `randomKey`). */
+  private lastKey(): Buffer | undefined {
+    const [escaped] = [...take(this.view.range(ESCAPED_START, undefined, true), 1)];
+    const [plain] = escaped === undefined ? [...take(this.view.range(Buffer.alloc(0), RESERVED_START, true), 1)] : [];
+    const [meta] = [...take(this.view.range(META_START, META_END, true), 1)];
+    const raw = escaped !== undefined ? fromRawKey(escaped[0]) : plain?.[0];
+    const metaKeyName = meta === undefined ? undefined : fromMetaKey(meta[0]);
+    if (raw === undefined || metaKeyName === undefined) return raw ?? metaKeyName;
+    return Buffer.compare(raw, metaKeyName) > 0 ? raw : metaKeyName;
+  }
+
   // ---- iterating keys ------------------------------------------------------------
 
   /**
@@ -397,5 +444,15 @@ export class Data {
       this.expired = this.saved.expired;
     }
     this.saved = undefined;
+  }
+}
+
+/** The first `n` of `items`, closing the iterator after them (a range read releases its snapshot). */
+export function* take<T>(items: Iterable<T>, n: number): Generator<T> {
+  if (n === 0) return;
+  let i = 0;
+  for (const item of items) {
+    yield item;
+    if (++i === n) return;
   }
 }

@@ -8,7 +8,7 @@
 // new deadline meanwhile), so the sweep only ever removes what is expired
 // or unreachable. Reads never wait for it: a key past its deadline is
 // invisible from that moment (data.ts).
-import { Data } from './data.js';
+import { Data, take } from './data.js';
 import { EXPIRY_START, KeyType, ORPHAN_END, ORPHAN_START, expiryEnd, fromExpiryKey, fromOrphan, orphanKey, type Meta } from './layout.js';
 import type { Keyspace } from './keyspace.js';
 import { PublishedView } from './store-view.js';
@@ -73,13 +73,4 @@ function removeOrphans(data: Data, record: Buffer, value: Buffer): void {
   if (type === KeyType.ZSet && removed < ORPHAN_BATCH) removed += data.removeMembers(key, meta, 'score', ORPHAN_BATCH - removed);
   data.change('orphans', -removed);
   if (removed < ORPHAN_BATCH) data.removeMember(orphanKey(version));
-}
-
-function* take<T>(items: Iterable<T>, n: number): Generator<T> {
-  if (n === 0) return;
-  let i = 0;
-  for (const item of items) {
-    yield item;
-    if (++i === n) return;
-  }
 }

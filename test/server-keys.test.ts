@@ -1,0 +1,111 @@
+// The string and key commands beyond GET and SET on `xrpkv serve`, with
+// replies and errors as Redis 7.0 gives them (the differential test,
+// server-differential.test.ts, compares many more cases against Redis).
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../src/server/server.js';
+import { startTestServer } from './server-fixtures.js';
+import { tempDir } from './xrp-fixtures.js';
+
+const tmp = tempDir();
+let server: RunningServer;
+let r: Redis;
+
+beforeAll(async () => {
+  server = await startTestServer(tmp.dir, 'keys.xrpkv');
+  r = new Redis({ port: server.port, host: '127.0.0.1' });
+});
+afterAll(async () => {
+  await r.quit();
+  await server.close();
+  tmp.remove();
+});
+
+describe('string commands', () => {
+  it('GETDEL, GETSET, SETNX, MSETNX', async () => {
+    await r.set('s:a', '1', 'EX', 100);
+    expect(await r.getset('s:a', '2')).toBe('1');
+    expect(await r.ttl('s:a')).toBe(-1);
+    expect(await r.getdel('s:a')).toBe('2');
+    expect(await r.getdel('s:a')).toBeNull();
+    expect(await r.setnx('s:a', 'x')).toBe(1);
+    expect(await r.setnx('s:a', 'y')).toBe(0);
+    expect(await r.msetnx('s:b', '1', 's:c', '2')).toBe(1);
+    expect(await r.msetnx('s:c', '3', 's:d', '4')).toBe(0);
+    expect(await r.mget('s:a', 's:b', 's:c', 's:d')).toEqual(['x', '1', '2', null]);
+  });
+
+  it('APPEND, STRLEN, GETRANGE, SETRANGE', async () => {
+    expect(await r.append('s:t', 'Hello')).toBe(5);
+    expect(await r.append('s:t', ' World')).toBe(11);
+    expect(await r.strlen('s:t')).toBe(11);
+    expect(await r.strlen('s:none')).toBe(0);
+    expect(await r.getrange('s:t', 0, 4)).toBe('Hello');
+    expect(await r.getrange('s:t', -5, -1)).toBe('World');
+    expect(await r.getrange('s:t', 5, 2)).toBe('');
+    expect(await r.getrange('s:t', -1, -5)).toBe('');
+    expect(await r.getrange('s:t', 0, 100)).toBe('Hello World');
+    expect(await r.setrange('s:t', 6, 'Redis')).toBe(11);
+    expect(await r.get('s:t')).toBe('Hello Redis');
+    expect(await r.setrange('s:pad', 3, 'x')).toBe(4);
+    expect(await r.getBuffer('s:pad')).toEqual(Buffer.from([0, 0, 0, 0x78]));
+    expect(await r.setrange('s:empty', 5, '')).toBe(0);
+    expect(await r.exists('s:empty')).toBe(0);
+    await expect(r.setrange('s:t', -1, 'x')).rejects.toThrow('ERR offset is out of range');
+  });
+
+  it('INCRBYFLOAT as Redis computes and prints it (long double)', async () => {
+    await r.set('f:a', '10.50');
+    expect(await r.incrbyfloat('f:a', '0.1')).toBe('10.6');
+    expect(await r.incrbyfloat('f:a', '-5.0e3')).toBe('-4989.39999999999999991'); // as redis-server 7.0 prints it
+    expect(await r.incrbyfloat('f:new', '3.0e3')).toBe('3000');
+    expect(await r.incrbyfloat('f:new', '1.5')).toBe('3001.5');
+    await r.set('f:word', 'abc');
+    await expect(r.incrbyfloat('f:word', '1')).rejects.toThrow('ERR value is not a valid float');
+    await expect(r.incrbyfloat('f:a', 'x')).rejects.toThrow('ERR value is not a valid float');
+  });
+
+});
+
+describe('key commands', () => {
+  it('TYPE, TOUCH, UNLINK, EXISTS', async () => {
+    await r.set('k:s', 'v');
+    await r.set('k:h', 'v', 'EX', 100);
+    expect(await r.type('k:s')).toBe('string');
+    expect(await r.type('k:none')).toBe('none');
+    expect(await r.touch('k:s', 'k:h', 'k:none')).toBe(2);
+    expect(await r.unlink('k:s', 'k:h', 'k:none')).toBe(2);
+    expect(await r.exists('k:s', 'k:h')).toBe(0);
+  });
+
+  it('RENAME and RENAMENX move the value, the members and the deadline', async () => {
+    await r.set('rn:a', '1', 'EX', 100);
+    expect(await r.rename('rn:a', 'rn:b')).toBe('OK');
+    expect(await r.get('rn:b')).toBe('1');
+    expect(await r.ttl('rn:b')).toBe(100);
+    expect(await r.exists('rn:a')).toBe(0);
+    await expect(r.rename('rn:a', 'rn:c')).rejects.toThrow('ERR no such key');
+    await r.set('rn:z', '2');
+    await r.set('rn:taken', 'x');
+    expect(await r.renamenx('rn:z', 'rn:taken')).toBe(0);
+    expect(await r.renamenx('rn:z', 'rn:z2')).toBe(1);
+    expect(await r.rename('rn:z2', 'rn:taken')).toBe('OK');
+    expect(await r.get('rn:taken')).toBe('2');
+    expect(await r.rename('rn:taken', 'rn:taken')).toBe('OK');
+  });
+
+  it('RANDOMKEY, TIME, FLUSHALL', async () => {
+    const names = new Set<string>();
+    for (let i = 0; i < 40; i++) names.add((await r.randomkey())!);
+    const all = new Set(await r.keys('*'));
+    for (const n of names) expect(all.has(n)).toBe(true);
+    expect(names.size).toBeGreaterThan(1);
+    const [sec, usec] = (await r.time()) as [string, string];
+    expect(Math.abs(Number(sec) - Date.now() / 1000)).toBeLessThan(5);
+    expect(Number(usec)).toBeLessThan(1_000_000);
+    expect(await r.flushall()).toBe('OK');
+    expect(await r.dbsize()).toBe(0);
+    expect(await r.randomkey()).toBeNull();
+  });
+
+});
