@@ -4,7 +4,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server/server.js';
-import { startTestServer } from './server-fixtures.js';
+import { redisCli, startTestServer } from './server-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
 const tmp = tempDir();
@@ -65,13 +65,24 @@ describe('string commands', () => {
     await expect(r.incrbyfloat('f:a', 'x')).rejects.toThrow('ERR value is not a valid float');
   });
 
+  it('answers WRONGTYPE for a string command on another type, and MGET nil', async () => {
+    await r.set('wt:s', 'v');
+    await r.rpush('wt:l', 'a');
+    await expect(r.get('wt:l')).rejects.toThrow(/^WRONGTYPE Operation against a key holding the wrong kind of value/);
+    await expect(r.append('wt:l', 'x')).rejects.toThrow(/^WRONGTYPE/);
+    await expect(r.incr('wt:l')).rejects.toThrow(/^WRONGTYPE/);
+    expect(await r.mget('wt:s', 'wt:l')).toEqual(['v', null]);
+    expect(await r.set('wt:l', 'now a string')).toBe('OK');
+    expect(await r.type('wt:l')).toBe('string');
+  });
 });
 
 describe('key commands', () => {
   it('TYPE, TOUCH, UNLINK, EXISTS', async () => {
     await r.set('k:s', 'v');
-    await r.set('k:h', 'v', 'EX', 100);
+    await r.hset('k:h', 'f', 'v');
     expect(await r.type('k:s')).toBe('string');
+    expect(await r.type('k:h')).toBe('hash');
     expect(await r.type('k:none')).toBe('none');
     expect(await r.touch('k:s', 'k:h', 'k:none')).toBe(2);
     expect(await r.unlink('k:s', 'k:h', 'k:none')).toBe(2);
@@ -85,13 +96,28 @@ describe('key commands', () => {
     expect(await r.ttl('rn:b')).toBe(100);
     expect(await r.exists('rn:a')).toBe(0);
     await expect(r.rename('rn:a', 'rn:c')).rejects.toThrow('ERR no such key');
-    await r.set('rn:z', '2');
+    await r.zadd('rn:z', 1, 'one', 2, 'two');
     await r.set('rn:taken', 'x');
     expect(await r.renamenx('rn:z', 'rn:taken')).toBe(0);
     expect(await r.renamenx('rn:z', 'rn:z2')).toBe(1);
+    expect(await r.zrange('rn:z2', '0', '-1', 'WITHSCORES')).toEqual(['one', '1', 'two', '2']);
     expect(await r.rename('rn:z2', 'rn:taken')).toBe('OK');
-    expect(await r.get('rn:taken')).toBe('2');
+    expect(await r.type('rn:taken')).toBe('zset');
     expect(await r.rename('rn:taken', 'rn:taken')).toBe('OK');
+  });
+
+  it('COPY copies any type, with REPLACE and DB 0 only', async () => {
+    await r.rpush('cp:l', 'a', 'b', 'c');
+    expect(await r.copy('cp:l', 'cp:l2')).toBe(1);
+    await r.rpush('cp:l', 'd');
+    expect(await r.lrange('cp:l2', 0, -1)).toEqual(['a', 'b', 'c']);
+    await r.set('cp:s', 'v');
+    expect(await r.copy('cp:s', 'cp:l2')).toBe(0);
+    expect(await r.copy('cp:s', 'cp:l2', 'REPLACE')).toBe(1);
+    expect(await r.get('cp:l2')).toBe('v');
+    expect(await r.copy('cp:none', 'cp:x')).toBe(0);
+    await expect(r.call('COPY', 'cp:s', 'cp:s')).rejects.toThrow('ERR source and destination objects are the same');
+    await expect(r.call('COPY', 'cp:s', 'cp:y', 'DB', '1')).rejects.toThrow('ERR DB index is out of range');
   });
 
   it('RANDOMKEY, TIME, FLUSHALL', async () => {
@@ -100,7 +126,7 @@ describe('key commands', () => {
     const all = new Set(await r.keys('*'));
     for (const n of names) expect(all.has(n)).toBe(true);
     expect(names.size).toBeGreaterThan(1);
-    const [sec, usec] = (await r.time()) as [string, string];
+    const [sec, usec] = (await r.time()) as unknown as [string, string];
     expect(Math.abs(Number(sec) - Date.now() / 1000)).toBeLessThan(5);
     expect(Number(usec)).toBeLessThan(1_000_000);
     expect(await r.flushall()).toBe('OK');
@@ -108,4 +134,28 @@ describe('key commands', () => {
     expect(await r.randomkey()).toBeNull();
   });
 
+  it('SCAN ... TYPE lists the keys of one type, and redis-cli --bigkeys reads every type', async () => {
+    await r.set('ty:s', 'v');
+    await r.hset('ty:h', 'f', 'v');
+    await r.rpush('ty:l', 'a');
+    await r.sadd('ty:set', 'm');
+    await r.zadd('ty:z', 1, 'm');
+    const scanType = async (type: string) => {
+      const found: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, keys] = await r.scan(cursor, 'COUNT', 2, 'TYPE', type);
+        found.push(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+      return found;
+    };
+    expect(await scanType('hash')).toEqual(['ty:h']);
+    expect(await scanType('zset')).toEqual(['ty:z']);
+    expect(await scanType('string')).toEqual(['ty:s']);
+    const big = await redisCli(server.port, '--bigkeys');
+    expect(big.code).toBe(0);
+    expect(big.stdout).toMatch(/Biggest\s+hash found '?"?ty:h/);
+    expect(big.stdout).toMatch(/1 zsets with 1 members/);
+  });
 });

@@ -158,6 +158,25 @@ export function int64(arg: Buffer, what = 'value is not an integer or out of ran
   return n;
 }
 
+/** Redis's range of positions [start, stop] (negative: from the end) of `n` items, as [from, to): empty when from >= to. */
+export function positions(startArg: Buffer, stopArg: Buffer, n: number): [number, number] {
+  let start = Number(int64(startArg));
+  let end = Number(int64(stopArg));
+  if (start < 0) start += n;
+  if (end < 0) end += n;
+  if (start < 0) start = 0;
+  if (start > end || start >= n) return [0, 0];
+  if (end >= n) end = n - 1;
+  return [start, end + 1];
+}
+
+/** A count argument of LPOP, SPOP, ZPOPMIN...: an integer that must not be negative. */
+export function positiveCount(arg: Buffer): number {
+  const n = int64(arg);
+  if (n < 0n) throw new ReplyError('ERR value is out of range, must be positive');
+  return Number(n);
+}
+
 /** A non-negative integer argument (COUNT, cursors) below 2^53. */
 export function count(arg: Buffer | undefined, what: string): number {
   const s = arg?.toString('latin1') ?? '';

@@ -5,7 +5,7 @@
 // time (WRONGTYPE, a bad number) answers its error and leaves nothing
 // behind, and the others still apply, as in Redis.
 import { ReplyError, command, commandKeys, errorMessage, type CommandSpec, type DataContext } from './command-spec.js';
-import { OK, array, error, type Protocol, type Reply } from './resp-writer.js';
+import { OK, array, error, nullArray, type Reply } from './resp-writer.js';
 import { expiredSince, type QueuedCommand } from './transactions.js';
 
 const control = { controlsTransaction: true as const };
@@ -21,8 +21,6 @@ export const MULTI = command(
   },
 );
 
-/** EXEC's answer when a watched key changed: a null array. */
-const aborted = (proto: Protocol) => (proto === 3 ? '_\r\n' : '*-1\r\n');
 
 export const EXEC = command(
   'exec',
@@ -50,7 +48,7 @@ export const EXEC = command(
       // Here, in commit order: every change ordered before this transaction has told WATCH by now.
       const changed = state.dirty || expiredSince(state, cmd.data.now);
       keyspace.watches.unwatchAll(state);
-      if (changed) return aborted(cmd.proto);
+      if (changed) return nullArray(cmd.proto);
       return array(queue.map((queued) => runQueued(cmd, queued)));
     }, queue.flatMap(({ spec, args }) => commandKeys(spec, args)));
   },

@@ -224,6 +224,18 @@ export class Data {
     this.hooks.touched(key);
   }
 
+  /** For a write to the collection at `key`: its metadata as it is (undefined when missing), and a copy to change (a new collection's when missing). */
+  openCollection(key: Buffer, type: KeyType): { before: Meta | undefined; meta: Meta } {
+    const before = this.collection(key, type, false);
+    return { before, meta: before !== undefined ? { ...before } : this.newCollection(type) };
+  }
+
+  /** The value of `member` of the collection, or undefined (a member too long to store is never there). */
+  memberValue(key: Buffer, meta: Meta, member: Buffer, space: 'member' | 'score' = 'member'): Buffer | undefined {
+    const record = memberKey(memberPrefix(key, meta.version, space), member);
+    return record.length > this.hooks.maxKeyLength ? undefined : this.view.get(record);
+  }
+
   /** The record key of `member` of the collection (`space`: the members, or a zset's score index). */
   memberRecord(key: Buffer, meta: Meta, member: Buffer, space: 'member' | 'score' = 'member'): Buffer {
     const record = memberKey(memberPrefix(key, meta.version, space), member);

@@ -68,6 +68,32 @@ export function verbatim(text: string, proto: Protocol): Reply {
   return `=${b.length}\r\n${b.toString('latin1')}\r\n`;
 }
 
+/** A double as Redis 7.0 prints it ("%.17g", inf, -inf): a RESP3 double, or a RESP2 bulk string. */
+export function double(d: number, proto: Protocol): string {
+  const text = formatDouble(d);
+  return proto === 3 ? `,${text}\r\n` : `$${text.length}\r\n${text}\r\n`;
+}
+
+/** C's "%.17g" of `d` (Redis's text for a score), with inf and -inf. */
+export function formatDouble(d: number): string {
+  if (d === Infinity) return 'inf';
+  if (d === -Infinity) return '-inf';
+  if (d === 0) return '0';
+  const [mantissa, exp] = d.toExponential(16).split('e') as [string, string];
+  const x = Number(exp);
+  if (x < -4 || x >= 17) {
+    const m = mantissa.includes('.') ? mantissa.replace(/0+$/, '').replace(/\.$/, '') : mantissa;
+    return `${m}e${x < 0 ? '-' : '+'}${String(Math.abs(x)).padStart(2, '0')}`;
+  }
+  const fixed = d.toFixed(16 - x);
+  return fixed.includes('.') ? fixed.replace(/0+$/, '').replace(/\.$/, '') : fixed;
+}
+
+/** A RESP3 null array answer (EXEC aborted, LPOP with a count on no key): RESP2's null array. */
+export function nullArray(proto: Protocol): string {
+  return proto === 3 ? '_\r\n' : '*-1\r\n';
+}
+
 /** A list of strings as an array of bulk strings. */
 export function bulks(values: readonly (Buffer | string)[]): Reply {
   return array(values.map(bulk));

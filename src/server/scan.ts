@@ -3,9 +3,11 @@
 // examines; a MATCH pattern's literal prefix (`user:` of `user:*`) bounds
 // the range the caller reads; a call returns cursor 0 only when no item is
 // left (cursors.ts keeps the position otherwise).
-import { SYNTAX, count, word } from './command-spec.js';
+import { SYNTAX, count, dataCommand, word, type CommandSpec } from './command-spec.js';
 import type { ScanCursors } from './cursors.js';
 import { globMatch } from './glob.js';
+import type { KeyType } from './layout.js';
+import { array, bulk, bulks } from './resp-writer.js';
 
 export interface ScanOptions {
   pattern: Buffer | undefined;
@@ -54,4 +56,22 @@ export function scanStep<T>(
     if ((o.pattern === undefined || globMatch(o.pattern, name)) && keep(item)) found.push(item);
   }
   return { cursor: 0, found };
+}
+
+/** HSCAN, SSCAN, ZSCAN: a call over the members of a collection of `type`, each answered as `reply` says. */
+export function scanCommand(name: string, type: KeyType, group: string, summary: string, reply: (member: [Buffer, Buffer]) => (Buffer | string)[]): CommandSpec {
+  return dataCommand(
+    name,
+    { arity: -3, flags: ['readonly', 'random'], firstKey: 1, lastKey: 1, step: 1, group, summary: `${summary} A cursor resumes after the last member examined.`, since: '2.8.0', access: 'read' },
+    ({ data, keyspace }, args) => {
+      const key = args[1]!;
+      const after = keyspace.cursors.resume(count(args[2], 'invalid cursor'));
+      const o = scanOptions(args, 3, false);
+      const meta = data.collection(key, type);
+      if (meta === undefined) return array([bulk('0'), array([])]);
+      const from = after === undefined ? undefined : Buffer.concat([after, Buffer.alloc(1)]);
+      const { cursor, found } = scanStep(keyspace.cursors, data.members(key, meta, { from }), ([m]) => m, o);
+      return array([bulk(String(cursor)), bulks(found.flatMap(reply))]);
+    },
+  );
 }

@@ -1,0 +1,171 @@
+// Lists: a metadata record (head and tail indexes) and one record per
+// element, index -> element (layout.ts), the elements at consecutive
+// indexes [head, tail) as in Kvrocks. Pushes and pops at either end, LINDEX
+// and LSET touch one record; LRANGE reads one range; LTRIM removes what it
+// cuts. LREM and LINSERT move the elements after (or, for LINSERT, before,
+// whichever side is shorter) the change by one index, as Kvrocks does:
+// O(elements moved). Replies and errors as in Redis 7.0.
+import { ReplyError, SYNTAX, dataCommand, int64, positions, positiveCount, word, type DataContext } from './command-spec.js';
+import { KeyType, LIST_MIDDLE, indexBytes, type Meta } from './layout.js';
+import { OK, bulk, bulkOrNil, bulks, integer, nil, nullArray, type Reply } from './resp-writer.js';
+
+const key1 = { firstKey: 1, lastKey: 1, step: 1 };
+const read = { ...key1, group: 'list', access: 'read' as const };
+const write = { ...key1, group: 'list', access: 'write' as const };
+
+const at = (cmd: DataContext, key: Buffer, meta: Meta, index: number) => cmd.data.memberRecord(key, meta, indexBytes(index));
+
+/** The elements at positions [from, to) of the list, in order. */
+function elements(cmd: DataContext, key: Buffer, meta: Meta, from: number, to: number): Buffer[] {
+  if (from >= to) return [];
+  return [...cmd.data.members(key, meta, { from: indexBytes(meta.head + from), to: indexBytes(meta.head + to) })].map(([, v]) => v);
+}
+
+/** LPUSH, RPUSH, LPUSHX, RPUSHX: the new length (0 for the X forms on a missing key). */
+function push(cmd: DataContext, args: Buffer[], left: boolean, onlyExisting: boolean): Reply {
+  const key = args[1]!;
+  const { before, meta } = cmd.data.openCollection(key, KeyType.List);
+  if (before === undefined) {
+    if (onlyExisting) return integer(0);
+    meta.head = meta.tail = LIST_MIDDLE;
+  }
+  at(cmd, key, meta, meta.tail); // a key too long for element records fails before anything is written
+  for (const element of args.slice(2)) {
+    if (left) cmd.data.putMember(at(cmd, key, meta, --meta.head), element);
+    else cmd.data.putMember(at(cmd, key, meta, meta.tail++), element);
+  }
+  meta.size = meta.tail - meta.head;
+  cmd.data.saveMeta(key, before, meta);
+  return integer(meta.size);
+}
+
+const pushCommand = (name: string, left: boolean, onlyExisting: boolean, summary: string, since: string) =>
+  dataCommand(name, { arity: -3, flags: ['write', 'denyoom', 'fast'], ...write, summary, since }, (cmd, args) => push(cmd, args, left, onlyExisting));
+
+export const LPUSH = pushCommand('lpush', true, false, 'Prepends elements to a list (creating it); returns its length.', '1.0.0');
+export const RPUSH = pushCommand('rpush', false, false, 'Appends elements to a list (creating it); returns its length.', '1.0.0');
+export const LPUSHX = pushCommand('lpushx', true, true, 'Prepends elements to a list only if it exists.', '2.2.0');
+export const RPUSHX = pushCommand('rpushx', false, true, 'Appends elements to a list only if it exists.', '2.2.0');
+
+/** LPOP and RPOP [count]. */
+function pop(cmd: DataContext, args: Buffer[], left: boolean): Reply {
+  if (args.length > 3) throw new ReplyError(`ERR wrong number of arguments for '${left ? 'lpop' : 'rpop'}' command`);
+  const key = args[1]!;
+  const wanted = args.length === 3 ? positiveCount(args[2]!) : undefined;
+  const before = cmd.data.collection(key, KeyType.List);
+  if (before === undefined) return wanted === undefined ? nil(cmd.proto) : nullArray(cmd.proto);
+  const meta = { ...before };
+  const popped: Buffer[] = [];
+  for (let n = Math.min(wanted ?? 1, meta.size); n > 0; n--) {
+    const record = at(cmd, key, meta, left ? meta.head++ : --meta.tail);
+    popped.push(cmd.data.view.get(record)!);
+    cmd.data.removeMember(record);
+  }
+  meta.size = meta.tail - meta.head;
+  if (popped.length > 0) cmd.data.saveMeta(key, before, meta);
+  return wanted === undefined ? bulk(popped[0]!) : bulks(popped);
+}
+
+export const LPOP = dataCommand('lpop', { arity: -2, flags: ['write', 'fast'], ...write, summary: 'Removes and returns the first elements of a list.', since: '1.0.0' }, (cmd, args) => pop(cmd, args, true));
+export const RPOP = dataCommand('rpop', { arity: -2, flags: ['write', 'fast'], ...write, summary: 'Removes and returns the last elements of a list.', since: '1.0.0' }, (cmd, args) => pop(cmd, args, false));
+
+export const LLEN = dataCommand('llen', { arity: 2, flags: ['readonly', 'fast'], ...read, summary: 'Returns the length of a list.', since: '1.0.0' }, ({ data }, [, key]) =>
+  integer(data.collection(key!, KeyType.List)?.size ?? 0),
+);
+
+export const LRANGE = dataCommand('lrange', { arity: 4, flags: ['readonly'], ...read, summary: 'Returns the elements of a list from start to stop, inclusive (negative: from the end).', since: '1.0.0' }, (cmd, [, key, start, end]) => {
+  const meta = cmd.data.collection(key!, KeyType.List);
+  const [from, to] = positions(start!, end!, meta?.size ?? 0);
+  return bulks(meta === undefined ? [] : elements(cmd, key!, meta, from, to));
+});
+
+/** A position argument (negative: from the end) as a position in [0, n), or undefined when outside. */
+function position(arg: Buffer, n: number): number | undefined {
+  let i = Number(int64(arg));
+  if (i < 0) i += n;
+  return i >= 0 && i < n ? i : undefined;
+}
+
+export const LINDEX = dataCommand('lindex', { arity: 3, flags: ['readonly'], ...read, summary: 'Returns the element at a position of a list (negative: from the end).', since: '1.0.0' }, (cmd, [, key, index]) => {
+  const meta = cmd.data.collection(key!, KeyType.List);
+  const i = meta && position(index!, meta.size);
+  return bulkOrNil(i === undefined ? undefined : cmd.data.memberValue(key!, meta!, indexBytes(meta!.head + i)), cmd.proto);
+});
+
+export const LSET = dataCommand('lset', { arity: 4, flags: ['write', 'denyoom'], ...write, summary: 'Sets the element at a position of a list.', since: '1.0.0' }, (cmd, [, key, index, element]) => {
+  const meta = cmd.data.collection(key!, KeyType.List, false);
+  if (meta === undefined) throw new ReplyError('ERR no such key');
+  const i = position(index!, meta.size);
+  if (i === undefined) throw new ReplyError('ERR index out of range');
+  cmd.data.putMember(at(cmd, key!, meta, meta.head + i), element!);
+  cmd.data.saveMeta(key!, meta, meta);
+  return OK;
+});
+
+/** Rewrites the list as `kept` from position `from` on (the ones before stay), removing what is left past its new end. */
+function rewriteFrom(cmd: DataContext, key: Buffer, before: Meta, from: number, kept: Buffer[]): void {
+  const meta = { ...before };
+  for (let i = 0; i < kept.length; i++) cmd.data.putMember(at(cmd, key, meta, meta.head + from + i), kept[i]!);
+  const end = meta.head + from + kept.length;
+  for (let i = end; i < before.tail; i++) cmd.data.removeMember(at(cmd, key, meta, i));
+  meta.tail = end;
+  meta.size = meta.tail - meta.head;
+  cmd.data.saveMeta(key, before, meta);
+}
+
+export const LREM = dataCommand('lrem', { arity: 4, flags: ['write'], ...write, summary: 'Removes elements equal to one from a list (count > 0: from the head, < 0: from the tail, 0: all).', since: '1.0.0' }, (cmd, [, key, countArg, element]) => {
+  const limit = Number(int64(countArg!));
+  const before = cmd.data.collection(key!, KeyType.List, false);
+  if (before === undefined) return integer(0);
+  const all = elements(cmd, key!, before, 0, before.size);
+  const order = limit < 0 ? [...all.keys()].reverse() : [...all.keys()];
+  const removed = new Set<number>();
+  for (const i of order) {
+    if (limit !== 0 && removed.size === Math.abs(limit)) break;
+    if (all[i]!.equals(element!)) removed.add(i);
+  }
+  if (removed.size === 0) return integer(0);
+  const first = Math.min(...removed);
+  rewriteFrom(cmd, key!, before, first, all.slice(first).filter((_, j) => !removed.has(first + j)));
+  return integer(removed.size);
+});
+
+export const LTRIM = dataCommand('ltrim', { arity: 4, flags: ['write'], ...write, summary: 'Keeps only the elements of a list from start to stop, inclusive.', since: '1.0.0' }, (cmd, [, key, start, end]) => {
+  const before = cmd.data.collection(key!, KeyType.List, false);
+  if (before === undefined) return OK;
+  const [from, to] = positions(start!, end!, before.size);
+  const meta = { ...before };
+  for (let i = before.head; i < before.tail; i++) if (i < before.head + from || i >= before.head + to) cmd.data.removeMember(at(cmd, key!, meta, i));
+  meta.head = before.head + from;
+  meta.tail = before.head + Math.max(from, to);
+  meta.size = meta.tail - meta.head;
+  cmd.data.saveMeta(key!, before, meta);
+  return OK;
+});
+
+export const LINSERT = dataCommand('linsert', { arity: 5, flags: ['write', 'denyoom'], ...write, summary: 'Inserts an element before or after the first element equal to a pivot; returns the new length (-1: no pivot).', since: '2.2.0' }, (cmd, [, key, where, pivot, element]) => {
+  const side = word(where);
+  if (side !== 'before' && side !== 'after') throw SYNTAX();
+  const before = cmd.data.collection(key!, KeyType.List, false);
+  if (before === undefined) return integer(0);
+  const all = elements(cmd, key!, before, 0, before.size);
+  const p = all.findIndex((e) => e.equals(pivot!));
+  if (p < 0) return integer(-1);
+  const q = side === 'before' ? p : p + 1;
+  const meta = { ...before };
+  if (q < all.length - q) {
+    // The elements before the new one move one place toward the head.
+    meta.head--;
+    for (let i = 0; i < q; i++) cmd.data.putMember(at(cmd, key!, meta, meta.head + i), all[i]!);
+    cmd.data.putMember(at(cmd, key!, meta, meta.head + q), element!);
+  } else {
+    for (let i = all.length - 1; i >= q; i--) cmd.data.putMember(at(cmd, key!, meta, meta.head + i + 1), all[i]!);
+    cmd.data.putMember(at(cmd, key!, meta, meta.head + q), element!);
+    meta.tail++;
+  }
+  meta.size = meta.tail - meta.head;
+  cmd.data.saveMeta(key!, before, meta);
+  return integer(meta.size);
+});
+
+export const LIST_COMMANDS = [LPUSH, RPUSH, LPUSHX, RPUSHX, LPOP, RPOP, LLEN, LRANGE, LINDEX, LSET, LREM, LTRIM, LINSERT];
