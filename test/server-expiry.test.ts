@@ -6,8 +6,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { open } from '../src/store/db.js';
 import type { RunningServer } from '../src/server/server.js';
-import { startTestServer } from './server-fixtures.js';
-import { tempDir } from './xrp-fixtures.js';
+import { run, startTestServer } from './server-fixtures.js';
+import { ROOT, tempDir } from './xrp-fixtures.js';
 
 const tmp = tempDir();
 let server: RunningServer;
@@ -205,6 +205,27 @@ describe('across a restart', () => {
       const reopened = open<Buffer, Buffer>(path, { keyEncoding: 'binary', valueEncoding: 'binary' });
       expect(reopened.getSync(Buffer.from('plain'))).toEqual(Buffer.from('p'));
       await reopened.close();
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('leaves every string readable by xrpkv get --redis: raw, with a deadline, and escaped', async () => {
+    const dir = tempDir();
+    try {
+      const s = await startTestServer(dir.dir, 'cli.xrpkv');
+      const c = new Redis({ port: s.port, host: '127.0.0.1' });
+      await c.set('plain', 'p');
+      await c.set('soon', 's', 'EX', 1000);
+      await c.set(Buffer.from([0xff, 0x41]), 'h');
+      await c.hset('hash', 'f', 'v');
+      await c.quit();
+      await s.close();
+      const cli = (...args: string[]) => run(process.execPath, [`${ROOT}/dist/cli/main.js`, 'get', '--db', `${dir.dir}/cli.xrpkv`, '--redis', ...args]);
+      expect((await cli('plain', 'soon')).stdout).toBe('p\ns\n');
+      expect((await cli('--hex', 'ff41')).stdout).toBe('68\n');
+      const missing = await cli('hash');
+      expect(missing.code).toBe(2);
     } finally {
       dir.remove();
     }

@@ -11,7 +11,8 @@ import { nonNegativeInt } from './args.js';
 import { decoding, encodingsOf, storeOptions, textInput, withStore, type StoreCliOptions } from './db.js';
 import { entryJson, jsonEntry, Output, printable, toJson } from './output.js';
 import { scanEntries } from './scan.js';
-import type { Stats } from '../store/db.js';
+import type { Database, Stats } from '../store/db.js';
+import { servedString } from '../server/layout.js';
 
 interface GetOptions extends StoreCliOptions {
   json?: boolean;
@@ -41,7 +42,8 @@ function addGet(cli: Command): void {
       const e = encodingsOf(o);
       const wanted = keys.map((k) => textInput(o, e).key(k)); // bad input fails before the file is opened
       await withStore(o, e, 'existing', async (db) => {
-        const values = await decoding(o, e, () => db.getMany(wanted));
+        // A database `xrpkv serve` wrote keeps strings with a deadline, and keys starting with 0xff, in records of their own.
+        const values = await decoding(o, e, async () => (o.redis ? wanted.map((k) => servedString(db as Database<Buffer, Buffer>, k as Buffer)) : db.getMany(wanted)));
         const out = new Output();
         for (const [i, v] of values.entries()) {
           const key = keys[i]!;

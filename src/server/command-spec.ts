@@ -6,6 +6,7 @@ import type { ServerConfig } from './config.js';
 import type { Data } from './data.js';
 import type { Keyspace } from './keyspace.js';
 import { bulkOrNil, type Protocol, type Reply } from './resp-writer.js';
+import type { ServerStats } from './stats.js';
 import type { ClientTransaction } from './transactions.js';
 
 /** An error reply: `message` starts with its code (`ERR`, `NOAUTH`, `WRONGPASS`, ...). */
@@ -29,6 +30,16 @@ export interface Client {
   readonly inputBytes: number;
   /** MULTI's queue and WATCH's keys (transactions.ts). */
   readonly transaction: ClientTransaction;
+  /** Peer and local addresses (ip:port), as CLIENT LIST shows them. */
+  readonly addr: string;
+  readonly laddr: string;
+  /** When it connected, and when its last command ran (ms since the epoch). */
+  readonly createdAt: number;
+  readonly lastActive: number;
+  /** The last command it ran (CLIENT LIST's cmd). */
+  readonly lastCommand: string;
+  /** Closes the connection (CLIENT KILL): at once, or, for the client killing itself, after its reply. */
+  kill(): void;
 }
 
 /** What the whole server knows, for INFO, CONFIG and CLIENT. */
@@ -43,6 +54,8 @@ export interface ServerState {
   rejectedConnections: number;
   /** Clients disconnected for going over client-output-buffer-limit. */
   outputLimitDisconnections: number;
+  /** INFO's commandstats, errorstats and instantaneous_ops_per_sec (stats.ts). */
+  readonly stats: ServerStats;
 }
 
 export interface Context {

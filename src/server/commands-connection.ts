@@ -1,9 +1,9 @@
-// Connection commands: PING, ECHO, AUTH, HELLO, QUIT, CLIENT.
+// Connection commands: PING, ECHO, AUTH, HELLO, QUIT (CLIENT is in commands-client.ts).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ReplyError, SYNTAX, command, word, wrongArgs, type Context } from './command-spec.js';
 import { VERSION } from '../version.js';
 import { REDIS_VERSION } from './info.js';
-import { OK, PONG, array, bulk, integer, map, nil, type Reply } from './resp-writer.js';
+import { OK, PONG, array, bulk, integer, map, type Reply } from './resp-writer.js';
 
 
 export const PING = command(
@@ -104,56 +104,11 @@ export const QUIT = command(
 );
 
 /** A connection name: printable ASCII without spaces, as Redis requires. */
-function clientName(arg: Buffer): string {
+export function clientName(arg: Buffer): string {
   for (const b of arg) {
     if (b <= 32 || b > 126) throw new ReplyError('ERR Client names cannot contain spaces, newlines or special characters.');
   }
   return arg.toString('latin1');
 }
 
-const CLIENT_HELP = [
-  'CLIENT <subcommand> [<arg> ...]. Subcommands are:',
-  'ID -- Return the ID of the current connection.',
-  'GETNAME -- Return the name of the current connection.',
-  'SETNAME <name> -- Assign the name <name> to the current connection.',
-  'SETINFO <LIB-NAME|LIB-VER> <value> -- Set library name or version of the current connection.',
-  'HELP -- Print this help.',
-];
-
-export const CLIENT = command(
-  'client',
-  { arity: -2, flags: ['noscript', 'loading', 'stale'], group: 'connection', summary: 'Connection commands: ID, GETNAME, SETNAME, SETINFO, HELP.', since: '2.4.0' },
-  ({ client }, args) => {
-    const sub = word(args[1]);
-    const arity = (n: number) => {
-      if (args.length !== n) throw new ReplyError(`ERR wrong number of arguments for 'client|${sub}' command`);
-    };
-    switch (sub) {
-      case 'id':
-        arity(2);
-        return integer(client.id);
-      case 'getname':
-        arity(2);
-        return client.name === '' ? nil(client.proto) : bulk(client.name);
-      case 'setname':
-        arity(3);
-        client.name = clientName(args[2]!);
-        return OK;
-      case 'setinfo': {
-        arity(4);
-        const attr = word(args[2]);
-        const value = clientName(args[3]!);
-        if (attr === 'lib-name') client.libName = value;
-        else if (attr === 'lib-ver') client.libVer = value;
-        else throw new ReplyError(`ERR Unrecognized option '${args[2]!.toString('utf8')}'`);
-        return OK;
-      }
-      case 'help':
-        return array(CLIENT_HELP.map((line) => `+${line}\r\n`));
-      default:
-        throw new ReplyError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try CLIENT HELP.`);
-    }
-  },
-);
-
-export const CONNECTION_COMMANDS = [PING, ECHO, AUTH, HELLO, QUIT, CLIENT];
+export const CONNECTION_COMMANDS = [PING, ECHO, AUTH, HELLO, QUIT];

@@ -1,15 +1,20 @@
 // INFO's text: `# Section` headers and `field:value` lines, as Redis writes
 // them, so tools that parse Redis's INFO (ioredis checks `loading:0` before
 // it calls a connection ready) read ours. Sections: Server, Clients, Memory,
-// Persistence, Stats, Replication, Keyspace, and Xrpkv (how lookups run).
+// Persistence, Stats, Replication, CPU, Errorstats, Keyspace and Xrpkv (how
+// lookups run) by default; Commandstats too with `all` or by name, as Redis.
 import { arch, platform, release } from 'node:os';
 import { VERSION } from '../version.js';
 import { xrpBackend, type XrpBackendInfo } from '../xrp.js';
 import type { Keyspace } from './keyspace.js';
 import type { Client, ServerState } from './command-spec.js';
 
-/** The Redis version whose protocol and commands xrpkv follows (what HELLO and INFO report). */
-export const REDIS_VERSION = '7.2.0';
+/**
+ * The Redis whose commands, replies and errors xrpkv follows (what HELLO and
+ * INFO's redis_version report): Debian's redis-server, which the
+ * differential test compares against. xrpkv's own version is xrpkv_version.
+ */
+export const REDIS_VERSION = '7.0.15';
 
 let backend: XrpBackendInfo | undefined;
 
@@ -25,9 +30,30 @@ export function xrpRuntime(): { backend: string; reason: string } {
 
 type Section = [name: string, fields: [string, string | number][]];
 
+/** Sections INFO gives without arguments (or with `default`): all but these. */
+const NOT_DEFAULT = ['commandstats'];
+
+/** Bytes as Redis's *_human fields show them (1.50M). */
+function human(bytes: number): string {
+  const units = ['B', 'K', 'M', 'G', 'T'];
+  let n = bytes;
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n}B` : `${n.toFixed(2)}${units[u]}`;
+}
+
+let peakMemory = 0;
+
 function sections(server: ServerState, keyspace: Keyspace): Section[] {
   const uptime = Math.floor((Date.now() - server.startedAt) / 1000);
   const memory = process.memoryUsage();
+  const used = memory.heapUsed + memory.external;
+  peakMemory = Math.max(peakMemory, used);
+  const cpu = process.cpuUsage();
+  const keys = keyspace.count();
   const db = keyspace.db;
   const runtime = xrpRuntime();
   return [
@@ -43,6 +69,7 @@ function sections(server: ServerState, keyspace: Keyspace): Section[] {
         ['tcp_port', server.port],
         ['uptime_in_seconds', uptime],
         ['uptime_in_days', Math.floor(uptime / 86400)],
+        ['hz', 10],
         ['executable', process.argv[1] ?? ''],
       ],
     ],
@@ -54,13 +81,24 @@ function sections(server: ServerState, keyspace: Keyspace): Section[] {
         ['client_recent_max_input_buffer', largest(server, (c) => c.inputBytes)],
         ['client_recent_max_output_buffer', largest(server, (c) => c.outputBytes)],
         ['blocked_clients', 0],
+        ['tracking_clients', 0],
+        ['clients_in_timeout_table', 0],
       ],
     ],
     [
       'Memory',
       [
-        ['used_memory', memory.heapUsed + memory.external],
+        // The server process's JS heap and buffers: the data itself is in the store file and the page cache.
+        ['used_memory', used],
+        ['used_memory_human', human(used)],
         ['used_memory_rss', memory.rss],
+        ['used_memory_rss_human', human(memory.rss)],
+        ['used_memory_peak', peakMemory],
+        ['used_memory_peak_human', human(peakMemory)],
+        ['maxmemory', 0],
+        ['maxmemory_human', '0B'],
+        ['maxmemory_policy', 'noeviction'],
+        ['mem_fragmentation_ratio', (memory.rss / Math.max(1, used)).toFixed(2)],
       ],
     ],
     [
@@ -86,11 +124,14 @@ function sections(server: ServerState, keyspace: Keyspace): Section[] {
       [
         ['total_connections_received', server.connectionsReceived],
         ['total_commands_processed', server.commandsProcessed],
+        ['instantaneous_ops_per_sec', server.stats.opsPerSecond()],
         ['rejected_connections', server.rejectedConnections],
         ['client_output_buffer_limit_disconnections', server.outputLimitDisconnections],
         ['expired_keys', keyspace.expiredKeys],
         ['keyspace_hits', keyspace.hits],
         ['keyspace_misses', keyspace.lookups - keyspace.hits],
+        ['evicted_keys', 0],
+        ['total_error_replies', server.stats.errorReplies],
       ],
     ],
     [
@@ -100,7 +141,23 @@ function sections(server: ServerState, keyspace: Keyspace): Section[] {
         ['connected_slaves', 0],
       ],
     ],
-    ['Keyspace', [['db0', `keys=${keyspace.count()},expires=${keyspace.counters.expiring},avg_ttl=0`]]],
+    [
+      'CPU',
+      [
+        ['used_cpu_sys', (cpu.system / 1e6).toFixed(6)],
+        ['used_cpu_user', (cpu.user / 1e6).toFixed(6)],
+      ],
+    ],
+    [
+      'Commandstats',
+      [...server.stats.commands].map(([name, s]): [string, string] => [
+        `cmdstat_${name}`,
+        `calls=${s.calls},usec=${Math.round(s.usec)},usec_per_call=${s.calls === 0 ? '0.00' : (s.usec / s.calls).toFixed(2)},rejected_calls=${s.rejected},failed_calls=${s.failed}`,
+      ]),
+    ],
+    ['Errorstats', [...server.stats.errors].map(([code, n]): [string, string] => [`errorstat_${code}`, `count=${n}`])],
+    // As Redis: no line for an empty database.
+    ['Keyspace', keys === 0 ? [] : [['db0', `keys=${keys},expires=${keyspace.counters.expiring},avg_ttl=0`]]],
     [
       'Xrpkv',
       [
@@ -131,9 +188,10 @@ function largest(server: ServerState, bytes: (c: Client) => number): number {
 /** INFO's text for `wanted` section names (none, `default`, `all` or `everything`: every section). */
 export function infoText(server: ServerState, keyspace: Keyspace, wanted: string[]): string {
   const names = wanted.map((w) => w.toLowerCase());
-  const all = names.length === 0 || names.some((n) => n === 'all' || n === 'everything' || n === 'default');
+  const all = names.some((n) => n === 'all' || n === 'everything');
+  const byDefault = names.length === 0 || names.includes('default');
   return sections(server, keyspace)
-    .filter(([name]) => all || names.includes(name.toLowerCase()))
-    .map(([name, fields]) => `# ${name}\r\n${fields.map(([k, v]) => `${k}:${String(v).replace(/[\r\n]+/g, ' ')}`).join('\r\n')}\r\n`)
+    .filter(([name]) => all || names.includes(name.toLowerCase()) || (byDefault && !NOT_DEFAULT.includes(name.toLowerCase())))
+    .map(([name, fields]) => `# ${name}\r\n${fields.map(([k, v]) => `${k}:${String(v).replace(/[\r\n]+/g, ' ')}\r\n`).join('')}`)
     .join('\r\n');
 }

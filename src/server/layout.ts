@@ -310,3 +310,20 @@ export function writeU64(out: Buffer, at: number, n: number): void {
 export function readU64(b: Buffer, at: number): number {
   return b.readUInt32BE(at) * 0x1_0000_0000 + b.readUInt32BE(at + 4);
 }
+
+// ---- outside the server -----------------------------------------------------------
+
+/**
+ * The string value `xrpkv serve` holds for `key` in `db` (binary keys and
+ * values), as GET would answer at `now`: its raw record, or its metadata
+ * record while its deadline is ahead; undefined for a missing key, one past
+ * its deadline, or one of another type. For `xrpkv get --redis`.
+ */
+export function servedString(db: { getSync(key: Buffer): Buffer | undefined }, key: Buffer, now = Date.now()): Buffer | undefined {
+  const raw = db.getSync(rawKey(key));
+  if (raw !== undefined) return raw;
+  const meta = db.getSync(metaKey(key));
+  if (meta === undefined || metaType(meta) !== KeyType.String) return undefined;
+  const deadline = metaDeadline(meta);
+  return deadline !== 0 && deadline <= now ? undefined : meta.subarray(STRING_VALUE_AT);
+}

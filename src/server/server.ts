@@ -10,6 +10,7 @@ import { FlushQueue } from './flush-queue.js';
 import { Keyspace } from './keyspace.js';
 import { upgradeLayout } from './layout-upgrade.js';
 import { Session } from './session.js';
+import { ServerStats } from './stats.js';
 
 /** How long a shutdown waits for connections to finish before closing them. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -49,6 +50,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     commandsProcessed: 0,
     rejectedConnections: 0,
     outputLimitDisconnections: 0,
+    stats: new ServerStats(() => state.commandsProcessed),
   };
   const flushes = new FlushQueue();
   const limits = { maxBulkLen: config.maxBulkLen, maxArrayLen: config.maxArrayLen, maxInlineLen: config.maxInlineLen };
@@ -88,6 +90,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const address = server.address();
   if (address && typeof address === 'object') state.port = address.port;
   keyspace.sweep.start();
+  state.stats.start();
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -102,6 +105,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       for (const s of sessions) s.destroy();
       for (const socket of refused) socket.destroy();
       await stopped;
+      state.stats.stop();
       await keyspace.stop();
       await keyspace.db.close();
     })());

@@ -31,11 +31,16 @@ import { ProtocolError, RespParser, type ParserLimits } from './resp-parser.js';
 import type { FlushQueue } from './flush-queue.js';
 import { ReplyBuffer } from './reply-buffer.js';
 import { error, nil, type Protocol, type Reply } from './resp-writer.js';
+import { TIMED_EVERY, type CommandStat } from './stats.js';
 import { ClientTransaction } from './transactions.js';
 
 /** Before AUTH, a client may send only small commands (as Redis limits them). */
 const UNAUTHENTICATED_LIMITS = { maxBulkLen: 16 * 1024, maxArrayLen: 10 };
 const QUEUED = '+QUEUED\r\n';
+/** Whether a reply is an error ('-' first). */
+const isError = (reply: Reply) => (typeof reply === 'string' ? reply.charCodeAt(0) : reply[0]) === 45;
+/** An error reply's code and the start of its message, for errorstats. */
+const errorText = (reply: Reply) => (typeof reply === 'string' ? reply.slice(1, 32) : reply.toString('latin1', 1, 32));
 /** Stop reading from a client with this many replies outstanding. */
 const MAX_SLOTS = 16 * 1024;
 /** Stop running a client's commands with this many bytes unsent, when the output buffer limit has no soft limit. */
@@ -47,6 +52,8 @@ interface Slot {
   pending: Promise<Reply> | undefined;
   /** Replies the slot stands for: consecutive SETs of one store batch share one slot. */
   count: number;
+  /** The command's counts (its failure is counted when the reply comes). */
+  stat: CommandStat | undefined;
 }
 
 export class Session implements Client {
@@ -57,6 +64,11 @@ export class Session implements Client {
   authenticated: boolean;
   closing = false;
   readonly transaction = new ClientTransaction();
+  readonly addr: string;
+  readonly laddr: string;
+  readonly createdAt = Date.now();
+  lastActive = Date.now();
+  lastCommand = 'NULL';
   private readonly parser: RespParser;
   private readonly ctx: Context;
   /** Replies ready to send. */
@@ -67,6 +79,8 @@ export class Session implements Client {
   private unanswered = 0;
   /** Not reading: waiting for its socket to take replies, for its writes, or for FLUSHDB. */
   private paused = false;
+  /** A command of this connection is running now (CLIENT KILL of itself closes after the reply). */
+  private running = false;
   /** Runs once the client has been over the soft limit for its seconds; cleared when it is back under. */
   private softDeadline: NodeJS.Timeout | undefined;
   /** A command waiting for the connection's writes (`slots`) or for FLUSHDB (`gate`). */
@@ -88,6 +102,8 @@ export class Session implements Client {
     private readonly flushes: FlushQueue,
   ) {
     this.authenticated = server.config.requirepass === undefined;
+    this.addr = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.laddr = `${socket.localAddress}:${socket.localPort}`;
     this.parser = new RespParser(this.authenticated ? limits : { ...limits, ...UNAUTHENTICATED_LIMITS });
     this.ctx = { client: this, keyspace, server };
     socket.setNoDelay(true);
@@ -125,6 +141,12 @@ export class Session implements Client {
   /** Closes the connection at once (a shutdown that waited too long). */
   destroy(): void {
     this.socket.destroy();
+  }
+
+  kill(): void {
+    // Running its own CLIENT KILL: closed once the replies so far are sent.
+    if (this.running) this.closing = true;
+    else this.socket.destroy();
   }
 
   get outputBytes(): number {
@@ -229,12 +251,16 @@ export class Session implements Client {
     const spec = lookupCommand(args[0]!);
     if (!this.authenticated && !spec?.flags.includes('no_auth')) return this.answer(error('NOAUTH Authentication required.'));
     if (!spec) return this.refuse(unknownCommand(args));
-    if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) return this.refuse(wrongArgs(spec.name).message);
+    if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) {
+      this.server.stats.command(spec.name).rejected++;
+      return this.refuse(wrongArgs(spec.name).message);
+    }
     const queue = this.transaction.queue;
     if (queue !== undefined && !spec.controlsTransaction) {
       // Between MULTI and EXEC nothing runs: EXEC runs the queue in one transaction.
       if (spec.access === 'write' && this.keyspace.unwritable) return this.refuse(errorMessage(this.keyspace.unwritable));
       queue.push({ spec, args });
+      this.lastCommand = spec.name;
       return this.answer(QUEUED);
     }
     this.execute(spec, args);
@@ -253,16 +279,31 @@ export class Session implements Client {
     }
     const gate = spec.access === 'write' ? this.keyspace.gate : undefined;
     if (gate) return this.holdFor(gate, spec, args);
+    const stats = this.server.stats;
+    const stat = stats.command(spec.name);
+    stat.calls++;
+    this.lastCommand = spec.name;
+    this.lastActive = Date.now();
+    const started = stats.shouldTime() ? performance.now() : -1;
     let reply: Reply | Promise<Reply>;
+    this.running = true;
     try {
       // A read runs with no reply waiting before it, so its value can be encoded straight into the send.
-      if (spec.value !== undefined && this.slots.length === 0) return this.sendValue(spec.value(this.ctx, args));
+      if (spec.value !== undefined && this.slots.length === 0) {
+        this.sendValue(spec.value(this.ctx, args));
+        return;
+      }
       reply = spec.run(this.ctx, args);
     } catch (e) {
       reply = error(errorMessage(e));
+    } finally {
+      this.running = false;
+      if (started >= 0) stat.usec += (performance.now() - started) * 1000 * TIMED_EVERY;
     }
-    if (typeof reply === 'string' || Buffer.isBuffer(reply)) this.answer(reply);
-    else this.answerLater(reply);
+    if (typeof reply === 'string' || Buffer.isBuffer(reply)) {
+      if (isError(reply)) stat.failed++;
+      this.answer(reply);
+    } else this.answerLater(reply, stat);
     // AUTH (or HELLO ... AUTH) lifts the limits for unauthenticated clients.
     if (this.authenticated && this.parser.limits !== this.limits) this.parser.limits = this.limits;
   }
@@ -287,21 +328,22 @@ export class Session implements Client {
   }
 
   private answer(reply: Reply): void {
+    if (isError(reply)) this.server.stats.error(errorText(reply));
     if (this.slots.length > 0) {
-      this.slots.push({ reply, pending: undefined, count: 1 });
+      this.slots.push({ reply, pending: undefined, count: 1, stat: undefined });
       this.slotBytes += reply.length;
     } else {
       this.send(reply);
     }
   }
 
-  private answerLater(promise: Promise<Reply>): void {
+  private answerLater(promise: Promise<Reply>, stat: CommandStat): void {
     const last = this.slots[this.slots.length - 1];
     if (last !== undefined && last.pending === promise) {
       last.count++;
       return;
     }
-    const slot: Slot = { reply: undefined, pending: promise, count: 1 };
+    const slot: Slot = { reply: undefined, pending: promise, count: 1, stat };
     this.slots.push(slot);
     this.unanswered++;
     this.settleWhenDone(slot, promise);
@@ -320,6 +362,10 @@ export class Session implements Client {
    */
   private settle(slot: Slot, reply: Reply): void {
     if (this.socket.destroyed) return;
+    if (isError(reply)) {
+      this.server.stats.error(errorText(reply));
+      if (slot.stat) slot.stat.failed += slot.count;
+    }
     slot.reply = reply;
     this.slotBytes += reply.length * slot.count;
     slot.pending = undefined;
