@@ -40,6 +40,6 @@ pub use elf::{list_programs, ProgramInfo};
 pub use error::{LoadError, RunError};
 pub use helpers::{HelperContext, HelperFn, HelperOutcome, Helpers};
 pub use engine::{choose as choose_engine, default_engine, Engine, EngineChoice, JIT_BUILT, JIT_ENV};
-pub use vm::{Exit, Vm, DEFAULT_BUDGET};
+pub use vm::{Exit, Vm, VmMemory, DEFAULT_BUDGET};
 pub use memory::{region_address, Region};
 pub use program::Program;
