@@ -38,15 +38,36 @@ export type NativeChainField = 'offset' | 'length';
  * (pc or errno), f64 startedNs, f64 finishedNs.
  */
 export type NativeResultField = 'code' | 'hops' | 'lastOffset' | 'returned' | 'detail' | 'startedNs' | 'finishedNs';
+/**
+ * The fields of the record before the scratch page in `xrpRunSyncLean`'s
+ * `io` (`xrp.syncFields`). In: u64 offset, u32 length (0: the mode's
+ * default), u32 mode (an index into `modes`), u32 hopLimit (0: default),
+ * u32 scratchLength (bytes of the page written; the rest is zeroed), f64
+ * budget (0: default). Out: u32 code, u32 hops, u64 lastOffset, u64
+ * returned, u32 detail (pc or errno), u32 logged (1: `xrpSyncDetails` has a log).
+ */
+export type NativeSyncField =
+  | 'offset'
+  | 'length'
+  | 'mode'
+  | 'hopLimit'
+  | 'scratchLength'
+  | 'budget'
+  | 'code'
+  | 'hops'
+  | 'lastOffset'
+  | 'returned'
+  | 'detail'
+  | 'logged';
 
 /**
- * Chains that ran: `out` (or the caller's buffer) holds `resultRecord` bytes per chain (fields at
+ * Chains that ran: `out` holds `resultRecord` bytes per chain (fields at
  * `xrp.resultFields`), then a scratch page per chain;
  * `messages` (chains not DONE), `logs` (non-empty) and `faults` (the VM's
  * code, PROGRAM_ERROR) are sparse, and null when no chain has one.
  */
 export type NativeRan = [
-  out: Buffer | null,
+  out: Buffer,
   messages: (string | undefined)[] | null,
   logs: (string | undefined)[] | null,
   faults: (string | undefined)[] | null,
@@ -57,7 +78,7 @@ export type NativeRan = [
 /**
  * The arguments of every run function: `chains` holds `chainRecord` bytes per
  * chain (fields at `xrp.chainFields`, little-endian, the rest zero); `scratch` is
- * empty, a page per chain, or (one chain) up to a page. Both are copied
+ * empty or the same number of bytes (at most a page) for each chain, the start of its zeroed page. Both are copied
  * before the call returns.
  */
 type RunArgs = [
@@ -114,10 +135,17 @@ export interface Native {
   xrpClose(handle: XrpFileHandle): boolean;
   /** Probed once per process. */
   xrpProbe(): [backend: 'kernel' | 'emulator', reason: string];
-  /** With `out` (a record and a page per chain at least), results go there and `NativeRan[0]` is null. */
-  xrpRunSync(...args: [...RunArgs, out?: Uint8Array]): NativeRan;
+  /**
+   * One chain on this thread (crates/node/src/xrp_sync.rs): `io` is a sync
+   * record (`xrp.syncFields`, `in` fields set) then the scratch page, which
+   * the program runs on in place. Returns the outcome code (an index into
+   * `xrp.outcomeCodes`); the record's `out` fields hold the rest.
+   */
+  xrpRunSyncLean(program: XrpProgramHandle, file: XrpFileHandle, io: Uint8Array): number;
+  /** Of the last `xrpRunSyncLean` on this thread: its outcome in words, its log, the VM's fault code (PROGRAM_ERROR). */
+  xrpSyncDetails(): [message: string, log: string, fault: string | null];
   xrpRun(...args: RunArgs): Promise<NativeRan>;
-  /** io: `auto` io_uring (threads where unavailable), `threads` threads doing pread. */
+  /** io: `auto` as the file's device measured (io_uring, or threads doing pread), `threads` threads doing pread. */
   xrpRunBatch(...args: [...RunArgs, depth?: number, io?: NativeBatchIo]): Promise<NativeRan>;
   /** Throws code LOCKED when held elsewhere, LOCK_FAILED (with errno) when the file cannot be opened or locked. */
   storeLock(path: string): StoreLockHandle;
@@ -173,6 +201,8 @@ export interface Native {
     readonly chainFields: Readonly<Record<NativeChainField, number>>;
     readonly resultRecord: number;
     readonly resultFields: Readonly<Record<NativeResultField, number>>;
+    readonly syncRecord: number;
+    readonly syncFields: Readonly<Record<NativeSyncField, number>>;
     /** What the choice arguments take, by name (test/native-api.test.ts checks them against the types above). */
     readonly modes: readonly NativeMode[];
     readonly directIo: readonly NativeDirectIo[];

@@ -424,74 +424,135 @@ const CHAIN = native.xrp.chainFields;
 const RESULT = native.xrp.resultFields;
 
 // The addon copies a call's chain records and scratch before it returns, so
-// a one-chain call can pack into this buffer and pass its scratch as given:
-// no allocation per runSync.
+// a one-chain call can pack into this buffer and pass its scratch as given.
 const oneChain = Buffer.alloc(native.xrp.chainRecord);
 
+/** Chain records, and each chain's scratch: as many bytes per chain as the longest given (the rest of each page is zero). */
 function pack(chains: readonly unknown[], defaultLength: number): Packed {
   const record = native.xrp.chainRecord;
   const packed = chains.length === 1 ? oneChain : Buffer.alloc(chains.length * record);
-  let scratch: Buffer | null = null;
+  const given: (Uint8Array | undefined)[] = new Array(chains.length);
+  let stride = 0;
   chains.forEach((chain, i) => {
     const what = chains.length === 1 ? '' : `chains[${i}].`;
     const c = typeof chain === 'object' && chain !== null ? (chain as Record<string, unknown>) : { offset: chain };
     packed.writeBigUInt64LE(offsetOf(c.offset, `${what}offset`), i * record + CHAIN.offset);
     packed.writeUInt32LE(c.length === undefined ? defaultLength : lengthOf(c.length, `${what}length`), i * record + CHAIN.length);
     const s = scratchOf(c.scratch, `${what}scratch`);
-    if (s && s.length > 0) {
-      if (chains.length === 1) {
-        scratch = Buffer.from(s.buffer, s.byteOffset, s.length);
-      } else {
-        scratch ??= Buffer.alloc(chains.length * XRP_PAGE_SIZE);
-        scratch.set(s, i * XRP_PAGE_SIZE);
-      }
-    }
+    given[i] = s;
+    if (s && s.length > stride) stride = s.length;
   });
+  if (stride === 0) return { chains: packed, scratch: null };
+  if (chains.length === 1) {
+    const s = given[0]!;
+    return { chains: packed, scratch: Buffer.from(s.buffer, s.byteOffset, s.length) };
+  }
+  const scratch = Buffer.alloc(chains.length * stride);
+  given.forEach((s, i) => s && scratch.set(s, i * stride));
   return { chains: packed, scratch };
 }
 
-// runSync's results, when the caller gives `into`: the addon writes them here.
-const syncOut = Buffer.alloc(native.xrp.resultRecord + XRP_PAGE_SIZE);
 /** The outcome code of a chain whose program set `done`. */
 const DONE = native.xrp.outcomeCodes.indexOf('DONE');
 
-function unpack([given, messages, logs, faults, io, elapsedNs]: NativeRan): XrpBatch {
-  const out = given ?? syncOut;
+function unpack([out, messages, logs, faults, io, elapsedNs]: NativeRan): XrpBatch {
   const size = native.xrp.resultRecord;
   const codes = native.xrp.outcomeCodes;
-  const count = out.length / (size + XRP_PAGE_SIZE);
+  const buf = out;
+  const count = buf.length / (size + XRP_PAGE_SIZE);
   const pages = count * size;
   const results: XrpBatchResult[] = [];
   for (let i = 0, at = 0; i < count; i++, at += size) {
-    const code = (codes[out.readUInt32LE(at + RESULT.code)] ?? 'UNKNOWN') as XrpOutcomeCode;
-    const message = messages?.[i] ?? 'done';
-    const result: XrpBatchResult = {
-      code,
-      ok: code === 'DONE',
-      message,
-      hops: out.readUInt32LE(at + RESULT.hops),
-      lastOffset: Number(out.readBigUInt64LE(at + RESULT.lastOffset)),
-      scratch: out.subarray(pages + i * XRP_PAGE_SIZE, pages + (i + 1) * XRP_PAGE_SIZE),
+    const code = (codes[buf.readUInt32LE(at + RESULT.code)] ?? 'UNKNOWN') as XrpOutcomeCode;
+    const returned = code === 'RETURNED' ? buf.readBigUInt64LE(at + RESULT.returned) : undefined;
+    const result = {
+      ...outcome(code, messages?.[i] ?? 'done', buf.readUInt32LE(at + RESULT.detail), returned, faults?.[i] ?? undefined),
+      hops: buf.readUInt32LE(at + RESULT.hops),
+      lastOffset: Number(buf.readBigUInt64LE(at + RESULT.lastOffset)),
+      scratch: buf.subarray(pages + i * XRP_PAGE_SIZE, pages + (i + 1) * XRP_PAGE_SIZE),
       log: logs?.[i] ?? '',
-      startedNs: out.readDoubleLE(at + RESULT.startedNs),
-      finishedNs: out.readDoubleLE(at + RESULT.finishedNs),
+      startedNs: buf.readDoubleLE(at + RESULT.startedNs),
+      finishedNs: buf.readDoubleLE(at + RESULT.finishedNs),
     };
-    const detail = out.readUInt32LE(at + RESULT.detail);
-    if (code === 'RETURNED') {
-      result.returned = out.readBigUInt64LE(at + RESULT.returned);
-    } else if (code !== 'DONE') {
-      const details: XrpErrorDetails =
-        code === 'PROGRAM_ERROR' ? { pc: detail, fault: faults?.[i] } : code === 'READ_ERROR' ? { errno: detail } : {};
-      result.error = new XrpError(message, code, details);
-    }
     results.push(result);
   }
   return { results, io, elapsedNs };
 }
 
+/** The fields of a result every run shares: the code, ok, the message, and for failures the error. */
+function outcome(code: XrpOutcomeCode, message: string, detail: number, returned: bigint | undefined, fault: string | undefined) {
+  const r: Pick<XrpResult, 'code' | 'ok' | 'message' | 'returned' | 'error'> = { code, ok: code === 'DONE', message };
+  if (code === 'RETURNED') r.returned = returned;
+  else if (code !== 'DONE') {
+    const details: XrpErrorDetails = code === 'PROGRAM_ERROR' ? { pc: detail, fault } : code === 'READ_ERROR' ? { errno: detail } : {};
+    r.error = new XrpError(message, code, details);
+  }
+  return r;
+}
+
 function single(ran: NativeRan): XrpResult {
   const { startedNs: _s, finishedNs: _f, ...result } = unpack(ran).results[0]!;
   return result;
+}
+
+// ---- the lean synchronous path (crates/node/src/xrp_sync.rs) -------------------
+//
+// One buffer per thread: the sync record (numbers in and out, at
+// `xrp.syncFields`), then the scratch page the program runs on in place. A
+// synchronous chain writes the record, calls the addon once and reads
+// numbers back: no object, array or string crosses per call unless the
+// chain failed or logged.
+const SYNC = native.xrp.syncFields;
+const syncIo = Buffer.from(new ArrayBuffer(native.xrp.syncRecord + XRP_PAGE_SIZE));
+const syncWords = new Uint32Array(syncIo.buffer, 0, native.xrp.syncRecord / 4);
+const syncScratch = syncIo.subarray(native.xrp.syncRecord);
+const MODE_INDEX = new Map<string, number>(native.xrp.modes.map((m, i) => [m, i]));
+
+/** Runs one chain on this thread from the `in` fields written by the caller and `scratchLength` bytes of `syncScratch`; returns the outcome code. */
+function runSyncIo(program: XrpProgramHandle, file: XrpFileHandle): number {
+  try {
+    return native.xrpRunSyncLean(program, file, syncIo);
+  } catch (e) {
+    throw asXrpError(e);
+  }
+}
+
+/** Sets the sync record's `in` fields (offset below 2^53, or a bigint). */
+function setSyncIn(offset: number | bigint, length: number, mode: number, hopLimit: number, scratchLength: number, budget: number): void {
+  if (typeof offset === 'bigint') {
+    syncWords[SYNC.offset / 4] = Number(offset & 0xffffffffn);
+    syncWords[SYNC.offset / 4 + 1] = Number(offset >> 32n);
+  } else {
+    syncWords[SYNC.offset / 4] = offset % 2 ** 32;
+    syncWords[SYNC.offset / 4 + 1] = Math.floor(offset / 2 ** 32);
+  }
+  syncWords[SYNC.length / 4] = length;
+  syncWords[SYNC.mode / 4] = mode;
+  syncWords[SYNC.hopLimit / 4] = hopLimit;
+  syncWords[SYNC.scratchLength / 4] = scratchLength;
+  syncIo.writeDoubleLE(budget, SYNC.budget);
+}
+
+const syncLastOffset = () => syncWords[SYNC.lastOffset / 4] + syncWords[SYNC.lastOffset / 4 + 1] * 2 ** 32;
+
+/** The result of the last synchronous chain, its scratch page being `scratch`. */
+function syncResult(code: number, scratch: Buffer): XrpResult {
+  const name = (native.xrp.outcomeCodes[code] ?? 'UNKNOWN') as XrpOutcomeCode;
+  let message = 'done';
+  let log = '';
+  let fault: string | undefined;
+  if (code !== DONE || syncWords[SYNC.logged / 4] !== 0) {
+    const [m, l, f] = native.xrpSyncDetails();
+    [message, log, fault] = [m, l, f ?? undefined];
+  }
+  const returned = name === 'RETURNED' ? syncIo.readBigUInt64LE(SYNC.returned) : undefined;
+  return {
+    ...outcome(name, message, syncWords[SYNC.detail / 4], returned, fault),
+    hops: syncWords[SYNC.hops / 4],
+    lastOffset: syncLastOffset(),
+    scratch,
+    log,
+  };
 }
 
 function requireFile(file: unknown): XrpFileHandle {
@@ -552,14 +613,20 @@ export class XrpProgram {
 
   /** Runs one chain on this thread, blocking it until the chain ends. */
   runSync(file: XrpFile, options: XrpRunOptions): XrpResult {
-    const args = this.#run(file, options);
-    const into = (options as { into?: unknown }).into;
-    if (into === undefined) return single(check(() => native.xrpRunSync(...args)));
-    if (!types.isUint8Array(into) || into.length < XRP_PAGE_SIZE) throw new TypeError('into must be a Uint8Array of at least 4096 bytes');
-    const result = single(check(() => native.xrpRunSync(...args, syncOut)));
-    into.set(result.scratch);
-    result.scratch = Buffer.from(into.buffer, into.byteOffset, XRP_PAGE_SIZE);
-    return result;
+    const handle = requireFile(file);
+    const o = requireOptions(options);
+    const offset = offsetOf(o.offset, 'offset');
+    const length = lengthOf(o.length, 'length');
+    const scratch = scratchOf(o.scratch, 'scratch');
+    const [mode, hopLimit, budget] = chainOptions(o);
+    const into = o.into;
+    if (into !== undefined && (!types.isUint8Array(into) || into.length < XRP_PAGE_SIZE)) throw new TypeError('into must be a Uint8Array of at least 4096 bytes');
+    setSyncIn(offset, length, MODE_INDEX.get(mode)!, hopLimit ?? 0, scratch?.length ?? 0, budget ?? 0);
+    if (scratch) syncScratch.set(scratch);
+    const code = runSyncIo(this.#handle, handle);
+    if (into === undefined) return syncResult(code, Buffer.from(syncScratch));
+    (into as Uint8Array).set(syncScratch);
+    return syncResult(code, Buffer.from((into as Uint8Array).buffer, (into as Uint8Array).byteOffset, XRP_PAGE_SIZE));
   }
 
   /**
@@ -569,27 +636,23 @@ export class XrpProgram {
    * 512), `scratch` copied to the start of the zeroed scratch page. It makes
    * no options or result objects: when the chain ends DONE it returns the
    * offset of its last read, and its scratch page is `XrpProgram.syncScratch`
-   * until the next synchronous run on this thread; any other outcome returns
-   * the full XrpResult, as `runSync` would.
+   * until the next synchronous run on this thread; any other outcome (or a
+   * program that logged) returns the full XrpResult, as `runSync` would.
    */
   runSyncRaw(file: XrpFile, offset: number, length: number, scratch: Uint8Array, mode: XrpMode): number | XrpResult {
     if (!(file instanceof XrpFile)) throw new TypeError('file must be an XrpFile');
-    // The addon copies the record before it returns (see `pack`); it holds no other bytes.
-    oneChain.writeUInt32LE(offset % 2 ** 32, CHAIN.offset);
-    oneChain.writeUInt32LE(Math.floor(offset / 2 ** 32), CHAIN.offset + 4);
-    oneChain.writeUInt32LE(length, CHAIN.length);
-    let ran: NativeRan;
-    try {
-      ran = native.xrpRunSync(this.#handle, fileHandle(file), oneChain, scratch, mode, undefined, undefined, syncOut);
-    } catch (e) {
-      throw asXrpError(e);
-    }
-    if (syncOut.readUInt32LE(RESULT.code) === DONE) return Number(syncOut.readBigUInt64LE(RESULT.lastOffset));
-    return single(ran);
+    if (scratch.length > XRP_PAGE_SIZE) throw new RangeError(`scratch must be at most 4096 bytes, got ${scratch.length}`);
+    const modeIndex = MODE_INDEX.get(mode);
+    if (modeIndex === undefined) throw new RangeError(`mode must be one of ${native.xrp.modes.join(', ')}, got '${mode}'`);
+    setSyncIn(offset, length, modeIndex, 0, scratch.length, 0);
+    syncScratch.set(scratch);
+    const code = runSyncIo(this.#handle, fileHandle(file));
+    if (code === DONE && syncWords[SYNC.logged / 4] === 0) return syncLastOffset();
+    return syncResult(code, syncScratch);
   }
 
-  /** The scratch page of the last `runSyncRaw` that ended DONE (overwritten by the next synchronous run). */
-  static readonly syncScratch: Buffer = syncOut.subarray(native.xrp.resultRecord, native.xrp.resultRecord + XRP_PAGE_SIZE);
+  /** The scratch page of the last synchronous run on this thread (`runSyncRaw` returns it through here; overwritten by the next). */
+  static readonly syncScratch: Buffer = syncScratch;
 
   /** Runs one chain on the libuv thread pool. Rejects only for arguments or a closed file. */
   async run(file: XrpFile, options: XrpRunOptions): Promise<XrpResult> {

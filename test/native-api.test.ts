@@ -11,6 +11,7 @@ import {
   type NativeDirectIo,
   type NativeMode,
   type NativeResultField,
+  type NativeSyncField,
 } from '../src/native.js';
 
 const names = (all: Record<string, unknown>) => Object.keys(all).sort();
@@ -44,5 +45,12 @@ describe("the addon's exports and src/native.ts's types", () => {
     const result: Record<NativeResultField, number> = { code: 4, hops: 4, lastOffset: 8, returned: 8, detail: 4, startedNs: 8, finishedNs: 8 };
     expectLayout(native.xrp.chainFields, chain, native.xrp.chainRecord);
     expectLayout(native.xrp.resultFields, result, native.xrp.resultRecord);
+    // The sync record src/xrp.ts writes and reads through a Uint32Array and writeDoubleLE: each field at a multiple of its width.
+    const sync: Record<NativeSyncField, number> = {
+      ...{ offset: 8, length: 4, mode: 4, hopLimit: 4, scratchLength: 4, budget: 8 },
+      ...{ code: 4, hops: 4, lastOffset: 8, returned: 8, detail: 4, logged: 4 },
+    };
+    expectLayout(native.xrp.syncFields, sync, native.xrp.syncRecord);
+    for (const [name, at] of Object.entries(native.xrp.syncFields)) expect(at % 4, name).toBe(0);
   });
 });

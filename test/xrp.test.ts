@@ -5,7 +5,7 @@ import { readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { XrpError, XrpFile, XrpProgram, xrpBackend, xrpProbe, type XrpResult } from '../src/index.js';
-import { native } from '../src/native.js';
+import { native, type NativeSyncField } from '../src/native.js';
 import { resolveBackend } from '../src/xrp.js';
 import { END, compileChainProgram, rng, shuffledChain, tally, tempDir, writeBlocks, type Block } from './xrp-fixtures.js';
 
@@ -372,20 +372,52 @@ describe('arguments', () => {
     const fh = native.xrpOpen(pf.path, 'off');
     const ph = native.xrpLoadElf(readFileSync(objectPath));
     const one = Buffer.alloc(16);
-    expect(() => native.xrpRunSync(any({}), fh, one)).toThrow(TypeError);
-    expect(() => native.xrpRunSync(ph, any(ph), one)).toThrow(TypeError);
-    expect(() => native.xrpRunSync(ph, fh, any([0]))).toThrow(TypeError);
-    expect(() => native.xrpRunSync(ph, fh, Buffer.alloc(15))).toThrow(RangeError);
-    expect(() => native.xrpRunSync(ph, fh, Buffer.from([100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]))).toThrow(RangeError);
-    expect(() => native.xrpRunSync(ph, fh, Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0xe8, 3, 0, 0, 0, 0, 0, 0]))).toThrow(RangeError);
-    expect(() => native.xrpRunSync(ph, fh, one, Buffer.alloc(4097))).toThrow(RangeError);
-    expect(() => native.xrpRunSync(ph, fh, Buffer.alloc(32), Buffer.alloc(4096))).toThrow(RangeError);
-    expect(() => native.xrpRunSync(ph, fh, one, null, any(1))).toThrow(TypeError);
-    expect(() => native.xrpRunSync(ph, fh, one, null, any('kernel-compatible'))).toThrow(/mode must be one of 'extended', 'kernel', got 'kernel-compatible'/);
-    expect(() => native.xrpRunSync(ph, fh, one, null, any('x'.repeat(100)))).toThrow(/got 'x{31}\.\.\.'/);
-    expect(() => native.xrpRunSync(ph, fh, one, null, 'extended', 0)).toThrow(RangeError);
-    expect(() => native.xrpRunSync(ph, fh, one, null, 'extended', 10, 10, Buffer.alloc(4096))).toThrow(/out must be at least/);
-    expect(() => native.xrpRunSync(ph, fh, one, null, 'extended', 10, 0.5)).toThrow(RangeError);
+    // The chain records and scratch of xrpRun and xrpRunBatch, checked before any promise.
+    expect(() => native.xrpRun(any({}), fh, one)).toThrow(TypeError);
+    expect(() => native.xrpRun(ph, any(ph), one)).toThrow(TypeError);
+    expect(() => native.xrpRun(ph, fh, any([0]))).toThrow(TypeError);
+    expect(() => native.xrpRun(ph, fh, Buffer.alloc(15))).toThrow(RangeError);
+    expect(() => native.xrpRun(ph, fh, Buffer.from([100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]))).toThrow(RangeError);
+    expect(() => native.xrpRun(ph, fh, Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0xe8, 3, 0, 0, 0, 0, 0, 0]))).toThrow(RangeError);
+    expect(() => native.xrpRun(ph, fh, one, Buffer.alloc(4097))).toThrow(RangeError);
+    expect(() => native.xrpRun(ph, fh, Buffer.alloc(32), Buffer.alloc(3))).toThrow(/same number of bytes for each of the 2 chains/);
+    expect(() => native.xrpRun(ph, fh, Buffer.alloc(32), Buffer.alloc(2 * 4097))).toThrow(RangeError);
+    expect(() => native.xrpRun(ph, fh, one, null, any(1))).toThrow(TypeError);
+    expect(() => native.xrpRun(ph, fh, one, null, any('kernel-compatible'))).toThrow(/mode must be one of 'extended', 'kernel', got 'kernel-compatible'/);
+    expect(() => native.xrpRun(ph, fh, one, null, any('x'.repeat(100)))).toThrow(/got 'x{31}\.\.\.'/);
+    expect(() => native.xrpRun(ph, fh, one, null, 'extended', 0)).toThrow(RangeError);
+    expect(() => native.xrpRun(ph, fh, one, null, 'extended', 10, 0.5)).toThrow(RangeError);
+    // The lean synchronous path: a sync record of numbers, then the scratch page.
+    const F = native.xrp.syncFields;
+    const io = (set: Partial<Record<NativeSyncField, number>> = {}) => {
+      const b = Buffer.alloc(native.xrp.syncRecord + 4096);
+      for (const [name, v] of Object.entries(set) as [NativeSyncField, number][]) {
+        if (name === 'budget') b.writeDoubleLE(v, F.budget);
+        else if (name === 'offset') b.writeBigUInt64LE(BigInt(v), F.offset);
+        else b.writeUInt32LE(v, F[name]);
+      }
+      return b;
+    };
+    expect(() => native.xrpRunSyncLean(any({}), fh, io())).toThrow(TypeError);
+    expect(() => native.xrpRunSyncLean(ph, any(ph), io())).toThrow(TypeError);
+    expect(() => native.xrpRunSyncLean(ph, fh, any([0]))).toThrow(TypeError);
+    expect(() => native.xrpRunSyncLean(ph, fh, Buffer.alloc(4096 + 63))).toThrow(/io must be at least 4160 bytes/);
+    for (const bad of [{ offset: 100 }, { length: 1000 }, { mode: 2 }, { budget: 0.5 }, { budget: -1 }, { scratchLength: 4097 }]) {
+      expect(() => native.xrpRunSyncLean(ph, fh, io(bad)), JSON.stringify(bad)).toThrow(RangeError);
+    }
+    // The program runs on io's page in place: the blocks-seen count (scratch
+    // u64 1) goes on from what the caller left there, and the page past
+    // scratchLength is zeroed first.
+    const S = native.xrp.syncRecord;
+    const lean = io({ offset: 0, scratchLength: 4096 });
+    lean.fill(0xee, S);
+    const seen = 0xeeee_eeee_eeee_eeeen;
+    expect(native.xrp.outcomeCodes[native.xrpRunSyncLean(ph, fh, lean)]).toBe('DONE');
+    expect([lean.readUInt32LE(F.code), lean.readUInt32LE(F.hops), lean.readBigUInt64LE(S + 8)]).toEqual([native.xrp.outcomeCodes.indexOf('DONE'), 1, seen + 1n]);
+    lean.writeUInt32LE(8, F.scratchLength); // the sum is kept, the count and the rest zeroed
+    native.xrpRunSyncLean(ph, fh, lean);
+    expect([lean.readBigUInt64LE(S), lean.readBigUInt64LE(S + 8), lean[S + 4095]]).toEqual([seen, 1n, 0]);
+    expect(native.xrpSyncDetails()).toEqual(['done', '', null]);
     expect(() => native.xrpRunBatch(ph, fh, one, null, 'extended', 10, 10, 0)).toThrow(RangeError);
     expect(() => native.xrpRunBatch(ph, fh, one, null, 'extended', 10, 10, 1, any('uring'))).toThrow(/io must be one of 'auto', 'threads'/);
     expect(() => native.xrpOpen(any(1))).toThrow(TypeError);
@@ -393,12 +425,13 @@ describe('arguments', () => {
     expect(() => native.xrpOpen(pf.path, any('sometimes'))).toThrow(/direct must be one of 'auto', 'require', 'off'/);
     expect(() => native.xrpClose(any(ph))).toThrow(TypeError);
     expect(() => native.xrpProgramInfo(any(fh))).toThrow(TypeError);
-    const [records] = native.xrpRunSync(ph, fh, one);
-    expect(native.xrp.outcomeCodes[records!.readUInt32LE(native.xrp.resultFields.code)]).toBe('DONE');
+    const [records] = await native.xrpRun(ph, fh, one);
+    expect(native.xrp.outcomeCodes[records.readUInt32LE(native.xrp.resultFields.code)]).toBe('DONE');
     expect(await native.xrpRun(ph, fh, Buffer.alloc(0))).toHaveLength(6);
     expect(native.xrpClose(fh)).toBe(true);
     expect(native.xrpClose(fh)).toBe(false);
-    expect(() => native.xrpRunSync(ph, fh, one)).toThrow(expect.objectContaining({ code: 'FILE_CLOSED' }));
+    expect(() => native.xrpRunSyncLean(ph, fh, io())).toThrow(expect.objectContaining({ code: 'FILE_CLOSED' }));
+    expect(() => native.xrpRun(ph, fh, one)).toThrow(expect.objectContaining({ code: 'FILE_CLOSED' }));
   });
 });
 

@@ -19,6 +19,7 @@ mod napi_sys;
 mod store;
 mod xrp;
 mod xrp_records;
+mod xrp_sync;
 
 use ebpf::{
     default_engine, list_programs, region_address, Engine, Helpers, LoadError, Program, Region,
@@ -48,6 +49,7 @@ pub(crate) fn init(env: Env, exports: Value) -> Result<()> {
     for (name, method) in methods
         .into_iter()
         .chain(xrp::METHODS)
+        .chain(xrp_sync::METHODS)
         .chain(store::METHODS)
         .chain(commit::METHODS)
         .chain(io_trace::METHODS)

@@ -1,6 +1,7 @@
 //! The XRP runtime for JS: programs and files as tagged externals; chains run
-//! on the main thread, as a promise, or many at once as a batch; the kernel
-//! probe. `src/native.ts` types these functions, `src/xrp.ts` is the API.
+//! as a promise, or many at once as a batch; the kernel probe. Chains on the
+//! calling thread take the lean path of xrp_sync.rs. `src/native.ts` types
+//! these functions, `src/xrp.ts` is the API.
 //!
 //! Programs and files are `Arc`-shared: a run queued on the libuv pool takes
 //! its own references, so neither garbage collection nor `close` can pull
@@ -43,14 +44,13 @@ const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 /// `BatchEngine`'s own fallback).
 const MAX_BATCH_THREADS: u32 = 4;
 
-pub(crate) const METHODS: [(&str, Method); 9] = [
+pub(crate) const METHODS: [(&str, Method); 8] = [
     ("xrpLoadElf", load_elf),
     ("xrpProgramInfo", program_info),
     ("xrpOpen", open),
     ("xrpFileInfo", file_info),
     ("xrpClose", close),
     ("xrpProbe", probe_backend),
-    ("xrpRunSync", run_sync),
     ("xrpRun", run_async),
     ("xrpRunBatch", run_batch),
 ];
@@ -60,7 +60,12 @@ fn xrp_error(code: &'static str, message: impl Into<String>) -> JsError {
 }
 
 /// A file handle's state: `close` empties it.
-struct FileHandle(RefCell<Option<Arc<XrpFile>>>);
+pub(crate) struct FileHandle(RefCell<Option<Arc<XrpFile>>>);
+
+/// Argument `i` as a program loaded by `xrpLoadElf`.
+pub(crate) fn xrp_program<'cx>(cx: &CallCtx<'cx>, i: usize) -> Result<&'cx Arc<Program>> {
+    cx.external(i, &PROGRAM_TAG, "program")
+}
 
 /// `xrpLoadElf(object: Uint8Array, selector?: string, jit?: boolean): handle`
 fn load_elf(cx: &mut CallCtx<'_>) -> Result<Value> {
@@ -80,8 +85,7 @@ fn load_elf(cx: &mut CallCtx<'_>) -> Result<Value> {
 /// `xrpProgramInfo(handle): { name, length, engine, engineReason }`
 fn program_info(cx: &mut CallCtx<'_>) -> Result<Value> {
     let env = cx.env();
-    let program: &Arc<Program> = cx.external(0, &PROGRAM_TAG, "program")?;
-    crate::program_info_object(env, program)
+    crate::program_info_object(env, xrp_program(cx, 0)?)
 }
 
 /// `xrpOpen(path: string, direct?: 'auto' | 'require' | 'off', pageCheck?: Uint32Array): handle`
@@ -142,11 +146,11 @@ fn open_error(e: &std::io::Error, direct: DirectIo, path: &Path) -> JsError {
     }
 }
 
-fn file_handle<'cx>(cx: &CallCtx<'cx>, i: usize) -> Result<&'cx FileHandle> {
+pub(crate) fn file_handle<'cx>(cx: &CallCtx<'cx>, i: usize) -> Result<&'cx FileHandle> {
     cx.external(i, &FILE_TAG, "file")
 }
 
-fn open_file(handle: &FileHandle) -> Result<Arc<XrpFile>> {
+pub(crate) fn open_file(handle: &FileHandle) -> Result<Arc<XrpFile>> {
     let file = handle.0.borrow().clone();
     file.ok_or_else(|| xrp_error("FILE_CLOSED", "the file is closed").into())
 }
@@ -214,7 +218,7 @@ struct Request {
 }
 
 fn request(cx: &mut CallCtx<'_>) -> Result<Request> {
-    let program = Arc::clone(cx.external::<Arc<Program>>(0, &PROGRAM_TAG, "program")?);
+    let program = Arc::clone(xrp_program(cx, 0)?);
     let handle = file_handle(cx, 1)?;
     let mode = cx.choice(4, "mode", &MODES)?;
     let hop_limit = int_arg(
@@ -266,19 +270,18 @@ fn request(cx: &mut CallCtx<'_>) -> Result<Request> {
     }
     match cx.bytes(3, "scratch")? {
         None | Some([]) => {}
-        // One chain may pass a shorter scratch: the rest of its page stays zero.
-        Some(s) if chains.len() == 1 && s.len() <= PAGE_SIZE => {
-            chains[0].scratch[..s.len()].copy_from_slice(s);
-        }
-        Some(s) if s.len() == chains.len() * PAGE_SIZE => {
-            for (c, page) in chains.iter_mut().zip(s.chunks_exact(PAGE_SIZE)) {
-                c.scratch.copy_from_slice(page);
+        // The same number of bytes for each chain, at most a page: the start
+        // of its page; the rest of the page stays zero.
+        Some(s) if !chains.is_empty() && s.len() % chains.len() == 0 && s.len() / chains.len() <= PAGE_SIZE => {
+            let stride = s.len() / chains.len();
+            for (c, prefix) in chains.iter_mut().zip(s.chunks_exact(stride)) {
+                c.scratch[..stride].copy_from_slice(prefix);
             }
         }
         Some(s) => {
             let msg = format!(
-                "scratch must be empty, a page per chain ({} bytes), or for one chain at most {PAGE_SIZE} bytes; got {}",
-                chains.len() * PAGE_SIZE,
+                "scratch must be empty or the same number of bytes for each of the {} chains, at most {PAGE_SIZE} each; got {}",
+                chains.len(),
                 s.len()
             );
             return Err(JsError::range_error(msg).into());
@@ -311,12 +314,12 @@ fn run_one_by_one(req: Request) -> Ran {
         options,
         mut chains,
     } = req;
-    let mut engine = SyncEngine::new(&program);
+    let mut engine = SyncEngine::new();
     let reports = chains
         .iter_mut()
         .map(|c| {
             let started = start.elapsed();
-            let result = engine.run(&file, options, c.offset, c.len, &mut c.scratch);
+            let result = engine.run(&program, &file, options, c.offset, c.len, &mut c.scratch);
             ChainReport {
                 result,
                 log: engine.take_log(),
@@ -334,7 +337,8 @@ fn run_one_by_one(req: Request) -> Ran {
     }
 }
 
-/// Runs all chains at once with the batch engine.
+/// Runs all chains at once with the batch engine: on threads when asked
+/// for, else as the file's device measured (xrp's io_choice.rs).
 fn run_all_at_once(req: Request, depth: u32, threads: bool) -> Ran {
     let start = Instant::now();
     let Request {
@@ -346,7 +350,7 @@ fn run_all_at_once(req: Request, depth: u32, threads: bool) -> Ran {
     let mut engine = if threads {
         BatchEngine::with_threads(&program, depth.min(MAX_BATCH_THREADS) as usize)
     } else {
-        BatchEngine::new(&program, depth)
+        BatchEngine::for_file(&program, depth, &file)
     };
     let reports = engine.run_reported(&file, options, &mut chains);
     let io = engine.io();
@@ -362,17 +366,12 @@ fn run_all_at_once(req: Request, depth: u32, threads: bool) -> Ran {
 
 /// `[out, messages, logs, faults, io, elapsedNs]`: `out` holds the records,
 /// then a scratch page per chain (one buffer: creating a Node buffer costs as
-/// much as a one-hop chain's read), or is null when they were `written` to
-/// the caller's buffer. messages for chains not DONE, logs where
+/// much as a one-hop chain's read). messages for chains not DONE, logs where
 /// not empty, the VM's fault code for PROGRAM_ERROR; each of the three is
-/// null when no chain has one.
-fn ran_value(env: Env, ran: Ran, written: bool) -> Result<Value> {
+/// null when no chain has one. What promises settle with.
+fn ran_in_buffer(env: Env, ran: Ran) -> Result<Value> {
     let n = ran.reports.len();
-    let out = if written {
-        env.null()?
-    } else {
-        env.buffer(n * (RESULT_RECORD + PAGE_SIZE), |b| write_out(b, &ran))?
-    };
+    let out = env.buffer(n * (RESULT_RECORD + PAGE_SIZE), |b| write_out(b, &ran))?;
     let sparse = |pick: &dyn Fn(&ChainReport) -> Option<String>| -> Result<Value> {
         if ran.reports.iter().all(|r| pick(r).is_none()) {
             return env.null();
@@ -407,11 +406,6 @@ fn ran_value(env: Env, ran: Ran, written: bool) -> Result<Value> {
     Ok(result)
 }
 
-/// `ran_value` with the results in a new Buffer (what promises settle with).
-fn ran_in_buffer(env: Env, ran: Ran) -> Result<Value> {
-    ran_value(env, ran, false)
-}
-
 /// The records, then a scratch page per chain, into `b` (at least that long).
 fn write_out(b: &mut [u8], ran: &Ran) {
     let n = ran.reports.len();
@@ -424,33 +418,8 @@ fn write_out(b: &mut [u8], ran: &Ran) {
     }
 }
 
-/// `xrpRunSync(program, file, chains, scratch?, mode?, hopLimit?, budget?, out?)`:
-/// the chains one after another on this thread. With `out` (at least a
-/// record and a page per chain) the results are written there and the
-/// first element of the answer is null: no new Buffer per call, which cost
-/// about as much as a one-hop chain's read.
-fn run_sync(cx: &mut CallCtx<'_>) -> Result<Value> {
-    let env = cx.env();
-    let req = request(cx)?;
-    let need = req.chains.len() * (RESULT_RECORD + PAGE_SIZE);
-    if let Some(out) = cx.bytes(7, "out")? {
-        if out.len() < need {
-            let msg = format!("out must be at least {need} bytes, got {}", out.len());
-            return Err(JsError::range_error(msg).into());
-        }
-    }
-    let ran = run_one_by_one(req);
-    let written = match cx.bytes(7, "out")? {
-        Some(out) => {
-            write_out(out, &ran);
-            true
-        }
-        None => false,
-    };
-    ran_value(env, ran, written)
-}
-
-/// `xrpRun(...)`: as `xrpRunSync`, on the libuv pool; returns a promise.
+/// `xrpRun(program, file, chains, scratch?, mode?, hopLimit?, budget?)`: the
+/// chains one after another with the sync engine, on the libuv pool; returns a promise.
 fn run_async(cx: &mut CallCtx<'_>) -> Result<Value> {
     let env = cx.env();
     let req = request(cx)?;

@@ -60,6 +60,52 @@ pub(crate) mod result_record {
 }
 pub(crate) use result_record::SIZE as RESULT_RECORD;
 
+/// What `xrpRunSyncLean` (xrp_sync.rs) reads and writes before the scratch
+/// page in its `io` buffer, little-endian: offsets in the record, exported
+/// as `native.xrp.syncFields`. In: the chain. Out: how it ended.
+pub(crate) mod sync_record {
+    /// In, u64: where the first read starts.
+    pub(crate) const OFFSET: usize = 0;
+    /// In, u32: the first read's length, 0 for the mode's default.
+    pub(crate) const LENGTH: usize = 8;
+    /// In, u32: an index into `MODES`.
+    pub(crate) const MODE: usize = 12;
+    /// In, u32: reads at most, 0 for the default.
+    pub(crate) const HOP_LIMIT: usize = 16;
+    /// In, u32: bytes of the scratch page the caller wrote; the rest is zeroed.
+    pub(crate) const SCRATCH_LEN: usize = 20;
+    /// In, f64: instructions per program run, 0 for the default.
+    pub(crate) const BUDGET: usize = 24;
+    /// Out, u32: the outcome, an index into `OUTCOME_CODES`.
+    pub(crate) const CODE: usize = 32;
+    /// Out, u32: reads completed.
+    pub(crate) const HOPS: usize = 36;
+    /// Out, u64: the offset of the last read completed.
+    pub(crate) const LAST_OFFSET: usize = 40;
+    /// Out, u64: what the program returned (RETURNED).
+    pub(crate) const RETURNED: usize = 48;
+    /// Out, u32: the pc (PROGRAM_ERROR) or errno (READ_ERROR).
+    pub(crate) const DETAIL: usize = 56;
+    /// Out, u32: 1 when the program logged (`xrpSyncDetails` has it).
+    pub(crate) const LOGGED: usize = 60;
+    /// Bytes before the scratch page (`native.xrp.syncRecord`).
+    pub(crate) const SIZE: usize = 64;
+    pub(crate) const FIELDS: [(&str, usize); 12] = [
+        ("offset", OFFSET),
+        ("length", LENGTH),
+        ("mode", MODE),
+        ("hopLimit", HOP_LIMIT),
+        ("scratchLength", SCRATCH_LEN),
+        ("budget", BUDGET),
+        ("code", CODE),
+        ("hops", HOPS),
+        ("lastOffset", LAST_OFFSET),
+        ("returned", RETURNED),
+        ("detail", DETAIL),
+        ("logged", LOGGED),
+    ];
+}
+
 /// What each choice argument takes, by name; the first is the default.
 /// Exported as `native.xrp.modes`, `directIo` and `batchIo`.
 pub(crate) const MODES: [(&str, Mode); 2] = [
@@ -108,6 +154,8 @@ pub(crate) fn export(env: Env, exports: Value) -> Result<()> {
         env.number(chain_record::SIZE as f64)?,
     )?;
     env.set(constants, "resultRecord", env.number(RESULT_RECORD as f64)?)?;
+    env.set(constants, "syncRecord", env.number(sync_record::SIZE as f64)?)?;
+    env.set(constants, "syncFields", env.numbers(&sync_record::FIELDS)?)?;
     env.set(
         constants,
         "chainFields",
@@ -150,20 +198,28 @@ fn names<T>(env: Env, choices: &[(&str, T)]) -> Result<Value> {
     Ok(a)
 }
 
-/// One result record ([`result_record`]); bytes it names no field of are 0.
-pub(crate) fn write_record(out: &mut [u8], report: &ChainReport) {
-    use result_record::*;
-    let r = &report.result;
-    let code = OUTCOME_CODES
-        .iter()
-        .position(|&c| c == r.outcome.code())
-        .unwrap_or(u32::MAX as usize) as u32;
-    let (returned, detail) = match &r.outcome {
+/// `outcome`'s code as records carry it: its index in `OUTCOME_CODES`.
+pub(crate) fn outcome_code(outcome: &Outcome) -> u32 {
+    OUTCOME_CODES.iter().position(|&c| c == outcome.code()).unwrap_or(u32::MAX as usize) as u32
+}
+
+/// `(returned, detail)` as records carry them: what the program returned
+/// (RETURNED), the pc (PROGRAM_ERROR) or the errno (READ_ERROR).
+pub(crate) fn outcome_detail(outcome: &Outcome) -> (u64, u32) {
+    match outcome {
         Outcome::Returned { code } => (*code, 0),
         Outcome::ProgramError(e) => (0, e.pc() as u32),
         Outcome::ReadError { errno, .. } => (0, *errno as u32),
         _ => (0, 0),
-    };
+    }
+}
+
+/// One result record ([`result_record`]); bytes it names no field of are 0.
+pub(crate) fn write_record(out: &mut [u8], report: &ChainReport) {
+    use result_record::*;
+    let r = &report.result;
+    let code = outcome_code(&r.outcome);
+    let (returned, detail) = outcome_detail(&r.outcome);
     out[..SIZE].fill(0);
     let mut put = |at: usize, bytes: &[u8]| out[at..at + bytes.len()].copy_from_slice(bytes);
     put(CODE, &code.to_le_bytes());

@@ -1,12 +1,15 @@
-//! The batch engine: many chains in flight on one io_uring.
+//! The batch engine: many chains at once, on one io_uring or on threads.
 //!
-//! When a read completes, its chain's program runs in the same completion
-//! loop and the chain's next read is queued at once; one `io_uring_enter`
-//! then submits the whole round and waits for the next completion. A data
-//! page belongs to an in-flight read, not to a chain, so `depth` pages (all
-//! registered with the ring) serve any number of chains. Where io_uring is
-//! unavailable, a small pool of threads runs the chains with `pread`, and
-//! [`BatchEngine::io`] says so.
+//! On io_uring: when a read completes, its chain's program runs in the same
+//! completion loop and the chain's next read is queued at once; one
+//! `io_uring_enter` then submits the whole round and waits for the next
+//! completion. A data page belongs to an in-flight read, not to a chain, so
+//! `depth` pages (all registered with the ring) serve any number of chains.
+//!
+//! On threads: each runs whole chains with the sync engine (`pread` per
+//! hop), taking the next chain when one ends; the calling thread is one of
+//! them. Which one a file gets is measured ([`crate::io_choice`]):
+//! [`BatchEngine::for_file`]; [`BatchEngine::io`] says what was chosen and why.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -16,6 +19,7 @@ use uring::{opcode, IoUring};
 
 use crate::chain::{Chain, ChainOptions, Step};
 use crate::file::{clear_tail, XrpFile};
+use crate::io_choice::{self, BatchIo, IoChoice, FALLBACK_THREADS};
 use crate::outcome::{ChainResult, Outcome};
 use crate::page::Page;
 use crate::sync::SyncEngine;
@@ -60,7 +64,7 @@ pub struct BatchChain {
 
 enum Io {
     Uring { ring: IoUring, registered_buffers: bool },
-    Threads { threads: usize, why: String },
+    Threads { threads: usize },
 }
 
 pub struct BatchEngine<'p> {
@@ -71,42 +75,74 @@ pub struct BatchEngine<'p> {
     program: &'p Program,
     vm: Vm<'p>,
     depth: u32,
+    /// Why `io` is what it is, in words.
+    why: String,
 }
 
 impl<'p> BatchEngine<'p> {
-    /// An engine with up to `depth` reads in flight.
+    /// An engine with up to `depth` reads in flight on io_uring, or (where
+    /// io_uring is unavailable) threads doing `pread`.
     pub fn new(program: &'p Program, depth: u32) -> BatchEngine<'p> {
-        let depth = depth.clamp(1, 4096);
-        let pages: Vec<Page> = (0..depth).map(|_| Page::new()).collect();
-        let io = match IoUring::new(depth) {
-            Ok(mut ring) => {
-                let bufs: Vec<(*mut u8, usize)> = pages.iter().map(|p| (p.as_ptr() as *mut u8, p.len())).collect();
-                // SAFETY: the pages outlive the registration: they are dropped after the ring.
-                let registered_buffers = unsafe { ring.register_buffers(&bufs) }.is_ok();
-                Io::Uring { ring, registered_buffers }
-            }
-            Err(e) => Io::Threads { threads: (depth as usize).min(4), why: format!("io_uring is unavailable: {e}") },
-        };
-        BatchEngine { io, pages, program, vm: Vm::new(program), depth }
+        BatchEngine::uring(program, depth, "asked for".into())
     }
 
     /// An engine that runs chains on `threads` threads with `pread`, never io_uring.
     pub fn with_threads(program: &'p Program, threads: usize) -> BatchEngine<'p> {
-        let threads = threads.clamp(1, 64);
-        let io = Io::Threads { threads, why: "asked for".into() };
-        BatchEngine { io, pages: Vec::new(), program, vm: Vm::new(program), depth: threads as u32 }
+        BatchEngine::threads(program, threads, "asked for".into())
     }
 
-    /// How reads are issued, in words.
+    /// The engine `file` should be read with (up to `depth` chains at once),
+    /// as its device measured ([`io_choice::for_file`], [`io_choice::choose`]).
+    pub fn for_file(program: &'p Program, depth: u32, file: &XrpFile) -> BatchEngine<'p> {
+        let IoChoice { io, reason } = io_choice::choose(&io_choice::for_file(file), depth);
+        match io {
+            BatchIo::Uring => BatchEngine::uring(program, depth, reason),
+            BatchIo::Threads(n) => BatchEngine::threads(program, n, reason),
+        }
+    }
+
+    fn uring(program: &'p Program, depth: u32, why: String) -> BatchEngine<'p> {
+        let depth = depth.clamp(1, 4096);
+        let pages: Vec<Page> = (0..depth).map(|_| Page::new()).collect();
+        match IoUring::new(depth) {
+            Ok(mut ring) => {
+                let bufs: Vec<(*mut u8, usize)> = pages.iter().map(|p| (p.as_ptr() as *mut u8, p.len())).collect();
+                // SAFETY: the pages outlive the registration: they are dropped after the ring.
+                let registered_buffers = unsafe { ring.register_buffers(&bufs) }.is_ok();
+                let io = Io::Uring { ring, registered_buffers };
+                BatchEngine { io, pages, program, vm: Vm::new(program), depth, why }
+            }
+            Err(e) => {
+                let threads = (depth as usize).min(FALLBACK_THREADS);
+                BatchEngine::threads(program, threads, format!("io_uring is unavailable: {e}"))
+            }
+        }
+    }
+
+    fn threads(program: &'p Program, threads: usize, why: String) -> BatchEngine<'p> {
+        let threads = threads.clamp(1, 64);
+        let io = Io::Threads { threads };
+        BatchEngine { io, pages: Vec::new(), program, vm: Vm::new(program), depth: threads as u32, why }
+    }
+
+    /// How reads are issued and why, in words.
     pub fn io(&self) -> String {
         match &self.io {
             Io::Uring { registered_buffers, .. } => format!(
-                "io_uring, queue depth {}{}",
+                "io_uring, queue depth {}{} ({})",
                 self.depth,
-                if *registered_buffers { ", registered buffers" } else { "" }
+                if *registered_buffers { ", registered buffers" } else { "" },
+                self.why
             ),
-            Io::Threads { threads, why } => format!("{threads} threads doing pread ({why})"),
+            Io::Threads { threads, .. } => {
+                format!("{threads} thread{} doing pread ({})", if *threads == 1 { "" } else { "s" }, self.why)
+            }
         }
+    }
+
+    /// Whether chains run on threads doing `pread` (else on io_uring).
+    pub fn uses_threads(&self) -> bool {
+        matches!(self.io, Io::Threads { .. })
     }
 
     /// Runs every chain to its end; results are in the order of `chains`.
@@ -122,7 +158,7 @@ impl<'p> BatchEngine<'p> {
             Io::Uring { ring, registered_buffers } => {
                 run_on_ring(ring, *registered_buffers, &mut self.pages, &mut self.vm, file, options, chains, start)
             }
-            Io::Threads { threads, .. } => run_on_threads(*threads, self.program, file, options, chains, start),
+            Io::Threads { threads } => run_on_threads(*threads, self.program, file, options, chains, start),
         }
     }
 }
@@ -239,7 +275,8 @@ fn run_on_ring(
         .collect()
 }
 
-/// The fallback: `threads` threads, each with its own sync engine, take chains in turn.
+/// `threads` threads, each with its own sync engine, take chains in turn;
+/// the calling thread is one of them, so one thread spawns none.
 fn run_on_threads(
     threads: usize,
     program: &Program,
@@ -248,26 +285,30 @@ fn run_on_threads(
     chains: &mut [BatchChain],
     start: Instant,
 ) -> Vec<ChainReport> {
+    let threads = threads.clamp(1, chains.len().max(1));
     let next = std::sync::Mutex::new(chains.iter_mut().enumerate());
+    let work = || {
+        let mut engine = SyncEngine::new();
+        let mut done = Vec::new();
+        loop {
+            let Some((i, c)) = next.lock().unwrap_or_else(|p| p.into_inner()).next() else { break };
+            let started = start.elapsed();
+            let result = engine.run(program, file, options, c.offset, c.len, &mut c.scratch);
+            let progress = Progress { log: engine.take_log(), started: Some(started), finished: start.elapsed() };
+            done.push((i, progress.report(result)));
+        }
+        done
+    };
     let mut results: Vec<(usize, ChainReport)> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads.max(1))
-            .map(|_| {
-                s.spawn(|| {
-                    let mut engine = SyncEngine::new(program);
-                    let mut done = Vec::new();
-                    loop {
-                        let Some((i, c)) = next.lock().unwrap_or_else(|p| p.into_inner()).next() else { break };
-                        let started = start.elapsed();
-                        let result = engine.run(file, options, c.offset, c.len, &mut c.scratch);
-                        let progress = Progress { log: engine.take_log(), started: Some(started), finished: start.elapsed() };
-                        done.push((i, progress.report(result)));
-                    }
-                    done
-                })
-            })
-            .collect();
-        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+        let others: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+        let mut all = work();
+        for w in others {
+            // A worker that panicked loses its chains: the assert below says so.
+            all.extend(w.join().unwrap_or_default());
+        }
+        all
     });
     results.sort_by_key(|(i, _)| *i);
+    assert_eq!(results.len(), chains.len(), "a worker thread panicked");
     results.into_iter().map(|(_, r)| r).collect()
 }

@@ -85,14 +85,15 @@ impl Chain {
     }
 
     /// The read the last `Step::Read` asked for completed with `read` (bytes
-    /// read, or an errno) into `data`. Runs the program and says what is next.
+    /// read, or an errno) into `data`. Runs the program, with `scratch` (the
+    /// chain's scratch page) writable, and says what is next.
     pub fn completed(
         &mut self,
         vm: &mut Vm<'_>,
         file: &XrpFile,
         read: Result<usize, i32>,
         data: &Page,
-        scratch: &mut Page,
+        scratch: &mut [u8],
     ) -> Step {
         match read {
             Err(errno) => return self.finish(Outcome::ReadError { offset: self.offset, errno }),

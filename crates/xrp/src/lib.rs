@@ -4,7 +4,8 @@
 //! - [`abi`]: the context layout of `bpf/include/xrp.h`;
 //! - [`chain`]: one chain's state machine, shared by every engine;
 //! - [`sync`]: one chain per call, `pread` per hop;
-//! - [`batch`]: many chains in flight on one io_uring (or a thread pool);
+//! - [`batch`]: many chains at once, on one io_uring or on threads doing
+//!   `pread`, as [`io_choice`] measures each file's device;
 //! - [`kernel`]: the probe for a kernel with XRP (and, with the
 //!   `kernel-runner` feature, `KernelProgram`, which runs chains in it);
 //! - [`file`], [`page`], [`outcome`]: what chains read, into what, and how they end;
@@ -16,6 +17,7 @@ pub mod batch;
 pub mod chain;
 pub mod crc32;
 pub mod file;
+pub mod io_choice;
 pub mod kernel;
 pub mod outcome;
 pub mod page;

@@ -1,35 +1,54 @@
 //! The sync engine: one call runs a whole chain with one `pread` per hop.
+//!
+//! An engine is not tied to a program: it holds what every chain needs
+//! besides the program (the VM's stack and log, the data page), so one
+//! engine per thread serves every program and no chain allocates.
 
-use ebpf::{Program, Vm};
+use ebpf::{Program, Vm, VmMemory};
 
 use crate::chain::{Chain, ChainOptions, Step};
 use crate::file::XrpFile;
 use crate::outcome::ChainResult;
 use crate::page::Page;
 
-pub struct SyncEngine<'p> {
-    vm: Vm<'p>,
+#[derive(Default)]
+pub struct SyncEngine {
+    /// None only while a chain runs (its `Vm` holds it).
+    vm: Option<VmMemory>,
     data: Page,
 }
 
-impl<'p> SyncEngine<'p> {
-    pub fn new(program: &'p Program) -> SyncEngine<'p> {
-        SyncEngine { vm: Vm::new(program), data: Page::new() }
+impl SyncEngine {
+    pub fn new() -> SyncEngine {
+        SyncEngine { vm: Some(VmMemory::new()), data: Page::new() }
     }
 
-    /// Runs one chain from a read of `len` bytes at `offset`. `scratch` is the
-    /// program's scratch page, in and out.
-    pub fn run(&mut self, file: &XrpFile, options: ChainOptions, offset: u64, len: usize, scratch: &mut Page) -> ChainResult {
+    /// Runs one chain of `program` from a read of `len` bytes at `offset`.
+    /// `scratch` is the program's scratch page, in and out, used in place: a
+    /// page of 4096 bytes as the XRP ABI has it (the VM refuses any access
+    /// past a shorter one).
+    pub fn run(
+        &mut self,
+        program: &Program,
+        file: &XrpFile,
+        options: ChainOptions,
+        offset: u64,
+        len: usize,
+        scratch: &mut [u8],
+    ) -> ChainResult {
+        let mut vm = Vm::with_memory(program, self.vm.take().unwrap_or_default());
         let (mut chain, mut step) = Chain::start(options, file, offset, len);
-        loop {
+        let result = loop {
             match step {
                 Step::Read { offset, len } => {
                     let read = file.read_into(&mut self.data, offset, len);
-                    step = chain.completed(&mut self.vm, file, read, &self.data, scratch);
+                    step = chain.completed(&mut vm, file, read, &self.data, scratch);
                 }
-                Step::Finished(result) => return result,
+                Step::Finished(result) => break result,
             }
-        }
+        };
+        self.vm = Some(vm.into_memory());
+        result
     }
 
     /// The last block read, as the kernel leaves it in the caller's buffer.
@@ -39,6 +58,6 @@ impl<'p> SyncEngine<'p> {
 
     /// What `bpf_trace_printk` wrote during the chains run so far.
     pub fn take_log(&mut self) -> String {
-        self.vm.take_log()
+        self.vm.as_mut().map(VmMemory::take_log).unwrap_or_default()
     }
 }

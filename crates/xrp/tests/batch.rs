@@ -22,11 +22,11 @@ fn check_against_sync(engine: &mut BatchEngine, file: &XrpFile, opts: ChainOptio
     let mut batch = chains(blocks, &mut rng);
     let results = engine.run(file, opts, &mut batch);
     assert_eq!(results.len(), batch.len());
-    let mut sync = SyncEngine::new(&program);
+    let mut sync = SyncEngine::new();
     let mut seen = [0usize; 3];
     for (c, got) in batch.iter().zip(&results) {
         let mut scratch = Page::new();
-        let want = sync.run(file, opts, c.offset, c.len, &mut scratch);
+        let want = sync.run(&program, file, opts, c.offset, c.len, &mut scratch);
         assert_eq!(got, &want, "chain from {}", c.offset);
         assert_eq!(&c.scratch[..24], &scratch[..24], "scratch of the chain from {}", c.offset);
         seen[match got.outcome {

@@ -41,9 +41,9 @@ fn the_data_page_holds_the_last_block_and_is_zeroed_past_a_short_read() {
     let program = chain_program();
     let (file, first) = shuffled_chain(5, 4096, 9);
     let file = file.open(DirectIo::Off);
-    let mut engine = SyncEngine::new(&program);
+    let mut engine = SyncEngine::new();
     let mut scratch = Page::new();
-    let result = engine.run(&file, options(Mode::KernelCompatible), first, 512, &mut scratch);
+    let result = engine.run(&program, &file, options(Mode::KernelCompatible), first, 512, &mut scratch);
     assert_eq!(result.outcome, Outcome::Done);
     assert_eq!(u64::from_le_bytes(engine.data()[16..24].try_into().unwrap()), 5, "the last block's value");
     assert!(engine.data()[512..].iter().all(|&b| b == 0), "a 512-byte read leaves the rest zeroed");
@@ -114,7 +114,7 @@ fn bad_addresses_are_refused_before_any_read() {
     // The first read is checked too.
     let f = two_blocks(block(0));
     let mut scratch = Page::new();
-    let r = SyncEngine::new(&program).run(&f.open(DirectIo::Off), options(Mode::Extended), 512 * 3 + 1, 4096, &mut scratch);
+    let r = SyncEngine::new().run(&program, &f.open(DirectIo::Off), options(Mode::Extended), 512 * 3 + 1, 4096, &mut scratch);
     assert_eq!(r.outcome, Outcome::BadAddress(AddressError::Misaligned { offset: 1537 }));
     assert_eq!(r.hops, 0);
 }

@@ -34,7 +34,7 @@ fn the_emulator_works_after_probing() {
     let program = chain_program();
     let (file, first) = shuffled_chain(16, 4096, 2);
     let mut scratch = Page::new();
-    let r = SyncEngine::new(&program).run(&file.open(DirectIo::Auto), ChainOptions::default(), first, 4096, &mut scratch);
+    let r = SyncEngine::new().run(&program, &file.open(DirectIo::Auto), ChainOptions::default(), first, 4096, &mut scratch);
     assert_eq!(r.outcome, Outcome::Done);
     assert_eq!(r.hops, 16);
 }

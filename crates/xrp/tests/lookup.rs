@@ -195,11 +195,11 @@ fn the_programs_have_no_rodata_and_no_globals() {
 
 /// Runs every query through the sync engine and checks it against the model.
 fn check_lookups_sync(program: &Program, tree: &Tree, file: &XrpFile, mode: Mode, keys: &[Vec<u8>]) -> [usize; 3] {
-    let mut engine = SyncEngine::new(program);
+    let mut engine = SyncEngine::new();
     let mut seen = [0usize; 3];
     for key in keys {
         let mut scratch = lookup_scratch(key, tree.page_size);
-        let r = engine.run(file, options(mode), tree.root * tree.page_size as u64, read_len(tree, mode), &mut scratch);
+        let r = engine.run(program, file, options(mode), tree.root * tree.page_size as u64, read_len(tree, mode), &mut scratch);
         let want = expected(tree, key);
         let (got, levels) = found(&scratch);
         let what = format!("page size {}, {mode:?}, key {key:02x?}", tree.page_size);
@@ -276,7 +276,7 @@ fn scratch_outside_the_format_is_refused_with_state_0() {
     let (tree, file) = trees(50, 7).remove(1);
     let file = file.open();
     let run = |scratch: &mut Page| {
-        SyncEngine::new(&program).run(&file, options(Mode::Extended), tree.root * tree.page_size as u64, tree.page_size, scratch)
+        SyncEngine::new().run(&program, &file, options(Mode::Extended), tree.root * tree.page_size as u64, tree.page_size, scratch)
     };
     let mut long_key = lookup_scratch(b"k", tree.page_size);
     long_key[4..6].copy_from_slice(&512u16.to_le_bytes());
@@ -303,7 +303,8 @@ fn lookup_in(program: &Program, tree: &Tree, key: &[u8], corrupt: impl FnOnce(&m
     corrupt(&mut bad);
     let file = TempFile::new(&bad.bytes);
     let mut scratch = lookup_scratch(key, tree.page_size);
-    let r = SyncEngine::new(program).run(
+    let r = SyncEngine::new().run(
+        program,
         &file.open(),
         options(Mode::Extended),
         tree.root * tree.page_size as u64,
@@ -472,12 +473,12 @@ fn random_damage_never_faults_the_program() {
             let file = TempFile::new(&bad);
             let file = file.open();
             let mut scratch = lookup_scratch(key, p);
-            let r = SyncEngine::new(&lookup).run(&file, options(Mode::Extended), tree.root * p as u64, p, &mut scratch);
+            let r = SyncEngine::new().run(&lookup, &file, options(Mode::Extended), tree.root * p as u64, p, &mut scratch);
             let ok = matches!(r.outcome, Outcome::Done | Outcome::BadAddress(xrp::AddressError::OutOfFile { .. }));
             assert!(ok, "page size {p}: {r:?}");
             *states.entry(format!("lookup {}", u32_at(&scratch, 0))).or_insert(0) += 1;
             let mut scratch = range_scratch(key, p, tree.root, 0);
-            let r = SyncEngine::new(&range).run(&file, options(Mode::Extended), tree.root * p as u64, p, &mut scratch);
+            let r = SyncEngine::new().run(&range, &file, options(Mode::Extended), tree.root * p as u64, p, &mut scratch);
             let ok = matches!(r.outcome, Outcome::Done | Outcome::BadAddress(xrp::AddressError::OutOfFile { .. }));
             assert!(ok, "page size {p}: range {r:?}");
             *states.entry(format!("range {}", u32_at(&scratch, 0))).or_insert(0) += 1;
@@ -523,14 +524,14 @@ fn pairs(s: &Page) -> Vec<(Vec<u8>, Stored)> {
 }
 
 /// A scan from `start` to the end: calls made (each checked), and the pairs.
-fn scan(engine: &mut SyncEngine, file: &XrpFile, tree: &Tree, mode: Mode, start: &[u8], max: u16) -> (usize, Vec<(Vec<u8>, Stored)>) {
+fn scan(engine: &mut SyncEngine, program: &Program, file: &XrpFile, tree: &Tree, mode: Mode, start: &[u8], max: u16) -> (usize, Vec<(Vec<u8>, Stored)>) {
     let p = tree.page_size as u64;
     let mut scratch = range_scratch(start, tree.page_size, tree.root, max);
     let mut all = Vec::new();
     for call in 1.. {
         let page = u64_at(&scratch, 16);
         let len = if mode == Mode::KernelCompatible { 512 } else { tree.page_size };
-        let r = engine.run(file, options(mode), page * p, len, &mut scratch);
+        let r = engine.run(program, file, options(mode), page * p, len, &mut scratch);
         assert_eq!(r.outcome, Outcome::Done, "call {call}");
         assert_eq!(u32_at(&scratch, 40), r.hops, "levels: pages read by this call");
         let got = pairs(&scratch);
@@ -556,11 +557,11 @@ fn full_and_resumed_range_scans_equal_the_model() {
     let program = range_program();
     for (tree, file) in trees(2000, 13) {
         let file = file.open();
-        let mut engine = SyncEngine::new(&program);
+        let mut engine = SyncEngine::new();
         let mut rng = Rng::new(14);
         for mode in modes(tree.page_size) {
             for max in [0u16, 1, 7, 64] {
-                let (calls, got) = scan(&mut engine, &file, &tree, mode, b"", max);
+                let (calls, got) = scan(&mut engine, &program, &file, &tree, mode, b"", max);
                 assert_eq!(got, model_from(&tree, b""), "page size {}, {mode:?}, max {max}", tree.page_size);
                 if max == 0 {
                     println!("page size {} {mode:?}: a full scan of {} keys took {calls} calls", tree.page_size, got.len());
@@ -571,7 +572,7 @@ fn full_and_resumed_range_scans_equal_the_model() {
             starts.extend(queries(&tree, &mut rng).into_iter().rev().take(15));
             starts.push(vec![0xff; encoder::max_key_len(tree.page_size)]);
             for start in starts {
-                let (_, got) = scan(&mut engine, &file, &tree, mode, &start, 5);
+                let (_, got) = scan(&mut engine, &program, &file, &tree, mode, &start, 5);
                 assert_eq!(got, model_from(&tree, &start), "page size {}, start {start:02x?}", tree.page_size);
             }
         }
@@ -587,9 +588,9 @@ fn range_scans_of_a_single_leaf_and_an_empty_tree() {
             let entries: Vec<(Vec<u8>, Vec<u8>)> = (0..n).map(|i| (vec![b'k', i as u8], vec![i as u8; 3])).collect();
             let tree = encoder::build(p, &entries, &mut rng);
             let file = TempFile::new(&tree.bytes);
-            let mut engine = SyncEngine::new(&program);
+            let mut engine = SyncEngine::new();
             for max in [0, 1] {
-                let (_, got) = scan(&mut engine, &file.open(), &tree, Mode::Extended, b"", max);
+                let (_, got) = scan(&mut engine, &program, &file.open(), &tree, Mode::Extended, b"", max);
                 assert_eq!(got, model_from(&tree, b""));
             }
         }
@@ -610,10 +611,10 @@ fn the_batch_engine_runs_range_calls_as_the_sync_engine() {
             .map(|(i, s)| BatchChain { offset: tree.root * p as u64, len: p, scratch: range_scratch(s, p, tree.root, (i % 9) as u16) })
             .collect();
         let results = BatchEngine::new(&program, 32).run(&file, options(Mode::Extended), &mut chains);
-        let mut sync = SyncEngine::new(&program);
+        let mut sync = SyncEngine::new();
         for ((start, chain), r) in starts.iter().zip(&chains).zip(&results) {
             let mut scratch = range_scratch(start, p, tree.root, u16_at(&chain.scratch, 6));
-            let want = sync.run(&file, options(Mode::Extended), tree.root * p as u64, p, &mut scratch);
+            let want = sync.run(&program, &file, options(Mode::Extended), tree.root * p as u64, p, &mut scratch);
             assert_eq!(r, &want);
             assert_eq!(&chain.scratch[..], &scratch[..], "page size {p}: the whole scratch page");
             let got = pairs(&chain.scratch);
@@ -633,7 +634,7 @@ fn range_scans_check_page_numbers_and_ignore_leaf_next() {
         bad[leaf as usize * p + 24..leaf as usize * p + 32].copy_from_slice(&0x1234_5678u64.to_le_bytes());
     }
     let file = TempFile::new(&bad);
-    let (_, got) = scan(&mut SyncEngine::new(&program), &file.open(), &tree, Mode::Extended, b"", 0);
+    let (_, got) = scan(&mut SyncEngine::new(), &program, &file.open(), &tree, Mode::Extended, b"", 0);
     assert_eq!(got, model_from(&tree, b""));
 
     // A leaf whose pageNo is not the page asked for ends the scan in state 4.
@@ -643,11 +644,11 @@ fn range_scans_check_page_numbers_and_ignore_leaf_next() {
     let file = TempFile::new(&bad);
     let file = file.open();
     let mut scratch = range_scratch(b"", p, tree.root, 0);
-    let mut engine = SyncEngine::new(&program);
+    let mut engine = SyncEngine::new();
     let mut calls = 0;
     while u32_at(&scratch, 0) != 4 {
         assert_eq!(u32_at(&scratch, 0), if calls == 0 { 0 } else { 1 }, "stops at the bad leaf, never ends");
-        let r = engine.run(&file, options(Mode::Extended), u64_at(&scratch, 16) * p as u64, p, &mut scratch);
+        let r = engine.run(&program, &file, options(Mode::Extended), u64_at(&scratch, 16) * p as u64, p, &mut scratch);
         assert_eq!(r.outcome, Outcome::Done);
         calls += 1;
     }
@@ -657,17 +658,17 @@ fn range_scans_check_page_numbers_and_ignore_leaf_next() {
     let o = entry_at(leaf, 0);
     let key = leaf[o + 8..o + 8 + u16_at(leaf, o) as usize].to_vec();
     let mut scratch = lookup_scratch(&key, p);
-    let r = SyncEngine::new(&lookup_program()).run(&file, options(Mode::Extended), tree.root * p as u64, p, &mut scratch);
+    let r = SyncEngine::new().run(&lookup_program(), &file, options(Mode::Extended), tree.root * p as u64, p, &mut scratch);
     assert_eq!((r.outcome, found(&scratch).0), (Outcome::Done, expected(&tree, &key)));
 
     // A resume slot past the leaf's count is state 4.
     let mut scratch = range_scratch(b"", p, tree.root, 1);
     let clean = TempFile::new(&tree.bytes);
     let clean = clean.open();
-    engine.run(&clean, options(Mode::Extended), tree.root * p as u64, p, &mut scratch);
+    engine.run(&program, &clean, options(Mode::Extended), tree.root * p as u64, p, &mut scratch);
     assert_eq!(u32_at(&scratch, 0), 1);
     scratch[24..28].copy_from_slice(&1000u32.to_le_bytes());
-    engine.run(&clean, options(Mode::Extended), u64_at(&scratch, 16) * p as u64, p, &mut scratch);
+    engine.run(&program, &clean, options(Mode::Extended), u64_at(&scratch, 16) * p as u64, p, &mut scratch);
     assert_eq!(u32_at(&scratch, 0), 4);
 }
 
@@ -768,7 +769,7 @@ fn the_programs_check_page_numbers_and_levels_when_asked() {
                 scratch[544..552].copy_from_slice(&t.root.to_le_bytes());
                 scratch[552..556].copy_from_slice(&t.height.to_le_bytes());
             }
-            let r = SyncEngine::new(&program).run(&file.open(), options(Mode::Extended), t.root * p as u64, p, &mut scratch);
+            let r = SyncEngine::new().run(&program, &file.open(), options(Mode::Extended), t.root * p as u64, p, &mut scratch);
             assert_eq!(r.outcome, Outcome::Done, "page size {p}");
             (found(&scratch).0, u64_at(&scratch, 544))
         };
@@ -804,7 +805,7 @@ fn the_programs_check_page_numbers_and_levels_when_asked() {
         let mut scratch = lookup_scratch(first, p);
         scratch[544..552].copy_from_slice(&tree.root.to_le_bytes());
         scratch[552..556].copy_from_slice(&tree.height.to_le_bytes());
-        SyncEngine::new(&program).run(&file.open(), options(Mode::Extended), tree.root * p as u64, p, &mut scratch);
+        SyncEngine::new().run(&program, &file.open(), options(Mode::Extended), tree.root * p as u64, p, &mut scratch);
         assert_eq!(found(&scratch).0, Found::Corrupt, "page size {p}: a leaf above the leaf level");
     }
 }

@@ -87,7 +87,7 @@ pub fn tally(scratch: &Page) -> (u64, u64, u64) {
 
 pub fn run(program: &Program, file: &XrpFile, opts: ChainOptions, offset: u64) -> (ChainResult, Page) {
     let mut scratch = Page::new();
-    let result = SyncEngine::new(program).run(file, opts, offset, opts.first_read_len(), &mut scratch);
+    let result = SyncEngine::new().run(program, file, opts, offset, opts.first_read_len(), &mut scratch);
     (result, scratch)
 }
 

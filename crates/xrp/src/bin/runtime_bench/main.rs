@@ -199,7 +199,8 @@ struct Bench<'p> {
     /// The same file opened like `file` (direct or not), for the plain readers.
     plain: File,
     layout: Layout,
-    sync: SyncEngine<'p>,
+    program: &'p Program,
+    sync: SyncEngine,
     shallow: BatchEngine<'p>,
     deep: BatchEngine<'p>,
 }
@@ -213,7 +214,8 @@ impl<'p> Bench<'p> {
             file,
             plain,
             layout,
-            sync: SyncEngine::new(program),
+            program,
+            sync: SyncEngine::new(),
             shallow: BatchEngine::new(program, 1),
             deep: BatchEngine::new(program, DEEP),
         })
@@ -225,7 +227,7 @@ impl<'p> Bench<'p> {
         let len = options.first_read_len();
         match kind {
             Kind::Pread => pread_loop(&self.plain, &self.layout, len, first, deadline),
-            Kind::Sync => sync_loop(&mut self.sync, &self.file, &self.layout, options, first, deadline),
+            Kind::Sync => sync_loop(&mut self.sync, self.program, &self.file, &self.layout, options, first, deadline),
             Kind::Batch(1) => batch_loop(&mut self.shallow, 1, &self.file, &self.layout, options, first, deadline),
             Kind::Batch(d) => batch_loop(&mut self.deep, d, &self.file, &self.layout, options, first, deadline),
             Kind::Uring(d) => {
@@ -262,7 +264,8 @@ fn pread_loop(file: &File, layout: &Layout, len: usize, first: usize, deadline: 
 }
 
 fn sync_loop(
-    engine: &mut SyncEngine<'_>,
+    engine: &mut SyncEngine,
+    program: &Program,
     file: &XrpFile,
     layout: &Layout,
     options: ChainOptions,
@@ -276,7 +279,7 @@ fn sync_loop(
     while Instant::now() < deadline {
         for _ in 0..CHAINS_PER_CHECK {
             scratch[0..8].fill(0);
-            let result = engine.run(file, options, layout.starts[chain], len, &mut scratch);
+            let result = engine.run(program, file, options, layout.starts[chain], len, &mut scratch);
             hops += check_chain(&result, &scratch, layout.hops)?;
             chain = (chain + 1) % layout.starts.len();
         }
