@@ -46,10 +46,11 @@ export const KEYS = dataCommand(
   },
 );
 
-export const DBSIZE = command(
+export const DBSIZE = dataCommand(
   'dbsize',
   { arity: 1, flags: ['readonly', 'fast'], group: 'server', summary: 'Returns the number of keys.', since: '1.0.0', access: 'read' },
-  ({ keyspace }) => integer(keyspace.count()),
+  // Inside EXEC: the last published commit's count and the transaction's own changes.
+  ({ keyspace, data }) => integer(keyspace.count() + data.keysDelta),
 );
 
 /** FLUSHDB's argument: ASYNC and SYNC are accepted; both reply once the removal is durable. */

@@ -179,9 +179,11 @@ export const SMOVE = dataCommand(
   'smove',
   { arity: 4, flags: ['write', 'fast'], firstKey: 1, lastKey: 2, step: 1, group: 'set', summary: 'Moves a member from one set to another; 1 if it was in the first.', since: '1.0.0', access: 'write' },
   (cmd, [, from, to, m]) => {
-    const source = cmd.data.collection(from!, KeyType.Set, false);
-    const dest = cmd.data.collection(to!, KeyType.Set, false); // WRONGTYPE before anything moves, as in Redis
-    if (source === undefined || !has(cmd, from!, source, m!)) return integer(0);
+    // As Redis: 0 for a missing source before any type is checked, then WRONGTYPE for either key.
+    if (!cmd.data.exists(from!)) return integer(0);
+    const source = cmd.data.collection(from!, KeyType.Set, false)!;
+    const dest = cmd.data.collection(to!, KeyType.Set, false);
+    if (!has(cmd, from!, source, m!)) return integer(0);
     if (from!.equals(to!)) return integer(1);
     removeMembers(cmd, from!, source, [m!]);
     if (!has(cmd, to!, dest, m!)) addMembers(cmd, to!, [m!]);

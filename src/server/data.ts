@@ -78,7 +78,9 @@ export class Data {
   private countersExisted = true;
   /** Keys that passed their deadline and were removed here. */
   expired = 0;
-  private saved: { counters: Counters | undefined; expired: number } | undefined;
+  /** Keys this transaction added less the keys it removed (DBSIZE inside EXEC). */
+  keysDelta = 0;
+  private saved: { counters: Counters | undefined; expired: number; keysDelta: number } | undefined;
 
   constructor(
     readonly view: StoreView,
@@ -144,6 +146,7 @@ export class Data {
 
   /** Sets `key` to a string; `deadline` 0: none. Whatever the key held goes. */
   setString(key: Buffer, value: Buffer, deadline = 0, found = this.find(key)): void {
+    if (found === undefined) this.keysDelta++;
     if (found !== undefined && found.meta !== PLAIN_STRING) this.removeMeta(key, found.meta);
     if (deadline === 0) {
       if (isReserved(key)) this.countersExist();
@@ -178,6 +181,7 @@ export class Data {
     if (found === undefined) return false;
     if (found.meta === PLAIN_STRING) this.view.remove(rawKey(key));
     else this.removeMeta(key, found.meta);
+    this.keysDelta--;
     this.hooks.touched(key);
     return true;
   }
@@ -185,6 +189,7 @@ export class Data {
   /** Removes a key found past its deadline. */
   private expire(key: Buffer, meta: Meta): void {
     this.removeMeta(key, meta);
+    this.keysDelta--;
     this.expired++;
     this.hooks.touched(key);
   }
@@ -193,6 +198,7 @@ export class Data {
   removeAll(): void {
     const keys = [...this.keys()].map((k) => k.key);
     for (const key of keys) this.hooks.touched(key);
+    this.keysDelta -= keys.length;
     const nextVersion = this.loadCounters().nextVersion;
     const records: Buffer[] = [];
     for (const [record] of this.view.range(Buffer.alloc(0), undefined)) records.push(record);
@@ -218,7 +224,9 @@ export class Data {
   saveMeta(key: Buffer, before: Meta | undefined, meta: Meta): void {
     if (meta.size === 0) {
       if (before !== undefined) this.removeMeta(key, { ...before, size: 0 });
+      if (before !== undefined) this.keysDelta--;
     } else {
+      if (before === undefined) this.keysDelta++;
       this.putMeta(key, before, meta);
     }
     this.hooks.touched(key);
@@ -441,7 +449,7 @@ export class Data {
   /** Inside EXEC: the next command's writes can be undone (`rollback`) if it fails. */
   savepoint(): void {
     (this.view as TxnView).savepoint();
-    this.saved = { counters: this.counters && { ...this.counters }, expired: this.expired };
+    this.saved = { counters: this.counters && { ...this.counters }, expired: this.expired, keysDelta: this.keysDelta };
   }
 
   release(): void {
@@ -454,6 +462,7 @@ export class Data {
     if (this.saved) {
       this.counters = this.saved.counters;
       this.expired = this.saved.expired;
+      this.keysDelta = this.saved.keysDelta;
     }
     this.saved = undefined;
   }
