@@ -15,6 +15,7 @@ command -v clang >/dev/null 2>&1 || missing+=(clang)
 command -v llvm-objdump >/dev/null 2>&1 || missing+=(llvm)
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v nutcracker >/dev/null 2>&1 || missing+=(nutcracker)
 if ((${#missing[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
     say "installing ${missing[*]} with apt-get"
