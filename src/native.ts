@@ -62,7 +62,7 @@ export type NativeSyncField =
 
 /**
  * Chains that ran: `out` holds `resultRecord` bytes per chain (fields at
- * `xrp.resultFields`), then a scratch page per chain;
+ * `xrp.resultFields`), then the first `keep` bytes of each final scratch page;
  * `messages` (chains not DONE), `logs` (non-empty) and `faults` (the VM's
  * code, PROGRAM_ERROR) are sparse, and null when no chain has one.
  */
@@ -144,9 +144,35 @@ export interface Native {
   xrpRunSyncLean(program: XrpProgramHandle, file: XrpFileHandle, io: Uint8Array): number;
   /** Of the last `xrpRunSyncLean` on this thread: its outcome in words, its log, the VM's fault code (PROGRAM_ERROR). */
   xrpSyncDetails(): [message: string, log: string, fault: string | null];
-  xrpRun(...args: RunArgs): Promise<NativeRan>;
-  /** io: `auto` as the file's device measured (io_uring, or threads doing pread), `threads` threads doing pread. */
-  xrpRunBatch(...args: [...RunArgs, depth?: number, io?: NativeBatchIo]): Promise<NativeRan>;
+  xrpRun(...args: [...RunArgs, keep?: number]): Promise<NativeRan>;
+  /**
+   * Plain baselines (crates/node/src/xrp_walk.rs), no BPF: `threads` native
+   * threads looking `keys` (`keyLen` bytes each) up in the B+tree at `root`,
+   * pread and a native search per level. `out`: per key u32 found, u32 value
+   * length, f64 startedNs, f64 finishedNs; then `valueCap` bytes per key.
+   * Rejects with code WALK_FAILED for a read error or a page that does not parse.
+   */
+  xrpWalkThreads(
+    path: string,
+    direct: NativeDirectIo,
+    root: number,
+    height: number,
+    pageSize: number,
+    keys: Uint8Array,
+    keyLen: number,
+    valueCap: number,
+    threads: number,
+  ): Promise<[out: Buffer, elapsedNs: number]>;
+  /** One pread of each page (`pages`: u64 LE page numbers) by `threads` threads; `out`: per read f64 startedNs, f64 finishedNs. */
+  xrpReadThreads(path: string, direct: NativeDirectIo, pageSize: number, pages: Uint8Array, threads: number): Promise<[out: Buffer, elapsedNs: number]>;
+  /** As `xrpReadThreads`, through one io_uring with `depth` reads in flight. */
+  xrpReadUring(path: string, direct: NativeDirectIo, pageSize: number, pages: Uint8Array, depth: number): Promise<[out: Buffer, elapsedNs: number]>;
+  /**
+   * io: `auto` as the file's device measured (io_uring, or threads doing
+   * pread), `threads` threads doing pread. keep: bytes of each final scratch
+   * page in `out` (default 4096).
+   */
+  xrpRunBatch(...args: [...RunArgs, depth?: number, io?: NativeBatchIo, keep?: number]): Promise<NativeRan>;
   /** Throws code LOCKED when held elsewhere, LOCK_FAILED (with errno) when the file cannot be opened or locked. */
   storeLock(path: string): StoreLockHandle;
   /** Whether the lock was held. */

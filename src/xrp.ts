@@ -330,6 +330,12 @@ export interface XrpBatchOptions extends XrpChainOptions {
   io?: NativeBatchIo;
   /** The first read's length of chains that do not give one. */
   length?: number;
+  /**
+   * Bytes of each chain's final scratch page that come back (`results[i].scratch`),
+   * from its start: 0 to 4096 (default). Fewer save copying when many
+   * chains leave a small answer.
+   */
+  keepScratch?: number;
 }
 
 export interface XrpResult {
@@ -346,7 +352,7 @@ export interface XrpResult {
   returned?: bigint;
   /** For outcomes other than DONE and RETURNED. */
   error?: XrpError;
-  /** The chain's scratch page (4096 bytes) as the program left it. */
+  /** The chain's scratch page (4096 bytes; a batch's: `keepScratch`) as the program left it. */
   scratch: Buffer;
   /** What `bpf_trace_printk` wrote. */
   log: string;
@@ -455,11 +461,12 @@ function pack(chains: readonly unknown[], defaultLength: number): Packed {
 /** The outcome code of a chain whose program set `done`. */
 const DONE = native.xrp.outcomeCodes.indexOf('DONE');
 
-function unpack([out, messages, logs, faults, io, elapsedNs]: NativeRan): XrpBatch {
+/** The results of `ran`, whose chains kept `keep` bytes of their final scratch page. */
+function unpack([out, messages, logs, faults, io, elapsedNs]: NativeRan, keep = XRP_PAGE_SIZE): XrpBatch {
   const size = native.xrp.resultRecord;
   const codes = native.xrp.outcomeCodes;
   const buf = out;
-  const count = buf.length / (size + XRP_PAGE_SIZE);
+  const count = buf.length / (size + keep);
   const pages = count * size;
   const results: XrpBatchResult[] = [];
   for (let i = 0, at = 0; i < count; i++, at += size) {
@@ -469,7 +476,7 @@ function unpack([out, messages, logs, faults, io, elapsedNs]: NativeRan): XrpBat
       ...outcome(code, messages?.[i] ?? 'done', buf.readUInt32LE(at + RESULT.detail), returned, faults?.[i] ?? undefined),
       hops: buf.readUInt32LE(at + RESULT.hops),
       lastOffset: Number(buf.readBigUInt64LE(at + RESULT.lastOffset)),
-      scratch: buf.subarray(pages + i * XRP_PAGE_SIZE, pages + (i + 1) * XRP_PAGE_SIZE),
+      scratch: buf.subarray(pages + i * keep, pages + (i + 1) * keep),
       log: logs?.[i] ?? '',
       startedNs: buf.readDoubleLE(at + RESULT.startedNs),
       finishedNs: buf.readDoubleLE(at + RESULT.finishedNs),
@@ -505,8 +512,11 @@ function single(ran: NativeRan): XrpResult {
 const SYNC = native.xrp.syncFields;
 const syncIo = Buffer.from(new ArrayBuffer(native.xrp.syncRecord + XRP_PAGE_SIZE));
 const syncWords = new Uint32Array(syncIo.buffer, 0, native.xrp.syncRecord / 4);
+const syncDoubles = new Float64Array(syncIo.buffer, 0, native.xrp.syncRecord / 8);
 const syncScratch = syncIo.subarray(native.xrp.syncRecord);
 const MODE_INDEX = new Map<string, number>(native.xrp.modes.map((m, i) => [m, i]));
+/** A mode's index in `xrp.modes`, undefined for none; the default's without a map lookup. */
+const modeIndex = (mode: string) => (mode === native.xrp.modes[0] ? 0 : MODE_INDEX.get(mode));
 
 /** Runs one chain on this thread from the `in` fields written by the caller and `scratchLength` bytes of `syncScratch`; returns the outcome code. */
 function runSyncIo(program: XrpProgramHandle, file: XrpFileHandle): number {
@@ -530,7 +540,7 @@ function setSyncIn(offset: number | bigint, length: number, mode: number, hopLim
   syncWords[SYNC.mode / 4] = mode;
   syncWords[SYNC.hopLimit / 4] = hopLimit;
   syncWords[SYNC.scratchLength / 4] = scratchLength;
-  syncIo.writeDoubleLE(budget, SYNC.budget);
+  syncDoubles[SYNC.budget / 8] = budget;
 }
 
 const syncLastOffset = () => syncWords[SYNC.lastOffset / 4] + syncWords[SYNC.lastOffset / 4 + 1] * 2 ** 32;
@@ -621,7 +631,7 @@ export class XrpProgram {
     const [mode, hopLimit, budget] = chainOptions(o);
     const into = o.into;
     if (into !== undefined && (!types.isUint8Array(into) || into.length < XRP_PAGE_SIZE)) throw new TypeError('into must be a Uint8Array of at least 4096 bytes');
-    setSyncIn(offset, length, MODE_INDEX.get(mode)!, hopLimit ?? 0, scratch?.length ?? 0, budget ?? 0);
+    setSyncIn(offset, length, modeIndex(mode)!, hopLimit ?? 0, scratch?.length ?? 0, budget ?? 0);
     if (scratch) syncScratch.set(scratch);
     const code = runSyncIo(this.#handle, handle);
     if (into === undefined) return syncResult(code, Buffer.from(syncScratch));
@@ -642,9 +652,9 @@ export class XrpProgram {
   runSyncRaw(file: XrpFile, offset: number, length: number, scratch: Uint8Array, mode: XrpMode): number | XrpResult {
     if (!(file instanceof XrpFile)) throw new TypeError('file must be an XrpFile');
     if (scratch.length > XRP_PAGE_SIZE) throw new RangeError(`scratch must be at most 4096 bytes, got ${scratch.length}`);
-    const modeIndex = MODE_INDEX.get(mode);
-    if (modeIndex === undefined) throw new RangeError(`mode must be one of ${native.xrp.modes.join(', ')}, got '${mode}'`);
-    setSyncIn(offset, length, modeIndex, 0, scratch.length, 0);
+    const index = modeIndex(mode);
+    if (index === undefined) throw new RangeError(`mode must be one of ${native.xrp.modes.join(', ')}, got '${mode}'`);
+    setSyncIn(offset, length, index, 0, scratch.length, 0);
     syncScratch.set(scratch);
     const code = runSyncIo(this.#handle, fileHandle(file));
     if (code === DONE && syncWords[SYNC.logged / 4] === 0) return syncLastOffset();
@@ -675,11 +685,93 @@ export class XrpProgram {
     const [mode, hopLimit, budget] = chainOptions(o);
     const depth = o.depth === undefined ? undefined : integer(o.depth, 'depth', 1, 4096);
     const io = requireChoice(o.io ?? 'auto', 'io', native.xrp.batchIo);
+    const keep = o.keepScratch === undefined ? XRP_PAGE_SIZE : integer(o.keepScratch, 'keepScratch', 0, XRP_PAGE_SIZE);
     const packed = pack(chains, lengthOf(o.length, 'length'));
     try {
-      return unpack(await native.xrpRunBatch(this.#handle, handle, packed.chains, packed.scratch, mode, hopLimit, budget, depth, io));
+      return unpack(await native.xrpRunBatch(this.#handle, handle, packed.chains, packed.scratch, mode, hopLimit, budget, depth, io, keep), keep);
     } catch (e) {
       throw asXrpError(e);
     }
   }
+}
+
+// ---- plain baselines for benchmarks ------------------------------------------
+
+/** Lookups by native threads: per key, its value (a view) or undefined, and when it started and finished (ns from the call's start). */
+export interface XrpWalkThreads {
+  values: (Buffer | undefined)[];
+  startedNs: Float64Array;
+  finishedNs: Float64Array;
+  /** The call's time in the addon, threads started and joined. */
+  elapsedNs: number;
+}
+
+/**
+ * The plain baseline of the XRP benchmarks, as BPF-KV's own benchmark runs
+ * it (crates/node/src/xrp_walk.rs): `threads` native threads each looking
+ * keys up in the xrpkv B+tree of `file` (read as its chains read it), one
+ * `pread` and one native binary search per level from `root`, no BPF.
+ * `keys`: `keyLen` bytes each, back to back; values up to `valueCap` bytes.
+ */
+export async function xrpWalkThreads(
+  file: XrpFile,
+  tree: { root: number; height: number; pageSize: number },
+  keys: Buffer,
+  keyLen: number,
+  valueCap: number,
+  threads: number,
+): Promise<XrpWalkThreads> {
+  if (!(file instanceof XrpFile)) throw new TypeError('file must be an XrpFile');
+  const direct = file.direct ? 'require' : 'off';
+  let out: Buffer;
+  let elapsedNs: number;
+  try {
+    [out, elapsedNs] = await native.xrpWalkThreads(file.path, direct, tree.root, tree.height, tree.pageSize, keys, keyLen, valueCap, threads);
+  } catch (e) {
+    throw asXrpError(e, file.path);
+  }
+  const n = keys.length / keyLen;
+  const values: (Buffer | undefined)[] = new Array(n);
+  const startedNs = new Float64Array(n);
+  const finishedNs = new Float64Array(n);
+  for (let i = 0, at = 0, data = n * 24; i < n; i++, at += 24, data += valueCap) {
+    values[i] = out.readUInt32LE(at) ? out.subarray(data, data + out.readUInt32LE(at + 4)) : undefined;
+    startedNs[i] = out.readDoubleLE(at + 8);
+    finishedNs[i] = out.readDoubleLE(at + 16);
+  }
+  return { values, startedNs, finishedNs, elapsedNs };
+}
+
+/** When each read started and finished (ns from the call's start), and the call's time in the addon. */
+export interface XrpPlainReads {
+  startedNs: Float64Array;
+  finishedNs: Float64Array;
+  elapsedNs: number;
+}
+
+/**
+ * One read of each of `pages` (page numbers) with no program: by `inFlight`
+ * native threads doing `pread` (`how: 'threads'`), or through one io_uring
+ * with `inFlight` reads in flight (`'uring'`). The device's own rate at that
+ * many reads in flight, the two ways (crates/node/src/xrp_walk.rs).
+ */
+export async function xrpPlainReads(file: XrpFile, pageSize: number, pages: ArrayLike<number>, inFlight: number, how: 'threads' | 'uring'): Promise<XrpPlainReads> {
+  if (!(file instanceof XrpFile)) throw new TypeError('file must be an XrpFile');
+  const numbers = Buffer.alloc(pages.length * 8);
+  for (let i = 0; i < pages.length; i++) numbers.writeBigUInt64LE(BigInt(pages[i]), i * 8);
+  const read = how === 'uring' ? native.xrpReadUring : native.xrpReadThreads;
+  let out: Buffer;
+  let elapsedNs: number;
+  try {
+    [out, elapsedNs] = await read(file.path, file.direct ? 'require' : 'off', pageSize, numbers, inFlight);
+  } catch (e) {
+    throw asXrpError(e, file.path);
+  }
+  const startedNs = new Float64Array(pages.length);
+  const finishedNs = new Float64Array(pages.length);
+  for (let i = 0; i < pages.length; i++) {
+    startedNs[i] = out.readDoubleLE(16 * i);
+    finishedNs[i] = out.readDoubleLE(16 * i + 8);
+  }
+  return { startedNs, finishedNs, elapsedNs };
 }

@@ -19,7 +19,8 @@ import {
   valueOf,
   type BuiltTree,
 } from '../src/bench/build-tree.js';
-import { lookupChain, lookupValue, runEngineReads, runXrpBatch, runXrpSync } from '../src/bench/chains.js';
+import { lookupChain, lookupValue, runXrpBatch, runXrpSync, syncScratchFor, xrpLookupSync } from '../src/bench/chains.js';
+import { runPlainReads, runWalkThreads } from '../src/bench/threads.js';
 import { BenchCheckError, type Probe } from '../src/bench/probe.js';
 import { closeTarget, openTarget, type Target } from '../src/bench/target.js';
 import { runReadAsync, runReadSync, runWalkAsync, runWalkSync, walkAsync, walkSync } from '../src/bench/walk.js';
@@ -122,15 +123,28 @@ describe('every mode', () => {
       const r = program.runSync(t.xrp, lookupChain(t, p.key));
       expect(r.hops).toBe(t.tree.height);
       expect(lookupValue('xrp-sync', p.key, r)).toEqual(p.expected);
+      expect(xrpLookupSync(t, program, p.key, syncScratchFor(t))).toEqual(p.expected);
     }
+  });
+
+  it('walks natively on threads to the same answers, and fails on a page that does not parse', async () => {
+    for (const threads of [1, 3]) {
+      const r = await runWalkThreads(t, probes, threads, VALUE);
+      expect(r.latenciesNs.length).toBe(probes.length);
+      expect(r.io).toBe(`${threads} native threads doing pread`);
+    }
+    // The root read as if the tree were one level taller: a branch where a leaf belongs.
+    const taller = { ...t, tree: { ...t.tree, height: t.tree.height + 1 } };
+    await expect(runWalkThreads(taller, probes, 2, VALUE)).rejects.toThrow(/type 3 where a branch belongs|where a leaf belongs|type 2/);
   });
 
   it('runs slices that check every result, and fail on a wrong expectation', async () => {
     const runs = [
       runWalkSync(t, probes),
       await runWalkAsync(t, probes, 4),
+      await runWalkThreads(t, probes, 4, VALUE),
       runXrpSync(t, probes),
-      await runXrpBatch(t, probes, 4),
+      await runXrpBatch(t, probes, 4, VALUE),
     ];
     for (const r of runs) {
       expect(r.latenciesNs.length).toBe(probes.length);
@@ -141,16 +155,22 @@ describe('every mode', () => {
     expect(() => runWalkSync(t, wrong)).toThrow(BenchCheckError);
     await expect(runWalkAsync(t, gone, 2)).rejects.toThrow(/found a value, but the key is absent/);
     expect(() => runXrpSync(t, wrong)).toThrow(/differs/);
-    await expect(runXrpBatch(t, [{ key: keyForInteger(3), expected: valueOf(keyForInteger(3), VALUE) }], 2)).rejects.toThrow(
+    await expect(runWalkThreads(t, wrong, 2, VALUE)).rejects.toThrow(/walk-threads: .*differs/);
+    await expect(runXrpBatch(t, [{ key: keyForInteger(3), expected: valueOf(keyForInteger(3), VALUE) }], 2, VALUE)).rejects.toThrow(
       /reported absent/,
     );
   });
 
   it('reads one page per device read', async () => {
     const pages = Uint32Array.from([2, 3, t.tree.leafPages + 1, 2]);
-    for (const r of [runReadSync(t, pages), await runReadAsync(t, pages, 3), await runEngineReads(t, pages, 1), await runEngineReads(t, pages, 4)]) {
+    const plain = [await runPlainReads(t, pages, 1, 'threads'), await runPlainReads(t, pages, 4, 'threads'), await runPlainReads(t, pages, 3, 'uring')];
+    for (const r of [runReadSync(t, pages), await runReadAsync(t, pages, 3), ...plain]) {
       expect(r.latenciesNs.length).toBe(pages.length);
+      expect(Math.min(...r.latenciesNs)).toBeGreaterThan(0);
     }
+    // A page past the end of the file fails the slice.
+    await expect(runPlainReads(t, Uint32Array.from([t.tree.pageCount + 5]), 1, 'threads')).rejects.toThrow(/bytes of 512/);
+    await expect(runPlainReads(t, Uint32Array.from([t.tree.pageCount + 5]), 1, 'uring')).rejects.toThrow(/returned 0 bytes/);
   });
 });
 
@@ -164,14 +184,22 @@ describe('xrpkv bench depth (CLI)', () => {
     expect(r.status).toBe(0);
     for (const d of [1, 2, 3]) expect(r.stdout).toMatch(new RegExp(`^depth ${d}: [\\d,]+ keys`, 'm'));
     expect(r.stdout).toMatch(/xrp-kernel\s+unavailable: /);
+    // How xrp-batch read, and why (the device was measured), after each depth's table.
+    expect(r.stdout).toMatch(/^xrp-batch read with: (io_uring, queue depth 4|\d threads? doing pread).* \(.*probe reads/m);
+    expect(r.stdout).toMatch(/lean path: an xrp lookup on a depth-1 tree in the page cache costs -?[\d.]+ µs more than one fs.readSync/);
     const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     expect(json.depths.map((d: { depth: number }) => d.depth)).toEqual([1, 2, 3]);
     expect(json.command).toContain('bench depth --depths 1..3');
     expect(json.machine.cores).toBeGreaterThan(0);
+    expect(json.leanPath).toMatchObject({ rounds: 31, perRound: 1000, pageSize: 4096 });
+    expect(json.leanPath.xrpLookupUs).toBeGreaterThan(0);
     for (const d of json.depths) {
       expect(d.shape.keys).toBeLessThanOrEqual(200);
       const modes = d.rows.map((row: { mode: string }) => row.mode);
-      expect(modes).toEqual(['walk-sync', 'walk-async', 'xrp-sync', 'xrp-batch', 'xrp-kernel', 'device-qd1', 'device-qdc', 'read-sync', 'read-async']);
+      expect(modes).toEqual([
+        ...['walk-sync', 'walk-async', 'walk-threads', 'xrp-sync', 'xrp-batch', 'xrp-kernel'],
+        ...['device-qd1', 'device-qdc', 'device-qdc-threads', 'read-sync', 'read-async'],
+      ]);
       for (const row of d.rows) {
         if (row.mode === 'xrp-kernel') expect(row.unavailable).toMatch(/\S/);
         else expect(row.summary.count).toBe(20);
@@ -179,7 +207,7 @@ describe('xrpkv bench depth (CLI)', () => {
       expect(d.rows.find((row: { mode: string }) => row.mode === 'walk-async').speedup).toBe(1);
     }
     const csv = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n');
-    expect(csv).toHaveLength(1 + 3 * 9);
+    expect(csv).toHaveLength(1 + 3 * 11);
     expect(csv[0]).toMatch(/^depth,keys,page_size,/);
     for (const name of ['speedup', 'latency']) {
       expect(readFileSync(join(out, `${name}.svg`), 'utf8')).toMatch(/<svg[\s\S]*xrp-batch/);

@@ -1,12 +1,11 @@
 // The XRP modes of `xrpkv bench depth`: bpf/lookup.c (dist/bpf/lookup.o,
 // section xrp/lookup) walks the tree from the root, one page per read, in one
 // chain that never returns to JavaScript in between.
-//   xrp-sync:  one `runSync` per lookup (pread on this thread);
-//   xrp-batch: the slice's chains in one `runBatch` at depth `concurrency`
-//              (io_uring): as many lookups in flight as walk-async has.
-// Also the engine's device rows: chains of one read each (a random leaf page,
-// searched for the empty key, which no leaf holds, so the chain ends there).
-import { xrpBackend, type XrpChain, type XrpResult } from '../xrp.js';
+//   xrp-sync:  one `runSyncRaw` per lookup (the lean path: pread on this thread);
+//   xrp-batch: the slice's chains in one `runBatch` of depth `concurrency`,
+//              on io_uring or threads as the device measured: as many
+//              lookups in flight as walk-async and walk-threads have.
+import { XrpProgram, xrpBackend, type XrpChain, type XrpResult } from '../xrp.js';
 import { LOOKUP_SCRATCH as S, LOOKUP_STATES } from '../format/scratch.js';
 import { lookupProgram } from '../programs.js';
 import { BenchCheckError, checkResult, nowNs, type Probe, type SliceRun } from './probe.js';
@@ -25,25 +24,43 @@ export function lookupChain(t: Target, key: Buffer): XrpChain {
 /** The value a finished lookup chain reports (a view into its scratch), undefined when absent. */
 export function lookupValue(mode: string, key: Buffer, r: XrpResult): Buffer | undefined {
   if (!r.ok) throw new BenchCheckError(mode, key, `the chain ended in ${r.code}: ${r.message}`);
-  const s = r.scratch;
+  return scratchValue(mode, key, r.scratch);
+}
+
+/** The lookup's value in a finished chain's scratch `s`, undefined when absent. */
+function scratchValue(mode: string, key: Buffer, s: Buffer): Buffer | undefined {
   const state = s.readUInt32LE(S.state);
   if (state === LOOKUP_STATES.absent) return undefined;
   if (state !== LOOKUP_STATES.inline) throw new BenchCheckError(mode, key, `the lookup ended in state ${state}`);
   return s.subarray(S.value, S.value + s.readUInt32LE(S.valueLen));
 }
 
-/** xrp-sync's chains leave their scratch here (each result is checked before the next chain). */
-const syncScratch = Buffer.alloc(4096);
+/** One lookup on this thread by the lean path: the value (a view into XrpProgram.syncScratch), undefined when absent. */
+export function xrpLookupSync(t: Pick<Target, 'tree' | 'xrp'>, program: XrpProgram, key: Buffer, scratch: Buffer): Buffer | undefined {
+  key.copy(scratch, S.key);
+  scratch.writeUInt16LE(key.length, S.keyLen);
+  const P = t.tree.pageSize;
+  const r = program.runSyncRaw(t.xrp, t.tree.root * P, P, scratch.subarray(0, S.key + key.length), 'extended');
+  if (typeof r !== 'number') throw new BenchCheckError('xrp-sync', key, `the chain ended in ${r.code}: ${r.message}`);
+  return scratchValue('xrp-sync', key, XrpProgram.syncScratch);
+}
+
+/** A lookup's starting scratch with room for a key: its page size set. */
+export function syncScratchFor(t: Pick<Target, 'tree'>): Buffer {
+  const scratch = Buffer.alloc(S.key + 512);
+  scratch.writeUInt32LE(t.tree.pageSize, S.pageSize);
+  return scratch;
+}
 
 export function runXrpSync(t: Target, probes: Probe[]): SliceRun {
   const program = lookupProgram();
+  const scratch = syncScratchFor(t);
   const latenciesNs = new Float64Array(probes.length);
   const start = nowNs();
   for (let i = 0; i < probes.length; i++) {
     const p = probes[i];
     const t0 = nowNs();
-    const r = program.runSync(t.xrp, { ...lookupChain(t, p.key), into: syncScratch });
-    const value = lookupValue('xrp-sync', p.key, r);
+    const value = xrpLookupSync(t, program, p.key, scratch);
     latenciesNs[i] = nowNs() - t0;
     checkResult('xrp-sync', p, value);
   }
@@ -56,36 +73,18 @@ export function runXrpSync(t: Target, probes: Probe[]): SliceRun {
  * took it up (a free slot of `depth`) to its end, as walk-async's is from a
  * worker taking the lookup up to its value.
  */
-export async function runXrpBatch(t: Target, probes: Probe[], concurrency: number): Promise<SliceRun> {
+export async function runXrpBatch(t: Target, probes: Probe[], concurrency: number, valueSize: number): Promise<SliceRun> {
   const program = lookupProgram();
   const start = nowNs();
   const chains = probes.map((p) => lookupChain(t, p.key));
-  const batch = await program.runBatch(t.xrp, chains, { depth: concurrency });
+  // Only the scratch up to the end of the value comes back.
+  const batch = await program.runBatch(t.xrp, chains, { depth: concurrency, keepScratch: S.value + valueSize });
   const latenciesNs = new Float64Array(probes.length);
   batch.results.forEach((r, i) => {
     checkResult('xrp-batch', probes[i], lookupValue('xrp-batch', probes[i].key, r));
     latenciesNs[i] = r.finishedNs - r.startedNs;
   });
   return { latenciesNs, elapsedNs: nowNs() - start, io: batch.io };
-}
-
-/**
- * The device through the engine: one read of one page per chain, `depth` in
- * flight (1: queue depth 1). Throughput uses the engine's own elapsed time,
- * so no JavaScript is counted: the closest this process gets to the device.
- */
-export async function runEngineReads(t: Target, pages: Uint32Array, depth: number): Promise<SliceRun> {
-  const P = t.tree.pageSize;
-  const scratch = Buffer.alloc(S.key);
-  scratch.writeUInt32LE(P, S.pageSize);
-  const chains: XrpChain[] = Array.from(pages, (page) => ({ offset: page * P, length: P, scratch }));
-  const batch = await lookupProgram().runBatch(t.xrp, chains, { depth, hopLimit: 1 });
-  const latenciesNs = new Float64Array(pages.length);
-  batch.results.forEach((r, i) => {
-    if (!r.ok || r.hops !== 1) throw new BenchCheckError(`device read`, Buffer.alloc(0), `page ${pages[i]}: ${r.code} after ${r.hops} reads`);
-    latenciesNs[i] = r.finishedNs - r.startedNs;
-  });
-  return { latenciesNs, elapsedNs: batch.elapsedNs, io: batch.io };
 }
 
 /**

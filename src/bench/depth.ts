@@ -11,7 +11,8 @@ import { ChartsUnavailableError } from './chart.js';
 import { writeDepthCharts } from './depth-charts.js';
 import { setupZram, type Zram } from './device.js';
 import { Progress } from './progress.js';
-import { depthTable, targetLines, writeResults, type RunInfo } from './report.js';
+import { measureLeanPath } from './lean-path.js';
+import { depthTable, leanPathLine, targetLines, writeResults, type RunInfo } from './report.js';
 import { BenchInterrupted, runDepth, type DepthResult, type RunSettings } from './run-depth.js';
 import { BenchSetupError } from './target.js';
 
@@ -168,6 +169,9 @@ export async function runDepthBenchmark(o: DepthOptions): Promise<void> {
     };
     console.log(`xrpkv bench depth: ${description}; ${pageSize}-byte pages, ${o.valueSize}-byte values, fanout cap ${o.fanout}`);
     console.log(`chains run in the ${backend.backend} (${backend.reason}); ${settingsBase.rounds} rounds of ${settingsBase.lookups} lookups per mode, ${o.concurrency} in flight for the concurrent modes`);
+    progress.log('measuring the lean path (a depth-1 tree in the page cache)...');
+    info.leanPath = measureLeanPath(out);
+    console.log(leanPathLine(info.leanPath).trim());
     const settings: RunSettings = { ...settingsBase, stopped: () => interrupted };
     const results: DepthResult[] = [];
     for (const h of o.depths) {
@@ -176,7 +180,7 @@ export async function runDepthBenchmark(o: DepthOptions): Promise<void> {
       console.log(['', ...depthTable(r)].join('\n'));
       if (interrupted) throw new BenchInterrupted();
     }
-    console.log(['', ...targetLines(results, description)].join('\n'));
+    console.log(['', ...targetLines(results, description, info.leanPath)].join('\n'));
     const files = writeResults(out, info, results);
     const charts = await writeDepthCharts(out, results, `${description}, ${pageSize}-byte pages, ${o.concurrency} in flight`).catch((e) => {
       if (!(e instanceof ChartsUnavailableError)) throw e;

@@ -3,15 +3,18 @@
 // slice of single-page reads), in an order that rotates per round so no mode
 // always runs first or after the same neighbour. Stats are over all rounds.
 import { buildTree, keyOf, planTree, plannedPages, valueOf, type ShapeRequest, type TreeShape } from './build-tree.js';
-import { kernelUnavailable, runEngineReads, runXrpBatch, runXrpSync } from './chains.js';
+import { kernelUnavailable, runXrpBatch, runXrpSync } from './chains.js';
 import type { Probe, SliceRun } from './probe.js';
 import type { Progress } from './progress.js';
 import { Tally, median, type Summary } from './stats.js';
 import { closeTarget, openTarget, type Target } from './target.js';
+import { runPlainReads, runWalkThreads } from './threads.js';
 import { runReadAsync, runReadSync, runWalkAsync, runWalkSync } from './walk.js';
 
-export const LOOKUP_MODES = ['walk-sync', 'walk-async', 'xrp-sync', 'xrp-batch'] as const;
-export const DEVICE_MODES = ['device-qd1', 'device-qdc', 'read-sync', 'read-async'] as const;
+export const LOOKUP_MODES = ['walk-sync', 'walk-async', 'walk-threads', 'xrp-sync', 'xrp-batch'] as const;
+/** The modes with `concurrency` lookups (or reads) in flight; the others have one. */
+const CONCURRENT: readonly Mode[] = ['walk-async', 'walk-threads', 'xrp-batch', 'device-qdc', 'device-qdc-threads', 'read-async'];
+export const DEVICE_MODES = ['device-qd1', 'device-qdc', 'device-qdc-threads', 'read-sync', 'read-async'] as const;
 export type LookupMode = (typeof LOOKUP_MODES)[number];
 export type DeviceMode = (typeof DEVICE_MODES)[number];
 export type Mode = LookupMode | DeviceMode | 'xrp-kernel';
@@ -55,6 +58,8 @@ export interface Row {
   latencyVsDevice?: number;
   /** Lookup rows: lookups/s over the device's reads/s at the same queue depth divided by L. */
   throughputVsDevice?: number;
+  /** The median over rounds of throughputVsDevice within each round. */
+  throughputVsDeviceRoundMedian?: number;
 }
 
 export interface DepthResult {
@@ -72,11 +77,13 @@ function describe(mode: Mode, c: number): string {
   return {
     'walk-sync': 'TypeScript walk, fs.readSync per level',
     'walk-async': `TypeScript walk, fs.read per level, ${c} lookups in flight (libuv pool)`,
-    'xrp-sync': 'bpf/lookup.c, one runSync chain per lookup',
-    'xrp-batch': `bpf/lookup.c, runBatch at depth ${c} (io_uring)`,
+    'walk-threads': `native walk: ${c} threads, each pread and a binary search per level (no BPF)`,
+    'xrp-sync': 'bpf/lookup.c, one runSyncRaw chain per lookup',
+    'xrp-batch': `bpf/lookup.c, runBatch of depth ${c} (io_uring or threads, as the device measured)`,
     'xrp-kernel': 'bpf/lookup.c in the kernel (XRP)',
-    'device-qd1': 'device: one-page reads by the engine, queue depth 1',
-    'device-qdc': `device: one-page reads by the engine, queue depth ${c}`,
+    'device-qd1': 'device: one-page preads by one native thread',
+    'device-qdc': `device: one-page reads, ${c} in flight on one io_uring`,
+    'device-qdc-threads': `device: one-page preads by ${c} native threads`,
     'read-sync': 'device: one-page fs.readSync, one at a time',
     'read-async': `device: one-page fs.read, ${c} in flight`,
   }[mode];
@@ -91,20 +98,24 @@ function randomProbes(keys: number, n: number, valueSize: number): Probe[] {
 }
 
 /** Runs one mode's slice. */
-function runner(t: Target, mode: LookupMode | DeviceMode, c: number): (probes: Probe[], pages: Uint32Array) => Promise<SliceRun> {
+function runner(t: Target, mode: LookupMode | DeviceMode, c: number, valueSize: number): (probes: Probe[], pages: Uint32Array) => Promise<SliceRun> {
   switch (mode) {
     case 'walk-sync':
       return async (p) => runWalkSync(t, p);
     case 'walk-async':
       return (p) => runWalkAsync(t, p, c);
+    case 'walk-threads':
+      return (p) => runWalkThreads(t, p, c, valueSize);
     case 'xrp-sync':
       return async (p) => runXrpSync(t, p);
     case 'xrp-batch':
-      return (p) => runXrpBatch(t, p, c);
+      return (p) => runXrpBatch(t, p, c, valueSize);
     case 'device-qd1':
-      return (_, pages) => runEngineReads(t, pages, 1);
+      return (_, pages) => runPlainReads(t, pages, 1, 'threads');
     case 'device-qdc':
-      return (_, pages) => runEngineReads(t, pages, c);
+      return (_, pages) => runPlainReads(t, pages, c, 'uring');
+    case 'device-qdc-threads':
+      return (_, pages) => runPlainReads(t, pages, c, 'threads');
     case 'read-sync':
       return async (_, pages) => runReadSync(t, pages);
     case 'read-async':
@@ -124,7 +135,7 @@ export async function runDepth(path: string, request: ShapeRequest, s: RunSettin
   try {
     const leafPages = (n: number) => Uint32Array.from({ length: n }, () => 2 + Math.floor(Math.random() * tree.leafPages));
     const modes = [...LOOKUP_MODES, ...DEVICE_MODES];
-    const run = new Map(modes.map((m) => [m, runner(t, m, s.concurrency)]));
+    const run = new Map(modes.map((m) => [m, runner(t, m, s.concurrency, request.valueSize)]));
     const tallies = new Map(modes.map((m) => [m, new Tally()]));
 
     const warm = randomProbes(shape.keys, s.warmup, request.valueSize);
@@ -146,11 +157,11 @@ export async function runDepth(path: string, request: ShapeRequest, s: RunSettin
 
     const rows: Row[] = modes.map((m) => {
       const tally = tallies.get(m)!;
-      const c = m === 'walk-async' || m === 'xrp-batch' || m === 'device-qdc' || m === 'read-async' ? s.concurrency : 1;
+      const c = CONCURRENT.includes(m) ? s.concurrency : 1;
       const roundRates = tally.rates.map((r) => Math.round(r));
       return { mode: m, what: describe(m, s.concurrency), concurrency: c, summary: tally.summary(), roundRates, io: tally.io };
     });
-    rows.splice(4, 0, { mode: 'xrp-kernel', what: describe('xrp-kernel', s.concurrency), concurrency: 1, unavailable: kernelUnavailable() });
+    rows.splice(LOOKUP_MODES.length, 0, { mode: 'xrp-kernel', what: describe('xrp-kernel', s.concurrency), concurrency: 1, unavailable: kernelUnavailable() });
     compare(rows, L);
     return { depth: L, shape, pages: tree.pageCount, fileBytes: tree.pageCount * tree.pageSize, buildSeconds, access: t.access, warning: t.warning, rows };
   } finally {
@@ -160,21 +171,26 @@ export async function runDepth(path: string, request: ShapeRequest, s: RunSettin
 
 const ratio = (a: number, b: number) => Number((a / b).toFixed(3));
 
-/** Fills the comparisons of the lookup rows: against walk-async, and against L device reads at the same queue depth. */
+/**
+ * Fills the comparisons of the lookup rows: against walk-async, and against
+ * L device reads at the same number in flight (one, or `concurrency`: then
+ * the faster of the device's two rows, io_uring or threads).
+ */
 export function compare(rows: Row[], L: number): void {
-  const get = (m: Mode) => rows.find((r) => r.mode === m)?.summary;
-  const base = get('walk-async');
-  const qd1 = get('device-qd1');
-  const qdc = get('device-qdc');
+  const find = (m: Mode) => rows.find((r) => r.mode === m);
+  const base = find('walk-async');
+  const concurrentDevice = [find('device-qdc'), find('device-qdc-threads')]
+    .filter((r): r is Row & { summary: Summary } => r?.summary !== undefined)
+    .sort((a, b) => b.summary.perSecond - a.summary.perSecond)[0];
   for (const r of rows) {
     if (!r.summary || !(LOOKUP_MODES as readonly string[]).includes(r.mode)) continue;
-    if (base) r.speedup = ratio(r.summary.perSecond, base.perSecond);
-    const baseRates = rows.find((b) => b.mode === 'walk-async')?.roundRates;
-    if (baseRates && r.roundRates) r.speedupRoundMedian = ratio(median(r.roundRates.map((v, i) => v / baseRates[i])), 1);
-    const dev = r.concurrency === 1 ? qd1 : qdc;
-    if (dev) {
-      r.latencyVsDevice = ratio(r.summary.meanUs, L * dev.meanUs);
-      r.throughputVsDevice = ratio(r.summary.perSecond, dev.perSecond / L);
+    if (base?.summary) r.speedup = ratio(r.summary.perSecond, base.summary.perSecond);
+    if (base?.roundRates && r.roundRates) r.speedupRoundMedian = ratio(median(r.roundRates.map((v, i) => v / base.roundRates![i])), 1);
+    const dev = r.concurrency === 1 ? find('device-qd1') : concurrentDevice;
+    if (dev?.summary) {
+      r.latencyVsDevice = ratio(r.summary.meanUs, L * dev.summary.meanUs);
+      r.throughputVsDevice = ratio(r.summary.perSecond, dev.summary.perSecond / L);
+      if (dev.roundRates && r.roundRates) r.throughputVsDeviceRoundMedian = ratio(median(r.roundRates.map((v, i) => (v * L) / dev.roundRates![i])), 1);
     }
   }
 }

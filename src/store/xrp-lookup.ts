@@ -3,8 +3,10 @@
 // chain that never returns to JavaScript in between.
 //
 // As BPF-KV's cache does, the top `cacheLevels` levels are searched here, in
-// their decoded views (snapshot.ts); the chain starts at the first uncached
-// page. When the cached levels reach the leaf, no chain runs at all.
+// their decoded views (snapshot.ts), and below them the pages the store's
+// cache holds (pager.ts: branch pages, or with O_DIRECT every page); the
+// chain starts at the first page it does not hold. When the cache reaches
+// the leaf, no chain runs at all.
 //
 // Consistency: every lookup runs against one snapshot (a meta); the caller
 // keeps it registered until the chain ends (async and batch runs), so no page
@@ -21,10 +23,10 @@
 // values come back as a location; the store reads and verifies those pages.
 import { XRP_SECTOR_SIZE, XrpFile, XrpProgram, type XrpMode, type XrpResult } from '../xrp.js';
 import { CorruptionError, DatabaseClosedError, StoreError } from '../errors.js';
-import { pageCheckOf, searchPage, type LeafValue } from '../format/page.js';
+import { maxInline, pageCheckOf, searchPage, type LeafValue } from '../format/page.js';
 import { LOOKUP_SCRATCH as S, LOOKUP_STATES } from '../format/scratch.js';
 import { lookupProgram } from '../programs.js';
-import { viewSearch, type Snapshot } from './snapshot.js';
+import type { LookupStart, Snapshot } from './snapshot.js';
 
 /** How a chain that did not end DONE fails a lookup or a scan: a read the file cannot serve or a chain that did not end is corruption, anything else a StoreError. */
 export function chainFailure(
@@ -49,8 +51,7 @@ export function modeMisfit(mode: XrpMode, pageSize: number): string | undefined 
   return `xrpMode 'kernel' reads ${XRP_SECTOR_SIZE} bytes per hop, so it needs ${XRP_SECTOR_SIZE}-byte pages; this file has ${pageSize}-byte pages`;
 }
 
-/** Where a lookup goes after the cached levels: a value (or absent) already, or a chain from `page` at `depth`. */
-export type LookupStart = { done: true; value: LeafValue | undefined } | { done: false; page: number; depth: number };
+export type { LookupStart };
 
 export class XrpLookup {
   readonly program: XrpProgram;
@@ -118,19 +119,9 @@ export class XrpLookup {
     return this.file;
   }
 
-  /** Descends the cached levels of `snap` (decoded views), as a walk would. */
+  /** Descends what `snap`'s store holds in memory (snapshot.ts `descendCached`): the chain starts at the first page it does not hold. */
   start(snap: Snapshot, key: Buffer): LookupStart {
-    const { root, height } = snap.meta;
-    if (root === 0) return { done: true, value: undefined };
-    const cached = Math.min(snap.store.cacheLevels, height);
-    let pageNo = root;
-    for (let depth = 0; depth < cached; depth++) {
-      const v = snap.view(pageNo, depth);
-      const i = viewSearch(v, key);
-      if (v.leaf) return { done: true, value: i.exact ? v.values[i.index] : undefined };
-      pageNo = snap.checkPointer(pageNo, v.children[i.index]);
-    }
-    return { done: false, page: pageNo, depth: cached };
+    return snap.descendCached(key);
   }
 
   private chain(snap: Snapshot, start: { page: number; depth: number }, key: Buffer) {
@@ -225,10 +216,11 @@ export class XrpLookup {
     if (pending.length === 0) return out;
     const file = this.fileFor(snap);
     this.chains += pending.length;
+    // Only the scratch up to the end of the longest inline value comes back.
     const batch = await this.program.runBatch(
       file,
       pending.map((p) => this.chain(snap, p, keys[p.i])),
-      { mode: this.mode },
+      { mode: this.mode, keepScratch: S.value + maxInline(this.pageSize) },
     );
     pending.forEach((p, j) => (out[p.i] = this.finish(snap, p, keys[p.i], batch.results[j])));
     return out;

@@ -20,6 +20,7 @@ mod store;
 mod xrp;
 mod xrp_records;
 mod xrp_sync;
+mod xrp_walk;
 
 use ebpf::{
     default_engine, list_programs, region_address, Engine, Helpers, LoadError, Program, Region,
@@ -50,6 +51,7 @@ pub(crate) fn init(env: Env, exports: Value) -> Result<()> {
         .into_iter()
         .chain(xrp::METHODS)
         .chain(xrp_sync::METHODS)
+        .chain(xrp_walk::METHODS)
         .chain(store::METHODS)
         .chain(commit::METHODS)
         .chain(io_trace::METHODS)

@@ -8,8 +8,9 @@
 //! them from under it. A closed file's descriptor closes when its last run ends.
 //!
 //! Chains travel packed, to keep Node-API calls per chain at zero: in, one
-//! chain record per chain and optionally one scratch page each; out, one
-//! result record per chain, the scratch pages, and sparse arrays of strings.
+//! chain record per chain and optionally the same number of scratch bytes
+//! each; out, one result record per chain, the first `keep` bytes of each
+//! final scratch page, and sparse arrays of strings.
 //! xrp_records.rs holds the records and the names the choice arguments
 //! take, which `native.xrp` exports.
 
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use ::xrp::abi::PAGE_SIZE;
 use ::xrp::{
-    probe, Backend, BatchChain, BatchEngine, ChainOptions, ChainReport, DirectIo, Outcome, Page,
+    probe, Backend, BatchChain, BatchEngine, ChainOptions, ChainReport, DirectIo, Outcome,
     PageCheck, Probe, SyncEngine, XrpFile, DEFAULT_HOP_LIMIT, DEFAULT_QUEUE_DEPTH,
 };
 use ebpf::{Helpers, Program, DEFAULT_BUDGET};
@@ -209,45 +210,59 @@ fn int_arg(
     }
 }
 
-/// What every run function takes: `(program, file, chains, scratch?, mode?, hopLimit?, budget?, ...)`.
+/// What every run function takes: `(program, file, chains, scratch?, mode?,
+/// hopLimit?, budget?, ...)`, copied out of the call's buffers. Scratch
+/// pages are made on the pool thread (`Request::slab`), not here.
 struct Request {
     program: Arc<Program>,
     file: Arc<XrpFile>,
     options: ChainOptions,
-    chains: Vec<BatchChain>,
+    /// Each chain's first read: (offset, length).
+    starts: Vec<(u64, usize)>,
+    /// Chain `i`'s scratch page starts as `prefixes[i * stride..][..stride]`, then zeros.
+    prefixes: Vec<u8>,
+    stride: usize,
+    /// Bytes of each final scratch page that come back, from its start.
+    keep: usize,
 }
 
-fn request(cx: &mut CallCtx<'_>) -> Result<Request> {
+impl Request {
+    /// Every chain's scratch page, back to back: one allocation per batch
+    /// (an aligned `Page` per chain cost up to 85 ms a thousand, in glibc's memalign).
+    fn slab(&self) -> Vec<u8> {
+        let mut slab = vec![0u8; self.starts.len() * PAGE_SIZE];
+        if self.stride > 0 {
+            for (page, prefix) in slab.chunks_exact_mut(PAGE_SIZE).zip(self.prefixes.chunks_exact(self.stride)) {
+                page[..self.stride].copy_from_slice(prefix);
+            }
+        }
+        slab
+    }
+
+    /// The chains, their scratch pages in `slab`.
+    fn chains<'s>(&self, slab: &'s mut [u8]) -> Vec<BatchChain<&'s mut [u8]>> {
+        let pages = slab.chunks_exact_mut(PAGE_SIZE);
+        self.starts.iter().zip(pages).map(|(&(offset, len), scratch)| BatchChain { offset, len, scratch }).collect()
+    }
+}
+
+/// `request` with `keep` (argument `keep_at`, default a page) of each final scratch page to return.
+fn request(cx: &mut CallCtx<'_>, keep_at: usize) -> Result<Request> {
     let program = Arc::clone(xrp_program(cx, 0)?);
     let handle = file_handle(cx, 1)?;
     let mode = cx.choice(4, "mode", &MODES)?;
-    let hop_limit = int_arg(
-        cx,
-        5,
-        "hopLimit",
-        1.0,
-        u32::MAX as f64,
-        DEFAULT_HOP_LIMIT as u64,
-    )? as u32;
+    let hop_limit = int_arg(cx, 5, "hopLimit", 1.0, u32::MAX as f64, DEFAULT_HOP_LIMIT as u64)? as u32;
     let budget = int_arg(cx, 6, "budget", 1.0, MAX_SAFE_INTEGER, DEFAULT_BUDGET)?;
-    let options = ChainOptions {
-        mode,
-        hop_limit,
-        budget,
-    };
+    let keep = int_arg(cx, keep_at, "keep", 0.0, PAGE_SIZE as f64, PAGE_SIZE as u64)? as usize;
+    let options = ChainOptions { mode, hop_limit, budget };
 
-    let records = cx
-        .bytes(2, "chains")?
-        .ok_or_else(|| JsError::type_error("chains must be a Uint8Array"))?;
+    let records = cx.bytes(2, "chains")?.ok_or_else(|| JsError::type_error("chains must be a Uint8Array"))?;
     let size = chain_record::SIZE;
     if records.len() % size != 0 {
-        let msg = format!(
-            "chains must be a multiple of {size} bytes, got {}",
-            records.len()
-        );
+        let msg = format!("chains must be a multiple of {size} bytes, got {}", records.len());
         return Err(JsError::range_error(msg).into());
     }
-    let mut chains = Vec::with_capacity(records.len() / size);
+    let mut starts = Vec::with_capacity(records.len() / size);
     for (i, r) in records.chunks_exact(size).enumerate() {
         let (offset, len) = chain_record::read(r);
         let len = match len as usize {
@@ -262,45 +277,32 @@ fn request(cx: &mut CallCtx<'_>) -> Result<Request> {
             let msg = format!("chain {i}: length {len} is not a multiple of 512 from 512 to 4096");
             return Err(JsError::range_error(msg).into());
         }
-        chains.push(BatchChain {
-            offset,
-            len,
-            scratch: Page::new(),
-        });
+        starts.push((offset, len));
     }
-    match cx.bytes(3, "scratch")? {
-        None | Some([]) => {}
+    let n = starts.len();
+    let (prefixes, stride) = match cx.bytes(3, "scratch")? {
+        None | Some([]) => (Vec::new(), 0),
         // The same number of bytes for each chain, at most a page: the start
         // of its page; the rest of the page stays zero.
-        Some(s) if !chains.is_empty() && s.len() % chains.len() == 0 && s.len() / chains.len() <= PAGE_SIZE => {
-            let stride = s.len() / chains.len();
-            for (c, prefix) in chains.iter_mut().zip(s.chunks_exact(stride)) {
-                c.scratch[..stride].copy_from_slice(prefix);
-            }
-        }
+        Some(s) if n > 0 && s.len() % n == 0 && s.len() / n <= PAGE_SIZE => (s.to_vec(), s.len() / n),
         Some(s) => {
             let msg = format!(
-                "scratch must be empty or the same number of bytes for each of the {} chains, at most {PAGE_SIZE} each; got {}",
-                chains.len(),
+                "scratch must be empty or the same number of bytes for each of the {n} chains, at most {PAGE_SIZE} each; got {}",
                 s.len()
             );
             return Err(JsError::range_error(msg).into());
         }
-    }
+    };
     // Last: a closed file is a fault of the call, not of its arguments.
     let file = open_file(handle)?;
-    Ok(Request {
-        program,
-        file,
-        options,
-        chains,
-    })
+    Ok(Request { program, file, options, starts, prefixes, stride, keep })
 }
 
-/// Chains that ran, with their scratch pages and how reads were done.
+/// Chains that ran, with their scratch pages (a slab) and how reads were done.
 struct Ran {
     reports: Vec<ChainReport>,
-    scratch: Vec<Page>,
+    scratch: Vec<u8>,
+    keep: usize,
     io: String,
     elapsed: Duration,
 }
@@ -308,60 +310,35 @@ struct Ran {
 /// Runs each chain in turn with the sync engine (one `pread` per hop).
 fn run_one_by_one(req: Request) -> Ran {
     let start = Instant::now();
-    let Request {
-        program,
-        file,
-        options,
-        mut chains,
-    } = req;
+    let mut slab = req.slab();
     let mut engine = SyncEngine::new();
-    let reports = chains
-        .iter_mut()
+    let reports = req
+        .chains(&mut slab)
+        .into_iter()
         .map(|c| {
             let started = start.elapsed();
-            let result = engine.run(&program, &file, options, c.offset, c.len, &mut c.scratch);
-            ChainReport {
-                result,
-                log: engine.take_log(),
-                started,
-                finished: start.elapsed(),
-            }
+            let result = engine.run(&req.program, &req.file, req.options, c.offset, c.len, c.scratch);
+            ChainReport { result, log: engine.take_log(), started, finished: start.elapsed() }
         })
         .collect();
-    let scratch = chains.into_iter().map(|c| c.scratch).collect();
-    Ran {
-        reports,
-        scratch,
-        io: "pread, one read per hop".into(),
-        elapsed: start.elapsed(),
-    }
+    let io = "pread, one read per hop".into();
+    Ran { reports, scratch: slab, keep: req.keep, io, elapsed: start.elapsed() }
 }
 
 /// Runs all chains at once with the batch engine: on threads when asked
 /// for, else as the file's device measured (xrp's io_choice.rs).
 fn run_all_at_once(req: Request, depth: u32, threads: bool) -> Ran {
     let start = Instant::now();
-    let Request {
-        program,
-        file,
-        options,
-        mut chains,
-    } = req;
+    let mut slab = req.slab();
     let mut engine = if threads {
-        BatchEngine::with_threads(&program, depth.min(MAX_BATCH_THREADS) as usize)
+        BatchEngine::with_threads(&req.program, depth.min(MAX_BATCH_THREADS) as usize)
     } else {
-        BatchEngine::for_file(&program, depth, &file)
+        BatchEngine::for_file(&req.program, depth, &req.file)
     };
-    let reports = engine.run_reported(&file, options, &mut chains);
+    let reports = engine.run_reported(&req.file, req.options, &mut req.chains(&mut slab));
     let io = engine.io();
     drop(engine);
-    let scratch = chains.into_iter().map(|c| c.scratch).collect();
-    Ran {
-        reports,
-        scratch,
-        io,
-        elapsed: start.elapsed(),
-    }
+    Ran { reports, scratch: slab, keep: req.keep, io, elapsed: start.elapsed() }
 }
 
 /// `[out, messages, logs, faults, io, elapsedNs]`: `out` holds the records,
@@ -371,7 +348,7 @@ fn run_all_at_once(req: Request, depth: u32, threads: bool) -> Ran {
 /// null when no chain has one. What promises settle with.
 fn ran_in_buffer(env: Env, ran: Ran) -> Result<Value> {
     let n = ran.reports.len();
-    let out = env.buffer(n * (RESULT_RECORD + PAGE_SIZE), |b| write_out(b, &ran))?;
+    let out = env.buffer(n * (RESULT_RECORD + ran.keep), |b| write_out(b, &ran))?;
     let sparse = |pick: &dyn Fn(&ChainReport) -> Option<String>| -> Result<Value> {
         if ran.reports.iter().all(|r| pick(r).is_none()) {
             return env.null();
@@ -406,33 +383,36 @@ fn ran_in_buffer(env: Env, ran: Ran) -> Result<Value> {
     Ok(result)
 }
 
-/// The records, then a scratch page per chain, into `b` (at least that long).
+/// The records, then the first `keep` bytes of each final scratch page, into `b` (at least that long).
 fn write_out(b: &mut [u8], ran: &Ran) {
     let n = ran.reports.len();
-    let (records, pages) = b.split_at_mut(n * RESULT_RECORD);
+    let (records, kept) = b.split_at_mut(n * RESULT_RECORD);
     for (out, report) in records.chunks_exact_mut(RESULT_RECORD).zip(&ran.reports) {
         write_record(out, report);
     }
-    for (out, page) in pages.chunks_exact_mut(PAGE_SIZE).zip(&ran.scratch) {
-        out.copy_from_slice(page);
+    if ran.keep > 0 {
+        for (out, page) in kept.chunks_exact_mut(ran.keep).zip(ran.scratch.chunks_exact(PAGE_SIZE)) {
+            out.copy_from_slice(&page[..ran.keep]);
+        }
     }
 }
 
-/// `xrpRun(program, file, chains, scratch?, mode?, hopLimit?, budget?)`: the
-/// chains one after another with the sync engine, on the libuv pool; returns a promise.
+/// `xrpRun(program, file, chains, scratch?, mode?, hopLimit?, budget?, keep?)`:
+/// the chains one after another with the sync engine, on the libuv pool;
+/// returns a promise. `keep`: bytes of each final scratch page returned (default 4096).
 fn run_async(cx: &mut CallCtx<'_>) -> Result<Value> {
     let env = cx.env();
-    let req = request(cx)?;
+    let req = request(cx, 7)?;
     env.promise("xrpkv:xrpRun", move || run_one_by_one(req), ran_in_buffer)
 }
 
-/// `xrpRunBatch(program, file, chains, scratch?, mode?, hopLimit?, budget?, depth?, io?: 'auto' | 'threads')`:
+/// `xrpRunBatch(program, file, chains, scratch?, mode?, hopLimit?, budget?, depth?, io?: 'auto' | 'threads', keep?)`:
 /// all chains in flight at once on the libuv pool; returns a promise.
 fn run_batch(cx: &mut CallCtx<'_>) -> Result<Value> {
     let env = cx.env();
     let depth = int_arg(cx, 7, "depth", 1.0, 4096.0, DEFAULT_QUEUE_DEPTH as u64)? as u32;
     let threads = cx.choice(8, "io", &BATCH_IO)? == BatchIo::Threads;
-    let req = request(cx)?;
+    let req = request(cx, 9)?;
     env.promise(
         "xrpkv:xrpRunBatch",
         move || run_all_at_once(req, depth, threads),

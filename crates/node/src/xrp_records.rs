@@ -5,7 +5,7 @@
 //! name; test/native-api.test.ts checks them against src/native.ts's types.
 
 use ::xrp::abi::{PAGE_SIZE, SECTOR_SIZE};
-use ::xrp::{ChainReport, DirectIo, Mode, Outcome, DEFAULT_HOP_LIMIT, DEFAULT_QUEUE_DEPTH};
+use ::xrp::{AddressError, ChainReport, DirectIo, Mode, Outcome, PageFault, DEFAULT_HOP_LIMIT, DEFAULT_QUEUE_DEPTH};
 use ebpf::DEFAULT_BUDGET;
 
 use crate::napi::{Env, Result, Value};
@@ -198,9 +198,21 @@ fn names<T>(env: Env, choices: &[(&str, T)]) -> Result<Value> {
     Ok(a)
 }
 
-/// `outcome`'s code as records carry it: its index in `OUTCOME_CODES`.
+/// `outcome`'s code as records carry it: its index in `OUTCOME_CODES` (a
+/// test checks every outcome against the table by name).
 pub(crate) fn outcome_code(outcome: &Outcome) -> u32 {
-    OUTCOME_CODES.iter().position(|&c| c == outcome.code()).unwrap_or(u32::MAX as usize) as u32
+    match outcome {
+        Outcome::Done => 0,
+        Outcome::Returned { .. } => 1,
+        Outcome::ProgramError(_) => 2,
+        Outcome::ReadError { .. } => 3,
+        Outcome::BadAddress(AddressError::BlockSize { .. }) => 5,
+        Outcome::BadAddress(AddressError::OutOfFile { .. }) => 6,
+        Outcome::BadAddress(_) => 4,
+        Outcome::HopLimit { .. } => 7,
+        Outcome::Corrupt(PageFault::Checksum { .. }) => 8,
+        Outcome::Corrupt(_) => 9,
+    }
 }
 
 /// `(returned, detail)` as records carry them: what the program returned
@@ -235,4 +247,35 @@ pub(crate) fn write_record(out: &mut [u8], report: &ChainReport) {
         FINISHED_NS,
         &(report.finished.as_nanos() as f64).to_le_bytes(),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ebpf::RunError;
+
+    #[test]
+    fn every_outcome_has_its_code_s_index() {
+        let outcomes = [
+            Outcome::Done,
+            Outcome::Returned { code: 1 },
+            Outcome::ProgramError(RunError::BudgetExhausted { pc: 0, budget: 1 }),
+            Outcome::ReadError { offset: 0, errno: 5 },
+            Outcome::BadAddress(AddressError::Misaligned { offset: 1 }),
+            Outcome::BadAddress(AddressError::BadSize { size: 1 }),
+            Outcome::BadAddress(AddressError::SeveralAddresses { count: 2 }),
+            Outcome::BadAddress(AddressError::BlockSize { offset: 0, len: 512, block_size: 4096 }),
+            Outcome::BadAddress(AddressError::OutOfFile { offset: 0, file_size: 0 }),
+            Outcome::HopLimit { limit: 1 },
+            Outcome::Corrupt(PageFault::Checksum { page: 1 }),
+            Outcome::Corrupt(PageFault::Misplaced { page: 1, claims: 2 }),
+            Outcome::Corrupt(PageFault::NotAPage { offset: 0, len: 1 }),
+        ];
+        for o in &outcomes {
+            assert_eq!(OUTCOME_CODES[outcome_code(o) as usize], o.code(), "{o:?}");
+        }
+        let mut seen: Vec<&str> = outcomes.iter().map(Outcome::code).collect();
+        seen.dedup();
+        assert_eq!(seen.len(), OUTCOME_CODES.len(), "every code is some outcome's");
+    }
 }

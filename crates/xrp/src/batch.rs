@@ -55,11 +55,13 @@ impl Progress {
     }
 }
 
-/// One chain of a batch: where it starts, and its scratch page (in and out).
-pub struct BatchChain {
+/// One chain of a batch: where it starts, and its scratch page (in and out):
+/// a `Page` of its own, or (`S = &mut [u8]`) 4096 bytes of a caller's slab,
+/// so that a large batch makes one allocation, not one per chain.
+pub struct BatchChain<S = Page> {
     pub offset: u64,
     pub len: usize,
-    pub scratch: Page,
+    pub scratch: S,
 }
 
 enum Io {
@@ -146,13 +148,18 @@ impl<'p> BatchEngine<'p> {
     }
 
     /// Runs every chain to its end; results are in the order of `chains`.
-    pub fn run(&mut self, file: &XrpFile, options: ChainOptions, chains: &mut [BatchChain]) -> Vec<ChainResult> {
+    pub fn run<S: AsMut<[u8]> + Send>(&mut self, file: &XrpFile, options: ChainOptions, chains: &mut [BatchChain<S>]) -> Vec<ChainResult> {
         self.run_reported(file, options, chains).into_iter().map(|r| r.result).collect()
     }
 
     /// As [`BatchEngine::run`], and says for each chain what its program
     /// logged and when, from the start of this call, it started and finished.
-    pub fn run_reported(&mut self, file: &XrpFile, options: ChainOptions, chains: &mut [BatchChain]) -> Vec<ChainReport> {
+    pub fn run_reported<S: AsMut<[u8]> + Send>(
+        &mut self,
+        file: &XrpFile,
+        options: ChainOptions,
+        chains: &mut [BatchChain<S>],
+    ) -> Vec<ChainReport> {
         let start = Instant::now();
         match &mut self.io {
             Io::Uring { ring, registered_buffers } => {
@@ -173,14 +180,14 @@ fn untag(user_data: u64) -> (usize, usize) {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn run_on_ring(
+fn run_on_ring<S: AsMut<[u8]>>(
     ring: &mut IoUring,
     registered_buffers: bool,
     pages: &mut [Page],
     vm: &mut Vm<'_>,
     file: &XrpFile,
     options: ChainOptions,
-    chains: &mut [BatchChain],
+    chains: &mut [BatchChain<S>],
     start: Instant,
 ) -> Vec<ChainReport> {
     let fd = match ring.register_files(&[file.fd()]) {
@@ -247,7 +254,7 @@ fn run_on_ring(
             if let Ok(n) = read {
                 clear_tail(&mut pages[page], n);
             }
-            let step = states[i].completed(vm, file, read, &pages[page], &mut chains[i].scratch);
+            let step = states[i].completed(vm, file, read, &pages[page], chains[i].scratch.as_mut());
             let log = vm.take_log();
             if !log.is_empty() {
                 progress[i].log.push_str(&log);
@@ -277,12 +284,12 @@ fn run_on_ring(
 
 /// `threads` threads, each with its own sync engine, take chains in turn;
 /// the calling thread is one of them, so one thread spawns none.
-fn run_on_threads(
+fn run_on_threads<S: AsMut<[u8]> + Send>(
     threads: usize,
     program: &Program,
     file: &XrpFile,
     options: ChainOptions,
-    chains: &mut [BatchChain],
+    chains: &mut [BatchChain<S>],
     start: Instant,
 ) -> Vec<ChainReport> {
     let threads = threads.clamp(1, chains.len().max(1));
@@ -293,7 +300,7 @@ fn run_on_threads(
         loop {
             let Some((i, c)) = next.lock().unwrap_or_else(|p| p.into_inner()).next() else { break };
             let started = start.elapsed();
-            let result = engine.run(program, file, options, c.offset, c.len, &mut c.scratch);
+            let result = engine.run(program, file, options, c.offset, c.len, c.scratch.as_mut());
             let progress = Progress { log: engine.take_log(), started: Some(started), finished: start.elapsed() };
             done.push((i, progress.report(result)));
         }

@@ -9,7 +9,8 @@
 //! - [`kernel`]: the probe for a kernel with XRP (and, with the
 //!   `kernel-runner` feature, `KernelProgram`, which runs chains in it);
 //! - [`file`], [`page`], [`outcome`]: what chains read, into what, and how they end;
-//! - [`page_check`], [`crc32`]: what the emulator verifies of each page a chain reads.
+//! - [`page_check`], [`crc32`]: what the emulator verifies of each page a chain reads;
+//! - [`plain`]: plain reads through io_uring, the device's own rate, for benchmarks.
 
 pub mod abi;
 mod arch;
@@ -22,6 +23,7 @@ pub mod kernel;
 pub mod outcome;
 pub mod page;
 pub mod page_check;
+pub mod plain;
 pub mod sync;
 mod sys;
 

@@ -82,6 +82,12 @@ impl DerefMut for Page {
     }
 }
 
+impl AsMut<[u8]> for Page {
+    fn as_mut(&mut self) -> &mut [u8] {
+        self
+    }
+}
+
 impl Drop for Page {
     fn drop(&mut self) {
         let ptr = self.ptr;

@@ -79,6 +79,45 @@ fn the_thread_pool_fallback_matches_the_sync_engine() {
 }
 
 #[test]
+fn the_engine_a_file_measures_matches_the_sync_engine_and_says_why() {
+    let program = chain_program();
+    let (file, order) = long_chain(120);
+    let opts = ChainOptions { hop_limit: 60, ..ChainOptions::default() };
+    // Buffered and just written: its pages are cached, so reads complete
+    // inline and the engine runs threads (unless io_uring is off here).
+    let buffered = file.open(DirectIo::Off);
+    let mut engine = BatchEngine::for_file(&program, 32, &buffered);
+    let io = engine.io();
+    assert!(io.contains("probe reads inline") || io.contains("io_uring is unavailable"), "{io}");
+    assert!(engine.uses_threads(), "{io}");
+    check_against_sync(&mut engine, &buffered, opts, &order);
+    // Whatever direct reads measure as, the results are the same.
+    let direct = file.open(DirectIo::Auto);
+    let mut engine = BatchEngine::for_file(&program, 32, &direct);
+    assert!(engine.io().contains("probe reads") || engine.io().contains("unavailable"), "{}", engine.io());
+    check_against_sync(&mut engine, &direct, opts, &order);
+}
+
+#[test]
+fn chains_run_on_scratch_slices_of_one_slab() {
+    let program = chain_program();
+    let (file, order) = long_chain(40);
+    let file = file.open(DirectIo::Off);
+    let opts = ChainOptions::default();
+    let mut slab = vec![0u8; 3 * 4096];
+    for mut engine in [BatchEngine::new(&program, 2), BatchEngine::with_threads(&program, 2)] {
+        slab.fill(0);
+        let mut chains: Vec<BatchChain<&mut [u8]>> =
+            slab.chunks_exact_mut(4096).zip([0, 10, 39]).map(|(scratch, i)| BatchChain { offset: order[i], len: 4096, scratch }).collect();
+        let results = engine.run(&file, opts, &mut chains);
+        assert!(results.iter().all(|r| r.outcome == Outcome::Done), "{results:?}");
+        // The program counts the blocks it saw in scratch's second u64: 40, 30 and 1 to the end.
+        let seen: Vec<u64> = slab.chunks_exact(4096).map(|p| u64::from_le_bytes(p[8..16].try_into().unwrap())).collect();
+        assert_eq!(seen, [40, 30, 1], "{}", engine.io());
+    }
+}
+
+#[test]
 fn batches_report_faults_per_chain_and_the_engine_stays_usable() {
     let program = chain_program();
     // Block 0 faults, block 1 returns 7, block 2 asks for two addresses, block 3 is fine.
@@ -104,7 +143,7 @@ fn batches_report_faults_per_chain_and_the_engine_stays_usable() {
         assert_eq!(outcomes[3], Outcome::Done);
         assert_eq!(outcomes[4], Outcome::BadAddress(AddressError::Misaligned { offset: 100 }));
     }
-    assert!(engine.run(&file, opts, &mut []).is_empty());
+    assert!(engine.run::<Page>(&file, opts, &mut []).is_empty());
 }
 
 /// One instruction slot: opcode, dst, src, off, imm.
