@@ -185,7 +185,7 @@ describe('xrpkv bench depth (CLI)', () => {
     for (const d of [1, 2, 3]) expect(r.stdout).toMatch(new RegExp(`^depth ${d}: [\\d,]+ keys`, 'm'));
     expect(r.stdout).toMatch(/xrp-kernel\s+unavailable: /);
     // How xrp-batch read, and why (the device was measured), after each depth's table.
-    expect(r.stdout).toMatch(/^xrp-batch read with: (io_uring, queue depth 4|\d threads? doing pread).* \(.*probe reads/m);
+    expect(r.stdout).toMatch(/^xrp-batch read with: (io_uring, queue depth 4|\d io_urings, one per thread|\d threads? doing pread).* \(.*probe reads/m);
     expect(r.stdout).toMatch(/lean path: an xrp lookup on a depth-1 tree in the page cache costs -?[\d.]+ µs more than one fs.readSync/);
     const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     expect(json.depths.map((d: { depth: number }) => d.depth)).toEqual([1, 2, 3]);

@@ -231,7 +231,7 @@ describe('batches', () => {
       const { file, chains } = thousand();
       const batch = await program.runBatch(file, chains, { hopLimit: 60, io });
       // auto: the file's device was measured, and the io says what was seen.
-      expect(batch.io).toMatch(io === 'threads' ? /threads doing pread \(asked for\)/ : /^(io_uring|\d+ threads?).*\(.*probe reads/);
+      expect(batch.io).toMatch(io === 'threads' ? /threads doing pread \(asked for\)/ : /^(io_uring|\d+ io_urings|\d+ threads?).*\(.*probe reads/);
       expect(batch.elapsedNs).toBeGreaterThan(0);
       expect(batch.results).toHaveLength(1000);
       const seen = new Map<string, number>();

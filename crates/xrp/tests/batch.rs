@@ -84,13 +84,18 @@ fn the_engine_a_file_measures_matches_the_sync_engine_and_says_why() {
     let (file, order) = long_chain(120);
     let opts = ChainOptions { hop_limit: 60, ..ChainOptions::default() };
     // Buffered and just written: its pages are cached, so reads complete
-    // inline and the engine runs threads (unless io_uring is off here).
+    // inline and the engine runs a ring per core (unless io_uring is off here).
     let buffered = file.open(DirectIo::Off);
     let mut engine = BatchEngine::for_file(&program, 32, &buffered);
     let io = engine.io();
-    assert!(io.contains("probe reads inline") || io.contains("io_uring is unavailable"), "{io}");
-    assert!(engine.uses_threads(), "{io}");
+    assert!(io.contains("probe reads inline: reads cost CPU, one ring per core") || io.contains("io_uring is unavailable"), "{io}");
     check_against_sync(&mut engine, &buffered, opts, &order);
+    // Several rings at once, one per thread, give the same results as one.
+    for rings in [2, 3] {
+        let mut engine = BatchEngine::with_rings(&program, 32, rings);
+        assert!(engine.io().starts_with(&format!("{rings} io_urings, one per thread")), "{}", engine.io());
+        check_against_sync(&mut engine, &buffered, opts, &order);
+    }
     // Whatever direct reads measure as, the results are the same.
     let direct = file.open(DirectIo::Auto);
     let mut engine = BatchEngine::for_file(&program, 32, &direct);
