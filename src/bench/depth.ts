@@ -2,8 +2,8 @@
 // a file, on a device or on zram, looked up by every mode; tables, results
 // and charts. See docs/BENCH.md for what each mode and column measures.
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { XrpFile, xrpBackend } from '../xrp.js';
 import { planTree, plannedPages } from './build-tree.js';
@@ -81,6 +81,17 @@ function probeDirect(path: string, overwriteDevice: boolean): { direct: boolean;
 /** Bytes of the largest tree the run will build. */
 function largestTree(o: DepthOptions, pageSize: number, maxKeys: number): number {
   return Math.max(...o.depths.map((h) => plannedPages(planTree({ pageSize, fanout: o.fanout, valueSize: o.valueSize, height: h, maxKeys })) * pageSize));
+}
+
+/** How busy the machine is: load averages and, where the kernel has PSI, the share of time tasks waited for a CPU (10 s and 60 s). */
+export function machineLoad(): string {
+  const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+  try {
+    const some = /some avg10=([\d.]+) avg60=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+    return some ? `load ${load}; tasks waited for a CPU ${some[1]}% of the last 10 s, ${some[2]}% of the last 60 s` : `load ${load}`;
+  } catch {
+    return `load ${load}`;
+  }
 }
 
 function timestamp(): string {
@@ -162,6 +173,7 @@ export async function runDepthBenchmark(o: DepthOptions): Promise<void> {
         kernel: release(),
         node: process.version,
         uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',
+        loadAtStart: machineLoad(),
       },
       device: { path, description, pageSize, pageSizeNote },
       backend: { backend: backend.backend, reason: backend.reason, kernelProbe: `${backend.probe.backend}: ${backend.probe.reason}` },
@@ -180,7 +192,8 @@ export async function runDepthBenchmark(o: DepthOptions): Promise<void> {
       console.log(['', ...depthTable(r)].join('\n'));
       if (interrupted) throw new BenchInterrupted();
     }
-    console.log(['', ...targetLines(results, description, info.leanPath)].join('\n'));
+    info.machine.loadAtEnd = machineLoad();
+    console.log(['', ...targetLines(results, description, info.leanPath), `machine: at the start ${info.machine.loadAtStart}; at the end ${info.machine.loadAtEnd}`].join('\n'));
     const files = writeResults(out, info, results);
     const charts = await writeDepthCharts(out, results, `${description}, ${pageSize}-byte pages, ${o.concurrency} in flight`).catch((e) => {
       if (!(e instanceof ChartsUnavailableError)) throw e;

@@ -12,7 +12,7 @@ export interface RunInfo {
   /** The lean path's cost, measured before the depths (lean-path.ts). */
   leanPath?: LeanPath;
   date: string;
-  machine: { cpu: string; cores: number; memoryGiB: number; kernel: string; node: string; uvThreadpoolSize: string };
+  machine: { cpu: string; cores: number; memoryGiB: number; kernel: string; node: string; uvThreadpoolSize: string; loadAtStart: string; loadAtEnd?: string };
   device: { path: string; description: string; pageSize: number; pageSizeNote?: string };
   backend: { backend: string; reason: string; kernelProbe: string };
   settings: Record<string, number | string | boolean | number[]>;
