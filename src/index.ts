@@ -32,6 +32,7 @@ export { open, Database } from './store/db.js';
 export type { OpenOptions, RangeOptions, BatchOp, Transaction, Lookup, Stats } from './store/db.js';
 export type { Recovery } from './store/snapshot.js';
 export { checkFile } from './store/check.js';
+export { defaultCacheSize, memoryLimit, type MemoryLimit } from './store/memory.js';
 export type { CheckReport, Problem } from './store/check.js';
 export type { Key, KeyEncoding, ValueEncoding } from './store/encoding.js';
 export {

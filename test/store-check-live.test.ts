@@ -6,12 +6,12 @@
 // with checkpoints every few commits, so the pages a commit reaches are soon
 // reused.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readSync, truncateSync, writeSync } from 'node:fs';
+import { truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkFile, open, type CheckReport, type Database } from '../src/index.js';
-import { DIST_INDEX, layout, requireFreshStore } from './store-fixtures.js';
+import { DIST_INDEX, damagePage, layout, requireFreshStore } from './store-fixtures.js';
 import { node, tempDir } from './xrp-fixtures.js';
 
 const WRITER = fileURLToPath(new URL('./fixtures/busy-writer.mjs', import.meta.url));
@@ -36,14 +36,7 @@ async function base(): Promise<{ path: string; leaf: number }> {
 }
 
 /** XORs a byte of page `pageNo` (past its checksum): its checksum no longer matches. */
-function damage(path: string, pageNo: number): void {
-  const fd = openSync(path, 'r+');
-  const b = Buffer.alloc(1);
-  readSync(fd, b, 0, 1, pageNo * P + 100);
-  b[0] ^= 0x5a;
-  writeSync(fd, b, 0, 1, pageNo * P + 100);
-  closeSync(fd);
-}
+const damage = (path: string, pageNo: number) => damagePage(path, pageNo, P);
 
 /** Starts busy-writer.mjs on `path`; resolves once it has committed. */
 async function startWriter(path: string, logLimit: number): Promise<ChildProcess> {

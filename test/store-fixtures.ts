@@ -1,6 +1,6 @@
 // Helpers of the store tests: temporary databases and a look at the file's
 // pages without the store (to find pages to damage).
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pickMeta, type Meta } from '../src/format/meta.js';
@@ -47,6 +47,49 @@ export function random(seed: number): (n: number) => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
   };
+}
+
+/** `items` shuffled by `rnd` (Fisher-Yates), a new array. */
+export function shuffled<T>(items: T[], rnd: (n: number) => number): T[] {
+  const a = [...items];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = rnd(i + 1);
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
+
+/** XORs a byte of page `pageNo` (past its checksum): its checksum no longer matches. */
+export function damagePage(path: string, pageNo: number, pageSize: number): void {
+  const fd = openSync(path, 'r+');
+  const b = Buffer.alloc(1);
+  readSync(fd, b, 0, 1, pageNo * pageSize + 100);
+  b[0] ^= 0x5a;
+  writeSync(fd, b, 0, 1, pageNo * pageSize + 100);
+  closeSync(fd);
+}
+
+/**
+ * Runs `read` on every turn of the event loop from the next one until `db`
+ * hands a tree commit's pages to its pager (the commit is prepared then, and
+ * not yet durable): how many turns it ran on, and what it answered, each
+ * answer once. Reaches into the handle for its pager.
+ */
+export function readEachTurn(db: object, read: () => string): { turns: number; seen: Set<string> } {
+  type Commit = (pages: Map<number, Buffer>, meta: Meta) => Promise<void>;
+  const pager = (db as { state: { pager: { treeCommit: Commit } } }).state.pager;
+  const commit = pager.treeCommit.bind(pager);
+  let writing = false;
+  pager.treeCommit = (...args) => ((writing = true), commit(...args));
+  const result = { turns: 0, seen: new Set<string>() };
+  const tick = () => {
+    if (writing) return;
+    result.turns++;
+    result.seen.add(read());
+    setImmediate(tick);
+  };
+  setImmediate(tick);
+  return result;
 }
 
 export type RandomOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };

@@ -454,7 +454,7 @@ export function checkStore(snap: Snapshot, options: CheckOptions = {}): CheckRep
 
 /** Checks a database file that is not open, or open in a writer anywhere (reads only; takes no lock). */
 export function checkFile(path: string, options: CheckOptions = {}): CheckReport {
-  const pager = new Pager(path, { readOnly: true, cacheBytes: 0 });
+  const pager = new Pager(path, { readOnly: true, cacheSize: 0 });
   try {
     const metas = () => seenAt(pager, 0, META_PAGES * (pager.pageSize || PAGE_SIZES[PAGE_SIZES.length - 1]));
     return settle(options, (last) => filePass(pager, metas, !last), metas);

@@ -14,6 +14,7 @@ import { keyCodec, valueCodec, KEY_ENCODINGS, VALUE_ENCODINGS, type Codec, type 
 import { DatabaseClosedError, UnsupportedError, typeError, type WriteFailedError } from '../errors.js';
 import type { LeafValue } from '../format/page.js';
 import { openFile } from './file.js';
+import { defaultCacheSize } from './memory.js';
 import { PAGE_SIZES, maxKeyLen } from '../format/page.js';
 import { Snapshot, Snapshots, type Recovery, type StoreState } from './snapshot.js';
 import { storeStats, type Stats } from './stats.js';
@@ -30,13 +31,15 @@ export interface OpenOptions {
   /** 512, 1024, 2048 or 4096 (default); an existing file keeps its own. */
   pageSize?: number;
   /**
-   * O_DIRECT I/O (default false): the store's reads and writes bypass the
-   * kernel's page cache (its own page cache remains), and `xrp` chains must
-   * read directly too, as the XRP kernel path requires. Throws
-   * UnsupportedError where the file system refuses O_DIRECT, or when the
-   * device's logical block is larger than the page size (zram: 4096).
+   * O_DIRECT I/O. `false` (default): buffered. `auto`: where the file
+   * system allows it and its block is no larger than the page, else
+   * buffered (`stats().access` says which, and why). `true`: O_DIRECT or
+   * UnsupportedError (some file systems refuse it; zram's 4096-byte blocks
+   * are larger than 512-byte pages). With O_DIRECT the store's cache is the only cache of the
+   * file; buffered, it keeps branch pages and the kernel's page cache keeps
+   * the rest (`cacheSize`). `xrp` chains read the way the store does.
    */
-  direct?: boolean;
+  direct?: boolean | 'auto';
   /** fdatasync each commit (default true). */
   sync?: boolean;
   /**
@@ -57,8 +60,18 @@ export interface OpenOptions {
    * (512-byte reads, as the XRP prototype kernel; needs 512-byte pages).
    */
   xrpMode?: 'extended' | 'kernel';
-  /** Levels of the tree, from the root, kept decoded in memory (default 2). */
+  /** Levels of the tree, from the root, kept decoded in memory (default 2), within `cacheSize`. */
   cacheLevels?: number;
+  /**
+   * Bytes of the file the store keeps in memory (as LevelDB's `cacheSize`):
+   * verified pages and the decoded top levels, in one cache that never
+   * holds more. With O_DIRECT (`direct`) it holds every page it reads, the
+   * only cache of the file; buffered, it holds branch pages and leaves the
+   * leaves to the kernel's page cache. Default: a quarter of
+   * the memory the process may use, its cgroup's limit where there is one,
+   * else the machine's (`defaultCacheSize()`, src/store/memory.ts).
+   */
+  cacheSize?: number;
   /**
    * Keys the log holds before a checkpoint rewrites the tree (default
    * 65,536). A commit of fewer changes than this (and with values short
@@ -162,6 +175,9 @@ export class Database<K = unknown, V = any> {
     if (!(PAGE_SIZES as readonly number[]).includes(pageSize)) throw new RangeError(`pageSize must be 512, 1024, 2048 or 4096, got ${pageSize}`);
     const cacheLevels = options.cacheLevels ?? 2;
     if (!Number.isInteger(cacheLevels) || cacheLevels < 0) throw new RangeError(`cacheLevels must be an integer >= 0, got ${cacheLevels}`);
+    if (options.direct !== undefined && typeof options.direct !== 'boolean' && options.direct !== 'auto') throw new RangeError(`direct must be true, false or 'auto', got ${String(options.direct)}`);
+    const cacheSize = options.cacheSize ?? defaultCacheSize();
+    if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) throw new RangeError(`cacheSize must be an integer >= 0 (bytes), got ${cacheSize}`);
     const logLimit = options.logLimit ?? LOG_LIMIT;
     if (!Number.isInteger(logLimit) || logLimit < 0) throw new RangeError(`logLimit must be an integer >= 0, got ${logLimit}`);
     const lookup = choice(options.lookup, 'lookup', ['auto', 'walk', 'xrp'] as const, 'auto');
@@ -169,7 +185,7 @@ export class Database<K = unknown, V = any> {
     const keyEncoding = choice(options.keyEncoding, 'keyEncoding', KEY_ENCODINGS, 'ordered-binary');
     const valueEncoding = choice(options.valueEncoding, 'valueEncoding', VALUE_ENCODINGS, 'msgpack');
     if (options.initEmpty !== undefined && typeof options.initEmpty !== 'boolean') throw typeError('initEmpty must be a boolean');
-    const opened = openFile(path, { pageSize, sync: options.sync ?? true, direct: options.direct ?? false, cacheLevels, initEmpty: options.initEmpty === true });
+    const opened = openFile(path, { pageSize, sync: options.sync ?? true, direct: options.direct ?? false, cacheLevels, cacheSize, initEmpty: options.initEmpty === true });
     this.path = path;
     this.state = opened.state;
     this.lock = opened.lock;
@@ -503,6 +519,15 @@ export class Database<K = unknown, V = any> {
       this.lock = undefined;
     })();
     return this.closing;
+  }
+
+  /**
+   * What the store holds of its file in memory now: pages (with or without
+   * a decoded view), views, their bytes, and the limit (`cacheSize`) that
+   * `bytes` never passes. Cheap, unlike `stats()`.
+   */
+  get cacheUse(): { pages: number; views: number; bytes: number; limit: number } {
+    return this.open().pager.cacheUse;
   }
 
   /** XRP chains run so far by lookups and range scans (0 with `walk`; cached levels answer some lookups without one). */

@@ -15,14 +15,16 @@ import { decodeMeta, encodeMeta, metaPageOf, probePageSize, validMetas, type Met
 import { META_PAGES, PAGE_SIZES, PageType, decodeFreelist, readHeader } from '../format/page.js';
 import { Overlay } from './overlay.js';
 import { Pager } from './pager.js';
-import type { PageView, Recovery, StoreState } from './snapshot.js';
+import type { Recovery, StoreState } from './snapshot.js';
 import { dropUnwrittenCommit, dropWritablePages } from './stale-cache.js';
 
 export interface FileOptions {
   pageSize: number;
   sync: boolean;
-  direct: boolean;
+  direct: boolean | 'auto';
   cacheLevels: number;
+  /** Bytes of the file the store may keep in memory (page-cache.ts). */
+  cacheSize: number;
   /** Make an existing empty (0-byte) file a new database instead of refusing it. */
   initEmpty: boolean;
 }
@@ -128,7 +130,7 @@ export function readFreelist(pager: Pager, meta: Meta): { pages: number[]; ids: 
 
 export function openFile(path: string, o: FileOptions): OpenedFile {
   if (!exists(path)) createFile(path, o.pageSize, o.sync);
-  const pager = new Pager(path, { sync: o.sync, direct: o.direct });
+  const pager = new Pager(path, { sync: o.sync, direct: o.direct, cacheSize: o.cacheSize });
   let held: StoreLockHandle | undefined;
   try {
     held = lock(path);
@@ -177,7 +179,7 @@ export function openFile(path: string, o: FileOptions): OpenedFile {
       pager,
       pageSize: p,
       cacheLevels: o.cacheLevels,
-      cache: new Map<number, PageView>(),
+      cache: pager.cache,
       meta,
       // The log chain may hold pages the freelist on disk still lists (log.ts).
       freelist: new Freelist(without(freelist.ids, logPages)),

@@ -3,16 +3,24 @@
 // pages"), and syncs. The pager never decides *what* to write where; `tx.ts`
 // and `log-commit.ts` guarantee it only writes pages no snapshot can reach.
 //
-// Page cache: verified branch, leaf and overflow pages stay in memory (up to
-// `cacheBytes`, oldest first out), so a warm read costs neither a syscall nor
-// a checksum. Pages this pager writes replace their cached copies, so the
-// cache never holds a page's old contents under a reused number. Cached
-// buffers are shared: callers must not modify a page `read` returns.
+// Memory: one cache (page-cache.ts), bounded by `cacheSize`, and no page in
+// two caches at once. Which pages enter depends on how the file is read:
+// - buffered (the default): branch pages only, the levels above the leaves
+//   that every lookup passes (under 1% of a tree of 4 KiB pages). Leaves and
+//   overflow pages stay in the kernel's page cache alone, which keeps them
+//   across restarts and gives them back under memory pressure; a lookup
+//   reads its leaf with one pread into a reused buffer (`readShared`) and
+//   verifies it each time (docs/ARCHITECTURE.md, "Memory", has the
+//   measurements that chose this);
+// - direct (`direct: true`, O_DIRECT): every tree page, since the kernel
+//   keeps none: this cache is the buffer pool, as in a database that does
+//   its own caching, and what the XRP kernel path needs.
+// A hit costs neither a syscall nor a checksum. Pages this pager writes
+// replace their cached copies, so the cache never holds a page's old
+// contents under a reused number. Cached buffers are shared: callers must
+// not modify a page `read` returns.
 //
-// Direct I/O (`direct: true`): the file is opened with O_DIRECT, so reads and
-// writes bypass the kernel's page cache (this pager's cache is then the only
-// one, as in a database with its own buffer pool, and what the XRP kernel
-// path needs). O_DIRECT wants memory, offsets and lengths aligned to the
+// Direct I/O: O_DIRECT wants memory, offsets and lengths aligned to the
 // device's logical block: reads go through an aligned buffer, commits'
 // writes through the addon's aligned copy (its commit calls), the meta pages
 // of a new file through an aligned buffer here (a copy of each page, far
@@ -24,21 +32,23 @@ import { alignedBuffer } from '../aligned.js';
 import { CorruptionError, ReadFailedError, UnsupportedError } from '../errors.js';
 import { HEADER_FIELDS, PageType, verifyPage } from '../format/page.js';
 import { encodeMeta, metaPageOf, type Meta } from '../format/meta.js';
+import { PageCache } from './page-cache.js';
+import { defaultCacheSize } from './memory.js';
 
-/** The page cache's default budget: a 1M-key store of 100-byte values (about 128 MiB) fits. */
-export const DEFAULT_CACHE_BYTES = 256 * 2 ** 20;
-const cacheable = (type: number) => type === PageType.Branch || type === PageType.Leaf || type === PageType.Overflow;
 const TYPE = HEADER_FIELDS.type;
+/** What enters the cache: with O_DIRECT every tree page, buffered only branch pages (see above). */
+const directCacheable = (type: number) => type === PageType.Branch || type === PageType.Leaf || type === PageType.Overflow;
+const bufferedCacheable = (type: number) => type === PageType.Branch;
 
 export interface PagerOptions {
   /** fdatasync after writing (default true); false trades durability for speed. */
   sync?: boolean;
-  /** O_DIRECT reads and writes (default false). */
-  direct?: boolean;
+  /** O_DIRECT reads and writes (default false); `auto`: where the file system allows it, else buffered. */
+  direct?: boolean | 'auto';
   /** Open for reading only (check.ts); the file must exist. */
   readOnly?: boolean;
-  /** Bytes of verified pages kept in memory (default `DEFAULT_CACHE_BYTES`; 0: none). */
-  cacheBytes?: number;
+  /** Bytes the cache may hold (default `defaultCacheSize()`: memory.ts; 0: none). */
+  cacheSize?: number;
 }
 
 /**
@@ -63,10 +73,17 @@ function directBlock(path: string): number {
 export class Pager {
   #pageSize = 0;
   readonly sync: boolean;
-  readonly cacheBytes: number;
+  /** Verified pages and decoded views (snapshot.ts), within `cacheSize`. */
+  readonly cache: PageCache;
+  /** Whether a page of this type may enter the cache. */
+  private cacheable: (type: number) => boolean;
   /** The device's logical block size with O_DIRECT; 0 for buffered I/O. */
-  readonly directBlock: number;
+  directBlock = 0;
+  /** How the file is read and written, and for `direct: 'auto'` why. */
+  access: string;
   private fd: number;
+  private readonly flags: number;
+  private readonly autoDirect: boolean;
   /**
    * Reused buffers, grown on demand: direct I/O's aligned ones for reads and
    * for `writeSync`, and a commit's pages and their numbers as `write` hands
@@ -80,30 +97,48 @@ export class Pager {
   };
   /** Commits reach the disk in the order `commit` was called (crates/node/src/commit_order.rs). */
   private readonly order = native.storeCommitOrder();
-  /** pageNo -> verified page, oldest first; `cached` is their total size. */
-  private readonly cache = new Map<number, Buffer>();
-  private cached = 0;
+  /** The page `readShared` last read without keeping it; overwritten by its next such read. */
+  private shared = Buffer.alloc(0);
 
   constructor(
     readonly path: string,
     options: PagerOptions = {},
   ) {
     this.sync = options.sync ?? true;
-    this.cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
+    this.cache = new PageCache(options.cacheSize ?? defaultCacheSize());
     // The file exists: file.ts creates a new one whole before opening it.
-    const flags = options.readOnly ? constants.O_RDONLY : constants.O_RDWR;
+    const flags = (this.flags = options.readOnly ? constants.O_RDONLY : constants.O_RDWR);
     this.fd = openSync(path, flags);
-    this.directBlock = 0;
+    this.cacheable = bufferedCacheable;
+    this.access = 'buffered';
+    this.autoDirect = options.direct === 'auto';
     if (options.direct) {
       try {
-        this.directBlock = directBlock(path);
+        const block = directBlock(path);
         closeSync(this.fd);
         this.fd = openSync(path, flags | constants.O_DIRECT);
+        this.directBlock = block;
+        this.cacheable = directCacheable;
+        this.access = `direct (O_DIRECT, ${block}-byte blocks)`;
       } catch (e) {
-        closeSync(this.fd);
-        throw e;
+        if (!(this.autoDirect && e instanceof UnsupportedError)) {
+          closeSync(this.fd);
+          throw e;
+        }
+        this.access = `buffered (${e.message})`;
       }
     }
+  }
+
+  /** Goes back to buffered I/O (`direct: 'auto'` on a device whose blocks are larger than the pages), saying why. */
+  private buffered(why: string): void {
+    const fd = openSync(this.path, this.flags);
+    closeSync(this.fd);
+    this.fd = fd;
+    this.directBlock = 0;
+    this.cacheable = bufferedCacheable;
+    this.cache.clear();
+    this.access = `buffered (${why})`;
   }
 
   get pageSize(): number {
@@ -113,9 +148,9 @@ export class Pager {
   /** Set once the file's page size is known; with O_DIRECT it must be a multiple of the device's block. */
   set pageSize(p: number) {
     if (this.directBlock > p) {
-      throw new UnsupportedError(
-        `direct: true reads whole ${this.directBlock}-byte blocks on the device of ${this.path}, so it needs pages of at least that size; this file's are ${p} bytes`,
-      );
+      const why = `O_DIRECT reads whole ${this.directBlock}-byte blocks on the device of ${this.path}, larger than this file's ${p}-byte pages`;
+      if (!this.autoDirect) throw new UnsupportedError(`direct: true needs pages of at least the device's block: ${why}`);
+      this.buffered(why);
     }
     this.#pageSize = p;
   }
@@ -182,10 +217,51 @@ export class Pager {
 
   /** Page `pageNo`, verified (checksum, number, type); `CorruptionError` names it when it is not whole or valid. */
   read(pageNo: number, types?: readonly PageType[]): Buffer {
-    const hit = this.cache.get(pageNo);
-    // Verified when cached; only the expected type is left to check.
-    if (hit !== undefined && (types === undefined || types.includes(hit[TYPE] as PageType))) return hit;
-    const page = this.readAt(pageNo * this.pageSize, this.pageSize);
+    const hit = this.cached(pageNo, types);
+    if (hit !== undefined) return hit;
+    const page = this.verified(pageNo, this.readAt(pageNo * this.pageSize, this.pageSize), types);
+    if (this.cacheable(page[TYPE])) this.cache.admit(pageNo, page);
+    return page;
+  }
+
+  /**
+   * `read`, for a caller that is done with the page before its next read
+   * (a lookup searching it). `keep`: whether the page should stay in the
+   * cache (a branch page of a level it holds: page-cache.ts `holdsLevel`).
+   * Buffered, a page not kept is read into one reused buffer, `isShared`
+   * then, and overwritten by the next such read: no allocation per read, so
+   * a stream of lookups leaves no garbage. With O_DIRECT every tree page is
+   * kept, this cache being the only one.
+   */
+  readShared(pageNo: number, types: readonly PageType[], keep: boolean): Buffer {
+    const hit = this.cached(pageNo, types);
+    if (hit !== undefined) return hit;
+    if (this.directBlock || keep) return this.read(pageNo, types);
+    const p = this.pageSize;
+    if (this.shared.length !== p) this.shared = Buffer.allocUnsafeSlow(p);
+    const page = this.shared;
+    let done = 0;
+    while (done < p) {
+      const n = this.readSync(page, done, p - done, pageNo * p + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return this.verified(pageNo, done === p ? page : page.subarray(0, done), types);
+  }
+
+  /** Whether `page` is the buffer `readShared` reuses. */
+  isShared(page: Buffer): boolean {
+    return page === this.shared;
+  }
+
+  /** Page `pageNo` from the cache, when it holds it as one of `types`; verified when it was cached, so nothing else is checked. */
+  cached(pageNo: number, types?: readonly PageType[]): Buffer | undefined {
+    const hit = this.cache.page(pageNo);
+    return hit !== undefined && (types === undefined || types.includes(hit[TYPE] as PageType)) ? hit : undefined;
+  }
+
+  /** `page`, read as page `pageNo`, once verified; else `CorruptionError` naming it and this file. */
+  private verified(pageNo: number, page: Buffer, types?: readonly PageType[]): Buffer {
     if (page.length < this.pageSize) {
       throw new CorruptionError(pageNo, 'it lies beyond the end of the file (truncated?)', this.path);
     }
@@ -195,32 +271,13 @@ export class Pager {
       if (e instanceof CorruptionError) throw new CorruptionError(pageNo, e.reason, this.path);
       throw e;
     }
-    if (cacheable(page[TYPE])) this.remember(pageNo, page);
     return page;
   }
 
-  private remember(pageNo: number, page: Buffer): void {
-    this.forget(pageNo);
-    if (page.length > this.cacheBytes) return;
-    this.cache.set(pageNo, page);
-    this.cached += page.length;
-    while (this.cached > this.cacheBytes) {
-      const [oldest, bytes] = this.cache.entries().next().value as [number, Buffer];
-      this.cache.delete(oldest);
-      this.cached -= bytes.length;
-    }
-  }
-
-  private forget(pageNo: number): void {
-    const old = this.cache.get(pageNo);
-    if (old === undefined) return;
-    this.cache.delete(pageNo);
-    this.cached -= old.length;
-  }
-
-  /** Pages and bytes in the page cache. */
-  get cacheUse(): { pages: number; bytes: number } {
-    return { pages: this.cache.size, bytes: this.cached };
+  /** Pages and bytes in the cache, and its limit (`cacheSize`). */
+  get cacheUse(): { pages: number; views: number; bytes: number; limit: number } {
+    const c = this.cache;
+    return { pages: c.pages, views: c.views, bytes: c.bytes, limit: c.limit };
   }
 
   /**
@@ -253,7 +310,7 @@ export class Pager {
   private async commit(write: typeof native.storeTreeCommit, pages: Map<number, Buffer>, meta: Meta): Promise<void> {
     const { data, numbers } = this.stage(pages);
     const metaPageNo = metaPageOf(meta.txid);
-    this.forget(metaPageNo);
+    this.cache.delete(metaPageNo);
     await write(this.fd, data, numbers, this.pageSize, encodeMeta(meta), metaPageNo, this.sync, this.order);
   }
 
@@ -263,8 +320,8 @@ export class Pager {
     // state unknown anyway (writer.ts then refuses every write), and no
     // published snapshot reaches a page being written.
     for (const [pageNo, page] of pages) {
-      if (page.length === this.pageSize && cacheable(page[TYPE])) this.remember(pageNo, page);
-      else this.forget(pageNo);
+      if (page.length === this.pageSize && this.cacheable(page[TYPE])) this.cache.admit(pageNo, page);
+      else this.cache.delete(pageNo);
     }
     // One job on the libuv pool writes them all (crates/node/src/store.rs):
     // a commit's pages are scattered, and a pool round trip per run of
@@ -285,7 +342,7 @@ export class Pager {
   }
 
   writeSync(pageNo: number, page: Buffer): void {
-    this.forget(pageNo);
+    this.cache.delete(pageNo);
     let source = page;
     if (this.directBlock) {
       source = this.staging('write', page.length);
@@ -312,7 +369,6 @@ export class Pager {
 
   close(): void {
     this.cache.clear();
-    this.cached = 0;
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
   }

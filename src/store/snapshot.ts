@@ -6,15 +6,18 @@
 // (overlay.ts) as of the snapshot's txid: `find` looks there first.
 //
 // A lookup reads one page per level. The top `cacheLevels` levels are kept
-// decoded in `cache` (page number -> view); deeper pages are read and searched
-// in place. A cached page number is evicted when the page is freed and again
-// when it is reused, so the cache never holds a page's old contents under its
-// new number.
+// decoded in `cache` (page number -> view); deeper pages are searched in
+// place, from the cache when it holds them (pager.ts says which do), else
+// read. The cache is bounded (`cacheSize`, page-cache.ts): an evicted view or
+// page is read again when next needed. A cached page number is dropped when
+// the page is freed and again when it is reused, so the cache never holds a
+// page's old contents under its new number.
 import { CorruptionError } from '../errors.js';
 import type { Freelist } from './freelist.js';
 import type { Meta } from '../format/meta.js';
 import {
   HEADER,
+  HEADER_FIELDS,
   META_PAGES,
   PageType,
   branchChild,
@@ -30,6 +33,7 @@ import {
   type OverflowRef,
 } from '../format/page.js';
 import type { Overlay, Recent } from './overlay.js';
+import type { PageCache } from './page-cache.js';
 import type { Pager } from './pager.js';
 
 /** A decoded branch or leaf page, shared read-only between snapshots. */
@@ -46,7 +50,8 @@ export interface StoreState {
   readonly pager: Pager;
   readonly pageSize: number;
   readonly cacheLevels: number;
-  readonly cache: Map<number, PageView>;
+  /** The pager's cache: decoded views of the top `cacheLevels` levels, and verified pages. */
+  readonly cache: PageCache;
   meta: Meta;
   freelist: Freelist;
   /** The pages the committed freelist is written on (freed by the next commit). */
@@ -58,6 +63,14 @@ export interface StoreState {
   /** What opening fell back from (file.ts), when it had to. */
   readonly recovery?: Recovery;
 }
+
+const LEAF: readonly PageType[] = [PageType.Leaf];
+const BRANCH: readonly PageType[] = [PageType.Branch];
+/** The entries of a page (a branch's children). */
+const entryCount = (page: Buffer) => page.readUInt16LE(HEADER_FIELDS.count);
+
+/** Where a lookup goes after the levels held in memory: a value (or absent) already, or a read of `page` at `depth`. */
+export type LookupStart = { done: true; value: LeafValue | undefined } | { done: false; page: number; depth: number };
 
 /** What opening fell back from: the first page involved, the commit it opened at, and why. */
 export interface Recovery {
@@ -119,7 +132,18 @@ export class Snapshot {
 
   /** Page `pageNo` at `depth` (0 = root), verified to be a branch or, on the last level, a leaf. */
   read(pageNo: number, depth: number): Buffer {
-    return this.store.pager.read(pageNo, [depth === this.meta.height - 1 ? PageType.Leaf : PageType.Branch]);
+    return this.store.pager.read(pageNo, depth === this.meta.height - 1 ? LEAF : BRANCH);
+  }
+
+  /** Whether the cache keeps the branch pages at `depth` (page-cache.ts `holdsLevel`). */
+  private keepsLevel(depth: number): boolean {
+    const { store } = this;
+    return depth < this.meta.height - 1 && store.cache.holdsLevel(depth, this.meta.height, store.pageSize, store.cacheLevels);
+  }
+
+  /** Tells the cache a branch page at `depth` was read from the file: its fanout shapes `holdsLevel`. */
+  private noteRead(page: Buffer, depth: number): void {
+    if (page[HEADER_FIELDS.type] === PageType.Branch) this.store.cache.noteBranch(depth, this.meta.height, entryCount(page));
   }
 
   /** Page `pageNo` at `depth`, decoded; from the cache in the top `cacheLevels` levels. */
@@ -130,12 +154,59 @@ export class Snapshot {
       if (hit) return hit;
     }
     const page = this.read(pageNo, depth);
+    this.noteRead(page, depth);
     const leaf = readHeader(page).type === PageType.Leaf;
     const view: PageView = leaf
       ? { leaf, children: [], ...decodeLeaf(page, pageNo) }
       : { leaf, values: [], ...decodeBranch(page, pageNo) };
-    if (cached) this.store.cache.set(pageNo, view);
+    if (cached) this.store.cache.set(pageNo, view, page);
     return view;
+  }
+
+  /**
+   * Descends the levels held in memory: the top `cacheLevels` as views,
+   * then the pages the cache holds, reading (and keeping) a missing branch
+   * page only where the cache keeps its whole level (`keepsLevel`). Returns the
+   * value when that reaches the leaf, else the first page left to read and
+   * its depth: an `xrp` lookup's chain starts there (xrp-lookup.ts), so that
+   * chains read only what memory cannot give.
+   */
+  descendCached(key: Buffer): LookupStart {
+    const { root, height } = this.meta;
+    if (root === 0) return { done: true, value: undefined };
+    let pageNo = root;
+    for (let depth = 0; depth < height; depth++) {
+      const last = depth === height - 1;
+      if (depth < this.store.cacheLevels) {
+        const v = this.view(pageNo, depth);
+        const i = viewSearch(v, key);
+        if (v.leaf) return { done: true, value: i.exact ? v.values[i.index] : undefined };
+        pageNo = this.checkPointer(pageNo, v.children[i.index]);
+        continue;
+      }
+      let page = this.store.pager.cached(pageNo, last ? LEAF : BRANCH);
+      if (page === undefined) {
+        if (!this.keepsLevel(depth)) return { done: false, page: pageNo, depth };
+        page = this.read(pageNo, depth);
+        this.noteRead(page, depth);
+      }
+      const next = this.step(page, pageNo, key, last);
+      if (last) return { done: true, value: next as LeafValue | undefined };
+      pageNo = next as number;
+    }
+    return { done: true, value: undefined };
+  }
+
+  /** One level of a lookup in verified `page` (page `pageNo`): the leaf's value (a view of `page`) or undefined, or the child to read next. */
+  private step(page: Buffer, pageNo: number, key: Buffer, last: boolean): LeafValue | number | undefined {
+    const i = searchPage(page, key, last, pageNo);
+    if (last) {
+      if (!i.exact) return undefined;
+      const [start, end] = keyBounds(page, i.index, true, pageNo);
+      return leafValue(page, i.index, start, end, pageNo);
+    }
+    if (i.index < 0) throw new CorruptionError(pageNo, 'branch page with no entries', this.store.path);
+    return this.checkPointer(pageNo, branchChild(page, keyBounds(page, i.index, false, pageNo)[0]));
   }
 
   /** The value the tree (without the log) holds under `key`, or undefined: one page per level. */
@@ -155,15 +226,20 @@ export class Snapshot {
         pageNo = this.checkPointer(pageNo, v.children[i.index]);
         continue;
       }
-      const page = this.read(pageNo, depth);
-      const i = searchPage(page, key, last, pageNo);
-      if (last) {
-        if (!i.exact) return undefined;
-        const [start, end] = keyBounds(page, i.index, true, pageNo);
-        return leafValue(page, i.index, start, end, pageNo);
+      const { pager } = this.store;
+      const types = last ? LEAF : BRANCH;
+      let page = pager.cached(pageNo, types);
+      if (page === undefined) {
+        page = pager.readShared(pageNo, types, this.keepsLevel(depth));
+        this.noteRead(page, depth);
       }
-      if (i.index < 0) throw new CorruptionError(pageNo, 'branch page with no entries', this.store.path);
-      pageNo = this.checkPointer(pageNo, branchChild(page, keyBounds(page, i.index, false, pageNo)[0]));
+      const next = this.step(page, pageNo, key, last);
+      if (!last) {
+        pageNo = next as number;
+        continue;
+      }
+      // A value in the reused buffer is copied out before the next read overwrites it.
+      return Buffer.isBuffer(next) && pager.isShared(page) ? Buffer.from(next) : (next as LeafValue | undefined);
     }
     return undefined;
   }

@@ -30,8 +30,14 @@ export interface Stats {
   backend: 'walk' | 'xrp';
   /** Whether the store reads and writes with O_DIRECT (the `direct` option). */
   direct: boolean;
+  /** How the file is read and written, e.g. `direct (O_DIRECT, 512-byte blocks)`, or `buffered (why)`. */
+  access: string;
   cacheLevels: number;
+  /** Decoded views held (pages of the top `cacheLevels` levels). */
   cachedPages: number;
+  /** Bytes the store holds of its file in memory (pages and views: `db.cacheUse`), and their limit, `cacheSize`. */
+  cacheBytes: number;
+  cacheSize: number;
   /** What opening fell back from (`db.recovery`); absent when it opened the newest commit as it found it. */
   recovery?: Recovery;
   /** False once a commit failed: the handle refuses writes (`db.writeError` says why). */
@@ -80,8 +86,11 @@ export function storeStats(snap: Snapshot, backend: 'walk' | 'xrp', writable: bo
     txid: meta.txid,
     backend,
     direct: store.pager.directBlock > 0,
+    access: store.pager.access,
     cacheLevels: store.cacheLevels,
-    cachedPages: store.cache.size,
+    cachedPages: store.cache.views,
+    cacheBytes: store.cache.bytes,
+    cacheSize: store.cache.limit,
     ...(store.recovery ? { recovery: store.recovery } : {}),
     writable,
   };
