@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // xrpkv store vs lmdb-js on one workload, in one run (`npm run bench:store`).
 //
-//   node bench/store.mjs [--keys N] [--gets N] [--batches N] [--repeat N] [--dir D] [--no-lmdb] [--no-json]
+//   node bench/store.mjs [--keys N] [--gets N] [--batches N] [--repeat N] [--commits N,N,...] [--only-commits]
+//                        [--dir D] [--no-lmdb] [--no-json]
 //
 // Workload, the same for both stores: 16-byte binary keys, 100-byte binary
 // values (keyEncoding/valueEncoding 'binary' on xrpkv; keyEncoding 'binary',
@@ -16,6 +17,11 @@
 //   puts         random existing keys overwritten, 200 batches of 1,000 (one durable commit each)
 //   gets         random existing keys, getSync / get, after one warm-up pass (median of --repeat)
 //   scan         every row in key order with getRange (median of --repeat)
+//   one commit   --commits N keys (default 10,000, 100,000 and 1,000,000) put in one
+//                turn into an empty store, in key order and shuffled; the same with
+//                db.batch; each timed from the first put to durable, and the longest
+//                the event loop went without a turn after the puts' own turn (a
+//                setImmediate that re-arms itself); median of 3 up to 100,000 keys
 // Needs a built dist/ (`node scripts/build.mjs ts`). Results also go to bench/results/store-*.json.
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -25,6 +31,7 @@ import { intOption } from './lib/options.mjs';
 import { ROOT as root } from './lib/results.mjs';
 import { fmt, median, timed } from './lib/timing.mjs';
 import { makeKeys, makeValue as value, randomIndexes } from './lib/workload.mjs';
+import { keyOrder, watchTurns } from './lib/turns.mjs';
 
 const { open } = await import(join(root, 'dist/store/db.js')).catch(() => {
   console.error('bench:store: dist/store/db.js is missing: run `node scripts/build.mjs ts` first');
@@ -43,11 +50,25 @@ const REPEAT = opt('repeat', 3);
 const LOAD_BATCH = Math.min(N, 100_000);
 const PUT_BATCH = 1_000;
 const useLmdb = !args.includes('--no-lmdb');
+const COMMITS = listOption('commits', [10_000, 100_000, 1_000_000]);
+const onlyCommits = args.includes('--only-commits');
 const dir = args.includes('--dir') ? args[args.indexOf('--dir') + 1] : mkdtempSync(join(tmpdir(), 'xrpkv-bench-'));
 mkdirSync(dir, { recursive: true });
 
+/** `--name 1,2,3`: positive integers (underscores allowed), else `fallback`. */
+function listOption(name, fallback) {
+  const i = args.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const list = String(args[i + 1]).split(',').map((x) => Number(x.replace(/_/g, '')));
+  if (!list.every((x) => Number.isInteger(x) && x > 0)) {
+    console.error(`--${name} needs positive integers separated by commas`);
+    process.exit(2);
+  }
+  return list;
+}
+
 // ---- data: deterministic (bench/lib/workload.mjs) -----------------------------------
-const key = makeKeys(N);
+const key = makeKeys(Math.max(N, ...COMMITS));
 const rand = randomIndexes(N);
 const getOrder = Array.from({ length: GETS }, rand);
 const putOrder = Array.from({ length: BATCHES * PUT_BATCH }, rand);
@@ -70,6 +91,7 @@ const xrpkv = {
     return n;
   },
   close: (db) => db.close(),
+  files: (path) => [path],
 };
 
 let lmdbOpen;
@@ -91,6 +113,7 @@ const lmdb = {
     return n;
   },
   close: (db) => db.close(),
+  files: (path) => [path, `${path}-lock`],
 };
 
 /** Runs the workload on `store`; returns rates (per second) and medians. */
@@ -163,6 +186,83 @@ async function run(store, path) {
   return r;
 }
 
+// ---- one commit of many keys, in key order and shuffled ----------------------------
+// A new store for each commit. `puts`: n puts issued in one turn (on lmdb-js
+// inside one db.batch callback, as `batch` above); `db.batch`: one array of n
+// put operations, built before the clock starts. `total`: from the first put
+// to durable (lmdb-js applies its writes on a thread of its own while the
+// puts are issued, xrpkv once their turn ends: only the whole compares);
+// `after`: from the end of the puts' turn; `turn`: the longest the event loop
+// went without turning after the puts' turn (the puts' own turn is the
+// caller's loop).
+xrpkv.batchOps = (db, ops) => db.batch(ops);
+lmdb.batchOps = async (db, ops) => {
+  await db.batch(ops);
+  await db.flushed;
+};
+
+async function oneCommit(store, api, n, shuffled) {
+  const path = join(dir, `commit-${store.name}`);
+  const order = keyOrder(n, shuffled);
+  const ops = api === 'db.batch' ? Array.from(order, (i) => ({ type: 'put', key: key(i), value: value(i, 0) })) : undefined;
+  const db = store.open(path, 'walk');
+  const t0 = performance.now();
+  const durable = ops ? store.batchOps(db, ops) : store.batch(db, 0, n, (j) => order[j], 0);
+  const t1 = performance.now();
+  const stop = watchTurns();
+  await durable;
+  const t2 = performance.now();
+  const turn = stop();
+  for (const i of [order[0], order[n >> 1], order[n - 1]]) {
+    if (store.get(db, key(i)) === undefined) throw new Error(`${store.name}: key ${i} missing after its commit`);
+  }
+  await store.close(db);
+  for (const f of store.files(path)) rmSync(f, { recursive: true, force: true });
+  return { total: t2 - t0, after: t2 - t1, turn };
+}
+
+/** The one-commit rows: each size and api, each store sorted and shuffled; printed, and returned for the JSON. */
+async function commitRows() {
+  const stores = useLmdb ? [xrpkv, lmdb] : [xrpkv];
+  const variants = stores.flatMap((store) => [false, true].map((shuffled) => ({ store, shuffled, name: `${store.name} ${shuffled ? 'shuffled' : 'sorted'}` })));
+  // Untimed: the code of a large shuffled commit compiled before any is timed.
+  for (const store of stores) await oneCommit(store, 'puts', Math.min(100_000, Math.max(...COMMITS)), true);
+  const rows = [];
+  for (const n of COMMITS) {
+    for (const api of ['puts', 'db.batch']) {
+      if (api === 'db.batch' && n > 100_000) continue;
+      const runs = Object.fromEntries(variants.map((v) => [v.name, []]));
+      for (let r = 0; r < (n <= 100_000 ? 3 : 1); r++) {
+        for (const v of variants) runs[v.name].push(await oneCommit(v.store, api, n, v.shuffled));
+      }
+      const row = { keys: n, api };
+      for (const [name, list] of Object.entries(runs)) {
+        row[name] = { total: median(list.map((x) => x.total)), after: median(list.map((x) => x.after)), turn: Math.max(...list.map((x) => x.turn)), runs: list };
+      }
+      rows.push(row);
+    }
+  }
+  const ms = (x) => (x === undefined ? '-' : `${Math.round(x.total)} [${Math.round(x.turn)}]`);
+  const verdict = (ratio, limit) => (ratio === undefined ? '-' : `${ratio.toFixed(2)}x ${ratio <= limit ? 'met' : 'MISSED'}`);
+  console.log(`\none commit into an empty store: ms from the first put to durable [longest event-loop turn after the puts' turn, ms]`);
+  console.log(
+    `${'keys'.padEnd(11)}${'api'.padEnd(10)}${pad('xrpkv sorted', 14)}${pad('shuffled', 14)}${pad('shuf/sorted <= 2x', 19)}` +
+      `${pad('lmdb-js sorted', 16)}${pad('shuffled', 14)}${pad('xrpkv/lmdb shuf <= 2x', 23)}${pad('turn budget', 13)}`,
+  );
+  for (const row of rows) {
+    const ours = row['xrpkv shuffled'];
+    const theirs = row['lmdb-js shuffled'];
+    const budget = (50 * row.keys) / 100_000;
+    console.log(
+      `${row.keys.toLocaleString('en-US').padEnd(11)}${row.api.padEnd(10)}${pad(ms(row['xrpkv sorted']), 14)}${pad(ms(ours), 14)}` +
+        `${pad(verdict(ours.total / row['xrpkv sorted'].total, 2), 19)}${pad(ms(row['lmdb-js sorted']), 16)}${pad(ms(theirs), 14)}` +
+        `${pad(verdict(theirs && ours.total / theirs.total, 2), 23)}${pad(`${Math.round(budget)} ${Math.max(ours.turn, row['xrpkv sorted'].turn) <= budget ? 'met' : 'MISSED'}`, 13)}`,
+    );
+  }
+  console.log(`(after the puts' turn, ms: ${rows.map((r) => `${r.keys} ${r.api}: ${variants.map((v) => `${v.name} ${Math.round(r[v.name].after)}`).join(', ')}`).join('; ')})`);
+  return rows;
+}
+
 // ---- run -----------------------------------------------------------------------------
 const cpu = cpus();
 console.log(`xrpkv bench:store: ${N.toLocaleString('en-US')} keys (16-byte keys, 100-byte values, binary encodings), durable commits`);
@@ -188,10 +288,14 @@ if (useLmdb) ({ open: lmdbOpen } = await import('lmdb'));
 await warmUp(xrpkv, join(dir, 'warm.xrpkv'));
 if (useLmdb) await warmUp(lmdb, join(dir, 'warm.lmdb'));
 
-const ours = await run(xrpkv, join(dir, 'bench.xrpkv'));
-const oursBytes = statSync(join(dir, 'bench.xrpkv')).size;
+let ours;
 let theirs;
-if (useLmdb) theirs = await run(lmdb, join(dir, 'bench.lmdb'));
+let oursBytes = 0;
+if (!onlyCommits) {
+  ours = await run(xrpkv, join(dir, 'bench.xrpkv'));
+  oursBytes = statSync(join(dir, 'bench.xrpkv')).size;
+  if (useLmdb) theirs = await run(lmdb, join(dir, 'bench.lmdb'));
+}
 
 const rows = [
   ['bulk load (sorted, 100k/commit)', 'keys/s', 'bulkLoad', 0.5],
@@ -201,8 +305,8 @@ const rows = [
   ['range scan (all rows)', 'rows/s', 'scan', undefined],
 ];
 const pad = (s, n) => String(s).padStart(n);
-console.log(`\n${'workload'.padEnd(34)}${pad('xrpkv', 12)}${pad('lmdb-js', 12)}${pad('ratio', 8)}  target`);
-for (const [label, unit, field, target] of rows) {
+if (ours) console.log(`\n${'workload'.padEnd(34)}${pad('xrpkv', 12)}${pad('lmdb-js', 12)}${pad('ratio', 8)}  target`);
+for (const [label, unit, field, target] of ours ? rows : []) {
   if (field === 'getsXrp' && ours.xrp) {
     console.log(`${label.padEnd(34)}  xrp: not available`);
     continue;
@@ -213,8 +317,12 @@ for (const [label, unit, field, target] of rows) {
   const verdict = target === undefined || ratio === undefined ? '' : `>= ${target}x ${ratio >= target ? 'met' : 'MISSED'}`;
   console.log(`${label.padEnd(34)}${pad(fmt(a), 12)}${pad(b ? fmt(b) : '-', 12)}${pad(ratio ? ratio.toFixed(3) + 'x' : '-', 8)}  ${verdict}  (${unit})`);
 }
-console.log(`\nxrpkv file: ${(oursBytes / 2 ** 20).toFixed(1)} MiB; gets per pass: walk ${ours.walkPass}${ours.xrpPass ? `, xrp ${ours.xrpPass}` : ''}, lmdb-js ${theirs?.walkPass ?? '-'}`);
-console.log(`all passes (gets/s): xrpkv walk ${ours.getsWalkAll.map(fmt).join(', ')}${ours.getsXrpAll ? `; xrpkv xrp ${ours.getsXrpAll.map(fmt).join(', ')}` : ''}${theirs ? `; lmdb-js ${theirs.getsWalkAll.map(fmt).join(', ')}` : ''}`);
+if (ours) {
+  console.log(`\nxrpkv file: ${(oursBytes / 2 ** 20).toFixed(1)} MiB; gets per pass: walk ${ours.walkPass}${ours.xrpPass ? `, xrp ${ours.xrpPass}` : ''}, lmdb-js ${theirs?.walkPass ?? '-'}`);
+  console.log(`all passes (gets/s): xrpkv walk ${ours.getsWalkAll.map(fmt).join(', ')}${ours.getsXrpAll ? `; xrpkv xrp ${ours.getsXrpAll.map(fmt).join(', ')}` : ''}${theirs ? `; lmdb-js ${theirs.getsWalkAll.map(fmt).join(', ')}` : ''}`);
+}
+
+const commits = await commitRows();
 
 if (!args.includes('--no-json')) {
   const out = join(root, 'bench', 'results');
@@ -227,6 +335,7 @@ if (!args.includes('--no-json')) {
     xrpkv: ours,
     lmdb: theirs,
     ratios: theirs && Object.fromEntries(rows.filter(([, , f]) => typeof ours[f] === 'number').map(([, , f]) => [f, ours[f] / theirs[f]])),
+    commits,
   };
   writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
   console.log(`results: ${file}`);

@@ -15,6 +15,7 @@ import { Overlay, hashOf } from '../src/store/overlay.js';
 import { readHeader, seal } from '../src/format/page.js';
 import type { Snapshot } from '../src/store/snapshot.js';
 import { LOG_COMMIT_KEYS, LOG_COMMIT_KEYS_SCATTERED } from '../src/store/writer.js';
+import { readEachTurn } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
 const tmp = tempDir();
@@ -280,27 +281,14 @@ describe('the log', () => {
     await put(db, 0, 3000, 'a');
     await put(db, 3000, 6000, 'a');
     expect(db.stats().logKeys).toBe(6000);
-    // A reader on every turn of the event loop, until the checkpoint's pages are written.
-    let turns = 0;
-    let writing = false;
-    const seen = new Set<string>();
-    const read = () => {
-      if (writing) return;
-      turns++;
-      seen.add(`${db.getSync(key(10))} ${db.count()} ${db.getSync(key(6001)) === undefined}`);
-      setImmediate(read);
-    };
-    type Commit = (pages: Map<number, Buffer>, meta: Meta) => Promise<void>;
-    const pager = (db as unknown as { state: { pager: { treeCommit: Commit } } }).state.pager;
-    const commit = pager.treeCommit.bind(pager);
-    pager.treeCommit = (...args) => ((writing = true), commit(...args));
     const checkpoint = put(db, 6000, 6010, 'b'); // over the limit: a checkpoint of 6,010 keys
-    setImmediate(read);
+    // A reader on every turn of the event loop, until the checkpoint's pages are written.
+    const reader = readEachTurn(db, () => `${db.getSync(key(10))} ${db.count()} ${db.getSync(key(6001)) === undefined}`);
     await checkpoint;
     expect(db.stats()).toMatchObject({ logKeys: 0, entries: 6010 });
     // The fold yields every 2,048 keys: the reader ran in between, and only saw the last commit.
-    expect(turns).toBeGreaterThanOrEqual(2);
-    expect([...seen]).toEqual(['a-10 6000 true']);
+    expect(reader.turns).toBeGreaterThanOrEqual(2);
+    expect([...reader.seen]).toEqual(['a-10 6000 true']);
     await db.close();
   });
 

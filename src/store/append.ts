@@ -1,10 +1,15 @@
-// Entries appended past the end of the tree, kept as runs of leaf entries.
+// Entries appended past the end of the tree, kept where they already are.
 //
 // A bulk load puts ascending keys after every key the tree holds. A batch
-// packs each put as a leaf entry (packed.ts), so consecutive puts of one
-// batch are one run of bytes already in page form: the tail keeps views of
-// those runs, nothing per entry, and the commit has the addon write pages
-// straight from them (leaves.ts).
+// packs each put as a leaf entry (packed.ts), so the tail needs no object
+// per entry: it keeps each entry's place (its batch, where it starts, its
+// size in a page), and the commit has the addon write pages straight from
+// those bytes (leaves.ts). Consecutive puts of one batch in issue order
+// are one run of bytes that the addon reads as it lies; entries from
+// elsewhere (a shuffled batch applied in key order: ops.ts) are gathered,
+// a few hundred pages' worth at a time, into one small buffer reused
+// between calls, never into a copy of the whole tail (a fresh buffer of
+// 100 MB costs a page fault per 4 KiB here: a quarter second).
 //
 // Invariants:
 // - the tail belongs to the rightmost leaf of the tree (tx.ts), and every key
@@ -39,30 +44,21 @@ function isLeafEntry(src: Buffer, keyStart: number, keyLen: number, valueStart: 
   );
 }
 
-/** The entries of a tail in page form, and each one's place in them. */
-export interface TailEntries {
-  /** The entries back to back. */
-  bytes: Buffer;
-  /** Entry i's offset in `bytes`. */
-  starts: Int32Array;
-  /** Entry i's bytes in a page, its slot included. */
-  sizes: Int32Array;
-}
-
 export class AppendTail {
-  /** Closed runs of entries; the open one is `src[runStart..runEnd]`. */
-  private readonly runs: Buffer[] = [];
-  private src: Buffer | undefined;
-  private runStart = 0;
-  private runEnd = 0;
-  /** The last entry's key, for `takes`. */
-  private lastSrc: Buffer | undefined;
-  private lastKeyStart = 0;
-  private lastKeyLen = 0;
   count = 0;
   /** Bytes the entries take in pages, slots included. */
   pageBytes = 0;
+  /** The batches the entries lie in, each once, in the order they came. */
+  private readonly sources: Buffer[] = [];
+  // Per entry, grown together: its batch (in `sources`), where it starts, its bytes in a page with its slot.
+  private sourceOf = new Int32Array(64);
+  private starts = new Int32Array(64);
+  private entrySizes = new Int32Array(64);
+  /** Whether every entry follows the one before it in the same batch: then any run of them is a view. */
+  private adjacent = true;
   private readonly maxInline: number;
+  /** What `run` gathers entries into, kept for its next call. */
+  private scratch = Buffer.alloc(0);
 
   constructor(p: number) {
     this.maxInline = maxInline(p);
@@ -75,54 +71,89 @@ export class AppendTail {
    */
   takes(src: Buffer, keyStart: number, keyLen: number, valueStart: number, valueLen: number): boolean {
     if (valueLen > this.maxInline || !isLeafEntry(src, keyStart, keyLen, valueStart, valueLen)) return false;
-    return this.count === 0 || compareRanges(src, keyStart, keyLen, this.lastSrc!, this.lastKeyStart, this.lastKeyLen) > 0;
+    if (this.count === 0) return true;
+    const last = this.count - 1;
+    const lastSrc = this.sources[this.sourceOf[last]];
+    const lastKey = this.starts[last] + LEAF_ENTRY;
+    return compareRanges(src, keyStart, keyLen, lastSrc, lastKey, lastSrc[lastKey - LEAF_ENTRY + KEY_LEN] | (lastSrc[lastKey - LEAF_ENTRY + KEY_LEN + 1] << 8)) > 0;
   }
 
-  /** Appends the entry `takes` accepted; `src` must not change while the tail lives. */
-  push(src: Buffer, keyStart: number, keyLen: number, valueStart: number, valueLen: number): void {
+  /** Appends the entry `takes` accepted (its value follows its key); `src` must not change while the tail lives. */
+  push(src: Buffer, keyStart: number, keyLen: number, valueLen: number): void {
+    const i = this.count;
+    if (i === this.starts.length) this.grow();
     const start = keyStart - LEAF_ENTRY;
-    const end = valueStart + valueLen;
-    if (src !== this.src || start !== this.runEnd) {
-      this.closeRun();
-      this.src = src;
-      this.runStart = start;
+    let source = this.sources.length - 1;
+    if (source < 0 || this.sources[source] !== src) {
+      this.sources.push(src);
+      source++;
+      if (i > 0) this.adjacent = false;
+    } else if (i > 0 && this.starts[i - 1] + this.entrySizes[i - 1] - SLOT_SIZE !== start) {
+      this.adjacent = false;
     }
-    this.runEnd = end;
-    this.lastSrc = src;
-    this.lastKeyStart = keyStart;
-    this.lastKeyLen = keyLen;
+    const size = SLOT_SIZE + LEAF_ENTRY + keyLen + valueLen;
+    this.sourceOf[i] = source;
+    this.starts[i] = start;
+    this.entrySizes[i] = size;
     this.count++;
-    this.pageBytes += 2 + end - start;
+    this.pageBytes += size;
   }
 
-  private closeRun(): void {
-    if (this.src) this.runs.push(this.src.subarray(this.runStart, this.runEnd));
-    this.src = undefined;
+  private grow(): void {
+    const wider = (a: Int32Array) => {
+      const b = new Int32Array(2 * a.length);
+      b.set(a);
+      return b;
+    };
+    this.sourceOf = wider(this.sourceOf);
+    this.starts = wider(this.starts);
+    this.entrySizes = wider(this.entrySizes);
   }
 
-  /** The entries in page form: a view of the batch's bytes when one run holds them all. */
-  entries(): TailEntries {
-    this.closeRun();
-    const bytes = this.runs.length === 1 ? this.runs[0] : Buffer.concat(this.runs);
-    const starts = new Int32Array(this.count);
-    const sizes = new Int32Array(this.count);
-    for (let i = 0, at = 0; i < this.count; i++) {
-      // Inline values only: header, key, value.
-      const size = LEAF_ENTRY + (bytes[at + KEY_LEN] | (bytes[at + KEY_LEN + 1] << 8)) + bytes.readUInt32LE(at + VALUE_LEN);
-      starts[i] = at;
-      sizes[i] = SLOT_SIZE + size;
-      at += size;
+  /** Entry i's bytes in a page, its slot included (a view: read it before the tail changes). */
+  sizes(): Int32Array {
+    return this.entrySizes.subarray(0, this.count);
+  }
+
+  /** Entry i's key (a view of its batch). */
+  key(i: number): Buffer {
+    return entryKey(this.sources[this.sourceOf[i]], this.starts[i]);
+  }
+
+  /**
+   * Entries `from..to` back to back in page form: a view of their batch
+   * when they lie so there, else gathered into a buffer that the next call
+   * reuses (read it before calling again).
+   */
+  run(from: number, to: number): Buffer {
+    if (from === to) return Buffer.alloc(0);
+    let bytes = 0;
+    for (let i = from; i < to; i++) bytes += this.entrySizes[i] - SLOT_SIZE;
+    if (this.adjacent) {
+      const start = this.starts[from];
+      return this.sources[this.sourceOf[from]].subarray(start, start + bytes);
     }
-    return { bytes, starts, sizes };
+    if (this.scratch.length < bytes) this.scratch = Buffer.allocUnsafeSlow(Math.max(bytes, 2 * this.scratch.length));
+    const out = this.scratch;
+    // A copy per stretch of entries that lie back to back in one batch (a
+    // byte loop in JS cost six times as much for 124-byte entries).
+    for (let i = from, at = 0; i < to; ) {
+      const source = this.sourceOf[i];
+      const start = this.starts[i];
+      let end = start + this.entrySizes[i] - SLOT_SIZE;
+      for (i++; i < to && this.sourceOf[i] === source && this.starts[i] === end; i++) end += this.entrySizes[i] - SLOT_SIZE;
+      at += this.sources[source].copy(out, at, start, end);
+    }
+    return out.subarray(0, bytes);
   }
 
-  /** Each entry's key and value (views of the sources), in order. */
+  /** Each entry's key and value (views of their batches), in order. */
   forEach(fn: (key: Buffer, value: Buffer) => void): void {
-    const { bytes, starts } = this.entries();
-    for (const at of starts) {
-      const key = entryKey(bytes, at);
-      const valueStart = at + LEAF_ENTRY + key.length;
-      fn(key, bytes.subarray(valueStart, valueStart + bytes.readUInt32LE(at + VALUE_LEN)));
+    for (let i = 0; i < this.count; i++) {
+      const src = this.sources[this.sourceOf[i]];
+      const key = entryKey(src, this.starts[i]);
+      const valueStart = this.starts[i] + LEAF_ENTRY + key.length;
+      fn(key, src.subarray(valueStart, valueStart + src.readUInt32LE(this.starts[i] + VALUE_LEN)));
     }
   }
 }

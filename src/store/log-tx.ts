@@ -40,6 +40,8 @@ export class LogTx {
   private existed: Uint8Array;
   /** Set when a value is too long for a log record: the commit must rewrite the tree. */
   tooLarge = false;
+  /** A hash table: the order keys come in costs nothing (ops.ts). */
+  readonly prefersKeyOrder = false;
 
   /** `expected`: how many keys the commit is likely to change (its operations, if known). */
   constructor(

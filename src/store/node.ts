@@ -8,13 +8,18 @@
 //   the leftmost branch of each level); pages store it as an empty key;
 // - `kids[i]`, when set, is the materialized child `children[i]`;
 // - `dirty` is set on a node and on every ancestor whenever it changes, so
-//   a clean node's subtree is exactly what its page holds.
+//   a clean node's subtree is exactly what its page holds;
+// - once `size` has been asked, entries change only through the methods
+//   here (`insert`, `setValue`, `removeAt`, `absorb`, `replaceChild`), which
+//   keep it right; `split` and tx.ts's `spill` measure for themselves.
 import { HEADER, branchEntrySize, compareBytes, decodeBranch, decodeLeaf, leafEntrySize, type LeafValue } from '../format/page.js';
 
 export class Node {
   /** Materialized children (branch only). */
   kids: (Node | undefined)[] = [];
   dirty = false;
+  /** `size` as last computed, kept up to date by the changes below; -1 until asked (or after a change that does not keep it). */
+  private bytes = -1;
 
   constructor(
     readonly leaf: boolean,
@@ -45,10 +50,49 @@ export class Node {
     return this.leaf ? leafEntrySize(this.keys[i].length, this.values[i], p) : branchEntrySize(this.keys[i].length);
   }
 
+  /** Bytes of the page this node would be: header and entries (more than a page when it must split). */
   size(p: number): number {
-    let n = HEADER;
-    for (let i = 0; i < this.keys.length; i++) n += this.entrySize(i, p);
-    return n;
+    if (this.bytes < 0) {
+      let n = HEADER;
+      for (let i = 0; i < this.keys.length; i++) n += this.entrySize(i, p);
+      this.bytes = n;
+    }
+    return this.bytes;
+  }
+
+  /** Puts a leaf entry at `i` (where `find` said it goes). */
+  insert(i: number, key: Buffer, value: LeafValue, p: number): void {
+    if (i === this.keys.length) {
+      this.keys.push(key);
+      this.values.push(value);
+    } else {
+      this.keys.splice(i, 0, key);
+      this.values.splice(i, 0, value);
+    }
+    if (this.bytes >= 0) this.bytes += leafEntrySize(key.length, value, p);
+  }
+
+  /** Replaces leaf entry `i`'s value. */
+  setValue(i: number, value: LeafValue, p: number): void {
+    if (this.bytes >= 0) {
+      const keyLen = this.keys[i].length;
+      this.bytes += leafEntrySize(keyLen, value, p) - leafEntrySize(keyLen, this.values[i], p);
+    }
+    this.values[i] = value;
+  }
+
+  /**
+   * Puts `pieces`, what `split` made of child `i`, in its place: the first
+   * keeps child i's key, the others come in under their first keys.
+   * Their page numbers are to come (spill), so `children` holds 0 for them.
+   */
+  replaceChild(i: number, pieces: Node[]): void {
+    const added = pieces.slice(1).map((x) => x.keys[0]);
+    this.keys = spliced(this.keys, i + 1, 0, added);
+    this.kids.length = this.children.length;
+    this.children = spliced(this.children, i, 1, new Array<number>(pieces.length).fill(0));
+    this.kids = spliced(this.kids, i, 1, pieces);
+    if (this.bytes >= 0) for (const k of added) this.bytes += branchEntrySize(k.length);
   }
 
   /**
@@ -79,6 +123,7 @@ export class Node {
 
   /** Removes entry `i` (its child, value and kid). */
   removeAt(i: number): void {
+    this.bytes = -1;
     this.keys.splice(i, 1);
     if (this.leaf) this.values.splice(i, 1);
     else {
@@ -89,6 +134,7 @@ export class Node {
 
   /** Appends `right`'s entries: `right` is the next sibling at the same level. */
   absorb(right: Node): void {
+    this.bytes = -1;
     this.keys.push(...right.keys);
     if (this.leaf) this.values.push(...right.values);
     else {
@@ -122,6 +168,16 @@ export class Node {
     piece.dirty = true;
     return piece;
   }
+}
+
+/**
+ * `array` with `items` in place of its `count` entries from `at`: spliced in
+ * place, or a new array when `items` are too many to pass as arguments.
+ */
+export function spliced<T>(array: T[], at: number, count: number, items: T[]): T[] {
+  if (items.length > 4096) return array.slice(0, at).concat(items, array.slice(at + count));
+  array.splice(at, count, ...items);
+  return array;
 }
 
 /**

@@ -9,6 +9,7 @@
 // bytes of its leaves' entries: the append tail (append.ts) keeps such runs
 // as they are, and the addon writes pages from them (leaves.ts).
 import { LEAF_ENTRY, LEAF_ENTRY_FIELDS, ValueKind } from '../format/page.js';
+import type { KeyOrder } from './key-order.js';
 
 const { keyLen: KEY_LEN, valueKind: VALUE_KIND, reserved: RESERVED, valueLen: VALUE_LEN } = LEAF_ENTRY_FIELDS;
 
@@ -33,6 +34,12 @@ export class PackedOps {
   independent = false;
   /** The operations of an `independent` batch that failed, by index, with why; undefined while none has. */
   failures: Map<number, unknown> | undefined;
+  /**
+   * The operations in key order (key-order.ts), once a tree transaction has
+   * asked (ops.ts): null when issue order is key order. Kept for the
+   * commit's second attempt, if an item fails: a sealed batch does not change.
+   */
+  keyOrder: KeyOrder | null | undefined;
 
   constructor(operations: number, expectedBytes: number) {
     this.bytes = Buffer.allocUnsafeSlow(Math.max(1024, expectedBytes));

@@ -8,22 +8,30 @@
 // - the transaction writes only pages that are free (freelist.ts): no open
 //   snapshot and neither meta page can reach them; every page it replaces
 //   is released as pending under its own txid, never reused by itself;
-// - until `commit`, the tree keeps the shape (levels) of the last commit:
-//   splits, merges and root changes all happen in `commit`, so a page's
-//   depth in memory is its depth in the committed tree;
+// - a node that outgrows SPLIT_PAGES pages is split at once into nodes of
+//   a page (`settle`), up to a new root if the root splits, so that no
+//   insert moves more than a few pages' worth of entries, whatever order
+//   keys come in (a node that splits only at commit grew to the size of
+//   the batch, and each insert into it moved half of it: 100,000 shuffled
+//   keys took seconds). Merges and the root's collapse happen in `commit`;
+//   levels only ever grow before it, so a committed page's depth is its
+//   depth in memory less `raised`, the levels added above the old root;
 // - leaves are written with `next` = 0: under copy on write a sibling link
 //   would force rewriting every leaf to the left of each changed one, so
 //   ranges walk down from the root with a stack (cursor.ts) instead;
 // - ascending puts past the tree's last key go to an append tail (append.ts)
-//   that belongs to the rightmost leaf, `tailLeaf`; any other operation
-//   first moves the tail's entries into that leaf (`flushTail`), so only
-//   appends and `commit` ever see a tail.
-import { AppendTail, entryKey } from './append.js';
+//   that belongs to the rightmost leaf, the end of `tailPath`; any other
+//   operation first moves the tail's entries into that leaf (`flushTail`),
+//   so only appends and `commit` ever see a tail;
+// - `commit` runs in slices (pace.ts): while the event loop turns in
+//   between, reads may open snapshots and fill caches, but nothing writes,
+//   and the pages this transaction takes were free before it began.
+import { AppendTail } from './append.js';
 import type { PreparedCommit } from './commit.js';
 import { Freelist } from './freelist.js';
 import type { Meta } from '../format/meta.js';
 import { encodeLeafRuns } from './leaves.js';
-import { Node, cutPieces } from './node.js';
+import { Node, cutPieces, spliced } from './node.js';
 import {
   HEADER_FIELDS,
   PageType,
@@ -40,25 +48,40 @@ import {
 import { Overlay } from './overlay.js';
 import { Snapshot, overflowChain, type StoreState } from './snapshot.js';
 import { isPageFailure } from '../errors.js';
+import type { Pace, Steps } from './pace.js';
 
 const EMPTY = Buffer.alloc(0);
+/**
+ * Pages' worth of entries a node may hold before it is split. More than
+ * one: a node split as soon as it outgrew a page became two half pages,
+ * and 200,000 shuffled keys into a tree of as many left its leaves 75% full
+ * (the file 25% larger); from 2 to 16 they were 99.5% full, as the commit
+ * cuts a node into even pieces of about a page, and as fast within noise.
+ * And few, so that an insert moves few entries.
+ */
+const SPLIT_PAGES = 8;
+/** Pages of an append tail the addon encodes per call (per slice of a commit at most). */
+const TAIL_CHUNK_PAGES = 256;
 
 export class WriteTx {
   readonly txid: number;
   /** Whether anything changed: a commit without changes writes nothing. */
   changed = false;
+  readonly prefersKeyOrder = true;
   private readonly base: Snapshot;
   private readonly p: number;
   private readonly freelist: Freelist;
   private root: Node | undefined;
   private rootLoaded = false;
   private height: number;
+  /** Levels added above the committed root by splits: a committed page at depth d is at d + raised in memory. */
+  private raised = 0;
   private entries: number;
   private pageCount: number;
   private readonly pages = new Map<number, Buffer>();
-  /** Entries appended past the end of the tree, and the rightmost leaf they follow. */
+  /** Entries appended past the end of the tree, and the path (root to rightmost leaf) they follow. */
   private tail: AppendTail | undefined;
-  private tailLeaf: Node | undefined;
+  private tailPath: Node[] | undefined;
 
   /**
    * `oldestSnapshot`: the txid of the oldest open snapshot (Infinity when
@@ -92,7 +115,7 @@ export class WriteTx {
       const i = node.find(key).index;
       if (!node.kids[i]) {
         // Not materialized: search the committed pages without decoding them.
-        const v = this.base.lookupFrom(this.base.checkPointer(node.pageNo, node.children[i]), depth + 1, key);
+        const v = this.base.lookupFrom(this.base.checkPointer(node.pageNo, node.children[i]), depth + 1 - this.raised, key);
         return v === undefined ? undefined : this.base.value(v);
       }
       node = node.kids[i];
@@ -108,44 +131,39 @@ export class WriteTx {
    */
   putBytes(src: Buffer, keyStart: number, keyLen: number, valueStart: number, valueLen: number): void {
     if (this.tail?.takes(src, keyStart, keyLen, valueStart, valueLen)) {
-      this.tail.push(src, keyStart, keyLen, valueStart, valueLen);
+      this.tail.push(src, keyStart, keyLen, valueLen);
       this.entries++;
       return;
     }
     const key = src.subarray(keyStart, keyStart + keyLen);
     const value = src.subarray(valueStart, valueStart + valueLen);
     this.flushTail();
-    const leaf = this.putNode(key, value);
-    if (!leaf) return;
+    const path = this.putNode(key, value);
+    if (!path) return;
     // Past the tree's last key: this and later ascending puts go to a tail.
     const tail = new AppendTail(this.p);
     if (tail.takes(src, keyStart, keyLen, valueStart, valueLen)) {
-      tail.push(src, keyStart, keyLen, valueStart, valueLen);
+      tail.push(src, keyStart, keyLen, valueLen);
       this.tail = tail;
-      this.tailLeaf = leaf;
+      this.tailPath = path;
+      this.entries++;
     } else {
-      leaf.keys.push(key);
-      leaf.values.push(value);
+      this.append(path, key, value);
     }
-    this.entries++;
   }
 
   put(key: Buffer, value: Buffer): void {
     this.flushTail();
-    const leaf = this.putNode(key, value);
-    if (leaf) {
-      leaf.keys.push(key);
-      leaf.values.push(value);
-      this.entries++;
-    }
+    const path = this.putNode(key, value);
+    if (path) this.append(path, key, value);
   }
 
   /**
    * Puts `key` in its leaf, unless it goes after every key of the tree with
-   * an inline value: then returns the (rightmost) leaf and leaves the entry
-   * to the caller.
+   * an inline value: then returns the path to the (rightmost) leaf and
+   * leaves the entry to the caller.
    */
-  private putNode(key: Buffer, value: Buffer): Node | undefined {
+  private putNode(key: Buffer, value: Buffer): Node[] | undefined {
     if (!this.loadRoot()) {
       this.root = new Node(true, 0);
       this.height = 1;
@@ -158,15 +176,58 @@ export class WriteTx {
     this.changed = true;
     if (exact) {
       if (dropped) for (const page of dropped) this.free(page);
-      leaf.values[index] = value;
+      leaf.setValue(index, value, this.p);
     } else if (index === leaf.length && value.length <= maxInline(this.p) && this.rightmost(path)) {
-      return leaf;
+      return path;
     } else {
-      leaf.keys.splice(index, 0, key);
-      leaf.values.splice(index, 0, value);
+      leaf.insert(index, key, value, this.p);
       this.entries++;
     }
+    this.settle(path);
     return undefined;
+  }
+
+  /** Appends an entry to the leaf at the end of `path` (the rightmost): `key` is above every key of the tree. */
+  private append(path: Node[], key: Buffer, value: Buffer): void {
+    const leaf = path[path.length - 1];
+    leaf.insert(leaf.length, key, value, this.p);
+    this.entries++;
+    this.settle(path);
+  }
+
+  /**
+   * Splits the nodes of `path` (root to a node that just grew) that
+   * outgrew SPLIT_PAGES pages into even pieces of a page, from the bottom
+   * up; a root that splits gets a new root above it. Reads nothing, so a
+   * put that got this far cannot fail.
+   */
+  private settle(path: Node[]): void {
+    const limit = SPLIT_PAGES * this.p;
+    for (let d = path.length - 1; d >= 0; d--) {
+      const node = path[d];
+      if (node.size(this.p) <= limit) return;
+      const pieces = node.split(this.p);
+      if (node.pageNo) this.free(node.pageNo);
+      if (d > 0) {
+        const parent = path[d - 1];
+        parent.replaceChild(parent.kids.indexOf(node), pieces);
+        continue;
+      }
+      // The root split: a new root above the pieces, split in turn while it is too big.
+      let root = this.rootOver(pieces);
+      while (root.size(this.p) > limit) root = this.rootOver(root.split(this.p));
+      this.root = root;
+    }
+  }
+
+  /** A new root over `pieces` (the old root split): one level more. */
+  private rootOver(pieces: Node[]): Node {
+    const root = new Node(false, 0, [EMPTY, ...pieces.slice(1).map((x) => x.keys[0])], [], new Array<number>(pieces.length).fill(0));
+    root.kids = pieces;
+    root.dirty = true;
+    this.height++;
+    this.raised++;
+    return root;
   }
 
   /** Whether `key` was there. */
@@ -196,14 +257,16 @@ export class WriteTx {
    * Rebalances, spills and lists the pages to write, as a tree commit whose
    * meta has an empty log: publishing it replaces the freelist and empties
    * the in-memory log (the caller has put the log's changes here, and
-   * `discard`ed its pages). The transaction is spent after.
+   * `discard`ed its pages). The transaction is spent after. Runs in slices
+   * of `pace`: spilling a large commit encodes thousands of pages.
    */
-  commit(): PreparedCommit {
-    let root = this.loadRoot();
-    let rootPage = this.store.meta.root;
+  *commit(pace: Pace): Steps<PreparedCommit> {
     // A small tail joins its leaf: the rules below then see a plain node. A
     // large one makes its leaf more than a page, so neither empty nor underfull.
     if (this.tail && this.tail.pageBytes < this.p) this.flushTail();
+    // After the flush: the leaf it grows can split, up to a new root.
+    let root = this.loadRoot();
+    let rootPage = this.store.meta.root;
     if (root?.dirty) {
       this.rebalance(root, 0);
       // An empty root empties the tree; a branch root with one child gives way to it.
@@ -218,12 +281,12 @@ export class WriteTx {
       if (!root) this.height = 0;
       rootPage = root?.pageNo ?? 0;
       if (root?.dirty) {
-        let parts = this.spill(root);
+        let parts = yield* this.spill(root, pace);
         while (parts.length > 1) {
           const up = new Node(false, 0, parts.map((x, i) => (i === 0 ? EMPTY : x.key)), [], parts.map((x) => x.page));
           up.dirty = true;
           this.height++;
-          parts = this.spill(up);
+          parts = yield* this.spill(up, pace);
         }
         rootPage = parts[0].page;
       }
@@ -267,15 +330,23 @@ export class WriteTx {
     return true;
   }
 
-  /** Moves the tail's entries into its leaf, as plain node entries. */
-  private flushTail(): void {
-    const { tail, tailLeaf } = this;
-    if (!tail || !tailLeaf) return;
-    this.tail = this.tailLeaf = undefined;
-    tail.forEach((key, value) => {
-      tailLeaf.keys.push(key);
-      tailLeaf.values.push(value);
-    });
+  /** The leaf the tail follows, while there is a tail. */
+  private get tailLeaf(): Node | undefined {
+    return this.tail && this.tailPath![this.tailPath!.length - 1];
+  }
+
+  /**
+   * Moves the tail's entries into its leaf, as plain node entries, and
+   * splits the leaf as they make it grow, unless `settle` is false (a merge
+   * is about to take the leaf whole: `rebalance`).
+   */
+  private flushTail(settle = true): void {
+    const { tail, tailPath } = this;
+    if (!tail || !tailPath) return;
+    this.tail = this.tailPath = undefined;
+    const leaf = tailPath[tailPath.length - 1];
+    tail.forEach((key, value) => leaf.insert(leaf.length, key, value, this.p));
+    if (settle) this.settle(tailPath);
   }
 
   /** Entries of `n`, its tail's included. */
@@ -285,28 +356,34 @@ export class WriteTx {
 
   /**
    * `spill` for the leaf with the tail: its own entries, then the tail's,
-   * cut into pages here and written by the addon from their page form.
-   * The pages are views of one buffer, which a cached page keeps alive.
+   * cut into pages here and written by the addon from their page form, up
+   * to TAIL_CHUNK_PAGES pages a call. The pages are views of the calls'
+   * buffers, which a cached page keeps alive.
    */
-  private spillTail(leaf: Node, tail: AppendTail): { key: Buffer; page: number }[] {
+  private *spillTail(leaf: Node, tail: AppendTail, pace: Pace): Steps<{ key: Buffer; page: number }[]> {
     this.spillValues(leaf);
     const own = leaf.length;
-    const entries = tail.entries();
     const sizes = new Int32Array(own + tail.count);
     for (let i = 0; i < own; i++) sizes[i] = leaf.entrySize(i, this.p);
-    sizes.set(entries.sizes, own);
+    sizes.set(tail.sizes(), own);
     if (leaf.pageNo) this.free(leaf.pageNo);
     leaf.pageNo = 0;
     const pieces = cutPieces(sizes, this.p);
+    if (pace.due(pieces.length)) yield;
     const pageNos = pieces.map(() => this.allocate());
-    const head = leafEntryRun(leaf.keys, leaf.values, this.p);
-    const counts = pieces.map(([from, to]) => to - from);
-    const bytes = encodeLeafRuns(this.p, this.txid, head, entries.bytes, counts, pageNos);
-    return pieces.map(([from], k) => {
-      this.pages.set(pageNos[k], bytes.subarray(k * this.p, (k + 1) * this.p));
-      const key = from < own ? leaf.keys[from] : entryKey(entries.bytes, entries.starts[from - own]);
-      return { key, page: pageNos[k] };
-    });
+    // Entry i is the leaf's own below `own`, else the tail's i - own.
+    for (let first = 0; first < pieces.length; first += TAIL_CHUNK_PAGES) {
+      const end = Math.min(pieces.length, first + TAIL_CHUNK_PAGES);
+      const from = pieces[first][0];
+      const to = pieces[end - 1][1];
+      const head = from < own ? leafEntryRun(leaf.keys.slice(from, Math.min(to, own)), leaf.values.slice(from, Math.min(to, own)), this.p) : EMPTY;
+      const run = to > own ? tail.run(Math.max(from, own) - own, to - own) : EMPTY;
+      const counts = pieces.slice(first, end).map(([a, b]) => b - a);
+      const bytes = encodeLeafRuns(this.p, this.txid, head, run, counts, pageNos.slice(first, end));
+      for (let k = first; k < end; k++) this.pages.set(pageNos[k], bytes.subarray((k - first) * this.p, (k - first + 1) * this.p));
+      if (pace.due(end - first)) yield;
+    }
+    return pieces.map(([from], k) => ({ key: from < own ? leaf.keys[from] : tail.key(from - own), page: pageNos[k] }));
   }
 
   // ---- nodes ----------------------------------------------------------------
@@ -321,8 +398,9 @@ export class WriteTx {
     return this.root;
   }
 
-  /** Page `pageNo` at `depth` as a node: copied from the read cache when it is there. */
-  private load(pageNo: number, depth: number): Node {
+  /** Page `pageNo` at `depth` in memory as a node: copied from the read cache when it is there. */
+  private load(pageNo: number, memoryDepth: number): Node {
+    const depth = memoryDepth - this.raised;
     const view = depth < this.store.cacheLevels ? this.store.cache.get(pageNo) : undefined;
     if (view) return new Node(view.leaf, pageNo, view.keys.slice(), view.values.slice(), view.children.slice());
     const page = this.base.read(pageNo, depth);
@@ -354,7 +432,7 @@ export class WriteTx {
   /**
    * The overflow pages of a value about to be replaced or removed, each read
    * and verified now, before anything changes: a page that cannot be read
-   * fails the operation with the transaction as it was (ops.ts applyEach).
+   * fails the operation with the transaction as it was (ops.ts applyPacked).
    */
   private overflowPages(v: LeafValue): number[] | undefined {
     if (Buffer.isBuffer(v)) return undefined;
@@ -406,7 +484,7 @@ export class WriteTx {
           i++;
           continue;
         }
-        if (r === this.tailLeaf) this.flushTail();
+        if (r === this.tailLeaf) this.flushTail(false);
         l.absorb(r);
         if (r.pageNo) this.free(r.pageNo);
         node.removeAt(left + 1);
@@ -426,30 +504,46 @@ export class WriteTx {
   }
 
   /** Writes `node` (and its changed descendants) to new pages; returns them with their lower keys. */
-  private spill(node: Node): { key: Buffer; page: number }[] {
-    if (node === this.tailLeaf && this.tail) return this.spillTail(node, this.tail);
-    if (node.leaf) this.spillValues(node);
-    else {
+  private *spill(node: Node, pace: Pace): Steps<{ key: Buffer; page: number }[]> {
+    if (node === this.tailLeaf && this.tail) return yield* this.spillTail(node, this.tail, pace);
+    if (!node.leaf) {
       node.kids.length = node.children.length;
       for (let i = node.children.length - 1; i >= 0; i--) {
         const kid = node.kids[i];
         if (!kid?.dirty) continue;
-        const parts = this.spill(kid);
-        node.children.splice(i, 1, ...parts.map((x) => x.page));
-        node.keys.splice(i + 1, 0, ...parts.slice(1).map((x) => x.key));
-        node.kids.splice(i, 1, ...parts.map(() => undefined));
+        // A leaf is a page or a few, written here; a branch or the tail's leaf, many.
+        const parts = kid.leaf && kid !== this.tailLeaf ? this.pieces(kid).map((part) => this.writePiece(part)) : yield* this.spill(kid, pace);
+        node.children = spliced(node.children, i, 1, parts.map((x) => x.page));
+        node.keys = spliced(node.keys, i + 1, 0, parts.slice(1).map((x) => x.key));
+        node.kids = spliced(node.kids, i, 1, new Array<Node | undefined>(parts.length));
+        if (pace.due(parts.length)) yield;
       }
     }
+    // The root's level can be hundreds of pages (the commit's `up` nodes).
+    const written: { key: Buffer; page: number }[] = [];
+    for (const part of this.pieces(node)) {
+      written.push(this.writePiece(part));
+      if (pace.due()) yield;
+    }
+    return written;
+  }
+
+  /** `node`, whose changed children are written already, cut into pieces of a page to write; its page is freed. */
+  private pieces(node: Node): Node[] {
+    if (node.leaf) this.spillValues(node);
     if (node.pageNo) this.free(node.pageNo);
     node.pageNo = 0;
-    return node.split(this.p).map((part) => {
-      const page = this.allocate();
-      const bytes = part.leaf
-        ? encodeLeaf(this.p, page, this.txid, part.keys, part.values)
-        : encodeBranch(this.p, page, this.txid, part.keys, part.children);
-      this.pages.set(page, bytes);
-      return { key: part.keys[0], page };
-    });
+    return node.split(this.p);
+  }
+
+  /** Writes a piece of a node to a new page. */
+  private writePiece(part: Node): { key: Buffer; page: number } {
+    const page = this.allocate();
+    const bytes = part.leaf
+      ? encodeLeaf(this.p, page, this.txid, part.keys, part.values)
+      : encodeBranch(this.p, page, this.txid, part.keys, part.children);
+    this.pages.set(page, bytes);
+    return { key: part.keys[0], page };
   }
 
   /** Moves a leaf's new values too long to sit inline to overflow chains. */

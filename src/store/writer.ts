@@ -25,14 +25,22 @@
 // own, rewrites the changed pages copy-on-write and empties the log. Either
 // way the commit is durable when its promises settle, and snapshots see all
 // of it or none.
+//
+// A checkpoint runs in slices (pace.ts): the fold, the commit's operations
+// (a large batch in key order: ops.ts) and the writing of its pages let the
+// event loop turn every few milliseconds, so a commit of a million keys
+// blocks no turn for long. Reads go on meanwhile (they see the last
+// commit); writes queue for the next commit. The log path runs in one turn:
+// its commits are small, and a commit before it may publish at any turn.
 import { WriteFailedError, isPageFailure } from '../errors.js';
 import type { PreparedCommit } from './commit.js';
 import { prepareLogCommit } from './log-commit.js';
 import { LogTx } from './log-tx.js';
 import type { Meta } from '../format/meta.js';
 import type { Overlay } from './overlay.js';
-import { apply, applyEach, applyWrites, keysRise, runTxn, type Op, type TxOps, type TxnRun, type Writes } from './ops.js';
+import { apply, applyPacked, applyWrites, keysRise, runTxn, type Op, type TxOps, type TxnRun, type Writes } from './ops.js';
 import { PackedOps } from './packed.js';
+import { Pace, UNPACED, eachPaced, finish, paced, type Steps } from './pace.js';
 import { Snapshot, type StoreState } from './snapshot.js';
 import { WriteTx } from './tx.js';
 
@@ -204,7 +212,7 @@ export class Writer {
     if (this.logLimit > 0 && count <= limit && state.overlay.size + count <= this.logLimit) {
       let log: LogTx;
       do log = new LogTx(new Snapshot(state, this.head), count);
-      while (!applyItems(log, items, outcomes, runs));
+      while (!finish(applyItems(log, items, outcomes, runs, UNPACED)));
       const logged = prepareLogCommit(state, this.head, log, { commitKeys: limit, logKeys: this.logLimit, oldestSnapshot: this.oldestSnapshot() });
       if (logged !== 'checkpoint') return logged;
     }
@@ -213,11 +221,12 @@ export class Writer {
     // this commit's, its transactions' writes as they ran above.
     await this.tail;
     if (this.failed) throw this.failed;
+    const pace = new Pace();
     for (;;) {
       const tx = new WriteTx(state, this.oldestSnapshot(), state.overlay.delta);
-      await fold(state.overlay, tx);
+      await paced(fold(state.overlay, tx, pace), pace);
       tx.discard(state.logPages);
-      if (applyItems(tx, items, outcomes, runs)) return tx.changed ? tx.commit() : undefined;
+      if (await paced(applyItems(tx, items, outcomes, runs, pace), pace)) return tx.changed ? await paced(tx.commit(pace), pace) : undefined;
     }
   }
 
@@ -239,28 +248,26 @@ export class Writer {
 
 /**
  * Puts the log's changes into a checkpoint's transaction, in key order (keys
- * side by side share their leaf and path, so each page is decoded once), and
- * yields to the event loop every FOLD_SLICE keys: a checkpoint of tens of
+ * side by side share their leaf and path, so each page is decoded once), in
+ * slices of `pace` (at most SLICE_UNITS keys each): a checkpoint of tens of
  * thousands of keys takes a second or more, and reads go on meanwhile (they
- * see the last commit; nothing is written until the fold ends). Writes wait.
+ * see the last commit; nothing is written until the commit ends). Writes wait.
  */
-async function fold(overlay: Overlay, tx: WriteTx): Promise<void> {
-  let n = 0;
-  for (const row of overlay.sorted()) {
-    const key = overlay.keyAt(row);
-    const value = overlay.versionAt(row, Infinity);
+function fold(overlay: Overlay, tx: WriteTx, pace: Pace): Steps<void> {
+  const rows = overlay.sorted();
+  return eachPaced(rows.length, pace, (k) => {
+    const key = overlay.keyAt(rows[k]);
+    const value = overlay.versionAt(rows[k], Infinity);
     if (value) tx.put(key, value);
     else tx.remove(key);
-    if (++n % FOLD_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
-  }
+  });
 }
-const FOLD_SLICE = 2048;
 
 /**
  * Applies `items` to `tx` in order, each all or nothing, and sets their
  * outcomes. An item that needs a page that cannot be read (damaged, or a
  * read the system refused) fails alone: an operation of an `independent`
- * batch (db.put's) leaves nothing behind (applyEach), so the others go on;
+ * batch (db.put's) leaves nothing behind (ops.ts applyPacked), so the others go on;
  * any other item may have changed `tx` part way, so this returns false and
  * the caller applies them all again to a new transaction, where the failed
  * item is skipped. A transaction's callback runs once; `runs` keeps what it
@@ -268,7 +275,7 @@ const FOLD_SLICE = 2048;
  * failed (on the log it may need no page the tree then does) saw that
  * write, so its outcome is dropped and it runs again.
  */
-function applyItems(tx: Writes, items: Item[], outcomes: Outcome[], runs: (TxnRun | undefined)[]): boolean {
+function* applyItems(tx: Writes, items: Item[], outcomes: Outcome[], runs: (TxnRun | undefined)[], pace: Pace): Steps<boolean> {
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
     if (outcomes[i]?.ok === false) continue;
@@ -283,13 +290,13 @@ function applyItems(tx: Writes, items: Item[], outcomes: Outcome[], runs: (TxnRu
           }
           run = runs[i] = ran.run;
         }
-        applyWrites(tx, run);
+        yield* applyWrites(tx, run, pace);
         outcomes[i] = { ok: true, value: run.value };
       } else if (item.ops instanceof PackedOps && item.ops.independent) {
-        if (applyEach(tx, item.ops) > 0) forgetAfter(i, outcomes, runs);
+        if ((yield* applyPacked(tx, item.ops, pace)) > 0) forgetAfter(i, outcomes, runs);
         outcomes[i] = { ok: true, value: undefined };
       } else {
-        outcomes[i] = { ok: true, value: apply(tx, item.ops) };
+        outcomes[i] = { ok: true, value: yield* apply(tx, item.ops, pace) };
       }
     } catch (e) {
       if (!isPageFailure(e)) throw e;
