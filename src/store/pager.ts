@@ -10,8 +10,8 @@
 //   overflow pages stay in the kernel's page cache alone, which keeps them
 //   across restarts and gives them back under memory pressure; a lookup
 //   reads its leaf with one pread into a reused buffer (`readShared`) and
-//   verifies it each time (docs/ARCHITECTURE.md, "Memory", has the
-//   measurements that chose this);
+//   verifies it each time: a syscall and a checksum per lookup, the price
+//   of holding each page once (docs/ARCHITECTURE.md, "Memory");
 // - direct (`direct: true`, O_DIRECT): every tree page, since the kernel
 //   keeps none: this cache is the buffer pool, as in a database that does
 //   its own caching, and what the XRP kernel path needs.
