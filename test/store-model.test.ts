@@ -108,7 +108,9 @@ async function model(pageSize: number, seed: number, total: number, logLimit?: n
 
 // A commit with an overflow value checkpoints the log into the tree; with
 // 512-byte pages a small log limit makes checkpoints of full logs common too.
-describe('the store against a Map', () => {
+// Each run takes about 15 s on a quiet 2-core machine; the timeout leaves
+// room for a loaded one (it took 60 s with ten runnable tasks per core).
+describe('the store against a Map', { timeout: 240_000 }, () => {
   for (const [pageSize, logLimit] of [
     [512, 200],
     [4096, undefined],
