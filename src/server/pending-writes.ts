@@ -22,16 +22,24 @@ import { OrderedMap } from '@js-sdsl/ordered-map';
 
 /** One transaction's write of a key: its value, or undefined for a removal. */
 interface Entry {
+  key: Buffer;
   value: Buffer | undefined;
   owner: number;
   /** The entry of an older pending transaction this one covers. */
   below: Entry | undefined;
+  /** The entry of a newer pending transaction covering this one; undefined for the newest (the one in `byKey`). */
+  above: Entry | undefined;
 }
 
 export class PendingWrites {
   private readonly byKey = new OrderedMap<Buffer, Entry>([], Buffer.compare);
-  /** The keys each owner wrote, to release them. */
-  private readonly written = new Map<number, Buffer[]>();
+  /**
+   * The entries each owner wrote, to release them. Entries, not keys: a key
+   * every transaction writes (the layout's counters) has an entry of every
+   * pending transaction, and releasing the oldest, the bottom one, must not
+   * walk the chain from the top.
+   */
+  private readonly written = new Map<number, Entry[]>();
 
   get size(): number {
     return this.byKey.size();
@@ -39,55 +47,55 @@ export class PendingWrites {
 
   /** `owner` (a running transaction) wrote `key`. */
   set(key: Buffer, value: Buffer | undefined, owner: number): void {
-    const it = this.byKey.find(key);
-    const top = it.equals(this.byKey.end()) ? undefined : it.pointer[1];
+    const top = this.byKey.getElementByKey(key);
     if (top?.owner === owner) {
       top.value = value;
       return;
     }
-    this.byKey.setElement(key, { value, owner, below: top });
-    let keys = this.written.get(owner);
-    if (keys === undefined) this.written.set(owner, (keys = []));
-    keys.push(key);
+    const entry: Entry = { key, value, owner, below: top, above: undefined };
+    if (top !== undefined) top.above = entry;
+    this.byKey.setElement(key, entry);
+    let entries = this.written.get(owner);
+    if (entries === undefined) this.written.set(owner, (entries = []));
+    entries.push(entry);
   }
 
   /** Puts back `owner`'s entry for `key` as it was (a savepoint's rollback): `before` is its value then, `absent` when it had none. */
   restore(key: Buffer, owner: number, before: Buffer | undefined, absent: boolean): void {
     if (!absent) return this.set(key, before, owner);
-    this.unlink(key, owner);
+    // Only the running transaction rolls back, and its entry is the newest of its key.
+    const top = this.byKey.getElementByKey(key);
+    if (top?.owner !== owner) return;
+    this.unlink(top);
+    const entries = this.written.get(owner);
+    const at = entries?.lastIndexOf(top) ?? -1;
+    if (at >= 0) entries!.splice(at, 1);
   }
 
   /** `owner`'s entry for `key`: `{ value }`, or undefined when it wrote none. */
   own(key: Buffer, owner: number): { value: Buffer | undefined } | undefined {
-    const it = this.byKey.find(key);
-    if (it.equals(this.byKey.end())) return undefined;
-    const top = it.pointer[1];
-    return top.owner === owner ? { value: top.value } : undefined;
+    const top = this.byKey.getElementByKey(key);
+    return top?.owner === owner ? { value: top.value } : undefined;
   }
 
   /** Drops `owner`'s entries: its commit published (the store has them now) or failed (nobody ever will). */
   release(owner: number): void {
-    const keys = this.written.get(owner);
-    if (keys === undefined) return;
+    const entries = this.written.get(owner);
+    if (entries === undefined) return;
     this.written.delete(owner);
-    for (const key of keys) this.unlink(key, owner);
+    for (const entry of entries) this.unlink(entry);
   }
 
-  private unlink(key: Buffer, owner: number): void {
-    const it = this.byKey.find(key);
-    if (it.equals(this.byKey.end()) || it.equals(this.byKey.rEnd())) return;
-    const top = it.pointer[1];
-    if (top.owner === owner) {
-      if (top.below === undefined) this.byKey.eraseElementByIterator(it);
-      else it.pointer[1] = top.below;
+  /** Takes `entry` out of its key's chain: O(1), but for the newest of its key (one lookup). */
+  private unlink(entry: Entry): void {
+    const { above, below } = entry;
+    if (below !== undefined) below.above = above;
+    if (above !== undefined) {
+      above.below = below;
       return;
     }
-    for (let e = top; e.below !== undefined; e = e.below) {
-      if (e.below.owner === owner) {
-        e.below = e.below.below;
-        return;
-      }
-    }
+    if (below === undefined) this.byKey.eraseElementByKey(entry.key);
+    else this.byKey.setElement(entry.key, below);
   }
 
   /** The newest pending value of each key in [start, end) (end undefined: no end; value undefined: removed), in key order, or reversed. */
