@@ -240,15 +240,17 @@ export class Keyspace implements DataHooks {
       group.counted!.count++;
     }
     this.keysInFlight(keys, 1);
-    const reply = group.add(ctx, fn);
-    const release = () => this.keysInFlight(keys, -1);
-    reply.then(release, release);
-    return reply;
+    group.keys.push(keys);
+    return group.add(ctx, fn);
   }
 
   private startGroup(): WriteGroup {
     const group = new WriteGroup();
     group.done = this.transactData((data) => group.run(data));
+    const release = () => {
+      for (const keys of group.keys) this.keysInFlight(keys, -1);
+    };
+    group.done.then(release, release);
     // transactData tracked the group's store promise as one write (its first command); the others join that count.
     group.counted = this.tracked;
     return group;

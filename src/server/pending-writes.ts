@@ -18,11 +18,19 @@
 //   newest on top: releasing one (published, or failed) uncovers the one
 //   below, never loses it;
 // - memory is bounded by the writes in flight (two commits and the queue).
-import { OrderedMap } from '@js-sdsl/ordered-map';
+//
+// Keys are held in a hash map (by their bytes as a latin1 string), and put in
+// order only when a range read asks, once per set of keys: nearly every
+// write (HSET, LPUSH, SADD, ZADD) never reads a range, and keeping a
+// search tree in order cost them a comparison of Buffers per level on every
+// write. Latin1 strings compare as their bytes do, so their order is the
+// store's key order.
 
 /** One transaction's write of a key: its value, or undefined for a removal. */
 interface Entry {
   key: Buffer;
+  /** `key` as a latin1 string: its name in `byKey`. */
+  id: string;
   value: Buffer | undefined;
   owner: number;
   /** The entry of an older pending transaction this one covers. */
@@ -32,7 +40,10 @@ interface Entry {
 }
 
 export class PendingWrites {
-  private readonly byKey = new OrderedMap<Buffer, Entry>([], Buffer.compare);
+  /** The newest entry of each key. */
+  private readonly byKey = new Map<string, Entry>();
+  /** The keys of `byKey` in order, built by the first range read after a key came or went. */
+  private ordered: string[] | undefined;
   /**
    * The entries each owner wrote, to release them. Entries, not keys: a key
    * every transaction writes (the layout's counters) has an entry of every
@@ -42,19 +53,21 @@ export class PendingWrites {
   private readonly written = new Map<number, Entry[]>();
 
   get size(): number {
-    return this.byKey.size();
+    return this.byKey.size;
   }
 
   /** `owner` (a running transaction) wrote `key`. */
   set(key: Buffer, value: Buffer | undefined, owner: number): void {
-    const top = this.byKey.getElementByKey(key);
+    const id = key.toString('latin1');
+    const top = this.byKey.get(id);
     if (top?.owner === owner) {
       top.value = value;
       return;
     }
-    const entry: Entry = { key, value, owner, below: top, above: undefined };
+    const entry: Entry = { key, id, value, owner, below: top, above: undefined };
     if (top !== undefined) top.above = entry;
-    this.byKey.setElement(key, entry);
+    else this.ordered = undefined;
+    this.byKey.set(id, entry);
     let entries = this.written.get(owner);
     if (entries === undefined) this.written.set(owner, (entries = []));
     entries.push(entry);
@@ -64,7 +77,7 @@ export class PendingWrites {
   restore(key: Buffer, owner: number, before: Buffer | undefined, absent: boolean): void {
     if (!absent) return this.set(key, before, owner);
     // Only the running transaction rolls back, and its entry is the newest of its key.
-    const top = this.byKey.getElementByKey(key);
+    const top = this.byKey.get(key.toString('latin1'));
     if (top?.owner !== owner) return;
     this.unlink(top);
     const entries = this.written.get(owner);
@@ -74,7 +87,7 @@ export class PendingWrites {
 
   /** `owner`'s entry for `key`: `{ value }`, or undefined when it wrote none. */
   own(key: Buffer, owner: number): { value: Buffer | undefined } | undefined {
-    const top = this.byKey.getElementByKey(key);
+    const top = this.byKey.get(key.toString('latin1'));
     return top?.owner === owner ? { value: top.value } : undefined;
   }
 
@@ -94,32 +107,46 @@ export class PendingWrites {
       above.below = below;
       return;
     }
-    if (below === undefined) this.byKey.eraseElementByKey(entry.key);
-    else this.byKey.setElement(entry.key, below);
+    if (below !== undefined) {
+      this.byKey.set(entry.id, below);
+      return;
+    }
+    this.byKey.delete(entry.id);
+    this.ordered = undefined;
   }
 
-  /** The newest pending value of each key in [start, end) (end undefined: no end; value undefined: removed), in key order, or reversed. */
+  /**
+   * The newest pending value of each key in [start, end) (end undefined: no
+   * end; value undefined: removed), in key order, or reversed. Keys added
+   * while it iterates are not seen.
+   */
   *range(start: Buffer, end: Buffer | undefined, reverse: boolean): Generator<[Buffer, Buffer | undefined]> {
-    if (this.byKey.size() === 0) return;
+    if (this.byKey.size === 0) return;
+    const ids = (this.ordered ??= [...this.byKey.keys()].sort());
+    const low = start.toString('latin1');
+    const high = end?.toString('latin1');
     if (!reverse) {
-      const stop = this.byKey.end();
-      for (const it = this.byKey.lowerBound(start); !it.equals(stop); it.next()) {
-        const [key, entry] = it.pointer;
-        if (end !== undefined && Buffer.compare(key, end) >= 0) return;
-        yield [key, entry.value];
+      for (let i = firstAtOrAfter(ids, low); i < ids.length && (high === undefined || ids[i]! < high); i++) {
+        const entry = this.byKey.get(ids[i]!);
+        if (entry !== undefined) yield [entry.key, entry.value];
       }
       return;
     }
-    // reverseUpperBound: the last key below `end`, as a forward iterator stepped back with pre().
-    const first = this.byKey.begin();
-    const it = end === undefined ? this.byKey.find(this.byKey.back()![0]) : this.byKey.reverseUpperBound(end);
-    if (it.equals(this.byKey.end())) return;
-    for (;;) {
-      const [key, entry] = it.pointer;
-      if (Buffer.compare(key, start) < 0) return;
-      yield [key, entry.value];
-      if (it.equals(first)) return;
-      it.pre();
+    for (let i = (high === undefined ? ids.length : firstAtOrAfter(ids, high)) - 1; i >= 0 && ids[i]! >= low; i--) {
+      const entry = this.byKey.get(ids[i]!);
+      if (entry !== undefined) yield [entry.key, entry.value];
     }
   }
+}
+
+/** The index of the first of `ids` (in order) at or after `id`; ids.length when none is. */
+function firstAtOrAfter(ids: readonly string[], id: string): number {
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ids[mid]! < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -37,6 +37,8 @@ export class WriteGroup {
   sealed = false;
   /** Settles once the group's commit is durable (rejects when it failed). */
   done: Promise<void> = Promise.resolve();
+  /** The keys each command may write, counted in flight by keyspace.ts until the group settles. */
+  readonly keys: (readonly Buffer[])[] = [];
   /** keyspace.ts's count of the writes sharing the group's store promise (in flight, then acknowledged unless failed). */
   counted: { count: number; failed: number } | undefined;
 
