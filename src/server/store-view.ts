@@ -71,6 +71,13 @@ export class TxnView implements StoreView {
   readonly writable = true;
   /** While a savepoint is open (EXEC runs several commands): what each written key was before it. */
   private undo: Map<string, Undo> | undefined;
+  /**
+   * The last key read and what it held, until the next write: a command
+   * reads a record just before it writes it (a member's, the metadata's),
+   * and the savepoint then needs that value, not a second lookup.
+   */
+  private lastKey: Buffer | undefined;
+  private lastValue: Buffer | undefined;
 
   constructor(
     private readonly tx: Transaction<Buffer, Buffer>,
@@ -82,7 +89,12 @@ export class TxnView implements StoreView {
   ) {}
 
   get(key: Buffer): Buffer | undefined {
-    return this.tx.get(key);
+    const value = this.tx.get(key);
+    if (this.undo !== undefined) {
+      this.lastKey = key;
+      this.lastValue = value;
+    }
+    return value;
   }
 
   put(key: Buffer, value: Buffer): void {
@@ -121,17 +133,20 @@ export class TxnView implements StoreView {
   /** Starts recording what the next writes change, so that `rollback` can undo them. */
   savepoint(): void {
     this.undo = new Map();
+    this.lastKey = undefined;
   }
 
   /** Keeps the writes since `savepoint`. */
   release(): void {
     this.undo = undefined;
+    this.lastKey = undefined;
   }
 
   /** Undoes the writes since `savepoint` (a command of an EXEC that failed). */
   rollback(): void {
     const undo = this.undo;
     this.undo = undefined;
+    this.lastKey = undefined;
     if (undo === undefined) return;
     for (const { key, before, pendingBefore } of undo.values()) {
       if (before === undefined) this.tx.remove(key);
@@ -143,8 +158,12 @@ export class TxnView implements StoreView {
   private saving(key: Buffer): void {
     const undo = this.undo;
     if (undo === undefined) return;
+    // Whatever is written next, what was read before no longer holds.
+    const lastKey = this.lastKey;
+    this.lastKey = undefined;
     const id = key.toString('latin1');
     if (undo.has(id)) return;
-    undo.set(id, { key, before: this.tx.get(key), pendingBefore: this.pending.own(key, this.owner) });
+    const before = lastKey !== undefined && lastKey.equals(key) ? this.lastValue : this.tx.get(key);
+    undo.set(id, { key, before, pendingBefore: this.pending.own(key, this.owner) });
   }
 }
