@@ -111,7 +111,8 @@ export class Keyspace implements DataHooks {
   get(key: Buffer): Buffer | undefined {
     if (!isReserved(key)) {
       const v = this.db.getBinaryFast(key);
-      if (v !== undefined || this.counters.metas === 0) {
+      // No raw record and no metadata record (none at all, none of this key, or a key too long for one): a miss, in one lookup or two.
+      if (v !== undefined || this.counters.metas === 0 || key.length + 2 > this.maxKeyLength || !this.db.has(metaKey(key))) {
         this.looked(v !== undefined);
         return v;
       }
