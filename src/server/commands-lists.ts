@@ -31,8 +31,9 @@ function push(cmd: DataContext, args: Buffer[], left: boolean, onlyExisting: boo
   }
   at(cmd, key, meta, meta.tail); // a key too long for element records fails before anything is written
   for (const element of args.slice(2)) {
-    if (left) cmd.data.putMember(at(cmd, key, meta, --meta.head), element);
-    else cmd.data.putMember(at(cmd, key, meta, meta.tail++), element);
+    // Indexes outside [head, tail) hold nothing.
+    if (left) cmd.data.putMember(at(cmd, key, meta, --meta.head), element, true);
+    else cmd.data.putMember(at(cmd, key, meta, meta.tail++), element, true);
   }
   meta.size = meta.tail - meta.head;
   cmd.data.saveMeta(key, before, meta);

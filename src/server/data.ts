@@ -253,10 +253,13 @@ export class Data {
     return record;
   }
 
-  /** Puts a member record; whether it is new. */
-  putMember(record: Buffer, value: Buffer): boolean {
-    const fresh = this.view.get(record) === undefined;
-    this.view.put(record, value);
+  /**
+   * Puts a member record; whether it is new. `fresh`, when the caller knows
+   * (a list's new index, a sorted set's score index record): whether it is
+   * new, so that nothing looks it up.
+   */
+  putMember(record: Buffer, value: Buffer, fresh = this.view.get(record) === undefined): boolean {
+    this.view.put(record, value, fresh);
     if (fresh) this.change('internal', 1);
     return fresh;
   }

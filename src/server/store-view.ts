@@ -15,7 +15,8 @@ export interface StoreView {
   readonly now: number;
   readonly writable: boolean;
   get(key: Buffer): Buffer | undefined;
-  put(key: Buffer, value: Buffer): void;
+  /** `absent`: the caller knows the key holds nothing now (a savepoint then need not look). */
+  put(key: Buffer, value: Buffer, absent?: boolean): void;
   /** Whether the key was there. */
   remove(key: Buffer): boolean;
   /** Records with keys in [start, end) (end undefined: to the last), in key order (descending with `reverse`); lazy. */
@@ -97,8 +98,8 @@ export class TxnView implements StoreView {
     return value;
   }
 
-  put(key: Buffer, value: Buffer): void {
-    this.saving(key);
+  put(key: Buffer, value: Buffer, absent = false): void {
+    this.saving(key, absent);
     this.tx.put(key, value);
     this.pending.set(key, value, this.owner);
   }
@@ -155,7 +156,7 @@ export class TxnView implements StoreView {
     }
   }
 
-  private saving(key: Buffer): void {
+  private saving(key: Buffer, absent = false): void {
     const undo = this.undo;
     if (undo === undefined) return;
     // Whatever is written next, what was read before no longer holds.
@@ -163,7 +164,7 @@ export class TxnView implements StoreView {
     this.lastKey = undefined;
     const id = key.toString('latin1');
     if (undo.has(id)) return;
-    const before = lastKey !== undefined && lastKey.equals(key) ? this.lastValue : this.tx.get(key);
+    const before = absent ? undefined : lastKey !== undefined && lastKey.equals(key) ? this.lastValue : this.tx.get(key);
     undo.set(id, { key, before, pendingBefore: this.pending.own(key, this.owner) });
   }
 }
