@@ -18,7 +18,7 @@ const at = (cmd: DataContext, key: Buffer, meta: Meta, index: number) => cmd.dat
 /** The elements at positions [from, to) of the list, in order. */
 function elements(cmd: DataContext, key: Buffer, meta: Meta, from: number, to: number): Buffer[] {
   if (from >= to) return [];
-  return [...cmd.data.members(key, meta, { from: indexBytes(meta.head + from), to: indexBytes(meta.head + to) })].map(([, v]) => v);
+  return [...cmd.data.memberValues(key, meta, { from: indexBytes(meta.head + from), to: indexBytes(meta.head + to) })];
 }
 
 /** LPUSH, RPUSH, LPUSHX, RPUSHX: the new length (0 for the X forms on a missing key). */

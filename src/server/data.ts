@@ -279,6 +279,14 @@ export class Data {
     for (const [record, value] of this.view.range(start, end, options.reverse)) yield [record.subarray(prefix.length), value];
   }
 
+  /** The values of the member records `members` would give, without the members' names. */
+  *memberValues(key: Buffer, meta: Meta, options: { from?: Buffer; to?: Buffer; reverse?: boolean } = {}): Generator<Buffer> {
+    const prefix = memberPrefix(key, meta.version);
+    const start = options.from === undefined ? prefix : memberKey(prefix, options.from);
+    const end = options.to === undefined ? prefixEnd(prefix) : memberKey(prefix, options.to);
+    for (const [, value] of this.view.range(start, end, options.reverse)) yield value;
+  }
+
   /** Writes `found` (the key `from` as it is) under the free key `to`, with its deadline: a string's value, or a collection's members under a new version. */
   copy(from: Buffer, found: Found, to: Buffer): void {
     const { meta } = found;
