@@ -460,7 +460,10 @@ export class Data {
   /** Inside EXEC: the next command's writes can be undone (`rollback`) if it fails. */
   savepoint(): void {
     (this.view as TxnView).savepoint();
-    this.saved = { counters: this.counters && { ...this.counters }, expired: this.expired, keysDelta: this.keysDelta };
+    const c = this.counters;
+    // A literal of the fields, not a spread: EXEC and every command of a write group take a savepoint.
+    const counters: Counters | undefined = c && { layout: c.layout, internal: c.internal, metas: c.metas, expiring: c.expiring, orphans: c.orphans, nextVersion: c.nextVersion };
+    this.saved = { counters, expired: this.expired, keysDelta: this.keysDelta };
   }
 
   release(): void {

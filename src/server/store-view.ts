@@ -72,6 +72,8 @@ export class TxnView implements StoreView {
   readonly writable = true;
   /** While a savepoint is open (EXEC runs several commands): what each written key was before it. */
   private undo: Map<string, Undo> | undefined;
+  /** The map `undo` is while a savepoint is open, reused: a write group opens one per command. */
+  private readonly undoMap = new Map<string, Undo>();
   /**
    * The last key read and what it held, until the next write: a command
    * reads a record just before it writes it (a member's, the metadata's),
@@ -133,7 +135,8 @@ export class TxnView implements StoreView {
 
   /** Starts recording what the next writes change, so that `rollback` can undo them. */
   savepoint(): void {
-    this.undo = new Map();
+    this.undoMap.clear();
+    this.undo = this.undoMap;
     this.lastKey = undefined;
   }
 

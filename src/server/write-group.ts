@@ -56,7 +56,9 @@ export class WriteGroup {
     for (const member of this.members) {
       data.savepoint();
       try {
-        member.reply = member.fn({ ...member.ctx, proto: member.proto, data });
+        // A literal, not a spread: it runs for every command, and a spread copies by looking up each key.
+        const { client, keyspace, server } = member.ctx;
+        member.reply = member.fn({ client, keyspace, server, proto: member.proto, data });
         data.release();
       } catch (e) {
         data.rollback();
