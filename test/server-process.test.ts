@@ -95,7 +95,7 @@ describe('xrpkv serve (process)', () => {
     await again.exited;
   });
 
-  it('keeps every acknowledged write of 50 clients across a SIGKILL', async () => {
+  it('keeps every acknowledged write of 50 clients across a SIGKILL, strings, lists and hashes', async () => {
     const db = join(tmp.dir, 'kill.xrpkv');
     const s = await serve(['--db', db]);
     const clients = Array.from({ length: 50 }, () => client(s.port));
@@ -105,11 +105,13 @@ describe('xrpkv serve (process)', () => {
     const acked = new Array<number>(50).fill(-1);
     let total = 0;
     let killed = false;
-    // Each client writes c:<n> = <i> and w:<n>:<i> = <i> in sequence, two commands in flight at a time.
+    // Each client writes c:<n> = <i>, w:<n>:<i> = <i>, appends <i> to the list l:<n> and
+    // sets field <i> of the hash h:<n> (data-type writes share store transactions:
+    // write-group.ts), in sequence, four commands in flight at a time.
     const writers = clients.map(async (c, n) => {
       for (let i = 0; !killed; i++) {
         try {
-          await Promise.all([c.set(`c:${n}`, String(i)), c.set(`w:${n}:${i}`, String(i))]);
+          await Promise.all([c.set(`c:${n}`, String(i)), c.set(`w:${n}:${i}`, String(i)), c.rpush(`l:${n}`, String(i)), c.hset(`h:${n}`, String(i), String(i))]);
         } catch {
           return;
         }
@@ -132,6 +134,8 @@ describe('xrpkv serve (process)', () => {
       expect((await r.mget(seq)).map(Number)).toEqual(seq.map((_, i) => i));
       // The counter is at least the last acknowledged value (a later, unacknowledged write may have landed).
       expect(Number(await r.get(`c:${n}`))).toBeGreaterThanOrEqual(acked[n]!);
+      expect((await r.lrange(`l:${n}`, 0, acked[n]!)).map(Number)).toEqual(seq.map((_, i) => i));
+      expect((await r.hmget(`h:${n}`, ...seq.map((_, i) => String(i)))).map(Number)).toEqual(seq.map((_, i) => i));
     }
     r.disconnect();
     again.proc.kill('SIGTERM');

@@ -297,6 +297,38 @@ describe('commands on the wire', () => {
     expect(await written()).toBe(before + 502);
   });
 
+  it('runs pipelined data-type writes of several clients in order, a failing one alone, each counted once durable', async () => {
+    const a = ioredis();
+    const b = ioredis();
+    const written = async () => Number(/writes_acknowledged:(\d+)/.exec(await a.info('xrpkv'))![1]);
+    await a.set('group:str', 'plain');
+    const before = await written();
+    // Both clients' pipelines arrive together: their writes share store transactions (write-group.ts).
+    const pa = a.pipeline();
+    const pb = b.pipeline();
+    for (let i = 0; i < 50; i++) {
+      pa.hincrby('group:shared', 'n', 1).rpush('group:la', `a${i}`);
+      pb.hincrby('group:shared', 'n', 1).rpush('group:lb', `b${i}`);
+    }
+    pa.hset('group:h', 'f', '1').hset('group:str', 'f', 'v').sadd('group:s', 'm').zadd('group:z', 'nope', 'm').zadd('group:z', '2', 'm');
+    pa.hincrby('group:h', 'f', 5).lpush('group:str', 'x').hget('group:h', 'f').smembers('group:s').zscore('group:z', 'm');
+    const [ra, rb] = await Promise.all([pa.exec(), pb.exec()]);
+    const answers = (rs: typeof ra) => rs!.map(([err, v]) => err?.message.split(' ')[0] ?? v);
+    expect(answers(ra).slice(0, 100)).toEqual(Array.from({ length: 100 }, (_, i) => (i % 2 === 1 ? (i + 1) / 2 : expect.any(Number))));
+    expect(answers(ra).slice(100)).toEqual([1, 'WRONGTYPE', 1, 'ERR', 1, 6, 'WRONGTYPE', '6', ['m'], '2']);
+    expect(answers(rb).filter((_, i) => i % 2 === 1)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    // Each client's HINCRBYs answer rising counts, and together they add up: none lost, none applied twice.
+    const counts = [...answers(ra).slice(0, 100).filter((_, i) => i % 2 === 0), ...answers(rb).filter((_, i) => i % 2 === 0)] as number[];
+    expect([...counts].sort((x, y) => x - y)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(await a.hget('group:shared', 'n')).toBe('100');
+    expect(await a.lrange('group:la', 0, -1)).toEqual(Array.from({ length: 50 }, (_, i) => `a${i}`));
+    // The failed commands left nothing behind.
+    expect(await a.get('group:str')).toBe('plain');
+    expect(await a.zrange('group:z', '0', '-1', 'WITHSCORES')).toEqual(['m', '2']);
+    // The 200 + 4 writes that applied; the three that failed are not counted.
+    expect(await written()).toBe(before + 204);
+  });
+
   it('answers a pipeline of GETs of binary keys, small and large values, and missing keys, in order (RESP2 and RESP3)', async () => {
     const r = ioredis();
     const keys = [Buffer.from([0]), Buffer.from([13, 10]), Buffer.from([255, 0, 36]), Buffer.from('wire:big')];

@@ -18,7 +18,7 @@ const at = (cmd: DataContext, key: Buffer, meta: Meta, index: number) => cmd.dat
 /** The elements at positions [from, to) of the list, in order. */
 function elements(cmd: DataContext, key: Buffer, meta: Meta, from: number, to: number): Buffer[] {
   if (from >= to) return [];
-  return [...cmd.data.members(key, meta, { from: indexBytes(meta.head + from), to: indexBytes(meta.head + to) })].map(([, v]) => v);
+  return [...cmd.data.memberValues(key, meta, { from: indexBytes(meta.head + from), to: indexBytes(meta.head + to) })];
 }
 
 /** LPUSH, RPUSH, LPUSHX, RPUSHX: the new length (0 for the X forms on a missing key). */
@@ -31,8 +31,9 @@ function push(cmd: DataContext, args: Buffer[], left: boolean, onlyExisting: boo
   }
   at(cmd, key, meta, meta.tail); // a key too long for element records fails before anything is written
   for (const element of args.slice(2)) {
-    if (left) cmd.data.putMember(at(cmd, key, meta, --meta.head), element);
-    else cmd.data.putMember(at(cmd, key, meta, meta.tail++), element);
+    // Indexes outside [head, tail) hold nothing.
+    if (left) cmd.data.putMember(at(cmd, key, meta, --meta.head), element, true);
+    else cmd.data.putMember(at(cmd, key, meta, meta.tail++), element, true);
   }
   meta.size = meta.tail - meta.head;
   cmd.data.saveMeta(key, before, meta);

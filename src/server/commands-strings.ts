@@ -2,10 +2,11 @@
 // APPEND, STRLEN, GETRANGE, SETRANGE (the INCR family is in
 // commands-counters.ts). Every write resolves its reply only once the store says the
 // commit holding it is durable. Each command's `data` is what it does on
-// the data (inside EXEC, or in a transaction of its own); GET, a plain SET
+// the data (inside EXEC, or in the turn's write group); GET, a plain SET
 // and MSET have faster ways outside EXEC: GET reads the value straight into
-// the reply, a plain SET is a put that joins the turn's batch (db.put) and
-// shares its promise and the promise of its reply, and MSET is one batch.
+// the reply, a plain SET is a put that joins the turn's batch (db.put), with
+// a promise of its own (a put that fails on a damaged page fails alone),
+// and MSET is one batch.
 import { ReplyError, commandKeys, dataCommand, int64, valueCommand, wrongArgs, type CommandSpec, type DataContext } from './command-spec.js';
 import type { BatchOp } from '../store/db.js';
 import { optionDeadline, stringOptions } from './commands-expiry.js';
@@ -15,13 +16,8 @@ import { OK, array, bulk, bulkOrNil, integer, nil, type Reply } from './resp-wri
 
 const key1 = { firstKey: 1, lastKey: 1, step: 1 };
 
-/** One promise of OK per store batch: the SETs that share a batch share it (a session then holds one slot for them). */
-const okReplies = new WeakMap<Promise<void>, Promise<Reply>>();
-function okOnceDurable(done: Promise<void>): Promise<Reply> {
-  let ok = okReplies.get(done);
-  if (ok === undefined) okReplies.set(done, (ok = done.then(() => OK)));
-  return ok;
-}
+/** A durable write's OK: one function for every SET, so that answering one makes no closure. */
+const answerOk = (): Reply => OK;
 
 export const GET = valueCommand(
   'get',
@@ -56,7 +52,7 @@ export const SET = dataCommand(
   set,
   (ctx, args) => {
     // A plain SET is a blind put into the turn's batch when that leaves the key one record (keyspace.ts, plainPut).
-    if (args.length === 3 && ctx.keyspace.plainPut(args[1]!)) return okOnceDurable(ctx.keyspace.put(args[1]!, args[2]!));
+    if (args.length === 3 && ctx.keyspace.plainPut(args[1]!)) return ctx.keyspace.put(args[1]!, args[2]!).then(answerOk);
     return ctx.keyspace.writing(ctx, (cmd) => set(cmd, args), [args[1]!]);
   },
 );
@@ -120,7 +116,7 @@ export const MSET = dataCommand(
       if (!keyspace.plainPut(args[i]!)) return keyspace.writing(ctx, (cmd) => MSET.data!(cmd, args), commandKeys(MSET, args));
       ops.push({ type: 'put' as const, key: args[i]!, value: args[i + 1]! });
     }
-    return keyspace.putAll(ops).then(() => OK);
+    return keyspace.putAll(ops).then(answerOk);
   },
 );
 

@@ -44,7 +44,7 @@ export const EXEC = command(
       keyspace.watches.unwatchAll(state);
       throw new ReplyError('EXECABORT Transaction discarded because of previous errors.');
     }
-    return keyspace.writing(ctx, (cmd) => {
+    return keyspace.writingAlone(ctx, (cmd) => {
       // Here, in commit order: every change ordered before this transaction has told WATCH by now.
       const changed = state.dirty || expiredSince(state, cmd.data.now);
       keyspace.watches.unwatchAll(state);

@@ -48,8 +48,9 @@ function scoreOf(cmd: DataContext, key: Buffer, meta: Meta, member: Buffer): num
 function putScore(cmd: DataContext, key: Buffer, meta: Meta, member: Buffer, newScore: number, old: number | undefined): void {
   if (old !== undefined) cmd.data.removeMember(cmd.data.memberRecord(key, meta, Buffer.concat([scoreBytes(old), member]), 'score'));
   else meta.size++;
-  cmd.data.putMember(cmd.data.memberRecord(key, meta, member), scoreValue(newScore));
-  cmd.data.putMember(cmd.data.memberRecord(key, meta, Buffer.concat([scoreBytes(newScore), member]), 'score'), EMPTY);
+  cmd.data.putMember(cmd.data.memberRecord(key, meta, member), scoreValue(newScore), old === undefined);
+  // A member has one score index record, its old one was just removed: the new one is new.
+  cmd.data.putMember(cmd.data.memberRecord(key, meta, Buffer.concat([scoreBytes(newScore), member]), 'score'), EMPTY, true);
 }
 
 function removeEntry(cmd: DataContext, key: Buffer, meta: Meta, e: Entry): void {

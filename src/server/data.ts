@@ -253,10 +253,13 @@ export class Data {
     return record;
   }
 
-  /** Puts a member record; whether it is new. */
-  putMember(record: Buffer, value: Buffer): boolean {
-    const fresh = this.view.get(record) === undefined;
-    this.view.put(record, value);
+  /**
+   * Puts a member record; whether it is new. `fresh`, when the caller knows
+   * (a list's new index, a sorted set's score index record): whether it is
+   * new, so that nothing looks it up.
+   */
+  putMember(record: Buffer, value: Buffer, fresh = this.view.get(record) === undefined): boolean {
+    this.view.put(record, value, fresh);
     if (fresh) this.change('internal', 1);
     return fresh;
   }
@@ -274,6 +277,14 @@ export class Data {
     const start = options.from === undefined ? prefix : memberKey(prefix, options.from);
     const end = options.to === undefined ? prefixEnd(prefix) : memberKey(prefix, options.to);
     for (const [record, value] of this.view.range(start, end, options.reverse)) yield [record.subarray(prefix.length), value];
+  }
+
+  /** The values of the member records `members` would give, without the members' names. */
+  *memberValues(key: Buffer, meta: Meta, options: { from?: Buffer; to?: Buffer; reverse?: boolean } = {}): Generator<Buffer> {
+    const prefix = memberPrefix(key, meta.version);
+    const start = options.from === undefined ? prefix : memberKey(prefix, options.from);
+    const end = options.to === undefined ? prefixEnd(prefix) : memberKey(prefix, options.to);
+    for (const [, value] of this.view.range(start, end, options.reverse)) yield value;
   }
 
   /** Writes `found` (the key `from` as it is) under the free key `to`, with its deadline: a string's value, or a collection's members under a new version. */
@@ -449,7 +460,10 @@ export class Data {
   /** Inside EXEC: the next command's writes can be undone (`rollback`) if it fails. */
   savepoint(): void {
     (this.view as TxnView).savepoint();
-    this.saved = { counters: this.counters && { ...this.counters }, expired: this.expired, keysDelta: this.keysDelta };
+    const c = this.counters;
+    // A literal of the fields, not a spread: EXEC and every command of a write group take a savepoint.
+    const counters: Counters | undefined = c && { layout: c.layout, internal: c.internal, metas: c.metas, expiring: c.expiring, orphans: c.orphans, nextVersion: c.nextVersion };
+    this.saved = { counters, expired: this.expired, keysDelta: this.keysDelta };
   }
 
   release(): void {

@@ -6,8 +6,11 @@
 //   starts from a commit holding every earlier write, and removes them all;
 // - writes go to the store at once, in the order the commands run; the
 //   store commits what a turn issued together, and packs a turn's plain
-//   puts (SET) into one batch with one promise (db.put), which the
-//   counters here follow as one, not once per SET;
+//   puts (SET) into one batch (db.put), each put with a promise of its own
+//   (a put that needs a damaged page fails alone);
+// - the data-type writes of a turn (every write command but a plain SET, an
+//   MSET and EXEC) join one transaction, a write group (write-group.ts),
+//   which every other write issued closes: the counters count each command;
 // - after a commit fails (the store's handle then refuses writes), the
 //   store is reopened once the writes in flight have settled and a delay
 //   has passed: 1 s, doubling up to 30 s while commits keep failing (a
@@ -37,6 +40,14 @@ import type { Reply } from './resp-writer.js';
 import { PublishedView, TxnView } from './store-view.js';
 import { Sweep } from './sweep.js';
 import { Watches } from './transactions.js';
+import { WriteGroup } from './write-group.js';
+
+/** Writes sharing one store promise: how many, and how many of them failed on their own (a command of a write group). */
+interface Tracked {
+  done: Promise<unknown>;
+  count: number;
+  failed: number;
+}
 
 /** The first and the longest wait between attempts to reopen the store. */
 const REOPEN_DELAY_MS = [1_000, 30_000] as const;
@@ -50,7 +61,7 @@ export class Keyspace implements DataHooks {
   gate: Promise<void> | undefined;
   private inFlight = 0;
   /** The last store promise `track` saw, and how many writes share it (puts of one turn share one). */
-  private tracked: { done: Promise<unknown>; count: number } | undefined;
+  private tracked: Tracked | undefined;
   private idleWaiters: (() => void)[] = [];
   /** SCAN's (and HSCAN's, SSCAN's, ZSCAN's) cursors. */
   readonly cursors = new ScanCursors();
@@ -77,6 +88,8 @@ export class Keyspace implements DataHooks {
   /** Keys named by transactions in flight, with how many: a plain SET of one of them cannot be a blind put. */
   private readonly inFlightKeys = new Map<string, number>();
   readonly sweep: Sweep;
+  /** The turn's group of data-type writes (write-group.ts), until it runs or another write is issued. */
+  private openGroup: WriteGroup | undefined;
 
   /** `reopen` opens the store again (the server's settings); without it a failed store stays failed. */
   constructor(
@@ -98,7 +111,8 @@ export class Keyspace implements DataHooks {
   get(key: Buffer): Buffer | undefined {
     if (!isReserved(key)) {
       const v = this.db.getBinaryFast(key);
-      if (v !== undefined || this.counters.metas === 0) {
+      // No raw record and no metadata record (none at all, none of this key, or a key too long for one): a miss, in one lookup or two.
+      if (v !== undefined || this.counters.metas === 0 || key.length + 2 > this.maxKeyLength || !this.db.has(metaKey(key))) {
         this.looked(v !== undefined);
         return v;
       }
@@ -152,6 +166,7 @@ export class Keyspace implements DataHooks {
     if (this.unwritable) return Promise.reject(this.unwritable);
     // Told as issued: the store applies it before anything issued later.
     this.watches.touch(key);
+    this.openGroup = undefined;
     return this.track(this.db.put(key, value));
   }
 
@@ -159,6 +174,7 @@ export class Keyspace implements DataHooks {
   putAll(ops: BatchOp<Buffer, Buffer>[]): Promise<void> {
     if (this.unwritable) return Promise.reject(this.unwritable);
     for (const op of ops) this.watches.touch(op.key);
+    this.openGroup = undefined;
     return this.track(this.db.batch(ops));
   }
 
@@ -168,6 +184,8 @@ export class Keyspace implements DataHooks {
    * durable. If it throws, nothing it wrote is kept and the promise rejects.
    */
   transact<T>(fn: (view: TxnView) => T): Promise<T> {
+    // Writes issued from now on apply after this one: none may join a group issued before it.
+    this.openGroup = undefined;
     const owner = ++this.transactions;
     const done = this.write(() =>
       this.db.transaction((tx) => {
@@ -192,8 +210,7 @@ export class Keyspace implements DataHooks {
    * keys it may write (see `plainPut`).
    */
   transactData<T>(fn: (data: Data) => T, keys: readonly Buffer[] = []): Promise<T> {
-    const ids = keys.map((k) => k.toString('latin1'));
-    for (const id of ids) this.inFlightKeys.set(id, (this.inFlightKeys.get(id) ?? 0) + 1);
+    this.keysInFlight(keys, 1);
     const done = this.transact((view) => {
       const data = new Data(view, this);
       const result = fn(data);
@@ -203,20 +220,61 @@ export class Keyspace implements DataHooks {
       // Commits publish in order: the last one's counters are the published ones.
       if (outcome?.counters) this.counters = outcome.counters;
       if (outcome) this.expiredKeys += outcome.expired;
-      for (const id of ids) {
-        const n = this.inFlightKeys.get(id)! - 1;
-        if (n === 0) this.inFlightKeys.delete(id);
-        else this.inFlightKeys.set(id, n);
-      }
+      this.keysInFlight(keys, -1);
     };
     done.then(settled, () => settled());
     return done.then(({ result }) => result);
   }
 
-  /** A write command's data: its transaction, with the client's protocol of now. */
+  /**
+   * A write command's data: it joins the turn's group of data writes
+   * (write-group.ts), one transaction, with the client's protocol of now.
+   * `keys` are the keys it may write (see `plainPut`).
+   */
   writing(ctx: Context, fn: (cmd: DataContext) => Reply, keys: readonly Buffer[] = []): Promise<Reply> {
+    if (this.unwritable) return Promise.reject(this.unwritable);
+    let group = this.openGroup;
+    if (group === undefined || group.sealed) group = this.openGroup = this.startGroup();
+    else {
+      // Counted in flight, and once durable as acknowledged, as a write of its own.
+      this.inFlight++;
+      group.counted!.count++;
+    }
+    this.keysInFlight(keys, 1);
+    group.keys.push(keys);
+    return group.add(ctx, fn);
+  }
+
+  private startGroup(): WriteGroup {
+    const group = new WriteGroup();
+    group.done = this.transactData((data) => group.run(data));
+    const release = () => {
+      for (const keys of group.keys) this.keysInFlight(keys, -1);
+    };
+    group.done.then(release, release);
+    // transactData tracked the group's store promise as one write (its first command); the others join that count.
+    group.counted = this.tracked;
+    return group;
+  }
+
+  /**
+   * A write command's data in a transaction of its own, with the client's
+   * protocol of now: for EXEC, whose commands each run in a savepoint of
+   * their own, which a group's savepoint cannot hold.
+   */
+  writingAlone(ctx: Context, fn: (cmd: DataContext) => Reply, keys: readonly Buffer[] = []): Promise<Reply> {
     const proto = ctx.client.proto;
     return this.transactData((data) => fn({ ...ctx, proto, data }), keys);
+  }
+
+  /** Counts `keys` as named by writes in flight (`delta` 1), or no longer (-1). */
+  private keysInFlight(keys: readonly Buffer[], delta: 1 | -1): void {
+    for (const key of keys) {
+      const id = key.toString('latin1');
+      const n = (this.inFlightKeys.get(id) ?? 0) + delta;
+      if (n === 0) this.inFlightKeys.delete(id);
+      else this.inFlightKeys.set(id, n);
+    }
   }
 
   /** A read command's data: the last published commit. */
@@ -299,12 +357,12 @@ export class Keyspace implements DataHooks {
    * function with closures allocates their context on every call.
    */
   private follow(done: Promise<unknown>): void {
-    const group = { done, count: 1 };
+    const group: Tracked = { done, count: 1, failed: 0 };
     this.tracked = group;
     const settled = (ok: boolean) => {
       if (this.tracked === group) this.tracked = undefined;
       if (ok) {
-        this.writes += group.count;
+        this.writes += group.count - group.failed;
         this.failures = 0;
         this.lastFailure = undefined;
       }

@@ -18,100 +18,135 @@
 //   newest on top: releasing one (published, or failed) uncovers the one
 //   below, never loses it;
 // - memory is bounded by the writes in flight (two commits and the queue).
-import { OrderedMap } from '@js-sdsl/ordered-map';
+//
+// Keys are held in a hash map (by their bytes as a latin1 string), and put in
+// order only when a range read asks, once per set of keys: nearly every
+// write (HSET, LPUSH, SADD, ZADD) never reads a range, and keeping a
+// search tree in order cost them a comparison of Buffers per level on every
+// write. Latin1 strings compare as their bytes do, so their order is the
+// store's key order.
 
 /** One transaction's write of a key: its value, or undefined for a removal. */
 interface Entry {
+  key: Buffer;
+  /** `key` as a latin1 string: its name in `byKey`. */
+  id: string;
   value: Buffer | undefined;
   owner: number;
   /** The entry of an older pending transaction this one covers. */
   below: Entry | undefined;
+  /** The entry of a newer pending transaction covering this one; undefined for the newest (the one in `byKey`). */
+  above: Entry | undefined;
 }
 
 export class PendingWrites {
-  private readonly byKey = new OrderedMap<Buffer, Entry>([], Buffer.compare);
-  /** The keys each owner wrote, to release them. */
-  private readonly written = new Map<number, Buffer[]>();
+  /** The newest entry of each key. */
+  private readonly byKey = new Map<string, Entry>();
+  /** The keys of `byKey` in order, built by the first range read after a key came or went. */
+  private ordered: string[] | undefined;
+  /**
+   * The entries each owner wrote, to release them. Entries, not keys: a key
+   * every transaction writes (the layout's counters) has an entry of every
+   * pending transaction, and releasing the oldest, the bottom one, must not
+   * walk the chain from the top.
+   */
+  private readonly written = new Map<number, Entry[]>();
 
   get size(): number {
-    return this.byKey.size();
+    return this.byKey.size;
   }
 
   /** `owner` (a running transaction) wrote `key`. */
   set(key: Buffer, value: Buffer | undefined, owner: number): void {
-    const it = this.byKey.find(key);
-    const top = it.equals(this.byKey.end()) ? undefined : it.pointer[1];
+    const id = key.toString('latin1');
+    const top = this.byKey.get(id);
     if (top?.owner === owner) {
       top.value = value;
       return;
     }
-    this.byKey.setElement(key, { value, owner, below: top });
-    let keys = this.written.get(owner);
-    if (keys === undefined) this.written.set(owner, (keys = []));
-    keys.push(key);
+    const entry: Entry = { key, id, value, owner, below: top, above: undefined };
+    if (top !== undefined) top.above = entry;
+    else this.ordered = undefined;
+    this.byKey.set(id, entry);
+    let entries = this.written.get(owner);
+    if (entries === undefined) this.written.set(owner, (entries = []));
+    entries.push(entry);
   }
 
   /** Puts back `owner`'s entry for `key` as it was (a savepoint's rollback): `before` is its value then, `absent` when it had none. */
   restore(key: Buffer, owner: number, before: Buffer | undefined, absent: boolean): void {
     if (!absent) return this.set(key, before, owner);
-    this.unlink(key, owner);
+    // Only the running transaction rolls back, and its entry is the newest of its key.
+    const top = this.byKey.get(key.toString('latin1'));
+    if (top?.owner !== owner) return;
+    this.unlink(top);
+    const entries = this.written.get(owner);
+    const at = entries?.lastIndexOf(top) ?? -1;
+    if (at >= 0) entries!.splice(at, 1);
   }
 
   /** `owner`'s entry for `key`: `{ value }`, or undefined when it wrote none. */
   own(key: Buffer, owner: number): { value: Buffer | undefined } | undefined {
-    const it = this.byKey.find(key);
-    if (it.equals(this.byKey.end())) return undefined;
-    const top = it.pointer[1];
-    return top.owner === owner ? { value: top.value } : undefined;
+    const top = this.byKey.get(key.toString('latin1'));
+    return top?.owner === owner ? { value: top.value } : undefined;
   }
 
   /** Drops `owner`'s entries: its commit published (the store has them now) or failed (nobody ever will). */
   release(owner: number): void {
-    const keys = this.written.get(owner);
-    if (keys === undefined) return;
+    const entries = this.written.get(owner);
+    if (entries === undefined) return;
     this.written.delete(owner);
-    for (const key of keys) this.unlink(key, owner);
+    for (const entry of entries) this.unlink(entry);
   }
 
-  private unlink(key: Buffer, owner: number): void {
-    const it = this.byKey.find(key);
-    if (it.equals(this.byKey.end()) || it.equals(this.byKey.rEnd())) return;
-    const top = it.pointer[1];
-    if (top.owner === owner) {
-      if (top.below === undefined) this.byKey.eraseElementByIterator(it);
-      else it.pointer[1] = top.below;
+  /** Takes `entry` out of its key's chain: O(1), but for the newest of its key (one lookup). */
+  private unlink(entry: Entry): void {
+    const { above, below } = entry;
+    if (below !== undefined) below.above = above;
+    if (above !== undefined) {
+      above.below = below;
       return;
     }
-    for (let e = top; e.below !== undefined; e = e.below) {
-      if (e.below.owner === owner) {
-        e.below = e.below.below;
-        return;
-      }
+    if (below !== undefined) {
+      this.byKey.set(entry.id, below);
+      return;
     }
+    this.byKey.delete(entry.id);
+    this.ordered = undefined;
   }
 
-  /** The newest pending value of each key in [start, end) (end undefined: no end; value undefined: removed), in key order, or reversed. */
+  /**
+   * The newest pending value of each key in [start, end) (end undefined: no
+   * end; value undefined: removed), in key order, or reversed. Keys added
+   * while it iterates are not seen.
+   */
   *range(start: Buffer, end: Buffer | undefined, reverse: boolean): Generator<[Buffer, Buffer | undefined]> {
-    if (this.byKey.size() === 0) return;
+    if (this.byKey.size === 0) return;
+    const ids = (this.ordered ??= [...this.byKey.keys()].sort());
+    const low = start.toString('latin1');
+    const high = end?.toString('latin1');
     if (!reverse) {
-      const stop = this.byKey.end();
-      for (const it = this.byKey.lowerBound(start); !it.equals(stop); it.next()) {
-        const [key, entry] = it.pointer;
-        if (end !== undefined && Buffer.compare(key, end) >= 0) return;
-        yield [key, entry.value];
+      for (let i = firstAtOrAfter(ids, low); i < ids.length && (high === undefined || ids[i]! < high); i++) {
+        const entry = this.byKey.get(ids[i]!);
+        if (entry !== undefined) yield [entry.key, entry.value];
       }
       return;
     }
-    // reverseUpperBound: the last key below `end`, as a forward iterator stepped back with pre().
-    const first = this.byKey.begin();
-    const it = end === undefined ? this.byKey.find(this.byKey.back()![0]) : this.byKey.reverseUpperBound(end);
-    if (it.equals(this.byKey.end())) return;
-    for (;;) {
-      const [key, entry] = it.pointer;
-      if (Buffer.compare(key, start) < 0) return;
-      yield [key, entry.value];
-      if (it.equals(first)) return;
-      it.pre();
+    for (let i = (high === undefined ? ids.length : firstAtOrAfter(ids, high)) - 1; i >= 0 && ids[i]! >= low; i--) {
+      const entry = this.byKey.get(ids[i]!);
+      if (entry !== undefined) yield [entry.key, entry.value];
     }
   }
+}
+
+/** The index of the first of `ids` (in order) at or after `id`; ids.length when none is. */
+function firstAtOrAfter(ids: readonly string[], id: string): number {
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ids[mid]! < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -94,9 +94,41 @@ export function nullArray(proto: Protocol): string {
   return proto === 3 ? '_\r\n' : '*-1\r\n';
 }
 
-/** A list of strings as an array of bulk strings. */
+/**
+ * A list of strings as an array of bulk strings. Byte values are written
+ * straight into one Buffer: a string per element and their joining were
+ * most of a long LRANGE's reply.
+ */
 export function bulks(values: readonly (Buffer | string)[]): Reply {
-  return array(values.map(bulk));
+  let size = 0;
+  for (const v of values) {
+    if (typeof v === 'string') return array(values.map(bulk));
+    size += v.length + decimalLength(v.length) + 3 + 2;
+  }
+  const head = `*${values.length}\r\n`;
+  const out = Buffer.allocUnsafe(head.length + size);
+  let at = out.write(head, 0, 'latin1');
+  for (const v of values as readonly Buffer[]) {
+    out[at++] = 36; // '$'
+    at += out.write(String(v.length), at, 'latin1');
+    out[at++] = 13;
+    out[at++] = 10;
+    out.set(v, at);
+    at += v.length;
+    out[at++] = 13;
+    out[at++] = 10;
+  }
+  return out;
+}
+
+/** Digits of a non-negative integer. */
+function decimalLength(n: number): number {
+  let digits = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    digits++;
+  }
+  return digits;
 }
 
 function join(head: string, items: readonly Reply[]): Reply {

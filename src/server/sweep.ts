@@ -1,7 +1,8 @@
 // Redis's active expiry, on the store, and the removal of the members that
 // a DEL (or an overwrite, or an expiry) of a large collection left behind.
-// Every 100 ms (Redis's hz 10) the sweep looks at the expiry index and the
-// orphan list (layout.ts) of the last published commit; if either has
+// Every 100 ms (Redis's hz 10), when the published counters hold keys with
+// a deadline or orphaned members, the sweep looks at the expiry index and
+// the orphan list (layout.ts) of the last published commit; if either has
 // work, it runs one bounded transaction for it, and goes on at once while
 // there is more, up to SLICES transactions a tick. Each transaction
 // re-checks in the transaction what it read (a key may have been given a
@@ -50,6 +51,9 @@ export class Sweep {
     for (let i = 0; i < SLICES && !this.stopped; i++) {
       const ks = this.keyspace;
       if (ks.unwritable || ks.gate) return;
+      // Nothing to look for (the published counters say so): no range read,
+      // which would cost an ordering of the store's whole log (overlay) each tick.
+      if (ks.counters.expiring === 0 && ks.counters.orphans === 0) return;
       const view = new PublishedView(ks.db, Date.now());
       const expired = [...take(view.range(EXPIRY_START, expiryEnd(view.now)), EXPIRE_BATCH)].map(([record]) => fromExpiryKey(record).key);
       const [orphan] = expired.length === 0 ? [...take(view.range(ORPHAN_START, ORPHAN_END), 1)] : [];
@@ -72,5 +76,6 @@ function removeOrphans(data: Data, record: Buffer, value: Buffer): void {
   let removed = data.removeMembers(key, meta, 'member', ORPHAN_BATCH);
   if (type === KeyType.ZSet && removed < ORPHAN_BATCH) removed += data.removeMembers(key, meta, 'score', ORPHAN_BATCH - removed);
   data.change('orphans', -removed);
-  if (removed < ORPHAN_BATCH) data.removeMember(orphanKey(version));
+  // None of this key's left (fewer than a batch), or none of any key's: the record goes, or no later tick would look at it.
+  if (removed < ORPHAN_BATCH || data.loadCounters().orphans === 0) data.removeMember(orphanKey(version));
 }
