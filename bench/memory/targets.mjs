@@ -59,7 +59,7 @@ export function checkTargets(rows, device) {
       });
     }
   }
-  out.push(ratioTarget('xrpkv-512 (deep tree): xrp >= 1.5x walk, 64 in flight', 1.5, best64(rows, 'xrpkv-512', 'xrp'), best64(rows, 'xrpkv-512', 'walk'), 'a reader is missing'));
+  out.push(ratioTarget('xrpkv-512 (the deep tree) xrp >= 1.5x walk, 64 in flight', 1.5, best64(rows, 'xrpkv-512', 'xrp'), best64(rows, 'xrpkv-512', 'walk'), 'a reader is missing'));
   return out;
 }
 

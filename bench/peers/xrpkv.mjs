@@ -26,6 +26,8 @@ export default {
   write: (db, ops) => db.batch(ops),
   getSync: (db, key) => db.getSync(key),
   getAsync: (db, key) => db.get(key),
+  /** One snapshot; with lookup 'xrp', one batch of chains (io_uring). */
+  getMany: (db, keys) => db.getMany(keys),
   scanSync(db, start, limit) {
     let rows = 0;
     for (const _ of db.getRange({ start, limit })) rows++;
