@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Random reads of data eight times larger than the memory the reader may
-// use: xrpkv (`lookup` auto, walk, xrp; 4 KiB pages, and 512-byte pages for
+// use: xrpkv (`lookup` auto, walk, xrp, and xrp with `direct: true`; 4 KiB pages, and 512-byte pages for
 // a tree of height >= 5, BPF-KV's shape), lmdb-js (default, noReadAhead)
 // and classic-level, on the same keys (`npm run bench:memory`).
 //
@@ -71,12 +71,27 @@ function sizeOf(path) {
 
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
+// Stopped by a signal: end the reader and remove the cgroup (a cgroup with a process in it cannot be removed).
+let running;
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    running?.kill('SIGKILL');
+    running?.once('close', () => cgroupRef?.remove?.());
+    if (!running) cgroupRef?.remove?.();
+    console.error(`bench:memory: stopped by ${sig}`);
+    process.exitCode = 130;
+    setTimeout(() => process.exit(), 500);
+  });
+}
+let cgroupRef;
+
 /** Runs one reader in its own process (inside `cgroup` when there is one); its RESULT, or `{ error }`. */
 function runReader(spec, cgroup) {
   const args = [READER, JSON.stringify(spec)];
   const [cmd, argv] = cgroup.wrap ? cgroup.wrap(process.execPath, args) : [process.execPath, args];
   return new Promise((resolve) => {
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    running = child;
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -88,6 +103,7 @@ function runReader(spec, cgroup) {
     }, spec.warmMs + spec.runMs + READER_GRACE_MS);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      running = undefined;
       const line = out.split('\n').find((l) => l.startsWith('RESULT '));
       if (line) return resolve(JSON.parse(line.slice(7)));
       const why = late
@@ -123,6 +139,7 @@ const dataStore = stores.find((s) => s.id === 'xrpkv-4k') ?? stores[0];
 const eighth = Math.floor(built[dataStore.id].bytes / 8 / 4096) * 4096;
 const limit = Math.max(eighth, MIN_LIMIT);
 const cgroup = noLimit ? { reason: '--no-limit' } : memoryCgroup(limit);
+cgroupRef = cgroup;
 const limitNote = cgroup.reason
   ? `no memory limit: ${cgroup.reason}; readers run unlimited`
   : `readers in memory cgroup ${cgroup.dir}, limit ${(cgroup.limitBytes / 2 ** 20).toFixed(1)} MiB, page cache included ` +

@@ -2,7 +2,7 @@
 // xrpkv next to lmdb-js and classic-level on the same data, in one run (`npm run bench:peers`).
 //
 //   node bench/peers.mjs [--keys N] [--gets N] [--cold-gets N] [--scans N] [--batches N] [--repeat N]
-//                        [--stores xrpkv,lmdb,classic-level] [--lookup auto|walk|xrp] [--dir D] [--no-json] [--no-chart]
+//                        [--stores xrpkv,lmdb,classic-level] [--lookup auto|walk|xrp] [--direct] [--dir D] [--no-json] [--no-chart]
 //
 // The data, the same for every store: N (default 1,000,000) 16-byte binary
 // keys and 100-byte binary values (bench/lib/workload.mjs), stored as raw
@@ -22,7 +22,8 @@
 //                 reads in flight: xrpkv with lookup 'xrp' runs them as one batch of
 //                 chains on io_uring, lmdb-js prefetches on a thread, classic-level
 //                 runs them on the libuv pool)
-//                 (with --lookup xrp, xrpkv's chains read with O_DIRECT where the file system allows)
+//                 (xrpkv's chains read as the store does: buffered, or with --direct
+//                 (`direct: 'auto'`) O_DIRECT where the file system allows)
 //   range scan    100 rows from a random existing key (sync getRange on xrpkv and lmdb,
 //                 iterator({ gte, limit }).all() on classic-level); scans/s and rows/s
 // Ratios are store ops/s divided by xrpkv ops/s: 2.00x = twice xrpkv's rate.
@@ -34,6 +35,7 @@ import { performance } from 'node:perf_hooks';
 import { intOption, stringOption } from './lib/options.mjs';
 import { machine, machineLine, resultsBase } from './lib/results.mjs';
 import { canDropPageCache, dropPageCache } from './lib/page-cache.mjs';
+import { ioCounters, ioDelta } from './lib/proc.mjs';
 import { fmt, firstPassRate, passRates, timed } from './lib/timing.mjs';
 import { KEY_BYTES, VALUE_BYTES, makeKeys, makeValue, randomIndexes } from './lib/workload.mjs';
 import { ROWS, diskBytes, printTable, writePeersChart } from './peers/report.mjs';
@@ -72,6 +74,7 @@ if (!['auto', 'walk', 'xrp'].includes(lookup)) {
 }
 const xrpkv = stores.find((s) => s.name === 'xrpkv');
 if (xrpkv) xrpkv.lookup = lookup;
+if (xrpkv) xrpkv.direct = args.includes('--direct') ? 'auto' : false;
 const keepDir = args.includes('--dir');
 const dir = keepDir ? stringOption(args, 'dir') : mkdtempSync(join(tmpdir(), 'xrpkv-peers-'));
 
@@ -159,6 +162,7 @@ async function runCold(store, path, r) {
   const db = await store.open(path);
   r.coldOpenMs = performance.now() - t;
   let missing = 0;
+  let io = ioCounters();
   const cold = await firstPassRate(
     (from, to) => {
       for (let j = from; j < to; j++) if (store.getSync(db, key(coldOrder[j])) === undefined) missing++;
@@ -167,12 +171,14 @@ async function runCold(store, path, r) {
   );
   await store.close(db);
   if (missing) throw new Error(`${store.name}: ${missing} cold gets found no value`);
+  r.getsColdIo = perGet(ioDelta(io, ioCounters()), cold.items);
   Object.assign(r, { getsCold: cold.rate, getsColdCount: cold.items });
-  log(store, 'cold gets', r.getsCold, `gets/s (first ${cold.items.toLocaleString('en-US')} gets, open took ${r.coldOpenMs.toFixed(1)} ms)`);
+  log(store, 'cold gets', r.getsCold, `gets/s (first ${cold.items.toLocaleString('en-US')} gets, open took ${r.coldOpenMs.toFixed(1)} ms; ${ioLine(r.getsColdIo)})`);
 
   const dropAgain = dropPageCache();
   if (!dropAgain.dropped) return dropAgain.reason;
   const dbMany = await store.open(path);
+  io = ioCounters();
   const coldMany = await firstPassRate(
     async (from, to) => {
       for (let j = from; j < to; j += COLD_BATCH) {
@@ -184,10 +190,15 @@ async function runCold(store, path, r) {
   );
   await store.close(dbMany);
   if (missing) throw new Error(`${store.name}: ${missing} cold getMany lookups found no value`);
+  r.getsColdManyIo = perGet(ioDelta(io, ioCounters()), coldMany.items);
   Object.assign(r, { getsColdMany: coldMany.rate, getsColdManyCount: coldMany.items });
-  log(store, 'cold getMany', r.getsColdMany, `gets/s (first ${coldMany.items.toLocaleString('en-US')} gets, ${COLD_BATCH} per getMany)`);
+  log(store, 'cold getMany', r.getsColdMany, `gets/s (first ${coldMany.items.toLocaleString('en-US')} gets, ${COLD_BATCH} per getMany; ${ioLine(r.getsColdManyIo)})`);
   return undefined;
 }
+
+/** This process's read counters (bench/lib/proc.mjs) per get: what a cold get costs the device. */
+const perGet = (d, n) => ({ kibRead: d.readBytes / 1024 / n, readCalls: d.syscr / n, majorFaults: d.majorFaults / n });
+const ioLine = (x) => `${x.kibRead.toFixed(1)} KiB read, ${x.readCalls.toFixed(2)} read calls, ${x.majorFaults.toFixed(2)} major faults per get`;
 
 /**
  * Issue 16's target for the cold rows: xrpkv's fastest cold read path (sync
@@ -203,7 +214,7 @@ function printColdTarget(results) {
   const ratio = x / l;
   console.log(
     `target: xrpkv's fastest cold read path >= 1.0x lmdb-js's: ${ratio >= 1 ? 'MET' : 'NOT MET'} ` +
-      `(xrpkv ${fmt(x)} gets/s, lookup '${lookup}'; lmdb-js ${fmt(l)} gets/s: ${ratio.toFixed(2)}x)`,
+      `(xrpkv ${fmt(x)} gets/s, lookup '${lookup}', direct ${xrpkv.direct}; lmdb-js ${fmt(l)} gets/s: ${ratio.toFixed(2)}x)`,
   );
 }
 

@@ -13,7 +13,7 @@ const num = (x, d = 2) => (typeof x === 'number' && Number.isFinite(x) ? x.toFix
 /** One line per reader: rate, latency, memory, reads. */
 export function printTable(rows) {
   const head = ['store', 'mode', 'pattern', 'lookups/s', 'p50 µs', 'p99 µs', 'RSS MiB', 'cg MiB', 'reads/lkp', 'syscr/lkp', 'majflt/lkp'];
-  const widths = [15, 12, 20, 11, 9, 10, 8, 7, 10, 10, 10];
+  const widths = [15, 12, 20, 11, 11, 11, 8, 7, 10, 10, 10];
   const line = (cells) => cells.map((c, i) => String(c).padEnd(widths[i])).join('');
   console.log(line(head));
   for (const r of rows) {
@@ -38,10 +38,16 @@ export function printTable(rows) {
     );
   }
   console.log(
-    'RSS: the reader\'s peak (VmHWM); cg: the cgroup\'s peak (its pages of cache included); reads/lkp: bytes read from storage / 4 KiB per lookup; ' +
+    'RSS: the reader\'s peak (VmHWM, mapped file pages included); cg: the cgroup\'s peak (its pages of cache included); ' +
+      'reads/lkp: bytes read from storage / 4 KiB per lookup (an O_DIRECT read of a 512-byte page counts 1/8); ' +
       'syscr: read system calls (io_uring reads are not counted); majflt: major page faults (lmdb-js maps its file)',
   );
 }
+
+// Bar groups sit side by side with horizontal labels: short names, or they overlap.
+const SHORT_STORES = { 'xrpkv-4k': '4K', 'xrpkv-512': '512', lmdb: 'lmdb', 'classic-level': 'level' };
+const SHORT_MODES = { default: '', noReadAhead: 'noRA' };
+const shortName = (r) => `${SHORT_STORES[r.store] ?? r.store} ${SHORT_MODES[r.mode] ?? r.mode}`.trim();
 
 /** The chart: lookups/s per store and mode, one bar per pattern, log scale; skipped without dist/bench/chart.js. */
 export async function writeMemoryChart(rows, title, subtitle, base) {
@@ -53,13 +59,13 @@ export async function writeMemoryChart(rows, title, subtitle, base) {
   const { writeChart } = await import(pathToFileURL(chartJs).href);
   const series = Object.entries(PATTERN_LABELS).map(([pattern, name]) => ({
     name,
-    points: rows.filter((r) => r.pattern === pattern && r.rate > 0).map((r) => ({ x: `${r.store} ${r.mode}`, y: r.rate })),
+    points: rows.filter((r) => r.pattern === pattern && r.rate > 0).map((r) => ({ x: shortName(r), y: r.rate })),
   }));
   if (rows.length === 0) {
     console.log('chart: skipped (no reader finished)');
     return undefined;
   }
-  const spec = { title, subtitle, xTitle: 'store and mode', yTitle: 'lookups per second (log scale)', series: series.filter((s) => s.points.length), kind: 'bar', logY: true };
+  const spec = { title, subtitle, xTitle: 'xrpkv 4K / 512-byte pages and lookup mode; lmdb-js (noRA: noReadAhead); level: classic-level', yTitle: 'lookups per second (log scale)', series: series.filter((s) => s.points.length), kind: 'bar', logY: true };
   const out = await writeChart(spec, base);
   console.log(`chart: ${out.svg}, ${out.png}`);
   return out;
