@@ -46,7 +46,7 @@ export function printTable(rows) {
 
 // Bar groups sit side by side with horizontal labels: short names, or they overlap.
 const SHORT_STORES = { 'xrpkv-4k': '4K', 'xrpkv-512': '512', lmdb: 'lmdb', 'classic-level': 'level' };
-const SHORT_MODES = { default: '', noReadAhead: 'noRA' };
+const SHORT_MODES = { default: '', noReadAhead: 'noRA', 'xrp-direct': 'xrpD' };
 const shortName = (r) => `${SHORT_STORES[r.store] ?? r.store} ${SHORT_MODES[r.mode] ?? r.mode}`.trim();
 
 /** The chart: lookups/s per store and mode, one bar per pattern, log scale; skipped without dist/bench/chart.js. */
@@ -65,7 +65,7 @@ export async function writeMemoryChart(rows, title, subtitle, base) {
     console.log('chart: skipped (no reader finished)');
     return undefined;
   }
-  const spec = { title, subtitle, xTitle: 'xrpkv 4K / 512-byte pages and lookup mode; lmdb-js (noRA: noReadAhead); level: classic-level', yTitle: 'lookups per second (log scale)', series: series.filter((s) => s.points.length), kind: 'bar', logY: true };
+  const spec = { title, subtitle, xTitle: 'xrpkv 4K / 512-byte pages and mode (xrpD: xrp, direct); lmdb-js (noRA: noReadAhead); level: classic-level', yTitle: 'lookups per second (log scale)', series: series.filter((s) => s.points.length), kind: 'bar', logY: true };
   const out = await writeChart(spec, base);
   console.log(`chart: ${out.svg}, ${out.png}`);
   return out;
