@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Random reads of data eight times larger than the memory the reader may
-// use: xrpkv (`lookup` auto, walk, xrp, and xrp with `direct: true`; 4 KiB pages, and 512-byte pages for
-// a tree of height >= 5, BPF-KV's shape), lmdb-js (default, noReadAhead)
-// and classic-level, on the same keys (`npm run bench:memory`).
+// use: xrpkv (`lookup` auto, walk, xrp, and xrp with `direct: 'auto'`;
+// 4 KiB pages, and 512-byte pages for a tree of height >= 5, BPF-KV's
+// shape), lmdb-js (default, noReadAhead) and classic-level, on the same
+// keys (`npm run bench:memory`).
 //
 //   node bench/memory.mjs [--quick] [--no-limit] [--keys N] [--warm-seconds S] [--run-seconds S] [--fio-seconds S]
 //                         [--stores xrpkv-4k,xrpkv-512,lmdb,classic-level] [--dir D] [--no-json] [--no-chart]
@@ -15,13 +16,14 @@
 // page cache was dropped, inside a memory cgroup (v1) limited to an eighth
 // of the 4 KiB xrpkv file (at least 96 MiB); the cgroup holds the reader's
 // page cache too. Without root or cgroup v1 it says so and runs without the
-// limit (and without dropping the page cache); --no-limit does the same. Each reads random keys for
-// --warm-seconds (uncounted), then --run-seconds: one at a time, and 64 in
+// limit (and without dropping the page cache); --no-limit does the same.
+// Each reads random keys for --warm-seconds (uncounted), then
+// --run-seconds: one at a time, and 64 in
 // flight (getMany of 64; 64 concurrent get). fio measures the device: 4 KiB
 // O_DIRECT random reads of the same file at depth 1 and 64. Then the targets
 // (bench/memory/targets.mjs), bench/results/memory-<time>.json and a chart.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +35,7 @@ import { canDropPageCache, dropPageCache } from './lib/page-cache.mjs';
 import { machine, machineLine, resultsBase } from './lib/results.mjs';
 import { makeKeys } from './lib/workload.mjs';
 import { printTable, writeMemoryChart } from './memory/report.mjs';
+import { diskBytes } from './peers/report.mjs';
 import { ensureBuilt, STORES } from './memory/stores.mjs';
 import { checkTargets, printTargets } from './memory/targets.mjs';
 
@@ -61,13 +64,6 @@ const MIN_LIMIT = 96 * 2 ** 20;
 const READER = fileURLToPath(new URL('./memory/reader.mjs', import.meta.url));
 // A reader that has not finished this long after its counted part should have is stopped and reported.
 const READER_GRACE_MS = 60_000;
-
-/** Bytes under `path` (a file, or a directory's files). */
-function sizeOf(path) {
-  const s = statSync(path);
-  if (!s.isDirectory()) return s.size;
-  return readdirSync(path).reduce((sum, f) => sum + sizeOf(join(path, f)), 0);
-}
 
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
@@ -127,7 +123,7 @@ const built = {};
 for (const s of stores) {
   const t = performance.now();
   const b = await ensureBuilt(s, dir, N, key);
-  built[s.id] = { ...b, bytes: sizeOf(s.file(dir)) };
+  built[s.id] = { ...b, bytes: diskBytes(s.file(dir)) };
   const how = b.reused ? 'reused' : `built in ${((performance.now() - t) / 1000).toFixed(1)} s`;
   const shape = b.height ? `, height ${b.height}, ${b.pages.toLocaleString('en-US')} pages` : '';
   console.log(`  ${s.label.padEnd(26)}${(built[s.id].bytes / 2 ** 20).toFixed(0).padStart(6)} MiB${shape} (${how})`);
@@ -173,7 +169,8 @@ try {
     for (const mode of s.modes) {
       for (const pattern of s.patterns) {
         if (dropCaches) {
-          const drop = dropPageCache();
+          // 1: the page cache only, the file pages a reader finds or not.
+          const drop = dropPageCache(1);
           if (!drop.dropped) console.log(`  (${drop.reason})`);
         }
         cgroup.resetPeak?.();
