@@ -17,10 +17,9 @@ const xrpkvDb = async () => (await import(join(ROOT, 'dist/store/db.js'))).open;
  * The options of an xrpkv mode: its `lookup` option, the others left at
  * their defaults (cacheSize from the cgroup's limit), except `xrp-direct`:
  * `lookup: 'xrp'` with `direct: 'auto'` (O_DIRECT where the file system
- * allows it; the row's settings say which), where chains read with O_DIRECT and
- * io_uring keeps all 64 reads in flight (buffered reads that miss the page
- * cache are handed to a few io-wq workers instead), and the store's cache
- * is the only cache of the file.
+ * allows it; the row's settings say which). Chains then read around the
+ * page cache, so the store's cache is the only cache of the file; whether
+ * that beats buffered chains inside a memory limit is what the row shows.
  */
 const xrpkvOptions = (mode) => (mode === 'xrp-direct' ? { lookup: 'xrp', direct: 'auto' } : { lookup: mode });
 
