@@ -9,13 +9,15 @@ die() { echo "setup: $*" >&2; exit 1; }
 
 # clang compiles bpf/*.c; llvm brings llvm-objdump for reading what it made.
 # redis-tools (redis-cli, redis-benchmark) drive the server's tests;
-# redis-server is what `npm run bench:server` compares the server with.
+# redis-server is what `npm run bench:server` compares the server with;
+# fio measures the device's own random-read rate for `npm run bench:memory`.
 missing=()
 command -v clang >/dev/null 2>&1 || missing+=(clang)
 command -v llvm-objdump >/dev/null 2>&1 || missing+=(llvm)
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v nutcracker >/dev/null 2>&1 || missing+=(nutcracker)
+command -v fio >/dev/null 2>&1 || missing+=(fio)
 if ((${#missing[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
     say "installing ${missing[*]} with apt-get"

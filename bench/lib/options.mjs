@@ -23,3 +23,15 @@ export function stringOption(args, name, fallback) {
   }
   return v;
 }
+
+/** The positive number after `--name` (fractions allowed: 0.5), else `fallback`; exits 2 on a bad one. */
+export function numberOption(args, name, fallback) {
+  const i = args.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const v = Number(args[i + 1]);
+  if (!Number.isFinite(v) || v <= 0) {
+    console.error(`--${name} needs a positive number`);
+    process.exit(2);
+  }
+  return v;
+}

@@ -18,14 +18,21 @@ export function mix(x) {
  */
 export function makeKeys(n) {
   const bytes = Buffer.alloc(KEY_BYTES * n);
-  for (let i = 0; i < n; i++) {
-    const o = KEY_BYTES * i;
-    bytes.writeUInt32BE(Math.floor(i / 4096), o);
-    bytes.writeUInt32BE(((i % 4096) * 0x100000 + (mix(i) & 0xfffff)) >>> 0, o + 4);
-    bytes.writeUInt32BE(mix(i + 0x1234567), o + 8);
-    bytes.writeUInt32BE(mix(i + 0x7654321), o + 12);
-  }
+  for (let i = 0; i < n; i++) writeKey(i, bytes, KEY_BYTES * i);
   return (i) => bytes.subarray(KEY_BYTES * i, KEY_BYTES * i + KEY_BYTES);
+}
+
+/**
+ * Writes key `i` (as makeKeys lays it out) into `bytes` at `offset`: for a
+ * reader that must not hold every key (bench/memory.mjs's readers run in a
+ * memory limit smaller than the key set).
+ */
+export function writeKey(i, bytes, offset = 0) {
+  bytes.writeUInt32BE(Math.floor(i / 4096), offset);
+  bytes.writeUInt32BE(((i % 4096) * 0x100000 + (mix(i) & 0xfffff)) >>> 0, offset + 4);
+  bytes.writeUInt32BE(mix(i + 0x1234567), offset + 8);
+  bytes.writeUInt32BE(mix(i + 0x7654321), offset + 12);
+  return bytes;
 }
 
 const valueTemplate = Buffer.alloc(VALUE_BYTES);

@@ -18,6 +18,7 @@ export default {
   write: (db, ops) => db.batch(ops, WRITE),
   getSync: (db, key) => db.getSync(key),
   getAsync: (db, key) => db.get(key),
+  getMany: (db, keys) => db.getMany(keys),
   async scanAsync(db, start, limit) {
     const rows = await db.iterator({ gte: start, limit }).all();
     return rows.length;

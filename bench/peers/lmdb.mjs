@@ -22,6 +22,8 @@ export default {
   getSync: (db, key) => db.get(key),
   // lmdb-js has no asynchronous get: this is its get, awaited as callers would.
   getAsync: async (db, key) => db.get(key),
+  /** Prefetches the keys' pages on a worker thread, then gets them. */
+  getMany: (db, keys) => db.getMany(keys),
   scanSync(db, start, limit) {
     let rows = 0;
     for (const _ of db.getRange({ start, limit })) rows++;

@@ -15,6 +15,7 @@ export const ROWS = [
   { field: 'getsWarm', label: () => 'random gets, warm, sync', chart: 'gets warm sync', unit: 'gets/s' },
   { field: 'getsWarmAsync', label: () => 'random gets, warm, await get', chart: 'gets warm await', unit: 'gets/s' },
   { field: 'getsCold', label: (o) => `random gets, cold (first ${n(o.coldGets)})`, chart: 'gets cold', unit: 'gets/s' },
+  { field: 'getsColdMany', label: () => 'random gets, cold, getMany of 64', chart: 'gets cold getMany', unit: 'gets/s' },
   { field: 'scans', label: (o) => `range scan, ${o.scanRows} rows`, chart: 'scans (100 rows)', unit: 'scans/s' },
   { field: 'scanRows', label: (o) => `range scan, ${o.scanRows} rows`, unit: 'rows/s' },
 ];

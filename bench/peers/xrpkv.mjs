@@ -13,19 +13,23 @@ export default {
   name: 'xrpkv',
   /** The `lookup` option (bench/peers.mjs --lookup). */
   lookup: 'auto',
+  /** The `direct` option (bench/peers.mjs --direct: 'auto'). */
+  direct: false,
   get settings() {
-    return `keyEncoding/valueEncoding 'binary', sync: true (each commit fdatasyncs), 4 KiB pages, cacheLevels 2, lookup '${this.lookup}'`;
+    return `keyEncoding/valueEncoding 'binary', sync: true (each commit fdatasyncs), 4 KiB pages, cacheLevels 2, lookup '${this.lookup}', direct ${this.direct}`;
   },
   durability: 'sync: true: each commit fdatasyncs',
   open(dir) {
-    return open(join(dir, 'data.xrpkv'), { keyEncoding: 'binary', valueEncoding: 'binary', sync: true, lookup: this.lookup });
+    return open(join(dir, 'data.xrpkv'), { keyEncoding: 'binary', valueEncoding: 'binary', sync: true, lookup: this.lookup, direct: this.direct });
   },
   /** How reads run, for the output. */
-  describe: (db) => `lookup ${db.lookup}`,
+  describe: (db) => `lookup ${db.lookup}, ${db.stats().access}`,
   /** One durable commit of `ops` ({ type: 'put', key, value }). */
   write: (db, ops) => db.batch(ops),
   getSync: (db, key) => db.getSync(key),
   getAsync: (db, key) => db.get(key),
+  /** One snapshot; with lookup 'xrp', one batch of chains (io_uring). */
+  getMany: (db, keys) => db.getMany(keys),
   scanSync(db, start, limit) {
     let rows = 0;
     for (const _ of db.getRange({ start, limit })) rows++;
