@@ -117,6 +117,10 @@ mod tests {
         let perms = permissions(start).expect("the mapping is listed");
         assert!(perms.starts_with("r-x"), "{perms}");
         drop(mem);
-        assert_eq!(permissions(start), None, "unmapped on drop");
+        // Once unmapped, another test's thread may map something else at the
+        // same address (an allocator arena, read-write); only code maps
+        // read-execute, and every test that makes code holds the lock.
+        let after = permissions(start);
+        assert!(after.as_deref().map_or(true, |p| !p.starts_with("r-x")), "unmapped on drop, still {after:?}");
     }
 }
