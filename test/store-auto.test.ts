@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { CorruptionError, XrpProgram, open, type Database, type OpenOptions } from '../src/index.js';
-import { FIRST_SAMPLES, LookupChoice, PROBE_EVERY } from '../src/store/lookup-choice.js';
+import { COST_WEIGHT, FIRST_SAMPLES, LookupChoice, OUTLIER, PROBE_EVERY } from '../src/store/lookup-choice.js';
 import { layout } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
@@ -69,10 +69,14 @@ describe('LookupChoice', () => {
     chainCost = 0.02; // the chain got ten times slower: probes of the walk must win it back
     for (let i = 0; i < 40 * PROBE_EVERY && c.sync.path === 'chain'; i++) step();
     expect(c.sync.path).toBe('walk');
+    const walk = c.sync.walkMicros!;
     c.record('walk', -1);
     c.record('walk', 5000);
     c.record('walk', NaN);
-    expect(c.sync.walkMicros).toBe(4);
+    expect(c.sync.walkMicros).toBe(walk);
+    // A descheduled lookup (a thousand times the average) moves it as a sample of OUTLIER times would.
+    c.record('walk', (walk / 1000) * 1000);
+    expect(c.sync.walkMicros).toBeCloseTo(walk * (1 + (OUTLIER - 1) * COST_WEIGHT), 1);
   });
 });
 

@@ -17,7 +17,8 @@
 // Both paths read the same pages, so the comparison is of the per-page work
 // (a chain's VM and checks against a walk's JavaScript), not of the device;
 // still, a slow read lands in whichever path made it, and the averages
-// smooth that out. The loser is probed now and then, so that the choice
+// smooth that out (a sample far above its path's average counts as
+// OUTLIER times it). The loser is probed now and then, so that the choice
 // can change when the costs do (a cold file, a JIT that is off).
 import type { LeafValue } from '../format/page.js';
 
@@ -55,6 +56,14 @@ export const COST_WEIGHT = 1 / 16;
 export const FIRST_SAMPLES = 8;
 /** One synchronous lookup in this many takes the other path (a probe). */
 export const PROBE_EVERY = 64;
+/**
+ * A sample counts as at most this many times its path's average. On a
+ * shared machine a lookup is now and then descheduled mid-way (hundreds of
+ * µs against a few); unclipped, one such sample in a path that is only
+ * probed kept its average ten times too high for thousands of lookups. A
+ * real change of cost still shows: the average grows by up to 3/16 a sample.
+ */
+export const OUTLIER = 4;
 
 export type SyncPath = 'walk' | 'chain';
 
@@ -89,7 +98,8 @@ export class LookupChoice {
     // process was stopped), would skew the average for a long while.
     if (!(ms >= 0) || ms > 1000) return;
     const n = ++this.samples[path];
-    this.cost[path] = n === 1 ? ms : this.cost[path] + (ms - this.cost[path]) * COST_WEIGHT;
+    const avg = this.cost[path];
+    this.cost[path] = n === 1 ? ms : avg + (Math.min(ms, OUTLIER * avg) - avg) * COST_WEIGHT;
   }
 
   /** Records a lookup the memory finished. */
