@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { CorruptionError, XrpProgram, open, type Database, type OpenOptions } from '../src/index.js';
-import { COST_WEIGHT, FIRST_SAMPLES, LookupChoice, OUTLIER, PROBE_EVERY } from '../src/store/lookup-choice.js';
+import { COST_WEIGHT, FIRST_SAMPLES, LookupChoice, OUTLIER, PROBE_EVERY, PROBE_RUN } from '../src/store/lookup-choice.js';
 import { layout } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
@@ -38,7 +38,7 @@ const spies = () => ({
 });
 
 describe('LookupChoice', () => {
-  it('measures both paths first, then takes the cheaper, probing the other once every PROBE_EVERY', () => {
+  it('measures both paths first, then takes the cheaper, probing the other PROBE_RUN times every PROBE_EVERY', () => {
     const c = new LookupChoice();
     const first = Array.from({ length: 2 * FIRST_SAMPLES }, () => {
       const p = c.syncPath();
@@ -47,14 +47,20 @@ describe('LookupChoice', () => {
     });
     expect(first.filter((p) => p === 'walk')).toHaveLength(FIRST_SAMPLES);
     expect(c.sync).toEqual({ path: 'chain', walkMicros: 4, chainMicros: 2 });
-    const next = Array.from({ length: 3 * PROBE_EVERY }, () => {
+    // A probe's first lookup is not measured: one ten times slower leaves the walk's cost as it was.
+    // A cycle: PROBE_EVERY - 1 lookups on the cheaper path, then a probe of PROBE_RUN.
+    const cycle = PROBE_EVERY - 1 + PROBE_RUN;
+    const next = Array.from({ length: 3 * cycle }, () => {
       const p = c.syncPath();
-      c.record(p, p === 'walk' ? 0.004 : 0.002);
+      const probeStarts = p === 'walk' && c.counts.probes % PROBE_RUN === 1;
+      c.record(p, p === 'walk' ? (probeStarts ? 0.04 : 0.004) : 0.002);
       return p;
     });
-    expect(next.filter((p) => p === 'walk')).toHaveLength(3);
-    expect(c.counts.probes).toBe(3);
-    expect(c.counts.chained + c.counts.walked).toBe(2 * FIRST_SAMPLES + 3 * PROBE_EVERY);
+    expect(next.filter((p) => p === 'walk')).toHaveLength(3 * PROBE_RUN);
+    expect(next.slice(PROBE_EVERY - 1, PROBE_EVERY - 1 + PROBE_RUN)).toEqual(Array(PROBE_RUN).fill('walk'));
+    expect(c.counts.probes).toBe(3 * PROBE_RUN);
+    expect(c.sync.walkMicros).toBe(4);
+    expect(c.counts.chained + c.counts.walked).toBe(2 * FIRST_SAMPLES + 3 * cycle);
   });
 
   it('changes its choice when the costs change, and ignores samples no lookup takes', () => {
@@ -109,7 +115,7 @@ describe("lookup 'auto'", () => {
     expect(counts.chained).toBeGreaterThanOrEqual(FIRST_SAMPLES);
     expect(counts.walked).toBeGreaterThanOrEqual(FIRST_SAMPLES);
     expect(s.runSyncRaw).toHaveBeenCalledTimes(counts.chained);
-    expect(counts.probes).toBeGreaterThan(0);
+    expect(counts.probes).toBeGreaterThanOrEqual(PROBE_RUN);
     expect(counts.sync.path).toMatch(/^(walk|chain)$/);
     expect(counts.sync.chainMicros).toBeGreaterThan(0);
     expect(counts.sync.walkMicros).toBeGreaterThan(0);
