@@ -201,39 +201,52 @@ async function run(store, path) {
 // Each `lookup` on the same file, opened in turn (the file is locked while
 // open): getSync one at a time, and 64 gets per turn (one Promise.all: under
 // auto one gathered batch, under xrp 64 `run`s, under walk 64 getSyncs),
-// with the store's default cache and with a cold one. Every value is checked.
+// with the store's default cache, a cold one, and the leaves on the device.
+// The lookups take turns, one pass each per round (--repeat rounds,
+// medians), so that a change of the host's load falls on all three alike.
+// Every value is checked.
 async function lookupPaths(path) {
   const caches = [
     ['warm', {}, false],
     [`cold (cacheSize ${COLD_CACHE / 1024} KiB)`, { cacheSize: COLD_CACHE, cacheLevels: 0 }, false],
     ['leaves from the device', {}, true],
   ];
+  const LOOKUPS = ['walk', 'xrp', 'auto'];
   const out = [];
   for (const [cache, extra, dropFile] of caches) {
-    const row = { cache };
-    for (const lookup of ['walk', 'xrp', 'auto']) {
-      const db = xrpkv.open(path, lookup, extra);
-      const check = (v, i) => {
-        if (v === undefined) throw new Error(`xrpkv ${lookup} ${cache}: key ${getOrder[i]} missing`);
-      };
-      // Each pass starts at item 0: the file's pages leave the kernel's cache then (the store's pager does it, as its stale-cache check does).
-      const fresh = (from) => dropFile && from === 0 && db.state.pager.dropCache(0, 0);
-      const sync = await passRates((from, to) => {
-        fresh(from);
-        for (let i = from; i < to; i++) check(db.getSync(key(getOrder[i])), i);
-      }, { count: GETS, repeat: REPEAT, warmMs: 3000, passMs: 1500 });
-      const batched = await passRates(async (from, to) => {
-        fresh(from);
-        for (let i = from; i < to; i += IN_FLIGHT) {
-          const end = Math.min(to, i + IN_FLIGHT);
-          const got = await Promise.all(Array.from({ length: end - i }, (_, j) => db.get(key(getOrder[i + j]))));
-          got.forEach((v, j) => check(v, i + j));
-        }
-      }, { count: GETS, repeat: REPEAT, warmMs: 3000, passMs: 1500 });
-      row[lookup] = { sync: sync.rate, syncAll: sync.rates, batched: batched.rate, batchedAll: batched.rates };
-      if (lookup === 'auto') row.auto.counts = db.lookupCounts;
-      await db.close();
+    const runs = Object.fromEntries(LOOKUPS.map((l) => [l, { sync: [], batched: [], counts: [] }]));
+    for (let round = 0; round < REPEAT; round++) {
+      for (const lookup of LOOKUPS) {
+        const db = xrpkv.open(path, lookup, extra);
+        const check = (v, i) => {
+          if (v === undefined) throw new Error(`xrpkv ${lookup} ${cache}: key ${getOrder[i]} missing`);
+        };
+        // Each pass starts at item 0: the file's pages leave the kernel's cache then (the store's pager does it, as its stale-cache check does).
+        const fresh = (from) => dropFile && from === 0 && db.state.pager.dropCache(0, 0);
+        const sync = await passRates((from, to) => {
+          fresh(from);
+          for (let i = from; i < to; i++) check(db.getSync(key(getOrder[i])), i);
+        }, { count: GETS, repeat: 1, warmMs: 1000, passMs: 1000 });
+        const batched = await passRates(async (from, to) => {
+          fresh(from);
+          for (let i = from; i < to; i += IN_FLIGHT) {
+            const end = Math.min(to, i + IN_FLIGHT);
+            const got = await Promise.all(Array.from({ length: end - i }, (_, j) => db.get(key(getOrder[i + j]))));
+            got.forEach((v, j) => check(v, i + j));
+          }
+        }, { count: GETS, repeat: 1, warmMs: 1000, passMs: 1000 });
+        runs[lookup].sync.push(sync.rate);
+        runs[lookup].batched.push(batched.rate);
+        if (lookup === 'auto') runs.auto.counts.push(db.lookupCounts);
+        await db.close();
+      }
     }
+    const row = { cache };
+    for (const l of LOOKUPS) {
+      const r = runs[l];
+      row[l] = { sync: median(r.sync), syncAll: r.sync, batched: median(r.batched), batchedAll: r.batched };
+    }
+    row.auto.counts = runs.auto.counts;
     out.push(row);
   }
   return out;
@@ -241,19 +254,19 @@ async function lookupPaths(path) {
 
 function printPaths(paths) {
   const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
-  console.log(`
-xrpkv lookup paths, gets/s (one run; ratios side by side from it)`);
+  console.log(`\nxrpkv lookup paths, gets/s: medians of ${REPEAT} rounds in which the three take turns (ratios side by side from this run)`);
   console.log(`${'cache'.padEnd(30)}${'reads'.padEnd(18)}${pad('walk', 10)}${pad('xrp', 10)}${pad('auto', 10)}${pad('auto/walk', 11)}${pad('auto/xrp', 10)}`);
   for (const row of paths) {
     for (const [how, field] of [['getSync', 'sync'], [`${IN_FLIGHT} get per turn`, 'batched']]) {
       const [w, x, a] = ['walk', 'xrp', 'auto'].map((l) => row[l][field]);
       console.log(`${row.cache.padEnd(30)}${how.padEnd(18)}${pad(fmt(w), 10)}${pad(fmt(x), 10)}${pad(fmt(a), 10)}${pad(ratio(a, w), 11)}${pad(ratio(a, x), 10)}`);
     }
-    const c = row.auto.counts;
-    console.log(
-      `  auto chose: ${c.cached} cached, ${c.walked} walked, ${c.chained} sync chains, ${c.batched} batched in ${c.batches} batches, ${c.probes} probes; ` +
-        `getSync now: ${c.sync.path} (chain ${c.sync.chainMicros} µs, walk ${c.sync.walkMicros} µs a lookup)`,
-    );
+    for (const c of row.auto.counts) {
+      console.log(
+        `  auto chose: ${c.cached} cached, ${c.walked} walked, ${c.chained} sync chains, ${c.batched} batched in ${c.batches} batches, ${c.probes} probes; ` +
+          `getSync at the end: ${c.sync.path} (chain ${c.sync.chainMicros} µs, walk ${c.sync.walkMicros} µs a lookup)`,
+      );
+    }
   }
 }
 
