@@ -55,8 +55,8 @@ export interface OpenOptions {
    * `getMany`s of one event-loop turn in one batch (one runBatch), a
    * `getSync` (`has`, `getBinaryFast`) a sync chain or a walk, whichever
    * has cost less per lookup lately (measured as they run, the other path
-   * tried a few lookups in every 128); forward range scans whose first leaf is not in
-   * memory run bpf/range.c. Chains are verified as `walk` is: the emulator
+   * tried four lookups in every 128); forward range scans whose first leaf
+   * is not in memory run bpf/range.c. Chains are verified as `walk` is: the emulator
    * checks every page's checksum and number, the programs its number, type
    * and level. With `xrpMode: 'kernel'` (what a real XRP kernel runs, where
    * only the programs' own checks would run) or where the runtime cannot be
