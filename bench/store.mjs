@@ -16,6 +16,14 @@
 //   bulk load    all keys in ascending order, batches of 100,000 (one commit each)
 //   puts         random existing keys overwritten, 200 batches of 1,000 (one durable commit each)
 //   gets         random existing keys, getSync / get, after one warm-up pass (median of --repeat)
+//   lookup paths xrpkv alone: random gets through each `lookup` (walk, xrp, auto), one
+//                at a time (getSync) and 64 per turn (Promise.all of get), with the
+//                default cacheSize (warm: every branch page in the store's cache) and
+//                with --cold-cache bytes (default 256 KiB, no decoded level: lower
+//                branch levels miss, and are read from the kernel's page cache), and
+//                with the file's pages dropped from the kernel's page cache before
+//                each pass (posix_fadvise on this file only; the leaves then come
+//                from the device)
 //   scan         every row in key order with getRange (median of --repeat)
 //   one commit   --commits N keys (default 10,000, 100,000 and 1,000,000) put in one
 //                turn into an empty store, in key order and shuffled; the same with
@@ -24,12 +32,12 @@
 //                setImmediate that re-arms itself); median of 3 up to 100,000 keys
 // Needs a built dist/ (`node scripts/build.mjs ts`). Results also go to bench/results/store-*.json.
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { intOption } from './lib/options.mjs';
 import { ROOT as root } from './lib/results.mjs';
-import { fmt, median, timed } from './lib/timing.mjs';
+import { fmt, median, passRates, timed } from './lib/timing.mjs';
 import { makeKeys, makeValue as value, randomIndexes } from './lib/workload.mjs';
 import { keyOrder, watchTurns } from './lib/turns.mjs';
 
@@ -52,6 +60,8 @@ const PUT_BATCH = 1_000;
 const useLmdb = !args.includes('--no-lmdb');
 const COMMITS = listOption('commits', [10_000, 100_000, 1_000_000]);
 const onlyCommits = args.includes('--only-commits');
+const COLD_CACHE = opt('cold-cache', 256 * 1024);
+const IN_FLIGHT = 64;
 const dir = args.includes('--dir') ? args[args.indexOf('--dir') + 1] : mkdtempSync(join(tmpdir(), 'xrpkv-bench-'));
 mkdirSync(dir, { recursive: true });
 
@@ -76,8 +86,8 @@ const putOrder = Array.from({ length: BATCHES * PUT_BATCH }, rand);
 // ---- the stores -------------------------------------------------------------------
 const xrpkv = {
   name: 'xrpkv',
-  open(path, lookup) {
-    return open(path, { lookup, keyEncoding: 'binary', valueEncoding: 'binary', sync: true });
+  open(path, lookup, extra = {}) {
+    return open(path, { lookup, keyEncoding: 'binary', valueEncoding: 'binary', sync: true, ...extra });
   },
   async batch(db, from, to, keyAt, round) {
     let committed;
@@ -178,12 +188,86 @@ async function run(store, path) {
       r.getsXrpAll = gets('xrp');
       r.getsXrp = median(r.getsXrpAll);
       await store.close(db);
+      r.paths = await lookupPaths(path);
     }
   } else {
     r.getsXrpAll = r.getsWalkAll;
     r.getsXrp = r.getsWalk;
   }
   return r;
+}
+
+// ---- xrpkv's lookup paths ----------------------------------------------------------
+// Each `lookup` on the same file, opened in turn (the file is locked while
+// open): getSync one at a time, and 64 gets per turn (one Promise.all: under
+// auto one gathered batch, under xrp 64 `run`s, under walk 64 getSyncs),
+// with the store's default cache, a cold one, and the leaves on the device.
+// The lookups take turns, one pass each per round (--repeat rounds,
+// medians), so that a change of the host's load falls on all three alike.
+// Every value is checked.
+async function lookupPaths(path) {
+  const caches = [
+    ['warm', {}, false],
+    [`cold (cacheSize ${COLD_CACHE / 1024} KiB)`, { cacheSize: COLD_CACHE, cacheLevels: 0 }, false],
+    ['leaves from the device', {}, true],
+  ];
+  const LOOKUPS = ['walk', 'xrp', 'auto'];
+  const out = [];
+  for (const [cache, extra, dropFile] of caches) {
+    const runs = Object.fromEntries(LOOKUPS.map((l) => [l, { sync: [], batched: [], counts: [] }]));
+    for (let round = 0; round < REPEAT; round++) {
+      for (const lookup of LOOKUPS) {
+        const db = xrpkv.open(path, lookup, extra);
+        const check = (v, i) => {
+          if (v === undefined) throw new Error(`xrpkv ${lookup} ${cache}: key ${getOrder[i]} missing`);
+        };
+        // Each pass starts at item 0: the file's pages leave the kernel's cache then (the store's pager does it, as its stale-cache check does).
+        const fresh = (from) => dropFile && from === 0 && db.state.pager.dropCache(0, 0);
+        const sync = await passRates((from, to) => {
+          fresh(from);
+          for (let i = from; i < to; i++) check(db.getSync(key(getOrder[i])), i);
+        }, { count: GETS, repeat: 1, warmMs: 1000, passMs: 1000 });
+        const batched = await passRates(async (from, to) => {
+          fresh(from);
+          for (let i = from; i < to; i += IN_FLIGHT) {
+            const end = Math.min(to, i + IN_FLIGHT);
+            const got = await Promise.all(Array.from({ length: end - i }, (_, j) => db.get(key(getOrder[i + j]))));
+            got.forEach((v, j) => check(v, i + j));
+          }
+        }, { count: GETS, repeat: 1, warmMs: 1000, passMs: 1000 });
+        runs[lookup].sync.push(sync.rate);
+        runs[lookup].batched.push(batched.rate);
+        if (lookup === 'auto') runs.auto.counts.push(db.lookupCounts);
+        await db.close();
+      }
+    }
+    const row = { cache };
+    for (const l of LOOKUPS) {
+      const r = runs[l];
+      row[l] = { sync: median(r.sync), syncAll: r.sync, batched: median(r.batched), batchedAll: r.batched };
+    }
+    row.auto.counts = runs.auto.counts;
+    out.push(row);
+  }
+  return out;
+}
+
+function printPaths(paths) {
+  const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
+  console.log(`\nxrpkv lookup paths, gets/s: medians of ${REPEAT} rounds in which the three take turns (ratios side by side from this run)`);
+  console.log(`${'cache'.padEnd(30)}${'reads'.padEnd(18)}${pad('walk', 10)}${pad('xrp', 10)}${pad('auto', 10)}${pad('auto/walk', 11)}${pad('auto/xrp', 10)}`);
+  for (const row of paths) {
+    for (const [how, field] of [['getSync', 'sync'], [`${IN_FLIGHT} get per turn`, 'batched']]) {
+      const [w, x, a] = ['walk', 'xrp', 'auto'].map((l) => row[l][field]);
+      console.log(`${row.cache.padEnd(30)}${how.padEnd(18)}${pad(fmt(w), 10)}${pad(fmt(x), 10)}${pad(fmt(a), 10)}${pad(ratio(a, w), 11)}${pad(ratio(a, x), 10)}`);
+    }
+    for (const c of row.auto.counts) {
+      console.log(
+        `  auto chose: ${c.cached} cached, ${c.walked} walked, ${c.chained} sync chains, ${c.batched} batched in ${c.batches} batches, ${c.probes} probes; ` +
+          `getSync at the end: ${c.sync.path} (chain ${c.sync.chainMicros} µs, walk ${c.sync.walkMicros} µs a lookup)`,
+      );
+    }
+  }
 }
 
 // ---- one commit of many keys, in key order and shuffled ----------------------------
@@ -271,6 +355,9 @@ console.log(
     `a shared, noisy host: figures move by tens of percent between runs; gets and scans are medians of ${REPEAT}`,
 );
 console.log(`files in ${dir}`);
+const load = () => loadavg().map((x) => x.toFixed(2)).join(', ');
+const loadAtStart = load();
+console.log(`load average at the start: ${loadAtStart}`);
 
 // An untimed warm-up load (200,000 keys) for each store before either is
 // timed: otherwise the store measured first also pays for the JIT compiling
@@ -319,10 +406,12 @@ for (const [label, unit, field, target] of ours ? rows : []) {
 }
 if (ours) {
   console.log(`\nxrpkv file: ${(oursBytes / 2 ** 20).toFixed(1)} MiB; gets per pass: walk ${ours.walkPass}${ours.xrpPass ? `, xrp ${ours.xrpPass}` : ''}, lmdb-js ${theirs?.walkPass ?? '-'}`);
+  if (ours.paths) printPaths(ours.paths);
   console.log(`all passes (gets/s): xrpkv walk ${ours.getsWalkAll.map(fmt).join(', ')}${ours.getsXrpAll ? `; xrpkv xrp ${ours.getsXrpAll.map(fmt).join(', ')}` : ''}${theirs ? `; lmdb-js ${theirs.getsWalkAll.map(fmt).join(', ')}` : ''}`);
 }
 
 const commits = await commitRows();
+console.log(`load average at the start: ${loadAtStart}; at the end: ${load()} (${cpu.length} cores, shared with other work)`);
 
 if (!args.includes('--no-json')) {
   const out = join(root, 'bench', 'results');
@@ -330,7 +419,7 @@ if (!args.includes('--no-json')) {
   const file = join(out, `store-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   const json = {
     date: new Date().toISOString(),
-    machine: { cores: cpu.length, model: cpu[0]?.model, node: process.version, note: 'shared, noisy host' },
+    machine: { cores: cpu.length, model: cpu[0]?.model, node: process.version, note: 'shared, noisy host', loadAverage: { start: loadAtStart, end: load() } },
     workload: { keys: N, keyBytes: 16, valueBytes: 100, encodings: 'binary keys and values', loadBatch: LOAD_BATCH, putBatch: PUT_BATCH, putBatches: BATCHES, gets: GETS, repeat: REPEAT },
     xrpkv: ours,
     lmdb: theirs,

@@ -72,6 +72,25 @@ describe('INFO', () => {
     expect(await r.info('keyspace')).toBe('# Keyspace\r\n');
   });
 
+  it("says, under lookup 'auto', how many lookups each path served", async () => {
+    const auto = await startTestServer(tmp.dir, 'info-auto.xrpkv', { lookup: 'auto' });
+    const r = new Redis({ port: auto.port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null });
+    try {
+      await r.set('a:1', 'x');
+      await r.get('a:1');
+      const f = fields(await r.info('xrpkv'));
+      expect(f.lookup).toBe('auto');
+      expect(f.lookup_reason).toMatch(/^lookup 'auto': lookups the store's cache finishes walk/);
+      for (const n of ['lookups_cached', 'lookups_walked', 'lookups_chained', 'lookups_batched', 'lookup_batches']) expect(f[n], n).toMatch(/^\d+$/);
+      expect(f.lookup_sync_path).toMatch(/^(measuring|walk|chain)$/);
+      // The walk server's INFO has none of these.
+      expect(fields(await connect().info('xrpkv')).lookups_cached).toBeUndefined();
+    } finally {
+      r.disconnect();
+      await auto.close();
+    }
+  });
+
   it('counts instantaneous_ops_per_sec while commands run', async () => {
     const r = connect();
     const until = Date.now() + 600;

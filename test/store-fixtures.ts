@@ -49,6 +49,20 @@ export function random(seed: number): (n: number) => number {
   };
 }
 
+/**
+ * `count` random binary keys of 1 to 24 bytes, one in seven up to `maxKey`
+ * bytes; their first two bytes take four values each, so keys share
+ * prefixes and branch separators get long.
+ */
+export function randomKeys(rnd: (n: number) => number, count: number, maxKey: number): Buffer[] {
+  return Array.from({ length: count }, (_, i) => {
+    const len = 1 + (i % 7 === 0 ? rnd(maxKey) : rnd(24));
+    const k = Buffer.alloc(len);
+    for (let j = 0; j < len; j++) k[j] = j < 2 ? rnd(4) : rnd(256);
+    return k;
+  });
+}
+
 /** `items` shuffled by `rnd` (Fisher-Yates), a new array. */
 export function shuffled<T>(items: T[], rnd: (n: number) => number): T[] {
   const a = [...items];

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { open, type Database } from '../src/index.js';
 import { maxInline, maxKeyLen } from '../src/format/page.js';
 import { tempDir } from './xrp-fixtures.js';
-import { random, randomOps } from './store-fixtures.js';
+import { random, randomKeys, randomOps } from './store-fixtures.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.remove());
@@ -22,13 +22,7 @@ async function model(pageSize: number, seed: number, total: number, logLimit?: n
   const options = { pageSize, sync: false, keyEncoding: 'binary', valueEncoding: 'binary', logLimit } as const;
   let db: Database<Buffer, Buffer> = open(path, options);
   const oracle = new Map<string, Buffer>();
-  // Keys share prefixes (a few first bytes), so branch separators get long.
-  const keys = Array.from({ length: 3000 }, (_, i) => {
-    const len = 1 + (i % 7 === 0 ? rnd(maxKeyLen(pageSize)) : rnd(24));
-    const k = Buffer.alloc(len);
-    for (let j = 0; j < len; j++) k[j] = j < 2 ? rnd(4) : rnd(256);
-    return k;
-  });
+  const keys = randomKeys(rnd, 3000, maxKeyLen(pageSize));
   const inline = maxInline(pageSize);
   const value = () => {
     const r = rnd(100);

@@ -5,13 +5,17 @@
 // as the store's own reads do. For each page size, files are damaged at
 // random (bit flips, zeroed ranges) and by misdirection (a valid page copied
 // over another: its checksum is fine, its number is not), then read through
-// `xrp` (getSync, get, getMany, getRange) and `auto`: every answer is the
-// right value, or a CorruptionError; never a wrong value, a present key
-// reported absent, or a range that skips or invents an entry.
+// `xrp` (getSync, get, getMany, getRange) and `auto` (with the default
+// cache, and with none, so that every level is read: its getSyncs then take
+// both sync chains and walks, its gets and getMany gathered batches, its
+// scans range.c): every answer is the right value, or a CorruptionError;
+// never a wrong value, a present key reported absent, or a range that skips
+// or invents an entry.
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CorruptionError, open, type Database, type Lookup } from '../src/index.js';
+import { CorruptionError, open, type Database, type OpenOptions } from '../src/index.js';
+import type { LookupCounts } from '../src/store/lookup-choice.js';
 import { random } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
@@ -66,17 +70,25 @@ const sameOrCorrupt = (e: unknown) => {
   if (!(e instanceof CorruptionError)) throw e;
 };
 
-/** Reads every key and the whole range of `path`; returns the silent wrong answers (none expected). */
-async function readAll(path: string, lookup: Lookup, expected: Map<string, Buffer>): Promise<{ wrong: string[]; errors: number }> {
+/** How each file is read: through `xrp`, and `auto` with the default cache and with none. */
+const READERS: [string, OpenOptions][] = [
+  ['xrp', { lookup: 'xrp' }],
+  ['auto', { lookup: 'auto' }],
+  ['auto, no cache', { lookup: 'auto', cacheSize: 0 }],
+];
+
+/** Reads every key and the whole range of `path`; returns the silent wrong answers (none expected), and what `auto` did. */
+async function readAll(path: string, options: OpenOptions, expected: Map<string, Buffer>): Promise<{ wrong: string[]; errors: number; lookups?: LookupCounts }> {
   const wrong: string[] = [];
   let errors = 0;
   let db: Bin;
   try {
-    db = open(path, { lookup, cacheLevels: 0, keyEncoding: 'binary', valueEncoding: 'binary' });
+    db = open(path, { ...options, cacheLevels: 0, keyEncoding: 'binary', valueEncoding: 'binary' });
   } catch (e) {
     sameOrCorrupt(e);
     return { wrong, errors: 1 };
   }
+  let lookups: LookupCounts | undefined;
   try {
     const keys = [...expected.keys()];
     const check = (how: string, k: string, got: Buffer | undefined) => {
@@ -121,10 +133,16 @@ async function readAll(path: string, lookup: Lookup, expected: Map<string, Buffe
       sameOrCorrupt(e);
       errors++;
     }
+    // stats() reads the whole tree: on a damaged file it may fail, and then says nothing of `auto`.
+    try {
+      lookups = db.stats().lookups;
+    } catch (e) {
+      sameOrCorrupt(e);
+    }
   } finally {
     await db.close();
   }
-  return { wrong, errors };
+  return { wrong, errors, lookups };
 }
 
 describe.each([512, 1024, 2048, 4096])('damaged %i-byte pages', (pageSize) => {
@@ -133,20 +151,26 @@ describe.each([512, 1024, 2048, 4096])('damaged %i-byte pages', (pageSize) => {
     const trials = damages(pageSize, base.pages, pageSize);
     let detected = 0;
     const silent: string[] = [];
+    const paths = { walked: 0, chained: 0, batched: 0, scansChained: 0 };
     for (const [n, damage] of trials.entries()) {
       const path = join(tmp.dir, `damaged-${pageSize}-${n}.db`);
       copyFileSync(base.path, path);
       const file = readFileSync(path);
       damage.apply(file);
       writeFileSync(path, file);
-      for (const lookup of ['xrp', 'auto'] as const) {
-        const { wrong, errors } = await readAll(path, lookup, base.expected);
+      for (const [name, options] of READERS) {
+        const { wrong, errors, lookups } = await readAll(path, options, base.expected);
         if (errors > 0) detected++;
-        silent.push(...wrong.slice(0, 3).map((w) => `${damage.what}, ${lookup}: ${w}`));
+        silent.push(...wrong.slice(0, 3).map((w) => `${damage.what}, ${name}: ${w}`));
+        if (lookups) for (const k of Object.keys(paths) as (keyof typeof paths)[]) paths[k] += lookups[k];
       }
     }
-    console.log(`${pageSize}-byte pages: ${trials.length} damaged files, read through xrp and auto: ${detected} reads found damage, ${silent.length} silent wrong answers`);
+    console.log(
+      `${pageSize}-byte pages: ${trials.length} damaged files, read through ${READERS.map((r) => r[0]).join(', ')}: ${detected} reads found damage, ${silent.length} silent wrong answers; auto's paths where stats() could count them: ${JSON.stringify(paths)}`,
+    );
     expect(detected).toBeGreaterThan(0);
     expect(silent).toEqual([]);
+    // `auto` ran every path it has on these files, so each was swept.
+    for (const [path, n] of Object.entries(paths)) expect(n, path).toBeGreaterThan(0);
   }, 120_000);
 });

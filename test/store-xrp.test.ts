@@ -125,15 +125,16 @@ describe('xrp lookups give what walk gives', () => {
 });
 
 describe('the xrp path', () => {
-  it("'auto' walks in the emulator, 'xrp' runs chains there; stats say which", async () => {
-    const auto = fresh();
-    expect(auto.lookup).toBe('walk');
-    expect(auto.lookupReason).toMatch(/lookup 'auto': chains would run in the XRP emulator .*verifies page checksums/);
-    expect(auto.stats().backend).toBe('walk');
+  it("'xrp' runs chains in the emulator, 'walk' none; stats say which (test/store-auto.test.ts: 'auto')", async () => {
+    const walk = fresh({ lookup: 'walk' });
+    expect(walk.lookup).toBe('walk');
+    expect(walk.lookupReason).toBe("lookup 'walk' was asked for");
+    expect(walk.stats().backend).toBe('walk');
     const xrp = fresh({ lookup: 'xrp' });
     expect(xrp.lookupReason).toMatch(/bpf\/lookup.c on the XRP emulator \(lookup 'xrp' was asked for\); reads: /);
     expect(xrp.stats().backend).toBe('xrp');
-    await Promise.all([auto.close(), xrp.close()]);
+    expect(xrp.stats().lookups).toBeUndefined();
+    await Promise.all([walk.close(), xrp.close()]);
     expect(() => fresh({ pageSize: 1024, xrpMode: 'kernel' })).toThrow(/needs 512-byte pages/);
     expect(() => fresh({ xrpMode: 'fast' as never })).toThrow(RangeError);
   });

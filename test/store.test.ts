@@ -59,7 +59,7 @@ describe('reads and writes', () => {
     }
     expect(all).toEqual(Array.from({ length: 500 }, (_, i) => i));
     const shape = logLimit === 0 ? { height: 2, logKeys: 0 } : { height: 0, logKeys: 500 };
-    expect(db.stats()).toMatchObject({ ...shape, entries: 500, backend: 'walk', pageSize: 512 });
+    expect(db.stats()).toMatchObject({ ...shape, entries: 500, backend: 'auto', pageSize: 512 });
     await db.close();
   });
 

@@ -8,6 +8,7 @@ import { VERSION } from '../version.js';
 import { xrpBackend, type XrpBackendInfo } from '../xrp.js';
 import type { Keyspace } from './keyspace.js';
 import type { Client, ServerState } from './command-spec.js';
+import type { AutoStats } from '../store/auto-lookup.js';
 
 /**
  * The Redis whose commands, replies and errors xrpkv follows (what HELLO and
@@ -168,10 +169,24 @@ function sections(server: ServerState, keyspace: Keyspace): Section[] {
         ['xrp_backend', runtime.backend],
         ['xrp_backend_reason', runtime.reason],
         ['xrp_chains', keyspace.db.xrpChains],
+        ...autoLines(keyspace.db.lookupCounts),
         ['gets_served', keyspace.lookups],
         ['writes_acknowledged', keyspace.writes],
       ],
     ],
+  ];
+}
+
+/** Under lookup 'auto': how many lookups each path served, and what a getSync that must read does now. */
+function autoLines(counts: AutoStats | undefined): [string, string | number][] {
+  if (counts === undefined) return [];
+  return [
+    ['lookups_cached', counts.cached],
+    ['lookups_walked', counts.walked],
+    ['lookups_chained', counts.chained],
+    ['lookups_batched', counts.batched],
+    ['lookup_batches', counts.batches],
+    ['lookup_sync_path', counts.sync.path],
   ];
 }
 

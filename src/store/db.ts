@@ -22,6 +22,8 @@ import type { Op } from './ops.js';
 import { LOG_LIMIT, Writer } from './writer.js';
 import { xrpBackend } from '../xrp.js';
 import { XrpLookup, modeMisfit } from './xrp-lookup.js';
+import { AutoLookup, type AutoStats } from './auto-lookup.js';
+import { autoReason, autoWalks } from './lookup-choice.js';
 import { xrpRange } from './xrp-range.js';
 import { PackedOps } from './packed.js';
 
@@ -43,16 +45,25 @@ export interface OpenOptions {
   /** fdatasync each commit (default true). */
   sync?: boolean;
   /**
-   * How reads find a key below the cached levels. `walk`: TypeScript, one
-   * verified page read per level. `xrp`: bpf/lookup.c on the XRP runtime, one
-   * chain per lookup (getSync: runSync; get: run, off the event loop;
-   * getMany: runBatch); throws UnsupportedError when the runtime cannot be
-   * used. `auto` (default): `walk`, always, for now. It is meant to pick
-   * `xrp` where chains run in an XRP kernel, but xrpkv cannot drive one yet,
-   * so chains would run in the emulator, where `walk` is faster and also
-   * verifies page checksums, which bpf/lookup.c does not. `db.lookup` and
-   * `stats().backend` say which, `db.lookupReason` why. With `xrp`, forward
-   * range scans run bpf/range.c (reverse ones use the TypeScript cursor).
+   * How reads find a key below what the store holds in memory. `walk`:
+   * TypeScript, one verified page read per level. `xrp`: bpf/lookup.c on
+   * the XRP runtime, one chain per lookup (getSync: runSync; get: run, off
+   * the event loop; getMany: runBatch); throws UnsupportedError when the
+   * runtime cannot be used. `auto` (default): per lookup. One whose pages
+   * are all in the store's cache (`cacheSize`, `cacheLevels`) walks them,
+   * reading nothing; one that must read pages runs a chain: the `get`s and
+   * `getMany`s of one event-loop turn in one batch (one runBatch), a
+   * `getSync` (`has`, `getBinaryFast`) a sync chain or a walk, whichever
+   * has cost less per lookup lately (measured as they run, the other path
+   * tried four lookups in every 128); forward range scans whose first leaf
+   * is not in memory run bpf/range.c. Chains are verified as `walk` is: the emulator
+   * checks every page's checksum and number, the programs its number, type
+   * and level. With `xrpMode: 'kernel'` (what a real XRP kernel runs, where
+   * only the programs' own checks would run) or where the runtime cannot be
+   * used, `auto` walks. `db.lookup` and `stats().backend` say which,
+   * `db.lookupReason` why and what `auto` does now, `stats().lookups` how
+   * many lookups each path served. With `xrp`, forward range scans run
+   * bpf/range.c (reverse ones use the TypeScript cursor).
    */
   lookup?: Lookup;
   /**
@@ -136,6 +147,11 @@ function eachPut(packed: PackedOps): () => void {
   };
 }
 
+/** The scan `chains()` picks when it first runs (so that a page it reads to decide fails the iteration, not the call that made it). */
+function* chosen<T>(chains: () => boolean, chained: () => Generator<T, undefined>, walked: () => Generator<T, undefined>): Generator<T, undefined> {
+  return yield* chains() ? chained() : walked();
+}
+
 export function open<K = unknown, V = any>(path: string, options: OpenOptions = {}): Database<K, V> {
   return new Database<K, V>(path, options);
 }
@@ -143,10 +159,13 @@ export function open<K = unknown, V = any>(path: string, options: OpenOptions = 
 export class Database<K = unknown, V = any> {
   readonly path: string;
   readonly pageSize: number;
-  /** How lookups run (the `lookup` option resolved). */
-  readonly lookup: 'walk' | 'xrp';
-  /** Why `lookup` is what it is; for `xrp`, how the chains read the file. */
-  readonly lookupReason: string;
+  /** How lookups run (the `lookup` option resolved: `auto` that cannot chain walks). */
+  readonly lookup: Lookup;
+  /** Why `lookup` is what it is, with `auto` what it does now; for chains, how they read the file. */
+  get lookupReason(): string {
+    return this.auto ? autoReason(this.xrp!, this.auto.stats.sync) : this.whyLookup;
+  }
+  private readonly whyLookup: string;
   /**
    * What opening had to fall back from, when it did: a meta page that is
    * not valid, a newest commit whose log pages never reached the disk, or
@@ -157,6 +176,8 @@ export class Database<K = unknown, V = any> {
    */
   readonly recovery: Recovery | undefined;
   private readonly xrp: XrpLookup | undefined;
+  /** With `lookup: 'auto'` (and chains available): what chooses each lookup's path. */
+  private readonly auto: AutoLookup | undefined;
   private state: StoreState | undefined;
   private lock: StoreLockHandle | undefined;
   private readonly writer: Writer;
@@ -198,15 +219,9 @@ export class Database<K = unknown, V = any> {
       native.storeUnlock(opened.lock);
       throw new RangeError(misfit);
     }
-    if (lookup === 'auto') {
-      // 'auto' walks. It is meant to run bpf/lookup.c where chains run in an
-      // XRP kernel, but xrpBackend() answers 'emulator' on every kernel
-      // (xrp.ts, resolveBackend: xrpkv cannot drive an XRP kernel yet), and
-      // in the emulator a walk is faster than a chain and also verifies page
-      // checksums, which bpf/lookup.c does not. The reason says so, with the
-      // kernel probe's answer.
-      const runtime = xrpBackend();
-      reason = `lookup 'auto': chains would run in the XRP ${runtime.backend} (${runtime.reason}), where walk is faster and also verifies page checksums; ask for lookup 'xrp' to run bpf/lookup.c`;
+    const walks = lookup === 'auto' ? autoWalks(xrpMode, () => xrpBackend().backend) : undefined;
+    if (walks !== undefined) {
+      reason = walks;
     } else if (lookup === 'walk') {
       reason = "lookup 'walk' was asked for";
     } else {
@@ -214,15 +229,20 @@ export class Database<K = unknown, V = any> {
         xrp = new XrpLookup(path, this.pageSize, xrpMode, opened.state.pager.directBlock > 0);
         reason = `bpf/lookup.c on the XRP ${xrp.backend} (lookup 'xrp' was asked for); reads: ${xrp.access}`;
       } catch (e) {
-        opened.state.pager.close();
-        native.storeUnlock(opened.lock);
-        if (e instanceof RangeError) throw e;
-        throw Object.assign(new UnsupportedError(`lookup 'xrp' is not available: ${(e as Error).message}`), { cause: e });
+        if (lookup === 'auto' && !(e instanceof RangeError)) {
+          reason = `lookup 'auto' walks: the XRP runtime cannot be used here (${(e as Error).message})`;
+        } else {
+          opened.state.pager.close();
+          native.storeUnlock(opened.lock);
+          if (e instanceof RangeError) throw e;
+          throw Object.assign(new UnsupportedError(`lookup 'xrp' is not available: ${(e as Error).message}`), { cause: e });
+        }
       }
     }
     this.xrp = xrp;
-    this.lookup = xrp ? 'xrp' : 'walk';
-    this.lookupReason = reason;
+    this.auto = xrp && lookup === 'auto' ? new AutoLookup(xrp) : undefined;
+    this.lookup = this.auto ? 'auto' : xrp ? 'xrp' : 'walk';
+    this.whyLookup = reason;
     this.keys = keyCodec(keyEncoding, maxKeyLen(this.pageSize));
     this.values = valueCodec(valueEncoding);
     this.writer = new Writer(opened.state, () => this.snapshots.oldest(), logLimit);
@@ -263,7 +283,7 @@ export class Database<K = unknown, V = any> {
     const snap = this.snapshot();
     try {
       const recent = snap.recent(k);
-      const v = recent === undefined ? await this.xrp.lookup(snap, k) : (recent ?? undefined);
+      const v = recent === undefined ? await (this.auto ?? this.xrp).lookup(snap, k) : (recent ?? undefined);
       if (snap.released) throw new DatabaseClosedError(this.path);
       return this.decode(snap, v);
     } finally {
@@ -271,7 +291,7 @@ export class Database<K = unknown, V = any> {
     }
   }
 
-  /** Values of `keys` from one snapshot, in order; with `xrp`, one batch of chains (io_uring). */
+  /** Values of `keys` from one snapshot, in order; with `xrp`, one batch of chains (io_uring); with `auto`, in the turn's batch. */
   async getMany(keys: K[]): Promise<(V | undefined)[]> {
     if (!Array.isArray(keys)) throw typeError('keys must be an array');
     const encoded = keys.map((k) => this.keys.encode(k));
@@ -308,14 +328,14 @@ export class Database<K = unknown, V = any> {
   private find(snap: Snapshot, k: Buffer): LeafValue | undefined {
     if (!this.xrp) return snap.find(k);
     const recent = snap.recent(k);
-    return recent === undefined ? this.xrp.lookupSync(snap, k) : (recent ?? undefined);
+    return recent === undefined ? (this.auto ?? this.xrp).lookupSync(snap, k) : (recent ?? undefined);
   }
 
   /** getMany's lookups on `xrp`: one batch of chains for the keys the log does not answer. */
   private async lookupMany(xrp: XrpLookup, snap: Snapshot, keys: Buffer[]): Promise<(LeafValue | undefined)[]> {
     const recent = keys.map((k) => snap.recent(k));
     const asked = keys.filter((_, i) => recent[i] === undefined);
-    const chained = asked.length > 0 ? await xrp.lookupMany(snap, asked) : [];
+    const chained = asked.length > 0 ? await (this.auto ?? xrp).lookupMany(snap, asked) : [];
     let next = 0;
     return recent.map((r) => (r === undefined ? chained[next++] : (r ?? undefined)));
   }
@@ -372,13 +392,12 @@ export class Database<K = unknown, V = any> {
     const alive = () => {
       if (snap.released || this.state !== state) throw new DatabaseClosedError(this.path);
     };
-    const xrp = this.xrp;
+    const { xrp, auto } = this;
     const bounds = { start, end, reverse, limit };
     // With logged keys, range.c may be asked for more pairs than `limit`: some may be hidden.
-    const gen =
-      xrp && !reverse
-        ? withRecent(snap, xrpRange(xrp, snap, start, end, snap.overlay.size === 0 ? limit : Infinity), bounds, entry, alive)
-        : range(snap, bounds, entry, alive);
+    const chained = () => withRecent(snap, xrpRange(xrp!, snap, start, end, snap.overlay.size === 0 ? limit : Infinity), bounds, entry, alive);
+    const walked = () => range(snap, bounds, entry, alive);
+    const gen = auto ? chosen(() => auto.scanChains(snap, start, reverse), chained, walked) : xrp && !reverse ? chained() : walked();
     const done = () => {
       this.orphans.unregister(snap);
       snap.release();
@@ -489,7 +508,7 @@ export class Database<K = unknown, V = any> {
   stats(): Stats {
     const snap = this.snapshot();
     try {
-      return storeStats(snap, this.lookup, this.writer.failed === undefined);
+      return storeStats(snap, this.lookup, this.writer.failed === undefined, this.auto?.stats);
     } finally {
       snap.release();
     }
@@ -510,6 +529,7 @@ export class Database<K = unknown, V = any> {
     this.closing ??= (async () => {
       if (!this.state) return;
       await this.writer.drain();
+      await this.auto?.idle();
       this.snapshots.releaseAll();
       this.xrp?.close();
       this.state.pager.close();
@@ -528,6 +548,11 @@ export class Database<K = unknown, V = any> {
    */
   get cacheUse(): { pages: number; views: number; bytes: number; limit: number } {
     return this.open().pager.cacheUse;
+  }
+
+  /** Under `lookup: 'auto'`, what `stats().lookups` says, without reading the tree (cheap); else undefined. */
+  get lookupCounts(): AutoStats | undefined {
+    return this.auto?.stats;
   }
 
   /** XRP chains run so far by lookups and range scans (0 with `walk`; cached levels answer some lookups without one). */

@@ -3,6 +3,7 @@
 // counted from the leaves, not read).
 import { HEADER, branchEntrySize, leafEntrySize, overflowCapacity } from '../format/page.js';
 import type { Recovery, Snapshot } from './snapshot.js';
+import type { AutoStats } from './auto-lookup.js';
 
 export interface Stats {
   pageSize: number;
@@ -26,8 +27,16 @@ export interface Stats {
   /** Bytes used in branch and leaf pages over their total size, 0..1. */
   fill: number;
   txid: number;
-  /** How lookups run. */
-  backend: 'walk' | 'xrp';
+  /** How lookups run: `walk`, `xrp`, or `auto` (per lookup: `lookups` says how many took each path). */
+  backend: 'auto' | 'walk' | 'xrp';
+  /**
+   * Under `auto` only: lookups the store's cache finished (`cached`), and of
+   * those that read pages, how many walked, ran a sync chain, or ran in a
+   * gathered batch (and how many batches); scans each way; what a
+   * synchronous lookup that must read does now (`sync`, with each path's
+   * recent cost per lookup). Lookups of keys the log holds are not counted.
+   */
+  lookups?: AutoStats;
   /** Whether the store reads and writes with O_DIRECT (the `direct` option). */
   direct: boolean;
   /** How the file is read and written, e.g. `direct (O_DIRECT, 512-byte blocks)`, or `buffered (why)`. */
@@ -44,7 +53,7 @@ export interface Stats {
   writable: boolean;
 }
 
-export function storeStats(snap: Snapshot, backend: 'walk' | 'xrp', writable: boolean): Stats {
+export function storeStats(snap: Snapshot, backend: 'auto' | 'walk' | 'xrp', writable: boolean, lookups?: AutoStats): Stats {
   const { store, meta } = snap;
   const p = store.pageSize;
   let branchPages = 0;
@@ -85,6 +94,7 @@ export function storeStats(snap: Snapshot, backend: 'walk' | 'xrp', writable: bo
     fill: treePages === 0 ? 0 : used / (treePages * p),
     txid: meta.txid,
     backend,
+    ...(lookups ? { lookups } : {}),
     direct: store.pager.directBlock > 0,
     access: store.pager.access,
     cacheLevels: store.cacheLevels,

@@ -17,10 +17,14 @@
 // every uncached level a read of the disk). The XRP file's size is fixed when
 // it is opened, so it is reopened when a snapshot counts more pages than it had.
 //
-// The program does not verify checksums (docs/FORMAT.md): an xrp lookup
-// catches structural damage (state 4: CorruptionError) but, unlike `walk`,
-// not a page whose bytes changed while its structure still parses. Overflow
-// values come back as a location; the store reads and verifies those pages.
+// Every page a chain reads is verified before the program sees it: the
+// emulator checks its checksum and the page number it records (`pageCheck`,
+// set when the file is opened here), and bpf/lookup.c checks its number,
+// type and level (state 4). Either ends the lookup with CorruptionError, as
+// `walk` would. A real XRP kernel would run only the program's checks
+// (docs/FORMAT.md), which is why `auto` does not chain in mode `kernel`
+// (lookup-choice.ts). Overflow values come back as a location; the store
+// reads and verifies those pages.
 import { XRP_SECTOR_SIZE, XrpFile, XrpProgram, type XrpMode, type XrpResult } from '../xrp.js';
 import { CorruptionError, DatabaseClosedError, StoreError } from '../errors.js';
 import { maxInline, pageCheckOf, searchPage, type LeafValue } from '../format/page.js';
@@ -52,6 +56,13 @@ export function modeMisfit(mode: XrpMode, pageSize: number): string | undefined 
 }
 
 export type { LookupStart };
+
+/** A lookup a chain finishes: its snapshot, the first page memory does not hold, and the key. */
+export interface ChainAsk {
+  snap: Snapshot;
+  start: { page: number; depth: number };
+  key: Buffer;
+}
 
 export class XrpLookup {
   readonly program: XrpProgram;
@@ -184,6 +195,11 @@ export class XrpLookup {
   lookupSync(snap: Snapshot, key: Buffer): LeafValue | undefined {
     const start = this.start(snap, key);
     if (start.done) return start.value;
+    return this.chainSync(snap, start, key);
+  }
+
+  /** `lookupSync` from `start`, the first page memory does not hold (`descendCached`). */
+  chainSync(snap: Snapshot, start: { page: number; depth: number }, key: Buffer): LeafValue | undefined {
     this.chains++;
     const scratch = this.syncKey;
     // Bytes past the key are not read (its length is in the header); zeroed anyway when a longer key left some.
@@ -207,22 +223,50 @@ export class XrpLookup {
   /** Every key in one `runBatch` (io_uring where available). Keep `snap` registered until it settles. */
   async lookupMany(snap: Snapshot, keys: Buffer[]): Promise<(LeafValue | undefined)[]> {
     const out: (LeafValue | undefined)[] = new Array(keys.length);
-    const pending: { i: number; page: number; depth: number }[] = [];
+    const pending: ChainAsk[] = [];
+    const at: number[] = [];
     keys.forEach((key, i) => {
       const start = this.start(snap, key);
       if (start.done) out[i] = start.value;
-      else pending.push({ i, page: start.page, depth: start.depth });
+      else {
+        pending.push({ snap, start, key });
+        at.push(i);
+      }
     });
     if (pending.length === 0) return out;
-    const file = this.fileFor(snap);
-    this.chains += pending.length;
+    const found = await this.chainMany(pending);
+    found.forEach((v, j) => {
+      if (v instanceof Error) throw v;
+      out[at[j]] = v;
+    });
+    return out;
+  }
+
+  /**
+   * One `runBatch` of a chain per ask, each from its own start, against its
+   * own snapshot (asks gathered over a turn may span commits: lookup-gather.ts).
+   * Each ask gets its own outcome: its value, or the error that failed it
+   * (CorruptionError for a damaged page), so that one damaged page fails
+   * only the lookups that need it. Keep every snapshot registered until it settles.
+   */
+  async chainMany(asks: readonly ChainAsk[]): Promise<(LeafValue | undefined | Error)[]> {
+    // The file as of the newest snapshot: files only grow, so it holds every page the others reach.
+    let newest = asks[0].snap;
+    for (const a of asks) if (a.snap.meta.pageCount > newest.meta.pageCount) newest = a.snap;
+    const file = this.fileFor(newest);
+    this.chains += asks.length;
     // Only the scratch up to the end of the longest inline value comes back.
     const batch = await this.program.runBatch(
       file,
-      pending.map((p) => this.chain(snap, p, keys[p.i])),
+      asks.map((a) => this.chain(a.snap, a.start, a.key)),
       { mode: this.mode, keepScratch: S.value + maxInline(this.pageSize) },
     );
-    pending.forEach((p, j) => (out[p.i] = this.finish(snap, p, keys[p.i], batch.results[j])));
-    return out;
+    return asks.map((a, j) => {
+      try {
+        return this.finish(a.snap, a.start, a.key, batch.results[j]);
+      } catch (e) {
+        return e as Error;
+      }
+    });
   }
 }

@@ -6,10 +6,10 @@
 //
 // Unlike a lookup, a scan always starts at the root: the program keeps the
 // path above the leaf it reads, so it must see every level. Reverse scans use
-// the TypeScript cursor (range.c only walks forward). As with lookups, pages
-// are not checksummed by the program; each page's own number is checked
-// (state 4 when it differs), and overflow values are read and verified by the
-// store.
+// the TypeScript cursor (range.c only walks forward). As with lookups, the
+// emulator verifies each page's checksum and number before the program runs
+// (the program itself checks the number, type and level: state 4), and
+// overflow values are read and verified by the store.
 import { XRP_PAGE_SIZE, type XrpResult } from '../xrp.js';
 import { CorruptionError, StoreError } from '../errors.js';
 import type { LeafValue } from '../format/page.js';

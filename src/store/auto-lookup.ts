@@ -1,0 +1,87 @@
+// `lookup: 'auto'`: each lookup takes the path lookup-choice.ts picks for it.
+// A lookup the store's memory finishes (Snapshot.descendCached reaches the
+// leaf) walks and reads nothing; one that must read pages runs a chain from
+// the first page memory does not hold: async ones gathered per turn into one
+// batch (lookup-gather.ts), synchronous ones by a sync chain or a walk,
+// whichever has cost less lately; range scans that leave memory run
+// bpf/range.c. Every chain is verified as an `xrp` one is (xrp-lookup.ts):
+// the emulator checks each page's checksum and number, the programs its
+// number, type and level. Keys the log holds are answered before any of
+// this (db.ts), and are not counted here.
+import type { LeafValue } from '../format/page.js';
+import { LookupChoice, type LookupCounts, type SyncChoice } from './lookup-choice.js';
+import { TurnBatch } from './lookup-gather.js';
+import type { Snapshot } from './snapshot.js';
+import type { ChainAsk, XrpLookup } from './xrp-lookup.js';
+
+const EMPTY = Buffer.alloc(0);
+
+/** `stats().lookups`: what `auto` has done, and what it does now with a synchronous lookup that must read. */
+export type AutoStats = LookupCounts & { sync: SyncChoice };
+
+export class AutoLookup {
+  readonly choice = new LookupChoice();
+  private readonly gathered: TurnBatch;
+
+  constructor(readonly xrp: XrpLookup) {
+    this.gathered = new TurnBatch(xrp, this.choice.counts);
+  }
+
+  /** A synchronous lookup (the tree's answer, the log not consulted). */
+  lookupSync(snap: Snapshot, key: Buffer): LeafValue | undefined {
+    const start = snap.descendCached(key);
+    if (start.done) return this.choice.cachedHit(start.value);
+    const path = this.choice.syncPath();
+    const t = performance.now();
+    const v = path === 'chain' ? this.xrp.chainSync(snap, start, key) : snap.lookupFrom(start.page, start.depth, key);
+    this.choice.record(path, performance.now() - t);
+    return v;
+  }
+
+  /** An async lookup: from memory, or in this turn's batch. Keep `snap` registered until it settles. */
+  async lookup(snap: Snapshot, key: Buffer): Promise<LeafValue | undefined> {
+    const start = snap.descendCached(key);
+    if (start.done) return this.choice.cachedHit(start.value);
+    return (await this.gathered.lookup([{ snap, start, key }]))[0];
+  }
+
+  /** `keys` from memory where it holds them, the rest in this turn's batch. Keep `snap` registered until it settles. */
+  async lookupMany(snap: Snapshot, keys: Buffer[]): Promise<(LeafValue | undefined)[]> {
+    const out: (LeafValue | undefined)[] = new Array(keys.length);
+    const asks: ChainAsk[] = [];
+    const at: number[] = [];
+    keys.forEach((key, i) => {
+      const start = snap.descendCached(key);
+      if (start.done) out[i] = this.choice.cachedHit(start.value);
+      else {
+        asks.push({ snap, start, key });
+        at.push(i);
+      }
+    });
+    if (asks.length === 0) return out;
+    const found = await this.gathered.lookup(asks);
+    found.forEach((v, j) => (out[at[j]] = v));
+    return out;
+  }
+
+  /**
+   * Whether a range scan from `start` runs bpf/range.c: a forward one whose
+   * first leaf memory does not hold (a reverse one, or one memory can
+   * start, runs the TypeScript cursor).
+   */
+  scanChains(snap: Snapshot, start: Buffer | undefined, reverse: boolean): boolean {
+    const chains = !reverse && !snap.descendCached(start ?? EMPTY).done;
+    if (chains) this.choice.counts.scansChained++;
+    else this.choice.counts.scansWalked++;
+    return chains;
+  }
+
+  get stats(): AutoStats {
+    return { ...this.choice.counts, sync: this.choice.sync };
+  }
+
+  /** Settles once no gathered batch is queued or running. */
+  idle(): Promise<void> {
+    return this.gathered.idle();
+  }
+}

@@ -1,0 +1,175 @@
+// What `lookup: 'auto'` chooses, per lookup, and what it has chosen so far.
+//
+// A lookup first descends what the store holds in memory (the log's
+// overlay, the decoded top levels, the cached pages: Snapshot.descendCached).
+// When that reaches the leaf, it is done: nothing is read, so nothing is
+// gained by a chain. Otherwise pages must come from the file, and there are
+// two ways to read them: a TypeScript walk (one verified pread per level) or
+// a chain (bpf/lookup.c on the XRP runtime, every page verified by the
+// emulator before the program sees it). Async reads (`get`, `getMany`)
+// always chain, gathered per turn into one batch (lookup-gather.ts): that is
+// where chains win most, many reads in flight at once. A synchronous read
+// (`getSync`, `has`, `getBinaryFast`) takes whichever of a sync chain and a
+// walk has cost less per lookup lately.
+//
+// The cost of each path is an exponentially weighted moving average of the
+// time its lookups took (from the first page not in memory to the value).
+// Both paths read the same pages, so the comparison is of the per-page work
+// (a chain's VM and checks against a walk's JavaScript), not of the device;
+// still, a slow read lands in whichever path made it, and the averages
+// smooth that out (a sample far above its path's average counts as
+// OUTLIER times it). The loser is probed now and then, a few lookups in a
+// row, so that the choice can change when the costs do (a cold file, a JIT
+// that is off).
+import type { LeafValue } from '../format/page.js';
+
+/** How many lookups each path served (`stats().lookups` under `lookup: 'auto'`). */
+export interface LookupCounts {
+  /** Lookups the memory finished: the log, the decoded levels, cached pages; nothing read. */
+  cached: number;
+  /** Lookups that read pages from the file by a TypeScript walk (synchronous reads that chose it, and probes). */
+  walked: number;
+  /** Lookups that read pages through a synchronous chain (runSyncRaw). */
+  chained: number;
+  /** Lookups that read pages through a chain in a gathered batch (`get`, `getMany`). */
+  batched: number;
+  /** `runBatch` calls those made: one per event-loop turn with async reads that missed memory. */
+  batches: number;
+  /** Synchronous lookups that took the path the costs did not favour, to measure it again. */
+  probes: number;
+  /** Range scans run by the TypeScript cursor (their first leaf was in memory, or they run in reverse). */
+  scansWalked: number;
+  /** Range scans run by bpf/range.c (forward, starting at a leaf not in memory). */
+  scansChained: number;
+}
+
+/** What `auto` does now with a synchronous lookup that must read, and what each path has cost (µs per lookup; undefined until measured). */
+export interface SyncChoice {
+  /** `measuring` while either path has fewer than FIRST_SAMPLES samples (the paths alternate then). */
+  path: 'walk' | 'chain' | 'measuring';
+  walkMicros: number | undefined;
+  chainMicros: number | undefined;
+}
+
+/** The weight of the newest sample in each path's average: about the last 16 lookups count. */
+export const COST_WEIGHT = 1 / 16;
+/** Samples each path takes, alternating, before the costs decide. */
+export const FIRST_SAMPLES = 8;
+/** Every this many synchronous lookups, a probe: PROBE_RUN lookups take the other path. */
+export const PROBE_EVERY = 128;
+/**
+ * Lookups in a row a probe takes, the first not measured: after a long run
+ * of the other path, a path's first lookup finds its code and data out of
+ * the CPU's caches, and measuring only that one made the loser look slower
+ * than it was (bench:store: sync chains at 16.9 µs against walks at 6.3,
+ * where chains alone ran 1.6 times as fast as walks alone).
+ */
+export const PROBE_RUN = 4;
+/**
+ * A sample counts as at most this many times its path's average. On a
+ * shared machine a lookup is now and then descheduled mid-way (hundreds of
+ * µs against a few); unclipped, one such sample in a path that is only
+ * probed kept its average ten times too high for thousands of lookups. A
+ * real change of cost still shows: the average grows by up to 3/16 a sample.
+ */
+export const OUTLIER = 4;
+
+export type SyncPath = 'walk' | 'chain';
+
+export class LookupChoice {
+  readonly counts: LookupCounts = { cached: 0, walked: 0, chained: 0, batched: 0, batches: 0, probes: 0, scansWalked: 0, scansChained: 0 };
+  /** Per path: the average cost in ms of a lookup, and how many samples it has. */
+  private readonly cost = { walk: 0, chain: 0 };
+  private readonly samples = { walk: 0, chain: 0 };
+  private sinceProbe = 0;
+  /** Lookups left in the current probe. */
+  private probing = 0;
+  /** Whether the next recorded lookup is a probe's first (not measured). */
+  private unmeasured = false;
+
+  /** The path the costs favour now (chain on a tie: its reads are verified the same way, and it leaves no garbage). */
+  private favoured(): SyncPath {
+    return this.cost.chain <= this.cost.walk ? 'chain' : 'walk';
+  }
+
+  /** The path the next synchronous lookup that must read pages takes. */
+  syncPath(): SyncPath {
+    const { walk, chain } = this.samples;
+    if (walk < FIRST_SAMPLES || chain < FIRST_SAMPLES) return walk <= chain ? 'walk' : 'chain';
+    const best = this.favoured();
+    const other = best === 'chain' ? 'walk' : 'chain';
+    if (this.probing > 0) {
+      this.probing--;
+      this.counts.probes++;
+      return other;
+    }
+    if (++this.sinceProbe < PROBE_EVERY) return best;
+    this.sinceProbe = 0;
+    this.probing = PROBE_RUN - 1;
+    this.unmeasured = true;
+    this.counts.probes++;
+    return other;
+  }
+
+  /** Records a synchronous lookup that took `path` and `ms` milliseconds from its first read to its value. */
+  record(path: SyncPath, ms: number): void {
+    if (path === 'walk') this.counts.walked++;
+    else this.counts.chained++;
+    if (this.unmeasured) {
+      this.unmeasured = false;
+      return;
+    }
+    // A clock that stepped back, or a sample too large to be a lookup's (the
+    // process was stopped), would skew the average for a long while.
+    if (!(ms >= 0) || ms > 1000) return;
+    const n = ++this.samples[path];
+    const avg = this.cost[path];
+    this.cost[path] = n === 1 ? ms : avg + (Math.min(ms, OUTLIER * avg) - avg) * COST_WEIGHT;
+  }
+
+  /** Records a lookup the memory finished. */
+  cachedHit<T extends LeafValue | undefined>(value: T): T {
+    this.counts.cached++;
+    return value;
+  }
+
+  /** What a synchronous lookup that must read does now, and the costs behind it. */
+  get sync(): SyncChoice {
+    const micros = (path: SyncPath) => (this.samples[path] === 0 ? undefined : Math.round(this.cost[path] * 1000 * 100) / 100);
+    const { walk, chain } = this.samples;
+    const path = walk < FIRST_SAMPLES || chain < FIRST_SAMPLES ? 'measuring' : this.favoured();
+    return { path, walkMicros: micros('walk'), chainMicros: micros('chain') };
+  }
+}
+
+/**
+ * Why `auto` walks every lookup, or undefined when it may chain: chains are
+ * verified only where the emulator runs them in mode `extended`. In mode
+ * `kernel` (what a real XRP kernel runs) and on a kernel backend, only the
+ * programs' own checks would run, and a page whose bytes changed while it
+ * still parses would go unnoticed; `lookup: 'xrp'` chains there if asked.
+ */
+export function autoWalks(mode: 'extended' | 'kernel', backend: () => string): string | undefined {
+  if (mode === 'kernel') {
+    return "lookup 'auto' walks: with xrpMode 'kernel' chains run as a real XRP kernel runs them, verified only by the programs' own checks (no page checksum); ask for lookup 'xrp' to run them anyway";
+  }
+  const where = backend();
+  if (where !== 'emulator') {
+    return `lookup 'auto' walks: chains would run in the XRP ${where}, verified only by the programs' own checks (no page checksum); ask for lookup 'xrp' to run them anyway`;
+  }
+  return undefined;
+}
+
+/** `db.lookupReason` under `auto`: the rule, what a synchronous lookup that must read does now, and how chains read. */
+export function autoReason(xrp: { backend: string; access: string }, sync: SyncChoice): string {
+  const us = (v: number | undefined) => (v === undefined ? 'not measured yet' : `${v} µs`);
+  const now =
+    sync.path === 'measuring'
+      ? `measuring both paths (chain ${us(sync.chainMicros)}, walk ${us(sync.walkMicros)} a lookup)`
+      : `${sync.path === 'chain' ? 'a sync chain' : 'a walk'} (chain ${us(sync.chainMicros)}, walk ${us(sync.walkMicros)} a lookup, lately)`;
+  return (
+    `lookup 'auto': lookups the store's cache finishes walk; the others run bpf/lookup.c on the XRP ${xrp.backend}, ` +
+    `every page verified (checksum and number): get and getMany gathered per turn into one batch, getSync by ${now}; ` +
+    `forward scans that leave the cache run bpf/range.c; reads: ${xrp.access}`
+  );
+}
