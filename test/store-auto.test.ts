@@ -120,17 +120,24 @@ describe("lookup 'auto'", () => {
     expect(counts.sync.chainMicros).toBeGreaterThan(0);
     expect(counts.sync.walkMicros).toBeGreaterThan(0);
     expect(db.lookupReason).toMatch(/^lookup 'auto': .*getSync by a (sync chain|walk) \(chain [\d.]+ µs, walk [\d.]+ µs a lookup, lately\)/);
-    // Gets and getManys of one turn: one runBatch, each caller its own answers.
+    // Gets and getManys of one turn: gathered, each caller its own answers.
+    // The turn's first: neither way measured, so WALK_PROBE-capped walks and
+    // the last in one runBatch (lookup-gather.ts `walking`).
+    const walkedBefore = counts.walked;
     const turn = await Promise.all([db.get(key(7)), db.getMany([key(8), key(5000), key(9)]), db.get(key(5001)), db.get(key(10))]);
     expect(turn.flat().map((v) => v && String(v))).toEqual(['value 7', 'value 8', undefined, 'value 9', undefined, 'value 10']);
     expect(s.runBatch).toHaveBeenCalledTimes(1);
-    expect(s.runBatch.mock.calls[0][1]).toHaveLength(6);
+    expect(s.runBatch.mock.calls[0][1]).toHaveLength(1);
     expect(s.run).not.toHaveBeenCalled();
-    // Two turns: two batches.
-    await db.get(key(11));
-    await db.get(key(12));
-    expect(s.runBatch).toHaveBeenCalledTimes(3);
-    expect(db.stats().lookups).toMatchObject({ batched: 8, batches: 3 });
+    expect(db.stats().lookups).toMatchObject({ walked: walkedBefore + 5, batched: 1, batches: 1 });
+    expect(db.stats().lookups!.gathered.batchMicros).toBeGreaterThan(0);
+    expect(db.stats().lookups!.gathered.walkMicros).toBeGreaterThan(0);
+    // Later turns: walked or one batch each, as the costs say; every lookup answered once.
+    for (let t = 0; t < 40; t++) expect(String(await db.get(key(11 + t)))).toBe(`value ${11 + t}`);
+    const after = db.stats().lookups!;
+    expect(s.runBatch.mock.calls.length).toBe(after.batches);
+    expect(after.batches).toBeLessThanOrEqual(41);
+    expect(after.batched + after.walked - walkedBefore).toBe(6 + 40);
     await db.close();
   });
 

@@ -187,6 +187,7 @@ function autoLines(counts: AutoStats | undefined): [string, string | number][] {
     ['lookups_batched', counts.batched],
     ['lookup_batches', counts.batches],
     ['lookup_sync_path', counts.sync.path],
+    ['lookup_gathered_path', counts.gathered.path],
   ];
 }
 

@@ -1,23 +1,23 @@
 // `lookup: 'auto'`: each lookup takes the path lookup-choice.ts picks for it.
 // A lookup the store's memory finishes (Snapshot.descendCached reaches the
-// leaf) walks and reads nothing; one that must read pages runs a chain from
-// the first page memory does not hold: async ones gathered per turn into one
-// batch (lookup-gather.ts), synchronous ones by a sync chain or a walk,
-// whichever has cost less lately; range scans that leave memory run
+// leaf) walks and reads nothing; one that must read pages runs from the
+// first page memory does not hold: async ones gathered per turn, walked or
+// as one batch of chains (lookup-gather.ts), synchronous ones by a sync
+// chain or a walk, each whichever has cost less lately; range scans that leave memory run
 // bpf/range.c. Every chain is verified as an `xrp` one is (xrp-lookup.ts):
 // the emulator checks each page's checksum and number, the programs its
 // number, type and level. Keys the log holds are answered before any of
 // this (db.ts), and are not counted here.
 import type { LeafValue } from '../format/page.js';
 import { LookupChoice, type LookupCounts, type SyncChoice } from './lookup-choice.js';
-import { TurnBatch } from './lookup-gather.js';
+import { TurnBatch, type BatchChoice } from './lookup-gather.js';
 import type { Snapshot } from './snapshot.js';
 import type { ChainAsk, XrpLookup } from './xrp-lookup.js';
 
 const EMPTY = Buffer.alloc(0);
 
-/** `stats().lookups`: what `auto` has done, and what it does now with a synchronous lookup that must read. */
-export type AutoStats = LookupCounts & { sync: SyncChoice };
+/** `stats().lookups`: what `auto` has done, and what it does now with a synchronous lookup and with a turn's gathered lookups that must read. */
+export type AutoStats = LookupCounts & { sync: SyncChoice; gathered: BatchChoice };
 
 export class AutoLookup {
   readonly choice = new LookupChoice();
@@ -77,7 +77,7 @@ export class AutoLookup {
   }
 
   get stats(): AutoStats {
-    return { ...this.choice.counts, sync: this.choice.sync };
+    return { ...this.choice.counts, sync: this.choice.sync, gathered: this.gathered.choice };
   }
 
   /** Settles once no gathered batch is queued or running. */

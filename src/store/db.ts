@@ -51,8 +51,10 @@ export interface OpenOptions {
    * the event loop; getMany: runBatch); throws UnsupportedError when the
    * runtime cannot be used. `auto` (default): per lookup. One whose pages
    * are all in the store's cache (`cacheSize`, `cacheLevels`) walks them,
-   * reading nothing; one that must read pages runs a chain: the `get`s and
-   * `getMany`s of one event-loop turn in one batch (one runBatch), a
+   * reading nothing; one that must read pages runs from the first page
+   * memory lacks: the `get`s and `getMany`s of one event-loop turn walked or
+   * in one batch of chains (one runBatch), whichever has cost less per
+   * lookup lately, a
    * `getSync` (`has`, `getBinaryFast`) a sync chain or a walk, whichever
    * has cost less per lookup lately (measured as they run, the other path
    * tried four lookups in every 128); forward range scans whose first leaf

@@ -6,9 +6,10 @@
 // gained by a chain. Otherwise pages must come from the file, and there are
 // two ways to read them: a TypeScript walk (one verified pread per level) or
 // a chain (bpf/lookup.c on the XRP runtime, every page verified by the
-// emulator before the program sees it). Async reads (`get`, `getMany`)
-// always chain, gathered per turn into one batch (lookup-gather.ts): that is
-// where chains win most, many reads in flight at once. A synchronous read
+// emulator before the program sees it). Async reads (`get`, `getMany`) are
+// gathered per turn, then walked or chained in one batch, as their own
+// costs say (lookup-gather.ts): a batch is where chains win most, many
+// reads in flight at once. A synchronous read
 // (`getSync`, `has`, `getBinaryFast`) takes whichever of a sync chain and a
 // walk has cost less per lookup lately.
 //
@@ -27,7 +28,7 @@ import type { LeafValue } from '../format/page.js';
 export interface LookupCounts {
   /** Lookups the memory finished: the log, the decoded levels, cached pages; nothing read. */
   cached: number;
-  /** Lookups that read pages from the file by a TypeScript walk (synchronous reads that chose it, and probes). */
+  /** Lookups that read pages from the file by a TypeScript walk (synchronous ones and gathered turns that chose it, and probes). */
   walked: number;
   /** Lookups that read pages through a synchronous chain (runSyncRaw). */
   chained: number;
@@ -76,11 +77,34 @@ export const OUTLIER = 4;
 
 export type SyncPath = 'walk' | 'chain';
 
+/**
+ * A path's cost: the exponentially weighted average of its samples (ms per
+ * lookup), each clipped to OUTLIER times the average so far, and how many
+ * samples it has.
+ */
+export class RunningCost {
+  average = 0;
+  samples = 0;
+
+  add(ms: number): void {
+    // A clock that stepped back, or a sample too large to be a lookup's (the
+    // process was stopped), would skew the average for a long while.
+    if (!(ms >= 0) || ms > 1000) return;
+    const n = ++this.samples;
+    const avg = this.average;
+    this.average = n === 1 ? ms : avg + (Math.min(ms, OUTLIER * avg) - avg) * COST_WEIGHT;
+  }
+
+  /** The average in µs, rounded to 0.01; undefined before the first sample. */
+  get micros(): number | undefined {
+    return this.samples === 0 ? undefined : Math.round(this.average * 1000 * 100) / 100;
+  }
+}
+
 export class LookupChoice {
   readonly counts: LookupCounts = { cached: 0, walked: 0, chained: 0, batched: 0, batches: 0, probes: 0, scansWalked: 0, scansChained: 0 };
   /** Per path: the average cost in ms of a lookup, and how many samples it has. */
-  private readonly cost = { walk: 0, chain: 0 };
-  private readonly samples = { walk: 0, chain: 0 };
+  private readonly cost = { walk: new RunningCost(), chain: new RunningCost() };
   private sinceProbe = 0;
   /** Lookups left in the current probe. */
   private probing = 0;
@@ -89,12 +113,13 @@ export class LookupChoice {
 
   /** The path the costs favour now (chain on a tie: its reads are verified the same way, and it leaves no garbage). */
   private favoured(): SyncPath {
-    return this.cost.chain <= this.cost.walk ? 'chain' : 'walk';
+    return this.cost.chain.average <= this.cost.walk.average ? 'chain' : 'walk';
   }
 
   /** The path the next synchronous lookup that must read pages takes. */
   syncPath(): SyncPath {
-    const { walk, chain } = this.samples;
+    const walk = this.cost.walk.samples;
+    const chain = this.cost.chain.samples;
     if (walk < FIRST_SAMPLES || chain < FIRST_SAMPLES) return walk <= chain ? 'walk' : 'chain';
     const best = this.favoured();
     const other = best === 'chain' ? 'walk' : 'chain';
@@ -119,12 +144,7 @@ export class LookupChoice {
       this.unmeasured = false;
       return;
     }
-    // A clock that stepped back, or a sample too large to be a lookup's (the
-    // process was stopped), would skew the average for a long while.
-    if (!(ms >= 0) || ms > 1000) return;
-    const n = ++this.samples[path];
-    const avg = this.cost[path];
-    this.cost[path] = n === 1 ? ms : avg + (Math.min(ms, OUTLIER * avg) - avg) * COST_WEIGHT;
+    this.cost[path].add(ms);
   }
 
   /** Records a lookup the memory finished. */
@@ -135,10 +155,9 @@ export class LookupChoice {
 
   /** What a synchronous lookup that must read does now, and the costs behind it. */
   get sync(): SyncChoice {
-    const micros = (path: SyncPath) => (this.samples[path] === 0 ? undefined : Math.round(this.cost[path] * 1000 * 100) / 100);
-    const { walk, chain } = this.samples;
-    const path = walk < FIRST_SAMPLES || chain < FIRST_SAMPLES ? 'measuring' : this.favoured();
-    return { path, walkMicros: micros('walk'), chainMicros: micros('chain') };
+    const { walk, chain } = this.cost;
+    const path = walk.samples < FIRST_SAMPLES || chain.samples < FIRST_SAMPLES ? 'measuring' : this.favoured();
+    return { path, walkMicros: walk.micros, chainMicros: chain.micros };
   }
 }
 
@@ -169,7 +188,7 @@ export function autoReason(xrp: { backend: string; access: string }, sync: SyncC
       : `${sync.path === 'chain' ? 'a sync chain' : 'a walk'} (chain ${us(sync.chainMicros)}, walk ${us(sync.walkMicros)} a lookup, lately)`;
   return (
     `lookup 'auto': lookups the store's cache finishes walk; the others run bpf/lookup.c on the XRP ${xrp.backend}, ` +
-    `every page verified (checksum and number): get and getMany gathered per turn into one batch, getSync by ${now}; ` +
+    `every page verified (checksum and number): get and getMany gathered per turn, then walked or batched as their costs say, getSync by ${now}; ` +
     `forward scans that leave the cache run bpf/range.c; reads: ${xrp.access}`
   );
 }

@@ -1,9 +1,13 @@
 // Async lookups gathered per event-loop turn (`lookup: 'auto'`): every
 // `get` and `getMany` of a turn whose pages are not all in memory joins one
-// batch of chains, run with one `runBatch` (io_uring where available) once
-// the turn's other callbacks have run (setImmediate). Many lookups in
-// flight at once is where chains gain most: the device serves their reads
-// together, and no lookup waits on another's.
+// batch, answered once the turn's other callbacks have run (setImmediate):
+// by one `runBatch` of chains (io_uring where available), or by walking
+// each lookup on this thread, whichever has cost less per lookup lately
+// (BatchChoice). Many lookups in flight at once is where chains gain most,
+// when reads go to the device: it serves them together, and no lookup waits
+// on another's. When the file is in the kernel's page cache a read is a
+// copy, and a batch's round trip to the runtime's threads costs more than
+// walking (bench:store: gathered chains at 0.35x of walks, warm).
 //
 // What must hold: every caller gets exactly its own answers, in its order,
 // or the error of its own first failed key (one damaged page fails only the
@@ -12,8 +16,20 @@
 // several commits; `idle()` settles only once nothing is queued or running,
 // so that closing the store never closes the file under a gathered batch.
 import type { LeafValue } from '../format/page.js';
-import type { LookupCounts } from './lookup-choice.js';
+import { RunningCost, type LookupCounts } from './lookup-choice.js';
 import type { ChainAsk, XrpLookup } from './xrp-lookup.js';
+
+/** What a turn's gathered lookups do now, and what each way has cost per lookup lately (µs; undefined until measured). */
+export interface BatchChoice {
+  path: 'batch' | 'walk';
+  batchMicros: number | undefined;
+  walkMicros: number | undefined;
+}
+
+/** Lookups a probe of walking walks (the rest of its turn's batch chains): a bound on how long a probe blocks the loop. */
+export const WALK_PROBE = 8;
+/** Every this many turns, the way the costs do not favour is measured again. */
+export const BATCH_PROBE_EVERY = 32;
 
 interface Waiter {
   /** Its asks: `from` to `from + count` in the batch. */
@@ -29,6 +45,9 @@ export class TurnBatch {
   private scheduled = false;
   /** Batches queued or running; `idle` waits for them. */
   private readonly running = new Set<Promise<void>>();
+  /** Per lookup: a turn's chains as one batch (wall time over lookups), and walking on this thread. */
+  private readonly cost = { batch: new RunningCost(), walk: new RunningCost() };
+  private turns = 0;
 
   constructor(
     private readonly xrp: XrpLookup,
@@ -59,17 +78,47 @@ export class TurnBatch {
     while (this.running.size > 0) await Promise.all(this.running);
   }
 
-  /** Runs the turn's asks as one batch and answers each waiter. */
+  /** What the costs favour now (a batch until walking is measured cheaper). */
+  get choice(): BatchChoice {
+    const { batch, walk } = this.cost;
+    const path = walk.samples > 0 && batch.samples > 0 && walk.average < batch.average ? 'walk' : 'batch';
+    return { path, batchMicros: batch.micros, walkMicros: walk.micros };
+  }
+
+  /**
+   * How many of `n` asks this turn walks (the first ones); the rest chain.
+   * All when walking is cheaper, none when a batch is; a probe of the other
+   * way every BATCH_PROBE_EVERY turns, and until both are measured: at most
+   * WALK_PROBE walked, or the whole turn batched.
+   */
+  private walking(n: number): number {
+    const { batch, walk } = this.cost;
+    const probe = ++this.turns % BATCH_PROBE_EVERY === 0;
+    // Unmeasured: a turn of several measures both ways, a lone lookup one at a time.
+    if (walk.samples === 0) return Math.min(WALK_PROBE, batch.samples === 0 ? n - 1 : n);
+    if (batch.samples === 0) return 0;
+    if (this.choice.path === 'walk') return probe ? 0 : n;
+    return probe ? Math.min(WALK_PROBE, n) : 0;
+  }
+
+  /** Runs the turn's asks, walked or as one batch of chains (`walking`), and answers each waiter. */
   private async flush(): Promise<void> {
     const { asks, waiters } = this;
     this.asks = [];
     this.waiters = [];
     this.scheduled = false;
+    const walked = this.walking(asks.length);
     let found: (LeafValue | undefined | Error)[];
     try {
-      this.counts.batches++;
-      this.counts.batched += asks.length;
-      found = await this.xrp.chainMany(asks);
+      found = this.walk(asks.slice(0, walked));
+      if (walked < asks.length) {
+        const chained = asks.slice(walked);
+        this.counts.batches++;
+        this.counts.batched += chained.length;
+        const t = performance.now();
+        found = found.concat(await this.xrp.chainMany(chained));
+        this.cost.batch.add((performance.now() - t) / chained.length);
+      }
     } catch (e) {
       for (const w of waiters) w.reject(e);
       return;
@@ -80,5 +129,21 @@ export class TurnBatch {
       if (failed !== undefined) w.reject(failed);
       else w.resolve(mine as (LeafValue | undefined)[]);
     }
+  }
+
+  /** `asks` walked on this thread, each its value or the error that failed it (as chainMany answers). */
+  private walk(asks: readonly ChainAsk[]): (LeafValue | undefined | Error)[] {
+    if (asks.length === 0) return [];
+    const t = performance.now();
+    const out = asks.map(({ snap, start, key }) => {
+      try {
+        return snap.lookupFrom(start.page, start.depth, key);
+      } catch (e) {
+        return e as Error;
+      }
+    });
+    this.cost.walk.add((performance.now() - t) / asks.length);
+    this.counts.walked += asks.length;
+    return out;
   }
 }
