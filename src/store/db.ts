@@ -9,7 +9,8 @@
 // Reads run against the last commit (a snapshot); writes queue in writer.ts.
 import { native, type StoreLockHandle } from '../native.js';
 import { checkStore, type CheckReport } from './check.js';
-import { range, withRecent } from './cursor.js';
+import { range, withRecent, type Bounds } from './cursor.js';
+import { RangeIterable } from './range-iterable.js';
 import { keyCodec, valueCodec, KEY_ENCODINGS, VALUE_ENCODINGS, type Codec, type KeyEncoding, type ValueEncoding } from './encoding.js';
 import { DatabaseClosedError, UnsupportedError, typeError, type WriteFailedError } from '../errors.js';
 import type { LeafValue } from '../format/page.js';
@@ -330,60 +331,79 @@ export class Database<K = unknown, V = any> {
     return this.writer.failed;
   }
 
-  /** Keys in the last commit. */
-  count(): number {
-    return this.open().meta.entries;
+  /**
+   * Keys in the last commit; with a range (`start`, `end`, `reverse`,
+   * `limit`, as `getRange`'s), the keys within it, counted from one
+   * snapshot without reading values (a walk of the range's leaves).
+   */
+  count(options: RangeOptions<K> = {}): number {
+    const state = this.open();
+    if (typeof options !== 'object' || options === null) throw typeError('count options must be an object');
+    const bounds = this.bounds(options);
+    if (bounds.start === undefined && bounds.end === undefined) return Math.min(state.meta.entries, bounds.limit);
+    let n = 0;
+    for (const _ of range(new Snapshot(state, state.meta), bounds, () => undefined, () => undefined)) n++;
+    return n;
+  }
+
+  /** lmdb-js's name for `count`. */
+  getCount(options: RangeOptions<K> = {}): number {
+    return this.count(options);
   }
 
   /**
-   * Entries in key order (or reverse), from a snapshot taken when iteration
-   * starts: commits made meanwhile are not seen. Iterable with `for` or `for await`.
+   * Entries in key order (or reverse), lazily (lmdb-js's RangeIterable:
+   * `map`, `filter`, `forEach`, `asArray`): each iteration takes a snapshot
+   * when it starts, and commits made meanwhile are not seen. Iterable with
+   * `for` or `for await`.
    */
-  getRange(options: RangeOptions<K> = {}): Iterable<{ key: K; value: V }> & AsyncIterable<{ key: K; value: V }> {
+  getRange(options: RangeOptions<K> = {}): RangeIterable<{ key: K; value: V }> {
     const state = this.open();
+    const bounds = this.bounds(options);
+    return new RangeIterable(() =>
+      this.iterate(state, bounds, (snap, k, v) => ({ key: this.keys.decode(k) as K, value: this.values.decode(snap.value(v)) as V })),
+    );
+  }
+
+  /** The keys of `getRange(options)`, lazily; no value is read. */
+  getKeys(options: RangeOptions<K> = {}): RangeIterable<K> {
+    const state = this.open();
+    const bounds = this.bounds(options);
+    return new RangeIterable(() => this.iterate(state, bounds, (_snap, k) => this.keys.decode(k) as K));
+  }
+
+  /** `options` checked and its keys encoded. */
+  private bounds(options: RangeOptions<K>): Bounds {
+    if (typeof options !== 'object' || options === null) throw typeError('range options must be an object');
     const start = options.start === undefined ? undefined : this.keys.encode(options.start);
     const end = options.end === undefined ? undefined : this.keys.encode(options.end);
     const limit = options.limit ?? Infinity;
     if (typeof limit !== 'number' || !(limit >= 0)) throw new RangeError(`limit must be a number >= 0, got ${String(limit)}`);
-    const reverse = options.reverse === true;
-    const iterate = () => this.iterate(state, start, end, reverse, limit);
-    return {
-      [Symbol.iterator]: iterate,
-      [Symbol.asyncIterator]: () => {
-        const it = iterate();
-        return {
-          next: async () => it.next(),
-          return: async (value?: unknown) => it.return!(value),
-          [Symbol.asyncIterator]() {
-            return this;
-          },
-        };
-      },
-    };
+    return { start, end, reverse: options.reverse === true, limit };
   }
 
   /**
    * An iterator holding a snapshot until it ends, is returned from, or is
    * collected unfinished (the finalization registry releases it then).
    */
-  private iterate(state: StoreState, start: Buffer | undefined, end: Buffer | undefined, reverse: boolean, limit: number): IterableIterator<{ key: K; value: V }> {
+  private iterate<T>(state: StoreState, bounds: Bounds, entry: (snap: Snapshot, key: Buffer, value: LeafValue) => T): IterableIterator<T> {
     const snap = this.snapshot();
-    const entry = (k: Buffer, v: Buffer) => ({ key: this.keys.decode(k) as K, value: this.values.decode(v) as V });
+    const each = (k: Buffer, v: LeafValue) => entry(snap, k, v);
     const alive = () => {
       if (snap.released || this.state !== state) throw new DatabaseClosedError(this.path);
     };
     const xrp = this.xrp;
-    const bounds = { start, end, reverse, limit };
+    const { start, end, reverse, limit } = bounds;
     // With logged keys, range.c may be asked for more pairs than `limit`: some may be hidden.
     const gen =
       xrp && !reverse
-        ? withRecent(snap, xrpRange(xrp, snap, start, end, snap.overlay.size === 0 ? limit : Infinity), bounds, entry, alive)
-        : range(snap, bounds, entry, alive);
+        ? withRecent(snap, xrpRange(xrp, snap, start, end, snap.overlay.size === 0 ? limit : Infinity), bounds, each, alive)
+        : range(snap, bounds, each, alive);
     const done = () => {
       this.orphans.unregister(snap);
       snap.release();
     };
-    const it: IterableIterator<{ key: K; value: V }> = {
+    const it: IterableIterator<T> = {
       next: () => {
         try {
           const r = gen.next();
