@@ -44,6 +44,8 @@ export {
   ValueTooLargeError,
   DatabaseClosedError,
   LockError,
+  WritesPendingError,
+  EncodingMismatchError,
   UnsupportedError,
   WriteFailedError,
 } from './errors.js';

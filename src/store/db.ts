@@ -19,7 +19,7 @@ import { defaultCacheSize } from './memory.js';
 import { PAGE_SIZES, maxKeyLen } from '../format/page.js';
 import { Snapshot, Snapshots, type Recovery, type StoreState } from './snapshot.js';
 import { storeStats, type Stats } from './stats.js';
-import type { Op } from './ops.js';
+import type { Op, TxOps } from './ops.js';
 import { LOG_LIMIT, Writer } from './writer.js';
 import { xrpBackend } from '../xrp.js';
 import { XrpLookup, modeMisfit } from './xrp-lookup.js';
@@ -490,18 +490,58 @@ export class Database<K = unknown, V = any> {
   transaction<T>(fn: (tx: Transaction<K, V>) => T): Promise<T> {
     if (typeof fn !== 'function') throw typeError('transaction needs a function');
     this.openPuts = undefined;
-    return this.writable().transaction((ops) => {
-      const get = (key: K) => ops.get(this.keys.encode(key));
-      return fn({
-        get: (key) => {
-          const v = get(key);
-          return v === undefined ? undefined : (this.values.decode(v) as V);
-        },
-        has: (key) => get(key) !== undefined,
-        put: (key, value) => ops.put(this.keys.encode(key), this.values.encode(value)),
-        remove: (key) => ops.remove(this.keys.encode(key)),
-      });
-    });
+    return this.writable().transaction((ops) => fn(this.txOf(ops)));
+  }
+
+  /** The Transaction a callback gets, over the writer's encoded `ops`. */
+  private txOf(ops: TxOps): Transaction<K, V> {
+    const get = (key: K) => ops.get(this.keys.encode(key));
+    return {
+      get: (key) => {
+        const v = get(key);
+        return v === undefined ? undefined : (this.values.decode(v) as V);
+      },
+      has: (key) => get(key) !== undefined,
+      put: (key, value) => ops.put(this.keys.encode(key), this.values.encode(value)),
+      remove: (key) => ops.remove(this.keys.encode(key)),
+    };
+  }
+
+  // ---- synchronous writes ----------------------------------------------------
+  //
+  // Committed and durable when they return, as lmdb-js's are: the commit is
+  // prepared and written in this turn (writer.ts `commitSync`), blocking
+  // the event loop meanwhile. Writes issued before them and not yet handed
+  // to the disk (this turn's puts, a batch) go first, in the same commit,
+  // and their promises settle with it; while an earlier commit is being
+  // written they throw WritesPendingError (await `flushed` first), since
+  // going ahead of it would reorder writes already issued.
+
+  /** `put`, committed now. */
+  putSync(key: K, value: V): boolean {
+    const op: Op = { type: 'put', key: this.keys.encode(key), value: this.values.encode(value) };
+    this.openPuts = undefined;
+    this.writable().writeSync([op]);
+    return true;
+  }
+
+  /** `remove`, committed now: whether the key was there. */
+  removeSync(key: K): boolean {
+    const op: Op = { type: 'remove', key: this.keys.encode(key) };
+    this.openPuts = undefined;
+    return this.writable().writeSync([op]) as boolean;
+  }
+
+  /** `transaction`, committed now: `fn`'s answer, or what it threw (then nothing of it is written). */
+  transactionSync<T>(fn: (tx: Transaction<K, V>) => T): T {
+    if (typeof fn !== 'function') throw typeError('transactionSync needs a function');
+    this.openPuts = undefined;
+    return this.writable().transactionSync((ops) => fn(this.txOf(ops)));
+  }
+
+  /** Resolves once every write issued so far has committed (or failed), as lmdb-js's `flushed`. */
+  get flushed(): Promise<void> {
+    return this.writer.drain();
   }
 
   // ---- the database ---------------------------------------------------------
