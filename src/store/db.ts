@@ -11,6 +11,7 @@ import { native, type StoreLockHandle } from '../native.js';
 import { checkStore, type CheckReport } from './check.js';
 import { range, withRecent, type Bounds } from './cursor.js';
 import { RangeIterable } from './range-iterable.js';
+import { conditionOf, holds, type WriteConditions } from './conditions.js';
 import { keyCodec, valueCodec, KEY_ENCODINGS, VALUE_ENCODINGS, type Codec, type KeyEncoding, type ValueEncoding } from './encoding.js';
 import { DatabaseClosedError, UnsupportedError, typeError, type WriteFailedError } from '../errors.js';
 import type { LeafValue } from '../format/page.js';
@@ -101,14 +102,25 @@ export interface RangeOptions<K> {
   limit?: number;
 }
 
-export type BatchOp<K, V> = { type: 'put'; key: K; value: V } | { type: 'del' | 'remove'; key: K };
+export type BatchOp<K, V> = { type: 'put'; key: K; value: V; noOverwrite?: undefined; ifValue?: undefined } | { type: 'del' | 'remove'; key: K; ifValue?: undefined };
+/** A batch operation with conditions (conditions.ts); the batch is then all or nothing, and resolves whether it applied. */
+export type ConditionalBatchOp<K, V> = ({ type: 'put'; key: K; value: V } & WriteConditions<V>) | ({ type: 'del' | 'remove'; key: K } & RemoveConditions<V>);
+/** A remove's condition: only if the key's value is `ifValue` (conditions.ts). */
+export type RemoveConditions<V> = Pick<WriteConditions<V>, 'ifValue'>;
+export type { WriteConditions };
 
 /** The transaction `transaction(fn)` passes to `fn`; everything it does commits, or nothing. */
 export interface Transaction<K, V> {
   get(key: K): V | undefined;
   has(key: K): boolean;
-  put(key: K, value: V): void;
-  remove(key: K): boolean;
+  /**
+   * True; with conditions (`noOverwrite`, `ifValue`), false when the key's
+   * value (as this transaction sees it) is not as required: then nothing is
+   * written, and the callback may go on or throw to abandon the transaction.
+   */
+  put(key: K, value: V, conditions?: WriteConditions<V>): boolean;
+  /** Whether the key was there; with `{ ifValue }`, false (nothing removed) unless its value was that one. */
+  remove(key: K, conditions?: RemoveConditions<V>): boolean;
 }
 
 export type { Stats };
@@ -135,6 +147,11 @@ function eachPut(packed: PackedOps): () => void {
     const failure = packed.failures?.get(next++);
     if (failure !== undefined) throw failure;
   };
+}
+
+/** The conditions a batch operation carries, apart from its other fields. */
+function conditionsIn<V>(op: WriteConditions<V>): WriteConditions<V> {
+  return { noOverwrite: op.noOverwrite, ifValue: op.ifValue };
 }
 
 export function open<K = unknown, V = any>(path: string, options: OpenOptions = {}): Database<K, V> {
@@ -435,7 +452,15 @@ export class Database<K = unknown, V = any> {
    * is a write of its own: one whose page is damaged fails alone
    * (CorruptionError naming the page) and the turn's other puts commit.
    */
-  put(key: K, value: V): Promise<void> {
+  put(key: K, value: V): Promise<void>;
+  /**
+   * A conditional put (conditions.ts: `noOverwrite`, or `ifValue`): resolves
+   * true once durable if it applied, false (nothing written) if the key's
+   * value was not as required when it applied, after the writes before it.
+   */
+  put(key: K, value: V, conditions: WriteConditions<V>): Promise<boolean>;
+  put(key: K, value: V, conditions?: WriteConditions<V>): Promise<void | boolean> {
+    if (conditions !== undefined) return this.writeOps([this.putOp(key, value, conditions)]);
     const writer = this.writable();
     const k = this.keys.bytes(key);
     const v = this.values.bytes(value);
@@ -454,15 +479,56 @@ export class Database<K = unknown, V = any> {
   }
 
   /** Resolves with whether the key was there when the removal applied. */
-  remove(key: K): Promise<boolean> {
-    const op: Op = { type: 'remove', key: this.keys.encode(key) };
+  /**
+   * Resolves with whether the key was there when the removal applied; with
+   * `{ ifValue }`, false (nothing removed) unless its value was that one.
+   */
+  remove(key: K, conditions?: RemoveConditions<V>): Promise<boolean> {
+    return this.writeOps([this.removeOp(key, conditions)]);
+  }
+
+  /** `ops` as one write of the queue, ending this turn's batch of puts. */
+  private writeOps(ops: Op[]): Promise<boolean> {
     this.openPuts = undefined;
-    return this.writable().write([op]) as Promise<boolean>;
+    return this.writable()
+      .write(ops)
+      .then((r) => r !== false);
+  }
+
+  private putOp(key: K, value: V, conditions: WriteConditions<V> | undefined): Op {
+    const op: Op = { type: 'put', key: this.keys.encode(key), value: this.values.encode(value) };
+    const condition = conditions === undefined ? undefined : conditionOf(conditions, this.values, false);
+    if (condition !== undefined) op.if = condition;
+    return op;
+  }
+
+  private removeOp(key: K, conditions: RemoveConditions<V> | undefined): Op {
+    const op: Op = { type: 'remove', key: this.keys.encode(key) };
+    const condition = conditions === undefined ? undefined : conditionOf(conditions, this.values, true);
+    if (condition !== undefined) op.if = condition;
+    return op;
   }
 
   /** Applies every operation in one commit; bad input throws before any is queued. */
-  batch(ops: BatchOp<K, V>[]): Promise<void> {
+  batch(ops: BatchOp<K, V>[]): Promise<void>;
+  /**
+   * A batch whose operations carry conditions (`noOverwrite`, `ifValue`):
+   * all or nothing. Every condition is checked against the state before the
+   * batch (after the writes issued before it); if one fails, nothing of the
+   * batch applies and it resolves false, else true.
+   */
+  batch(ops: ConditionalBatchOp<K, V>[]): Promise<boolean>;
+  batch(ops: ConditionalBatchOp<K, V>[]): Promise<void | boolean> {
     if (!Array.isArray(ops)) throw typeError('ops must be an array');
+    if (ops.some((op) => op?.ifValue !== undefined || (op as { noOverwrite?: unknown })?.noOverwrite !== undefined)) {
+      return this.writeOps(
+        ops.map((op) => {
+          if (op?.type === 'put') return this.putOp(op.key, op.value, conditionsIn(op));
+          if (op?.type === 'del' || op?.type === 'remove') return this.removeOp(op.key, conditionsIn(op));
+          throw typeError(`a batch operation needs type 'put', 'del' or 'remove', got ${JSON.stringify((op as { type?: unknown }).type)}`);
+        }),
+      );
+    }
     // Every key and value copied once into one buffer (packed.ts): no object per operation.
     const packed = new PackedOps(ops.length, ops.length * 64);
     for (const op of ops) {
@@ -502,8 +568,17 @@ export class Database<K = unknown, V = any> {
         return v === undefined ? undefined : (this.values.decode(v) as V);
       },
       has: (key) => get(key) !== undefined,
-      put: (key, value) => ops.put(this.keys.encode(key), this.values.encode(value)),
-      remove: (key) => ops.remove(this.keys.encode(key)),
+      put: (key, value, conditions) => {
+        const op = this.putOp(key, value, conditions);
+        if (op.if !== undefined && !holds(ops.get(op.key), op.if)) return false;
+        ops.put(op.key, (op as { value: Buffer }).value);
+        return true;
+      },
+      remove: (key, conditions) => {
+        const op = this.removeOp(key, conditions);
+        if (op.if !== undefined && !holds(ops.get(op.key), op.if)) return false;
+        return ops.remove(op.key);
+      },
     };
   }
 
@@ -517,19 +592,18 @@ export class Database<K = unknown, V = any> {
   // written they throw WritesPendingError (await `flushed` first), since
   // going ahead of it would reorder writes already issued.
 
-  /** `put`, committed now. */
-  putSync(key: K, value: V): boolean {
-    const op: Op = { type: 'put', key: this.keys.encode(key), value: this.values.encode(value) };
+  /** `put`, committed now: true, or false when its conditions failed (nothing written). */
+  putSync(key: K, value: V, conditions?: WriteConditions<V>): boolean {
+    const op = this.putOp(key, value, conditions);
     this.openPuts = undefined;
-    this.writable().writeSync([op]);
-    return true;
+    return this.writable().writeSync([op]) !== false;
   }
 
-  /** `remove`, committed now: whether the key was there. */
-  removeSync(key: K): boolean {
-    const op: Op = { type: 'remove', key: this.keys.encode(key) };
+  /** `remove`, committed now: whether the key was there (and its value `ifValue`, when given). */
+  removeSync(key: K, conditions?: RemoveConditions<V>): boolean {
+    const op = this.removeOp(key, conditions);
     this.openPuts = undefined;
-    return this.writable().writeSync([op]) as boolean;
+    return this.writable().writeSync([op]) === true;
   }
 
   /** `transaction`, committed now: `fn`'s answer, or what it threw (then nothing of it is written). */
