@@ -12,7 +12,9 @@ import { checkStore, type CheckReport } from './check.js';
 import { range, withRecent, type Bounds } from './cursor.js';
 import { RangeIterable } from './range-iterable.js';
 import { conditionOf, holds, type WriteConditions } from './conditions.js';
-import { keyCodec, valueCodec, KEY_ENCODINGS, VALUE_ENCODINGS, type Codec, type KeyEncoding, type ValueEncoding } from './encoding.js';
+import { keyCodec, valueCodec, KEY_ENCODINGS, type Codec, type KeyEncoding, type ValueEncoding } from './encoding.js';
+import { DEFAULT_ENCODINGS, codesOf, resolveEncodings, type Encodings } from './encoding-record.js';
+import { askedValueEncoding, checkOptionNames } from './open-options.js';
 import { DatabaseClosedError, UnsupportedError, typeError, type WriteFailedError } from '../errors.js';
 import type { LeafValue } from '../format/page.js';
 import { openFile } from './file.js';
@@ -29,6 +31,10 @@ import { PackedOps } from './packed.js';
 
 export type Lookup = 'auto' | 'walk' | 'xrp';
 
+/**
+ * `open`'s options. An unknown one is a TypeError naming it (lmdb-js's
+ * options xrpkv lacks say so): a misspelt option is never ignored.
+ */
 export interface OpenOptions {
   /** 512, 1024, 2048 or 4096 (default); an existing file keeps its own. */
   pageSize?: number;
@@ -44,6 +50,8 @@ export interface OpenOptions {
   direct?: boolean | 'auto';
   /** fdatasync each commit (default true). */
   sync?: boolean;
+  /** lmdb-js's name: `noSync: true` is `sync: false`. */
+  noSync?: boolean;
   /**
    * How reads find a key below the cached levels. `walk`: TypeScript, one
    * verified page read per level. `xrp`: bpf/lookup.c on the XRP runtime, one
@@ -89,8 +97,24 @@ export interface OpenOptions {
    * always created, whole or not at all.)
    */
   initEmpty?: boolean;
+  /**
+   * `ordered-binary` (default) or `binary`. A file records the encodings it
+   * was created with (docs/FORMAT.md, "Meta pages"): without this option a
+   * handle takes the file's; with one that differs, opening throws
+   * EncodingMismatchError. A file written before encodings were recorded
+   * opens with the option (recorded at its next commit) or the default.
+   */
   keyEncoding?: KeyEncoding;
+  /** `msgpack` (default), `binary`, `string` or `json`; recorded as `keyEncoding` is. */
   valueEncoding?: ValueEncoding;
+  /** lmdb-js's name for `valueEncoding` (the same values); giving both, they must agree. */
+  encoding?: ValueEncoding;
+  /**
+   * Read-only handles (beside a writer, in other threads and processes)
+   * are not implemented yet: `true` throws UnsupportedError rather than
+   * hand out a handle that can write; `false` is the default.
+   */
+  readOnly?: boolean;
 }
 
 export interface RangeOptions<K> {
@@ -174,6 +198,9 @@ export class Database<K = unknown, V = any> {
    * found. Also in `stats().recovery` and `check()`'s problems.
    */
   readonly recovery: Recovery | undefined;
+  /** The encodings in use: the file's record, else the options, else the defaults. */
+  readonly keyEncoding: KeyEncoding;
+  readonly valueEncoding: ValueEncoding;
   private readonly xrp: XrpLookup | undefined;
   private state: StoreState | undefined;
   private lock: StoreLockHandle | undefined;
@@ -189,6 +216,7 @@ export class Database<K = unknown, V = any> {
   constructor(path: string, options: OpenOptions = {}) {
     if (typeof path !== 'string' || path === '') throw typeError('path must be a non-empty string');
     if (typeof options !== 'object' || options === null) throw typeError('options must be an object');
+    const { sync } = checkOptionNames(options);
     const pageSize = options.pageSize ?? 4096;
     if (!(PAGE_SIZES as readonly number[]).includes(pageSize)) throw new RangeError(`pageSize must be 512, 1024, 2048 or 4096, got ${pageSize}`);
     const cacheLevels = options.cacheLevels ?? 2;
@@ -200,10 +228,23 @@ export class Database<K = unknown, V = any> {
     if (!Number.isInteger(logLimit) || logLimit < 0) throw new RangeError(`logLimit must be an integer >= 0, got ${logLimit}`);
     const lookup = choice(options.lookup, 'lookup', ['auto', 'walk', 'xrp'] as const, 'auto');
     const xrpMode = choice(options.xrpMode, 'xrpMode', ['extended', 'kernel'] as const, 'extended');
-    const keyEncoding = choice(options.keyEncoding, 'keyEncoding', KEY_ENCODINGS, 'ordered-binary');
-    const valueEncoding = choice(options.valueEncoding, 'valueEncoding', VALUE_ENCODINGS, 'msgpack');
+    const asked: Partial<Encodings> = {};
+    if (options.keyEncoding !== undefined) asked.keyEncoding = choice(options.keyEncoding, 'keyEncoding', KEY_ENCODINGS, 'ordered-binary');
+    const valueEncoding = askedValueEncoding(options);
+    if (valueEncoding !== undefined) asked.valueEncoding = valueEncoding;
     if (options.initEmpty !== undefined && typeof options.initEmpty !== 'boolean') throw typeError('initEmpty must be a boolean');
-    const opened = openFile(path, { pageSize, sync: options.sync ?? true, direct: options.direct ?? false, cacheLevels, cacheSize, initEmpty: options.initEmpty === true });
+    const encodings = codesOf({ ...DEFAULT_ENCODINGS, ...asked });
+    const opened = openFile(path, { pageSize, sync, direct: options.direct ?? false, cacheLevels, cacheSize, initEmpty: options.initEmpty === true, encodings });
+    let resolved: ReturnType<typeof resolveEncodings>;
+    try {
+      resolved = resolveEncodings(path, opened.state.meta, asked);
+    } catch (e) {
+      opened.state.pager.close();
+      native.storeUnlock(opened.lock);
+      throw e;
+    }
+    // Recorded by the next commit (every commit's meta carries the last one's encodings).
+    opened.state.meta = { ...opened.state.meta, ...resolved.record };
     this.path = path;
     this.state = opened.state;
     this.lock = opened.lock;
@@ -241,8 +282,10 @@ export class Database<K = unknown, V = any> {
     this.xrp = xrp;
     this.lookup = xrp ? 'xrp' : 'walk';
     this.lookupReason = reason;
-    this.keys = keyCodec(keyEncoding, maxKeyLen(this.pageSize));
-    this.values = valueCodec(valueEncoding);
+    this.keyEncoding = resolved.encodings.keyEncoding;
+    this.valueEncoding = resolved.encodings.valueEncoding;
+    this.keys = keyCodec(this.keyEncoding, maxKeyLen(this.pageSize));
+    this.values = valueCodec(this.valueEncoding);
     this.writer = new Writer(opened.state, () => this.snapshots.oldest(), logLimit);
     this.recovery = opened.state.recovery;
   }
