@@ -143,6 +143,7 @@ function statsText(path: string, s: Stats, reason: string): string {
     `pages: ${s.pages} of ${s.pageSize} bytes: ${s.branchPages} branch, ${s.leafPages} leaf, ${s.overflowPages} overflow, ${s.freelistPages} freelist, ${s.logPages} log`,
     `log: ${s.logKeys} keys on ${s.logPages} pages, not yet in the tree`,
     `free pages: ${s.freePages} (${s.pendingPages} waiting for readers)`,
+    `bytes: ${s.fileBytes}: ${s.liveBytes} live, ${s.freeBytes} free, ${s.logBytes} log`,
     `fill: ${(s.fill * 100).toFixed(1)}% of branch and leaf page bytes`,
     `txid: ${s.txid}`,
     `backend: ${s.backend} (${reason})`,
