@@ -15,9 +15,11 @@ import { conditionOf, holds, type WriteConditions } from './conditions.js';
 import { keyCodec, valueCodec, KEY_ENCODINGS, type Codec, type KeyEncoding, type ValueEncoding } from './encoding.js';
 import { DEFAULT_ENCODINGS, codesOf, resolveEncodings, type Encodings } from './encoding-record.js';
 import { askedValueEncoding, checkOptionNames } from './open-options.js';
-import { DatabaseClosedError, UnsupportedError, typeError, type WriteFailedError } from '../errors.js';
+import { DatabaseClosedError, StoreError, UnsupportedError, typeError, type WriteFailedError } from '../errors.js';
 import type { LeafValue } from '../format/page.js';
 import { openFile } from './file.js';
+import { existsSync, rmSync } from 'node:fs';
+import { copyEntries, publishCopy, temporaryPath } from './backup.js';
 import { defaultCacheSize } from './memory.js';
 import { PAGE_SIZES, maxKeyLen } from '../format/page.js';
 import { Snapshot, Snapshots, type Recovery, type StoreState } from './snapshot.js';
@@ -667,6 +669,41 @@ export class Database<K = unknown, V = any> {
     const snap = this.snapshot();
     try {
       return storeStats(snap, this.lookup, this.writer.failed === undefined);
+    } finally {
+      snap.release();
+    }
+  }
+
+  /**
+   * Writes a compacted copy of the last commit to `path` (a new file; one
+   * there is never replaced: StoreError `EXISTS`), while writes go on: the
+   * copy is of the commit published when this was called, and later commits
+   * are not in it. Resolves with the entries copied once the copy is whole
+   * and durable; on failure `path` is not created. The copy keeps the page
+   * size and records the same encodings (backup.ts says how it is made).
+   */
+  async backup(path: string): Promise<{ entries: number }> {
+    if (typeof path !== 'string' || path === '') throw typeError('backup needs a path');
+    const state = this.open();
+    if (existsSync(path)) throw new StoreError(`${path} exists: a backup never replaces a file`, 'EXISTS');
+    const snap = this.snapshot();
+    const temporary = temporaryPath(path);
+    rmSync(temporary, { force: true }); // a copy this process left unfinished
+    let copy: Database<K, V> | undefined;
+    try {
+      copy = new Database<K, V>(temporary, { pageSize: this.pageSize, keyEncoding: this.keyEncoding, valueEncoding: this.valueEncoding, logLimit: 0, cacheSize: 8 << 20 });
+      const writer = copy.writer;
+      const alive = () => {
+        if (snap.released || this.state !== state) throw new DatabaseClosedError(this.path);
+      };
+      const entries = await copyEntries(snap, (ops) => writer.write(ops), alive);
+      await copy.close();
+      publishCopy(temporary, path);
+      return { entries };
+    } catch (e) {
+      await copy?.close().catch(() => undefined);
+      rmSync(temporary, { force: true });
+      throw e;
     } finally {
       snap.release();
     }
