@@ -89,6 +89,15 @@ describe.each([
     await db.close();
   });
 
+  it('refuse to run inside a transaction callback, synchronous or not', async () => {
+    const { db } = fresh();
+    expect(() => db.transactionSync(() => db.putSync('inner', 1))).toThrow(WritesPendingError);
+    await expect(db.transaction(() => db.putSync('inner', 1))).rejects.toThrow(WritesPendingError);
+    expect(db.has('inner')).toBe(false);
+    expect(db.putSync('outer', 2)).toBe(true);
+    await db.close();
+  });
+
   it('commit a large transaction (a checkpoint) in one call', async () => {
     const { path, db } = fresh();
     db.transactionSync((tx) => {

@@ -83,6 +83,8 @@ export class Writer {
   private barrier = false;
   /** The meta of the newest prepared commit (the published one when none is pending): what the next builds on. */
   private head: Meta;
+  /** Items are being applied in this turn, by pump (before `preparing` is set) or commitSync. */
+  private applying = false;
   /** Set by a failed write or sync: the file's state on disk is then unknown. */
   failed: WriteFailedError | undefined;
 
@@ -146,7 +148,16 @@ export class Writer {
     if (this.preparing || this.queue.length === 0 || this.barrier || this.unpublished >= 2) return;
     const items = this.queue.splice(0);
     for (const item of items) if (item.kind === 'ops' && item.ops instanceof PackedOps) item.ops.sealed = true;
-    this.preparing = this.stage(items).finally(() => {
+    // The log path applies the items before stage() returns, and so before
+    // `preparing` is set: `applying` covers that, for commitSync.
+    this.applying = true;
+    let staged: Promise<void>;
+    try {
+      staged = this.stage(items);
+    } finally {
+      this.applying = false;
+    }
+    this.preparing = staged.finally(() => {
       this.preparing = undefined;
       this.pump();
     });
@@ -262,7 +273,19 @@ export class Writer {
    */
   commitSync(make: (resolve: (v: unknown) => void, reject: (e: unknown) => void) => Item): unknown {
     if (this.failed) throw this.failed;
-    if (this.preparing || this.unpublished > 0) throw new WritesPendingError(this.state.path);
+    // `applying`: called from a transaction callback of a commit being
+    // prepared, which this one would build beside, not on top of.
+    if (this.preparing || this.unpublished > 0 || this.applying) throw new WritesPendingError(this.state.path);
+    this.applying = true;
+    try {
+      return this.commitNow(make);
+    } finally {
+      this.applying = false;
+    }
+  }
+
+  /** commitSync's commit, once it may run. */
+  private commitNow(make: (resolve: (v: unknown) => void, reject: (e: unknown) => void) => Item): unknown {
     let outcome: Outcome | undefined;
     const own = make(
       (value) => (outcome = { ok: true, value }),
