@@ -100,6 +100,37 @@ export class UnsupportedError extends StoreError {
 }
 
 /**
+ * A synchronous write (`putSync`, `removeSync`, `transactionSync`) issued
+ * while an asynchronous commit is being written: it cannot wait for that
+ * commit without returning to the event loop, and committing first would
+ * reorder writes already issued. Nothing of it was queued; await
+ * `db.flushed` and issue it again.
+ */
+export class WritesPendingError extends StoreError {
+  override name = 'WritesPendingError';
+  constructor(readonly path: string) {
+    super(`${path}: a commit is being written; a synchronous write must wait for it (await db.flushed first)`, 'WRITES_PENDING');
+  }
+}
+
+/**
+ * A database file whose recorded key or value encoding is not the one asked
+ * for: reading it with the other would misread every entry. `recorded` and
+ * `asked` name the encodings; open with the recorded one, or no option.
+ */
+export class EncodingMismatchError extends StoreError {
+  override name = 'EncodingMismatchError';
+  constructor(
+    readonly path: string,
+    readonly which: 'keyEncoding' | 'valueEncoding',
+    readonly recorded: string,
+    readonly asked: string,
+  ) {
+    super(`${path} was written with ${which} '${recorded}', not '${asked}': open it with ${which} '${recorded}' (or none, to take the file's)`, 'ENCODING_MISMATCH');
+  }
+}
+
+/**
  * A commit that failed to reach the disk; the handle then refuses every
  * write (each gets this error) until the database is reopened, which is
  * safe: opening takes what the disk holds (docs/FORMAT.md, "When a commit

@@ -29,6 +29,7 @@ export type {
   XrpRunOptions,
 } from './xrp.js';
 export { open, Database } from './store/db.js';
+export { RangeIterable } from './store/range-iterable.js';
 export type { OpenOptions, RangeOptions, BatchOp, Transaction, Lookup, Stats } from './store/db.js';
 export type { Recovery } from './store/snapshot.js';
 export { checkFile } from './store/check.js';
@@ -43,6 +44,8 @@ export {
   ValueTooLargeError,
   DatabaseClosedError,
   LockError,
+  WritesPendingError,
+  EncodingMismatchError,
   UnsupportedError,
   WriteFailedError,
 } from './errors.js';

@@ -63,13 +63,14 @@ describe('xrpkv put and get', () => {
     expect(missing).toEqual({ status: 2, stdout: '', stderr: 'xrpkv: 7: not found\n' });
   });
 
-  it('reads a served database with --redis: UTF-8 as text, other bytes as hex', async () => {
-    const [name, hex, json, text, notMsgpack] = await xrpkvAll([
+  it('reads a served database with --redis or its record: UTF-8 as text, other bytes as hex', async () => {
+    const [name, hex, json, text, recorded, mismatch] = await xrpkvAll([
       ['get', '--db', served, '--redis', 'name'],
       ['get', '--db', copyOf(served), '--redis', '--hex', '00ff'],
       ['scan', '--db', copyOf(served), '--redis', '--json'],
       ['scan', '--db', copyOf(served), '--redis'],
       ['get', '--db', copyOf(served), 'name'],
+      ['get', '--db', copyOf(served), '--value-encoding', 'msgpack', 'name'],
     ]);
     expect(name!.stdout).toBe('ann\n');
     expect(hex!.stdout).toBe('8081\n');
@@ -78,9 +79,11 @@ describe('xrpkv put and get', () => {
       { key: 'name', value: 'ann' },
     ]);
     expect(text!.stdout).toBe('0x00ff\t0x8081\nname\tann\n');
-    // Without --redis: ordered-binary writes "name" as those bytes, but "ann" is no msgpack.
-    expect(notMsgpack).toMatchObject({ status: 1, stdout: '' });
-    expect(notMsgpack!.stderr).toMatch(/^xrpkv: .*served\.xrpkv.*: cannot decode a stored entry as keys 'ordered-binary', values 'msgpack' \(a database `xrpkv serve` wrote needs --redis\): .+\n$/);
+    // Without --redis: the file records binary keys and values, and get reads them so.
+    expect(recorded).toMatchObject({ status: 0, stdout: 'ann\n' });
+    // An encoding that differs from the record: one line, exit 1, nothing printed.
+    expect(mismatch).toMatchObject({ status: 1, stdout: '' });
+    expect(mismatch!.stderr).toMatch(/^xrpkv: .*served\.xrpkv.* records valueEncoding 'binary': --value-encoding msgpack does not match .+\n$/);
   });
 });
 

@@ -27,9 +27,10 @@ const info = async (port: number, section: string) => Object.fromEntries(
 describe('what opening fell back from', () => {
   it('is in INFO persistence when the newest meta page was damaged', async () => {
     const path = join(tmp.dir, 'damaged.db');
-    const db = open(path, { logLimit: 0 });
-    await db.put('a', 1);
-    await db.put('b', 2);
+    // The server's encodings: the file records them, and the server opens only such a file.
+    const db = open<Buffer, Buffer>(path, { logLimit: 0, keyEncoding: 'binary', valueEncoding: 'binary' });
+    await db.put(Buffer.from('a'), Buffer.from('1'));
+    await db.put(Buffer.from('b'), Buffer.from('2'));
     await db.close();
     const fd = openSync(path, 'r+');
     const pages = [0, 1].map((n) => {

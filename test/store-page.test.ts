@@ -134,8 +134,8 @@ describe('page layout', () => {
     expect(decodeMeta(page, 1)).toEqual(m);
     page.writeUInt32LE(2, 40); // version 2: a log, but no check of the last commit's log pages (bytes 104..)
     expect(decodeMeta(seal(page), 1)).toEqual({ ...m, log: 3, logPages: 1 });
-    page.writeUInt32LE(4, 40);
-    expect(decodeMeta(seal(page), 1)).toMatch(/unsupported format version 4/);
+    page.writeUInt32LE(5, 40);
+    expect(decodeMeta(seal(page), 1)).toMatch(/unsupported format version 5/);
   });
 
   it('reports a flipped byte, a wrong type or a misdirected page as corruption naming the page', () => {

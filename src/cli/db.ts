@@ -12,11 +12,15 @@ import { Option, type Command } from 'commander';
 import { CliError, hexBytes, pageSize } from './args.js';
 import { open, type Database, type Lookup } from '../store/db.js';
 import { KEY_ENCODINGS, VALUE_ENCODINGS, type KeyEncoding, type ValueEncoding } from '../store/encoding.js';
+import { DEFAULT_ENCODINGS, fileEncodings, type Encodings } from '../store/encoding-record.js';
+
+export type { Encodings };
 
 export interface StoreCliOptions {
   db: string;
-  keyEncoding: KeyEncoding;
-  valueEncoding: ValueEncoding;
+  /** Undefined unless given: the file's record then says (encoding-record.ts). */
+  keyEncoding?: KeyEncoding;
+  valueEncoding?: ValueEncoding;
   redis?: boolean;
   lookup: Lookup;
   hex?: boolean;
@@ -25,11 +29,6 @@ export interface StoreCliOptions {
   pageSize?: number;
 }
 
-/** Encodings after --redis is applied. */
-export interface Encodings {
-  keyEncoding: KeyEncoding;
-  valueEncoding: ValueEncoding;
-}
 
 export interface StoreOptionsWanted {
   /** put, load: --json-value. */
@@ -42,8 +41,8 @@ export interface StoreOptionsWanted {
 export function storeOptions(command: Command, wanted: StoreOptionsWanted = {}): Command {
   command
     .requiredOption('--db <path>', 'the database file')
-    .addOption(new Option('--key-encoding <encoding>', 'how keys are stored').choices(KEY_ENCODINGS).default('ordered-binary'))
-    .addOption(new Option('--value-encoding <encoding>', 'how values are stored').choices(VALUE_ENCODINGS).default('msgpack'))
+    .addOption(new Option('--key-encoding <encoding>', 'how keys are stored (default: what the file records, else ordered-binary)').choices(KEY_ENCODINGS))
+    .addOption(new Option('--value-encoding <encoding>', 'how values are stored (default: what the file records, else msgpack)').choices(VALUE_ENCODINGS))
     .addOption(
       new Option('--redis', 'binary keys and values, as `xrpkv serve` writes them (same as --key-encoding binary --value-encoding binary)').conflicts([
         'keyEncoding',
@@ -58,13 +57,32 @@ export function storeOptions(command: Command, wanted: StoreOptionsWanted = {}):
   return command;
 }
 
+/** The encodings the command line gives (--redis, --key-encoding, --value-encoding); absent where it gives none. */
+function explicitEncodings(o: StoreCliOptions): Partial<Encodings> {
+  if (o.redis) return { keyEncoding: 'binary', valueEncoding: 'binary' };
+  return { ...(o.keyEncoding ? { keyEncoding: o.keyEncoding } : {}), ...(o.valueEncoding ? { valueEncoding: o.valueEncoding } : {}) };
+}
+
+/**
+ * The encodings to read and write `o.db` with: the ones given, else what
+ * the file records (read from its meta without taking its lock), else the
+ * defaults. One given that differs from the file's record is an error.
+ */
 export function encodingsOf(o: StoreCliOptions): Encodings {
-  const e: Encodings = o.redis ? { keyEncoding: 'binary', valueEncoding: 'binary' } : { keyEncoding: o.keyEncoding, valueEncoding: o.valueEncoding };
+  const explicit = explicitEncodings(o);
+  const recorded = fileEncodings(o.db);
+  const e: Encodings = { ...DEFAULT_ENCODINGS, ...recorded, ...explicit };
   if (o.jsonKey && e.keyEncoding !== 'ordered-binary') {
     throw new CliError(`--json-key needs --key-encoding ordered-binary: '${e.keyEncoding}' keys are bytes (text, or hex with --hex)`);
   }
   if (o.jsonValue && e.valueEncoding !== 'msgpack' && e.valueEncoding !== 'json') {
     throw new CliError(`--json-value needs --value-encoding msgpack or json: '${e.valueEncoding}' values are ${e.valueEncoding === 'string' ? 'strings' : 'bytes'}`);
+  }
+  for (const [which, flag] of [['keyEncoding', '--key-encoding'], ['valueEncoding', '--value-encoding']] as const) {
+    const [r, a] = [recorded[which], explicit[which]];
+    if (r !== undefined && a !== undefined && r !== a) {
+      throw new CliError(`${o.db} records ${which} '${r}': ${o.redis ? '--redis' : `${flag} ${a}`} does not match (leave it out to use the file's)`);
+    }
   }
   return e;
 }
@@ -88,9 +106,10 @@ function requireDatabase(path: string): void {
  * `existing`: the file must be there already. Opening takes the file's
  * writer lock, even to read: one process at a time.
  */
-export async function withStore<T>(o: StoreCliOptions, e: Encodings, how: 'existing' | 'create', fn: (db: Database) => Promise<T>): Promise<T> {
+export async function withStore<T>(o: StoreCliOptions, how: 'existing' | 'create', fn: (db: Database) => Promise<T>): Promise<T> {
   if (how === 'existing') requireDatabase(o.db);
-  const db = open(o.db, { ...e, lookup: o.lookup, pageSize: o.pageSize });
+  // Only the encodings given: the defaults are not recorded in a file that records none.
+  const db = open(o.db, { ...explicitEncodings(o), lookup: o.lookup, pageSize: o.pageSize });
   try {
     return await fn(db);
   } finally {
@@ -109,7 +128,7 @@ export async function decoding<T>(o: StoreCliOptions, e: Encodings, read: () => 
   } catch (err) {
     const plain = err instanceof Error && (err.constructor === Error || err instanceof SyntaxError || err instanceof RangeError);
     if (!plain || err instanceof CliError || typeof (err as NodeJS.ErrnoException).code === 'string') throw err;
-    const hint = o.redis ? '' : ' (a database `xrpkv serve` wrote needs --redis)';
+    const hint = o.redis ? '' : ' (a database that records no encodings, written by `xrpkv serve`, needs --redis)';
     throw new CliError(`${o.db}: cannot decode a stored entry as keys '${e.keyEncoding}', values '${e.valueEncoding}'${hint}: ${err.message}`);
   }
 }

@@ -118,7 +118,7 @@ async function load(file: string, o: LoadOptions): Promise<Summary> {
     // The first row read, before the database file is opened (or created):
     // an unreadable input or a bad CSV header leaves no file behind.
     const first = await rows.next();
-    await withStore(o, e, 'create', async (db) => {
+    await withStore(o, 'create', async (db) => {
       // One batch commits while the next is read: its I/O overlaps the parsing.
       let inFlight: Promise<void> = Promise.resolve();
       const flush = async (batch: Row[]) => {

@@ -9,6 +9,7 @@
 //   xrpkv serve --db PATH [--port N] ...  the Redis-protocol server (see serve.ts)
 import { Command } from 'commander';
 import { CliError } from './args.js';
+import { addBackupCommands } from './backup.js';
 import { addCheckCommand } from './check.js';
 import { quietOnBrokenPipe } from './output.js';
 import { addLoadCommand } from './load.js';
@@ -33,6 +34,7 @@ addXrpCommands(cli);
 addBenchCommands(cli);
 addServeCommand(cli);
 addStoreCommands(cli);
+addBackupCommands(cli);
 addLoadCommand(cli);
 addCheckCommand(cli);
 

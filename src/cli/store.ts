@@ -41,7 +41,7 @@ function addGet(cli: Command): void {
     .action(async (keys: string[], o: GetOptions) => {
       const e = encodingsOf(o);
       const wanted = keys.map((k) => textInput(o, e).key(k)); // bad input fails before the file is opened
-      await withStore(o, e, 'existing', async (db) => {
+      await withStore(o, 'existing', async (db) => {
         // A database `xrpkv serve` wrote keeps strings with a deadline, and keys starting with 0xff, in records of their own.
         const values = await decoding(o, e, async () => (o.redis ? wanted.map((k) => servedString(db as Database<Buffer, Buffer>, k as Buffer)) : db.getMany(wanted)));
         const out = new Output();
@@ -70,7 +70,7 @@ function addPut(cli: Command): void {
       const e = encodingsOf(o);
       const input = textInput(o, e);
       const [k, v] = [input.key(key), input.value(value)];
-      await withStore(o, e, 'create', (db) => db.put(k, v));
+      await withStore(o, 'create', (db) => db.put(k, v));
     });
 }
 
@@ -85,7 +85,7 @@ function addDel(cli: Command): void {
     .action(async (keys: string[], o: GetOptions) => {
       const e = encodingsOf(o);
       const wanted = keys.map((k) => textInput(o, e).key(k));
-      await withStore(o, e, 'existing', async (db) => {
+      await withStore(o, 'existing', async (db) => {
         // One transaction: they commit together, or (a key the store refuses) none does.
         const existed = await db.transaction((tx) => wanted.map((k) => tx.remove(k)));
         const deleted = existed.filter(Boolean).length;
@@ -122,7 +122,7 @@ function addScan(cli: Command): void {
         reverse: o.reverse === true,
         limit: o.limit,
       };
-      await withStore(o, e, 'existing', async (db) => {
+      await withStore(o, 'existing', async (db) => {
         const out = new Output();
         await decoding(o, e, async () => {
           for (const { key, value } of scanEntries(db, e, request)) {
@@ -143,6 +143,7 @@ function statsText(path: string, s: Stats, reason: string): string {
     `pages: ${s.pages} of ${s.pageSize} bytes: ${s.branchPages} branch, ${s.leafPages} leaf, ${s.overflowPages} overflow, ${s.freelistPages} freelist, ${s.logPages} log`,
     `log: ${s.logKeys} keys on ${s.logPages} pages, not yet in the tree`,
     `free pages: ${s.freePages} (${s.pendingPages} waiting for readers)`,
+    `bytes: ${s.fileBytes}: ${s.liveBytes} live, ${s.freeBytes} free, ${s.logBytes} log`,
     `fill: ${(s.fill * 100).toFixed(1)}% of branch and leaf page bytes`,
     `txid: ${s.txid}`,
     `backend: ${s.backend} (${reason})`,
@@ -158,7 +159,7 @@ function addStats(cli: Command): void {
   storeOptions(stats)
     .addHelpText('after', examples('xrpkv stats --db data.xrpkv', 'xrpkv stats --db data.xrpkv --lookup xrp --json'))
     .action(async (o: GetOptions) => {
-      await withStore(o, encodingsOf(o), 'existing', async (db) => {
+      await withStore(o, 'existing', async (db) => {
         const s = db.stats();
         if (o.json) console.log(toJson({ path: o.db, ...s, backendReason: db.lookupReason }));
         else console.log(statsText(o.db, s, db.lookupReason));

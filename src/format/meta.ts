@@ -10,10 +10,18 @@ export const MAGIC = Buffer.from('XRPKVDB\0', 'latin1');
 /**
  * Written by this code. Older files are read, and take this version at
  * their next commit: version 1 had no log, version 2 synced a log commit's
- * pages before its meta (so its metas carry no `newLog` check).
+ * pages before its meta (so its metas carry no `newLog` check), version 3
+ * recorded no encodings.
  */
-export const VERSION = 3;
-const VERSIONS = [1, 2, 3];
+export const VERSION = 4;
+const VERSIONS = [1, 2, 3, 4];
+
+/**
+ * The codes of the key and value encodings a meta records (bytes 112 and
+ * 113); 0, or a version before 4, records none. Codes are never reused.
+ */
+export const KEY_ENCODING_CODES = { 'ordered-binary': 1, binary: 2 } as const;
+export const VALUE_ENCODING_CODES = { msgpack: 1, binary: 2, string: 3, json: 4 } as const;
 
 /** What a commit publishes: the state of the tree as of `txid`. */
 export interface Meta {
@@ -41,6 +49,13 @@ export interface Meta {
    */
   newLogPages: number;
   newLogSum: number;
+  /**
+   * The encodings the file's entries are in (KEY_ENCODING_CODES,
+   * VALUE_ENCODING_CODES); absent when the file records none (written
+   * before version 4 and never opened with an explicit encoding since).
+   */
+  keyEncoding?: number;
+  valueEncoding?: number;
 }
 
 /** The meta page a commit of `txid` writes: the other holds the commit before it. */
@@ -61,6 +76,8 @@ export function encodeMeta(m: Meta): Buffer {
   writeU64(page, 96, m.logPages);
   page.writeUInt32LE(m.newLogPages, 104);
   page.writeUInt32LE(m.newLogSum >>> 0, 108);
+  page[112] = m.keyEncoding ?? 0;
+  page[113] = m.valueEncoding ?? 0;
   return seal(page);
 }
 
@@ -91,6 +108,8 @@ export function decodeMeta(page: Buffer, slot: number): Meta | string {
     newLogPages: version < 3 ? 0 : page.readUInt32LE(104),
     newLogSum: version < 3 ? 0 : page.readUInt32LE(108),
   };
+  if (version >= 4 && page[112] !== 0) m.keyEncoding = page[112];
+  if (version >= 4 && page[113] !== 0) m.valueEncoding = page[113];
   if (m.pageCount < META_PAGES) return `page count ${m.pageCount}`;
   for (const [name, n] of [['root', m.root], ['freelist', m.freelist], ['log', m.log]] as const) {
     if (n !== 0 && (n < META_PAGES || n >= m.pageCount)) return `${name} page ${n} is outside the file's ${m.pageCount} pages`;

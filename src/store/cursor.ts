@@ -284,16 +284,18 @@ export interface Bounds {
 }
 
 /**
- * The entries of `snap` within `b`, lazily, as `entry(key, value bytes)`;
- * `alive` runs before every step and throws to stop (a closed database).
+ * The entries of `snap` within `b`, lazily, as `entry(key, value)`: the
+ * value as the leaf holds it, so that a caller that needs only keys reads
+ * no overflow page (`snap.value` reads it). `alive` runs before every step
+ * and throws to stop (a closed database).
  */
-export function* range<T>(snap: Snapshot, b: Bounds, entry: (key: Buffer, value: Buffer) => T, alive: () => void): Generator<T, undefined> {
+export function* range<T>(snap: Snapshot, b: Bounds, entry: (key: Buffer, value: LeafValue) => T, alive: () => void): Generator<T, undefined> {
   alive(); // an iterator made before close and first stepped after it
   const c = new Cursor(snap);
   let ok = b.reverse ? c.seekLast(b.start) : c.seek(b.start);
   for (let n = 0; ok && n < b.limit; n++) {
     if (b.end !== undefined && (b.reverse ? Buffer.compare(c.key, b.end) <= 0 : Buffer.compare(c.key, b.end) >= 0)) break;
-    yield entry(c.key, snap.value(c.value));
+    yield entry(c.key, c.value);
     alive();
     ok = b.reverse ? c.prev() : c.next();
   }
@@ -309,7 +311,7 @@ export function* withRecent<T>(
   snap: Snapshot,
   tree: Iterator<[Buffer, LeafValue]>,
   b: Bounds,
-  entry: (key: Buffer, value: Buffer) => T,
+  entry: (key: Buffer, value: LeafValue) => T,
   alive: () => void,
 ): Generator<T, undefined> {
   alive();
@@ -331,7 +333,7 @@ export function* withRecent<T>(
       value = v.value;
     } else break;
     if (b.end !== undefined && compareBytes(key, b.end) >= 0) break;
-    yield entry(key, snap.value(value));
+    yield entry(key, value);
     n++;
     alive();
   }

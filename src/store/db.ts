@@ -9,16 +9,22 @@
 // Reads run against the last commit (a snapshot); writes queue in writer.ts.
 import { native, type StoreLockHandle } from '../native.js';
 import { checkStore, type CheckReport } from './check.js';
-import { range, withRecent } from './cursor.js';
-import { keyCodec, valueCodec, KEY_ENCODINGS, VALUE_ENCODINGS, type Codec, type KeyEncoding, type ValueEncoding } from './encoding.js';
-import { DatabaseClosedError, UnsupportedError, typeError, type WriteFailedError } from '../errors.js';
+import { range, withRecent, type Bounds } from './cursor.js';
+import { RangeIterable } from './range-iterable.js';
+import { conditionOf, holds, type WriteConditions } from './conditions.js';
+import { keyCodec, valueCodec, KEY_ENCODINGS, type Codec, type KeyEncoding, type ValueEncoding } from './encoding.js';
+import { DEFAULT_ENCODINGS, codesOf, resolveEncodings, type Encodings } from './encoding-record.js';
+import { askedValueEncoding, checkOptionNames } from './open-options.js';
+import { DatabaseClosedError, StoreError, UnsupportedError, typeError, type WriteFailedError } from '../errors.js';
 import type { LeafValue } from '../format/page.js';
 import { openFile } from './file.js';
+import { existsSync, rmSync } from 'node:fs';
+import { copyEntries, publishCopy, temporaryPath } from './backup.js';
 import { defaultCacheSize } from './memory.js';
 import { PAGE_SIZES, maxKeyLen } from '../format/page.js';
 import { Snapshot, Snapshots, type Recovery, type StoreState } from './snapshot.js';
 import { storeStats, type Stats } from './stats.js';
-import type { Op } from './ops.js';
+import type { Op, TxOps } from './ops.js';
 import { LOG_LIMIT, Writer } from './writer.js';
 import { xrpBackend } from '../xrp.js';
 import { XrpLookup, modeMisfit } from './xrp-lookup.js';
@@ -29,6 +35,10 @@ import { PackedOps } from './packed.js';
 
 export type Lookup = 'auto' | 'walk' | 'xrp';
 
+/**
+ * `open`'s options. An unknown one is a TypeError naming it (lmdb-js's
+ * options xrpkv lacks say so): a misspelt option is never ignored.
+ */
 export interface OpenOptions {
   /** 512, 1024, 2048 or 4096 (default); an existing file keeps its own. */
   pageSize?: number;
@@ -44,6 +54,8 @@ export interface OpenOptions {
   direct?: boolean | 'auto';
   /** fdatasync each commit (default true). */
   sync?: boolean;
+  /** lmdb-js's name: `noSync: true` is `sync: false`. */
+  noSync?: boolean;
   /**
    * How reads find a key below what the store holds in memory. `walk`:
    * TypeScript, one verified page read per level. `xrp`: bpf/lookup.c on
@@ -100,8 +112,24 @@ export interface OpenOptions {
    * always created, whole or not at all.)
    */
   initEmpty?: boolean;
+  /**
+   * `ordered-binary` (default) or `binary`. A file records the encodings it
+   * was created with (docs/FORMAT.md, "Meta pages"): without this option a
+   * handle takes the file's; with one that differs, opening throws
+   * EncodingMismatchError. A file written before encodings were recorded
+   * opens with the option (recorded at its next commit) or the default.
+   */
   keyEncoding?: KeyEncoding;
+  /** `msgpack` (default), `binary`, `string` or `json`; recorded as `keyEncoding` is. */
   valueEncoding?: ValueEncoding;
+  /** lmdb-js's name for `valueEncoding` (the same values); giving both, they must agree. */
+  encoding?: ValueEncoding;
+  /**
+   * Read-only handles (beside a writer, in other threads and processes)
+   * are not implemented yet: `true` throws UnsupportedError rather than
+   * hand out a handle that can write; `false` is the default.
+   */
+  readOnly?: boolean;
 }
 
 export interface RangeOptions<K> {
@@ -113,14 +141,25 @@ export interface RangeOptions<K> {
   limit?: number;
 }
 
-export type BatchOp<K, V> = { type: 'put'; key: K; value: V } | { type: 'del' | 'remove'; key: K };
+export type BatchOp<K, V> = { type: 'put'; key: K; value: V; noOverwrite?: undefined; ifValue?: undefined } | { type: 'del' | 'remove'; key: K; ifValue?: undefined };
+/** A batch operation with conditions (conditions.ts); the batch is then all or nothing, and resolves whether it applied. */
+export type ConditionalBatchOp<K, V> = ({ type: 'put'; key: K; value: V } & WriteConditions<V>) | ({ type: 'del' | 'remove'; key: K } & RemoveConditions<V>);
+/** A remove's condition: only if the key's value is `ifValue` (conditions.ts). */
+export type RemoveConditions<V> = Pick<WriteConditions<V>, 'ifValue'>;
+export type { WriteConditions };
 
 /** The transaction `transaction(fn)` passes to `fn`; everything it does commits, or nothing. */
 export interface Transaction<K, V> {
   get(key: K): V | undefined;
   has(key: K): boolean;
-  put(key: K, value: V): void;
-  remove(key: K): boolean;
+  /**
+   * True; with conditions (`noOverwrite`, `ifValue`), false when the key's
+   * value (as this transaction sees it) is not as required: then nothing is
+   * written, and the callback may go on or throw to abandon the transaction.
+   */
+  put(key: K, value: V, conditions?: WriteConditions<V>): boolean;
+  /** Whether the key was there; with `{ ifValue }`, false (nothing removed) unless its value was that one. */
+  remove(key: K, conditions?: RemoveConditions<V>): boolean;
 }
 
 export type { Stats };
@@ -154,6 +193,11 @@ function* chosen<T>(chains: () => boolean, chained: () => Generator<T, undefined
   return yield* chains() ? chained() : walked();
 }
 
+/** The conditions a batch operation carries, apart from its other fields. */
+function conditionsIn<V>(op: WriteConditions<V>): WriteConditions<V> {
+  return { noOverwrite: op.noOverwrite, ifValue: op.ifValue };
+}
+
 export function open<K = unknown, V = any>(path: string, options: OpenOptions = {}): Database<K, V> {
   return new Database<K, V>(path, options);
 }
@@ -177,6 +221,9 @@ export class Database<K = unknown, V = any> {
    * found. Also in `stats().recovery` and `check()`'s problems.
    */
   readonly recovery: Recovery | undefined;
+  /** The encodings in use: the file's record, else the options, else the defaults. */
+  readonly keyEncoding: KeyEncoding;
+  readonly valueEncoding: ValueEncoding;
   private readonly xrp: XrpLookup | undefined;
   /** With `lookup: 'auto'` (and chains available): what chooses each lookup's path. */
   private readonly auto: AutoLookup | undefined;
@@ -194,6 +241,7 @@ export class Database<K = unknown, V = any> {
   constructor(path: string, options: OpenOptions = {}) {
     if (typeof path !== 'string' || path === '') throw typeError('path must be a non-empty string');
     if (typeof options !== 'object' || options === null) throw typeError('options must be an object');
+    const { sync } = checkOptionNames(options);
     const pageSize = options.pageSize ?? 4096;
     if (!(PAGE_SIZES as readonly number[]).includes(pageSize)) throw new RangeError(`pageSize must be 512, 1024, 2048 or 4096, got ${pageSize}`);
     const cacheLevels = options.cacheLevels ?? 2;
@@ -205,10 +253,23 @@ export class Database<K = unknown, V = any> {
     if (!Number.isInteger(logLimit) || logLimit < 0) throw new RangeError(`logLimit must be an integer >= 0, got ${logLimit}`);
     const lookup = choice(options.lookup, 'lookup', ['auto', 'walk', 'xrp'] as const, 'auto');
     const xrpMode = choice(options.xrpMode, 'xrpMode', ['extended', 'kernel'] as const, 'extended');
-    const keyEncoding = choice(options.keyEncoding, 'keyEncoding', KEY_ENCODINGS, 'ordered-binary');
-    const valueEncoding = choice(options.valueEncoding, 'valueEncoding', VALUE_ENCODINGS, 'msgpack');
+    const asked: Partial<Encodings> = {};
+    if (options.keyEncoding !== undefined) asked.keyEncoding = choice(options.keyEncoding, 'keyEncoding', KEY_ENCODINGS, 'ordered-binary');
+    const valueEncoding = askedValueEncoding(options);
+    if (valueEncoding !== undefined) asked.valueEncoding = valueEncoding;
     if (options.initEmpty !== undefined && typeof options.initEmpty !== 'boolean') throw typeError('initEmpty must be a boolean');
-    const opened = openFile(path, { pageSize, sync: options.sync ?? true, direct: options.direct ?? false, cacheLevels, cacheSize, initEmpty: options.initEmpty === true });
+    const encodings = codesOf({ ...DEFAULT_ENCODINGS, ...asked });
+    const opened = openFile(path, { pageSize, sync, direct: options.direct ?? false, cacheLevels, cacheSize, initEmpty: options.initEmpty === true, encodings });
+    let resolved: ReturnType<typeof resolveEncodings>;
+    try {
+      resolved = resolveEncodings(path, opened.state.meta, asked);
+    } catch (e) {
+      opened.state.pager.close();
+      native.storeUnlock(opened.lock);
+      throw e;
+    }
+    // Recorded by the next commit (every commit's meta carries the last one's encodings).
+    opened.state.meta = { ...opened.state.meta, ...resolved.record };
     this.path = path;
     this.state = opened.state;
     this.lock = opened.lock;
@@ -245,8 +306,10 @@ export class Database<K = unknown, V = any> {
     this.auto = xrp && lookup === 'auto' ? new AutoLookup(xrp) : undefined;
     this.lookup = this.auto ? 'auto' : xrp ? 'xrp' : 'walk';
     this.whyLookup = reason;
-    this.keys = keyCodec(keyEncoding, maxKeyLen(this.pageSize));
-    this.values = valueCodec(valueEncoding);
+    this.keyEncoding = resolved.encodings.keyEncoding;
+    this.valueEncoding = resolved.encodings.valueEncoding;
+    this.keys = keyCodec(this.keyEncoding, maxKeyLen(this.pageSize));
+    this.values = valueCodec(this.valueEncoding);
     this.writer = new Writer(opened.state, () => this.snapshots.oldest(), logLimit);
     this.recovery = opened.state.recovery;
   }
@@ -352,59 +415,78 @@ export class Database<K = unknown, V = any> {
     return this.writer.failed;
   }
 
-  /** Keys in the last commit. */
-  count(): number {
-    return this.open().meta.entries;
+  /**
+   * Keys in the last commit; with a range (`start`, `end`, `reverse`,
+   * `limit`, as `getRange`'s), the keys within it, counted from one
+   * snapshot without reading values (a walk of the range's leaves).
+   */
+  count(options: RangeOptions<K> = {}): number {
+    const state = this.open();
+    if (typeof options !== 'object' || options === null) throw typeError('count options must be an object');
+    const bounds = this.bounds(options);
+    if (bounds.start === undefined && bounds.end === undefined) return Math.min(state.meta.entries, bounds.limit);
+    let n = 0;
+    for (const _ of range(new Snapshot(state, state.meta), bounds, () => undefined, () => undefined)) n++;
+    return n;
+  }
+
+  /** lmdb-js's name for `count`. */
+  getCount(options: RangeOptions<K> = {}): number {
+    return this.count(options);
   }
 
   /**
-   * Entries in key order (or reverse), from a snapshot taken when iteration
-   * starts: commits made meanwhile are not seen. Iterable with `for` or `for await`.
+   * Entries in key order (or reverse), lazily (lmdb-js's RangeIterable:
+   * `map`, `filter`, `forEach`, `asArray`): each iteration takes a snapshot
+   * when it starts, and commits made meanwhile are not seen. Iterable with
+   * `for` or `for await`.
    */
-  getRange(options: RangeOptions<K> = {}): Iterable<{ key: K; value: V }> & AsyncIterable<{ key: K; value: V }> {
+  getRange(options: RangeOptions<K> = {}): RangeIterable<{ key: K; value: V }> {
     const state = this.open();
+    const bounds = this.bounds(options);
+    return new RangeIterable(() =>
+      this.iterate(state, bounds, (snap, k, v) => ({ key: this.keys.decode(k) as K, value: this.values.decode(snap.value(v)) as V })),
+    );
+  }
+
+  /** The keys of `getRange(options)`, lazily; no value is read. */
+  getKeys(options: RangeOptions<K> = {}): RangeIterable<K> {
+    const state = this.open();
+    const bounds = this.bounds(options);
+    return new RangeIterable(() => this.iterate(state, bounds, (_snap, k) => this.keys.decode(k) as K));
+  }
+
+  /** `options` checked and its keys encoded. */
+  private bounds(options: RangeOptions<K>): Bounds {
+    if (typeof options !== 'object' || options === null) throw typeError('range options must be an object');
     const start = options.start === undefined ? undefined : this.keys.encode(options.start);
     const end = options.end === undefined ? undefined : this.keys.encode(options.end);
     const limit = options.limit ?? Infinity;
     if (typeof limit !== 'number' || !(limit >= 0)) throw new RangeError(`limit must be a number >= 0, got ${String(limit)}`);
-    const reverse = options.reverse === true;
-    const iterate = () => this.iterate(state, start, end, reverse, limit);
-    return {
-      [Symbol.iterator]: iterate,
-      [Symbol.asyncIterator]: () => {
-        const it = iterate();
-        return {
-          next: async () => it.next(),
-          return: async (value?: unknown) => it.return!(value),
-          [Symbol.asyncIterator]() {
-            return this;
-          },
-        };
-      },
-    };
+    return { start, end, reverse: options.reverse === true, limit };
   }
 
   /**
    * An iterator holding a snapshot until it ends, is returned from, or is
    * collected unfinished (the finalization registry releases it then).
    */
-  private iterate(state: StoreState, start: Buffer | undefined, end: Buffer | undefined, reverse: boolean, limit: number): IterableIterator<{ key: K; value: V }> {
+  private iterate<T>(state: StoreState, bounds: Bounds, entry: (snap: Snapshot, key: Buffer, value: LeafValue) => T): IterableIterator<T> {
     const snap = this.snapshot();
-    const entry = (k: Buffer, v: Buffer) => ({ key: this.keys.decode(k) as K, value: this.values.decode(v) as V });
+    const each = (k: Buffer, v: LeafValue) => entry(snap, k, v);
     const alive = () => {
       if (snap.released || this.state !== state) throw new DatabaseClosedError(this.path);
     };
     const { xrp, auto } = this;
-    const bounds = { start, end, reverse, limit };
+    const { start, end, reverse, limit } = bounds;
     // With logged keys, range.c may be asked for more pairs than `limit`: some may be hidden.
-    const chained = () => withRecent(snap, xrpRange(xrp!, snap, start, end, snap.overlay.size === 0 ? limit : Infinity), bounds, entry, alive);
-    const walked = () => range(snap, bounds, entry, alive);
+    const chained = () => withRecent(snap, xrpRange(xrp!, snap, start, end, snap.overlay.size === 0 ? limit : Infinity), bounds, each, alive);
+    const walked = () => range(snap, bounds, each, alive);
     const gen = auto ? chosen(() => auto.scanChains(snap, start, reverse), chained, walked) : xrp && !reverse ? chained() : walked();
     const done = () => {
       this.orphans.unregister(snap);
       snap.release();
     };
-    const it: IterableIterator<{ key: K; value: V }> = {
+    const it: IterableIterator<T> = {
       next: () => {
         try {
           const r = gen.next();
@@ -436,7 +518,15 @@ export class Database<K = unknown, V = any> {
    * is a write of its own: one whose page is damaged fails alone
    * (CorruptionError naming the page) and the turn's other puts commit.
    */
-  put(key: K, value: V): Promise<void> {
+  put(key: K, value: V): Promise<void>;
+  /**
+   * A conditional put (conditions.ts: `noOverwrite`, or `ifValue`): resolves
+   * true once durable if it applied, false (nothing written) if the key's
+   * value was not as required when it applied, after the writes before it.
+   */
+  put(key: K, value: V, conditions: WriteConditions<V>): Promise<boolean>;
+  put(key: K, value: V, conditions?: WriteConditions<V>): Promise<void | boolean> {
+    if (conditions !== undefined) return this.writeOps([this.putOp(key, value, conditions)]);
     const writer = this.writable();
     const k = this.keys.bytes(key);
     const v = this.values.bytes(value);
@@ -455,15 +545,56 @@ export class Database<K = unknown, V = any> {
   }
 
   /** Resolves with whether the key was there when the removal applied. */
-  remove(key: K): Promise<boolean> {
-    const op: Op = { type: 'remove', key: this.keys.encode(key) };
+  /**
+   * Resolves with whether the key was there when the removal applied; with
+   * `{ ifValue }`, false (nothing removed) unless its value was that one.
+   */
+  remove(key: K, conditions?: RemoveConditions<V>): Promise<boolean> {
+    return this.writeOps([this.removeOp(key, conditions)]);
+  }
+
+  /** `ops` as one write of the queue, ending this turn's batch of puts. */
+  private writeOps(ops: Op[]): Promise<boolean> {
     this.openPuts = undefined;
-    return this.writable().write([op]) as Promise<boolean>;
+    return this.writable()
+      .write(ops)
+      .then((r) => r !== false);
+  }
+
+  private putOp(key: K, value: V, conditions: WriteConditions<V> | undefined): Op {
+    const op: Op = { type: 'put', key: this.keys.encode(key), value: this.values.encode(value) };
+    const condition = conditions === undefined ? undefined : conditionOf(conditions, this.values, false);
+    if (condition !== undefined) op.if = condition;
+    return op;
+  }
+
+  private removeOp(key: K, conditions: RemoveConditions<V> | undefined): Op {
+    const op: Op = { type: 'remove', key: this.keys.encode(key) };
+    const condition = conditions === undefined ? undefined : conditionOf(conditions, this.values, true);
+    if (condition !== undefined) op.if = condition;
+    return op;
   }
 
   /** Applies every operation in one commit; bad input throws before any is queued. */
-  batch(ops: BatchOp<K, V>[]): Promise<void> {
+  batch(ops: BatchOp<K, V>[]): Promise<void>;
+  /**
+   * A batch whose operations carry conditions (`noOverwrite`, `ifValue`):
+   * all or nothing. Every condition is checked against the state before the
+   * batch (after the writes issued before it); if one fails, nothing of the
+   * batch applies and it resolves false, else true.
+   */
+  batch(ops: ConditionalBatchOp<K, V>[]): Promise<boolean>;
+  batch(ops: ConditionalBatchOp<K, V>[]): Promise<void | boolean> {
     if (!Array.isArray(ops)) throw typeError('ops must be an array');
+    if (ops.some((op) => op?.ifValue !== undefined || (op as { noOverwrite?: unknown })?.noOverwrite !== undefined)) {
+      return this.writeOps(
+        ops.map((op) => {
+          if (op?.type === 'put') return this.putOp(op.key, op.value, conditionsIn(op));
+          if (op?.type === 'del' || op?.type === 'remove') return this.removeOp(op.key, conditionsIn(op));
+          throw typeError(`a batch operation needs type 'put', 'del' or 'remove', got ${JSON.stringify((op as { type?: unknown }).type)}`);
+        }),
+      );
+    }
     // Every key and value copied once into one buffer (packed.ts): no object per operation.
     const packed = new PackedOps(ops.length, ops.length * 64);
     for (const op of ops) {
@@ -491,18 +622,66 @@ export class Database<K = unknown, V = any> {
   transaction<T>(fn: (tx: Transaction<K, V>) => T): Promise<T> {
     if (typeof fn !== 'function') throw typeError('transaction needs a function');
     this.openPuts = undefined;
-    return this.writable().transaction((ops) => {
-      const get = (key: K) => ops.get(this.keys.encode(key));
-      return fn({
-        get: (key) => {
-          const v = get(key);
-          return v === undefined ? undefined : (this.values.decode(v) as V);
-        },
-        has: (key) => get(key) !== undefined,
-        put: (key, value) => ops.put(this.keys.encode(key), this.values.encode(value)),
-        remove: (key) => ops.remove(this.keys.encode(key)),
-      });
-    });
+    return this.writable().transaction((ops) => fn(this.txOf(ops)));
+  }
+
+  /** The Transaction a callback gets, over the writer's encoded `ops`. */
+  private txOf(ops: TxOps): Transaction<K, V> {
+    const get = (key: K) => ops.get(this.keys.encode(key));
+    return {
+      get: (key) => {
+        const v = get(key);
+        return v === undefined ? undefined : (this.values.decode(v) as V);
+      },
+      has: (key) => get(key) !== undefined,
+      put: (key, value, conditions) => {
+        const op = this.putOp(key, value, conditions);
+        if (op.if !== undefined && !holds(ops.get(op.key), op.if)) return false;
+        ops.put(op.key, (op as { value: Buffer }).value);
+        return true;
+      },
+      remove: (key, conditions) => {
+        const op = this.removeOp(key, conditions);
+        if (op.if !== undefined && !holds(ops.get(op.key), op.if)) return false;
+        return ops.remove(op.key);
+      },
+    };
+  }
+
+  // ---- synchronous writes ----------------------------------------------------
+  //
+  // Committed and durable when they return, as lmdb-js's are: the commit is
+  // prepared and written in this turn (writer.ts `commitSync`), blocking
+  // the event loop meanwhile. Writes issued before them and not yet handed
+  // to the disk (this turn's puts, a batch) go first, in the same commit,
+  // and their promises settle with it; while an earlier commit is being
+  // written they throw WritesPendingError (await `flushed` first), since
+  // going ahead of it would reorder writes already issued.
+
+  /** `put`, committed now: true, or false when its conditions failed (nothing written). */
+  putSync(key: K, value: V, conditions?: WriteConditions<V>): boolean {
+    const op = this.putOp(key, value, conditions);
+    this.openPuts = undefined;
+    return this.writable().writeSync([op]) !== false;
+  }
+
+  /** `remove`, committed now: whether the key was there (and its value `ifValue`, when given). */
+  removeSync(key: K, conditions?: RemoveConditions<V>): boolean {
+    const op = this.removeOp(key, conditions);
+    this.openPuts = undefined;
+    return this.writable().writeSync([op]) === true;
+  }
+
+  /** `transaction`, committed now: `fn`'s answer, or what it threw (then nothing of it is written). */
+  transactionSync<T>(fn: (tx: Transaction<K, V>) => T): T {
+    if (typeof fn !== 'function') throw typeError('transactionSync needs a function');
+    this.openPuts = undefined;
+    return this.writable().transactionSync((ops) => fn(this.txOf(ops)));
+  }
+
+  /** Resolves once every write issued so far has committed (or failed), as lmdb-js's `flushed`. */
+  get flushed(): Promise<void> {
+    return this.writer.drain();
   }
 
   // ---- the database ---------------------------------------------------------
@@ -511,6 +690,41 @@ export class Database<K = unknown, V = any> {
     const snap = this.snapshot();
     try {
       return storeStats(snap, this.lookup, this.writer.failed === undefined, this.auto?.stats);
+    } finally {
+      snap.release();
+    }
+  }
+
+  /**
+   * Writes a compacted copy of the last commit to `path` (a new file; one
+   * there is never replaced: StoreError `EXISTS`), while writes go on: the
+   * copy is of the commit published when this was called, and later commits
+   * are not in it. Resolves with the entries copied once the copy is whole
+   * and durable; on failure `path` is not created. The copy keeps the page
+   * size and records the same encodings (backup.ts says how it is made).
+   */
+  async backup(path: string): Promise<{ entries: number }> {
+    if (typeof path !== 'string' || path === '') throw typeError('backup needs a path');
+    const state = this.open();
+    if (existsSync(path)) throw new StoreError(`${path} exists: a backup never replaces a file`, 'EXISTS');
+    const snap = this.snapshot();
+    const temporary = temporaryPath(path);
+    rmSync(temporary, { force: true }); // a copy this process left unfinished
+    let copy: Database<K, V> | undefined;
+    try {
+      copy = new Database<K, V>(temporary, { pageSize: this.pageSize, keyEncoding: this.keyEncoding, valueEncoding: this.valueEncoding, logLimit: 0, cacheSize: 8 << 20 });
+      const writer = copy.writer;
+      const alive = () => {
+        if (snap.released || this.state !== state) throw new DatabaseClosedError(this.path);
+      };
+      const entries = await copyEntries(snap, (ops) => writer.write(ops), alive);
+      await copy.close();
+      publishCopy(temporary, path);
+      return { entries };
+    } catch (e) {
+      await copy?.close().catch(() => undefined);
+      rmSync(temporary, { force: true });
+      throw e;
     } finally {
       snap.release();
     }

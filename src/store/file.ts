@@ -18,8 +18,16 @@ import { Pager } from './pager.js';
 import type { Recovery, StoreState } from './snapshot.js';
 import { dropUnwrittenCommit, dropWritablePages } from './stale-cache.js';
 
+/** The encodings' codes a meta records (format/meta.ts). */
+export interface EncodingCodes {
+  keyEncoding: number;
+  valueEncoding: number;
+}
+
 export interface FileOptions {
   pageSize: number;
+  /** What a new file records. */
+  encodings: EncodingCodes;
   sync: boolean;
   direct: boolean | 'auto';
   cacheLevels: number;
@@ -47,9 +55,9 @@ function lock(path: string): StoreLockHandle {
 }
 
 /** The two meta pages of a new database: txids 0 and 1, an empty tree. */
-function newMetaPages(pageSize: number): Buffer {
+function newMetaPages(pageSize: number, codes: EncodingCodes): Buffer {
   const metas = [0, 1].map((txid) =>
-    encodeMeta({ txid, pageSize, root: 0, height: 0, pageCount: META_PAGES, freelist: 0, entries: 0, log: 0, logPages: 0, newLogPages: 0, newLogSum: 0 }),
+    encodeMeta({ txid, pageSize, root: 0, height: 0, pageCount: META_PAGES, freelist: 0, entries: 0, log: 0, logPages: 0, newLogPages: 0, newLogSum: 0, ...codes }),
   );
   return Buffer.concat(metas);
 }
@@ -71,11 +79,11 @@ function syncDirectory(path: string): void {
  * meanwhile (then that one is opened). A failure (no space, EIO) leaves
  * nothing at `path`.
  */
-function createFile(path: string, pageSize: number, sync: boolean): void {
+function createFile(path: string, pageSize: number, sync: boolean, codes: EncodingCodes): void {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.creating`);
   let fd: number | undefined = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o644);
   try {
-    const pages = newMetaPages(pageSize);
+    const pages = newMetaPages(pageSize, codes);
     for (let done = 0; done < pages.length; ) done += writeSync(fd, pages, done, pages.length - done, done);
     if (sync) fsyncSync(fd);
     closeSync(fd);
@@ -95,9 +103,9 @@ function createFile(path: string, pageSize: number, sync: boolean): void {
 }
 
 /** Makes an existing empty file a new database (`initEmpty`), in place. */
-function initEmptyFile(pager: Pager, path: string, pageSize: number): void {
+function initEmptyFile(pager: Pager, path: string, pageSize: number, codes: EncodingCodes): void {
   pager.pageSize = pageSize;
-  const pages = newMetaPages(pageSize);
+  const pages = newMetaPages(pageSize, codes);
   for (let slot = 0; slot < META_PAGES; slot++) pager.writeSync(slot, pages.subarray(slot * pageSize, (slot + 1) * pageSize));
   pager.flushSync();
   if (pager.sync) syncDirectory(path);
@@ -129,7 +137,7 @@ export function readFreelist(pager: Pager, meta: Meta): { pages: number[]; ids: 
 }
 
 export function openFile(path: string, o: FileOptions): OpenedFile {
-  if (!exists(path)) createFile(path, o.pageSize, o.sync);
+  if (!exists(path)) createFile(path, o.pageSize, o.sync, o.encodings);
   const pager = new Pager(path, { sync: o.sync, direct: o.direct, cacheSize: o.cacheSize });
   let held: StoreLockHandle | undefined;
   try {
@@ -142,7 +150,7 @@ export function openFile(path: string, o: FileOptions): OpenedFile {
           'EMPTY_FILE',
         );
       }
-      initEmptyFile(pager, path, o.pageSize);
+      initEmptyFile(pager, path, o.pageSize, o.encodings);
     } else {
       // Neither meta valid: take the size page 0 claims, so that validMetas's reasons make sense.
       const claimed = pager.readAt(44, 4);

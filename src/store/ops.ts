@@ -10,11 +10,13 @@
 // shuffled batch cost what a sorted one does.
 import { isPageFailure, typeError } from '../errors.js';
 import { compareBytes } from '../format/page.js';
+import { holds, type Condition } from './conditions.js';
 import { keyOrder, type KeyOrder } from './key-order.js';
 import { FIELDS, PUT, PackedOps } from './packed.js';
 import { eachPaced, type Pace, type Steps } from './pace.js';
 
-export type Op = { type: 'put'; key: Buffer; value: Buffer } | { type: 'remove'; key: Buffer };
+/** `if`: the write applies only if its key's current value meets it (conditions.ts). */
+export type Op = { type: 'put'; key: Buffer; value: Buffer; if?: Condition } | { type: 'remove'; key: Buffer; if?: Condition };
 
 /** Reads and writes inside `transaction(fn)`, with keys already encoded. */
 export interface TxOps {
@@ -41,19 +43,27 @@ export interface Writes extends TxOps {
  */
 export const KEY_ORDER_MIN = 256;
 
-/** Runs `ops` on `tx`; a single remove answers whether its key was there. A damaged page fails the whole of it (it throws). */
+/**
+ * Runs `ops` on `tx`; a single remove answers whether its key was there. A
+ * damaged page fails the whole of it (it throws). With conditions, every
+ * one is checked first, and the answer is false (nothing applied) when one
+ * fails, else true (a single remove's: whether its key was there).
+ */
 export function* apply(tx: Writes, ops: Op[] | PackedOps, pace: Pace): Steps<unknown> {
   if (ops instanceof PackedOps) {
     yield* applyPacked(tx, ops, pace);
     return undefined;
   }
+  const conditional = ops.some((op) => op.if !== undefined);
+  if (conditional && !ops.every((op) => holds(op.if === undefined ? undefined : tx.get(op.key), op.if))) return false;
   let removed: boolean | undefined;
   for (const op of ops) {
     if (op.type === 'put') tx.put(op.key, op.value);
     else removed = tx.remove(op.key);
     if (pace.due()) yield;
   }
-  return ops.length === 1 ? removed : undefined;
+  if (ops.length === 1 && ops[0].type === 'remove') return removed;
+  return conditional ? true : undefined;
 }
 
 /**

@@ -1,7 +1,7 @@
 // `stats()`: the shape of the tree as of one snapshot. It visits every branch
 // and leaf page, so it costs a read of the whole tree (overflow pages are
 // counted from the leaves, not read).
-import { HEADER, branchEntrySize, leafEntrySize, overflowCapacity } from '../format/page.js';
+import { HEADER, META_PAGES, branchEntrySize, leafEntrySize, overflowCapacity } from '../format/page.js';
 import type { Recovery, Snapshot } from './snapshot.js';
 import type { AutoStats } from './auto-lookup.js';
 
@@ -24,6 +24,19 @@ export interface Stats {
   freePages: number;
   /** Of those, the ones waiting for snapshots. */
   pendingPages: number;
+  /**
+   * Bytes of the file the last commit uses (`pages` of `pageSize`), split
+   * three ways that add up to it: `liveBytes`, pages the commit reaches
+   * (the meta pages, branch, leaf, overflow and freelist pages); `freeBytes`,
+   * the freelist's pages (`freePages`), which later commits reuse before
+   * growing the file; `logBytes`, the log's pages, freed at the next
+   * checkpoint. The file itself may be longer (pages past the end of a
+   * failed commit), never shorter.
+   */
+  fileBytes: number;
+  liveBytes: number;
+  freeBytes: number;
+  logBytes: number;
   /** Bytes used in branch and leaf pages over their total size, 0..1. */
   fill: number;
   txid: number;
@@ -91,6 +104,10 @@ export function storeStats(snap: Snapshot, backend: 'auto' | 'walk' | 'xrp', wri
     logKeys: snap.overlay.size,
     freePages: store.freelist.size,
     pendingPages: store.freelist.pendingCount,
+    fileBytes: meta.pageCount * p,
+    liveBytes: (META_PAGES + treePages + overflowPages + store.freelistPages.length) * p,
+    freeBytes: store.freelist.size * p,
+    logBytes: meta.logPages * p,
     fill: treePages === 0 ? 0 : used / (treePages * p),
     txid: meta.txid,
     backend,

@@ -304,6 +304,8 @@ export class WriteTx {
       logPages: 0,
       newLogPages: 0,
       newLogSum: 0,
+      keyEncoding: this.store.meta.keyEncoding,
+      valueEncoding: this.store.meta.valueEncoding,
     };
     const { store, freelist } = this;
     return {

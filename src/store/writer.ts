@@ -32,9 +32,10 @@
 // blocks no turn for long. Reads go on meanwhile (they see the last
 // commit); writes queue for the next commit. The log path runs in one turn:
 // its commits are small, and a commit before it may publish at any turn.
-import { WriteFailedError, isPageFailure } from '../errors.js';
+import { WriteFailedError, WritesPendingError, isPageFailure } from '../errors.js';
 import type { PreparedCommit } from './commit.js';
 import { prepareLogCommit } from './log-commit.js';
+import { writeCommitSync } from './sync-commit.js';
 import { LogTx } from './log-tx.js';
 import type { Meta } from '../format/meta.js';
 import type { Overlay } from './overlay.js';
@@ -82,6 +83,8 @@ export class Writer {
   private barrier = false;
   /** The meta of the newest prepared commit (the published one when none is pending): what the next builds on. */
   private head: Meta;
+  /** Items are being applied in this turn, by pump (before `preparing` is set) or commitSync. */
+  private applying = false;
   /** Set by a failed write or sync: the file's state on disk is then unknown. */
   failed: WriteFailedError | undefined;
 
@@ -105,6 +108,16 @@ export class Writer {
 
   transaction<T>(fn: (tx: TxOps) => T): Promise<T> {
     return this.enqueue((resolve, reject) => ({ kind: 'txn', fn, resolve, reject })) as Promise<T>;
+  }
+
+  /** `write`, committed now: see commitSync. */
+  writeSync(ops: Op[] | PackedOps): unknown {
+    return this.commitSync((resolve, reject) => ({ kind: 'ops', ops, resolve, reject }));
+  }
+
+  /** `transaction`, committed now: see commitSync. */
+  transactionSync<T>(fn: (tx: TxOps) => T): T {
+    return this.commitSync((resolve, reject) => ({ kind: 'txn', fn, resolve, reject })) as T;
   }
 
   /** Resolves when every queued write has committed (or failed). */
@@ -135,7 +148,16 @@ export class Writer {
     if (this.preparing || this.queue.length === 0 || this.barrier || this.unpublished >= 2) return;
     const items = this.queue.splice(0);
     for (const item of items) if (item.kind === 'ops' && item.ops instanceof PackedOps) item.ops.sealed = true;
-    this.preparing = this.stage(items).finally(() => {
+    // The log path applies the items before stage() returns, and so before
+    // `preparing` is set: `applying` covers that, for commitSync.
+    this.applying = true;
+    let staged: Promise<void>;
+    try {
+      staged = this.stage(items);
+    } finally {
+      this.applying = false;
+    }
+    this.preparing = staged.finally(() => {
       this.preparing = undefined;
       this.pump();
     });
@@ -205,29 +227,97 @@ export class Writer {
    * be read fails alone (`applyItems`); the others are committed.
    */
   private async prepare(items: Item[], outcomes: Outcome[]): Promise<PreparedCommit | undefined> {
-    const { state } = this;
     const runs: (TxnRun | undefined)[] = [];
-    const count = opCount(items);
-    const limit = this.commitLimitFor(items, count);
-    if (this.logLimit > 0 && count <= limit && state.overlay.size + count <= this.logLimit) {
-      let log: LogTx;
-      do log = new LogTx(new Snapshot(state, this.head), count);
-      while (!finish(applyItems(log, items, outcomes, runs, UNPACED)));
-      const logged = prepareLogCommit(state, this.head, log, { commitKeys: limit, logKeys: this.logLimit, oldestSnapshot: this.oldestSnapshot() });
-      if (logged !== 'checkpoint') return logged;
-    }
+    const logged = this.prepareLog(items, outcomes, runs);
+    if (logged !== 'checkpoint') return logged;
     // A checkpoint, once every commit before it has published (what the log
-    // path read above is what they publish): the log's changes first, then
-    // this commit's, its transactions' writes as they ran above.
+    // path read above is what they publish).
     await this.tail;
     if (this.failed) throw this.failed;
     const pace = new Pace();
+    return paced(this.checkpoint(items, outcomes, runs, pace), pace);
+  }
+
+  /** `items` as a log commit, at once; 'checkpoint' when they need a tree commit. */
+  private prepareLog(items: Item[], outcomes: Outcome[], runs: (TxnRun | undefined)[]): PreparedCommit | undefined | 'checkpoint' {
+    const { state } = this;
+    const count = opCount(items);
+    const limit = this.commitLimitFor(items, count);
+    if (!(this.logLimit > 0 && count <= limit && state.overlay.size + count <= this.logLimit)) return 'checkpoint';
+    let log: LogTx;
+    do log = new LogTx(new Snapshot(state, this.head), count);
+    while (!finish(applyItems(log, items, outcomes, runs, UNPACED)));
+    return prepareLogCommit(state, this.head, log, { commitKeys: limit, logKeys: this.logLimit, oldestSnapshot: this.oldestSnapshot() });
+  }
+
+  /** `items` as a tree commit: the log's changes first, then theirs, their transactions' writes as they ran before. */
+  private *checkpoint(items: Item[], outcomes: Outcome[], runs: (TxnRun | undefined)[], pace: Pace): Steps<PreparedCommit | undefined> {
+    const { state } = this;
     for (;;) {
       const tx = new WriteTx(state, this.oldestSnapshot(), state.overlay.delta);
-      await paced(fold(state.overlay, tx, pace), pace);
+      yield* fold(state.overlay, tx, pace);
       tx.discard(state.logPages);
-      if (await paced(applyItems(tx, items, outcomes, runs, pace), pace)) return tx.changed ? await paced(tx.commit(pace), pace) : undefined;
+      if (yield* applyItems(tx, items, outcomes, runs, pace)) return tx.changed ? yield* tx.commit(pace) : undefined;
     }
+  }
+
+  /**
+   * Commits `own` now, in this turn, with the writes queued before it: they
+   * go first, in the order issued, in the same commit, and their promises
+   * settle with it. Returns `own`'s answer once the commit is durable (by
+   * the same protocol as an asynchronous one: sync-commit.ts), or throws
+   * why it failed. A commit already handed to the disk cannot be waited
+   * for synchronously, and going ahead of it would reorder writes: then
+   * this throws WritesPendingError and nothing is queued (await
+   * `drain()`, the database's `flushed`, first).
+   */
+  commitSync(make: (resolve: (v: unknown) => void, reject: (e: unknown) => void) => Item): unknown {
+    if (this.failed) throw this.failed;
+    // `applying`: called from a transaction callback of a commit being
+    // prepared, which this one would build beside, not on top of.
+    if (this.preparing || this.unpublished > 0 || this.applying) throw new WritesPendingError(this.state.path);
+    this.applying = true;
+    try {
+      return this.commitNow(make);
+    } finally {
+      this.applying = false;
+    }
+  }
+
+  /** commitSync's commit, once it may run. */
+  private commitNow(make: (resolve: (v: unknown) => void, reject: (e: unknown) => void) => Item): unknown {
+    let outcome: Outcome | undefined;
+    const own = make(
+      (value) => (outcome = { ok: true, value }),
+      (value) => (outcome = { ok: false, value }),
+    );
+    const items = this.queue.splice(0);
+    items.push(own);
+    for (const item of items) if (item.kind === 'ops' && item.ops instanceof PackedOps) item.ops.sealed = true;
+    const outcomes: Outcome[] = [];
+    let write: PreparedCommit | undefined;
+    try {
+      const runs: (TxnRun | undefined)[] = [];
+      const logged = this.prepareLog(items, outcomes, runs);
+      write = logged === 'checkpoint' ? finish(this.checkpoint(items, outcomes, runs, UNPACED)) : logged;
+    } catch (e) {
+      items.forEach((item) => item.reject(e));
+      throw e;
+    }
+    if (write) {
+      try {
+        writeCommitSync(this.state.pager, write);
+      } catch (e) {
+        this.failed = new WriteFailedError(this.state.path, e);
+        items.forEach((item) => item.reject(this.failed));
+        throw this.failed;
+      }
+      this.head = write.meta;
+      write.publish();
+    }
+    items.forEach((item, i) => (outcomes[i].ok ? item.resolve(outcomes[i].value) : item.reject(outcomes[i].value)));
+    if (!outcome!.ok) throw outcome!.value;
+    return outcome!.value;
   }
 
   /**
