@@ -64,8 +64,10 @@ describe.skipIf(unavailable !== undefined)('a thin device that runs out of space
     mkdirSync(mnt);
     run('mount', '-t', 'tmpfs', '-o', 'size=64M', 'tmpfs', backing);
     run('truncate', '-s', '256M', join(backing, 'disk.img'));
-    // Room that is given back once the disk is full.
-    run('dd', 'if=/dev/zero', `of=${join(backing, 'filler')}`, 'bs=1M', 'count=8', 'status=none');
+    // Room that is given back once the disk is full: enough for the reopen's
+    // commits, a checkpoint of a full log among them, and ext4's journal
+    // (8 MiB was too little once: the writes after the reopen failed too).
+    run('dd', 'if=/dev/zero', `of=${join(backing, 'filler')}`, 'bs=1M', 'count=24', 'status=none');
     loop = run('losetup', '-f', '--show', join(backing, 'disk.img'));
     run('mkfs.ext4', '-q', '-F', loop);
     run('mount', '-o', 'errors=continue', loop, mnt);
