@@ -686,6 +686,13 @@ export class Database<K = unknown, V = any> {
 
   // ---- the database ---------------------------------------------------------
 
+  /**
+   * The tree's shape, the file's bytes (live, free, log), the cache and the
+   * lookup paths. It reads and decodes every page of the tree, leaves
+   * included (to count pages and the bytes in use), so it costs a read per
+   * page not in memory: on a tree of millions of pages, seconds or more.
+   * `db.cacheUse` and `db.lookupCounts` are cheap.
+   */
   stats(): Stats {
     const snap = this.snapshot();
     try {
