@@ -3,25 +3,23 @@
 // deadline, the sweep that removes their records, deadlines kept across a
 // restart, and the upgrade of a database written before the data layout.
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { open } from '../src/store/db.js';
 import type { RunningServer } from '../src/server/server.js';
-import { run, startTestServer } from './server-fixtures.js';
+import { run, startTestServer, useTestServer } from './server-fixtures.js';
 import { ROOT, tempDir } from './xrp-fixtures.js';
 
-const tmp = tempDir();
 let server: RunningServer;
 let r: Redis;
-
-beforeAll(async () => {
-  server = await startTestServer(tmp.dir, 'expiry.xrpkv');
-  r = new Redis({ port: server.port, host: '127.0.0.1' });
-});
-afterAll(async () => {
-  await r.quit();
-  await server.close();
-  tmp.remove();
-});
+const clients: Redis[] = [];
+useTestServer(
+  'expiry.xrpkv',
+  (s) => {
+    server = s;
+    clients.push((r = new Redis({ port: s.port, host: '127.0.0.1' })));
+  },
+  clients,
+);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -6,12 +6,33 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { resolveConfig, type ServerConfig } from '../src/server/config.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
-import { ROOT } from './xrp-fixtures.js';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
+import { ROOT, tempDir } from './xrp-fixtures.js';
 
 /** A server in this process on a free loopback port, on `dir`/`name`. */
 export function startTestServer(dir: string, name: string, settings: Record<string, string> = {}): Promise<RunningServer> {
   const config: ServerConfig = resolveConfig({ db: join(dir, name), port: '0', lookup: 'walk', ...settings }, {});
   return startServer(config);
+}
+
+/**
+ * A test file's server: started on a temporary database `name` before its
+ * tests (`ready` receives it); after them, `clients` (the file's own, added
+ * as it makes them) quit, the server stops and the directory goes.
+ */
+export function useTestServer(name: string, ready: (server: RunningServer) => void, clients: Redis[] = []): void {
+  const tmp = tempDir();
+  let server: RunningServer | undefined;
+  beforeAll(async () => {
+    server = await startTestServer(tmp.dir, name);
+    ready(server);
+  });
+  afterAll(async () => {
+    await Promise.allSettled(clients.map((c) => c.quit()));
+    await server?.close();
+    tmp.remove();
+  });
 }
 
 export interface Output {

@@ -2,24 +2,21 @@
 // replies and errors as Redis 7.0 gives them (the differential test,
 // server-differential.test.ts, compares many more cases against Redis).
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server/server.js';
-import { redisCli, startTestServer } from './server-fixtures.js';
-import { tempDir } from './xrp-fixtures.js';
+import { redisCli, useTestServer } from './server-fixtures.js';
 
-const tmp = tempDir();
 let server: RunningServer;
 let r: Redis;
-
-beforeAll(async () => {
-  server = await startTestServer(tmp.dir, 'keys.xrpkv');
-  r = new Redis({ port: server.port, host: '127.0.0.1' });
-});
-afterAll(async () => {
-  await r.quit();
-  await server.close();
-  tmp.remove();
-});
+const clients: Redis[] = [];
+useTestServer(
+  'keys.xrpkv',
+  (s) => {
+    server = s;
+    clients.push((r = new Redis({ port: s.port, host: '127.0.0.1' })));
+  },
+  clients,
+);
 
 describe('string commands', () => {
   it('GETDEL, GETSET, SETNX, MSETNX', async () => {

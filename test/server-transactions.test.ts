@@ -4,23 +4,13 @@
 // and a watched key changed by another client makes EXEC answer nil.
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server/server.js';
-import { exchange, resp, startTestServer } from './server-fixtures.js';
-import { tempDir } from './xrp-fixtures.js';
+import { exchange, resp, useTestServer } from './server-fixtures.js';
 
-const tmp = tempDir();
 let server: RunningServer;
 const clients: Redis[] = [];
-
-beforeAll(async () => {
-  server = await startTestServer(tmp.dir, 'tx.xrpkv');
-});
-afterAll(async () => {
-  await Promise.allSettled(clients.map((c) => c.quit()));
-  await server.close();
-  tmp.remove();
-});
+useTestServer('tx.xrpkv', (s) => (server = s), clients);
 
 function ioredis(): Redis {
   const client = new Redis({ port: server.port, host: '127.0.0.1' });

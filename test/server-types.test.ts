@@ -5,24 +5,21 @@
 // leaves its members to the sweep, which removes them all.
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server/server.js';
-import { startTestServer } from './server-fixtures.js';
-import { tempDir } from './xrp-fixtures.js';
+import { useTestServer } from './server-fixtures.js';
 
-const tmp = tempDir();
 let server: RunningServer;
 let r: Redis;
-
-beforeAll(async () => {
-  server = await startTestServer(tmp.dir, 'types.xrpkv');
-  r = new Redis({ port: server.port, host: '127.0.0.1' });
-});
-afterAll(async () => {
-  await r.quit();
-  await server.close();
-  tmp.remove();
-});
+const clients: Redis[] = [];
+useTestServer(
+  'types.xrpkv',
+  (s) => {
+    server = s;
+    clients.push((r = new Redis({ port: s.port, host: '127.0.0.1' })));
+  },
+  clients,
+);
 
 describe('hashes', () => {
   it('HSET, HGET, HMGET, HDEL, HGETALL, HKEYS, HVALS, HLEN, HEXISTS, HINCRBY, HINCRBYFLOAT, HSETNX, HSTRLEN, HSCAN', async () => {
