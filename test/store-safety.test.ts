@@ -350,7 +350,9 @@ describe('the writer lock', () => {
 
   it('a killed writer leaves no stale lock', async () => {
     const path = newPath();
-    const holder = child(`const db = store.open(${JSON.stringify(path)}); await db.put('k', 2); console.log('ready'); setInterval(() => {}, 1000);`);
+    // The timer keeps `db` reachable: a handle nothing refers to may be
+    // collected, and its lock released with it (a fresh-clone run saw that).
+    const holder = child(`const db = store.open(${JSON.stringify(path)}); await db.put('k', 2); console.log('ready'); setInterval(() => db, 1000);`);
     expect(await holder.line).toBe('ready');
     expect(() => open(path)).toThrow(expect.objectContaining({ code: 'LOCKED' }));
     await holder.kill();
