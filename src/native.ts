@@ -198,6 +198,8 @@ export interface Native {
   storeEncodeLeaves(head: Uint8Array, entries: Uint8Array, counts: Uint8Array, pageNos: Uint8Array, pageSize: number, txid: number): Buffer;
   /** Drops the clean cached pages of `fd`'s file in `offset..offset + length` (0: to the end) from the kernel's page cache (posix_fadvise DONTNEED); throws code DROP_CACHE_FAILED. */
   storeDropCache(fd: number, offset: number, length: number): null;
+  /** Starts reading `path`'s first `length` bytes into the kernel's page cache on a thread of its own (posix_fadvise WILLNEED) and returns at once; throws code PREFETCH_FAILED. */
+  storePrefetch(path: string, length: number): null;
   /** Tests: appends every write and sync of every commit to `path` (crates/node/src/io_trace.rs); null stops. */
   storeIoTrace(path: string | null): null;
   /** Bytes from the start of `bytes` to its first `align`-aligned address (align: a power of two). */

@@ -10,17 +10,14 @@
 //! entry. The bytes equal what src/store/page.ts `encodeLeaf` writes for the
 //! same entries (test/store-leaves.test.ts compares them).
 
-use xrp::crc32::crc32;
 use crate::format::{
     header, leaf_entry, max_inline, CHECKSUMMED, HEADER_SIZE, KIND_INLINE, KIND_OVERFLOW,
     OVERFLOW_REF, PAGE_SIZES, SLOT_SIZE, TYPE_LEAF,
 };
-use crate::napi::{CallCtx, JsError, Method, Result, Value};
+use crate::napi::{CallCtx, JsError, Method, Result, Value, MAX_SAFE_INTEGER};
+use xrp::crc32::crc32;
 
 pub(crate) const METHODS: [(&str, Method); 1] = [("storeEncodeLeaves", encode_leaves)];
-
-/// Page numbers and txids arrive as JS numbers: exact up to 2^53 - 1.
-const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 
 /// `storeEncodeLeaves(head, entries, counts, pageNos, pageSize, txid): Buffer`
 /// — leaf pages `pageNos[k]` (u64 LE) of `counts[k]` (u32 LE) entries each,
@@ -35,7 +32,7 @@ fn encode_leaves(cx: &mut CallCtx<'_>) -> Result<Value> {
         return Err(JsError::range_error(msg).into());
     }
     let txid = cx.number(5, "txid")?.unwrap_or(-1.0);
-    if !((0.0..=MAX_SAFE).contains(&txid) && txid.fract() == 0.0) {
+    if !((0.0..=MAX_SAFE_INTEGER).contains(&txid) && txid.fract() == 0.0) {
         let msg = format!("txid must be an integer from 0 to 2^53-1, got {txid}");
         return Err(JsError::range_error(msg).into());
     }

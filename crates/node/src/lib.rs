@@ -5,17 +5,19 @@
 //! Node-API is declared by hand (`napi_sys`) and wrapped (`napi`), so this
 //! crate has no dependency besides `ebpf` and `xrp`. All `unsafe` code lives in those two
 //! modules, but for one descriptor duplication in `commit` and one
-//! `posix_fadvise` in `store` (each allowed there by name); the rest is
+//! `posix_fadvise` in `fadvise` (each allowed there by name); the rest is
 //! checked safe.
 #![deny(unsafe_code)]
 
 mod commit;
 mod commit_order;
+mod fadvise;
 mod format;
 mod io_trace;
 mod leaves;
 mod napi;
 mod napi_sys;
+mod prefetch;
 mod store;
 mod xrp;
 mod xrp_records;
@@ -53,6 +55,7 @@ pub(crate) fn init(env: Env, exports: Value) -> Result<()> {
         .chain(xrp_sync::METHODS)
         .chain(xrp_walk::METHODS)
         .chain(store::METHODS)
+        .chain(prefetch::METHODS)
         .chain(commit::METHODS)
         .chain(io_trace::METHODS)
         .chain(leaves::METHODS)

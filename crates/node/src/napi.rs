@@ -13,6 +13,9 @@ use std::ptr::null_mut;
 
 use crate::napi_sys::*;
 
+/// The largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`).
+pub(crate) const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
 pub use crate::napi_sys::napi_type_tag as TypeTag;
 
 /// Which JS error constructor to use.

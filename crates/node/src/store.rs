@@ -10,7 +10,10 @@
 use std::cell::RefCell;
 use std::fs::{File, OpenOptions, TryLockError};
 
-use crate::napi::{CallCtx, ErrorKind, JsError, Method, Prop, Result, TypeTag, Value};
+use crate::fadvise;
+use crate::napi::{
+    CallCtx, ErrorKind, JsError, Method, Prop, Result, TypeTag, Value, MAX_SAFE_INTEGER,
+};
 
 static LOCK_TAG: TypeTag = TypeTag {
     lower: 0x7872_706b_765f_7374,
@@ -41,14 +44,14 @@ fn drop_cache(cx: &mut CallCtx<'_>) -> Result<Value> {
     let mut range = [0i64; 2];
     for (i, (slot, what)) in range.iter_mut().zip(["offset", "length"]).enumerate() {
         let n = cx.number(1 + i, what)?.unwrap_or(-1.0);
-        if !(n >= 0.0 && n <= MAX_SAFE && n.fract() == 0.0) {
+        if !(n >= 0.0 && n <= MAX_SAFE_INTEGER && n.fract() == 0.0) {
             return Err(
                 JsError::range_error(format!("{what} must be an integer >= 0, got {n}")).into(),
             );
         }
         *slot = n as i64;
     }
-    match fadvise_dontneed(fd as i32, range[0], range[1]) {
+    match fadvise::advise(fd as i32, range[0], range[1], fadvise::DONTNEED) {
         0 => env.null(),
         errno => {
             let e = std::io::Error::from_raw_os_error(errno);
@@ -57,28 +60,6 @@ fn drop_cache(cx: &mut CallCtx<'_>) -> Result<Value> {
             Err(err.prop("errno", Prop::Number(errno as f64)).into())
         }
     }
-}
-
-/// Integers JS numbers hold exactly.
-const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
-
-/// POSIX_FADV_DONTNEED: 4 in Linux's generic uapi, which x86_64 and aarch64
-/// use (the xrp crate refuses to build for other architectures).
-const POSIX_FADV_DONTNEED: std::ffi::c_int = 4;
-
-/// `posix_fadvise(fd, offset, length, POSIX_FADV_DONTNEED)`: 0, or an errno.
-#[allow(unsafe_code)] // one libc call; it touches no memory of ours
-fn fadvise_dontneed(fd: std::ffi::c_int, offset: i64, length: i64) -> std::ffi::c_int {
-    extern "C" {
-        fn posix_fadvise(
-            fd: std::ffi::c_int,
-            offset: i64,
-            len: i64,
-            advice: std::ffi::c_int,
-        ) -> std::ffi::c_int;
-    }
-    // SAFETY: a plain system call on a descriptor number; a bad one is EBADF.
-    unsafe { posix_fadvise(fd, offset, length, POSIX_FADV_DONTNEED) }
 }
 
 /// `alignmentOffset(bytes: Uint8Array, align: number): number` — how many
