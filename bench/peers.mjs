@@ -2,7 +2,7 @@
 // xrpkv next to lmdb-js and classic-level on the same data, in one run (`npm run bench:peers`).
 //
 //   node bench/peers.mjs [--keys N] [--gets N] [--cold-gets N] [--scans N] [--batches N] [--repeat N]
-//                        [--stores xrpkv,lmdb,classic-level] [--lookup auto|walk|xrp] [--direct] [--dir D] [--no-json] [--no-chart]
+//                        [--stores xrpkv,lmdb,classic-level] [--lookup auto|walk|xrp] [--direct|--buffered] [--dir D] [--no-json] [--no-chart]
 //
 // The data, the same for every store: N (default 1,000,000) 16-byte binary
 // keys and 100-byte binary values (bench/lib/workload.mjs), stored as raw
@@ -22,8 +22,9 @@
 //                 reads in flight: xrpkv with lookup 'xrp' runs them as one batch of
 //                 chains on io_uring, lmdb-js prefetches on a thread, classic-level
 //                 runs them on the libuv pool)
-//                 (xrpkv's chains read as the store does: buffered, or with --direct
-//                 (`direct: 'auto'`) O_DIRECT where the file system allows)
+//                 (xrpkv's chains read as the store does: by default, as with
+//                 --direct (`direct: 'auto'`), O_DIRECT where the file system
+//                 allows; --buffered: through the kernel's page cache)
 //   range scan    100 rows from a random existing key (sync getRange on xrpkv and lmdb,
 //                 iterator({ gte, limit }).all() on classic-level); scans/s and rows/s
 // Ratios are store ops/s divided by xrpkv ops/s: 2.00x = twice xrpkv's rate.
@@ -74,7 +75,7 @@ if (!['auto', 'walk', 'xrp'].includes(lookup)) {
 }
 const xrpkv = stores.find((s) => s.name === 'xrpkv');
 if (xrpkv) xrpkv.lookup = lookup;
-if (xrpkv) xrpkv.direct = args.includes('--direct') ? 'auto' : false;
+if (xrpkv) xrpkv.direct = args.includes('--direct') ? 'auto' : args.includes('--buffered') ? false : undefined;
 const keepDir = args.includes('--dir');
 const dir = keepDir ? stringOption(args, 'dir') : mkdtempSync(join(tmpdir(), 'xrpkv-peers-'));
 

@@ -13,10 +13,10 @@ export default {
   name: 'xrpkv',
   /** The `lookup` option (bench/peers.mjs --lookup). */
   lookup: 'auto',
-  /** The `direct` option (bench/peers.mjs --direct: 'auto'). */
-  direct: false,
+  /** The `direct` option: undefined (the store's default: 'auto', since commits sync), or bench/peers.mjs --direct ('auto') or --buffered (false). */
+  direct: undefined,
   get settings() {
-    return `keyEncoding/valueEncoding 'binary', sync: true (each commit fdatasyncs), 4 KiB pages, cacheLevels 2, lookup '${this.lookup}', direct ${this.direct}`;
+    return `keyEncoding/valueEncoding 'binary', sync: true (each commit fdatasyncs), 4 KiB pages, cacheLevels 2, lookup '${this.lookup}', direct ${this.direct ?? "default ('auto' with sync: true)"}`;
   },
   durability: 'sync: true: each commit fdatasyncs',
   open(dir) {

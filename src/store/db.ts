@@ -21,7 +21,7 @@ import { openFile } from './file.js';
 import { existsSync, rmSync } from 'node:fs';
 import { copyEntries, publishCopy, temporaryPath } from './backup.js';
 import { defaultCacheSize } from './memory.js';
-import { PAGE_SIZES, maxKeyLen } from '../format/page.js';
+import { META_PAGES, PAGE_SIZES, maxKeyLen } from '../format/page.js';
 import { Snapshot, Snapshots, type Recovery, type StoreState } from './snapshot.js';
 import { storeStats, type Stats } from './stats.js';
 import type { Op, TxOps } from './ops.js';
@@ -32,6 +32,7 @@ import { AutoLookup, type AutoStats } from './auto-lookup.js';
 import { autoReason, autoWalks } from './lookup-choice.js';
 import { xrpRange } from './xrp-range.js';
 import { PackedOps } from './packed.js';
+import { prefetchChoice, startPrefetch, type Prefetching } from './prefetch.js';
 
 export type Lookup = 'auto' | 'walk' | 'xrp';
 
@@ -43,13 +44,17 @@ export interface OpenOptions {
   /** 512, 1024, 2048 or 4096 (default); an existing file keeps its own. */
   pageSize?: number;
   /**
-   * O_DIRECT I/O. `false` (default): buffered. `auto`: where the file
-   * system allows it and its block is no larger than the page, else
-   * buffered (`stats().access` says which, and why). `true`: O_DIRECT or
-   * UnsupportedError (some file systems refuse it; zram's 4096-byte blocks
-   * are larger than 512-byte pages). With O_DIRECT the store's cache is the only cache of the
-   * file; buffered, it keeps branch pages and the kernel's page cache keeps
-   * the rest (`cacheSize`). `xrp` chains read the way the store does.
+   * O_DIRECT I/O. `auto`: where the file system allows it and its block is
+   * no larger than the page, else buffered (`stats().access` says which,
+   * and why). `true`: O_DIRECT or UnsupportedError (some file systems
+   * refuse it; zram's 4096-byte blocks are larger than 512-byte pages).
+   * `false`: buffered. Default: `auto` when commits sync (`sync`, the
+   * default), `false` with `sync: false`, where the kernel's write-back is
+   * what makes commits cheap. With O_DIRECT the store's cache is the only
+   * cache of the file, so a warm read costs no system call; buffered, it
+   * keeps branch pages and the kernel's page cache keeps the rest, a
+   * `pread` per lookup (`cacheSize`). `xrp` chains read the way the store
+   * does.
    */
   direct?: boolean | 'auto';
   /** fdatasync each commit (default true). */
@@ -124,6 +129,18 @@ export interface OpenOptions {
   valueEncoding?: ValueEncoding;
   /** lmdb-js's name for `valueEncoding` (the same values); giving both, they must agree. */
   encoding?: ValueEncoding;
+  /**
+   * Whether opening starts reading the whole file into the kernel's page
+   * cache, in the background (src/store/prefetch.ts), so that the first
+   * lookups after a restart find their pages there rather than each waiting
+   * on a random read. `auto` (default): when reads are buffered and the file
+   * is at most half the memory the process may use beyond `cacheSize`;
+   * `true`: whenever reads are buffered; `false`: never. `stats().prefetch`
+   * says what opening did, and why.
+   */
+  prefetch?: boolean | 'auto';
+  /** lmdb-js's name: `noReadAhead: true` is `prefetch: false`. */
+  noReadAhead?: boolean;
   /**
    * Read-only handles (beside a writer, in other threads and processes)
    * are not implemented yet: `true` throws UnsupportedError rather than
@@ -221,6 +238,8 @@ export class Database<K = unknown, V = any> {
    * found. Also in `stats().recovery` and `check()`'s problems.
    */
   readonly recovery: Recovery | undefined;
+  /** What opening did about reading the file ahead (the `prefetch` option), and why (`stats().prefetch`); the cache warmer to stop before closing. */
+  private readonly prefetching: Prefetching;
   /** The encodings in use: the file's record, else the options, else the defaults. */
   readonly keyEncoding: KeyEncoding;
   readonly valueEncoding: ValueEncoding;
@@ -241,7 +260,7 @@ export class Database<K = unknown, V = any> {
   constructor(path: string, options: OpenOptions = {}) {
     if (typeof path !== 'string' || path === '') throw typeError('path must be a non-empty string');
     if (typeof options !== 'object' || options === null) throw typeError('options must be an object');
-    const { sync } = checkOptionNames(options);
+    const { sync, prefetch } = checkOptionNames(options);
     const pageSize = options.pageSize ?? 4096;
     if (!(PAGE_SIZES as readonly number[]).includes(pageSize)) throw new RangeError(`pageSize must be 512, 1024, 2048 or 4096, got ${pageSize}`);
     const cacheLevels = options.cacheLevels ?? 2;
@@ -259,7 +278,7 @@ export class Database<K = unknown, V = any> {
     if (valueEncoding !== undefined) asked.valueEncoding = valueEncoding;
     if (options.initEmpty !== undefined && typeof options.initEmpty !== 'boolean') throw typeError('initEmpty must be a boolean');
     const encodings = codesOf({ ...DEFAULT_ENCODINGS, ...asked });
-    const opened = openFile(path, { pageSize, sync, direct: options.direct ?? false, cacheLevels, cacheSize, initEmpty: options.initEmpty === true, encodings });
+    const opened = openFile(path, { pageSize, sync, direct: options.direct ?? (sync ? 'auto' : false), cacheLevels, cacheSize, initEmpty: options.initEmpty === true, encodings });
     let resolved: ReturnType<typeof resolveEncodings>;
     try {
       resolved = resolveEncodings(path, opened.state.meta, asked);
@@ -312,6 +331,17 @@ export class Database<K = unknown, V = any> {
     this.values = valueCodec(this.valueEncoding);
     this.writer = new Writer(opened.state, () => this.snapshots.oldest(), logLimit);
     this.recovery = opened.state.recovery;
+    const { pager, freelist, logPages, meta } = opened.state;
+    const log = new Set(logPages);
+    const treePages = meta.pageCount - META_PAGES - freelist.size - log.size;
+    const ahead = prefetchChoice(prefetch, {
+      fileBytes: meta.pageCount * this.pageSize,
+      treeBytes: treePages * this.pageSize,
+      direct: pager.directBlock > 0,
+      cacheSize,
+    });
+    const free = (n: number) => this.state?.freelist.has(n) ?? true;
+    this.prefetching = startPrefetch(pager, meta.pageCount, ahead, (n) => n >= META_PAGES && !log.has(n) && !freelist.has(n), free);
   }
 
   // ---- reads ----------------------------------------------------------------
@@ -696,7 +726,7 @@ export class Database<K = unknown, V = any> {
   stats(): Stats {
     const snap = this.snapshot();
     try {
-      return storeStats(snap, this.lookup, this.writer.failed === undefined, this.auto?.stats);
+      return storeStats(snap, this.lookup, this.writer.failed === undefined, this.prefetching.reason, this.auto?.stats);
     } finally {
       snap.release();
     }
@@ -753,6 +783,7 @@ export class Database<K = unknown, V = any> {
       if (!this.state) return;
       await this.writer.drain();
       await this.auto?.idle();
+      await this.prefetching.warmer?.stop();
       this.snapshots.releaseAll();
       this.xrp?.close();
       this.state.pager.close();

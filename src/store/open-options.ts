@@ -1,11 +1,12 @@
 // Checks of `open`'s options that are about the names used: an unknown one
 // is a TypeError naming it (lmdb-js's that xrpkv lacks say so), and
-// lmdb-js's names for options xrpkv has (`encoding`, `noSync`) mean what
-// ours do. `readOnly: true` is refused until read-only handles exist
+// lmdb-js's names for options xrpkv has (`encoding`, `noSync`,
+// `noReadAhead`) mean what ours do. `readOnly: true` is refused until read-only handles exist
 // (issue 17's multi-reader work): ignoring it would let a caller believe
 // it cannot write.
 import { UnsupportedError, typeError } from '../errors.js';
 import type { OpenOptions } from './db.js';
+import type { Prefetch } from './prefetch.js';
 import { VALUE_ENCODINGS, type ValueEncoding } from './encoding.js';
 
 /** Every option `open` takes; typed so that a new one cannot be left out. */
@@ -24,17 +25,23 @@ const KNOWN: Record<keyof OpenOptions, true> = {
   valueEncoding: true,
   encoding: true,
   readOnly: true,
+  prefetch: true,
+  noReadAhead: true,
 };
 
 /** lmdb-js options with no counterpart here: named as such in the error. */
 const LMDB_ONLY = [
   'path', 'name', 'compression', 'useVersions', 'sharedStructuresKey', 'encoder', 'dupSort', 'maxDbs', 'maxReaders', 'mapSize',
   'noSubdir', 'cache', 'commitDelay', 'eventTurnBatching', 'overlappingSync', 'noMetaSync', 'noMemInit', 'useWritemap',
-  'remapChunks', 'noReadAhead', 'strictAsyncOrder', 'separateFlushed', 'safeRestore',
+  'remapChunks', 'strictAsyncOrder', 'separateFlushed', 'safeRestore',
 ];
 
-/** Throws for an unknown option, or one that cannot be honoured; returns `sync` as `sync` and `noSync` say. */
-export function checkOptionNames(options: OpenOptions): { sync: boolean } {
+/**
+ * Throws for an unknown option, or one that cannot be honoured; returns
+ * `sync` as `sync` and `noSync` say, `prefetch` as `prefetch` and
+ * `noReadAhead` say.
+ */
+export function checkOptionNames(options: OpenOptions): { sync: boolean; prefetch: Prefetch } {
   for (const name of Object.keys(options)) {
     if (name in KNOWN) continue;
     const lmdb = LMDB_ONLY.includes(name) ? ` (an lmdb-js option xrpkv does not have)` : '';
@@ -49,7 +56,13 @@ export function checkOptionNames(options: OpenOptions): { sync: boolean } {
   if (options.sync !== undefined && options.noSync !== undefined && options.sync === options.noSync) {
     throw typeError(`sync: ${options.sync} and noSync: ${options.noSync} contradict each other: give one`);
   }
-  return { sync: options.sync ?? !(options.noSync ?? false) };
+  const { prefetch, noReadAhead } = options;
+  if (prefetch !== undefined && typeof prefetch !== 'boolean' && prefetch !== 'auto') throw new RangeError(`prefetch must be true, false or 'auto', got ${String(prefetch)}`);
+  if (noReadAhead !== undefined && typeof noReadAhead !== 'boolean') throw typeError('noReadAhead must be a boolean');
+  if (noReadAhead === true && prefetch !== undefined && prefetch !== false) {
+    throw typeError(`noReadAhead: true and prefetch: ${String(prefetch)} contradict each other: give one`);
+  }
+  return { sync: options.sync ?? !(options.noSync ?? false), prefetch: noReadAhead ? false : (prefetch ?? 'auto') };
 }
 
 /** The value encoding asked for by `valueEncoding` or lmdb-js's `encoding` (undefined: neither). */

@@ -26,7 +26,8 @@
 // of a new file through an aligned buffer here (a copy of each page, far
 // cheaper than the I/O), and the page size must be a multiple of the block
 // size (`directBlock`).
-import { closeSync, fstatSync, openSync, readSync, writeSync, fdatasyncSync, constants } from 'node:fs';
+import { closeSync, fstatSync, openSync, read, readSync, writeSync, fdatasyncSync, constants } from 'node:fs';
+import { promisify } from 'node:util';
 import { native } from '../native.js';
 import { alignedBuffer } from '../aligned.js';
 import { CorruptionError, ReadFailedError, UnsupportedError } from '../errors.js';
@@ -36,6 +37,7 @@ import { PageCache } from './page-cache.js';
 import { defaultCacheSize } from './memory.js';
 
 const TYPE = HEADER_FIELDS.type;
+const readAsync = promisify(read);
 /** What enters the cache: with O_DIRECT every tree page, buffered only branch pages (see above). */
 const directCacheable = (type: number) => type === PageType.Branch || type === PageType.Leaf || type === PageType.Overflow;
 const bufferedCacheable = (type: number) => type === PageType.Branch;
@@ -99,6 +101,14 @@ export class Pager {
   private readonly order = native.storeCommitOrder();
   /** The page `readShared` last read without keeping it; overwritten by its next such read. */
   private shared = Buffer.alloc(0);
+  /**
+   * The ranges `warm` is reading now, each with the pages written into it
+   * since its read began: those it must not cache, since the read may have
+   * returned their bytes from before the write.
+   */
+  private readonly warming = new Set<{ first: number; end: number; written: Set<number> }>();
+  /** Pages of commits whose writes have not finished (page -> commits writing it): a read may return their old bytes. */
+  private readonly unwritten = new Map<number, number>();
 
   constructor(
     readonly path: string,
@@ -311,7 +321,16 @@ export class Pager {
     const { data, numbers } = this.stage(pages);
     const metaPageNo = metaPageOf(meta.txid);
     this.cache.delete(metaPageNo);
-    await write(this.fd, data, numbers, this.pageSize, encodeMeta(meta), metaPageNo, this.sync, this.order);
+    for (const pageNo of pages.keys()) this.unwritten.set(pageNo, (this.unwritten.get(pageNo) ?? 0) + 1);
+    try {
+      await write(this.fd, data, numbers, this.pageSize, encodeMeta(meta), metaPageNo, this.sync, this.order);
+    } finally {
+      for (const pageNo of pages.keys()) {
+        const n = this.unwritten.get(pageNo)! - 1;
+        if (n === 0) this.unwritten.delete(pageNo);
+        else this.unwritten.set(pageNo, n);
+      }
+    }
   }
 
   /** `pages` in the cache, and in the staging buffers in page order, with their numbers. */
@@ -322,6 +341,7 @@ export class Pager {
     for (const [pageNo, page] of pages) {
       if (page.length === this.pageSize && this.cacheable(page[TYPE])) this.cache.admit(pageNo, page);
       else this.cache.delete(pageNo);
+      if (this.warming.size > 0) this.noteWrite(pageNo);
     }
     // One job on the libuv pool writes them all (crates/node/src/store.rs):
     // a commit's pages are scattered, and a pool round trip per run of
@@ -343,6 +363,7 @@ export class Pager {
 
   writeSync(pageNo: number, page: Buffer): void {
     this.cache.delete(pageNo);
+    if (this.warming.size > 0) this.noteWrite(pageNo);
     let source = page;
     if (this.directBlock) {
       source = this.staging('write', page.length);
@@ -351,6 +372,51 @@ export class Pager {
     for (let done = 0; done < page.length; ) {
       done += writeSync(this.fd, source, done, page.length - done, pageNo * this.pageSize + done);
     }
+  }
+
+  /** Tells the reads `warm` has in flight that `pageNo` is being written. */
+  private noteWrite(pageNo: number): void {
+    for (const r of this.warming) if (pageNo >= r.first && pageNo < r.end) r.written.add(pageNo);
+  }
+
+  /**
+   * Reads pages `first..first + count` in one request, off the event loop,
+   * and caches those that verify as tree pages, are not cached already, are
+   * not in `skip` (free pages), and were not written while the read ran
+   * (cache-warmer.ts). Direct reads only: buffered, the kernel's cache is
+   * the one to fill (prefetch.ts). Returns the pages cached.
+   */
+  async warm(first: number, count: number, skip: (pageNo: number) => boolean): Promise<number> {
+    const p = this.pageSize;
+    if (this.directBlock === 0 || this.fd < 0) return 0;
+    const staged = alignedBuffer(count * p);
+    const range = { first, end: first + count, written: new Set<number>() };
+    if (this.unwritten.size > 0) for (let n = first; n < first + count; n++) if (this.unwritten.has(n)) range.written.add(n);
+    this.warming.add(range);
+    let got: number;
+    try {
+      ({ bytesRead: got } = await readAsync(this.fd, staged, 0, count * p, first * p));
+    } finally {
+      this.warming.delete(range);
+    }
+    let cached = 0;
+    for (let i = 0; i < Math.floor(got / p); i++) {
+      const pageNo = first + i;
+      if (range.written.has(pageNo) || skip(pageNo) || this.cache.page(pageNo) !== undefined) continue;
+      const type = staged[i * p + TYPE]!;
+      if (!this.cacheable(type)) continue;
+      // Its own memory, so that evicting it frees it; the page's own checks, as any read.
+      const page = Buffer.allocUnsafeSlow(p);
+      staged.copy(page, 0, i * p, (i + 1) * p);
+      try {
+        verifyPage(page, pageNo);
+      } catch {
+        continue; // a damaged page is reported when a lookup reads it
+      }
+      this.cache.admit(pageNo, page);
+      cached++;
+    }
+    return cached;
   }
 
   flushSync(): void {

@@ -54,6 +54,8 @@ export interface Stats {
   direct: boolean;
   /** How the file is read and written, e.g. `direct (O_DIRECT, 512-byte blocks)`, or `buffered (why)`. */
   access: string;
+  /** Whether opening read the file ahead into the kernel's page cache (the `prefetch` option), and why. */
+  prefetch: string;
   cacheLevels: number;
   /** Decoded views held (pages of the top `cacheLevels` levels). */
   cachedPages: number;
@@ -66,7 +68,7 @@ export interface Stats {
   writable: boolean;
 }
 
-export function storeStats(snap: Snapshot, backend: 'auto' | 'walk' | 'xrp', writable: boolean, lookups?: AutoStats): Stats {
+export function storeStats(snap: Snapshot, backend: 'auto' | 'walk' | 'xrp', writable: boolean, prefetch: string, lookups?: AutoStats): Stats {
   const { store, meta } = snap;
   const p = store.pageSize;
   let branchPages = 0;
@@ -114,6 +116,7 @@ export function storeStats(snap: Snapshot, backend: 'auto' | 'walk' | 'xrp', wri
     ...(lookups ? { lookups } : {}),
     direct: store.pager.directBlock > 0,
     access: store.pager.access,
+    prefetch,
     cacheLevels: store.cacheLevels,
     cachedPages: store.cache.views,
     cacheBytes: store.cache.bytes,
