@@ -136,6 +136,11 @@ describe('warming the cache (direct)', () => {
     expect(cached).toBeGreaterThan(0);
     expect(pager.cache.page(5)).toBeUndefined();
     expect(pager.cache.page(6)).toBeDefined();
+    // A clear (another handle's checkpoint) while a read is in flight: nothing from that read.
+    const again = pager.warm(50, 40, () => false);
+    pager.cache.clear();
+    expect(await again).toBe(0);
+    expect(pager.cache.pages).toBe(0);
     pager.close();
   });
 });

@@ -55,6 +55,12 @@ export class PageCache {
   bytes = 0;
   /** Entries that hold a decoded view. */
   views = 0;
+  /**
+   * Counts `clear`s. A clear says any page may have been rewritten (another
+   * handle's checkpoint, a closed file): a read begun before one must not
+   * fill the cache after it (Pager.warm).
+   */
+  generation = 0;
 
   constructor(readonly limit: number) {
     if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError(`cacheSize must be an integer >= 0, got ${limit}`);
@@ -158,6 +164,7 @@ export class PageCache {
   }
 
   clear(): void {
+    this.generation++;
     this.entries.clear();
     this.bytes = 0;
     this.views = 0;

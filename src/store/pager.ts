@@ -382,8 +382,8 @@ export class Pager {
   /**
    * Reads pages `first..first + count` in one request, off the event loop,
    * and caches those that verify as tree pages, are not cached already, are
-   * not in `skip` (free pages), and were not written while the read ran
-   * (cache-warmer.ts). Direct reads only: buffered, the kernel's cache is
+   * not in `skip` (free pages), and were not written while the read ran;
+   * none if the cache was cleared meanwhile (cache-warmer.ts). Direct reads only: buffered, the kernel's cache is
    * the one to fill (prefetch.ts). Returns the pages cached.
    */
   async warm(first: number, count: number, skip: (pageNo: number) => boolean): Promise<number> {
@@ -393,6 +393,7 @@ export class Pager {
     const range = { first, end: first + count, written: new Set<number>() };
     if (this.unwritten.size > 0) for (let n = first; n < first + count; n++) if (this.unwritten.has(n)) range.written.add(n);
     this.warming.add(range);
+    const generation = this.cache.generation;
     let got: number;
     try {
       ({ bytesRead: got } = await readAsync(this.fd, staged, 0, count * p, first * p));
@@ -400,6 +401,7 @@ export class Pager {
       this.warming.delete(range);
     }
     let cached = 0;
+    if (this.cache.generation !== generation) return 0;
     for (let i = 0; i < Math.floor(got / p); i++) {
       const pageNo = first + i;
       if (range.written.has(pageNo) || skip(pageNo) || this.cache.page(pageNo) !== undefined) continue;
