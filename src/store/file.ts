@@ -53,7 +53,7 @@ function newMetaPages(pageSize: number, codes: EncodingCodes): Buffer {
 }
 
 /** fsync of `path`'s directory, so that a name made or removed in it is durable. */
-function syncDirectory(path: string): void {
+export function syncDirectory(path: string): void {
   const dir = openSync(dirname(path), 'r');
   try {
     fsyncSync(dir);
