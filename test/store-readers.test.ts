@@ -126,6 +126,22 @@ describe('readers in a worker thread and in a child process', () => {
     await db.close();
   });
 
+  it('a worker thread terminated while it holds a snapshot leaves no slot behind', async () => {
+    const path = newPath();
+    const db = open(path, { sync: false });
+    await db.put('a', 1);
+    const worker = start(
+      peerScript(tmp.dir, 'held', `const db = store.open(args.path, { readOnly: true }); const it = db.getRange()[Symbol.iterator](); post({ first: it.next().value.value }); setInterval(() => it, 1000);`),
+      'thread',
+      { path },
+    );
+    expect((await worker.next((m) => m.first)).first).toBe(1);
+    expect(slotsOf(path).filter((s) => s.txid !== NONE)).toHaveLength(1);
+    await worker.kill();
+    expect(slotsOf(path)).toEqual([{ pid: process.pid, txid: NONE }]);
+    await db.close();
+  });
+
   it("kill -9 of a reader frees its slot, and the writer then reuses the pages its snapshot held", async () => {
     const path = newPath();
     const fill = (tag: string) => db.batch(Array.from({ length: 400 }, (_, i) => ({ type: 'put' as const, key: `key${i}`, value: `${tag}${i}`.padEnd(40) })));

@@ -434,7 +434,9 @@ export class Database<K = unknown, V = any> {
    */
   private catchUp(state: StoreState): void {
     if (this.table!.published() <= state.meta.txid || this.writer.committing) return;
-    moveTo(state, newestMeta(state.pager, this.path), this.snapshots.oldest());
+    // The counter may be ahead of the file: a lock file that outlived a file replaced under it.
+    const newest = newestMeta(state.pager, this.path);
+    if (newest.txid > state.meta.txid) moveTo(state, newest, this.snapshots.oldest());
   }
 
   /**

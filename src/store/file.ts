@@ -143,8 +143,10 @@ export function openFile(path: string, o: FileOptions): OpenedFile {
     committed.freelist.promote(table.oldest());
     if (table.writing) dropWritablePages(pager, committed.freelist.groups().flatMap((g) => g.ids), meta.pageCount);
     if (meta.root !== 0) pager.read(meta.root, [meta.height === 1 ? PageType.Leaf : PageType.Branch]);
-    // A lock file made after the last commit (or by an older xrpkv) starts at 0.
-    table.publish(meta.txid);
+    // A lock file made after the last commit (or by an older xrpkv) starts
+    // at 0. Only a handle holding the write lock knows `meta` is no commit
+    // still being written.
+    if (table.writing) table.publish(meta.txid);
     table.unlockWrite();
     const state: StoreState = { path, pager, pageSize: p, cacheLevels: o.cacheLevels, cache: pager.cache, meta, ...committed, recovery };
     return { state, table };
