@@ -327,9 +327,14 @@ export class Database<K = unknown, V = any> {
   private lockSource(state: StoreState, table: ReaderTable): WriteLockSource {
     const catchUp = () => {
       try {
-        // Whatever commit the file holds, even one whose writer died before publishing it.
-        const newest = newestMeta(state.pager, this.path);
-        if (newest.txid > state.meta.txid) moveTo(state, newest, this.snapshots.oldest());
+        // A commit on disk no one published was never acknowledged (a
+        // writer publishes before it settles its promises): the next commit
+        // replaces it, as it would a torn one.
+        if (table.published() > state.meta.txid) {
+          const newest = newestMeta(state.pager, this.path);
+          if (newest.txid > state.meta.txid) moveTo(state, newest, this.snapshots.oldest());
+        }
+        // A lock file made after the last commit starts at 0.
         table.publish(state.meta.txid);
       } catch (e) {
         table.unlockWrite();
