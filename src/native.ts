@@ -194,6 +194,10 @@ export interface Native {
   storeWriteLock(handle: ReaderTableHandle, wait: boolean): boolean;
   /** Whether the write lock was held. */
   storeWriteUnlock(handle: ReaderTableHandle): boolean;
+  /** Flags the slot as waiting for the write lock (cleared when it takes it). */
+  storeWriteWaiting(handle: ReaderTableHandle, waiting: boolean): null;
+  /** Whether another live handle waits for the write lock. */
+  storeWriteOthersWaiting(handle: ReaderTableHandle): boolean;
   /** `[owner, writerPid, writerOwner, readers]`: each live slot as `[pid, owner, txid | -1]`. */
   storeTableInfo(handle: ReaderTableHandle): [number, number, number, [number, number, number][]];
   /** The lock file's layout (docs/FORMAT.md, "The lock file"). */
@@ -205,7 +209,7 @@ export interface Native {
     version: number;
     magic: bigint;
     header: { magic: number; version: number; slots: number; published: number; writerPid: number; writerOwner: number };
-    slot: { pid: number; owner: number; txid: number };
+    slot: { pid: number; owner: number; txid: number; waiting: number };
   };
   /** The order a store's commits go to disk in: each commit given it starts once the ones given it before have finished. */
   storeCommitOrder(): CommitOrderHandle;

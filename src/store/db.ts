@@ -343,6 +343,8 @@ export class Database<K = unknown, V = any> {
     };
     return {
       tryTake: () => table.tryLockWrite() && (catchUp(), true),
+      othersWaiting: () => table.othersWaitForWrite(),
+      waiting: (on) => table.waitForWrite(on),
       takeSync: () => {
         table.lockWriteSync();
         catchUp();

@@ -72,6 +72,16 @@ export class ReaderTable {
     this.writing = native.storeWriteLock(this.h, true);
   }
 
+  /** Flags the slot as waiting for the write lock, or not; taking it clears the flag. */
+  waitForWrite(waiting: boolean): void {
+    native.storeWriteWaiting(this.h, waiting);
+  }
+
+  /** Whether another live handle waits for the write lock. */
+  othersWaitForWrite(): boolean {
+    return native.storeWriteOthersWaiting(this.h);
+  }
+
   unlockWrite(): void {
     if (!this.writing) return;
     this.writing = false;

@@ -15,6 +15,9 @@
 //!   reclaimed by whoever scans.
 //! - The write lock is an exclusive `flock` on the database file, taken per
 //!   commit through the handle's own descriptor: a process that dies drops it.
+//!   A handle waiting for it flags its slot, so that a writer that has just
+//!   released it waits its turn instead of taking it straight back
+//!   (src/store/write-lock.ts).
 //!
 //! Invariant of `pin`: a reader stores the published txid T in its slot and
 //! reads the counter again; only when it is still T does it read. A writer
@@ -56,6 +59,8 @@ pub(crate) mod slot {
     pub(crate) const PID: usize = 0;
     pub(crate) const OWNER: usize = 4;
     pub(crate) const TXID: usize = 8;
+    /// 1 while the handle waits for the write lock (`set_waiting`).
+    pub(crate) const WAITING: usize = 16;
 }
 
 /// Owner ids of this process's open tables (every thread's).
@@ -265,6 +270,7 @@ impl ReaderTable {
                     .u32(slot_at(s) + slot::OWNER)
                     .store(self.owner, SeqCst);
                 self.txid_of(s).store(NONE, SeqCst);
+                self.map.u32(slot_at(s) + slot::WAITING).store(0, SeqCst);
             }
             won
         })
@@ -272,10 +278,15 @@ impl ReaderTable {
 
     /// Frees the slots of dead processes and of this process's closed handles.
     fn reclaim(&self) {
+        self.reclaim_where(|_| true);
+    }
+
+    /// `reclaim`, of the slots `check` picks only.
+    fn reclaim_where(&self, check: impl Fn(usize) -> bool) {
         let me = std::process::id();
         for s in 0..SLOTS {
             let pid = self.pid_of(s).load(SeqCst);
-            if pid == 0 {
+            if pid == 0 || !check(s) {
                 continue;
             }
             let dead = if pid == me {
@@ -358,6 +369,7 @@ impl ReaderTable {
             }
         }
         self.writing = true;
+        self.set_waiting(false);
         self.map
             .u32(header::WRITER_PID)
             .store(std::process::id(), SeqCst);
@@ -373,6 +385,21 @@ impl ReaderTable {
         self.writing = false;
         self.db.unlock()?;
         Ok(true)
+    }
+
+    /// Flags (or unflags) this handle's slot as waiting for the write lock.
+    pub(crate) fn set_waiting(&self, waiting: bool) {
+        self.map
+            .u32(slot_at(self.slot) + slot::WAITING)
+            .store(waiting as u32, SeqCst);
+    }
+
+    /// Whether another live handle waits for the write lock.
+    pub(crate) fn others_waiting(&self) -> bool {
+        let flagged =
+            |s: usize| s != self.slot && self.map.u32(slot_at(s) + slot::WAITING).load(SeqCst) == 1;
+        self.reclaim_where(flagged);
+        (0..SLOTS).any(|s| self.pid_of(s).load(SeqCst) != 0 && flagged(s))
     }
 
     /// Who last took the write lock: (pid, owner).
@@ -475,6 +502,19 @@ mod tests {
             a.lock_write(false).unwrap(),
             "a closed handle's lock ends with it"
         );
+    }
+
+    #[test]
+    fn a_waiting_handle_is_seen_by_the_others_until_it_takes_the_lock() {
+        let path = db();
+        let mut a = ReaderTable::open(&path).unwrap();
+        let b = ReaderTable::open(&path).unwrap();
+        assert!(!a.others_waiting() && !b.others_waiting());
+        a.set_waiting(true);
+        assert!(b.others_waiting());
+        assert!(!a.others_waiting(), "a handle's own flag is not another's");
+        assert!(a.lock_write(false).unwrap());
+        assert!(!b.others_waiting());
     }
 
     #[test]

@@ -13,7 +13,7 @@ static TABLE_TAG: TypeTag = TypeTag {
     upper: 0x725f_7461_626c_6531,
 };
 
-pub(crate) const METHODS: [(&str, Method); 10] = [
+pub(crate) const METHODS: [(&str, Method); 12] = [
     ("storeTableOpen", open),
     ("storeTableClose", close),
     ("storeTablePin", pin),
@@ -24,6 +24,8 @@ pub(crate) const METHODS: [(&str, Method); 10] = [
     ("storeWriteLock", write_lock),
     ("storeWriteUnlock", write_unlock),
     ("storeTableInfo", info),
+    ("storeWriteWaiting", write_waiting),
+    ("storeWriteOthersWaiting", others_waiting),
 ];
 
 /// A table; `storeTableClose` empties it (its slot freed, its lock released).
@@ -158,6 +160,21 @@ fn write_unlock(cx: &mut CallCtx<'_>) -> Result<Value> {
     env.boolean(was)
 }
 
+/// `storeWriteWaiting(handle, waiting: boolean): null` — flags the slot as waiting for the write lock.
+fn write_waiting(cx: &mut CallCtx<'_>) -> Result<Value> {
+    let env = cx.env();
+    let waiting = cx.boolean(1, "waiting")?.unwrap_or(false);
+    with(cx, |t| Ok(t.set_waiting(waiting)))?;
+    env.null()
+}
+
+/// `storeWriteOthersWaiting(handle): boolean` — whether another live handle waits for the write lock.
+fn others_waiting(cx: &mut CallCtx<'_>) -> Result<Value> {
+    let env = cx.env();
+    let waiting = with(cx, |t| Ok(t.others_waiting()))?;
+    env.boolean(waiting)
+}
+
 /// `storeTableInfo(handle): [owner, writerPid, writerOwner, readers]`:
 /// this handle's owner id, who last took the write lock, and every live
 /// slot as `[pid, owner, txid | -1]`.
@@ -207,6 +224,7 @@ pub(crate) fn export(env: Env, exports: Value) -> Result<()> {
             ("pid", slot::PID),
             ("owner", slot::OWNER),
             ("txid", slot::TXID),
+            ("waiting", slot::WAITING),
         ])?,
     )?;
     env.set(exports, "lockFile", layout)
