@@ -120,8 +120,11 @@ export class UnsupportedError extends StoreError {
  */
 export class WritesPendingError extends StoreError {
   override name = 'WritesPendingError';
-  constructor(readonly path: string) {
-    super(`${path}: a commit is being written; a synchronous write must wait for it (await db.flushed first)`, 'WRITES_PENDING');
+  constructor(
+    readonly path: string,
+    why = 'a commit is being written; a synchronous write must wait for it (await db.flushed first)',
+  ) {
+    super(`${path}: ${why}`, 'WRITES_PENDING');
   }
 }
 

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync, readSync, writeSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CorruptionError, WriteFailedError, checkFile, open, type Database } from '../src/index.js';
+import { CorruptionError, WriteFailedError, WritesPendingError, checkFile, open, type Database } from '../src/index.js';
 import { native } from '../src/native.js';
 import { DIST_INDEX, layout, requireFreshStore } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
@@ -373,6 +373,20 @@ describe('the write lock', () => {
     expect(first.getSync('b')).toBe(2);
     await Promise.all([first.put('c', 3), second.put('d', 4)]);
     expect([first, second].map((db) => [...db.getKeys()])).toEqual([['a', 'b', 'c', 'd'], ['a', 'b', 'c', 'd']]);
+    await Promise.all([first.close(), second.close()]);
+  });
+
+  it("a synchronous write on one handle while another of this thread is committing is WritesPendingError, not a deadlock", async () => {
+    const path = newPath();
+    const first = open(path, { sync: false });
+    const second = open(path, { sync: false });
+    const put = first.put('a', 1);
+    // The write queue's turn: `first` now holds the write lock until its commit publishes, on a later turn.
+    await new Promise((r) => setImmediate(r));
+    expect(() => second.putSync('b', 2)).toThrow(WritesPendingError);
+    await put;
+    expect(second.putSync('b', 2)).toBe(true);
+    expect(first.getSync('b')).toBe(2);
     await Promise.all([first.close(), second.close()]);
   });
 });

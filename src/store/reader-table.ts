@@ -7,8 +7,9 @@
 // registered snapshot's, or the txid `pin` took for a read in progress, or
 // none. A writer anywhere reuses a page freed by commit T only once every
 // slot is at T or later (freelist.ts).
+import { statSync } from 'node:fs';
 import { native, type ReaderTableHandle } from '../native.js';
-import { StoreError } from '../errors.js';
+import { StoreError, WritesPendingError } from '../errors.js';
 
 /** A live slot of the table: the process, the handle's owner id in it, and the txid it holds (undefined: none). */
 export interface ReaderSlot {
@@ -17,12 +18,23 @@ export interface ReaderSlot {
   txid: number | undefined;
 }
 
+/**
+ * The files (device:inode) whose write lock a handle of this thread holds.
+ * A synchronous wait for a lock this thread holds through another handle
+ * would never end: that handle's commit needs this thread's event loop.
+ */
+const heldHere = new Map<string, ReaderTable>();
+
 export class ReaderTable {
   private handle: ReaderTableHandle | undefined;
   /** Whether this handle holds the write lock. */
   writing = false;
+  /** The database file's device:inode. */
+  private readonly file: string;
 
   constructor(readonly path: string) {
+    const st = statSync(path);
+    this.file = `${st.dev}:${st.ino}`;
     try {
       this.handle = native.storeTableOpen(path);
     } catch (e) {
@@ -64,12 +76,19 @@ export class ReaderTable {
   /** Takes the write lock without waiting; false when another handle holds it. */
   tryLockWrite(): boolean {
     this.writing = native.storeWriteLock(this.h, false);
+    if (this.writing) heldHere.set(this.file, this);
     return this.writing;
   }
 
-  /** Takes the write lock, blocking this thread until it is free. */
+  /**
+   * Takes the write lock, blocking this thread until it is free; throws
+   * WritesPendingError when another handle of this thread holds it.
+   */
   lockWriteSync(): void {
+    const holder = heldHere.get(this.file);
+    if (holder !== undefined && holder !== this) throw new WritesPendingError(this.path, 'another handle on this file, in this thread, is committing: await its flushed first');
     this.writing = native.storeWriteLock(this.h, true);
+    heldHere.set(this.file, this);
   }
 
   /** Flags the slot as waiting for the write lock, or not; taking it clears the flag. */
@@ -85,6 +104,7 @@ export class ReaderTable {
   unlockWrite(): void {
     if (!this.writing) return;
     this.writing = false;
+    if (heldHere.get(this.file) === this) heldHere.delete(this.file);
     native.storeWriteUnlock(this.h);
   }
 
@@ -100,6 +120,7 @@ export class ReaderTable {
 
   /** Frees the slot and releases the write lock. Idempotent. */
   close(): void {
+    if (heldHere.get(this.file) === this) heldHere.delete(this.file);
     if (this.handle) native.storeTableClose(this.handle);
     this.handle = undefined;
     this.writing = false;
