@@ -110,6 +110,10 @@ export function openFile(path: string, o: FileOptions): OpenedFile {
   let table: ReaderTable | undefined;
   try {
     table = new ReaderTable(path);
+    // Held until the state is read: a writer at work elsewhere reuses no
+    // page of a commit at or after the published one, which every meta on
+    // disk is (a writer publishes a commit after writing it).
+    table.pin();
     // Repairs need the write lock: a writer at work elsewhere made them when it took it.
     if (!o.readOnly && !table.tryLockWrite() && pager.size === 0) table.lockWriteSync();
     if (pager.size === 0) {
@@ -148,6 +152,7 @@ export function openFile(path: string, o: FileOptions): OpenedFile {
     // still being written.
     if (table.writing) table.publish(meta.txid);
     table.unlockWrite();
+    table.hold(undefined);
     const state: StoreState = { path, pager, pageSize: p, cacheLevels: o.cacheLevels, cache: pager.cache, meta, ...committed, recovery };
     return { state, table };
   } catch (e) {
