@@ -86,7 +86,7 @@ fn txid_arg(cx: &CallCtx<'_>, i: usize, none: bool) -> Result<u64> {
     if none && n == -1.0 {
         return Ok(NONE);
     }
-    if !(n >= 0.0 && n <= 9_007_199_254_740_991.0 && n.fract() == 0.0) {
+    if !((0.0..=9_007_199_254_740_991.0).contains(&n) && n.fract() == 0.0) {
         return Err(JsError::range_error(format!("txid must be an integer >= 0, got {n}")).into());
     }
     Ok(n as u64)
@@ -111,7 +111,10 @@ fn pin(cx: &mut CallCtx<'_>) -> Result<Value> {
 fn hold(cx: &mut CallCtx<'_>) -> Result<Value> {
     let env = cx.env();
     let txid = txid_arg(cx, 1, true)?;
-    with(cx, |t| Ok(t.hold(txid)))?;
+    with(cx, |t| {
+        t.hold(txid);
+        Ok(())
+    })?;
     env.null()
 }
 
@@ -133,7 +136,10 @@ fn published(cx: &mut CallCtx<'_>) -> Result<Value> {
 fn publish(cx: &mut CallCtx<'_>) -> Result<Value> {
     let env = cx.env();
     let txid = txid_arg(cx, 1, false)?;
-    with(cx, |t| Ok(t.publish(txid)))?;
+    with(cx, |t| {
+        t.publish(txid);
+        Ok(())
+    })?;
     env.null()
 }
 
@@ -164,7 +170,10 @@ fn write_unlock(cx: &mut CallCtx<'_>) -> Result<Value> {
 fn write_waiting(cx: &mut CallCtx<'_>) -> Result<Value> {
     let env = cx.env();
     let waiting = cx.boolean(1, "waiting")?.unwrap_or(false);
-    with(cx, |t| Ok(t.set_waiting(waiting)))?;
+    with(cx, |t| {
+        t.set_waiting(waiting);
+        Ok(())
+    })?;
     env.null()
 }
 
