@@ -79,7 +79,11 @@ export class DatabaseClosedError extends StoreError {
   }
 }
 
-/** Another process (or another open handle in this one) holds the writer lock. */
+/**
+ * Another handle holds the writer lock. Writers now wait for it (each
+ * commit takes it: src/store/write-lock.ts), so nothing the store does
+ * throws this; it stays for code that catches it.
+ */
 export class LockError extends StoreError {
   override name = 'LockError';
   constructor(
@@ -88,6 +92,14 @@ export class LockError extends StoreError {
     options?: ErrorOptions,
   ) {
     super(message, 'LOCKED', options);
+  }
+}
+
+/** A write on a handle opened with `readOnly: true`: nothing was written. */
+export class ReadOnlyError extends StoreError {
+  override name = 'ReadOnlyError';
+  constructor(readonly path: string) {
+    super(`${path} is open read-only (readOnly: true): open it without readOnly to write`, 'READ_ONLY');
   }
 }
 
@@ -108,8 +120,11 @@ export class UnsupportedError extends StoreError {
  */
 export class WritesPendingError extends StoreError {
   override name = 'WritesPendingError';
-  constructor(readonly path: string) {
-    super(`${path}: a commit is being written; a synchronous write must wait for it (await db.flushed first)`, 'WRITES_PENDING');
+  constructor(
+    readonly path: string,
+    why = 'a commit is being written; a synchronous write must wait for it (await db.flushed first)',
+  ) {
+    super(`${path}: ${why}`, 'WRITES_PENDING');
   }
 }
 

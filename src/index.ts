@@ -44,6 +44,7 @@ export {
   ValueTooLargeError,
   DatabaseClosedError,
   LockError,
+  ReadOnlyError,
   WritesPendingError,
   EncodingMismatchError,
   UnsupportedError,

@@ -18,8 +18,8 @@ export type NativeExit = [r0: bigint, executed: number, log: string];
 
 /** A loaded XRP program (an `Arc<Program>`); freed when garbage-collected and no run uses it. */
 export type XrpProgramHandle = { readonly __xrpProgramHandle: never };
-/** The store's writer lock: an exclusive flock on the database file, held by its own descriptor. */
-export type StoreLockHandle = { readonly __storeLockHandle: never };
+/** A handle's slot in the lock file beside its database, and its write lock (crates/node/src/reader_table.rs). */
+export type ReaderTableHandle = { readonly __readerTableHandle: never };
 export type CommitOrderHandle = { readonly __commitOrderHandle: never };
 /** An open file (an `Arc<XrpFile>`); `xrpClose` or garbage collection closes it once no run uses it. */
 export type XrpFileHandle = { readonly __xrpFileHandle: never };
@@ -173,10 +173,44 @@ export interface Native {
    * page in `out` (default 4096).
    */
   xrpRunBatch(...args: [...RunArgs, depth?: number, io?: NativeBatchIo, keep?: number]): Promise<NativeRan>;
-  /** Throws code LOCKED when held elsewhere, LOCK_FAILED (with errno) when the file cannot be opened or locked. */
-  storeLock(path: string): StoreLockHandle;
-  /** Whether the lock was held. */
-  storeUnlock(handle: StoreLockHandle): boolean;
+  /**
+   * Opens `<path>-lock` (made when missing) and claims a reader slot.
+   * Throws code LOCK_FAILED (with errno), LOCK_FILE_INVALID or READERS_FULL.
+   */
+  storeTableOpen(path: string): ReaderTableHandle;
+  /** Frees the slot and releases the write lock; whether it was open. */
+  storeTableClose(handle: ReaderTableHandle): boolean;
+  /** Holds the published txid in the slot (re-checked after the store) and returns it. */
+  storeTablePin(handle: ReaderTableHandle): number;
+  /** Sets the slot's txid; -1: none. */
+  storeTableHold(handle: ReaderTableHandle, txid: number): null;
+  /** The oldest txid a live slot holds (dead ones reclaimed first); Infinity when none. */
+  storeTableOldest(handle: ReaderTableHandle): number;
+  /** The last published txid. */
+  storeTablePublished(handle: ReaderTableHandle): number;
+  /** Raises the published txid (it never falls). */
+  storeTablePublish(handle: ReaderTableHandle, txid: number): null;
+  /** Takes the write lock (an flock on the database file); with `wait` false, false when another handle holds it. */
+  storeWriteLock(handle: ReaderTableHandle, wait: boolean): boolean;
+  /** Whether the write lock was held. */
+  storeWriteUnlock(handle: ReaderTableHandle): boolean;
+  /** Flags the slot as waiting for the write lock (cleared when it takes it). */
+  storeWriteWaiting(handle: ReaderTableHandle, waiting: boolean): null;
+  /** Whether another live handle waits for the write lock. */
+  storeWriteOthersWaiting(handle: ReaderTableHandle): boolean;
+  /** `[owner, writerPid, writerOwner, readers]`: each live slot as `[pid, owner, txid | -1]`. */
+  storeTableInfo(handle: ReaderTableHandle): [number, number, number, [number, number, number][]];
+  /** The lock file's layout (docs/FORMAT.md, "The lock file"). */
+  lockFile: {
+    fileBytes: number;
+    slots: number;
+    slotBytes: number;
+    headerBytes: number;
+    version: number;
+    magic: bigint;
+    header: { magic: number; version: number; slots: number; published: number; writerPid: number; writerOwner: number };
+    slot: { pid: number; owner: number; txid: number; waiting: number };
+  };
   /** The order a store's commits go to disk in: each commit given it starts once the ones given it before have finished. */
   storeCommitOrder(): CommitOrderHandle;
   /**

@@ -42,7 +42,7 @@ afterAll(() => tmp.remove());
 describe('xrpkv put and get', () => {
   it('stores strings and, with --json-value, JSON values; prints them back', async () => {
     const db = join(tmp.dir, 'new.xrpkv');
-    // One at a time: each holds the writer lock while it runs.
+    // One at a time: the second builds on the first's file.
     expect(await xrpkv(['put', '--db', db, 'greeting', 'hello'])).toEqual({ status: 0, stdout: '', stderr: '' });
     expect((await xrpkv(['put', '--db', db, '--json-value', 'user:1', '{"name":"ann","age":7}'])).status).toBe(0);
     expect((await xrpkv(['put', '--db', db, '--json-key', '--json-value', '7', '[1,2]'])).status).toBe(0);
@@ -198,12 +198,22 @@ describe('errors', () => {
     });
   });
 
-  it('fails on a database another process holds', async () => {
-    const db = open(plain); // this process holds the writer lock
+  it('get, scan and stats read a database another process has open and writes to; put commits beside it', async () => {
+    const path = join(tmp.dir, 'shared.xrpkv');
+    const db = open(path);
     try {
-      const r = await xrpkv(['get', '--db', plain, 'a']);
-      expect(r).toMatchObject({ status: 1, stdout: '' });
-      expect(r.stderr).toMatch(/^xrpkv: LOCKED: .* is open for writing elsewhere/);
+      await db.put('a', 'one');
+      expect(await xrpkv(['get', '--db', path, 'a'])).toMatchObject({ status: 0, stdout: 'one\n' });
+      await db.put('b', 'two');
+      const scan = await xrpkv(['scan', '--db', path, '--json']);
+      expect(jsonLines(scan.stdout)).toEqual([
+        { key: 'a', value: 'one' },
+        { key: 'b', value: 'two' },
+      ]);
+      expect(await xrpkv(['put', '--db', path, 'c', 'three'])).toMatchObject({ status: 0 });
+      expect(db.getSync('c')).toBe('three');
+      const stats = await xrpkv(['stats', '--db', path, '--json']);
+      expect(JSON.parse(stats.stdout)).toMatchObject({ entries: 3 });
     } finally {
       await db.close();
     }

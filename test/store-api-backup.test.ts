@@ -1,7 +1,7 @@
 // backup(path): a compacted copy of one snapshot while writers go on, whole
 // or not at all, never replacing a file; and the CLI's backup and compact.
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreError, open } from '../src/index.js';
 import { xrpkv } from './cli-fixtures.js';
@@ -95,6 +95,9 @@ describe('xrpkv backup and compact', () => {
     const backup = await xrpkv(['backup', '--db', path, target, '--json']);
     expect(backup.status).toBe(0);
     expect(JSON.parse(backup.stdout)).toMatchObject({ path: target, entries: entries.length });
+    // The copy's lock file went with its temporary name.
+    expect(readdirSync(dirname(target)).filter((name) => name.endsWith('.backup-lock'))).toEqual([]);
+    expect(existsSync(`${target}-lock`)).toBe(false);
 
     const compact = await xrpkv(['compact', '--db', path, '--json']);
     expect(compact.stderr).toBe('');
@@ -109,5 +112,15 @@ describe('xrpkv backup and compact', () => {
     const again = await xrpkv(['backup', '--db', path, target]);
     expect(again.status).toBe(1);
     expect(again.stderr).toMatch(/exists: a backup never replaces a file/);
+  });
+
+  it('compact refuses a file another process has open, which would go on with the old file', async () => {
+    const path = pathOf();
+    const db = await churned(path);
+    const compact = await xrpkv(['compact', '--db', path]);
+    expect(compact.status).toBe(1);
+    expect(compact.stderr).toContain(`open in other processes (pid ${process.pid})`);
+    expect(db.check().ok).toBe(true);
+    await db.close();
   });
 });

@@ -42,10 +42,10 @@ describe('option names', () => {
     expect(existsSync(path)).toBe(false);
   });
 
-  it("readOnly: true is refused with UnsupportedError (not ignored); readOnly: false opens", async () => {
+  it("readOnly: true on a missing file is StoreError NOT_FOUND and creates nothing; readOnly: false opens", async () => {
     const path = pathOf();
-    expect(() => open(path, { readOnly: true })).toThrow(UnsupportedError);
-    expect(() => open(path, { readOnly: true })).toThrow(/readOnly/);
+    expect(() => open(path, { readOnly: true })).toThrow(expect.objectContaining({ name: 'StoreError', code: 'NOT_FOUND' }));
+    expect(() => open(path, { readOnly: true })).toThrow(/read-only handle opens an existing database only/);
     expect(existsSync(path)).toBe(false);
     expect(() => open(path, { readOnly: 'yes' } as never)).toThrow(TypeError);
     const db = open(path, { readOnly: false });

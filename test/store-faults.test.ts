@@ -59,12 +59,12 @@ describe('creating and opening', () => {
     expect(() => open(path, { initEmpty: 'yes' as never })).toThrow(TypeError);
   });
 
-  it('creates a missing file whole, with nothing else left in its directory', async () => {
+  it('creates a missing file whole, with nothing else left in its directory but its lock file', async () => {
     const dir = join(tmp.dir, 'create');
     mkdirSync(dir);
     const db = open(join(dir, 'new.db'));
     await db.close();
-    expect(readdirSync(dir)).toEqual(['new.db']);
+    expect(readdirSync(dir).sort()).toEqual(['new.db', 'new.db-lock']);
     expect(checkFile(join(dir, 'new.db')).ok).toBe(true);
   });
 });

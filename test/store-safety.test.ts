@@ -1,12 +1,12 @@
 // What keeps data safe: snapshot isolation, reuse of freed pages only after
 // the snapshots that can see them close, the freelist across restarts,
 // corruption and truncation found and named, `check`, torn meta pages, and
-// the writer lock between processes.
+// the write lock between handles and processes.
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync, readSync, writeSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CorruptionError, LockError, WriteFailedError, checkFile, open, type Database } from '../src/index.js';
+import { CorruptionError, WriteFailedError, WritesPendingError, checkFile, open, type Database } from '../src/index.js';
 import { native } from '../src/native.js';
 import { DIST_INDEX, layout, requireFreshStore } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
@@ -314,7 +314,7 @@ describe('commit order', () => {
   });
 });
 
-describe('the writer lock', () => {
+describe('the write lock', () => {
   beforeAll(() => requireFreshStore());
 
   /** Runs `code` in a child node (the compiled store as `store`); resolves with its first line of output. */
@@ -335,29 +335,58 @@ describe('the writer lock', () => {
     return { line, kill: () => (proc.kill('SIGKILL'), exited) };
   }
 
-  it('a second process opening the file for writing gets a LockError', async () => {
+  it('two writers never commit at once: a put waits while another process holds the write lock, then commits on top of its writes', async () => {
     const path = newPath();
     const db = open(path);
-    await db.put('k', 1);
-    const other = child(`try { store.open(${JSON.stringify(path)}); console.log('opened'); } catch (e) { console.log(e.name + ' ' + e.code + ' ' + e.message); }`);
-    expect(await other.line).toMatch(/^LockError LOCKED .*is open for writing elsewhere/);
-    // In this process too, a second handle is refused.
-    expect(() => open(path)).toThrow(LockError);
+    await db.put('a', 1);
+    // The child commits, then holds the write lock itself (as a commit in
+    // progress does) until it is killed, which releases it.
+    const holder = child(
+      `const db = store.open(${JSON.stringify(path)}); await db.put('k', 2);\n` +
+        `const { native } = await import(${JSON.stringify(DIST_INDEX.replace(/index\.js$/, 'native.js'))});\n` +
+        `const t = native.storeTableOpen(${JSON.stringify(path)}); native.storeWriteLock(t, true); console.log('locked'); setInterval(() => t, 1000);`,
+    );
+    expect(await holder.line).toBe('locked');
+    let settled = false;
+    const put = db.put('x', 3).then(() => (settled = true));
+    // However long it waits, a put cannot commit while the lock is held elsewhere.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(settled).toBe(false);
+    expect(db.getSync('k')).toBe(2);
+    // Killed (SIGKILL), the holder leaves no stale lock behind.
+    await holder.kill();
+    await put;
+    expect([db.getSync('a'), db.getSync('k'), db.getSync('x')]).toEqual([1, 2, 3]);
+    expect(db.check().ok).toBe(true);
     await db.close();
-    const after = child(`const db = store.open(${JSON.stringify(path)}); console.log('value ' + db.getSync('k')); await db.close();`);
-    expect(await after.line).toBe('value 1');
+    const after = child(`const db = store.open(${JSON.stringify(path)}); console.log('values ' + [db.getSync('a'), db.getSync('k'), db.getSync('x')]); await db.close();`);
+    expect(await after.line).toBe('values 1,2,3');
   });
 
-  it('a killed writer leaves no stale lock', async () => {
+  it('a second handle in this process opens the same file, and each sees what the other commits', async () => {
     const path = newPath();
-    // The timer keeps `db` reachable: a handle nothing refers to may be
-    // collected, and its lock released with it (a fresh-clone run saw that).
-    const holder = child(`const db = store.open(${JSON.stringify(path)}); await db.put('k', 2); console.log('ready'); setInterval(() => db, 1000);`);
-    expect(await holder.line).toBe('ready');
-    expect(() => open(path)).toThrow(expect.objectContaining({ code: 'LOCKED' }));
-    await holder.kill();
-    const db = open(path);
-    expect(db.getSync('k')).toBe(2);
-    await db.close();
+    const first = open(path);
+    const second = open(path);
+    await first.put('a', 1);
+    expect(second.getSync('a')).toBe(1);
+    second.putSync('b', 2);
+    expect(first.getSync('b')).toBe(2);
+    await Promise.all([first.put('c', 3), second.put('d', 4)]);
+    expect([first, second].map((db) => [...db.getKeys()])).toEqual([['a', 'b', 'c', 'd'], ['a', 'b', 'c', 'd']]);
+    await Promise.all([first.close(), second.close()]);
+  });
+
+  it("a synchronous write on one handle while another of this thread is committing is WritesPendingError, not a deadlock", async () => {
+    const path = newPath();
+    const first = open(path, { sync: false });
+    const second = open(path, { sync: false });
+    const put = first.put('a', 1);
+    // The write queue's turn: `first` now holds the write lock until its commit publishes, on a later turn.
+    await new Promise((r) => setImmediate(r));
+    expect(() => second.putSync('b', 2)).toThrow(WritesPendingError);
+    await put;
+    expect(second.putSync('b', 2)).toBe(true);
+    expect(first.getSync('b')).toBe(2);
+    await Promise.all([first.close(), second.close()]);
   });
 });

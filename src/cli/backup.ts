@@ -1,12 +1,16 @@
 // The file commands over `Database.backup` (src/store/backup.ts):
 //   xrpkv backup --db PATH DEST   a compacted copy of the last commit at DEST
 //   xrpkv compact --db PATH       PATH replaced by its compacted copy
-// Both take the file's writer lock (one process at a time), and use the
-// encodings the file records.
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+// Both use the encodings the file records. `compact` holds the write lock
+// from the copy's snapshot to the rename, and refuses a file other
+// processes have open (they would go on with the old one).
+import { renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
+import { CliError } from './args.js';
 import { withStore, type StoreCliOptions } from './db.js';
+import { ReaderTable } from '../store/reader-table.js';
+import { syncDirectory } from '../store/file.js';
 import { toJson } from './output.js';
 
 interface FileCommandOptions extends Pick<StoreCliOptions, 'db' | 'lookup'> {
@@ -47,24 +51,32 @@ export function addBackupCommands(cli: Command): void {
       const temporary = join(dirname(o.db), `.${basename(o.db)}.${process.pid}.compact`);
       rmSync(temporary, { force: true });
       await withStore(asStoreOptions(o), 'existing', async (db) => {
-        const before = db.stats().fileBytes;
-        const { entries } = await db.backup(temporary);
-        // Renamed while this handle still holds the old file's lock: no
-        // writer can have committed to it since the copy's snapshot.
+        // The write lock, held from before the copy's snapshot to the rename:
+        // no writer can commit to the old file meanwhile.
+        const lock = new ReaderTable(o.db);
         try {
-          renameSync(temporary, o.db);
-        } catch (e) {
-          rmSync(temporary, { force: true });
-          throw e;
-        }
-        const dir = openSync(dirname(o.db), 'r');
-        try {
-          fsyncSync(dir);
+          lock.lockWriteSync();
+          const others = lock.info().readers.filter((r) => r.pid !== process.pid);
+          if (others.length > 0) {
+            const pids = [...new Set(others.map((r) => r.pid))].join(', ');
+            throw new CliError(`${o.db} is open in other processes (pid ${pids}): they would go on with the old file after the rename; close them first`);
+          }
+          const before = db.stats().fileBytes;
+          const { entries } = await db.backup(temporary);
+          try {
+            renameSync(temporary, o.db);
+          } catch (e) {
+            rmSync(temporary, { force: true });
+            throw e;
+          }
+          // The new file's txids start over: so must the lock file's published txid.
+          rmSync(`${o.db}-lock`, { force: true });
+          syncDirectory(o.db);
+          const bytes = statSync(o.db).size;
+          report(o, { path: o.db, entries, bytes, bytesBefore: before }, `compacted ${o.db}: ${entries} entries, ${bytes} bytes (it used ${before})`);
         } finally {
-          closeSync(dir);
+          lock.close();
         }
-        const bytes = statSync(o.db).size;
-        report(o, { path: o.db, entries, bytes, bytesBefore: before }, `compacted ${o.db}: ${entries} entries, ${bytes} bytes (it used ${before})`);
       });
     });
 }

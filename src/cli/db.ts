@@ -103,13 +103,14 @@ function requireDatabase(path: string): void {
 
 /**
  * Opens the database, runs `fn`, and closes it (waiting for its writes).
- * `existing`: the file must be there already. Opening takes the file's
- * writer lock, even to read: one process at a time.
+ * `existing`: the file must be there already; `read`: and the handle is
+ * read-only, so it reads beside a server or any other writer (each commit
+ * takes the write lock; a read never does).
  */
-export async function withStore<T>(o: StoreCliOptions, how: 'existing' | 'create', fn: (db: Database) => Promise<T>): Promise<T> {
-  if (how === 'existing') requireDatabase(o.db);
+export async function withStore<T>(o: StoreCliOptions, how: 'existing' | 'create' | 'read', fn: (db: Database) => Promise<T>): Promise<T> {
+  if (how !== 'create') requireDatabase(o.db);
   // Only the encodings given: the defaults are not recorded in a file that records none.
-  const db = open(o.db, { ...explicitEncodings(o), lookup: o.lookup, pageSize: o.pageSize });
+  const db = open(o.db, { ...explicitEncodings(o), lookup: o.lookup, pageSize: o.pageSize, readOnly: how === 'read' });
   try {
     return await fn(db);
   } finally {

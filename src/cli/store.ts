@@ -41,7 +41,7 @@ function addGet(cli: Command): void {
     .action(async (keys: string[], o: GetOptions) => {
       const e = encodingsOf(o);
       const wanted = keys.map((k) => textInput(o, e).key(k)); // bad input fails before the file is opened
-      await withStore(o, 'existing', async (db) => {
+      await withStore(o, 'read', async (db) => {
         // A database `xrpkv serve` wrote keeps strings with a deadline, and keys starting with 0xff, in records of their own.
         const values = await decoding(o, e, async () => (o.redis ? wanted.map((k) => servedString(db as Database<Buffer, Buffer>, k as Buffer)) : db.getMany(wanted)));
         const out = new Output();
@@ -122,7 +122,7 @@ function addScan(cli: Command): void {
         reverse: o.reverse === true,
         limit: o.limit,
       };
-      await withStore(o, 'existing', async (db) => {
+      await withStore(o, 'read', async (db) => {
         const out = new Output();
         await decoding(o, e, async () => {
           for (const { key, value } of scanEntries(db, e, request)) {
@@ -159,7 +159,7 @@ function addStats(cli: Command): void {
   storeOptions(stats)
     .addHelpText('after', examples('xrpkv stats --db data.xrpkv', 'xrpkv stats --db data.xrpkv --lookup xrp --json'))
     .action(async (o: GetOptions) => {
-      await withStore(o, 'existing', async (db) => {
+      await withStore(o, 'read', async (db) => {
         const s = db.stats();
         if (o.json) console.log(toJson({ path: o.db, ...s, backendReason: db.lookupReason }));
         else console.log(statsText(o.db, s, db.lookupReason));

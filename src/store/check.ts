@@ -38,7 +38,7 @@
 // passes confirmed, never what a writer's change may have shown.
 import { CorruptionError, ReadFailedError } from '../errors.js';
 import { countDelta, decodeLog } from '../format/log.js';
-import { chooseMeta } from './file.js';
+import { chooseMeta } from './refresh.js';
 import { decodeMeta, metaPageOf, probePageSize, type Meta } from '../format/meta.js';
 import {
   META_PAGES,

@@ -7,7 +7,6 @@
 //   await db.close();
 //
 // Reads run against the last commit (a snapshot); writes queue in writer.ts.
-import { native, type StoreLockHandle } from '../native.js';
 import { checkStore, type CheckReport } from './check.js';
 import { range, withRecent, type Bounds } from './cursor.js';
 import { RangeIterable } from './range-iterable.js';
@@ -15,9 +14,12 @@ import { conditionOf, holds, type WriteConditions } from './conditions.js';
 import { keyCodec, valueCodec, KEY_ENCODINGS, type Codec, type KeyEncoding, type ValueEncoding } from './encoding.js';
 import { DEFAULT_ENCODINGS, codesOf, resolveEncodings, type Encodings } from './encoding-record.js';
 import { askedValueEncoding, checkOptionNames } from './open-options.js';
-import { DatabaseClosedError, StoreError, UnsupportedError, typeError, type WriteFailedError } from '../errors.js';
+import { DatabaseClosedError, ReadOnlyError, StoreError, UnsupportedError, typeError, type WriteFailedError } from '../errors.js';
 import type { LeafValue } from '../format/page.js';
 import { openFile } from './file.js';
+import type { ReaderTable } from './reader-table.js';
+import { moveTo, newestMeta } from './refresh.js';
+import { WriteLock, type WriteLockSource } from './write-lock.js';
 import { existsSync, rmSync } from 'node:fs';
 import { copyEntries, publishCopy, temporaryPath } from './backup.js';
 import { defaultCacheSize } from './memory.js';
@@ -142,9 +144,11 @@ export interface OpenOptions {
   /** lmdb-js's name: `noReadAhead: true` is `prefetch: false`. */
   noReadAhead?: boolean;
   /**
-   * Read-only handles (beside a writer, in other threads and processes)
-   * are not implemented yet: `true` throws UnsupportedError rather than
-   * hand out a handle that can write; `false` is the default.
+   * A handle that only reads (lmdb-js's `readOnly`): it never takes the
+   * write lock nor writes the file, a write throws ReadOnlyError, and a
+   * missing file is StoreError `NOT_FOUND`. Any number of handles, read-only
+   * or not, in any thread or process, read one file while one writes; each
+   * read sees the last commit published when it starts.
    */
   readOnly?: boolean;
 }
@@ -247,11 +251,14 @@ export class Database<K = unknown, V = any> {
   /** With `lookup: 'auto'` (and chains available): what chooses each lookup's path. */
   private readonly auto: AutoLookup | undefined;
   private state: StoreState | undefined;
-  private lock: StoreLockHandle | undefined;
+  /** This handle's reader slot and its write lock (reader-table.ts). */
+  private table: ReaderTable | undefined;
+  /** Opened with `readOnly: true`. */
+  readonly readOnly: boolean;
   private readonly writer: Writer;
   private readonly keys: Codec;
   private readonly values: Codec;
-  private readonly snapshots = new Snapshots();
+  private readonly snapshots = new Snapshots((oldest) => this.table?.hold(oldest));
   private readonly orphans = new FinalizationRegistry<Snapshot>((s) => s.release());
   private closing: Promise<void> | undefined;
   /** The batch this turn's puts join, until the writer takes it or another write is issued. */
@@ -278,27 +285,29 @@ export class Database<K = unknown, V = any> {
     if (valueEncoding !== undefined) asked.valueEncoding = valueEncoding;
     if (options.initEmpty !== undefined && typeof options.initEmpty !== 'boolean') throw typeError('initEmpty must be a boolean');
     const encodings = codesOf({ ...DEFAULT_ENCODINGS, ...asked });
-    const opened = openFile(path, { pageSize, sync, direct: options.direct ?? (sync ? 'auto' : false), cacheLevels, cacheSize, initEmpty: options.initEmpty === true, encodings });
+    const readOnly = options.readOnly === true;
+    const opened = openFile(path, { pageSize, sync, direct: options.direct ?? (sync ? 'auto' : false), cacheLevels, cacheSize, initEmpty: options.initEmpty === true, encodings, readOnly });
     let resolved: ReturnType<typeof resolveEncodings>;
     try {
       resolved = resolveEncodings(path, opened.state.meta, asked);
     } catch (e) {
       opened.state.pager.close();
-      native.storeUnlock(opened.lock);
+      opened.table.close();
       throw e;
     }
     // Recorded by the next commit (every commit's meta carries the last one's encodings).
     opened.state.meta = { ...opened.state.meta, ...resolved.record };
     this.path = path;
     this.state = opened.state;
-    this.lock = opened.lock;
+    this.table = opened.table;
+    this.readOnly = readOnly;
     this.pageSize = opened.state.pageSize;
     let xrp: XrpLookup | undefined;
     let reason: string;
     const misfit = modeMisfit(xrpMode, this.pageSize);
     if (misfit) {
       opened.state.pager.close();
-      native.storeUnlock(opened.lock);
+      opened.table.close();
       throw new RangeError(misfit);
     }
     const walks = lookup === 'auto' ? autoWalks(xrpMode, () => xrpBackend().backend) : undefined;
@@ -315,7 +324,7 @@ export class Database<K = unknown, V = any> {
           reason = `lookup 'auto' walks: the XRP runtime cannot be used here (${(e as Error).message})`;
         } else {
           opened.state.pager.close();
-          native.storeUnlock(opened.lock);
+          opened.table.close();
           if (e instanceof RangeError) throw e;
           throw Object.assign(new UnsupportedError(`lookup 'xrp' is not available: ${(e as Error).message}`), { cause: e });
         }
@@ -329,7 +338,7 @@ export class Database<K = unknown, V = any> {
     this.valueEncoding = resolved.encodings.valueEncoding;
     this.keys = keyCodec(this.keyEncoding, maxKeyLen(this.pageSize));
     this.values = valueCodec(this.valueEncoding);
-    this.writer = new Writer(opened.state, () => this.snapshots.oldest(), logLimit);
+    this.writer = new Writer(opened.state, new WriteLock(this.lockSource(opened.state, opened.table)), () => Math.min(this.snapshots.oldest(), opened.table.oldest()), logLimit);
     this.recovery = opened.state.recovery;
     const { pager, freelist, logPages, meta } = opened.state;
     const log = new Set(logPages);
@@ -344,18 +353,50 @@ export class Database<K = unknown, V = any> {
     this.prefetching = startPrefetch(pager, meta.pageCount, ahead, (n) => n >= META_PAGES && !log.has(n) && !freelist.has(n), free);
   }
 
+  /** How the write queue takes the write lock: taking it catches up with the commits made elsewhere. */
+  private lockSource(state: StoreState, table: ReaderTable): WriteLockSource {
+    const catchUp = () => {
+      try {
+        // A commit on disk no one published was never acknowledged (a
+        // writer publishes before it settles its promises): the next commit
+        // replaces it, as it would a torn one.
+        if (table.published() > state.meta.txid) {
+          const newest = newestMeta(state.pager, this.path);
+          if (newest.txid > state.meta.txid) moveTo(state, newest, this.snapshots.oldest());
+        }
+        // A lock file made after the last commit starts at 0.
+        table.publish(state.meta.txid);
+      } catch (e) {
+        table.unlockWrite();
+        throw e;
+      }
+    };
+    return {
+      tryTake: () => table.tryLockWrite() && (catchUp(), true),
+      othersWaiting: () => table.othersWaitForWrite(),
+      waiting: (on) => table.waitForWrite(on),
+      takeSync: () => {
+        table.lockWriteSync();
+        catchUp();
+      },
+      release: () => table.unlockWrite(),
+      published: (txid) => table.publish(txid),
+    };
+  }
+
   // ---- reads ----------------------------------------------------------------
 
-  // A synchronous read needs no registered snapshot: no commit can publish,
-  // and so no page it reaches can be reused, before it returns. An async one
-  // holds a registered snapshot until its chain ends and its value is read.
-  // Keys the log changed since the last checkpoint are answered from the
-  // overlay (`snap.recent`) and need no chain.
+  // Every read starts by holding a txid in the handle's reader slot (the
+  // oldest registered snapshot's, or one `pin` takes for the read), so that
+  // no writer anywhere reuses a page it may reach, and by catching up with
+  // commits other handles published (`catchUp`). A synchronous read releases
+  // its pin when it returns; an async one holds a registered snapshot until
+  // its chain ends and its value is read. Keys the log changed since the last
+  // checkpoint are answered from the overlay (`snap.recent`) and need no chain.
 
   getSync(key: K): V | undefined {
     const k = this.lookupKey(key);
-    const snap = this.lastCommit();
-    return this.decode(snap, this.find(snap, k));
+    return this.reading((snap) => this.decode(snap, this.find(snap, k)));
   }
 
   /**
@@ -366,9 +407,10 @@ export class Database<K = unknown, V = any> {
    */
   getBinaryFast(key: K): Buffer | undefined {
     const k = this.lookupKey(key);
-    const snap = this.lastCommit();
-    const v = this.find(snap, k);
-    return v === undefined ? undefined : snap.value(v);
+    return this.reading((snap) => {
+      const v = this.find(snap, k);
+      return v === undefined ? undefined : snap.value(v);
+    });
   }
 
   /** With `xrp`, the chain runs on the libuv pool: the event loop is not blocked. */
@@ -402,13 +444,36 @@ export class Database<K = unknown, V = any> {
 
   has(key: K): boolean {
     const k = this.lookupKey(key);
-    return this.find(this.lastCommit(), k) !== undefined;
+    return this.reading((snap) => this.find(snap, k) !== undefined);
   }
 
-  /** An unregistered snapshot of the last commit, for a read that returns before anything can commit. */
-  private lastCommit(): Snapshot {
+  /**
+   * Runs `read` on an unregistered snapshot of the last commit: the slot
+   * holds the oldest registered snapshot's txid, or one pinned for the
+   * read and released when it returns.
+   */
+  private reading<T>(read: (snap: Snapshot) => T): T {
     const state = this.open();
-    return new Snapshot(state, state.meta);
+    const pinned = this.snapshots.oldest() === Infinity;
+    if (pinned) this.table!.pin();
+    try {
+      this.catchUp(state);
+      return read(new Snapshot(state, state.meta));
+    } finally {
+      if (pinned) this.table?.hold(undefined);
+    }
+  }
+
+  /**
+   * Moves the state to the newest commit another handle published. The
+   * slot must hold a txid at or below it. A writer with commits of its own
+   * in flight holds the write lock, so no other handle has published.
+   */
+  private catchUp(state: StoreState): void {
+    if (this.table!.published() <= state.meta.txid || this.writer.committing) return;
+    // The counter may be ahead of the file: a lock file that outlived a file replaced under it.
+    const newest = newestMeta(state.pager, this.path);
+    if (newest.txid > state.meta.txid) moveTo(state, newest, this.snapshots.oldest());
   }
 
   /**
@@ -451,13 +516,15 @@ export class Database<K = unknown, V = any> {
    * snapshot without reading values (a walk of the range's leaves).
    */
   count(options: RangeOptions<K> = {}): number {
-    const state = this.open();
+    this.open();
     if (typeof options !== 'object' || options === null) throw typeError('count options must be an object');
     const bounds = this.bounds(options);
-    if (bounds.start === undefined && bounds.end === undefined) return Math.min(state.meta.entries, bounds.limit);
-    let n = 0;
-    for (const _ of range(new Snapshot(state, state.meta), bounds, () => undefined, () => undefined)) n++;
-    return n;
+    if (bounds.start === undefined && bounds.end === undefined) return this.reading((snap) => Math.min(snap.meta.entries, bounds.limit));
+    return this.reading((snap) => {
+      let n = 0;
+      for (const _ of range(snap, bounds, () => undefined, () => undefined)) n++;
+      return n;
+    });
   }
 
   /** lmdb-js's name for `count`. */
@@ -756,11 +823,14 @@ export class Database<K = unknown, V = any> {
       };
       const entries = await copyEntries(snap, (ops) => writer.write(ops), alive);
       await copy.close();
+      // Nothing else has the copy open: its lock file goes with the temporary name.
+      rmSync(`${temporary}-lock`, { force: true });
       publishCopy(temporary, path);
       return { entries };
     } catch (e) {
       await copy?.close().catch(() => undefined);
       rmSync(temporary, { force: true });
+      rmSync(`${temporary}-lock`, { force: true });
       throw e;
     } finally {
       snap.release();
@@ -789,8 +859,8 @@ export class Database<K = unknown, V = any> {
       this.state.pager.close();
       this.state.cache.clear();
       this.state = undefined;
-      if (this.lock) native.storeUnlock(this.lock);
-      this.lock = undefined;
+      this.table?.close();
+      this.table = undefined;
     })();
     return this.closing;
   }
@@ -825,11 +895,21 @@ export class Database<K = unknown, V = any> {
 
   private writable(): Writer {
     if (this.closing || !this.state) throw new DatabaseClosedError(this.path);
+    if (this.readOnly) throw new ReadOnlyError(this.path);
     return this.writer;
   }
 
-  /** A registered snapshot of the last commit; release it when done. */
+  /** A registered snapshot of the last commit (its txid held in the slot until released); release it when done. */
   private snapshot(): Snapshot {
-    return this.snapshots.open(this.open());
+    const state = this.open();
+    const first = this.snapshots.oldest() === Infinity;
+    if (first) this.table!.pin();
+    try {
+      this.catchUp(state);
+    } catch (e) {
+      if (first) this.table!.hold(undefined);
+      throw e;
+    }
+    return this.snapshots.open(state);
   }
 }

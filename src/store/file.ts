@@ -1,20 +1,20 @@
 // Opening a database file: create it if it is missing (whole or not at
-// all), take the writer lock, make sure the disk holds what the kernel's
-// cache says it does (stale-cache.ts), pick the newest valid meta, check
-// what it points at (the file's length, the freelist chain, the root page),
-// and replay its log into the overlay. What opening had to fall back from
+// all; a read-only handle refuses a missing file), take a reader slot in
+// the lock file beside it (reader-table.ts), and, when the write lock is
+// free and the handle may write, make sure the disk holds what the kernel's
+// cache says it does (stale-cache.ts); then pick the newest valid meta,
+// check what it points at (the file's length, the freelist chain, the root
+// page), and replay its log into the overlay (refresh.ts). What opening had to fall back from
 // (a damaged meta page, a torn log commit, stale cached pages) is kept as
 // `recovery`, for the handle to report.
 import { closeSync, constants, fsyncSync, linkSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { native, type StoreLockHandle } from '../native.js';
-import { CorruptionError, LockError, StoreError } from '../errors.js';
-import { Freelist } from './freelist.js';
-import { readLogChain, tornLogCommit } from '../format/log.js';
+import { CorruptionError, StoreError } from '../errors.js';
 import { decodeMeta, encodeMeta, metaPageOf, probePageSize, validMetas, type Meta } from '../format/meta.js';
-import { META_PAGES, PAGE_SIZES, PageType, decodeFreelist, readHeader } from '../format/page.js';
-import { Overlay } from './overlay.js';
+import { META_PAGES, PAGE_SIZES, PageType } from '../format/page.js';
 import { Pager } from './pager.js';
+import { ReaderTable } from './reader-table.js';
+import { chooseMeta, readCommitted } from './refresh.js';
 import type { Recovery, StoreState } from './snapshot.js';
 import { dropUnwrittenCommit, dropWritablePages } from './stale-cache.js';
 
@@ -35,23 +35,13 @@ export interface FileOptions {
   cacheSize: number;
   /** Make an existing empty (0-byte) file a new database instead of refusing it. */
   initEmpty: boolean;
+  /** Never write the file, nor take its write lock; a missing file is an error. */
+  readOnly: boolean;
 }
 
 export interface OpenedFile {
   state: StoreState;
-  lock: StoreLockHandle;
-}
-
-function lock(path: string): StoreLockHandle {
-  try {
-    return native.storeLock(path);
-  } catch (e) {
-    const code = (e as { code?: unknown }).code;
-    if (code === 'LOCKED') {
-      throw new LockError(path, `${path} is open for writing elsewhere (another process holds its lock)`, { cause: e });
-    }
-    throw new StoreError((e as Error).message, 'LOCK_FAILED', { cause: e });
-  }
+  table: ReaderTable;
 }
 
 /** The two meta pages of a new database: txids 0 and 1, an empty tree. */
@@ -63,7 +53,7 @@ function newMetaPages(pageSize: number, codes: EncodingCodes): Buffer {
 }
 
 /** fsync of `path`'s directory, so that a name made or removed in it is durable. */
-function syncDirectory(path: string): void {
+export function syncDirectory(path: string): void {
   const dir = openSync(dirname(path), 'r');
   try {
     fsyncSync(dir);
@@ -111,39 +101,23 @@ function initEmptyFile(pager: Pager, path: string, pageSize: number, codes: Enco
   if (pager.sync) syncDirectory(path);
 }
 
-/** The freelist chain from `first`: its pages and the page numbers it lists. */
-export function readFreelist(pager: Pager, meta: Meta): { pages: number[]; ids: number[] } {
-  const pages: number[] = [];
-  const ids: number[] = [];
-  const seen = new Set<number>();
-  for (let pageNo = meta.freelist, from = 0; pageNo !== 0; ) {
-    if (pageNo < META_PAGES || pageNo >= meta.pageCount || seen.has(pageNo)) {
-      throw new CorruptionError(from, `the freelist chain points at page ${pageNo}`, pager.path);
-    }
-    seen.add(pageNo);
-    const page = pager.read(pageNo, [PageType.Freelist]);
-    pages.push(pageNo);
-    for (const id of decodeFreelist(page, pageNo)) {
-      if (id < META_PAGES || id >= meta.pageCount || seen.has(id)) {
-        throw new CorruptionError(pageNo, `it lists page ${id}, which cannot be free`, pager.path);
-      }
-      seen.add(id);
-      ids.push(id);
-    }
-    from = pageNo;
-    pageNo = readHeader(page).next;
-  }
-  return { pages, ids };
-}
-
 export function openFile(path: string, o: FileOptions): OpenedFile {
-  if (!exists(path)) createFile(path, o.pageSize, o.sync, o.encodings);
-  const pager = new Pager(path, { sync: o.sync, direct: o.direct, cacheSize: o.cacheSize });
-  let held: StoreLockHandle | undefined;
+  if (!exists(path)) {
+    if (o.readOnly) throw new StoreError(`${path} does not exist: a read-only handle opens an existing database only`, 'NOT_FOUND');
+    createFile(path, o.pageSize, o.sync, o.encodings);
+  }
+  const pager = new Pager(path, { sync: o.sync, direct: o.direct, cacheSize: o.cacheSize, readOnly: o.readOnly });
+  let table: ReaderTable | undefined;
   try {
-    held = lock(path);
+    table = new ReaderTable(path);
+    // Held until the state is read: a writer at work elsewhere reuses no
+    // page of a commit at or after the published one, which every meta on
+    // disk is (a writer publishes a commit after writing it).
+    table.pin();
+    // Repairs need the write lock: a writer at work elsewhere made them when it took it.
+    if (!o.readOnly && !table.tryLockWrite() && pager.size === 0) table.lockWriteSync();
     if (pager.size === 0) {
-      if (!o.initEmpty) {
+      if (!o.initEmpty || o.readOnly) {
         throw new StoreError(
           `${path} is empty (0 bytes): not an xrpkv database, or one whose creation never finished; ` +
             'remove it to start a new database here, or open it with { initEmpty: true } to make it one',
@@ -159,7 +133,7 @@ export function openFile(path: string, o: FileOptions): OpenedFile {
       pager.pageSize = probePageSize((offset, length) => pager.readAt(offset, length)) ?? fallback;
     }
     const p = pager.pageSize;
-    const stale = dropUnwrittenCommit(pager);
+    const stale = table.writing ? dropUnwrittenCommit(pager) : undefined;
     const metaPages: [Buffer, Buffer] = [pager.readAt(0, p), pager.readAt(p, p)];
     const chosen = chooseMeta(validMetas(metaPages, path), (n) => pager.read(n, [PageType.Log]), path);
     const { meta } = chosen;
@@ -168,58 +142,24 @@ export function openFile(path: string, o: FileOptions): OpenedFile {
       const first = Math.floor(pager.size / p);
       throw new CorruptionError(first, `the file ends at byte ${pager.size}, but the meta counts ${meta.pageCount} pages (truncated?)`, path);
     }
-    const freelist = readFreelist(pager, meta);
-    dropWritablePages(pager, freelist.ids, meta.pageCount);
+    const committed = readCommitted(pager, meta, path);
+    // Pages freed by commits no reader anywhere is older than are free now.
+    committed.freelist.promote(table.oldest());
+    if (table.writing) dropWritablePages(pager, committed.freelist.groups().flatMap((g) => g.ids), meta.pageCount);
     if (meta.root !== 0) pager.read(meta.root, [meta.height === 1 ? PageType.Leaf : PageType.Branch]);
-    const overlay = new Overlay();
-    const logPages: number[] = [];
-    try {
-      for (const { pageNo, txid, records } of readLogChain(meta.log, meta.logPages, meta.pageCount, (n) => pager.read(n, [PageType.Log]))) {
-        overlay.apply(records, txid, Infinity);
-        logPages.push(pageNo);
-      }
-    } catch (e) {
-      if (e instanceof CorruptionError && e.path === undefined) throw new CorruptionError(e.page, e.reason, path);
-      throw e;
-    }
-    const state: StoreState = {
-      path,
-      pager,
-      pageSize: p,
-      cacheLevels: o.cacheLevels,
-      cache: pager.cache,
-      meta,
-      // The log chain may hold pages the freelist on disk still lists (log.ts).
-      freelist: new Freelist(without(freelist.ids, logPages)),
-      freelistPages: freelist.pages,
-      overlay,
-      logPages,
-      recovery,
-    };
-    return { state, lock: held };
+    // A lock file made after the last commit (or by an older xrpkv) starts
+    // at 0. Only a handle holding the write lock knows `meta` is no commit
+    // still being written.
+    if (table.writing) table.publish(meta.txid);
+    table.unlockWrite();
+    table.hold(undefined);
+    const state: StoreState = { path, pager, pageSize: p, cacheLevels: o.cacheLevels, cache: pager.cache, meta, ...committed, recovery };
+    return { state, table };
   } catch (e) {
-    if (held) native.storeUnlock(held);
+    table?.close();
     pager.close();
     throw e;
   }
-}
-
-/**
- * The meta to open with: the newest valid one, unless it is a log commit
- * whose pages did not all reach the disk (a crash between its write and its
- * sync: log.ts, `tornLogCommit`); then the commit before it, whose meta is
- * the other one (its sync returned before that commit's writes began).
- * `torn` says why the newest was passed over.
- */
-export function chooseMeta(metas: Meta[], read: (pageNo: number) => Buffer, path?: string): { meta: Meta; torn?: string } {
-  const [newest, previous] = metas;
-  const torn = tornLogCommit(newest, read);
-  if (torn === undefined) return { meta: newest };
-  const why = `the meta of txid ${newest.txid} (page ${metaPageOf(newest.txid)}) is newest, but ${torn}`;
-  if (previous?.txid !== newest.txid - 1) {
-    throw new CorruptionError(metaPageOf(newest.txid), `${why}, and there is no meta of txid ${newest.txid - 1} to fall back to`, path);
-  }
-  return { meta: previous, torn: why };
 }
 
 /** Whether `path` names something (a file open then reads; anything else it refuses). */
@@ -249,9 +189,4 @@ function recoveryOf(metaPages: [Buffer, Buffer], chosen: { meta: Meta; torn?: st
   if (found.length === 0) return undefined;
   const { txid } = chosen.meta;
   return { page: found[0]!.page, txid, reason: `${found.map((f) => f.reason).join('; ')}: opened at txid ${txid} (meta page ${metaPageOf(txid)})` };
-}
-
-function without(ids: number[], taken: number[]): number[] {
-  const set = new Set(taken);
-  return ids.filter((id) => !set.has(id));
 }

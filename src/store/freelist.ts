@@ -1,13 +1,23 @@
 // Free pages. A page freed by transaction T (a page T copied, a dropped
 // overflow chain, the previous freelist) is still reachable from every
 // snapshot older than T, and from the previous meta page, which a torn commit
-// falls back to. So it is *pending* until no open snapshot is older than T,
-// and only then *free*: reusable by a later writer. Since T's own meta is
-// durable before anything else is written, the fallback rule holds too.
+// falls back to. So it is *pending* until no snapshot older than T is open,
+// in this process or any other (the reader table: reader-table.ts), and only
+// then *free*: reusable by a later writer. Since T's own meta is durable
+// before anything else is written, the fallback rule holds too.
 //
-// The freelist pages written at commit list free and pending pages alike: no
-// snapshot survives a restart, so after reopening they are all free.
+// Readers in other processes outlive this handle, so the freelist written at
+// commit keeps the distinction (docs/FORMAT.md, "Freelist pages"): its pages
+// list one group each, the free pages under txid 0 and each pending group
+// under the txid that freed it, and opening (or a writer that takes over the
+// file: refresh.ts) promotes what the reader table allows.
 import { META_PAGES, freelistCapacity } from '../format/page.js';
+
+/** Pages freed by commit `txid` (0: free, reusable by any commit). */
+export interface FreeGroup {
+  txid: number;
+  ids: number[];
+}
 
 export class Freelist {
   /** Reusable now, sorted descending so that `pop` hands out the lowest page. */
@@ -17,9 +27,19 @@ export class Freelist {
   /** Every page in `free` or `pending`: catches a page freed twice. */
   private members: Set<number>;
 
-  constructor(ids: number[] = []) {
-    this.free = [...ids].sort((a, b) => b - a);
-    this.members = new Set(ids);
+  /** `groups`: as `groups()` lists them, the free ones under txid 0. */
+  constructor(groups: FreeGroup[] = []) {
+    this.free = [];
+    this.members = new Set();
+    for (const { txid, ids } of groups) {
+      for (const id of ids) {
+        if (this.members.has(id)) throw new Error(`internal error: page ${id} listed twice`);
+        this.members.add(id);
+      }
+      if (txid === 0) this.free.push(...ids);
+      else this.pending.set(txid, [...(this.pending.get(txid) ?? []), ...ids]);
+    }
+    this.free.sort((a, b) => b - a);
   }
 
   get freeCount(): number {
@@ -74,14 +94,22 @@ export class Freelist {
     if (moved) this.free.sort((a, b) => b - a);
   }
 
-  /** Every free and pending page, ascending: what a commit writes. */
-  all(): number[] {
-    return [...this.members].sort((a, b) => a - b);
+  /** The free pages (txid 0), then each pending group by txid, each ascending: what a commit writes. */
+  groups(): FreeGroup[] {
+    const out: FreeGroup[] = [];
+    if (this.free.length > 0) out.push({ txid: 0, ids: [...this.free].reverse() });
+    for (const txid of [...this.pending.keys()].sort((a, b) => a - b)) {
+      out.push({ txid, ids: [...this.pending.get(txid)!].sort((a, b) => a - b) });
+    }
+    return out;
   }
 
-  /** Freelist pages needed to list `n` pages. */
-  static pagesFor(n: number, pageSize: number): number {
-    return Math.ceil(n / freelistCapacity(pageSize));
+  /** Freelist pages of `pageSize` bytes needed to list every group, one group per page. */
+  pagesNeeded(pageSize: number): number {
+    const cap = freelistCapacity(pageSize);
+    let n = Math.ceil(this.free.length / cap);
+    for (const pages of this.pending.values()) n += Math.ceil(pages.length / cap);
+    return n;
   }
 
   clone(): Freelist {

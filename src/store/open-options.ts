@@ -1,10 +1,8 @@
 // Checks of `open`'s options that are about the names used: an unknown one
 // is a TypeError naming it (lmdb-js's that xrpkv lacks say so), and
 // lmdb-js's names for options xrpkv has (`encoding`, `noSync`,
-// `noReadAhead`) mean what ours do. `readOnly: true` is refused until read-only handles exist
-// (issue 17's multi-reader work): ignoring it would let a caller believe
-// it cannot write.
-import { UnsupportedError, typeError } from '../errors.js';
+// `noReadAhead`) mean what ours do.
+import { typeError } from '../errors.js';
 import type { OpenOptions } from './db.js';
 import type { Prefetch } from './prefetch.js';
 import { VALUE_ENCODINGS, type ValueEncoding } from './encoding.js';
@@ -48,9 +46,6 @@ export function checkOptionNames(options: OpenOptions): { sync: boolean; prefetc
     throw typeError(`unknown option '${name}'${lmdb}; the options are ${Object.keys(KNOWN).join(', ')}`);
   }
   if (options.readOnly !== undefined && typeof options.readOnly !== 'boolean') throw typeError('readOnly must be a boolean');
-  if (options.readOnly) {
-    throw new UnsupportedError('readOnly: true is not supported yet (read-only handles beside a writer are planned): open without it; the handle then also writes');
-  }
   if (options.sync !== undefined && typeof options.sync !== 'boolean') throw typeError('sync must be a boolean');
   if (options.noSync !== undefined && typeof options.noSync !== 'boolean') throw typeError('noSync must be a boolean');
   if (options.sync !== undefined && options.noSync !== undefined && options.sync === options.noSync) {

@@ -262,10 +262,16 @@ export class Snapshot {
   }
 }
 
-/** Open snapshots, counted by txid: the pages they reach are not reused (freelist.ts). */
+/**
+ * Open snapshots, counted by txid: the pages they reach are not reused
+ * (freelist.ts). `changed` hears the oldest txid (Infinity: none) after
+ * each open and release, for the handle's reader slot (reader-table.ts).
+ */
 export class Snapshots {
   private readonly byTxid = new Map<number, number>();
   private readonly live = new Set<Snapshot>();
+
+  constructor(private readonly changed?: (oldest: number) => void) {}
 
   /** A registered snapshot of the last commit. */
   open(store: StoreState): Snapshot {
@@ -275,9 +281,11 @@ export class Snapshots {
       const n = (this.byTxid.get(txid) ?? 1) - 1;
       if (n === 0) this.byTxid.delete(txid);
       else this.byTxid.set(txid, n);
+      this.changed?.(this.oldest());
     });
     this.live.add(snap);
     this.byTxid.set(txid, (this.byTxid.get(txid) ?? 0) + 1);
+    this.changed?.(this.oldest());
     return snap;
   }
 

@@ -20,7 +20,7 @@
 // - the meta pages, before choosing a meta: a meta page that comes back
 //   different was a failed commit's (reported as recovery);
 // - the pages the newest commit appended to the log, before checking that
-//   they all reached the disk (file.ts, chooseMeta);
+//   they all reached the disk (refresh.ts, chooseMeta);
 // - once the meta is chosen, its free pages and everything past its end,
 //   before any commit writes there.
 // Every other page a commit can reach was written by a commit whose sync

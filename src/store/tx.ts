@@ -28,7 +28,7 @@
 //   and the pages this transaction takes were free before it began.
 import { AppendTail } from './append.js';
 import type { PreparedCommit } from './commit.js';
-import { Freelist } from './freelist.js';
+import { Freelist, type FreeGroup } from './freelist.js';
 import type { Meta } from '../format/meta.js';
 import { encodeLeafRuns } from './leaves.js';
 import { Node, cutPieces, spliced } from './node.js';
@@ -564,19 +564,26 @@ export class WriteTx {
 
   /**
    * Writes the freelist: every free and pending page, the pages of the
-   * previous freelist included (the previous meta still points at them).
-   * The freelist's own pages come off the list first, so they are not on it.
+   * previous freelist included (the previous meta still points at them),
+   * one group per page (freelist.ts: the free ones under txid 0, each
+   * pending group under the txid that freed it). The freelist's own pages
+   * come off the list first, so they are not on it.
    */
   private writeFreelist(): number[] {
     for (const page of this.store.freelistPages) this.free(page);
     const pages: number[] = [];
-    while (pages.length < Freelist.pagesFor(this.freelist.size, this.p)) pages.push(this.allocate());
-    const ids = this.freelist.all();
+    while (pages.length < this.freelist.pagesNeeded(this.p)) pages.push(this.allocate());
     const cap = freelistCapacity(this.p);
+    const chunks: FreeGroup[] = [];
+    for (const { txid, ids } of this.freelist.groups()) {
+      for (let k = 0; k < ids.length; k += cap) chunks.push({ txid, ids: ids.slice(k, k + cap) });
+    }
     pages.forEach((page, k) => {
-      const bytes = encodeFreelist(this.p, page, this.txid, ids.slice(k * cap, (k + 1) * cap), pages[k + 1] ?? 0);
-      this.pages.set(page, bytes);
+      // Pages taken for the list may leave fewer groups than pages: the rest list nothing.
+      const { txid, ids } = chunks[k] ?? { txid: 0, ids: [] };
+      this.pages.set(page, encodeFreelist(this.p, page, txid, ids, pages[k + 1] ?? 0));
     });
     return pages;
   }
+
 }

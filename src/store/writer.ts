@@ -26,6 +26,11 @@
 // way the commit is durable when its promises settle, and snapshots see all
 // of it or none.
 //
+// The write lock (write-lock.ts) is taken before a commit is prepared and
+// released once nothing is queued or in flight: a writer in another thread
+// or process commits in between, and taking the lock brings this handle's
+// state (and so `head`) up to its commits.
+//
 // A checkpoint runs in slices (pace.ts): the fold, the commit's operations
 // (a large batch in key order: ops.ts) and the writing of its pages let the
 // event loop turn every few milliseconds, so a commit of a million keys
@@ -44,6 +49,7 @@ import { PackedOps } from './packed.js';
 import { Pace, UNPACED, eachPaced, finish, paced, type Steps } from './pace.js';
 import { Snapshot, type StoreState } from './snapshot.js';
 import { WriteTx } from './tx.js';
+import type { WriteLock } from './write-lock.js';
 
 /** Default `logLimit`: keys the log holds before a checkpoint folds them into the tree. */
 export const LOG_LIMIT = 65_536;
@@ -87,9 +93,12 @@ export class Writer {
   private applying = false;
   /** Set by a failed write or sync: the file's state on disk is then unknown. */
   failed: WriteFailedError | undefined;
+  /** Set while queued writes wait for the write lock. */
+  private lockWait: Promise<void> | undefined;
 
   constructor(
     private readonly state: StoreState,
+    private readonly lock: WriteLock,
     /** The txid of the oldest open snapshot, Infinity when none. */
     private readonly oldestSnapshot: () => number,
     /** Keys the log may hold; 0: every commit rewrites the tree. */
@@ -126,8 +135,52 @@ export class Writer {
       this.pump();
       if (this.preparing) await this.preparing;
       else if (this.unpublished > 0) await this.tail;
+      else if (this.lockWait) await this.lockWait.catch(() => undefined);
       else if (this.queue.length === 0) return;
     }
+  }
+
+  /** Whether a commit is being prepared or is in flight: the write lock is held, and the state is this writer's. */
+  get committing(): boolean {
+    return this.preparing !== undefined || this.unpublished > 0 || this.applying;
+  }
+
+  /** Whether nothing is queued, being prepared or in flight. */
+  private get idle(): boolean {
+    return !this.committing && this.queue.length === 0;
+  }
+
+  /** Takes the write lock now if it is free; false when a wait for it has begun (pump runs again once held). */
+  private locked(): boolean {
+    if (this.lock.held) return true;
+    let waiting: Promise<void> | undefined;
+    try {
+      waiting = this.lock.take();
+    } catch (e) {
+      this.queue.splice(0).forEach((item) => item.reject(e));
+      return false;
+    }
+    if (waiting === undefined) {
+      this.head = this.state.meta;
+      return true;
+    }
+    this.lockWait ??= waiting.then(
+      () => {
+        this.lockWait = undefined;
+        this.head = this.state.meta;
+        this.pump();
+      },
+      (e: unknown) => {
+        this.lockWait = undefined;
+        this.queue.splice(0).forEach((item) => item.reject(e));
+      },
+    );
+    return false;
+  }
+
+  /** Releases the write lock once nothing is queued or in flight. */
+  private releaseIfIdle(): void {
+    if (this.lock.held && this.idle) this.lock.release();
   }
 
   private enqueue(make: (resolve: (v: unknown) => void, reject: (e: unknown) => void) => Item): Promise<unknown> {
@@ -145,7 +198,8 @@ export class Writer {
 
   /** Prepares the queued writes as the next commit, when the pipeline has room for one. */
   private pump(): void {
-    if (this.preparing || this.queue.length === 0 || this.barrier || this.unpublished >= 2) return;
+    if (this.preparing || this.queue.length === 0 || this.barrier || this.unpublished >= 2) return this.releaseIfIdle();
+    if (!this.locked()) return;
     const items = this.queue.splice(0);
     for (const item of items) if (item.kind === 'ops' && item.ops instanceof PackedOps) item.ops.sealed = true;
     // The log path applies the items before stage() returns, and so before
@@ -210,8 +264,9 @@ export class Writer {
           this.failed = new WriteFailedError(this.state.path, error);
           return items.forEach((item) => item.reject(this.failed));
         }
-        // Published: snapshots opened from now on see the commit.
+        // Published: snapshots opened from now on see the commit, and readers elsewhere next.
         write.publish();
+        this.lock.published(write.meta.txid);
       }
       items.forEach((item, i) => (outcomes[i].ok ? item.resolve(outcomes[i].value) : item.reject(outcomes[i].value)));
     } finally {
@@ -276,11 +331,16 @@ export class Writer {
     // `applying`: called from a transaction callback of a commit being
     // prepared, which this one would build beside, not on top of.
     if (this.preparing || this.unpublished > 0 || this.applying) throw new WritesPendingError(this.state.path);
+    if (!this.lock.held) {
+      this.lock.takeSync();
+      this.head = this.state.meta;
+    }
     this.applying = true;
     try {
       return this.commitNow(make);
     } finally {
       this.applying = false;
+      this.releaseIfIdle();
     }
   }
 
@@ -314,6 +374,7 @@ export class Writer {
       }
       this.head = write.meta;
       write.publish();
+      this.lock.published(write.meta.txid);
     }
     items.forEach((item, i) => (outcomes[i].ok ? item.resolve(outcomes[i].value) : item.reject(outcomes[i].value)));
     if (!outcome!.ok) throw outcome!.value;

@@ -4,9 +4,9 @@
 //!
 //! Node-API is declared by hand (`napi_sys`) and wrapped (`napi`), so this
 //! crate has no dependency besides `ebpf` and `xrp`. All `unsafe` code lives in those two
-//! modules, but for one descriptor duplication in `commit` and one
-//! `posix_fadvise` in `fadvise` (each allowed there by name); the rest is
-//! checked safe.
+//! modules, but for one descriptor duplication in `commit`, one
+//! `posix_fadvise` in `fadvise` and the lock file's mapping in
+//! `reader_table` (each allowed there by name); the rest is checked safe.
 #![deny(unsafe_code)]
 
 mod commit;
@@ -18,7 +18,9 @@ mod leaves;
 mod napi;
 mod napi_sys;
 mod prefetch;
+mod reader_table;
 mod store;
+mod store_table;
 mod xrp;
 mod xrp_records;
 mod xrp_sync;
@@ -56,6 +58,7 @@ pub(crate) fn init(env: Env, exports: Value) -> Result<()> {
         .chain(xrp_walk::METHODS)
         .chain(store::METHODS)
         .chain(prefetch::METHODS)
+        .chain(store_table::METHODS)
         .chain(commit::METHODS)
         .chain(io_trace::METHODS)
         .chain(leaves::METHODS)
@@ -64,6 +67,7 @@ pub(crate) fn init(env: Env, exports: Value) -> Result<()> {
     }
     xrp_records::export(env, exports)?;
     format::export(env, exports)?;
+    store_table::export(env, exports)?;
     env.set(exports, "memoryAddress", env.bigint(region_address(0))?)?;
     env.set(exports, "defaultBudget", env.number(DEFAULT_BUDGET as f64)?)?;
     Ok(())

@@ -1,28 +1,11 @@
-//! The store's file calls besides its commits (commit.rs): the writer lock,
-//! the alignment direct reads need, and dropping a file's cached pages.
-//!
-//! The lock is an exclusive `flock` on the database file, held through a
-//! descriptor of its own (`File::try_lock`, which is `flock(LOCK_EX |
-//! LOCK_NB)` on Linux). It belongs to that open file description, so it ends
-//! when `storeUnlock` drops it, when the handle is collected, or when the
-//! process dies (a SIGKILLed writer leaves no stale lock behind).
-
-use std::cell::RefCell;
-use std::fs::{File, OpenOptions, TryLockError};
+//! The store's file calls besides its commits (commit.rs) and its lock file
+//! (store_table.rs): the alignment direct reads need, and dropping a file's
+//! cached pages.
 
 use crate::fadvise;
-use crate::napi::{
-    CallCtx, ErrorKind, JsError, Method, Prop, Result, TypeTag, Value, MAX_SAFE_INTEGER,
-};
+use crate::napi::{CallCtx, ErrorKind, JsError, Method, Prop, Result, Value, MAX_SAFE_INTEGER};
 
-static LOCK_TAG: TypeTag = TypeTag {
-    lower: 0x7872_706b_765f_7374,
-    upper: 0x6f72_655f_6c6f_636b,
-};
-
-pub(crate) const METHODS: [(&str, Method); 4] = [
-    ("storeLock", lock),
-    ("storeUnlock", unlock),
+pub(crate) const METHODS: [(&str, Method); 2] = [
     ("alignmentOffset", alignment_offset),
     ("storeDropCache", drop_cache),
 ];
@@ -86,47 +69,4 @@ fn alignment_offset(cx: &mut CallCtx<'_>) -> Result<Value> {
         .ok_or_else(|| JsError::type_error("bytes must be a Uint8Array or Buffer"))?;
     let address = bytes.as_ptr() as usize;
     env.number(((align - address % align) % align) as f64)
-}
-
-/// A held lock; `storeUnlock` empties it.
-struct LockHandle(RefCell<Option<File>>);
-
-/// `storeLock(path: string): handle` — throws code `LOCKED` when another
-/// open file description holds the lock, `LOCK_FAILED` (with `errno`) when
-/// the file cannot be opened or locked.
-fn lock(cx: &mut CallCtx<'_>) -> Result<Value> {
-    let env = cx.env();
-    let path = cx.path(0, "path")?;
-    let failed = |e: std::io::Error, what: &str| {
-        let err = JsError::new(ErrorKind::Error, format!("cannot {what} {path}: {e}"))
-            .code("LOCK_FAILED");
-        match e.raw_os_error() {
-            Some(errno) => err.prop("errno", Prop::Number(errno as f64)),
-            None => err,
-        }
-    };
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&path)
-        .map_err(|e| failed(e, "open"))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => {
-            let message = format!("{path} is locked for writing by another process or handle");
-            return Err(JsError::new(ErrorKind::Error, message)
-                .code("LOCKED")
-                .into());
-        }
-        Err(TryLockError::Error(e)) => return Err(failed(e, "lock").into()),
-    }
-    env.external(LockHandle(RefCell::new(Some(file))), &LOCK_TAG, 64)
-}
-
-/// `storeUnlock(handle): boolean` — whether the lock was held.
-fn unlock(cx: &mut CallCtx<'_>) -> Result<Value> {
-    let env = cx.env();
-    let handle: &LockHandle = cx.external(0, &LOCK_TAG, "lock")?;
-    let held = handle.0.borrow_mut().take().is_some();
-    env.boolean(held)
 }
