@@ -25,7 +25,7 @@ import { PAGE_SIZES, maxKeyLen } from '../format/page.js';
 import { Snapshot, Snapshots, type Recovery, type StoreState } from './snapshot.js';
 import { storeStats, type Stats } from './stats.js';
 import type { Op, TxOps } from './ops.js';
-import { LOG_LIMIT, Writer } from './writer.js';
+import { Writer } from './writer.js';
 import { xrpBackend } from '../xrp.js';
 import { XrpLookup, modeMisfit } from './xrp-lookup.js';
 import { AutoLookup, type AutoStats } from './auto-lookup.js';
@@ -98,8 +98,10 @@ export interface OpenOptions {
    */
   cacheSize?: number;
   /**
-   * Keys the log holds before a checkpoint rewrites the tree (default
-   * 65,536). A commit of fewer changes than this (and with values short
+   * Keys the log holds before a checkpoint rewrites the tree. Default: an
+   * eighth of the tree's pages, from 4,096 to 65,536 keys, so that a
+   * checkpoint's copy on write needs little more space than the tree
+   * (src/store/log-budget.ts); a number given is used as it is. A commit of fewer changes than this (and with values short
    * enough to sit in a leaf) appends them to the log, a few pages, instead of
    * rewriting every changed leaf and its path; reads see them at once.
    * 0: no log, every commit rewrites the tree (copy-on-write only).
@@ -249,8 +251,8 @@ export class Database<K = unknown, V = any> {
     if (options.direct !== undefined && typeof options.direct !== 'boolean' && options.direct !== 'auto') throw new RangeError(`direct must be true, false or 'auto', got ${String(options.direct)}`);
     const cacheSize = options.cacheSize ?? defaultCacheSize();
     if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) throw new RangeError(`cacheSize must be an integer >= 0 (bytes), got ${cacheSize}`);
-    const logLimit = options.logLimit ?? LOG_LIMIT;
-    if (!Number.isInteger(logLimit) || logLimit < 0) throw new RangeError(`logLimit must be an integer >= 0, got ${logLimit}`);
+    const logLimit = options.logLimit;
+    if (logLimit !== undefined && (!Number.isInteger(logLimit) || logLimit < 0)) throw new RangeError(`logLimit must be an integer >= 0, got ${logLimit}`);
     const lookup = choice(options.lookup, 'lookup', ['auto', 'walk', 'xrp'] as const, 'auto');
     const xrpMode = choice(options.xrpMode, 'xrpMode', ['extended', 'kernel'] as const, 'extended');
     const asked: Partial<Encodings> = {};
