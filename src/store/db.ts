@@ -744,7 +744,8 @@ export class Database<K = unknown, V = any> {
   stats(): Stats {
     const snap = this.snapshot();
     try {
-      return { ...storeStats(snap, this.lookup, this.writer.failed === undefined, this.auto?.stats), databases: listDatabases(snap, this.path) };
+      const databases = listDatabases(snap, this.path); // first: the cache figures are then as the call leaves them
+      return { ...storeStats(snap, this.lookup, this.writer.failed === undefined, this.auto?.stats), databases };
     } finally {
       snap.release();
     }
