@@ -64,6 +64,17 @@ export class KeyTooLargeError extends StoreError {
   }
 }
 
+/**
+ * A key the root database may not store: it starts with the bytes of the
+ * space reserved for named databases (src/store/keyspace.ts, `RESERVED`).
+ */
+export class ReservedKeyError extends StoreError {
+  override name = 'ReservedKeyError';
+  constructor(readonly prefix: string) {
+    super(`keys starting with bytes ${prefix} are reserved for named databases (db.openDB): the root database cannot store them`, 'RESERVED_KEY');
+  }
+}
+
 /** A value whose encoding is longer than a u32 length field holds. */
 export class ValueTooLargeError extends StoreError {
   override name = 'ValueTooLargeError';

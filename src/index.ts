@@ -30,7 +30,8 @@ export type {
 } from './xrp.js';
 export { open, Database } from './store/db.js';
 export { RangeIterable } from './store/range-iterable.js';
-export type { OpenOptions, RangeOptions, BatchOp, Transaction, Lookup, Stats } from './store/db.js';
+export type { OpenOptions, NamedOptions, RangeOptions, BatchOp, Transaction, Lookup, Stats } from './store/db.js';
+export type { NamedStats } from './store/named-db.js';
 export type { Recovery } from './store/snapshot.js';
 export { checkFile } from './store/check.js';
 export { defaultCacheSize, memoryLimit, type MemoryLimit } from './store/memory.js';
@@ -41,6 +42,7 @@ export {
   CorruptionError,
   ReadFailedError,
   KeyTooLargeError,
+  ReservedKeyError,
   ValueTooLargeError,
   DatabaseClosedError,
   LockError,

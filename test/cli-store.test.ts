@@ -164,6 +164,19 @@ describe('xrpkv del and stats', () => {
     expect(text!.stdout).toMatch(/^fill: \d+\.\d% /m);
     expect(text!.stdout).toContain("backend: walk (lookup 'walk' was asked for)");
   });
+
+  it('lists named databases, and scans only the root', async () => {
+    const path = join(tmp.dir, 'named.xrpkv');
+    const db = open<string, string>(path, { pageSize: 512 });
+    const users = db.openDB<string, unknown>('users', { encoding: 'json' });
+    await Promise.all([db.put('root', 'r'), users.put('u1', { n: 1 }), users.put('u2', { n: 2 })]);
+    await db.close();
+    const [text, json, scan] = await xrpkvAll([['stats', '--db', path], ['stats', '--db', copyOf(path), '--json'], ['scan', '--db', copyOf(path)]]);
+    expect(text!.stdout).toContain('databases: users (2 entries, ordered-binary/json)\n');
+    expect(JSON.parse(json!.stdout).databases).toEqual([{ name: 'users', entries: 2, keyEncoding: 'ordered-binary', valueEncoding: 'json' }]);
+    expect(scan).toMatchObject({ status: 0 });
+    expect(scan!.stdout.trim().split('\n')).toHaveLength(1);
+  });
 });
 
 describe('errors', () => {

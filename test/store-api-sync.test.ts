@@ -89,11 +89,30 @@ describe.each([
     await db.close();
   });
 
-  it('refuse to run inside a transaction callback, synchronous or not', async () => {
+  it('join the transaction whose callback calls them, synchronous or not (as lmdb-js)', async () => {
     const { db } = fresh();
-    expect(() => db.transactionSync(() => db.putSync('inner', 1))).toThrow(WritesPendingError);
-    await expect(db.transaction(() => db.putSync('inner', 1))).rejects.toThrow(WritesPendingError);
-    expect(db.has('inner')).toBe(false);
+    expect(db.transactionSync(() => db.putSync('inner', 1))).toBe(true);
+    expect(db.getSync('inner')).toBe(1);
+    await db.transaction(() => {
+      expect(db.removeSync('inner')).toBe(true);
+      expect(db.putSync('inner', 2, { noOverwrite: true })).toBe(true);
+      expect(db.getSync('inner')).toBe(2); // the transaction's view
+    });
+    expect(db.getSync('inner')).toBe(2);
+    // The callback throws: nothing it wrote through them commits.
+    expect(() =>
+      db.transactionSync(() => {
+        db.putSync('lost', 3);
+        throw new Error('abandoned');
+      }),
+    ).toThrow('abandoned');
+    await expect(
+      db.transaction(() => {
+        db.removeSync('inner');
+        throw new Error('abandoned');
+      }),
+    ).rejects.toThrow('abandoned');
+    expect([db.has('lost'), db.getSync('inner')]).toEqual([false, 2]);
     expect(db.putSync('outer', 2)).toBe(true);
     await db.close();
   });

@@ -40,7 +40,16 @@ afterAll(() => {
 });
 
 type Bin = Database<Buffer, Buffer>;
-const BINARY = { keyEncoding: 'binary', valueEncoding: 'binary' } as const;
+// logLimit as the default was when this was written (65,536): the log then
+// fills for 131 batches, and a checkpoint of all of them is the commit whose
+// sync fails, the pattern docs/FORMAT.md ("When a commit fails") says
+// survives the remount. With the default that follows the tree's size, a
+// small checkpoint (4,500 keys into 121,000) is the one that fails, and
+// after the remount the file had pages unlike what was written, with ext4
+// logging "failed to convert unwritten extents to written extents":
+// another pattern of the limit that section describes, not tested here
+// (the store before that default, given logLimit 4,096, fails the same way).
+const BINARY = { keyEncoding: 'binary', valueEncoding: 'binary', logLimit: 65_536 } as const;
 const value = Buffer.alloc(100, 7);
 
 /** Commits `count` keys named `${tag}-N` in batches of 500; returns the acknowledged ones and the error that stopped it, if any. */

@@ -148,6 +148,7 @@ function statsText(path: string, s: Stats, reason: string): string {
     `txid: ${s.txid}`,
     `backend: ${s.backend} (${reason})`,
     `cached: ${s.cachedPages} pages of the top ${s.cacheLevels} levels`,
+    ...(s.databases?.length ? [`databases: ${s.databases.map((d) => `${d.name} (${d.entries} entries, ${d.keyEncoding}/${d.valueEncoding})`).join(', ')}`] : []),
   ].join('\n');
 }
 

@@ -27,7 +27,7 @@ import { META_PAGES, PAGE_SIZES, maxKeyLen } from '../format/page.js';
 import { Snapshot, Snapshots, type Recovery, type StoreState } from './snapshot.js';
 import { storeStats, type Stats } from './stats.js';
 import type { Op, TxOps } from './ops.js';
-import { LOG_LIMIT, Writer } from './writer.js';
+import { Writer } from './writer.js';
 import { xrpBackend } from '../xrp.js';
 import { XrpLookup, modeMisfit } from './xrp-lookup.js';
 import { AutoLookup, type AutoStats } from './auto-lookup.js';
@@ -35,6 +35,9 @@ import { autoReason, autoWalks } from './lookup-choice.js';
 import { xrpRange } from './xrp-range.js';
 import { PackedOps } from './packed.js';
 import { prefetchChoice, startPrefetch, type Prefetching } from './prefetch.js';
+import { eachSegment, prefixedKeyspace, rootKeyspace, segmentBounds, RESERVED_SEGMENT, type Keyspace } from './keyspace.js';
+import { Catalog, askedEncodings, listDatabases, namedArgs, type NamedOptions } from './named-db.js';
+import { JoinedTx } from './joined-tx.js';
 
 export type Lookup = 'auto' | 'walk' | 'xrp';
 
@@ -105,8 +108,10 @@ export interface OpenOptions {
    */
   cacheSize?: number;
   /**
-   * Keys the log holds before a checkpoint rewrites the tree (default
-   * 65,536). A commit of fewer changes than this (and with values short
+   * Keys the log holds before a checkpoint rewrites the tree. Default: an
+   * eighth of the tree's pages, from 4,096 to 65,536 keys, so that a
+   * checkpoint's copy on write needs little more space than the tree
+   * (src/store/log-budget.ts); a number given is used as it is. A commit of fewer changes than this (and with values short
    * enough to sit in a leaf) appends them to the log, a few pages, instead of
    * rewriting every changed leaf and its path; reads see them at once.
    * 0: no log, every commit rewrites the tree (copy-on-write only).
@@ -151,6 +156,12 @@ export interface OpenOptions {
    * read sees the last commit published when it starts.
    */
   readOnly?: boolean;
+  /**
+   * lmdb-js's: the most named databases (`openDB`) this handle opens;
+   * past it, opening another name throws StoreError `DBS_FULL`. Default: no
+   * limit (each is a key range of the one tree, not a table in memory).
+   */
+  maxDbs?: number;
 }
 
 export interface RangeOptions<K> {
@@ -183,7 +194,7 @@ export interface Transaction<K, V> {
   remove(key: K, conditions?: RemoveConditions<V>): boolean;
 }
 
-export type { Stats };
+export type { Stats, NamedOptions };
 
 function choice<T extends string>(value: unknown, name: string, choices: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
@@ -247,6 +258,14 @@ export class Database<K = unknown, V = any> {
   /** The encodings in use: the file's record, else the options, else the defaults. */
   readonly keyEncoding: KeyEncoding;
   readonly valueEncoding: ValueEncoding;
+  /** A named database's name (`openDB`); null for the root database, as lmdb-js's. */
+  readonly name: string | null = null;
+  /** The keys of the tree this handle sees (keyspace.ts): the root's, or a named database's. */
+  private readonly space: Keyspace;
+  /** The named databases opened on this file (named-db.ts), shared by its handles. */
+  private readonly catalog: Catalog;
+  /** The transaction callback running now, which every handle's reads and writes join (joined-tx.ts). */
+  private readonly joined = new JoinedTx();
   private readonly xrp: XrpLookup | undefined;
   /** With `lookup: 'auto'` (and chains available): what chooses each lookup's path. */
   private readonly auto: AutoLookup | undefined;
@@ -268,6 +287,8 @@ export class Database<K = unknown, V = any> {
     if (typeof path !== 'string' || path === '') throw typeError('path must be a non-empty string');
     if (typeof options !== 'object' || options === null) throw typeError('options must be an object');
     const { sync, prefetch } = checkOptionNames(options);
+    const maxDbs = options.maxDbs ?? Infinity;
+    if (!(Number.isInteger(maxDbs) || maxDbs === Infinity) || maxDbs < 0) throw new RangeError(`maxDbs must be an integer >= 0, got ${String(options.maxDbs)}`);
     const pageSize = options.pageSize ?? 4096;
     if (!(PAGE_SIZES as readonly number[]).includes(pageSize)) throw new RangeError(`pageSize must be 512, 1024, 2048 or 4096, got ${pageSize}`);
     const cacheLevels = options.cacheLevels ?? 2;
@@ -275,8 +296,8 @@ export class Database<K = unknown, V = any> {
     if (options.direct !== undefined && typeof options.direct !== 'boolean' && options.direct !== 'auto') throw new RangeError(`direct must be true, false or 'auto', got ${String(options.direct)}`);
     const cacheSize = options.cacheSize ?? defaultCacheSize();
     if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) throw new RangeError(`cacheSize must be an integer >= 0 (bytes), got ${cacheSize}`);
-    const logLimit = options.logLimit ?? LOG_LIMIT;
-    if (!Number.isInteger(logLimit) || logLimit < 0) throw new RangeError(`logLimit must be an integer >= 0, got ${logLimit}`);
+    const logLimit = options.logLimit;
+    if (logLimit !== undefined && (!Number.isInteger(logLimit) || logLimit < 0)) throw new RangeError(`logLimit must be an integer >= 0, got ${logLimit}`);
     const lookup = choice(options.lookup, 'lookup', ['auto', 'walk', 'xrp'] as const, 'auto');
     const xrpMode = choice(options.xrpMode, 'xrpMode', ['extended', 'kernel'] as const, 'extended');
     const asked: Partial<Encodings> = {};
@@ -336,7 +357,9 @@ export class Database<K = unknown, V = any> {
     this.whyLookup = reason;
     this.keyEncoding = resolved.encodings.keyEncoding;
     this.valueEncoding = resolved.encodings.valueEncoding;
-    this.keys = keyCodec(this.keyEncoding, maxKeyLen(this.pageSize));
+    this.space = rootKeyspace(keyCodec(this.keyEncoding, maxKeyLen(this.pageSize)));
+    this.keys = this.space.keys;
+    this.catalog = new Catalog(path, maxDbs);
     this.values = valueCodec(this.valueEncoding);
     this.writer = new Writer(opened.state, new WriteLock(this.lockSource(opened.state, opened.table)), () => Math.min(this.snapshots.oldest(), opened.table.oldest()), logLimit);
     this.recovery = opened.state.recovery;
@@ -395,6 +418,8 @@ export class Database<K = unknown, V = any> {
   // checkpoint are answered from the overlay (`snap.recent`) and need no chain.
 
   getSync(key: K): V | undefined {
+    const tx = this.joinedTx();
+    if (tx) return tx.get(key);
     const k = this.lookupKey(key);
     return this.reading((snap) => this.decode(snap, this.find(snap, k)));
   }
@@ -415,7 +440,7 @@ export class Database<K = unknown, V = any> {
 
   /** With `xrp`, the chain runs on the libuv pool: the event loop is not blocked. */
   async get(key: K): Promise<V | undefined> {
-    if (!this.xrp) return this.getSync(key);
+    if (!this.xrp || this.joined.ops) return this.getSync(key);
     const k = this.keys.encode(key);
     const snap = this.snapshot();
     try {
@@ -443,6 +468,8 @@ export class Database<K = unknown, V = any> {
   }
 
   has(key: K): boolean {
+    const tx = this.joinedTx();
+    if (tx) return tx.has(key);
     const k = this.lookupKey(key);
     return this.reading((snap) => this.find(snap, k) !== undefined);
   }
@@ -519,10 +546,15 @@ export class Database<K = unknown, V = any> {
     this.open();
     if (typeof options !== 'object' || options === null) throw typeError('count options must be an object');
     const bounds = this.bounds(options);
-    if (bounds.start === undefined && bounds.end === undefined) return this.reading((snap) => Math.min(snap.meta.entries, bounds.limit));
     return this.reading((snap) => {
+      const walk = (b: Bounds) => eachSegment(segmentBounds(this.space.segments, b, maxKeyLen(this.pageSize)), b.limit, (s) => range(snap, s, () => undefined, () => undefined));
       let n = 0;
-      for (const _ of range(snap, bounds, () => undefined, () => undefined)) n++;
+      if (this.name === null && bounds.start === undefined && bounds.end === undefined) {
+        // The root: every entry of the file but the named databases'.
+        for (const _ of range(snap, { ...RESERVED_SEGMENT, reverse: false, limit: Infinity }, () => undefined, () => undefined)) n++;
+        return Math.min(snap.meta.entries - n, bounds.limit);
+      }
+      for (const _ of walk(bounds)) n++;
       return n;
     });
   }
@@ -556,8 +588,8 @@ export class Database<K = unknown, V = any> {
   /** `options` checked and its keys encoded. */
   private bounds(options: RangeOptions<K>): Bounds {
     if (typeof options !== 'object' || options === null) throw typeError('range options must be an object');
-    const start = options.start === undefined ? undefined : this.keys.encode(options.start);
-    const end = options.end === undefined ? undefined : this.keys.encode(options.end);
+    const start = options.start === undefined ? undefined : this.space.bound(options.start);
+    const end = options.end === undefined ? undefined : this.space.bound(options.end);
     const limit = options.limit ?? Infinity;
     if (typeof limit !== 'number' || !(limit >= 0)) throw new RangeError(`limit must be a number >= 0, got ${String(limit)}`);
     return { start, end, reverse: options.reverse === true, limit };
@@ -574,11 +606,14 @@ export class Database<K = unknown, V = any> {
       if (snap.released || this.state !== state) throw new DatabaseClosedError(this.path);
     };
     const { xrp, auto } = this;
-    const { start, end, reverse, limit } = bounds;
-    // With logged keys, range.c may be asked for more pairs than `limit`: some may be hidden.
-    const chained = () => withRecent(snap, xrpRange(xrp!, snap, start, end, snap.overlay.size === 0 ? limit : Infinity), bounds, each, alive);
-    const walked = () => range(snap, bounds, each, alive);
-    const gen = auto ? chosen(() => auto.scanChains(snap, start, reverse), chained, walked) : xrp && !reverse ? chained() : walked();
+    const scan = (b: Bounds) => {
+      const { start, end, reverse, limit } = b;
+      // With logged keys, range.c may be asked for more pairs than `limit`: some may be hidden.
+      const chained = () => withRecent(snap, xrpRange(xrp!, snap, start, end, snap.overlay.size === 0 ? limit : Infinity), b, each, alive);
+      const walked = () => range(snap, b, each, alive);
+      return auto ? chosen(() => auto.scanChains(snap, start, reverse), chained, walked) : xrp && !reverse ? chained() : walked();
+    };
+    const gen = eachSegment(segmentBounds(this.space.segments, bounds, maxKeyLen(this.pageSize)), bounds.limit, scan);
     const done = () => {
       this.orphans.unregister(snap);
       snap.release();
@@ -623,6 +658,8 @@ export class Database<K = unknown, V = any> {
    */
   put(key: K, value: V, conditions: WriteConditions<V>): Promise<boolean>;
   put(key: K, value: V, conditions?: WriteConditions<V>): Promise<void | boolean> {
+    const tx = this.joinedTx();
+    if (tx) return Promise.resolve(conditions === undefined ? void tx.put(key, value) : tx.put(key, value, conditions));
     if (conditions !== undefined) return this.writeOps([this.putOp(key, value, conditions)]);
     const writer = this.writable();
     const k = this.keys.bytes(key);
@@ -647,6 +684,8 @@ export class Database<K = unknown, V = any> {
    * `{ ifValue }`, false (nothing removed) unless its value was that one.
    */
   remove(key: K, conditions?: RemoveConditions<V>): Promise<boolean> {
+    const tx = this.joinedTx();
+    if (tx) return Promise.resolve(tx.remove(key, conditions));
     return this.writeOps([this.removeOp(key, conditions)]);
   }
 
@@ -718,8 +757,10 @@ export class Database<K = unknown, V = any> {
    */
   transaction<T>(fn: (tx: Transaction<K, V>) => T): Promise<T> {
     if (typeof fn !== 'function') throw typeError('transaction needs a function');
+    const tx = this.joinedTx();
+    if (tx) return Promise.resolve(fn(tx)); // nested: part of the running one
     this.openPuts = undefined;
-    return this.writable().transaction((ops) => fn(this.txOf(ops)));
+    return this.writable().transaction((ops) => this.joined.run(ops, () => fn(this.txOf(ops))));
   }
 
   /** The Transaction a callback gets, over the writer's encoded `ops`. */
@@ -757,6 +798,8 @@ export class Database<K = unknown, V = any> {
 
   /** `put`, committed now: true, or false when its conditions failed (nothing written). */
   putSync(key: K, value: V, conditions?: WriteConditions<V>): boolean {
+    const tx = this.joinedTx();
+    if (tx) return tx.put(key, value, conditions);
     const op = this.putOp(key, value, conditions);
     this.openPuts = undefined;
     return this.writable().writeSync([op]) !== false;
@@ -764,6 +807,8 @@ export class Database<K = unknown, V = any> {
 
   /** `remove`, committed now: whether the key was there (and its value `ifValue`, when given). */
   removeSync(key: K, conditions?: RemoveConditions<V>): boolean {
+    const tx = this.joinedTx();
+    if (tx) return tx.remove(key, conditions);
     const op = this.removeOp(key, conditions);
     this.openPuts = undefined;
     return this.writable().writeSync([op]) === true;
@@ -772,8 +817,10 @@ export class Database<K = unknown, V = any> {
   /** `transaction`, committed now: `fn`'s answer, or what it threw (then nothing of it is written). */
   transactionSync<T>(fn: (tx: Transaction<K, V>) => T): T {
     if (typeof fn !== 'function') throw typeError('transactionSync needs a function');
+    const tx = this.joinedTx();
+    if (tx) return fn(tx); // nested: part of the running one
     this.openPuts = undefined;
-    return this.writable().transactionSync((ops) => fn(this.txOf(ops)));
+    return this.writable().transactionSync((ops) => this.joined.run(ops, () => fn(this.txOf(ops))));
   }
 
   /** Resolves once every write issued so far has committed (or failed), as lmdb-js's `flushed`. */
@@ -793,7 +840,8 @@ export class Database<K = unknown, V = any> {
   stats(): Stats {
     const snap = this.snapshot();
     try {
-      return storeStats(snap, this.lookup, this.writer.failed === undefined, this.prefetching.reason, this.auto?.stats);
+      const databases = listDatabases(snap, this.path); // first: the cache figures are then as the call leaves them
+      return { ...storeStats(snap, this.lookup, this.writer.failed === undefined, this.prefetching.reason, this.auto?.stats), databases };
     } finally {
       snap.release();
     }
@@ -886,6 +934,62 @@ export class Database<K = unknown, V = any> {
 
   get closed(): boolean {
     return this.closing !== undefined;
+  }
+
+  // ---- named databases ---------------------------------------------------------
+
+  /**
+   * The named database `name` of this file (lmdb-js's `openDB`): a handle
+   * with the whole read and write API, its own key range of the file's tree
+   * (keyspace.ts) and its own encodings, recorded in the file when the name
+   * is new and checked when it is not (EncodingMismatchError). Its writes
+   * commit in order with every other handle's, and inside a transaction
+   * callback they join it (joined-tx.ts). Closing the root closes it;
+   * closing it closes only it. `stats()`, `check()` and `backup()` are the
+   * whole file's.
+   */
+  openDB<K2 = unknown, V2 = any>(name: string, options?: NamedOptions): Database<K2, V2>;
+  openDB<K2 = unknown, V2 = any>(options: NamedOptions & { name: string }): Database<K2, V2>;
+  openDB<K2 = unknown, V2 = any>(nameOrOptions: string | (NamedOptions & { name: string }), options?: NamedOptions): Database<K2, V2> {
+    const root = this.rootDb;
+    const state = root.open();
+    const [name, asked] = namedArgs(nameOrOptions, options);
+    const opened = root.catalog.open(new Snapshot(state, state.meta), name, askedEncodings(asked));
+    if (opened.create) {
+      const { key, value } = opened.create;
+      // In the running transaction too, so that what it writes to the new database never commits without the record.
+      this.joined.ops?.put(key, value);
+      root.writeOps([{ type: 'put', key, value }]).catch(() => undefined); // a failed commit fails the handle's later writes too
+    }
+    const p = maxKeyLen(this.pageSize) - opened.prefix.length;
+    const space = prefixedKeyspace(keyCodec(opened.encodings.keyEncoding, p), opened.prefix, p);
+    const view = Object.create(root) as Database<K2, V2>;
+    const own = (value: unknown) => ({ value, writable: true });
+    Object.defineProperties(view, {
+      name: own(opened.name),
+      space: own(space),
+      keys: own(space.keys),
+      values: own(valueCodec(opened.encodings.valueEncoding)),
+      keyEncoding: own(opened.encodings.keyEncoding),
+      valueEncoding: own(opened.encodings.valueEncoding),
+      // One open batch of puts for the file, so that writes apply in the order issued, whichever handle issued them.
+      openPuts: { get: () => root.openPuts, set: (v: Database['openPuts']) => (root.openPuts = v) },
+      // Its own state, once closed: then it refuses reads and writes, and the root goes on.
+      close: own(() => (view.closing ??= ((view.state = undefined), root.writer.drain()))),
+      backup: own((path: string) => root.backup(path)),
+    });
+    return view;
+  }
+
+  /** The root database of this file (this one, unless this is a named database's handle). */
+  private readonly rootDb: Database<any, any> = this;
+
+  /** While a transaction callback of this file runs: it, as this handle's Transaction (joined-tx.ts). */
+  private joinedTx(): Transaction<K, V> | undefined {
+    const ops = this.joined.ops;
+    if (ops === undefined) return undefined;
+    this.writable(); // a closed handle does not join
+    return this.txOf(ops);
   }
 
   private open(): StoreState {

@@ -25,11 +25,12 @@ const KNOWN: Record<keyof OpenOptions, true> = {
   readOnly: true,
   prefetch: true,
   noReadAhead: true,
+  maxDbs: true,
 };
 
 /** lmdb-js options with no counterpart here: named as such in the error. */
 const LMDB_ONLY = [
-  'path', 'name', 'compression', 'useVersions', 'sharedStructuresKey', 'encoder', 'dupSort', 'maxDbs', 'maxReaders', 'mapSize',
+  'path', 'name', 'compression', 'useVersions', 'sharedStructuresKey', 'encoder', 'dupSort', 'maxReaders', 'mapSize',
   'noSubdir', 'cache', 'commitDelay', 'eventTurnBatching', 'overlappingSync', 'noMetaSync', 'noMemInit', 'useWritemap',
   'remapChunks', 'strictAsyncOrder', 'separateFlushed', 'safeRestore',
 ];

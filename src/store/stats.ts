@@ -4,12 +4,16 @@
 import { HEADER, META_PAGES, branchEntrySize, leafEntrySize, overflowCapacity } from '../format/page.js';
 import type { Recovery, Snapshot } from './snapshot.js';
 import type { AutoStats } from './auto-lookup.js';
+import type { NamedStats } from './named-db.js';
 
 export interface Stats {
   pageSize: number;
   /** Levels of the tree: 0 when empty, 1 when the root is a leaf. */
   height: number;
+  /** Keys in the file: the root's, every named database's and their catalog records. */
   entries: number;
+  /** The named databases (`openDB`) the file records, by name, with their entries and encodings (db.ts fills it in). */
+  databases?: NamedStats[];
   /** Pages in the file (meta pages included). */
   pages: number;
   branchPages: number;

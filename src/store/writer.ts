@@ -50,9 +50,9 @@ import { Pace, UNPACED, eachPaced, finish, paced, type Steps } from './pace.js';
 import { Snapshot, type StoreState } from './snapshot.js';
 import { WriteTx } from './tx.js';
 import type { WriteLock } from './write-lock.js';
+import { LOG_LIMIT, logKeyBudget } from './log-budget.js';
 
-/** Default `logLimit`: keys the log holds before a checkpoint folds them into the tree. */
-export const LOG_LIMIT = 65_536;
+export { LOG_LIMIT } from './log-budget.js';
 /**
  * The most keys one commit may log. A larger commit rewrites the tree: it
  * dirties enough leaves that writing them costs about what its records
@@ -101,10 +101,10 @@ export class Writer {
     private readonly lock: WriteLock,
     /** The txid of the oldest open snapshot, Infinity when none. */
     private readonly oldestSnapshot: () => number,
-    /** Keys the log may hold; 0: every commit rewrites the tree. */
-    private readonly logLimit = LOG_LIMIT,
+    /** Keys the log may hold; 0: every commit rewrites the tree; undefined: a share of the tree (log-budget.ts). */
+    private readonly logLimit?: number,
   ) {
-    this.commitLimit = Math.min(LOG_COMMIT_KEYS, logLimit);
+    this.commitLimit = Math.min(LOG_COMMIT_KEYS, logLimit ?? LOG_LIMIT);
     this.head = state.meta;
   }
   /** Keys one commit may log (0 when there is no log). */
@@ -298,11 +298,13 @@ export class Writer {
     const { state } = this;
     const count = opCount(items);
     const limit = this.commitLimitFor(items, count);
-    if (!(this.logLimit > 0 && count <= limit && state.overlay.size + count <= this.logLimit)) return 'checkpoint';
+    // An empty log takes any commit small enough to log, whatever the budget.
+    const logKeys = Math.max(this.logKeys(), state.overlay.size === 0 ? limit : 0);
+    if (!(logKeys > 0 && count <= limit && state.overlay.size + count <= logKeys)) return 'checkpoint';
     let log: LogTx;
     do log = new LogTx(new Snapshot(state, this.head), count);
     while (!finish(applyItems(log, items, outcomes, runs, UNPACED)));
-    return prepareLogCommit(state, this.head, log, { commitKeys: limit, logKeys: this.logLimit, oldestSnapshot: this.oldestSnapshot() });
+    return prepareLogCommit(state, this.head, log, { commitKeys: limit, logKeys, oldestSnapshot: this.oldestSnapshot() });
   }
 
   /** `items` as a tree commit: the log's changes first, then theirs, their transactions' writes as they ran before. */
@@ -381,12 +383,17 @@ export class Writer {
     return outcome!.value;
   }
 
+  /** Keys the log may hold after the next commit. */
+  private logKeys(): number {
+    return logKeyBudget(this.logLimit, this.head, this.state.freelist.size, this.commitLimit);
+  }
+
   /**
    * The most keys the log may take from `items` (`count` keys named): more
    * when their keys do not rise, which only batches of known keys can show.
    */
   private commitLimitFor(items: Item[], count: number): number {
-    const scattered = Math.min(LOG_COMMIT_KEYS_SCATTERED, this.logLimit);
+    const scattered = Math.min(LOG_COMMIT_KEYS_SCATTERED, this.logLimit ?? LOG_LIMIT);
     if (count <= this.commitLimit || count > scattered) return this.commitLimit;
     const batches: (Op[] | PackedOps)[] = [];
     for (const item of items) {
