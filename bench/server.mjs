@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `xrpkv serve` against redis-server, with redis-benchmark, in one run (`npm run bench:server`).
 //
-//   node bench/server.mjs [-n REQUESTS] [--cold] [--durable-redis] [--proxy] [--no-json]
+//   node bench/server.mjs [-n REQUESTS] [--tests set,get,...] [--cold] [--durable-redis] [--proxy] [--no-json]
 //
 // Both servers start here on free loopback ports and get the same runs:
 //   redis-benchmark -t TEST -P 16 -c 50 -r 100000 -n REQUESTS --csv
@@ -13,6 +13,8 @@
 // then (V8 optimises it on its own threads as it first runs, which on a
 // two-core machine takes the CPU a first pass of writes needs). --cold skips
 // the warm-up: the first pass is then timed.
+// --tests runs only the tests named (in the order above; GET reads what SET
+// wrote, so without SET it reads the warm-up's keys).
 // REQUESTS: -n for every test, else per test (PING and GET 500,000, SET
 // 100,000, MSET 20,000, the collections 50,000: xrpkv's durable writes are
 // much slower than its reads, and this keeps the run near a minute or two).
@@ -48,7 +50,7 @@ if (N !== undefined && (!Number.isInteger(N) || N <= 0)) {
 const durableRedis = args.includes('--durable-redis');
 const cold = args.includes('--cold');
 const viaProxy = args.includes('--proxy');
-const RUNS = [
+const ALL_RUNS = [
   ['ping', N ?? 500_000],
   ['set', N ?? 100_000],
   ['get', N ?? 500_000],
@@ -58,6 +60,14 @@ const RUNS = [
   ['sadd', N ?? 50_000],
   ['zadd', N ?? 50_000],
 ];
+const testsIndex = args.indexOf('--tests');
+const picked = testsIndex >= 0 ? String(args[testsIndex + 1] ?? '').split(',').filter(Boolean) : undefined;
+const unknown = picked?.filter((t) => !ALL_RUNS.some(([name]) => name === t)) ?? [];
+if (picked?.length === 0 || unknown.length > 0) {
+  console.error(`--tests needs a comma-separated list of ${ALL_RUNS.map(([t]) => t).join(', ')}${unknown.length ? ` (not: ${unknown.join(', ')})` : ''}`);
+  process.exit(2);
+}
+const RUNS = picked ? ALL_RUNS.filter(([t]) => picked.includes(t)) : ALL_RUNS;
 const BENCH_ARGS = ['-P', '16', '-c', '50', '-r', '100000', '--csv'];
 const WARM_UP_ARGS = ['-P', '16', '-c', '50', '-r', '1000', '--csv', '-n', '20000'];
 const describeRuns = RUNS.map(([t, n]) => `${t} -n ${n}`).join(', ');
@@ -232,6 +242,7 @@ const targets = [
     : []),
 ];
 for (const [t, goal, peer, name] of targets) {
+  if (xrpkv.results[t] === undefined) continue;
   const r = xrpkv.results[t] / peer[t];
   console.log(`target ${t} >= ${goal}x ${name}: ${r.toFixed(2)}x ${r >= goal ? 'met' : 'MISSED'}`);
 }
