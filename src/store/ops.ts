@@ -25,6 +25,12 @@ export interface TxOps {
   remove(key: Buffer): boolean;
 }
 
+/** What a `transaction(fn)` callback gets: TxOps, and `nested`, whose writes can be undone alone. */
+export interface TxnOps extends TxOps {
+  /** Runs `fn`; if it throws, what it wrote is undone and the error thrown on (the transaction goes on). Nests. */
+  nested<T>(fn: () => T): T;
+}
+
 /** What `apply` and `runTxn` need of a transaction: tx.ts's and log-tx.ts's. */
 export interface Writes extends TxOps {
   putBytes(src: Buffer, keyStart: number, keyLen: number, valueStart: number, valueLen: number): void;
@@ -161,10 +167,12 @@ export interface TxnRun {
  * own error, or a page it read is damaged), `error` says why and nothing of
  * it remains, leaving the other writes of the commit alone.
  */
-export function runTxn(tx: TxOps, fn: (ops: TxOps) => unknown): { ok: true; run: TxnRun } | { ok: false; error: unknown } {
+export function runTxn(tx: TxOps, fn: (ops: TxnOps) => unknown): { ok: true; run: TxnRun } | { ok: false; error: unknown } {
   const writes: TxnRun['writes'] = new Map();
   /** Whether each key read from `tx` (not from `writes`) was there. */
   const present = new Map<string, boolean>();
+  /** Per open `nested` call, innermost last: each write's key and the write it replaced (undefined: none), in order. */
+  const journals: { ids: string[]; replaced: (TxnWrite | undefined)[] }[] = [];
   let open = true;
   const live = () => {
     if (!open) throw typeError('the transaction has ended: its callback must do all its work synchronously');
@@ -176,27 +184,59 @@ export function runTxn(tx: TxOps, fn: (ops: TxOps) => unknown): { ok: true; run:
     present.set(id, v !== undefined);
     return v;
   };
-  // What was there before the callback: an earlier write's answer, else a read's, else unknown.
-  const existedBefore = (id: string): boolean | undefined => {
-    const o = writes.get(id);
-    return o ? o.existed : present.get(id);
+  const write = (id: string, key: Buffer, value: Buffer | undefined): void => {
+    const before = writes.get(id);
+    if (journals.length > 0) {
+      const journal = journals[journals.length - 1];
+      journal.ids.push(id);
+      journal.replaced.push(before);
+    }
+    // What was there before the callback: an earlier write's answer, else a read's, else unknown.
+    writes.set(id, { key, value, existed: before ? before.existed : present.get(id) });
   };
-  const ops: TxOps = {
+  const ops: TxnOps = {
     get(key) {
       live();
       return read(key, key.toString('latin1'));
     },
     put(key, value) {
       live();
-      const id = key.toString('latin1');
-      writes.set(id, { key, value, existed: existedBefore(id) });
+      write(key.toString('latin1'), key, value);
     },
     remove(key) {
       live();
       const id = key.toString('latin1');
       const existed = read(key, id) !== undefined;
-      writes.set(id, { key, value: undefined, existed: existedBefore(id) });
+      write(id, key, undefined);
       return existed;
+    },
+    nested<T>(inner: () => T): T {
+      live();
+      const journal = { ids: [] as string[], replaced: [] as (TxnWrite | undefined)[] };
+      journals.push(journal);
+      let value: T;
+      try {
+        value = inner();
+      } catch (e) {
+        journals.pop();
+        // Newest first, so each key ends with what it had before `inner`.
+        for (let i = journal.ids.length - 1; i >= 0; i--) {
+          const before = journal.replaced[i];
+          if (before === undefined) writes.delete(journal.ids[i]);
+          else writes.set(journal.ids[i], before);
+        }
+        throw e;
+      }
+      journals.pop();
+      // Kept: an enclosing call that fails undoes them too.
+      const outer = journals[journals.length - 1];
+      if (outer !== undefined) {
+        for (let i = 0; i < journal.ids.length; i++) {
+          outer.ids.push(journal.ids[i]);
+          outer.replaced.push(journal.replaced[i]);
+        }
+      }
+      return value;
     },
   };
   try {
