@@ -5,7 +5,8 @@
 // leaves its members to the sweep, which removes them all.
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { PendingWrites } from '../src/server/pending-writes.js';
 import type { RunningServer } from '../src/server/server.js';
 import { useTestServer } from './server-fixtures.js';
 
@@ -81,6 +82,39 @@ describe('lists', () => {
     expect(await r.lpop('l', 5)).toEqual(['b']);
     expect(await r.exists('l')).toBe(0);
     expect(await r.lpop('l')).toBeNull();
+  });
+});
+
+describe('a long list', () => {
+  it('LREM and LINSERT write only the elements on the shorter side of the change', async () => {
+    const model = Array.from({ length: 300 }, (_, i) => `e${i}`);
+    await r.rpush('long', ...model);
+    // Every record a transaction writes passes through the pending writes once.
+    const writes = vi.spyOn(PendingWrites.prototype, 'set');
+    // Each change, what it does to the model, and the most records it may write: the elements moved, the one freed, the metadata and the counters.
+    const changes: [string[], () => void, number][] = [
+      [['LREM', 'long', '1', 'e2'], () => model.splice(2, 1), 2 + 3],
+      [['LREM', 'long', '-1', 'e296'], () => model.splice(model.indexOf('e296'), 1), 3 + 3],
+      [['LINSERT', 'long', 'BEFORE', 'e1', 'x'], () => model.splice(model.indexOf('e1'), 0, 'x'), 1 + 3],
+      [['LINSERT', 'long', 'AFTER', 'e297', 'y'], () => model.splice(model.indexOf('e297') + 1, 0, 'y'), 2 + 3],
+      // From the tail: the last element, then (the only one left) the second.
+      [['RPUSH', 'long', 'x'], () => model.push('x'), 3],
+      [['LREM', 'long', '-1', 'x'], () => model.splice(model.lastIndexOf('x'), 1), 0 + 3],
+      [['LREM', 'long', '-1', 'x'], () => model.splice(model.lastIndexOf('x'), 1), 1 + 3],
+      [['LREM', 'long', '0', 'e150'], () => model.splice(model.indexOf('e150'), 1), 150 + 3],
+    ];
+    try {
+      for (const [command, apply, most] of changes) {
+        writes.mockClear();
+        await r.call(command[0]!, ...command.slice(1));
+        apply();
+        expect(writes.mock.calls.length, command.join(' ')).toBeLessThanOrEqual(most);
+        expect(await r.lrange('long', 0, -1), command.join(' ')).toEqual(model);
+      }
+    } finally {
+      writes.mockRestore();
+    }
+    expect(await r.del('long')).toBe(1);
   });
 });
 
