@@ -172,6 +172,34 @@ describe('sorted sets', () => {
     expect(await r.zrem('z', 'd', 'nope')).toBe(1);
   });
 
+  it('ranks and ranges by rank from either end of a larger set, the same inside MULTI with writes before them', async () => {
+    // Scores not in member order, some equal (then member order decides).
+    const members = Array.from({ length: 301 }, (_, i) => ({ member: `m${String(i).padStart(3, '0')}`, score: (i * 7919) % 97 }));
+    const ranked = [...members].sort((a, b) => a.score - b.score || (a.member < b.member ? -1 : 1)).map((m) => m.member);
+    await r.zadd('big', ...members.flatMap((m) => [m.score, m.member]));
+    for (const i of [0, 1, 7, 150, 151, 298, 300]) {
+      expect(await r.zrank('big', ranked[i]!), `zrank ${i}`).toBe(i);
+      expect(await r.zrevrank('big', ranked[i]!), `zrevrank ${i}`).toBe(300 - i);
+    }
+    expect(await r.zrank('big', 'nope')).toBeNull();
+    // Redis's positions: negative from the end, clamped, empty when start > stop.
+    const at = (list: string[], from: number, to: number) => {
+      const n = list.length;
+      const start = from < 0 ? Math.max(0, n + from) : from;
+      const stop = to < 0 ? n + to : Math.min(to, n - 1);
+      return start > stop ? [] : list.slice(start, stop + 1);
+    };
+    for (const [from, to] of [[0, 4], [-5, -1], [148, 152], [290, 400], [-400, 3], [250, 249]] as const) {
+      expect(await r.zrange('big', from, to), `zrange ${from} ${to}`).toEqual(at(ranked, from, to));
+      expect(await r.zrevrange('big', from, to), `zrevrange ${from} ${to}`).toEqual(at([...ranked].reverse(), from, to));
+    }
+    // Inside MULTI the index read merges this transaction's writes: the new lowest member moves every rank up by one.
+    const [, rank, last] = (await r.multi().zadd('big', -1, 'first').zrank('big', ranked[300]!).zrange('big', -2, -1).exec())!.map(([, v]) => v);
+    expect(rank).toBe(301);
+    expect(last).toEqual(ranked.slice(-2));
+    expect(await r.del('big')).toBe(1);
+  });
+
   it('ZRANGE by rank, BYSCORE, BYLEX, REV, LIMIT, WITHSCORES, and the older range commands', async () => {
     await r.zadd('zr', 1, 'one', 2, 'two', 3, 'three', 4, 'four');
     expect(await r.zrange('zr', '0', '-1')).toEqual(['one', 'two', 'three', 'four']);
