@@ -6,7 +6,9 @@
 // Both servers start here on free loopback ports and get the same runs:
 //   redis-benchmark -t TEST -P 16 -c 50 -r 100000 -n REQUESTS --csv
 // for TEST = ping, set, get, mset, lpush, hset, sadd, zadd in that order
-// (GET reads what SET wrote).
+// (GET reads what SET wrote), each test on one server after the other, so
+// that the rates compared are taken a few seconds apart, under the same
+// load on a shared host.
 // Before them, untimed, both get a warm-up pass: every test with -n 20000
 // on 1,000 keys (-r 1000), so that what is timed is a server that has run
 // for a moment, as a long-running one has: xrpkv's JavaScript is compiled by
@@ -149,16 +151,13 @@ function benchmarkOne(port, test, n) {
   return rows;
 }
 
-async function runRedis(label, extra) {
+/** Starts redis-server with `extra` settings, its data in its own directory `label`. */
+async function startRedis(label, extra) {
   const port = await freePort();
   const data = join(dir, label);
   mkdirSync(data);
   const server = await start(label, 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', data, ...extra], /Ready to accept connections/);
-  try {
-    return benchmark(port);
-  } finally {
-    await stop(server);
-  }
+  return { ...server, port };
 }
 
 /** Starts `xrpkv serve` on a fresh database named `name`. */
@@ -168,14 +167,17 @@ async function startXrpkv(name) {
   return { ...server, port };
 }
 
-async function runXrpkv() {
-  const server = await startXrpkv('bench');
-  const line = server.output().split('\n')[0];
-  try {
-    return { results: benchmark(server.port), line };
-  } finally {
-    await stop(server);
-  }
+/**
+ * Every run against every server, test by test: each test runs on one
+ * server after the other, so that the rates compared were taken within
+ * seconds of each other (a shared host's load moves by the minute). After
+ * the warm-up of each unless --cold. -> one { TEST: rps } per server.
+ */
+function benchmarkSideBySide(servers) {
+  if (!cold) for (const [test] of RUNS) for (const s of servers) benchmarkOne(s.port, test, undefined);
+  const rows = servers.map(() => ({}));
+  for (const [test, n] of RUNS) servers.forEach((s, i) => Object.assign(rows[i], benchmarkOne(s.port, test, n)));
+  return rows;
 }
 
 const PROXY_RUNS = RUNS.filter(([t]) => t === 'set' || t === 'get');
@@ -211,10 +213,16 @@ console.log(`bench:server: redis-benchmark -t TEST ${BENCH_ARGS.join(' ')} -n N 
 console.log(cold ? 'no warm-up (--cold): the first pass is timed' : `after an untimed warm-up pass of every test: ${WARM_UP_ARGS.join(' ')}`);
 console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
 const redisVersion = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.trim();
-const xrpkv = await runXrpkv();
-console.log(xrpkv.line.replace(/ \(.*\), XRP/, ', XRP'));
-const redis = await runRedis('redis', ['--save', '', '--appendonly', 'no']);
-const durable = durableRedis ? await runRedis('redis-aof', ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always']) : undefined;
+const servers = [
+  await startXrpkv('bench'),
+  await startRedis('redis', ['--save', '', '--appendonly', 'no']),
+  ...(durableRedis ? [await startRedis('redis-aof', ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always'])] : []),
+];
+console.log(servers[0].output().split('\n')[0].replace(/ \(.*\), XRP/, ', XRP'));
+console.log('each test runs on each server in turn (xrpkv, redis-server, then redis AOF if asked), so that side-by-side rates are taken under the same load');
+const [xrpkvResults, redis, durable] = benchmarkSideBySide(servers);
+for (const s of servers) await stop(s);
+const xrpkv = { results: xrpkvResults, line: servers[0].output().split('\n')[0] };
 const proxied = viaProxy ? { one: await runProxy(1), three: await runProxy(3) } : undefined;
 
 const tests = Object.keys(redis);
