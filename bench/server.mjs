@@ -1,18 +1,22 @@
 #!/usr/bin/env node
 // `xrpkv serve` against redis-server, with redis-benchmark, in one run (`npm run bench:server`).
 //
-//   node bench/server.mjs [-n REQUESTS] [--cold] [--durable-redis] [--proxy] [--no-json]
+//   node bench/server.mjs [-n REQUESTS] [--tests set,get,...] [--cold] [--durable-redis] [--proxy] [--no-json]
 //
 // Both servers start here on free loopback ports and get the same runs:
 //   redis-benchmark -t TEST -P 16 -c 50 -r 100000 -n REQUESTS --csv
 // for TEST = ping, set, get, mset, lpush, hset, sadd, zadd in that order
-// (GET reads what SET wrote).
+// (GET reads what SET wrote), each test on one server after the other, so
+// that the rates compared are taken a few seconds apart, under the same
+// load on a shared host.
 // Before them, untimed, both get a warm-up pass: every test with -n 20000
 // on 1,000 keys (-r 1000), so that what is timed is a server that has run
 // for a moment, as a long-running one has: xrpkv's JavaScript is compiled by
 // then (V8 optimises it on its own threads as it first runs, which on a
 // two-core machine takes the CPU a first pass of writes needs). --cold skips
 // the warm-up: the first pass is then timed.
+// --tests runs only the tests named (in the order above; GET reads what SET
+// wrote, so without SET it reads the warm-up's keys).
 // REQUESTS: -n for every test, else per test (PING and GET 500,000, SET
 // 100,000, MSET 20,000, the collections 50,000: xrpkv's durable writes are
 // much slower than its reads, and this keeps the run near a minute or two).
@@ -48,7 +52,7 @@ if (N !== undefined && (!Number.isInteger(N) || N <= 0)) {
 const durableRedis = args.includes('--durable-redis');
 const cold = args.includes('--cold');
 const viaProxy = args.includes('--proxy');
-const RUNS = [
+const ALL_RUNS = [
   ['ping', N ?? 500_000],
   ['set', N ?? 100_000],
   ['get', N ?? 500_000],
@@ -58,6 +62,14 @@ const RUNS = [
   ['sadd', N ?? 50_000],
   ['zadd', N ?? 50_000],
 ];
+const testsIndex = args.indexOf('--tests');
+const picked = testsIndex >= 0 ? String(args[testsIndex + 1] ?? '').split(',').filter(Boolean) : undefined;
+const unknown = picked?.filter((t) => !ALL_RUNS.some(([name]) => name === t)) ?? [];
+if (picked?.length === 0 || unknown.length > 0) {
+  console.error(`--tests needs a comma-separated list of ${ALL_RUNS.map(([t]) => t).join(', ')}${unknown.length ? ` (not: ${unknown.join(', ')})` : ''}`);
+  process.exit(2);
+}
+const RUNS = picked ? ALL_RUNS.filter(([t]) => picked.includes(t)) : ALL_RUNS;
 const BENCH_ARGS = ['-P', '16', '-c', '50', '-r', '100000', '--csv'];
 const WARM_UP_ARGS = ['-P', '16', '-c', '50', '-r', '1000', '--csv', '-n', '20000'];
 const describeRuns = RUNS.map(([t, n]) => `${t} -n ${n}`).join(', ');
@@ -139,16 +151,13 @@ function benchmarkOne(port, test, n) {
   return rows;
 }
 
-async function runRedis(label, extra) {
+/** Starts redis-server with `extra` settings, its data in its own directory `label`. */
+async function startRedis(label, extra) {
   const port = await freePort();
   const data = join(dir, label);
   mkdirSync(data);
   const server = await start(label, 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', data, ...extra], /Ready to accept connections/);
-  try {
-    return benchmark(port);
-  } finally {
-    await stop(server);
-  }
+  return { ...server, port };
 }
 
 /** Starts `xrpkv serve` on a fresh database named `name`. */
@@ -158,14 +167,17 @@ async function startXrpkv(name) {
   return { ...server, port };
 }
 
-async function runXrpkv() {
-  const server = await startXrpkv('bench');
-  const line = server.output().split('\n')[0];
-  try {
-    return { results: benchmark(server.port), line };
-  } finally {
-    await stop(server);
-  }
+/**
+ * Every run against every server, test by test: each test runs on one
+ * server after the other, so that the rates compared were taken within
+ * seconds of each other (a shared host's load moves by the minute). After
+ * the warm-up of each unless --cold. -> one { TEST: rps } per server.
+ */
+function benchmarkSideBySide(servers) {
+  if (!cold) for (const [test] of RUNS) for (const s of servers) benchmarkOne(s.port, test, undefined);
+  const rows = servers.map(() => ({}));
+  for (const [test, n] of RUNS) servers.forEach((s, i) => Object.assign(rows[i], benchmarkOne(s.port, test, n)));
+  return rows;
 }
 
 const PROXY_RUNS = RUNS.filter(([t]) => t === 'set' || t === 'get');
@@ -201,10 +213,16 @@ console.log(`bench:server: redis-benchmark -t TEST ${BENCH_ARGS.join(' ')} -n N 
 console.log(cold ? 'no warm-up (--cold): the first pass is timed' : `after an untimed warm-up pass of every test: ${WARM_UP_ARGS.join(' ')}`);
 console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
 const redisVersion = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.trim();
-const xrpkv = await runXrpkv();
-console.log(xrpkv.line.replace(/ \(.*\), XRP/, ', XRP'));
-const redis = await runRedis('redis', ['--save', '', '--appendonly', 'no']);
-const durable = durableRedis ? await runRedis('redis-aof', ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always']) : undefined;
+const servers = [
+  await startXrpkv('bench'),
+  await startRedis('redis', ['--save', '', '--appendonly', 'no']),
+  ...(durableRedis ? [await startRedis('redis-aof', ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always'])] : []),
+];
+console.log(servers[0].output().split('\n')[0].replace(/ \(.*\), XRP/, ', XRP'));
+console.log('each test runs on each server in turn (xrpkv, redis-server, then redis AOF if asked), so that side-by-side rates are taken under the same load');
+const [xrpkvResults, redis, durable] = benchmarkSideBySide(servers);
+for (const s of servers) await stop(s);
+const xrpkv = { results: xrpkvResults, line: servers[0].output().split('\n')[0] };
 const proxied = viaProxy ? { one: await runProxy(1), three: await runProxy(3) } : undefined;
 
 const tests = Object.keys(redis);
@@ -232,6 +250,7 @@ const targets = [
     : []),
 ];
 for (const [t, goal, peer, name] of targets) {
+  if (xrpkv.results[t] === undefined) continue;
   const r = xrpkv.results[t] / peer[t];
   console.log(`target ${t} >= ${goal}x ${name}: ${r.toFixed(2)}x ${r >= goal ? 'met' : 'MISSED'}`);
 }

@@ -57,7 +57,36 @@ describe('pending writes', () => {
     p.set(b('k'), b('new'), 2);
     p.release(1);
     expect([...p.range(b(''), undefined, false)].map(([, v]) => String(v))).toEqual(['new']);
-    p.restore(b('k'), 2, undefined, true);
+    expect(() =>
+      p.nested(() => {
+        p.set(b('k'), b('changed'), 2);
+        throw new Error('the command failed');
+      }),
+    ).toThrow('the command failed');
+    expect([...p.range(b(''), undefined, false)].map(([, v]) => String(v))).toEqual(['new']);
+    p.release(2);
+    expect(p.size).toBe(0);
+  });
+
+  it('undoes what a failed nested call set, and what the calls inside a failed one kept', () => {
+    const p = new PendingWrites();
+    const values = () => [...p.range(b(''), undefined, false)].map(([k, v]) => `${String(k)}=${String(v)}`);
+    p.set(b('a'), b('1'), 1);
+    p.set(b('k'), b('before'), 2);
+    expect(() =>
+      p.nested(() => {
+        p.set(b('k'), b('changed'), 2); // its own entry, changed
+        p.set(b('a'), undefined, 2); // a new entry above owner 1's
+        p.nested(() => p.set(b('z'), b('kept inside'), 2));
+        throw new Error('failed');
+      }),
+    ).toThrow('failed');
+    expect(values()).toEqual(['a=1', 'k=before']);
+    p.nested(() => p.set(b('z'), b('kept'), 2));
+    expect(values()).toEqual(['a=1', 'k=before', 'z=kept']);
+    p.release(2);
+    expect(values()).toEqual(['a=1']);
+    p.release(1);
     expect(p.size).toBe(0);
   });
 });

@@ -10,6 +10,7 @@ import { globMatch, literalPrefix } from '../src/server/glob.js';
 import { ProtocolError, RespParser, splitInline } from '../src/server/resp-parser.js';
 import { ReplyBuffer } from '../src/server/reply-buffer.js';
 import { array, asBuffer, bulk, bulkOrNil, error, map, verbatim, type Reply } from '../src/server/resp-writer.js';
+import { exchange, resp, startTestServer } from './server-fixtures.js';
 import { random } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
@@ -296,6 +297,28 @@ describe('settings', () => {
     expect(() => resolveConfig({ config: join(tmp.dir, 'missing.conf') }, {})).toThrow(/cannot read the config file/);
     expect(size('512MB')).toBe(512 * 1024 * 1024);
     expect(() => size('12 parsecs')).toThrow(/expected a size/);
+  });
+
+  it('takes log-limit, a number of keys from 0, for the store', () => {
+    expect(resolveConfig({ db: 'd' }, {}).logLimit).toBe(262_144);
+    expect(resolveConfig({ db: 'd' }, { XRPKV_LOG_LIMIT: '0' }).logLimit).toBe(0);
+    expect(resolveConfig({ db: 'd', 'log-limit': '65536' }, { XRPKV_LOG_LIMIT: '0' }).logLimit).toBe(65536);
+    for (const bad of ['-1', '1.5', 'many', String(2 ** 24 + 1)]) {
+      expect(() => resolveConfig({ db: 'd', 'log-limit': bad }, {}), bad).toThrow(/--log-limit: expected a number of keys/);
+    }
+  });
+
+  it('opens the store with log-limit: 0 writes every commit to the tree, the default logs a SET', async () => {
+    for (const [limit, logged] of [['0', 0], ['262144', 1]] as const) {
+      const server = await startTestServer(tmp.dir, `log-limit-${limit}.xrpkv`, { 'log-limit': limit });
+      try {
+        const { reply } = await exchange(server.port, resp('SET', 'k', 'v'), 5000, (r) => r.length > 0);
+        expect(reply).toBe('+OK\r\n');
+        expect(server.db.stats().logKeys).toBe(logged);
+      } finally {
+        await server.close();
+      }
+    }
   });
 
   it('takes client-output-buffer-limit as Redis writes it, in a file line of several words too', () => {

@@ -5,7 +5,8 @@
 // leaves its members to the sweep, which removes them all.
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { PendingWrites } from '../src/server/pending-writes.js';
 import type { RunningServer } from '../src/server/server.js';
 import { useTestServer } from './server-fixtures.js';
 
@@ -84,6 +85,39 @@ describe('lists', () => {
   });
 });
 
+describe('a long list', () => {
+  it('LREM and LINSERT write only the elements on the shorter side of the change', async () => {
+    const model = Array.from({ length: 300 }, (_, i) => `e${i}`);
+    await r.rpush('long', ...model);
+    // Every record a transaction writes passes through the pending writes once.
+    const writes = vi.spyOn(PendingWrites.prototype, 'set');
+    // Each change, what it does to the model, and the most records it may write: the elements moved, the one freed, the metadata and the counters.
+    const changes: [string[], () => void, number][] = [
+      [['LREM', 'long', '1', 'e2'], () => model.splice(2, 1), 2 + 3],
+      [['LREM', 'long', '-1', 'e296'], () => model.splice(model.indexOf('e296'), 1), 3 + 3],
+      [['LINSERT', 'long', 'BEFORE', 'e1', 'x'], () => model.splice(model.indexOf('e1'), 0, 'x'), 1 + 3],
+      [['LINSERT', 'long', 'AFTER', 'e297', 'y'], () => model.splice(model.indexOf('e297') + 1, 0, 'y'), 2 + 3],
+      // From the tail: the last element, then (the only one left) the second.
+      [['RPUSH', 'long', 'x'], () => model.push('x'), 3],
+      [['LREM', 'long', '-1', 'x'], () => model.splice(model.lastIndexOf('x'), 1), 0 + 3],
+      [['LREM', 'long', '-1', 'x'], () => model.splice(model.lastIndexOf('x'), 1), 1 + 3],
+      [['LREM', 'long', '0', 'e150'], () => model.splice(model.indexOf('e150'), 1), 150 + 3],
+    ];
+    try {
+      for (const [command, apply, most] of changes) {
+        writes.mockClear();
+        await r.call(command[0]!, ...command.slice(1));
+        apply();
+        expect(writes.mock.calls.length, command.join(' ')).toBeLessThanOrEqual(most);
+        expect(await r.lrange('long', 0, -1), command.join(' ')).toEqual(model);
+      }
+    } finally {
+      writes.mockRestore();
+    }
+    expect(await r.del('long')).toBe(1);
+  });
+});
+
 describe('sets', () => {
   it('SADD, SREM, SMEMBERS, SISMEMBER, SMISMEMBER, SCARD, SPOP, SRANDMEMBER, SINTER, SUNION, SDIFF and their STOREs, SMOVE, SSCAN', async () => {
     expect(await r.sadd('s1', 'a', 'b', 'c', 'a')).toBe(3);
@@ -136,6 +170,34 @@ describe('sorted sets', () => {
     expect(await r.zrevrank('z', 'b')).toBe(2);
     expect(await r.zrank('z', 'nope')).toBeNull();
     expect(await r.zrem('z', 'd', 'nope')).toBe(1);
+  });
+
+  it('ranks and ranges by rank from either end of a larger set, the same inside MULTI with writes before them', async () => {
+    // Scores not in member order, some equal (then member order decides).
+    const members = Array.from({ length: 301 }, (_, i) => ({ member: `m${String(i).padStart(3, '0')}`, score: (i * 7919) % 97 }));
+    const ranked = [...members].sort((a, b) => a.score - b.score || (a.member < b.member ? -1 : 1)).map((m) => m.member);
+    await r.zadd('big', ...members.flatMap((m) => [m.score, m.member]));
+    for (const i of [0, 1, 7, 150, 151, 298, 300]) {
+      expect(await r.zrank('big', ranked[i]!), `zrank ${i}`).toBe(i);
+      expect(await r.zrevrank('big', ranked[i]!), `zrevrank ${i}`).toBe(300 - i);
+    }
+    expect(await r.zrank('big', 'nope')).toBeNull();
+    // Redis's positions: negative from the end, clamped, empty when start > stop.
+    const at = (list: string[], from: number, to: number) => {
+      const n = list.length;
+      const start = from < 0 ? Math.max(0, n + from) : from;
+      const stop = to < 0 ? n + to : Math.min(to, n - 1);
+      return start > stop ? [] : list.slice(start, stop + 1);
+    };
+    for (const [from, to] of [[0, 4], [-5, -1], [148, 152], [290, 400], [-400, 3], [250, 249]] as const) {
+      expect(await r.zrange('big', String(from), String(to)), `zrange ${from} ${to}`).toEqual(at(ranked, from, to));
+      expect(await r.zrevrange('big', from, to), `zrevrange ${from} ${to}`).toEqual(at([...ranked].reverse(), from, to));
+    }
+    // Inside MULTI the index read merges this transaction's writes: the new lowest member moves every rank up by one.
+    const [, rank, last] = (await r.multi().zadd('big', -1, 'first').zrank('big', ranked[300]!).zrange('big', '-2', '-1').exec())!.map(([, v]) => v);
+    expect(rank).toBe(301);
+    expect(last).toEqual(ranked.slice(-2));
+    expect(await r.del('big')).toBe(1);
   });
 
   it('ZRANGE by rank, BYSCORE, BYLEX, REV, LIMIT, WITHSCORES, and the older range commands', async () => {

@@ -58,6 +58,16 @@ function metaOf(path: string, pageSize = 512): Meta {
   }
 }
 
+/** Runs `check` on `db`, closes it, and runs it again on the file reopened, which must check clean. */
+async function checkAcrossReopen(db: Bin, path: string, check: (d: Bin) => void): Promise<void> {
+  check(db);
+  await db.close();
+  const reopened: Bin = open(path, BINARY);
+  check(reopened);
+  expect(reopened.check().ok).toBe(true);
+  await reopened.close();
+}
+
 const entries = (db: Bin, o: object = {}) => [...db.getRange(o)].map((e) => `${e.key}=${e.value}`);
 
 describe('the overlay', () => {
@@ -159,7 +169,7 @@ describe('the log', () => {
 
   it('logs a transaction of many more keys than the commit was sized for, overwrites and removals included', async () => {
     const path = newPath();
-    let db: Bin = open(path, BINARY);
+    const db: Bin = open(path, BINARY);
     await put(db, 0, 100, 'old');
     // One transaction: nothing tells the log its size in advance, so its change table grows many times.
     await db.transaction((tx) => {
@@ -176,12 +186,57 @@ describe('the log', () => {
     };
     // Every key but the 250 removed and not put again, whose removals log nothing unless they were there (17 of them, below 100).
     expect(db.stats().logKeys).toBe(1500 - 250 + 17);
-    check(db);
-    await db.close();
-    db = open(path, BINARY);
-    check(db);
-    expect(db.check().ok).toBe(true);
-    await db.close();
+    await checkAcrossReopen(db, path, check);
+  });
+
+  it('counts keys a transaction read before writing them, whether the tree, the log or an earlier write of the commit held them', async () => {
+    const path = newPath();
+    const db: Bin = open(path, BINARY);
+    await put(db, 0, LOG_COMMIT_KEYS + 1, 'tree'); // too many for the log: in the tree
+    await put(db, 5000, 5020, 'log');
+    expect(db.stats().logKeys).toBe(20);
+    const before = LOG_COMMIT_KEYS + 1 + 20;
+    // One turn, one commit: each transaction reads the keys it writes, as the server's commands do.
+    const done = [
+      db.batch([{ type: 'put', key: key(9000), value: val('batch', 9000) }]),
+      db.transaction((tx) => {
+        // Read, then overwritten or removed: in the tree, in the log, in this commit (9000), absent (9200).
+        for (const i of [0, 5000, 9000, 9200]) expect(tx.get(key(i)) !== undefined).toBe(i !== 9200);
+        tx.put(key(0), val('new', 0));
+        tx.remove(key(5000));
+        tx.remove(key(9000));
+        tx.put(key(9200), val('new', 9200));
+        // Read again after its own write, then removed: it was not there before the transaction.
+        expect(tx.get(key(9200))).toEqual(val('new', 9200));
+        tx.remove(key(9200));
+        // Removed, then put back: it was there.
+        expect(tx.remove(key(1))).toBe(true);
+        tx.put(key(1), val('back', 1));
+        // Never read: the log looks them up.
+        tx.put(key(2), val('blind', 2));
+        tx.put(key(9300), val('blind', 9300));
+      }),
+      db.transaction((tx) => {
+        // Written by the transaction before it in the same commit.
+        expect(tx.get(key(0))).toEqual(val('new', 0));
+        expect(tx.get(key(5000))).toBeUndefined();
+        tx.remove(key(0));
+        tx.put(key(5000), val('again', 5000));
+      }),
+    ];
+    await Promise.all(done);
+    // Key 0 removed, 9300 new; 5000 went and came back, 9000 and 9200 came and went.
+    const check = (d: Bin) => {
+      expect(d.count()).toBe(before - 1 + 1);
+      expect(d.getSync(key(0))).toBeUndefined();
+      expect(d.getSync(key(1))).toEqual(val('back', 1));
+      expect(d.getSync(key(5000))).toEqual(val('again', 5000));
+      expect(d.getSync(key(9000))).toBeUndefined();
+      expect(d.getSync(key(9200))).toBeUndefined();
+      expect(d.getSync(key(9300))).toEqual(val('blind', 9300));
+      expect([...d.getKeys()].length).toBe(d.count());
+    };
+    await checkAcrossReopen(db, path, check);
   });
 
   it('a cursor steps both ways over the tree and the log merged, turning anywhere', async () => {

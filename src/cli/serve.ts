@@ -15,6 +15,7 @@ const FLAGS: [flag: string, help: string][] = [
   ['--maxclients <n>', 'most connections at once (default 10000)'],
   ['--lookup <how>', 'auto, walk or xrp: how reads find keys (default auto)'],
   ['--page-size <n>', 'page size of a new database file: 512, 1024, 2048 or 4096 (default 4096)'],
+  ['--log-limit <n>', 'keys the log holds before a checkpoint folds them into the tree; 0: none (default 262144)'],
   ['--max-bulk-len <size>', 'longest bulk string a client may send, e.g. 64kb, 512mb (default 512mb)'],
   ['--max-array-len <n>', 'most arguments in one command (default 1048576)'],
   ['--max-inline-len <size>', 'longest inline command line (default 64kb)'],

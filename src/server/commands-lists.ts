@@ -114,21 +114,51 @@ function rewriteFrom(cmd: DataContext, key: Buffer, before: Meta, from: number, 
   cmd.data.saveMeta(key, before, meta);
 }
 
+/** Rewrites the list as `kept` up to position `to` (exclusive; the ones after stay), its head moved up past what is left before. */
+function rewriteUpTo(cmd: DataContext, key: Buffer, before: Meta, to: number, kept: Buffer[]): void {
+  const meta = { ...before };
+  meta.head = before.head + to - kept.length;
+  for (let i = 0; i < kept.length; i++) cmd.data.putMember(at(cmd, key, meta, meta.head + i), kept[i]!);
+  for (let i = before.head; i < meta.head; i++) cmd.data.removeMember(at(cmd, key, meta, i));
+  meta.size = meta.tail - meta.head;
+  cmd.data.saveMeta(key, before, meta);
+}
+
+/**
+ * The positions LREM removes: elements equal to `element`, at most `limit`
+ * (0: all), from the head (limit > 0) or the tail (limit < 0), read one at
+ * a time and no further than the last one it needs.
+ */
+function matches(cmd: DataContext, key: Buffer, meta: Meta, element: Buffer, limit: number): number[] {
+  const found: number[] = [];
+  const fromTail = limit < 0;
+  let i = fromTail ? meta.size - 1 : 0;
+  for (const e of cmd.data.memberValues(key, meta, { reverse: fromTail })) {
+    if (e.equals(element)) found.push(i);
+    if (limit !== 0 && found.length === Math.abs(limit)) break;
+    i += fromTail ? -1 : 1;
+  }
+  return fromTail ? found.reverse() : found;
+}
+
 export const LREM = dataCommand('lrem', { arity: 4, flags: ['write'], ...write, summary: 'Removes elements equal to one from a list (count > 0: from the head, < 0: from the tail, 0: all).', since: '1.0.0' }, (cmd, [, key, countArg, element]) => {
   const limit = Number(int64(countArg!));
   const before = cmd.data.collection(key!, KeyType.List, false);
   if (before === undefined) return integer(0);
-  const all = elements(cmd, key!, before, 0, before.size);
-  const order = limit < 0 ? [...all.keys()].reverse() : [...all.keys()];
-  const removed = new Set<number>();
-  for (const i of order) {
-    if (limit !== 0 && removed.size === Math.abs(limit)) break;
-    if (all[i]!.equals(element!)) removed.add(i);
+  const removed = matches(cmd, key!, before, element!, limit);
+  if (removed.length === 0) return integer(0);
+  // The elements between the first and the last removed move either way; the ones outside them on the shorter side stay.
+  const first = removed[0]!;
+  const last = removed[removed.length - 1]!;
+  const gone = new Set(removed);
+  if (before.size - first <= last + 1) {
+    const after = elements(cmd, key!, before, first, before.size);
+    rewriteFrom(cmd, key!, before, first, after.filter((_, j) => !gone.has(first + j)));
+  } else {
+    const upTo = elements(cmd, key!, before, 0, last + 1);
+    rewriteUpTo(cmd, key!, before, last + 1, upTo.filter((_, j) => !gone.has(j)));
   }
-  if (removed.size === 0) return integer(0);
-  const first = Math.min(...removed);
-  rewriteFrom(cmd, key!, before, first, all.slice(first).filter((_, j) => !removed.has(first + j)));
-  return integer(removed.size);
+  return integer(removed.length);
 });
 
 export const LTRIM = dataCommand('ltrim', { arity: 4, flags: ['write'], ...write, summary: 'Keeps only the elements of a list from start to stop, inclusive.', since: '1.0.0' }, (cmd, [, key, start, end]) => {
@@ -149,21 +179,21 @@ export const LINSERT = dataCommand('linsert', { arity: 5, flags: ['write', 'deny
   if (side !== 'before' && side !== 'after') throw SYNTAX();
   const before = cmd.data.collection(key!, KeyType.List, false);
   if (before === undefined) return integer(0);
-  const all = elements(cmd, key!, before, 0, before.size);
-  const p = all.findIndex((e) => e.equals(pivot!));
-  if (p < 0) return integer(-1);
+  const p = matches(cmd, key!, before, pivot!, 1)[0];
+  if (p === undefined) return integer(-1);
   const q = side === 'before' ? p : p + 1;
   const meta = { ...before };
-  if (q < all.length - q) {
-    // The elements before the new one move one place toward the head.
+  // The elements on the shorter side of the new one move by one place.
+  if (q < before.size - q) {
+    const moved = elements(cmd, key!, before, 0, q);
     meta.head--;
-    for (let i = 0; i < q; i++) cmd.data.putMember(at(cmd, key!, meta, meta.head + i), all[i]!);
-    cmd.data.putMember(at(cmd, key!, meta, meta.head + q), element!);
+    for (let i = 0; i < q; i++) cmd.data.putMember(at(cmd, key!, meta, meta.head + i), moved[i]!);
   } else {
-    for (let i = all.length - 1; i >= q; i--) cmd.data.putMember(at(cmd, key!, meta, meta.head + i + 1), all[i]!);
-    cmd.data.putMember(at(cmd, key!, meta, meta.head + q), element!);
+    const moved = elements(cmd, key!, before, q, before.size);
+    for (let i = moved.length - 1; i >= 0; i--) cmd.data.putMember(at(cmd, key!, meta, meta.head + q + i + 1), moved[i]!);
     meta.tail++;
   }
+  cmd.data.putMember(at(cmd, key!, meta, meta.head + q), element!);
   meta.size = meta.tail - meta.head;
   cmd.data.saveMeta(key!, before, meta);
   return integer(meta.size);

@@ -57,13 +57,9 @@ export const EXEC = command(
 /** One queued command inside EXEC's transaction; its writes are undone if it fails. */
 function runQueued(cmd: DataContext, { spec, args }: QueuedCommand): Reply {
   if (spec.data === undefined) return runPlain(cmd, spec, args);
-  cmd.data.savepoint();
   try {
-    const reply = spec.data(cmd, args);
-    cmd.data.release();
-    return reply;
+    return cmd.data.nested(() => spec.data!(cmd, args));
   } catch (e) {
-    cmd.data.rollback();
     return error(errorMessage(e));
   }
 }

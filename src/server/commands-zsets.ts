@@ -2,7 +2,8 @@
 // score) and one per member in the score index (score, member -> ''), as
 // Kvrocks keeps its zset_score column family (layout.ts). ZSCORE and ZADD
 // of a member touch its records; ranges by score or by lex are range
-// reads; ranks walk the index from one end (O(rank), as in Kvrocks).
+// reads; ranks walk the index from the nearer end (O(min(rank, size -
+// rank)); Kvrocks walks from one end, O(rank)).
 // Scores print as Redis 7.0 prints them ("%.17g"). Replies and errors as
 // in Redis 7.0.
 import { ReplyError, SYNTAX, dataCommand, int64, positions, positiveCount, word, type DataContext } from './command-spec.js';
@@ -199,7 +200,10 @@ function select(cmd: DataContext, key: Buffer, q: RangeQuery, lo: Buffer, hi: Bu
   }
   const meta = cmd.data.collection(key, KeyType.ZSet);
   const [from, to] = positions(lo, hi, meta?.size ?? 0);
-  return meta === undefined ? [] : [...slice(byScore(cmd, key, meta, q.rev), from, to - from)];
+  if (meta === undefined || from >= to) return [];
+  // Walked from the nearer end of the index: the ones past `to` are fewer than the ones before `from`.
+  if (meta.size - to < from) return [...slice(byScore(cmd, key, meta, !q.rev), meta.size - to, to - from)].reverse();
+  return [...slice(byScore(cmd, key, meta, q.rev), from, to - from)];
 }
 
 const rangeCommand = (name: string, arity: number, base: Partial<RangeQuery>, allowed: string[], summary: string, since: string) =>
@@ -361,17 +365,40 @@ export const ZCOUNT = dataCommand('zcount', { arity: 4, flags: ['readonly', 'fas
 function rankCommand(name: string, reverse: boolean, summary: string) {
   return dataCommand(name, { arity: 3, flags: ['readonly', 'fast'], ...read, summary, since: '2.0.0' }, (cmd, [, key, member]) => {
     const meta = cmd.data.collection(key!, KeyType.ZSet);
-    if (meta === undefined || scoreOf(cmd, key!, meta, member!) === undefined) return nil(cmd.proto);
-    let rank = 0;
-    for (const e of byScore(cmd, key!, meta, reverse)) {
-      if (e.member.equals(member!)) break;
-      rank++;
-    }
-    return integer(rank);
+    const score = meta && scoreOf(cmd, key!, meta, member!);
+    if (score === undefined) return nil(cmd.proto);
+    const rank = rankOf(cmd, key!, meta!, Buffer.concat([scoreBytes(score), member!]));
+    return integer(reverse ? meta!.size - 1 - rank : rank);
   });
 }
 
-export const ZRANK = rankCommand('zrank', false, "Returns a member's rank, lowest score first (counted from that end: O(rank)).");
+/**
+ * How many members come before the one whose score index record is `name`
+ * (score, member): counted from whichever end of the index is nearer, by
+ * stepping from the member toward both ends in turn until one is reached,
+ * O(min(rank, size - rank)). No count of a subtree is kept (the store's
+ * pages count only their own entries), so no walk can skip members.
+ */
+function rankOf(cmd: DataContext, key: Buffer, meta: Meta, name: Buffer): number {
+  const below = cmd.data.members(key, meta, { space: 'score', to: name, reverse: true });
+  const from = cmd.data.members(key, meta, { space: 'score', from: name });
+  let before = 0;
+  let atOrAfter = 0;
+  try {
+    for (;;) {
+      if (below.next().done) return before;
+      before++;
+      if (from.next().done) return meta.size - atOrAfter;
+      atOrAfter++;
+    }
+  } finally {
+    // Each holds a snapshot until closed.
+    below.return(undefined);
+    from.return(undefined);
+  }
+}
+
+export const ZRANK = rankCommand('zrank', false, "Returns a member's rank, lowest score first (counted from the nearer end: O(min(rank, size - rank))).");
 export const ZREVRANK = rankCommand('zrevrank', true, "Returns a member's rank, highest score first.");
 
 export const ZSCAN = scanCommand('zscan', KeyType.ZSet, 'sorted-set', 'Iterates over the members (in member order) and their scores.', ([m, v]) => [m, formatDouble(v.readDoubleBE(0))]);

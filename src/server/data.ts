@@ -80,7 +80,6 @@ export class Data {
   expired = 0;
   /** Keys this transaction added less the keys it removed (DBSIZE inside EXEC). */
   keysDelta = 0;
-  private saved: { counters: Counters | undefined; expired: number; keysDelta: number } | undefined;
 
   constructor(
     readonly view: StoreView,
@@ -259,7 +258,7 @@ export class Data {
    * new, so that nothing looks it up.
    */
   putMember(record: Buffer, value: Buffer, fresh = this.view.get(record) === undefined): boolean {
-    this.view.put(record, value, fresh);
+    this.view.put(record, value);
     if (fresh) this.change('internal', 1);
     return fresh;
   }
@@ -455,30 +454,27 @@ export class Data {
     return counters;
   }
 
-  // ---- EXEC's savepoints ----------------------------------------------------------
+  // ---- one command of EXEC or of a write group ----------------------------------------
 
-  /** Inside EXEC: the next command's writes can be undone (`rollback`) if it fails. */
-  savepoint(): void {
-    (this.view as TxnView).savepoint();
+  /**
+   * Runs `fn` (one command inside a transaction of several); if it throws,
+   * nothing it did is kept, its writes (TxnView.nested) nor its changes to
+   * the counters, and the error is thrown on.
+   */
+  nested<T>(fn: () => T): T {
     const c = this.counters;
-    // A literal of the fields, not a spread: EXEC and every command of a write group take a savepoint.
+    // A literal of the fields, not a spread: every command of a write group runs here.
     const counters: Counters | undefined = c && { layout: c.layout, internal: c.internal, metas: c.metas, expiring: c.expiring, orphans: c.orphans, nextVersion: c.nextVersion };
-    this.saved = { counters, expired: this.expired, keysDelta: this.keysDelta };
-  }
-
-  release(): void {
-    (this.view as TxnView).release();
-    this.saved = undefined;
-  }
-
-  rollback(): void {
-    (this.view as TxnView).rollback();
-    if (this.saved) {
-      this.counters = this.saved.counters;
-      this.expired = this.saved.expired;
-      this.keysDelta = this.saved.keysDelta;
+    const { expired, keysDelta, countersExisted } = this;
+    try {
+      return (this.view as TxnView).nested(fn);
+    } catch (e) {
+      this.counters = counters;
+      this.expired = expired;
+      this.keysDelta = keysDelta;
+      this.countersExisted = countersExisted;
+      throw e;
     }
-    this.saved = undefined;
   }
 }
 

@@ -259,8 +259,8 @@ export class Keyspace implements DataHooks {
 
   /**
    * A write command's data in a transaction of its own, with the client's
-   * protocol of now: for EXEC, whose commands each run in a savepoint of
-   * their own, which a group's savepoint cannot hold.
+   * protocol of now: for EXEC, whose queued commands each run nested
+   * (Data.nested) in that transaction.
    */
   writingAlone(ctx: Context, fn: (cmd: DataContext) => Reply, keys: readonly Buffer[] = []): Promise<Reply> {
     const proto = ctx.client.proto;

@@ -26,6 +26,9 @@
 // write. Latin1 strings compare as their bytes do, so their order is the
 // store's key order.
 
+/** In a journal: the change made the entry (it had no value before). */
+const CREATED = Symbol('created');
+
 /** One transaction's write of a key: its value, or undefined for a removal. */
 interface Entry {
   key: Buffer;
@@ -51,6 +54,11 @@ export class PendingWrites {
    * walk the chain from the top.
    */
   private readonly written = new Map<number, Entry[]>();
+  /**
+   * While `nested` runs (innermost last): each change `set` made, to undo:
+   * the entry, and its value before (`CREATED` when `set` made the entry).
+   */
+  private readonly journals: { entries: Entry[]; before: (Buffer | undefined | typeof CREATED)[] }[] = [];
 
   get size(): number {
     return this.byKey.size;
@@ -61,6 +69,7 @@ export class PendingWrites {
     const id = key.toString('latin1');
     const top = this.byKey.get(id);
     if (top?.owner === owner) {
+      this.journal(top, top.value);
       top.value = value;
       return;
     }
@@ -71,24 +80,54 @@ export class PendingWrites {
     let entries = this.written.get(owner);
     if (entries === undefined) this.written.set(owner, (entries = []));
     entries.push(entry);
+    this.journal(entry, CREATED);
   }
 
-  /** Puts back `owner`'s entry for `key` as it was (a savepoint's rollback): `before` is its value then, `absent` when it had none. */
-  restore(key: Buffer, owner: number, before: Buffer | undefined, absent: boolean): void {
-    if (!absent) return this.set(key, before, owner);
-    // Only the running transaction rolls back, and its entry is the newest of its key.
-    const top = this.byKey.get(key.toString('latin1'));
-    if (top?.owner !== owner) return;
-    this.unlink(top);
-    const entries = this.written.get(owner);
-    const at = entries?.lastIndexOf(top) ?? -1;
+  /**
+   * Runs `fn` (a command of the running transaction); if it throws, the
+   * entries it set are put back as they were and the error thrown on.
+   * Only the running transaction sets entries meanwhile, so each entry it
+   * made is still the newest of its key when undone. Calls nest.
+   */
+  nested<T>(fn: () => T): T {
+    const journal = { entries: [] as Entry[], before: [] as (Buffer | undefined | typeof CREATED)[] };
+    this.journals.push(journal);
+    let value: T;
+    try {
+      value = fn();
+    } catch (e) {
+      this.journals.pop();
+      for (let i = journal.entries.length - 1; i >= 0; i--) this.undo(journal.entries[i], journal.before[i]);
+      throw e;
+    }
+    this.journals.pop();
+    const outer = this.journals[this.journals.length - 1];
+    if (outer !== undefined) {
+      for (let i = 0; i < journal.entries.length; i++) {
+        outer.entries.push(journal.entries[i]);
+        outer.before.push(journal.before[i]);
+      }
+    }
+    return value;
+  }
+
+  private journal(entry: Entry, before: Buffer | undefined | typeof CREATED): void {
+    const journal = this.journals[this.journals.length - 1];
+    if (journal === undefined) return;
+    journal.entries.push(entry);
+    journal.before.push(before);
+  }
+
+  /** Undoes one change of a failed `nested` call. */
+  private undo(entry: Entry, before: Buffer | undefined | typeof CREATED): void {
+    if (before !== CREATED) {
+      entry.value = before;
+      return;
+    }
+    this.unlink(entry);
+    const entries = this.written.get(entry.owner);
+    const at = entries?.lastIndexOf(entry) ?? -1;
     if (at >= 0) entries!.splice(at, 1);
-  }
-
-  /** `owner`'s entry for `key`: `{ value }`, or undefined when it wrote none. */
-  own(key: Buffer, owner: number): { value: Buffer | undefined } | undefined {
-    const top = this.byKey.get(key.toString('latin1'));
-    return top?.owner === owner ? { value: top.value } : undefined;
   }
 
   /** Drops `owner`'s entries: its commit published (the store has them now) or failed (nobody ever will). */

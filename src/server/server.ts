@@ -30,7 +30,7 @@ export interface RunningServer {
 /** Opens `config.db` and listens on `config.bind`:`config.port`; resolves once listening. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   // O_DIRECT where the file system allows it: the store's cache then keeps leaves too (buffered, each GET would read and verify its leaf again).
-  const openStore = () => open<Buffer, Buffer>(config.db, { keyEncoding: 'binary', valueEncoding: 'binary', lookup: config.lookup, pageSize: config.pageSize, direct: 'auto' });
+  const openStore = () => open<Buffer, Buffer>(config.db, { keyEncoding: 'binary', valueEncoding: 'binary', lookup: config.lookup, pageSize: config.pageSize, logLimit: config.logLimit, direct: 'auto' });
   const db = openStore();
   if (db.recovery) console.error(`xrpkv serve: ${config.db}: ${db.recovery.reason}`);
   const keyspace = new Keyspace(db, openStore);

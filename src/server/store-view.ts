@@ -15,8 +15,7 @@ export interface StoreView {
   readonly now: number;
   readonly writable: boolean;
   get(key: Buffer): Buffer | undefined;
-  /** `absent`: the caller knows the key holds nothing now (a savepoint then need not look). */
-  put(key: Buffer, value: Buffer, absent?: boolean): void;
+  put(key: Buffer, value: Buffer): void;
   /** Whether the key was there. */
   remove(key: Buffer): boolean;
   /** Records with keys in [start, end) (end undefined: to the last), in key order (descending with `reverse`); lazy. */
@@ -61,27 +60,8 @@ export class PublishedView implements StoreView {
   }
 }
 
-/** What a savepoint keeps of one key the command wrote: its record and its pending entry before. */
-interface Undo {
-  key: Buffer;
-  before: Buffer | undefined;
-  pendingBefore: { value: Buffer | undefined } | undefined;
-}
-
 export class TxnView implements StoreView {
   readonly writable = true;
-  /** While a savepoint is open (EXEC runs several commands): what each written key was before it. */
-  private undo: Map<string, Undo> | undefined;
-  /** The map `undo` is while a savepoint is open, reused: a write group opens one per command. */
-  private readonly undoMap = new Map<string, Undo>();
-  /**
-   * The last key read and what it held, until the next write: a command
-   * reads a record just before it writes it (a member's, the metadata's),
-   * and the savepoint then needs that value, not a second lookup.
-   */
-  private lastKey: Buffer | undefined;
-  private lastValue: Buffer | undefined;
-
   constructor(
     private readonly tx: Transaction<Buffer, Buffer>,
     private readonly db: Database<Buffer, Buffer>,
@@ -92,22 +72,15 @@ export class TxnView implements StoreView {
   ) {}
 
   get(key: Buffer): Buffer | undefined {
-    const value = this.tx.get(key);
-    if (this.undo !== undefined) {
-      this.lastKey = key;
-      this.lastValue = value;
-    }
-    return value;
+    return this.tx.get(key);
   }
 
-  put(key: Buffer, value: Buffer, absent = false): void {
-    this.saving(key, absent);
+  put(key: Buffer, value: Buffer): void {
     this.tx.put(key, value);
     this.pending.set(key, value, this.owner);
   }
 
   remove(key: Buffer): boolean {
-    this.saving(key);
     const existed = this.tx.remove(key);
     this.pending.set(key, undefined, this.owner);
     return existed;
@@ -133,41 +106,13 @@ export class TxnView implements StoreView {
     }
   }
 
-  /** Starts recording what the next writes change, so that `rollback` can undo them. */
-  savepoint(): void {
-    this.undoMap.clear();
-    this.undo = this.undoMap;
-    this.lastKey = undefined;
-  }
-
-  /** Keeps the writes since `savepoint`. */
-  release(): void {
-    this.undo = undefined;
-    this.lastKey = undefined;
-  }
-
-  /** Undoes the writes since `savepoint` (a command of an EXEC that failed). */
-  rollback(): void {
-    const undo = this.undo;
-    this.undo = undefined;
-    this.lastKey = undefined;
-    if (undo === undefined) return;
-    for (const { key, before, pendingBefore } of undo.values()) {
-      if (before === undefined) this.tx.remove(key);
-      else this.tx.put(key, before);
-      this.pending.restore(key, this.owner, pendingBefore?.value, pendingBefore === undefined);
-    }
-  }
-
-  private saving(key: Buffer, absent = false): void {
-    const undo = this.undo;
-    if (undo === undefined) return;
-    // Whatever is written next, what was read before no longer holds.
-    const lastKey = this.lastKey;
-    this.lastKey = undefined;
-    const id = key.toString('latin1');
-    if (undo.has(id)) return;
-    const before = absent ? undefined : lastKey !== undefined && lastKey.equals(key) ? this.lastValue : this.tx.get(key);
-    undo.set(id, { key, before, pendingBefore: this.pending.own(key, this.owner) });
+  /**
+   * Runs `fn` (one command of EXEC or of a write group); if it throws, its
+   * writes are undone, in the store's transaction and in the pending
+   * writes, and the error thrown on. Nothing is read to make this possible:
+   * both keep a journal of what `fn` replaced.
+   */
+  nested<T>(fn: () => T): T {
+    return this.pending.nested(() => this.tx.nested(fn));
   }
 }

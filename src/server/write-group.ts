@@ -11,9 +11,9 @@
 //   issued after the group was opened but before a command joins it must
 //   close it (keyspace.ts closes it on every other write it issues);
 // - a command that fails (a ReplyError, or a page it reads is damaged)
-//   leaves nothing behind and fails only its own reply: each runs inside a
-//   savepoint of the transaction (as EXEC's commands do) and its error is
-//   its reply;
+//   leaves nothing behind and fails only its own reply: each runs nested
+//   in the transaction (Data.nested, as EXEC's commands do), whose writes
+//   are undone if it throws, and its error is its reply;
 // - every reply is given only once the commit holding the group is durable;
 //   if the commit fails, every command of the group fails with it.
 // The store may run the callback twice (writer.ts: a write before it in the
@@ -49,19 +49,17 @@ export class WriteGroup {
     return this.done.then(() => member.reply!);
   }
 
-  /** Runs every command on `data` (the group's transaction), each in a savepoint: one that throws leaves nothing and answers its error. */
+  /** Runs every command on `data` (the group's transaction), each nested (Data.nested): one that throws leaves nothing and answers its error. */
   run(data: Data): void {
     this.sealed = true;
     let failed = 0;
     for (const member of this.members) {
-      data.savepoint();
+      // A literal, not a spread: it runs for every command, and a spread copies by looking up each key.
+      const { client, keyspace, server } = member.ctx;
+      const cmd: DataContext = { client, keyspace, server, proto: member.proto, data };
       try {
-        // A literal, not a spread: it runs for every command, and a spread copies by looking up each key.
-        const { client, keyspace, server } = member.ctx;
-        member.reply = member.fn({ client, keyspace, server, proto: member.proto, data });
-        data.release();
+        member.reply = data.nested(() => member.fn(cmd));
       } catch (e) {
-        data.rollback();
         member.reply = error(errorMessage(e));
         failed++;
       }

@@ -26,7 +26,7 @@ import { defaultCacheSize } from './memory.js';
 import { META_PAGES, PAGE_SIZES, maxKeyLen } from '../format/page.js';
 import { Snapshot, Snapshots, type Recovery, type StoreState } from './snapshot.js';
 import { storeStats, type Stats } from './stats.js';
-import type { Op, TxOps } from './ops.js';
+import type { Op, TxnOps } from './ops.js';
 import { Writer } from './writer.js';
 import { xrpBackend } from '../xrp.js';
 import { XrpLookup, modeMisfit } from './xrp-lookup.js';
@@ -192,6 +192,12 @@ export interface Transaction<K, V> {
   put(key: K, value: V, conditions?: WriteConditions<V>): boolean;
   /** Whether the key was there; with `{ ifValue }`, false (nothing removed) unless its value was that one. */
   remove(key: K, conditions?: RemoveConditions<V>): boolean;
+  /**
+   * Runs `fn` (synchronously) and returns what it returns; if it throws,
+   * what it wrote through this transaction is undone and the error thrown
+   * on, and the transaction goes on without it. Calls nest.
+   */
+  nested<T>(fn: () => T): T;
 }
 
 export type { Stats, NamedOptions };
@@ -764,7 +770,7 @@ export class Database<K = unknown, V = any> {
   }
 
   /** The Transaction a callback gets, over the writer's encoded `ops`. */
-  private txOf(ops: TxOps): Transaction<K, V> {
+  private txOf(ops: TxnOps): Transaction<K, V> {
     const get = (key: K) => ops.get(this.keys.encode(key));
     return {
       get: (key) => {
@@ -783,6 +789,7 @@ export class Database<K = unknown, V = any> {
         if (op.if !== undefined && !holds(ops.get(op.key), op.if)) return false;
         return ops.remove(op.key);
       },
+      nested: (fn) => ops.nested(fn),
     };
   }
 

@@ -7,14 +7,14 @@
 // Invariant: `ops` is set only while a callback runs (the writer calls it
 // synchronously, and runTxn refuses its ops once it has returned), and is
 // restored afterwards even when it throws.
-import type { TxOps } from './ops.js';
+import type { TxnOps } from './ops.js';
 
 export class JoinedTx {
   /** The running callback's transaction, or undefined outside one. */
-  ops: TxOps | undefined;
+  ops: TxnOps | undefined;
 
   /** Runs `fn` with `ops` as the transaction every handle joins. */
-  run<T>(ops: TxOps, fn: () => T): T {
+  run<T>(ops: TxnOps, fn: () => T): T {
     const outer = this.ops;
     this.ops = ops;
     try {

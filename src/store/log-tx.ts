@@ -82,8 +82,18 @@ export class LogTx {
     this.set(src, keyStart, keyLen, src, valueStart, valueLen);
   }
 
+  /** `put` of a key the caller has just read through this transaction: `existed` is what it found (ops.ts applyWrites), so no lookup counts it. */
+  putKnown(key: Buffer, value: Buffer, existed: boolean): void {
+    this.set(key, 0, key.length, value, 0, value.length, existed);
+  }
+
   /** Whether `key` was there. */
   remove(key: Buffer): boolean {
+    return this.removeKnown(key, undefined);
+  }
+
+  /** `remove`; `existed`, when the caller has just read the key through this transaction, spares the lookup. */
+  removeKnown(key: Buffer, existed: boolean | undefined): boolean {
     const h = hashOf(key);
     const c = this.changeOf(key, 0, key.length, h);
     if (c >= 0) {
@@ -91,9 +101,9 @@ export class LogTx {
       this.valueLen[c] = REMOVED;
       return had;
     }
-    const existed = this.base.holds(key, 0, key.length, h);
-    if (existed) this.add(key, 0, key.length, h, EMPTY, 0, REMOVED, true);
-    return existed;
+    const there = existed ?? this.base.holds(key, 0, key.length, h);
+    if (there) this.add(key, 0, key.length, h, EMPTY, 0, REMOVED, true);
+    return there;
   }
 
   /** The changes as log records: what each did to the key since the last commit. */
@@ -116,11 +126,15 @@ export class LogTx {
     return out;
   }
 
-  /** Reads what it needs (whether the key was there) before it changes anything: a page that cannot be read leaves this as it was. */
-  private set(keySrc: Buffer, keyAt: number, keyLen: number, valueSrc: Buffer, valueAt: number, valueLen: number): void {
+  /**
+   * Reads what it needs (whether the key was there, unless `known` says)
+   * before it changes anything: a page that cannot be read leaves this as
+   * it was.
+   */
+  private set(keySrc: Buffer, keyAt: number, keyLen: number, valueSrc: Buffer, valueAt: number, valueLen: number, known?: boolean): void {
     const h = hashOf(keySrc, keyAt, keyLen);
     const c = this.changeOf(keySrc, keyAt, keyLen, h);
-    const existed = c < 0 && this.base.holds(keySrc, keyAt, keyLen, h);
+    const existed = c < 0 && (known ?? this.base.holds(keySrc, keyAt, keyLen, h));
     if (!loggable(valueLen, this.base.store.pageSize)) this.tooLarge = true;
     if (c >= 0) {
       this.valueSrc[c] = valueSrc;

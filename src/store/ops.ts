@@ -25,6 +25,12 @@ export interface TxOps {
   remove(key: Buffer): boolean;
 }
 
+/** What a `transaction(fn)` callback gets: TxOps, and `nested`, whose writes can be undone alone. */
+export interface TxnOps extends TxOps {
+  /** Runs `fn`; if it throws, what it wrote is undone and the error thrown on (the transaction goes on). Nests. */
+  nested<T>(fn: () => T): T;
+}
+
 /** What `apply` and `runTxn` need of a transaction: tx.ts's and log-tx.ts's. */
 export interface Writes extends TxOps {
   putBytes(src: Buffer, keyStart: number, keyLen: number, valueStart: number, valueLen: number): void;
@@ -33,6 +39,14 @@ export interface Writes extends TxOps {
    * key then lands beside the last; the log's hash table does not care.
    */
   readonly prefersKeyOrder: boolean;
+  /**
+   * `put` and `remove` of a key whose presence before them the caller has
+   * just read on this same transaction (`existed`), so that the
+   * transaction need not look it up again to count it; only log-tx.ts
+   * takes them (a tree transaction finds the key's leaf anyway).
+   */
+  putKnown?(key: Buffer, value: Buffer, existed: boolean): void;
+  removeKnown?(key: Buffer, existed: boolean): void;
 }
 
 /**
@@ -132,10 +146,19 @@ export function keysRise(batches: (Op[] | PackedOps)[]): boolean {
   return true;
 }
 
+/** One key a transaction callback wrote: its value (undefined: removed), and whether it was there before the callback, when a read of it told. */
+interface TxnWrite {
+  key: Buffer;
+  value: Buffer | undefined;
+  existed: boolean | undefined;
+}
+
 /** A transaction callback's run: its answer and what it wrote, to apply (again) without running it again. */
 export interface TxnRun {
   value: unknown;
-  writes: Map<string, { key: Buffer; value: Buffer | undefined }>;
+  writes: Map<string, TxnWrite>;
+  /** The transaction it ran on: its writes' `existed` hold there only (a commit tried again starts a new one). */
+  ranOn: TxOps;
 }
 
 /**
@@ -144,27 +167,76 @@ export interface TxnRun {
  * own error, or a page it read is damaged), `error` says why and nothing of
  * it remains, leaving the other writes of the commit alone.
  */
-export function runTxn(tx: TxOps, fn: (ops: TxOps) => unknown): { ok: true; run: TxnRun } | { ok: false; error: unknown } {
+export function runTxn(tx: TxOps, fn: (ops: TxnOps) => unknown): { ok: true; run: TxnRun } | { ok: false; error: unknown } {
   const writes: TxnRun['writes'] = new Map();
+  /** Whether each key read from `tx` (not from `writes`) was there. */
+  const present = new Map<string, boolean>();
+  /** Per open `nested` call, innermost last: each write's key and the write it replaced (undefined: none), in order. */
+  const journals: { ids: string[]; replaced: (TxnWrite | undefined)[] }[] = [];
   let open = true;
   const live = () => {
     if (!open) throw typeError('the transaction has ended: its callback must do all its work synchronously');
   };
-  const ops: TxOps = {
+  const read = (key: Buffer, id: string): Buffer | undefined => {
+    const o = writes.get(id);
+    if (o) return o.value;
+    const v = tx.get(key);
+    present.set(id, v !== undefined);
+    return v;
+  };
+  const write = (id: string, key: Buffer, value: Buffer | undefined): void => {
+    const before = writes.get(id);
+    if (journals.length > 0) {
+      const journal = journals[journals.length - 1];
+      journal.ids.push(id);
+      journal.replaced.push(before);
+    }
+    // What was there before the callback: an earlier write's answer, else a read's, else unknown.
+    writes.set(id, { key, value, existed: before ? before.existed : present.get(id) });
+  };
+  const ops: TxnOps = {
     get(key) {
       live();
-      const o = writes.get(key.toString('latin1'));
-      return o ? o.value : tx.get(key);
+      return read(key, key.toString('latin1'));
     },
     put(key, value) {
       live();
-      writes.set(key.toString('latin1'), { key, value });
+      write(key.toString('latin1'), key, value);
     },
     remove(key) {
       live();
-      const existed = ops.get(key) !== undefined;
-      writes.set(key.toString('latin1'), { key, value: undefined });
+      const id = key.toString('latin1');
+      const existed = read(key, id) !== undefined;
+      write(id, key, undefined);
       return existed;
+    },
+    nested<T>(inner: () => T): T {
+      live();
+      const journal = { ids: [] as string[], replaced: [] as (TxnWrite | undefined)[] };
+      journals.push(journal);
+      let value: T;
+      try {
+        value = inner();
+      } catch (e) {
+        journals.pop();
+        // Newest first, so each key ends with what it had before `inner`.
+        for (let i = journal.ids.length - 1; i >= 0; i--) {
+          const before = journal.replaced[i];
+          if (before === undefined) writes.delete(journal.ids[i]);
+          else writes.set(journal.ids[i], before);
+        }
+        throw e;
+      }
+      journals.pop();
+      // Kept: an enclosing call that fails undoes them too.
+      const outer = journals[journals.length - 1];
+      if (outer !== undefined) {
+        for (let i = 0; i < journal.ids.length; i++) {
+          outer.ids.push(journal.ids[i]);
+          outer.replaced.push(journal.replaced[i]);
+        }
+      }
+      return value;
     },
   };
   try {
@@ -173,7 +245,7 @@ export function runTxn(tx: TxOps, fn: (ops: TxOps) => unknown): { ok: true; run:
       Promise.resolve(value).catch(() => {}); // its rejection is reported as ours
       throw typeError('the transaction callback returned a promise: it must be synchronous (nothing it wrote is kept)');
     }
-    return { ok: true, run: { value, writes } };
+    return { ok: true, run: { value, writes, ranOn: tx } };
   } catch (e) {
     return { ok: false, error: e };
   } finally {
@@ -181,12 +253,21 @@ export function runTxn(tx: TxOps, fn: (ops: TxOps) => unknown): { ok: true; run:
   }
 }
 
-/** Applies what a transaction callback wrote to `tx`; a damaged page can stop it part way (writer.ts undoes that). */
-export function* applyWrites(tx: TxOps, run: TxnRun, pace: Pace): Steps<void> {
+/**
+ * Applies what a transaction callback wrote to `tx`; a damaged page can stop
+ * it part way (writer.ts undoes that). On the transaction it ran on, right
+ * after it ran (nothing changed `tx` meanwhile), what its reads saw of a
+ * key is what `tx` holds for it, so a key it read is not looked up again.
+ */
+export function* applyWrites(tx: Writes, run: TxnRun, pace: Pace): Steps<void> {
   const writes = [...run.writes.values()];
+  const hinted = run.ranOn === tx && tx.putKnown !== undefined && tx.removeKnown !== undefined;
   yield* eachPaced(writes.length, pace, (i) => {
-    const { key, value } = writes[i];
-    if (value === undefined) tx.remove(key);
+    const { key, value, existed } = writes[i];
+    if (hinted && existed !== undefined) {
+      if (value === undefined) tx.removeKnown!(key, existed);
+      else tx.putKnown!(key, value, existed);
+    } else if (value === undefined) tx.remove(key);
     else tx.put(key, value);
   });
 }

@@ -44,7 +44,7 @@ import { writeCommitSync } from './sync-commit.js';
 import { LogTx } from './log-tx.js';
 import type { Meta } from '../format/meta.js';
 import type { Overlay } from './overlay.js';
-import { apply, applyPacked, applyWrites, keysRise, runTxn, type Op, type TxOps, type TxnRun, type Writes } from './ops.js';
+import { apply, applyPacked, applyWrites, keysRise, runTxn, type Op, type TxnOps, type TxnRun, type Writes } from './ops.js';
 import { PackedOps } from './packed.js';
 import { Pace, UNPACED, eachPaced, finish, paced, type Steps } from './pace.js';
 import { Snapshot, type StoreState } from './snapshot.js';
@@ -71,7 +71,7 @@ export const LOG_COMMIT_KEYS_SCATTERED = 16_384;
 
 type Item =
   | { kind: 'ops'; ops: Op[] | PackedOps; resolve: (v: unknown) => void; reject: (e: unknown) => void }
-  | { kind: 'txn'; fn: (tx: TxOps) => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void };
+  | { kind: 'txn'; fn: (tx: TxnOps) => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void };
 
 /** What an item came to: its answer, or why it failed (then nothing of it is in the commit). */
 type Outcome = { ok: boolean; value: unknown };
@@ -115,7 +115,7 @@ export class Writer {
     return this.enqueue((resolve, reject) => ({ kind: 'ops', ops, resolve, reject }));
   }
 
-  transaction<T>(fn: (tx: TxOps) => T): Promise<T> {
+  transaction<T>(fn: (tx: TxnOps) => T): Promise<T> {
     return this.enqueue((resolve, reject) => ({ kind: 'txn', fn, resolve, reject })) as Promise<T>;
   }
 
@@ -125,7 +125,7 @@ export class Writer {
   }
 
   /** `transaction`, committed now: see commitSync. */
-  transactionSync<T>(fn: (tx: TxOps) => T): T {
+  transactionSync<T>(fn: (tx: TxnOps) => T): T {
     return this.commitSync((resolve, reject) => ({ kind: 'txn', fn, resolve, reject })) as T;
   }
 
