@@ -529,35 +529,49 @@ const syncWords = new Uint32Array(syncIo.buffer, 0, native.xrp.syncRecord / 4);
 const syncDoubles = new Float64Array(syncIo.buffer, 0, native.xrp.syncRecord / 8);
 const syncScratch = syncIo.subarray(native.xrp.syncRecord);
 const MODE_INDEX = new Map<string, number>(native.xrp.modes.map((m, i) => [m, i]));
+const DEFAULT_MODE = native.xrp.modes[0];
 /** A mode's index in `xrp.modes`, undefined for none; the default's without a map lookup. */
-const modeIndex = (mode: string) => (mode === native.xrp.modes[0] ? 0 : MODE_INDEX.get(mode));
+const modeIndex = (mode: string) => (mode === DEFAULT_MODE ? 0 : MODE_INDEX.get(mode));
+// Held here rather than loaded per call from the addon's objects, which hold
+// too many properties for V8 to keep their loads inline.
+const runSyncLean = native.xrpRunSyncLean;
+const SYNC_LOGGED = SYNC.logged / 4;
+const SYNC_LAST_OFFSET = SYNC.lastOffset / 4;
 
 /** Runs one chain on this thread from the `in` fields written by the caller and `scratchLength` bytes of `syncScratch`; returns the outcome code. */
 function runSyncIo(program: XrpProgramHandle, file: XrpFileHandle): number {
   try {
-    return native.xrpRunSyncLean(program, file, syncIo);
+    return runSyncLean(program, file, syncIo);
   } catch (e) {
     throw asXrpError(e);
   }
 }
 
+// The `in` fields' indexes into syncWords (u32) and syncDoubles (budget).
+const IN_OFFSET = SYNC.offset / 4;
+const IN_LENGTH = SYNC.length / 4;
+const IN_MODE = SYNC.mode / 4;
+const IN_HOP_LIMIT = SYNC.hopLimit / 4;
+const IN_SCRATCH_LENGTH = SYNC.scratchLength / 4;
+const IN_BUDGET = SYNC.budget / 8;
+
 /** Sets the sync record's `in` fields (offset below 2^53, or a bigint). */
 function setSyncIn(offset: number | bigint, length: number, mode: number, hopLimit: number, scratchLength: number, budget: number): void {
   if (typeof offset === 'bigint') {
-    syncWords[SYNC.offset / 4] = Number(offset & 0xffffffffn);
-    syncWords[SYNC.offset / 4 + 1] = Number(offset >> 32n);
+    syncWords[IN_OFFSET] = Number(offset & 0xffffffffn);
+    syncWords[IN_OFFSET + 1] = Number(offset >> 32n);
   } else {
-    syncWords[SYNC.offset / 4] = offset % 2 ** 32;
-    syncWords[SYNC.offset / 4 + 1] = Math.floor(offset / 2 ** 32);
+    syncWords[IN_OFFSET] = offset % 2 ** 32;
+    syncWords[IN_OFFSET + 1] = Math.floor(offset / 2 ** 32);
   }
-  syncWords[SYNC.length / 4] = length;
-  syncWords[SYNC.mode / 4] = mode;
-  syncWords[SYNC.hopLimit / 4] = hopLimit;
-  syncWords[SYNC.scratchLength / 4] = scratchLength;
-  syncDoubles[SYNC.budget / 8] = budget;
+  syncWords[IN_LENGTH] = length;
+  syncWords[IN_MODE] = mode;
+  syncWords[IN_HOP_LIMIT] = hopLimit;
+  syncWords[IN_SCRATCH_LENGTH] = scratchLength;
+  syncDoubles[IN_BUDGET] = budget;
 }
 
-const syncLastOffset = () => syncWords[SYNC.lastOffset / 4] + syncWords[SYNC.lastOffset / 4 + 1] * 2 ** 32;
+const syncLastOffset = () => syncWords[SYNC_LAST_OFFSET] + syncWords[SYNC_LAST_OFFSET + 1] * 2 ** 32;
 
 /** The result of the last synchronous chain, its scratch page being `scratch`. */
 function syncResult(code: number, scratch: Buffer): XrpResult {
@@ -565,7 +579,7 @@ function syncResult(code: number, scratch: Buffer): XrpResult {
   let message = 'done';
   let log = '';
   let fault: string | undefined;
-  if (code !== DONE || syncWords[SYNC.logged / 4] !== 0) {
+  if (code !== DONE || syncWords[SYNC_LOGGED] !== 0) {
     const [m, l, f] = native.xrpSyncDetails();
     [message, log, fault] = [m, l, f ?? undefined];
   }
@@ -671,7 +685,7 @@ export class XrpProgram {
     setSyncIn(offset, length, index, 0, scratch.length, 0);
     syncScratch.set(scratch);
     const code = runSyncIo(this.#handle, fileHandle(file));
-    if (code === DONE && syncWords[SYNC.logged / 4] === 0) return syncLastOffset();
+    if (code === DONE && syncWords[SYNC_LOGGED] === 0) return syncLastOffset();
     return syncResult(code, syncScratch);
   }
 
