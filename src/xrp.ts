@@ -440,11 +440,23 @@ function pack(chains: readonly unknown[], defaultLength: number): Packed {
   const given: (Uint8Array | undefined)[] = new Array(chains.length);
   let stride = 0;
   chains.forEach((chain, i) => {
-    const what = chains.length === 1 ? '' : `chains[${i}].`;
+    // Valid fields take the fast way: no BigInt and no field name made per
+    // chain (a batch has thousands); the checks name a field only to refuse it.
+    const what = (field: string) => (chains.length === 1 ? field : `chains[${i}].${field}`);
     const c = typeof chain === 'object' && chain !== null ? (chain as Record<string, unknown>) : { offset: chain };
-    packed.writeBigUInt64LE(offsetOf(c.offset, `${what}offset`), i * record + CHAIN.offset);
-    packed.writeUInt32LE(c.length === undefined ? defaultLength : lengthOf(c.length, `${what}length`), i * record + CHAIN.length);
-    const s = scratchOf(c.scratch, `${what}scratch`);
+    const at = i * record;
+    const offset = c.offset;
+    if (typeof offset === 'number' && offset >= 0 && offset <= Number.MAX_SAFE_INTEGER && offset % 512 === 0) {
+      packed.writeUInt32LE(offset % 2 ** 32, at + CHAIN.offset);
+      packed.writeUInt32LE(Math.floor(offset / 2 ** 32), at + CHAIN.offset + 4);
+    } else {
+      packed.writeBigUInt64LE(offsetOf(offset, what('offset')), at + CHAIN.offset);
+    }
+    const length = c.length;
+    const plainLength = typeof length === 'number' && length >= 512 && length <= XRP_PAGE_SIZE && length % 512 === 0;
+    packed.writeUInt32LE(length === undefined ? defaultLength : plainLength ? length : lengthOf(length, what('length')), at + CHAIN.length);
+    const raw = c.scratch;
+    const s = raw === undefined || (types.isUint8Array(raw) && raw.length <= XRP_PAGE_SIZE) ? raw : scratchOf(raw, what('scratch'));
     given[i] = s;
     if (s && s.length > stride) stride = s.length;
   });
@@ -529,9 +541,13 @@ const syncWords = new Uint32Array(syncIo.buffer, 0, native.xrp.syncRecord / 4);
 const syncDoubles = new Float64Array(syncIo.buffer, 0, native.xrp.syncRecord / 8);
 const syncScratch = syncIo.subarray(native.xrp.syncRecord);
 const MODE_INDEX = new Map<string, number>(native.xrp.modes.map((m, i) => [m, i]));
-const DEFAULT_MODE = native.xrp.modes[0];
-/** A mode's index in `xrp.modes`, undefined for none; the default's without a map lookup. */
-const modeIndex = (mode: string) => (mode === DEFAULT_MODE ? 0 : MODE_INDEX.get(mode));
+const EXTENDED = MODE_INDEX.get('extended');
+/**
+ * A mode's index in `xrp.modes`, undefined for none; the default's without
+ * a map lookup. Compared with a literal: two literals compare by identity,
+ * a string made by the addon would be compared character by character.
+ */
+const modeIndex = (mode: string) => (mode === 'extended' ? EXTENDED : MODE_INDEX.get(mode));
 // Held here rather than loaded per call from the addon's objects, which hold
 // too many properties for V8 to keep their loads inline.
 const runSyncLean = native.xrpRunSyncLean;
