@@ -440,11 +440,23 @@ function pack(chains: readonly unknown[], defaultLength: number): Packed {
   const given: (Uint8Array | undefined)[] = new Array(chains.length);
   let stride = 0;
   chains.forEach((chain, i) => {
-    const what = chains.length === 1 ? '' : `chains[${i}].`;
+    // Valid fields take the fast way: no BigInt and no field name made per
+    // chain (a batch has thousands); the checks name a field only to refuse it.
+    const what = (field: string) => (chains.length === 1 ? field : `chains[${i}].${field}`);
     const c = typeof chain === 'object' && chain !== null ? (chain as Record<string, unknown>) : { offset: chain };
-    packed.writeBigUInt64LE(offsetOf(c.offset, `${what}offset`), i * record + CHAIN.offset);
-    packed.writeUInt32LE(c.length === undefined ? defaultLength : lengthOf(c.length, `${what}length`), i * record + CHAIN.length);
-    const s = scratchOf(c.scratch, `${what}scratch`);
+    const at = i * record;
+    const offset = c.offset;
+    if (typeof offset === 'number' && offset >= 0 && offset <= Number.MAX_SAFE_INTEGER && offset % 512 === 0) {
+      packed.writeUInt32LE(offset % 2 ** 32, at + CHAIN.offset);
+      packed.writeUInt32LE(Math.floor(offset / 2 ** 32), at + CHAIN.offset + 4);
+    } else {
+      packed.writeBigUInt64LE(offsetOf(offset, what('offset')), at + CHAIN.offset);
+    }
+    const length = c.length;
+    const plainLength = typeof length === 'number' && length >= 512 && length <= XRP_PAGE_SIZE && length % 512 === 0;
+    packed.writeUInt32LE(length === undefined ? defaultLength : plainLength ? length : lengthOf(length, what('length')), at + CHAIN.length);
+    const raw = c.scratch;
+    const s = raw === undefined || (types.isUint8Array(raw) && raw.length <= XRP_PAGE_SIZE) ? raw : scratchOf(raw, what('scratch'));
     given[i] = s;
     if (s && s.length > stride) stride = s.length;
   });
@@ -468,20 +480,34 @@ function unpack([out, messages, logs, faults, io, elapsedNs]: NativeRan, keep = 
   const buf = out;
   const count = buf.length / (size + keep);
   const pages = count * size;
-  const results: XrpBatchResult[] = [];
+  const results: XrpBatchResult[] = new Array(count);
   for (let i = 0, at = 0; i < count; i++, at += size) {
-    const code = (codes[buf.readUInt32LE(at + RESULT.code)] ?? 'UNKNOWN') as XrpOutcomeCode;
+    const codeIndex = buf.readUInt32LE(at + RESULT.code);
+    const hops = buf.readUInt32LE(at + RESULT.hops);
+    // Below 2^53: offsets of a file, read without a BigInt per chain.
+    const lastOffset = buf.readUInt32LE(at + RESULT.lastOffset) + buf.readUInt32LE(at + RESULT.lastOffset + 4) * 2 ** 32;
+    const scratch = buf.subarray(pages + i * keep, pages + (i + 1) * keep);
+    const startedNs = buf.readDoubleLE(at + RESULT.startedNs);
+    const finishedNs = buf.readDoubleLE(at + RESULT.finishedNs);
+    const log = logs?.[i] ?? '';
+    // The common case in one object literal of one shape (the keys in the
+    // order `outcome` gives the others): a batch of thousands builds no
+    // property by property and allocates no error.
+    if (codeIndex === DONE) {
+      results[i] = { code: 'DONE', ok: true, message: 'done', hops, lastOffset, scratch, log, startedNs, finishedNs };
+      continue;
+    }
+    const code = (codes[codeIndex] ?? 'UNKNOWN') as XrpOutcomeCode;
     const returned = code === 'RETURNED' ? buf.readBigUInt64LE(at + RESULT.returned) : undefined;
-    const result = {
+    results[i] = {
       ...outcome(code, messages?.[i] ?? 'done', buf.readUInt32LE(at + RESULT.detail), returned, faults?.[i] ?? undefined),
-      hops: buf.readUInt32LE(at + RESULT.hops),
-      lastOffset: Number(buf.readBigUInt64LE(at + RESULT.lastOffset)),
-      scratch: buf.subarray(pages + i * keep, pages + (i + 1) * keep),
-      log: logs?.[i] ?? '',
-      startedNs: buf.readDoubleLE(at + RESULT.startedNs),
-      finishedNs: buf.readDoubleLE(at + RESULT.finishedNs),
+      hops,
+      lastOffset,
+      scratch,
+      log,
+      startedNs,
+      finishedNs,
     };
-    results.push(result);
   }
   return { results, io, elapsedNs };
 }
@@ -515,35 +541,53 @@ const syncWords = new Uint32Array(syncIo.buffer, 0, native.xrp.syncRecord / 4);
 const syncDoubles = new Float64Array(syncIo.buffer, 0, native.xrp.syncRecord / 8);
 const syncScratch = syncIo.subarray(native.xrp.syncRecord);
 const MODE_INDEX = new Map<string, number>(native.xrp.modes.map((m, i) => [m, i]));
-/** A mode's index in `xrp.modes`, undefined for none; the default's without a map lookup. */
-const modeIndex = (mode: string) => (mode === native.xrp.modes[0] ? 0 : MODE_INDEX.get(mode));
+const EXTENDED = MODE_INDEX.get('extended');
+/**
+ * A mode's index in `xrp.modes`, undefined for none; the default's without
+ * a map lookup. Compared with a literal: two literals compare by identity,
+ * a string made by the addon would be compared character by character.
+ */
+const modeIndex = (mode: string) => (mode === 'extended' ? EXTENDED : MODE_INDEX.get(mode));
+// Held here rather than loaded per call from the addon's objects, which hold
+// too many properties for V8 to keep their loads inline.
+const runSyncLean = native.xrpRunSyncLean;
+const SYNC_LOGGED = SYNC.logged / 4;
+const SYNC_LAST_OFFSET = SYNC.lastOffset / 4;
 
 /** Runs one chain on this thread from the `in` fields written by the caller and `scratchLength` bytes of `syncScratch`; returns the outcome code. */
 function runSyncIo(program: XrpProgramHandle, file: XrpFileHandle): number {
   try {
-    return native.xrpRunSyncLean(program, file, syncIo);
+    return runSyncLean(program, file, syncIo);
   } catch (e) {
     throw asXrpError(e);
   }
 }
 
+// The `in` fields' indexes into syncWords (u32) and syncDoubles (budget).
+const IN_OFFSET = SYNC.offset / 4;
+const IN_LENGTH = SYNC.length / 4;
+const IN_MODE = SYNC.mode / 4;
+const IN_HOP_LIMIT = SYNC.hopLimit / 4;
+const IN_SCRATCH_LENGTH = SYNC.scratchLength / 4;
+const IN_BUDGET = SYNC.budget / 8;
+
 /** Sets the sync record's `in` fields (offset below 2^53, or a bigint). */
 function setSyncIn(offset: number | bigint, length: number, mode: number, hopLimit: number, scratchLength: number, budget: number): void {
   if (typeof offset === 'bigint') {
-    syncWords[SYNC.offset / 4] = Number(offset & 0xffffffffn);
-    syncWords[SYNC.offset / 4 + 1] = Number(offset >> 32n);
+    syncWords[IN_OFFSET] = Number(offset & 0xffffffffn);
+    syncWords[IN_OFFSET + 1] = Number(offset >> 32n);
   } else {
-    syncWords[SYNC.offset / 4] = offset % 2 ** 32;
-    syncWords[SYNC.offset / 4 + 1] = Math.floor(offset / 2 ** 32);
+    syncWords[IN_OFFSET] = offset % 2 ** 32;
+    syncWords[IN_OFFSET + 1] = Math.floor(offset / 2 ** 32);
   }
-  syncWords[SYNC.length / 4] = length;
-  syncWords[SYNC.mode / 4] = mode;
-  syncWords[SYNC.hopLimit / 4] = hopLimit;
-  syncWords[SYNC.scratchLength / 4] = scratchLength;
-  syncDoubles[SYNC.budget / 8] = budget;
+  syncWords[IN_LENGTH] = length;
+  syncWords[IN_MODE] = mode;
+  syncWords[IN_HOP_LIMIT] = hopLimit;
+  syncWords[IN_SCRATCH_LENGTH] = scratchLength;
+  syncDoubles[IN_BUDGET] = budget;
 }
 
-const syncLastOffset = () => syncWords[SYNC.lastOffset / 4] + syncWords[SYNC.lastOffset / 4 + 1] * 2 ** 32;
+const syncLastOffset = () => syncWords[SYNC_LAST_OFFSET] + syncWords[SYNC_LAST_OFFSET + 1] * 2 ** 32;
 
 /** The result of the last synchronous chain, its scratch page being `scratch`. */
 function syncResult(code: number, scratch: Buffer): XrpResult {
@@ -551,7 +595,7 @@ function syncResult(code: number, scratch: Buffer): XrpResult {
   let message = 'done';
   let log = '';
   let fault: string | undefined;
-  if (code !== DONE || syncWords[SYNC.logged / 4] !== 0) {
+  if (code !== DONE || syncWords[SYNC_LOGGED] !== 0) {
     const [m, l, f] = native.xrpSyncDetails();
     [message, log, fault] = [m, l, f ?? undefined];
   }
@@ -657,7 +701,7 @@ export class XrpProgram {
     setSyncIn(offset, length, index, 0, scratch.length, 0);
     syncScratch.set(scratch);
     const code = runSyncIo(this.#handle, fileHandle(file));
-    if (code === DONE && syncWords[SYNC.logged / 4] === 0) return syncLastOffset();
+    if (code === DONE && syncWords[SYNC_LOGGED] === 0) return syncLastOffset();
     return syncResult(code, syncScratch);
   }
 

@@ -187,12 +187,14 @@ describe('xrpkv bench depth (CLI)', () => {
     // How xrp-batch read, and why (the device was measured), after each depth's table.
     expect(r.stdout).toMatch(/^xrp-batch read with: (io_uring, queue depth 4|\d io_urings, one per thread|\d threads? doing pread).* \(.*probe reads/m);
     expect(r.stdout).toMatch(/lean path: an xrp lookup on a depth-1 tree in the page cache costs -?[\d.]+ µs more than one fs.readSync/);
+    expect(r.stdout).toMatch(/in CPU time -?[\d.]+ µs more\)/);
     const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     expect(json.depths.map((d: { depth: number }) => d.depth)).toEqual([1, 2, 3]);
     expect(json.command).toContain('bench depth --depths 1..3');
     expect(json.machine.cores).toBeGreaterThan(0);
     expect(json.leanPath).toMatchObject({ rounds: 31, perRound: 1000, pageSize: 4096 });
     expect(json.leanPath.xrpLookupUs).toBeGreaterThan(0);
+    expect(Number.isFinite(json.leanPath.cpuOverUs)).toBe(true);
     for (const d of json.depths) {
       expect(d.shape.keys).toBeLessThanOrEqual(200);
       const modes = d.rows.map((row: { mode: string }) => row.mode);

@@ -36,20 +36,37 @@ function scratchValue(mode: string, key: Buffer, s: Buffer): Buffer | undefined 
 }
 
 /** One lookup on this thread by the lean path: the value (a view into XrpProgram.syncScratch), undefined when absent. */
-export function xrpLookupSync(t: Pick<Target, 'tree' | 'xrp'>, program: XrpProgram, key: Buffer, scratch: Buffer): Buffer | undefined {
-  key.copy(scratch, S.key);
-  scratch.writeUInt16LE(key.length, S.keyLen);
+export function xrpLookupSync(t: Pick<Target, 'tree' | 'xrp'>, program: XrpProgram, key: Buffer, scratch: SyncScratch): Buffer | undefined {
+  key.copy(scratch.page, S.key);
+  scratch.page.writeUInt16LE(key.length, S.keyLen);
   const P = t.tree.pageSize;
-  const r = program.runSyncRaw(t.xrp, t.tree.root * P, P, scratch.subarray(0, S.key + key.length), 'extended');
+  const r = program.runSyncRaw(t.xrp, t.tree.root * P, P, scratch.upTo(key.length), 'extended');
   if (typeof r !== 'number') throw new BenchCheckError('xrp-sync', key, `the chain ended in ${r.code}: ${r.message}`);
   return scratchValue('xrp-sync', key, XrpProgram.syncScratch);
 }
 
-/** A lookup's starting scratch with room for a key: its page size set. */
-export function syncScratchFor(t: Pick<Target, 'tree'>): Buffer {
-  const scratch = Buffer.alloc(S.key + 512);
-  scratch.writeUInt32LE(t.tree.pageSize, S.pageSize);
-  return scratch;
+/**
+ * A lookup's starting scratch with room for a key, its page size set, and
+ * for each key length the view of it that a chain starts from: made once
+ * per length, not per lookup (a view is an allocation on the lean path).
+ */
+export class SyncScratch {
+  readonly page: Buffer;
+  readonly #views: Buffer[] = [];
+
+  constructor(pageSize: number) {
+    this.page = Buffer.alloc(S.key + 512);
+    this.page.writeUInt32LE(pageSize, S.pageSize);
+  }
+
+  /** The scratch up to the end of a key of `keyLength` bytes. */
+  upTo(keyLength: number): Buffer {
+    return (this.#views[keyLength] ??= this.page.subarray(0, S.key + keyLength));
+  }
+}
+
+export function syncScratchFor(t: Pick<Target, 'tree'>): SyncScratch {
+  return new SyncScratch(t.tree.pageSize);
 }
 
 export function runXrpSync(t: Target, probes: Probe[]): SliceRun {

@@ -115,7 +115,7 @@ export function leanPathLine(l: LeanPath): string {
   return (
     `  ${met} lean path: an xrp lookup on a depth-1 tree in the page cache costs ${l.overUs.toFixed(2)} µs more than one fs.readSync of the page ` +
     `(goal <= 1.5 µs; ${l.xrpLookupUs.toFixed(2)} µs against ${l.readSyncUs.toFixed(2)} µs, medians of ${l.rounds} rounds of ${l.perRound}; ` +
-    `fastest rounds: ${l.bestOverUs.toFixed(2)} µs more)`
+    `fastest rounds: ${l.bestOverUs.toFixed(2)} µs more; in CPU time ${l.cpuOverUs.toFixed(2)} µs more)`
   );
 }
 

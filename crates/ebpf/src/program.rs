@@ -18,6 +18,10 @@ pub struct Program {
     pub(crate) helpers: Vec<Option<HelperFn>>,
     /// Budget charged on entering the basic block at each pc (see `blocks`).
     pub(crate) costs: Vec<u32>,
+    /// Whether a run can write memory other than by zeroing frames: any
+    /// store, atomic or helper call. A run of a program that cannot leaves
+    /// the stack as it found it (`Vm::run` then need not zero it again).
+    pub(crate) writes_memory: bool,
     #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
     pub(crate) jit: Option<crate::jit::Compiled>,
     engine: Engine,
@@ -58,12 +62,17 @@ impl Program {
     fn checked(name: String, insns: Vec<Insn>, rodata: Vec<u8>, helpers: &Helpers, engine: Engine) -> Result<Program, LoadError> {
         check::check(&insns, helpers)?;
         let costs = blocks::block_costs(&insns);
+        let writes_memory = insns.iter().any(|i| {
+            matches!(i.op & crate::opcode::CLASS_MASK, crate::opcode::CLASS_ST | crate::opcode::CLASS_STX)
+                || matches!(i.op, crate::opcode::CALL | crate::opcode::CALLX)
+        });
         let mut program = Program {
             name,
             insns,
             rodata,
             helpers: helpers.table(),
             costs,
+            writes_memory,
             #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
             jit: None,
             engine: Engine::Interpreter,

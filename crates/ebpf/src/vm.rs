@@ -23,13 +23,21 @@ pub struct Exit {
 /// many programs (one engine per thread) allocates it once, not per `Vm`.
 pub struct VmMemory {
     stack: Box<[u8]>,
+    /// False only while the entry frame is all zero: no run since the last
+    /// zeroing was of a program that writes memory.
+    stack_dirty: bool,
     frames: [Frame; MAX_FRAMES],
     log: String,
 }
 
 impl VmMemory {
     pub fn new() -> VmMemory {
-        VmMemory { stack: vec![0; STACK_SIZE].into_boxed_slice(), frames: [Frame::default(); MAX_FRAMES], log: String::new() }
+        VmMemory {
+            stack: vec![0; STACK_SIZE].into_boxed_slice(),
+            stack_dirty: false,
+            frames: [Frame::default(); MAX_FRAMES],
+            log: String::new(),
+        }
     }
 
     /// What `bpf_trace_printk` wrote since the last `take_log`.
@@ -103,11 +111,16 @@ impl<'p> Vm<'p> {
     /// ignored) and r10 at the top of a zeroed 512-byte frame. `regions` are
     /// mapped at [`crate::region_address`]`(0)`, `(1)`, ... in order.
     pub fn run(&mut self, regions: &mut [Region<'_>], args: &[u64]) -> Result<Exit, RunError> {
-        let Vm { program, budget, engine, memory: VmMemory { stack, frames, log } } = self;
+        let Vm { program, budget, engine, memory: VmMemory { stack, stack_dirty, frames, log } } = self;
         let program: &Program = program;
         // Each frame is zeroed as it is entered, so a run never sees an
-        // earlier run's stack through its own frames.
-        stack[STACK_SIZE - FRAME_STACK_SIZE..].fill(0);
+        // earlier run's stack through its own frames. The entry frame is
+        // still zero after runs of programs that write no memory (deeper
+        // frames are zeroed by the calls that enter them).
+        if *stack_dirty {
+            stack[STACK_SIZE - FRAME_STACK_SIZE..].fill(0);
+        }
+        *stack_dirty = program.writes_memory;
         let mut memory = AddressMap::new(&program.rodata, stack, regions);
         #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
         if *engine == Engine::Jit {
@@ -142,5 +155,11 @@ mod tests {
         assert_eq!(vm.run(&mut [], &[]).unwrap(), Exit { r0: 0, executed: 2 });
         let mut again = Vm::with_memory(&writer, vm.into_memory());
         assert_eq!(again.run(&mut [], &[]).unwrap().r0, 0x77);
+        // A writer, then a program that writes nothing, then a reader: the
+        // frame the writer dirtied is zeroed although the run between was clean.
+        let mut vm = Vm::with_memory(&reader, again.into_memory());
+        assert_eq!(vm.run(&mut [], &[]).unwrap().r0, 0);
+        assert_eq!(vm.run(&mut [], &[]).unwrap().r0, 0);
+        assert!(!reader.writes_memory && writer.writes_memory);
     }
 }

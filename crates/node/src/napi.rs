@@ -527,14 +527,16 @@ impl<'cx> CallCtx<'cx> {
     /// become two aliasing `&mut`.
     pub fn bytes(&mut self, i: usize, what: &str) -> Result<Option<&mut [u8]>> {
         let (env, v) = (self.env, self.argv[i]);
-        if matches!(env.type_of(Value(v))?, JsType::Undefined | JsType::Null) {
-            return Ok(None);
-        }
+        // The typed-array test first: it is what nearly every call passes,
+        // and `napi_typeof` walks through every other type before "object".
         let mut is_typed = false;
         env.check(
             unsafe { napi_is_typedarray(env.0, v, &mut is_typed) },
             "napi_is_typedarray",
         )?;
+        if !is_typed && matches!(env.type_of(Value(v))?, JsType::Undefined | JsType::Null) {
+            return Ok(None);
+        }
         let (mut kind, mut len, mut data, mut offset) = (0, 0usize, null_mut(), 0usize);
         if is_typed {
             let status = unsafe {

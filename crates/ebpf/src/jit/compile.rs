@@ -11,7 +11,10 @@
 //!   through the ctx's tables after checking the slot and that the whole
 //!   access fits (for its direction), exactly as `AddressMap::translate`
 //!   decides; only r10-relative accesses inside the current frame skip the
-//!   check, because every frame lies inside the stack for every call depth;
+//!   check, because every frame lies inside the stack for every call depth,
+//!   and, in the second compilation of a program, the accesses `bounds.rs`
+//!   proves inside r1's region, because that code is entered only after
+//!   `super::run` has checked that the region is long enough;
 //! - every basic block starts by charging its cost (`blocks`) to r11 and
 //!   leaves through an out-of-line stub when the budget does not cover it;
 //! - division and modulo never reach `div` with a zero divisor, nor `idiv`
@@ -68,11 +71,16 @@ struct Compiler<'a> {
     /// End of the entry sub-program: its `exit`s end the run, others return.
     entry_end: usize,
     slow_path: u64,
+    /// `proven[pc]`: the access at pc is in bounds whenever this code runs
+    /// (`bounds::prove`; empty when compiling the fully checked code).
+    proven: &'a [bool],
 }
 
 /// Machine code for a checked program. `slow_path` is the address of the
-/// `sysv64` function that runs helper calls, `callx` and atomics.
-pub(crate) fn compile(insns: &[Insn], costs: &[u32], slow_path: u64) -> Result<Vec<u8>, String> {
+/// `sysv64` function that runs helper calls, `callx` and atomics. Accesses
+/// at the pcs `proven` marks are emitted without their check: such code may
+/// only be entered when the proof's entry fact holds (`super::run`).
+pub(crate) fn compile(insns: &[Insn], costs: &[u32], slow_path: u64, proven: &[bool]) -> Result<Vec<u8>, String> {
     let mut a = Asm::new();
     let at = (0..insns.len()).map(|_| a.new_label()).collect();
     let (exit, epilogue, zero_frame) = (a.new_label(), a.new_label(), a.new_label());
@@ -101,6 +109,7 @@ pub(crate) fn compile(insns: &[Insn], costs: &[u32], slow_path: u64) -> Result<V
         zero_frame,
         entry_end,
         slow_path,
+        proven,
     };
     c.prologue();
     let mut resume = 0;
@@ -234,6 +243,14 @@ impl Compiler<'_> {
         if base == 10 && off32 >= -(FRAME_STACK_SIZE as i32) && off32 + size as i32 <= 0 {
             // Inside the current frame, which lies inside the stack at every depth.
             return mem(FP, off32);
+        }
+        if self.proven.get(pc) == Some(&true) {
+            // r1's region holds this access whatever the run (bounds.rs):
+            // the host address is the VM address plus the region's delta,
+            // which is loaded off the address's dependency chain.
+            self.a.load(W::B64, false, RAX, mem(CTX, ARG_DELTA));
+            self.a.alu(W::B64, Alu::Add, RAX, MAP[base as usize]);
+            return mem(RAX, off32);
         }
         self.address(base, off);
         self.a.mov(W::B64, RCX, RAX);

@@ -10,6 +10,7 @@
 //!
 //! Only built on x86-64 Linux (`lib.rs`); elsewhere the interpreter runs.
 
+mod bounds;
 mod compile;
 mod emit;
 mod exec_mem;
@@ -29,16 +30,33 @@ use crate::vm::Exit;
 
 use exec_mem::ExecMem;
 
-/// A program's machine code, mapped read-execute.
+/// A program's machine code, mapped read-execute: every access checked, and
+/// when `bounds::prove` found accesses in r1's region, a second compilation
+/// without their checks.
 pub(crate) struct Compiled {
     mem: ExecMem,
+    unchecked: Option<Unchecked>,
+}
+
+/// Code whose proven accesses go unchecked, and the entry fact it needs.
+struct Unchecked {
+    mem: ExecMem,
+    /// r1 must point at least this many bytes before the end of its region...
+    extent: u64,
+    /// ...counting only a writable region's bytes when some proven access writes.
+    writes: bool,
 }
 
 /// Compiles a checked program (`costs` from `blocks::block_costs`).
 pub(crate) fn compile(insns: &[Insn], costs: &[u32]) -> Result<Compiled, String> {
-    let code = compile::compile(insns, costs, slow_path as *const () as usize as u64)?;
-    let mem = ExecMem::new(&code).map_err(|e| format!("no executable memory: {e}"))?;
-    Ok(Compiled { mem })
+    let slow = slow_path as *const () as usize as u64;
+    let map = |code: Vec<u8>| ExecMem::new(&code).map_err(|e| format!("no executable memory: {e}"));
+    let mem = map(compile::compile(insns, costs, slow, &[])?)?;
+    let unchecked = match bounds::prove(insns) {
+        Some(p) => Some(Unchecked { mem: map(compile::compile(insns, costs, slow, &p.proven)?)?, extent: p.extent, writes: p.writes }),
+        None => None,
+    };
+    Ok(Compiled { mem, unchecked })
 }
 
 /// What generated code reads and writes besides program memory: the
@@ -75,6 +93,8 @@ pub(crate) struct Ctx {
     fault_addr: u64,
     /// The `SlowState` of this run.
     slow: *mut c_void,
+    /// Host address minus VM address in r1's region, for unchecked code.
+    arg_delta: u64,
 }
 
 /// Byte offsets into [`Ctx`], as the generated code addresses it.
@@ -93,6 +113,7 @@ pub(crate) mod offsets {
     pub const SAVED_FP: i32 = offset_of!(Ctx, saved_fp) as i32;
     pub const FAULT_INFO: i32 = offset_of!(Ctx, fault_info) as i32;
     pub const FAULT_ADDR: i32 = offset_of!(Ctx, fault_addr) as i32;
+    pub const ARG_DELTA: i32 = offset_of!(Ctx, arg_delta) as i32;
 }
 
 /// How generated code returned, in eax. The slow path returns `CONTINUE`
@@ -142,6 +163,7 @@ pub(crate) fn run(
         fault_info: 0,
         fault_addr: 0,
         slow: std::ptr::null_mut(),
+        arg_delta: 0,
     };
     for (slot, &(ptr, len, writable)) in table.iter().enumerate() {
         ctx.host[slot] = ptr as u64;
@@ -155,9 +177,20 @@ pub(crate) fn run(
     ctx.stack_top = stack as u64 + stack_len as u64;
     ctx.fp_delta = (stack as u64).wrapping_sub(STACK_BASE);
 
+    let entered = match &code.unchecked {
+        Some(u) => match r1_region_delta(&ctx, args.first().copied().unwrap_or(0), u) {
+            Some(delta) => {
+                ctx.arg_delta = delta;
+                &u.mem
+            }
+            None => &code.mem,
+        },
+        None => &code.mem,
+    };
+
     let mut slow = SlowState { program, memory, log, error: None, panic: None };
     ctx.slow = &mut slow as *mut SlowState as *mut c_void;
-    let returned = code.enter(&mut ctx);
+    let returned = enter(entered, &mut ctx);
     let info = ctx.fault_info;
     let pc = (info & 0xff_ffff) as usize;
     match returned {
@@ -180,19 +213,31 @@ fn unexpected(pc: usize, what: &str) -> RunError {
     RunError::Helper { pc, id: 0, reason: format!("the JIT stopped with {what}") }
 }
 
-impl Compiled {
-    /// Runs the code on `ctx`: the one call into generated code.
-    fn enter(&self, ctx: &mut Ctx) -> u32 {
-        // SAFETY: `mem` holds, read-execute, what `compile::compile` generated
-        // from a checked program: a `sysv64` function of one pointer that
-        // saves and restores every callee-saved register, keeps the stack
-        // aligned, reads and writes only `*ctx` and, after checking each
-        // access against `ctx`'s tables (which `run` built from the live
-        // address map), the memory of the run's regions and stack. It calls
-        // only `slow_path`, and returns a status in eax.
-        let entry: extern "sysv64" fn(*mut Ctx) -> u32 = unsafe { std::mem::transmute(self.mem.start()) };
-        entry(ctx)
-    }
+/// The entry fact of unchecked code `u`: r1 (`r1`) lies in a mapped slot
+/// with at least `u.extent` bytes of it from r1 on (writable ones if `u`
+/// writes), as the checked code would find it. Then every proven access,
+/// r1 plus an offset inside that extent, is one the checks would allow, and
+/// its host address is its VM address plus the returned delta.
+fn r1_region_delta(ctx: &Ctx, r1: u64, u: &Unchecked) -> Option<u64> {
+    let slot = (r1 >> 32) as usize;
+    let len = *ctx.lens[u.writes as usize].get(slot)?;
+    let fits = ctx.host[slot] != 0 && (r1 as u32 as u64) + u.extent <= len;
+    fits.then(|| ctx.host[slot].wrapping_sub((slot as u64) << 32))
+}
+
+/// Runs `code` on `ctx`: the one call into generated code.
+fn enter(code: &ExecMem, ctx: &mut Ctx) -> u32 {
+    // SAFETY: `code` holds, read-execute, what `compile::compile` generated
+    // from a checked program: a `sysv64` function of one pointer that saves
+    // and restores every callee-saved register, keeps the stack aligned,
+    // reads and writes only `*ctx` and, after checking each access against
+    // `ctx`'s tables (which `run` built from the live address map), the
+    // memory of the run's regions and stack; in unchecked code, accesses
+    // proven inside r1's region go unchecked, and `run` enters it only when
+    // `r1_region_delta` found that region long enough (`ctx.arg_delta`).
+    // It calls only `slow_path`, and returns a status in eax.
+    let entry: extern "sysv64" fn(*mut Ctx) -> u32 = unsafe { std::mem::transmute(code.start()) };
+    entry(ctx)
 }
 
 /// The instructions generated code hands back to Rust: helper calls, `callx`

@@ -10,11 +10,15 @@
 //! - [`threads`]: threads each running whole chains with the sync engine
 //!   (`pread` per hop).
 //!
+//! - [`idle_rings`]: rings kept between batches, so that a small batch does
+//!   not pay for setting one up.
+//!
 //! Rings and threads take chains from one [`ChainSource`] as they have room,
 //! so a batch spreads itself over them. Which way a file is read is measured
 //! ([`crate::io_choice`]): [`BatchEngine::for_file`]; [`BatchEngine::io`]
 //! says what was chosen and why.
 
+mod idle_rings;
 mod ring;
 mod threads;
 
@@ -99,6 +103,9 @@ struct Ring {
     pages: Vec<Page>,
     registered_buffers: bool,
     vm: Option<VmMemory>,
+    /// Its loop ended on an io_uring error, maybe with reads in flight: not
+    /// to be used again (idle_rings.rs).
+    broken: bool,
 }
 
 impl Ring {
@@ -108,7 +115,7 @@ impl Ring {
         let bufs: Vec<(*mut u8, usize)> = pages.iter().map(|p| (p.as_ptr() as *mut u8, p.len())).collect();
         // SAFETY: the pages outlive the registration: they are dropped after the ring.
         let registered_buffers = unsafe { ring.register_buffers(&bufs) }.is_ok();
-        Ok(Ring { ring, pages, registered_buffers, vm: Some(VmMemory::new()) })
+        Ok(Ring { ring, pages, registered_buffers, vm: Some(VmMemory::new()), broken: false })
     }
 }
 
@@ -158,7 +165,7 @@ impl<'p> BatchEngine<'p> {
         let depth = depth.clamp(1, 4096);
         let rings = rings.clamp(1, depth as usize);
         let each = depth.div_ceil(rings as u32);
-        match (0..rings).map(|_| Ring::new(each)).collect::<std::io::Result<Vec<Ring>>>() {
+        match (0..rings).map(|_| idle_rings::take(each)).collect::<std::io::Result<Vec<Ring>>>() {
             Ok(all) => BatchEngine { io: Io::Rings(all), program, depth: each * rings as u32, why },
             Err(e) => {
                 let threads = (depth as usize).min(FALLBACK_THREADS);
@@ -231,5 +238,14 @@ impl<'p> BatchEngine<'p> {
         assert_eq!(done.len(), count, "a batch thread panicked");
         done.sort_unstable_by_key(|(i, _)| *i);
         done.into_iter().map(|(_, r)| r).collect()
+    }
+}
+
+impl Drop for BatchEngine<'_> {
+    /// The rings go back for the next engine (idle_rings.rs).
+    fn drop(&mut self) {
+        if let Io::Rings(rings) = &mut self.io {
+            idle_rings::give_back(std::mem::take(rings));
+        }
     }
 }

@@ -38,7 +38,7 @@ pub(super) fn run<'c, S: AsMut<[u8]>>(
     source: &ChainSource<'c, S>,
     start: Instant,
 ) -> Vec<Finished> {
-    let Ring { ring, pages, registered_buffers, vm: memory } = r;
+    let Ring { ring, pages, registered_buffers, vm: memory, broken } = r;
     let mut vm = Vm::with_memory(program, memory.take().unwrap_or_default());
     let fd = match ring.register_files(&[file.fd()]) {
         Ok(()) => opcode::Fd::Fixed(0),
@@ -110,6 +110,7 @@ pub(super) fn run<'c, S: AsMut<[u8]>>(
         }
         if let Err(e) = ring.submit_and_wait(1) {
             fail_all(e, &mut active, source, &mut done, start);
+            *broken = true;
             break;
         }
         completed.extend(ring.completions().map(|c| (c.user_data(), c.result())));
