@@ -6,10 +6,12 @@
 // and log bytes, leaf fill). Quicker than bench:peers when only the `on disk`
 // line is wanted.
 //
-//   node bench/space.mjs [--keys N] [--batches N] [--stores xrpkv,lmdb,classic-level] [--log-limit N]
+//   node bench/space.mjs [--keys N] [--batches N] [--stores xrpkv,lmdb,classic-level] [--log-limit N] [--buffered]
 //
 // --log-limit: xrpkv's `logLimit` option (default: not given, the store's
 // default); 65536 is what the default was before it followed the tree's size.
+// --buffered: xrpkv with `direct: false` (its default is 'auto', since its
+// commits sync).
 // Each phase's seconds are printed too (noisy on a shared machine: compare
 // runs made side by side).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -52,6 +54,7 @@ const sizes = {};
 for (const name of names) {
   const store = (await import(ADAPTERS[name])).default;
   if (name === 'xrpkv') store.logLimit = LOG_LIMIT;
+  if (name === 'xrpkv' && args.includes('--buffered')) store.direct = false;
   const dir = mkdtempSync(join(tmpdir(), 'xrpkv-space-'));
   const path = join(dir, name);
   mkdirSync(path);

@@ -23,7 +23,16 @@ export class AutoLookup {
   readonly choice = new LookupChoice();
   private readonly gathered: TurnBatch;
 
-  constructor(readonly xrp: XrpLookup) {
+  /**
+   * `warming`: whether the store's cache is being warmed (prefetch.ts). A
+   * synchronous lookup then walks, since its miss reads the window around
+   * its page (Pager.readWindow), which later lookups find in memory; its
+   * cost says nothing of a walk's afterwards, so it is not measured.
+   */
+  constructor(
+    readonly xrp: XrpLookup,
+    private readonly warming: () => boolean = () => false,
+  ) {
     this.gathered = new TurnBatch(xrp, this.choice.counts);
   }
 
@@ -31,6 +40,10 @@ export class AutoLookup {
   lookupSync(snap: Snapshot, key: Buffer): LeafValue | undefined {
     const start = snap.descendCached(key);
     if (start.done) return this.choice.cachedHit(start.value);
+    if (this.warming()) {
+      this.choice.counts.walked++;
+      return snap.lookupFrom(start.page, start.depth, key);
+    }
     const path = this.choice.syncPath();
     const t = performance.now();
     const v = path === 'chain' ? this.xrp.chainSync(snap, start, key) : snap.lookupFrom(start.page, start.depth, key);

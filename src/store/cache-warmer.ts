@@ -7,8 +7,10 @@
 // (runs of pages that are neither free nor the log's, small gaps read
 // through), at most IN_FLIGHT at a time, off the event loop; Pager.warm
 // verifies each page and caches it unless a lookup or a commit got there
-// first. Lookups run meanwhile as before: one whose page has not arrived
-// reads it itself. Warming stops when the cache is nearly full (it never
+// first. Lookups run meanwhile: one whose page has not arrived reads the
+// 256 KiB around it and caches that too (Pager.readWindow), so lookups that
+// run back to back, with no turn of the event loop for the warmer's reads
+// to land, warm the cache as well. Warming stops when the cache is nearly full (it never
 // evicts what lookups brought in for what they may never read), when every
 // page is read, or when the handle closes: `stop` waits for the reads in
 // flight, so the file is never closed under them.
@@ -17,6 +19,8 @@ import type { Pager } from './pager.js';
 /** Bytes per read: large enough to stream, small enough to keep the event loop's share per completion short. */
 const WARM_BYTES = 2 << 20;
 const IN_FLIGHT = 2;
+/** What a lookup's miss reads while warming: enough to stream, little enough for one lookup to wait on. */
+const MISS_WINDOW_BYTES = 256 << 10;
 /** Free pages in a gap this short are read through rather than split into two requests. */
 const GAP_PAGES = 16;
 /** Warming stops once the cache holds this share of its limit. */
@@ -40,6 +44,8 @@ export class CacheWarmer {
     private readonly skip: (pageNo: number) => boolean,
   ) {
     const ranges = warmRanges(first, end, wanted, Math.max(1, Math.floor(WARM_BYTES / pager.pageSize)));
+    // Until the warmer is done, a lookup's miss reads its window (Pager.readWindow).
+    pager.readAround = { pages: Math.max(1, Math.floor(MISS_WINDOW_BYTES / pager.pageSize)), skip };
     this.done = this.run(ranges);
   }
 
@@ -62,6 +68,7 @@ export class CacheWarmer {
       }
     };
     await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+    this.pager.readAround = undefined;
   }
 }
 

@@ -137,13 +137,16 @@ export interface OpenOptions {
   /** lmdb-js's name for `valueEncoding` (the same values); giving both, they must agree. */
   encoding?: ValueEncoding;
   /**
-   * Whether opening starts reading the whole file into the kernel's page
-   * cache, in the background (src/store/prefetch.ts), so that the first
-   * lookups after a restart find their pages there rather than each waiting
-   * on a random read. `auto` (default): when reads are buffered and the file
-   * is at most half the memory the process may use beyond `cacheSize`;
-   * `true`: whenever reads are buffered; `false`: never. `stats().prefetch`
-   * says what opening did, and why.
+   * Whether opening starts reading the file ahead, in the background
+   * (src/store/prefetch.ts), so that the first lookups after a restart do
+   * not each wait on a random read. Buffered: the whole file into the
+   * kernel's page cache, when it is at most half the memory the process may
+   * use beyond `cacheSize`. Direct: the tree's pages into the store's cache,
+   * when they take at most three quarters of `cacheSize`; until that is
+   * done, a lookup's miss reads the 256 KiB around its page and caches it
+   * all, and `auto` walks synchronous lookups that must read. `auto`
+   * (default): so; `true`: whatever the sizes; `false`: never.
+   * `stats().prefetch` says what opening did, and why.
    */
   prefetch?: boolean | 'auto';
   /** lmdb-js's name: `noReadAhead: true` is `prefetch: false`. */
@@ -358,7 +361,7 @@ export class Database<K = unknown, V = any> {
       }
     }
     this.xrp = xrp;
-    this.auto = xrp && lookup === 'auto' ? new AutoLookup(xrp) : undefined;
+    this.auto = xrp && lookup === 'auto' ? new AutoLookup(xrp, () => opened.state.pager.readAround !== undefined) : undefined;
     this.lookup = this.auto ? 'auto' : xrp ? 'xrp' : 'walk';
     this.whyLookup = reason;
     this.keyEncoding = resolved.encodings.keyEncoding;

@@ -34,6 +34,7 @@ import { CorruptionError, ReadFailedError, UnsupportedError } from '../errors.js
 import { HEADER_FIELDS, PageType, verifyPage } from '../format/page.js';
 import { encodeMeta, metaPageOf, type Meta } from '../format/meta.js';
 import { PageCache } from './page-cache.js';
+import { WARM_SHARE } from './cache-warmer.js';
 import { defaultCacheSize } from './memory.js';
 
 const TYPE = HEADER_FIELDS.type;
@@ -109,6 +110,8 @@ export class Pager {
   private readonly warming = new Set<{ first: number; end: number; written: Set<number> }>();
   /** Pages of commits whose writes have not finished (page -> commits writing it): a read may return their old bytes. */
   private readonly unwritten = new Map<number, number>();
+  /** Set while the cache is being warmed (prefetch.ts): a miss reads this many pages around it (`readWindow`); `skip` says which are free. */
+  readAround: { pages: number; skip: (pageNo: number) => boolean } | undefined;
 
   constructor(
     readonly path: string,
@@ -229,9 +232,54 @@ export class Pager {
   read(pageNo: number, types?: readonly PageType[]): Buffer {
     const hit = this.cached(pageNo, types);
     if (hit !== undefined) return hit;
+    if (this.readAround && this.directBlock && this.cache.bytes < WARM_SHARE * this.cache.limit) return this.readWindow(pageNo, types);
     const page = this.verified(pageNo, this.readAt(pageNo * this.pageSize, this.pageSize), types);
     if (this.cacheable(page[TYPE])) this.cache.admit(pageNo, page);
     return page;
+  }
+
+  /**
+   * `read` while the cache is being warmed: the aligned window of
+   * `readAround.pages` pages around `pageNo` in one request, its other tree
+   * pages cached too (not free ones, not ones a commit is writing, not
+   * damaged ones: those are reported when a lookup needs them), as the
+   * kernel's readahead does for a mapped file. The first lookups after
+   * opening then bring in the file at the device's streaming rate, even
+   * when they run back to back and the warmer (cache-warmer.ts) gets no
+   * turn of the event loop to deliver its reads.
+   */
+  private readWindow(pageNo: number, types?: readonly PageType[]): Buffer {
+    const p = this.pageSize;
+    const { pages: w, skip } = this.readAround!;
+    const first = pageNo - (pageNo % w);
+    const window = this.staging('read', w * p);
+    let got = 0;
+    while (got < w * p) {
+      const n = this.readSync(window, got, w * p - got, first * p + got);
+      if (n === 0) break;
+      got += n;
+      if (got % this.directBlock !== 0) break;
+    }
+    let asked: Buffer | undefined;
+    for (let i = 0; i < Math.floor(got / p); i++) {
+      const n = first + i;
+      if (n !== pageNo && (this.cache.page(n) !== undefined || this.unwritten.has(n) || skip(n) || !this.cacheable(window[i * p + TYPE]!))) continue;
+      const page = Buffer.allocUnsafeSlow(p);
+      window.copy(page, 0, i * p, (i + 1) * p);
+      if (n === pageNo) {
+        asked = this.verified(pageNo, page, types);
+        if (this.cacheable(page[TYPE]!)) this.cache.admit(pageNo, page);
+        continue;
+      }
+      try {
+        verifyPage(page, n);
+      } catch {
+        continue;
+      }
+      this.cache.admit(n, page);
+    }
+    // Beyond the end of the file: `verified` says so.
+    return asked ?? this.verified(pageNo, Buffer.alloc(0), types);
   }
 
   /**
