@@ -260,26 +260,17 @@ export class Pager {
       got += n;
       if (got % this.directBlock !== 0) break;
     }
-    let asked: Buffer | undefined;
     for (let i = 0; i < Math.floor(got / p); i++) {
       const n = first + i;
-      if (n !== pageNo && (this.cache.page(n) !== undefined || this.unwritten.has(n) || skip(n) || !this.cacheable(window[i * p + TYPE]!))) continue;
-      const page = Buffer.allocUnsafeSlow(p);
-      window.copy(page, 0, i * p, (i + 1) * p);
-      if (n === pageNo) {
-        asked = this.verified(pageNo, page, types);
-        if (this.cacheable(page[TYPE]!)) this.cache.admit(pageNo, page);
-        continue;
-      }
-      try {
-        verifyPage(page, n);
-      } catch {
-        continue;
-      }
-      this.cache.admit(n, page);
+      if (n !== pageNo && !this.unwritten.has(n) && !skip(n)) this.admitFrom(window, i, n);
     }
-    // Beyond the end of the file: `verified` says so.
-    return asked ?? this.verified(pageNo, Buffer.alloc(0), types);
+    // The page asked for, with its checks and errors (beyond the end of the file when the read fell short).
+    const at = (pageNo - first) * p;
+    const page = Buffer.allocUnsafeSlow(Math.max(0, Math.min(p, got - at)));
+    window.copy(page, 0, at, at + page.length);
+    this.verified(pageNo, page, types);
+    if (this.cacheable(page[TYPE]!)) this.cache.admit(pageNo, page);
+    return page;
   }
 
   /**
@@ -452,21 +443,31 @@ export class Pager {
     if (this.cache.generation !== generation) return 0;
     for (let i = 0; i < Math.floor(got / p); i++) {
       const pageNo = first + i;
-      if (range.written.has(pageNo) || skip(pageNo) || this.cache.page(pageNo) !== undefined) continue;
-      const type = staged[i * p + TYPE]!;
-      if (!this.cacheable(type)) continue;
-      // Its own memory, so that evicting it frees it; the page's own checks, as any read.
-      const page = Buffer.allocUnsafeSlow(p);
-      staged.copy(page, 0, i * p, (i + 1) * p);
-      try {
-        verifyPage(page, pageNo);
-      } catch {
-        continue; // a damaged page is reported when a lookup reads it
-      }
-      this.cache.admit(pageNo, page);
-      cached++;
+      if (range.written.has(pageNo) || skip(pageNo)) continue;
+      if (this.admitFrom(staged, i, pageNo)) cached++;
     }
     return cached;
+  }
+
+  /**
+   * Caches page `i` of `pages` (read in one request) as page `pageNo`,
+   * unless the cache holds that page already or it is not a tree page that
+   * verifies: whether it did. A damaged page is not reported here, but when
+   * a lookup reads it.
+   */
+  private admitFrom(pages: Buffer, i: number, pageNo: number): boolean {
+    const p = this.pageSize;
+    if (this.cache.page(pageNo) !== undefined || !this.cacheable(pages[i * p + TYPE]!)) return false;
+    // Its own memory, so that evicting it frees it.
+    const page = Buffer.allocUnsafeSlow(p);
+    pages.copy(page, 0, i * p, (i + 1) * p);
+    try {
+      verifyPage(page, pageNo);
+    } catch {
+      return false;
+    }
+    this.cache.admit(pageNo, page);
+    return true;
   }
 
   flushSync(): void {
