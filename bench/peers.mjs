@@ -22,9 +22,9 @@
 //                 reads in flight: xrpkv with lookup 'xrp' runs them as one batch of
 //                 chains on io_uring, lmdb-js prefetches on a thread, classic-level
 //                 runs them on the libuv pool)
-//                 (xrpkv's chains read as the store does: by default, as with
-//                 --direct (`direct: 'auto'`), O_DIRECT where the file system
-//                 allows; --buffered: through the kernel's page cache)
+//                 (xrpkv's chains read as the store does: by default and with
+//                 --buffered through the kernel's page cache; with --direct
+//                 (`direct: 'auto'`) O_DIRECT where the file system allows)
 //   range scan    100 rows from a random existing key (sync getRange on xrpkv and lmdb,
 //                 iterator({ gte, limit }).all() on classic-level); scans/s and rows/s
 // Ratios are store ops/s divided by xrpkv ops/s: 2.00x = twice xrpkv's rate.

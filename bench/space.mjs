@@ -10,8 +10,8 @@
 //
 // --log-limit: xrpkv's `logLimit` option (default: not given, the store's
 // default); 65536 is what the default was before it followed the tree's size.
-// --buffered: xrpkv with `direct: false` (its default is 'auto', since its
-// commits sync).
+// --buffered: xrpkv with `direct: false` (its default; without the flag the
+// store's default is used, which is the same now).
 // Each phase's seconds are printed too (noisy on a shared machine: compare
 // runs made side by side).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';

@@ -13,12 +13,12 @@ export default {
   name: 'xrpkv',
   /** The `lookup` option (bench/peers.mjs --lookup). */
   lookup: 'auto',
-  /** The `direct` option: undefined (the store's default: 'auto', since commits sync), or bench/peers.mjs --direct ('auto') or --buffered (false). */
+  /** The `direct` option: undefined (the store's default, buffered), or bench/peers.mjs --direct ('auto') or --buffered (false). */
   direct: undefined,
   /** The `logLimit` option (bench/space.mjs --log-limit); undefined: the store's default. */
   logLimit: undefined,
   get settings() {
-    return `keyEncoding/valueEncoding 'binary', sync: true (each commit fdatasyncs), 4 KiB pages, cacheLevels 2, lookup '${this.lookup}', direct ${this.direct ?? "default ('auto' with sync: true)"}`;
+    return `keyEncoding/valueEncoding 'binary', sync: true (each commit fdatasyncs), 4 KiB pages, cacheLevels 2, lookup '${this.lookup}', direct ${this.direct ?? 'default (false)'}`;
   },
   durability: 'sync: true: each commit fdatasyncs',
   open(dir) {

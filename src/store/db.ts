@@ -53,9 +53,10 @@ export interface OpenOptions {
    * no larger than the page, else buffered (`stats().access` says which,
    * and why). `true`: O_DIRECT or UnsupportedError (some file systems
    * refuse it; zram's 4096-byte blocks are larger than 512-byte pages).
-   * `false`: buffered. Default: `auto` when commits sync (`sync`, the
-   * default), `false` with `sync: false`, where the kernel's write-back is
-   * what makes commits cheap. With O_DIRECT the store's cache is the only
+   * `false` (default): buffered. (`auto` is not the default: on ext4 over a
+   * thin device that runs out of space, O_DIRECT commits failed to resume
+   * once space came back, and once a reopen found a committed page damaged;
+   * buffered, the same test passes: docs/RESULTS.md.) With O_DIRECT the store's cache is the only
    * cache of the file, so a warm read costs no system call; buffered, it
    * keeps branch pages and the kernel's page cache keeps the rest, a
    * `pread` per lookup (`cacheSize`). `xrp` chains read the way the store
@@ -316,7 +317,7 @@ export class Database<K = unknown, V = any> {
     if (options.initEmpty !== undefined && typeof options.initEmpty !== 'boolean') throw typeError('initEmpty must be a boolean');
     const encodings = codesOf({ ...DEFAULT_ENCODINGS, ...asked });
     const readOnly = options.readOnly === true;
-    const opened = openFile(path, { pageSize, sync, direct: options.direct ?? (sync ? 'auto' : false), cacheLevels, cacheSize, initEmpty: options.initEmpty === true, encodings, readOnly });
+    const opened = openFile(path, { pageSize, sync, direct: options.direct ?? false, cacheLevels, cacheSize, initEmpty: options.initEmpty === true, encodings, readOnly });
     let resolved: ReturnType<typeof resolveEncodings>;
     try {
       resolved = resolveEncodings(path, opened.state.meta, asked);
