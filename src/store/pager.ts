@@ -360,11 +360,13 @@ export class Pager {
     const { data, numbers } = this.stage(pages);
     const metaPageNo = metaPageOf(meta.txid);
     this.cache.delete(metaPageNo);
-    for (const pageNo of pages.keys()) this.unwritten.set(pageNo, (this.unwritten.get(pageNo) ?? 0) + 1);
+    // Only direct reads (warm, readWindow) ask which pages are being written: buffered commits skip the bookkeeping.
+    const track = this.directBlock > 0;
+    if (track) for (const pageNo of pages.keys()) this.unwritten.set(pageNo, (this.unwritten.get(pageNo) ?? 0) + 1);
     try {
       await write(this.fd, data, numbers, this.pageSize, encodeMeta(meta), metaPageNo, this.sync, this.order);
     } finally {
-      for (const pageNo of pages.keys()) {
+      if (track) for (const pageNo of pages.keys()) {
         const n = this.unwritten.get(pageNo)! - 1;
         if (n === 0) this.unwritten.delete(pageNo);
         else this.unwritten.set(pageNo, n);
