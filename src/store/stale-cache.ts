@@ -3,11 +3,7 @@
 // When a write-back fails (fdatasync returns EIO, or ENOSPC on a thin
 // device), Linux keeps the pages it could not write in its cache, marked
 // clean, holding the new bytes. Buffered reads return them until they are
-// evicted (a remount, a reboot); the disk never had them. Worse, on ext4 a
-// later write over such a page can be lost too, though its fdatasync
-// succeeds (seen here: ext4 on a loop device whose backing file ran out of
-// space; "failed to convert unwritten extents", and the pages written over
-// them after a reopen read as zeros after a remount). A commit whose sync
+// evicted (a remount, a reboot); the disk never had them. A commit whose sync
 // failed is not acknowledged, but a later open in the same boot would read
 // its pages from the cache and build new, acknowledged commits on them and
 // over them, lost on the next reboot.
