@@ -21,6 +21,7 @@ export type XrpProgramHandle = { readonly __xrpProgramHandle: never };
 /** A handle's slot in the lock file beside its database, and its write lock (crates/node/src/reader_table.rs). */
 export type ReaderTableHandle = { readonly __readerTableHandle: never };
 export type CommitOrderHandle = { readonly __commitOrderHandle: never };
+export type StagedPagesHandle = { readonly __stagedPagesHandle: never };
 /** An open file (an `Arc<XrpFile>`); `xrpClose` or garbage collection closes it once no run uses it. */
 export type XrpFileHandle = { readonly __xrpFileHandle: never };
 
@@ -94,9 +95,7 @@ type RunArgs = [
 /** The arguments of both commit calls (crates/node/src/commit.rs). */
 type CommitArgs = [
   fd: number,
-  pages: Uint8Array,
-  pageNos: Uint8Array,
-  pageSize: number,
+  staged: StagedPagesHandle,
   meta: Uint8Array,
   metaPageNo: number,
   sync: boolean,
@@ -213,13 +212,18 @@ export interface Native {
   };
   /** The order a store's commits go to disk in: each commit given it starts once the ones given it before have finished. */
   storeCommitOrder(): CommitOrderHandle;
+  /** Room in the addon for `count` pages of a commit (crates/node/src/staged_pages.rs). */
+  storeStagePages(pageSize: number, count: number): StagedPagesHandle;
+  /** Appends a copy of `page` as page `pageNo`; RangeError when full, given to a commit already, or `page` is not one page. */
+  storeStagePage(staged: StagedPagesHandle, pageNo: number, page: Uint8Array): null;
   /**
    * A tree commit (docs/FORMAT.md, "Meta pages") in one job on the libuv
-   * pool, through a duplicate of `fd`: page `pageNos[i]` (u64 LE) from
-   * `pages` at `i * pageSize`, fdatasync, meta page `metaPageNo` (0 or 1),
-   * fdatasync; no syncs when `sync` is false. The job waits for the commits
-   * issued before it on `order`, and writes nothing if one failed. Throws
-   * or rejects with code WRITE_FAILED (and errno).
+   * pool, through a duplicate of `fd`: the pages of `staged` (taken out of
+   * it; runs of consecutive page numbers in one write each), fdatasync,
+   * meta page `metaPageNo` (0 or 1), fdatasync; no syncs when `sync` is
+   * false. The job waits for the commits issued before it on `order`, and
+   * writes nothing if one failed. Throws or rejects with code WRITE_FAILED
+   * (and errno).
    */
   storeTreeCommit(...args: CommitArgs): Promise<null>;
   /** A log commit (docs/FORMAT.md, "Meta pages"): as `storeTreeCommit`, but one fdatasync, after the meta page. */

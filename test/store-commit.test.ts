@@ -20,7 +20,7 @@ const key = (i: number) => Buffer.from(`key-${String(i).padStart(6, '0')}`);
 /** The metas the calls of `spy` wrote, each checked to be in its own meta page. */
 function metasOf(spy: { mock: { calls: Parameters<typeof native.storeTreeCommit>[] } }) {
   return spy.mock.calls.map((args) => {
-    const [, , , , meta, metaPageNo, sync] = args;
+    const [, , meta, metaPageNo, sync] = args;
     const m = decodeMeta(Buffer.from(meta), metaPageNo);
     if (typeof m === 'string') throw new Error(`meta page ${metaPageNo}: ${m}`);
     return { txid: m.txid, newLogPages: m.newLogPages, logPages: m.logPages, sync };

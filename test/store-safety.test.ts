@@ -231,45 +231,67 @@ describe('failed writes', () => {
 
   it('the addon checks its arguments and names the errno of a write it cannot make', async () => {
     const page = Buffer.alloc(512);
-    const one = Buffer.alloc(8);
+    const staged = (pages: [number, Buffer][], size = 512) => {
+      const handle = native.storeStagePages(size, pages.length);
+      for (const [pageNo, bytes] of pages) native.storeStagePage(handle, pageNo, bytes);
+      return handle;
+    };
     // An order of its own per call: a failed commit fails every later one on its order.
-    const commit = (fd: number, pages: Buffer, numbers: Buffer, size = 512, meta = page, metaNo = 0, sync: unknown = false) =>
-      native.storeTreeCommit(fd, pages, numbers, size, meta, metaNo, sync as boolean, native.storeCommitOrder());
-    expect(() => commit(-1, page, one)).toThrow(RangeError);
-    expect(() => commit(0, page, one, 300)).toThrow(/pageSize must be/);
-    expect(() => commit(0, page, Buffer.alloc(7))).toThrow(/8 bytes per page/);
-    expect(() => commit(0, Buffer.alloc(100), one)).toThrow(/must be 512 bytes/);
-    expect(() => commit(0, page, one, 512, Buffer.alloc(100))).toThrow(/meta must be one page of 512 bytes/);
-    expect(() => commit(0, page, one, 512, page, 2)).toThrow(/metaPageNo must be 0 or 1/);
-    expect(() => commit(0, page, one, 512, page, 0, 2)).toThrow(/sync must be a boolean/);
-    expect(() => commit(0, page, one, 512, page, 0, null)).toThrow(/sync must be a boolean/);
-    expect(() => native.storeTreeCommit(0, page, one, 512, page, 0, false, {} as never)).toThrow(/order is not a handle made by this addon/);
-    expect(() => native.storeLogCommit(0, page, one, 512, page, 0, false, {} as never)).toThrow(/order is not a handle made by this addon/);
+    const commit = (fd: number, pages = staged([[0, page]]), meta = page, metaNo = 0, sync: unknown = false) =>
+      native.storeTreeCommit(fd, pages, meta, metaNo, sync as boolean, native.storeCommitOrder());
+    expect(() => native.storeStagePages(300, 1)).toThrow(/pageSize must be/);
+    expect(() => native.storeStagePages(512, -1)).toThrow(/count must be an integer/);
+    expect(() => native.storeStagePages(512, 1.5)).toThrow(/count must be an integer/);
+    const one = native.storeStagePages(512, 1);
+    expect(() => native.storeStagePage(one, 0, Buffer.alloc(100))).toThrow(/page must be 512 bytes/);
+    expect(() => native.storeStagePage(one, -1, page)).toThrow(/pageNo must be a non-negative integer/);
+    expect(() => native.storeStagePage(one, 2 ** 53, page)).toThrow(/pageNo must be a non-negative integer/);
+    expect(() => native.storeStagePage({} as never, 0, page)).toThrow(/staged is not a handle made by this addon/);
+    native.storeStagePage(one, 0, page);
+    expect(() => native.storeStagePage(one, 1, page)).toThrow(/more pages than the handle was made for/);
+    expect(() => commit(-1, one)).toThrow(RangeError);
+    expect(() => commit(0, {} as never)).toThrow(/staged is not a handle made by this addon/);
+    expect(() => commit(0, one, Buffer.alloc(100))).toThrow(/meta must be one page of 512 bytes/);
+    expect(() => commit(0, one, page, 2)).toThrow(/metaPageNo must be 0 or 1/);
+    expect(() => commit(0, one, page, 0, 2)).toThrow(/sync must be a boolean/);
+    expect(() => commit(0, one, page, 0, null)).toThrow(/sync must be a boolean/);
+    expect(() => native.storeTreeCommit(0, one, page, 0, false, {} as never)).toThrow(/order is not a handle made by this addon/);
+    expect(() => native.storeLogCommit(0, one, page, 0, false, {} as never)).toThrow(/order is not a handle made by this addon/);
+    // A call that throws takes nothing; one that returns takes the pages out of the handle.
+    const scratch = newPath();
+    const scratchFd = openSync(scratch, 'w+');
+    try {
+      await commit(scratchFd, one);
+      expect(readFileSync(scratch).length).toBe(512);
+      expect(() => commit(scratchFd, one)).toThrow(/already given to a commit/);
+      expect(() => native.storeStagePage(one, 0, page)).toThrow(/already given to a commit/);
+    } finally {
+      closeSync(scratchFd);
+    }
     // A descriptor that is not open: EBADF, before any work is queued.
-    expect(() => commit(1_000_000, page, one)).toThrow(expect.objectContaining({ code: 'WRITE_FAILED', errno: 9 }));
+    expect(() => commit(1_000_000)).toThrow(expect.objectContaining({ code: 'WRITE_FAILED', errno: 9 }));
     // A descriptor open for reading only: the job's write fails with EBADF.
     const readOnly = openSync(newPath(), 'w+');
     const ro = openSync(`/proc/self/fd/${readOnly}`, 'r');
     try {
-      await expect(commit(ro, page, one)).rejects.toMatchObject({ code: 'WRITE_FAILED', errno: 9 });
+      await expect(commit(ro)).rejects.toMatchObject({ code: 'WRITE_FAILED', errno: 9 });
     } finally {
       closeSync(ro);
       closeSync(readOnly);
     }
-    // A page the file cannot take (offset past the largest file size): the job fails with errno, before the meta.
+    // A page the file cannot take (past the largest offset a file has): EFBIG, before the meta.
     const path = newPath();
     closeSync(openSync(path, 'w'));
     const fd = openSync(path, 'r+');
     try {
-      const huge = Buffer.alloc(8);
-      huge.writeBigUInt64LE(2n ** 54n - 1n); // ends at byte 2^63: past any file system's largest file
-      await expect(commit(fd, page, huge, 512, Buffer.alloc(512, 9), 1)).rejects.toMatchObject({ code: 'WRITE_FAILED', errno: expect.any(Number) });
+      const huge = staged([[2 ** 53 - 1, Buffer.alloc(4096)]], 4096);
+      await expect(commit(fd, huge, Buffer.alloc(4096, 9), 1)).rejects.toMatchObject({ code: 'WRITE_FAILED', errno: 27 });
       expect(statSync(path).size).toBe(0);
-      // Pages 3 and 4, then meta page 1, synced.
-      await commit(fd, Buffer.alloc(1024, 7), Buffer.from([3, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0]), 512, Buffer.alloc(512, 9), 1, true);
+      // Pages 3 and 4 (one write), then meta page 1, synced.
+      await commit(fd, staged([[3, Buffer.alloc(512, 7)], [4, Buffer.alloc(512, 8)]]), Buffer.alloc(512, 9), 1, true);
       expect(statSync(path).size).toBe(5 * 512);
       const file = readFileSync(path);
-      expect([file[512], file[3 * 512], file[5 * 512 - 1], file[0]]).toEqual([9, 7, 7, 0]);
+      expect([file[512], file[3 * 512], file[5 * 512 - 1], file[0]]).toEqual([9, 7, 8, 0]);
     } finally {
       closeSync(fd);
     }
@@ -283,14 +305,14 @@ describe('commit order', () => {
     const fd = openSync(path, 'r+');
     const ro = openSync(path, 'r');
     const order = native.storeCommitOrder();
-    const pageNo = (n: number) => {
-      const b = Buffer.alloc(8);
-      b.writeBigUInt64LE(BigInt(n));
-      return b;
+    const pageAt = (n: number, fill: number) => {
+      const staged = native.storeStagePages(512, 1);
+      native.storeStagePage(staged, n, Buffer.alloc(512, fill));
+      return staged;
     };
     // Tree and log commits alike take their turn on the order.
     const commit = (file: number, n: number, fill: number, metaNo: number) =>
-      (n % 2 ? native.storeLogCommit : native.storeTreeCommit)(file, Buffer.alloc(512, fill), pageNo(n), 512, Buffer.alloc(512, fill), metaNo, false, order);
+      (n % 2 ? native.storeLogCommit : native.storeTreeCommit)(file, pageAt(n, fill), Buffer.alloc(512, fill), metaNo, false, order);
     try {
       // Issued together: each job waits for the one before, so page 3's
       // second write and meta page 0's lands last.

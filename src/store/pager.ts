@@ -28,7 +28,7 @@
 // size (`directBlock`).
 import { closeSync, fstatSync, openSync, read, readSync, writeSync, fdatasyncSync, constants } from 'node:fs';
 import { promisify } from 'node:util';
-import { native } from '../native.js';
+import { native, type StagedPagesHandle } from '../native.js';
 import { alignedBuffer } from '../aligned.js';
 import { CorruptionError, ReadFailedError, UnsupportedError } from '../errors.js';
 import { HEADER_FIELDS, PageType, verifyPage } from '../format/page.js';
@@ -36,12 +36,19 @@ import { encodeMeta, metaPageOf, type Meta } from '../format/meta.js';
 import { PageCache } from './page-cache.js';
 import { WARM_SHARE } from './cache-warmer.js';
 import { defaultCacheSize } from './memory.js';
+import type { Pace, Steps } from './pace.js';
 
 const TYPE = HEADER_FIELDS.type;
 const readAsync = promisify(read);
 /** What enters the cache: with O_DIRECT every tree page, buffered only branch pages (see above). */
 const directCacheable = (type: number) => type === PageType.Branch || type === PageType.Leaf || type === PageType.Overflow;
 const bufferedCacheable = (type: number) => type === PageType.Branch;
+
+/** A commit's pages as the addon holds them for its job (`Pager.stage`), and their numbers. */
+export interface StagedPages {
+  handle: StagedPagesHandle;
+  pageNos: number[];
+}
 
 export interface PagerOptions {
   /** fdatasync after writing (default true); false trades durability for speed. */
@@ -87,16 +94,10 @@ export class Pager {
   private fd: number;
   private readonly flags: number;
   private readonly autoDirect: boolean;
-  /**
-   * Reused buffers, grown on demand: direct I/O's aligned ones for reads and
-   * for `writeSync`, and a commit's pages and their numbers as `write` hands
-   * them to the addon.
-   */
-  private readonly buffers: Record<'read' | 'write' | 'numbers' | 'pages', Buffer> = {
+  /** Reused buffers, grown on demand: direct I/O's aligned ones for reads and for `writeSync`. */
+  private readonly buffers: Record<'read' | 'write', Buffer> = {
     read: Buffer.alloc(0),
     write: Buffer.alloc(0),
-    numbers: Buffer.alloc(0),
-    pages: Buffer.alloc(0),
   };
   /** Commits reach the disk in the order `commit` was called (crates/node/src/commit_order.rs). */
   private readonly order = native.storeCommitOrder();
@@ -168,13 +169,10 @@ export class Pager {
     this.#pageSize = p;
   }
 
-  /** The first `bytes` of reused buffer `which` (read and write are aligned for O_DIRECT). */
+  /** The first `bytes` of reused buffer `which`, aligned for O_DIRECT. */
   private staging(which: keyof Pager['buffers'], bytes: number): Buffer {
     const b = this.buffers;
-    if (b[which].length < bytes) {
-      const size = Math.max(bytes, 2 * b[which].length);
-      b[which] = which === 'read' || which === 'write' ? alignedBuffer(size) : Buffer.allocUnsafeSlow(size);
-    }
+    if (b[which].length < bytes) b[which] = alignedBuffer(Math.max(bytes, 2 * b[which].length));
     return b[which].subarray(0, bytes);
   }
 
@@ -330,76 +328,70 @@ export class Pager {
   }
 
   /**
-   * A tree commit (a checkpoint: tx.ts): `pages`, sync, `meta` in its meta
-   * page, sync. Nothing reaches the pages until the meta is written after
-   * them, so a crash leaves the commit before or this one, whole.
-   * Durable when it resolves (no syncs when `sync` is off).
+   * A commit's pages, in the cache and handed to the addon in page order
+   * (crates/node/src/staged_pages.rs), in slices of `pace`: a checkpoint's
+   * are thousands, and copying them in one turn held the event loop for
+   * 100 ms per 100,000 keys. The cache takes the new bytes first: a failed
+   * write leaves the file's state unknown anyway (writer.ts then refuses
+   * every write), and no published snapshot reaches a page being written.
    */
-  treeCommit(pages: Map<number, Buffer>, meta: Meta): Promise<void> {
-    return this.commit(native.storeTreeCommit, pages, meta);
+  *stage(pages: Map<number, Buffer>, pace: Pace): Steps<StagedPages> {
+    const pageNos = [...pages.keys()].sort((a, b) => a - b);
+    const handle = native.storeStagePages(this.pageSize, pageNos.length);
+    for (const pageNo of pageNos) {
+      const page = pages.get(pageNo)!;
+      if (page.length === this.pageSize && this.cacheable(page[TYPE])) this.cache.admit(pageNo, page);
+      else this.cache.delete(pageNo);
+      if (this.warming.size > 0) this.noteWrite(pageNo);
+      native.storeStagePage(handle, pageNo, page);
+      if (pace.due()) yield;
+    }
+    return { handle, pageNos };
   }
 
   /**
-   * A log commit (log-commit.ts): `pages` and `meta` in its meta page, then
-   * one sync. A crash can leave the meta without some of its pages; opening
-   * sees that from the meta's `newLogSum` and uses the commit before
-   * (log.ts, `tornLogCommit`). Durable when it resolves (no sync when
-   * `sync` is off).
+   * A tree commit (a checkpoint: tx.ts): its staged pages, sync, `meta` in
+   * its meta page, sync. Nothing reaches the pages until the meta is
+   * written after them, so a crash leaves the commit before or this one,
+   * whole. Durable when it resolves (no syncs when `sync` is off).
    */
-  logCommit(pages: Map<number, Buffer>, meta: Meta): Promise<void> {
-    return this.commit(native.storeLogCommit, pages, meta);
+  treeCommit(staged: StagedPages, meta: Meta): Promise<void> {
+    return this.commit(native.storeTreeCommit, staged, meta);
   }
 
   /**
-   * A commit's writes in one job. The job starts once every commit this
-   * pager was given before has finished on disk, and writes nothing if one
-   * failed: the writer may call this while the commit before is still being
-   * written.
+   * A log commit (log-commit.ts): its staged pages and `meta` in its meta
+   * page, then one sync. A crash can leave the meta without some of its
+   * pages; opening sees that from the meta's `newLogSum` and uses the
+   * commit before (log.ts, `tornLogCommit`). Durable when it resolves (no
+   * sync when `sync` is off).
    */
-  private async commit(write: typeof native.storeTreeCommit, pages: Map<number, Buffer>, meta: Meta): Promise<void> {
-    const { data, numbers } = this.stage(pages);
+  logCommit(staged: StagedPages, meta: Meta): Promise<void> {
+    return this.commit(native.storeLogCommit, staged, meta);
+  }
+
+  /**
+   * A commit's writes in one job on the libuv pool (a commit's pages are
+   * scattered, and a pool round trip per run of consecutive pages was most
+   * of a commit's time). The job starts once every commit this pager was
+   * given before has finished on disk, and writes nothing if one failed:
+   * the writer may call this while the commit before is still being written.
+   */
+  private async commit(write: typeof native.storeTreeCommit, { handle, pageNos }: StagedPages, meta: Meta): Promise<void> {
     const metaPageNo = metaPageOf(meta.txid);
     this.cache.delete(metaPageNo);
     // Only direct reads (warm, readWindow) ask which pages are being written: buffered commits skip the bookkeeping.
     const track = this.directBlock > 0;
-    if (track) for (const pageNo of pages.keys()) this.unwritten.set(pageNo, (this.unwritten.get(pageNo) ?? 0) + 1);
+    if (track) for (const pageNo of pageNos) this.unwritten.set(pageNo, (this.unwritten.get(pageNo) ?? 0) + 1);
     try {
-      await write(this.fd, data, numbers, this.pageSize, encodeMeta(meta), metaPageNo, this.sync, this.order);
+      await write(this.fd, handle, encodeMeta(meta), metaPageNo, this.sync, this.order);
     } finally {
-      if (track) for (const pageNo of pages.keys()) {
+      if (track) for (const pageNo of pageNos) {
         const n = this.unwritten.get(pageNo)! - 1;
         if (n === 0) this.unwritten.delete(pageNo);
         else this.unwritten.set(pageNo, n);
       }
     }
-  }
-
-  /** `pages` in the cache, and in the staging buffers in page order, with their numbers. */
-  private stage(pages: Map<number, Buffer>): { data: Buffer; numbers: Buffer } {
-    // The cache takes the new bytes first: a failed write leaves the file's
-    // state unknown anyway (writer.ts then refuses every write), and no
-    // published snapshot reaches a page being written.
-    for (const [pageNo, page] of pages) {
-      if (page.length === this.pageSize && this.cacheable(page[TYPE])) this.cache.admit(pageNo, page);
-      else this.cache.delete(pageNo);
-      if (this.warming.size > 0) this.noteWrite(pageNo);
-    }
-    // One job on the libuv pool writes them all (crates/node/src/store.rs):
-    // a commit's pages are scattered, and a pool round trip per run of
-    // consecutive pages was most of a commit's time.
-    // The staging buffers are reused (the addon copies them before it
-    // returns): fresh ones cost a page fault per 4 KiB, which in a VM is
-    // most of the copying's time.
-    const order = [...pages.keys()].sort((a, b) => a - b);
-    const numbers = this.staging('numbers', 8 * order.length);
-    const data = this.staging('pages', order.length * this.pageSize);
-    order.forEach((pageNo, i) => {
-      const page = pages.get(pageNo)!;
-      if (page.length !== this.pageSize) throw new RangeError(`page ${pageNo} is ${page.length} bytes, not ${this.pageSize}`);
-      numbers.writeBigUInt64LE(BigInt(pageNo), 8 * i);
-      page.copy(data, i * this.pageSize);
-    });
-    return { data, numbers };
   }
 
   writeSync(pageNo: number, page: Buffer): void {

@@ -49,6 +49,7 @@ import { PackedOps } from './packed.js';
 import { Pace, UNPACED, eachPaced, finish, paced, type Steps } from './pace.js';
 import { Snapshot, type StoreState } from './snapshot.js';
 import { WriteTx } from './tx.js';
+import type { StagedPages } from './pager.js';
 import type { WriteLock } from './write-lock.js';
 import { LOG_LIMIT, logKeyBudget } from './log-budget.js';
 
@@ -75,6 +76,8 @@ type Item =
 
 /** What an item came to: its answer, or why it failed (then nothing of it is in the commit). */
 type Outcome = { ok: boolean; value: unknown };
+/** A prepared commit and its pages, ready for the pager. */
+type Ready = { write: PreparedCommit; staged: StagedPages };
 
 export class Writer {
   private queue: Item[] = [];
@@ -225,9 +228,9 @@ export class Writer {
   private async stage(items: Item[]): Promise<void> {
     if (this.failed) return items.forEach((item) => item.reject(this.failed));
     const outcomes: Outcome[] = [];
-    let write: PreparedCommit | undefined;
+    let ready: Ready | undefined;
     try {
-      write = await this.prepare(items, outcomes);
+      ready = await this.prepare(items, outcomes);
     } catch (e) {
       // A failure that is no one item's (a page the log's fold into the tree
       // needs cannot be read, or a commit before it failed): nothing of this
@@ -235,7 +238,8 @@ export class Writer {
       return items.forEach((item) => item.reject(e));
     }
     let written: Promise<unknown> | undefined;
-    if (write) {
+    const write = ready?.write;
+    if (ready && write) {
       this.head = write.meta;
       if (write.protocol === 'tree') this.barrier = true;
       // Written before the commit before it has published: safe, because
@@ -243,7 +247,7 @@ export class Writer {
       // commit frees no page, so this one's pages are ones no snapshot,
       // published or not, can reach. The error, if any, is taken by persist.
       const { pager } = this.state;
-      const writing = write.protocol === 'tree' ? pager.treeCommit(write.pages, write.meta) : pager.logCommit(write.pages, write.meta);
+      const writing = write.protocol === 'tree' ? pager.treeCommit(ready.staged, write.meta) : pager.logCommit(ready.staged, write.meta);
       written = writing.then(
         () => undefined,
         (e: unknown) => e ?? new Error('the commit failed'),
@@ -281,16 +285,27 @@ export class Writer {
    * undefined when nothing changed. An item that needs a page that cannot
    * be read fails alone (`applyItems`); the others are committed.
    */
-  private async prepare(items: Item[], outcomes: Outcome[]): Promise<PreparedCommit | undefined> {
+  private async prepare(items: Item[], outcomes: Outcome[]): Promise<Ready | undefined> {
     const runs: (TxnRun | undefined)[] = [];
     const logged = this.prepareLog(items, outcomes, runs);
-    if (logged !== 'checkpoint') return logged;
+    if (logged !== 'checkpoint') return logged && finish(this.staged(logged, UNPACED));
     // A checkpoint, once every commit before it has published (what the log
     // path read above is what they publish).
     await this.tail;
     if (this.failed) throw this.failed;
     const pace = new Pace();
-    return paced(this.checkpoint(items, outcomes, runs, pace), pace);
+    return paced(this.checkpointStaged(items, outcomes, runs, pace), pace);
+  }
+
+  /** A checkpoint (`checkpoint`) with its pages staged. */
+  private *checkpointStaged(items: Item[], outcomes: Outcome[], runs: (TxnRun | undefined)[], pace: Pace): Steps<Ready | undefined> {
+    const write = yield* this.checkpoint(items, outcomes, runs, pace);
+    return write && (yield* this.staged(write, pace));
+  }
+
+  /** `write` with its pages handed to the addon (`Pager.stage`), in slices of `pace`. */
+  private *staged(write: PreparedCommit, pace: Pace): Steps<Ready> {
+    return { write, staged: yield* this.state.pager.stage(write.pages, pace) };
   }
 
   /** `items` as a log commit, at once; 'checkpoint' when they need a tree commit. */

@@ -18,10 +18,12 @@
 //!
 //! A commit's pages are scattered over the file (freed pages are reused):
 //! one asynchronous call per run, or per step of the protocol, cost a pool
-//! round trip each, most of the time a small commit waited. The job has its
-//! own aligned copies of the pages and its own duplicate of `fd` (made
-//! before the call returns), so nothing it uses can change or close under
-//! it. The duplicate shares the descriptor's open file, `O_DIRECT` included.
+//! round trip each, most of the time a small commit waited. The job owns
+//! its pages (staged_pages.rs: the caller staged them, in page order, and
+//! the call takes them out of the handle), an aligned copy of the meta page
+//! and a duplicate of `fd` (made before the call returns), so nothing it
+//! uses can change or close under it. The duplicate shares the descriptor's
+//! open file, `O_DIRECT` included.
 //!
 //! The job starts writing only once every commit issued before it with the
 //! same `order` has finished, and writes nothing if one of them failed: the
@@ -41,8 +43,10 @@ use std::fs::File;
 use std::os::fd::{BorrowedFd, RawFd};
 use std::sync::Arc;
 
+use crate::aligned_bytes::AlignedBytes;
 use crate::commit_order::CommitOrder;
-use crate::format::{META_PAGES, PAGE_SIZES};
+use crate::format::META_PAGES;
+use crate::staged_pages::{self, Staged};
 use crate::io_trace;
 use crate::napi::{CallCtx, Env, ErrorKind, JsError, Method, Prop, Result, TypeTag, Value};
 
@@ -77,6 +81,9 @@ impl Stage {
 
 type Failure = (Stage, std::io::Error);
 
+/// "File too large" (asm-generic/errno-base.h, the same on every Linux target).
+const EFBIG: i32 = 27;
+
 /// How a commit's writes and syncs go (the module's header says why).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Protocol {
@@ -94,44 +101,16 @@ fn commit_order(cx: &mut CallCtx<'_>) -> Result<Value> {
     cx.env().external(order, &ORDER_TAG, 64)
 }
 
-/// A copy of `bytes` starting at a 4096-aligned address, which every
-/// O_DIRECT write accepts: a Vec over-allocated by one alignment, and the
-/// offset of its first aligned byte.
-struct AlignedCopy {
-    buffer: Vec<u8>,
-    start: usize,
-    len: usize,
-}
-
-impl AlignedCopy {
-    fn of(bytes: &[u8]) -> AlignedCopy {
-        // Only the copy writes the memory: no zeroing pass over it first.
-        let mut buffer: Vec<u8> = Vec::with_capacity(bytes.len() + 4096);
-        let start = buffer.as_ptr().align_offset(4096);
-        buffer.resize(start, 0);
-        buffer.extend_from_slice(bytes);
-        AlignedCopy {
-            buffer,
-            start,
-            len: bytes.len(),
-        }
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        &self.buffer[self.start..self.start + self.len]
-    }
-}
-
-/// `storeTreeCommit(fd, pages, pageNos, pageSize, meta, metaPageNo, sync, order): Promise<null>`
-/// — a tree commit: page `pageNos[i]` (u64 little-endian) from
-/// `pages[i * pageSize..]`, runs of consecutive pages with one `pwrite`
-/// each, `fdatasync`, then the meta page at `metaPageNo`, `fdatasync`
-/// (neither sync when `sync` is false).
+/// `storeTreeCommit(fd, staged, meta, metaPageNo, sync, order): Promise<null>`
+/// — a tree commit: the pages of `staged` (staged_pages.rs, taken out of
+/// it), runs of consecutive page numbers with one `pwrite` each,
+/// `fdatasync`, then the meta page at `metaPageNo`, `fdatasync` (neither
+/// sync when `sync` is false).
 fn tree_commit(cx: &mut CallCtx<'_>) -> Result<Value> {
     commit(cx, Protocol::Tree)
 }
 
-/// `storeLogCommit(fd, pages, pageNos, pageSize, meta, metaPageNo, sync, order): Promise<null>`
+/// `storeLogCommit(fd, staged, meta, metaPageNo, sync, order): Promise<null>`
 /// — a log commit: the pages as `storeTreeCommit` writes them, the meta
 /// page, then one `fdatasync` (none when `sync` is false).
 fn log_commit(cx: &mut CallCtx<'_>) -> Result<Value> {
@@ -139,31 +118,34 @@ fn log_commit(cx: &mut CallCtx<'_>) -> Result<Value> {
 }
 
 fn commit(cx: &mut CallCtx<'_>, protocol: Protocol) -> Result<Value> {
-    let job = PageWrite::from_args(cx)?;
-    let sync = cx
-        .boolean(6, "sync")?
-        .ok_or_else(|| JsError::type_error("sync must be a boolean"))?;
-    let meta_no = cx.number(5, "metaPageNo")?.unwrap_or(-1.0);
+    let fd = cx.number(0, "fd")?.unwrap_or(-1.0);
+    if !(fd >= 0.0 && fd <= i32::MAX as f64 && fd.fract() == 0.0) {
+        return Err(JsError::range_error(format!("fd must be a file descriptor, got {fd}")).into());
+    }
+    let page_size = staged_pages::page_size(cx, 1)?;
+    let meta_no = cx.number(3, "metaPageNo")?.unwrap_or(-1.0);
     if !(meta_no >= 0.0 && meta_no < META_PAGES as f64 && meta_no.fract() == 0.0) {
         return Err(
             JsError::range_error(format!("metaPageNo must be 0 or 1, got {meta_no}")).into(),
         );
     }
+    let sync = cx
+        .boolean(4, "sync")?
+        .ok_or_else(|| JsError::type_error("sync must be a boolean"))?;
     let meta = cx
-        .bytes(4, "meta")?
+        .bytes(2, "meta")?
         .ok_or_else(|| JsError::type_error("meta must be a Uint8Array"))?;
-    if meta.len() != job.page_size {
-        let msg = format!(
-            "meta must be one page of {} bytes, got {}",
-            job.page_size,
-            meta.len()
-        );
+    if meta.len() != page_size {
+        let msg = format!("meta must be one page of {page_size} bytes, got {}", meta.len());
         return Err(JsError::range_error(msg).into());
     }
-    let meta = AlignedCopy::of(meta);
-    let meta_offset = meta_no as u64 * job.page_size as u64;
-    let order: &Arc<CommitOrder> = cx.external(7, &ORDER_TAG, "order")?;
-    // Taken last: a call that throws takes no place in the order.
+    let meta = AlignedBytes::of(meta);
+    let meta_offset = meta_no as u64 * page_size as u64;
+    let order: &Arc<CommitOrder> = cx.external(5, &ORDER_TAG, "order")?;
+    let file = duplicate(fd as RawFd)
+        .map_err(|e| write_failed(format!("cannot duplicate fd {fd}: {e}"), &e))?;
+    // Taken last: a call that throws takes neither the pages nor a place in the order.
+    let staged = staged_pages::take(cx, 1)?;
     let ticket = order.ticket();
     let work = move || -> std::result::Result<(), Failure> {
         if ticket.wait_turn().is_err() {
@@ -172,12 +154,12 @@ fn commit(cx: &mut CallCtx<'_>, protocol: Protocol) -> Result<Value> {
         }
         let written = (|| {
             let write = |e| (Stage::Write, e);
-            let sync_data = || io_trace::sync(&job.file).map_err(|e| (Stage::Sync, e));
-            write_runs(&job.file, &job.data, &job.numbers, job.page_size).map_err(write)?;
+            let sync_data = || io_trace::sync(&file).map_err(|e| (Stage::Sync, e));
+            write_runs(&file, &staged).map_err(write)?;
             if sync && protocol == Protocol::Tree {
                 sync_data()?;
             }
-            io_trace::write_at(&job.file, meta.as_slice(), meta_offset).map_err(write)?;
+            io_trace::write_at(&file, meta.as_slice(), meta_offset).map_err(write)?;
             if sync {
                 sync_data()?;
             }
@@ -193,77 +175,20 @@ fn commit(cx: &mut CallCtx<'_>, protocol: Protocol) -> Result<Value> {
     cx.env().promise(name, work, settle_write)
 }
 
-/// The arguments `fd, pages, pageNos, pageSize` of a page write, checked,
-/// with the pages copied and the descriptor duplicated for the job.
-struct PageWrite {
-    file: File,
-    data: AlignedCopy,
-    numbers: Vec<u64>,
-    page_size: usize,
-}
-
-impl PageWrite {
-    fn from_args(cx: &mut CallCtx<'_>) -> Result<PageWrite> {
-        let fd = cx.number(0, "fd")?.unwrap_or(-1.0);
-        if !(fd >= 0.0 && fd <= i32::MAX as f64 && fd.fract() == 0.0) {
-            return Err(
-                JsError::range_error(format!("fd must be a file descriptor, got {fd}")).into(),
-            );
-        }
-        let page_size = cx.number(3, "pageSize")?.unwrap_or(0.0);
-        if !PAGE_SIZES.iter().any(|&p| p as f64 == page_size) {
-            let msg = format!("pageSize must be 512, 1024, 2048 or 4096, got {page_size}");
-            return Err(JsError::range_error(msg).into());
-        }
-        let page_size = page_size as usize;
-        let numbers: Vec<u64> = cx
-            .bytes(2, "pageNos")?
-            .ok_or_else(|| JsError::type_error("pageNos must be a Uint8Array"))?
-            .chunks(8)
-            .map(|c| c.try_into().map(u64::from_le_bytes))
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|_| JsError::range_error("pageNos must hold 8 bytes per page"))?;
-        let pages = cx
-            .bytes(1, "pages")?
-            .ok_or_else(|| JsError::type_error("pages must be a Uint8Array"))?;
-        if pages.len() != numbers.len() * page_size {
-            let msg = format!(
-                "pages must be {} bytes ({} pages of {page_size}), got {}",
-                numbers.len() * page_size,
-                numbers.len(),
-                pages.len()
-            );
-            return Err(JsError::range_error(msg).into());
-        }
-        let data = AlignedCopy::of(pages);
-        let file = duplicate(fd as RawFd)
-            .map_err(|e| write_failed(format!("cannot duplicate fd {fd}: {e}"), &e))?;
-        Ok(PageWrite {
-            file,
-            data,
-            numbers,
-            page_size,
-        })
-    }
-}
-
-/// The writes: consecutive page numbers go out together.
-fn write_runs(
-    file: &File,
-    data: &AlignedCopy,
-    numbers: &[u64],
-    page_size: usize,
-) -> std::io::Result<()> {
-    let bytes = data.as_slice();
+/// The writes: pages given with consecutive numbers go out together.
+fn write_runs(file: &File, staged: &Staged) -> std::io::Result<()> {
+    let (bytes, numbers, page_size) = (staged.data.as_slice(), &staged.numbers, staged.page_size);
     let mut i = 0;
     while i < numbers.len() {
         let mut j = i + 1;
         while j < numbers.len() && numbers[j] == numbers[j - 1] + 1 {
             j += 1;
         }
+        // Past the largest offset a file has (i64::MAX): EFBIG, as the kernel says it.
         let offset = numbers[i]
             .checked_mul(page_size as u64)
-            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+            .filter(|o| o.saturating_add(((j - i) * page_size) as u64) <= i64::MAX as u64)
+            .ok_or_else(|| std::io::Error::from_raw_os_error(EFBIG))?;
         io_trace::write_at(file, &bytes[i * page_size..j * page_size], offset)?;
         i = j;
     }

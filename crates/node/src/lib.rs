@@ -9,6 +9,7 @@
 //! `reader_table` (each allowed there by name); the rest is checked safe.
 #![deny(unsafe_code)]
 
+mod aligned_bytes;
 mod commit;
 mod commit_order;
 mod fadvise;
@@ -19,6 +20,7 @@ mod napi;
 mod napi_sys;
 mod prefetch;
 mod reader_table;
+mod staged_pages;
 mod store;
 mod store_table;
 mod xrp;
@@ -60,6 +62,7 @@ pub(crate) fn init(env: Env, exports: Value) -> Result<()> {
         .chain(prefetch::METHODS)
         .chain(store_table::METHODS)
         .chain(commit::METHODS)
+        .chain(staged_pages::METHODS)
         .chain(io_trace::METHODS)
         .chain(leaves::METHODS)
     {
