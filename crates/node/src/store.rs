@@ -15,9 +15,8 @@ pub(crate) const METHODS: [(&str, Method); 2] = [
 /// `offset..offset + length` (`length` 0: to the end of the file) from its
 /// page cache (`posix_fadvise(DONTNEED)`), so that buffered reads of them go
 /// to the disk. After a failed write-back the kernel keeps the pages it
-/// could not write, marked clean, holding the new bytes; reads return them
-/// and, on ext4, later writes over them can be lost (src/store/stale-cache.ts).
-/// Dirty pages are written back, not dropped.
+/// could not write, marked clean, holding the new bytes, and reads return
+/// them (src/store/stale-cache.ts). Dirty pages are written back, not dropped.
 fn drop_cache(cx: &mut CallCtx<'_>) -> Result<Value> {
     let env = cx.env();
     let fd = cx.number(0, "fd")?.unwrap_or(-1.0);
