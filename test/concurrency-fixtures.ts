@@ -3,9 +3,11 @@
 // script run as a worker thread or as a child process, which talks back
 // by messages either way.
 import { fork, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { expect } from 'vitest';
+import { native } from '../src/native.js';
 import { DIST_INDEX } from './store-fixtures.js';
 
 /** A worker thread or child process running a script; `messages` are what it posted, in order. */
@@ -86,3 +88,22 @@ export function start(script: string, how: 'thread' | 'process', args: unknown):
     pid,
   };
 }
+
+/** The live slots of `path`'s lock file, decoded with the addon's layout (native.lockFile). */
+export function slotsOf(path: string): { pid: number; txid: bigint }[] {
+  const file = readFileSync(`${path}-lock`);
+  const L = native.lockFile;
+  expect(file.length).toBe(L.fileBytes);
+  expect(file.readBigUInt64LE(L.header.magic)).toBe(L.magic);
+  expect(file.readUInt32LE(L.header.version)).toBe(L.version);
+  expect(file.readUInt32LE(L.header.slots)).toBe(L.slots);
+  const out: { pid: number; txid: bigint }[] = [];
+  for (let s = 0; s < L.slots; s++) {
+    const at = L.headerBytes + s * L.slotBytes;
+    const pid = file.readUInt32LE(at + L.slot.pid);
+    if (pid !== 0) out.push({ pid, txid: file.readBigUInt64LE(at + L.slot.txid) });
+  }
+  return out;
+}
+/** A slot's txid when its handle reads nothing. */
+export const NONE = 2n ** 64n - 1n;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReadOnlyError, open } from '../src/index.js';
 import { native } from '../src/native.js';
-import { peerScript, start } from './concurrency-fixtures.js';
+import { NONE, peerScript, slotsOf, start } from './concurrency-fixtures.js';
 import { requireFreshStore } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
@@ -18,23 +18,6 @@ let seq = 0;
 const newPath = () => join(tmp.dir, `${seq++}.db`);
 const KEYS = Array.from({ length: 12 }, (_, i) => `k${String(i).padStart(2, '0')}`);
 
-/** The live slots of `path`'s lock file, decoded with the addon's layout (native.lockFile). */
-function slotsOf(path: string): { pid: number; txid: bigint }[] {
-  const file = readFileSync(`${path}-lock`);
-  const L = native.lockFile;
-  expect(file.length).toBe(L.fileBytes);
-  expect(file.readBigUInt64LE(L.header.magic)).toBe(L.magic);
-  expect(file.readUInt32LE(L.header.version)).toBe(L.version);
-  expect(file.readUInt32LE(L.header.slots)).toBe(L.slots);
-  const out: { pid: number; txid: bigint }[] = [];
-  for (let s = 0; s < L.slots; s++) {
-    const at = L.headerBytes + s * L.slotBytes;
-    const pid = file.readUInt32LE(at + L.slot.pid);
-    if (pid !== 0) out.push({ pid, txid: file.readBigUInt64LE(at + L.slot.txid) });
-  }
-  return out;
-}
-const NONE = 2n ** 64n - 1n;
 
 describe('the reader table', () => {
   it("holds each handle's slot, with the txid of the oldest snapshot it reads, in the lock file beside the database", async () => {

@@ -26,6 +26,7 @@ import { defaultCacheSize } from './memory.js';
 import { META_PAGES, PAGE_SIZES, maxKeyLen } from '../format/page.js';
 import { Snapshot, Snapshots, type Recovery, type StoreState } from './snapshot.js';
 import { storeStats, type Stats } from './stats.js';
+import { fileKey, storeKey } from './shared-stores.js';
 import type { Op, TxnOps } from './ops.js';
 import { Writer } from './writer.js';
 import { xrpBackend } from '../xrp.js';
@@ -236,14 +237,26 @@ function* chosen<T>(chains: () => boolean, chained: () => Generator<T, undefined
   return yield* chains() ? chained() : walked();
 }
 
+/** The encodings `options` ask for (absent: not asked). */
+function askedEncodingsOf(options: OpenOptions): Partial<Encodings> {
+  const asked: Partial<Encodings> = {};
+  if (options.keyEncoding !== undefined) asked.keyEncoding = choice(options.keyEncoding, 'keyEncoding', KEY_ENCODINGS, 'ordered-binary');
+  const valueEncoding = askedValueEncoding(options);
+  if (valueEncoding !== undefined) asked.valueEncoding = valueEncoding;
+  return asked;
+}
+
 /** The conditions a batch operation carries, apart from its other fields. */
 function conditionsIn<V>(op: WriteConditions<V>): WriteConditions<V> {
   return { noOverwrite: op.noOverwrite, ifValue: op.ifValue };
 }
 
 export function open<K = unknown, V = any>(path: string, options: OpenOptions = {}): Database<K, V> {
-  return new Database<K, V>(path, options);
+  return Database.openShared<K, V>(path, options);
 }
+
+/** The stores open in this process, by file (shared-stores.ts): each the first handle opened on it. */
+const openStores = new Map<string, Database<any, any>>();
 
 export class Database<K = unknown, V = any> {
   readonly path: string;
@@ -291,6 +304,13 @@ export class Database<K = unknown, V = any> {
   private readonly snapshots = new Snapshots((oldest) => this.table?.hold(oldest));
   private readonly orphans = new FinalizationRegistry<Snapshot>((s) => s.release());
   private closing: Promise<void> | undefined;
+  /** The store this handle opened (undefined once it is closed); handles that share it (`share`) read `state`, their own. */
+  private store: StoreState | undefined;
+  /** Set on a store other handles may share (shared-stores.ts): its options' key and its file's. */
+  private storeKey: string | undefined;
+  private fileKey: string | undefined;
+  /** Handles sharing this handle's store (`share`) that are still open: the store closes after the last. */
+  private sharers = 0;
   /** The batch this turn's puts join, until the writer takes it or another write is issued. */
   private openPuts: { packed: PackedOps; done: Promise<unknown>; each: () => void } | undefined;
 
@@ -311,10 +331,7 @@ export class Database<K = unknown, V = any> {
     if (logLimit !== undefined && (!Number.isInteger(logLimit) || logLimit < 0)) throw new RangeError(`logLimit must be an integer >= 0, got ${logLimit}`);
     const lookup = choice(options.lookup, 'lookup', ['auto', 'walk', 'xrp'] as const, 'auto');
     const xrpMode = choice(options.xrpMode, 'xrpMode', ['extended', 'kernel'] as const, 'extended');
-    const asked: Partial<Encodings> = {};
-    if (options.keyEncoding !== undefined) asked.keyEncoding = choice(options.keyEncoding, 'keyEncoding', KEY_ENCODINGS, 'ordered-binary');
-    const valueEncoding = askedValueEncoding(options);
-    if (valueEncoding !== undefined) asked.valueEncoding = valueEncoding;
+    const asked = askedEncodingsOf(options);
     if (options.initEmpty !== undefined && typeof options.initEmpty !== 'boolean') throw typeError('initEmpty must be a boolean');
     const encodings = codesOf({ ...DEFAULT_ENCODINGS, ...asked });
     const readOnly = options.readOnly === true;
@@ -331,6 +348,7 @@ export class Database<K = unknown, V = any> {
     opened.state.meta = { ...opened.state.meta, ...resolved.record };
     this.path = path;
     this.state = opened.state;
+    this.store = opened.state;
     this.table = opened.table;
     this.readOnly = readOnly;
     this.pageSize = opened.state.pageSize;
@@ -911,18 +929,96 @@ export class Database<K = unknown, V = any> {
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (!this.state) return;
+      if (this.sharers > 0) {
+        // Other handles use the store: this one closes, the store stays open until they do (`share`).
+        this.state = undefined;
+        return this.writer.drain();
+      }
+      await this.closeStore();
+    })();
+    return this.closing;
+  }
+
+  /**
+   * `open()`: a handle on the store already open on `path` in this process
+   * when the store options agree (shared-stores.ts), else on a new store,
+   * which later opens may share.
+   * @internal
+   */
+  static openShared<K, V>(path: string, options: OpenOptions): Database<K, V> {
+    const file = typeof path === 'string' ? fileKey(path) : undefined;
+    const key = storeKey(options);
+    const owner = file === undefined ? undefined : openStores.get(file);
+    if (owner && key !== undefined && owner.storeKey === key && (options.readOnly === true || !owner.readOnly)) {
+      return owner.share(options) as Database<K, V>;
+    }
+    const db = new Database<K, V>(path, options);
+    const opened = fileKey(path);
+    if (key !== undefined && opened !== undefined && !openStores.has(opened)) {
+      db.storeKey = key;
+      db.fileKey = opened;
+      openStores.set(opened, db);
+    }
+    return db;
+  }
+
+  /**
+   * A handle of its own on this store, for `open()` of the same file with the
+   * same store options (shared-stores.ts): its own encodings (checked against
+   * the file's), `readOnly` and `close`; the store's cache, writer, reader
+   * slot and named databases. The store closes when its last handle does.
+   */
+  private share(options: OpenOptions): Database<any, any> {
+    const store = this.store;
+    if (!store) throw new DatabaseClosedError(this.path);
+    const asked = askedEncodingsOf(options);
+    const { encodings } = resolveEncodings(this.path, store.meta, asked);
+    const space = rootKeyspace(keyCodec(encodings.keyEncoding, maxKeyLen(this.pageSize)));
+    const view = Object.create(this) as Database<any, any>;
+    const own = (value: unknown) => ({ value, writable: true });
+    const owner = this as Database<any, any>;
+    Object.defineProperties(view, {
+      rootDb: own(view),
+      state: own(store),
+      closing: own(undefined),
+      readOnly: own(options.readOnly === true || this.readOnly),
+      space: own(space),
+      keys: own(space.keys),
+      values: own(valueCodec(encodings.valueEncoding)),
+      keyEncoding: own(encodings.keyEncoding),
+      valueEncoding: own(encodings.valueEncoding),
+      // One open batch of puts for the store, so that writes apply in the order issued, whichever handle issued them.
+      openPuts: { get: () => owner.openPuts, set: (v: Database['openPuts']) => (owner.openPuts = v) },
+      close: own(() =>
+        (view.closing ??= (async () => {
+          view.state = undefined;
+          await owner.writer.drain();
+          if (--owner.sharers === 0 && owner.closing) await owner.closeStore();
+        })()),
+      ),
+    });
+    this.sharers++;
+    return view;
+  }
+
+  /** Closes the store: once its last handle is closed. */
+  private async closeStore(): Promise<void> {
+    const store = this.store;
+    if (!store) return;
+    this.store = undefined;
+    if (this.fileKey !== undefined && openStores.get(this.fileKey) === this) openStores.delete(this.fileKey);
+    {
       await this.writer.drain();
       await this.auto?.idle();
       await this.prefetching.warmer?.stop();
       this.snapshots.releaseAll();
       this.xrp?.close();
-      this.state.pager.close();
-      this.state.cache.clear();
+      store.pager.close();
+      store.cache.clear();
       this.state = undefined;
       this.table?.close();
       this.table = undefined;
-    })();
-    return this.closing;
+    }
   }
 
   /**
