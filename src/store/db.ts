@@ -853,6 +853,37 @@ export class Database<K = unknown, V = any> {
     return this.writable().transactionSync((ops) => this.joined.run(ops, () => fn(this.txOf(ops))));
   }
 
+  /**
+   * Removes every entry of this database, as lmdb-js's `clearAsync`: the
+   * root's own keys (not its named databases'), or a named database's. One
+   * commit of its own, after every write issued before it has committed and
+   * before any issued after it; all of it or, when it fails, nothing. Each
+   * key is removed as a `remove` would (a large database makes a large
+   * commit).
+   */
+  clearAsync(): Promise<void> {
+    if (this.joined.ops) throw new UnsupportedError('clearAsync inside a transaction callback: clear before or after it');
+    this.openPuts = undefined;
+    return this.writable().transaction((ops) => this.clearIn(ops), true);
+  }
+
+  /**
+   * `clearAsync`, committed now. Writes issued before it and not yet
+   * committed would not be seen by its read of the keys: then it throws
+   * WritesPendingError (await `flushed` first).
+   */
+  clearSync(): void {
+    if (this.joined.ops) throw new UnsupportedError('clearSync inside a transaction callback: clear before or after it');
+    this.openPuts = undefined;
+    this.writable().transactionSync((ops) => this.clearIn(ops), true);
+  }
+
+  /** Removes in `ops` every key of this database the last commit holds (the writer runs it with nothing before it in its commit). */
+  private clearIn(ops: TxnOps): void {
+    const keys = this.iterate(this.open(), this.bounds({}), (_snap, k) => Buffer.from(k));
+    for (const key of keys) ops.remove(key);
+  }
+
   /** Resolves once every write issued so far has committed (or failed), as lmdb-js's `flushed`. */
   get flushed(): Promise<void> {
     return this.writer.drain();

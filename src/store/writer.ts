@@ -72,7 +72,7 @@ export const LOG_COMMIT_KEYS_SCATTERED = 16_384;
 
 type Item =
   | { kind: 'ops'; ops: Op[] | PackedOps; resolve: (v: unknown) => void; reject: (e: unknown) => void }
-  | { kind: 'txn'; fn: (tx: TxnOps) => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void };
+  | { kind: 'txn'; fn: (tx: TxnOps) => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void; alone?: boolean };
 
 /** What an item came to: its answer, or why it failed (then nothing of it is in the commit). */
 type Outcome = { ok: boolean; value: unknown };
@@ -81,6 +81,8 @@ type Ready = { write: PreparedCommit; staged: StagedPages };
 
 export class Writer {
   private queue: Item[] = [];
+  /** Items in the queue that commit alone (`transaction`'s `alone`). */
+  private alone = 0;
   private scheduled = false;
   /** The commit being prepared, if any (one at a time). */
   private preparing: Promise<void> | undefined;
@@ -118,8 +120,16 @@ export class Writer {
     return this.enqueue((resolve, reject) => ({ kind: 'ops', ops, resolve, reject }));
   }
 
-  transaction<T>(fn: (tx: TxnOps) => T): Promise<T> {
-    return this.enqueue((resolve, reject) => ({ kind: 'txn', fn, resolve, reject })) as Promise<T>;
+  /**
+   * Queues `fn` as a transaction. `alone`: in a commit of its own, prepared
+   * once every commit before it has published, so that a snapshot `fn`
+   * opens sees everything written before it (a clear: db.ts `clearAsync`).
+   */
+  transaction<T>(fn: (tx: TxnOps) => T, alone = false): Promise<T> {
+    return this.enqueue((resolve, reject) => {
+      if (alone) this.alone++;
+      return { kind: 'txn', fn, resolve, reject, alone };
+    }) as Promise<T>;
   }
 
   /** `write`, committed now: see commitSync. */
@@ -128,8 +138,9 @@ export class Writer {
   }
 
   /** `transaction`, committed now: see commitSync. */
-  transactionSync<T>(fn: (tx: TxnOps) => T): T {
-    return this.commitSync((resolve, reject) => ({ kind: 'txn', fn, resolve, reject })) as T;
+  /** `transaction`, committed now: see commitSync. `alone`: with nothing queued before it (WritesPendingError otherwise). */
+  transactionSync<T>(fn: (tx: TxnOps) => T, alone = false): T {
+    return this.commitSync((resolve, reject) => ({ kind: 'txn', fn, resolve, reject }), alone) as T;
   }
 
   /** Resolves when every queued write has committed (or failed). */
@@ -154,13 +165,19 @@ export class Writer {
   }
 
   /** Takes the write lock now if it is free; false when a wait for it has begun (pump runs again once held). */
+  /** Fails every queued item with `e`. */
+  private rejectQueued(e: unknown): void {
+    this.alone = 0;
+    this.queue.splice(0).forEach((item) => item.reject(e));
+  }
+
   private locked(): boolean {
     if (this.lock.held) return true;
     let waiting: Promise<void> | undefined;
     try {
       waiting = this.lock.take();
     } catch (e) {
-      this.queue.splice(0).forEach((item) => item.reject(e));
+      this.rejectQueued(e);
       return false;
     }
     if (waiting === undefined) {
@@ -175,7 +192,7 @@ export class Writer {
       },
       (e: unknown) => {
         this.lockWait = undefined;
-        this.queue.splice(0).forEach((item) => item.reject(e));
+        this.rejectQueued(e);
       },
     );
     return false;
@@ -202,8 +219,12 @@ export class Writer {
   /** Prepares the queued writes as the next commit, when the pipeline has room for one. */
   private pump(): void {
     if (this.preparing || this.queue.length === 0 || this.barrier || this.unpublished >= 2) return this.releaseIfIdle();
+    // An item that commits alone waits for the commits before it to publish, and takes no other with it.
+    const cut = this.alone > 0 ? this.queue.findIndex((item) => item.kind === 'txn' && item.alone) : -1;
+    if (cut === 0 && this.unpublished > 0) return;
     if (!this.locked()) return;
-    const items = this.queue.splice(0);
+    const items = cut < 0 ? this.queue.splice(0) : this.queue.splice(0, Math.max(cut, 1));
+    if (cut === 0) this.alone--;
     for (const item of items) if (item.kind === 'ops' && item.ops instanceof PackedOps) item.ops.sealed = true;
     // The log path applies the items before stage() returns, and so before
     // `preparing` is set: `applying` covers that, for commitSync.
@@ -343,11 +364,14 @@ export class Writer {
    * this throws WritesPendingError and nothing is queued (await
    * `drain()`, the database's `flushed`, first).
    */
-  commitSync(make: (resolve: (v: unknown) => void, reject: (e: unknown) => void) => Item): unknown {
+  commitSync(make: (resolve: (v: unknown) => void, reject: (e: unknown) => void) => Item, alone = false): unknown {
     if (this.failed) throw this.failed;
     // `applying`: called from a transaction callback of a commit being
     // prepared, which this one would build beside, not on top of.
-    if (this.preparing || this.unpublished > 0 || this.applying) throw new WritesPendingError(this.state.path);
+    // A queued item that commits alone must not join this one; nor may queued items join one that does (`transactionSync`).
+    if (this.preparing || this.unpublished > 0 || this.applying || this.alone > 0 || (alone && this.queue.length > 0)) {
+      throw new WritesPendingError(this.state.path);
+    }
     if (!this.lock.held) {
       this.lock.takeSync();
       this.head = this.state.meta;
