@@ -1038,18 +1038,16 @@ export class Database<K = unknown, V = any> {
     if (!store) return;
     this.store = undefined;
     if (this.fileKey !== undefined && openStores.get(this.fileKey) === this) openStores.delete(this.fileKey);
-    {
-      await this.writer.drain();
-      await this.auto?.idle();
-      await this.prefetching.warmer?.stop();
-      this.snapshots.releaseAll();
-      this.xrp?.close();
-      store.pager.close();
-      store.cache.clear();
-      this.state = undefined;
-      this.table?.close();
-      this.table = undefined;
-    }
+    await this.writer.drain();
+    await this.auto?.idle();
+    await this.prefetching.warmer?.stop();
+    this.snapshots.releaseAll();
+    this.xrp?.close();
+    store.pager.close();
+    store.cache.clear();
+    this.state = undefined;
+    this.table?.close();
+    this.table = undefined;
   }
 
   /**

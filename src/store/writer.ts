@@ -137,7 +137,6 @@ export class Writer {
     return this.commitSync((resolve, reject) => ({ kind: 'ops', ops, resolve, reject }));
   }
 
-  /** `transaction`, committed now: see commitSync. */
   /** `transaction`, committed now: see commitSync. `alone`: with nothing queued before it (WritesPendingError otherwise). */
   transactionSync<T>(fn: (tx: TxnOps) => T, alone = false): T {
     return this.commitSync((resolve, reject) => ({ kind: 'txn', fn, resolve, reject }), alone) as T;
@@ -164,13 +163,13 @@ export class Writer {
     return !this.committing && this.queue.length === 0;
   }
 
-  /** Takes the write lock now if it is free; false when a wait for it has begun (pump runs again once held). */
   /** Fails every queued item with `e`. */
   private rejectQueued(e: unknown): void {
     this.alone = 0;
     this.queue.splice(0).forEach((item) => item.reject(e));
   }
 
+  /** Takes the write lock now if it is free; false when a wait for it has begun (pump runs again once held). */
   private locked(): boolean {
     if (this.lock.held) return true;
     let waiting: Promise<void> | undefined;
