@@ -7,7 +7,8 @@
 // when reads go to the device: it serves them together, and no lookup waits
 // on another's. When the file is in the kernel's page cache a read is a
 // copy, and a batch's round trip to the runtime's threads costs more than
-// walking (bench:store: gathered chains at 0.35x of walks, warm).
+// walking (bench:store: gathered chains at 0.35x of walks, warm). Then a
+// caller's lookups are walked at once, with no wait for the turn.
 //
 // What must hold: every caller gets exactly its own answers, in its order,
 // or the error of its own first failed key (one damaged page fails only the
@@ -30,6 +31,17 @@ export interface BatchChoice {
 export const WALK_PROBE = 8;
 /** Every this many turns, the way the costs do not favour is measured again. */
 export const BATCH_PROBE_EVERY = 32;
+/**
+ * While walking costs less, a caller's lookups are walked at once, without
+ * waiting for the turn's batch (the wait, a turn of the event loop, cost
+ * more than the walk: one `await get` at a time ran at a third of
+ * `getSync`'s rate); every this many callers, one waits for the turn, and
+ * the callers after it in that turn join it, so that turns go on measuring
+ * both ways on batches as large as the callers make them.
+ */
+export const WALK_NOW_PROBE = 64;
+/** The most a walk may cost lately (ms per lookup) for `lookup` to walk at once: several times a walk from the kernel's cache, well under one from a disk. */
+export const WALK_NOW_MS = 0.025;
 
 interface Waiter {
   /** Its asks: `from` to `from + count` in the batch. */
@@ -48,6 +60,8 @@ export class TurnBatch {
   /** Per lookup: a turn's chains as one batch (wall time over lookups), and walking on this thread. */
   private readonly cost = { batch: new RunningCost(), walk: new RunningCost() };
   private turns = 0;
+  /** Callers answered at once by walking (`lookup`). */
+  private walkedNow = 0;
 
   constructor(
     private readonly xrp: XrpLookup,
@@ -56,6 +70,11 @@ export class TurnBatch {
 
   /** The values of `asks` (a caller's lookups that must read), from the turn's batch. */
   lookup(asks: ChainAsk[]): Promise<(LeafValue | undefined)[]> {
+    if (!this.scheduled && this.walksNow() && ++this.walkedNow % WALK_NOW_PROBE !== 0) {
+      const found = this.walk(asks);
+      const failed = found.find((v) => v instanceof Error);
+      return failed !== undefined ? Promise.reject(failed) : Promise.resolve(found as (LeafValue | undefined)[]);
+    }
     return new Promise((resolve, reject) => {
       this.waiters.push({ from: this.asks.length, count: asks.length, resolve, reject });
       for (const a of asks) this.asks.push(a);
@@ -71,6 +90,18 @@ export class TurnBatch {
         });
       });
     });
+  }
+
+  /**
+   * Whether a caller's lookups are walked at once: while walking costs less
+   * than a batch and little in itself (pages from memory, the kernel's
+   * cache: a few µs). A walk that reads the device costs ten times that,
+   * and many of them are better batched, reads in flight together; a
+   * batch's cost is measured per lookup over batches of any size, so it
+   * cannot say that alone.
+   */
+  private walksNow(): boolean {
+    return this.choice.path === 'walk' && this.cost.walk.average < WALK_NOW_MS;
   }
 
   /** Settles once every gathered batch has settled. */

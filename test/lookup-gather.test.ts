@@ -1,0 +1,95 @@
+// The turn's gathered lookups (lookup-gather.ts), with a stand-in runtime and
+// snapshots whose costs the test sets: while walking costs less than a batch
+// and little in itself, a caller is answered at once, without waiting for
+// the turn; when a walk costs a device read, callers wait for the turn and
+// are batched together.
+import { describe, expect, it } from 'vitest';
+import { TurnBatch, WALK_NOW_PROBE } from '../src/store/lookup-gather.js';
+import type { LookupCounts } from '../src/store/lookup-choice.js';
+import type { ChainAsk, XrpLookup } from '../src/store/xrp-lookup.js';
+
+const counts = (): LookupCounts => ({ cached: 0, walked: 0, chained: 0, batched: 0, batches: 0, probes: 0, scansWalked: 0, scansChained: 0 });
+
+/** A runtime whose batches take `ms` and answer every ask with its key. */
+function runtime(ms: number): XrpLookup {
+  return {
+    chainMany: async (asks: ChainAsk[]) => {
+      await new Promise((r) => setTimeout(r, ms));
+      return asks.map((a) => a.key);
+    },
+  } as unknown as XrpLookup;
+}
+
+/** An ask whose walk answers its key after spinning `micros`. */
+function ask(key: string, micros = 0): ChainAsk {
+  const lookupFrom = () => {
+    const until = performance.now() + micros / 1000;
+    while (performance.now() < until);
+    return Buffer.from(key);
+  };
+  return { snap: { lookupFrom }, start: { page: 1, depth: 0 }, key: Buffer.from(key) } as unknown as ChainAsk;
+}
+
+/** Whether `p` settles at once: within the microtasks after the call, before any later turn of the event loop. */
+async function settlesAtOnce(p: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  void p.then(() => (settled = true));
+  await Promise.resolve();
+  await Promise.resolve();
+  return settled;
+}
+
+/** A turn of ten callers: measures both ways (a few walked, the rest one batch). */
+async function measureBoth(batch: TurnBatch, micros: number): Promise<void> {
+  const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => batch.lookup([ask(`m${i}`, micros)])));
+  expect(answers.map((a) => a[0]?.toString())).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+}
+
+describe('gathered lookups', () => {
+  it('are answered at once while walks are cheap, every WALK_NOW_PROBE-th caller waiting for its turn', async () => {
+    const c = counts();
+    const batch = new TurnBatch(runtime(5), c);
+    // Turns until the walks' average shows their cost (a pause of the process in the first sample is averaged away).
+    for (let turn = 0; turn < 100 && !(batch.choice.walkMicros! < 5); turn++) await measureBoth(batch, 0);
+    expect(batch.choice.path).toBe('walk');
+    expect(batch.choice.walkMicros).toBeLessThan(5);
+    const batches = c.batches;
+    let waited = 0;
+    for (let i = 0; i < 2 * WALK_NOW_PROBE; i++) {
+      const p = batch.lookup([ask(`k${i}`)]);
+      if (!(await settlesAtOnce(p))) waited++;
+      expect((await p)[0]?.toString()).toBe(`k${i}`);
+    }
+    expect(waited).toBe(2);
+    // The callers that waited were walked too (walking is cheaper), not batched.
+    expect(c.batches).toBe(batches);
+  });
+
+  it('wait for the turn, and are batched together, when a walk costs a device read', async () => {
+    const c = counts();
+    const batch = new TurnBatch(runtime(30), c);
+    await measureBoth(batch, 300);
+    // Walking measured cheaper than these slow batches, but not cheap: no caller is answered at once.
+    expect(batch.choice.path).toBe('walk');
+    expect(await settlesAtOnce(batch.lookup([ask('slow', 300)]))).toBe(false);
+  });
+
+  it('join a turn already gathering, so that probes measure batches of every caller of the turn', async () => {
+    const c = counts();
+    const batch = new TurnBatch(runtime(5), c);
+    for (let turn = 0; turn < 100 && !(batch.choice.walkMicros! < 5); turn++) await measureBoth(batch, 0);
+    const first = batch.lookup([ask('a')]);
+    // The turn has no gathering yet: answered at once; once one caller waits (every WALK_NOW_PROBE-th), the rest of its turn join it.
+    expect(await settlesAtOnce(first)).toBe(true);
+    let joined = 0;
+    const pending: Promise<unknown>[] = [];
+    for (let i = 0; i < WALK_NOW_PROBE + 5; i++) pending.push(batch.lookup([ask(`t${i}`)]).then(() => joined++));
+    await Promise.resolve();
+    await Promise.resolve();
+    // Some settled at once; the one that waited and every caller after it in this turn had not.
+    expect(joined).toBeLessThan(WALK_NOW_PROBE + 5);
+    expect(joined).toBeGreaterThan(0);
+    await Promise.all(pending);
+    expect(joined).toBe(WALK_NOW_PROBE + 5);
+  });
+});
