@@ -2,7 +2,8 @@
 // A lookup the store's memory finishes (Snapshot.descendCached reaches the
 // leaf) walks and reads nothing; one that must read pages runs from the
 // first page memory does not hold: async ones gathered per turn, walked or
-// as one batch of chains, or walked at once while walks are cheap (lookup-gather.ts), synchronous ones by a sync
+// as one batch of chains, or walked at once while walks are cheap
+// (lookup-gather.ts), synchronous ones by a sync
 // chain or a walk, each whichever has cost less lately; range scans that leave memory run
 // bpf/range.c. Every chain is verified as an `xrp` one is (xrp-lookup.ts):
 // the emulator checks each page's checksum and number, the programs its

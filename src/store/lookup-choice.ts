@@ -8,8 +8,9 @@
 // a chain (bpf/lookup.c on the XRP runtime, every page verified by the
 // emulator before the program sees it). Async reads (`get`, `getMany`) are
 // gathered per turn, then walked or chained in one batch, as their own
-// costs say, or walked at once while walks are cheap (lookup-gather.ts): a batch is where chains win most, many
-// reads in flight at once. A synchronous read
+// costs say, or walked at once while walks are cheap (lookup-gather.ts):
+// a batch is where chains win most, many reads in flight at once. A
+// synchronous read
 // (`getSync`, `has`, `getBinaryFast`) takes whichever of a sync chain and a
 // walk has cost less per lookup lately.
 //
