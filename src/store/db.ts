@@ -22,7 +22,7 @@ import { moveTo, newestMeta } from './refresh.js';
 import { WriteLock, type WriteLockSource } from './write-lock.js';
 import { existsSync, rmSync } from 'node:fs';
 import { copyEntries, publishCopy, temporaryPath } from './backup.js';
-import { defaultCacheSize } from './memory.js';
+import { defaultCacheSize, memoryLimit, type MemoryLimit } from './memory.js';
 import { META_PAGES, PAGE_SIZES, maxKeyLen } from '../format/page.js';
 import { Snapshot, Snapshots, type Recovery, type StoreState } from './snapshot.js';
 import { storeStats, type Stats } from './stats.js';
@@ -237,6 +237,9 @@ function* chosen<T>(chains: () => boolean, chained: () => Generator<T, undefined
   return yield* chains() ? chained() : walked();
 }
 
+/** A property of a handle's own, for Object.defineProperties (db.ts `viewWith`). */
+const own = (value: unknown): PropertyDescriptor => ({ value, writable: true });
+
 /** The encodings `options` ask for (absent: not asked). */
 function askedEncodingsOf(options: OpenOptions): Partial<Encodings> {
   const asked: Partial<Encodings> = {};
@@ -325,7 +328,10 @@ export class Database<K = unknown, V = any> {
     const cacheLevels = options.cacheLevels ?? 2;
     if (!Number.isInteger(cacheLevels) || cacheLevels < 0) throw new RangeError(`cacheLevels must be an integer >= 0, got ${cacheLevels}`);
     if (options.direct !== undefined && typeof options.direct !== 'boolean' && options.direct !== 'auto') throw new RangeError(`direct must be true, false or 'auto', got ${String(options.direct)}`);
-    const cacheSize = options.cacheSize ?? defaultCacheSize();
+    // Read once, when needed: the default cacheSize and the prefetch choice both follow it.
+    let limit: MemoryLimit | undefined;
+    const memory = () => (limit ??= memoryLimit());
+    const cacheSize = options.cacheSize ?? defaultCacheSize(memory());
     if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) throw new RangeError(`cacheSize must be an integer >= 0 (bytes), got ${cacheSize}`);
     const logLimit = options.logLimit;
     if (logLimit !== undefined && (!Number.isInteger(logLimit) || logLimit < 0)) throw new RangeError(`logLimit must be an integer >= 0, got ${logLimit}`);
@@ -400,7 +406,7 @@ export class Database<K = unknown, V = any> {
       treeBytes: treePages * this.pageSize,
       direct: pager.directBlock > 0,
       cacheSize,
-    });
+    }, memory);
     const free = (n: number) => this.state?.freelist.has(n) ?? true;
     this.prefetching = startPrefetch(pager, meta.pageCount, ahead, (n) => n >= META_PAGES && !log.has(n) && !freelist.has(n), free);
   }
@@ -1005,29 +1011,19 @@ export class Database<K = unknown, V = any> {
     const asked = askedEncodingsOf(options);
     const { encodings } = resolveEncodings(this.path, store.meta, asked);
     const space = rootKeyspace(keyCodec(encodings.keyEncoding, maxKeyLen(this.pageSize)));
-    const view = Object.create(this) as Database<any, any>;
-    const own = (value: unknown) => ({ value, writable: true });
-    const owner = this as Database<any, any>;
-    Object.defineProperties(view, {
+    const view = this.viewWith(space, encodings, (view) => ({
       rootDb: own(view),
       state: own(store),
       closing: own(undefined),
       readOnly: own(options.readOnly === true || this.readOnly),
-      space: own(space),
-      keys: own(space.keys),
-      values: own(valueCodec(encodings.valueEncoding)),
-      keyEncoding: own(encodings.keyEncoding),
-      valueEncoding: own(encodings.valueEncoding),
-      // One open batch of puts for the store, so that writes apply in the order issued, whichever handle issued them.
-      openPuts: { get: () => owner.openPuts, set: (v: Database['openPuts']) => (owner.openPuts = v) },
       close: own(() =>
         (view.closing ??= (async () => {
           view.state = undefined;
-          await owner.writer.drain();
-          if (--owner.sharers === 0 && owner.closing) await owner.closeStore();
+          await this.writer.drain();
+          if (--this.sharers === 0 && this.closing) await this.closeStore();
         })()),
       ),
-    });
+    }));
     this.sharers++;
     return view;
   }
@@ -1100,20 +1096,30 @@ export class Database<K = unknown, V = any> {
     }
     const p = maxKeyLen(this.pageSize) - opened.prefix.length;
     const space = prefixedKeyspace(keyCodec(opened.encodings.keyEncoding, p), opened.prefix, p);
-    const view = Object.create(root) as Database<K2, V2>;
-    const own = (value: unknown) => ({ value, writable: true });
-    Object.defineProperties(view, {
+    return root.viewWith(space, opened.encodings, (view) => ({
       name: own(opened.name),
-      space: own(space),
-      keys: own(space.keys),
-      values: own(valueCodec(opened.encodings.valueEncoding)),
-      keyEncoding: own(opened.encodings.keyEncoding),
-      valueEncoding: own(opened.encodings.valueEncoding),
-      // One open batch of puts for the file, so that writes apply in the order issued, whichever handle issued them.
-      openPuts: { get: () => root.openPuts, set: (v: Database['openPuts']) => (root.openPuts = v) },
       // Its own state, once closed: then it refuses reads and writes, and the root goes on.
       close: own(() => (view.closing ??= ((view.state = undefined), root.writer.drain()))),
       backup: own((path: string) => root.backup(path)),
+    })) as Database<K2, V2>;
+  }
+
+  /**
+   * A handle over this one's store (this handle its prototype): its own keys
+   * (`space`) and encodings, this handle's one open batch of puts (so that
+   * writes apply in the order issued, whichever handle issued them), and
+   * the properties `more` gives it.
+   */
+  private viewWith(space: Keyspace, encodings: Encodings, more: (view: Database<any, any>) => PropertyDescriptorMap): Database<any, any> {
+    const view = Object.create(this) as Database<any, any>;
+    Object.defineProperties(view, {
+      space: own(space),
+      keys: own(space.keys),
+      values: own(valueCodec(encodings.valueEncoding)),
+      keyEncoding: own(encodings.keyEncoding),
+      valueEncoding: own(encodings.valueEncoding),
+      openPuts: { get: () => this.openPuts, set: (v: Database['openPuts']) => (this.openPuts = v) },
+      ...more(view),
     });
     return view;
   }

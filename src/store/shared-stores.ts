@@ -14,7 +14,6 @@
 // against the file's (EncodingMismatchError), and so is `readOnly`.
 import { statSync } from 'node:fs';
 import { checkOptionNames } from './open-options.js';
-import { defaultCacheSize } from './memory.js';
 import type { OpenOptions } from './db.js';
 
 /** The file `path` names, as `dev:ino`; undefined when there is none (yet). */
@@ -39,7 +38,8 @@ export function storeKey(options: OpenOptions): string | undefined {
       sync,
       prefetch,
       options.direct ?? false,
-      options.cacheSize ?? defaultCacheSize(),
+      // Not the default's value: that reads the memory limit, which open() reads once already.
+      options.cacheSize ?? 'default',
       options.cacheLevels ?? 2,
       options.logLimit ?? null,
       options.lookup ?? 'auto',
