@@ -57,7 +57,7 @@ export interface OpenOptions {
    * `false` (default): buffered, because the kernel's page cache outlives
    * the process: after a restart the file's pages are still there, or are
    * read ahead in large requests (`prefetch`), where O_DIRECT starts from
-   * an empty cache (cold gets 0.74x lmdb-js's buffered, 0.29x direct:
+   * an empty cache (cold gets 0.74x and 0.81x lmdb-js's buffered, 0.29x direct:
    * docs/RESULTS.md). With O_DIRECT the store's cache is the only
    * cache of the file, so a warm read costs no system call; buffered, it
    * keeps branch pages and the kernel's page cache keeps the rest, a
