@@ -347,6 +347,43 @@ describe('the log', () => {
     await db.close();
   });
 
+  it('a log commit of thousands of keys lets the event loop run while it is prepared, the commit before it publishing meanwhile; readers see each whole or not at all', async () => {
+    const db: Bin = open(newPath(), { ...BINARY, logLimit: LOG_COMMIT_KEYS_SCATTERED });
+    await put(db, 0, 20_000, 'tree');
+    // A: ten keys, logged. B, issued a turn later while A is in flight:
+    // 10,000 other keys in a scrambled order, logged too (prepared on top of A).
+    const a = db.batch(Array.from({ length: 10 }, (_, i) => ({ type: 'put' as const, key: key(i), value: val('A', i) })));
+    await new Promise((resolve) => setImmediate(resolve));
+    const bKeys = Array.from({ length: 10_000 }, (_, i) => 10 + ((i * 7919) % 19_990));
+    const b = db.batch(bKeys.map((k) => ({ type: 'put' as const, key: key(k), value: val('B', k) })));
+    const writer = (db as unknown as { writer: { preparing: Promise<void> | undefined } }).writer;
+    const sample = bKeys.filter((_, i) => i % 500 === 0);
+    const seen = new Set<string>();
+    let aPublishedWhileBPrepared = 0;
+    let settled = false;
+    void b.finally(() => (settled = true));
+    const tick = () => {
+      if (settled) return;
+      const aNow = db.getSync(key(3))!.toString().startsWith('A') ? 'A' : '-';
+      const bNow = sample.map((k) => (db.getSync(key(k))!.toString().startsWith('B') ? 'B' : '-')).join('');
+      seen.add(`${aNow} ${bNow}`);
+      if (aNow === 'A' && writer.preparing !== undefined) aPublishedWhileBPrepared++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    await Promise.all([a, b]);
+    const none = '-'.repeat(sample.length);
+    // Each commit is seen whole or not at all, and B never before A.
+    expect([...seen].every((s) => [`- ${none}`, `A ${none}`, `A ${'B'.repeat(sample.length)}`].includes(s))).toBe(true);
+    // A published, and readers ran, while B was still being prepared.
+    expect(aPublishedWhileBPrepared).toBeGreaterThanOrEqual(1);
+    expect(db.stats()).toMatchObject({ logKeys: 10_010, entries: 20_000 });
+    await checkAcrossReopen(db, db.path, (d) => {
+      expect(d.getSync(key(3))).toEqual(val('A', 3));
+      for (const k of sample) expect(d.getSync(key(k))).toEqual(val('B', k));
+    });
+  });
+
   it('a snapshot keeps what it saw across log commits and a checkpoint', async () => {
     const db: Bin = open(newPath(), { ...BINARY, logLimit: 200 });
     await put(db, 0, 100, 'old');

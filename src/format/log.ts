@@ -70,38 +70,41 @@ export const loggable = (valueLength: number, p: number) => valueLength <= maxIn
 export const countDelta = (kind: LogKind) => (kind === LogKind.Insert ? 1 : kind === LogKind.Remove ? -1 : 0);
 
 /**
- * `records` packed into log pages numbered by `allocate` (each page's `next`
- * the one before it; the first one's `prevNewest`). Returns the pages and the
- * number of the newest.
+ * Records packed into log pages numbered by `allocate`, one `add` at a time
+ * (a commit's may be encoded across several turns: writer.ts), each page's
+ * `next` the one before it, the first one's `prevNewest`. `finish` seals the
+ * last page and returns the pages and the number of the newest.
  */
-export function encodeLog(
-  p: number,
-  txid: number,
-  records: LogRecord[],
-  allocate: () => number,
-  prevNewest: number,
-): { pages: Map<number, Buffer>; newest: number } {
-  const pages = new Map<number, Buffer>();
-  let pageNo = prevNewest;
-  let page: Buffer | undefined;
-  let off = p;
-  let count = 0;
-  const close = () => {
-    if (!page) return;
-    page.writeUInt16LE(count, HEADER_FIELDS.count);
-    pages.set(pageNo, seal(page));
-  };
-  for (const r of records) {
+export class LogEncoder {
+  private readonly pages = new Map<number, Buffer>();
+  private pageNo: number;
+  private page: Buffer | undefined;
+  /** Where the next record goes in `page`; past the end while there is none. */
+  private off: number;
+  private count = 0;
+
+  constructor(
+    private readonly p: number,
+    private readonly txid: number,
+    private readonly allocate: () => number,
+    prevNewest: number,
+  ) {
+    this.pageNo = prevNewest;
+    this.off = p;
+  }
+
+  add(r: LogRecord): void {
     const size = recordSize(r);
-    if (off + size > p) {
-      close();
-      const older = pageNo;
-      pageNo = allocate();
-      page = newPage(p, PageType.Log, 0, pageNo, txid, older);
-      off = HEADER;
-      count = 0;
+    if (this.off + size > this.p) {
+      this.close();
+      const older = this.pageNo;
+      this.pageNo = this.allocate();
+      this.page = newPage(this.p, PageType.Log, 0, this.pageNo, this.txid, older);
+      this.off = HEADER;
+      this.count = 0;
     }
-    const b = page!;
+    const b = this.page!;
+    const off = this.off;
     b[off] = r.kind;
     b[off + 1] = r.keyLen;
     b[off + 2] = r.keyLen >>> 8;
@@ -109,12 +112,24 @@ export function encodeLog(
     b[off + 4] = r.valueLen >>> 8;
     copyBytes(r.keySrc, r.keyAt, r.keyLen, b, off + RECORD_HEAD);
     copyBytes(r.valueSrc, r.valueAt, r.valueLen, b, off + RECORD_HEAD + r.keyLen);
-    off += size;
-    count++;
+    this.off = off + size;
+    this.count++;
   }
-  close();
-  return { pages, newest: pageNo };
+
+  /** The pages, the last one sealed, and the newest's number. Call once, after the last `add`. */
+  finish(): { pages: Map<number, Buffer>; newest: number } {
+    this.close();
+    return { pages: this.pages, newest: this.pageNo };
+  }
+
+  private close(): void {
+    if (!this.page) return;
+    this.page.writeUInt16LE(this.count, HEADER_FIELDS.count);
+    this.pages.set(this.pageNo, seal(this.page));
+    this.page = undefined;
+  }
 }
+
 /**
  * Copies `len` bytes of `src` from `at` into `dst` at `to`. Keys and log
  * values are short: a loop beats Buffer#copy of a range, which makes a view.

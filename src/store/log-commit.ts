@@ -10,13 +10,20 @@
 //   freelist on disk is not rewritten (format/log.ts: the chain wins);
 // - it frees no page, so the next commit may be prepared on top of it
 //   before it is durable (writer.ts);
-// - its changes go into the overlay at once, under its txid: readers see
-//   the overlay as of the txid they read at, so they see them only once it
-//   has published.
-import { countDelta, encodeLog, logSum } from '../format/log.js';
+// - its changes go into the overlay under its txid as it is prepared:
+//   readers see the overlay as of the txid they read at, so they see them
+//   only once it has published;
+// - it is prepared in slices of a pace (pace.ts), so a commit of thousands
+//   of keys lets the event loop turn, and the commit before it may publish
+//   in between: what it reads of the store (the head's meta, the freelist's
+//   free pages) no commit but this one changes meanwhile (nothing else
+//   prepares, and a log commit frees no page), and it changes nothing a
+//   reader sees until its last slice has decided it goes to the log.
+import { LogEncoder, countDelta, logSum } from '../format/log.js';
 import type { Meta } from '../format/meta.js';
 import type { PreparedCommit } from './commit.js';
 import type { LogTx } from './log-tx.js';
+import { eachPaced, type Pace, type Steps } from './pace.js';
 import type { StoreState } from './snapshot.js';
 
 /** Log bytes on disk that force a checkpoint: bounds the file's growth and the replay at open. */
@@ -36,9 +43,9 @@ export interface LogBounds {
  * `log`'s changes as a log commit on top of `head` (the meta of the newest
  * prepared commit): undefined when nothing changed, 'checkpoint' when the
  * log cannot take them (too many keys, a value too long for a record, or
- * the log grown past its bounds).
+ * the log grown past its bounds). In slices of `pace`.
  */
-export function prepareLogCommit(state: StoreState, head: Meta, log: LogTx, bounds: LogBounds): PreparedCommit | undefined | 'checkpoint' {
+export function* prepareLogCommit(state: StoreState, head: Meta, log: LogTx, bounds: LogBounds, pace: Pace): Steps<PreparedCommit | undefined | 'checkpoint'> {
   if (log.tooLarge || log.size > bounds.commitKeys || state.overlay.size + log.size > bounds.logKeys) return 'checkpoint';
   const records = log.records();
   if (records.length === 0) return undefined;
@@ -57,7 +64,9 @@ export function prepareLogCommit(state: StoreState, head: Meta, log: LogTx, boun
     state.cache.delete(page);
     return page;
   };
-  const { pages, newest } = encodeLog(pageSize, txid, records, allocate, head.log);
+  const encoder = new LogEncoder(pageSize, txid, allocate, head.log);
+  yield* eachPaced(records.length, pace, (i) => encoder.add(records[i]));
+  const { pages, newest } = encoder.finish();
   if ((head.logPages + pages.size) * pageSize > LOG_BYTES) return 'checkpoint';
   let delta = 0;
   for (const r of records) delta += countDelta(r.kind);
@@ -75,7 +84,11 @@ export function prepareLogCommit(state: StoreState, head: Meta, log: LogTx, boun
   // on it. The overlay keeps the versions readers see (up to the published
   // txid) besides this commit's.
   freelist.take(reused);
-  state.overlay.apply(records, txid, Math.min(bounds.oldestSnapshot, state.meta.txid));
+  // The horizon as it is now: a snapshot opened later reads at a newer txid,
+  // so keeping what this one keeps is never too little.
+  const horizon = Math.min(bounds.oldestSnapshot, state.meta.txid);
+  const { overlay } = state;
+  yield* eachPaced(records.length, pace, (i) => overlay.applyRecord(records[i], txid, horizon));
   return {
     protocol: 'log',
     pages,

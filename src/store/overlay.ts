@@ -131,21 +131,28 @@ export class Overlay {
    * can see: below the newest one with txid <= `oldestSnapshot`.
    */
   apply(records: LogRecord[], txid: number, oldestSnapshot: number): void {
-    for (const rec of records) {
-      const h = rec.hash ?? hashOf(rec.keySrc, rec.keyAt, rec.keyLen);
-      let row = this.rowOf(rec.keySrc, rec.keyAt, rec.keyLen, h);
-      const removed = rec.kind === LogKind.Remove;
-      const at = this.copyIn(rec, removed);
-      if (row < 0) row = this.add(h);
-      else this.keepOlder(row, txid, oldestSnapshot);
-      const r = row * ROW;
-      const rows = this.rows;
-      rows[r + ROW_AT] = at;
-      rows[r + ROW_KEY_LENGTH] = rec.keyLen;
-      rows[r + ROW_VALUE_LENGTH] = removed ? -1 : rec.valueLen;
-      rows[r + ROW_TXID] = txid;
-      this.delta += countDelta(rec.kind);
-    }
+    for (const rec of records) this.applyRecord(rec, txid, oldestSnapshot);
+  }
+
+  /**
+   * `apply` of one record. A commit's records may be applied over several
+   * turns (log-commit.ts): each leaves the overlay whole, and a snapshot
+   * older than `txid` sees none of them.
+   */
+  applyRecord(rec: LogRecord, txid: number, oldestSnapshot: number): void {
+    const h = rec.hash ?? hashOf(rec.keySrc, rec.keyAt, rec.keyLen);
+    let row = this.rowOf(rec.keySrc, rec.keyAt, rec.keyLen, h);
+    const removed = rec.kind === LogKind.Remove;
+    const at = this.copyIn(rec, removed);
+    if (row < 0) row = this.add(h);
+    else this.keepOlder(row, txid, oldestSnapshot);
+    const r = row * ROW;
+    const rows = this.rows;
+    rows[r + ROW_AT] = at;
+    rows[r + ROW_KEY_LENGTH] = rec.keyLen;
+    rows[r + ROW_VALUE_LENGTH] = removed ? -1 : rec.valueLen;
+    rows[r + ROW_TXID] = txid;
+    this.delta += countDelta(rec.kind);
   }
 
   /** Every row, in key order. */

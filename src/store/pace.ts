@@ -8,16 +8,23 @@
 // never optimizes a loop inside a generator while it runs, and a batch's
 // loop runs once):
 // - `paced`: each yield waits for a turn of the event loop (setImmediate).
-//   Only the tree path (writer.ts) runs so: nothing else prepares a commit
+//   The writer's commits run so (writer.ts): nothing else prepares a commit
 //   meanwhile, and what reads do meanwhile (open snapshots, fill caches)
-//   cannot touch pages the transaction writes (tx.ts);
-// - `finish`: at once, in this turn (the log path, which must not let a
-//   commit publish while it prepares the next: writer.ts).
+//   cannot touch pages the transaction writes (tx.ts) nor see a log
+//   commit's changes before it publishes (log-commit.ts);
+// - `finish`: at once, in this turn (`commitSync`, whose caller waits).
 import { performance } from 'node:perf_hooks';
 
-/** Work between turns, at most: units (keys, pages) or milliseconds, whichever ends first. */
+/**
+ * Work between turns, at most: units (keys, pages) or milliseconds, whichever
+ * ends first. bench:store's budget for a commit's longest turn is 50 ms per
+ * 100,000 keys, 2 ms for the smallest commits that are sliced at all (a log
+ * commit of a few thousand keys); a yield costs a few µs when nothing else
+ * waits, so short slices cost a large commit little (a million keys: within
+ * the noise of 8 ms slices).
+ */
 export const SLICE_UNITS = 2048;
-export const SLICE_MS = 8;
+export const SLICE_MS = 2;
 /** Units between looks at the clock. */
 const CLOCK_EVERY = 64;
 

@@ -35,8 +35,8 @@
 // (a large batch in key order: ops.ts) and the writing of its pages let the
 // event loop turn every few milliseconds, so a commit of a million keys
 // blocks no turn for long. Reads go on meanwhile (they see the last
-// commit); writes queue for the next commit. The log path runs in one turn:
-// its commits are small, and a commit before it may publish at any turn.
+// commit); writes queue for the next commit. A log commit runs in slices
+// too, and the commit before it may publish between them (log-commit.ts).
 import { WriteFailedError, WritesPendingError, isPageFailure } from '../errors.js';
 import type { PreparedCommit } from './commit.js';
 import { prepareLogCommit } from './log-commit.js';
@@ -225,8 +225,9 @@ export class Writer {
     const items = cut < 0 ? this.queue.splice(0) : this.queue.splice(0, Math.max(cut, 1));
     if (cut === 0) this.alone--;
     for (const item of items) if (item.kind === 'ops' && item.ops instanceof PackedOps) item.ops.sealed = true;
-    // The log path applies the items before stage() returns, and so before
-    // `preparing` is set: `applying` covers that, for commitSync.
+    // The first slice of the commit's preparation (the log path's may be
+    // all of it) runs before stage() returns, and so before `preparing` is
+    // set: `applying` covers that, for commitSync.
     this.applying = true;
     let staged: Promise<void>;
     try {
@@ -307,14 +308,21 @@ export class Writer {
    */
   private async prepare(items: Item[], outcomes: Outcome[]): Promise<Ready | undefined> {
     const runs: (TxnRun | undefined)[] = [];
-    const logged = this.prepareLog(items, outcomes, runs);
-    if (logged !== 'checkpoint') return logged && finish(this.staged(logged, UNPACED));
+    const logPace = new Pace();
+    const logged = await paced(this.logStaged(items, outcomes, runs, logPace), logPace);
+    if (logged !== 'checkpoint') return logged;
     // A checkpoint, once every commit before it has published (what the log
     // path read above is what they publish).
     await this.tail;
     if (this.failed) throw this.failed;
     const pace = new Pace();
     return paced(this.checkpointStaged(items, outcomes, runs, pace), pace);
+  }
+
+  /** A log commit (`prepareLog`) with its pages staged; 'checkpoint' when the log cannot take `items`. */
+  private *logStaged(items: Item[], outcomes: Outcome[], runs: (TxnRun | undefined)[], pace: Pace): Steps<Ready | undefined | 'checkpoint'> {
+    const write = yield* this.prepareLog(items, outcomes, runs, pace);
+    return write === 'checkpoint' || write === undefined ? write : yield* this.staged(write, pace);
   }
 
   /** A checkpoint (`checkpoint`) with its pages staged. */
@@ -328,8 +336,8 @@ export class Writer {
     return { write, staged: yield* this.state.pager.stage(write.pages, pace) };
   }
 
-  /** `items` as a log commit, at once; 'checkpoint' when they need a tree commit. */
-  private prepareLog(items: Item[], outcomes: Outcome[], runs: (TxnRun | undefined)[]): PreparedCommit | undefined | 'checkpoint' {
+  /** `items` as a log commit, in slices of `pace`; 'checkpoint' when they need a tree commit. */
+  private *prepareLog(items: Item[], outcomes: Outcome[], runs: (TxnRun | undefined)[], pace: Pace): Steps<PreparedCommit | undefined | 'checkpoint'> {
     const { state } = this;
     const count = opCount(items);
     const limit = this.commitLimitFor(items, count);
@@ -338,8 +346,8 @@ export class Writer {
     if (!(logKeys > 0 && count <= limit && state.overlay.size + count <= logKeys)) return 'checkpoint';
     let log: LogTx;
     do log = new LogTx(new Snapshot(state, this.head), count);
-    while (!finish(applyItems(log, items, outcomes, runs, UNPACED)));
-    return prepareLogCommit(state, this.head, log, { commitKeys: limit, logKeys, oldestSnapshot: this.oldestSnapshot() });
+    while (!(yield* applyItems(log, items, outcomes, runs, pace)));
+    return yield* prepareLogCommit(state, this.head, log, { commitKeys: limit, logKeys, oldestSnapshot: this.oldestSnapshot() }, pace);
   }
 
   /** `items` as a tree commit: the log's changes first, then theirs, their transactions' writes as they ran before. */
@@ -398,7 +406,7 @@ export class Writer {
     let write: PreparedCommit | undefined;
     try {
       const runs: (TxnRun | undefined)[] = [];
-      const logged = this.prepareLog(items, outcomes, runs);
+      const logged = finish(this.prepareLog(items, outcomes, runs, UNPACED));
       write = logged === 'checkpoint' ? finish(this.checkpoint(items, outcomes, runs, UNPACED)) : logged;
     } catch (e) {
       items.forEach((item) => item.reject(e));
