@@ -9,7 +9,6 @@
 // goes to the tree in key order (key-order.ts), which is what makes a
 // shuffled batch cost what a sorted one does.
 import { isPageFailure, typeError } from '../errors.js';
-import { compareBytes } from '../format/page.js';
 import { holds, type Condition } from './conditions.js';
 import { keyOrder, type KeyOrder } from './key-order.js';
 import { FIELDS, PUT, PackedOps } from './packed.js';
@@ -129,21 +128,38 @@ function* keyOrderOf(ops: PackedOps, pace: Pace): Steps<KeyOrder | null> {
  * (as a sorted load's do); true when there are none.
  */
 export function keysRise(batches: (Op[] | PackedOps)[]): boolean {
+  // The previous key as a byte range: a packed batch's keys are compared
+  // where they lie, with no view made of each (10,000 views took 2 to 3 ms
+  // of the commit's first turn).
   let prev: Buffer | undefined;
-  const rises = (key: Buffer): boolean => {
-    const ok = prev === undefined || compareBytes(prev, key) < 0;
-    prev = key;
+  let prevAt = 0;
+  let prevLen = 0;
+  const rises = (src: Buffer, at: number, len: number): boolean => {
+    const ok = prev === undefined || below(prev, prevAt, prevLen, src, at, len);
+    prev = src;
+    prevAt = at;
+    prevLen = len;
     return ok;
   };
   for (const ops of batches) {
     if (ops instanceof PackedOps) {
       const { bytes, ops: f } = ops;
-      for (let i = 0; i < FIELDS * ops.count; i += FIELDS) if (!rises(bytes.subarray(f[i + 1], f[i + 1] + f[i + 2]))) return false;
+      for (let i = 0; i < FIELDS * ops.count; i += FIELDS) if (!rises(bytes, f[i + 1], f[i + 2])) return false;
     } else {
-      for (const op of ops) if (!rises(op.key)) return false;
+      for (const op of ops) if (!rises(op.key, 0, op.key.length)) return false;
     }
   }
   return true;
+}
+
+/** Whether the bytes `a[aAt, aAt + aLen)` sort strictly before `b[bAt, bAt + bLen)` (memcmp order, a prefix first). */
+function below(a: Buffer, aAt: number, aLen: number, b: Buffer, bAt: number, bLen: number): boolean {
+  const n = aLen < bLen ? aLen : bLen;
+  for (let i = 0; i < n; i++) {
+    const d = a[aAt + i] - b[bAt + i];
+    if (d !== 0) return d < 0;
+  }
+  return aLen < bLen;
 }
 
 /** One key a transaction callback wrote: its value (undefined: removed), and whether it was there before the callback, when a read of it told. */

@@ -60,8 +60,8 @@ const EMPTY = Buffer.alloc(0);
  * And few, so that an insert moves few entries.
  */
 const SPLIT_PAGES = 8;
-/** Pages of an append tail the addon encodes per call (per slice of a commit at most). */
-const TAIL_CHUNK_PAGES = 256;
+/** Pages of an append tail the addon encodes per call (per slice of a commit at most): 256 took 2 to 3 ms, a whole slice (pace.ts). */
+const TAIL_CHUNK_PAGES = 64;
 
 export class WriteTx {
   readonly txid: number;
