@@ -43,7 +43,7 @@ const MiB = (b) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 
 function breakdown(db, phase) {
   if (typeof db.stats !== 'function' || db.stats().liveBytes === undefined) return;
-  const s = db.stats();
+  const s = db.stats({ fill: true });
   console.log(
     `  ${phase.padEnd(12)} file ${MiB(s.fileBytes)}: live ${MiB(s.liveBytes)}, free ${MiB(s.freeBytes)}, log ${MiB(s.logBytes)}; ` +
       `leaves ${s.leafPages}, branches ${s.branchPages}, fill ${(s.fill * 100).toFixed(1)}%`,

@@ -144,7 +144,7 @@ function statsText(path: string, s: Stats, reason: string): string {
     `log: ${s.logKeys} keys on ${s.logPages} pages, not yet in the tree`,
     `free pages: ${s.freePages} (${s.pendingPages} waiting for readers)`,
     `bytes: ${s.fileBytes}: ${s.liveBytes} live, ${s.freeBytes} free, ${s.logBytes} log`,
-    `fill: ${(s.fill * 100).toFixed(1)}% of branch and leaf page bytes`,
+    `fill: ${s.fill === undefined ? 'not measured' : `${(s.fill * 100).toFixed(1)}%`} of branch and leaf page bytes`,
     `txid: ${s.txid}`,
     `backend: ${s.backend} (${reason})`,
     `cached: ${s.cachedPages} pages of the top ${s.cacheLevels} levels`,
@@ -161,7 +161,7 @@ function addStats(cli: Command): void {
     .addHelpText('after', examples('xrpkv stats --db data.xrpkv', 'xrpkv stats --db data.xrpkv --lookup xrp --json'))
     .action(async (o: GetOptions) => {
       await withStore(o, 'read', async (db) => {
-        const s = db.stats();
+        const s = db.stats({ fill: true });
         if (o.json) console.log(toJson({ path: o.db, ...s, backendReason: db.lookupReason }));
         else console.log(statsText(o.db, s, db.lookupReason));
       });

@@ -25,7 +25,7 @@ import { copyEntries, publishCopy, temporaryPath } from './backup.js';
 import { defaultCacheSize, memoryLimit, type MemoryLimit } from './memory.js';
 import { META_PAGES, PAGE_SIZES, maxKeyLen } from '../format/page.js';
 import { Snapshot, Snapshots, type Recovery, type StoreState } from './snapshot.js';
-import { storeStats, type Stats } from './stats.js';
+import { statsOptions, storeStats, type Stats, type StatsOptions } from './stats.js';
 import { fileKey, storeKey } from './shared-stores.js';
 import type { Op, TxnOps } from './ops.js';
 import { Writer } from './writer.js';
@@ -206,7 +206,7 @@ export interface Transaction<K, V> {
   nested<T>(fn: () => T): T;
 }
 
-export type { Stats, NamedOptions };
+export type { Stats, StatsOptions, NamedOptions };
 
 function choice<T extends string>(value: unknown, name: string, choices: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
@@ -899,16 +899,18 @@ export class Database<K = unknown, V = any> {
 
   /**
    * The tree's shape, the file's bytes (live, free, log), the cache and the
-   * lookup paths. It reads and decodes every page of the tree, leaves
-   * included (to count pages and the bytes in use), so it costs a read per
-   * page not in memory: on a tree of millions of pages, seconds or more.
-   * `db.cacheUse` and `db.lookupCounts` are cheap.
+   * lookup paths. It reads the branch pages (the store's cache holds them,
+   * as a rule), not the leaves: a few milliseconds on a tree of a million
+   * keys. `{ fill: true }` also reads every leaf, to measure `fill`: a read
+   * per page not in memory, seconds or more on a tree of millions of pages.
+   * `db.cacheUse` and `db.lookupCounts` are cheaper still.
    */
-  stats(): Stats {
+  stats(options?: StatsOptions): Stats {
+    const checked = statsOptions(options);
     const snap = this.snapshot();
     try {
       const databases = listDatabases(snap, this.path); // first: the cache figures are then as the call leaves them
-      return { ...storeStats(snap, this.lookup, this.writer.failed === undefined, this.prefetching.reason, this.auto?.stats), databases };
+      return { ...storeStats(snap, this.lookup, this.writer.failed === undefined, this.prefetching.reason, this.auto?.stats, checked), databases };
     } finally {
       snap.release();
     }

@@ -1,6 +1,10 @@
-// `stats()`: the shape of the tree as of one snapshot. It visits every branch
-// and leaf page, so it costs a read of the whole tree (overflow pages are
-// counted from the leaves, not read).
+// `stats()`: the shape of the tree as of one snapshot. It visits the branch
+// pages only (the store's cache holds them, as a rule): the last level of
+// branches names every leaf, so leaves are counted without being read, and
+// overflow pages are what the file holds besides the tree, the freelist,
+// the free pages and the log (an identity `check` verifies page by page).
+// `fill` needs every leaf's bytes: `stats({ fill: true })` reads them all,
+// and then counts overflow pages from the leaves that point at them.
 import { HEADER, META_PAGES, branchEntrySize, leafEntrySize, overflowCapacity } from '../format/page.js';
 import type { Recovery, Snapshot } from './snapshot.js';
 import type { AutoStats } from './auto-lookup.js';
@@ -18,6 +22,7 @@ export interface Stats {
   pages: number;
   branchPages: number;
   leafPages: number;
+  /** Counted from the file's other pages (see above); with `fill: true`, from the leaves. */
   overflowPages: number;
   freelistPages: number;
   /** Pages of the log: commits since the last checkpoint (FORMAT.md, "Log pages"). */
@@ -41,8 +46,8 @@ export interface Stats {
   liveBytes: number;
   freeBytes: number;
   logBytes: number;
-  /** Bytes used in branch and leaf pages over their total size, 0..1. */
-  fill: number;
+  /** Bytes used in branch and leaf pages over their total size, 0..1: only with `stats({ fill: true })`, which reads every leaf. */
+  fill?: number;
   txid: number;
   /** How lookups run: `walk`, `xrp`, or `auto` (per lookup: `lookups` says how many took each path). */
   backend: 'auto' | 'walk' | 'xrp';
@@ -72,31 +77,55 @@ export interface Stats {
   writable: boolean;
 }
 
-export function storeStats(snap: Snapshot, backend: 'auto' | 'walk' | 'xrp', writable: boolean, prefetch: string, lookups?: AutoStats): Stats {
+/** `stats()`'s options. */
+export interface StatsOptions {
+  /** Read every leaf too, to measure `fill` (a read of the whole tree: seconds or more on millions of pages). */
+  fill?: boolean;
+}
+
+/** `options`, checked: an unknown option or a wrong type is a TypeError. */
+export function statsOptions(options: unknown): Required<StatsOptions> {
+  if (options === undefined) return { fill: false };
+  if (typeof options !== 'object' || options === null) throw new TypeError(`stats() takes an options object, got ${String(options)}`);
+  for (const name of Object.keys(options)) if (name !== 'fill') throw new TypeError(`stats(): unknown option '${name}'; the options are fill`);
+  const { fill } = options as StatsOptions;
+  if (fill !== undefined && typeof fill !== 'boolean') throw new TypeError('stats(): fill must be a boolean');
+  return { fill: fill ?? false };
+}
+
+export function storeStats(snap: Snapshot, backend: 'auto' | 'walk' | 'xrp', writable: boolean, prefetch: string, lookups: AutoStats | undefined, options: Required<StatsOptions>): Stats {
   const { store, meta } = snap;
   const p = store.pageSize;
+  const lastLevel = meta.height - 1;
   let branchPages = 0;
   let leafPages = 0;
-  let overflowPages = 0;
+  let leafOverflow = 0;
   let used = 0;
   const visit = (pageNo: number, depth: number): void => {
-    const v = snap.view(pageNo, depth);
-    used += HEADER;
-    if (v.leaf) {
+    if (depth === lastLevel) {
       leafPages++;
+      if (!options.fill) return;
+      const v = snap.view(pageNo, depth);
+      used += HEADER;
       v.keys.forEach((k, i) => {
         const value = v.values[i];
         used += leafEntrySize(k.length, value, p);
-        if (!Buffer.isBuffer(value)) overflowPages += Math.ceil(value.length / overflowCapacity(p));
+        if (!Buffer.isBuffer(value)) leafOverflow += Math.ceil(value.length / overflowCapacity(p));
       });
       return;
     }
+    const v = snap.view(pageNo, depth);
     branchPages++;
+    used += HEADER;
     v.keys.forEach((k, i) => (used += branchEntrySize(i === 0 ? 0 : k.length)));
-    v.children.forEach((child) => visit(snap.checkPointer(pageNo, child), depth + 1));
+    if (depth + 1 === lastLevel && !options.fill) leafPages += v.children.length;
+    else v.children.forEach((child) => visit(snap.checkPointer(pageNo, child), depth + 1));
   };
   if (meta.root !== 0) visit(meta.root, 0);
   const treePages = branchPages + leafPages;
+  const overflowPages = options.fill
+    ? leafOverflow
+    : meta.pageCount - META_PAGES - treePages - store.freelistPages.length - store.freelist.size - meta.logPages;
   return {
     pageSize: p,
     height: meta.height,
@@ -114,7 +143,7 @@ export function storeStats(snap: Snapshot, backend: 'auto' | 'walk' | 'xrp', wri
     liveBytes: (META_PAGES + treePages + overflowPages + store.freelistPages.length) * p,
     freeBytes: store.freelist.size * p,
     logBytes: meta.logPages * p,
-    fill: treePages === 0 ? 0 : used / (treePages * p),
+    ...(options.fill ? { fill: treePages === 0 ? 0 : used / (treePages * p) } : {}),
     txid: meta.txid,
     backend,
     ...(lookups ? { lookups } : {}),
