@@ -20,7 +20,7 @@ afterAll(() => tmp.remove());
 
 const ROOT = join(import.meta.dirname, '..');
 const PATTERNS: Record<string, string[]> = {
-  'xrpkv-512': ['auto', 'walk', 'xrp', 'xrp-direct'],
+  'xrpkv-512': ['auto', 'auto-buffered', 'walk', 'xrp'],
   lmdb: ['default', 'noReadAhead'],
   'classic-level': ['default'],
 };

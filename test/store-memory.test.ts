@@ -2,10 +2,11 @@
 // cache that holds what it keeps of its file (page-cache.ts), and that a
 // database never holds more than its `cacheSize` whatever it reads.
 import { afterAll, describe, expect, it } from 'vitest';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { open } from '../src/index.js';
 import { PageCache, VIEW_ENTRY_BYTES } from '../src/store/page-cache.js';
-import { defaultCacheSize, memoryLimit, type ReadText } from '../src/store/memory.js';
+import { defaultCacheSize, defaultDirect, memoryLimit, type ReadText } from '../src/store/memory.js';
 import type { PageView } from '../src/store/snapshot.js';
 import { tempDir } from './xrp-fixtures.js';
 
@@ -131,6 +132,33 @@ describe('a database within its cacheSize', () => {
       await db.close();
     });
   }
+
+  it('reads a file larger than the memory the page cache can give it with O_DIRECT by default, and a smaller one buffered', async () => {
+    const path = join(tmp.dir, 'default-direct.db');
+    const db = open<string, string>(path, { pageSize: 4096 });
+    await db.batch(Array.from({ length: 2000 }, (_, i) => ({ type: 'put' as const, key: `k${i}`, value: 'v'.repeat(100) })));
+    expect(db.stats().direct).toBe(false);
+    expect(db.stats().access).toMatch(/^buffered; direct I\/O by default only for a larger file: the file \(0\.0 MiB\) fits in/);
+    await db.close();
+    const bytes = statSync(path).size;
+    // The rule itself, with the memory given: half of what is left beside cacheSize.
+    const limit = { bytes: 4 * bytes + 2 * MiB, source: 'a test' };
+    expect(defaultDirect(path, 2 * MiB, limit).direct).toBe(false); // room 2 * bytes
+    expect(defaultDirect(path, 2 * MiB + 3 * bytes, limit)).toMatchObject({ direct: 'auto', directWhy: expect.stringMatching(/^direct I\/O by default: the file .* is larger than half the memory left beside the store's cache .*from a test\)$/) });
+    expect(defaultDirect(join(tmp.dir, 'missing.db'), 2 * MiB, limit).direct).toBe(false);
+    // A cacheSize as large as the machine's memory leaves the page cache nothing: the file reopens direct.
+    const big = open<string, string>(path, { cacheSize: 2 ** 45 });
+    const s = big.stats();
+    expect(s.access).toMatch(/; direct I\/O by default: the file .* is larger than half the memory left beside the store's cache \(0\.0 MiB/);
+    // O_DIRECT where the file system allows it (tmpfs does not: then buffered, saying why).
+    expect(s.direct || s.access.startsWith('buffered (')).toBe(true);
+    expect(big.getSync('k1999')).toBe('v'.repeat(100));
+    await big.close();
+    // Asked for, it is what was asked.
+    const asked = open<string, string>(path, { cacheSize: 2 ** 45, direct: false });
+    expect(asked.stats()).toMatchObject({ direct: false, access: 'buffered' });
+    await asked.close();
+  });
 
   it('refuses a cacheSize that is not a byte count', () => {
     const path = join(tmp.dir, 'bad.db');

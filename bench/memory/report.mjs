@@ -46,7 +46,7 @@ export function printTable(rows) {
 
 // Bar groups sit side by side with horizontal labels: short names, or they overlap.
 const SHORT_STORES = { 'xrpkv-4k': '4K', 'xrpkv-512': '512', lmdb: 'lmdb', 'classic-level': 'level' };
-const SHORT_MODES = { default: '', noReadAhead: 'noRA', 'xrp-direct': 'xrpD' };
+const SHORT_MODES = { default: '', noReadAhead: 'noRA', 'auto-buffered': 'autoB' };
 const shortName = (r) => `${SHORT_STORES[r.store] ?? r.store} ${SHORT_MODES[r.mode] ?? r.mode}`.trim();
 
 /** The chart: lookups/s per store and mode, one bar per pattern, log scale; skipped without dist/bench/chart.js. */

@@ -22,7 +22,7 @@ import { moveTo, newestMeta } from './refresh.js';
 import { WriteLock, type WriteLockSource } from './write-lock.js';
 import { existsSync, rmSync } from 'node:fs';
 import { copyEntries, publishCopy, temporaryPath } from './backup.js';
-import { defaultCacheSize, memoryLimit, type MemoryLimit } from './memory.js';
+import { defaultCacheSize, defaultDirect, memoryLimit, type MemoryLimit } from './memory.js';
 import { META_PAGES, PAGE_SIZES, maxKeyLen } from '../format/page.js';
 import { Snapshot, Snapshots, type Recovery, type StoreState } from './snapshot.js';
 import { statsOptions, storeStats, type Stats, type StatsOptions } from './stats.js';
@@ -54,11 +54,16 @@ export interface OpenOptions {
    * no larger than the page, else buffered (`stats().access` says which,
    * and why). `true`: O_DIRECT or UnsupportedError (some file systems
    * refuse it; zram's 4096-byte blocks are larger than 512-byte pages).
-   * `false` (default): buffered, because the kernel's page cache outlives
-   * the process: after a restart the file's pages are still there, or are
-   * read ahead in large requests (`prefetch`), where O_DIRECT starts from
-   * an empty cache (cold gets 0.74x and 0.81x lmdb-js's buffered, 0.29x direct:
-   * docs/RESULTS.md). With O_DIRECT the store's cache is the only
+   * `false`: buffered. Default: `auto` for a file larger than half the
+   * memory the process may use beyond `cacheSize` (its cgroup's limit where
+   * there is one; decided at open, from the file's size then), else
+   * `false`. A file that fits stays buffered because the kernel's page
+   * cache outlives the process: after a restart the file's pages are still
+   * there, or are read ahead in large requests (`prefetch`), where O_DIRECT
+   * starts from an empty cache (cold gets 0.74x and 0.81x lmdb-js's
+   * buffered, 0.29x direct: docs/RESULTS.md). A larger file would churn the
+   * page cache: direct, its lookups ran 1.58x as fast in bench:memory
+   * (`stats().access` says which, and why). With O_DIRECT the store's cache is the only
    * cache of the file, so a warm read costs no system call; buffered, it
    * keeps branch pages and the kernel's page cache keeps the rest, a
    * `pread` per lookup (`cacheSize`). `xrp` chains read the way the store
@@ -341,7 +346,8 @@ export class Database<K = unknown, V = any> {
     if (options.initEmpty !== undefined && typeof options.initEmpty !== 'boolean') throw typeError('initEmpty must be a boolean');
     const encodings = codesOf({ ...DEFAULT_ENCODINGS, ...asked });
     const readOnly = options.readOnly === true;
-    const opened = openFile(path, { pageSize, sync, direct: options.direct ?? false, cacheLevels, cacheSize, initEmpty: options.initEmpty === true, encodings, readOnly });
+    const { direct, directWhy } = options.direct === undefined ? defaultDirect(path, cacheSize, memory()) : { direct: options.direct, directWhy: undefined };
+    const opened = openFile(path, { pageSize, sync, direct, directWhy, cacheLevels, cacheSize, initEmpty: options.initEmpty === true, encodings, readOnly });
     let resolved: ReturnType<typeof resolveEncodings>;
     try {
       resolved = resolveEncodings(path, opened.state.meta, asked);

@@ -20,7 +20,7 @@
 // holds the branch levels of a tree of about 8 GiB at 4 KiB pages, and on a
 // large machine it is only a bound: the cache grows to it only as pages are
 // read.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { posix } from 'node:path';
 
@@ -96,6 +96,42 @@ export function memoryLimit(read: ReadText = readText, machine: number = totalme
   }
   if (limit === undefined || limit.bytes >= machine) return { bytes: machine, source: "the machine's memory" };
   return limit;
+}
+
+export const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+
+/**
+ * Whether a file of `fileBytes` fits in the memory the kernel's page cache
+ * can give it: half of what the process may use beyond the store's own
+ * cache (`cacheSize`). Both `direct`'s default and buffered read-ahead
+ * (prefetch.ts) follow it; `text` says it, for their reasons.
+ */
+export function fileFits(fileBytes: number, cacheSize: number, limit: MemoryLimit): { fits: boolean; text: string } {
+  const room = Math.max(0, limit.bytes - cacheSize) / 2;
+  const fits = fileBytes <= room;
+  return { fits, text: `the file (${mib(fileBytes)}) ${fits ? 'fits in' : 'is larger than'} half the memory left beside the store's cache (${mib(room)}, from ${limit.source})` };
+}
+
+/**
+ * `direct`'s default for the file at `path` as it is now (a missing one is
+ * new, and small): O_DIRECT where the file system allows it (`auto`) for a
+ * file larger than the memory the page cache can give it (`fileFits`),
+ * else buffered. `directWhy` says which, for `stats().access`. Buffered reads of such a file churn the page cache, where
+ * the store's own cache keeps what lookups reuse (the branch pages) and
+ * chains reach the device: bench:memory, 8,000,000 keys in a memory cgroup
+ * of an eighth of the file, getMany of 64 with `lookup: 'auto'`: 42,789
+ * lookups/s buffered, 67,453 direct (docs/RESULTS.md). A file that fits
+ * stays buffered: the kernel's cache outlives the process.
+ */
+export function defaultDirect(path: string, cacheSize: number, limit: MemoryLimit): { direct: 'auto' | false; directWhy: string } {
+  let fileBytes = 0;
+  try {
+    fileBytes = statSync(path).size;
+  } catch {
+    // Missing (a new file), or not readable: opening it says why.
+  }
+  const { fits, text } = fileFits(fileBytes, cacheSize, limit);
+  return fits ? { direct: false, directWhy: `direct I/O by default only for a larger file: ${text}` } : { direct: 'auto', directWhy: `direct I/O by default: ${text}` };
 }
 
 /** The default `cacheSize`: a quarter of `memoryLimit()`, in whole KiB. */

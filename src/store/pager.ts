@@ -55,6 +55,8 @@ export interface PagerOptions {
   sync?: boolean;
   /** O_DIRECT reads and writes (default false); `auto`: where the file system allows it, else buffered. */
   direct?: boolean | 'auto';
+  /** Why `direct` is what it is, when it was not asked for: added to `access`. */
+  directWhy?: string;
   /** Open for reading only (check.ts); the file must exist. */
   readOnly?: boolean;
   /** Bytes the cache may hold (default `defaultCacheSize()`: memory.ts; 0: none). */
@@ -142,6 +144,7 @@ export class Pager {
         this.access = `buffered (${e.message})`;
       }
     }
+    if (options.directWhy) this.access += `; ${options.directWhy}`;
   }
 
   /** Goes back to buffered I/O (`direct: 'auto'` on a device whose blocks are larger than the pages), saying why. */

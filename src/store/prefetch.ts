@@ -20,7 +20,7 @@
 // small file either: there is nothing to gain.
 import { native } from '../native.js';
 import { CacheWarmer } from './cache-warmer.js';
-import { memoryLimit, type MemoryLimit } from './memory.js';
+import { fileFits, memoryLimit, mib, type MemoryLimit } from './memory.js';
 import type { Pager } from './pager.js';
 
 /** `open`'s `prefetch`: `auto` (default) reads ahead when the file fits (above); `true` always; `false` never. */
@@ -35,8 +35,6 @@ export interface PrefetchChoice {
   how: 'none' | 'kernel' | 'cache';
   reason: string;
 }
-
-const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
 /**
  * How to read ahead, and why (`stats().prefetch`): `fileBytes` is the file,
@@ -59,12 +57,8 @@ export function prefetchChoice(
   }
   if (asked === true) return { how: 'kernel', reason: 'prefetch: true was asked for' };
   if (o.fileBytes <= SMALL_FILE) return { how: 'none', reason: `the file is small (${o.fileBytes} bytes)` };
-  const { bytes, source } = limit();
-  const room = Math.max(0, bytes - o.cacheSize) / 2;
-  if (o.fileBytes > room) {
-    return { how: 'none', reason: `the file (${mib(o.fileBytes)}) is larger than half the memory left beside the store's cache (${mib(room)}, from ${source})` };
-  }
-  return { how: 'kernel', reason: `the file (${mib(o.fileBytes)}) fits in half the memory left beside the store's cache (${mib(room)}, from ${source})` };
+  const { fits, text } = fileFits(o.fileBytes, o.cacheSize, limit());
+  return { how: fits ? 'kernel' : 'none', reason: text };
 }
 
 /** What `startPrefetch` started: the reason for `stats().prefetch`, and the warmer to stop before closing. */

@@ -37,7 +37,7 @@ export function storeKey(options: OpenOptions): string | undefined {
     return JSON.stringify([
       sync,
       prefetch,
-      options.direct ?? false,
+      options.direct ?? 'default',
       // Not the default's value: that reads the memory limit, which open() reads once already.
       options.cacheSize ?? 'default',
       options.cacheLevels ?? 2,
