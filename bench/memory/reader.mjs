@@ -93,8 +93,10 @@ const result = {
   p99Us: hist.percentile(0.99),
   syscrPerLookup: io.syscr / n,
   readKiBPerLookup: io.readBytes / 1024 / n,
-  // Storage reads in 4 KiB units, the unit of the device's rate (fio's).
-  readsPerLookup: io.readBytes / 4096 / n,
+  // Storage reads: bytes over the size of one read, 4 KiB (a page of the
+  // page cache, and fio's unit) or, for O_DIRECT reads, the store's page
+  // (db.readUnit): a 512-byte direct read is one request to the device.
+  readsPerLookup: io.readBytes / (db.readUnit ?? 4096) / n,
   majorFaultsPerLookup: io.majorFaults / n,
   peakRssBytes: peakRss(),
 };

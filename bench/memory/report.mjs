@@ -39,7 +39,7 @@ export function printTable(rows) {
   }
   console.log(
     'RSS: the reader\'s peak (VmHWM, mapped file pages included); cg: the cgroup\'s peak (its pages of cache included); ' +
-      'reads/lkp: bytes read from storage / 4 KiB per lookup (an O_DIRECT read of a 512-byte page counts 1/8); ' +
+      'reads/lkp: bytes read from storage per lookup, over 4 KiB, or over the page for O_DIRECT reads (one request each); ' +
       'syscr: read system calls (io_uring reads are not counted); majflt: major page faults (lmdb-js maps its file)',
   );
 }

@@ -50,8 +50,9 @@ function xrpkvStore(id, pageSize) {
       const open = await xrpkvDb();
       const db = open(this.file(dir), { keyEncoding: 'binary', valueEncoding: 'binary', ...xrpkvOptions(mode) });
       // stats() reads the branch pages (which lookups read first anyway), not the leaves.
-      const { access, cacheSize } = db.stats();
+      const { access, cacheSize, direct } = db.stats();
       return {
+        readUnit: direct ? db.pageSize : 4096,
         settings: `${JSON.stringify(xrpkvOptions(mode))} (ran as '${db.lookup}': ${db.lookupReason}); cacheSize ${(cacheSize / 2 ** 20).toFixed(1)} MiB (the default, from the cgroup's limit); access: ${access}`,
         getSync: (k) => db.getSync(k),
         getMany: (ks) => db.getMany(ks),
