@@ -63,11 +63,11 @@ export interface OpenOptions {
    * starts from an empty cache (cold gets 0.74x and 0.81x lmdb-js's
    * buffered, 0.29x direct: docs/RESULTS.md). A larger file would churn the
    * page cache: direct, its lookups ran 1.58x as fast in bench:memory
-   * (`stats().access` says which, and why). With O_DIRECT the store's cache is the only
-   * cache of the file, so a warm read costs no system call; buffered, it
-   * keeps branch pages and the kernel's page cache keeps the rest, a
-   * `pread` per lookup (`cacheSize`). `xrp` chains read the way the store
-   * does.
+   * (`stats().access` says which, and why). With O_DIRECT the store's
+   * cache is the only cache of the file, so a warm read costs no system
+   * call; buffered, it keeps branch pages and the kernel's page cache keeps
+   * the rest, a `pread` per lookup (`cacheSize`). `xrp` chains read the way
+   * the store does.
    */
   direct?: boolean | 'auto';
   /** fdatasync each commit (default true). */

@@ -116,12 +116,13 @@ export function fileFits(fileBytes: number, cacheSize: number, limit: MemoryLimi
  * `direct`'s default for the file at `path` as it is now (a missing one is
  * new, and small): O_DIRECT where the file system allows it (`auto`) for a
  * file larger than the memory the page cache can give it (`fileFits`),
- * else buffered. `directWhy` says which, for `stats().access`. Buffered reads of such a file churn the page cache, where
- * the store's own cache keeps what lookups reuse (the branch pages) and
- * chains reach the device: bench:memory, 8,000,000 keys in a memory cgroup
- * of an eighth of the file, getMany of 64 with `lookup: 'auto'`: 42,789
- * lookups/s buffered, 67,453 direct (docs/RESULTS.md). A file that fits
- * stays buffered: the kernel's cache outlives the process.
+ * else buffered. `directWhy` says which, for `stats().access`. Buffered
+ * reads of such a file churn the page cache, where the store's own cache
+ * keeps what lookups reuse (the branch pages) and chains reach the device:
+ * bench:memory, 8,000,000 keys in a memory cgroup of an eighth of the file,
+ * getMany of 64 with `lookup: 'auto'`: 42,789 lookups/s buffered, 67,453
+ * direct (docs/RESULTS.md). A file that fits stays buffered: the kernel's
+ * cache outlives the process.
  */
 export function defaultDirect(path: string, cacheSize: number, limit: MemoryLimit): { direct: 'auto' | false; directWhy: string } {
   let fileBytes = 0;

@@ -5,6 +5,7 @@
 // the free pages and the log (an identity `check` verifies page by page).
 // `fill` needs every leaf's bytes: `stats({ fill: true })` reads them all,
 // and then counts overflow pages from the leaves that point at them.
+import { typeError } from '../errors.js';
 import { HEADER, META_PAGES, branchEntrySize, leafEntrySize, overflowCapacity } from '../format/page.js';
 import type { Recovery, Snapshot } from './snapshot.js';
 import type { AutoStats } from './auto-lookup.js';
@@ -86,10 +87,10 @@ export interface StatsOptions {
 /** `options`, checked: an unknown option or a wrong type is a TypeError. */
 export function statsOptions(options: unknown): Required<StatsOptions> {
   if (options === undefined) return { fill: false };
-  if (typeof options !== 'object' || options === null) throw new TypeError(`stats() takes an options object, got ${String(options)}`);
-  for (const name of Object.keys(options)) if (name !== 'fill') throw new TypeError(`stats(): unknown option '${name}'; the options are fill`);
+  if (typeof options !== 'object' || options === null) throw typeError(`stats() takes an options object, got ${String(options)}`);
+  for (const name of Object.keys(options)) if (name !== 'fill') throw typeError(`stats(): unknown option '${name}'; the options are fill`);
   const { fill } = options as StatsOptions;
-  if (fill !== undefined && typeof fill !== 'boolean') throw new TypeError('stats(): fill must be a boolean');
+  if (fill !== undefined && typeof fill !== 'boolean') throw typeError('stats(): fill must be a boolean');
   return { fill: fill ?? false };
 }
 
