@@ -4,17 +4,17 @@
 // the turn; when a walk costs a device read, callers wait for the turn and
 // are batched together.
 import { describe, expect, it } from 'vitest';
-import { TurnBatch, WALK_NOW_PROBE } from '../src/store/lookup-gather.js';
+import { BATCH_PROBE_EVERY, TurnBatch, WALK_NOW_PROBE } from '../src/store/lookup-gather.js';
 import type { LookupCounts } from '../src/store/lookup-choice.js';
 import type { ChainAsk, XrpLookup } from '../src/store/xrp-lookup.js';
 
 const counts = (): LookupCounts => ({ cached: 0, walked: 0, chained: 0, batched: 0, batches: 0, probes: 0, scansWalked: 0, scansChained: 0 });
 
-/** A runtime whose batches take `ms` and answer every ask with its key. */
-function runtime(ms: number): XrpLookup {
+/** A runtime whose batches take `ms` (or what `ms()` says then) and answer every ask with its key. */
+function runtime(ms: number | (() => number)): XrpLookup {
   return {
     chainMany: async (asks: ChainAsk[]) => {
-      await new Promise((r) => setTimeout(r, ms));
+      await new Promise((r) => setTimeout(r, typeof ms === 'number' ? ms : ms()));
       return asks.map((a) => a.key);
     },
   } as unknown as XrpLookup;
@@ -72,6 +72,24 @@ describe('gathered lookups', () => {
     // Walking measured cheaper than these slow batches, but not cheap: no caller is answered at once.
     expect(batch.choice.path).toBe('walk');
     expect(await settlesAtOnce(batch.lookup([ask('slow', 300)]))).toBe(false);
+  });
+
+  it('go back to batches within a few probes once batches become cheaper than walks', async () => {
+    // Batches first cost 6 ms a lookup (a cold cache: every level read; the first turn batches
+    // two of its ten lookups), more than a 1 ms walk.
+    let batchMs = 12;
+    const batch = new TurnBatch(runtime(() => batchMs), counts());
+    for (let turn = 0; turn < 20 && batch.choice.path !== 'walk'; turn++) await measureBoth(batch, 1000);
+    expect(batch.choice.path).toBe('walk');
+    // Then about 0.1 ms a lookup: the probes, one turn in BATCH_PROBE_EVERY, must bring the choice
+    // back within a few of them, not after the thirty-odd the ordinary weight of a sample would take.
+    batchMs = 1;
+    let turns = 0;
+    while (batch.choice.path === 'walk' && turns < 5 * BATCH_PROBE_EVERY) {
+      await measureBoth(batch, 1000);
+      turns++;
+    }
+    expect(batch.choice.path).toBe('batch');
   });
 
   it('join a turn already gathering, so that probes measure batches of every caller of the turn', async () => {

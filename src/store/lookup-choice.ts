@@ -87,13 +87,14 @@ export class RunningCost {
   average = 0;
   samples = 0;
 
-  add(ms: number): void {
+  /** Adds a sample; `weight`, the newest sample's share of the average (COST_WEIGHT unless a rare probe says otherwise). */
+  add(ms: number, weight = COST_WEIGHT): void {
     // A clock that stepped back, or a sample too large to be a lookup's (the
     // process was stopped), would skew the average for a long while.
     if (!(ms >= 0) || ms > 1000) return;
     const n = ++this.samples;
     const avg = this.average;
-    this.average = n === 1 ? ms : avg + (Math.min(ms, OUTLIER * avg) - avg) * COST_WEIGHT;
+    this.average = n === 1 ? ms : avg + (Math.min(ms, OUTLIER * avg) - avg) * weight;
   }
 
   /** The average in µs, rounded to 0.01; undefined before the first sample. */

@@ -17,7 +17,7 @@
 // several commits; `idle()` settles only once nothing is queued or running,
 // so that closing the store never closes the file under a gathered batch.
 import type { LeafValue } from '../format/page.js';
-import { RunningCost, type LookupCounts } from './lookup-choice.js';
+import { COST_WEIGHT, RunningCost, type LookupCounts } from './lookup-choice.js';
 import type { ChainAsk, XrpLookup } from './xrp-lookup.js';
 
 /** What a turn's gathered lookups do now, and what each way has cost per lookup lately (µs; undefined until measured). */
@@ -31,6 +31,14 @@ export interface BatchChoice {
 export const WALK_PROBE = 8;
 /** Every this many turns, the way the costs do not favour is measured again. */
 export const BATCH_PROBE_EVERY = 32;
+/**
+ * A probe's share of its way's average. The way not taken is measured only
+ * every BATCH_PROBE_EVERY turns, so at COST_WEIGHT its average kept what it
+ * cost long before: with O_DIRECT, batches measured while the cache was
+ * cold (200 µs a lookup, every level read) kept `auto` walking at 130 to
+ * 180 µs a lookup for hundreds of turns, where a warm batch cost 37.
+ */
+export const PROBE_WEIGHT = 1 / 2;
 /**
  * While walking costs less, a caller's lookups are walked at once, without
  * waiting for the turn's batch (the wait, a turn of the event loop, cost
@@ -120,16 +128,17 @@ export class TurnBatch {
    * How many of `n` asks this turn walks (the first ones); the rest chain.
    * All when walking is cheaper, none when a batch is; a probe of the other
    * way every BATCH_PROBE_EVERY turns, and until both are measured: at most
-   * WALK_PROBE walked, or the whole turn batched.
+   * WALK_PROBE walked, or the whole turn batched. `probe`: this turn
+   * measures the way the costs do not favour.
    */
-  private walking(n: number): number {
+  private walking(n: number): { walked: number; probe: boolean } {
     const { batch, walk } = this.cost;
     const probe = ++this.turns % BATCH_PROBE_EVERY === 0;
     // Unmeasured: a turn of several measures both ways, a lone lookup one at a time.
-    if (walk.samples === 0) return Math.min(WALK_PROBE, batch.samples === 0 ? n - 1 : n);
-    if (batch.samples === 0) return 0;
-    if (this.choice.path === 'walk') return probe ? 0 : n;
-    return probe ? Math.min(WALK_PROBE, n) : 0;
+    if (walk.samples === 0) return { walked: Math.min(WALK_PROBE, batch.samples === 0 ? n - 1 : n), probe: false };
+    if (batch.samples === 0) return { walked: 0, probe: false };
+    if (this.choice.path === 'walk') return { walked: probe ? 0 : n, probe };
+    return { walked: probe ? Math.min(WALK_PROBE, n) : 0, probe };
   }
 
   /** Runs the turn's asks, walked or as one batch of chains (`walking`), and answers each waiter. */
@@ -138,17 +147,19 @@ export class TurnBatch {
     this.asks = [];
     this.waiters = [];
     this.scheduled = false;
-    const walked = this.walking(asks.length);
+    const { walked, probe } = this.walking(asks.length);
+    // A probe's sample weighs more: its way is measured that rarely.
+    const weight = probe ? PROBE_WEIGHT : COST_WEIGHT;
     let found: (LeafValue | undefined | Error)[];
     try {
-      found = this.walk(asks.slice(0, walked));
+      found = this.walk(asks.slice(0, walked), weight);
       if (walked < asks.length) {
         const chained = asks.slice(walked);
         this.counts.batches++;
         this.counts.batched += chained.length;
         const t = performance.now();
         found = found.concat(await this.xrp.chainMany(chained));
-        this.cost.batch.add((performance.now() - t) / chained.length);
+        this.cost.batch.add((performance.now() - t) / chained.length, weight);
       }
     } catch (e) {
       for (const w of waiters) w.reject(e);
@@ -162,8 +173,8 @@ export class TurnBatch {
     }
   }
 
-  /** `asks` walked on this thread, each its value or the error that failed it (as chainMany answers). */
-  private walk(asks: readonly ChainAsk[]): (LeafValue | undefined | Error)[] {
+  /** `asks` walked on this thread, each its value or the error that failed it (as chainMany answers); `weight`, the sample's share of the walks' average. */
+  private walk(asks: readonly ChainAsk[], weight = COST_WEIGHT): (LeafValue | undefined | Error)[] {
     if (asks.length === 0) return [];
     const t = performance.now();
     const out = asks.map(({ snap, start, key }) => {
@@ -173,7 +184,7 @@ export class TurnBatch {
         return e as Error;
       }
     });
-    this.cost.walk.add((performance.now() - t) / asks.length);
+    this.cost.walk.add((performance.now() - t) / asks.length, weight);
     this.counts.walked += asks.length;
     return out;
   }
