@@ -128,17 +128,17 @@ export class TurnBatch {
    * How many of `n` asks this turn walks (the first ones); the rest chain.
    * All when walking is cheaper, none when a batch is; a probe of the other
    * way every BATCH_PROBE_EVERY turns, and until both are measured: at most
-   * WALK_PROBE walked, or the whole turn batched. `probe`: this turn
-   * measures the way the costs do not favour.
+   * WALK_PROBE walked, or the whole turn batched. `probed`: the way the
+   * costs do not favour, when this turn measures it.
    */
-  private walking(n: number): { walked: number; probe: boolean } {
+  private walking(n: number): { walked: number; probed?: 'walk' | 'batch' } {
     const { batch, walk } = this.cost;
     const probe = ++this.turns % BATCH_PROBE_EVERY === 0;
     // Unmeasured: a turn of several measures both ways, a lone lookup one at a time.
-    if (walk.samples === 0) return { walked: Math.min(WALK_PROBE, batch.samples === 0 ? n - 1 : n), probe: false };
-    if (batch.samples === 0) return { walked: 0, probe: false };
-    if (this.choice.path === 'walk') return { walked: probe ? 0 : n, probe };
-    return { walked: probe ? Math.min(WALK_PROBE, n) : 0, probe };
+    if (walk.samples === 0) return { walked: Math.min(WALK_PROBE, batch.samples === 0 ? n - 1 : n) };
+    if (batch.samples === 0) return { walked: 0 };
+    if (this.choice.path === 'walk') return probe ? { walked: 0, probed: 'batch' } : { walked: n };
+    return probe ? { walked: Math.min(WALK_PROBE, n), probed: 'walk' } : { walked: 0 };
   }
 
   /** Runs the turn's asks, walked or as one batch of chains (`walking`), and answers each waiter. */
@@ -147,19 +147,19 @@ export class TurnBatch {
     this.asks = [];
     this.waiters = [];
     this.scheduled = false;
-    const { walked, probe } = this.walking(asks.length);
-    // A probe's sample weighs more: its way is measured that rarely.
-    const weight = probe ? PROBE_WEIGHT : COST_WEIGHT;
+    const { walked, probed } = this.walking(asks.length);
+    // A probe's sample weighs more, its way being measured that rarely; the other way's, as usual.
+    const weight = (way: 'walk' | 'batch') => (probed === way ? PROBE_WEIGHT : COST_WEIGHT);
     let found: (LeafValue | undefined | Error)[];
     try {
-      found = this.walk(asks.slice(0, walked), weight);
+      found = this.walk(asks.slice(0, walked), weight('walk'));
       if (walked < asks.length) {
         const chained = asks.slice(walked);
         this.counts.batches++;
         this.counts.batched += chained.length;
         const t = performance.now();
         found = found.concat(await this.xrp.chainMany(chained));
-        this.cost.batch.add((performance.now() - t) / chained.length, weight);
+        this.cost.batch.add((performance.now() - t) / chained.length, weight('batch'));
       }
     } catch (e) {
       for (const w of waiters) w.reject(e);
