@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Random reads of data eight times larger than the memory the reader may
-// use: xrpkv (`lookup` auto, walk, xrp, and xrp with `direct: 'auto'`;
+// use: xrpkv (`lookup` auto, walk and xrp at the defaults, which read such a
+// file with O_DIRECT, and auto with `direct: false`;
 // 4 KiB pages, and 512-byte pages for a tree of height >= 5, BPF-KV's
 // shape), lmdb-js (default, noReadAhead) and classic-level, on the same
 // keys (`npm run bench:memory`).
