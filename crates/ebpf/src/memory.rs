@@ -75,6 +75,32 @@ struct Slot {
 
 const UNMAPPED: Slot = Slot { ptr: std::ptr::null_mut(), len: 0, writable: false };
 
+/// Calls `f` with each mapped slot of a run over `rodata`, `stack` and
+/// `regions`: what [`AddressMap::new`] and [`fill_jit_tables`] both map.
+#[inline(always)]
+fn each_mapped(rodata: &[u8], stack: &mut [u8], regions: &[Region<'_>], mut f: impl FnMut(usize, Slot)) {
+    f(RODATA_SLOT, Slot { ptr: rodata.as_ptr() as *mut u8, len: rodata.len(), writable: false });
+    f(STACK_SLOT, Slot { ptr: stack.as_mut_ptr(), len: stack.len(), writable: true });
+    for (i, r) in regions.iter().take(MAX_REGIONS).enumerate() {
+        f(FIRST_REGION_SLOT + i, Slot { ptr: r.ptr, len: r.len.min(1 << SLOT_SHIFT), writable: r.writable });
+    }
+}
+
+/// The JIT's translation tables (jit/mod.rs `Ctx`) for the run that
+/// `AddressMap::new(rodata, stack, regions)` would map, without building
+/// it: each slot's host base (0 where unmapped), its length, and its length
+/// for writes (0 for a read-only slot). An access the tables allow is one
+/// `translate` allows: both come from `each_mapped`.
+pub(crate) fn fill_jit_tables(rodata: &[u8], stack: &mut [u8], regions: &[Region<'_>], host: &mut [u64; SLOTS], lens: &mut [[u64; SLOTS]; 2]) {
+    *host = [0; SLOTS];
+    *lens = [[0; SLOTS]; 2];
+    each_mapped(rodata, stack, regions, |i, slot| {
+        host[i] = slot.ptr as u64;
+        lens[0][i] = slot.len as u64;
+        lens[1][i] = if slot.writable { slot.len as u64 } else { 0 };
+    });
+}
+
 /// The slots of one run. It lives only as long as the borrows it was built
 /// from (`'a`), which `Vm::run` guarantees by building it on its own stack.
 pub struct AddressMap<'a> {
@@ -85,11 +111,7 @@ pub struct AddressMap<'a> {
 impl<'a> AddressMap<'a> {
     pub fn new(rodata: &'a [u8], stack: &'a mut [u8], regions: &'a [Region<'a>]) -> AddressMap<'a> {
         let mut slots = [UNMAPPED; SLOTS];
-        slots[RODATA_SLOT] = Slot { ptr: rodata.as_ptr() as *mut u8, len: rodata.len(), writable: false };
-        slots[STACK_SLOT] = Slot { ptr: stack.as_mut_ptr(), len: stack.len(), writable: true };
-        for (i, r) in regions.iter().take(MAX_REGIONS).enumerate() {
-            slots[FIRST_REGION_SLOT + i] = Slot { ptr: r.ptr, len: r.len.min(1 << SLOT_SHIFT), writable: r.writable };
-        }
+        each_mapped(rodata, stack, regions, |i, slot| slots[i] = slot);
         AddressMap { slots, _borrow: PhantomData }
     }
 
@@ -135,12 +157,6 @@ impl<'a> AddressMap<'a> {
             }
         }
         Some(())
-    }
-
-    /// Each slot's host base, length and writability, for the JIT's
-    /// translation tables: they must allow exactly what `translate` allows.
-    pub(crate) fn slot_table(&self) -> [(*mut u8, usize, bool); SLOTS] {
-        self.slots.map(|s| (s.ptr, s.len, s.writable))
     }
 
     /// Zeroes `range` of the stack, for a frame being entered.

@@ -28,6 +28,9 @@ pub struct VmMemory {
     stack_dirty: bool,
     frames: [Frame; MAX_FRAMES],
     log: String,
+    /// The JIT's run context, filled afresh by each run (jit/mod.rs).
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    jit_ctx: Box<crate::jit::Ctx>,
 }
 
 impl VmMemory {
@@ -37,6 +40,8 @@ impl VmMemory {
             stack_dirty: false,
             frames: [Frame::default(); MAX_FRAMES],
             log: String::new(),
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            jit_ctx: crate::jit::Ctx::new(),
         }
     }
 
@@ -111,7 +116,7 @@ impl<'p> Vm<'p> {
     /// ignored) and r10 at the top of a zeroed 512-byte frame. `regions` are
     /// mapped at [`crate::region_address`]`(0)`, `(1)`, ... in order.
     pub fn run(&mut self, regions: &mut [Region<'_>], args: &[u64]) -> Result<Exit, RunError> {
-        let Vm { program, budget, engine, memory: VmMemory { stack, stack_dirty, frames, log } } = self;
+        let Vm { program, budget, engine, memory: VmMemory { stack, stack_dirty, frames, log, #[cfg(all(target_arch = "x86_64", target_os = "linux"))] jit_ctx } } = self;
         let program: &Program = program;
         // Each frame is zeroed as it is entered, so a run never sees an
         // earlier run's stack through its own frames. The entry frame is
@@ -121,14 +126,14 @@ impl<'p> Vm<'p> {
             stack[STACK_SIZE - FRAME_STACK_SIZE..].fill(0);
         }
         *stack_dirty = program.writes_memory;
-        let mut memory = AddressMap::new(&program.rodata, stack, regions);
         #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
         if *engine == Engine::Jit {
             if let Some(code) = program.jit.as_ref() {
-                return crate::jit::run(code, program, &mut memory, log, *budget, args);
+                return crate::jit::run(code, program, stack, regions, log, *budget, args, jit_ctx);
             }
         }
         let _ = engine; // read above only where the JIT is built
+        let mut memory = AddressMap::new(&program.rodata, stack, regions);
         interp::run(program, &mut memory, frames, log, *budget, args)
     }
 }

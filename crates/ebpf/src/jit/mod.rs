@@ -16,14 +16,13 @@ mod emit;
 mod exec_mem;
 
 use std::any::Any;
-use std::ffi::c_void;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 use crate::error::RunError;
 use crate::helpers::{self, HelperOutcome};
 use crate::insn::Insn;
 use crate::interp;
-use crate::memory::{AddressMap, MAX_FRAMES, SLOTS, STACK_BASE, STACK_SLOT};
+use crate::memory::{fill_jit_tables, AddressMap, Region, MAX_FRAMES, SLOTS, STACK_BASE, STACK_SLOT};
 use crate::opcode::*;
 use crate::program::Program;
 use crate::vm::Exit;
@@ -91,8 +90,9 @@ pub(crate) struct Ctx {
     /// pc, and for memory faults log2(size) << 24 | write << 28.
     fault_info: u64,
     fault_addr: u64,
-    /// The `SlowState` of this run.
-    slow: *mut c_void,
+    /// The address of this run's `SlowState` (an address, not a pointer, so
+    /// that a `Vm` keeping its `Ctx` between runs can move between threads).
+    slow: usize,
     /// Host address minus VM address in r1's region, for unchecked code.
     arg_delta: u64,
 }
@@ -129,56 +129,74 @@ pub(crate) mod status {
     pub const TOO_DEEP: u32 = 7;
 }
 
-/// What the slow path needs from the run: the program, its memory, its log,
-/// and where to leave an error or a helper's panic for [`run`].
+/// What the slow path needs from the run: the program, its memory (mapped
+/// only when the slow path runs: most runs never take it), its log, and
+/// where to leave an error or a helper's panic for [`run`].
 struct SlowState<'r, 'a> {
     program: &'r Program,
-    memory: &'r mut AddressMap<'a>,
+    stack: &'r mut [u8],
+    regions: &'r [Region<'a>],
     log: &'r mut String,
     error: Option<RunError>,
     panic: Option<Box<dyn Any + Send>>,
 }
 
-/// Runs compiled `code` of `program`; the arguments are as for the interpreter.
+impl Ctx {
+    /// A context for [`run`] to fill: a `Vm` keeps one (boxed) for all its
+    /// runs, so a run writes only what it needs rather than building ~400
+    /// bytes afresh. Between runs its pointers are stale; every run rewrites
+    /// every field generated code reads before it enters.
+    pub(crate) fn new() -> Box<Ctx> {
+        Box::new(Ctx {
+            host: [0; SLOTS],
+            lens: [[0; SLOTS]; 2],
+            regs: [0; 16],
+            budget: 0,
+            fp_delta: 0,
+            stack_top: 0,
+            saved_rsp: 0,
+            depth: 0,
+            tmp: 0,
+            saved_fp: 0,
+            fault_info: 0,
+            fault_addr: 0,
+            slow: 0,
+            arg_delta: 0,
+        })
+    }
+}
+
+/// Runs compiled `code` of `program` in `ctx`; the other arguments are as for the interpreter.
 pub(crate) fn run(
     code: &Compiled,
     program: &Program,
-    memory: &mut AddressMap<'_>,
+    stack: &mut [u8],
+    regions: &[Region<'_>],
     log: &mut String,
     budget: u64,
     args: &[u64],
+    ctx: &mut Ctx,
 ) -> Result<Exit, RunError> {
-    let table = memory.slot_table();
-    let mut ctx = Ctx {
-        host: [0; SLOTS],
-        lens: [[0; SLOTS]; 2],
-        regs: [0; 16],
-        budget,
-        fp_delta: 0,
-        stack_top: 0,
-        saved_rsp: 0,
-        depth: 0,
-        tmp: 0,
-        saved_fp: 0,
-        fault_info: 0,
-        fault_addr: 0,
-        slow: std::ptr::null_mut(),
-        arg_delta: 0,
-    };
-    for (slot, &(ptr, len, writable)) in table.iter().enumerate() {
-        ctx.host[slot] = ptr as u64;
-        ctx.lens[0][slot] = len as u64; // at most 2^32: AddressMap caps it
-        ctx.lens[1][slot] = if writable { len as u64 } else { 0 };
-    }
+    // What the code reads before it writes: the tables, the registers (the
+    // prologue loads r0..r9: r1..r5 the arguments, the others zero), the
+    // stack's bounds, the budget, the call depth; and what `run` reads after
+    // (the fault fields, r0 on exit), reset so no earlier run's shows.
+    fill_jit_tables(&program.rodata, stack, regions, &mut ctx.host, &mut ctx.lens);
+    ctx.regs = [0; 16];
     for (r, &a) in ctx.regs[1..6].iter_mut().zip(args) {
         *r = a;
     }
-    let (stack, stack_len, _) = table[STACK_SLOT];
-    ctx.stack_top = stack as u64 + stack_len as u64;
-    ctx.fp_delta = (stack as u64).wrapping_sub(STACK_BASE);
+    ctx.budget = budget;
+    ctx.depth = 0;
+    ctx.fault_info = 0;
+    ctx.fault_addr = 0;
+    ctx.arg_delta = 0;
+    let stack_host = ctx.host[STACK_SLOT];
+    ctx.stack_top = stack_host + ctx.lens[0][STACK_SLOT];
+    ctx.fp_delta = stack_host.wrapping_sub(STACK_BASE);
 
     let entered = match &code.unchecked {
-        Some(u) => match r1_region_delta(&ctx, args.first().copied().unwrap_or(0), u) {
+        Some(u) => match r1_region_delta(ctx, args.first().copied().unwrap_or(0), u) {
             Some(delta) => {
                 ctx.arg_delta = delta;
                 &u.mem
@@ -188,9 +206,9 @@ pub(crate) fn run(
         None => &code.mem,
     };
 
-    let mut slow = SlowState { program, memory, log, error: None, panic: None };
-    ctx.slow = &mut slow as *mut SlowState as *mut c_void;
-    let returned = enter(entered, &mut ctx);
+    let mut slow = SlowState { program, stack, regions, log, error: None, panic: None };
+    ctx.slow = &mut slow as *mut SlowState as usize;
+    let returned = enter(entered, ctx);
     let info = ctx.fault_info;
     let pc = (info & 0xff_ffff) as usize;
     match returned {
@@ -276,7 +294,8 @@ impl SlowState<'_, '_> {
             CALL | CALLX => {
                 let id = if ins.op == CALLX { regs[(ins.dst & 0x0f) as usize] } else { ins.imm as u32 as u64 };
                 let args = [regs[1], regs[2], regs[3], regs[4], regs[5]];
-                match helpers::call(&self.program.helpers, self.memory, self.log, pc, id, args)? {
+                let mut memory = AddressMap::new(&self.program.rodata, self.stack, self.regions);
+                match helpers::call(&self.program.helpers, &mut memory, self.log, pc, id, args)? {
                     HelperOutcome::Return(v) => {
                         regs[0] = v;
                         Ok(None)
@@ -284,7 +303,10 @@ impl SlowState<'_, '_> {
                     HelperOutcome::Stop(v) => Ok(Some(v)),
                 }
             }
-            ATOMIC_W | ATOMIC_DW => interp::atomic(self.memory, regs, ins, pc).map(|()| None),
+            ATOMIC_W | ATOMIC_DW => {
+                let mut memory = AddressMap::new(&self.program.rodata, self.stack, self.regions);
+                interp::atomic(&mut memory, regs, ins, pc).map(|()| None)
+            }
             op => Err(unexpected(pc, &format!("a slow path for opcode {op:#04x}"))),
         }
     }
