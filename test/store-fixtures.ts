@@ -131,3 +131,21 @@ export function randomOps(
     return { type: 'put', key, value: v };
   });
 }
+
+/** The writer's background fold of a full log (src/store/fold.ts), if one runs. */
+export function foldOf(db: object): { txid: number; keys: number; folded: Promise<void>; isFolded: boolean } | undefined {
+  return (db as { writer: { folding?: { txid: number; keys: number; folded: Promise<void>; isFolded: boolean } } }).writer.folding;
+}
+
+/**
+ * Waits for the background fold of a full log to finish folding, then
+ * lands it with a write that changes nothing (the remove of a key that is
+ * not there): a fold commits only while writes are prepared (writer.ts).
+ */
+export async function landFold(db: { remove(key: Buffer): Promise<unknown> }): Promise<void> {
+  const folding = foldOf(db);
+  if (!folding) throw new Error('no fold runs');
+  await folding.folded;
+  await db.remove(Buffer.from('\xff no such key \xff', 'latin1'));
+  if (foldOf(db) === folding) throw new Error('the fold did not commit');
+}

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { open, type BatchOp, type Database } from '../src/index.js';
 import { native } from '../src/native.js';
 import { SECTOR, imageAt, opsBefore, parseTrace, withoutSyncs, type InFlight, type Op } from './power-fixtures.js';
-import { random } from './store-fixtures.js';
+import { foldOf, random } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
 const tmp = tempDir();
@@ -24,7 +24,7 @@ afterAll(() => tmp.remove());
 
 type Bin = Database<Buffer, Buffer>;
 const PAGE = 4096;
-const OPTIONS = { keyEncoding: 'binary', valueEncoding: 'binary', pageSize: PAGE, logLimit: 300 } as const;
+const OPTIONS = { keyEncoding: 'binary', valueEncoding: 'binary', pageSize: PAGE, logLimit: 100 } as const;
 
 interface Workload {
   base: Buffer;
@@ -35,13 +35,17 @@ interface Workload {
   acknowledgedAt: number[];
   /** Ops recorded before commit i (1-based) was issued: nothing of it can be on disk before. */
   issuedAt: number[];
+  /** Background folds of a full log that committed (fold.ts). */
+  foldsLanded: number;
 }
 
 /**
  * Commits of every kind, on a 4 KiB-page file: small ones (log commits),
- * checkpoints (the log holds 300 keys), large batches (tree commits),
- * deletes, overwrites, values in overflow pages, and pairs issued together
- * (the second prepared while the first is written).
+ * checkpoints (the log holds 100 keys), large batches (tree commits),
+ * deletes, overwrites, values in overflow pages, pairs issued together
+ * (the second prepared while the first is written), and then small commits
+ * only, whose full logs fold in the background and land with the commit
+ * after (fold.ts).
  */
 async function runWorkload(): Promise<Workload> {
   const path = join(tmp.dir, 'workload.db');
@@ -54,10 +58,11 @@ async function runWorkload(): Promise<Workload> {
   const issuedAt: number[] = [0];
   const next = random(14);
   const model = new Map<string, string>();
+  let foldsLanded = 0;
   native.storeIoTrace(trace);
   const db: Bin = open(path, OPTIONS);
   try {
-    const batchOf = (size: number) => {
+    const batchOf = (size: number, long = true) => {
       const ops: BatchOp<Buffer, Buffer>[] = [];
       for (let i = 0; i < size; i++) {
         const k = `k${String(next(700)).padStart(4, '0')}`;
@@ -65,7 +70,7 @@ async function runWorkload(): Promise<Workload> {
           ops.push({ type: 'del', key: Buffer.from(k) });
         } else {
           // Now and then a value too long for a leaf (overflow pages) or a log record.
-          const length = next(20) === 0 ? 1500 + next(3000) : 8 + next(60);
+          const length = long && next(20) === 0 ? 1500 + next(3000) : 8 + next(60);
           ops.push({ type: 'put', key: Buffer.from(k), value: Buffer.alloc(length, `${k}:${next(1000)}:`) });
         }
       }
@@ -100,13 +105,23 @@ async function runWorkload(): Promise<Workload> {
         acknowledgedAt.push(traced());
       }
     }
+    for (let commit = 0; commit < 24; commit++) {
+      const folding = foldOf(db);
+      const ops = batchOf(10 + next(30), false);
+      issuedAt.push(traced());
+      await db.batch(ops);
+      apply(ops);
+      acknowledgedAt.push(traced());
+      // Small commits only: nothing but this commit's landing ends a fold.
+      if (folding && foldOf(db) !== folding) foldsLanded++;
+    }
   } finally {
     native.storeIoTrace(null);
     await db.close();
   }
   const ops = parseTrace(trace);
   const toOps = (bytes: number) => opsBefore(ops, bytes);
-  return { base, ops, states, acknowledgedAt: acknowledgedAt.map(toOps), issuedAt: issuedAt.map(toOps) };
+  return { base, ops, states, acknowledgedAt: acknowledgedAt.map(toOps), issuedAt: issuedAt.map(toOps), foldsLanded };
 }
 
 /** Bytes in the trace so far: parsed into op counts once the workload is done. */
@@ -186,8 +201,9 @@ describe('power failure at every write and sync', () => {
     const log = ops.filter((op, i) => metaWrite(op) && i > 0 && ops[i - 1]!.kind === 'write').length;
     expect(tree).toBeGreaterThanOrEqual(4);
     expect(log).toBeGreaterThanOrEqual(10);
-    // 36 commits, 7 of them issued with a second one: 43, plus the empty start.
-    expect(workload.states.length).toBe(44);
+    expect(workload.foldsLanded).toBeGreaterThanOrEqual(2);
+    // 36 + 24 commits, 7 of them issued with a second one: 67, plus the empty start.
+    expect(workload.states.length).toBe(68);
   });
 
   it('opens every crash state, clean, holding every acknowledged commit and no partial one', async () => {

@@ -168,8 +168,10 @@ export function decodeLog(page: Buffer, pageNo: number): LogRecord[] {
 
 /**
  * The log chain from `newest`, oldest page first, each with its txid and
- * records. `read` returns a page verified as a log page. The chain must have
- * `expected` pages, inside the first `pageCount`, txids never rising.
+ * records. `read` returns a page verified as a log page. The chain is its
+ * first `expected` pages, inside the first `pageCount`, txids never rising;
+ * where the last points (0, or a page of a folded log: docs/FORMAT.md) is
+ * not followed.
  */
 export function readLogChain(
   newest: number,
@@ -180,8 +182,8 @@ export function readLogChain(
   const chain: { pageNo: number; txid: number; records: LogRecord[] }[] = [];
   const seen = new Set<number>();
   let txid = Infinity;
-  for (let pageNo = newest, from = 0; pageNo !== 0; ) {
-    if (pageNo < META_PAGES || pageNo >= pageCount || seen.has(pageNo) || chain.length >= expected) {
+  for (let pageNo = newest, from = 0; chain.length < expected; ) {
+    if (pageNo < META_PAGES || pageNo >= pageCount || seen.has(pageNo)) {
       throw new CorruptionError(from, `the log chain points at page ${pageNo} (after ${chain.length} of ${expected} pages)`);
     }
     seen.add(pageNo);
@@ -193,7 +195,6 @@ export function readLogChain(
     from = pageNo;
     pageNo = h.next;
   }
-  if (chain.length !== expected) throw new CorruptionError(chain.at(-1)?.pageNo ?? 0, `the log chain has ${chain.length} pages, the meta counts ${expected}`);
   return chain.reverse();
 }
 

@@ -326,7 +326,8 @@ class Checker {
       let delta = 0;
       let pages = 0;
       let txid = Infinity;
-      for (let pageNo = m.log, from = 0; pageNo !== 0; ) {
+      // The chain is its first `logPages` pages; where the last points is not followed (docs/FORMAT.md).
+      for (let pageNo = m.log, from = 0; pageNo !== 0 && pages < m.logPages; ) {
         const page = this.claim(pageNo, LOG_PAGE, from) ? this.page(pageNo, PageType.Log) : undefined;
         if (!page) return (this.incomplete = true), delta;
         below(page);
@@ -344,7 +345,7 @@ class Checker {
         from = pageNo;
         pageNo = h.next;
       }
-      if (pages !== m.logPages) this.global(m.log, `the log chain has ${pages} pages, the meta counts ${m.logPages}`);
+      if (pages !== m.logPages) this.global(m.log, `the log chain ends after ${pages} pages, the meta counts ${m.logPages}`);
       return delta;
     });
   }

@@ -107,13 +107,13 @@ interface Version {
 class RecentCursor {
   private readonly overlay: Overlay;
   /** The overlay's rows in key order. */
-  private readonly rows: number[];
+  private readonly rows: Int32Array;
   private i = -1;
   version: Version | undefined;
 
   constructor(private readonly snap: Snapshot) {
     this.overlay = snap.overlay;
-    this.rows = this.overlay.size === 0 ? [] : this.overlay.sorted();
+    this.rows = this.overlay.size === 0 ? new Int32Array(0) : this.overlay.sorted();
   }
 
   get valid(): boolean {

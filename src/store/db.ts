@@ -122,6 +122,8 @@ export interface OpenOptions {
    * (src/store/log-budget.ts); a number given is used as it is. A commit of fewer changes than this (and with values short
    * enough to sit in a leaf) appends them to the log, a few pages, instead of
    * rewriting every changed leaf and its path; reads see them at once.
+   * A full log is folded into the tree in the background while writes go
+   * on to the log, which may hold twice this many meanwhile (fold.ts).
    * 0: no log, every commit rewrites the tree (copy-on-write only).
    */
   logLimit?: number;
@@ -1043,6 +1045,7 @@ export class Database<K = unknown, V = any> {
     this.store = undefined;
     if (this.fileKey !== undefined && openStores.get(this.fileKey) === this) openStores.delete(this.fileKey);
     await this.writer.drain();
+    await this.writer.stopFolding();
     await this.auto?.idle();
     await this.prefetching.warmer?.stop();
     this.snapshots.releaseAll();

@@ -27,7 +27,7 @@ import { eachPaced, type Pace, type Steps } from './pace.js';
 import type { StoreState } from './snapshot.js';
 
 /** Log bytes on disk that force a checkpoint: bounds the file's growth and the replay at open. */
-const LOG_BYTES = 16 << 20;
+export const LOG_BYTES = 16 << 20;
 
 /** What bounds a log commit. */
 export interface LogBounds {
@@ -35,18 +35,21 @@ export interface LogBounds {
   commitKeys: number;
   /** Keys the log may hold, this commit's included (the store's `logLimit`). */
   logKeys: number;
+  /** Bytes the log's pages may take, this commit's included (LOG_BYTES). */
+  logBytes: number;
   /** The txid of the oldest open snapshot, Infinity when none. */
   oldestSnapshot: number;
 }
 
 /**
  * `log`'s changes as a log commit on top of `head` (the meta of the newest
- * prepared commit): undefined when nothing changed, 'checkpoint' when the
- * log cannot take them (too many keys, a value too long for a record, or
- * the log grown past its bounds). In slices of `pace`.
+ * prepared commit): undefined when nothing changed, 'checkpoint' when no
+ * log can take them (too many keys, a value too long for a record), 'full'
+ * when this one cannot (it would grow past its bounds). In slices of `pace`.
  */
-export function* prepareLogCommit(state: StoreState, head: Meta, log: LogTx, bounds: LogBounds, pace: Pace): Steps<PreparedCommit | undefined | 'checkpoint'> {
-  if (log.tooLarge || log.size > bounds.commitKeys || state.overlay.size + log.size > bounds.logKeys) return 'checkpoint';
+export function* prepareLogCommit(state: StoreState, head: Meta, log: LogTx, bounds: LogBounds, pace: Pace): Steps<PreparedCommit | undefined | 'checkpoint' | 'full'> {
+  if (log.tooLarge || log.size > bounds.commitKeys) return 'checkpoint';
+  if (state.overlay.size + log.size > bounds.logKeys) return 'full';
   const records = log.records();
   if (records.length === 0) return undefined;
   const { pageSize } = state;
@@ -67,7 +70,7 @@ export function* prepareLogCommit(state: StoreState, head: Meta, log: LogTx, bou
   const encoder = new LogEncoder(pageSize, txid, allocate, head.log);
   yield* eachPaced(records.length, pace, (i) => encoder.add(records[i]));
   const { pages, newest } = encoder.finish();
-  if ((head.logPages + pages.size) * pageSize > LOG_BYTES) return 'checkpoint';
+  if ((head.logPages + pages.size) * pageSize > bounds.logBytes) return 'full';
   let delta = 0;
   for (const r of records) delta += countDelta(r.kind);
   const meta: Meta = {

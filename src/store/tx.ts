@@ -63,14 +63,29 @@ const SPLIT_PAGES = 8;
 /** Pages of an append tail the addon encodes per call (per slice of a commit at most): 256 took 2 to 3 ms, a whole slice (pace.ts). */
 const TAIL_CHUNK_PAGES = 64;
 
+/**
+ * What is left of the log after a checkpoint that folded only part of it
+ * (fold.ts): the log commits made while it folded, which its meta keeps.
+ */
+export interface LogLeft {
+  /** The newest of their log pages (0: none) and how many there are. */
+  log: number;
+  logPages: number;
+  /** Their pages, oldest first, and their changes. */
+  pageList: number[];
+  overlay: Overlay;
+}
+
 export class WriteTx {
-  readonly txid: number;
+  txid: number;
   /** Whether anything changed: a commit without changes writes nothing. */
   changed = false;
   readonly prefersKeyOrder = true;
   private readonly base: Snapshot;
   private readonly p: number;
-  private readonly freelist: Freelist;
+  private freelist: Freelist;
+  /** Pages freed before `rebase` (fold.ts), released under the txid the commit ends with. */
+  private deferred: number[] | undefined;
   private root: Node | undefined;
   private rootLoaded = false;
   private height: number;
@@ -92,8 +107,14 @@ export class WriteTx {
     private readonly store: StoreState,
     oldestSnapshot: number,
     logDelta = 0,
+    /**
+     * `on`: the commit to build on, when not the published one (a log
+     * commit on top of it, the same tree); `rebasing`: `rebase` will run
+     * before `commit`, and frees wait for it.
+     */
+    { on = store.meta, rebasing = false }: { on?: Meta; rebasing?: boolean } = {},
   ) {
-    const meta = store.meta;
+    const meta = on;
     this.base = new Snapshot(store, meta);
     this.txid = meta.txid + 1;
     this.p = store.pageSize;
@@ -102,6 +123,24 @@ export class WriteTx {
     this.pageCount = meta.pageCount;
     this.freelist = store.freelist.clone();
     this.freelist.promote(oldestSnapshot);
+    if (rebasing) this.deferred = [];
+  }
+
+  /**
+   * Moves the transaction on top of `head`, a commit made since it began
+   * that changed neither the tree nor the freelist's frees (log commits
+   * only: fold.ts): it will commit as `head.txid + 1`, its pages taken from
+   * the freelist and the file as they are now, its frees released under
+   * that txid. Only before `commit`, which alone allocates.
+   */
+  rebase(head: Meta, oldestSnapshot: number): void {
+    this.txid = head.txid + 1;
+    this.pageCount = head.pageCount;
+    this.freelist = this.store.freelist.clone();
+    this.freelist.promote(oldestSnapshot);
+    const freed = this.deferred ?? [];
+    this.deferred = undefined;
+    for (const page of freed) this.freelist.release(this.txid, page);
   }
 
   get(key: Buffer): Buffer | undefined {
@@ -255,12 +294,14 @@ export class WriteTx {
 
   /**
    * Rebalances, spills and lists the pages to write, as a tree commit whose
-   * meta has an empty log: publishing it replaces the freelist and empties
-   * the in-memory log (the caller has put the log's changes here, and
-   * `discard`ed its pages). The transaction is spent after. Runs in slices
-   * of `pace`: spilling a large commit encodes thousands of pages.
+   * meta has an empty log, or `left` of it: publishing it replaces the
+   * freelist and the in-memory log (the caller has put the log's changes
+   * here, or those up to where `left` begins, and `discard`ed their pages).
+   * The transaction is spent after. Runs in slices of `pace`: spilling a
+   * large commit encodes thousands of pages.
    */
-  *commit(pace: Pace): Steps<PreparedCommit> {
+  *commit(pace: Pace, left?: LogLeft): Steps<PreparedCommit> {
+    if (this.deferred) throw new Error('internal error: a rebasing transaction committed before its rebase');
     // A small tail joins its leaf: the rules below then see a plain node. A
     // large one makes its leaf more than a page, so neither empty nor underfull.
     if (this.tail && this.tail.pageBytes < this.p) this.flushTail();
@@ -299,9 +340,9 @@ export class WriteTx {
       height: rootPage === 0 ? 0 : this.height,
       pageCount: this.pageCount,
       freelist: freelistPages[0] ?? 0,
-      entries: this.entries,
-      log: 0,
-      logPages: 0,
+      entries: this.entries + (left?.overlay.delta ?? 0),
+      log: left?.log ?? 0,
+      logPages: left?.logPages ?? 0,
       newLogPages: 0,
       newLogSum: 0,
       keyEncoding: this.store.meta.keyEncoding,
@@ -316,8 +357,8 @@ export class WriteTx {
         store.meta = meta;
         store.freelist = freelist;
         store.freelistPages = freelistPages;
-        store.overlay = new Overlay();
-        store.logPages = [];
+        store.overlay = left?.overlay ?? new Overlay();
+        store.logPages = left?.pageList ?? [];
       },
     };
   }
@@ -444,7 +485,8 @@ export class WriteTx {
   }
 
   private free(pageNo: number): void {
-    this.freelist.release(this.txid, pageNo);
+    if (this.deferred) this.deferred.push(pageNo);
+    else this.freelist.release(this.txid, pageNo);
     this.store.cache.delete(pageNo);
   }
 

@@ -37,16 +37,23 @@
 // blocks no turn for long. Reads go on meanwhile (they see the last
 // commit); writes queue for the next commit. A log commit runs in slices
 // too, and the commit before it may publish between them (log-commit.ts).
+//
+// A log that fills is not folded by the commit that finds it full: a
+// background fold (fold.ts) folds it as of the newest commit while later
+// commits go on to the log, which may hold twice its bounds meanwhile, and
+// then commits alone. Writes wait only for that last step, or when the log
+// is full even so. A commit that must rewrite the tree abandons the fold and
+// folds the whole log itself.
 import { WriteFailedError, WritesPendingError, isPageFailure } from '../errors.js';
 import type { PreparedCommit } from './commit.js';
-import { prepareLogCommit } from './log-commit.js';
+import { BackgroundFold, fold } from './fold.js';
+import { LOG_BYTES, prepareLogCommit } from './log-commit.js';
 import { writeCommitSync } from './sync-commit.js';
 import { LogTx } from './log-tx.js';
 import type { Meta } from '../format/meta.js';
-import type { Overlay } from './overlay.js';
 import { apply, applyPacked, applyWrites, keysRise, runTxn, type Op, type TxnOps, type TxnRun, type Writes } from './ops.js';
 import { PackedOps } from './packed.js';
-import { Pace, UNPACED, eachPaced, finish, paced, type Steps } from './pace.js';
+import { Pace, UNPACED, finish, paced, type Steps } from './pace.js';
 import { Snapshot, type StoreState } from './snapshot.js';
 import { WriteTx } from './tx.js';
 import type { StagedPages } from './pager.js';
@@ -100,6 +107,10 @@ export class Writer {
   failed: WriteFailedError | undefined;
   /** Set while queued writes wait for the write lock. */
   private lockWait: Promise<void> | undefined;
+  /** The background fold of a full log, until it commits (or is abandoned). */
+  private folding: BackgroundFold | undefined;
+  /** Set when a fold failed (a page it needs cannot be read): full logs are then checkpointed by the commit that finds them full. */
+  private foldsOff = false;
 
   constructor(
     private readonly state: StoreState,
@@ -180,13 +191,13 @@ export class Writer {
       return false;
     }
     if (waiting === undefined) {
-      this.head = this.state.meta;
+      this.tookLock();
       return true;
     }
     this.lockWait ??= waiting.then(
       () => {
         this.lockWait = undefined;
-        this.head = this.state.meta;
+        this.tookLock();
         this.pump();
       },
       (e: unknown) => {
@@ -195,6 +206,18 @@ export class Writer {
       },
     );
     return false;
+  }
+
+  /**
+   * The write lock is taken: the state is up to every commit, this writer's
+   * or another's. A fold begun before (it goes on while the lock is free)
+   * is abandoned if another writer has committed meanwhile: it folded a log
+   * that is no longer the file's, reading a tree whose pages that writer
+   * may have reused.
+   */
+  private tookLock(): void {
+    if (this.state.meta !== this.head) this.abandonFold();
+    this.head = this.state.meta;
   }
 
   /** Releases the write lock once nothing is queued or in flight. */
@@ -258,6 +281,15 @@ export class Writer {
       // commit is written.
       return items.forEach((item) => item.reject(e));
     }
+    this.launch(ready, items, outcomes);
+  }
+
+  /**
+   * Hands a prepared commit's writes to the pager at once (they start on
+   * the pool once the commit before is on disk), and puts its publication,
+   * and the settling of its items, at the end of the pipeline.
+   */
+  private launch(ready: Ready | undefined, items: Item[], outcomes: Outcome[]): void {
     let written: Promise<unknown> | undefined;
     const write = ready?.write;
     if (ready && write) {
@@ -308,21 +340,118 @@ export class Writer {
    */
   private async prepare(items: Item[], outcomes: Outcome[]): Promise<Ready | undefined> {
     const runs: (TxnRun | undefined)[] = [];
-    const logPace = new Pace();
-    const logged = await paced(this.logStaged(items, outcomes, runs, logPace), logPace);
-    if (logged !== 'checkpoint') return logged;
-    // A checkpoint, once every commit before it has published (what the log
-    // path read above is what they publish).
+    for (;;) {
+      // A folded log commits first, alone, in this slot: only while writes
+      // are being prepared, so that a synchronous write never meets it in
+      // flight (commitSync) when every write before has settled.
+      if (this.folding?.isFolded) {
+        await this.foldCommitted(this.folding);
+        continue;
+      }
+      const logPace = new Pace();
+      const logged = await paced(this.logStaged(items, outcomes, runs, logPace), logPace);
+      if (logged !== 'checkpoint' && logged !== 'full') return logged;
+      if (logged === 'full' && this.startFold()) continue; // the log has room again while it folds
+      const folding = this.folding;
+      if (logged === 'full' && folding) {
+        // Full even so: the fold must land first.
+        await this.foldCommitted(folding);
+        continue;
+      }
+      break;
+    }
+    // A checkpoint, of the whole log: a fold of part of it is moot.
+    this.abandonFold();
+    // Once every commit before it has published (what the log path read
+    // above is what they publish).
     await this.tail;
     if (this.failed) throw this.failed;
     const pace = new Pace();
     return paced(this.checkpointStaged(items, outcomes, runs, pace), pace);
   }
 
-  /** A log commit (`prepareLog`) with its pages staged; 'checkpoint' when the log cannot take `items`. */
-  private *logStaged(items: Item[], outcomes: Outcome[], runs: (TxnRun | undefined)[], pace: Pace): Steps<Ready | undefined | 'checkpoint'> {
+  /** A log commit (`prepareLog`) with its pages staged; 'checkpoint' or 'full' when the log cannot take `items`. */
+  private *logStaged(items: Item[], outcomes: Outcome[], runs: (TxnRun | undefined)[], pace: Pace): Steps<Ready | undefined | 'checkpoint' | 'full'> {
     const write = yield* this.prepareLog(items, outcomes, runs, pace);
-    return write === 'checkpoint' || write === undefined ? write : yield* this.staged(write, pace);
+    return write === 'checkpoint' || write === 'full' || write === undefined ? write : yield* this.staged(write, pace);
+  }
+
+  /**
+   * Starts folding the log as of the newest commit (fold.ts), unless a fold
+   * runs or folds are off; whether one started. Its slices run beside the
+   * log commits; once folded, the next commit prepared lands it first.
+   */
+  private startFold(): boolean {
+    if (this.folding || this.foldsOff || this.failed) return false;
+    const folding = new BackgroundFold(this.state, this.head, this.oldest());
+    this.folding = folding;
+    const pace = new Pace();
+    folding.folded = paced(folding.steps(pace), pace).then(
+      () => {
+        folding.isFolded = true;
+      },
+      () => {
+        if (this.folding !== folding) return;
+        this.folding = undefined;
+        // A page the fold needs cannot be read: the next checkpoint, with
+        // writes, meets it and fails them as any checkpoint would. Unless
+        // the lock was free: then another writer may have reused the page.
+        if (this.lock.held) this.foldsOff = true;
+      },
+    );
+    return true;
+  }
+
+  /** Stops a running fold and waits for its last slice (closing). */
+  async stopFolding(): Promise<void> {
+    const folding = this.folding;
+    this.abandonFold();
+    await folding?.folded;
+  }
+
+  /** Stops a running fold: a checkpoint of the whole log is about to be prepared. */
+  private abandonFold(): void {
+    if (this.folding) this.folding.abandoned = true;
+    this.folding = undefined;
+  }
+
+  /**
+   * Commits `folding` once it has folded, on top of every commit before it
+   * (all published first), prepared alone (the caller holds the slot a
+   * commit is prepared in), and waits until it has published. A fold that
+   * failed or was abandoned commits nothing; one whose commit fails to
+   * prepare (a page it needs cannot be read) turns folds off, and the next
+   * checkpoint meets the page with writes, as any checkpoint would.
+   */
+  private async foldCommitted(folding: BackgroundFold): Promise<void> {
+    await folding.folded;
+    if (this.folding !== folding) return;
+    await this.tail;
+    if (this.failed) throw this.failed;
+    // From here on the fold's versions need not stay readable.
+    this.folding = undefined;
+    const pace = new Pace();
+    let ready: Ready;
+    try {
+      ready = await paced(this.foldStaged(folding, pace), pace);
+    } catch (e) {
+      if (!isPageFailure(e)) throw e;
+      this.foldsOff = true;
+      return;
+    }
+    this.launch(ready, [], []);
+    await this.tail;
+    if (this.failed) throw this.failed;
+  }
+
+  /** `folding`'s commit with its pages staged. */
+  private *foldStaged(folding: BackgroundFold, pace: Pace): Steps<Ready> {
+    return yield* this.staged(yield* folding.commit(this.head, this.oldest(), pace), pace);
+  }
+
+  /** The txid of the oldest snapshot, or of the commit a running fold reads as of, whichever is older. */
+  private oldest(): number {
+    return Math.min(this.oldestSnapshot(), this.folding?.txid ?? Infinity);
   }
 
   /** A checkpoint (`checkpoint`) with its pages staged. */
@@ -336,26 +465,34 @@ export class Writer {
     return { write, staged: yield* this.state.pager.stage(write.pages, pace) };
   }
 
-  /** `items` as a log commit, in slices of `pace`; 'checkpoint' when they need a tree commit. */
-  private *prepareLog(items: Item[], outcomes: Outcome[], runs: (TxnRun | undefined)[], pace: Pace): Steps<PreparedCommit | undefined | 'checkpoint'> {
+  /**
+   * `items` as a log commit, in slices of `pace`; 'checkpoint' when they
+   * need a tree commit, 'full' when the log cannot take them now.
+   */
+  private *prepareLog(items: Item[], outcomes: Outcome[], runs: (TxnRun | undefined)[], pace: Pace): Steps<PreparedCommit | undefined | 'checkpoint' | 'full'> {
     const { state } = this;
     const count = opCount(items);
     const limit = this.commitLimitFor(items, count);
     // An empty log takes any commit small enough to log, whatever the budget.
-    const logKeys = Math.max(this.logKeys(), state.overlay.size === 0 ? limit : 0);
-    if (!(logKeys > 0 && count <= limit && state.overlay.size + count <= logKeys)) return 'checkpoint';
+    let logKeys = Math.max(this.logKeys(), state.overlay.size === 0 ? limit : 0);
+    if (!(logKeys > 0 && count <= limit)) return 'checkpoint';
+    // While a fold runs, the log may hold what it folds and as much again.
+    const folding = this.folding;
+    logKeys += folding?.keys ?? 0;
+    const logBytes = LOG_BYTES + (folding?.logPages ?? 0) * state.pageSize;
+    if (state.overlay.size + count > logKeys) return 'full';
     let log: LogTx;
     do log = new LogTx(new Snapshot(state, this.head), count);
     while (!(yield* applyItems(log, items, outcomes, runs, pace)));
-    return yield* prepareLogCommit(state, this.head, log, { commitKeys: limit, logKeys, oldestSnapshot: this.oldestSnapshot() }, pace);
+    return yield* prepareLogCommit(state, this.head, log, { commitKeys: limit, logKeys, logBytes, oldestSnapshot: this.oldest() }, pace);
   }
 
   /** `items` as a tree commit: the log's changes first, then theirs, their transactions' writes as they ran before. */
   private *checkpoint(items: Item[], outcomes: Outcome[], runs: (TxnRun | undefined)[], pace: Pace): Steps<PreparedCommit | undefined> {
     const { state } = this;
     for (;;) {
-      const tx = new WriteTx(state, this.oldestSnapshot(), state.overlay.delta);
-      yield* fold(state.overlay, tx, pace);
+      const tx = new WriteTx(state, this.oldest(), state.overlay.delta);
+      yield* fold(state.overlay, state.overlay.sorted(), Infinity, tx, pace);
       tx.discard(state.logPages);
       if (yield* applyItems(tx, items, outcomes, runs, pace)) return tx.changed ? yield* tx.commit(pace) : undefined;
     }
@@ -381,7 +518,7 @@ export class Writer {
     }
     if (!this.lock.held) {
       this.lock.takeSync();
-      this.head = this.state.meta;
+      this.tookLock();
     }
     this.applying = true;
     try {
@@ -407,7 +544,12 @@ export class Writer {
     try {
       const runs: (TxnRun | undefined)[] = [];
       const logged = finish(this.prepareLog(items, outcomes, runs, UNPACED));
-      write = logged === 'checkpoint' ? finish(this.checkpoint(items, outcomes, runs, UNPACED)) : logged;
+      if (logged === 'checkpoint' || logged === 'full') {
+        this.abandonFold();
+        write = finish(this.checkpoint(items, outcomes, runs, UNPACED));
+      } else {
+        write = logged;
+      }
     } catch (e) {
       items.forEach((item) => item.reject(e));
       throw e;
@@ -448,23 +590,6 @@ export class Writer {
     }
     return keysRise(batches) ? this.commitLimit : scattered;
   }
-}
-
-/**
- * Puts the log's changes into a checkpoint's transaction, in key order (keys
- * side by side share their leaf and path, so each page is decoded once), in
- * slices of `pace` (at most SLICE_UNITS keys each): a checkpoint of tens of
- * thousands of keys takes a second or more, and reads go on meanwhile (they
- * see the last commit; nothing is written until the commit ends). Writes wait.
- */
-function fold(overlay: Overlay, tx: WriteTx, pace: Pace): Steps<void> {
-  const rows = overlay.sorted();
-  return eachPaced(rows.length, pace, (k) => {
-    const key = overlay.keyAt(rows[k]);
-    const value = overlay.versionAt(rows[k], Infinity);
-    if (value) tx.put(key, value);
-    else tx.remove(key);
-  });
 }
 
 /**

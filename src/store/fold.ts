@@ -1,0 +1,105 @@
+// A checkpoint that writes wait for only briefly: the log, as of one
+// commit, folded into the tree while later commits go on to the log.
+//
+// When the log fills (writer.ts), the writer starts a fold of the log as of
+// its newest commit F. The fold puts each logged key's version as of F into
+// a tree transaction (tx.ts), in slices, between which log commits go on
+// preparing and publishing as usual: the log may hold up to twice its
+// bounds meanwhile. Then, in one commit the writer prepares alone, the
+// transaction moves on top of the newest commit (`WriteTx.rebase`), frees
+// F's log pages and commits: its meta keeps the log commits after F, whose
+// pages and changes (`Overlay.newerThan`) stay the log. A checkpoint of
+// 100,000 logged keys stopped writes for about 450 ms, its fold 330 of them.
+//
+// Why it is safe:
+// - the fold reads the tree at F's root, which log commits never change,
+//   and the overlay's versions as of F, which the writer keeps readable
+//   by counting F as an open snapshot while it folds (`Writer.oldest`);
+// - it takes no page before the rebase: only `commit` allocates, and then
+//   from the freelist and file as the log commits have left them; what it
+//   freed before is released under the txid it commits as, so no snapshot
+//   of the log commits in between loses a page it reads;
+// - its meta's log is the chain of the log commits after F: recovery
+//   replays exactly their records, on the tree that already holds F's;
+// - F's log pages are freed by it, pending until no snapshot older than it
+//   remains, as any page a commit replaces.
+import type { Meta } from '../format/meta.js';
+import type { PreparedCommit } from './commit.js';
+import type { Overlay } from './overlay.js';
+import { eachPaced, type Pace, type Steps } from './pace.js';
+import type { StoreState } from './snapshot.js';
+import { WriteTx } from './tx.js';
+
+/**
+ * Puts `rows` of `overlay` (its `sorted()`: keys side by side share their
+ * leaf and path, so each page is decoded once) into `tx`, each key as a
+ * snapshot of `txid` sees it; keys that snapshot does not see are left as
+ * they are. In slices of `pace`; `stop()`, checked per key, ends it early.
+ */
+export function fold(overlay: Overlay, rows: Int32Array, txid: number, tx: WriteTx, pace: Pace, stop = () => false): Steps<void> {
+  return eachPaced(rows.length, pace, (k) => {
+    if (stop()) return;
+    const value = overlay.versionAt(rows[k], txid);
+    if (value) tx.put(overlay.keyAt(rows[k]), value);
+    else if (value === null) tx.remove(overlay.keyAt(rows[k]));
+  });
+}
+
+export class BackgroundFold {
+  /** F: the commit whose log this folds. Its versions must stay readable until `commit`. */
+  readonly txid: number;
+  /** Keys in the log, and its pages, at F: the log may hold as many again while this folds. */
+  readonly keys: number;
+  readonly logPages: number;
+  /** Set when a checkpoint of the whole log makes this one moot: the fold stops, and never commits. */
+  abandoned = false;
+  /** Settles once the fold has run or failed (set by the writer that runs it); `isFolded` says it ran. */
+  folded: Promise<void> = Promise.resolve();
+  isFolded = false;
+  private readonly base: Meta;
+  private readonly overlay: Overlay;
+  private readonly rows: Int32Array;
+  private readonly tx: WriteTx;
+
+  /** A fold of the log as of `head`, the newest prepared commit (published or not). */
+  constructor(
+    private readonly state: StoreState,
+    head: Meta,
+    oldestSnapshot: number,
+  ) {
+    this.txid = head.txid;
+    this.base = head;
+    this.overlay = state.overlay;
+    this.keys = this.overlay.size;
+    this.logPages = head.logPages;
+    this.rows = this.overlay.sorted();
+    this.tx = new WriteTx(state, oldestSnapshot, this.overlay.delta, { on: head, rebasing: true });
+  }
+
+  /** The fold itself, in slices of `pace`; log commits may run between them. */
+  steps(pace: Pace): Steps<void> {
+    return fold(this.overlay, this.rows, this.txid, this.tx, pace, () => this.abandoned);
+  }
+
+  /**
+   * The fold as a tree commit on top of `head`, the newest commit, which
+   * has published (with every log commit since F). Prepared alone: no log
+   * commit may take pages meanwhile. In slices of `pace`.
+   */
+  *commit(head: Meta, oldestSnapshot: number, pace: Pace): Steps<PreparedCommit> {
+    const { state } = this;
+    if (state.meta !== head || state.overlay !== this.overlay || state.logPages.length !== head.logPages) {
+      throw new Error('internal error: a fold committed on top of a commit not published, or after another checkpoint');
+    }
+    this.tx.rebase(head, oldestSnapshot);
+    this.tx.discard(state.logPages.slice(0, this.logPages));
+    const pageList = state.logPages.slice(this.logPages);
+    const left = {
+      log: pageList.length > 0 ? head.log : 0,
+      logPages: pageList.length,
+      pageList,
+      overlay: this.overlay.newerThan(this.txid, head.entries - this.base.entries),
+    };
+    return yield* this.tx.commit(pace, left);
+  }
+}

@@ -1,0 +1,142 @@
+// The background fold of a full log (src/store/fold.ts, writer.ts): writes
+// go on to the log while it folds, readers see every commit whole, the
+// fold commits on top of the writes made meanwhile, and every state reopens
+// and checks clean; synchronous writes, a second fold and a checkpoint of
+// the whole log meet it without losing anything.
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { open } from '../src/index.js';
+import { LOG_COMMIT_KEYS } from '../src/store/writer.js';
+import { foldOf, landFold, random } from './store-fixtures.js';
+import { tempDir } from './xrp-fixtures.js';
+import { BINARY, key, put, val, type Bin } from './log-fixtures.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.remove());
+let seq = 0;
+const newPath = () => join(tmp.dir, `${seq++}.db`);
+
+describe('the background fold', () => {
+  it('lets writes commit while it folds a full log, and commits on top of them', async () => {
+    const path = newPath();
+    const db: Bin = open(path, { ...BINARY, logLimit: 20_000 });
+    for (let k = 0; k < 20_000; k += LOG_COMMIT_KEYS - 96) await put(db, k, Math.min(20_000, k + LOG_COMMIT_KEYS - 96), 'a');
+    expect(db.stats()).toMatchObject({ height: 0, logKeys: 20_000 });
+    // The log is full: this commit starts a fold of its 20,000 keys and is logged beside it.
+    await put(db, 20_000, 20_100, 'b');
+    const folding = foldOf(db);
+    expect(folding).toBeDefined();
+    // Readers on every turn meanwhile: the old keys, and a count that never goes back.
+    let lastCount = 0;
+    let torn = 0;
+    let stop = false;
+    const tick = () => {
+      if (stop) return;
+      const count = db.count();
+      if (count < lastCount || db.getSync(key(12_345))?.toString() !== 'a-12345') torn++;
+      lastCount = count;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    // Writes one after another until it has folded: each commits without waiting for it.
+    let during = 0;
+    while (foldOf(db) === folding && !folding!.isFolded) {
+      await db.put(key(30_000 + during), val('d', during));
+      during++;
+    }
+    expect(during).toBeGreaterThan(0);
+    // The write that found it folded landed it; else the next one does.
+    if (foldOf(db) === folding) await landFold(db);
+    stop = true;
+    expect(torn).toBe(0);
+    const s = db.stats();
+    expect(s.height).toBeGreaterThan(0);
+    // The tree holds the 20,000 it folded; the log what came after.
+    expect(s).toMatchObject({ logKeys: 100 + during, entries: 20_100 + during });
+    expect(db.check()).toMatchObject({ ok: true, problems: [] });
+    await db.close();
+    const again: Bin = open(path, BINARY);
+    expect(again.stats()).toMatchObject({ logKeys: 100 + during, entries: 20_100 + during });
+    expect(again.getSync(key(19_999))).toEqual(val('a', 19_999));
+    expect(again.getSync(key(20_050))).toEqual(val('b', 20_050));
+    expect(again.getSync(key(30_000 + during - 1))).toEqual(val('d', during - 1));
+    expect(again.check()).toMatchObject({ ok: true, problems: [] });
+    await again.close();
+  });
+
+  it('is abandoned by a commit that rewrites the tree, which folds the whole log', async () => {
+    const db: Bin = open(newPath(), { ...BINARY, logLimit: 20_000 });
+    for (let k = 0; k < 20_000; k += 4000) await put(db, k, k + 4000, 'a');
+    await put(db, 20_000, 20_010, 'b');
+    const folding = foldOf(db);
+    expect(folding?.isFolded).toBe(false);
+    // Too many keys for the log: a checkpoint of all of it and these.
+    await put(db, 40_000, 40_001 + LOG_COMMIT_KEYS, 'c');
+    expect(foldOf(db)).toBeUndefined();
+    expect(db.stats()).toMatchObject({ logKeys: 0, entries: 20_011 + LOG_COMMIT_KEYS });
+    await folding!.folded;
+    await db.put(key(1), val('e', 1)); // nothing of the abandoned fold lands
+    expect(db.stats()).toMatchObject({ logKeys: 1, entries: 20_011 + LOG_COMMIT_KEYS });
+    expect(db.check()).toMatchObject({ ok: true, problems: [] });
+    await db.close();
+  });
+
+  it('holds up against a Map through random writes, synchronous ones, snapshots and reopens, over many folds', async () => {
+    const path = newPath();
+    const options = { ...BINARY, logLimit: 300 };
+    let db: Bin = open(path, options);
+    const rnd = random(77);
+    const oracle = new Map<string, string>();
+    const folds = new Set<number>();
+    const compare = () => {
+      const got = [...db.getRange()].map((e) => `${e.key}=${e.value}`);
+      const want = [...oracle.keys()].sort().map((k) => `${k}=${oracle.get(k)}`);
+      expect(got).toEqual(want);
+      expect(db.count()).toBe(oracle.size);
+    };
+    for (let round = 0; round < 400; round++) {
+      // Now and then a range opened before this round's writes.
+      const snapshot = rnd(10) === 0 ? new Map(oracle) : undefined;
+      const held = snapshot && db.getRange()[Symbol.iterator]();
+      held?.next();
+      // A few writes in one turn (one commit), now and then a synchronous one.
+      const pending: Promise<unknown>[] = [];
+      for (let i = 1 + rnd(30); i > 0; i--) {
+        const k = key(rnd(2000));
+        if (rnd(4) === 0) {
+          oracle.delete(k.toString());
+          pending.push(db.remove(k));
+        } else {
+          const v = val(`r${round}`, rnd(1000));
+          oracle.set(k.toString(), v.toString());
+          pending.push(db.put(k, v));
+        }
+      }
+      await Promise.all(pending);
+      const f = foldOf(db);
+      if (f) folds.add(f.txid);
+      if (rnd(8) === 0) {
+        const k = key(rnd(2000));
+        const v = val('sync', round);
+        db.putSync(k, v);
+        oracle.set(k.toString(), v.toString());
+      }
+      if (held) {
+        // It goes on reading what it saw, across commits and folds.
+        const rest = [...{ [Symbol.iterator]: () => held }].length;
+        expect(rest).toBe(Math.max(0, snapshot!.size - 1));
+      }
+      if (round % 50 === 49) compare();
+      if (round % 130 === 129) {
+        await db.close();
+        db = open(path, options);
+        expect(db.check()).toMatchObject({ ok: true, problems: [] });
+        compare();
+      }
+    }
+    compare();
+    expect(folds.size).toBeGreaterThanOrEqual(5);
+    expect(db.check()).toMatchObject({ ok: true, problems: [] });
+    await db.close();
+  });
+});
