@@ -42,6 +42,15 @@ import { sortKeys } from './sort-keys.js';
  */
 export type Recent = Buffer | null | undefined;
 
+/** Keys and their newest versions at one moment, in key order (`Overlay.newest`). */
+export interface NewestVersions {
+  count: number;
+  /** Key `i` (a view of the arena). */
+  key(i: number): Buffer;
+  /** Its value then, null where it was removed. */
+  value(i: number): Buffer | null;
+}
+
 /** A version older than a key's newest. */
 interface Older {
   txid: number;
@@ -154,6 +163,31 @@ export class Overlay {
     rows[r + ROW_VALUE_LENGTH] = removed ? -1 : rec.valueLen;
     rows[r + ROW_TXID] = txid;
     this.delta += countDelta(rec.kind);
+  }
+
+  /**
+   * Each key's newest version as it is now, in key order: what a fold of
+   * the log as of the newest commit reads (fold.ts). Later commits do not
+   * change it, nor need to keep those versions readable for it: the arena
+   * only ever grows, so their bytes stay where they are.
+   */
+  newest(): NewestVersions {
+    const order = this.sorted();
+    const n = order.length;
+    const at = new Float64Array(n);
+    const keyLength = new Int32Array(n);
+    const valueLength = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const r = order[i] * ROW;
+      at[i] = this.rows[r + ROW_AT];
+      keyLength[i] = this.rows[r + ROW_KEY_LENGTH];
+      valueLength[i] = this.rows[r + ROW_VALUE_LENGTH];
+    }
+    return {
+      count: n,
+      key: (i) => this.bytes(at[i], keyLength[i])!,
+      value: (i) => this.bytes(at[i] + keyLength[i], valueLength[i]),
+    };
   }
 
   /**

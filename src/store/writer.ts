@@ -46,7 +46,7 @@
 // folds the whole log itself.
 import { WriteFailedError, WritesPendingError, isPageFailure } from '../errors.js';
 import type { PreparedCommit } from './commit.js';
-import { BackgroundFold, fold } from './fold.js';
+import { BackgroundFold, FOLD_SLICE_MS, FOLD_SLICE_UNITS, fold } from './fold.js';
 import { LOG_BYTES, prepareLogCommit } from './log-commit.js';
 import { writeCommitSync } from './sync-commit.js';
 import { LogTx } from './log-tx.js';
@@ -383,9 +383,9 @@ export class Writer {
    */
   private startFold(): boolean {
     if (this.folding || this.foldsOff || this.failed) return false;
-    const folding = new BackgroundFold(this.state, this.head, this.oldest());
+    const folding = new BackgroundFold(this.state, this.head, this.oldestSnapshot());
     this.folding = folding;
-    const pace = new Pace();
+    const pace = new Pace(FOLD_SLICE_UNITS, FOLD_SLICE_MS);
     folding.folded = paced(folding.steps(pace), pace).then(
       () => {
         folding.isFolded = true;
@@ -428,7 +428,6 @@ export class Writer {
     if (this.folding !== folding) return;
     await this.tail;
     if (this.failed) throw this.failed;
-    // From here on the fold's versions need not stay readable.
     this.folding = undefined;
     const pace = new Pace();
     let ready: Ready;
@@ -446,13 +445,10 @@ export class Writer {
 
   /** `folding`'s commit with its pages staged. */
   private *foldStaged(folding: BackgroundFold, pace: Pace): Steps<Ready> {
-    return yield* this.staged(yield* folding.commit(this.head, this.oldest(), pace), pace);
+    return yield* this.staged(yield* folding.commit(this.head, this.oldestSnapshot(), pace), pace);
   }
 
-  /** The txid of the oldest snapshot, or of the commit a running fold reads as of, whichever is older. */
-  private oldest(): number {
-    return Math.min(this.oldestSnapshot(), this.folding?.txid ?? Infinity);
-  }
+
 
   /** A checkpoint (`checkpoint`) with its pages staged. */
   private *checkpointStaged(items: Item[], outcomes: Outcome[], runs: (TxnRun | undefined)[], pace: Pace): Steps<Ready | undefined> {
@@ -484,15 +480,15 @@ export class Writer {
     let log: LogTx;
     do log = new LogTx(new Snapshot(state, this.head), count);
     while (!(yield* applyItems(log, items, outcomes, runs, pace)));
-    return yield* prepareLogCommit(state, this.head, log, { commitKeys: limit, logKeys, logBytes, oldestSnapshot: this.oldest() }, pace);
+    return yield* prepareLogCommit(state, this.head, log, { commitKeys: limit, logKeys, logBytes, oldestSnapshot: this.oldestSnapshot() }, pace);
   }
 
   /** `items` as a tree commit: the log's changes first, then theirs, their transactions' writes as they ran before. */
   private *checkpoint(items: Item[], outcomes: Outcome[], runs: (TxnRun | undefined)[], pace: Pace): Steps<PreparedCommit | undefined> {
     const { state } = this;
     for (;;) {
-      const tx = new WriteTx(state, this.oldest(), state.overlay.delta);
-      yield* fold(state.overlay, state.overlay.sorted(), Infinity, tx, pace);
+      const tx = new WriteTx(state, this.oldestSnapshot(), state.overlay.delta);
+      yield* fold(state.overlay.newest(), tx, pace);
       tx.discard(state.logPages);
       if (yield* applyItems(tx, items, outcomes, runs, pace)) return tx.changed ? yield* tx.commit(pace) : undefined;
     }
