@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { open, type Database } from '../src/index.js';
 import { TREE_SHARE } from '../src/store/log-budget.js';
+import { foldOf, landFold } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
 const tmp = tempDir();
@@ -69,6 +70,8 @@ it('random overwrites of a large tree leave at most about an eighth of it free (
 it('an explicit logLimit is honoured as given, and a large one leaves much of the file free', async () => {
   const db: Bin = open(join(tmp.dir, 'explicit.db'), { pageSize: 512, keyEncoding: 'binary', valueEncoding: 'binary', sync: false, logLimit: 40_000 });
   await overwrite(db);
+  // A fold of a full log lands with the next write: the last one may be waiting.
+  if (foldOf(db)) await landFold(db);
   const s = db.stats();
   expect(s.freeBytes).toBeGreaterThan(s.liveBytes / 3);
   await db.close();
