@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { open } from '../src/index.js';
-import { LOG_COMMIT_KEYS } from '../src/store/writer.js';
+import { IDLE_FOLD_MS, LOG_COMMIT_KEYS } from '../src/store/writer.js';
 import { foldOf, landFold, random } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 import { BINARY, key, put, val, type Bin } from './log-fixtures.js';
@@ -77,6 +77,27 @@ describe('the background fold', () => {
     await folding!.folded;
     await db.put(key(1), val('e', 1)); // nothing of the abandoned fold lands
     expect(db.stats()).toMatchObject({ logKeys: 1, entries: 20_011 + LOG_COMMIT_KEYS });
+    expect(db.check()).toMatchObject({ ok: true, problems: [] });
+    await db.close();
+  });
+
+  it('drops a folded log that no write comes to land, and folds it again when next found full', async () => {
+    const db: Bin = open(newPath(), { ...BINARY, logLimit: 100 });
+    await put(db, 0, 90, 'a');
+    await put(db, 90, 120, 'a'); // full: a fold of 90 keys begins
+    const first = foldOf(db);
+    await first!.folded;
+    expect(first!.isFolded).toBe(true);
+    // No write for longer than a fold waits: its transaction's memory goes.
+    await new Promise((resolve) => setTimeout(resolve, IDLE_FOLD_MS + 300));
+    expect(foldOf(db)).toBeUndefined();
+    expect(db.stats()).toMatchObject({ height: 0, logKeys: 120 });
+    await put(db, 120, 121, 'b'); // full again: a new fold, of all 120
+    expect(foldOf(db)).toBeDefined();
+    expect(foldOf(db)).not.toBe(first);
+    await landFold(db);
+    expect(db.stats()).toMatchObject({ logKeys: 1, entries: 121 });
+    expect(db.stats().height).toBeGreaterThan(0);
     expect(db.check()).toMatchObject({ ok: true, problems: [] });
     await db.close();
   });

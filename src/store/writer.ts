@@ -41,9 +41,10 @@
 // A log that fills is not folded by the commit that finds it full: a
 // background fold (fold.ts) folds it as of the newest commit while later
 // commits go on to the log, which may hold twice its bounds meanwhile, and
-// then commits alone. Writes wait only for that last step, or when the log
-// is full even so. A commit that must rewrite the tree abandons the fold and
-// folds the whole log itself.
+// then commits alone, with the next write. Writes wait only for that last
+// step, or when the log is full even so. A commit that must rewrite the
+// tree abandons the fold and folds the whole log itself; a fold that no
+// write comes to land within IDLE_FOLD_MS is dropped.
 import { WriteFailedError, WritesPendingError, isPageFailure } from '../errors.js';
 import type { PreparedCommit } from './commit.js';
 import { BackgroundFold, FOLD_SLICE_MS, FOLD_SLICE_UNITS, fold } from './fold.js';
@@ -75,6 +76,8 @@ export const LOG_COMMIT_KEYS = 4096;
  * records take a few hundred KiB.
  */
 export const LOG_COMMIT_KEYS_SCATTERED = 16_384;
+/** How long a folded log waits for a write to land it before it is dropped (dropFoldIfIdle). */
+export const IDLE_FOLD_MS = 1000;
 
 
 type Item =
@@ -111,6 +114,8 @@ export class Writer {
   private folding: BackgroundFold | undefined;
   /** Set when a fold failed (a page it needs cannot be read): full logs are then checkpointed by the commit that finds them full. */
   private foldsOff = false;
+  /** Pending while a fold waits with nothing queued (dropFoldIfIdle). */
+  private idleCheck: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly state: StoreState,
@@ -222,7 +227,25 @@ export class Writer {
 
   /** Releases the write lock once nothing is queued or in flight. */
   private releaseIfIdle(): void {
-    if (this.lock.held && this.idle) this.lock.release();
+    if (!this.idle) return;
+    if (this.lock.held) this.lock.release();
+    if (this.folding) this.dropFoldIfIdle();
+  }
+
+  /**
+   * A fold lands only with a write (prepare), and holds its transaction's
+   * pages in memory until then: one that finds no write for IDLE_FOLD_MS
+   * is dropped, and the log is folded again when next found full.
+   */
+  private dropFoldIfIdle(): void {
+    if (this.idleCheck) return;
+    this.idleCheck = setTimeout(() => {
+      this.idleCheck = undefined;
+      if (!this.folding || !this.idle) return;
+      if (this.folding.isFolded) this.abandonFold();
+      else this.dropFoldIfIdle(); // still folding: look again
+    }, IDLE_FOLD_MS);
+    this.idleCheck.unref();
   }
 
   private enqueue(make: (resolve: (v: unknown) => void, reject: (e: unknown) => void) => Item): Promise<unknown> {
@@ -406,6 +429,8 @@ export class Writer {
   async stopFolding(): Promise<void> {
     const folding = this.folding;
     this.abandonFold();
+    clearTimeout(this.idleCheck);
+    this.idleCheck = undefined;
     await folding?.folded;
   }
 
