@@ -166,28 +166,31 @@ export class Overlay {
   }
 
   /**
-   * Each key's newest version as it is now, in key order: what a fold of
-   * the log as of the newest commit reads (fold.ts). Later commits do not
-   * change it, nor need to keep those versions readable for it: the arena
-   * only ever grows, so their bytes stay where they are.
+   * Each key's newest version as it is now, in key order: what a
+   * checkpoint folds into the tree (writer.ts).
    */
   newest(): NewestVersions {
-    const order = this.sorted();
-    const n = order.length;
+    return this.note().inOrder(this.sorted());
+  }
+
+  /**
+   * Where each key's newest version is now: what a fold of the log as of
+   * the newest commit reads (fold.ts). Later commits neither change it nor
+   * need to keep those versions readable for it: the arena only ever
+   * grows, so their bytes stay where they are.
+   */
+  note(): NotedLog {
+    const n = this.count;
     const at = new Float64Array(n);
     const keyLength = new Int32Array(n);
     const valueLength = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      const r = order[i] * ROW;
-      at[i] = this.rows[r + ROW_AT];
-      keyLength[i] = this.rows[r + ROW_KEY_LENGTH];
-      valueLength[i] = this.rows[r + ROW_VALUE_LENGTH];
+    for (let row = 0; row < n; row++) {
+      const r = row * ROW;
+      at[row] = this.rows[r + ROW_AT];
+      keyLength[row] = this.rows[r + ROW_KEY_LENGTH];
+      valueLength[row] = this.rows[r + ROW_VALUE_LENGTH];
     }
-    return {
-      count: n,
-      key: (i) => this.bytes(at[i], keyLength[i])!,
-      value: (i) => this.bytes(at[i] + keyLength[i], valueLength[i]),
-    };
+    return new NotedLog(this.chunks, at, keyLength, valueLength);
   }
 
   /**
@@ -221,24 +224,8 @@ export class Overlay {
   /** Every row, in key order (sort-keys.ts, over the keys copied side by side). */
   sorted(): Int32Array {
     if (!this.ordered) {
-      const n = this.count;
-      const rows = this.rows;
-      let bytes = 0;
-      for (let row = 0; row < n; row++) bytes += rows[row * ROW + ROW_KEY_LENGTH];
-      const flat = Buffer.allocUnsafe(bytes);
-      const starts = new Int32Array(n);
-      const lengths = new Int32Array(n);
-      for (let row = 0, to = 0; row < n; row++) {
-        const r = row * ROW;
-        const at = rows[r + ROW_AT];
-        const chunk = (at / CHUNK) | 0;
-        const length = rows[r + ROW_KEY_LENGTH];
-        copyBytes(this.chunks[chunk], at - chunk * CHUNK, length, flat, to);
-        starts[row] = to;
-        lengths[row] = length;
-        to += length;
-      }
-      this.ordered = sortKeys(n, flat, starts, lengths);
+      const { flat, starts, lengths } = this.note().keysSideBySide();
+      this.ordered = sortKeys(this.count, flat, starts, lengths);
     }
     return this.ordered;
   }
@@ -358,6 +345,60 @@ export class Overlay {
       this.used = 0;
     }
     return (this.chunks.length - 1) * CHUNK + this.used;
+  }
+}
+
+/** The overlay's keys and their newest versions at one moment, by row (`Overlay.note`). */
+export class NotedLog {
+  constructor(
+    /** The overlay's arena: chunks are only ever added, and never written again where a version is. */
+    private readonly chunks: readonly Buffer[],
+    private readonly at: Float64Array,
+    private readonly keyLength: Int32Array,
+    private readonly valueLength: Int32Array,
+  ) {}
+
+  get count(): number {
+    return this.at.length;
+  }
+
+  /** Row `row`'s key (a view of the arena). */
+  key(row: number): Buffer {
+    return this.slice(this.at[row], this.keyLength[row])!;
+  }
+
+  /** Its value, null where it was removed. */
+  value(row: number): Buffer | null {
+    return this.slice(this.at[row] + this.keyLength[row], this.valueLength[row]);
+  }
+
+  /** The keys copied side by side, for sort-keys.ts (about 5 ms for 100,000 keys of 16 bytes). */
+  keysSideBySide(): { flat: Buffer; starts: Int32Array; lengths: Int32Array } {
+    const n = this.count;
+    let bytes = 0;
+    for (let row = 0; row < n; row++) bytes += this.keyLength[row];
+    const flat = Buffer.allocUnsafe(bytes);
+    const starts = new Int32Array(n);
+    for (let row = 0, to = 0; row < n; row++) {
+      const at = this.at[row];
+      const chunk = (at / CHUNK) | 0;
+      copyBytes(this.chunks[chunk], at - chunk * CHUNK, this.keyLength[row], flat, to);
+      starts[row] = to;
+      to += this.keyLength[row];
+    }
+    return { flat, starts, lengths: this.keyLength };
+  }
+
+  /** The keys and values in `order` (rows, in key order). */
+  inOrder(order: Int32Array): NewestVersions {
+    return { count: order.length, key: (i) => this.key(order[i]), value: (i) => this.value(order[i]) };
+  }
+
+  private slice(at: number, length: number): Buffer | null {
+    if (length < 0) return null;
+    const chunk = (at / CHUNK) | 0;
+    const start = at - chunk * CHUNK;
+    return this.chunks[chunk].subarray(start, start + length);
   }
 }
 
