@@ -170,7 +170,9 @@ export class Overlay {
    * checkpoint folds into the tree (writer.ts).
    */
   newest(): NewestVersions {
-    return this.note().inOrder(this.sorted());
+    const noted = this.note();
+    this.ordered ??= noted.keyOrder();
+    return noted.inOrder(this.ordered);
   }
 
   /**
@@ -208,9 +210,8 @@ export class Overlay {
       if (rows[r + ROW_TXID] <= txid) continue;
       const keyLength = rows[r + ROW_KEY_LENGTH];
       const valueLength = rows[r + ROW_VALUE_LENGTH];
-      const at = rows[r + ROW_AT];
-      const chunk = (at / CHUNK) | 0;
-      const copied = left.copyBytesIn(this.chunks[chunk], at - chunk * CHUNK, keyLength + Math.max(valueLength, 0));
+      const version = arenaBytes(this.chunks, rows[r + ROW_AT], keyLength + Math.max(valueLength, 0))!;
+      const copied = left.copyBytesIn(version);
       const to = left.add(this.hashes[row]) * ROW;
       left.rows[to + ROW_AT] = copied;
       left.rows[to + ROW_KEY_LENGTH] = keyLength;
@@ -223,11 +224,7 @@ export class Overlay {
 
   /** Every row, in key order (sort-keys.ts, over the keys copied side by side). */
   sorted(): Int32Array {
-    if (!this.ordered) {
-      const { flat, starts, lengths } = this.note().keysSideBySide();
-      this.ordered = sortKeys(this.count, flat, starts, lengths);
-    }
-    return this.ordered;
+    return (this.ordered ??= this.note().keyOrder());
   }
 
   /**
@@ -273,10 +270,7 @@ export class Overlay {
 
   /** `length` bytes of the arena from `at`; null for a removal's length (-1). */
   private bytes(at: number, length: number): Buffer | null {
-    if (length < 0) return null;
-    const chunk = (at / CHUNK) | 0;
-    const start = at - chunk * CHUNK;
-    return this.chunks[chunk].subarray(start, start + length);
+    return arenaBytes(this.chunks, at, length);
   }
 
   /** The row of the key `src[at, at + n)` (`h` its hash), or -1. */
@@ -330,11 +324,11 @@ export class Overlay {
     return at;
   }
 
-  /** Copies `n` bytes of `src` from `from` into the arena; returns where they start (chunk * CHUNK + offset). */
-  private copyBytesIn(src: Buffer, from: number, n: number): number {
-    const at = this.room(n);
-    copyBytes(src, from, n, this.chunks[this.chunks.length - 1], this.used);
-    this.used += n;
+  /** Copies `src` into the arena; returns where it starts (chunk * CHUNK + offset). */
+  private copyBytesIn(src: Buffer): number {
+    const at = this.room(src.length);
+    copyBytes(src, 0, src.length, this.chunks[this.chunks.length - 1], this.used);
+    this.used += src.length;
     return at;
   }
 
@@ -389,17 +383,28 @@ export class NotedLog {
     return { flat, starts, lengths: this.keyLength };
   }
 
+  /** The rows in key order, sorted at once (a fold sorts in slices: fold.ts). */
+  keyOrder(): Int32Array {
+    const { flat, starts, lengths } = this.keysSideBySide();
+    return sortKeys(this.count, flat, starts, lengths);
+  }
+
   /** The keys and values in `order` (rows, in key order). */
   inOrder(order: Int32Array): NewestVersions {
     return { count: order.length, key: (i) => this.key(order[i]), value: (i) => this.value(order[i]) };
   }
 
   private slice(at: number, length: number): Buffer | null {
-    if (length < 0) return null;
-    const chunk = (at / CHUNK) | 0;
-    const start = at - chunk * CHUNK;
-    return this.chunks[chunk].subarray(start, start + length);
+    return arenaBytes(this.chunks, at, length);
   }
+}
+
+/** `length` bytes of an arena (`chunks`) from `at` (chunk * CHUNK + offset); null for a removal's length (-1). */
+function arenaBytes(chunks: readonly Buffer[], at: number, length: number): Buffer | null {
+  if (length < 0) return null;
+  const chunk = (at / CHUNK) | 0;
+  const start = at - chunk * CHUNK;
+  return chunks[chunk].subarray(start, start + length);
 }
 
 /** Puts `row` in the first free slot from `h`'s. */

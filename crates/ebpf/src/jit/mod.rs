@@ -60,9 +60,10 @@ pub(crate) fn compile(insns: &[Insn], costs: &[u32]) -> Result<Compiled, String>
 
 /// What generated code reads and writes besides program memory: the
 /// translation tables of the run's address map, the registers it spills
-/// around calls into Rust, the budget, and how it stopped. Built on the
-/// stack of [`run`] for each run; the code reaches it through rbp.
+/// around calls into Rust, the budget, and how it stopped. A `Vm` keeps
+/// one, which [`run`] fills for each run; the code reaches it through rbp.
 #[repr(C)]
+#[derive(Default)]
 pub(crate) struct Ctx {
     /// Host address of each slot's first byte (0 where unmapped).
     host: [u64; SLOTS],
@@ -147,22 +148,7 @@ impl Ctx {
     /// bytes afresh. Between runs its pointers are stale; every run rewrites
     /// every field generated code reads before it enters.
     pub(crate) fn new() -> Box<Ctx> {
-        Box::new(Ctx {
-            host: [0; SLOTS],
-            lens: [[0; SLOTS]; 2],
-            regs: [0; 16],
-            budget: 0,
-            fp_delta: 0,
-            stack_top: 0,
-            saved_rsp: 0,
-            depth: 0,
-            tmp: 0,
-            saved_fp: 0,
-            fault_info: 0,
-            fault_addr: 0,
-            slow: 0,
-            arg_delta: 0,
-        })
+        Box::default()
     }
 }
 
