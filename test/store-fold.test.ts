@@ -102,6 +102,39 @@ describe('the background fold', () => {
     await db.close();
   });
 
+  it('keeps the pages it frees while folding for snapshots of the log commits made meanwhile', async () => {
+    // The rule in fold.ts: what the fold frees before its rebase (here, the
+    // leaves its inserts split) is released under the txid it commits as,
+    // not F + 1. A snapshot of a log commit after F still reads F's tree,
+    // so those pages must outlive it.
+    const db: Bin = open(newPath(), { ...BINARY, logLimit: 20_000 });
+    const entry = (i: number, tag: string) => ({ type: 'put' as const, key: key(i), value: val(tag, i) });
+    const inTree = (i: number) => i % 20 === 0;
+    await db.batch(Array.from({ length: 20_000 }, (_, i) => entry(20 * i, 't'))); // too many for the log: a tree
+    expect(db.stats()).toMatchObject({ logKeys: 0, entries: 20_000 });
+    // The log: 19 keys between each two of the tree's, so that the fold's puts split its leaves.
+    const logged = Array.from({ length: 21_100 }, (_, i) => i).filter((i) => !inTree(i)).slice(0, 20_000);
+    for (let k = 0; k < 20_000; k += 4000) await db.batch(logged.slice(k, k + 4000).map((i) => entry(i, 'u')));
+    await db.put(key(1), val('u', 1)); // the log is full: a fold of its 20,000 keys begins (F)
+    const folding = foldOf(db);
+    expect(folding?.isFolded).toBe(false);
+    await db.put(key(0), val('w', 0)); // a log commit after F
+    expect(foldOf(db)).toBe(folding);
+    // A snapshot of that commit: all but its first entry read later, the tree's keys from F's tree.
+    const numbers = [...Array.from({ length: 20_000 }, (_, i) => 20 * i), ...logged].sort((a, b) => a - b);
+    const want = numbers.map((i) => `${key(i)}=${val(i === 0 ? 'w' : inTree(i) ? 't' : 'u', i)}`);
+    const iterator = db.getRange()[Symbol.iterator]();
+    expect(iterator.next().value?.value).toEqual(val('w', 0));
+    await landFold(db);
+    // A commit that rewrites the tree takes every page the freelist allows.
+    await db.batch(Array.from({ length: 2 * LOG_COMMIT_KEYS }, (_, i) => entry(500_000 + i, 'x')));
+    expect(db.stats()).toMatchObject({ logKeys: 0 });
+    const rest = [...{ [Symbol.iterator]: () => iterator }].map((e) => `${e.key}=${e.value}`);
+    expect(rest).toEqual(want.slice(1));
+    expect(db.check()).toMatchObject({ ok: true, problems: [] });
+    await db.close();
+  });
+
   it('holds up against a Map through random writes, synchronous ones, snapshots and reopens, over many folds', async () => {
     const path = newPath();
     const options = { ...BINARY, logLimit: 300 };
