@@ -25,6 +25,9 @@ describe('the reader table', () => {
     const db = open(path, { sync: false });
     await db.put('a', 1);
     const { txid } = db.stats();
+    // A synchronous read pins the txid it reads until the code that read ends (read-pin.ts).
+    expect(slotsOf(path)).toEqual([{ pid: process.pid, txid: BigInt(txid) }]);
+    await null;
     expect(slotsOf(path)).toEqual([{ pid: process.pid, txid: NONE }]);
     const it = db.getRange()[Symbol.iterator]();
     it.next();

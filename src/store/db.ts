@@ -24,6 +24,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { copyEntries, publishCopy, temporaryPath } from './backup.js';
 import { defaultCacheSize, defaultDirect, memoryLimit, type MemoryLimit } from './memory.js';
 import { META_PAGES, PAGE_SIZES, maxKeyLen } from '../format/page.js';
+import { ReadPins } from './read-pin.js';
 import { Snapshot, Snapshots, type Recovery, type StoreState } from './snapshot.js';
 import { statsOptions, storeStats, type Stats, type StatsOptions } from './stats.js';
 import { fileKey, storeKey } from './shared-stores.js';
@@ -311,7 +312,9 @@ export class Database<K = unknown, V = any> {
   private readonly writer: Writer;
   private readonly keys: Codec;
   private readonly values: Codec;
-  private readonly snapshots = new Snapshots((oldest) => this.table?.hold(oldest));
+  /** What the reader slot holds: registered snapshots' txids and the running burst of reads' pin (read-pin.ts). */
+  private readonly pins = new ReadPins(() => this.table);
+  private readonly snapshots = new Snapshots((oldest) => this.pins.registeredChanged(oldest));
   private readonly orphans = new FinalizationRegistry<Snapshot>((s) => s.release());
   private closing: Promise<void> | undefined;
   /** The store this handle opened (undefined once it is closed); handles that share it (`share`) read `state`, their own. */
@@ -453,12 +456,13 @@ export class Database<K = unknown, V = any> {
   // ---- reads ----------------------------------------------------------------
 
   // Every read starts by holding a txid in the handle's reader slot (the
-  // oldest registered snapshot's, or one `pin` takes for the read), so that
-  // no writer anywhere reuses a page it may reach, and by catching up with
-  // commits other handles published (`catchUp`). A synchronous read releases
-  // its pin when it returns; an async one holds a registered snapshot until
-  // its chain ends and its value is read. Keys the log changed since the last
-  // checkpoint are answered from the overlay (`snap.recent`) and need no chain.
+  // oldest registered snapshot's, or one pinned for the running burst of
+  // synchronous reads: read-pin.ts), so that no writer anywhere reuses a
+  // page it may reach, and by catching up with commits other handles
+  // published (`catchUp`), once per burst. An async read holds a registered
+  // snapshot until its chain ends and its value is read. Keys the log changed
+  // since the last checkpoint are answered from the overlay (`snap.recent`)
+  // and need no chain.
 
   getSync(key: K): V | undefined {
     const tx = this.joinedTx();
@@ -520,18 +524,20 @@ export class Database<K = unknown, V = any> {
   /**
    * Runs `read` on an unregistered snapshot of the last commit: the slot
    * holds the oldest registered snapshot's txid, or one pinned for the
-   * read and released when it returns.
+   * running burst of reads (read-pin.ts).
    */
   private reading<T>(read: (snap: Snapshot) => T): T {
     const state = this.open();
-    const pinned = this.snapshots.oldest() === Infinity;
-    if (pinned) this.table!.pin();
-    try {
-      this.catchUp(state);
-      return read(new Snapshot(state, state.meta));
-    } finally {
-      if (pinned) this.table?.hold(undefined);
-    }
+    this.catchUpOnce(state);
+    return read(new Snapshot(state, state.meta));
+  }
+
+  /** Pins a txid for the running burst of reads and catches up, unless this burst has already. */
+  private catchUpOnce(state: StoreState): void {
+    if (this.pins.caughtUp) return;
+    this.pins.begin();
+    this.catchUp(state);
+    this.pins.caughtUp = true;
   }
 
   /**
@@ -1160,14 +1166,7 @@ export class Database<K = unknown, V = any> {
   /** A registered snapshot of the last commit (its txid held in the slot until released); release it when done. */
   private snapshot(): Snapshot {
     const state = this.open();
-    const first = this.snapshots.oldest() === Infinity;
-    if (first) this.table!.pin();
-    try {
-      this.catchUp(state);
-    } catch (e) {
-      if (first) this.table!.hold(undefined);
-      throw e;
-    }
+    this.catchUpOnce(state);
     return this.snapshots.open(state);
   }
 }
