@@ -10,19 +10,25 @@
 // writes here, so the overlay is laid out for the memory cache rather than
 // as objects (on this kind of VM a random memory access costs more than the
 // instructions around it):
-// - `slots`, an open-addressing table of [hash, row + 1] (FNV-1a, 32 bits;
-//   0 marks an empty slot), at most half full;
+// - `slots`, an open-addressing table of [hash, row + 1, where the row's
+//   newest version is in the arena] (FNV-1a, 32 bits; row + 1 = 0 marks an
+//   empty slot), at most half full;
 // - `rows`, seven numbers per key: its newest version (where its bytes are
 //   in the arena, the key's length, the value's length (-1: removed), the
 //   txid), then the version before it (where, value length, txid; txid -1:
 //   none kept). A key overwritten while the previous commit is not yet
 //   published keeps that one there, since readers still see it;
-// - the arena: each version's key and value bytes, back to back, copied in
-//   (so a version holds neither a log page nor a client's read buffer);
+// - the arena: each version's header (its txid, key length, value length)
+//   then its key and value bytes, back to back, copied in (so a version
+//   holds neither a log page nor a client's read buffer). A version's place
+//   (`at`) is where its key starts; its header is the 16 bytes before, at a
+//   multiple of 8, read through the chunk's Float64Array and Int32Array;
 // - `older`: versions older still that a snapshot may read, newest first.
 //   Most keys have none.
-// A lookup whose snapshot sees the newest version touches one slot, one row
-// and one run of arena bytes, and a commit's record the same.
+// A lookup whose snapshot sees the newest version touches one slot and one
+// run of arena bytes (header, key, value): two cache misses where the
+// table is larger than the cache, the row being a third. A commit's record
+// touches its row too.
 //
 // Invariants:
 // - a key, once in the overlay, keeps its row until the overlay is replaced;
@@ -30,6 +36,8 @@
 //   falling; a key has an `older` chain only when its row holds two;
 //   only versions no snapshot can see are dropped: those below the newest
 //   one with txid <= the oldest snapshot's;
+// - a slot's place of the newest version is its row's ROW_AT; a version's
+//   header agrees with the row (or `Older`) that names it, and never changes;
 // - `delta` is what the log adds to the tree's count of keys: the meta's
 //   `entries` minus the keys in the tree's leaves.
 import { LogKind, copyBytes, countDelta, type LogRecord } from '../format/log.js';
@@ -63,6 +71,10 @@ interface Older {
 
 /** Arena chunk size: far above the largest log record, so every version fits in one chunk. */
 const CHUNK = 1 << 20;
+/** A version's header in the arena, before its key: txid (float64), key length, value length (int32, -1: removed). */
+const HEADER = 16;
+/** Numbers per slot, as int32s: hash, row + 1, then the newest version's place as a float64 (index 2 * slot + 1). */
+const SLOT = 4;
 const ROW = 7;
 const ROW_AT = 0;
 const ROW_KEY_LENGTH = 1;
@@ -74,14 +86,20 @@ const ROW_PREV_VALUE_LENGTH = 5;
 const ROW_PREV_TXID = 6;
 
 export class Overlay {
-  private slots = new Int32Array(2 * 1024);
+  private slots = new Int32Array(SLOT * 1024);
+  /** `slots` as float64s: the newest version's place of slot s at 2 * s + 1. */
+  private slotAt = new Float64Array(this.slots.buffer);
   private rows = new Float64Array(ROW * 512);
   /** Each row's hash, for growing `slots`. */
   private hashes = new Int32Array(512);
   private count = 0;
   private readonly older = new Map<number, Older>();
   private readonly chunks: Buffer[] = [];
-  private used = CHUNK;
+  /** The chunks as float64s and int32s, for the versions' headers. */
+  private readonly chunkF64: Float64Array[] = [];
+  private readonly chunkI32: Int32Array[] = [];
+  /** Bytes used of the last chunk. */
+  private used = 0;
   /** Rows in key order, rebuilt when a key joins; never changed once handed out. */
   private ordered: Int32Array | undefined;
   delta = 0;
@@ -93,8 +111,17 @@ export class Overlay {
 
   /** `key` as a snapshot of `txid` sees it in the log. */
   find(key: Buffer, txid: number): Recent {
-    const row = this.rowOf(key, 0, key.length, hashOf(key, 0, key.length));
-    return row < 0 ? undefined : this.versionAt(row, txid);
+    const s = this.slotOf(key, 0, key.length, hashOf(key, 0, key.length));
+    if (s < 0) return undefined;
+    const at = this.slotAt[2 * s + 1];
+    const chunk = (at / CHUNK) | 0;
+    const offset = at - chunk * CHUNK;
+    // The newest version, from its header: no visit to the row.
+    if (this.chunkF64[chunk][(offset >> 3) - 2] > txid) return this.versionAt(this.slots[SLOT * s + 1] - 1, txid);
+    const valueLength = this.chunkI32[chunk][(offset >> 2) - 1];
+    if (valueLength < 0) return null;
+    const start = offset + key.length;
+    return this.chunks[chunk].subarray(start, start + valueLength);
   }
 
   /**
@@ -103,11 +130,15 @@ export class Overlay {
    * view of its value. `h` is the key's `hashOf`.
    */
   holds(src: Buffer, at: number, len: number, h: number, txid: number): boolean | undefined {
-    const row = this.rowOf(src, at, len, h);
-    if (row < 0) return undefined;
+    const s = this.slotOf(src, at, len, h);
+    if (s < 0) return undefined;
+    const newest = this.slotAt[2 * s + 1];
+    const chunk = (newest / CHUNK) | 0;
+    const offset = newest - chunk * CHUNK;
+    if (this.chunkF64[chunk][(offset >> 3) - 2] <= txid) return this.chunkI32[chunk][(offset >> 2) - 1] >= 0;
+    const row = this.slots[SLOT * s + 1] - 1;
     const r = row * ROW;
     const rows = this.rows;
-    if (rows[r + ROW_TXID] <= txid) return rows[r + ROW_VALUE_LENGTH] >= 0;
     const prevTxid = rows[r + ROW_PREV_TXID];
     if (prevTxid < 0) return undefined;
     if (prevTxid <= txid) return rows[r + ROW_PREV_VALUE_LENGTH] >= 0;
@@ -151,11 +182,17 @@ export class Overlay {
    */
   applyRecord(rec: LogRecord, txid: number, oldestSnapshot: number): void {
     const h = rec.hash ?? hashOf(rec.keySrc, rec.keyAt, rec.keyLen);
-    let row = this.rowOf(rec.keySrc, rec.keyAt, rec.keyLen, h);
+    const s = this.slotOf(rec.keySrc, rec.keyAt, rec.keyLen, h);
     const removed = rec.kind === LogKind.Remove;
-    const at = this.copyIn(rec, removed);
-    if (row < 0) row = this.add(h);
-    else this.keepOlder(row, txid, oldestSnapshot);
+    const at = this.copyIn(rec, removed, txid);
+    let row: number;
+    if (s < 0) {
+      row = this.add(h, at);
+    } else {
+      row = this.slots[SLOT * s + 1] - 1;
+      this.keepOlder(row, txid, oldestSnapshot);
+      this.slotAt[2 * s + 1] = at;
+    }
     const r = row * ROW;
     const rows = this.rows;
     rows[r + ROW_AT] = at;
@@ -211,8 +248,8 @@ export class Overlay {
       const keyLength = rows[r + ROW_KEY_LENGTH];
       const valueLength = rows[r + ROW_VALUE_LENGTH];
       const version = arenaBytes(this.chunks, rows[r + ROW_AT], keyLength + Math.max(valueLength, 0))!;
-      const copied = left.copyBytesIn(version);
-      const to = left.add(this.hashes[row]) * ROW;
+      const copied = left.copyVersionIn(version, keyLength, valueLength, rows[r + ROW_TXID]);
+      const to = left.add(this.hashes[row], copied) * ROW;
       left.rows[to + ROW_AT] = copied;
       left.rows[to + ROW_KEY_LENGTH] = keyLength;
       left.rows[to + ROW_VALUE_LENGTH] = valueLength;
@@ -273,24 +310,33 @@ export class Overlay {
     return arenaBytes(this.chunks, at, length);
   }
 
-  /** The row of the key `src[at, at + n)` (`h` its hash), or -1. */
-  private rowOf(src: Buffer, keyAt: number, n: number, h: number): number {
+  /** The slot of the key `src[at, at + n)` (`h` its hash), or -1. */
+  private slotOf(src: Buffer, keyAt: number, n: number, h: number): number {
     const slots = this.slots;
-    const mask = (slots.length >> 1) - 1;
+    const mask = slots.length / SLOT - 1;
     for (let s = h & mask; ; s = (s + 1) & mask) {
-      const row = slots[2 * s + 1] - 1;
-      if (row < 0) return -1;
-      if (slots[2 * s] !== h) continue;
-      const r = row * ROW;
-      if (this.rows[r + ROW_KEY_LENGTH] !== n) continue;
-      const at = this.rows[r + ROW_AT];
+      if (slots[SLOT * s + 1] === 0) return -1;
+      if (slots[SLOT * s] !== h) continue;
+      const at = this.slotAt[2 * s + 1];
       const chunk = (at / CHUNK) | 0;
-      if (sameBytes(this.chunks[chunk], at - chunk * CHUNK, src, keyAt, n)) return row;
+      const offset = at - chunk * CHUNK;
+      if (this.chunkI32[chunk][(offset >> 2) - 2] === n && sameBytes(this.chunks[chunk], offset, src, keyAt, n)) return s;
     }
   }
 
-  /** A new key's row (its numbers set by the caller). */
-  private add(h: number): number {
+  /** Puts row `row` (hash `h`, newest version at `at`) in the first free slot from `h`'s. */
+  private placeRow(h: number, row: number, at: number): void {
+    const slots = this.slots;
+    const mask = slots.length / SLOT - 1;
+    let s = h & mask;
+    while (slots[SLOT * s + 1] !== 0) s = (s + 1) & mask;
+    slots[SLOT * s] = h;
+    slots[SLOT * s + 1] = row + 1;
+    this.slotAt[2 * s + 1] = at;
+  }
+
+  /** A new key's row, its newest version at `at` (its other numbers set by the caller). */
+  private add(h: number, at: number): number {
     const row = this.count++;
     this.ordered = undefined;
     if (row === this.hashes.length) {
@@ -302,43 +348,58 @@ export class Overlay {
       this.rows = rows;
     }
     this.hashes[row] = h;
+    this.rows[row * ROW + ROW_AT] = at;
     this.rows[row * ROW + ROW_PREV_TXID] = -1;
-    if (2 * this.count > this.slots.length >> 1) this.rehash(this.slots.length * 2);
-    else place(this.slots, h, row);
+    if (2 * this.count > this.slots.length / SLOT) this.rehash(2 * this.slots.length);
+    else this.placeRow(h, row, at);
     return row;
   }
 
   private rehash(length: number): void {
     this.slots = new Int32Array(length);
-    for (let row = 0; row < this.count; row++) place(this.slots, this.hashes[row], row);
+    this.slotAt = new Float64Array(this.slots.buffer);
+    for (let row = 0; row < this.count; row++) this.placeRow(this.hashes[row], row, this.rows[row * ROW + ROW_AT]);
   }
 
-  /** Copies `rec`'s key then value (none if `removed`) into the arena, back to back; returns where they start (chunk * CHUNK + offset). */
-  private copyIn(rec: LogRecord, removed: boolean): number {
-    const valueLen = removed ? 0 : rec.valueLen;
-    const at = this.room(rec.keyLen + valueLen);
+  /** Copies `rec`'s key then value (none if `removed`) into the arena, as a version of `txid`; returns its place. */
+  private copyIn(rec: LogRecord, removed: boolean, txid: number): number {
+    const valueLength = removed ? -1 : rec.valueLen;
+    const at = this.room(txid, rec.keyLen, valueLength);
     const chunk = this.chunks[this.chunks.length - 1];
-    copyBytes(rec.keySrc, rec.keyAt, rec.keyLen, chunk, this.used);
-    copyBytes(rec.valueSrc, rec.valueAt, valueLen, chunk, this.used + rec.keyLen);
-    this.used += rec.keyLen + valueLen;
+    const offset = at - (this.chunks.length - 1) * CHUNK;
+    copyBytes(rec.keySrc, rec.keyAt, rec.keyLen, chunk, offset);
+    if (!removed) copyBytes(rec.valueSrc, rec.valueAt, rec.valueLen, chunk, offset + rec.keyLen);
     return at;
   }
 
-  /** Copies `src` into the arena; returns where it starts (chunk * CHUNK + offset). */
-  private copyBytesIn(src: Buffer): number {
-    const at = this.room(src.length);
-    copyBytes(src, 0, src.length, this.chunks[this.chunks.length - 1], this.used);
-    this.used += src.length;
+  /** Copies `version` (a key's bytes then its value's) into the arena with its header; returns its place. */
+  private copyVersionIn(version: Buffer, keyLength: number, valueLength: number, txid: number): number {
+    const at = this.room(txid, keyLength, valueLength);
+    copyBytes(version, 0, version.length, this.chunks[this.chunks.length - 1], at - (this.chunks.length - 1) * CHUNK);
     return at;
   }
 
-  /** Where the next `n` bytes of the arena go (chunk * CHUNK + offset), a new chunk begun if the last has no room for them. */
-  private room(n: number): number {
-    if (this.used + n > CHUNK) {
-      this.chunks.push(Buffer.allocUnsafeSlow(Math.max(CHUNK, n)));
-      this.used = 0;
+  /**
+   * Room in the arena for a version of `txid` (its key and value lengths;
+   * -1: removed), a new chunk begun if the last has none: writes the
+   * header and returns where the key goes (chunk * CHUNK + offset).
+   */
+  private room(txid: number, keyLength: number, valueLength: number): number {
+    const n = HEADER + keyLength + Math.max(valueLength, 0);
+    let header = (this.used + 7) & ~7;
+    if (this.chunks.length === 0 || header + n > this.chunks[this.chunks.length - 1].length) {
+      const chunk = Buffer.allocUnsafeSlow(Math.max(CHUNK, n));
+      this.chunks.push(chunk);
+      this.chunkF64.push(new Float64Array(chunk.buffer, chunk.byteOffset, chunk.length >> 3));
+      this.chunkI32.push(new Int32Array(chunk.buffer, chunk.byteOffset, chunk.length >> 2));
+      header = 0;
     }
-    return (this.chunks.length - 1) * CHUNK + this.used;
+    const last = this.chunks.length - 1;
+    this.chunkF64[last][header >> 3] = txid;
+    this.chunkI32[last][(header >> 2) + 2] = keyLength;
+    this.chunkI32[last][(header >> 2) + 3] = valueLength;
+    this.used = header + n;
+    return last * CHUNK + header + HEADER;
   }
 }
 
@@ -407,7 +468,7 @@ function arenaBytes(chunks: readonly Buffer[], at: number, length: number): Buff
   return chunks[chunk].subarray(start, start + length);
 }
 
-/** Puts `row` in the first free slot from `h`'s. */
+/** Puts `row` in the first free slot from `h`'s, in a table of [hash, row + 1] pairs (log-tx.ts). */
 export function place(slots: Int32Array, h: number, row: number): void {
   const mask = (slots.length >> 1) - 1;
   let s = h & mask;
