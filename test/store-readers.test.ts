@@ -40,6 +40,27 @@ describe('the reader table', () => {
     expect(slotsOf(path)).toEqual([]);
   });
 
+  it("keeps a burst of reads' pin while a snapshot opens and closes within it", async () => {
+    const path = newPath();
+    const db = open(path, { sync: false });
+    await db.put('a', 1);
+    const { txid } = db.stats();
+    await null;
+    expect(db.getSync('a')).toBe(1); // the burst pins txid
+    await db.put('b', 2); // a newer commit; then a new burst
+    expect(db.getSync('b')).toBe(2);
+    const pinned = slotsOf(path)[0]!.txid;
+    expect(pinned).toBe(BigInt(txid + 1));
+    // A snapshot registered and released within the burst leaves the slot at the burst's pin, not empty.
+    const it = db.getRange()[Symbol.iterator]();
+    it.next();
+    it.return!();
+    expect(slotsOf(path)).toEqual([{ pid: process.pid, txid: pinned }]);
+    await null;
+    expect(slotsOf(path)).toEqual([{ pid: process.pid, txid: NONE }]);
+    await db.close();
+  });
+
   it('a read-only handle refuses every write with ReadOnlyError, and opens and reads while a writer holds the write lock', async () => {
     const path = newPath();
     const db = open(path, { sync: false });
