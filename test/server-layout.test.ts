@@ -51,6 +51,27 @@ describe('pending writes', () => {
     expect(range(true)).toEqual([]);
   });
 
+  it('keeps a range read up to date with the writes made after it, and after a failed nested call', () => {
+    const p = new PendingWrites();
+    const values = () => [...p.range(b(''), undefined, false)].map(([k, v]) => `${String(k)}=${String(v)}`);
+    p.set(b('b'), b('1'), 1);
+    expect(values()).toEqual(['b=1']);
+    p.set(b('a'), b('2'), 2); // a new key after the first range read
+    p.set(b('b'), undefined, 2); // and a newer write of one it listed
+    expect(values()).toEqual(['a=2', 'b=undefined']);
+    expect(() =>
+      p.nested(2, () => {
+        p.set(b('c'), b('3'), 2);
+        expect(values()).toEqual(['a=2', 'b=undefined', 'c=3']);
+        throw new Error('failed');
+      }),
+    ).toThrow('failed');
+    expect(values()).toEqual(['a=2', 'b=undefined']);
+    expect(p.size).toBe(3);
+    p.release(2);
+    expect(values()).toEqual(['b=1']);
+  });
+
   it('releases an older owner below a newer one without touching the newer', () => {
     const p = new PendingWrites();
     p.set(b('k'), b('old'), 1);
@@ -58,7 +79,7 @@ describe('pending writes', () => {
     p.release(1);
     expect([...p.range(b(''), undefined, false)].map(([, v]) => String(v))).toEqual(['new']);
     expect(() =>
-      p.nested(() => {
+      p.nested(2, () => {
         p.set(b('k'), b('changed'), 2);
         throw new Error('the command failed');
       }),
@@ -74,15 +95,15 @@ describe('pending writes', () => {
     p.set(b('a'), b('1'), 1);
     p.set(b('k'), b('before'), 2);
     expect(() =>
-      p.nested(() => {
+      p.nested(2, () => {
         p.set(b('k'), b('changed'), 2); // its own entry, changed
         p.set(b('a'), undefined, 2); // a new entry above owner 1's
-        p.nested(() => p.set(b('z'), b('kept inside'), 2));
+        p.nested(2, () => p.set(b('z'), b('kept inside'), 2));
         throw new Error('failed');
       }),
     ).toThrow('failed');
     expect(values()).toEqual(['a=1', 'k=before']);
-    p.nested(() => p.set(b('z'), b('kept'), 2));
+    p.nested(2, () => p.set(b('z'), b('kept'), 2));
     expect(values()).toEqual(['a=1', 'k=before', 'z=kept']);
     p.release(2);
     expect(values()).toEqual(['a=1']);

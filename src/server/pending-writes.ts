@@ -13,145 +13,80 @@
 // gets see.
 //
 // What must hold:
-// - entries are added in the order transactions run, which is commit order;
-// - a key written by several pending transactions keeps each one's entry,
-//   newest on top: releasing one (published, or failed) uncovers the one
-//   below, never loses it;
+// - writes are added in the order transactions run, which is commit order;
+// - a key written by several pending transactions keeps each one's write,
+//   the newest winning: releasing one (published, or failed) uncovers the
+//   one below, never loses it;
 // - memory is bounded by the writes in flight (two commits and the queue).
 //
-// Keys are held in a hash map (by their bytes as a latin1 string), and put in
-// order only when a range read asks, once per set of keys: nearly every
-// write (HSET, LPUSH, SADD, ZADD) never reads a range, and keeping a
-// search tree in order cost them a comparison of Buffers per level on every
-// write. Latin1 strings compare as their bytes do, so their order is the
-// store's key order.
+// Writes are kept as each transaction made them, in arrays, with no lookup:
+// nearly every write (HSET, LPUSH, SADD, ZADD) never meets a range read, and
+// a map keyed by each key's bytes as a latin1 string cost them a string and
+// an entry per write (about a tenth of LPUSH's time). The first range read
+// builds the newest write of each key into such a map, and its keys in
+// order (latin1 strings compare as their bytes do, so their order is the
+// store's key order); writes keep it up to date from then on, and a
+// release or an undo drops it, to be built again by the next range read.
 
-/** In a journal: the change made the entry (it had no value before). */
-const CREATED = Symbol('created');
-
-/** One transaction's write of a key: its value, or undefined for a removal. */
-interface Entry {
-  key: Buffer;
-  /** `key` as a latin1 string: its name in `byKey`. */
-  id: string;
-  value: Buffer | undefined;
-  owner: number;
-  /** The entry of an older pending transaction this one covers. */
-  below: Entry | undefined;
-  /** The entry of a newer pending transaction covering this one; undefined for the newest (the one in `byKey`). */
-  above: Entry | undefined;
+/** One transaction's writes, in the order made: a key written again has a later entry, which wins. */
+interface Written {
+  keys: Buffer[];
+  /** undefined: removed. */
+  values: (Buffer | undefined)[];
 }
 
 export class PendingWrites {
-  /** The newest entry of each key. */
-  private readonly byKey = new Map<string, Entry>();
-  /** The keys of `byKey` in order, built by the first range read after a key came or went. */
+  /** Each pending transaction's writes, by owner, in the order the transactions ran. */
+  private readonly written = new Map<number, Written>();
+  /** The newest pending write of each key, by its latin1 string: built by a range read, undefined until one needs it. */
+  private index: Map<string, [Buffer, Buffer | undefined]> | undefined;
+  /** The keys of `index` in order, built by the first range read after a key came. */
   private ordered: string[] | undefined;
-  /**
-   * The entries each owner wrote, to release them. Entries, not keys: a key
-   * every transaction writes (the layout's counters) has an entry of every
-   * pending transaction, and releasing the oldest, the bottom one, must not
-   * walk the chain from the top.
-   */
-  private readonly written = new Map<number, Entry[]>();
-  /**
-   * While `nested` runs (innermost last): each change `set` made, to undo:
-   * the entry, and its value before (`CREATED` when `set` made the entry).
-   */
-  private readonly journals: { entries: Entry[]; before: (Buffer | undefined | typeof CREATED)[] }[] = [];
+  private writes = 0;
 
+  /** Writes held (a key written twice counts twice). */
   get size(): number {
-    return this.byKey.size;
+    return this.writes;
   }
 
   /** `owner` (a running transaction) wrote `key`. */
   set(key: Buffer, value: Buffer | undefined, owner: number): void {
-    const id = key.toString('latin1');
-    const top = this.byKey.get(id);
-    if (top?.owner === owner) {
-      this.journal(top, top.value);
-      top.value = value;
-      return;
-    }
-    const entry: Entry = { key, id, value, owner, below: top, above: undefined };
-    if (top !== undefined) top.above = entry;
-    else this.ordered = undefined;
-    this.byKey.set(id, entry);
-    let entries = this.written.get(owner);
-    if (entries === undefined) this.written.set(owner, (entries = []));
-    entries.push(entry);
-    this.journal(entry, CREATED);
+    let mine = this.written.get(owner);
+    if (mine === undefined) this.written.set(owner, (mine = { keys: [], values: [] }));
+    mine.keys.push(key);
+    mine.values.push(value);
+    this.writes++;
+    if (this.index !== undefined) this.indexWrite(key, value);
   }
 
   /**
-   * Runs `fn` (a command of the running transaction); if it throws, the
-   * entries it set are put back as they were and the error thrown on.
-   * Only the running transaction sets entries meanwhile, so each entry it
-   * made is still the newest of its key when undone. Calls nest.
+   * Runs `fn` (a command of `owner`, the running transaction); if it
+   * throws, the writes it made are taken back and the error thrown on.
+   * Only the running transaction writes meanwhile. Calls nest.
    */
-  nested<T>(fn: () => T): T {
-    const journal = { entries: [] as Entry[], before: [] as (Buffer | undefined | typeof CREATED)[] };
-    this.journals.push(journal);
-    let value: T;
+  nested<T>(owner: number, fn: () => T): T {
+    const before = this.written.get(owner)?.keys.length ?? 0;
     try {
-      value = fn();
+      return fn();
     } catch (e) {
-      this.journals.pop();
-      for (let i = journal.entries.length - 1; i >= 0; i--) this.undo(journal.entries[i], journal.before[i]);
+      const mine = this.written.get(owner);
+      if (mine !== undefined && mine.keys.length > before) {
+        this.writes -= mine.keys.length - before;
+        mine.keys.length = before;
+        mine.values.length = before;
+        this.dropIndex();
+      }
       throw e;
     }
-    this.journals.pop();
-    const outer = this.journals[this.journals.length - 1];
-    if (outer !== undefined) {
-      for (let i = 0; i < journal.entries.length; i++) {
-        outer.entries.push(journal.entries[i]);
-        outer.before.push(journal.before[i]);
-      }
-    }
-    return value;
   }
 
-  private journal(entry: Entry, before: Buffer | undefined | typeof CREATED): void {
-    const journal = this.journals[this.journals.length - 1];
-    if (journal === undefined) return;
-    journal.entries.push(entry);
-    journal.before.push(before);
-  }
-
-  /** Undoes one change of a failed `nested` call. */
-  private undo(entry: Entry, before: Buffer | undefined | typeof CREATED): void {
-    if (before !== CREATED) {
-      entry.value = before;
-      return;
-    }
-    this.unlink(entry);
-    const entries = this.written.get(entry.owner);
-    const at = entries?.lastIndexOf(entry) ?? -1;
-    if (at >= 0) entries!.splice(at, 1);
-  }
-
-  /** Drops `owner`'s entries: its commit published (the store has them now) or failed (nobody ever will). */
+  /** Drops `owner`'s writes: its commit published (the store has them now) or failed (nobody ever will). */
   release(owner: number): void {
-    const entries = this.written.get(owner);
-    if (entries === undefined) return;
+    const mine = this.written.get(owner);
+    if (mine === undefined) return;
     this.written.delete(owner);
-    for (const entry of entries) this.unlink(entry);
-  }
-
-  /** Takes `entry` out of its key's chain: O(1), but for the newest of its key (one lookup). */
-  private unlink(entry: Entry): void {
-    const { above, below } = entry;
-    if (below !== undefined) below.above = above;
-    if (above !== undefined) {
-      above.below = below;
-      return;
-    }
-    if (below !== undefined) {
-      this.byKey.set(entry.id, below);
-      return;
-    }
-    this.byKey.delete(entry.id);
-    this.ordered = undefined;
+    this.writes -= mine.keys.length;
+    this.dropIndex();
   }
 
   /**
@@ -160,21 +95,45 @@ export class PendingWrites {
    * while it iterates are not seen.
    */
   *range(start: Buffer, end: Buffer | undefined, reverse: boolean): Generator<[Buffer, Buffer | undefined]> {
-    if (this.byKey.size === 0) return;
-    const ids = (this.ordered ??= [...this.byKey.keys()].sort());
+    if (this.writes === 0) return;
+    const index = this.buildIndex();
+    const ids = (this.ordered ??= [...index.keys()].sort());
     const low = start.toString('latin1');
     const high = end?.toString('latin1');
     if (!reverse) {
       for (let i = firstAtOrAfter(ids, low); i < ids.length && (high === undefined || ids[i]! < high); i++) {
-        const entry = this.byKey.get(ids[i]!);
-        if (entry !== undefined) yield [entry.key, entry.value];
+        const entry = index.get(ids[i]!);
+        if (entry !== undefined) yield entry;
       }
       return;
     }
     for (let i = (high === undefined ? ids.length : firstAtOrAfter(ids, high)) - 1; i >= 0 && ids[i]! >= low; i--) {
-      const entry = this.byKey.get(ids[i]!);
-      if (entry !== undefined) yield [entry.key, entry.value];
+      const entry = index.get(ids[i]!);
+      if (entry !== undefined) yield entry;
     }
+  }
+
+  private buildIndex(): Map<string, [Buffer, Buffer | undefined]> {
+    if (this.index !== undefined) return this.index;
+    this.index = new Map();
+    for (const { keys, values } of this.written.values()) for (let i = 0; i < keys.length; i++) this.indexWrite(keys[i]!, values[i]);
+    return this.index;
+  }
+
+  private indexWrite(key: Buffer, value: Buffer | undefined): void {
+    const id = key.toString('latin1');
+    const entry = this.index!.get(id);
+    if (entry !== undefined) {
+      entry[1] = value;
+      return;
+    }
+    this.index!.set(id, [key, value]);
+    this.ordered = undefined;
+  }
+
+  private dropIndex(): void {
+    this.index = undefined;
+    this.ordered = undefined;
   }
 }
 

@@ -113,6 +113,6 @@ export class TxnView implements StoreView {
    * both keep a journal of what `fn` replaced.
    */
   nested<T>(fn: () => T): T {
-    return this.pending.nested(() => this.tx.nested(fn));
+    return this.pending.nested(this.owner, () => this.tx.nested(fn));
   }
 }
