@@ -154,7 +154,9 @@ export = { db, err, level: level.XrpkvLevel };
   });
 
   it('serves: `npx xrpkv serve` answers PING', async () => {
-    const server = spawn('npx', ['xrpkv', 'serve', '--db', 'served.db', '--port', '0'], { cwd: project, env });
+    // In a process group of its own: npx runs the server as its child, which a signal to npx alone leaves running.
+    const server = spawn('npx', ['xrpkv', 'serve', '--db', 'served.db', '--port', '0'], { cwd: project, env, detached: true });
+    const exited = new Promise((resolve) => server.once('exit', resolve));
     try {
       const port = await new Promise<number>((resolve, reject) => {
         let out = '';
@@ -175,7 +177,8 @@ export = { db, err, level: level.XrpkvLevel };
       });
       expect(reply).toBe('+PONG\r\n');
     } finally {
-      server.kill('SIGTERM');
+      process.kill(-server.pid!, 'SIGTERM');
+      await exited;
     }
   });
 
