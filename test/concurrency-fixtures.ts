@@ -34,6 +34,9 @@ export function peerScript(dir: string, name: string, body: string): string {
     `import { parentPort, workerData } from 'node:worker_threads';`,
     `const args = parentPort ? workerData : JSON.parse(process.argv[2]);`,
     `const post = (m) => (parentPort ? parentPort.postMessage(m) : process.send(m));`,
+    // A child process whose test run has ended (a failed test that never stopped it) goes too. Polled:
+    // a 'disconnect' listener would hold the channel open, and the child would never end by itself.
+    `if (!parentPort) setInterval(() => process.connected || process.exit(1), 500).unref();`,
   ];
   writeFileSync(path, `${head.join('\n')}\n${body}\n`);
   return path;
