@@ -24,10 +24,16 @@ function setFields(cmd: DataContext, args: Buffer[], name: string): number {
   if (args.length % 2 !== 0) throw wrongArgs(name);
   const key = args[1]!;
   const { before, meta } = cmd.data.openCollection(key, KeyType.Hash);
-  // Every record name is checked before any is written.
-  for (let i = 2; i < args.length; i += 2) cmd.data.memberRecord(key, meta, args[i]!);
+  // Every record name is made (and checked) before any is written.
+  const records: Buffer[] = [];
+  for (let i = 2; i < args.length; i += 2) records.push(cmd.data.memberRecord(key, meta, args[i]!));
   let added = 0;
-  for (let i = 2; i < args.length; i += 2) if (setField(cmd, key, meta, args[i]!, args[i + 1]!)) added++;
+  for (let i = 0; i < records.length; i++) {
+    if (cmd.data.putMember(records[i]!, args[2 * i + 3]!)) {
+      meta.size++;
+      added++;
+    }
+  }
   cmd.data.saveMeta(key, before, meta);
   return added;
 }

@@ -33,6 +33,8 @@ import {
   isReserved,
   memberKey,
   memberPrefix,
+  memberPrefixLength,
+  memberRecordKey,
   metaKey,
   orphanKey,
   orphanValue,
@@ -239,17 +241,17 @@ export class Data {
 
   /** The value of `member` of the collection, or undefined (a member too long to store is never there). */
   memberValue(key: Buffer, meta: Meta, member: Buffer, space: 'member' | 'score' = 'member'): Buffer | undefined {
-    const record = memberKey(memberPrefix(key, meta.version, space), member);
-    return record.length > this.hooks.maxKeyLength ? undefined : this.view.get(record);
+    if (memberPrefixLength(key) + member.length > this.hooks.maxKeyLength) return undefined;
+    return this.view.get(memberRecordKey(key, meta.version, space, member));
   }
 
   /** The record key of `member` of the collection (`space`: the members, or a zset's score index). */
   memberRecord(key: Buffer, meta: Meta, member: Buffer, space: 'member' | 'score' = 'member'): Buffer {
-    const record = memberKey(memberPrefix(key, meta.version, space), member);
-    if (record.length > this.hooks.maxKeyLength) {
-      throw new ReplyError(`ERR member too large: xrpkv keeps a key and its member together in one record of at most ${this.hooks.maxKeyLength} bytes (here ${record.length})`);
+    const length = memberPrefixLength(key) + member.length;
+    if (length > this.hooks.maxKeyLength) {
+      throw new ReplyError(`ERR member too large: xrpkv keeps a key and its member together in one record of at most ${this.hooks.maxKeyLength} bytes (here ${length})`);
     }
-    return record;
+    return memberRecordKey(key, meta.version, space, member);
   }
 
   /**

@@ -159,13 +159,29 @@ export function encodeStringMeta(value: Buffer, deadline: number): Buffer {
 
 /** The prefix of every member record of `key` at `version` (`space`: members, or the score index). */
 export function memberPrefix(key: Buffer, version: number, space: 'member' | 'score' = 'member'): Buffer {
-  const out = Buffer.allocUnsafe(4 + key.length + 8);
+  const out = Buffer.allocUnsafe(memberPrefixLength(key));
+  writeMemberPrefix(out, key, version, space);
+  return out;
+}
+
+/** The length of `key`'s member prefix. */
+export const memberPrefixLength = (key: Buffer): number => 4 + key.length + 8;
+
+/** `memberKey(memberPrefix(key, version, space), member)`, in one buffer. */
+export function memberRecordKey(key: Buffer, version: number, space: 'member' | 'score', member: Buffer): Buffer {
+  const at = memberPrefixLength(key);
+  const out = Buffer.allocUnsafe(at + member.length);
+  writeMemberPrefix(out, key, version, space);
+  member.copy(out, at);
+  return out;
+}
+
+function writeMemberPrefix(out: Buffer, key: Buffer, version: number, space: 'member' | 'score'): void {
   out[0] = RESERVED;
   out[1] = space === 'member' ? MEMBER : SCORE;
   out.writeUInt16BE(key.length, 2);
   key.copy(out, 4);
   writeU64(out, 4 + key.length, version);
-  return out;
 }
 
 /** The record of `member` under `prefix`. */
