@@ -58,6 +58,17 @@ describe('the reader table', () => {
     expect(slotsOf(path)).toEqual([{ pid: process.pid, txid: pinned }]);
     await null;
     expect(slotsOf(path)).toEqual([{ pid: process.pid, txid: NONE }]);
+    // A burst that begins while a snapshot holds the slot keeps that txid to its end, the snapshot released or not.
+    const held = db.getRange()[Symbol.iterator]();
+    held.next();
+    await db.put('c', 3);
+    expect(slotsOf(path)).toEqual([{ pid: process.pid, txid: pinned }]);
+    expect(db.getSync('c')).toBe(3);
+    held.return!();
+    expect(slotsOf(path)).toEqual([{ pid: process.pid, txid: pinned }]);
+    expect(db.getSync('a')).toBe(1);
+    await null;
+    expect(slotsOf(path)).toEqual([{ pid: process.pid, txid: NONE }]);
     await db.close();
   });
 

@@ -28,14 +28,16 @@ export class ReadPins {
   constructor(private readonly table: () => ReaderTable | undefined) {}
 
   /**
-   * Pins the published txid for the running burst unless a registered
-   * snapshot (or an earlier pin) already holds an older one. The burst
-   * ends, and the pin is released, when the microtask queue next runs.
+   * Pins a txid for the running burst: the published one, or, when a
+   * registered snapshot holds the slot, that snapshot's (older, so it
+   * protects as much; and the burst keeps it should the snapshot be
+   * released before the burst ends). The burst ends, and the pin is
+   * released, when the microtask queue next runs.
    */
   begin(): void {
-    if (this.pinned === undefined && this.registered === Infinity) {
-      const table = this.table();
-      if (table) this.pinned = table.pin();
+    if (this.pinned === undefined) {
+      if (this.registered !== Infinity) this.pinned = this.registered;
+      else this.pinned = this.table()?.pin();
     }
     if (!this.ending) {
       this.ending = true;
