@@ -153,12 +153,13 @@ export = { db, err, level: level.XrpkvLevel };
     expect(ok(run('npx', ['xrpkv', 'get', '--db', 'cli.db', 'greeting'])).trim()).toBe('hello');
   });
 
-  it('serves: `npx xrpkv serve` answers PING', async () => {
+  it('serves: `npx xrpkv serve` answers PING, and stops with its process group', async () => {
     // In a process group of its own: npx runs the server as its child, which a signal to npx alone leaves running.
     const server = spawn('npx', ['xrpkv', 'serve', '--db', 'served.db', '--port', '0'], { cwd: project, env, detached: true });
     const exited = new Promise((resolve) => server.once('exit', resolve));
+    let port = 0;
     try {
-      const port = await new Promise<number>((resolve, reject) => {
+      port = await new Promise<number>((resolve, reject) => {
         let out = '';
         server.stdout.on('data', (d: Buffer) => {
           out += d;
@@ -180,6 +181,8 @@ export = { db, err, level: level.XrpkvLevel };
       process.kill(-server.pid!, 'SIGTERM');
       await exited;
     }
+    // The server itself stopped too: its port refuses connections.
+    expect(await refusedWithin(port, 10_000)).toBe(true);
   });
 
   it('runs the shipped lookup program with `xrpkv xrp run` on a database it wrote', async () => {
@@ -213,3 +216,18 @@ export = { db, err, level: level.XrpkvLevel };
     expect(result.subarray(LOOKUP_SCRATCH.value, LOOKUP_SCRATCH.value + length).toString()).toBe('value-7');
   });
 });
+
+/** Whether connecting to `port` on loopback is refused within `ms` (tried every 100 ms). */
+async function refusedWithin(port: number, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
+    });
+    if (refused) return true;
+  }
+  return false;
+}
