@@ -73,6 +73,10 @@ interface Older {
 const CHUNK = 1 << 20;
 /** A version's header in the arena, before its key: txid (float64), key length, value length (int32, -1: removed). */
 const HEADER = 16;
+/** `header`'s fields: the txid (a float64 16 bytes before the key), then the int32s 8 and 4 bytes before it. */
+const HEADER_TXID = 0;
+const HEADER_KEY_LENGTH = 2;
+const HEADER_VALUE_LENGTH = 1;
 /** Numbers per slot, as int32s: hash, row + 1, then the newest version's place as a float64 (index 2 * slot + 1). */
 const SLOT = 4;
 const ROW = 7;
@@ -113,15 +117,10 @@ export class Overlay {
   find(key: Buffer, txid: number): Recent {
     const s = this.slotOf(key, 0, key.length, hashOf(key, 0, key.length));
     if (s < 0) return undefined;
-    const at = this.slotAt[2 * s + 1];
-    const chunk = (at / CHUNK) | 0;
-    const offset = at - chunk * CHUNK;
     // The newest version, from its header: no visit to the row.
-    if (this.chunkF64[chunk][(offset >> 3) - 2] > txid) return this.versionAt(this.slots[SLOT * s + 1] - 1, txid);
-    const valueLength = this.chunkI32[chunk][(offset >> 2) - 1];
-    if (valueLength < 0) return null;
-    const start = offset + key.length;
-    return this.chunks[chunk].subarray(start, start + valueLength);
+    const at = this.slotAt[2 * s + 1];
+    if (this.header(at, HEADER_TXID) > txid) return this.versionAt(this.slots[SLOT * s + 1] - 1, txid);
+    return this.bytes(at + key.length, this.header(at, HEADER_VALUE_LENGTH));
   }
 
   /**
@@ -133,9 +132,7 @@ export class Overlay {
     const s = this.slotOf(src, at, len, h);
     if (s < 0) return undefined;
     const newest = this.slotAt[2 * s + 1];
-    const chunk = (newest / CHUNK) | 0;
-    const offset = newest - chunk * CHUNK;
-    if (this.chunkF64[chunk][(offset >> 3) - 2] <= txid) return this.chunkI32[chunk][(offset >> 2) - 1] >= 0;
+    if (this.header(newest, HEADER_TXID) <= txid) return this.header(newest, HEADER_VALUE_LENGTH) >= 0;
     const row = this.slots[SLOT * s + 1] - 1;
     const r = row * ROW;
     const rows = this.rows;
@@ -318,9 +315,9 @@ export class Overlay {
       if (slots[SLOT * s + 1] === 0) return -1;
       if (slots[SLOT * s] !== h) continue;
       const at = this.slotAt[2 * s + 1];
+      if (this.header(at, HEADER_KEY_LENGTH) !== n) continue;
       const chunk = (at / CHUNK) | 0;
-      const offset = at - chunk * CHUNK;
-      if (this.chunkI32[chunk][(offset >> 2) - 2] === n && sameBytes(this.chunks[chunk], offset, src, keyAt, n)) return s;
+      if (sameBytes(this.chunks[chunk], at - chunk * CHUNK, src, keyAt, n)) return s;
     }
   }
 
@@ -395,11 +392,19 @@ export class Overlay {
       header = 0;
     }
     const last = this.chunks.length - 1;
+    const i = header >> 2;
     this.chunkF64[last][header >> 3] = txid;
-    this.chunkI32[last][(header >> 2) + 2] = keyLength;
-    this.chunkI32[last][(header >> 2) + 3] = valueLength;
+    this.chunkI32[last][i + 2] = keyLength;
+    this.chunkI32[last][i + 3] = valueLength;
     this.used = header + n;
     return last * CHUNK + header + HEADER;
+  }
+
+  /** A field of the header of the version at `at` (its key's place). */
+  private header(at: number, field: typeof HEADER_TXID | typeof HEADER_KEY_LENGTH | typeof HEADER_VALUE_LENGTH): number {
+    const chunk = (at / CHUNK) | 0;
+    const offset = at - chunk * CHUNK;
+    return field === HEADER_TXID ? this.chunkF64[chunk][(offset >> 3) - 2] : this.chunkI32[chunk][(offset >> 2) - field];
   }
 }
 
