@@ -12,9 +12,9 @@ const key1 = { firstKey: 1, lastKey: 1, step: 1 };
 const read = { ...key1, group: 'hash', access: 'read' as const };
 const write = { ...key1, group: 'hash', access: 'write' as const };
 
-/** Sets `field` of the hash (its record: new or not); whether the field is new. */
-function setField(cmd: DataContext, key: Buffer, meta: Meta, field: Buffer, value: Buffer): boolean {
-  const fresh = cmd.data.putMember(cmd.data.memberRecord(key, meta, field), value);
+/** Sets the field whose record is `record` (`Data.memberRecord`): new or not; whether it is new. */
+function setField(cmd: DataContext, meta: Meta, record: Buffer, value: Buffer): boolean {
+  const fresh = cmd.data.putMember(record, value);
   if (fresh) meta.size++;
   return fresh;
 }
@@ -28,12 +28,7 @@ function setFields(cmd: DataContext, args: Buffer[], name: string): number {
   const records: Buffer[] = [];
   for (let i = 2; i < args.length; i += 2) records.push(cmd.data.memberRecord(key, meta, args[i]!));
   let added = 0;
-  for (let i = 0; i < records.length; i++) {
-    if (cmd.data.putMember(records[i]!, args[2 * i + 3]!)) {
-      meta.size++;
-      added++;
-    }
-  }
+  for (let i = 0; i < records.length; i++) if (setField(cmd, meta, records[i]!, args[2 * i + 3]!)) added++;
   cmd.data.saveMeta(key, before, meta);
   return added;
 }
@@ -51,7 +46,7 @@ export const HSETNX = dataCommand('hsetnx', { arity: 4, flags: ['write', 'denyoo
   const [, key, field, value] = args as [Buffer, Buffer, Buffer, Buffer];
   const { before, meta } = cmd.data.openCollection(key, KeyType.Hash);
   if (before !== undefined && cmd.data.memberValue(key, before, field) !== undefined) return integer(0);
-  setField(cmd, key, meta, field, value);
+  setField(cmd, meta, cmd.data.memberRecord(key, meta, field), value);
   cmd.data.saveMeta(key, before, meta);
   return integer(1);
 });
@@ -119,7 +114,7 @@ function updateField(cmd: DataContext, args: Buffer[], next: (old: Buffer | unde
   const { before, meta } = cmd.data.openCollection(key, KeyType.Hash);
   const old = before && cmd.data.memberValue(key, before, field);
   const value = next(old);
-  setField(cmd, key, meta, field, value);
+  setField(cmd, meta, cmd.data.memberRecord(key, meta, field), value);
   cmd.data.saveMeta(key, before, meta);
   return value;
 }
