@@ -19,7 +19,7 @@
 //   free pages) no commit but this one changes meanwhile (nothing else
 //   prepares, and a log commit frees no page), and it changes nothing a
 //   reader sees until its last slice has decided it goes to the log.
-import { LogEncoder, countDelta, logSum } from '../format/log.js';
+import { LogEncoder, LogKind, countDelta, logRecord, logSum } from '../format/log.js';
 import type { Meta } from '../format/meta.js';
 import type { PreparedCommit } from './commit.js';
 import type { LogTx } from './log-tx.js';
@@ -50,8 +50,10 @@ export interface LogBounds {
 export function* prepareLogCommit(state: StoreState, head: Meta, log: LogTx, bounds: LogBounds, pace: Pace): Steps<PreparedCommit | undefined | 'checkpoint' | 'full'> {
   if (log.tooLarge || log.size > bounds.commitKeys) return 'checkpoint';
   if (state.overlay.size + log.size > bounds.logKeys) return 'full';
-  const records = log.records();
-  if (records.length === 0) return undefined;
+  const changes = log.recordChanges();
+  if (changes.length === 0) return undefined;
+  // One record, filled in for each change in turn (LogTx.recordOf).
+  const rec = logRecord(LogKind.Remove, Buffer.alloc(0), undefined);
   const { pageSize } = state;
   const txid = head.txid + 1;
   // Free pages first, as a tree commit takes them. Promoting pages no
@@ -68,11 +70,11 @@ export function* prepareLogCommit(state: StoreState, head: Meta, log: LogTx, bou
     return page;
   };
   const encoder = new LogEncoder(pageSize, txid, allocate, head.log);
-  yield* eachPaced(records.length, pace, (i) => encoder.add(records[i]));
+  yield* eachPaced(changes.length, pace, (i) => encoder.add(log.recordOf(changes[i], rec)));
   const { pages, newest } = encoder.finish();
   if ((head.logPages + pages.size) * pageSize > bounds.logBytes) return 'full';
   let delta = 0;
-  for (const r of records) delta += countDelta(r.kind);
+  for (const c of changes) delta += countDelta(log.recordOf(c, rec).kind);
   const meta: Meta = {
     ...head,
     txid,
@@ -91,7 +93,7 @@ export function* prepareLogCommit(state: StoreState, head: Meta, log: LogTx, bou
   // so keeping what this one keeps is never too little.
   const horizon = Math.min(bounds.oldestSnapshot, state.meta.txid);
   const { overlay } = state;
-  yield* eachPaced(records.length, pace, (i) => overlay.applyRecord(records[i], txid, horizon));
+  yield* eachPaced(changes.length, pace, (i) => overlay.applyRecord(log.recordOf(changes[i], rec), txid, horizon));
   return {
     protocol: 'log',
     pages,

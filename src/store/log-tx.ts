@@ -106,24 +106,36 @@ export class LogTx {
     return there;
   }
 
-  /** The changes as log records: what each did to the key since the last commit. */
-  records(): LogRecord[] {
-    const out: LogRecord[] = [];
+  /**
+   * The changes that make log records, in the order they were made: all
+   * but removals of keys that were not there.
+   */
+  recordChanges(): Int32Array {
+    const out = new Int32Array(this.count);
+    let n = 0;
     for (let c = 0; c < this.count; c++) {
-      const removed = this.valueLen[c] === REMOVED;
-      if (removed && this.existed[c] === 0) continue;
-      out.push({
-        kind: removed ? LogKind.Remove : this.existed[c] === 1 ? LogKind.Overwrite : LogKind.Insert,
-        keySrc: this.keySrc[c],
-        keyAt: this.keyAt[c],
-        keyLen: this.keyLen[c],
-        valueSrc: this.valueSrc[c],
-        valueAt: this.valueAt[c],
-        valueLen: removed ? 0 : this.valueLen[c],
-        hash: this.hashes[c],
-      });
+      if (this.valueLen[c] !== REMOVED || this.existed[c] !== 0) out[n++] = c;
     }
-    return out;
+    return out.subarray(0, n);
+  }
+
+  /**
+   * Change `c` as a log record (what it did to the key since the last
+   * commit), written into `rec` and returned: a commit reuses one record
+   * for all its changes, so that thousands of them are not kept as objects
+   * across the turns its preparation takes. Valid until the next call.
+   */
+  recordOf(c: number, rec: LogRecord): LogRecord {
+    const removed = this.valueLen[c] === REMOVED;
+    rec.kind = removed ? LogKind.Remove : this.existed[c] === 1 ? LogKind.Overwrite : LogKind.Insert;
+    rec.keySrc = this.keySrc[c];
+    rec.keyAt = this.keyAt[c];
+    rec.keyLen = this.keyLen[c];
+    rec.valueSrc = this.valueSrc[c];
+    rec.valueAt = this.valueAt[c];
+    rec.valueLen = removed ? 0 : this.valueLen[c];
+    rec.hash = this.hashes[c];
+    return rec;
   }
 
   /**
