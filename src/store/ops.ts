@@ -13,6 +13,7 @@ import { holds, type Condition } from './conditions.js';
 import { keyOrder, type KeyOrder } from './key-order.js';
 import { FIELDS, PUT, PackedOps } from './packed.js';
 import { eachPaced, type Pace, type Steps } from './pace.js';
+import { TxnWrites } from './txn-writes.js';
 
 /** `if`: the write applies only if its key's current value meets it (conditions.ts). */
 export type Op = { type: 'put'; key: Buffer; value: Buffer; if?: Condition } | { type: 'remove'; key: Buffer; if?: Condition };
@@ -162,17 +163,10 @@ function below(a: Buffer, aAt: number, aLen: number, b: Buffer, bAt: number, bLe
   return aLen < bLen;
 }
 
-/** One key a transaction callback wrote: its value (undefined: removed), and whether it was there before the callback, when a read of it told. */
-interface TxnWrite {
-  key: Buffer;
-  value: Buffer | undefined;
-  existed: boolean | undefined;
-}
-
 /** A transaction callback's run: its answer and what it wrote, to apply (again) without running it again. */
 export interface TxnRun {
   value: unknown;
-  writes: Map<string, TxnWrite>;
+  writes: TxnWrites;
   /** The transaction it ran on: its writes' `existed` hold there only (a commit tried again starts a new one). */
   ranOn: TxOps;
 }
@@ -184,51 +178,47 @@ export interface TxnRun {
  * it remains, leaving the other writes of the commit alone.
  */
 export function runTxn(tx: TxOps, fn: (ops: TxnOps) => unknown): { ok: true; run: TxnRun } | { ok: false; error: unknown } {
-  const writes: TxnRun['writes'] = new Map();
-  /** Whether each key read from `tx` (not from `writes`) was there. */
-  const present = new Map<string, boolean>();
-  /** Per open `nested` call, innermost last: each write's key and the write it replaced (undefined: none), in order. */
-  const journals: { ids: string[]; replaced: (TxnWrite | undefined)[] }[] = [];
+  const writes = new TxnWrites();
+  /** Per open `nested` call, innermost last: each write's entry, and that entry's state and value before it, in order. */
+  const journals: { entries: number[]; states: number[]; values: (Buffer | undefined)[] }[] = [];
   let open = true;
   const live = () => {
     if (!open) throw typeError('the transaction has ended: its callback must do all its work synchronously');
   };
-  const read = (key: Buffer, id: string): Buffer | undefined => {
-    const o = writes.get(id);
-    if (o) return o.value;
+  const read = (key: Buffer, e: number): Buffer | undefined => {
+    if (writes.isWritten(e)) return writes.value(e);
     const v = tx.get(key);
-    present.set(id, v !== undefined);
+    writes.notePresent(e, v !== undefined);
     return v;
   };
-  const write = (id: string, key: Buffer, value: Buffer | undefined): void => {
-    const before = writes.get(id);
+  const write = (e: number, value: Buffer | undefined): void => {
     if (journals.length > 0) {
       const journal = journals[journals.length - 1];
-      journal.ids.push(id);
-      journal.replaced.push(before);
+      journal.entries.push(e);
+      journal.states.push(writes.saved(e));
+      journal.values.push(writes.value(e));
     }
-    // What was there before the callback: an earlier write's answer, else a read's, else unknown.
-    writes.set(id, { key, value, existed: before ? before.existed : present.get(id) });
+    writes.write(e, value);
   };
   const ops: TxnOps = {
     get(key) {
       live();
-      return read(key, key.toString('latin1'));
+      return read(key, writes.entry(key));
     },
     put(key, value) {
       live();
-      write(key.toString('latin1'), key, value);
+      write(writes.entry(key), value);
     },
     remove(key) {
       live();
-      const id = key.toString('latin1');
-      const existed = read(key, id) !== undefined;
-      write(id, key, undefined);
+      const e = writes.entry(key);
+      const existed = read(key, e) !== undefined;
+      write(e, undefined);
       return existed;
     },
     nested<T>(inner: () => T): T {
       live();
-      const journal = { ids: [] as string[], replaced: [] as (TxnWrite | undefined)[] };
+      const journal = { entries: [] as number[], states: [] as number[], values: [] as (Buffer | undefined)[] };
       journals.push(journal);
       let value: T;
       try {
@@ -236,20 +226,17 @@ export function runTxn(tx: TxOps, fn: (ops: TxnOps) => unknown): { ok: true; run
       } catch (e) {
         journals.pop();
         // Newest first, so each key ends with what it had before `inner`.
-        for (let i = journal.ids.length - 1; i >= 0; i--) {
-          const before = journal.replaced[i];
-          if (before === undefined) writes.delete(journal.ids[i]);
-          else writes.set(journal.ids[i], before);
-        }
+        for (let i = journal.entries.length - 1; i >= 0; i--) writes.restore(journal.entries[i], journal.states[i], journal.values[i]);
         throw e;
       }
       journals.pop();
       // Kept: an enclosing call that fails undoes them too.
       const outer = journals[journals.length - 1];
       if (outer !== undefined) {
-        for (let i = 0; i < journal.ids.length; i++) {
-          outer.ids.push(journal.ids[i]);
-          outer.replaced.push(journal.replaced[i]);
+        for (let i = 0; i < journal.entries.length; i++) {
+          outer.entries.push(journal.entries[i]);
+          outer.states.push(journal.states[i]);
+          outer.values.push(journal.values[i]);
         }
       }
       return value;
@@ -276,7 +263,7 @@ export function runTxn(tx: TxOps, fn: (ops: TxnOps) => unknown): { ok: true; run
  * key is what `tx` holds for it, so a key it read is not looked up again.
  */
 export function* applyWrites(tx: Writes, run: TxnRun, pace: Pace): Steps<void> {
-  const writes = [...run.writes.values()];
+  const writes = run.writes.list();
   const hinted = run.ranOn === tx && tx.putKnown !== undefined && tx.removeKnown !== undefined;
   yield* eachPaced(writes.length, pace, (i) => {
     const { key, value, existed } = writes[i];
