@@ -93,7 +93,7 @@ export class BackgroundFold {
    * turn), then into the tree.
    */
   *steps(pace: Pace): Steps<void> {
-    const { flat, starts, lengths } = this.noted.keysSideBySide();
+    const { flat, starts, lengths } = yield* this.noted.keysSideBySide(pace);
     const sort = new KeySort(this.noted.count, flat, starts, lengths);
     // A key's share of a radix pass costs about a 64th of a put into the tree.
     while (!sort.run((keys) => pace.due(Math.max(1, keys >> 6)))) yield;
@@ -117,7 +117,8 @@ export class BackgroundFold {
       log: pageList.length > 0 ? head.log : 0,
       logPages: pageList.length,
       pageList,
-      overlay: this.overlay.newerThan(this.txid, head.entries - this.base.entries),
+      // The fold has read all it noted: its buffer serves the next fold's note.
+      overlay: yield* this.overlay.newerThan(this.txid, head.entries - this.base.entries, pace, this.noted.buffer),
     };
     return yield* this.tx.commit(pace, left);
   }

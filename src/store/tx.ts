@@ -357,7 +357,7 @@ export class WriteTx {
         store.meta = meta;
         store.freelist = freelist;
         store.freelistPages = freelistPages;
-        store.overlay = left?.overlay ?? new Overlay();
+        store.overlay = left?.overlay ?? new Overlay(store.overlay.size);
         store.logPages = left?.pageList ?? [];
       },
     };
