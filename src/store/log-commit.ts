@@ -12,7 +12,8 @@
 //   before it is durable (writer.ts);
 // - its changes go into the overlay under its txid as it is prepared:
 //   readers see the overlay as of the txid they read at, so they see them
-//   only once it has published;
+//   only once it has published; while a fold runs, into the overlay the
+//   fold will leave too;
 // - it is prepared in slices of a pace (pace.ts), so a commit of thousands
 //   of keys lets the event loop turn, and the commit before it may publish
 //   in between: what it reads of the store (the head's meta, the freelist's
@@ -21,6 +22,7 @@
 //   reader sees until its last slice has decided it goes to the log.
 import { LogEncoder, LogKind, countDelta, logRecord, logSum } from '../format/log.js';
 import type { Meta } from '../format/meta.js';
+import type { Overlay } from './overlay.js';
 import type { PreparedCommit } from './commit.js';
 import type { LogTx } from './log-tx.js';
 import { eachPaced, type Pace, type Steps } from './pace.js';
@@ -39,6 +41,11 @@ export interface LogBounds {
   logBytes: number;
   /** The txid of the oldest open snapshot, Infinity when none. */
   oldestSnapshot: number;
+  /**
+   * The overlay a running fold will leave as the log (fold.ts), which takes
+   * every log commit after the fold's as well.
+   */
+  alsoInto?: Overlay;
 }
 
 /**
@@ -93,7 +100,13 @@ export function* prepareLogCommit(state: StoreState, head: Meta, log: LogTx, bou
   // so keeping what this one keeps is never too little.
   const horizon = Math.min(bounds.oldestSnapshot, state.meta.txid);
   const { overlay } = state;
-  yield* eachPaced(changes.length, pace, (i) => overlay.applyRecord(log.recordOf(changes[i], rec), txid, horizon));
+  const { alsoInto } = bounds;
+  yield* eachPaced(changes.length, pace, (i) => {
+    overlay.applyRecord(log.recordOf(changes[i], rec), txid, horizon);
+    // No snapshot will read an older version there: the first to read it
+    // opens once the fold has published, on top of this commit.
+    alsoInto?.applyRecord(rec, txid, Infinity);
+  });
   return {
     protocol: 'log',
     pages,

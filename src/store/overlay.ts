@@ -250,39 +250,9 @@ export class Overlay {
     return new NotedLog(this.chunks, into, this.count);
   }
 
-  /**
-   * The log left once a checkpoint has folded the versions up to `txid`
-   * into the tree (fold.ts): a new overlay holding each key's newest
-   * version if it is newer than that, and nothing older (only snapshots of
-   * the new tree read it, and they see at least every version here).
-   * `delta`: what those versions add to the folded tree's count of keys;
-   * `spare`: the fold's noted rows, done with, for the next `note`.
-   */
-  *newerThan(txid: number, delta: number, pace: Pace, spare?: Float64Array): Steps<Overlay> {
-    // Sized as this one: the log is likely to fill to as many keys again.
-    const left = new Overlay(this.count);
-    left.spare = spare;
-    const rows = this.rows;
-    // A row per step: versions written while a fold ran are tens of
-    // thousands under steady writes (190 ms in one turn, unsliced).
-    yield* eachPaced(this.count, pace, (row) => {
-      const r = row * ROW;
-      if (rows[r + ROW_TXID] <= txid) return;
-      const keyLength = rows[r + ROW_KEY_LENGTH];
-      const valueLength = rows[r + ROW_VALUE_LENGTH];
-      const at = rows[r + ROW_AT];
-      const chunk = (at / CHUNK) | 0;
-      const copied = left.room(rows[r + ROW_TXID], keyLength, valueLength);
-      const into = left.chunks.length - 1;
-      copyBytes(this.chunks[chunk], at - chunk * CHUNK, keyLength + Math.max(valueLength, 0), left.chunks[into], copied - into * CHUNK);
-      const to = left.add(this.hashes[row], copied) * ROW;
-      left.rows[to + ROW_AT] = copied;
-      left.rows[to + ROW_KEY_LENGTH] = keyLength;
-      left.rows[to + ROW_VALUE_LENGTH] = valueLength;
-      left.rows[to + ROW_TXID] = rows[r + ROW_TXID];
-    });
-    left.delta = delta;
-    return left;
+  /** Gives `note` a buffer to copy the rows into: a fold's noted rows, which it no longer reads (fold.ts). */
+  reuseForNote(buffer: Float64Array): void {
+    this.spare = buffer;
   }
 
   /** Every row, in key order (sort-keys.ts, over the keys copied side by side). */

@@ -505,7 +505,7 @@ export class Writer {
     let log: LogTx;
     do log = new LogTx(new Snapshot(state, this.head), count);
     while (!(yield* applyItems(log, items, outcomes, runs, pace)));
-    return yield* prepareLogCommit(state, this.head, log, { commitKeys: limit, logKeys, logBytes, oldestSnapshot: this.oldestSnapshot() }, pace);
+    return yield* prepareLogCommit(state, this.head, log, { commitKeys: limit, logKeys, logBytes, oldestSnapshot: this.oldestSnapshot(), alsoInto: folding?.left }, pace);
   }
 
   /** `items` as a tree commit: the log's changes first, then theirs, their transactions' writes as they ran before. */
