@@ -2,7 +2,8 @@
 // arrived in that turn has run its commands: the poll phase runs all their
 // 'data' handlers, then one setImmediate (the check phase, right after it)
 // writes each connection's replies. Redis sends the same way, from its
-// before-sleep hook.
+// before-sleep hook. (Replies that waited for a commit go out as soon as it
+// settles: session.ts, `sendSettled`.)
 //
 // Why: a write to a loopback or LAN peer that is asleep wakes it, and on a VM
 // that wake-up costs more than the commands. Writing in the middle of the

@@ -9,7 +9,8 @@
 //   visible), then runs: every command after it waits with it. Reads after
 //   reads, and writes after writes, never wait on each other.
 // Replies wait in `slots` behind the oldest unanswered one. Ready replies
-// are sent at the end of the event-loop turn (flush-queue.ts), all at once.
+// are sent at the end of the event-loop turn (flush-queue.ts), all at once;
+// those that waited for a commit, as soon as it settles (`sendSettled`).
 //
 // What one client may cost (client-output-buffer-limit, config.ts): replies
 // count from when they are produced until the socket takes them. While a
@@ -54,6 +55,8 @@ interface Slot {
   count: number;
   /** The command's counts (its failure is counted when the reply comes). */
   stat: CommandStat | undefined;
+  /** Whether it waits for a commit (not a read). */
+  commits: boolean;
 }
 
 export class Session implements Client {
@@ -303,7 +306,7 @@ export class Session implements Client {
     if (typeof reply === 'string' || Buffer.isBuffer(reply)) {
       if (isError(reply)) stat.failed++;
       this.answer(reply);
-    } else this.answerLater(reply, stat);
+    } else this.answerLater(reply, stat, spec.access !== 'read');
     // AUTH (or HELLO ... AUTH) lifts the limits for unauthenticated clients.
     if (this.authenticated && this.parser.limits !== this.limits) this.parser.limits = this.limits;
   }
@@ -330,20 +333,20 @@ export class Session implements Client {
   private answer(reply: Reply): void {
     if (isError(reply)) this.server.stats.error(errorText(reply));
     if (this.slots.length > 0) {
-      this.slots.push({ reply, pending: undefined, count: 1, stat: undefined });
+      this.slots.push({ reply, pending: undefined, count: 1, stat: undefined, commits: false });
       this.slotBytes += reply.length;
     } else {
       this.send(reply);
     }
   }
 
-  private answerLater(promise: Promise<Reply>, stat: CommandStat): void {
+  private answerLater(promise: Promise<Reply>, stat: CommandStat, commits: boolean): void {
     const last = this.slots[this.slots.length - 1];
     if (last !== undefined && last.pending === promise) {
       last.count++;
       return;
     }
-    const slot: Slot = { reply: undefined, pending: promise, count: 1, stat };
+    const slot: Slot = { reply: undefined, pending: promise, count: 1, stat, commits };
     this.slots.push(slot);
     this.unanswered++;
     this.settleWhenDone(slot, promise);
@@ -378,12 +381,21 @@ export class Session implements Client {
   private sendSettled(): void {
     this.settling = false;
     let n = 0;
+    let commits = false;
     for (; n < this.slots.length && this.slots[n]!.reply !== undefined; n++) {
       const { reply, count } = this.slots[n]!;
+      if (this.slots[n]!.commits) commits = true;
       for (let i = 0; i < count; i++) this.send(reply!);
       this.slotBytes -= reply!.length * count;
     }
     this.slots.splice(0, n);
+    // A commit's replies are sent now, not at the end of the turn: they
+    // settle in the poll phase, which then goes on reading and running the
+    // next commands of every connection, and the clients waited 0.3 to
+    // 1.5 ms for replies that were ready. Reads' replies (gets gathered
+    // into one batch) stay with the turn's (flush-queue.ts): sent at once,
+    // GET fell from about 430k to 300k req/s in one A/B.
+    if (commits) this.writeReplies();
     if (this.unanswered === 0 && this.held?.spec.access === 'read') this.release();
     else this.pump();
   }
