@@ -20,18 +20,13 @@ import { connect, createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server/server.js';
 import { startTestServer } from './server-fixtures.js';
+import { seedsFrom } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
 /** Commands per seed, and seeds: a few thousand commands in all. */
 const COMMANDS = 1200;
 /** XRPKV_DIFF_SEEDS=4-40 runs other seeds (for a longer search by hand). */
-const SEEDS = seedsFrom(process.env.XRPKV_DIFF_SEEDS ?? '1-3');
-
-function seedsFrom(text: string): number[] {
-  const [from, to = from] = text.split('-').map(Number) as [number, number?];
-  if (!Number.isInteger(from) || !Number.isInteger(to) || to < from) throw new Error(`XRPKV_DIFF_SEEDS must be N or N-M, got ${JSON.stringify(text)}`);
-  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
-}
+const SEEDS = seedsFrom('XRPKV_DIFF_SEEDS', '1-3');
 
 type Value = string | number | null | { error: string } | Value[];
 

@@ -37,6 +37,18 @@ export function requireFreshStore(): void {
 
 export const DIST_INDEX = join(ROOT, 'dist', 'index.js');
 
+/**
+ * Seeds for a randomized test: `fallback`, or the environment variable
+ * `variable` as N or N-M (a longer search by hand); anything else is an
+ * error, so that a typo cannot run no seed and pass.
+ */
+export function seedsFrom(variable: string, fallback: string): number[] {
+  const text = process.env[variable] ?? fallback;
+  const [from, to = from] = text.split('-').map(Number) as [number, number?];
+  if (!Number.isInteger(from) || !Number.isInteger(to) || to < from) throw new Error(`${variable} must be N or N-M, got ${JSON.stringify(text)}`);
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
 /** mulberry32: a small, fast, seeded generator of integers below `n`, so failures replay. */
 export function random(seed: number): (n: number) => number {
   let a = seed >>> 0;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { open } from '../src/index.js';
 import { IDLE_FOLD_MS, LOG_COMMIT_KEYS } from '../src/store/writer.js';
-import { foldOf, landFold, random } from './store-fixtures.js';
+import { foldOf, landFold, random, seedsFrom } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 import { BINARY, key, put, val, type Bin } from './log-fixtures.js';
 
@@ -15,6 +15,9 @@ const tmp = tempDir();
 afterAll(() => tmp.remove());
 let seq = 0;
 const newPath = () => join(tmp.dir, `${seq++}.db`);
+
+/** The model test's seeds: 77, or XRPKV_FOLD_SEEDS=1-40 for a longer search by hand. */
+const FOLD_SEEDS = seedsFrom('XRPKV_FOLD_SEEDS', '77');
 
 describe('the background fold', () => {
   it('lets writes commit while it folds a full log, and commits on top of them', async () => {
@@ -135,11 +138,11 @@ describe('the background fold', () => {
     await db.close();
   });
 
-  it('holds up against a Map through random writes, synchronous ones, snapshots and reopens, over many folds', async () => {
+  it.each(FOLD_SEEDS)('holds up against a Map through random writes, synchronous ones, snapshots and reopens, over many folds (seed %i)', async (seed) => {
     const path = newPath();
     const options = { ...BINARY, logLimit: 300 };
     let db: Bin = open(path, options);
-    const rnd = random(77);
+    const rnd = random(seed);
     const oracle = new Map<string, string>();
     const folds = new Set<number>();
     const compare = () => {
