@@ -101,6 +101,8 @@ export function* prepareLogCommit(state: StoreState, head: Meta, log: LogTx, bou
   const horizon = Math.min(bounds.oldestSnapshot, state.meta.txid);
   const { overlay } = state;
   const { alsoInto } = bounds;
+  overlay.reserve(overlay.size + changes.length);
+  alsoInto?.reserve(alsoInto.size + changes.length);
   yield* eachPaced(changes.length, pace, (i) => {
     overlay.applyRecord(log.recordOf(changes[i], rec), txid, horizon);
     // No snapshot will read an older version there: the first to read it

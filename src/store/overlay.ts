@@ -331,18 +331,35 @@ export class Overlay {
     this.slotAt[2 * s + 1] = at;
   }
 
+  /**
+   * Makes room for `keys` keys in all, at once: a commit about to add
+   * thousands grows the table in one step rather than doubling through
+   * each size, each doubling one unit of its slices (on this project's VM,
+   * with memory new to the process, the one at 8,192 keys took 2 to 4 ms).
+   */
+  reserve(keys: number): void {
+    let room = this.hashes.length;
+    if (keys <= room) return;
+    while (room < keys) room *= 2;
+    this.grow(room);
+    this.rehash(SLOT * 2 * room);
+  }
+
+  /** Rows for `room` keys, the rows so far kept. */
+  private grow(room: number): void {
+    const hashes = new Int32Array(room);
+    hashes.set(this.hashes.subarray(0, this.count));
+    this.hashes = hashes;
+    const rows = new Float64Array(room * ROW);
+    rows.set(this.rows.subarray(0, this.count * ROW));
+    this.rows = rows;
+  }
+
   /** A new key's row, its newest version at `at` (its other numbers set by the caller). */
   private add(h: number, at: number): number {
     const row = this.count++;
     this.ordered = undefined;
-    if (row === this.hashes.length) {
-      const hashes = new Int32Array(2 * row);
-      hashes.set(this.hashes);
-      this.hashes = hashes;
-      const rows = new Float64Array(2 * row * ROW);
-      rows.set(this.rows);
-      this.rows = rows;
-    }
+    if (row === this.hashes.length) this.grow(2 * row);
     this.hashes[row] = h;
     this.rows[row * ROW + ROW_AT] = at;
     this.rows[row * ROW + ROW_PREV_TXID] = -1;
