@@ -1,5 +1,6 @@
 // Loads the Rust addon (crates/node) and types what it exports. Only vm.ts,
-// xrp.ts and store/ should use this module: they validate arguments and map errors.
+// xrp.ts, store/ and format/page.ts (its checksums) should use this module:
+// they validate arguments and map errors.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -236,6 +237,8 @@ export interface Native {
   storeEncodeLeaves(head: Uint8Array, entries: Uint8Array, counts: Uint8Array, pageNos: Uint8Array, pageSize: number, txid: number): Buffer;
   /** Drops the clean cached pages of `fd`'s file in `offset..offset + length` (0: to the end) from the kernel's page cache (posix_fadvise DONTNEED); throws code DROP_CACHE_FAILED. */
   storeDropCache(fd: number, offset: number, length: number): null;
+  /** zlib's CRC-32 of `bytes` from `from` (default 0) on. */
+  crc32(bytes: Uint8Array, from?: number): number;
   /** Starts reading `path`'s first `length` bytes into the kernel's page cache on a thread of its own (posix_fadvise WILLNEED) and returns at once; throws code PREFETCH_FAILED. */
   storePrefetch(path: string, length: number): null;
   /** Tests: appends every write and sync of every commit to `path` (crates/node/src/io_trace.rs); null stops. */

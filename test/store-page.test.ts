@@ -7,6 +7,7 @@ import { CorruptionError } from '../src/index.js';
 import { decodeMeta, encodeMeta, pickMeta, type Meta } from '../src/format/meta.js';
 import { Node } from '../src/store/node.js';
 import { viewSearch } from '../src/store/snapshot.js';
+import { native } from '../src/native.js';
 import { random } from './store-fixtures.js';
 import {
   HEADER,
@@ -178,5 +179,31 @@ describe('nodes', () => {
     expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(2);
     expect(n.find(key('050'))).toEqual({ index: 50, exact: true });
     expect(n.find(key('0505'))).toEqual({ index: 51, exact: false });
+  });
+});
+
+describe('the page checksum', () => {
+  it("is zlib's CRC-32, from the addon, for any length and start", () => {
+    // Lengths around the carry-less path's blocks (64 bytes, its minimum)
+    // and the table path's (16), at unaligned starts, over random bytes.
+    const next = random(5);
+    const bytes = Buffer.from(Array.from({ length: 9000 }, () => next(256)));
+    let checked = 0;
+    for (let length = 0; length <= 8200; length += length < 300 ? 1 : 97) {
+      for (const start of [0, 1, 7, 16, 63]) {
+        const part = bytes.subarray(start, start + length);
+        expect(native.crc32(part), `length ${length} at ${start}`).toBe(crc32(part));
+        expect(native.crc32(bytes, start)).toBe(crc32(bytes.subarray(start)));
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(1000);
+  });
+
+  it('refuses a start outside the bytes, and what is not bytes', () => {
+    const b = Buffer.alloc(8);
+    expect(native.crc32(b, 8)).toBe(crc32(Buffer.alloc(0)));
+    for (const from of [9, -1, 1.5, Number.NaN]) expect(() => native.crc32(b, from)).toThrow(RangeError);
+    expect(() => native.crc32('abc' as unknown as Uint8Array)).toThrow(TypeError);
   });
 });
