@@ -63,6 +63,21 @@ describe('gathered lookups', () => {
     expect(waited).toBe(2);
     // The callers that waited were walked too (walking is cheaper), not batched.
     expect(c.batches).toBe(batches);
+    // A caller that asks first (db.ts get) may look up synchronously, but
+    // for every WALK_NOW_PROBE-th, which goes through `lookup` and waits.
+    let alone = 0;
+    waited = 0;
+    for (let i = 0; i < 2 * WALK_NOW_PROBE; i++) {
+      if (batch.walksAlone()) {
+        alone++;
+        continue;
+      }
+      const p = batch.lookup([ask(`a${i}`)]);
+      if (!(await settlesAtOnce(p))) waited++;
+      await p;
+    }
+    expect(waited).toBe(2);
+    expect(alone).toBe(2 * WALK_NOW_PROBE - 2);
   });
 
   it('wait for the turn, and are batched together, when a walk costs a device read', async () => {
@@ -71,6 +86,7 @@ describe('gathered lookups', () => {
     await measureBoth(batch, 300);
     // Walking measured cheaper than these slow batches, but not cheap: no caller is answered at once.
     expect(batch.choice.path).toBe('walk');
+    expect(batch.walksAlone()).toBe(false);
     expect(await settlesAtOnce(batch.lookup([ask('slow', 300)]))).toBe(false);
   });
 

@@ -52,6 +52,14 @@ export class AutoLookup {
     return v;
   }
 
+  /**
+   * Whether an async lookup would be answered at once now (TurnBatch
+   * `walksAlone`): the caller may then make it a synchronous one.
+   */
+  answersAtOnce(): boolean {
+    return this.gathered.walksAlone();
+  }
+
   /** An async lookup: from memory, or in this turn's batch. Keep `snap` registered until it settles. */
   async lookup(snap: Snapshot, key: Buffer): Promise<LeafValue | undefined> {
     const start = snap.descendCached(key);

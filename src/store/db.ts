@@ -487,7 +487,10 @@ export class Database<K = unknown, V = any> {
 
   /** With `xrp`, the chain runs on the libuv pool: the event loop is not blocked. */
   async get(key: K): Promise<V | undefined> {
-    if (!this.xrp || this.joined.ops) return this.getSync(key);
+    // A lookup `auto` would walk at once anyway runs as getSync: no
+    // registered snapshot, no promise of the batch's (an `await get` on a
+    // file in the kernel's cache: 9.4 to 10.7 µs, against 10.9 to 15.8).
+    if (!this.xrp || this.joined.ops || this.auto?.answersAtOnce()) return this.getSync(key);
     const k = this.keys.encode(key);
     const snap = this.snapshot();
     try {

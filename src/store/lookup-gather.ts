@@ -76,6 +76,18 @@ export class TurnBatch {
     private readonly counts: LookupCounts,
   ) {}
 
+  /**
+   * Whether a lone lookup now would be walked at once (`lookup`): the
+   * caller may then look up synchronously instead, with no registered
+   * snapshot nor promise of its own (db.ts `get`). Counted as `lookup`
+   * counts its callers, so every WALK_NOW_PROBE-th still goes through it.
+   */
+  walksAlone(): boolean {
+    if (this.scheduled || !this.walksNow() || (this.walkedNow + 1) % WALK_NOW_PROBE === 0) return false;
+    this.walkedNow++;
+    return true;
+  }
+
   /** The values of `asks` (a caller's lookups that must read), from the turn's batch. */
   lookup(asks: ChainAsk[]): Promise<(LeafValue | undefined)[]> {
     if (!this.scheduled && this.walksNow() && ++this.walkedNow % WALK_NOW_PROBE !== 0) {
