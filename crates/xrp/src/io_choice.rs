@@ -69,8 +69,15 @@ pub struct IoChoice {
 
 /// Threads (or rings) for a batch whose reads cost CPU: one per core, at most `depth`.
 pub fn cpu_threads(depth: u32) -> usize {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    cores.min(depth.max(1) as usize)
+    cores().min(depth.max(1) as usize)
+}
+
+/// The cores this process may use, found once: `available_parallelism`
+/// reads the cgroup's CPU quota (three files under /proc and /sys) on every
+/// call, and every batch asked.
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
 }
 
 /// Threads when io_uring is missing and reads may wait on a device: each

@@ -40,10 +40,10 @@ pub(super) fn run<'c, S: AsMut<[u8]>>(
 ) -> Vec<Finished> {
     let Ring { ring, pages, registered_buffers, vm: memory, broken } = r;
     let mut vm = Vm::with_memory(program, memory.take().unwrap_or_default());
-    let fd = match ring.register_files(&[file.fd()]) {
-        Ok(()) => opcode::Fd::Fixed(0),
-        Err(_) => opcode::Fd::Raw(file.fd()),
-    };
+    // The descriptor as it is, not registered: registering it and
+    // unregistering it after were two system calls a run (a ring is reused
+    // by batches of any file), more than the lookups of its reads cost.
+    let fd = opcode::Fd::Raw(file.fd());
     let mut done = Vec::new();
     let mut active: Vec<Option<Active<'c, S>>> = Vec::new();
     let mut free_slots: Vec<usize> = Vec::new();
@@ -138,9 +138,6 @@ pub(super) fn run<'c, S: AsMut<[u8]>>(
             }
             free_pages.push(page);
         }
-    }
-    if matches!(fd, opcode::Fd::Fixed(_)) {
-        let _ = ring.unregister_files();
     }
     *memory = Some(vm.into_memory());
     done
