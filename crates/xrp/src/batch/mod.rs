@@ -221,6 +221,9 @@ impl<'p> BatchEngine<'p> {
         let mut done: Vec<Finished> = match &mut self.io {
             Io::Rings(rings) => {
                 let (here, others) = rings.split_first_mut().expect("an engine has a ring");
+                // A few chains run on this thread's ring alone: another
+                // thread, spawned for them, would cost more than it saves.
+                let others = if count < MANY_CHAINS { &mut [][..] } else { others };
                 std::thread::scope(|s| {
                     let source = &source;
                     let workers: Vec<_> =
@@ -240,6 +243,9 @@ impl<'p> BatchEngine<'p> {
         done.into_iter().map(|(_, r)| r).collect()
     }
 }
+
+/// Chains in a batch from which its rings run on threads of their own.
+const MANY_CHAINS: usize = 16;
 
 impl Drop for BatchEngine<'_> {
     /// The rings go back for the next engine (idle_rings.rs).
