@@ -99,7 +99,10 @@ export class BackgroundFold {
     this.keys = this.overlay.size;
     this.logPages = head.logPages;
     this.noted = this.overlay.note();
-    this.left = new Overlay(this.keys);
+    // The log it leaves fills to as many keys again, and past that while
+    // the next fold runs: room for twice as many, so it never doubles
+    // (a doubling rehashes every key in one call).
+    this.left = new Overlay(2 * this.keys);
     this.tx = new WriteTx(state, oldestSnapshot, this.overlay.delta, { on: head, rebasing: true });
   }
 
