@@ -383,8 +383,8 @@ export class Session implements Client {
     let n = 0;
     let commits = false;
     for (; n < this.slots.length && this.slots[n]!.reply !== undefined; n++) {
-      const { reply, count } = this.slots[n]!;
-      if (this.slots[n]!.commits) commits = true;
+      const { reply, count, commits: waited } = this.slots[n]!;
+      if (waited) commits = true;
       for (let i = 0; i < count; i++) this.send(reply!);
       this.slotBytes -= reply!.length * count;
     }

@@ -15,7 +15,7 @@
 // changed once the writer has taken it; what outlives the commit copies
 // them: the overlay into its arena, a tree commit into pages).
 import { LogKind, loggable, type LogRecord } from '../format/log.js';
-import { hashOf, place } from './overlay.js';
+import { hashOf, place, sameBytes } from './overlay.js';
 import type { Snapshot } from './snapshot.js';
 
 /** -1 in `valueLen`: the change removes the key. */
@@ -204,11 +204,7 @@ export class LogTx {
       const c = slots[2 * s + 1] - 1;
       if (c < 0) return -1;
       if (slots[2 * s] !== h || this.keyLen[c] !== len) continue;
-      const other = this.keySrc[c];
-      const otherAt = this.keyAt[c];
-      let i = 0;
-      while (i < len && other[otherAt + i] === src[at + i]) i++;
-      if (i === len) return c;
+      if (sameBytes(this.keySrc[c], this.keyAt[c], src, at, len)) return c;
     }
   }
 }

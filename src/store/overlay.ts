@@ -512,7 +512,7 @@ export function hashOf(key: Uint8Array, at = 0, len = key.length): number {
 }
 
 /** Whether `chunk[at..]` starts with `src[srcAt, srcAt + n)` (compared in place: no view per probe). */
-function sameBytes(chunk: Buffer, at: number, src: Buffer, srcAt: number, n: number): boolean {
+export function sameBytes(chunk: Buffer, at: number, src: Buffer, srcAt: number, n: number): boolean {
   for (let i = 0; i < n; i++) if (chunk[at + i] !== src[srcAt + i]) return false;
   return true;
 }

@@ -13,7 +13,7 @@
 //   before the callback, when a read had told (`existed`);
 // - the keys are the callers' buffers, which must not change during the run
 //   (the encoders make a new one per call).
-import { hashOf } from './overlay.js';
+import { hashOf, place, sameBytes } from './overlay.js';
 
 const UNKNOWN = -1;
 /** `saved`'s answer for an entry that was not written. */
@@ -38,18 +38,20 @@ export class TxnWrites {
   private present = new Int8Array(16);
   /** For a written entry: whether the key was there before the callback: 1, 0, or UNKNOWN. */
   private before = new Int8Array(16);
-  /** Entry + 1 per slot, 0 when empty; a power of two, at most half full. */
-  private slots = new Int32Array(32);
+  /** [hash, entry + 1] per slot (overlay.ts `place`), entry + 1 0 when empty; a power of two, at most half full. */
+  private slots = new Int32Array(64);
   private count = 0;
 
   /** The entry of `key`, added (neither read nor written) if it has none. */
   entry(key: Buffer): number {
     const h = hashOf(key);
-    const mask = this.slots.length - 1;
+    const slots = this.slots;
+    const mask = (slots.length >> 1) - 1;
     for (let s = h & mask; ; s = (s + 1) & mask) {
-      const e = this.slots[s] - 1;
+      const e = slots[2 * s + 1] - 1;
       if (e < 0) return this.add(key, h);
-      if (this.hashes[e] === h && sameKey(this.keys[e], key)) return e;
+      const other = this.keys[e];
+      if (slots[2 * s] === h && other.length === key.length && sameBytes(other, 0, key, 0, key.length)) return e;
     }
   }
 
@@ -114,20 +116,13 @@ export class TxnWrites {
     this.hashes[e] = h;
     this.present[e] = UNKNOWN;
     this.written[e] = 0;
-    if (2 * this.count > this.slots.length) {
+    if (2 * this.count > this.slots.length >> 1) {
       this.slots = new Int32Array(2 * this.slots.length);
-      for (let i = 0; i <= e; i++) this.place(i);
+      for (let i = 0; i <= e; i++) place(this.slots, this.hashes[i], i);
     } else {
-      this.place(e);
+      place(this.slots, h, e);
     }
     return e;
-  }
-
-  private place(e: number): void {
-    const mask = this.slots.length - 1;
-    let s = this.hashes[e] & mask;
-    while (this.slots[s] !== 0) s = (s + 1) & mask;
-    this.slots[s] = e + 1;
   }
 
   private grow(): void {
@@ -141,11 +136,4 @@ export class TxnWrites {
     this.present = wider(this.present, new Int8Array(n));
     this.before = wider(this.before, new Int8Array(n));
   }
-}
-
-/** Whether two keys have the same bytes (compared here: keys are short, and Buffer#equals is a native call). */
-function sameKey(a: Buffer, b: Buffer): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
