@@ -31,6 +31,7 @@ export type {
 export { open, Database } from './store/db.js';
 export { RangeIterable } from './store/range-iterable.js';
 export type { OpenOptions, NamedOptions, RangeOptions, BatchOp, Transaction, Lookup, Stats, StatsOptions } from './store/db.js';
+export type { JoinedPuts } from './store/joined-puts.js';
 export type { NamedStats } from './store/named-db.js';
 export type { Recovery } from './store/snapshot.js';
 export { checkFile } from './store/check.js';

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { open } from '../src/index.js';
 import { metaPageOf, pickMeta } from '../src/format/meta.js';
-import { redisCli, startTestServer } from './server-fixtures.js';
+import { PageType, readHeader } from '../src/format/page.js';
+import { exchange, redisCli, resp, startTestServer } from './server-fixtures.js';
+import { layout } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
 const tmp = tempDir();
@@ -46,6 +48,43 @@ describe('what opening fell back from', () => {
       const fields = await info(server.port, 'persistence');
       expect(fields.xrpkv_recovery).toMatch(new RegExp(`meta page ${newest} is invalid`));
       expect(fields).toMatchObject({ xrpkv_writable: '1', aof_last_write_status: 'ok' });
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('a damaged leaf', () => {
+  it('fails only the SETs whose puts need it; the rest of their pipeline and batch are answered OK and kept', async () => {
+    const path = join(tmp.dir, 'leaf.db');
+    const key = (i: number) => Buffer.from(`key:${String(i).padStart(6, '0')}`);
+    const db = open<Buffer, Buffer>(path, { logLimit: 0, keyEncoding: 'binary', valueEncoding: 'binary' });
+    await db.batch(Array.from({ length: 3000 }, (_, i) => ({ type: 'put' as const, key: key(2 * i), value: Buffer.alloc(20, 'old') })));
+    await db.close();
+    const { levels, firstKey } = layout(path, 4096);
+    expect(levels.length).toBe(2);
+    // A leaf in the middle, not the first: keys left of it live in healthy leaves.
+    const leaves = levels[1]!;
+    const bad = leaves[leaves.length >> 1]!;
+    const badKey = firstKey(bad);
+    const fd = openSync(path, 'r+');
+    const page = Buffer.alloc(4096);
+    readSync(fd, page, 0, 4096, bad * 4096);
+    expect(readHeader(page).type).toBe(PageType.Leaf);
+    writeSync(fd, Buffer.from([page[300]! ^ 0x5a]), 0, 1, bad * 4096 + 300);
+    closeSync(fd);
+    const server = await startTestServer(tmp.dir, 'leaf.db');
+    try {
+      // One pipeline of plain SETs (new keys, odd numbers): the damaged leaf's is fourth of seven.
+      const keys = [key(1), key(3), key(5), Buffer.concat([badKey, Buffer.from('+')]), key(7), key(9), key(11)];
+      const sent = Buffer.concat(keys.map((k) => resp('set', k, 'new')));
+      const { reply } = await exchange(server.port, sent, 5000, (r) => r.split('\r\n').length > keys.length);
+      const answers = reply.split('\r\n').slice(0, keys.length);
+      expect(answers.map((a, i) => (i === 3 ? a.startsWith('-') : a))).toEqual(['+OK', '+OK', '+OK', true, '+OK', '+OK', '+OK']);
+      expect(answers[3]).toMatch(new RegExp(`page ${bad}`));
+      for (const i of [0, 1, 2, 4, 5, 6]) expect((await redisCli(server.port, 'get', keys[i]!.toString())).stdout.trim()).toBe('new');
+      const stats = await info(server.port, 'commandstats');
+      expect(stats.cmdstat_set).toMatch(/calls=7,.*failed_calls=1/);
     } finally {
       await server.close();
     }

@@ -107,6 +107,39 @@ describe.each(MODES)('a damaged page fails only the writes that need it, on %s',
     await db.close();
   });
 
+  it('putJoined: the batch says which of its puts failed alone, put and putJoined mixed in one turn', async () => {
+    const { path, bad, badKey, afterBad } = await damaged();
+    const db = openBin(path);
+    const healthy = Array.from({ length: 130 }, (_, i) => key(12 * i + 1)).filter((k) => k.compare(badKey) < 0 || k.compare(afterBad) >= 0);
+    // Index in the batch: 0 put, 1 putJoined, 2 putJoined (damaged), 3 put (damaged), 4 putJoined, 5 put.
+    const p0 = outcome(db.put(healthy[0], val('p', 0)));
+    const joined = db.putJoined(healthy[1], val('j', 1));
+    expect(joined.count).toBe(2);
+    expect(db.putJoined(badKey, val('j', 2))).toBe(joined);
+    const p3 = outcome(db.put(Buffer.concat([badKey, Buffer.from('+')]), val('p', 3)));
+    db.putJoined(healthy[2], val('j', 4));
+    const p5 = outcome(db.put(healthy[3], val('p', 5)));
+    expect(joined.count).toBe(6);
+    const extra = long ? longPut(db) : [];
+    await joined.done;
+    expect(joined.failed).toBe(2);
+    expect([0, 1, 2, 3, 4, 5].map((i) => joined.failure(i) !== undefined)).toEqual([false, false, true, true, false, false]);
+    expect(joined.failure(2)).toEqual(corrupt(bad));
+    // Each put's own promise still answers for its own put.
+    expect(await Promise.all([p0, p3, p5, ...extra])).toEqual([
+      { ok: true, value: undefined },
+      { ok: false, error: corrupt(bad) },
+      { ok: true, value: undefined },
+      ...(long ? [{ ok: true, value: undefined }] : []),
+    ]);
+    expect(db.getSync(healthy[1])).toEqual(val('j', 1));
+    expect(db.getSync(healthy[2])).toEqual(val('j', 4));
+    expect(db.getSync(healthy[3])).toEqual(val('p', 5));
+    // Inside a transaction callback, its put is the one to use.
+    await db.transaction(() => expect(() => db.putJoined(healthy[4], val('t', 0))).toThrow(/putJoined inside a transaction/));
+    await db.close();
+  });
+
   it('a batch, a removal and a transaction that need the page fail whole; the rest of their commit stands', async () => {
     const { path, bad, badKey, leftKeys } = await damaged();
     let db = openBin(path);

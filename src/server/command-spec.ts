@@ -4,6 +4,7 @@
 import { KeyTooLargeError, StoreError, WriteFailedError } from '../errors.js';
 import type { ServerConfig } from './config.js';
 import type { Data } from './data.js';
+import type { JoinedPuts } from '../store/joined-puts.js';
 import type { Keyspace } from './keyspace.js';
 import { bulkOrNil, type Protocol, type Reply } from './resp-writer.js';
 import type { ServerStats } from './stats.js';
@@ -104,6 +105,14 @@ export interface CommandSpec {
    */
   value?: (ctx: Context, args: Buffer[]) => Buffer | undefined;
   /**
+   * For a write that is a blind put answered OK once durable (a plain SET):
+   * issues the put and returns the store batch it joined, whose settling
+   * answers it, so that a connection answers a run of them as one
+   * (session.ts); undefined when this call is not such a put (`run` then
+   * runs it).
+   */
+  joinedPut?: (ctx: Context, args: Buffer[]) => JoinedPuts | undefined;
+  /**
    * The command on the data, synchronous: how EXEC runs it inside its one
    * transaction, and how `run` runs it unless the command has a faster way
    * of its own. Every command that reads or writes keys has one. It checks
@@ -115,7 +124,7 @@ export interface CommandSpec {
   controlsTransaction?: true;
 }
 
-type Meta = Omit<CommandSpec, 'name' | 'run' | 'value' | 'data' | 'access' | 'firstKey' | 'lastKey' | 'step' | 'flags'> &
+type Meta = Omit<CommandSpec, 'name' | 'run' | 'value' | 'joinedPut' | 'data' | 'access' | 'firstKey' | 'lastKey' | 'step' | 'flags'> &
   Partial<Pick<CommandSpec, 'firstKey' | 'lastKey' | 'step' | 'flags' | 'access'>>;
 
 /** A command with keyless defaults filled in. */

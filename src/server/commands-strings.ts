@@ -7,7 +7,7 @@
 // the reply, a plain SET is a put that joins the turn's batch (db.put), with
 // a promise of its own (a put that fails on a damaged page fails alone),
 // and MSET is one batch.
-import { ReplyError, commandKeys, dataCommand, int64, valueCommand, wrongArgs, type CommandSpec, type DataContext } from './command-spec.js';
+import { ReplyError, commandKeys, dataCommand, int64, valueCommand, wrongArgs, type CommandSpec, type Context, type DataContext } from './command-spec.js';
 import type { BatchOp } from '../store/db.js';
 import { optionDeadline, stringOptions } from './commands-expiry.js';
 import { WRONGTYPE, type Found } from './data.js';
@@ -38,6 +38,9 @@ function set({ data, proto }: DataContext, args: Buffer[]): Reply {
   return o.get ? bulkOrNil(found?.value, proto) : applies ? OK : nil(proto);
 }
 
+/** Whether this SET is a blind put of the key's raw record (keyspace.ts, plainPut). */
+const plainSet = ({ keyspace }: Context, args: Buffer[]): boolean => args.length === 3 && keyspace.plainPut(args[1]!);
+
 export const SET = dataCommand(
   'set',
   {
@@ -51,11 +54,14 @@ export const SET = dataCommand(
   },
   set,
   (ctx, args) => {
-    // A plain SET is a blind put into the turn's batch when that leaves the key one record (keyspace.ts, plainPut).
-    if (args.length === 3 && ctx.keyspace.plainPut(args[1]!)) return ctx.keyspace.put(args[1]!, args[2]!).then(answerOk);
+    if (plainSet(ctx, args)) return ctx.keyspace.put(args[1]!, args[2]!).then(answerOk);
     return ctx.keyspace.writing(ctx, (cmd) => set(cmd, args), [args[1]!]);
   },
 );
+// A plain SET joins the turn's batch of puts; a connection answers its SETs
+// in one batch together (session.ts). `run` keeps the same put for callers
+// that want a reply of their own.
+SET.joinedPut = (ctx, args) => (plainSet(ctx, args) ? ctx.keyspace.putJoined(args[1]!, args[2]!) : undefined);
 
 /** SETEX and PSETEX: SET with EX or PX. */
 const setWithTime = (name: string, unit: 's' | 'ms', summary: string, since: string): CommandSpec =>

@@ -30,6 +30,7 @@
 //   otherwise it runs as a transaction (layout.ts: a key is one record);
 // - the sweep (sweep.ts) of expired keys and of the members of deleted ones.
 import type { BatchOp, Database } from '../store/db.js';
+import type { JoinedPuts } from '../store/joined-puts.js';
 import { maxKeyLen } from '../format/page.js';
 import type { Context, DataContext } from './command-spec.js';
 import { ScanCursors } from './cursors.js';
@@ -168,6 +169,20 @@ export class Keyspace implements DataHooks {
     this.watches.touch(key);
     this.openGroup = undefined;
     return this.track(this.db.put(key, value));
+  }
+
+  /**
+   * SET's put as `put`, answered through the batch it joins (JoinedPuts)
+   * rather than a promise of its own; undefined while writes are refused
+   * (the caller then runs `put`, which says why).
+   */
+  putJoined(key: Buffer, value: Buffer): JoinedPuts | undefined {
+    if (this.unwritable) return undefined;
+    this.watches.touch(key);
+    this.openGroup = undefined;
+    const joined = this.db.putJoined(key, value);
+    this.track(joined.done, joined);
+    return joined;
   }
 
   /** MSET's puts, all or nothing: one store batch. */
@@ -343,11 +358,11 @@ export class Keyspace implements DataHooks {
   }
 
   /** Counts a write in flight until `done` settles; a promise seen just before counts once more. */
-  private track<T>(done: Promise<T>): Promise<T> {
+  private track<T>(done: Promise<T>, joined?: JoinedPuts): Promise<T> {
     this.inFlight++;
     const last = this.tracked;
     if (last?.done === done) last.count++;
-    else this.follow(done);
+    else this.follow(done, joined);
     return done;
   }
 
@@ -356,11 +371,13 @@ export class Keyspace implements DataHooks {
    * common case (a SET joining the group) then allocates nothing: a
    * function with closures allocates their context on every call.
    */
-  private follow(done: Promise<unknown>): void {
+  private follow(done: Promise<unknown>, joined: JoinedPuts | undefined): void {
     const group: Tracked = { done, count: 1, failed: 0 };
     this.tracked = group;
     const settled = (ok: boolean) => {
       if (this.tracked === group) this.tracked = undefined;
+      // The batch's puts are all this keyspace's (SETs, putJoined).
+      if (ok && joined) group.failed = joined.failed;
       if (ok) {
         this.writes += group.count - group.failed;
         this.failures = 0;

@@ -27,11 +27,12 @@
 import type { Socket } from 'node:net';
 import { lookupCommand } from './command-table.js';
 import { errorMessage, wrongArgs, type Client, type CommandSpec, type Context, type ServerState } from './command-spec.js';
+import type { JoinedPuts } from '../store/joined-puts.js';
 import type { Keyspace } from './keyspace.js';
 import { ProtocolError, RespParser, type ParserLimits } from './resp-parser.js';
 import type { FlushQueue } from './flush-queue.js';
 import { ReplyBuffer } from './reply-buffer.js';
-import { error, nil, type Protocol, type Reply } from './resp-writer.js';
+import { OK, error, nil, type Protocol, type Reply } from './resp-writer.js';
 import { TIMED_EVERY, type CommandStat } from './stats.js';
 import { ClientTransaction } from './transactions.js';
 
@@ -57,6 +58,14 @@ interface Slot {
   stat: CommandStat | undefined;
   /** Whether it waits for a commit (not a read). */
   commits: boolean;
+  /**
+   * Plain SETs: the store batch their puts joined, and the first put's
+   * index in it (their puts follow one another there).
+   */
+  joined: JoinedPuts | undefined;
+  first: number;
+  /** When its SETs' answers differ (some puts failed alone): each one's, in order. */
+  replies: Reply[] | undefined;
 }
 
 export class Session implements Client {
@@ -296,6 +305,13 @@ export class Session implements Client {
         this.sendValue(spec.value(this.ctx, args));
         return;
       }
+      if (spec.joinedPut !== undefined) {
+        const joined = spec.joinedPut(this.ctx, args);
+        if (joined !== undefined) {
+          this.answerJoined(joined, stat);
+          return;
+        }
+      }
       reply = spec.run(this.ctx, args);
     } catch (e) {
       reply = error(errorMessage(e));
@@ -333,7 +349,7 @@ export class Session implements Client {
   private answer(reply: Reply): void {
     if (isError(reply)) this.server.stats.error(errorText(reply));
     if (this.slots.length > 0) {
-      this.slots.push({ reply, pending: undefined, count: 1, stat: undefined, commits: false });
+      this.slots.push({ reply, pending: undefined, count: 1, stat: undefined, commits: false, joined: undefined, first: 0, replies: undefined });
       this.slotBytes += reply.length;
     } else {
       this.send(reply);
@@ -346,10 +362,35 @@ export class Session implements Client {
       last.count++;
       return;
     }
-    const slot: Slot = { reply: undefined, pending: promise, count: 1, stat, commits };
+    const slot: Slot = { reply: undefined, pending: promise, count: 1, stat, commits, joined: undefined, first: 0, replies: undefined };
     this.slots.push(slot);
     this.unanswered++;
     this.settleWhenDone(slot, promise);
+  }
+
+  /**
+   * A plain SET, answered once the batch its put joined is durable:
+   * consecutive SETs of this connection whose puts follow one another in
+   * one batch share a slot, so a pipeline of SETs costs no promise each.
+   */
+  private answerJoined(joined: JoinedPuts, stat: CommandStat): void {
+    const index = joined.count - 1;
+    const last = this.slots[this.slots.length - 1];
+    if (last !== undefined && last.joined === joined && last.first + last.count === index) {
+      last.count++;
+      return;
+    }
+    const slot: Slot = { reply: undefined, pending: undefined, count: 1, stat, commits: true, joined, first: index, replies: undefined };
+    this.slots.push(slot);
+    this.unanswered++;
+    this.settleJoinedWhenDone(slot, joined);
+  }
+
+  private settleJoinedWhenDone(slot: Slot, joined: JoinedPuts): void {
+    joined.done.then(
+      () => this.guard(() => (joined.failed === 0 ? this.settle(slot, OK) : this.settleEach(slot, joined))),
+      (e) => this.guard(() => this.settle(slot, error(errorMessage(e)))),
+    );
   }
 
   private settleWhenDone(slot: Slot, promise: Promise<Reply>): void {
@@ -371,6 +412,29 @@ export class Session implements Client {
     }
     slot.reply = reply;
     this.slotBytes += reply.length * slot.count;
+    this.settled(slot);
+  }
+
+  /** SETs of a batch in which some puts failed alone (a damaged page): each gets its own put's answer. */
+  private settleEach(slot: Slot, joined: JoinedPuts): void {
+    if (this.socket.destroyed) return;
+    const replies: Reply[] = [];
+    for (let i = slot.first; i < slot.first + slot.count; i++) {
+      const why = joined.failure(i);
+      const reply = why === undefined ? OK : error(errorMessage(why));
+      if (why !== undefined) {
+        this.server.stats.error(errorText(reply));
+        if (slot.stat) slot.stat.failed++;
+      }
+      replies.push(reply);
+      this.slotBytes += reply.length;
+    }
+    slot.replies = replies;
+    slot.reply = replies[0];
+    this.settled(slot);
+  }
+
+  private settled(slot: Slot): void {
     slot.pending = undefined;
     this.unanswered--;
     if (this.settling) return;
@@ -383,8 +447,13 @@ export class Session implements Client {
     let n = 0;
     let commits = false;
     for (; n < this.slots.length && this.slots[n]!.reply !== undefined; n++) {
-      const { reply, count, commits: waited } = this.slots[n]!;
+      const { reply, count, commits: waited, replies } = this.slots[n]!;
       if (waited) commits = true;
+      if (replies !== undefined) {
+        for (const r of replies) this.send(r);
+        for (const r of replies) this.slotBytes -= r.length;
+        continue;
+      }
       for (let i = 0; i < count; i++) this.send(reply!);
       this.slotBytes -= reply!.length * count;
     }

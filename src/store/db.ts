@@ -36,6 +36,7 @@ import { AutoLookup, type AutoStats } from './auto-lookup.js';
 import { autoReason, autoWalks } from './lookup-choice.js';
 import { xrpRange } from './xrp-range.js';
 import { PackedOps } from './packed.js';
+import { OpenPuts, type JoinedPuts } from './joined-puts.js';
 import { prefetchChoice, startPrefetch, type Prefetching } from './prefetch.js';
 import { eachSegment, prefixedKeyspace, rootKeyspace, segmentBounds, RESERVED_SEGMENT, type Keyspace } from './keyspace.js';
 import { Catalog, askedEncodings, listDatabases, namedArgs, type NamedOptions } from './named-db.js';
@@ -224,22 +225,6 @@ function choice<T extends string>(value: unknown, name: string, choices: readonl
   return value as T;
 }
 
-/**
- * The fulfilment handler that gives each put of `packed` its own outcome.
- * Each put returns `done.then(handler)`; `done` (the batch's, settled once
- * its commit is durable) is never handed out, so its reactions are exactly
- * the puts', added in put order, and reactions run in the order they were
- * added: the handler's n-th call is for the n-th put, which it fails if
- * that put failed (writer.ts records why in `packed.failures`).
- */
-function eachPut(packed: PackedOps): () => void {
-  let next = 0;
-  return () => {
-    const failure = packed.failures?.get(next++);
-    if (failure !== undefined) throw failure;
-  };
-}
-
 /** The scan `chains()` picks when it first runs (so that a page it reads to decide fails the iteration, not the call that made it). */
 function* chosen<T>(chains: () => boolean, chained: () => Generator<T, undefined>, walked: () => Generator<T, undefined>): Generator<T, undefined> {
   return yield* chains() ? chained() : walked();
@@ -325,7 +310,7 @@ export class Database<K = unknown, V = any> {
   /** Handles sharing this handle's store (`share`) that are still open: the store closes after the last. */
   private sharers = 0;
   /** The batch this turn's puts join, until the writer takes it or another write is issued. */
-  private openPuts: { packed: PackedOps; done: Promise<unknown>; each: () => void } | undefined;
+  private openPuts: OpenPuts | undefined;
 
   constructor(path: string, options: OpenOptions = {}) {
     if (typeof path !== 'string' || path === '') throw typeError('path must be a non-empty string');
@@ -713,6 +698,27 @@ export class Database<K = unknown, V = any> {
     const tx = this.joinedTx();
     if (tx) return Promise.resolve(conditions === undefined ? void tx.put(key, value) : tx.put(key, value, conditions));
     if (conditions !== undefined) return this.writeOps([this.putOp(key, value, conditions)]);
+    return this.joinPuts(key, value).promiseOfLast();
+  }
+
+  /**
+   * `put` for a caller that answers many puts at once (a server's SETs):
+   * the put joins this turn's batch as `put`'s do, and what comes back is
+   * that batch, the same object for every put of it, instead of a promise
+   * per put. This put is at `count - 1` as it returns; once `done` has
+   * resolved, `failure(index)` says whether it failed alone (a damaged
+   * page), as its own promise would have. Not inside a transaction
+   * callback.
+   */
+  putJoined(key: K, value: V): JoinedPuts {
+    if (this.joinedTx()) throw new UnsupportedError('putJoined inside a transaction callback: use the transaction\'s put');
+    const open = this.joinPuts(key, value);
+    open.joinedLast();
+    return open;
+  }
+
+  /** Packs a put into this turn's batch (opened here if none is). */
+  private joinPuts(key: K, value: V): OpenPuts {
     const writer = this.writable();
     const k = this.keys.bytes(key);
     const v = this.values.bytes(value);
@@ -723,11 +729,10 @@ export class Database<K = unknown, V = any> {
       const last = open?.packed;
       const packed = last ? new PackedOps(Math.max(64, last.count), last.byteLength) : new PackedOps(64, 4096);
       packed.independent = true;
-      open = this.openPuts = { packed, done: writer.write(packed), each: eachPut(packed) };
+      open = this.openPuts = new OpenPuts(packed, writer.write(packed));
     }
     open.packed.put(k, v);
-    // A promise of this put's own, and no closure: see eachPut.
-    return open.done.then(open.each);
+    return open;
   }
 
   /** Resolves with whether the key was there when the removal applied. */
