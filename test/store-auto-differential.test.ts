@@ -13,7 +13,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { open, type Database } from '../src/index.js';
 import { maxInline, maxKeyLen } from '../src/format/page.js';
 import { LookupChoice } from '../src/store/lookup-choice.js';
-import { random, randomKeys, randomOps } from './store-fixtures.js';
+import { random, randomKeys, randomOps, seedsFrom } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
 const tmp = tempDir();
@@ -39,8 +39,8 @@ async function differential(pageSize: number, seed: number, rounds: number): Pro
   const rnd = random(seed);
   const options = { pageSize, lookup: 'auto', keyEncoding: 'binary', valueEncoding: 'binary', sync: false, logLimit: 150 } as const;
   const stores: [string, Bin][] = [
-    ['warm', open(join(tmp.dir, `warm-${pageSize}.db`), options)],
-    ['cold', open(join(tmp.dir, `cold-${pageSize}.db`), { ...options, cacheLevels: 0, cacheSize: 3 * pageSize })],
+    ['warm', open(join(tmp.dir, `warm-${pageSize}-${seed}.db`), options)],
+    ['cold', open(join(tmp.dir, `cold-${pageSize}-${seed}.db`), { ...options, cacheLevels: 0, cacheSize: 3 * pageSize })],
   ];
   const maxKey = maxKeyLen(pageSize);
   const keys = randomKeys(rnd, 3000, maxKey);
@@ -95,8 +95,11 @@ async function differential(pageSize: number, seed: number, rounds: number): Pro
 
 describe("'auto': a walk and a chain agree on every key", () => {
   for (const pageSize of [512, 1024, 2048, 4096]) {
-    it(`random puts, overwrites, removes, log commits and checkpoints with ${pageSize}-byte pages, warm and cold`, async () => {
-      await differential(pageSize, pageSize * 13 + 5, pageSize <= 1024 ? 16 : 20);
-    }, 120_000);
+    // XRPKV_AUTO_SEEDS=N-M runs those seeds for each page size.
+    for (const seed of seedsFrom('XRPKV_AUTO_SEEDS', String(pageSize * 13 + 5))) {
+      it(`random puts, overwrites, removes, log commits and checkpoints with ${pageSize}-byte pages, warm and cold, seed ${seed}`, async () => {
+        await differential(pageSize, seed, pageSize <= 1024 ? 16 : 20);
+      }, 120_000);
+    }
   }
 });

@@ -8,7 +8,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { open, type Database } from '../src/index.js';
 import { maxInline, maxKeyLen } from '../src/format/page.js';
 import { tempDir } from './xrp-fixtures.js';
-import { random, randomKeys, randomOps } from './store-fixtures.js';
+import { random, randomKeys, randomOps, seedsFrom } from './store-fixtures.js';
+
+/** XRPKV_MODEL_SEEDS=N-M runs those seeds for each page size (default: the page size as the seed). */
+const seedsFor = (pageSize: number) => seedsFrom('XRPKV_MODEL_SEEDS', String(pageSize));
 
 const tmp = tempDir();
 afterAll(() => tmp.remove());
@@ -18,7 +21,7 @@ const hex = (b: Buffer) => b.toString('hex');
 
 async function model(pageSize: number, seed: number, total: number, logLimit?: number): Promise<void> {
   const rnd = random(seed);
-  const path = join(tmp.dir, `model-${pageSize}.db`);
+  const path = join(tmp.dir, `model-${pageSize}-${seed}.db`);
   const options = { pageSize, sync: false, keyEncoding: 'binary', valueEncoding: 'binary', logLimit } as const;
   let db: Database<Buffer, Buffer> = open(path, options);
   const oracle = new Map<string, Buffer>();
@@ -109,10 +112,12 @@ describe('the store against a Map', { timeout: 240_000 }, () => {
     [512, 200],
     [4096, undefined],
   ]) {
-    it(`100,000 random operations with ${pageSize}-byte pages, log limit ${logLimit ?? 'default'}`, async () => {
-      const started = Date.now();
-      await model(pageSize!, pageSize!, 100_000, logLimit);
-      console.log(`${pageSize}-byte pages: ${Date.now() - started} ms`);
-    });
+    for (const seed of seedsFor(pageSize!)) {
+      it(`100,000 random operations with ${pageSize}-byte pages, log limit ${logLimit ?? 'default'}, seed ${seed}`, async () => {
+        const started = Date.now();
+        await model(pageSize!, seed, 100_000, logLimit);
+        console.log(`${pageSize}-byte pages, seed ${seed}: ${Date.now() - started} ms`);
+      });
+    }
   }
 });

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { open, type BatchOp, type Database } from '../src/index.js';
 import { native } from '../src/native.js';
 import { SECTOR, imageAt, opsBefore, parseTrace, withoutSyncs, type InFlight, type Op } from './power-fixtures.js';
-import { foldOf, random } from './store-fixtures.js';
+import { foldOf, random, seedsFrom } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
 const tmp = tempDir();
@@ -47,6 +47,12 @@ interface Workload {
  * only, whose full logs fold in the background and land with the commit
  * after (fold.ts).
  */
+/** The workload's seed: XRPKV_POWER_SEED=N runs another (one at a time: the workload runs once per file). */
+const WORKLOAD_SEED = ((seeds) => {
+  if (seeds.length !== 1) throw new Error('XRPKV_POWER_SEED must be one seed');
+  return seeds[0]!;
+})(seedsFrom('XRPKV_POWER_SEED', '14'));
+
 async function runWorkload(): Promise<Workload> {
   const path = join(tmp.dir, 'workload.db');
   const trace = join(tmp.dir, 'workload.trace');
@@ -56,7 +62,7 @@ async function runWorkload(): Promise<Workload> {
   const states: Map<string, string>[] = [new Map()];
   const acknowledgedAt: number[] = [0];
   const issuedAt: number[] = [0];
-  const next = random(14);
+  const next = random(WORKLOAD_SEED);
   const model = new Map<string, string>();
   let foldsLanded = 0;
   native.storeIoTrace(trace);
