@@ -4,9 +4,9 @@
 // commit holding it is durable. Each command's `data` is what it does on
 // the data (inside EXEC, or in the turn's write group); GET, a plain SET
 // and MSET have faster ways outside EXEC: GET reads the value straight into
-// the reply, a plain SET is a put that joins the turn's batch (db.put), with
-// a promise of its own (a put that fails on a damaged page fails alone),
-// and MSET is one batch.
+// the reply, a plain SET is a put that joins the turn's batch
+// (db.putJoined: answered with the batch, each put's failure on a damaged
+// page its own), and MSET is one batch.
 import { ReplyError, commandKeys, dataCommand, int64, valueCommand, wrongArgs, type CommandSpec, type Context, type DataContext } from './command-spec.js';
 import type { BatchOp } from '../store/db.js';
 import { optionDeadline, stringOptions } from './commands-expiry.js';
@@ -58,9 +58,8 @@ export const SET = dataCommand(
     return ctx.keyspace.writing(ctx, (cmd) => set(cmd, args), [args[1]!]);
   },
 );
-// A plain SET joins the turn's batch of puts; a connection answers its SETs
-// in one batch together (session.ts). `run` keeps the same put for callers
-// that want a reply of their own.
+// A connection answers its plain SETs of one batch together (session.ts);
+// `run`'s put, with a promise of its own, is for the callers that want one.
 SET.joinedPut = (ctx, args) => (plainSet(ctx, args) ? ctx.keyspace.putJoined(args[1]!, args[2]!) : undefined);
 
 /** SETEX and PSETEX: SET with EX or PX. */

@@ -450,8 +450,10 @@ export class Session implements Client {
       const { reply, count, commits: waited, replies } = this.slots[n]!;
       if (waited) commits = true;
       if (replies !== undefined) {
-        for (const r of replies) this.send(r);
-        for (const r of replies) this.slotBytes -= r.length;
+        for (const r of replies) {
+          this.send(r);
+          this.slotBytes -= r.length;
+        }
         continue;
       }
       for (let i = 0; i < count; i++) this.send(reply!);
