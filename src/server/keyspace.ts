@@ -6,8 +6,8 @@
 //   starts from a commit holding every earlier write, and removes them all;
 // - writes go to the store at once, in the order the commands run; the
 //   store commits what a turn issued together, and packs a turn's plain
-//   puts (SET) into one batch (db.put), each put with a promise of its own
-//   (a put that needs a damaged page fails alone);
+//   puts (SET) into one batch (db.putJoined: the batch answers them, each
+//   put's failure its own: a put that needs a damaged page fails alone);
 // - the data-type writes of a turn (every write command but a plain SET, an
 //   MSET and EXEC) join one transaction, a write group (write-group.ts),
 //   which every other write issued closes: the counters count each command;
