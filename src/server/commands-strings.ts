@@ -7,7 +7,7 @@
 // the reply, a plain SET is a put that joins the turn's batch
 // (db.putJoined: answered with the batch, each put's failure on a damaged
 // page its own), and MSET is one batch.
-import { ReplyError, commandKeys, dataCommand, int64, valueCommand, wrongArgs, type CommandSpec, type Context, type DataContext } from './command-spec.js';
+import { ReplyError, commandKeys, dataCommand, int64, valueCommand, wrongArgs, type CommandSpec, type DataContext } from './command-spec.js';
 import type { BatchOp } from '../store/db.js';
 import { optionDeadline, stringOptions } from './commands-expiry.js';
 import { WRONGTYPE, type Found } from './data.js';
@@ -38,9 +38,6 @@ function set({ data, proto }: DataContext, args: Buffer[]): Reply {
   return o.get ? bulkOrNil(found?.value, proto) : applies ? OK : nil(proto);
 }
 
-/** Whether this SET is a blind put of the key's raw record (keyspace.ts, plainPut). */
-const plainSet = ({ keyspace }: Context, args: Buffer[]): boolean => args.length === 3 && keyspace.plainPut(args[1]!);
-
 export const SET = dataCommand(
   'set',
   {
@@ -53,14 +50,12 @@ export const SET = dataCommand(
     access: 'write',
   },
   set,
-  (ctx, args) => {
-    if (plainSet(ctx, args)) return ctx.keyspace.put(args[1]!, args[2]!).then(answerOk);
-    return ctx.keyspace.writing(ctx, (cmd) => set(cmd, args), [args[1]!]);
-  },
 );
-// A connection answers its plain SETs of one batch together (session.ts);
-// `run`'s put, with a promise of its own, is for the callers that want one.
-SET.joinedPut = (ctx, args) => (plainSet(ctx, args) ? ctx.keyspace.putJoined(args[1]!, args[2]!) : undefined);
+// A plain SET, a blind put of the key's raw record when that leaves the key
+// one record (keyspace.ts, plainPut), joins the turn's batch of puts, and a
+// connection answers its SETs of one batch together (session.ts); any other
+// SET (or one while writes are refused, which then says why) runs on the data.
+SET.joinedPut = ({ keyspace }, args) => (args.length === 3 && keyspace.plainPut(args[1]!) ? keyspace.putJoined(args[1]!, args[2]!) : undefined);
 
 /** SETEX and PSETEX: SET with EX or PX. */
 const setWithTime = (name: string, unit: 's' | 'ms', summary: string, since: string): CommandSpec =>

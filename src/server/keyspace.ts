@@ -162,22 +162,14 @@ export class Keyspace implements DataHooks {
     return this.track(start());
   }
 
-  /** SET's put: it joins the turn's batch of puts, and returns that batch's promise. */
-  put(key: Buffer, value: Buffer): Promise<void> {
-    if (this.unwritable) return Promise.reject(this.unwritable);
-    // Told as issued: the store applies it before anything issued later.
-    this.watches.touch(key);
-    this.openGroup = undefined;
-    return this.track(this.db.put(key, value));
-  }
-
   /**
-   * SET's put as `put`, answered through the batch it joins (JoinedPuts)
-   * rather than a promise of its own; undefined while writes are refused
-   * (the caller then runs `put`, which says why).
+   * SET's put: it joins the turn's batch of puts, which answers it
+   * (JoinedPuts); undefined while writes are refused (the caller then runs
+   * the SET on the data, which says why).
    */
   putJoined(key: Buffer, value: Buffer): JoinedPuts | undefined {
     if (this.unwritable) return undefined;
+    // Told as issued: the store applies it before anything issued later.
     this.watches.touch(key);
     this.openGroup = undefined;
     const joined = this.db.putJoined(key, value);

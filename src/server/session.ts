@@ -406,12 +406,8 @@ export class Session implements Client {
    */
   private settle(slot: Slot, reply: Reply): void {
     if (this.socket.destroyed) return;
-    if (isError(reply)) {
-      this.server.stats.error(errorText(reply));
-      if (slot.stat) slot.stat.failed += slot.count;
-    }
+    this.count(slot, reply, slot.count);
     slot.reply = reply;
-    this.slotBytes += reply.length * slot.count;
     this.settled(slot);
   }
 
@@ -422,16 +418,21 @@ export class Session implements Client {
     for (let i = slot.first; i < slot.first + slot.count; i++) {
       const why = joined.failure(i);
       const reply = why === undefined ? OK : error(errorMessage(why));
-      if (why !== undefined) {
-        this.server.stats.error(errorText(reply));
-        if (slot.stat) slot.stat.failed++;
-      }
+      this.count(slot, reply, 1);
       replies.push(reply);
-      this.slotBytes += reply.length;
     }
     slot.replies = replies;
     slot.reply = replies[0];
     this.settled(slot);
+  }
+
+  /** `reply` sent `n` times from `slot`: its bytes wait in the slot, and an error is counted in the stats. */
+  private count(slot: Slot, reply: Reply, n: number): void {
+    if (isError(reply)) {
+      this.server.stats.error(errorText(reply));
+      if (slot.stat) slot.stat.failed += n;
+    }
+    this.slotBytes += reply.length * n;
   }
 
   private settled(slot: Slot): void {
