@@ -23,6 +23,8 @@ export type XrpProgramHandle = { readonly __xrpProgramHandle: never };
 export type ReaderTableHandle = { readonly __readerTableHandle: never };
 export type CommitOrderHandle = { readonly __commitOrderHandle: never };
 export type StagedPagesHandle = { readonly __stagedPagesHandle: never };
+/** A read-only map of a store's file (crates/node/src/file_map.rs); unmapped by `storeMapClose` or garbage collection. */
+export type FileMapHandle = { readonly __fileMapHandle: never };
 /** An open file (an `Arc<XrpFile>`); `xrpClose` or garbage collection closes it once no run uses it. */
 export type XrpFileHandle = { readonly __xrpFileHandle: never };
 
@@ -237,6 +239,17 @@ export interface Native {
   storeEncodeLeaves(head: Uint8Array, entries: Uint8Array, counts: Uint8Array, pageNos: Uint8Array, pageSize: number, txid: number): Buffer;
   /** Drops the clean cached pages of `fd`'s file in `offset..offset + length` (0: to the end) from the kernel's page cache (posix_fadvise DONTNEED); throws code DROP_CACHE_FAILED. */
   storeDropCache(fd: number, offset: number, length: number): null;
+  /** A map of `fd`'s file whose reads survive SIGBUS; null where the addon cannot guard them (not x86_64) or the map was refused. */
+  storeMapOpen(fd: number): FileMapHandle | null;
+  /**
+   * Copies `dst.length` bytes of the file at `offset` into `dst`: 0 read;
+   * 1 not read (past the end of the file, a failed read, a closed map:
+   * `pread` says which); 2 read, but the stored checksum is not the CRC-32
+   * of `dst` from `checksumFrom` on (-1: not checked).
+   */
+  storeMapRead(map: FileMapHandle, offset: number, dst: Uint8Array, checksumFrom: number): 0 | 1 | 2;
+  /** Unmaps now; reads after it answer 1. */
+  storeMapClose(map: FileMapHandle): null;
   /** zlib's CRC-32 of `bytes` from `from` (default 0) on. */
   crc32(bytes: Uint8Array, from?: number): number;
   /** Starts reading `path`'s first `length` bytes into the kernel's page cache on a thread of its own (posix_fadvise WILLNEED) and returns at once; throws code PREFETCH_FAILED. */

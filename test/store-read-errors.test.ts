@@ -3,9 +3,12 @@
 // system's code kept, and `check` lists it as a problem instead of stopping.
 // EIO itself is injected with strace into a child process's pread64 calls
 // (skipped, saying why, where strace is missing); the rest swaps the
-// pager's descriptor for one that cannot read.
+// pager's descriptor for one that cannot read. Both reach `pread`, so those
+// stores are opened with `mapReads: false`: a read from the map fails only
+// on a real fault (SIGBUS), which the last test raises by shrinking the
+// file under an open store.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +18,7 @@ import { tempDir } from './xrp-fixtures.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/read-on-cue.mjs', import.meta.url));
 const P = 512;
-const BINARY = { pageSize: P, keyEncoding: 'binary', valueEncoding: 'binary', logLimit: 0 } as const;
+const BINARY = { pageSize: P, keyEncoding: 'binary', valueEncoding: 'binary', logLimit: 0, mapReads: false } as const;
 const tmp = tempDir();
 let seq = 0;
 beforeAll(() => requireFreshStore());
@@ -121,5 +124,26 @@ describe('read errors', () => {
     expect(error).toMatchObject({ name: 'ReadFailedError', code: 'READ_FAILED', path, systemCode: 'EIO', errno: 5 });
     expect(levels[1]).toContain(error.page);
     expect(error.message).toBe(`${path}: reading page ${error.page} failed: EIO: i/o error, read`);
+  });
+
+  it('a page gone from under the map (the file shrank) is a CorruptionError, not a SIGBUS', async () => {
+    const path = await store();
+    const db = open<Buffer, Buffer>(path, { ...BINARY, mapReads: true, lookup: 'walk' });
+    if (!db.stats().mapReads) {
+      console.log(`skipping the map's fault test: this build reads with pread alone (${process.arch}): ${db.stats().access}`);
+      await db.close();
+      return;
+    }
+    expect(db.getSync(key(500))).toEqual(Buffer.alloc(30, 500 & 0xff));
+    // Someone else empties the file: every page is past its end now (those
+    // the store caches aside), and reading one through the map raises
+    // SIGBUS, which the addon turns into a failed copy; pread then finds
+    // the page missing.
+    truncateSync(path, 0);
+    for (const i of [0, 500, 999]) {
+      expect(() => db.getSync(key(i))).toThrow(expect.objectContaining({ name: 'CorruptionError', path, message: expect.stringMatching(/beyond the end of the file/) }));
+    }
+    expect(() => [...db.getRange()]).toThrow(expect.objectContaining({ name: 'CorruptionError' }));
+    await db.close();
   });
 });

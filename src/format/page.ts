@@ -18,7 +18,7 @@ export const HEADER = 32;
 /** The page header's fields (`struct xrpkv_header`): offsets in the page. */
 export const HEADER_FIELDS = { checksum: 0, type: 4, flags: 5, count: 6, pageNo: 8, txid: 16, next: 24 } as const;
 /** The checksum covers the page from here (past itself) to its end. */
-const CHECKSUMMED = HEADER_FIELDS.checksum + 4;
+export const CHECKSUMMED = HEADER_FIELDS.checksum + 4;
 const TYPE = HEADER_FIELDS.type;
 const COUNT = HEADER_FIELDS.count;
 export const PAGE_SIZES = [512, 1024, 2048, 4096] as const;
@@ -132,8 +132,9 @@ export function seal(page: Buffer): Buffer {
  * Checks what every page must satisfy: its checksum, its own number, a known
  * type (one of `types` when given). Throws `CorruptionError` naming the page.
  */
-export function verifyPage(page: Buffer, pageNo: number, types?: readonly PageType[], path?: string): Header {
-  if (page.readUInt32LE(HEADER_FIELDS.checksum) !== checksumOf(page)) throw new CorruptionError(pageNo, 'checksum mismatch', path);
+/** Throws CorruptionError unless `page` is whole page `pageNo` of one of `types`; `summed`: its checksum was checked already (the addon's map read). */
+export function verifyPage(page: Buffer, pageNo: number, types?: readonly PageType[], path?: string, summed = false): Header {
+  if (!summed && page.readUInt32LE(HEADER_FIELDS.checksum) !== checksumOf(page)) throw new CorruptionError(pageNo, 'checksum mismatch', path);
   const h = readHeader(page);
   if (h.pageNo !== pageNo) throw new CorruptionError(pageNo, `it claims to be page ${h.pageNo}`, path);
   if (h.type < PageType.Meta || h.type > PageType.Log) throw new CorruptionError(pageNo, `unknown type ${h.type}`, path);

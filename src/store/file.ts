@@ -32,6 +32,8 @@ export interface FileOptions {
   direct: boolean | 'auto';
   /** Why `direct` is what it is, when it was not asked for (Pager's `access`). */
   directWhy?: string;
+  /** Buffered reads through a map of the file (Pager's `mapReads`). */
+  mapReads: boolean;
   cacheLevels: number;
   /** Bytes of the file the store may keep in memory (page-cache.ts). */
   cacheSize: number;
@@ -108,7 +110,7 @@ export function openFile(path: string, o: FileOptions): OpenedFile {
     if (o.readOnly) throw new StoreError(`${path} does not exist: a read-only handle opens an existing database only`, 'NOT_FOUND');
     createFile(path, o.pageSize, o.sync, o.encodings);
   }
-  const pager = new Pager(path, { sync: o.sync, direct: o.direct, directWhy: o.directWhy, cacheSize: o.cacheSize, readOnly: o.readOnly });
+  const pager = new Pager(path, { sync: o.sync, direct: o.direct, directWhy: o.directWhy, mapReads: o.mapReads, cacheSize: o.cacheSize, readOnly: o.readOnly });
   let table: ReaderTable | undefined;
   try {
     table = new ReaderTable(path);

@@ -4,7 +4,7 @@
 // overlay, the decoded top levels, the cached pages: Snapshot.descendCached).
 // When that reaches the leaf, it is done: nothing is read, so nothing is
 // gained by a chain. Otherwise pages must come from the file, and there are
-// two ways to read them: a TypeScript walk (one verified pread per level) or
+// two ways to read them: a TypeScript walk (one verified read per level) or
 // a chain (bpf/lookup.c on the XRP runtime, every page verified by the
 // emulator before the program sees it). Async reads (`get`, `getMany`) are
 // gathered per turn, then walked or chained in one batch, as their own

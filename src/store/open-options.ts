@@ -11,6 +11,7 @@ import { VALUE_ENCODINGS, type ValueEncoding } from './encoding.js';
 const KNOWN: Record<keyof OpenOptions, true> = {
   pageSize: true,
   direct: true,
+  mapReads: true,
   sync: true,
   noSync: true,
   lookup: true,
@@ -48,6 +49,7 @@ export function checkOptionNames(options: OpenOptions): { sync: boolean; prefetc
   }
   if (options.readOnly !== undefined && typeof options.readOnly !== 'boolean') throw typeError('readOnly must be a boolean');
   if (options.sync !== undefined && typeof options.sync !== 'boolean') throw typeError('sync must be a boolean');
+  if (options.mapReads !== undefined && typeof options.mapReads !== 'boolean') throw typeError('mapReads must be a boolean');
   if (options.noSync !== undefined && typeof options.noSync !== 'boolean') throw typeError('noSync must be a boolean');
   if (options.sync !== undefined && options.noSync !== undefined && options.sync === options.noSync) {
     throw typeError(`sync: ${options.sync} and noSync: ${options.noSync} contradict each other: give one`);

@@ -9,12 +9,17 @@
 //   that every lookup passes (under 1% of a tree of 4 KiB pages). Leaves and
 //   overflow pages stay in the kernel's page cache alone, which keeps them
 //   across restarts and gives them back under memory pressure; a lookup
-//   reads its leaf with one pread into a reused buffer (`readShared`) and
-//   verifies it each time: a syscall and a checksum per lookup, the price
+//   reads its leaf into a reused buffer (`readShared`) and verifies it
+//   each time: a copy (or a syscall) and a checksum per lookup, the price
 //   of holding each page once (docs/ARCHITECTURE.md, "Memory");
 // - direct (`direct: true`, O_DIRECT): every tree page, since the kernel
 //   keeps none: this cache is the buffer pool, as in a database that does
 //   its own caching, and what the XRP kernel path needs.
+// Buffered, a page is copied out of a read-only map of the file when the
+// addon can guard the copy (`mapReads`, crates/node/src/file_map.rs), its
+// checksum checked in the same call: no system call when the kernel has the
+// page. A fault (a failed read, a page past the end) falls back to `pread`,
+// which reports it; the map and `pread` read the same page cache.
 // A hit costs neither a syscall nor a checksum. Pages this pager writes
 // replace their cached copies, so the cache never holds a page's old
 // contents under a reused number. Cached buffers are shared: callers must
@@ -28,10 +33,10 @@
 // size (`directBlock`).
 import { closeSync, fstatSync, openSync, read, readSync, writeSync, fdatasyncSync, constants } from 'node:fs';
 import { promisify } from 'node:util';
-import { native, type StagedPagesHandle } from '../native.js';
+import { native, type FileMapHandle, type StagedPagesHandle } from '../native.js';
 import { alignedBuffer } from '../aligned.js';
 import { CorruptionError, ReadFailedError, UnsupportedError } from '../errors.js';
-import { HEADER_FIELDS, PageType, verifyPage } from '../format/page.js';
+import { CHECKSUMMED, HEADER_FIELDS, PageType, verifyPage } from '../format/page.js';
 import { encodeMeta, metaPageOf, type Meta } from '../format/meta.js';
 import { PageCache } from './page-cache.js';
 import { WARM_SHARE } from './cache-warmer.js';
@@ -43,6 +48,17 @@ const readAsync = promisify(read);
 /** What enters the cache: with O_DIRECT every tree page, buffered only branch pages (see above). */
 const directCacheable = (type: number) => type === PageType.Branch || type === PageType.Leaf || type === PageType.Overflow;
 const bufferedCacheable = (type: number) => type === PageType.Branch;
+/** `storeMapRead`'s answer for a page read whose checksum holds (crates/node/src/file_map.rs). */
+const MAP_READ = 0;
+/**
+ * Reads that may come from the map: tree pages only. Meta and log pages
+ * always go through `pread`, so that no map of this or another process
+ * holds them: a page mapped anywhere cannot be dropped from the kernel's
+ * cache, and opening must drop the meta and log pages a failed commit left
+ * there (stale-cache.ts).
+ */
+const mappable = (types: readonly PageType[] | undefined) =>
+  types !== undefined && types.every((t) => t === PageType.Branch || t === PageType.Leaf || t === PageType.Overflow);
 
 /** A commit's pages as the addon holds them for its job (`Pager.stage`), and their numbers. */
 export interface StagedPages {
@@ -57,6 +73,8 @@ export interface PagerOptions {
   direct?: boolean | 'auto';
   /** Why `direct` is what it is, when it was not asked for: added to `access`. */
   directWhy?: string;
+  /** Buffered reads through a map of the file where the addon can guard them (default true). */
+  mapReads?: boolean;
   /** Open for reading only (check.ts); the file must exist. */
   readOnly?: boolean;
   /** Bytes the cache may hold (default `defaultCacheSize()`: memory.ts; 0: none). */
@@ -95,6 +113,10 @@ export class Pager {
   access: string;
   private fd: number;
   private readonly flags: number;
+  /** Whether buffered reads may use a map of the file (`mapReads`). */
+  private readonly mapReads: boolean;
+  /** The map buffered reads copy pages out of; null: every read is a `pread`. */
+  private map: FileMapHandle | null = null;
   private readonly autoDirect: boolean;
   /** Reused buffers, grown on demand: direct I/O's aligned ones for reads and for `writeSync`. */
   private readonly buffers: Record<'read' | 'write', Buffer> = {
@@ -145,6 +167,19 @@ export class Pager {
       }
     }
     if (options.directWhy) this.access += `; ${options.directWhy}`;
+    this.mapReads = options.mapReads ?? true;
+    this.openMap();
+  }
+
+  /** Maps the file for buffered reads, where asked for and the addon can (else reads stay `pread`s). */
+  private openMap(): void {
+    if (this.directBlock || !this.mapReads || this.map !== null) return;
+    this.map = native.storeMapOpen(this.fd);
+  }
+
+  /** Whether buffered reads of tree pages come from a map of the file. */
+  get mapped(): boolean {
+    return this.map !== null;
   }
 
   /** Goes back to buffered I/O (`direct: 'auto'` on a device whose blocks are larger than the pages), saying why. */
@@ -156,6 +191,7 @@ export class Pager {
     this.cacheable = bufferedCacheable;
     this.cache.clear();
     this.access = `buffered (${why})`;
+    this.openMap();
   }
 
   get pageSize(): number {
@@ -234,8 +270,10 @@ export class Pager {
     const hit = this.cached(pageNo, types);
     if (hit !== undefined) return hit;
     if (this.readAround && this.directBlock && this.cache.bytes < WARM_SHARE * this.cache.limit) return this.readWindow(pageNo, types);
-    const page = this.verified(pageNo, this.readAt(pageNo * this.pageSize, this.pageSize), types);
-    if (this.cacheable(page[TYPE])) this.cache.admit(pageNo, page);
+    const p = this.pageSize;
+    // Not from the pool: a cached page must not pin a shared 8 KiB slab.
+    const page = this.directBlock ? this.verified(pageNo, this.readAt(pageNo * p, p), types) : this.readInto(Buffer.allocUnsafeSlow(p), pageNo, types);
+    if (this.cacheable(page[TYPE]!)) this.cache.admit(pageNo, page);
     return page;
   }
 
@@ -289,7 +327,22 @@ export class Pager {
     if (this.directBlock || keep) return this.read(pageNo, types);
     const p = this.pageSize;
     if (this.shared.length !== p) this.shared = Buffer.allocUnsafeSlow(p);
-    const page = this.shared;
+    return this.readInto(this.shared, pageNo, types);
+  }
+
+  /**
+   * Buffered: page `pageNo` into `page` (page-sized), verified; a short
+   * read returns a shorter view of it, which `verified` refuses. From the
+   * map when it has the page and `types` are tree pages, else with `pread`.
+   */
+  private readInto(page: Buffer, pageNo: number, types?: readonly PageType[]): Buffer {
+    const p = page.length;
+    if (this.map !== null && mappable(types)) {
+      const answer = native.storeMapRead(this.map, pageNo * p, page, CHECKSUMMED);
+      if (answer === MAP_READ) return this.verified(pageNo, page, types, true);
+      // Not read, or damaged (the map reads zeros past the end of a file
+      // within its last memory page): `pread` reads it again and says which.
+    }
     let done = 0;
     while (done < p) {
       const n = this.readSync(page, done, p - done, pageNo * p + done);
@@ -311,12 +364,12 @@ export class Pager {
   }
 
   /** `page`, read as page `pageNo`, once verified; else `CorruptionError` naming it and this file. */
-  private verified(pageNo: number, page: Buffer, types?: readonly PageType[]): Buffer {
+  private verified(pageNo: number, page: Buffer, types?: readonly PageType[], summed = false): Buffer {
     if (page.length < this.pageSize) {
       throw new CorruptionError(pageNo, 'it lies beyond the end of the file (truncated?)', this.path);
     }
     try {
-      verifyPage(page, pageNo, types);
+      verifyPage(page, pageNo, types, undefined, summed);
     } catch (e) {
       if (e instanceof CorruptionError) throw new CorruptionError(pageNo, e.reason, this.path);
       throw e;
@@ -478,11 +531,18 @@ export class Pager {
    * commits that were durable when read, so it keeps them.
    */
   dropCache(offset: number, length: number): void {
-    if (this.directBlock === 0) native.storeDropCache(this.fd, offset, length);
+    if (this.directBlock !== 0) return;
+    // The kernel drops no page a map holds: unmap ours first (the next read remaps).
+    if (this.map !== null) native.storeMapClose(this.map);
+    this.map = null;
+    native.storeDropCache(this.fd, offset, length);
+    this.openMap();
   }
 
   close(): void {
     this.cache.clear();
+    if (this.map !== null) native.storeMapClose(this.map);
+    this.map = null;
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
   }

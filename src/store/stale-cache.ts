@@ -21,6 +21,12 @@
 //   before any commit writes there.
 // Every other page a commit can reach was written by a commit whose sync
 // returned, so the cache and the disk agree on it.
+// The kernel drops no page that a process has mapped, so the pager never
+// maps meta or log pages (`mapReads` copies tree pages only) and unmaps its
+// own map around each drop. Another process's map may still hold a tree
+// page a failed commit wrote (a free or appended page, from the disk's
+// side): nothing the disk's meta reaches points to it, and the next commit
+// to use it writes it whole.
 import { validMetas } from '../format/meta.js';
 import { META_PAGES, readHeader } from '../format/page.js';
 import type { Pager } from './pager.js';

@@ -64,6 +64,8 @@ export interface Stats {
   direct: boolean;
   /** How the file is read and written, e.g. `direct (O_DIRECT, 512-byte blocks)`, or `buffered (why)`. */
   access: string;
+  /** Whether buffered reads of tree pages copy them out of a map of the file (the `mapReads` option, where the addon can guard it). */
+  mapReads: boolean;
   /** Whether opening read the file ahead into the kernel's page cache (the `prefetch` option), and why. */
   prefetch: string;
   cacheLevels: number;
@@ -150,6 +152,7 @@ export function storeStats(snap: Snapshot, backend: 'auto' | 'walk' | 'xrp', wri
     ...(lookups ? { lookups } : {}),
     direct: store.pager.directBlock > 0,
     access: store.pager.access,
+    mapReads: store.pager.mapped,
     prefetch,
     cacheLevels: store.cacheLevels,
     cachedPages: store.cache.views,

@@ -5,14 +5,18 @@
 //! Node-API is declared by hand (`napi_sys`) and wrapped (`napi`), so this
 //! crate has no dependency besides `ebpf` and `xrp`. All `unsafe` code lives in those two
 //! modules, but for one descriptor duplication in `commit`, one
-//! `posix_fadvise` in `fadvise` and the lock file's mapping in
-//! `reader_table` (each allowed there by name); the rest is checked safe.
+//! `posix_fadvise` in `fadvise`, the lock file's mapping in
+//! `reader_table`, the database file's read map in `file_map` and its
+//! SIGBUS-guarded copy in `bus_guard` (each allowed there by name); the rest is checked safe.
 #![deny(unsafe_code)]
 
 mod aligned_bytes;
+mod bus_guard;
 mod commit;
 mod commit_order;
 mod fadvise;
+mod file_map;
+mod mman;
 mod format;
 mod io_trace;
 mod leaves;
@@ -65,6 +69,7 @@ pub(crate) fn init(env: Env, exports: Value) -> Result<()> {
         .chain(staged_pages::METHODS)
         .chain(io_trace::METHODS)
         .chain(leaves::METHODS)
+        .chain(file_map::METHODS)
     {
         env.set(exports, name, env.function(name, method)?)?;
     }

@@ -80,24 +80,14 @@ struct Mapping {
 #[allow(unsafe_code)] // mmap, munmap and atomics over the mapping: the only unsafe code here
 mod map {
     use super::{Mapping, FILE_BYTES};
-    use std::ffi::{c_int, c_long, c_void};
+    use std::ffi::{c_int, c_void};
     use std::sync::atomic::{AtomicU32, AtomicU64};
 
+    use crate::mman::{mmap, munmap, MAP_SHARED, PROT_READ, PROT_WRITE};
+
     extern "C" {
-        fn mmap(
-            addr: *mut c_void,
-            len: usize,
-            prot: c_int,
-            flags: c_int,
-            fd: c_int,
-            off: c_long,
-        ) -> *mut c_void;
-        fn munmap(addr: *mut c_void, len: usize) -> c_int;
         fn kill(pid: c_int, sig: c_int) -> c_int;
     }
-    const PROT_READ: c_int = 1;
-    const PROT_WRITE: c_int = 2;
-    const MAP_SHARED: c_int = 1;
 
     impl Mapping {
         /// Maps the first FILE_BYTES of `fd`, which the file must hold.
