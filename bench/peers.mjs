@@ -2,7 +2,7 @@
 // xrpkv next to lmdb-js and classic-level on the same data, in one run (`npm run bench:peers`).
 //
 //   node bench/peers.mjs [--keys N] [--gets N] [--cold-gets N] [--scans N] [--batches N] [--repeat N]
-//                        [--stores xrpkv,lmdb,classic-level] [--lookup auto|walk|xrp] [--direct|--buffered] [--dir D] [--no-json] [--no-chart]
+//                        [--stores xrpkv,lmdb,classic-level] [--lookup auto|walk|xrp] [--direct|--buffered] [--pread] [--dir D] [--no-json] [--no-chart]
 //
 // The data, the same for every store: N (default 1,000,000) 16-byte binary
 // keys and 100-byte binary values (bench/lib/workload.mjs), stored as raw
@@ -24,7 +24,9 @@
 //                 runs them on the libuv pool)
 //                 (xrpkv's chains read as the store does: by default and with
 //                 --buffered through the kernel's page cache; with --direct
-//                 (`direct: 'auto'`) O_DIRECT where the file system allows)
+//                 (`direct: 'auto'`) O_DIRECT where the file system allows;
+//                 buffered walks copy pages out of a map of the file, or with
+//                 --pread (`mapReads: false`) read them with pread)
 //   range scan    100 rows from a random existing key (sync getRange on xrpkv and lmdb,
 //                 iterator({ gte, limit }).all() on classic-level); scans/s and rows/s
 // Ratios are store ops/s divided by xrpkv ops/s: 2.00x = twice xrpkv's rate.
@@ -76,6 +78,7 @@ if (!['auto', 'walk', 'xrp'].includes(lookup)) {
 const xrpkv = stores.find((s) => s.name === 'xrpkv');
 if (xrpkv) xrpkv.lookup = lookup;
 if (xrpkv) xrpkv.direct = args.includes('--direct') ? 'auto' : args.includes('--buffered') ? false : undefined;
+if (xrpkv) xrpkv.mapReads = !args.includes('--pread');
 const keepDir = args.includes('--dir');
 const dir = keepDir ? stringOption(args, 'dir') : mkdtempSync(join(tmpdir(), 'xrpkv-peers-'));
 

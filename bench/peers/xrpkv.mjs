@@ -15,14 +15,16 @@ export default {
   lookup: 'auto',
   /** The `direct` option: undefined (the store's default, buffered), or bench/peers.mjs --direct ('auto') or --buffered (false). */
   direct: undefined,
+  /** The `mapReads` option (false: bench/peers.mjs --pread). */
+  mapReads: true,
   /** The `logLimit` option (bench/space.mjs --log-limit); undefined: the store's default. */
   logLimit: undefined,
   get settings() {
-    return `keyEncoding/valueEncoding 'binary', sync: true (each commit fdatasyncs), 4 KiB pages, cacheLevels 2, lookup '${this.lookup}', direct ${this.direct ?? 'default (false)'}`;
+    return `keyEncoding/valueEncoding 'binary', sync: true (each commit fdatasyncs), 4 KiB pages, cacheLevels 2, lookup '${this.lookup}', direct ${this.direct ?? 'default (false)'}, mapReads ${this.mapReads}`;
   },
   durability: 'sync: true: each commit fdatasyncs',
   open(dir) {
-    return open(join(dir, 'data.xrpkv'), { keyEncoding: 'binary', valueEncoding: 'binary', sync: true, lookup: this.lookup, direct: this.direct, ...(this.logLimit === undefined ? {} : { logLimit: this.logLimit }) });
+    return open(join(dir, 'data.xrpkv'), { keyEncoding: 'binary', valueEncoding: 'binary', sync: true, lookup: this.lookup, direct: this.direct, mapReads: this.mapReads, ...(this.logLimit === undefined ? {} : { logLimit: this.logLimit }) });
   },
   /** How reads run, for the output. */
   describe: (db) => `lookup ${db.lookup}, ${db.stats().access}`,

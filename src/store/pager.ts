@@ -117,6 +117,8 @@ export class Pager {
   private readonly mapReads: boolean;
   /** The map buffered reads copy pages out of; null: every read is a `pread`. */
   private map: FileMapHandle | null = null;
+  /** Set when `dropCache` unmapped the map: the next read maps the file again. */
+  private remap = false;
   private readonly autoDirect: boolean;
   /** Reused buffers, grown on demand: direct I/O's aligned ones for reads and for `writeSync`. */
   private readonly buffers: Record<'read' | 'write', Buffer> = {
@@ -179,7 +181,7 @@ export class Pager {
 
   /** Whether buffered reads of tree pages come from a map of the file. */
   get mapped(): boolean {
-    return this.map !== null;
+    return this.map !== null || this.remap;
   }
 
   /** Goes back to buffered I/O (`direct: 'auto'` on a device whose blocks are larger than the pages), saying why. */
@@ -337,6 +339,10 @@ export class Pager {
    */
   private readInto(page: Buffer, pageNo: number, types?: readonly PageType[]): Buffer {
     const p = page.length;
+    if (this.remap) {
+      this.remap = false;
+      this.openMap();
+    }
     if (this.map !== null && mappable(types)) {
       const answer = native.storeMapRead(this.map, pageNo * p, page, CHECKSUMMED);
       if (answer === MAP_READ) return this.verified(pageNo, page, types, true);
@@ -532,11 +538,14 @@ export class Pager {
    */
   dropCache(offset: number, length: number): void {
     if (this.directBlock !== 0) return;
-    // The kernel drops no page a map holds: unmap ours first (the next read remaps).
-    if (this.map !== null) native.storeMapClose(this.map);
-    this.map = null;
+    // The kernel drops no page a map holds: unmap ours first (the next read
+    // maps the file again; opening drops thousands of runs of free pages).
+    if (this.map !== null) {
+      native.storeMapClose(this.map);
+      this.map = null;
+      this.remap = true;
+    }
     native.storeDropCache(this.fd, offset, length);
-    this.openMap();
   }
 
   close(): void {
