@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { CorruptionError, XrpProgram, open, type Database, type OpenOptions } from '../src/index.js';
-import { COST_WEIGHT, FIRST_SAMPLES, LookupChoice, OUTLIER, PROBE_EVERY, PROBE_RUN } from '../src/store/lookup-choice.js';
+import { COST_WEIGHT, FIRST_SAMPLES, LookupChoice, OUTLIER, PROBE_EVERY, PROBE_RUN, PROBE_SKIP } from '../src/store/lookup-choice.js';
 import { layout } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
@@ -47,13 +47,16 @@ describe('LookupChoice', () => {
     });
     expect(first.filter((p) => p === 'walk')).toHaveLength(FIRST_SAMPLES);
     expect(c.sync).toEqual({ path: 'chain', walkMicros: 4, chainMicros: 2 });
-    // A probe's first lookup is not measured: one ten times slower leaves the walk's cost as it was.
+    // A probe's first PROBE_SKIP lookups are not measured: ten times slower, they leave the walk's cost as it was.
     // A cycle: PROBE_EVERY - 1 lookups on the cheaper path, then a probe of PROBE_RUN.
+    expect(PROBE_SKIP).toBeGreaterThan(0);
+    expect(PROBE_SKIP).toBeLessThan(PROBE_RUN);
     const cycle = PROBE_EVERY - 1 + PROBE_RUN;
     const next = Array.from({ length: 3 * cycle }, () => {
       const p = c.syncPath();
-      const probeStarts = p === 'walk' && c.counts.probes % PROBE_RUN === 1;
-      c.record(p, p === 'walk' ? (probeStarts ? 0.04 : 0.004) : 0.002);
+      const inProbe = (c.counts.probes - 1) % PROBE_RUN;
+      const warmingUp = p === 'walk' && inProbe < PROBE_SKIP;
+      c.record(p, p === 'walk' ? (warmingUp ? 0.04 : 0.004) : 0.002);
       return p;
     });
     expect(next.filter((p) => p === 'walk')).toHaveLength(3 * PROBE_RUN);
@@ -107,10 +110,12 @@ describe("lookup 'auto'", () => {
     const db = await filled(3000, { pageSize: 512, cacheLevels: 0, cacheSize: 2048 });
     expect(db.stats().height).toBeGreaterThanOrEqual(3);
     const s = spies();
-    for (let i = 0; i < 200; i++) expect(db.getSync(key(i))).toEqual(val(i));
+    // Enough for both paths' first samples and a whole probe.
+    const n = 2 * FIRST_SAMPLES + PROBE_EVERY + PROBE_RUN;
+    for (let i = 0; i < n; i++) expect(db.getSync(key(i))).toEqual(val(i));
     const counts = db.stats().lookups!;
     expect(counts.cached).toBe(0);
-    expect(counts.chained + counts.walked).toBe(200);
+    expect(counts.chained + counts.walked).toBe(n);
     // Each path was measured, and every sync chain was one runSyncRaw.
     expect(counts.chained).toBeGreaterThanOrEqual(FIRST_SAMPLES);
     expect(counts.walked).toBeGreaterThanOrEqual(FIRST_SAMPLES);

@@ -57,16 +57,21 @@ export interface SyncChoice {
 export const COST_WEIGHT = 1 / 16;
 /** Samples each path takes, alternating, before the costs decide. */
 export const FIRST_SAMPLES = 8;
-/** Every this many synchronous lookups, a probe: PROBE_RUN lookups take the other path. */
-export const PROBE_EVERY = 128;
+/** Every this many synchronous lookups, a probe: PROBE_RUN lookups take the other path (3% of them). */
+export const PROBE_EVERY = 512;
 /**
- * Lookups in a row a probe takes, the first not measured: after a long run
- * of the other path, a path's first lookup finds its code and data out of
- * the CPU's caches, and measuring only that one made the loser look slower
- * than it was (bench:store: sync chains at 16.9 µs against walks at 6.3,
- * where chains alone ran 1.6 times as fast as walks alone).
+ * Lookups in a row a probe takes, the first PROBE_SKIP not measured: after
+ * a long run of the other path, a path's first lookups find its code and
+ * data out of the CPU's caches, and measuring those made the loser look
+ * slower than it was. Measuring only the first made sync chains cost 16.9
+ * µs against walks at 6.3 in bench:store, where chains alone ran 1.6 times
+ * as fast as walks alone; skipping one of four still kept walks through the
+ * file's map at 6.6 to 12.3 µs, chains at 3.2 to 5.1, where walks alone cost
+ * 3.0 and chains alone 6.0 (a cold start's samples decayed only through
+ * probes). Runs of 16, four skipped: 3.2 to 4.5 against 4.1 to 4.2.
  */
-export const PROBE_RUN = 4;
+export const PROBE_RUN = 16;
+export const PROBE_SKIP = 4;
 /**
  * A sample counts as at most this many times its path's average. On a
  * shared machine a lookup is now and then descheduled mid-way (hundreds of
@@ -110,8 +115,8 @@ export class LookupChoice {
   private sinceProbe = 0;
   /** Lookups left in the current probe. */
   private probing = 0;
-  /** Whether the next recorded lookup is a probe's first (not measured). */
-  private unmeasured = false;
+  /** Lookups of the current probe still to record unmeasured. */
+  private unmeasured = 0;
 
   /** The path the costs favour now (chain on a tie: its reads are verified the same way, and it leaves no garbage). */
   private favoured(): SyncPath {
@@ -133,7 +138,7 @@ export class LookupChoice {
     if (++this.sinceProbe < PROBE_EVERY) return best;
     this.sinceProbe = 0;
     this.probing = PROBE_RUN - 1;
-    this.unmeasured = true;
+    this.unmeasured = PROBE_SKIP;
     this.counts.probes++;
     return other;
   }
@@ -142,8 +147,8 @@ export class LookupChoice {
   record(path: SyncPath, ms: number): void {
     if (path === 'walk') this.counts.walked++;
     else this.counts.chained++;
-    if (this.unmeasured) {
-      this.unmeasured = false;
+    if (this.unmeasured > 0) {
+      this.unmeasured--;
       return;
     }
     this.cost[path].add(ms);
