@@ -248,8 +248,6 @@ export interface Native {
    * of `dst` from `checksumFrom` on (-1: not checked).
    */
   storeMapRead(map: FileMapHandle, offset: number, dst: Uint8Array, checksumFrom: number): 0 | 1 | 2;
-  /** Maps the file's first `length` bytes into the page tables on a thread of its own (MADV_POPULATE_READ) and returns at once; advice. */
-  storeMapPopulate(map: FileMapHandle, length: number): null;
   /** Unmaps now; reads after it answer 1. */
   storeMapClose(map: FileMapHandle): null;
   /** zlib's CRC-32 of `bytes` from `from` (default 0) on. */

@@ -179,22 +179,6 @@ export class Pager {
     this.map = native.storeMapOpen(this.fd);
   }
 
-  /**
-   * Maps the file's first `length` bytes in on a thread of the addon, for a
-   * file read ahead whole (prefetch.ts): a first touch of a mapped page
-   * costs a minor fault (about 8 µs on a VM), paid by the lookups otherwise.
-   */
-  populateMap(length: number): void {
-    if (this.remap) this.mapAgain();
-    if (this.map !== null) native.storeMapPopulate(this.map, length);
-  }
-
-  /** Maps the file again after `dropCache` unmapped it. */
-  private mapAgain(): void {
-    this.remap = false;
-    this.openMap();
-  }
-
   /** Whether buffered reads of tree pages come from a map of the file. */
   get mapped(): boolean {
     return this.map !== null || this.remap;
@@ -355,7 +339,10 @@ export class Pager {
    */
   private readInto(page: Buffer, pageNo: number, types?: readonly PageType[]): Buffer {
     const p = page.length;
-    if (this.remap) this.mapAgain();
+    if (this.remap) {
+      this.remap = false;
+      this.openMap();
+    }
     if (this.map !== null && mappable(types)) {
       const answer = native.storeMapRead(this.map, pageNo * p, page, CHECKSUMMED);
       if (answer === MAP_READ) return this.verified(pageNo, page, types, true);
