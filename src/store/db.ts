@@ -75,13 +75,18 @@ export interface OpenOptions {
   direct?: boolean | 'auto';
   /**
    * Buffered reads of tree pages through a read-only map of the file
-   * (default true): a page in the kernel's page cache is copied out with no
-   * system call (about 2 us less per lookup that leaves the store's cache).
-   * A page the disk fails to deliver, or one past the end of a file that
-   * shrank, is then read with `pread` and reported as it would be
-   * (`ReadFailedError`, `CorruptionError`), never as a crash: the addon
-   * catches the SIGBUS such a read raises (crates/node/src/bus_guard.rs).
-   * On x86_64 only; elsewhere, with O_DIRECT, or `false`: `pread` alone.
+   * (default: true, but false for `readOnly` handles): a page in the
+   * kernel's page cache is copied out with no system call (about 1 µs less
+   * per lookup that leaves the store's cache). A page the disk fails to
+   * deliver, or one past the end of a file that shrank, is then read with
+   * `pread` and reported as it would be (`ReadFailedError`,
+   * `CorruptionError`), never as a crash: the addon catches the SIGBUS such
+   * a read raises (crates/node/src/bus_guard.rs). On x86_64, for 4096-byte
+   * pages; elsewhere, with O_DIRECT, or `false`: `pread` alone. Off in
+   * readers: a process that keeps pages of the file mapped while a writer
+   * elsewhere fails a write-back can make that writer's later commits
+   * lose pages (src/store/stale-cache.ts); with several writing processes
+   * on a disk that may fail, turn it off in each.
    */
   mapReads?: boolean;
   /** fdatasync each commit (default true). */
@@ -349,7 +354,7 @@ export class Database<K = unknown, V = any> {
     const encodings = codesOf({ ...DEFAULT_ENCODINGS, ...asked });
     const readOnly = options.readOnly === true;
     const { direct, directWhy } = options.direct === undefined ? defaultDirect(path, cacheSize, memory()) : { direct: options.direct, directWhy: undefined };
-    const opened = openFile(path, { pageSize, sync, direct, directWhy, mapReads: options.mapReads ?? true, cacheLevels, cacheSize, initEmpty: options.initEmpty === true, encodings, readOnly });
+    const opened = openFile(path, { pageSize, sync, direct, directWhy, mapReads: options.mapReads ?? !readOnly, cacheLevels, cacheSize, initEmpty: options.initEmpty === true, encodings, readOnly });
     let resolved: ReturnType<typeof resolveEncodings>;
     try {
       resolved = resolveEncodings(path, opened.state.meta, asked);

@@ -50,15 +50,18 @@ const directCacheable = (type: number) => type === PageType.Branch || type === P
 const bufferedCacheable = (type: number) => type === PageType.Branch;
 /** `storeMapRead`'s answer for a page read whose checksum holds (crates/node/src/file_map.rs). */
 const MAP_READ = 0;
+/** The memory page: the map's unit, and the least page size whose pages it maps (`mappable`). */
+const MEMORY_PAGE = 4096;
 /**
- * Reads that may come from the map: tree pages only. Meta and log pages
- * always go through `pread`, so that no map of this or another process
- * holds them: a page mapped anywhere cannot be dropped from the kernel's
- * cache, and opening must drop the meta and log pages a failed commit left
- * there (stale-cache.ts).
+ * Reads that may come from the map: tree pages only, of files whose pages
+ * are whole memory pages. Meta and log pages always go through `pread`, so
+ * that no map of this or another process holds them (a smaller page shares
+ * its memory page with others, the meta pages among them): a page mapped
+ * anywhere cannot be dropped from the kernel's cache, and opening must
+ * drop the meta and log pages a failed commit left there (stale-cache.ts).
  */
-const mappable = (types: readonly PageType[] | undefined) =>
-  types !== undefined && types.every((t) => t === PageType.Branch || t === PageType.Leaf || t === PageType.Overflow);
+const mappable = (types: readonly PageType[] | undefined, pageSize: number) =>
+  pageSize >= MEMORY_PAGE && types !== undefined && types.every((t) => t === PageType.Branch || t === PageType.Leaf || t === PageType.Overflow);
 
 /** A commit's pages as the addon holds them for its job (`Pager.stage`), and their numbers. */
 export interface StagedPages {
@@ -181,7 +184,7 @@ export class Pager {
 
   /** Whether buffered reads of tree pages come from a map of the file. */
   get mapped(): boolean {
-    return this.map !== null || this.remap;
+    return (this.map !== null || this.remap) && this.#pageSize >= MEMORY_PAGE;
   }
 
   /** Goes back to buffered I/O (`direct: 'auto'` on a device whose blocks are larger than the pages), saying why. */
@@ -343,7 +346,7 @@ export class Pager {
       this.remap = false;
       this.openMap();
     }
-    if (this.map !== null && mappable(types)) {
+    if (this.map !== null && mappable(types, p)) {
       const answer = native.storeMapRead(this.map, pageNo * p, page, CHECKSUMMED);
       if (answer === MAP_READ) return this.verified(pageNo, page, types, true);
       // Not read, or damaged (the map reads zeros past the end of a file

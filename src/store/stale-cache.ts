@@ -22,11 +22,15 @@
 // Every other page a commit can reach was written by a commit whose sync
 // returned, so the cache and the disk agree on it.
 // The kernel drops no page that a process has mapped, so the pager never
-// maps meta or log pages (`mapReads` copies tree pages only) and unmaps its
-// own map around each drop. Another process's map may still hold a tree
-// page a failed commit wrote (a free or appended page, from the disk's
-// side): nothing the disk's meta reaches points to it, and the next commit
-// to use it writes it whole.
+// maps meta or log pages (`mapReads` copies tree pages only, of 4 KiB
+// pages) and unmaps its own map around each drop. Not yet handled: another
+// process's map (a reader whose lookups copied tree pages out of its map)
+// holding a page that was freed since, reused and written by the failed
+// commit. On the thin device such a page was not rewritten to the disk by
+// the reopen's later, synced commits (a reader process mapping the whole
+// file, again every 50 ms, across the failure and the reopen: two of two
+// runs lost the newest log page). Evicting those pages at opening (a hole
+// punched in free runs, the file cut to its committed end) would close it.
 import { validMetas } from '../format/meta.js';
 import { META_PAGES, readHeader } from '../format/page.js';
 import type { Pager } from './pager.js';
