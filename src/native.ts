@@ -239,6 +239,8 @@ export interface Native {
   storeEncodeLeaves(head: Uint8Array, entries: Uint8Array, counts: Uint8Array, pageNos: Uint8Array, pageSize: number, txid: number): Buffer;
   /** Drops the clean cached pages of `fd`'s file in `offset..offset + length` (0: to the end) from the kernel's page cache (posix_fadvise DONTNEED); throws code DROP_CACHE_FAILED. */
   storeDropCache(fd: number, offset: number, length: number): null;
+  /** Whether this process reads maps guarded against SIGBUS (x86_64): whether xrpkv maps files here at all. */
+  storeMapGuarded(): boolean;
   /** A map of `fd`'s file whose reads survive SIGBUS; null where the addon cannot guard them (not x86_64) or the map was refused. */
   storeMapOpen(fd: number): FileMapHandle | null;
   /**
@@ -248,8 +250,14 @@ export interface Native {
    * of `dst` from `checksumFrom` on (-1: not checked).
    */
   storeMapRead(map: FileMapHandle, offset: number, dst: Uint8Array, checksumFrom: number): 0 | 1 | 2;
+  /** Maps the file's first `length` bytes into the page tables on a thread of its own (MADV_POPULATE_READ) and returns at once; advice. */
+  storeMapPopulate(map: FileMapHandle, length: number): null;
   /** Unmaps now; reads after it answer 1. */
   storeMapClose(map: FileMapHandle): null;
+  /** A byte per 4 KiB page of `offset..offset + length` (multiples of 4096, inside the file): 1 where the kernel's page cache holds it. Throws code EVICT_FAILED. */
+  storeResident(fd: number, offset: number, length: number): Buffer;
+  /** Deallocates `offset..offset + length` (multiples of 4096): its pages leave the page cache, mapped or not, and read as zeros. Throws code EVICT_FAILED (errno EOPNOTSUPP where the file system cannot). */
+  storePunchHole(fd: number, offset: number, length: number): null;
   /** zlib's CRC-32 of `bytes` from `from` (default 0) on. */
   crc32(bytes: Uint8Array, from?: number): number;
   /** Starts reading `path`'s first `length` bytes into the kernel's page cache on a thread of its own (posix_fadvise WILLNEED) and returns at once; throws code PREFETCH_FAILED. */

@@ -83,10 +83,9 @@ export interface OpenOptions {
    * `CorruptionError`), never as a crash: the addon catches the SIGBUS such
    * a read raises (crates/node/src/bus_guard.rs). On x86_64, for 4096-byte
    * pages; elsewhere, with O_DIRECT, or `false`: `pread` alone. Off in
-   * readers: a process that keeps pages of the file mapped while a writer
-   * elsewhere fails a write-back can make that writer's later commits
-   * lose pages (src/store/stale-cache.ts); with several writing processes
-   * on a disk that may fail, turn it off in each.
+   * readers by default: pages another process keeps mapped survive a
+   * failed write-back in the kernel's cache, and opening's eviction of
+   * them (src/store/stale-cache.ts) is tested for appended pages only.
    */
   mapReads?: boolean;
   /** fdatasync each commit (default true). */

@@ -149,7 +149,7 @@ export function openFile(path: string, o: FileOptions): OpenedFile {
     const committed = readCommitted(pager, meta, path);
     // Pages freed by commits no reader anywhere is older than are free now.
     committed.freelist.promote(table.oldest());
-    if (table.writing) dropWritablePages(pager, committed.freelist.groups().flatMap((g) => g.ids), meta.pageCount);
+    if (table.writing) dropWritablePages(pager, committed.freelist.groups(), meta.pageCount);
     if (meta.root !== 0) pager.read(meta.root, [meta.height === 1 ? PageType.Leaf : PageType.Branch]);
     // A lock file made after the last commit (or by an older xrpkv) starts
     // at 0. Only a handle holding the write lock knows `meta` is no commit

@@ -23,16 +23,20 @@
 // returned, so the cache and the disk agree on it.
 // The kernel drops no page that a process has mapped, so the pager never
 // maps meta or log pages (`mapReads` copies tree pages only, of 4 KiB
-// pages) and unmaps its own map around each drop. Not yet handled: another
-// process's map (a reader whose lookups copied tree pages out of its map)
-// holding a page that was freed since, reused and written by the failed
-// commit. On the thin device such a page was not rewritten to the disk by
-// the reopen's later, synced commits (a reader process mapping the whole
-// file, again every 50 ms, across the failure and the reopen: two of two
-// runs lost the newest log page). Evicting those pages at opening (a hole
-// punched in free runs, the file cut to its committed end) would close it.
+// pages) and unmaps its own map around each drop. Another process's map
+// (a writer's, or a reader's whose lookups copied pages out of its map)
+// may still hold a page the failed commit wrote: on the thin device such a
+// page was not rewritten to the disk by the reopen's later, synced commits
+// (a process mapping the whole file, again every 50 ms, across the failure
+// and the reopen: both scenarios lost the newest log page). So pages past
+// the committed end are cut off the file, and free pages still cached
+// after the drop get a hole punched over them (`dropWritablePages`): both
+// take a page out of every map. The test proves the first (ENOSPC fails
+// only appended pages' write-back); the second covers a free page whose
+// write-back fails with EIO, which this machine cannot inject.
 import { validMetas } from '../format/meta.js';
 import { META_PAGES, readHeader } from '../format/page.js';
+import type { FreeGroup } from './freelist.js';
 import type { Pager } from './pager.js';
 
 /**
@@ -74,19 +78,50 @@ function reread(pager: Pager, first: number, count: number, changed: number[]): 
   return disk;
 }
 
-/**
- * Drops from the cache every page the next commit may write: `free` (the
- * chosen meta's free pages) and everything from page `end` (its page count)
- * on. A failed commit may have left them cached with bytes the disk lacks.
- */
-export function dropWritablePages(pager: Pager, free: readonly number[], end: number): void {
-  const p = pager.pageSize;
-  pager.dropCache(end * p, 0);
-  const sorted = [...free].sort((a, b) => a - b);
+/** Runs of consecutive page numbers in `ids`, as [first, count]. */
+function runs(ids: readonly number[]): [number, number][] {
+  const sorted = [...ids].sort((a, b) => a - b);
+  const out: [number, number][] = [];
   for (let i = 0; i < sorted.length; ) {
     let j = i + 1;
     while (j < sorted.length && sorted[j] === sorted[j - 1]! + 1) j++;
-    pager.dropCache(sorted[i]! * p, (j - i) * p);
+    out.push([sorted[i]!, j - i]);
     i = j;
+  }
+  return out;
+}
+
+/**
+ * Takes out of the cache every page the next commit may write: the chosen
+ * meta's free pages (`groups`: the free ones under txid 0, then those
+ * still pending) and everything from page `end` (its page count) on. A
+ * failed commit may have left them cached with bytes the disk lacks.
+ * Pages past `end` are cut off the file, which takes them out of every
+ * process's map too. Free pages are dropped; any still cached after it is
+ * mapped by some process, and one that no snapshot anywhere reads (the
+ * txid 0 group) has a hole punched over it, which takes it out of the maps
+ * as well: on the thin device a page a failed commit wrote and another
+ * process kept mapped was not rewritten to the disk by later, synced
+ * commits (test/store-thin-device.test.ts). A pending page was pending
+ * when the failed commit ran too, so that commit did not write it.
+ */
+export function dropWritablePages(pager: Pager, groups: readonly FreeGroup[], end: number): void {
+  const p = pager.pageSize;
+  if (pager.size > end * p) pager.truncate(end * p);
+  else pager.dropCache(end * p, 0);
+  for (const g of groups) for (const [first, count] of runs(g.ids)) pager.dropCache(first * p, count * p);
+  const free = groups.find((g) => g.txid === 0)?.ids ?? [];
+  if (free.length === 0 || !pager.mapsTreePages) return;
+  const resident = pager.residentPages(end * p);
+  if (resident === undefined) return;
+  // Pages are whole memory pages here (`mapsTreePages`): page n is memory pages n * k to (n + 1) * k - 1.
+  const k = p / 4096;
+  for (const [first, count] of runs(free)) {
+    if (!resident.subarray(first * k, (first + count) * k).includes(1)) continue;
+    try {
+      pager.punchHole(first * p, count * p);
+    } catch {
+      // A file system that cannot punch holes (EOPNOTSUPP): the drop is all there is, as before.
+    }
   }
 }

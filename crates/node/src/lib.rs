@@ -7,13 +7,15 @@
 //! modules, but for one descriptor duplication in `commit`, one
 //! `posix_fadvise` in `fadvise`, the lock file's mapping in
 //! `reader_table`, the database file's read map in `file_map` and its
-//! SIGBUS-guarded copy in `bus_guard` (each allowed there by name); the rest is checked safe.
+//! SIGBUS-guarded copy in `bus_guard`, and `mincore` and hole punching in
+//! `evict` (each allowed there by name); the rest is checked safe.
 #![deny(unsafe_code)]
 
 mod aligned_bytes;
 mod bus_guard;
 mod commit;
 mod commit_order;
+mod evict;
 mod fadvise;
 mod file_map;
 mod mman;
@@ -70,6 +72,7 @@ pub(crate) fn init(env: Env, exports: Value) -> Result<()> {
         .chain(io_trace::METHODS)
         .chain(leaves::METHODS)
         .chain(file_map::METHODS)
+        .chain(evict::METHODS)
     {
         env.set(exports, name, env.function(name, method)?)?;
     }

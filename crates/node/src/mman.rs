@@ -22,3 +22,5 @@ pub(crate) const PROT_WRITE: c_int = 2;
 pub(crate) const MAP_SHARED: c_int = 1;
 pub(crate) const MAP_NORESERVE: c_int = 0x4000;
 pub(crate) const MADV_RANDOM: c_int = 1;
+/// Linux 5.14 on; older kernels refuse it with EINVAL.
+pub(crate) const MADV_POPULATE_READ: c_int = 22;
