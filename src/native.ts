@@ -250,8 +250,8 @@ export interface Native {
    * of `dst` from `checksumFrom` on (-1: not checked).
    */
   storeMapRead(map: FileMapHandle, offset: number, dst: Uint8Array, checksumFrom: number): 0 | 1 | 2;
-  /** Maps the file's first `length` bytes into the page tables on a thread of its own (MADV_POPULATE_READ) and returns at once; advice. */
-  storeMapPopulate(map: FileMapHandle, length: number): null;
+  /** Maps the file's bytes `offset..offset + length` (whole memory pages of it) into the page tables on a thread of its own (MADV_POPULATE_READ) and returns at once; advice. */
+  storeMapPopulate(map: FileMapHandle, offset: number, length: number): null;
   /** Unmaps now; reads after it answer 1. */
   storeMapClose(map: FileMapHandle): null;
   /** A byte per 4 KiB page of `offset..offset + length` (multiples of 4096, inside the file): 1 where the kernel's page cache holds it. Throws code EVICT_FAILED. */

@@ -84,8 +84,9 @@ export interface OpenOptions {
    * a read raises (crates/node/src/bus_guard.rs). On x86_64, for 4096-byte
    * pages; elsewhere, with O_DIRECT, or `false`: `pread` alone. Off in
    * readers by default: pages another process keeps mapped survive a
-   * failed write-back in the kernel's cache, and opening's eviction of
-   * them (src/store/stale-cache.ts) is tested for appended pages only.
+   * failed write-back in the kernel's cache, and what opening does about
+   * them (src/store/stale-cache.ts) is proven on a failing device for
+   * appended pages only.
    */
   mapReads?: boolean;
   /** fdatasync each commit (default true). */

@@ -36,7 +36,7 @@ import { promisify } from 'node:util';
 import { native, type FileMapHandle, type StagedPagesHandle } from '../native.js';
 import { alignedBuffer } from '../aligned.js';
 import { CorruptionError, ReadFailedError, UnsupportedError } from '../errors.js';
-import { CHECKSUMMED, HEADER_FIELDS, PageType, verifyPage } from '../format/page.js';
+import { CHECKSUMMED, HEADER_FIELDS, META_PAGES, PageType, verifyPage } from '../format/page.js';
 import { encodeMeta, metaPageOf, type Meta } from '../format/meta.js';
 import { PageCache } from './page-cache.js';
 import { WARM_SHARE } from './cache-warmer.js';
@@ -183,13 +183,16 @@ export class Pager {
   }
 
   /**
-   * Maps the file's first `length` bytes in on a thread of the addon, for a
+   * Maps pages `first..end` of the file in on a thread of the addon, for a
    * file read ahead whole (prefetch.ts): a first touch of a mapped page
    * costs a minor fault (about 8 µs on a VM), paid by the lookups otherwise.
+   * Not the meta pages: no map of an xrpkv process holds those, so that
+   * opening after a failed write-back can drop them (stale-cache.ts).
    */
-  populateMap(length: number): void {
+  populateMap(first: number, end: number): void {
     if (this.remap) this.mapAgain();
-    if (this.map !== null && this.mapped) native.storeMapPopulate(this.map, length);
+    const from = Math.max(first, META_PAGES);
+    if (this.map !== null && this.mapped && end > from) native.storeMapPopulate(this.map, from * this.pageSize, (end - from) * this.pageSize);
   }
 
   /** Maps the file again after `dropCache` unmapped it. */

@@ -87,7 +87,7 @@ export function startPrefetch(
   try {
     native.storePrefetch(pager.path, pageCount * pager.pageSize);
     // Behind the reads just started: the pages mapped in as they arrive.
-    pager.populateMap(pageCount * pager.pageSize);
+    pager.populateMap(0, pageCount);
     return { reason: `into the kernel's page cache, from open: ${choice.reason}` };
   } catch (e) {
     // Advice only: the store reads the same without it.

@@ -21,32 +21,63 @@
 //   before any commit writes there.
 // Every other page a commit can reach was written by a commit whose sync
 // returned, so the cache and the disk agree on it.
-// The kernel drops no page that a process has mapped, so the pager never
-// maps meta or log pages (`mapReads` copies tree pages only, of 4 KiB
-// pages) and unmaps its own map around each drop. Another process's map
-// (a writer's, or a reader's whose lookups copied pages out of its map)
-// may still hold a page the failed commit wrote: on the thin device such a
-// page was not rewritten to the disk by the reopen's later, synced commits
-// (a process mapping the whole file, again every 50 ms, across the failure
-// and the reopen: both scenarios lost the newest log page). So pages past
-// the committed end are cut off the file, and free pages still cached
-// after the drop get a hole punched over them (`dropWritablePages`): both
-// take a page out of every map. The test proves the first (ENOSPC fails
-// only appended pages' write-back); the second covers a free page whose
-// write-back fails with EIO, which this machine cannot inject.
+// The kernel drops no page that a process has mapped: another process's
+// map (a writer whose prefetch mapped the file in, a reader whose lookups
+// copied pages out of its map; the pager unmaps its own around each drop)
+// may keep a page the failed commit wrote. On the thin device such a page
+// was not rewritten to the disk by the reopen's later, synced commits (a
+// process mapping the whole file, again every 50 ms, across the failure
+// and the reopen: both scenarios lost the newest log page). So:
+// - the meta and log pages are read again past the cache, with O_DIRECT,
+//   where the file system has it, and one that differs from the cache is
+//   written back with the disk's bytes, so that every read after agrees;
+// - pages past the committed end are cut off the file, and free pages
+//   still cached after the drop get a hole punched over them: both take a
+//   page out of every map.
+// The test proves the cut (ENOSPC fails only appended pages' write-back);
+// the rest covers pages whose write-back fails with EIO, which this
+// machine cannot inject.
 import { validMetas } from '../format/meta.js';
 import { META_PAGES, readHeader } from '../format/page.js';
 import type { FreeGroup } from './freelist.js';
-import type { Pager } from './pager.js';
+import { Pager } from './pager.js';
 
 /**
  * Drops the meta pages and the newest log commit's pages from the cache and
  * reads them again; returns what changed (undefined: nothing).
  */
 export function dropUnwrittenCommit(pager: Pager): string | undefined {
+  const disk = diskReader(pager);
+  try {
+    return rereadNewest(pager, disk);
+  } finally {
+    disk?.close();
+  }
+}
+
+/**
+ * A read-only pager on the same file that reads past the kernel's cache
+ * (O_DIRECT), or undefined: the store reads directly already, or the file
+ * system has no O_DIRECT, or its blocks are larger than the pages.
+ */
+function diskReader(pager: Pager): Pager | undefined {
+  if (pager.directBlock) return undefined;
+  let disk: Pager | undefined;
+  try {
+    disk = new Pager(pager.path, { direct: 'auto', readOnly: true, cacheSize: 0, mapReads: false });
+    disk.pageSize = pager.pageSize;
+    if (disk.directBlock) return disk;
+  } catch {
+    // No O_DIRECT here: the drops alone.
+  }
+  disk?.close();
+  return undefined;
+}
+
+function rereadNewest(pager: Pager, disk: Pager | undefined): string | undefined {
   const p = pager.pageSize;
   const changed: number[] = [];
-  const metas = reread(pager, 0, META_PAGES, changed);
+  const metas = reread(pager, 0, META_PAGES, changed, disk);
   let newest;
   try {
     newest = validMetas([metas.subarray(0, p), metas.subarray(p, 2 * p)])[0]!;
@@ -57,7 +88,7 @@ export function dropUnwrittenCommit(pager: Pager): string | undefined {
   const seen = new Set<number>();
   for (let pageNo = newest?.log ?? 0; newest && seen.size < newest.newLogPages && pageNo >= META_PAGES && pageNo < newest.pageCount && !seen.has(pageNo); ) {
     seen.add(pageNo);
-    const page = reread(pager, pageNo, 1, changed);
+    const page = reread(pager, pageNo, 1, changed, disk);
     if (page.length < p) break;
     pageNo = readHeader(page).next;
   }
@@ -66,16 +97,26 @@ export function dropUnwrittenCommit(pager: Pager): string | undefined {
   return `the kernel's cache held ${what} unlike the disk (a commit whose write-back failed), and the disk's were used`;
 }
 
-/** Pages `first..first + count` as the disk holds them, dropped from the cache first; the ones that read differently before go to `changed`. */
-function reread(pager: Pager, first: number, count: number, changed: number[]): Buffer {
+/**
+ * Pages `first..first + count` as the disk holds them: read through
+ * `disk`, or again once dropped from the cache. The ones that read
+ * differently from the cache go to `changed`; with `disk`, their cached
+ * copies are overwritten with the disk's bytes, since the kernel may not
+ * have dropped them (another process maps them), and every read after
+ * must agree with the disk.
+ */
+export function reread(pager: Pager, first: number, count: number, changed: number[], disk: Pick<Pager, 'readAt'> | undefined): Buffer {
   const p = pager.pageSize;
   const cached = pager.readAt(first * p, count * p);
   pager.dropCache(first * p, count * p);
-  const disk = pager.readAt(first * p, count * p);
+  const fresh = (disk ?? pager).readAt(first * p, count * p);
   for (let i = 0; i < count; i++) {
-    if (!cached.subarray(i * p, (i + 1) * p).equals(disk.subarray(i * p, (i + 1) * p))) changed.push(first + i);
+    const page = fresh.subarray(i * p, (i + 1) * p);
+    if (cached.subarray(i * p, (i + 1) * p).equals(page)) continue;
+    changed.push(first + i);
+    if (disk && page.length === p) pager.writeSync(first + i, page);
   }
-  return disk;
+  return fresh;
 }
 
 /** Runs of consecutive page numbers in `ids`, as [first, count]. */

@@ -184,24 +184,30 @@ fn read(
     m.map.copy_out(offset as usize, dst)
 }
 
-/// `storeMapPopulate(handle, length): null` — maps the first `length`
-/// bytes of the file (at most the map) into this process's page tables on
-/// a thread of its own, reading what the page cache lacks, and returns at
-/// once. Advice: a refusal (a kernel before 5.14, a failed read) leaves the
-/// pages to be mapped on first touch. Nothing for a closed handle.
+/// `storeMapPopulate(handle, offset, length): null` — maps the file's
+/// bytes `offset..offset + length` (whole memory pages of it, within the
+/// map) into this process's page tables on a thread of its own, reading
+/// what the page cache lacks, and returns at once. Advice: a refusal (a
+/// kernel before 5.14, a failed read) leaves the pages to be mapped on
+/// first touch. Nothing for a closed handle.
 fn map_populate(cx: &mut CallCtx<'_>) -> Result<Value> {
     let handle: &MapHandle = cx.external(0, &MAP_TAG, "map")?;
-    let length = cx.number(1, "length")?.unwrap_or(-1.0);
-    if !((0.0..=MAX_SAFE_INTEGER).contains(&length) && length.fract() == 0.0) {
-        let msg = format!("length must be an integer >= 0, got {length}");
-        return Err(JsError::range_error(msg).into());
+    let mut range = [0u64; 2];
+    for (k, what) in ["offset", "length"].into_iter().enumerate() {
+        let n = cx.number(1 + k, what)?.unwrap_or(-1.0);
+        if !((0.0..=MAX_SAFE_INTEGER).contains(&n) && n.fract() == 0.0) {
+            let msg = format!("{what} must be an integer >= 0, got {n}");
+            return Err(JsError::range_error(msg).into());
+        }
+        range[k] = n as u64;
     }
     if let Some(m) = handle.0.borrow().as_ref() {
         let map = Arc::clone(&m.map);
-        let length = (length as u64).min(map.len() as u64) as usize;
+        let end = range[0].saturating_add(range[1]).min(map.len() as u64) as usize;
+        let start = (range[0] as usize).min(end);
         let started = std::thread::Builder::new()
             .name("xrpkv-map-populate".into())
-            .spawn(move || map.populate(length));
+            .spawn(move || map.populate(start, end));
         // Advice: without a thread, pages are mapped as they are touched.
         drop(started);
     }
@@ -287,11 +293,13 @@ mod sys {
 
         /// Maps the first `length` bytes (at most the map) into the page
         /// tables, reading what the page cache lacks; advice, so errors are ignored.
-        pub(super) fn populate(&self, length: usize) {
-            let length = length.min(self.len) & !4095;
-            if length > 0 {
+        pub(super) fn populate(&self, start: usize, end: usize) {
+            // Whole memory pages inside start..end.
+            let start = start.div_ceil(4096) * 4096;
+            let end = end.min(self.len) & !4095;
+            if start < end {
                 // SAFETY: a range of our own read-only mapping, alive while `self` is.
-                unsafe { madvise(self.ptr.cast(), length, MADV_POPULATE_READ) };
+                unsafe { madvise(self.ptr.add(start).cast(), end - start, MADV_POPULATE_READ) };
             }
         }
 
@@ -355,7 +363,7 @@ mod tests {
             file: f,
         };
         let mut page = [0u8; 4096];
-        m.map.populate(3 * 4096);
+        m.map.populate(0, 3 * 4096);
         read(&mut m, 4096, &mut page).unwrap();
         assert!(page.iter().all(|&b| b == 2));
         // The file shrinks under the map: the page is gone, and the copy
