@@ -56,7 +56,7 @@ const MIN_RESERVE: u64 = 1 << 30;
 const GROWTH: u64 = 2;
 
 /// A map of `file` (our own descriptor, so the caller's closing or reusing
-/// its number cannot change what is mapped) over `reserved` bytes.
+/// its number cannot change what is mapped), reserving more than it holds.
 struct FileMap {
     file: File,
     /// Shared with a populating thread, which may outlive the handle's use of it.
@@ -172,8 +172,8 @@ fn read(
         .ok_or(bus_guard::Faulted)?;
     if end > m.map.len() as u64 {
         // Past the reservation: the file grew (or the read is past its end,
-        // which the copy then reports). Drop the old map before making the
-        // new one, so two never hold the address space at once.
+        // which the copy then reports). Let go of the old map before making
+        // the new one (a populating thread may hold it a little longer).
         let size = m.file.metadata().map_err(|_| bus_guard::Faulted)?.len();
         if end > size {
             return Err(bus_guard::Faulted);
