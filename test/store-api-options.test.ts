@@ -53,6 +53,28 @@ describe('option names', () => {
     await db.close();
   });
 
+  it('mapReads is a boolean; read-only handles read with pread unless asked, writable ones through the map where the addon can', async () => {
+    const path = pathOf();
+    expect(() => open(path, { mapReads: 1 } as never)).toThrow(/mapReads must be a boolean/);
+    expect(existsSync(path)).toBe(false);
+    const writer = open(path);
+    await writer.put('a', 1);
+    const mapped = writer.stats().mapReads;
+    // x86_64 guards map reads; elsewhere there are none.
+    expect(mapped).toBe(process.arch === 'x64');
+    await writer.close();
+    const reader = open(path, { readOnly: true });
+    expect(reader.stats().mapReads).toBe(false);
+    await reader.close();
+    const asked = open(path, { readOnly: true, mapReads: true });
+    expect(asked.stats().mapReads).toBe(mapped);
+    expect(await asked.get('a')).toBe(1);
+    await asked.close();
+    const refused = open(path, { mapReads: false });
+    expect(refused.stats().mapReads).toBe(false);
+    await refused.close();
+  });
+
   it("lmdb-js's encoding is valueEncoding, and noSync is sync: false", async () => {
     const path = pathOf();
     expect(() => open(path, { encoding: 'cbor' } as never)).toThrow(RangeError);

@@ -131,8 +131,8 @@ export function seal(page: Buffer): Buffer {
 /**
  * Checks what every page must satisfy: its checksum, its own number, a known
  * type (one of `types` when given). Throws `CorruptionError` naming the page.
+ * `summed`: the checksum was checked already (the addon's map read).
  */
-/** Throws CorruptionError unless `page` is whole page `pageNo` of one of `types`; `summed`: its checksum was checked already (the addon's map read). */
 export function verifyPage(page: Buffer, pageNo: number, types?: readonly PageType[], path?: string, summed = false): Header {
   if (!summed && page.readUInt32LE(HEADER_FIELDS.checksum) !== checksumOf(page)) throw new CorruptionError(pageNo, 'checksum mismatch', path);
   const h = readHeader(page);
