@@ -116,6 +116,23 @@ describe('CLIENT', () => {
     await b.call('DISCARD');
   });
 
+  it("LIST's idle counts the seconds since a connection last sent something", async () => {
+    const quiet = connect('quiet');
+    const busy = connect('busy');
+    await quiet.ping();
+    const until = Date.now() + 2100;
+    while (Date.now() < until) {
+      await busy.ping();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const idle = (name: string, list: string) => Number(/ idle=(\d+) /.exec(list.split('\n').find((l) => l.includes(` name=${name} `))!)![1]);
+    const list = (await busy.client('LIST')) as string;
+    expect(idle('quiet', list)).toBeGreaterThanOrEqual(2);
+    expect(idle('busy', list)).toBe(0);
+    await quiet.ping();
+    expect(idle('quiet', (await busy.client('LIST')) as string)).toBe(0);
+  });
+
   it('KILL closes the clients it names: by ID, by address, and itself with SKIPME no', async () => {
     const killer = connect();
     const victim = connect('victim');

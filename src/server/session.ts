@@ -79,6 +79,7 @@ export class Session implements Client {
   readonly addr: string;
   readonly laddr: string;
   readonly createdAt = Date.now();
+  /** When input last arrived (as Redis's `lastinteraction`: per read, not per command; CLIENT LIST's idle). */
   lastActive = Date.now();
   lastCommand = 'NULL';
   private readonly parser: RespParser;
@@ -122,6 +123,7 @@ export class Session implements Client {
     socket.on('data', (chunk: Buffer) => {
       // Nothing after QUIT, a protocol error or shutdown runs: drop it rather than buffer it.
       if (this.closing) return;
+      this.lastActive = Date.now();
       this.parser.feed(chunk);
       this.pump();
     });
@@ -295,7 +297,6 @@ export class Session implements Client {
     const stat = stats.command(spec.name);
     stat.calls++;
     this.lastCommand = spec.name;
-    this.lastActive = Date.now();
     const started = stats.shouldTime() ? performance.now() : -1;
     let reply: Reply | Promise<Reply>;
     this.running = true;
