@@ -51,7 +51,7 @@ const bufferedCacheable = (type: number) => type === PageType.Branch;
 /** `storeMapRead`'s answer for a page read whose checksum holds (crates/node/src/file_map.rs). */
 const MAP_READ = 0;
 /** The memory page: the map's unit, and the least page size whose pages it maps (`mappable`). */
-const MEMORY_PAGE = 4096;
+export const MEMORY_PAGE = 4096;
 /**
  * Reads that may come from the map: tree pages only, of files whose pages
  * are whole memory pages. Meta and log pages always go through `pread`, so

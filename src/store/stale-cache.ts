@@ -40,7 +40,7 @@
 import { validMetas } from '../format/meta.js';
 import { META_PAGES, readHeader } from '../format/page.js';
 import type { FreeGroup } from './freelist.js';
-import { Pager } from './pager.js';
+import { MEMORY_PAGE, Pager } from './pager.js';
 
 /**
  * Drops the meta pages and the newest log commit's pages from the cache and
@@ -156,7 +156,7 @@ export function dropWritablePages(pager: Pager, groups: readonly FreeGroup[], en
   const resident = pager.residentPages(end * p);
   if (resident === undefined) return;
   // Pages are whole memory pages here (`mapsTreePages`): page n is memory pages n * k to (n + 1) * k - 1.
-  const k = p / 4096;
+  const k = p / MEMORY_PAGE;
   for (const [first, count] of runs(free)) {
     if (!resident.subarray(first * k, (first + count) * k).includes(1)) continue;
     try {

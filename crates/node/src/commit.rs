@@ -118,10 +118,7 @@ fn log_commit(cx: &mut CallCtx<'_>) -> Result<Value> {
 }
 
 fn commit(cx: &mut CallCtx<'_>, protocol: Protocol) -> Result<Value> {
-    let fd = cx.number(0, "fd")?.unwrap_or(-1.0);
-    if !(fd >= 0.0 && fd <= i32::MAX as f64 && fd.fract() == 0.0) {
-        return Err(JsError::range_error(format!("fd must be a file descriptor, got {fd}")).into());
-    }
+    let fd = cx.fd(0)?;
     let page_size = staged_pages::page_size(cx, 1)?;
     let meta_no = cx.number(3, "metaPageNo")?.unwrap_or(-1.0);
     if !(meta_no >= 0.0 && meta_no < META_PAGES as f64 && meta_no.fract() == 0.0) {
@@ -142,7 +139,7 @@ fn commit(cx: &mut CallCtx<'_>, protocol: Protocol) -> Result<Value> {
     let meta = AlignedBytes::of(meta);
     let meta_offset = meta_no as u64 * page_size as u64;
     let order: &Arc<CommitOrder> = cx.external(5, &ORDER_TAG, "order")?;
-    let file = duplicate(fd as RawFd)
+    let file = duplicate(fd)
         .map_err(|e| write_failed(format!("cannot duplicate fd {fd}: {e}"), &e))?;
     // Taken last: a call that throws takes neither the pages nor a place in the order.
     let staged = staged_pages::take(cx, 1)?;

@@ -19,14 +19,6 @@ pub(crate) const METHODS: [(&str, Method); 2] =
 /// The memory page: `mincore`'s unit.
 const MEMORY_PAGE: u64 = 4096;
 
-fn fd_arg(cx: &CallCtx<'_>, i: usize) -> Result<c_int> {
-    let fd = cx.number(i, "fd")?.unwrap_or(-1.0);
-    if !(fd >= 0.0 && fd <= i32::MAX as f64 && fd.fract() == 0.0) {
-        return Err(JsError::range_error(format!("fd must be a file descriptor, got {fd}")).into());
-    }
-    Ok(fd as c_int)
-}
-
 /// Arguments `i` and `i + 1`: a range of whole memory pages.
 fn range_args(cx: &CallCtx<'_>, i: usize) -> Result<(u64, u64)> {
     let mut out = [0u64; 2];
@@ -56,7 +48,7 @@ fn os_error(what: &str, e: std::io::Error) -> JsError {
 /// the range, 1 where the kernel's page cache holds it. The range must lie
 /// inside the file (a map past its end answers nothing).
 fn resident(cx: &mut CallCtx<'_>) -> Result<Value> {
-    let fd = fd_arg(cx, 0)?;
+    let fd = cx.fd(0)?;
     let (offset, length) = range_args(cx, 1)?;
     let pages = (length / MEMORY_PAGE) as usize;
     let mut vec = vec![0u8; pages];
@@ -76,7 +68,7 @@ fn resident(cx: &mut CallCtx<'_>) -> Result<Value> {
 /// cache, mapped or not, and read as zeros. Throws code EVICT_FAILED (with
 /// errno; EOPNOTSUPP where the file system cannot).
 fn punch_hole(cx: &mut CallCtx<'_>) -> Result<Value> {
-    let fd = fd_arg(cx, 0)?;
+    let fd = cx.fd(0)?;
     let (offset, length) = range_args(cx, 1)?;
     if length > 0 {
         sys::punch_hole(fd, offset, length).map_err(|e| os_error("cannot punch a hole", e))?;

@@ -78,14 +78,11 @@ fn map_guarded(cx: &mut CallCtx<'_>) -> Result<Value> {
 /// refused (an address-space limit): the caller then reads with `pread`.
 fn map_open(cx: &mut CallCtx<'_>) -> Result<Value> {
     let env = cx.env();
-    let fd = cx.number(0, "fd")?.unwrap_or(-1.0);
-    if !(fd >= 0.0 && fd <= i32::MAX as f64 && fd.fract() == 0.0) {
-        return Err(JsError::range_error(format!("fd must be a file descriptor, got {fd}")).into());
-    }
+    let fd = cx.fd(0)?;
     if !bus_guard::install() {
         return env.null();
     }
-    let file = match sys::dup(fd as i32) {
+    let file = match sys::dup(fd) {
         Ok(f) => f,
         Err(e) => return Err(JsError::range_error(format!("fd {fd}: {e}")).into()),
     };
@@ -339,7 +336,8 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    fn file_of(pages: usize) -> (std::path::PathBuf, File) {
+    /// A file of `pages` 4 KiB pages, page n filled with n + 1, and its map.
+    fn map_of(pages: usize) -> (std::path::PathBuf, FileMap) {
         let path = std::env::temp_dir().join(format!("xrpkv-map-{}-{pages}", std::process::id()));
         let mut f = File::options()
             .create(true)
@@ -351,17 +349,14 @@ mod tests {
         for p in 0..pages {
             f.write_all(&vec![p as u8 + 1; 4096]).unwrap();
         }
-        (path, f)
+        let map = reserve(&f, 0).unwrap();
+        (path, FileMap { file: f, map })
     }
 
     #[test]
     fn reads_what_the_file_holds_and_survives_a_page_past_its_end() {
         assert!(bus_guard::install());
-        let (path, f) = file_of(3);
-        let mut m = FileMap {
-            map: reserve(&f, 0).unwrap(),
-            file: f,
-        };
+        let (path, mut m) = map_of(3);
         let mut page = [0u8; 4096];
         m.map.populate(0, 3 * 4096);
         read(&mut m, 4096, &mut page).unwrap();
@@ -381,11 +376,7 @@ mod tests {
     #[test]
     fn a_file_grown_past_the_reservation_is_mapped_again() {
         assert!(bus_guard::install());
-        let (path, f) = file_of(1);
-        let mut m = FileMap {
-            map: reserve(&f, 0).unwrap(),
-            file: f,
-        };
+        let (path, mut m) = map_of(1);
         let old = m.map.len() as u64;
         m.file.set_len(old + 8192).unwrap();
         let mut page = [9u8; 4096];

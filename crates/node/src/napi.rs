@@ -691,6 +691,17 @@ impl<'cx> CallCtx<'cx> {
         Ok(Some(n))
     }
 
+    /// Argument `i` as a file descriptor: a non-negative integer that fits
+    /// an `int`, else a RangeError ("fd must be a file descriptor").
+    pub fn fd(&self, i: usize) -> Result<i32> {
+        let fd = self.number(i, "fd")?.unwrap_or(-1.0);
+        if !(fd >= 0.0 && fd <= i32::MAX as f64 && fd.fract() == 0.0) {
+            let msg = format!("fd must be a file descriptor, got {fd}");
+            return Err(JsError::range_error(msg).into());
+        }
+        Ok(fd as i32)
+    }
+
     /// Argument `i` as the `T` inside an external made by [`Env::external`]
     /// with the same `tag`. The tag check is what makes the cast sound: an
     /// external from another addon, or of another type, is refused.

@@ -21,10 +21,7 @@ pub(crate) const METHODS: [(&str, Method); 3] = [
 /// them (src/store/stale-cache.ts). Dirty pages are written back, not dropped.
 fn drop_cache(cx: &mut CallCtx<'_>) -> Result<Value> {
     let env = cx.env();
-    let fd = cx.number(0, "fd")?.unwrap_or(-1.0);
-    if !(fd >= 0.0 && fd <= i32::MAX as f64 && fd.fract() == 0.0) {
-        return Err(JsError::range_error(format!("fd must be a file descriptor, got {fd}")).into());
-    }
+    let fd = cx.fd(0)?;
     let mut range = [0i64; 2];
     for (i, (slot, what)) in range.iter_mut().zip(["offset", "length"]).enumerate() {
         let n = cx.number(1 + i, what)?.unwrap_or(-1.0);
@@ -35,7 +32,7 @@ fn drop_cache(cx: &mut CallCtx<'_>) -> Result<Value> {
         }
         *slot = n as i64;
     }
-    match fadvise::advise(fd as i32, range[0], range[1], fadvise::DONTNEED) {
+    match fadvise::advise(fd, range[0], range[1], fadvise::DONTNEED) {
         0 => env.null(),
         errno => {
             let e = std::io::Error::from_raw_os_error(errno);
