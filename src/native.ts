@@ -234,9 +234,10 @@ export interface Native {
   /**
    * Leaf pages `pageNos[k]` (u64 LE) of `counts[k]` (u32 LE) entries each,
    * taken in order from `head` then `entries` (leaf entries in their page
-   * form, back to back), checksummed; page k at `k * pageSize`.
+   * form, back to back; or, given `starts` (a Uint32Array's bytes), the ones starting
+   * there, in that order), checksummed; page k at `k * pageSize`.
    */
-  storeEncodeLeaves(head: Uint8Array, entries: Uint8Array, counts: Uint8Array, pageNos: Uint8Array, pageSize: number, txid: number): Buffer;
+  storeEncodeLeaves(head: Uint8Array, entries: Uint8Array, counts: Uint8Array, pageNos: Uint8Array, pageSize: number, txid: number, starts?: Uint8Array): Buffer;
   /** Drops the clean cached pages of `fd`'s file in `offset..offset + length` (0: to the end) from the kernel's page cache (posix_fadvise DONTNEED); throws code DROP_CACHE_FAILED. */
   storeDropCache(fd: number, offset: number, length: number): null;
   /** Whether this process reads maps guarded against SIGBUS (x86_64): whether xrpkv maps files here at all. */

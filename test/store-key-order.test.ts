@@ -220,6 +220,46 @@ describe.each([
   });
 });
 
+describe.each([
+  ['512-byte pages, no log', { pageSize: 512, logLimit: 0 }],
+  ['4096-byte pages, the log', { pageSize: 4096 }],
+] as [string, OpenOptions][])('batches past the end of the tree in one commit (%s)', (_name, options) => {
+  // A batch in key order tells the tree that each put's key is above the
+  // last (ops.ts `follows`), so the append tail does not compare them: a
+  // batch whose first keys fall below another batch's tail, then rise past
+  // it, must still land each key in its place.
+  it('land each key in order, whichever batch began the tail', async () => {
+    const rnd = random(options.pageSize! + 1);
+    const path = newPath();
+    let db: Bin = open(path, { ...BIN, ...options });
+    const oracle = new Map<string, Buffer>();
+    const batch = (tag: string, keys: number[]) =>
+      db.batch(
+        keys.map((i) => {
+          oracle.set(key(i).toString(), val(tag, i));
+          return { type: 'put' as const, key: key(i), value: val(tag, i) };
+        }),
+      );
+    const span = (from: number, to: number) => Array.from({ length: (to - from) / 10 }, (_, n) => from + 10 * n);
+    await Promise.all([
+      // Shuffled, past the end of the empty tree: a tail.
+      batch('a', shuffled(span(10_000, 20_000), rnd)),
+      // Issued in key order: below that tail, then past its end.
+      batch('b', [...span(5, 10_005), ...span(20_005, 30_005)]),
+      // Shuffled: its lowest key below the tail b began, the rest past it.
+      batch('c', shuffled([19_997, ...span(30_000, 40_000)], rnd)),
+      // Issued in key order, between keys of every batch before, its last ones past them all: a tail.
+      batch('d', span(3, 40_003)),
+      // Shuffled, each past the last: one tail of entries from three batches.
+      batch('e', shuffled(span(50_000, 60_000), rnd)),
+      batch('f', shuffled(span(60_001, 70_001), rnd)),
+    ]);
+    expectSame(db, oracle);
+    db = await expectSameAfterReopen(db, oracle, path, options);
+    await db.close();
+  });
+});
+
 describe('repeated keys in a large commit', () => {
   it('keeps the last operation on a repeated key, in puts of one turn and in a batch with removals', async () => {
     const rnd = random(11);

@@ -25,6 +25,22 @@ function randomEntries(p: number, n: number, rnd: (n: number) => number): { keys
   return { keys, values };
 }
 
+/** The entries in page form, in a random order, with random junk before each; `starts` lists them in the given order. */
+function scatter(keys: Buffer[], values: LeafValue[], p: number, rnd: (n: number) => number): { bytes: Buffer; starts: Uint32Array } {
+  const order = keys.map((_, i) => i).sort(() => rnd(3) - 1);
+  const starts = new Uint32Array(keys.length);
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (const i of order) {
+    const junk = Buffer.from(Array.from({ length: rnd(9) }, () => rnd(256)));
+    const entry = leafEntryRun([keys[i]], [values[i]], p);
+    starts[i] = at + junk.length;
+    parts.push(junk, entry);
+    at += junk.length + entry.length;
+  }
+  return { bytes: Buffer.concat(parts), starts };
+}
+
 const u32s = (xs: number[]) => {
   const b = Buffer.alloc(4 * xs.length);
   xs.forEach((x, i) => b.writeUInt32LE(x, 4 * i));
@@ -53,11 +69,15 @@ describe('leaf pages from entries in page form (the addon)', () => {
         const head = leafEntryRun(keys.slice(0, cut), values.slice(0, cut), p);
         const rest = leafEntryRun(keys.slice(cut), values.slice(cut), p);
         const counts = pieces.map(([from, to]) => to - from);
-        const got = encodeLeafRuns(p, txid, head, rest, counts, pageNos);
+        const got = encodeLeafRuns(p, txid, head, { bytes: rest }, counts, pageNos);
+        // The same entries after the head scattered in one buffer, junk between them, read from where each starts.
+        const { bytes, starts } = scatter(keys.slice(cut), values.slice(cut), p, rnd);
+        const placed = encodeLeafRuns(p, txid, head, { bytes, starts }, counts, pageNos);
         expect(got.length).toBe(pieces.length * p);
         pieces.forEach(([from, to], k) => {
           const want = encodeLeaf(p, pageNos[k], txid, keys.slice(from, to), values.slice(from, to));
           expect(got.subarray(k * p, (k + 1) * p).equals(want), `round ${round}, page ${k}`).toBe(true);
+          expect(placed.subarray(k * p, (k + 1) * p).equals(want), `round ${round}, page ${k}, placed`).toBe(true);
         });
       }
     });
@@ -65,8 +85,9 @@ describe('leaf pages from entries in page form (the addon)', () => {
 
   it('writes an empty leaf for a count of 0, and no pages for none', () => {
     const empty = Buffer.alloc(0);
-    expect(encodeLeafRuns(512, 3, empty, empty, [0], [7]).equals(encodeLeaf(512, 7, 3, [], []))).toBe(true);
-    expect(encodeLeafRuns(512, 3, empty, empty, [], []).length).toBe(0);
+    expect(encodeLeafRuns(512, 3, empty, { bytes: empty }, [0], [7]).equals(encodeLeaf(512, 7, 3, [], []))).toBe(true);
+    expect(encodeLeafRuns(512, 3, empty, { bytes: empty }, [], []).length).toBe(0);
+    expect(encodeLeafRuns(512, 3, empty, { bytes: empty, starts: new Uint32Array(0) }, [], []).length).toBe(0);
   });
 
   it('throws on bad arguments and on entries that are not whole, valid or fitting', () => {
@@ -102,6 +123,16 @@ describe('leaf pages from entries in page form (the addon)', () => {
     const many = leafEntryRun(Array(5).fill(k), Array(5).fill(big), p);
     expect(() => call(many, [5])).toThrow(/overflow it/);
     expect(() => call(none, [300])).toThrow(/300 entries overflow a page/);
+    // Entries read from where they start: a start past the end, an entry cut short there, a count beyond the starts, starts not whole u32s.
+    const placed = (starts: number[], counts: number[], entries = run) =>
+      native.storeEncodeLeaves(none, entries, u32s(counts), u64s(counts.map(() => 5)), p, 1, Buffer.from(new Uint32Array(starts).buffer));
+    const second = run.length / 2;
+    expect(placed([second, 0], [2]).equals(call(Buffer.concat([run.subarray(second), run.subarray(0, second)]), [2]))).toBe(true);
+    expect(() => placed([0, run.length + 1], [2])).toThrow(/entry 1 starts past the end/);
+    expect(() => placed([0, run.length - 3], [2])).toThrow(/entry 1 is cut short/);
+    expect(() => placed([0], [2])).toThrow(/more entries than the 1 given/);
+    expect(() => placed([0, second], [1])).toThrow(/counts name 1 entries, but more were given/);
+    expect(() => native.storeEncodeLeaves(none, run, u32s([2]), u64s([5]), p, 1, Buffer.alloc(6))).toThrow(/starts must hold 4 bytes per entry/);
   });
 });
 

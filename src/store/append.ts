@@ -5,11 +5,12 @@
 // per entry: it keeps each entry's place (its batch, where it starts, its
 // size in a page), and the commit has the addon write pages straight from
 // those bytes (leaves.ts). Consecutive puts of one batch in issue order
-// are one run of bytes that the addon reads as it lies; entries from
-// elsewhere (a shuffled batch applied in key order: ops.ts) are gathered,
-// a few hundred pages' worth at a time, into one small buffer reused
-// between calls, never into a copy of the whole tail (a fresh buffer of
-// 100 MB costs a page fault per 4 KiB here: a quarter second).
+// are one run of bytes that the addon reads as it lies; entries scattered
+// in one batch (a shuffled batch applied in key order: ops.ts) are read by
+// the addon from where each starts; entries from several batches are
+// gathered, a few hundred pages' worth at a time, into one small buffer
+// reused between calls, never into a copy of the whole tail (a fresh
+// buffer of 100 MB costs a page fault per 4 KiB here: a quarter second).
 //
 // Invariants:
 // - the tail belongs to the rightmost leaf of the tree (tx.ts), and every key
@@ -18,6 +19,7 @@
 //   bytes), its header right before its key and its value right after;
 // - the source buffers are not changed while the tail lives.
 import { LEAF_ENTRY, LEAF_ENTRY_FIELDS, SLOT_SIZE, ValueKind, maxInline } from '../format/page.js';
+import type { EntryRun } from './leaves.js';
 
 const { keyLen: KEY_LEN, valueKind: VALUE_KIND, reserved: RESERVED, valueLen: VALUE_LEN } = LEAF_ENTRY_FIELDS;
 
@@ -67,10 +69,15 @@ export class AppendTail {
   /**
    * Whether the put of the key at `src[keyStart..+keyLen]` and the value at
    * `src[valueStart..+valueLen]` may follow the last entry: an inline value,
-   * the bytes a leaf entry, and the key greater than the last.
+   * the bytes a leaf entry, and the key greater than the last. `follows`:
+   * the caller knows the last two (a packed batch's next put in key order,
+   * after the put that was the last entry), so the bytes are not read: in
+   * a shuffled batch they lie scattered, a cache miss each.
    */
-  takes(src: Buffer, keyStart: number, keyLen: number, valueStart: number, valueLen: number): boolean {
-    if (valueLen > this.maxInline || !isLeafEntry(src, keyStart, keyLen, valueStart, valueLen)) return false;
+  takes(src: Buffer, keyStart: number, keyLen: number, valueStart: number, valueLen: number, follows = false): boolean {
+    if (valueLen > this.maxInline) return false;
+    if (follows && this.count > 0) return true;
+    if (!isLeafEntry(src, keyStart, keyLen, valueStart, valueLen)) return false;
     if (this.count === 0) return true;
     const last = this.count - 1;
     const lastSrc = this.sources[this.sourceOf[last]];
@@ -121,17 +128,20 @@ export class AppendTail {
   }
 
   /**
-   * Entries `from..to` back to back in page form: a view of their batch
-   * when they lie so there, else gathered into a buffer that the next call
+   * Entries `from..to` in page form, for the addon (leaves.ts): a view of
+   * their batch when they lie back to back there; their places in it when
+   * they all lie in one; else gathered into a buffer that the next call
    * reuses (read it before calling again).
    */
-  run(from: number, to: number): Buffer {
-    if (from === to) return Buffer.alloc(0);
+  run(from: number, to: number): EntryRun {
+    if (from === to) return { bytes: Buffer.alloc(0) };
+    // A view of `starts` (offsets, never negative): the addon reads it before the tail changes.
+    if (!this.adjacent && this.sources.length === 1) return { bytes: this.sources[0], starts: new Uint32Array(this.starts.buffer, this.starts.byteOffset + 4 * from, to - from) };
     let bytes = 0;
     for (let i = from; i < to; i++) bytes += this.entrySizes[i] - SLOT_SIZE;
     if (this.adjacent) {
       const start = this.starts[from];
-      return this.sources[this.sourceOf[from]].subarray(start, start + bytes);
+      return { bytes: this.sources[this.sourceOf[from]].subarray(start, start + bytes) };
     }
     if (this.scratch.length < bytes) this.scratch = Buffer.allocUnsafeSlow(Math.max(bytes, 2 * this.scratch.length));
     const out = this.scratch;
@@ -144,7 +154,7 @@ export class AppendTail {
       for (i++; i < to && this.sourceOf[i] === source && this.starts[i] === end; i++) end += this.entrySizes[i] - SLOT_SIZE;
       at += this.sources[source].copy(out, at, start, end);
     }
-    return out.subarray(0, bytes);
+    return { bytes: out.subarray(0, bytes) };
   }
 
   /** Each entry's key and value (views of their batches), in order. */

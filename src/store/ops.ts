@@ -33,7 +33,13 @@ export interface TxnOps extends TxOps {
 
 /** What `apply` and `runTxn` need of a transaction: tx.ts's and log-tx.ts's. */
 export interface Writes extends TxOps {
-  putBytes(src: Buffer, keyStart: number, keyLen: number, valueStart: number, valueLen: number): void;
+  /**
+   * A put of a packed batch's bytes (packed.ts: the key and value lie in a
+   * leaf entry). `follows`: the key is above the key of the write just
+   * before on this transaction, the same batch's put or remove in key
+   * order, so that the tree's append tail (tx.ts) need not compare them.
+   */
+  putBytes(src: Buffer, keyStart: number, keyLen: number, valueStart: number, valueLen: number, follows?: boolean): void;
   /**
    * Whether large batches should come in key order: the tree's, where each
    * key then lands beside the last; the log's hash table does not care.
@@ -95,6 +101,9 @@ export function* applyPacked(tx: Writes, ops: PackedOps, pace: Pace): Steps<numb
   const sorted = tx.prefersKeyOrder ? yield* keyOrderOf(ops, pace) : null;
   const { bytes, ops: fields, count, independent } = ops;
   let failed = 0;
+  // In key order (sorted, or issued so: a null order of a batch this large), each key is above the last applied.
+  const ascending = sorted !== null || (tx.prefersKeyOrder && count >= KEY_ORDER_MIN);
+  let applied = false;
   yield* eachPaced(count, pace, (k) => {
     let i = k;
     if (sorted) {
@@ -103,8 +112,10 @@ export function* applyPacked(tx: Writes, ops: PackedOps, pace: Pace): Steps<numb
     }
     if (independent && ops.failures?.has(i)) return;
     const f = FIELDS * i;
+    const follows = ascending && applied;
+    applied = true;
     try {
-      if (fields[f] === PUT) tx.putBytes(bytes, fields[f + 1], fields[f + 2], fields[f + 3], fields[f + 4]);
+      if (fields[f] === PUT) tx.putBytes(bytes, fields[f + 1], fields[f + 2], fields[f + 3], fields[f + 4], follows);
       else tx.remove(bytes.subarray(fields[f + 1], fields[f + 1] + fields[f + 2]));
     } catch (e) {
       if (!independent || !isPageFailure(e)) throw e;

@@ -166,10 +166,12 @@ export class WriteTx {
    * `put` of the key at `src[keyStart..+keyLen]` and the value at
    * `src[valueStart..+valueLen]`; an ascending put past the tree's end
    * whose bytes are a leaf entry (packed.ts packs them so) joins the tail's
-   * run of them and makes no object at all.
+   * run of them and makes no object at all. `follows` (ops.ts): the key is
+   * above the last write's, which, if the tail is there, was the tail's
+   * last entry (every other write flushes the tail first).
    */
-  putBytes(src: Buffer, keyStart: number, keyLen: number, valueStart: number, valueLen: number): void {
-    if (this.tail?.takes(src, keyStart, keyLen, valueStart, valueLen)) {
+  putBytes(src: Buffer, keyStart: number, keyLen: number, valueStart: number, valueLen: number, follows = false): void {
+    if (this.tail?.takes(src, keyStart, keyLen, valueStart, valueLen, follows)) {
       this.tail.push(src, keyStart, keyLen, valueLen);
       this.entries++;
       return;
@@ -420,7 +422,7 @@ export class WriteTx {
       const from = pieces[first][0];
       const to = pieces[end - 1][1];
       const head = from < own ? leafEntryRun(leaf.keys.slice(from, Math.min(to, own)), leaf.values.slice(from, Math.min(to, own)), this.p) : EMPTY;
-      const run = to > own ? tail.run(Math.max(from, own) - own, to - own) : EMPTY;
+      const run = to > own ? tail.run(Math.max(from, own) - own, to - own) : { bytes: EMPTY };
       const counts = pieces.slice(first, end).map(([a, b]) => b - a);
       const bytes = encodeLeafRuns(this.p, this.txid, head, run, counts, pageNos.slice(first, end));
       for (let k = first; k < end; k++) this.pages.set(pageNos[k], bytes.subarray((k - first) * this.p, (k - first + 1) * this.p));
