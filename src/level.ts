@@ -286,13 +286,13 @@ export class XrpkvLevel<KDefault = string, VDefault = string> extends AbstractLe
 
   async _has(key: Buffer, options: { snapshot?: XrpkvSnapshot }): Promise<boolean> {
     const snap = this.read(options);
-    return snap ? snap.find(key) !== undefined : this.store.has(key);
+    return snap ? snap.find(key, false) !== undefined : this.store.has(key);
   }
 
   async _hasMany(keys: Buffer[], options: { snapshot?: XrpkvSnapshot }): Promise<boolean[]> {
     const snap = this.read(options) ?? storeSnapshot(this.store);
     try {
-      return keys.map((k) => snap.find(k) !== undefined);
+      return keys.map((k) => snap.find(k, false) !== undefined);
     } finally {
       if (!options.snapshot) snap.release();
     }

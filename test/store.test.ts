@@ -5,6 +5,7 @@ import { pack } from 'msgpackr';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   CorruptionError,
+  type Database,
   DatabaseClosedError,
   KeyTooLargeError,
   checkFile,
@@ -74,6 +75,24 @@ describe('reads and writes', () => {
     expect(again.getBinaryFast('big')).toEqual(pack('x'.repeat(5000)));
     expect(again.getBinaryFast('logged')).toEqual(pack([1, 2]));
     expect(again.getBinaryFast('missing')).toBeUndefined();
+    await again.close();
+  });
+
+  it('values read together stay whole; getBinaryFast answers from the buffer the next read reuses', async () => {
+    // Buffered reads of leaves go through one reused buffer: a value kept past the next read must be a copy.
+    const db = fresh({ pageSize: 4096, valueEncoding: 'binary', logLimit: 0 }) as unknown as Database<number, Buffer>;
+    const value = (i: number) => Buffer.alloc(200, i % 251);
+    await db.batch(Array.from({ length: 2000 }, (_, i) => ({ type: 'put' as const, key: i, value: value(i) })));
+    await db.close();
+    // One level decoded in memory, so the leaves are read from the file; walks, so getMany reads each in turn.
+    const again = open<number, Buffer>(db.path, { valueEncoding: 'binary', cacheLevels: 1, lookup: 'walk' });
+    expect(await again.getMany([3, 1500, 7, 1999])).toEqual([value(3), value(1500), value(7), value(1999)]);
+    const first = again.getSync(3)!;
+    expect(again.has(1999)).toBe(true);
+    expect(again.getSync(1500)).toEqual(value(1500));
+    expect(first).toEqual(value(3));
+    expect(again.getBinaryFast(7)).toEqual(value(7));
+    expect(again.getBinaryFast(1998)).toEqual(value(1998));
     await again.close();
   });
 

@@ -37,17 +37,17 @@ export class AutoLookup {
     this.gathered = new TurnBatch(xrp, this.choice.counts);
   }
 
-  /** A synchronous lookup (the tree's answer, the log not consulted). */
-  lookupSync(snap: Snapshot, key: Buffer): LeafValue | undefined {
+  /** A synchronous lookup (the tree's answer, the log not consulted); `copy` as Snapshot.find's. */
+  lookupSync(snap: Snapshot, key: Buffer, copy = true): LeafValue | undefined {
     const start = snap.descendCached(key);
     if (start.done) return this.choice.cachedHit(start.value);
     if (this.warming()) {
       this.choice.counts.walked++;
-      return snap.lookupFrom(start.page, start.depth, key);
+      return snap.lookupFrom(start.page, start.depth, key, copy);
     }
     const path = this.choice.syncPath();
     const t = performance.now();
-    const v = path === 'chain' ? this.xrp.chainSync(snap, start, key) : snap.lookupFrom(start.page, start.depth, key);
+    const v = path === 'chain' ? this.xrp.chainSync(snap, start, key) : snap.lookupFrom(start.page, start.depth, key, copy);
     this.choice.record(path, performance.now() - t);
     return v;
   }

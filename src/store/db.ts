@@ -470,7 +470,8 @@ export class Database<K = unknown, V = any> {
     const tx = this.joinedTx();
     if (tx) return tx.get(key);
     const k = this.lookupKey(key);
-    return this.reading((snap) => this.decode(snap, this.find(snap, k)));
+    // Decoded at once, into a copy or new objects (encoding.ts): the value may be a view of the reused buffer.
+    return this.reading((snap) => this.decode(snap, this.find(snap, k, false)));
   }
 
   /**
@@ -482,7 +483,7 @@ export class Database<K = unknown, V = any> {
   getBinaryFast(key: K): Buffer | undefined {
     const k = this.lookupKey(key);
     return this.reading((snap) => {
-      const v = this.find(snap, k);
+      const v = this.find(snap, k, false);
       return v === undefined ? undefined : snap.value(v);
     });
   }
@@ -525,7 +526,7 @@ export class Database<K = unknown, V = any> {
     const tx = this.joinedTx();
     if (tx) return tx.has(key);
     const k = this.lookupKey(key);
-    return this.reading((snap) => this.find(snap, k) !== undefined);
+    return this.reading((snap) => this.find(snap, k, false) !== undefined);
   }
 
   /**
@@ -568,10 +569,12 @@ export class Database<K = unknown, V = any> {
     return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   }
 
-  private find(snap: Snapshot, k: Buffer): LeafValue | undefined {
-    if (!this.xrp) return snap.find(k);
+  /** `k`'s value in `snap`, by the handle's lookup path; `copy` false as Snapshot.find's (a sync chain's value is always a copy). */
+  private find(snap: Snapshot, k: Buffer, copy = true): LeafValue | undefined {
+    if (!this.xrp) return snap.find(k, copy);
     const recent = snap.recent(k);
-    return recent === undefined ? (this.auto ?? this.xrp).lookupSync(snap, k) : (recent ?? undefined);
+    if (recent !== undefined) return recent ?? undefined;
+    return this.auto ? this.auto.lookupSync(snap, k, copy) : this.xrp.lookupSync(snap, k);
   }
 
   /** getMany's lookups on `xrp`: one batch of chains for the keys the log does not answer. */

@@ -107,13 +107,18 @@ export class Snapshot {
       const logged = this.overlay.holds(src, at, len, h, this.meta.txid);
       if (logged !== undefined) return logged;
     }
-    return this.meta.root !== 0 && this.lookup(src.subarray(at, at + len)) !== undefined;
+    return this.meta.root !== 0 && this.lookup(src.subarray(at, at + len), false) !== undefined;
   }
 
-  /** The value stored under `key` as of this snapshot, log included, or undefined. */
-  find(key: Buffer): LeafValue | undefined {
+  /**
+   * The value stored under `key` as of this snapshot, log included, or
+   * undefined. `copy` false: the value may be a view of the buffer the next
+   * read reuses (for a caller done with it before then: `getBinaryFast`,
+   * an existence check).
+   */
+  find(key: Buffer, copy = true): LeafValue | undefined {
     const v = this.recent(key);
-    return v === undefined ? this.lookup(key) : (v ?? undefined);
+    return v === undefined ? this.lookup(key, copy) : (v ?? undefined);
   }
 
   release(): void {
@@ -209,13 +214,13 @@ export class Snapshot {
     return this.checkPointer(pageNo, branchChild(page, keyBounds(page, i.index, false, pageNo)[0]));
   }
 
-  /** The value the tree (without the log) holds under `key`, or undefined: one page per level. */
-  lookup(key: Buffer): LeafValue | undefined {
-    return this.meta.root === 0 ? undefined : this.lookupFrom(this.meta.root, 0, key);
+  /** The value the tree (without the log) holds under `key`, or undefined: one page per level (`copy` as `find`'s). */
+  lookup(key: Buffer, copy = true): LeafValue | undefined {
+    return this.meta.root === 0 ? undefined : this.lookupFrom(this.meta.root, 0, key, copy);
   }
 
   /** `lookup` from page `pageNo` at `depth` down. */
-  lookupFrom(pageNo: number, depth: number, key: Buffer): LeafValue | undefined {
+  lookupFrom(pageNo: number, depth: number, key: Buffer, copy = true): LeafValue | undefined {
     const { height } = this.meta;
     for (; depth < height; depth++) {
       const last = depth === height - 1;
@@ -238,8 +243,8 @@ export class Snapshot {
         pageNo = next as number;
         continue;
       }
-      // A value in the reused buffer is copied out before the next read overwrites it.
-      return Buffer.isBuffer(next) && pager.isShared(page) ? Buffer.from(next) : (next as LeafValue | undefined);
+      // A value in the reused buffer is copied out before the next read overwrites it, unless the caller is done with it by then.
+      return copy && Buffer.isBuffer(next) && pager.isShared(page) ? Buffer.from(next) : (next as LeafValue | undefined);
     }
     return undefined;
   }
