@@ -19,7 +19,7 @@ import { keyOrder } from '../src/store/key-order.js';
 import { PackedOps } from '../src/store/packed.js';
 import { Pace, UNPACED } from '../src/store/pace.js';
 import { KEY_ORDER_MIN } from '../src/store/ops.js';
-import { damagePage, layout, random, readEachTurn, shuffled } from './store-fixtures.js';
+import { damagePage, layout, random, readEachTurn, seedsFrom, shuffled } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
 const tmp = tempDir();
@@ -258,6 +258,58 @@ describe.each([
     db = await expectSameAfterReopen(db, oracle, path, options);
     await db.close();
   });
+});
+
+/** Seeds of the random large batches: 5, or XRPKV_LARGE_BATCH_SEEDS=1-40 for a longer search by hand. */
+const LARGE_BATCH_SEEDS = seedsFrom('XRPKV_LARGE_BATCH_SEEDS', '5');
+
+describe.each([
+  ['512-byte pages, no log', { pageSize: 512, logLimit: 0 }],
+  ['4096-byte pages, the log', { pageSize: 4096 }],
+] as [string, OpenOptions][])('random large batches (%s)', (_name, options) => {
+  // Batches large enough to go to the tree in key order (KEY_ORDER_MIN and
+  // up), sorted or shuffled, several in one commit: puts past the end of
+  // the tree (the append tail), among its keys, repeated, removes, values
+  // too long to sit inline. Each commit must leave what a Map says.
+  for (const seed of LARGE_BATCH_SEEDS) {
+    it(`agree with a Map, seed ${seed}`, async () => {
+      const rnd = random(seed * 7919 + options.pageSize!);
+      const path = newPath();
+      let db: Bin = open(path, { ...BIN, ...options });
+      const oracle = new Map<string, Buffer>();
+      let top = 0;
+      const value = (tag: string, i: number) => (rnd(30) === 0 ? Buffer.from(`${tag}:${i}:`.padEnd(options.pageSize! * 2, '#')) : val(tag, i));
+      for (let round = 0; round < 10; round++) {
+        const batches: { type: 'put' | 'del'; key: Buffer; value?: Buffer }[][] = [];
+        for (let b = 1 + rnd(3); b > 0; b--) {
+          const n = KEY_ORDER_MIN + rnd(1500);
+          const ops: { type: 'put' | 'del'; key: Buffer; value?: Buffer }[] = [];
+          for (let j = 0; j < n; j++) {
+            const r = rnd(100);
+            // Mostly past the highest key so far (the tail), else anywhere below it.
+            const i = r < 55 ? (top += 1 + rnd(3)) : rnd(top + 1);
+            ops.push(r >= 90 ? { type: 'del', key: key(i) } : { type: 'put', key: key(i), value: value(`r${round}b${b}`, i) });
+          }
+          // Repeats of keys just written, later in the batch.
+          for (let j = rnd(20); j > 0; j--) {
+            const again = ops[rnd(ops.length)];
+            ops.push({ type: 'put', key: again.key, value: value(`again${round}`, j) });
+          }
+          batches.push(rnd(3) === 0 ? ops : shuffled(ops, rnd));
+        }
+        for (const ops of batches) {
+          for (const op of ops) {
+            if (op.type === 'put') oracle.set(op.key.toString(), op.value!);
+            else oracle.delete(op.key.toString());
+          }
+        }
+        await Promise.all(batches.map((ops) => db.batch(ops)));
+        if (round % 4 === 3) db = await expectSameAfterReopen(db, oracle, path, options);
+        else expectSame(db, oracle);
+      }
+      await db.close();
+    });
+  }
 });
 
 describe('repeated keys in a large commit', () => {
