@@ -67,6 +67,29 @@ describe('creating and opening', () => {
     expect(readdirSync(dir).sort()).toEqual(['new.db', 'new.db-lock']);
     expect(checkFile(join(dir, 'new.db')).ok).toBe(true);
   });
+
+  it('makes the missing directories above a new database, as lmdb-js does; a read-only open makes none', async () => {
+    const top = join(tmp.dir, 'parents');
+    const path = join(top, 'a', 'b', 'new.db');
+    expect(() => open(path, { readOnly: true })).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    expect(existsSync(top)).toBe(false);
+    const db = open(path);
+    await db.put('k', 1);
+    await db.close();
+    expect(readdirSync(join(top, 'a', 'b')).sort()).toEqual(['new.db', 'new.db-lock']);
+    const again = open(path, { readOnly: true });
+    expect(again.getSync('k')).toBe(1);
+    await again.close();
+  });
+
+  it('refuses to create under a path that is not a directory, with CREATE_FAILED and nothing left behind', () => {
+    const dir = join(tmp.dir, 'not-a-dir');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'file'), 'x');
+    const path = join(dir, 'file', 'new.db');
+    expect(() => open(path)).toThrow(expect.objectContaining({ name: 'StoreError', code: 'CREATE_FAILED', message: expect.stringContaining(path) }));
+    expect(readdirSync(dir)).toEqual(['file']);
+  });
 });
 
 describe('what opening falls back from is reported', () => {

@@ -7,8 +7,8 @@
 // page), and replay its log into the overlay (refresh.ts). What opening had to fall back from
 // (a damaged meta page, a torn log commit, stale cached pages) is kept as
 // `recovery`, for the handle to report.
-import { closeSync, constants, fsyncSync, linkSync, openSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, constants, fsyncSync, linkSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { CorruptionError, StoreError } from '../errors.js';
 import { decodeMeta, encodeMeta, metaPageOf, probePageSize, validMetas, type Meta } from '../format/meta.js';
 import { META_PAGES, PAGE_SIZES, PageType } from '../format/page.js';
@@ -67,16 +67,37 @@ export function syncDirectory(path: string): void {
 }
 
 /**
+ * Makes the directories missing above `path` (as lmdb-js does for its
+ * path), each synced into its parent when `sync` is on, so that a crash
+ * cannot keep the database's name and lose the directory it is in.
+ */
+function makeParents(path: string, sync: boolean): void {
+  const dir = resolve(dirname(path));
+  const first = mkdirSync(dir, { recursive: true });
+  if (first === undefined || !sync) return;
+  // `syncDirectory(d)` syncs d's parent: every directory made, up to the first, which an existing one holds.
+  for (let made = dir; ; made = dirname(made)) {
+    syncDirectory(made);
+    if (made === resolve(first) || made === dirname(made)) break;
+  }
+}
+
+/**
  * Creates a new database at `path`, whole or not at all: its meta pages go
  * to a temporary file beside it, synced, which then gets the name with
  * link(2), which fails rather than replace a file another process made
- * meanwhile (then that one is opened). A failure (no space, EIO) leaves
- * nothing at `path`.
+ * meanwhile (then that one is opened). A failure (no space, EIO, a parent
+ * that is not a directory) leaves nothing at `path` and throws
+ * `StoreError` CREATE_FAILED.
  */
 function createFile(path: string, pageSize: number, sync: boolean, codes: EncodingCodes): void {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.creating`);
-  let fd: number | undefined = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o644);
+  let fd: number | undefined;
+  let made = false;
   try {
+    makeParents(path, sync);
+    fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o644);
+    made = true;
     const pages = newMetaPages(pageSize, codes);
     for (let done = 0; done < pages.length; ) done += writeSync(fd, pages, done, pages.length - done, done);
     if (sync) fsyncSync(fd);
@@ -91,7 +112,7 @@ function createFile(path: string, pageSize: number, sync: boolean, codes: Encodi
     throw new StoreError(`${path}: cannot create the database: ${(e as Error).message}`, 'CREATE_FAILED', { cause: e });
   } finally {
     if (fd !== undefined) closeSync(fd);
-    unlinkSync(temporary);
+    if (made) unlinkSync(temporary);
   }
   if (sync) syncDirectory(path);
 }
@@ -172,7 +193,9 @@ function exists(path: string): boolean {
     closeSync(openSync(path, constants.O_RDONLY));
     return true;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    // ENOTDIR: a parent is a file; creating there fails, as CREATE_FAILED.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
     throw e;
   }
 }
