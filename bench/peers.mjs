@@ -165,6 +165,8 @@ async function runCold(store, path, r) {
   const t = performance.now();
   const db = await store.open(path);
   r.coldOpenMs = performance.now() - t;
+  // How reads run on the loaded file (the first open's answer was for an empty one).
+  r.reads = store.describe(db);
   let missing = 0;
   let io = ioCounters();
   const cold = await firstPassRate(
@@ -218,7 +220,7 @@ function printColdTarget(results) {
   const ratio = x / l;
   console.log(
     `target: xrpkv's fastest cold read path >= 1.0x lmdb-js's: ${ratio >= 1 ? 'MET' : 'NOT MET'} ` +
-      `(xrpkv ${fmt(x)} gets/s, lookup '${lookup}', direct ${xrpkv.direct}; lmdb-js ${fmt(l)} gets/s: ${ratio.toFixed(2)}x)`,
+      `(xrpkv ${fmt(x)} gets/s, ${results.xrpkv.reads}; lmdb-js ${fmt(l)} gets/s: ${ratio.toFixed(2)}x)`,
   );
 }
 
