@@ -277,16 +277,37 @@ mod tests {
                 x as u8
             })
             .collect();
-        for len in (0..300).chain([511, 512, 1024, 4092, 4096, 4100]) {
+        for len in (0..300)
+            .chain((300..800).step_by(7))
+            .chain([511, 512, 1024, 4092, 4096, 4100])
+        {
             for start in [0, 1, 7, 13] {
                 let s = &bytes[start..start + len];
-                assert_eq!(crc32(s), reference(s), "len {len} start {start}");
-                assert_eq!(
-                    tables_crc32(!0, s),
-                    reference(s),
-                    "tables, len {len} start {start}"
-                );
+                let want = reference(s);
+                assert_eq!(crc32(s), want, "len {len} start {start}");
+                assert_eq!(tables_crc32(!0, s), want, "tables, len {len} start {start}");
+                // Each way this CPU has, not only the one `crc32` picks.
+                #[cfg(target_arch = "x86_64")]
+                if len >= clmul::MIN_LEN && clmul::available() {
+                    // SAFETY: `available` saw what `clmul::crc32` needs.
+                    assert_eq!(
+                        unsafe { clmul::crc32(s) },
+                        want,
+                        "clmul, len {len} start {start}"
+                    );
+                    if len >= clmul::WIDE_MIN_LEN && clmul::wide_available() {
+                        // SAFETY: and `wide_available`, what `crc32_wide` needs.
+                        let wide = unsafe { clmul::crc32_wide(s) };
+                        assert_eq!(wide, want, "wide, len {len} start {start}");
+                    }
+                }
             }
+        }
+        #[cfg(target_arch = "x86_64")]
+        if !clmul::wide_available() {
+            println!(
+                "crc32: this CPU lacks vpclmulqdq or avx512f: the 512-bit fold is not tested here"
+            );
         }
     }
 }
