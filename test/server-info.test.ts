@@ -83,6 +83,7 @@ describe('INFO', () => {
       expect(f.lookup_reason).toMatch(/^lookup 'auto': lookups the store's cache finishes walk/);
       for (const n of ['lookups_cached', 'lookups_walked', 'lookups_chained', 'lookups_batched', 'lookup_batches']) expect(f[n], n).toMatch(/^\d+$/);
       expect(f.lookup_sync_path).toMatch(/^(measuring|walk|chain)$/);
+      expect(f.lookup_scan_path).toMatch(/^(measuring|walk|chain)$/);
       // The walk server's INFO has none of these.
       expect(fields(await connect().info('xrpkv')).lookups_cached).toBeUndefined();
     } finally {

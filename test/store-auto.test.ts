@@ -165,7 +165,7 @@ describe("lookup 'auto'", () => {
     await expect(db.get(key(3))).rejects.toThrow(/closed/);
   });
 
-  it('scans that leave the cache run range.c; reverse ones and those the cache starts walk', async () => {
+  it('a first scan that leaves the cache runs range.c (both paths are measured, chain first); reverse ones walk', async () => {
     const db = await filled(3000, { pageSize: 512, cacheLevels: 0, cacheSize: 0 });
     const s = spies();
     expect([...db.getRange({ start: key(100), limit: 5 })].map(({ value }) => String(value))).toEqual([100, 101, 102, 103, 104].map((i) => `value ${i}`));

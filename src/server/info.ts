@@ -177,7 +177,7 @@ function sections(server: ServerState, keyspace: Keyspace): Section[] {
   ];
 }
 
-/** Under lookup 'auto': how many lookups each path served, and what a getSync that must read does now. */
+/** Under lookup 'auto': how many lookups each path served, and what a getSync, a turn's gathered gets and a scan that must read do now. */
 function autoLines(counts: AutoStats | undefined): [string, string | number][] {
   if (counts === undefined) return [];
   return [
@@ -188,6 +188,7 @@ function autoLines(counts: AutoStats | undefined): [string, string | number][] {
     ['lookup_batches', counts.batches],
     ['lookup_sync_path', counts.sync.path],
     ['lookup_gathered_path', counts.gathered.path],
+    ['lookup_scan_path', counts.scans.path],
   ];
 }
 

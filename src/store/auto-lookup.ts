@@ -10,19 +10,20 @@
 // number, type and level. Keys the log holds are answered before any of
 // this (db.ts), and are not counted here.
 import type { LeafValue } from '../format/page.js';
-import { LookupChoice, type LookupCounts, type SyncChoice } from './lookup-choice.js';
+import { LookupChoice, ScanChoice, type LookupCounts, type SyncChoice, type SyncPath } from './lookup-choice.js';
 import { TurnBatch, type BatchChoice } from './lookup-gather.js';
 import type { Snapshot } from './snapshot.js';
 import type { ChainAsk, XrpLookup } from './xrp-lookup.js';
 
 const EMPTY = Buffer.alloc(0);
 
-/** `stats().lookups`: what `auto` has done, and what it does now with a synchronous lookup and with a turn's gathered lookups that must read. */
-export type AutoStats = LookupCounts & { sync: SyncChoice; gathered: BatchChoice };
+/** `stats().lookups`: what `auto` has done, and what it does now with a synchronous lookup, a turn's gathered lookups and a range scan that must read. */
+export type AutoStats = LookupCounts & { sync: SyncChoice; gathered: BatchChoice; scans: SyncChoice };
 
 export class AutoLookup {
   readonly choice = new LookupChoice();
   private readonly gathered: TurnBatch;
+  private readonly scans = new ScanChoice();
 
   /**
    * `warming`: whether the store's cache is being warmed (prefetch.ts). A
@@ -87,19 +88,25 @@ export class AutoLookup {
   }
 
   /**
-   * Whether a range scan from `start` runs bpf/range.c: a forward one whose
-   * first leaf memory does not hold (a reverse one, or one memory can
-   * start, runs the TypeScript cursor).
+   * How a range scan from `start` runs: a reverse one, or one whose first
+   * leaf memory holds, walks (the TypeScript cursor) untimed; a forward one
+   * that must read takes the path ScanChoice picks, timed when `measure`
+   * (then `scanned` takes its cost).
    */
-  scanChains(snap: Snapshot, start: Buffer | undefined, reverse: boolean): boolean {
-    const chains = !reverse && !snap.descendCached(start ?? EMPTY).done;
-    if (chains) this.choice.counts.scansChained++;
+  scanPath(snap: Snapshot, start: Buffer | undefined, reverse: boolean): { path: SyncPath; measure: boolean } {
+    const next = reverse || snap.descendCached(start ?? EMPTY).done ? { path: 'walk' as const, measure: false } : this.scans.next();
+    if (next.path === 'chain') this.choice.counts.scansChained++;
     else this.choice.counts.scansWalked++;
-    return chains;
+    return next;
+  }
+
+  /** A timed scan's cost: `ms` spent producing `rows` rows by `path`. */
+  scanned(path: SyncPath, ms: number, rows: number): void {
+    this.scans.record(path, ms, rows);
   }
 
   get stats(): AutoStats {
-    return { ...this.choice.counts, sync: this.choice.sync, gathered: this.gathered.choice };
+    return { ...this.choice.counts, sync: this.choice.sync, gathered: this.gathered.choice, scans: this.scans.choice };
   }
 
   /** Settles once no gathered batch is queued or running. */

@@ -243,8 +243,32 @@ function choice<T extends string>(value: unknown, name: string, choices: readonl
 }
 
 /** The scan `chains()` picks when it first runs (so that a page it reads to decide fails the iteration, not the call that made it). */
-function* chosen<T>(chains: () => boolean, chained: () => Generator<T, undefined>, walked: () => Generator<T, undefined>): Generator<T, undefined> {
-  return yield* chains() ? chained() : walked();
+/** A scan under `auto`: its path picked when it starts (its first `next`), and timed when `auto` asks. */
+function* autoScan<T>(auto: AutoLookup, snap: Snapshot, b: Bounds, chained: () => Generator<T, undefined>, walked: () => Generator<T, undefined>): Generator<T, undefined> {
+  const { path, measure } = auto.scanPath(snap, b.start, b.reverse);
+  const rows = path === 'chain' ? chained() : walked();
+  if (!measure) return yield* rows;
+  // Only the time spent producing rows counts, not the caller's between them.
+  let ms = 0;
+  let n = 0;
+  let finished = false;
+  try {
+    for (;;) {
+      const t = performance.now();
+      const r = rows.next();
+      ms += performance.now() - t;
+      if (r.done) {
+        finished = true;
+        return undefined;
+      }
+      n++;
+      yield r.value;
+    }
+  } finally {
+    // Ended early (the caller stopped, or a row failed): the rows' own cleanup runs, as `yield*` would run it.
+    if (!finished) rows.return(undefined);
+    auto.scanned(path, ms, n);
+  }
 }
 
 /** A property of a handle's own, for Object.defineProperties (db.ts `viewWith`). */
@@ -670,7 +694,7 @@ export class Database<K = unknown, V = any> {
       // With logged keys, range.c may be asked for more pairs than `limit`: some may be hidden.
       const chained = () => withRecent(snap, xrpRange(xrp!, snap, start, end, snap.overlay.size === 0 ? limit : Infinity), b, each, alive);
       const walked = () => range(snap, b, each, alive);
-      return auto ? chosen(() => auto.scanChains(snap, start, reverse), chained, walked) : xrp && !reverse ? chained() : walked();
+      return auto ? autoScan(auto, snap, b, chained, walked) : xrp && !reverse ? chained() : walked();
     };
     const gen = eachSegment(segmentBounds(this.space.segments, bounds, maxKeyLen(this.pageSize)), bounds.limit, scan);
     const done = () => {
