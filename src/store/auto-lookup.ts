@@ -10,7 +10,7 @@
 // number, type and level. Keys the log holds are answered before any of
 // this (db.ts), and are not counted here.
 import type { LeafValue } from '../format/page.js';
-import { LookupChoice, ScanChoice, type LookupCounts, type SyncChoice, type SyncPath } from './lookup-choice.js';
+import { COST_WEIGHT, LookupChoice, ScanChoice, type LookupCounts, type ScanTurn, type SyncChoice } from './lookup-choice.js';
 import { TurnBatch, type BatchChoice } from './lookup-gather.js';
 import type { Snapshot } from './snapshot.js';
 import type { ChainAsk, XrpLookup } from './xrp-lookup.js';
@@ -93,16 +93,16 @@ export class AutoLookup {
    * that must read takes the path ScanChoice picks, timed when `measure`
    * (then `scanned` takes its cost).
    */
-  scanPath(snap: Snapshot, start: Buffer | undefined, reverse: boolean): { path: SyncPath; measure: boolean } {
-    const next = reverse || snap.descendCached(start ?? EMPTY).done ? { path: 'walk' as const, measure: false } : this.scans.next();
+  scanPath(snap: Snapshot, start: Buffer | undefined, reverse: boolean): ScanTurn {
+    const next = reverse || snap.descendCached(start ?? EMPTY).done ? { path: 'walk' as const, measure: false, weight: COST_WEIGHT } : this.scans.next();
     if (next.path === 'chain') this.choice.counts.scansChained++;
     else this.choice.counts.scansWalked++;
     return next;
   }
 
-  /** A timed scan's cost: `ms` spent producing `rows` rows by `path`. */
-  scanned(path: SyncPath, ms: number, rows: number): void {
-    this.scans.record(path, ms, rows);
+  /** A timed scan's cost: `ms` spent producing `rows` rows as `turn` said. */
+  scanned(turn: ScanTurn, ms: number, rows: number): void {
+    this.scans.record(turn, ms, rows);
   }
 
   get stats(): AutoStats {

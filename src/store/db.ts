@@ -245,9 +245,9 @@ function choice<T extends string>(value: unknown, name: string, choices: readonl
 /** The scan `chains()` picks when it first runs (so that a page it reads to decide fails the iteration, not the call that made it). */
 /** A scan under `auto`: its path picked when it starts (its first `next`), and timed when `auto` asks. */
 function* autoScan<T>(auto: AutoLookup, snap: Snapshot, b: Bounds, chained: () => Generator<T, undefined>, walked: () => Generator<T, undefined>): Generator<T, undefined> {
-  const { path, measure } = auto.scanPath(snap, b.start, b.reverse);
-  const rows = path === 'chain' ? chained() : walked();
-  if (!measure) return yield* rows;
+  const turn = auto.scanPath(snap, b.start, b.reverse);
+  const rows = turn.path === 'chain' ? chained() : walked();
+  if (!turn.measure) return yield* rows;
   // Only the time spent producing rows counts, not the caller's between them.
   let ms = 0;
   let n = 0;
@@ -267,7 +267,7 @@ function* autoScan<T>(auto: AutoLookup, snap: Snapshot, b: Bounds, chained: () =
   } finally {
     // Ended early (the caller stopped, or a row failed): the rows' own cleanup runs, as `yield*` would run it.
     if (!finished) rows.return(undefined);
-    auto.scanned(path, ms, n);
+    auto.scanned(turn, ms, n);
   }
 }
 

@@ -179,8 +179,22 @@ export const SCAN_PROBE_EVERY = 64;
 export const SCAN_PROBE_RUN = 2;
 /** One scan in this many of the favoured path is measured: a clock read per row costs a few percent of a row. */
 export const SCAN_MEASURE_EVERY = 8;
-/** The newest scan's share of its path's average: a scan is many rows, and the other path is measured rarely. */
-export const SCAN_WEIGHT = 1 / 4;
+/**
+ * A timed scan's share of its path's average: a probe's, or one of the
+ * first, weighs more (the other path is measured rarely); one of the
+ * favoured path's, as a lookup's does (COST_WEIGHT). At 1/4 for all, one
+ * slow walk (a GC pause in it) made the cursor look dearer than range.c
+ * for a probe period at a time: 14% of bench:peers' scans chained where
+ * walks cost 0.96 us a row and chains 1.44.
+ */
+export const SCAN_PROBE_WEIGHT = 1 / 4;
+
+/** How one scan runs (ScanChoice.next): its path, whether it is timed, and its sample's weight. */
+export interface ScanTurn {
+  path: SyncPath;
+  measure: boolean;
+  weight: number;
+}
 
 /**
  * A range scan that leaves the cache walks (the TypeScript cursor, reading
@@ -195,27 +209,31 @@ export class ScanChoice {
   private probing = 0;
   private sinceMeasured = 0;
 
-  /** The path of the next scan that leaves the cache, and whether to time it (then `record` its cost). */
-  next(): { path: SyncPath; measure: boolean } {
+  /**
+   * The path of the next scan that leaves the cache, whether to time it,
+   * and the weight its sample then takes (`record`).
+   */
+  next(): ScanTurn {
     const { walk, chain } = this.cost;
-    if (walk.samples < FIRST_SCANS || chain.samples < FIRST_SCANS) return { path: chain.samples <= walk.samples ? 'chain' : 'walk', measure: true };
+    const rare = (path: SyncPath): ScanTurn => ({ path, measure: true, weight: SCAN_PROBE_WEIGHT });
+    if (walk.samples < FIRST_SCANS || chain.samples < FIRST_SCANS) return rare(chain.samples <= walk.samples ? 'chain' : 'walk');
     const best: SyncPath = chain.average <= walk.average ? 'chain' : 'walk';
     const other: SyncPath = best === 'chain' ? 'walk' : 'chain';
     if (this.probing > 0) {
       this.probing--;
-      return { path: other, measure: true };
+      return rare(other);
     }
     if (++this.sinceProbe >= SCAN_PROBE_EVERY) {
       this.sinceProbe = 0;
       this.probing = SCAN_PROBE_RUN - 1;
-      return { path: other, measure: true };
+      return rare(other);
     }
-    return { path: best, measure: ++this.sinceMeasured % SCAN_MEASURE_EVERY === 0 };
+    return { path: best, measure: ++this.sinceMeasured % SCAN_MEASURE_EVERY === 0, weight: COST_WEIGHT };
   }
 
-  /** Records a timed scan: `ms` spent producing its `rows` rows (none: nothing learnt). */
-  record(path: SyncPath, ms: number, rows: number): void {
-    if (rows > 0) this.cost[path].add(ms / rows, SCAN_WEIGHT);
+  /** Records a timed scan: `ms` spent producing its `rows` rows by `turn.path` (none: nothing learnt). */
+  record(turn: ScanTurn, ms: number, rows: number): void {
+    if (rows > 0) this.cost[turn.path].add(ms / rows, turn.weight);
   }
 
   /** What a scan that leaves the cache does now, and each path's cost per row. */
