@@ -242,8 +242,11 @@ function choice<T extends string>(value: unknown, name: string, choices: readonl
   return value as T;
 }
 
-/** The scan `chains()` picks when it first runs (so that a page it reads to decide fails the iteration, not the call that made it). */
-/** A scan under `auto`: its path picked when it starts (its first `next`), and timed when `auto` asks. */
+/**
+ * A scan under `auto`: its path picked when it first runs (so that a page
+ * read to decide fails the iteration, not the call that made it), and
+ * timed when `auto` asks.
+ */
 function* autoScan<T>(auto: AutoLookup, snap: Snapshot, b: Bounds, chained: () => Generator<T, undefined>, walked: () => Generator<T, undefined>): Generator<T, undefined> {
   const turn = auto.scanPath(snap, b.start, b.reverse);
   const rows = turn.path === 'chain' ? chained() : walked();
