@@ -16,6 +16,8 @@ import type { Snapshot } from './snapshot.js';
 import type { ChainAsk, XrpLookup } from './xrp-lookup.js';
 
 const EMPTY = Buffer.alloc(0);
+/** A scan memory starts, or a reverse one: the cursor, untimed. */
+const UNTIMED_WALK: ScanTurn = { path: 'walk', measure: false, weight: COST_WEIGHT };
 
 /** `stats().lookups`: what `auto` has done, and what it does now with a synchronous lookup, a turn's gathered lookups and a range scan that must read. */
 export type AutoStats = LookupCounts & { sync: SyncChoice; gathered: BatchChoice; scans: SyncChoice };
@@ -94,7 +96,7 @@ export class AutoLookup {
    * (then `scanned` takes its cost).
    */
   scanPath(snap: Snapshot, start: Buffer | undefined, reverse: boolean): ScanTurn {
-    const next = reverse || snap.descendCached(start ?? EMPTY).done ? { path: 'walk' as const, measure: false, weight: COST_WEIGHT } : this.scans.next();
+    const next = reverse || snap.descendCached(start ?? EMPTY).done ? UNTIMED_WALK : this.scans.next();
     if (next.path === 'chain') this.choice.counts.scansChained++;
     else this.choice.counts.scansWalked++;
     return next;

@@ -112,27 +112,41 @@ export class RunningCost {
   }
 }
 
+/** Each path's running cost (lookups' and scans' choices keep one each). */
+class PathCosts {
+  readonly walk = new RunningCost();
+  readonly chain = new RunningCost();
+
+  /** Whether both paths have at least `first` samples (until then the paths alternate). */
+  measured(first: number): boolean {
+    return this.walk.samples >= first && this.chain.samples >= first;
+  }
+
+  /** The path the costs favour now (chain on a tie: its reads are verified the same way, and it leaves no garbage). */
+  favoured(): SyncPath {
+    return this.chain.average <= this.walk.average ? 'chain' : 'walk';
+  }
+
+  /** What the choice does now, and the costs behind it in µs. */
+  choice(first: number): SyncChoice {
+    return { path: this.measured(first) ? this.favoured() : 'measuring', walkMicros: this.walk.micros, chainMicros: this.chain.micros };
+  }
+}
+
 export class LookupChoice {
   readonly counts: LookupCounts = { cached: 0, walked: 0, chained: 0, batched: 0, batches: 0, probes: 0, scansWalked: 0, scansChained: 0 };
   /** Per path: the average cost in ms of a lookup, and how many samples it has. */
-  private readonly cost = { walk: new RunningCost(), chain: new RunningCost() };
+  private readonly cost = new PathCosts();
   private sinceProbe = 0;
   /** Lookups left in the current probe. */
   private probing = 0;
   /** Lookups of the current probe still to record unmeasured. */
   private unmeasured = 0;
 
-  /** The path the costs favour now (chain on a tie: its reads are verified the same way, and it leaves no garbage). */
-  private favoured(): SyncPath {
-    return this.cost.chain.average <= this.cost.walk.average ? 'chain' : 'walk';
-  }
-
   /** The path the next synchronous lookup that must read pages takes. */
   syncPath(): SyncPath {
-    const walk = this.cost.walk.samples;
-    const chain = this.cost.chain.samples;
-    if (walk < FIRST_SAMPLES || chain < FIRST_SAMPLES) return walk <= chain ? 'walk' : 'chain';
-    const best = this.favoured();
+    if (!this.cost.measured(FIRST_SAMPLES)) return this.cost.walk.samples <= this.cost.chain.samples ? 'walk' : 'chain';
+    const best = this.cost.favoured();
     const other = best === 'chain' ? 'walk' : 'chain';
     if (this.probing > 0) {
       this.probing--;
@@ -166,9 +180,7 @@ export class LookupChoice {
 
   /** What a synchronous lookup that must read does now, and the costs behind it. */
   get sync(): SyncChoice {
-    const { walk, chain } = this.cost;
-    const path = walk.samples < FIRST_SAMPLES || chain.samples < FIRST_SAMPLES ? 'measuring' : this.favoured();
-    return { path, walkMicros: walk.micros, chainMicros: chain.micros };
+    return this.cost.choice(FIRST_SAMPLES);
   }
 }
 
@@ -204,7 +216,7 @@ export interface ScanTurn {
  * 8,900-9,900 (bench:peers' data, a warm map).
  */
 export class ScanChoice {
-  private readonly cost = { walk: new RunningCost(), chain: new RunningCost() };
+  private readonly cost = new PathCosts();
   private sinceProbe = 0;
   private probing = 0;
   private sinceMeasured = 0;
@@ -214,10 +226,9 @@ export class ScanChoice {
    * and the weight its sample then takes (`record`).
    */
   next(): ScanTurn {
-    const { walk, chain } = this.cost;
     const rare = (path: SyncPath): ScanTurn => ({ path, measure: true, weight: SCAN_PROBE_WEIGHT });
-    if (walk.samples < FIRST_SCANS || chain.samples < FIRST_SCANS) return rare(chain.samples <= walk.samples ? 'chain' : 'walk');
-    const best: SyncPath = chain.average <= walk.average ? 'chain' : 'walk';
+    if (!this.cost.measured(FIRST_SCANS)) return rare(this.cost.chain.samples <= this.cost.walk.samples ? 'chain' : 'walk');
+    const best = this.cost.favoured();
     const other: SyncPath = best === 'chain' ? 'walk' : 'chain';
     if (this.probing > 0) {
       this.probing--;
@@ -238,9 +249,7 @@ export class ScanChoice {
 
   /** What a scan that leaves the cache does now, and each path's cost per row. */
   get choice(): SyncChoice {
-    const { walk, chain } = this.cost;
-    const path = walk.samples < FIRST_SCANS || chain.samples < FIRST_SCANS ? 'measuring' : chain.average <= walk.average ? 'chain' : 'walk';
-    return { path, walkMicros: walk.micros, chainMicros: chain.micros };
+    return this.cost.choice(FIRST_SCANS);
   }
 }
 
