@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { CorruptionError, XrpProgram, open, type Database, type OpenOptions } from '../src/index.js';
-import { COST_WEIGHT, FIRST_SAMPLES, LookupChoice, OUTLIER, PROBE_EVERY, PROBE_RUN, PROBE_SKIP } from '../src/store/lookup-choice.js';
+import { COST_WEIGHT, FIRST_SAMPLES, LookupChoice, MEASURE_EVERY, OUTLIER, PROBE_EVERY, PROBE_RUN, PROBE_SKIP, type SyncPath } from '../src/store/lookup-choice.js';
 import { layout } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
@@ -37,7 +37,40 @@ const spies = () => ({
   runBatch: vi.spyOn(XrpProgram.prototype, 'runBatch'),
 });
 
+/** One synchronous lookup as AutoLookup makes it: timed (`record`) when the choice says so, else only counted. */
+function take(c: LookupChoice, cost: (p: SyncPath) => number): SyncPath {
+  const p = c.syncPath();
+  if (c.timed) c.record(p, cost(p));
+  else c.count(p);
+  return p;
+}
+
 describe('LookupChoice', () => {
+  it('times every first sample and probe, but one favoured lookup in MEASURE_EVERY, and counts them all', () => {
+    const c = new LookupChoice();
+    let timed = 0;
+    const cost = (p: SyncPath) => {
+      timed++;
+      return p === 'walk' ? 0.004 : 0.002;
+    };
+    for (let i = 0; i < 2 * FIRST_SAMPLES; i++) take(c, cost);
+    expect(timed).toBe(2 * FIRST_SAMPLES);
+    timed = 0;
+    const favoured = 8 * MEASURE_EVERY;
+    expect(favoured).toBeLessThan(PROBE_EVERY - 1);
+    const paths = Array.from({ length: favoured }, () => take(c, cost));
+    expect(paths).toEqual(Array(favoured).fill('chain'));
+    expect(timed).toBe(8);
+    // On to the probe: every one of its lookups is timed (the first PROBE_SKIP then left out of the average).
+    for (let i = favoured; i < PROBE_EVERY - 1; i++) take(c, cost);
+    timed = 0;
+    const probe = Array.from({ length: PROBE_RUN }, () => take(c, cost));
+    expect(probe).toEqual(Array(PROBE_RUN).fill('walk'));
+    expect(timed).toBe(PROBE_RUN);
+    expect(c.counts.walked + c.counts.chained).toBe(2 * FIRST_SAMPLES + PROBE_EVERY - 1 + PROBE_RUN);
+    expect(c.sync).toEqual({ path: 'chain', walkMicros: 4, chainMicros: 2 });
+  });
+
   it('measures both paths first, then takes the cheaper, probing the other PROBE_RUN times every PROBE_EVERY', () => {
     const c = new LookupChoice();
     const first = Array.from({ length: 2 * FIRST_SAMPLES }, () => {
@@ -52,13 +85,13 @@ describe('LookupChoice', () => {
     expect(PROBE_SKIP).toBeGreaterThan(0);
     expect(PROBE_SKIP).toBeLessThan(PROBE_RUN);
     const cycle = PROBE_EVERY - 1 + PROBE_RUN;
-    const next = Array.from({ length: 3 * cycle }, () => {
-      const p = c.syncPath();
-      const inProbe = (c.counts.probes - 1) % PROBE_RUN;
-      const warmingUp = p === 'walk' && inProbe < PROBE_SKIP;
-      c.record(p, p === 'walk' ? (warmingUp ? 0.04 : 0.004) : 0.002);
-      return p;
-    });
+    const next = Array.from({ length: 3 * cycle }, () =>
+      take(c, (p) => {
+        const inProbe = (c.counts.probes - 1) % PROBE_RUN;
+        const warmingUp = p === 'walk' && inProbe < PROBE_SKIP;
+        return p === 'walk' ? (warmingUp ? 0.04 : 0.004) : 0.002;
+      }),
+    );
     expect(next.filter((p) => p === 'walk')).toHaveLength(3 * PROBE_RUN);
     expect(next.slice(PROBE_EVERY - 1, PROBE_EVERY - 1 + PROBE_RUN)).toEqual(Array(PROBE_RUN).fill('walk'));
     expect(c.counts.probes).toBe(3 * PROBE_RUN);
@@ -69,10 +102,7 @@ describe('LookupChoice', () => {
   it('changes its choice when the costs change, and ignores samples no lookup takes', () => {
     const c = new LookupChoice();
     let chainCost = 0.002;
-    const step = () => {
-      const p = c.syncPath();
-      c.record(p, p === 'walk' ? 0.004 : chainCost);
-    };
+    const step = () => take(c, (p) => (p === 'walk' ? 0.004 : chainCost));
     for (let i = 0; i < 100; i++) step();
     expect(c.sync.path).toBe('chain');
     chainCost = 0.02; // the chain got ten times slower: probes of the walk must win it back

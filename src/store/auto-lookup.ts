@@ -48,10 +48,12 @@ export class AutoLookup {
       this.choice.counts.walked++;
       return snap.lookupFrom(start.page, start.depth, key, copy);
     }
-    const path = this.choice.syncPath();
-    const t = performance.now();
+    const { choice } = this;
+    const path = choice.syncPath();
+    const t = choice.timed ? performance.now() : 0;
     const v = path === 'chain' ? this.xrp.chainSync(snap, start, key) : snap.lookupFrom(start.page, start.depth, key, copy);
-    this.choice.record(path, performance.now() - t);
+    if (choice.timed) choice.record(path, performance.now() - t);
+    else choice.count(path);
     return v;
   }
 

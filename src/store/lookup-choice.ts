@@ -15,7 +15,8 @@
 // walk has cost less per lookup lately.
 //
 // The cost of each path is an exponentially weighted moving average of the
-// time its lookups took (from the first page not in memory to the value).
+// time its lookups took (from the first page not in memory to the value;
+// every first sample and probe is timed, one favoured lookup in MEASURE_EVERY).
 // Both paths read the same pages, so the comparison is of the per-page work
 // (a chain's VM and checks against a walk's JavaScript), not of the device;
 // still, a slow read lands in whichever path made it, and the averages
@@ -84,6 +85,13 @@ export const PROBE_SKIP = 4;
  * real change of cost still shows: the average grows by up to 3/16 a sample.
  */
 export const OUTLIER = 4;
+/**
+ * One synchronous lookup in this many of the favoured path is timed (every
+ * probe and first sample is): its two clock reads cost about 0.1 µs, 3 to 5%
+ * of a warm get. Its average then follows a change of cost over about
+ * 16 x 8 lookups, still well within a probe period (PROBE_EVERY).
+ */
+export const MEASURE_EVERY = 8;
 
 export type SyncPath = 'walk' | 'chain';
 
@@ -142,9 +150,14 @@ export class LookupChoice {
   private probing = 0;
   /** Lookups of the current probe still to record unmeasured. */
   private unmeasured = 0;
+  /** Favoured lookups since the last one timed. */
+  private sinceTimed = 0;
+  /** Whether the lookup `syncPath` just sent is to be timed (`record`), or only counted (`count`). */
+  timed = true;
 
-  /** The path the next synchronous lookup that must read pages takes. */
+  /** The path the next synchronous lookup that must read pages takes; `timed` says whether to time it. */
   syncPath(): SyncPath {
+    this.timed = true;
     if (!this.cost.measured(FIRST_SAMPLES)) return this.cost.walk.samples <= this.cost.chain.samples ? 'walk' : 'chain';
     const best = this.cost.favoured();
     const other = best === 'chain' ? 'walk' : 'chain';
@@ -153,7 +166,10 @@ export class LookupChoice {
       this.counts.probes++;
       return other;
     }
-    if (++this.sinceProbe < PROBE_EVERY) return best;
+    if (++this.sinceProbe < PROBE_EVERY) {
+      this.timed = ++this.sinceTimed % MEASURE_EVERY === 0;
+      return best;
+    }
     this.sinceProbe = 0;
     this.probing = PROBE_RUN - 1;
     this.unmeasured = PROBE_SKIP;
@@ -161,10 +177,15 @@ export class LookupChoice {
     return other;
   }
 
-  /** Records a synchronous lookup that took `path` and `ms` milliseconds from its first read to its value. */
-  record(path: SyncPath, ms: number): void {
+  /** Counts a synchronous lookup that took `path`, untimed. */
+  count(path: SyncPath): void {
     if (path === 'walk') this.counts.walked++;
     else this.counts.chained++;
+  }
+
+  /** Records a synchronous lookup that took `path` and `ms` milliseconds from its first read to its value. */
+  record(path: SyncPath, ms: number): void {
+    this.count(path);
     if (this.unmeasured > 0) {
       this.unmeasured--;
       return;
