@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { CorruptionError, XrpProgram, open, type Database, type OpenOptions } from '../src/index.js';
-import { COST_WEIGHT, FIRST_SAMPLES, LookupChoice, MEASURE_EVERY, OUTLIER, PROBE_EVERY, PROBE_RUN, PROBE_SKIP, type SyncPath } from '../src/store/lookup-choice.js';
+import { COST_WEIGHT, FIRST_SAMPLES, LookupChoice, MEASURE_EVERY, OUTLIER, PROBE_EVERY, PROBE_MIN_MS, PROBE_RUN, PROBE_SKIP, type SyncPath } from '../src/store/lookup-choice.js';
 import { layout } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
@@ -45,9 +45,30 @@ function take(c: LookupChoice, cost: (p: SyncPath) => number): SyncPath {
   return p;
 }
 
+/** A clock that moves PROBE_MIN_MS each time it is read: every PROBE_EVERY lookups may probe. */
+function slowClock(): () => number {
+  let t = 0;
+  return () => (t += PROBE_MIN_MS);
+}
+
 describe('LookupChoice', () => {
+  it('probes at most once in PROBE_MIN_MS, however many lookups that time holds', () => {
+    let now = 0;
+    const c = new LookupChoice(() => now);
+    const cost = (p: SyncPath) => (p === 'walk' ? 0.004 : 0.002);
+    for (let i = 0; i < 2 * FIRST_SAMPLES; i++) take(c, cost);
+    // The first probe comes after PROBE_EVERY lookups; the clock stands still, so the next does not.
+    const cycles = (n: number) => Array.from({ length: n * (PROBE_EVERY - 1 + PROBE_RUN) }, () => take(c, cost));
+    expect(cycles(3).filter((p) => p === 'walk')).toHaveLength(PROBE_RUN);
+    expect(c.counts.probes).toBe(PROBE_RUN);
+    // Once PROBE_MIN_MS have passed, the next PROBE_EVERY lookups end in a probe again.
+    now += PROBE_MIN_MS;
+    expect(cycles(1).filter((p) => p === 'walk')).toHaveLength(PROBE_RUN);
+    expect(c.counts.probes).toBe(2 * PROBE_RUN);
+  });
+
   it('times every first sample and probe, but one favoured lookup in MEASURE_EVERY, and counts them all', () => {
-    const c = new LookupChoice();
+    const c = new LookupChoice(slowClock());
     let timed = 0;
     const cost = (p: SyncPath) => {
       timed++;
@@ -72,7 +93,7 @@ describe('LookupChoice', () => {
   });
 
   it('measures both paths first, then takes the cheaper, probing the other PROBE_RUN times every PROBE_EVERY', () => {
-    const c = new LookupChoice();
+    const c = new LookupChoice(slowClock());
     const first = Array.from({ length: 2 * FIRST_SAMPLES }, () => {
       const p = c.syncPath();
       c.record(p, p === 'walk' ? 0.004 : 0.002);
@@ -100,7 +121,7 @@ describe('LookupChoice', () => {
   });
 
   it('changes its choice when the costs change, and ignores samples no lookup takes', () => {
-    const c = new LookupChoice();
+    const c = new LookupChoice(slowClock());
     let chainCost = 0.002;
     const step = () => take(c, (p) => (p === 'walk' ? 0.004 : chainCost));
     for (let i = 0; i < 100; i++) step();

@@ -62,8 +62,15 @@ export interface SyncChoice {
 export const COST_WEIGHT = 1 / 16;
 /** Samples each path takes, alternating, before the costs decide. */
 export const FIRST_SAMPLES = 8;
-/** Every this many synchronous lookups, a probe: PROBE_RUN lookups take the other path (3% of them). */
+/** Every this many synchronous lookups, a probe: PROBE_RUN lookups take the other path (3% of them)... */
 export const PROBE_EVERY = 512;
+/**
+ * ...but not within this many ms of the last probe's start: warm, 512
+ * lookups take about 1.5 ms, and probing a sync chain (twice a walk's
+ * cost) that often took 5.6% of a warm getSync's time. Ten ms still lets
+ * the choice turn within a fraction of a second of a change of costs.
+ */
+export const PROBE_MIN_MS = 10;
 /**
  * Lookups in a row a probe takes, the first PROBE_SKIP not measured: after
  * a long run of the other path, a path's first lookups find its code and
@@ -154,6 +161,11 @@ export class LookupChoice {
   private sinceTimed = 0;
   /** Whether the lookup `syncPath` just sent is to be timed (`record`), or only counted (`count`). */
   timed = true;
+  /** When the last probe began (`clock`, ms). */
+  private probedAt = -Infinity;
+
+  /** `clock`: ms, read once per PROBE_EVERY lookups (tests give their own). */
+  constructor(private readonly clock: () => number = () => performance.now()) {}
 
   /** The path the next synchronous lookup that must read pages takes; `timed` says whether to time it. */
   syncPath(): SyncPath {
@@ -166,11 +178,18 @@ export class LookupChoice {
       this.counts.probes++;
       return other;
     }
-    if (++this.sinceProbe < PROBE_EVERY) {
-      this.timed = ++this.sinceTimed % MEASURE_EVERY === 0;
-      return best;
+    if (++this.sinceProbe >= PROBE_EVERY) {
+      this.sinceProbe = 0;
+      const now = this.clock();
+      if (now - this.probedAt >= PROBE_MIN_MS) return this.probe(other, now);
     }
-    this.sinceProbe = 0;
+    this.timed = ++this.sinceTimed % MEASURE_EVERY === 0;
+    return best;
+  }
+
+  /** Starts a probe of `other` at `now`: its first lookup. */
+  private probe(other: SyncPath, now: number): SyncPath {
+    this.probedAt = now;
     this.probing = PROBE_RUN - 1;
     this.unmeasured = PROBE_SKIP;
     this.counts.probes++;
