@@ -143,7 +143,7 @@ export interface Native {
    * the program runs on in place. Returns the outcome code (an index into
    * `xrp.outcomeCodes`); the record's `out` fields hold the rest.
    */
-  xrpRunSyncLean(program: XrpProgramHandle, file: XrpFileHandle, io: Uint8Array): number;
+  xrpRunSyncLean(program: XrpProgramHandle, file: XrpFileHandle, io: Uint8Array, map?: FileMapHandle | null): number;
   /** Of the last `xrpRunSyncLean` on this thread: its outcome in words, its log, the VM's fault code (PROGRAM_ERROR). */
   xrpSyncDetails(): [message: string, log: string, fault: string | null];
   xrpRun(...args: [...RunArgs, keep?: number]): Promise<NativeRan>;

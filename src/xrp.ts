@@ -16,6 +16,7 @@ import {
   type NativeDirectIo,
   type NativeMode,
   type NativeRan,
+  type FileMapHandle,
   type XrpFileHandle,
   type XrpProgramHandle,
 } from './native.js';
@@ -555,9 +556,9 @@ const SYNC_LOGGED = SYNC.logged / 4;
 const SYNC_LAST_OFFSET = SYNC.lastOffset / 4;
 
 /** Runs one chain on this thread from the `in` fields written by the caller and `scratchLength` bytes of `syncScratch`; returns the outcome code. */
-function runSyncIo(program: XrpProgramHandle, file: XrpFileHandle): number {
+function runSyncIo(program: XrpProgramHandle, file: XrpFileHandle, map?: FileMapHandle | null): number {
   try {
-    return runSyncLean(program, file, syncIo);
+    return runSyncLean(program, file, syncIo, map);
   } catch (e) {
     throw asXrpError(e);
   }
@@ -692,15 +693,18 @@ export class XrpProgram {
    * offset of its last read, and its scratch page is `XrpProgram.syncScratch`
    * until the next synchronous run on this thread; any other outcome (or a
    * program that logged) returns the full XrpResult, as `runSync` would.
+   * `map`: the store's map of the same file (its pager's): a buffered
+   * file's hops copy their pages out of it where it holds them, with no
+   * system call.
    */
-  runSyncRaw(file: XrpFile, offset: number, length: number, scratch: Uint8Array, mode: XrpMode): number | XrpResult {
+  runSyncRaw(file: XrpFile, offset: number, length: number, scratch: Uint8Array, mode: XrpMode, map?: FileMapHandle | null): number | XrpResult {
     if (!(file instanceof XrpFile)) throw new TypeError('file must be an XrpFile');
     if (scratch.length > XRP_PAGE_SIZE) throw new RangeError(`scratch must be at most 4096 bytes, got ${scratch.length}`);
     const index = modeIndex(mode);
     if (index === undefined) throw new RangeError(`mode must be one of ${native.xrp.modes.join(', ')}, got '${mode}'`);
     setSyncIn(offset, length, index, 0, scratch.length, 0);
     syncScratch.set(scratch);
-    const code = runSyncIo(this.#handle, fileHandle(file));
+    const code = runSyncIo(this.#handle, fileHandle(file), map);
     if (code === DONE && syncWords[SYNC_LOGGED] === 0) return syncLastOffset();
     return syncResult(code, syncScratch);
   }

@@ -163,6 +163,39 @@ describe('the xrp path', () => {
     await expect(db.get(keys[1])).rejects.toThrow(/closed/);
   });
 
+  it('a buffered sync chain reads its hops out of the store\'s map: no read system call on a warm page', async () => {
+    // Per thread (/proc/thread-self/io): other threads' reads do not count.
+    const syscr = () => Number(/syscr: (\d+)/.exec(readFileSync('/proc/thread-self/io', 'latin1'))![1]);
+    for (const mapReads of [true, false]) {
+      const db = fresh({ pageSize: 4096, lookup: 'xrp', cacheLevels: 1, mapReads, direct: false });
+      const keys = Array.from({ length: 3000 }, (_, i) => Buffer.from(`key-${String(i).padStart(6, '0')}`));
+      await db.batch(keys.map((key, i) => ({ type: 'put', key, value: Buffer.from(`v${i}`) })));
+      expect(db.stats().height).toBeGreaterThanOrEqual(2); // the root cached (cacheLevels 1), a chain per leaf
+      for (const k of keys) db.getSync(k); // warm: every page in the kernel's cache (and the map)
+      const before = syscr();
+      const chainsBefore = chains(db);
+      for (let i = 0; i < 500; i++) expect(String(db.getSync(keys[(i * 7) % keys.length]))).toBe(`v${(i * 7) % keys.length}`);
+      const reads = syscr() - before;
+      expect(chains(db) - chainsBefore).toBe(500);
+      // Without the map each chain's leaf is a pread.
+      if (mapReads) expect(reads).toBeLessThan(50);
+      else expect(reads).toBeGreaterThanOrEqual(500);
+      await db.close();
+    }
+  });
+
+  it("a sync chain's uncopied value (getBinaryFast) is the store's own: another store's chains leave it", async () => {
+    const a = fresh({ pageSize: 4096, lookup: 'xrp', cacheLevels: 0, direct: false });
+    const b = fresh({ pageSize: 4096, lookup: 'xrp', cacheLevels: 0, direct: false });
+    await a.put(Buffer.from('k'), Buffer.from('from a'));
+    await b.put(Buffer.from('k'), Buffer.from('b, longer than a'));
+    const seen = a.getBinaryFast(Buffer.from('k'));
+    expect(String(b.getBinaryFast(Buffer.from('k')))).toBe('b, longer than a');
+    expect(String(seen)).toBe('from a');
+    expect(String(a.getSync(Buffer.from('k')))).toBe('from a');
+    await Promise.all([a.close(), b.close()]);
+  });
+
   for (const sync of [false, true]) {
     it(`reads right after each commit see it (sync: ${sync})`, async () => {
       const db = fresh({ pageSize: 1024, lookup: 'xrp', cacheLevels: 0, sync });

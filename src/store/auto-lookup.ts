@@ -51,7 +51,7 @@ export class AutoLookup {
     const { choice } = this;
     const path = choice.syncPath();
     const t = choice.timed ? performance.now() : 0;
-    const v = path === 'chain' ? this.xrp.chainSync(snap, start, key) : snap.lookupFrom(start.page, start.depth, key, copy);
+    const v = path === 'chain' ? this.xrp.chainSync(snap, start, key, copy) : snap.lookupFrom(start.page, start.depth, key, copy);
     if (choice.timed) choice.record(path, performance.now() - t);
     else choice.count(path);
     return v;

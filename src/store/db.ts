@@ -596,12 +596,12 @@ export class Database<K = unknown, V = any> {
     return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   }
 
-  /** `k`'s value in `snap`, by the handle's lookup path; `copy` false as Snapshot.find's (a sync chain's value is always a copy). */
+  /** `k`'s value in `snap`, by the handle's lookup path; `copy` false as Snapshot.find's (a sync chain's value then a view of the store's own buffer: XrpLookup `found`). */
   private find(snap: Snapshot, k: Buffer, copy = true): LeafValue | undefined {
     if (!this.xrp) return snap.find(k, copy);
     const recent = snap.recent(k);
     if (recent !== undefined) return recent ?? undefined;
-    return this.auto ? this.auto.lookupSync(snap, k, copy) : this.xrp.lookupSync(snap, k);
+    return this.auto ? this.auto.lookupSync(snap, k, copy) : this.xrp.lookupSync(snap, k, copy);
   }
 
   /** getMany's lookups on `xrp`: one batch of chains for the keys the log does not answer. */

@@ -201,6 +201,16 @@ export class Pager {
     this.openMap();
   }
 
+  /**
+   * The map tree pages are read from, for a sync chain's hops to read them
+   * too (xrp-lookup.ts); null where there is none (direct I/O, pages smaller
+   * than a memory page, `mapReads: false`, no guard against SIGBUS).
+   */
+  treeMap(): FileMapHandle | null {
+    if (this.remap) this.mapAgain();
+    return this.#pageSize >= MEMORY_PAGE ? this.map : null;
+  }
+
   /** Whether buffered reads of tree pages come from a map of the file. */
   get mapped(): boolean {
     return (this.map !== null || this.remap) && this.#pageSize >= MEMORY_PAGE;

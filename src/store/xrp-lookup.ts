@@ -72,6 +72,8 @@ export class XrpLookup {
   private closed = false;
   /** lookupSync's starting scratch: the header and the key (the longest a page allows). */
   private readonly syncKey: Buffer;
+  /** Inline values of sync chains asked for without a copy (`found`): one store's, reused. */
+  private readonly syncValue: Buffer;
   /** The length of the key `syncKey` holds. */
   private syncKeyLength = 0;
   private readonly direct: 'require' | 'off';
@@ -95,6 +97,7 @@ export class XrpLookup {
     this.program = lookupProgram();
     this.readLength = mode === 'kernel' ? XRP_SECTOR_SIZE : pageSize;
     this.syncKey = Buffer.alloc(S.leafLevel + 4);
+    this.syncValue = Buffer.alloc(maxInline(pageSize));
     this.direct = requireDirect ? 'require' : 'off';
     this.file = this.openFile();
   }
@@ -150,7 +153,9 @@ export class XrpLookup {
     scratch.writeUInt16LE(key.length, S.keyLen);
     scratch.writeUInt32LE(this.pageSize, S.pageSize);
     key.copy(scratch, S.key);
-    scratch.writeBigUInt64LE(BigInt(start.page), S.page);
+    // Below 2^53, written as two halves: no BigInt per chain.
+    scratch.writeUInt32LE(start.page % 2 ** 32, S.page);
+    scratch.writeUInt32LE(Math.floor(start.page / 2 ** 32), S.page + 4);
     scratch.writeUInt32LE(snap.meta.height - start.depth, S.leafLevel);
   }
 
@@ -160,13 +165,20 @@ export class XrpLookup {
     return this.found(snap, start, key, r.scratch, r.lastOffset);
   }
 
-  /** What a chain that ended DONE found, from its final scratch `s` and its last read's offset. */
-  private found(snap: Snapshot, start: { page: number; depth: number }, key: Buffer, s: Buffer, lastOffset: number): LeafValue | undefined {
+  /**
+   * What a chain that ended DONE found, from its final scratch `s` and its
+   * last read's offset. An inline value is a copy, or with `copy` false a
+   * view of this store's `syncValue` (valid until its next sync chain, as
+   * a walk's view of the pager's reused buffer is until its next read).
+   */
+  private found(snap: Snapshot, start: { page: number; depth: number }, key: Buffer, s: Buffer, lastOffset: number, copy = true): LeafValue | undefined {
     const last = Math.floor(lastOffset / this.pageSize);
     switch (s.readUInt32LE(S.state)) {
       case LOOKUP_STATES.inline: {
         const len = s.readUInt32LE(S.valueLen);
-        return Buffer.from(s.subarray(S.value, S.value + len));
+        if (copy || len > this.syncValue.length) return Buffer.from(s.subarray(S.value, S.value + len));
+        s.copy(this.syncValue, 0, S.value, S.value + len);
+        return this.syncValue.subarray(0, len);
       }
       case LOOKUP_STATES.absent:
         return undefined;
@@ -192,23 +204,24 @@ export class XrpLookup {
    * On this thread: `runSyncRaw`, with the key written into a scratch
    * buffer kept for it (no objects per lookup: a warm get is a few µs).
    */
-  lookupSync(snap: Snapshot, key: Buffer): LeafValue | undefined {
+  lookupSync(snap: Snapshot, key: Buffer, copy = true): LeafValue | undefined {
     const start = this.start(snap, key);
     if (start.done) return start.value;
-    return this.chainSync(snap, start, key);
+    return this.chainSync(snap, start, key, copy);
   }
 
-  /** `lookupSync` from `start`, the first page memory does not hold (`descendCached`). */
-  chainSync(snap: Snapshot, start: { page: number; depth: number }, key: Buffer): LeafValue | undefined {
+  /** `lookupSync` from `start`, the first page memory does not hold (`descendCached`); `copy` as `found`'s. */
+  chainSync(snap: Snapshot, start: { page: number; depth: number }, key: Buffer, copy = true): LeafValue | undefined {
     this.chains++;
     const scratch = this.syncKey;
     // Bytes past the key are not read (its length is in the header); zeroed anyway when a longer key left some.
     if (key.length < this.syncKeyLength) scratch.fill(0, S.key + key.length, S.key + this.syncKeyLength);
     this.syncKeyLength = key.length;
     this.fillScratch(scratch, snap, start, key);
-    const r = this.program.runSyncRaw(this.fileFor(snap), start.page * this.pageSize, this.readLength, scratch, this.mode);
+    // Hops copy their pages out of the store's map, as walks do, where it has one.
+    const r = this.program.runSyncRaw(this.fileFor(snap), start.page * this.pageSize, this.readLength, scratch, this.mode, snap.store.pager.treeMap());
     if (typeof r !== 'number') return this.finish(snap, start, key, r);
-    return this.found(snap, start, key, XrpProgram.syncScratch, r);
+    return this.found(snap, start, key, XrpProgram.syncScratch, r, copy);
   }
 
   /** On the libuv pool: `run`. Keep `snap` registered until it settles. */

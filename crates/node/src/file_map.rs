@@ -57,14 +57,14 @@ const GROWTH: u64 = 2;
 
 /// A map of `file` (our own descriptor, so the caller's closing or reusing
 /// its number cannot change what is mapped), reserving more than it holds.
-struct FileMap {
+pub(crate) struct FileMap {
     file: File,
     /// Shared with a populating thread, which may outlive the handle's use of it.
     map: Arc<sys::Map>,
 }
 
 /// The handle's state: `None` once closed.
-struct MapHandle(RefCell<Option<FileMap>>);
+pub(crate) struct MapHandle(RefCell<Option<FileMap>>);
 
 /// `storeMapGuarded(): boolean` — whether this process can read maps
 /// guarded against SIGBUS (x86_64, and the handler installed): whether
@@ -157,9 +157,25 @@ fn stored_checksum(page: &[u8]) -> u32 {
     u32::from_le_bytes([page[at], page[at + 1], page[at + 2], page[at + 3]])
 }
 
+/// The map handle of argument `i` (a handle of `storeMapOpen`), or None
+/// where it is undefined or null: the caller then reads with `pread`.
+pub(crate) fn map_arg<'cx>(cx: &CallCtx<'cx>, i: usize) -> Result<Option<&'cx MapHandle>> {
+    if cx.is_absent(i)? {
+        return Ok(None);
+    }
+    cx.external(i, &MAP_TAG, "map").map(Some)
+}
+
+impl MapHandle {
+    /// The map while the handle is open (None once closed).
+    pub(crate) fn open(&self) -> std::cell::RefMut<'_, Option<FileMap>> {
+        self.0.borrow_mut()
+    }
+}
+
 /// Copies the file's bytes at `offset` into `dst`, remaking the map larger
 /// first when they lie past it.
-fn read(
+pub(crate) fn read(
     m: &mut FileMap,
     offset: u64,
     dst: &mut [u8],

@@ -585,6 +585,14 @@ impl<'cx> CallCtx<'cx> {
         }
     }
 
+    /// Whether argument `i` is undefined or null (an optional argument left out).
+    pub fn is_absent(&self, i: usize) -> Result<bool> {
+        Ok(matches!(
+            self.env.type_of(Value(self.argv[i]))?,
+            JsType::Undefined | JsType::Null
+        ))
+    }
+
     /// Argument `i` as a string, or `None` when undefined or null.
     pub fn string(&self, i: usize, what: &str) -> Result<Option<String>> {
         let Some(v) = self.typed(i, JsType::String, "a string", what)? else {

@@ -13,9 +13,10 @@
 use std::cell::RefCell;
 
 use ::xrp::abi::PAGE_SIZE;
-use ::xrp::{ChainOptions, ChainResult, Outcome, SyncEngine, DEFAULT_HOP_LIMIT};
+use ::xrp::{ChainOptions, ChainResult, Outcome, Page, SyncEngine, DEFAULT_HOP_LIMIT};
 use ebpf::{Program, DEFAULT_BUDGET};
 
+use crate::file_map::{self, map_arg};
 use crate::napi::{CallCtx, JsError, Method, Result, Value};
 use crate::xrp::{file_handle, open_file, xrp_program};
 use crate::xrp_records::{outcome_code, outcome_detail, sync_record, MODES};
@@ -95,7 +96,10 @@ fn write_result(record: &mut [u8], result: &ChainResult, logged: bool) {
     put(LOGGED, &u32::from(logged).to_le_bytes());
 }
 
-/// `xrpRunSyncLean(program, file, io): number` — one chain on this thread.
+/// `xrpRunSyncLean(program, file, io, map?): number` — one chain on this
+/// thread. With `map` (a `storeMapOpen` handle of the same file: the store
+/// passes its pager's) and `file` read buffered, each hop copies its page
+/// out of the map where the map holds it, else reads it with `pread`.
 /// `io` is a `sync_record` (its `in` fields set) and then the scratch page:
 /// the page past its first `scratchLength` bytes is zeroed, the program
 /// runs on it in place, and the record's `out` fields say how the chain
@@ -104,6 +108,8 @@ fn run_lean(cx: &mut CallCtx<'_>) -> Result<Value> {
     let env = cx.env();
     let program: &Program = xrp_program(cx, 0)?;
     let handle = file_handle(cx, 1)?;
+    // Before `io`, which borrows the call's arguments for the rest of it.
+    let map_handle = map_arg(cx, 3)?;
     let io = cx.bytes(2, "io")?.ok_or_else(|| JsError::type_error("io must be a Uint8Array"))?;
     if io.len() < sync_record::SIZE + PAGE_SIZE {
         let need = sync_record::SIZE + PAGE_SIZE;
@@ -115,6 +121,8 @@ fn run_lean(cx: &mut CallCtx<'_>) -> Result<Value> {
     // Last: a closed file is a fault of the call, not of its arguments.
     let file = open_file(handle)?;
     scratch[written..].fill(0);
+    let mut open_map = map_handle.map(|h| h.open());
+    let map = open_map.as_mut().and_then(|m| m.as_mut());
     let (result, log) = ENGINE.with(|engine| {
         // A chain never calls back into JavaScript, so the engine is free;
         // should it not be, a fresh one runs the chain.
@@ -127,7 +135,25 @@ fn run_lean(cx: &mut CallCtx<'_>) -> Result<Value> {
                 &mut fresh
             }
         };
-        let result = engine.run(program, &file, options, offset, length, scratch);
+        let result = match map {
+            // A buffered file's hops copied out of the store's map: no system
+            // call per hop where the map holds the page (a cached page by
+            // `pread` cost 2.2 µs here, out of the map 0.3).
+            Some(m) if !file.is_direct() => {
+                engine.run_with(program, &file, options, offset, length, scratch, &mut |page: &mut Page, at, len| {
+                    let len = len.min(PAGE_SIZE);
+                    match file_map::read(m, at, &mut page[..len]) {
+                        Ok(()) => {
+                            page[len..].fill(0);
+                            Ok(len)
+                        }
+                        // Past the end of the file, or a failed read: `pread` says which.
+                        Err(_) => file.read_into(page, at, len),
+                    }
+                })
+            }
+            _ => engine.run(program, &file, options, offset, length, scratch),
+        };
         (result, engine.take_log())
     });
     write_result(record, &result, !log.is_empty());

@@ -1,4 +1,5 @@
-//! The sync engine: one call runs a whole chain with one `pread` per hop.
+//! The sync engine: one call runs a whole chain with one `pread` per hop
+//! (or one read of the caller's: `run_with`).
 //!
 //! An engine is not tied to a program: it holds what every chain needs
 //! besides the program (the VM's stack and log, the data page), so one
@@ -36,12 +37,30 @@ impl SyncEngine {
         len: usize,
         scratch: &mut [u8],
     ) -> ChainResult {
+        self.run_with(program, file, options, offset, len, scratch, &mut |page, offset, len| file.read_into(page, offset, len))
+    }
+
+    /// As [`SyncEngine::run`], each hop read by `read` instead of `pread`:
+    /// it must do what [`XrpFile::read_into`] does (fill the page from
+    /// `offset`, zero the rest, return the bytes read or the errno), e.g.
+    /// copy out of a map of the file where the map holds the bytes.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_with(
+        &mut self,
+        program: &Program,
+        file: &XrpFile,
+        options: ChainOptions,
+        offset: u64,
+        len: usize,
+        scratch: &mut [u8],
+        read: &mut dyn FnMut(&mut Page, u64, usize) -> Result<usize, i32>,
+    ) -> ChainResult {
         let mut vm = Vm::with_memory(program, self.vm.take().unwrap_or_default());
         let (mut chain, mut step) = Chain::start(options, file, offset, len);
         let result = loop {
             match step {
                 Step::Read { offset, len } => {
-                    let read = file.read_into(&mut self.data, offset, len);
+                    let read = read(&mut self.data, offset, len);
                     step = chain.completed(&mut vm, file, read, &self.data, scratch);
                 }
                 Step::Finished(result) => break result,

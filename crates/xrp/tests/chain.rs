@@ -37,6 +37,35 @@ fn chains_of_1_to_1000_hops_in_both_modes() {
 }
 
 #[test]
+fn run_with_reads_every_hop_through_the_callers_reader() {
+    let program = chain_program();
+    let (temp, first) = shuffled_chain(20, 4096, 3);
+    let file = temp.open(DirectIo::Off);
+    let bytes = std::fs::read(&temp.0).expect("the file");
+    let mut engine = SyncEngine::new();
+    // A reader from a copy of the file (as a map of it would be): the same chain, every hop through it.
+    let mut hops = Vec::new();
+    let mut from_memory = |page: &mut Page, offset: u64, len: usize| {
+        hops.push(offset);
+        let at = offset as usize;
+        page[..len].copy_from_slice(&bytes[at..at + len]);
+        page[len..].fill(0);
+        Ok(len)
+    };
+    let mut scratch = Page::new();
+    let result = engine.run_with(&program, &file, options(Mode::Extended), first, 4096, &mut scratch, &mut from_memory);
+    let (want, want_scratch) = run(&program, &file, options(Mode::Extended), first);
+    assert_eq!(result, want);
+    assert_eq!(tally(&scratch), tally(&want_scratch));
+    assert_eq!(hops.len(), 20, "each of the 20 hops read by the caller's reader");
+    assert_eq!(hops[0], first);
+    // Its errno ends the chain as a failed pread would.
+    let mut failing = |_: &mut Page, _: u64, _: usize| Err(5);
+    let result = engine.run_with(&program, &file, options(Mode::Extended), first, 4096, &mut Page::new(), &mut failing);
+    assert_eq!(result.outcome, Outcome::ReadError { offset: first, errno: 5 });
+}
+
+#[test]
 fn the_data_page_holds_the_last_block_and_is_zeroed_past_a_short_read() {
     let program = chain_program();
     let (file, first) = shuffled_chain(5, 4096, 9);
