@@ -3,7 +3,7 @@
 // levels (and kernel-compatible 512-byte reads), compared after every commit
 // through getSync, get and getMany; reads racing commits; which runtime call
 // each read uses; corrupt pages.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { CorruptionError, XrpProgram, open, type Database, type OpenOptions } from '../src/index.js';
@@ -182,6 +182,31 @@ describe('the xrp path', () => {
       else expect(reads).toBeGreaterThanOrEqual(500);
       await db.close();
     }
+  });
+
+  it('a file cut short under a mapped store: sync chains past the cut raise CorruptionError, none answers wrong or dies of SIGBUS', async () => {
+    const path = join(tmp.dir, `${seq++}.db`);
+    const db = open(path, { ...BINARY, pageSize: 4096, lookup: 'xrp', cacheLevels: 1, direct: false });
+    const keys = Array.from({ length: 20000 }, (_, i) => Buffer.from(`key-${String(i).padStart(7, '0')}`));
+    await db.batch(keys.map((key, i) => ({ type: 'put', key, value: Buffer.alloc(60, i & 255) })));
+    for (const k of keys) db.getSync(k); // every leaf in the map
+    const size = statSync(path).size;
+    truncateSync(path, Math.floor(size / 2 / 4096) * 4096);
+    let right = 0;
+    let failed = 0;
+    for (let i = 0; i < keys.length; i += 7) {
+      try {
+        const v = db.getSync(keys[i]);
+        expect(v?.length === 60 && v[0] === (i & 255)).toBe(true);
+        right++;
+      } catch (e) {
+        expect(e).toBeInstanceOf(CorruptionError);
+        failed++;
+      }
+    }
+    expect(right).toBeGreaterThan(0);
+    expect(failed).toBeGreaterThan(0);
+    await db.close().catch(() => undefined);
   });
 
   it("a sync chain's uncopied value (getBinaryFast) is the store's own: another store's chains leave it", async () => {
