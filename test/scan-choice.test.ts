@@ -3,7 +3,7 @@
 // one cheaper per row, with the other probed now and then and only some
 // of the favoured path's scans timed.
 import { describe, expect, it } from 'vitest';
-import { FIRST_SCANS, SCAN_MEASURE_EVERY, SCAN_PROBE_EVERY, SCAN_PROBE_RUN, ScanChoice } from '../src/store/lookup-choice.js';
+import { FIRST_SCANS, MEASURE_EVERY, SCAN_PROBE_EVERY, SCAN_PROBE_RUN, ScanChoice } from '../src/store/lookup-choice.js';
 
 /** Runs `n` scans on `choice`, each path costing what `perRow` says per row (ms) over `rows` rows; the paths taken, and which were timed. */
 function scans(choice: ScanChoice, n: number, perRow: { walk: number; chain: number }, rows = 100) {
@@ -24,14 +24,14 @@ describe('the path of a range scan that leaves the cache', () => {
     expect(choice.choice).toEqual({ path: 'walk', walkMicros: 1, chainMicros: 2 });
   });
 
-  it('then takes the cheaper, times one scan in SCAN_MEASURE_EVERY, and probes the other SCAN_PROBE_RUN scans in every SCAN_PROBE_EVERY', () => {
+  it('then takes the cheaper, times one scan in MEASURE_EVERY, and probes the other SCAN_PROBE_RUN scans in every SCAN_PROBE_EVERY', () => {
     const choice = new ScanChoice();
     scans(choice, 2 * FIRST_SCANS, { walk: 0.001, chain: 0.002 });
     const taken = scans(choice, SCAN_PROBE_EVERY + SCAN_PROBE_RUN, { walk: 0.001, chain: 0.002 });
     expect(taken.filter((p) => p === 'CHAIN')).toHaveLength(SCAN_PROBE_RUN);
     expect(taken.slice(SCAN_PROBE_EVERY - 1, SCAN_PROBE_EVERY - 1 + SCAN_PROBE_RUN)).toEqual(Array(SCAN_PROBE_RUN).fill('CHAIN'));
     const favoured = taken.filter((p) => p.toLowerCase() === 'walk');
-    expect(favoured.filter((p) => p === 'WALK')).toHaveLength(Math.floor(favoured.length / SCAN_MEASURE_EVERY));
+    expect(favoured.filter((p) => p === 'WALK')).toHaveLength(Math.floor(favoured.length / MEASURE_EVERY));
   });
 
   it('follows the costs when they change, through its probes', () => {

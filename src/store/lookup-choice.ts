@@ -93,10 +93,11 @@ export const PROBE_SKIP = 4;
  */
 export const OUTLIER = 4;
 /**
- * One synchronous lookup in this many of the favoured path is timed (every
- * probe and first sample is): its two clock reads cost about 0.1 µs, 3 to 5%
- * of a warm get. Its average then follows a change of cost over about
- * 16 x 8 lookups, still well within a probe period (PROBE_EVERY).
+ * One lookup (or scan: ScanChoice) in this many of the favoured path is
+ * timed; every probe and first sample is. A lookup's two clock reads cost
+ * about 0.1 µs, 3 to 5% of a warm get; a scan's, one per row, a few percent
+ * of a row. The favoured path's average then follows a change of cost over
+ * about 16 x 8 lookups, still well within a probe period (PROBE_EVERY).
  */
 export const MEASURE_EVERY = 8;
 
@@ -229,8 +230,6 @@ export const FIRST_SCANS = 4;
 /** Every this many such scans, SCAN_PROBE_RUN take the path the costs do not favour, measured. */
 export const SCAN_PROBE_EVERY = 64;
 export const SCAN_PROBE_RUN = 2;
-/** One scan in this many of the favoured path is measured: a clock read per row costs a few percent of a row. */
-export const SCAN_MEASURE_EVERY = 8;
 /**
  * A timed scan's share of its path's average: a probe's, or one of the
  * first, weighs more (the other path is measured rarely); one of the
@@ -279,7 +278,7 @@ export class ScanChoice {
       this.probing = SCAN_PROBE_RUN - 1;
       return rare(other);
     }
-    return { path: best, measure: ++this.sinceMeasured % SCAN_MEASURE_EVERY === 0, weight: COST_WEIGHT };
+    return { path: best, measure: ++this.sinceMeasured % MEASURE_EVERY === 0, weight: COST_WEIGHT };
   }
 
   /** Records a timed scan: `ms` spent producing its `rows` rows by `turn.path` (none: nothing learnt). */
