@@ -74,7 +74,22 @@ const REMOVE_INLINE = 128;
 
 export const WRONGTYPE = () => new ReplyError('WRONGTYPE Operation against a key holding the wrong kind of value');
 
+/** Keys whose records `Data` remembers at most (it forgets them all past this): a write group's keys, bounded. */
+const REMEMBERED_KEYS = 4096;
+
 export class Data {
+  /**
+   * The metadata record of each key found here without a raw record, by
+   * the key's latin1 string (undefined: no metadata record either), as this
+   * transaction has read or written it: a write group's commands on one
+   * collection (HSET, LPUSH ... on one key) look it up once, where each
+   * `find` cost two lookups, the raw record's a miss through the tree.
+   * What must hold: an entry is the store's record as this transaction sees
+   * it. Every write of a raw or metadata record goes through the methods
+   * below, which update or drop its entry; a command that throws (`nested`)
+   * and `removeAll` drop every entry.
+   */
+  private readonly metaRecords = new Map<string, Buffer | undefined>();
   /** Counters as this transaction changes them (loaded from the store at the first change). */
   private counters: Counters | undefined;
   private countersExisted = true;
@@ -96,12 +111,18 @@ export class Data {
 
   /** The key as it is now, or undefined (missing, or past its deadline: a write then removes it). */
   find(key: Buffer): Found | undefined {
-    const raw = this.view.get(rawKey(key));
-    if (raw !== undefined) return { meta: PLAIN_STRING, value: raw };
-    if (!this.view.writable && !this.hooks.mayHaveMetas) return undefined;
-    // A key too long for a metadata record has none.
-    if (key.length + META_OVERHEAD > this.hooks.maxKeyLength) return undefined;
-    const record = this.view.get(metaKey(key));
+    const name = key.toString('latin1');
+    let record = this.metaRecords.get(name);
+    if (record === undefined && !this.metaRecords.has(name)) {
+      const raw = this.view.get(rawKey(key));
+      if (raw !== undefined) return { meta: PLAIN_STRING, value: raw };
+      if (!this.view.writable && !this.hooks.mayHaveMetas) return undefined;
+      // A key too long for a metadata record has none.
+      if (key.length + META_OVERHEAD > this.hooks.maxKeyLength) return undefined;
+      record = this.view.get(metaKey(key));
+      if (this.metaRecords.size >= REMEMBERED_KEYS) this.metaRecords.clear();
+      this.metaRecords.set(name, record);
+    }
     if (record === undefined) return undefined;
     const meta = decodeMeta(record);
     if (meta.deadline !== 0 && meta.deadline <= this.now) {
@@ -151,9 +172,9 @@ export class Data {
     if (found !== undefined && found.meta !== PLAIN_STRING) this.removeMeta(key, found.meta);
     if (deadline === 0) {
       if (isReserved(key)) this.countersExist();
-      this.view.put(rawKey(key), value);
+      this.putRaw(key, value);
     } else {
-      if (found?.meta === PLAIN_STRING) this.view.remove(rawKey(key));
+      if (found?.meta === PLAIN_STRING) this.removeRaw(key);
       this.putMeta(key, undefined, { type: KeyType.String, deadline, version: 0, size: 0, head: 0, tail: 0 }, value);
     }
     this.hooks.touched(key);
@@ -166,9 +187,9 @@ export class Data {
     if (meta.deadline === deadline) return true;
     if (meta.type === KeyType.String) {
       const value = found.value!;
-      if (meta === PLAIN_STRING) this.view.remove(rawKey(key));
+      if (meta === PLAIN_STRING) this.removeRaw(key);
       else this.removeMeta(key, meta);
-      if (deadline === 0) this.view.put(rawKey(key), value);
+      if (deadline === 0) this.putRaw(key, value);
       else this.putMeta(key, undefined, { ...PLAIN_STRING, deadline }, value);
     } else {
       this.putMeta(key, meta, { ...meta, deadline });
@@ -180,7 +201,7 @@ export class Data {
   /** Removes `key` whatever it holds; whether it existed. */
   remove(key: Buffer, found = this.find(key)): boolean {
     if (found === undefined) return false;
-    if (found.meta === PLAIN_STRING) this.view.remove(rawKey(key));
+    if (found.meta === PLAIN_STRING) this.removeRaw(key);
     else this.removeMeta(key, found.meta);
     this.keysDelta--;
     this.hooks.touched(key);
@@ -204,6 +225,7 @@ export class Data {
     const records: Buffer[] = [];
     for (const [record] of this.view.range(Buffer.alloc(0), undefined)) records.push(record);
     for (const record of records) this.view.remove(record);
+    this.metaRecords.clear();
     this.counters = { ...decodeCounters(undefined), nextVersion };
     this.countersExisted = false;
   }
@@ -390,12 +412,29 @@ export class Data {
       else if (before.deadline === 0) this.change('expiring', 1);
     }
     if (meta.deadline !== 0 && before?.deadline !== meta.deadline) this.putMember(expiryKey(meta.deadline, key), Buffer.alloc(0));
-    this.view.put(metaKey(key), meta.type === KeyType.String ? encodeStringMeta(stringValue!, meta.deadline) : encodeMeta(meta));
+    const record = meta.type === KeyType.String ? encodeStringMeta(stringValue!, meta.deadline) : encodeMeta(meta);
+    this.view.put(metaKey(key), record);
+    // A key is one record: with its metadata record written, it has no raw one (known once `find` has looked).
+    const name = key.toString('latin1');
+    if (this.metaRecords.has(name)) this.metaRecords.set(name, record);
+  }
+
+  /** Writes `key`'s raw string record (its metadata record is gone or going: `find` must look again). */
+  private putRaw(key: Buffer, value: Buffer): void {
+    this.view.put(rawKey(key), value);
+    this.metaRecords.delete(key.toString('latin1'));
+  }
+
+  private removeRaw(key: Buffer): void {
+    this.view.remove(rawKey(key));
+    this.metaRecords.delete(key.toString('latin1'));
   }
 
   /** Removes `key`'s metadata record, its expiry index record and its members (or leaves them to the sweep). */
   private removeMeta(key: Buffer, meta: Meta): void {
     this.view.remove(metaKey(key));
+    const name = key.toString('latin1');
+    if (this.metaRecords.has(name)) this.metaRecords.set(name, undefined);
     this.change('metas', -1);
     if (meta.deadline !== 0) {
       this.removeMember(expiryKey(meta.deadline, key));
@@ -471,6 +510,8 @@ export class Data {
     try {
       return (this.view as TxnView).nested(fn);
     } catch (e) {
+      // Its writes are undone: what was remembered of their records may be what they wrote.
+      this.metaRecords.clear();
       this.counters = counters;
       this.expired = expired;
       this.keysDelta = keysDelta;
