@@ -8,6 +8,7 @@ import type { JoinedPuts } from '../store/joined-puts.js';
 import type { Keyspace } from './keyspace.js';
 import { bulkOrNil, type Protocol, type Reply } from './resp-writer.js';
 import type { ServerStats } from './stats.js';
+import type { WriteGroup } from './write-group.js';
 import type { ClientTransaction } from './transactions.js';
 
 /** An error reply: `message` starts with its code (`ERR`, `NOAUTH`, `WRONGPASS`, ...). */
@@ -113,6 +114,14 @@ export interface CommandSpec {
    */
   joinedPut?: (ctx: Context, args: Buffer[]) => JoinedPuts | undefined;
   /**
+   * For a write on the data run in the turn's group (write-group.ts): joins
+   * it and returns the group, whose settling answers it (its reply is the
+   * group's `reply(size - 1)`), so that a connection answers a run of them
+   * with no promise each (session.ts); undefined while writes are refused
+   * (`run` then answers why).
+   */
+  grouped?: (ctx: Context, args: Buffer[]) => WriteGroup | undefined;
+  /**
    * The command on the data, synchronous: how EXEC runs it inside its one
    * transaction, and how `run` runs it unless the command has a faster way
    * of its own. Every command that reads or writes keys has one. It checks
@@ -124,7 +133,7 @@ export interface CommandSpec {
   controlsTransaction?: true;
 }
 
-type Meta = Omit<CommandSpec, 'name' | 'run' | 'value' | 'joinedPut' | 'data' | 'access' | 'firstKey' | 'lastKey' | 'step' | 'flags'> &
+type Meta = Omit<CommandSpec, 'name' | 'run' | 'value' | 'joinedPut' | 'grouped' | 'data' | 'access' | 'firstKey' | 'lastKey' | 'step' | 'flags'> &
   Partial<Pick<CommandSpec, 'firstKey' | 'lastKey' | 'step' | 'flags' | 'access'>>;
 
 /** A command with keyless defaults filled in. */
@@ -141,7 +150,8 @@ export function dataCommand(name: string, meta: Meta & { access: 'read' | 'write
   const spec: CommandSpec = { ...command(name, meta, run ?? (() => '')), data };
   if (run === undefined) {
     spec.run =
-      meta.access === 'read' ? (ctx, args) => data(ctx.keyspace.reading(ctx), args) : (ctx, args) => ctx.keyspace.writing(ctx, (cmd) => data(cmd, args), commandKeys(spec, args));
+      meta.access === 'read' ? (ctx, args) => data(ctx.keyspace.reading(ctx), args) : (ctx, args) => ctx.keyspace.writing(ctx, data, args, commandKeys(spec, args));
+    if (meta.access === 'write') spec.grouped = (ctx, args) => ctx.keyspace.joinGroup(ctx, data, args, commandKeys(spec, args));
   }
   return spec;
 }

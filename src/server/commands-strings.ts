@@ -113,7 +113,7 @@ export const MSET = dataCommand(
     const ops: BatchOp<Buffer, Buffer>[] = [];
     for (let i = 1; i < args.length; i += 2) {
       // A key that may have a metadata record: the whole MSET runs as a transaction.
-      if (!keyspace.plainPut(args[i]!)) return keyspace.writing(ctx, (cmd) => MSET.data!(cmd, args), commandKeys(MSET, args));
+      if (!keyspace.plainPut(args[i]!)) return keyspace.writing(ctx, MSET.data!, args, commandKeys(MSET, args));
       ops.push({ type: 'put' as const, key: args[i]!, value: args[i + 1]! });
     }
     return keyspace.putAll(ops).then(answerOk);

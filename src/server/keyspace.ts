@@ -41,7 +41,7 @@ import type { Reply } from './resp-writer.js';
 import { PublishedView, TxnView } from './store-view.js';
 import { Sweep } from './sweep.js';
 import { Watches } from './transactions.js';
-import { WriteGroup } from './write-group.js';
+import { WriteGroup, type GroupCommand } from './write-group.js';
 
 /** Writes sharing one store promise: how many, and how many of them failed on their own (a command of a write group). */
 interface Tracked {
@@ -236,10 +236,23 @@ export class Keyspace implements DataHooks {
   /**
    * A write command's data: it joins the turn's group of data writes
    * (write-group.ts), one transaction, with the client's protocol of now.
-   * `keys` are the keys it may write (see `plainPut`).
+   * `keys` are the keys it may write (see `plainPut`). Its reply, once
+   * durable; `joinGroup` answers without a promise per command.
    */
-  writing(ctx: Context, fn: (cmd: DataContext) => Reply, keys: readonly Buffer[] = []): Promise<Reply> {
-    if (this.unwritable) return Promise.reject(this.unwritable);
+  writing(ctx: Context, command: GroupCommand, args: Buffer[], keys: readonly Buffer[] = []): Promise<Reply> {
+    const group = this.joinGroup(ctx, command, args, keys);
+    if (group === undefined) return Promise.reject(this.unwritable);
+    const index = group.size - 1;
+    return group.done.then(() => group.reply(index));
+  }
+
+  /**
+   * `writing`, answered through the group: the command is at `size - 1` in
+   * the group returned, and `reply` gives its reply once `done` resolves.
+   * Undefined while writes are refused (`unwritable` says why).
+   */
+  joinGroup(ctx: Context, command: GroupCommand, args: Buffer[], keys: readonly Buffer[] = []): WriteGroup | undefined {
+    if (this.unwritable) return undefined;
     let group = this.openGroup;
     if (group === undefined || group.sealed) group = this.openGroup = this.startGroup();
     else {
@@ -249,7 +262,8 @@ export class Keyspace implements DataHooks {
     }
     this.keysInFlight(keys, 1);
     group.keys.push(keys);
-    return group.add(ctx, fn);
+    group.add(ctx, command, args);
+    return group;
   }
 
   private startGroup(): WriteGroup {

@@ -35,6 +35,7 @@ import { ReplyBuffer } from './reply-buffer.js';
 import { OK, error, nil, type Protocol, type Reply } from './resp-writer.js';
 import { TIMED_EVERY, type CommandStat } from './stats.js';
 import { ClientTransaction } from './transactions.js';
+import type { WriteGroup } from './write-group.js';
 
 /** Before AUTH, a client may send only small commands (as Redis limits them). */
 const UNAUTHENTICATED_LIMITS = { maxBulkLen: 16 * 1024, maxArrayLen: 10 };
@@ -63,6 +64,8 @@ interface Slot {
    * index in it (their puts follow one another there).
    */
   joined: JoinedPuts | undefined;
+  /** Writes on the data: the group they joined, their indexes in it from `first` (write-group.ts). */
+  group: WriteGroup | undefined;
   first: number;
   /** When its SETs' answers differ (some puts failed alone): each one's, in order. */
   replies: Reply[] | undefined;
@@ -312,6 +315,12 @@ export class Session implements Client {
           this.answerJoined(joined, stat);
           return;
         }
+      } else if (spec.grouped !== undefined) {
+        const group = spec.grouped(this.ctx, args);
+        if (group !== undefined) {
+          this.answerGrouped(group, stat);
+          return;
+        }
       }
       reply = spec.run(this.ctx, args);
     } catch (e) {
@@ -350,7 +359,7 @@ export class Session implements Client {
   private answer(reply: Reply): void {
     if (isError(reply)) this.server.stats.error(errorText(reply));
     if (this.slots.length > 0) {
-      this.slots.push({ reply, pending: undefined, count: 1, stat: undefined, commits: false, joined: undefined, first: 0, replies: undefined });
+      this.slots.push({ reply, pending: undefined, count: 1, stat: undefined, commits: false, joined: undefined, group: undefined, first: 0, replies: undefined });
       this.slotBytes += reply.length;
     } else {
       this.send(reply);
@@ -363,7 +372,7 @@ export class Session implements Client {
       last.count++;
       return;
     }
-    const slot: Slot = { reply: undefined, pending: promise, count: 1, stat, commits, joined: undefined, first: 0, replies: undefined };
+    const slot: Slot = { reply: undefined, pending: promise, count: 1, stat, commits, joined: undefined, group: undefined, first: 0, replies: undefined };
     this.slots.push(slot);
     this.unanswered++;
     this.settleWhenDone(slot, promise);
@@ -381,10 +390,51 @@ export class Session implements Client {
       last.count++;
       return;
     }
-    const slot: Slot = { reply: undefined, pending: undefined, count: 1, stat, commits: true, joined, first: index, replies: undefined };
+    const slot: Slot = { reply: undefined, pending: undefined, count: 1, stat, commits: true, joined, group: undefined, first: index, replies: undefined };
     this.slots.push(slot);
     this.unanswered++;
     this.settleJoinedWhenDone(slot, joined);
+  }
+
+  /**
+   * A write on the data, answered once its group is durable: consecutive
+   * writes of this connection in one group share a slot, and their replies
+   * are read from the group by index, with no promise per command.
+   */
+  private answerGrouped(group: WriteGroup, stat: CommandStat): void {
+    const index = group.size - 1;
+    const last = this.slots[this.slots.length - 1];
+    // Another command's counts would count these: a slot holds one command's writes.
+    if (last !== undefined && last.group === group && last.stat === stat && last.first + last.count === index) {
+      last.count++;
+      return;
+    }
+    const slot: Slot = { reply: undefined, pending: undefined, count: 1, stat, commits: true, joined: undefined, group, first: index, replies: undefined };
+    this.slots.push(slot);
+    this.unanswered++;
+    this.settleGroupWhenDone(slot, group);
+  }
+
+  private settleGroupWhenDone(slot: Slot, group: WriteGroup): void {
+    group.done.then(
+      () => this.guard(() => this.settleFromGroup(slot, group)),
+      (e) => this.guard(() => this.settle(slot, error(errorMessage(e)))),
+    );
+  }
+
+  /** Writes of a group: each gets its own command's reply. */
+  private settleFromGroup(slot: Slot, group: WriteGroup): void {
+    if (this.socket.destroyed) return;
+    if (slot.count === 1) return this.settle(slot, group.reply(slot.first));
+    const replies: Reply[] = [];
+    for (let i = slot.first; i < slot.first + slot.count; i++) {
+      const reply = group.reply(i);
+      this.count(slot, reply, 1);
+      replies.push(reply);
+    }
+    slot.replies = replies;
+    slot.reply = replies[0];
+    this.settled(slot);
   }
 
   private settleJoinedWhenDone(slot: Slot, joined: JoinedPuts): void {
