@@ -14,6 +14,7 @@ import { pickMeta, type Meta } from '../src/format/meta.js';
 import { Overlay, hashOf } from '../src/store/overlay.js';
 import { readHeader, seal } from '../src/format/page.js';
 import type { Snapshot } from '../src/store/snapshot.js';
+import type { KnownTransaction } from '../src/store/db.js';
 import { LOG_COMMIT_KEYS, LOG_COMMIT_KEYS_SCATTERED } from '../src/store/writer.js';
 import { landFold, readEachTurn } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
@@ -228,6 +229,39 @@ describe('the log', () => {
       expect(d.getSync(key(9200))).toBeUndefined();
       expect(d.getSync(key(9300))).toEqual(val('blind', 9300));
       expect([...d.getKeys()].length).toBe(d.count());
+    };
+    await checkAcrossReopen(db, path, check);
+  });
+
+  it('counts keys written with their presence told, as the server layout tells it', async () => {
+    const path = newPath();
+    const db: Bin = open(path, BINARY);
+    await put(db, 0, LOG_COMMIT_KEYS + 1, 'tree'); // in the tree
+    await put(db, 5000, 5010, 'log');
+    const before = LOG_COMMIT_KEYS + 1 + 10;
+    await db.transaction((t) => {
+      const tx = t as KnownTransaction<Buffer, Buffer>;
+      // Told: new (9100, 9101), there (0 in the tree, 5000 in the log); removed, told there (1, 5001).
+      tx.putKnown(key(9100), val('new', 9100), false);
+      tx.putKnown(key(9101), val('new', 9101), false);
+      tx.putKnown(key(0), val('new', 0), true);
+      tx.putKnown(key(5000), val('new', 5000), true);
+      tx.removeKnown(key(1), true);
+      tx.removeKnown(key(5001), true);
+      // Told after a write of this transaction: what it wrote stands (9100 was new before it).
+      tx.removeKnown(key(9100), true);
+      // A read after a told write sees the write.
+      expect(tx.get(key(9101))).toEqual(val('new', 9101));
+    });
+    const check = (d: Bin) => {
+      expect(d.count()).toBe(before + 1 - 2);
+      expect(d.getSync(key(9100))).toBeUndefined();
+      expect(d.getSync(key(9101))).toEqual(val('new', 9101));
+      expect(d.getSync(key(0))).toEqual(val('new', 0));
+      expect(d.getSync(key(1))).toBeUndefined();
+      expect(d.getSync(key(5001))).toBeUndefined();
+      expect([...d.getKeys()].length).toBe(d.count());
+      expect(d.check()).toMatchObject({ ok: true, entries: d.count() });
     };
     await checkAcrossReopen(db, path, check);
   });

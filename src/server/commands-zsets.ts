@@ -47,16 +47,18 @@ function scoreOf(cmd: DataContext, key: Buffer, meta: Meta, member: Buffer): num
 
 /** Sets `member`'s score (`old`: its score now, undefined when new); counts a new member in `meta`. */
 function putScore(cmd: DataContext, key: Buffer, meta: Meta, member: Buffer, newScore: number, old: number | undefined): void {
-  if (old !== undefined) cmd.data.removeMember(cmd.data.memberRecord(key, meta, Buffer.concat([scoreBytes(old), member]), 'score'));
+  // A member has one score index record, with its score (layout.ts): the old one is there.
+  if (old !== undefined) cmd.data.removeMember(cmd.data.memberRecord(key, meta, Buffer.concat([scoreBytes(old), member]), 'score'), true);
   else meta.size++;
   cmd.data.putMember(cmd.data.memberRecord(key, meta, member), scoreValue(newScore), old === undefined);
   // A member has one score index record, its old one was just removed: the new one is new.
   cmd.data.putMember(cmd.data.memberRecord(key, meta, Buffer.concat([scoreBytes(newScore), member]), 'score'), EMPTY, true);
 }
 
+/** Removes `e`, a member the caller has just read (with its score): both its records are there. */
 function removeEntry(cmd: DataContext, key: Buffer, meta: Meta, e: Entry): void {
-  cmd.data.removeMember(cmd.data.memberRecord(key, meta, e.member));
-  cmd.data.removeMember(cmd.data.memberRecord(key, meta, Buffer.concat([scoreBytes(e.score), e.member]), 'score'));
+  cmd.data.removeMember(cmd.data.memberRecord(key, meta, e.member), true);
+  cmd.data.removeMember(cmd.data.memberRecord(key, meta, Buffer.concat([scoreBytes(e.score), e.member]), 'score'), true);
   meta.size--;
 }
 

@@ -278,18 +278,30 @@ export class Data {
 
   /**
    * Puts a member record; whether it is new. `fresh`, when the caller knows
-   * (a list's new index, a sorted set's score index record): whether it is
-   * new, so that nothing looks it up.
+   * (a list's new index, a sorted set's score index record, a member it has
+   * just read): whether it is new, so that neither this nor the store's
+   * commit looks it up.
    */
-  putMember(record: Buffer, value: Buffer, fresh = this.view.get(record) === undefined): boolean {
-    this.view.put(record, value);
+  putMember(record: Buffer, value: Buffer, fresh?: boolean): boolean {
+    if (fresh === undefined) {
+      fresh = this.view.get(record) === undefined;
+      this.view.put(record, value);
+    } else {
+      this.view.putKnown(record, value, !fresh);
+    }
     if (fresh) this.change('internal', 1);
     return fresh;
   }
 
-  /** Removes a member record; whether it was there. */
-  removeMember(record: Buffer): boolean {
-    const existed = this.view.remove(record);
+  /** Removes a member record; whether it was there. `there`, when the caller knows (a sorted set's old score record): it was, and nothing looks it up. */
+  removeMember(record: Buffer, there?: true): boolean {
+    let existed: boolean;
+    if (there) {
+      this.view.removeKnown(record, true);
+      existed = true;
+    } else {
+      existed = this.view.remove(record);
+    }
     if (existed) this.change('internal', -1);
     return existed;
   }

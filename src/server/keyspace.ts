@@ -29,7 +29,7 @@
 //   and no transaction naming the key is in flight (`inFlightKeys`);
 //   otherwise it runs as a transaction (layout.ts: a key is one record);
 // - the sweep (sweep.ts) of expired keys and of the members of deleted ones.
-import type { BatchOp, Database } from '../store/db.js';
+import type { BatchOp, Database, KnownTransaction } from '../store/db.js';
 import type { JoinedPuts } from '../store/joined-puts.js';
 import { maxKeyLen } from '../format/page.js';
 import type { Context, DataContext } from './command-spec.js';
@@ -197,7 +197,8 @@ export class Keyspace implements DataHooks {
     const done = this.write(() =>
       this.db.transaction((tx) => {
         try {
-          return fn(new TxnView(tx, this.db, this.pending, owner, Date.now()));
+          // The callback's Transaction is the store's KnownTransaction (db.ts txOf), which the data layer's layout uses.
+          return fn(new TxnView(tx as KnownTransaction<Buffer, Buffer>, this.db, this.pending, owner, Date.now()));
         } catch (e) {
           // Its writes are discarded now: the transactions after it must not see them.
           this.pending.release(owner);

@@ -7,7 +7,7 @@
 //   reads add the pending writes of transactions not yet published
 //   (pending-writes.ts) and this one's own to the last published commit.
 // Both answer copies: what a command holds stays valid whatever it does next.
-import type { Database, Transaction } from '../store/db.js';
+import type { Database, KnownTransaction } from '../store/db.js';
 import type { PendingWrites } from './pending-writes.js';
 
 export interface StoreView {
@@ -18,6 +18,14 @@ export interface StoreView {
   put(key: Buffer, value: Buffer): void;
   /** Whether the key was there. */
   remove(key: Buffer): boolean;
+  /**
+   * `put` and `remove` of a key the caller knows is (`present`) or is not
+   * there, which the store then does not look up (db.ts KnownTransaction):
+   * for a record whose presence follows from the layout (a list's new
+   * index, a sorted set's score record).
+   */
+  putKnown(key: Buffer, value: Buffer, present: boolean): void;
+  removeKnown(key: Buffer, present: boolean): void;
   /** Records with keys in [start, end) (end undefined: to the last), in key order (descending with `reverse`); lazy. */
   range(start: Buffer, end: Buffer | undefined, reverse?: boolean): Iterable<[Buffer, Buffer]>;
 }
@@ -55,6 +63,14 @@ export class PublishedView implements StoreView {
     throw new Error('a read-only view was written');
   }
 
+  putKnown(): void {
+    throw new Error('a read-only view was written');
+  }
+
+  removeKnown(): void {
+    throw new Error('a read-only view was written');
+  }
+
   range(start: Buffer, end: Buffer | undefined, reverse = false): Iterable<[Buffer, Buffer]> {
     return publishedRange(this.db, start, end, reverse);
   }
@@ -63,7 +79,7 @@ export class PublishedView implements StoreView {
 export class TxnView implements StoreView {
   readonly writable = true;
   constructor(
-    private readonly tx: Transaction<Buffer, Buffer>,
+    private readonly tx: KnownTransaction<Buffer, Buffer>,
     private readonly db: Database<Buffer, Buffer>,
     private readonly pending: PendingWrites,
     /** This transaction's number in `pending`. */
@@ -84,6 +100,16 @@ export class TxnView implements StoreView {
     const existed = this.tx.remove(key);
     this.pending.set(key, undefined, this.owner);
     return existed;
+  }
+
+  putKnown(key: Buffer, value: Buffer, present: boolean): void {
+    this.tx.putKnown(key, value, present);
+    this.pending.set(key, value, this.owner);
+  }
+
+  removeKnown(key: Buffer, present: boolean): void {
+    this.tx.removeKnown(key, present);
+    this.pending.set(key, undefined, this.owner);
   }
 
   *range(start: Buffer, end: Buffer | undefined, reverse = false): Generator<[Buffer, Buffer]> {

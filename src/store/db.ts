@@ -232,6 +232,17 @@ export interface Transaction<K, V> {
   nested<T>(fn: () => T): T;
 }
 
+/**
+ * The Transaction a callback gets, as the server's data layer uses it (not
+ * exported from the package): writes of a key whose presence the caller
+ * knows, which the store then does not look up (ops.ts, `putKnown`). A
+ * wrong claim miscounts the store's keys.
+ */
+export interface KnownTransaction<K, V> extends Transaction<K, V> {
+  putKnown(key: K, value: V, present: boolean): void;
+  removeKnown(key: K, present: boolean): void;
+}
+
 export type { Stats, StatsOptions, NamedOptions };
 
 function choice<T extends string>(value: unknown, name: string, choices: readonly T[], fallback: T): T {
@@ -870,7 +881,7 @@ export class Database<K = unknown, V = any> {
   }
 
   /** The Transaction a callback gets, over the writer's encoded `ops`. */
-  private txOf(ops: TxnOps): Transaction<K, V> {
+  private txOf(ops: TxnOps): KnownTransaction<K, V> {
     const get = (key: K) => ops.get(this.keys.encode(key));
     return {
       get: (key) => {
@@ -890,6 +901,8 @@ export class Database<K = unknown, V = any> {
         return ops.remove(op.key);
       },
       nested: (fn) => ops.nested(fn),
+      putKnown: (key, value, present) => ops.putKnown(this.keys.encode(key), this.values.encode(value), present),
+      removeKnown: (key, present) => ops.removeKnown(this.keys.encode(key), present),
     };
   }
 

@@ -29,6 +29,14 @@ export interface TxOps {
 export interface TxnOps extends TxOps {
   /** Runs `fn`; if it throws, what it wrote is undone and the error thrown on (the transaction goes on). Nests. */
   nested<T>(fn: () => T): T;
+  /**
+   * `put` and `remove` of a key whose presence in the transaction the
+   * caller knows (`present`), so that neither looks it up: a commit counts
+   * its keys by whether each was there, and finding out walked the tree.
+   * A wrong claim miscounts the store's keys (check() reports it).
+   */
+  putKnown(key: Buffer, value: Buffer, present: boolean): void;
+  removeKnown(key: Buffer, present: boolean): void;
 }
 
 /** What `apply` and `runTxn` need of a transaction: tx.ts's and log-tx.ts's. */
@@ -202,6 +210,11 @@ export function runTxn(tx: TxOps, fn: (ops: TxnOps) => unknown): { ok: true; run
     writes.notePresent(e, v !== undefined);
     return v;
   };
+  /** Entry `e`, told (if nothing of this callback's says) that its key is `present` as the callback began. */
+  const known = (e: number, present: boolean): number => {
+    if (!writes.isWritten(e)) writes.notePresent(e, present);
+    return e;
+  };
   const write = (e: number, value: Buffer | undefined): void => {
     if (journals.length > 0) {
       const journal = journals[journals.length - 1];
@@ -226,6 +239,14 @@ export function runTxn(tx: TxOps, fn: (ops: TxnOps) => unknown): { ok: true; run
       const existed = read(key, e) !== undefined;
       write(e, undefined);
       return existed;
+    },
+    putKnown(key, value, present) {
+      live();
+      write(known(writes.entry(key), present), value);
+    },
+    removeKnown(key, present) {
+      live();
+      write(known(writes.entry(key), present), undefined);
     },
     nested<T>(inner: () => T): T {
       live();
