@@ -1,8 +1,10 @@
 // The server's record layout (layout.ts) and the pending writes that range
 // reads inside a transaction add to the last commit (pending-writes.ts).
 import { describe, expect, it } from 'vitest';
-import { decodeMeta, encodeMeta, expiryKey, fromExpiryKey, fromRawKey, KeyType, prefixEnd, rawKey, readScoreBytes, scoreBytes } from '../src/server/layout.js';
+import { decodeMeta, encodeMeta, expiryKey, fromExpiryKey, fromRawKey, KeyType, metaKey, prefixEnd, rawKey, readScoreBytes, scoreBytes } from '../src/server/layout.js';
+import { MetaRecords } from '../src/server/meta-records.js';
 import { PendingWrites } from '../src/server/pending-writes.js';
+import type { StoreView } from '../src/server/store-view.js';
 
 const b = (s: string) => Buffer.from(s);
 
@@ -109,5 +111,59 @@ describe('pending writes', () => {
     expect(values()).toEqual(['a=1']);
     p.release(1);
     expect(p.size).toBe(0);
+  });
+});
+
+describe('metadata records of a transaction', () => {
+  /** A view over a Map that counts its puts. */
+  function mapView() {
+    const records = new Map<string, Buffer>();
+    let puts = 0;
+    const view = {
+      now: 0,
+      writable: true,
+      get: (k: Buffer) => records.get(k.toString('latin1')),
+      put: (k: Buffer, v: Buffer) => (puts++, records.set(k.toString('latin1'), v)),
+      remove: (k: Buffer) => records.delete(k.toString('latin1')),
+      putKnown: () => {},
+      removeKnown: () => {},
+      range: () => [],
+    } as StoreView;
+    return { view, records, puts: () => puts };
+  }
+
+  it('writes a record once however often it changed, and a command that throws leaves what earlier ones wrote to be written', () => {
+    const { view, records, puts } = mapView();
+    const m = new MetaRecords();
+    const meta = (k: string) => metaKey(b(k)).toString('latin1');
+    m.found(view, 'h', undefined);
+    // Three commands change h's record: nothing is written until a flush, then the last one once.
+    for (const v of ['1', '2', '3']) {
+      m.begin();
+      m.wrote('h', b('h'), b(v));
+      m.end();
+    }
+    expect(records.size).toBe(0);
+    // A command that flushes (a range read), changes h again, then throws.
+    m.begin();
+    m.flush(view);
+    expect(records.get(meta('h'))).toEqual(b('3'));
+    m.wrote('h', b('h'), b('4'));
+    m.found(view, 'g', b('g-record'));
+    records.delete(meta('h')); // the view undoes the command's writes (TxnView.nested)
+    m.rollback();
+    expect(m.record('h')).toEqual(b('3'));
+    expect(m.has('g')).toBe(false);
+    m.flush(view);
+    expect(records.get(meta('h'))).toEqual(b('3'));
+    expect(puts()).toBe(2);
+    // A removal, and a raw record written: the entry says none, then forgets.
+    m.removed('h');
+    expect(m.has('h')).toBe(true);
+    expect(m.record('h')).toBeUndefined();
+    m.forget('h');
+    expect(m.has('h')).toBe(false);
+    m.flush(view);
+    expect(puts()).toBe(2);
   });
 });

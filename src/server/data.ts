@@ -43,6 +43,7 @@ import {
   type Counters,
   type Meta,
 } from './layout.js';
+import { MetaRecords } from './meta-records.js';
 import type { StoreView, TxnView } from './store-view.js';
 
 /** What the data layer tells the server, and asks of it: keyspace.ts implements it. */
@@ -74,22 +75,14 @@ const REMOVE_INLINE = 128;
 
 export const WRONGTYPE = () => new ReplyError('WRONGTYPE Operation against a key holding the wrong kind of value');
 
-/** Keys whose records `Data` remembers at most (it forgets them all past this): a write group's keys, bounded. */
-const REMEMBERED_KEYS = 4096;
-
 export class Data {
   /**
-   * The metadata record of each key found here without a raw record, by
-   * the key's latin1 string (undefined: no metadata record either), as this
-   * transaction has read or written it: a write group's commands on one
-   * collection (HSET, LPUSH ... on one key) look it up once, where each
-   * `find` cost two lookups, the raw record's a miss through the tree.
-   * What must hold: an entry is the store's record as this transaction sees
-   * it. Every write of a raw or metadata record goes through the methods
-   * below, which update or drop its entry; a command that throws (`nested`)
-   * and `removeAll` drop every entry.
+   * The metadata records this transaction has found and written
+   * (meta-records.ts): every write of a raw or metadata record goes through
+   * the methods below, which keep it in step, and every range read through
+   * `range`, which writes what it holds unwritten first.
    */
-  private readonly metaRecords = new Map<string, Buffer | undefined>();
+  private readonly metas = new MetaRecords();
   /** Counters as this transaction changes them (loaded from the store at the first change). */
   private counters: Counters | undefined;
   private countersExisted = true;
@@ -112,16 +105,16 @@ export class Data {
   /** The key as it is now, or undefined (missing, or past its deadline: a write then removes it). */
   find(key: Buffer): Found | undefined {
     const name = key.toString('latin1');
-    let record = this.metaRecords.get(name);
-    if (record === undefined && !this.metaRecords.has(name)) {
+    let record: Buffer | undefined;
+    if (this.metas.has(name)) record = this.metas.record(name);
+    else {
       const raw = this.view.get(rawKey(key));
       if (raw !== undefined) return { meta: PLAIN_STRING, value: raw };
       if (!this.view.writable && !this.hooks.mayHaveMetas) return undefined;
       // A key too long for a metadata record has none.
       if (key.length + META_OVERHEAD > this.hooks.maxKeyLength) return undefined;
       record = this.view.get(metaKey(key));
-      if (this.metaRecords.size >= REMEMBERED_KEYS) this.metaRecords.clear();
-      this.metaRecords.set(name, record);
+      this.metas.found(this.view, name, record);
     }
     if (record === undefined) return undefined;
     const meta = decodeMeta(record);
@@ -223,9 +216,9 @@ export class Data {
     this.keysDelta -= keys.length;
     const nextVersion = this.loadCounters().nextVersion;
     const records: Buffer[] = [];
-    for (const [record] of this.view.range(Buffer.alloc(0), undefined)) records.push(record);
+    for (const [record] of this.range(Buffer.alloc(0), undefined)) records.push(record);
     for (const record of records) this.view.remove(record);
-    this.metaRecords.clear();
+    this.metas.clear(this.view);
     this.counters = { ...decodeCounters(undefined), nextVersion };
     this.countersExisted = false;
   }
@@ -311,7 +304,7 @@ export class Data {
     const prefix = memberPrefix(key, meta.version, options.space);
     const start = options.from === undefined ? prefix : memberKey(prefix, options.from);
     const end = options.to === undefined ? prefixEnd(prefix) : memberKey(prefix, options.to);
-    for (const [record, value] of this.view.range(start, end, options.reverse)) yield [record.subarray(prefix.length), value];
+    for (const [record, value] of this.range(start, end, options.reverse)) yield [record.subarray(prefix.length), value];
   }
 
   /** The values of the member records `members` would give, without the members' names. */
@@ -319,7 +312,7 @@ export class Data {
     const prefix = memberPrefix(key, meta.version);
     const start = options.from === undefined ? prefix : memberKey(prefix, options.from);
     const end = options.to === undefined ? prefixEnd(prefix) : memberKey(prefix, options.to);
-    for (const [, value] of this.view.range(start, end, options.reverse)) yield value;
+    for (const [, value] of this.range(start, end, options.reverse)) yield value;
   }
 
   /** Writes `found` (the key `from` as it is) under the free key `to`, with its deadline: a string's value, or a collection's members under a new version. */
@@ -359,9 +352,9 @@ export class Data {
 
   /** The last key in key order (live or not: only a bound for `randomKey`). */
   private lastKey(): Buffer | undefined {
-    const [escaped] = [...take(this.view.range(ESCAPED_START, undefined, true), 1)];
-    const [plain] = escaped === undefined ? [...take(this.view.range(Buffer.alloc(0), RESERVED_START, true), 1)] : [];
-    const [meta] = [...take(this.view.range(META_START, META_END, true), 1)];
+    const [escaped] = [...take(this.range(ESCAPED_START, undefined, true), 1)];
+    const [plain] = escaped === undefined ? [...take(this.range(Buffer.alloc(0), RESERVED_START, true), 1)] : [];
+    const [meta] = [...take(this.range(META_START, META_END, true), 1)];
     const raw = escaped !== undefined ? fromRawKey(escaped[0]) : plain?.[0];
     const metaKeyName = meta === undefined ? undefined : fromMetaKey(meta[0]);
     if (raw === undefined || metaKeyName === undefined) return raw ?? metaKeyName;
@@ -378,7 +371,7 @@ export class Data {
     const from = after !== undefined && Buffer.compare(after, prefix) >= 0 ? Buffer.concat([after, Buffer.alloc(1)]) : prefix;
     const to = prefix.length === 0 ? undefined : prefixEnd(prefix);
     const raw = this.rawKeys(from, to)[Symbol.iterator]();
-    const metas = this.view.range(Buffer.concat([META_START, from]), to === undefined ? META_END : Buffer.concat([META_START, to]))[Symbol.iterator]();
+    const metas = this.range(Buffer.concat([META_START, from]), to === undefined ? META_END : Buffer.concat([META_START, to]))[Symbol.iterator]();
     let a = raw.next();
     let b = metas.next();
     while (!a.done || !b.done) {
@@ -399,12 +392,12 @@ export class Data {
     // Outside the reserved space, then the escaped keys (0xFF ... as FF FF ...).
     if (!isReserved(from)) {
       const end = to !== undefined && Buffer.compare(to, RESERVED_START) < 0 ? to : RESERVED_START;
-      for (const [record] of this.view.range(from, end)) yield record;
+      for (const [record] of this.range(from, end)) yield record;
       if (end !== RESERVED_START) return;
     }
     const start = isReserved(from) ? rawKey(from) : ESCAPED_START;
     const end = to === undefined || !isReserved(to) ? undefined : rawKey(to);
-    for (const [record] of this.view.range(start, end)) yield fromRawKey(record);
+    for (const [record] of this.range(start, end)) yield fromRawKey(record);
   }
 
   // ---- metadata and counters -----------------------------------------------------
@@ -425,28 +418,29 @@ export class Data {
     }
     if (meta.deadline !== 0 && before?.deadline !== meta.deadline) this.putMember(expiryKey(meta.deadline, key), Buffer.alloc(0));
     const record = meta.type === KeyType.String ? encodeStringMeta(stringValue!, meta.deadline) : encodeMeta(meta);
-    this.view.put(metaKey(key), record);
-    // A key is one record: with its metadata record written, it has no raw one (known once `find` has looked).
+    // A key is one record: with its metadata record written, it has no raw
+    // one. Where `find` has looked (the key has an entry), the write waits
+    // for the next flush: the group's next command on the key changes it again.
     const name = key.toString('latin1');
-    if (this.metaRecords.has(name)) this.metaRecords.set(name, record);
+    if (this.metas.has(name)) this.metas.wrote(name, key, record);
+    else this.view.put(metaKey(key), record);
   }
 
   /** Writes `key`'s raw string record (its metadata record is gone or going: `find` must look again). */
   private putRaw(key: Buffer, value: Buffer): void {
     this.view.put(rawKey(key), value);
-    this.metaRecords.delete(key.toString('latin1'));
+    this.metas.forget(key.toString('latin1'));
   }
 
   private removeRaw(key: Buffer): void {
     this.view.remove(rawKey(key));
-    this.metaRecords.delete(key.toString('latin1'));
+    this.metas.forget(key.toString('latin1'));
   }
 
   /** Removes `key`'s metadata record, its expiry index record and its members (or leaves them to the sweep). */
   private removeMeta(key: Buffer, meta: Meta): void {
     this.view.remove(metaKey(key));
-    const name = key.toString('latin1');
-    if (this.metaRecords.has(name)) this.metaRecords.set(name, undefined);
+    this.metas.removed(key.toString('latin1'));
     this.change('metas', -1);
     if (meta.deadline !== 0) {
       this.removeMember(expiryKey(meta.deadline, key));
@@ -468,7 +462,7 @@ export class Data {
   removeMembers(key: Buffer, meta: Meta, space: 'member' | 'score', limit: number): number {
     const records: Buffer[] = [];
     const prefix = memberPrefix(key, meta.version, space);
-    for (const [record] of this.view.range(prefix, prefixEnd(prefix))) {
+    for (const [record] of this.range(prefix, prefixEnd(prefix))) {
       if (records.length === limit) break;
       records.push(record);
     }
@@ -497,6 +491,7 @@ export class Data {
 
   /** Writes the counters this transaction changed; returns them (undefined when it changed none). */
   finish(): Counters | undefined {
+    this.metas.flush(this.view);
     const counters = this.counters;
     if (counters === undefined || !this.view.writable) return undefined;
     if (!this.countersExisted) {
@@ -505,6 +500,12 @@ export class Data {
     }
     this.view.put(COUNTERS_KEY, encodeCounters(counters));
     return counters;
+  }
+
+  /** The view's records in [start, end), once what `metas` holds unwritten is written. */
+  private range(start: Buffer, end: Buffer | undefined, reverse?: boolean): Iterable<[Buffer, Buffer]> {
+    this.metas.flush(this.view);
+    return this.view.range(start, end, reverse);
   }
 
   // ---- one command of EXEC or of a write group ----------------------------------------
@@ -519,11 +520,13 @@ export class Data {
     // A literal of the fields, not a spread: every command of a write group runs here.
     const counters: Counters | undefined = c && { layout: c.layout, internal: c.internal, metas: c.metas, expiring: c.expiring, orphans: c.orphans, nextVersion: c.nextVersion };
     const { expired, keysDelta, countersExisted } = this;
+    this.metas.begin();
     try {
-      return (this.view as TxnView).nested(fn);
+      const result = (this.view as TxnView).nested(fn);
+      this.metas.end();
+      return result;
     } catch (e) {
-      // Its writes are undone: what was remembered of their records may be what they wrote.
-      this.metaRecords.clear();
+      this.metas.rollback();
       this.counters = counters;
       this.expired = expired;
       this.keysDelta = keysDelta;
