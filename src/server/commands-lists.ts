@@ -7,6 +7,9 @@
 // O(elements moved). Replies and errors as in Redis 7.0.
 import { ReplyError, SYNTAX, dataCommand, int64, positions, positiveCount, word, type DataContext } from './command-spec.js';
 import { KeyType, LIST_MIDDLE, indexBytes, type Meta } from './layout.js';
+
+/** An element record's member: its index (layout.ts `indexBytes`). */
+const INDEX_BYTES = 8;
 import { OK, bulk, bulkOrNil, bulks, integer, nil, nullArray, type Reply } from './resp-writer.js';
 
 const key1 = { firstKey: 1, lastKey: 1, step: 1 };
@@ -29,7 +32,7 @@ function push(cmd: DataContext, args: Buffer[], left: boolean, onlyExisting: boo
     if (onlyExisting) return integer(0);
     meta.head = meta.tail = LIST_MIDDLE;
   }
-  at(cmd, key, meta, meta.tail); // a key too long for element records fails before anything is written
+  cmd.data.memberFits(key, INDEX_BYTES); // a key too long for element records fails before anything is written
   for (const element of args.slice(2)) {
     // Indexes outside [head, tail) hold nothing.
     if (left) cmd.data.putMember(at(cmd, key, meta, --meta.head), element, true);

@@ -262,11 +262,16 @@ export class Data {
 
   /** The record key of `member` of the collection (`space`: the members, or a zset's score index). */
   memberRecord(key: Buffer, meta: Meta, member: Buffer, space: 'member' | 'score' = 'member'): Buffer {
-    const length = memberPrefixLength(key) + member.length;
-    if (length > this.hooks.maxKeyLength) {
-      throw new ReplyError(`ERR member too large: xrpkv keeps a key and its member together in one record of at most ${this.hooks.maxKeyLength} bytes (here ${length})`);
-    }
+    this.memberFits(key, member.length);
     return memberRecordKey(key, meta.version, space, member);
+  }
+
+  /** Throws unless a member of `length` bytes of the collection at `key` fits a record. */
+  memberFits(key: Buffer, length: number): void {
+    const total = memberPrefixLength(key) + length;
+    if (total > this.hooks.maxKeyLength) {
+      throw new ReplyError(`ERR member too large: xrpkv keeps a key and its member together in one record of at most ${this.hooks.maxKeyLength} bytes (here ${total})`);
+    }
   }
 
   /**
