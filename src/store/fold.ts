@@ -31,6 +31,8 @@
 //   and a commit by another writer abandons the fold (writer.ts). No
 //   snapshot reads `left` before the fold has published, on top of all of
 //   them, so it keeps no older versions.
+import { isPageFailure } from '../errors.js';
+import { LogKind, logRecord, type LogRecord } from '../format/log.js';
 import type { Meta } from '../format/meta.js';
 import type { PreparedCommit } from './commit.js';
 import { Overlay, type NewestVersions, type NotedLog } from './overlay.js';
@@ -52,15 +54,40 @@ export const FOLD_SLICE_MS = 0.5;
  * Puts `versions` (the log's keys with their newest versions, in key
  * order: keys side by side share their leaf and path, so each page is
  * decoded once) into `tx`, in slices of `pace`; `stop()`, checked per key,
- * ends it early.
+ * ends it early. With `unfolded`, a key whose page cannot be read (damaged,
+ * or a failed read) is left out, its index pushed there, and the others go
+ * on (a put or remove that fails leaves `tx` as it was: tx.ts); without,
+ * that failure ends the fold.
  */
-export function fold(versions: NewestVersions, tx: WriteTx, pace: Pace, stop = () => false): Steps<void> {
+export function fold(versions: NewestVersions, tx: WriteTx, pace: Pace, stop = () => false, unfolded?: number[]): Steps<void> {
   return eachPaced(versions.count, pace, (i) => {
     if (stop()) return;
     const value = versions.value(i);
-    if (value) tx.put(versions.key(i), value);
-    else tx.remove(versions.key(i));
+    try {
+      if (value) tx.put(versions.key(i), value);
+      else tx.remove(versions.key(i));
+    } catch (e) {
+      if (unfolded === undefined || !isPageFailure(e)) throw e;
+      unfolded.push(i);
+    }
   });
+}
+
+/**
+ * The log records that keep the keys a checkpoint could not fold
+ * (`unfolded`, indexes into `versions`) in the log it leaves, each with its
+ * newest version and its kind as the tree (which still holds what it held
+ * for them) sees it: none for a key the log added and then removed.
+ */
+export function carried(versions: NewestVersions, unfolded: readonly number[]): LogRecord[] {
+  const records: LogRecord[] = [];
+  for (const i of unfolded) {
+    const value = versions.value(i);
+    const held = versions.treeHeld(i);
+    if (value === null && !held) continue;
+    records.push(logRecord(value === null ? LogKind.Remove : held ? LogKind.Overwrite : LogKind.Insert, versions.key(i), value ?? undefined));
+  }
+  return records;
 }
 
 export class BackgroundFold {

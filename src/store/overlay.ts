@@ -13,11 +13,14 @@
 // - `slots`, an open-addressing table of [hash, row + 1, where the row's
 //   newest version is in the arena] (FNV-1a, 32 bits; row + 1 = 0 marks an
 //   empty slot), at most half full;
-// - `rows`, seven numbers per key: its newest version (where its bytes are
+// - `rows`, eight numbers per key: its newest version (where its bytes are
 //   in the arena, the key's length, the value's length (-1: removed), the
 //   txid), then the version before it (where, value length, txid; txid -1:
-//   none kept). A key overwritten while the previous commit is not yet
-//   published keeps that one there, since readers still see it;
+//   none kept), then whether the tree held the key when the log first
+//   changed it (its first record's kind: all but an insert), which a
+//   checkpoint that cannot fold the key needs (writer.ts). A key
+//   overwritten while the previous commit is not yet published keeps that
+//   one there, since readers still see it;
 // - the arena: each version's header (its txid, key length, value length)
 //   then its key and value bytes, back to back, copied in (so a version
 //   holds neither a log page nor a client's read buffer). A version's place
@@ -58,6 +61,8 @@ export interface NewestVersions {
   key(i: number): Buffer;
   /** Its value then, null where it was removed. */
   value(i: number): Buffer | null;
+  /** Whether the tree held key `i` when the log first changed it. */
+  treeHeld(i: number): boolean;
 }
 
 /** A version older than a key's newest. */
@@ -80,7 +85,7 @@ const HEADER_KEY_LENGTH = 2;
 const HEADER_VALUE_LENGTH = 1;
 /** Numbers per slot, as int32s: hash, row + 1, then the newest version's place as a float64 (index 2 * slot + 1). */
 const SLOT = 4;
-const ROW = 7;
+const ROW = 8;
 const ROW_AT = 0;
 const ROW_KEY_LENGTH = 1;
 const ROW_VALUE_LENGTH = 2;
@@ -89,6 +94,8 @@ const ROW_PREV_AT = 4;
 const ROW_PREV_VALUE_LENGTH = 5;
 /** -1: no previous version kept. */
 const ROW_PREV_TXID = 6;
+/** 1 where the tree held the key when the log first changed it, else 0. */
+const ROW_TREE_HELD = 7;
 
 /**
  * Arrays whose elements are written before they are read (the rows and
@@ -215,6 +222,7 @@ export class Overlay {
     let row: number;
     if (s < 0) {
       row = this.add(h, at);
+      this.rows[row * ROW + ROW_TREE_HELD] = rec.kind === LogKind.Insert ? 0 : 1;
     } else {
       row = this.slots[SLOT * s + 1] - 1;
       this.keepOlder(row, txid, oldestSnapshot);
@@ -454,6 +462,11 @@ export class NotedLog {
     return this.slice(this.rows[r + ROW_AT] + this.rows[r + ROW_KEY_LENGTH], this.rows[r + ROW_VALUE_LENGTH]);
   }
 
+  /** Whether the tree held its key when the log first changed it. */
+  treeHeld(row: number): boolean {
+    return this.rows[row * ROW + ROW_TREE_HELD] === 1;
+  }
+
   /**
    * The keys copied side by side, for sort-keys.ts, in slices of `pace` (a
    * row a unit): about 5 ms for 100,000 keys of 16 bytes once V8 has
@@ -489,7 +502,7 @@ export class NotedLog {
 
   /** The keys and values in `order` (rows, in key order). */
   inOrder(order: Int32Array): NewestVersions {
-    return { count: order.length, key: (i) => this.key(order[i]), value: (i) => this.value(order[i]) };
+    return { count: order.length, key: (i) => this.key(order[i]), value: (i) => this.value(order[i]), treeHeld: (i) => this.treeHeld(order[i]) };
   }
 
   private slice(at: number, length: number): Buffer | null {

@@ -29,6 +29,7 @@
 import { AppendTail } from './append.js';
 import type { PreparedCommit } from './commit.js';
 import { Freelist, type FreeGroup } from './freelist.js';
+import { LogEncoder, type LogRecord } from '../format/log.js';
 import type { Meta } from '../format/meta.js';
 import { encodeLeafRuns } from './leaves.js';
 import { Node, cutPieces, spliced } from './node.js';
@@ -300,9 +301,11 @@ export class WriteTx {
    * freelist and the in-memory log (the caller has put the log's changes
    * here, or those up to where `left` begins, and `discard`ed their pages).
    * The transaction is spent after. Runs in slices of `pace`: spilling a
-   * large commit encodes thousands of pages.
+   * large commit encodes thousands of pages. `carried`, without `left`:
+   * log records this commit writes as its log, for the keys its fold could
+   * not put into the tree (fold.ts `carried`).
    */
-  *commit(pace: Pace, left?: LogLeft): Steps<PreparedCommit> {
+  *commit(pace: Pace, left?: LogLeft, carried: readonly LogRecord[] = []): Steps<PreparedCommit> {
     if (this.deferred) throw new Error('internal error: a rebasing transaction committed before its rebase');
     // A small tail joins its leaf: the rules below then see a plain node. A
     // large one makes its leaf more than a page, so neither empty nor underfull.
@@ -334,6 +337,10 @@ export class WriteTx {
         rootPage = parts[0].page;
       }
     }
+    if (carried.length > 0) {
+      if (left) throw new Error('internal error: a commit that carries log records leaves no log of its own');
+      left = this.carry(carried);
+    }
     const freelistPages = this.writeFreelist();
     const meta: Meta = {
       txid: this.txid,
@@ -363,6 +370,24 @@ export class WriteTx {
         store.logPages = left?.pageList ?? [];
       },
     };
+  }
+
+  /**
+   * `records` as this commit's log: pages of this commit (txid), and an
+   * overlay that holds them for the snapshots that will read it. Their
+   * kinds are what they do to the tree this commit leaves, so the meta
+   * counts them as a log commit's are counted.
+   */
+  private carry(records: readonly LogRecord[]): LogLeft {
+    const encoder = new LogEncoder(this.p, this.txid, () => this.allocate(), 0);
+    for (const r of records) encoder.add(r);
+    const { pages, newest } = encoder.finish();
+    for (const [pageNo, page] of pages) this.pages.set(pageNo, page);
+    const overlay = new Overlay(records.length);
+    // Every snapshot that reads this overlay reads this commit or a later one.
+    overlay.apply([...records], this.txid, Infinity);
+    // The encoder numbers pages as it fills them: the first is the oldest.
+    return { log: newest, logPages: pages.size, pageList: [...pages.keys()], overlay };
   }
 
   // ---- the append tail --------------------------------------------------------

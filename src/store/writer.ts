@@ -44,10 +44,14 @@
 // then commits alone, with the next write. Writes wait only for that last
 // step, or when the log is full even so. A commit that must rewrite the
 // tree abandons the fold and folds the whole log itself; a fold that no
-// write comes to land within IDLE_FOLD_MS is dropped.
+// write comes to land within IDLE_FOLD_MS is dropped. A page a fold needs
+// that cannot be read (damage) turns background folds off for the handle:
+// each checkpoint is then a write's, and it carries the keys it cannot
+// fold over into the log it leaves (`checkpoint`), so the rest of the store
+// goes on taking writes.
 import { WriteFailedError, WritesPendingError, isPageFailure } from '../errors.js';
 import type { PreparedCommit } from './commit.js';
-import { BackgroundFold, FOLD_SLICE_MS, FOLD_SLICE_UNITS, fold } from './fold.js';
+import { BackgroundFold, FOLD_SLICE_MS, FOLD_SLICE_UNITS, carried, fold } from './fold.js';
 import { LOG_BYTES, prepareLogCommit } from './log-commit.js';
 import { writeCommitSync } from './sync-commit.js';
 import { LogTx } from './log-tx.js';
@@ -416,9 +420,10 @@ export class Writer {
       () => {
         if (this.folding !== folding) return;
         this.folding = undefined;
-        // A page the fold needs cannot be read: the next checkpoint, with
-        // writes, meets it and fails them as any checkpoint would. Unless
-        // the lock was free: then another writer may have reused the page.
+        // A page the fold needs cannot be read: the checkpoints from now on
+        // are the writes' own (`checkpoint`), which leave in the log the keys
+        // they cannot fold. Unless the lock was free: then another writer
+        // may have reused the page.
         if (this.lock.held) this.foldsOff = true;
       },
     );
@@ -508,14 +513,25 @@ export class Writer {
     return yield* prepareLogCommit(state, this.head, log, { commitKeys: limit, logKeys, logBytes, oldestSnapshot: this.oldestSnapshot(), alsoInto: folding?.left }, pace);
   }
 
-  /** `items` as a tree commit: the log's changes first, then theirs, their transactions' writes as they ran before. */
+  /**
+   * `items` as a tree commit: the log's changes first, then theirs, their
+   * transactions' writes as they ran before. A logged key whose page cannot
+   * be read (a damaged leaf) stays in the log the commit leaves, and every
+   * other key goes into the tree: one bad page must not stop every
+   * checkpoint, and so every write, once the log is full.
+   */
   private *checkpoint(items: Item[], outcomes: Outcome[], runs: (TxnRun | undefined)[], pace: Pace): Steps<PreparedCommit | undefined> {
     const { state } = this;
     for (;;) {
       const tx = new WriteTx(state, this.oldestSnapshot(), state.overlay.delta);
-      yield* fold(state.overlay.newest(), tx, pace);
+      const versions = state.overlay.newest();
+      const unfolded: number[] = [];
+      yield* fold(versions, tx, pace, undefined, unfolded);
       tx.discard(state.logPages);
-      if (yield* applyItems(tx, items, outcomes, runs, pace)) return tx.changed ? yield* tx.commit(pace) : undefined;
+      if (yield* applyItems(tx, items, outcomes, runs, pace)) {
+        const log = carried(versions, unfolded);
+        return tx.changed || log.length > 0 ? yield* tx.commit(pace, undefined, log) : undefined;
+      }
     }
   }
 
