@@ -2,10 +2,11 @@
 // other key and carry those over into the log they leave (writer.ts
 // `checkpoint`), so the store goes on taking writes, and the logged
 // changes of the damaged leaf's keys stay readable and durable.
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { open, type Database } from '../src/index.js';
+import { pickMeta } from '../src/format/meta.js';
 import { decodeBranch } from '../src/format/page.js';
 import { layout } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
@@ -78,5 +79,48 @@ describe('a checkpoint that meets a damaged leaf', () => {
     expect(db.getSync(key(overwritten))).toEqual(val('again', overwritten));
     expect(db.count()).toBe(600 + 2000 + 500);
     await db.close();
+  });
+
+  it('carries every logged key under a damaged branch page, and the rest of the tree takes writes', async () => {
+    const path = join(tmp.dir, 'carry-branch.db');
+    let db: Bin = open(path, { ...OPTIONS, logLimit: 0 });
+    await db.batch(Array.from({ length: 3000 }, (_, i) => ({ type: 'put' as const, key: key(2 * i), value: val('old', 2 * i) })));
+    await db.close();
+    const { levels, firstKey } = layout(path, P);
+    expect(levels.length).toBeGreaterThanOrEqual(3);
+    // The middle branch page of the level above the leaves: a few hundred keys below it.
+    const branch = levels[levels.length - 2]![Math.floor(levels[levels.length - 2]!.length / 2)]!;
+    const page = Buffer.alloc(P);
+    const rfd = openSync(path, 'r');
+    readSync(rfd, page, 0, P, branch * P);
+    closeSync(rfd);
+    const low = Number(firstKey(decodeBranch(page, branch).children[0]!).toString().slice(4));
+    // Logged changes under it (every tenth key of its first 40: overwrites, one new key), and elsewhere.
+    db = open(path, OPTIONS);
+    const under = Array.from({ length: 4 }, (_, i) => low + 20 * i);
+    for (const k of under) await db.put(key(k), val('new', k));
+    await db.put(key(low + 1), val('new', low + 1));
+    await db.close();
+    const b = Buffer.alloc(1);
+    const fd = openSync(path, 'r+');
+    readSync(fd, b, 0, 1, branch * P + 200);
+    b[0] ^= 0x5a;
+    writeSync(fd, b, 0, 1, branch * P + 200);
+    closeSync(fd);
+
+    db = open(path, OPTIONS);
+    for (let round = 0; round < 20; round++) {
+      await db.batch(Array.from({ length: 100 }, (_, i) => ({ type: 'put' as const, key: key(10_000 + 100 * round + i), value: val('more', i) })));
+    }
+    for (const k of under) expect(db.getSync(key(k))).toEqual(val('new', k));
+    expect(db.getSync(key(low + 1))).toEqual(val('new', low + 1));
+    expect(db.getSync(key(0))).toEqual(val('old', 0));
+    expect(db.getSync(key(11_999))).toEqual(val('more', 99));
+    expect(db.count()).toBe(3000 + 1 + 2000);
+    expect(db.check().problems).toContainEqual({ page: branch, message: 'checksum mismatch' });
+    await db.close();
+    // Checkpoints ran: the log holds what the last one carried and the writes since (logLimit 200), not all 2,005 keys.
+    const meta = pickMeta([0, 1].map((n) => readFileSync(path).subarray(n * P, (n + 1) * P)) as [Buffer, Buffer]);
+    expect(meta.logPages).toBeLessThan(60); // 2,005 records of 55 bytes, 8 a page, would take over 250
   });
 });

@@ -332,7 +332,8 @@ export class Keyspace implements DataHooks {
         this.unwritable = undefined;
         this.reopens++;
         const fellBack = this.db.recovery ? `; ${this.db.recovery.reason}` : '';
-        console.error(`xrpkv serve: reopened ${failed.path} at txid ${this.db.stats().txid}; writes go on${fellBack}`);
+        // Not stats(): it reads every branch page, and one that is damaged would fail the reopen that worked.
+        console.error(`xrpkv serve: reopened ${failed.path}; writes go on${fellBack}`);
         return;
       } catch (e) {
         this.unwritable = e as Error;
