@@ -9,7 +9,7 @@ import { open, type Database } from '../src/index.js';
 import { pickMeta } from '../src/format/meta.js';
 import { decodeBranch } from '../src/format/page.js';
 import { CorruptionError } from '../src/index.js';
-import { layout, random, seedsFrom } from './store-fixtures.js';
+import { foldOf, layout, random, seedsFrom } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
 const P = 512;
@@ -81,6 +81,50 @@ describe('a checkpoint that meets a damaged leaf', () => {
     }
     expect(db.getSync(key(overwritten))).toEqual(val('again', overwritten));
     expect(db.count()).toBe(600 + 2000 + 500);
+    await db.close();
+  });
+
+  it('folds in the background again once a checkpoint has folded the whole log (the page read again)', async () => {
+    const path = join(tmp.dir, 'carry-repaired.db');
+    let db: Bin = open(path, { ...OPTIONS, logLimit: 0 });
+    await db.batch(Array.from({ length: 600 }, (_, i) => ({ type: 'put' as const, key: key(2 * i), value: val('old', 2 * i) })));
+    await db.close();
+    const { levels, firstKey } = layout(path, P);
+    const bad = levels[levels.length - 1]![3]!;
+    const first = Number(firstKey(bad).toString().slice(4));
+    db = open(path, OPTIONS);
+    await db.put(key(first), val('new', first));
+    await db.close();
+    const at = bad * P + 100;
+    const flip = () => {
+      const b = Buffer.alloc(1);
+      const fd = openSync(path, 'r+');
+      readSync(fd, b, 0, 1, at);
+      b[0] ^= 0x5a;
+      writeSync(fd, b, 0, 1, at);
+      closeSync(fd);
+    };
+    flip();
+    db = open(path, OPTIONS);
+    /** 100 new keys a commit from `from`; whether a background fold ran meanwhile. */
+    const fill = async (from: number, rounds: number) => {
+      let folded = false;
+      for (let round = 0; round < rounds; round++) {
+        await db.batch(Array.from({ length: 100 }, (_, i) => ({ type: 'put' as const, key: key(from + 100 * round + i), value: val('more', i) })));
+        if (foldOf(db) !== undefined) folded = true;
+      }
+      return folded;
+    };
+    // The fold meets the damaged leaf: checkpoints are the writes' own, and carry its key.
+    await fill(2000, 10);
+    expect(await fill(3000, 10)).toBe(false);
+    expect(db.getSync(key(first))).toEqual(val('new', first));
+    // The page reads right again (rewritten as it was): the next checkpoint folds everything, and folds run in the background again.
+    flip();
+    expect(await fill(4000, 20)).toBe(true);
+    expect(db.getSync(key(first))).toEqual(val('new', first));
+    expect(db.count()).toBe(600 + 4000);
+    expect(db.check().ok).toBe(true);
     await db.close();
   });
 

@@ -45,10 +45,10 @@
 // step, or when the log is full even so. A commit that must rewrite the
 // tree abandons the fold and folds the whole log itself; a fold that no
 // write comes to land within IDLE_FOLD_MS is dropped. A page a fold needs
-// that cannot be read (damage) turns background folds off for the handle:
-// each checkpoint is then a write's, and it carries the keys it cannot
-// fold over into the log it leaves (`checkpoint`), so the rest of the store
-// goes on taking writes.
+// that cannot be read (damage) turns background folds off: each checkpoint
+// is then a write's, and it carries the keys it cannot fold over into the
+// log it leaves (`checkpoint`), so the rest of the store goes on taking
+// writes; a checkpoint that folds the whole log turns them on again.
 import { WriteFailedError, WritesPendingError, isPageFailure } from '../errors.js';
 import type { PreparedCommit } from './commit.js';
 import { BackgroundFold, FOLD_SLICE_MS, FOLD_SLICE_UNITS, carried, fold } from './fold.js';
@@ -116,7 +116,7 @@ export class Writer {
   private lockWait: Promise<void> | undefined;
   /** The background fold of a full log, until it commits (or is abandoned). */
   private folding: BackgroundFold | undefined;
-  /** Set when a fold failed (a page it needs cannot be read): full logs are then checkpointed by the commit that finds them full. */
+  /** Set when a fold failed (a page it needs cannot be read): full logs are then checkpointed by the commit that finds them full, until one folds the whole log. */
   private foldsOff = false;
   /** Pending while a fold waits with nothing queued (dropFoldIfIdle). */
   private idleCheck: NodeJS.Timeout | undefined;
@@ -529,6 +529,9 @@ export class Writer {
       yield* fold(versions, tx, pace, undefined, unfolded);
       tx.discard(state.logPages);
       if (yield* applyItems(tx, items, outcomes, runs, pace)) {
+        // Every page the log needed was read (a failed read that does not
+        // recur, a page written anew): full logs may fold in the background again.
+        if (unfolded.length === 0) this.foldsOff = false;
         const log = carried(versions, unfolded);
         return tx.changed || log.length > 0 ? yield* tx.commit(pace, undefined, log) : undefined;
       }
