@@ -19,6 +19,19 @@ type Bin = Database<Buffer, Buffer>;
 const key = (i: number) => Buffer.from(`key-${String(i).padStart(6, '0')}`);
 const val = (tag: string, i: number) => Buffer.alloc(40, `${tag}${i}`);
 const OPTIONS = { pageSize: P, keyEncoding: 'binary', valueEncoding: 'binary', logLimit: 200 } as const;
+/** Flips bits of the byte at `at` of the file (`mask`, at least one bit): damage, and the same call again undoes it. */
+function flip(path: string, at: number, mask = 0x5a): void {
+  const b = Buffer.alloc(1);
+  const fd = openSync(path, 'r+');
+  try {
+    readSync(fd, b, 0, 1, at);
+    b[0] ^= mask;
+    writeSync(fd, b, 0, 1, at);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The randomized test's seeds: 1-4, or XRPKV_CARRY_SEEDS=1-100 for a longer search by hand. */
 const CARRY_SEEDS = seedsFrom('XRPKV_CARRY_SEEDS', '1-4');
 
@@ -44,12 +57,7 @@ describe('a checkpoint that meets a damaged leaf', () => {
     await db.remove(key(removed));
     await db.put(key(inserted), val('new', inserted));
     await db.close();
-    const b = Buffer.alloc(1);
-    const wfd = openSync(path, 'r+');
-    readSync(wfd, b, 0, 1, bad * P + 100);
-    b[0] ^= 0x5a;
-    writeSync(wfd, b, 0, 1, bad * P + 100);
-    closeSync(wfd);
+    flip(path, bad * P + 100);
 
     db = open(path, OPTIONS);
     // 2,000 new keys above the tree's, 100 a commit: the log (200 keys) fills again and again.
@@ -95,16 +103,7 @@ describe('a checkpoint that meets a damaged leaf', () => {
     db = open(path, OPTIONS);
     await db.put(key(first), val('new', first));
     await db.close();
-    const at = bad * P + 100;
-    const flip = () => {
-      const b = Buffer.alloc(1);
-      const fd = openSync(path, 'r+');
-      readSync(fd, b, 0, 1, at);
-      b[0] ^= 0x5a;
-      writeSync(fd, b, 0, 1, at);
-      closeSync(fd);
-    };
-    flip();
+    flip(path, bad * P + 100);
     db = open(path, OPTIONS);
     /** 100 new keys a commit from `from`; whether a background fold ran meanwhile. */
     const fill = async (from: number, rounds: number) => {
@@ -120,7 +119,7 @@ describe('a checkpoint that meets a damaged leaf', () => {
     expect(await fill(3000, 10)).toBe(false);
     expect(db.getSync(key(first))).toEqual(val('new', first));
     // The page reads right again (rewritten as it was): the next checkpoint folds everything, and folds run in the background again.
-    flip();
+    flip(path, bad * P + 100);
     expect(await fill(4000, 20)).toBe(true);
     expect(db.getSync(key(first))).toEqual(val('new', first));
     expect(db.count()).toBe(600 + 4000);
@@ -148,12 +147,7 @@ describe('a checkpoint that meets a damaged leaf', () => {
     for (const k of under) await db.put(key(k), val('new', k));
     await db.put(key(low + 1), val('new', low + 1));
     await db.close();
-    const b = Buffer.alloc(1);
-    const fd = openSync(path, 'r+');
-    readSync(fd, b, 0, 1, branch * P + 200);
-    b[0] ^= 0x5a;
-    writeSync(fd, b, 0, 1, branch * P + 200);
-    closeSync(fd);
+    flip(path, branch * P + 200);
 
     db = open(path, OPTIONS);
     for (let round = 0; round < 20; round++) {
@@ -211,13 +205,7 @@ describe('a checkpoint that meets a damaged leaf', () => {
         logged.add(k);
       }
       await db.close();
-      const b = Buffer.alloc(1);
-      const at = bad * P + 64 + r(P - 64);
-      const fd = openSync(path, 'r+');
-      readSync(fd, b, 0, 1, at);
-      b[0] ^= 1 + r(255);
-      writeSync(fd, b, 0, 1, at);
-      closeSync(fd);
+      flip(path, bad * P + 64 + r(P - 64), 1 + r(255));
       /**
        * A key of the damaged leaf reads what the log holds of it, or fails:
        * never written, it fails; written and there, its value; written and
