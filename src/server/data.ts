@@ -80,9 +80,10 @@ export class Data {
    * The metadata records this transaction has found and written
    * (meta-records.ts): every write of a raw or metadata record goes through
    * the methods below, which keep it in step, and every range read through
-   * `range`, which writes what it holds unwritten first.
+   * `range`, which writes what it holds unwritten first. None for a read
+   * command's view (one lookup, nothing written).
    */
-  private readonly metas = new MetaRecords();
+  private readonly metas: MetaRecords | undefined;
   /** Counters as this transaction changes them (loaded from the store at the first change). */
   private counters: Counters | undefined;
   private countersExisted = true;
@@ -94,7 +95,9 @@ export class Data {
   constructor(
     readonly view: StoreView,
     private readonly hooks: DataHooks,
-  ) {}
+  ) {
+    this.metas = view.writable ? new MetaRecords() : undefined;
+  }
 
   get now(): number {
     return this.view.now;
@@ -104,9 +107,10 @@ export class Data {
 
   /** The key as it is now, or undefined (missing, or past its deadline: a write then removes it). */
   find(key: Buffer): Found | undefined {
-    const name = key.toString('latin1');
+    const { metas } = this;
+    const name = metas === undefined ? '' : key.toString('latin1');
     let record: Buffer | undefined;
-    if (this.metas.has(name)) record = this.metas.record(name);
+    if (metas?.has(name)) record = metas.record(name);
     else {
       const raw = this.view.get(rawKey(key));
       if (raw !== undefined) return { meta: PLAIN_STRING, value: raw };
@@ -114,7 +118,7 @@ export class Data {
       // A key too long for a metadata record has none.
       if (key.length + META_OVERHEAD > this.hooks.maxKeyLength) return undefined;
       record = this.view.get(metaKey(key));
-      this.metas.found(this.view, name, record);
+      metas?.found(this.view, name, record);
     }
     if (record === undefined) return undefined;
     const meta = decodeMeta(record);
@@ -218,7 +222,7 @@ export class Data {
     const records: Buffer[] = [];
     for (const [record] of this.range(Buffer.alloc(0), undefined)) records.push(record);
     for (const record of records) this.view.remove(record);
-    this.metas.clear(this.view);
+    this.metas?.clear(this.view);
     this.counters = { ...decodeCounters(undefined), nextVersion };
     this.countersExisted = false;
   }
@@ -427,25 +431,25 @@ export class Data {
     // one. Where `find` has looked (the key has an entry), the write waits
     // for the next flush: the group's next command on the key changes it again.
     const name = key.toString('latin1');
-    if (this.metas.has(name)) this.metas.wrote(name, key, record);
+    if (this.metas?.has(name)) this.metas.wrote(name, key, record);
     else this.view.put(metaKey(key), record);
   }
 
   /** Writes `key`'s raw string record (its metadata record is gone or going: `find` must look again). */
   private putRaw(key: Buffer, value: Buffer): void {
     this.view.put(rawKey(key), value);
-    this.metas.forget(key.toString('latin1'));
+    this.metas?.forget(key.toString('latin1'));
   }
 
   private removeRaw(key: Buffer): void {
     this.view.remove(rawKey(key));
-    this.metas.forget(key.toString('latin1'));
+    this.metas?.forget(key.toString('latin1'));
   }
 
   /** Removes `key`'s metadata record, its expiry index record and its members (or leaves them to the sweep). */
   private removeMeta(key: Buffer, meta: Meta): void {
     this.view.remove(metaKey(key));
-    this.metas.removed(key.toString('latin1'));
+    this.metas?.removed(key.toString('latin1'));
     this.change('metas', -1);
     if (meta.deadline !== 0) {
       this.removeMember(expiryKey(meta.deadline, key));
@@ -496,7 +500,7 @@ export class Data {
 
   /** Writes the counters this transaction changed; returns them (undefined when it changed none). */
   finish(): Counters | undefined {
-    this.metas.flush(this.view);
+    this.metas?.flush(this.view);
     const counters = this.counters;
     if (counters === undefined || !this.view.writable) return undefined;
     if (!this.countersExisted) {
@@ -509,7 +513,7 @@ export class Data {
 
   /** The view's records in [start, end), once what `metas` holds unwritten is written. */
   private range(start: Buffer, end: Buffer | undefined, reverse?: boolean): Iterable<[Buffer, Buffer]> {
-    this.metas.flush(this.view);
+    this.metas?.flush(this.view);
     return this.view.range(start, end, reverse);
   }
 
@@ -525,13 +529,13 @@ export class Data {
     // A literal of the fields, not a spread: every command of a write group runs here.
     const counters: Counters | undefined = c && { layout: c.layout, internal: c.internal, metas: c.metas, expiring: c.expiring, orphans: c.orphans, nextVersion: c.nextVersion };
     const { expired, keysDelta, countersExisted } = this;
-    this.metas.begin();
+    this.metas?.begin();
     try {
       const result = (this.view as TxnView).nested(fn);
-      this.metas.end();
+      this.metas?.end();
       return result;
     } catch (e) {
-      this.metas.rollback();
+      this.metas?.rollback();
       this.counters = counters;
       this.expired = expired;
       this.keysDelta = keysDelta;
