@@ -7,7 +7,7 @@
 import { openSync, closeSync, readSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CorruptionError, checkFile, open, type OpenOptions } from '../src/index.js';
+import { CorruptionError, checkFile, open, type Database, type OpenOptions } from '../src/index.js';
 import { Cursor } from '../src/store/cursor.js';
 import { LogKind, logRecord } from '../src/format/log.js';
 import { pickMeta, type Meta } from '../src/format/meta.js';
@@ -264,6 +264,31 @@ describe('the log', () => {
       expect(d.check()).toMatchObject({ ok: true, entries: d.count() });
     };
     await checkAcrossReopen(db, path, check);
+  });
+
+  it('takes and answers the buffers of a binary root database as they are (getOwned, putOwned), and copies elsewhere', async () => {
+    const db: Bin = open(newPath(), BINARY);
+    const named = db.openDB('named', { keyEncoding: 'binary', valueEncoding: 'binary' }) as Bin;
+    const v = val('owned', 1);
+    for (const [d, uncopied] of [[db, true], [named, false]] as const) {
+      await d.transaction((t) => {
+        const tx = t as KnownTransaction<Buffer, Buffer>;
+        tx.putOwned(key(1), v);
+        expect(tx.getOwned(key(1)) === v).toBe(uncopied);
+        expect(tx.getOwned(key(1))).toEqual(v);
+        expect(tx.get(key(1))).not.toBe(v);
+      });
+      expect(d.getSync(key(1))).toEqual(v);
+    }
+    // Not both binary: as get and put.
+    const packed = open(newPath(), { ...BINARY, valueEncoding: 'msgpack' }) as Database<Buffer, unknown>;
+    await packed.transaction((t) => {
+      const tx = t as KnownTransaction<Buffer, unknown>;
+      tx.putOwned(key(2), { a: 1 });
+      expect(tx.getOwned(key(2))).toEqual({ a: 1 });
+    });
+    expect(packed.getSync(key(2))).toEqual({ a: 1 });
+    await Promise.all([db.close(), packed.close()]);
   });
 
   it('a cursor steps both ways over the tree and the log merged, turning anywhere', async () => {

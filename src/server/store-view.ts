@@ -6,7 +6,9 @@
 //   commit before it. Point reads are the transaction's own (tx.get); range
 //   reads add the pending writes of transactions not yet published
 //   (pending-writes.ts) and this one's own to the last published commit.
-// Both answer copies: what a command holds stays valid whatever it does next.
+// What either answers stays as it is whatever the command does next: a
+// copy, or bytes nothing writes again (a transaction's own write, a log
+// record's). The data layer never changes a buffer it passes or receives.
 import type { Database, KnownTransaction } from '../store/db.js';
 import type { PendingWrites } from './pending-writes.js';
 
@@ -87,12 +89,13 @@ export class TxnView implements StoreView {
     public now: number,
   ) {}
 
+  // The data layer's keys and values are Buffers it never changes: they pass uncopied (db.ts `getOwned`).
   get(key: Buffer): Buffer | undefined {
-    return this.tx.get(key);
+    return this.tx.getOwned(key);
   }
 
   put(key: Buffer, value: Buffer): void {
-    this.tx.put(key, value);
+    this.tx.putOwned(key, value);
     this.pending.set(key, value, this.owner);
   }
 

@@ -241,6 +241,14 @@ export interface Transaction<K, V> {
 export interface KnownTransaction<K, V> extends Transaction<K, V> {
   putKnown(key: K, value: V, present: boolean): void;
   removeKnown(key: K, present: boolean): void;
+  /**
+   * `get` and `put` for a caller whose keys and values are Buffers it never
+   * changes, given or received (binary encodings): they are taken and
+   * answered as they are, where `get` and `put` copy each one (a caller may
+   * reuse its buffer). With other encodings, `get` and `put` themselves.
+   */
+  getOwned(key: K): V | undefined;
+  putOwned(key: K, value: V): void;
 }
 
 export type { Stats, StatsOptions, NamedOptions };
@@ -883,6 +891,13 @@ export class Database<K = unknown, V = any> {
   /** The Transaction a callback gets, over the writer's encoded `ops`. */
   private txOf(ops: TxnOps): KnownTransaction<K, V> {
     const get = (key: K) => ops.get(this.keys.encode(key));
+    // The root's binary keys and values pass as they are (`bytes` checks
+    // them; a named database's `bytes` prefixes into a reused buffer); a
+    // value read is the transaction's own write, a log record's bytes or a
+    // copy from a page, none of which changes after.
+    const owned = this.name === null && this.keyEncoding === 'binary' && this.valueEncoding === 'binary';
+    const key = (k: K) => (owned ? (this.keys.bytes(k) as Buffer) : this.keys.encode(k));
+    const value = (v: V) => (owned ? (this.values.bytes(v) as Buffer) : this.values.encode(v));
     return {
       get: (key) => {
         const v = get(key);
@@ -901,8 +916,13 @@ export class Database<K = unknown, V = any> {
         return ops.remove(op.key);
       },
       nested: (fn) => ops.nested(fn),
-      putKnown: (key, value, present) => ops.putKnown(this.keys.encode(key), this.values.encode(value), present),
-      removeKnown: (key, present) => ops.removeKnown(this.keys.encode(key), present),
+      putKnown: (k, v, present) => ops.putKnown(key(k), value(v), present),
+      removeKnown: (k, present) => ops.removeKnown(key(k), present),
+      getOwned: (k) => {
+        const v = ops.get(key(k));
+        return v === undefined ? undefined : owned ? (v as V) : (this.values.decode(v) as V);
+      },
+      putOwned: (k, v) => ops.put(key(k), value(v)),
     };
   }
 
