@@ -60,14 +60,13 @@ interface Slot {
   /** Whether it waits for a commit (not a read). */
   commits: boolean;
   /**
-   * Plain SETs: the store batch their puts joined, and the first put's
-   * index in it (their puts follow one another there).
+   * What its commands joined, and the first one's index in it (the others
+   * follow it there): plain SETs, the store batch of their puts; writes on
+   * the data, the turn's write group (write-group.ts).
    */
-  joined: JoinedPuts | undefined;
-  /** Writes on the data: the group they joined, their indexes in it from `first` (write-group.ts). */
-  group: WriteGroup | undefined;
+  batch: JoinedPuts | WriteGroup | undefined;
   first: number;
-  /** When its SETs' answers differ (some puts failed alone): each one's, in order. */
+  /** When its commands' answers differ (a group's, or SETs some of whose puts failed alone): each one's, in order. */
   replies: Reply[] | undefined;
 }
 
@@ -359,7 +358,7 @@ export class Session implements Client {
   private answer(reply: Reply): void {
     if (isError(reply)) this.server.stats.error(errorText(reply));
     if (this.slots.length > 0) {
-      this.slots.push({ reply, pending: undefined, count: 1, stat: undefined, commits: false, joined: undefined, group: undefined, first: 0, replies: undefined });
+      this.slots.push({ reply, pending: undefined, count: 1, stat: undefined, commits: false, batch: undefined, first: 0, replies: undefined });
       this.slotBytes += reply.length;
     } else {
       this.send(reply);
@@ -372,74 +371,57 @@ export class Session implements Client {
       last.count++;
       return;
     }
-    const slot: Slot = { reply: undefined, pending: promise, count: 1, stat, commits, joined: undefined, group: undefined, first: 0, replies: undefined };
+    const slot: Slot = { reply: undefined, pending: promise, count: 1, stat, commits, batch: undefined, first: 0, replies: undefined };
     this.slots.push(slot);
     this.unanswered++;
     this.settleWhenDone(slot, promise);
   }
 
   /**
-   * A plain SET, answered once the batch its put joined is durable:
-   * consecutive SETs of this connection whose puts follow one another in
-   * one batch share a slot, so a pipeline of SETs costs no promise each.
+   * A write answered once `batch`, which it joined at `index`, is durable:
+   * consecutive commands of this connection that follow one another in one
+   * batch (of one command: the slot counts one command's failures) share a
+   * slot, so a pipeline of them costs no promise each. Returns the new
+   * slot, to settle when the batch does, or undefined when it joined one.
    */
-  private answerJoined(joined: JoinedPuts, stat: CommandStat): void {
-    const index = joined.count - 1;
+  private joinSlot(batch: JoinedPuts | WriteGroup, index: number, stat: CommandStat): Slot | undefined {
     const last = this.slots[this.slots.length - 1];
-    if (last !== undefined && last.joined === joined && last.first + last.count === index) {
+    if (last !== undefined && last.batch === batch && last.stat === stat && last.first + last.count === index) {
       last.count++;
-      return;
+      return undefined;
     }
-    const slot: Slot = { reply: undefined, pending: undefined, count: 1, stat, commits: true, joined, group: undefined, first: index, replies: undefined };
+    const slot: Slot = { reply: undefined, pending: undefined, count: 1, stat, commits: true, batch, first: index, replies: undefined };
     this.slots.push(slot);
     this.unanswered++;
-    this.settleJoinedWhenDone(slot, joined);
+    return slot;
   }
 
-  /**
-   * A write on the data, answered once its group is durable: consecutive
-   * writes of this connection in one group share a slot, and their replies
-   * are read from the group by index, with no promise per command.
-   */
+  /** A plain SET: answered OK, or its put's failure, once the store batch it joined is durable. */
+  private answerJoined(joined: JoinedPuts, stat: CommandStat): void {
+    const slot = this.joinSlot(joined, joined.count - 1, stat);
+    if (slot) this.settleJoinedWhenDone(slot, joined);
+  }
+
+  /** A write on the data: answered with its reply, read from its group by index, once the group is durable. */
   private answerGrouped(group: WriteGroup, stat: CommandStat): void {
-    const index = group.size - 1;
-    const last = this.slots[this.slots.length - 1];
-    // Another command's counts would count these: a slot holds one command's writes.
-    if (last !== undefined && last.group === group && last.stat === stat && last.first + last.count === index) {
-      last.count++;
-      return;
-    }
-    const slot: Slot = { reply: undefined, pending: undefined, count: 1, stat, commits: true, joined: undefined, group, first: index, replies: undefined };
-    this.slots.push(slot);
-    this.unanswered++;
-    this.settleGroupWhenDone(slot, group);
+    const slot = this.joinSlot(group, group.size - 1, stat);
+    if (slot) this.settleGroupWhenDone(slot, group);
   }
 
   private settleGroupWhenDone(slot: Slot, group: WriteGroup): void {
     group.done.then(
-      () => this.guard(() => this.settleFromGroup(slot, group)),
+      () => this.guard(() => (slot.count === 1 ? this.settle(slot, group.reply(slot.first)) : this.settleEach(slot, (i) => group.reply(i)))),
       (e) => this.guard(() => this.settle(slot, error(errorMessage(e)))),
     );
   }
 
-  /** Writes of a group: each gets its own command's reply. */
-  private settleFromGroup(slot: Slot, group: WriteGroup): void {
-    if (this.socket.destroyed) return;
-    if (slot.count === 1) return this.settle(slot, group.reply(slot.first));
-    const replies: Reply[] = [];
-    for (let i = slot.first; i < slot.first + slot.count; i++) {
-      const reply = group.reply(i);
-      this.count(slot, reply, 1);
-      replies.push(reply);
-    }
-    slot.replies = replies;
-    slot.reply = replies[0];
-    this.settled(slot);
-  }
-
   private settleJoinedWhenDone(slot: Slot, joined: JoinedPuts): void {
+    const answer = (i: number) => {
+      const why = joined.failure(i);
+      return why === undefined ? OK : error(errorMessage(why));
+    };
     joined.done.then(
-      () => this.guard(() => (joined.failed === 0 ? this.settle(slot, OK) : this.settleEach(slot, joined))),
+      () => this.guard(() => (joined.failed === 0 ? this.settle(slot, OK) : this.settleEach(slot, answer))),
       (e) => this.guard(() => this.settle(slot, error(errorMessage(e)))),
     );
   }
@@ -462,13 +444,12 @@ export class Session implements Client {
     this.settled(slot);
   }
 
-  /** SETs of a batch in which some puts failed alone (a damaged page): each gets its own put's answer. */
-  private settleEach(slot: Slot, joined: JoinedPuts): void {
+  /** Commands of a slot whose answers differ (a group's; SETs some of whose puts failed alone): each gets its own, `replyAt` its index in the batch. */
+  private settleEach(slot: Slot, replyAt: (index: number) => Reply): void {
     if (this.socket.destroyed) return;
     const replies: Reply[] = [];
     for (let i = slot.first; i < slot.first + slot.count; i++) {
-      const why = joined.failure(i);
-      const reply = why === undefined ? OK : error(errorMessage(why));
+      const reply = replyAt(i);
       this.count(slot, reply, 1);
       replies.push(reply);
     }
