@@ -32,15 +32,29 @@ function flip(path: string, at: number, mask = 0x5a): void {
   }
 }
 
+/** Writes keys 0, 2, ... 2(n - 1), each `val(tag, k)`, in one commit into the tree of a new store at `path`, and closes it. */
+async function tree(path: string, n: number, tag = 'old'): Promise<void> {
+  const db: Bin = open(path, { ...OPTIONS, logLimit: 0 });
+  await db.batch(Array.from({ length: n }, (_, i) => ({ type: 'put' as const, key: key(2 * i), value: val(tag, 2 * i) })));
+  await db.close();
+}
+
+/** `rounds` commits of 100 new keys from `from`, key from + i with `val(tag, i % 100)`; `after` runs after each. */
+async function putRounds(db: Bin, from: number, rounds: number, tag: string, after = () => {}): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    await db.batch(Array.from({ length: 100 }, (_, i) => ({ type: 'put' as const, key: key(from + 100 * round + i), value: val(tag, i) })));
+    after();
+  }
+}
+
 /** The randomized test's seeds: 1-4, or XRPKV_CARRY_SEEDS=1-100 for a longer search by hand. */
 const CARRY_SEEDS = seedsFrom('XRPKV_CARRY_SEEDS', '1-4');
 
 describe('a checkpoint that meets a damaged leaf', () => {
   it('carries the keys it cannot fold over into the log, and every other write goes on', async () => {
     const path = join(tmp.dir, 'carry.db');
-    let db: Bin = open(path, { ...OPTIONS, logLimit: 0 });
-    await db.batch(Array.from({ length: 600 }, (_, i) => ({ type: 'put' as const, key: key(2 * i), value: val('old', 2 * i) })));
-    await db.close();
+    await tree(path, 600);
+    let db: Bin;
     // A leaf in the middle of the tree, and three of its keys: one to overwrite, one to remove, and a new one between them.
     const { levels, firstKey } = layout(path, P);
     const file = Buffer.alloc(P);
@@ -61,9 +75,7 @@ describe('a checkpoint that meets a damaged leaf', () => {
 
     db = open(path, OPTIONS);
     // 2,000 new keys above the tree's, 100 a commit: the log (200 keys) fills again and again.
-    for (let round = 0; round < 20; round++) {
-      await db.batch(Array.from({ length: 100 }, (_, i) => ({ type: 'put' as const, key: key(2000 + 100 * round + i), value: val('more', i) })));
-    }
+    await putRounds(db, 2000, 20, 'more');
     const check = (d: Bin) => {
       expect(d.stats().logKeys).toBeLessThan(300);
       expect(d.getSync(key(overwritten))).toEqual(val('new', overwritten));
@@ -84,9 +96,7 @@ describe('a checkpoint that meets a damaged leaf', () => {
     // Writes into the damaged leaf still fail alone; the log's own keys there can change again.
     await expect(db.put(key(first + 4), val('x', 0))).rejects.toMatchObject({ name: 'CorruptionError', page: bad });
     await db.put(key(overwritten), val('again', overwritten));
-    for (let round = 0; round < 5; round++) {
-      await db.batch(Array.from({ length: 100 }, (_, i) => ({ type: 'put' as const, key: key(5000 + 100 * round + i), value: val('last', i) })));
-    }
+    await putRounds(db, 5000, 5, 'last');
     expect(db.getSync(key(overwritten))).toEqual(val('again', overwritten));
     expect(db.count()).toBe(600 + 2000 + 500);
     await db.close();
@@ -94,9 +104,8 @@ describe('a checkpoint that meets a damaged leaf', () => {
 
   it('folds in the background again once a checkpoint has folded the whole log (the page read again)', async () => {
     const path = join(tmp.dir, 'carry-repaired.db');
-    let db: Bin = open(path, { ...OPTIONS, logLimit: 0 });
-    await db.batch(Array.from({ length: 600 }, (_, i) => ({ type: 'put' as const, key: key(2 * i), value: val('old', 2 * i) })));
-    await db.close();
+    await tree(path, 600);
+    let db: Bin;
     const { levels, firstKey } = layout(path, P);
     const bad = levels[levels.length - 1]![3]!;
     const first = Number(firstKey(bad).toString().slice(4));
@@ -108,10 +117,7 @@ describe('a checkpoint that meets a damaged leaf', () => {
     /** 100 new keys a commit from `from`; whether a background fold ran meanwhile. */
     const fill = async (from: number, rounds: number) => {
       let folded = false;
-      for (let round = 0; round < rounds; round++) {
-        await db.batch(Array.from({ length: 100 }, (_, i) => ({ type: 'put' as const, key: key(from + 100 * round + i), value: val('more', i) })));
-        if (foldOf(db) !== undefined) folded = true;
-      }
+      await putRounds(db, from, rounds, 'more', () => (folded ||= foldOf(db) !== undefined));
       return folded;
     };
     // The fold meets the damaged leaf: checkpoints are the writes' own, and carry its key.
@@ -129,9 +135,8 @@ describe('a checkpoint that meets a damaged leaf', () => {
 
   it('carries every logged key under a damaged branch page, and the rest of the tree takes writes', async () => {
     const path = join(tmp.dir, 'carry-branch.db');
-    let db: Bin = open(path, { ...OPTIONS, logLimit: 0 });
-    await db.batch(Array.from({ length: 3000 }, (_, i) => ({ type: 'put' as const, key: key(2 * i), value: val('old', 2 * i) })));
-    await db.close();
+    await tree(path, 3000);
+    let db: Bin;
     const { levels, firstKey } = layout(path, P);
     expect(levels.length).toBeGreaterThanOrEqual(3);
     // The middle branch page of the level above the leaves: a few hundred keys below it.
@@ -150,9 +155,7 @@ describe('a checkpoint that meets a damaged leaf', () => {
     flip(path, branch * P + 200);
 
     db = open(path, OPTIONS);
-    for (let round = 0; round < 20; round++) {
-      await db.batch(Array.from({ length: 100 }, (_, i) => ({ type: 'put' as const, key: key(10_000 + 100 * round + i), value: val('more', i) })));
-    }
+    await putRounds(db, 10_000, 20, 'more');
     for (const k of under) expect(db.getSync(key(k))).toEqual(val('new', k));
     expect(db.getSync(key(low + 1))).toEqual(val('new', low + 1));
     expect(db.getSync(key(0))).toEqual(val('old', 0));
@@ -178,10 +181,10 @@ describe('a checkpoint that meets a damaged leaf', () => {
       const r = random(seed);
       const path = join(tmp.dir, `carry-random-${seed}.db`);
       const N = 1500;
-      let db: Bin = open(path, { ...OPTIONS, logLimit: 0 });
+      await tree(path, N, 't');
+      let db: Bin;
       const model = new Map<number, Buffer>();
-      await db.batch(Array.from({ length: N }, (_, i) => (model.set(2 * i, val('t', 2 * i)), { type: 'put' as const, key: key(2 * i), value: val('t', 2 * i) })));
-      await db.close();
+      for (let i = 0; i < N; i++) model.set(2 * i, val('t', 2 * i));
       const { levels, firstKey } = layout(path, P);
       const leaves = levels[levels.length - 1]!;
       const leafIndex = 1 + r(leaves.length - 2);
