@@ -284,13 +284,8 @@ export class Data {
    * just read): whether it is new, so that neither this nor the store's
    * commit looks it up.
    */
-  putMember(record: Buffer, value: Buffer, fresh?: boolean): boolean {
-    if (fresh === undefined) {
-      fresh = this.view.get(record) === undefined;
-      this.view.put(record, value);
-    } else {
-      this.view.putKnown(record, value, !fresh);
-    }
+  putMember(record: Buffer, value: Buffer, fresh = this.view.get(record) === undefined): boolean {
+    this.view.putKnown(record, value, !fresh);
     if (fresh) this.change('internal', 1);
     return fresh;
   }
