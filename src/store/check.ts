@@ -26,14 +26,19 @@
 //   after commit t+1's meta is written and synced, so t's pages are intact
 //   while no meta newer than t is on disk.
 // A page a writer writes is whole and carries its commit's txid, newer than
-// t. So a page read wrong (checksum, type or number; unreadable; or a txid
-// newer than t) is damage or a writer's change, and a pass that finds no
-// problem read exactly t's pages. A pass that finds problems stands if the
-// meta pages did not change during it (no commit past t+1 began), or if
-// every page it read wrong reads the same again (damage stays; a writer's
-// change is a whole, newer page) and none merely had a newer txid. Otherwise
+// t, but for freelist pages, which carry the txid of the group they list
+// (FORMAT.md), so any may be a writer's. So a page read wrong (checksum, type
+// or number; unreadable; or a txid newer than t) is damage or a writer's
+// change, and a pass that finds no problem read exactly t's pages. A pass
+// that finds problems stands if the meta pages did not change during it (no
+// commit past t+1 began), or if every page it read wrong reads the same
+// again (damage stays; a writer's change is a whole, newer page), none
+// merely had a newer txid or was a whole freelist page, and none of its
+// problems came from below such a page or from the whole pass. Otherwise
 // the pass is made again, from the newest meta, up to `attempts` times (one
-// that reads a page of a newer commit stops there: it cannot stand); if none
+// that reads a page that may be a newer commit's stops there: it cannot
+// stand; unless no commit began meanwhile, the next goes on past such pages,
+// as the last does, for they are then damage); if none
 // stands, the report says so (`inconclusive`) and lists only the damage the
 // passes confirmed, never what a writer's change may have shown.
 import { CorruptionError, ReadFailedError } from '../errors.js';
@@ -111,6 +116,8 @@ interface Pass {
   metas: Seen;
   /** It stopped at a page a newer commit wrote: it cannot stand, and `found` is what it found until then. */
   overtaken?: boolean;
+  /** A registered snapshot kept the commit's pages as they were (db.check()): what it found holds whatever a writer did. */
+  guarded?: boolean;
 }
 
 function seenAt(pager: Pager, offset: number, length: number): Seen {
@@ -138,6 +145,9 @@ function sameSeen(a: Seen, b: Seen): boolean {
 }
 
 const confirmed = (s: Suspect) => !s.newer && sameSeen(s.seen, s.again());
+
+/** Whether `f`, found by `pass`, holds of the commit checked though a writer may have changed the file since. */
+const holds = (f: Found, pass: Pass) => (f.suspect ? confirmed(f.suspect) : f.local || pass.guarded === true);
 
 /** Why a read failed, as a problem's message. */
 const unreadable = (e: ReadFailedError) => `reading it failed: ${e.cause instanceof Error ? e.cause.message : String(e.cause)}`;
@@ -205,19 +215,26 @@ class Checker {
     }
   }
 
-  /** Whether `page` is whole (checksum, number), of another type than expected, and newer than the meta: a page a writer reused. */
+  /**
+   * Whether `page` is whole (checksum, number), of another type than
+   * expected, and may be of a newer commit (a page a writer reused): newer
+   * than the meta, or a freelist page, whose txid does not say.
+   */
   private newer(page: Buffer, pageNo: number): boolean {
     try {
-      return verifyPage(page, pageNo).txid > this.meta.txid;
+      const h = verifyPage(page, pageNo);
+      return h.txid > this.meta.txid || h.type === PageType.Freelist;
     } catch (e) {
       if (e instanceof CorruptionError) return false;
       throw e;
     }
   }
 
-  /** Whether what is below `page` may be a writer's: it is newer than the meta, and no snapshot guards it. */
+  /** Whether what is below `page` may be a writer's: no snapshot guards it, and it is newer than the meta or a freelist page (undated). */
   private suspectBelow(page: Buffer): boolean {
-    return !this.guarded && readHeader(page).txid > this.meta.txid;
+    if (this.guarded) return false;
+    const h = readHeader(page);
+    return h.txid > this.meta.txid || h.type === PageType.Freelist;
   }
 
   run(): void {
@@ -412,16 +429,19 @@ function report(found: Problem[], meta: Meta | undefined, attempts: number, inco
  * Makes passes (`pass`) until one stands (see the top of this file), at
  * most `attempts`; `metas` reads the meta pages now.
  */
-function settle(options: CheckOptions, pass: (last: boolean) => Pass, metas: () => Seen): CheckReport {
+function settle(options: CheckOptions, pass: (whole: boolean) => Pass, metas: () => Seen): CheckReport {
   const attempts = options.attempts ?? ATTEMPTS;
   if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError(`attempts must be an integer >= 1, got ${String(attempts)}`);
   // Damage confirmed by passes that did not stand: pages of the commit each checked, reached through pages that read right.
   const sure = new Map<string, Found>();
   let last: Pass | undefined;
+  // Whether the next pass goes on past pages that may be a writer's: the last one, or one after a pass that stopped at such a page while no commit began (it will not change: damage).
+  let whole = false;
   for (let n = 1; n <= attempts; n++) {
-    last = pass(n === attempts);
+    last = pass(whole || n === attempts);
+    whole = last.overtaken === true && sameSeen(last.metas, metas());
     const { found } = last;
-    if (!last.overtaken && (found.length === 0 || sameSeen(last.metas, metas()) || found.every((f) => !f.suspect || confirmed(f.suspect)))) {
+    if (!last.overtaken && (found.length === 0 || sameSeen(last.metas, metas()) || found.every((f) => holds(f, last!)))) {
       return report(found, last.meta, n);
     }
     for (const f of found) if (f.local && (!f.suspect || confirmed(f.suspect))) sure.set(`${f.page} ${f.message}`, f);
@@ -447,7 +467,7 @@ export function checkStore(snap: Snapshot, options: CheckOptions = {}): CheckRep
       if (size < meta.pageCount * p) c.problem(Math.floor(size / p), `the file ends at byte ${size}, but the meta counts ${meta.pageCount} pages`);
       c.metaPages(start, metas, p);
       c.run();
-      return { found: c.found, meta, metas: start };
+      return { found: c.found, meta, metas: start, guarded: true };
     },
     metas,
   );
@@ -458,7 +478,7 @@ export function checkFile(path: string, options: CheckOptions = {}): CheckReport
   const pager = new Pager(path, { readOnly: true, cacheSize: 0 });
   try {
     const metas = () => seenAt(pager, 0, META_PAGES * (pager.pageSize || PAGE_SIZES[PAGE_SIZES.length - 1]));
-    return settle(options, (last) => filePass(pager, metas, !last), metas);
+    return settle(options, (whole) => filePass(pager, metas, !whole), metas);
   } finally {
     pager.close();
   }
