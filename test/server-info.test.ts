@@ -1,6 +1,7 @@
 // Operating `xrpkv serve`: INFO's sections and fields as Redis has them
 // (redis_version for the Redis behaviour, xrpkv_version for xrpkv's own),
-// commandstats and errorstats, and CLIENT LIST, INFO and KILL.
+// commandstats and errorstats, CLIENT LIST, INFO and KILL, and SAVE, BGSAVE,
+// LASTSAVE and what SHUTDOWN refuses (test/server-process.test.ts stops a server with it).
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server/server.js';
@@ -153,5 +154,39 @@ describe('CLIENT', () => {
     // ioredis's typings know no SKIPME filter: the command goes as sent.
     expect(await killer.call('CLIENT', 'KILL', 'ID', String(own), 'SKIPME', 'no')).toBe(1);
     await killerClosed;
+  });
+});
+
+describe('SAVE, BGSAVE, LASTSAVE and SHUTDOWN', () => {
+  it('SAVE answers once the writes before it are durable; LASTSAVE and INFO say when the last commit became durable', async () => {
+    const r = connect();
+    const before = Math.floor(Date.now() / 1000);
+    const [set, save] = await Promise.all([r.set('p:save', 'v'), r.save()]);
+    expect([set, save]).toEqual(['OK', 'OK']);
+    const last = await r.lastsave();
+    expect(last).toBeGreaterThanOrEqual(before);
+    expect(last).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000));
+    expect(Number(fields(await r.info('persistence')).rdb_last_save_time)).toBe(last);
+    expect(await r.bgsave()).toBe('Background saving started');
+    expect(await r.call('BGSAVE', 'SCHEDULE')).toBe('Background saving started');
+    await expect(r.call('BGSAVE', 'NOW')).rejects.toThrow('ERR syntax error');
+  });
+
+  it('SHUTDOWN refuses bad options, ABORT with nothing to abort, and MULTI; the server goes on', async () => {
+    const r = connect();
+    await expect(r.call('SHUTDOWN', 'SAVE', 'NOSAVE')).rejects.toThrow('ERR syntax error');
+    await expect(r.call('SHUTDOWN', 'NOW', 'NOW')).rejects.toThrow('ERR syntax error');
+    await expect(r.call('SHUTDOWN', 'LATER')).rejects.toThrow('ERR syntax error');
+    await expect(r.call('SHUTDOWN', 'ABORT')).rejects.toThrow('ERR No shutdown in progress.');
+    await expect(r.call('SHUTDOWN', 'ABORT', 'NOW')).rejects.toThrow('ERR syntax error');
+    const tx = r.multi();
+    tx.set('p:multi', '1');
+    tx.call('SHUTDOWN');
+    await expect(tx.exec()).rejects.toThrow(/EXECABORT/);
+    await expect(r.call('MULTI')).resolves.toBe('OK');
+    await expect(r.call('SAVE')).rejects.toThrow('ERR Command not allowed inside a transaction');
+    await expect(r.call('EXEC')).rejects.toThrow(/EXECABORT/);
+    expect(await r.get('p:multi')).toBeNull();
+    expect(await r.ping()).toBe('PONG');
   });
 });

@@ -1,5 +1,5 @@
 // `xrpkv serve` as a process (`node dist/cli/main.js serve`): its startup line and
-// settings, a graceful stop on SIGTERM with writes in flight, and a SIGKILL
+// settings, a graceful stop on SIGTERM with writes in flight and on SHUTDOWN, and a SIGKILL
 // in the middle of 50 clients' writes. After either, a restarted server has
 // every write that was acknowledged.
 import { writeFileSync } from 'node:fs';
@@ -47,6 +47,29 @@ describe('xrpkv serve (process)', () => {
     s.proc.kill('SIGINT');
     expect(await s.exited).toEqual({ code: 0, signal: null });
     expect(s.output()).toMatch(/SIGINT: finishing in-flight commands.*\nxrpkv serve: stopped\n$/);
+  });
+
+  it('stops on SHUTDOWN from a client as on SIGTERM: the writes before it are kept, and it exits 0', async () => {
+    const db = join(tmp.dir, 'shutdown.xrpkv');
+    const s = await serve(['--db', db]);
+    const r = client(s.port);
+    r.on('error', () => {});
+    const other = client(s.port);
+    await Promise.all(Array.from({ length: 200 }, (_, i) => r.set(`s:${i}`, String(i))));
+    await r.hset('s:h', 'f', 'v');
+    // No reply: the connection closes, as Redis's does.
+    await expect(other.call('SHUTDOWN', 'NOSAVE')).rejects.toThrow(/Connection is closed/);
+    expect(await s.exited).toEqual({ code: 0, signal: null });
+    expect(s.output()).toMatch(/SHUTDOWN from client \d+: finishing in-flight commands.*\nxrpkv serve: stopped\n$/);
+    r.disconnect();
+    expect(checkFile(db).ok).toBe(true);
+    const again = await serve(['--db', db]);
+    const c = client(again.port);
+    expect(await c.mget(Array.from({ length: 200 }, (_, i) => `s:${i}`))).toEqual(Array.from({ length: 200 }, (_, i) => String(i)));
+    expect(await c.hget('s:h', 'f')).toBe('v');
+    c.disconnect();
+    again.proc.kill('SIGTERM');
+    await again.exited;
   });
 
   it('refuses bad settings with one clear line', async () => {

@@ -1,7 +1,7 @@
 // `xrpkv serve`: the Redis-protocol server on an xrpkv database, from the
 // command line. Settings: flags > XRPKV_* environment variables > config
-// file > defaults (config.ts). Prints one line once listening; SIGINT or
-// SIGTERM shut it down in order (server.ts) and exit 0.
+// file > defaults (config.ts). Prints one line once listening; SIGINT,
+// SIGTERM or SHUTDOWN shut it down in order (server.ts) and exit 0.
 import type { Command } from 'commander';
 import { envName, resolveConfig } from '../server/config.js';
 import { xrpRuntime } from '../server/info.js';
@@ -43,18 +43,19 @@ export function addServeCommand(cli: Command): void {
     console.log(
       `xrpkv serve: listening on ${running.host}:${running.port}, db ${db.path}, lookup ${db.lookup} (${db.lookupReason}), XRP backend ${runtime.backend}`,
     );
-    await new Promise<void>((resolve) => {
-      const stop = (signal: NodeJS.Signals) => {
-        console.log(`xrpkv serve: ${signal}: finishing in-flight commands, then closing ${db.path}`);
-        running.close().then(resolve, (e) => {
-          console.error(`xrpkv serve: shutdown failed: ${(e as Error).message}`);
-          process.exitCode = 1;
-          resolve();
-        });
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
-    console.log('xrpkv serve: stopped');
+    // A signal, or SHUTDOWN from a client, stops it the same way.
+    const stop = (signal: NodeJS.Signals) => running.state.shutdown(signal);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    try {
+      await running.stopped;
+      console.log('xrpkv serve: stopped');
+    } catch (e) {
+      console.error(`xrpkv serve: shutdown failed: ${(e as Error).message}`);
+      process.exitCode = 1;
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    }
   });
 }

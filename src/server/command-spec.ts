@@ -58,6 +58,8 @@ export interface ServerState {
   outputLimitDisconnections: number;
   /** INFO's commandstats, errorstats and instantaneous_ops_per_sec (stats.ts). */
   readonly stats: ServerStats;
+  /** Starts the server's orderly stop (server.ts `close`), logging `reason`: SHUTDOWN, and `xrpkv serve` on SIGTERM. */
+  shutdown(reason: string): void;
 }
 
 export interface Context {

@@ -108,7 +108,10 @@ function sections(server: ServerState, keyspace: Keyspace): Section[] {
         ['loading', 0],
         ['async_loading', 0],
         // Every acknowledged write is durable in the store file: no RDB or AOF.
+        ['rdb_changes_since_last_save', 0],
         ['rdb_bgsave_in_progress', 0],
+        // When the last commit became durable (LASTSAVE).
+        ['rdb_last_save_time', Math.floor(keyspace.lastDurableAt / 1000)],
         ['aof_enabled', 0],
         // Redis's field for writes that cannot be persisted; `err` while the store refuses writes.
         ['aof_last_write_status', keyspace.lastFailure ? 'err' : 'ok'],

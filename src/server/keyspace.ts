@@ -72,6 +72,8 @@ export class Keyspace implements DataHooks {
   lastFailure: Error | undefined;
   /** Times the store was reopened after a failed commit. */
   reopens = 0;
+  /** When the last commit became durable, or the keyspace opened (ms since the epoch; LASTSAVE). */
+  lastDurableAt = Date.now();
   /** Failed commits since the last one that succeeded: the next reopen waits longer for each. */
   private failures = 0;
   private recovering: Promise<void> | undefined;
@@ -387,6 +389,7 @@ export class Keyspace implements DataHooks {
       // The batch's puts are all this keyspace's (SETs, putJoined).
       if (ok && joined) group.failed = joined.failed;
       if (ok) {
+        this.lastDurableAt = Date.now();
         this.writes += group.count - group.failed;
         this.failures = 0;
         this.lastFailure = undefined;
@@ -400,6 +403,15 @@ export class Keyspace implements DataHooks {
     done.then(
       () => settled(true),
       () => settled(false),
+    );
+  }
+
+  /** Resolves once every write issued so far has settled, committed or failed (they commit in order: the last one settles last). */
+  settled(): Promise<void> {
+    const last = this.tracked?.done;
+    return last === undefined ? Promise.resolve() : last.then(
+      () => undefined,
+      () => undefined,
     );
   }
 

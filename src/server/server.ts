@@ -1,7 +1,7 @@
 // The network server: opens the store, listens, hands each connection to a
 // Session, refuses connections past `maxclients`, and shuts down in order:
 // stop accepting, let every connection finish the commands it has started
-// (their writes commit), close the store.
+// (their writes commit), close the store; on close(), SIGTERM or SHUTDOWN.
 import { createServer, type Server, type Socket } from 'node:net';
 import { open, type Database } from '../store/db.js';
 import type { ServerConfig } from './config.js';
@@ -25,6 +25,8 @@ export interface RunningServer {
   state: ServerState;
   /** Stops accepting, finishes in-flight commands, waits for their commits, closes the store. Idempotent. */
   close(): Promise<void>;
+  /** Settles as `close()` does, once the server has stopped, whatever stopped it (`close`, SHUTDOWN). */
+  readonly stopped: Promise<void>;
 }
 
 /** Opens `config.db` and listens on `config.bind`:`config.port`; resolves once listening. */
@@ -52,6 +54,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     rejectedConnections: 0,
     outputLimitDisconnections: 0,
     stats: new ServerStats(() => state.commandsProcessed),
+    shutdown: (reason) => {
+      if (closing) return;
+      console.log(`xrpkv serve: ${reason}: finishing in-flight commands, then closing ${config.db}`);
+      void close();
+    },
   };
   const flushes = new FlushQueue();
   const limits = { maxBulkLen: config.maxBulkLen, maxArrayLen: config.maxArrayLen, maxInlineLen: config.maxInlineLen };
@@ -94,8 +101,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   state.stats.start();
 
   let closing: Promise<void> | undefined;
-  const close = () =>
-    (closing ??= (async () => {
+  let stop: (closed: Promise<void>) => void;
+  const stopped = new Promise<void>((resolve, reject) => (stop = (closed) => closed.then(resolve, reject)));
+  const close = () => {
+    if (closing) return closing;
+    closing = (async () => {
       stopping = true;
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       const finished = Promise.all([...sessions].map((s) => s.shutdown()));
@@ -109,7 +119,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       state.stats.stop();
       await keyspace.stop();
       await keyspace.db.close();
-    })());
+    })();
+    stop(closing);
+    return closing;
+  };
 
   return {
     host: config.bind,
@@ -120,5 +133,6 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     keyspace,
     state,
     close,
+    stopped,
   };
 }

@@ -273,6 +273,7 @@ export class Session implements Client {
     }
     const queue = this.transaction.queue;
     if (queue !== undefined && !spec.controlsTransaction) {
+      if (spec.flags.includes('no_multi')) return this.refuse('ERR Command not allowed inside a transaction');
       // Between MULTI and EXEC nothing runs: EXEC runs the queue in one transaction.
       if (spec.access === 'write' && this.keyspace.unwritable) return this.refuse(errorMessage(this.keyspace.unwritable));
       queue.push({ spec, args });
