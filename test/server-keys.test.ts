@@ -154,5 +154,37 @@ describe('key commands', () => {
     expect(big.code).toBe(0);
     expect(big.stdout).toMatch(/Biggest\s+hash found '?"?ty:h/);
     expect(big.stdout).toMatch(/1 zsets with 1 members/);
+    // --memkeys asks MEMORY USAGE of every key.
+    const mem = await redisCli(server.port, '--memkeys');
+    expect(mem.code).toBe(0);
+    expect(mem.stdout + mem.stderr).not.toMatch(/failed/);
+    expect(mem.stdout).toMatch(/1 zsets with [1-9]\d* bytes/);
+  });
+
+  it('MEMORY USAGE counts the records a key takes in the store file, sampling a collection', async () => {
+    const usage = (...args: string[]) => r.call('MEMORY', 'USAGE', ...args) as Promise<number | null>;
+    expect(await usage('mu:none')).toBeNull();
+    await r.set('mu:s', 'vvvv');
+    // A leaf entry: a 2-byte slot, 8 bytes of lengths, the key and the value (docs/FORMAT.md).
+    expect(await usage('mu:s')).toBe(2 + 8 + 4 + 4);
+    // Past a leaf's inline limit: an 8-byte reference in the leaf, the bytes in overflow pages.
+    await r.set('mu:big', 'x'.repeat(6000));
+    expect(await usage('mu:big')).toBe(2 + 8 + 6 + 8 + 6000);
+    await r.hset('mu:h', 'a', '1', 'bb', '22');
+    const both = await usage('mu:h', 'SAMPLES', '0');
+    await r.hdel('mu:h', 'bb');
+    // The member record of 'bb': its prefix (4 bytes, the key, an 8-byte version) and name, and its value.
+    expect(both! - (await usage('mu:h', 'SAMPLES', '0'))!).toBe(2 + 8 + (4 + 4 + 8 + 2) + 2);
+    // Five members sampled of a hundred whose values grow: scaled to the size, near the whole count.
+    for (let i = 0; i < 100; i++) await r.hset('mu:g', `f${String(i).padStart(3, '0')}`, 'v'.repeat(i));
+    const all = (await usage('mu:g', 'SAMPLES', '0'))!;
+    const sampled = (await usage('mu:g'))!;
+    expect(sampled).toBeLessThan(all);
+    expect(sampled).toBeGreaterThan(all / 4);
+    expect(await usage('mu:g', 'SAMPLES', '100')).toBe(all);
+    await expect(usage('mu:g', 'SAMPLES', '-1')).rejects.toThrow(/out of range/);
+    await expect(usage('mu:g', 'FOO', '1')).rejects.toThrow('ERR syntax error');
+    await expect(r.call('MEMORY', 'STATS')).rejects.toThrow(/unknown subcommand/);
+    await r.del('mu:s', 'mu:big', 'mu:h', 'mu:g');
   });
 });
