@@ -14,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { open, type Database, type OpenOptions } from '../src/index.js';
+import { open, type BatchOp, type Database, type OpenOptions } from '../src/index.js';
 import { keyOrder } from '../src/store/key-order.js';
 import { PackedOps } from '../src/store/packed.js';
 import { Pace, UNPACED } from '../src/store/pace.js';
@@ -280,10 +280,10 @@ describe.each([
       let top = 0;
       const value = (tag: string, i: number) => (rnd(30) === 0 ? Buffer.from(`${tag}:${i}:`.padEnd(options.pageSize! * 2, '#')) : val(tag, i));
       for (let round = 0; round < 10; round++) {
-        const batches: { type: 'put' | 'del'; key: Buffer; value?: Buffer }[][] = [];
+        const batches: BatchOp<Buffer, Buffer>[][] = [];
         for (let b = 1 + rnd(3); b > 0; b--) {
           const n = KEY_ORDER_MIN + rnd(1500);
-          const ops: { type: 'put' | 'del'; key: Buffer; value?: Buffer }[] = [];
+          const ops: BatchOp<Buffer, Buffer>[] = [];
           for (let j = 0; j < n; j++) {
             const r = rnd(100);
             // Mostly past the highest key so far (the tail), else anywhere below it.
@@ -299,7 +299,7 @@ describe.each([
         }
         for (const ops of batches) {
           for (const op of ops) {
-            if (op.type === 'put') oracle.set(op.key.toString(), op.value!);
+            if (op.type === 'put') oracle.set(op.key.toString(), op.value);
             else oracle.delete(op.key.toString());
           }
         }
