@@ -196,6 +196,11 @@ function generator(rand: () => number) {
     () => ['RPUSHX', key(), member()],
     () => ['LPOP', key(), ...(rand() < 0.3 ? [String(int(0, 3))] : [])],
     () => ['RPOP', key(), ...(rand() < 0.3 ? [String(int(0, 3))] : [])],
+    () => ['LMOVE', key(), key(), pick(['LEFT', 'RIGHT']), pick(['LEFT', 'RIGHT'])],
+    () => ['RPOPLPUSH', key(), key()],
+    // Blocking pops: at once when there is an element, else nil after 10 ms (or at once inside MULTI).
+    () => [pick(['BLPOP', 'BRPOP']), key(), key(), '0.01'],
+    () => ['BLMOVE', key(), key(), pick(['LEFT', 'RIGHT']), pick(['LEFT', 'RIGHT']), '0.01'],
     () => ['LRANGE', key(), idx(), idx()],
     () => ['LLEN', key()],
     () => ['LINDEX', key(), idx()],

@@ -42,6 +42,8 @@ export interface Client {
   readonly lastCommand: string;
   /** Closes the connection (CLIENT KILL): at once, or, for the client killing itself, after its reply. */
   kill(): void;
+  /** A blocking command of it (BLPOP...) waits for other clients' writes. */
+  readonly blocked: boolean;
 }
 
 /** What the whole server knows, for INFO, CONFIG and CLIENT. */
@@ -133,6 +135,8 @@ export interface CommandSpec {
   data?: (cmd: DataContext, args: Buffer[]) => Reply;
   /** Runs at once even between MULTI and EXEC (EXEC, DISCARD, WATCH, QUIT...), instead of being queued. */
   controlsTransaction?: true;
+  /** May wait for other clients' writes (BLPOP...): the connection runs nothing else until it is answered. */
+  blocks?: true;
 }
 
 type Meta = Omit<CommandSpec, 'name' | 'run' | 'value' | 'joinedPut' | 'grouped' | 'data' | 'access' | 'firstKey' | 'lastKey' | 'step' | 'flags'> &

@@ -31,7 +31,7 @@ function clientLine(c: Client, current: Client): string {
     ['name', c.name],
     ['age', Math.floor((now - c.createdAt) / 1000)],
     ['idle', c === current ? 0 : Math.floor((now - c.lastActive) / 1000)],
-    ['flags', queue !== undefined ? 'x' : 'N'],
+    ['flags', c.blocked ? 'b' : queue !== undefined ? 'x' : 'N'],
     ['db', 0],
     ['sub', 0],
     ['psub', 0],

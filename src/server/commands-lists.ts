@@ -1,7 +1,7 @@
 // Lists: a metadata record (head and tail indexes) and one record per
 // element, index -> element (layout.ts), the elements at consecutive
-// indexes [head, tail) as in Kvrocks. Pushes and pops at either end, LINDEX
-// and LSET touch one record; LRANGE reads one range; LTRIM removes what it
+// indexes [head, tail) as in Kvrocks. Pushes and pops at either end (LMOVE:
+// one of each), LINDEX and LSET touch one record; LRANGE reads one range; LTRIM removes what it
 // cuts. LREM and LINSERT move the elements after (or, for LINSERT, before,
 // whichever side is shorter) the change by one index, as Kvrocks does:
 // O(elements moved). Replies and errors as in Redis 7.0.
@@ -24,24 +24,26 @@ function elements(cmd: DataContext, key: Buffer, meta: Meta, from: number, to: n
   return [...cmd.data.memberValues(key, meta, { from: indexBytes(meta.head + from), to: indexBytes(meta.head + to) })];
 }
 
-/** LPUSH, RPUSH, LPUSHX, RPUSHX: the new length (0 for the X forms on a missing key). */
-function push(cmd: DataContext, args: Buffer[], left: boolean, onlyExisting: boolean): Reply {
-  const key = args[1]!;
+/** Pushes `items` at the left or right end of the list at `key` (creating it unless `onlyExisting`); its new length (0: no list, with `onlyExisting`). */
+export function pushElements(cmd: DataContext, key: Buffer, items: Buffer[], left: boolean, onlyExisting: boolean): number {
   const { before, meta } = cmd.data.openCollection(key, KeyType.List);
   if (before === undefined) {
-    if (onlyExisting) return integer(0);
+    if (onlyExisting) return 0;
     meta.head = meta.tail = LIST_MIDDLE;
   }
   cmd.data.memberFits(key, INDEX_BYTES); // a key too long for element records fails before anything is written
-  for (const element of args.slice(2)) {
+  for (const element of items) {
     // Indexes outside [head, tail) hold nothing.
     if (left) cmd.data.putMember(at(cmd, key, meta, --meta.head), element, true);
     else cmd.data.putMember(at(cmd, key, meta, meta.tail++), element, true);
   }
   meta.size = meta.tail - meta.head;
   cmd.data.saveMeta(key, before, meta);
-  return integer(meta.size);
+  return meta.size;
 }
+
+/** LPUSH, RPUSH, LPUSHX, RPUSHX: the new length (0 for the X forms on a missing key). */
+const push = (cmd: DataContext, args: Buffer[], left: boolean, onlyExisting: boolean): Reply => integer(pushElements(cmd, args[1]!, args.slice(2), left, onlyExisting));
 
 const pushCommand = (name: string, left: boolean, onlyExisting: boolean, summary: string, since: string) =>
   dataCommand(name, { arity: -3, flags: ['write', 'denyoom', 'fast'], ...write, summary, since }, (cmd, args) => push(cmd, args, left, onlyExisting));
@@ -69,6 +71,54 @@ function pop(cmd: DataContext, args: Buffer[], left: boolean): Reply {
   if (popped.length > 0) cmd.data.saveMeta(key, before, meta);
   return wanted === undefined ? bulk(popped[0]!) : bulks(popped);
 }
+
+/** Pops the element at the left or right end of the list at `key`: undefined when there is none. */
+export function popElement(cmd: DataContext, key: Buffer, left: boolean): Buffer | undefined {
+  const before = cmd.data.collection(key, KeyType.List);
+  if (before === undefined) return undefined;
+  const meta = { ...before };
+  const record = at(cmd, key, meta, left ? meta.head++ : --meta.tail);
+  const element = cmd.data.view.get(record)!;
+  cmd.data.removeMember(record);
+  meta.size = meta.tail - meta.head;
+  cmd.data.saveMeta(key, before, meta);
+  return element;
+}
+
+/**
+ * LMOVE's move (RPOPLPUSH's, BLMOVE's): pops an end of `source` and pushes
+ * it at an end of `destination` (the same list: a rotation); the element,
+ * or undefined when `source` has none. WRONGTYPE, with nothing moved, when
+ * either holds another type.
+ */
+export function moveElement(cmd: DataContext, source: Buffer, destination: Buffer, fromLeft: boolean, toLeft: boolean): Buffer | undefined {
+  if (cmd.data.collection(source, KeyType.List) === undefined) return undefined;
+  cmd.data.collection(destination, KeyType.List, false);
+  const element = popElement(cmd, source, fromLeft)!;
+  pushElements(cmd, destination, [element], toLeft, false);
+  return element;
+}
+
+/** LEFT or RIGHT (any case): whether LEFT; a syntax error otherwise. */
+export function side(arg: Buffer): boolean {
+  const w = word(arg);
+  if (w !== 'left' && w !== 'right') throw SYNTAX();
+  return w === 'left';
+}
+
+const twoKeys = { firstKey: 1, lastKey: 2, step: 1, group: 'list', access: 'write' as const };
+
+export const LMOVE = dataCommand(
+  'lmove',
+  { arity: 5, flags: ['write', 'denyoom'], ...twoKeys, summary: "Pops an element from one end of a list and pushes it at an end of another (or the same); returns it, or nil when the source is empty.", since: '6.2.0' },
+  (cmd, [, source, destination, from, to]) => bulkOrNil(moveElement(cmd, source!, destination!, side(from!), side(to!)), cmd.proto),
+);
+
+export const RPOPLPUSH = dataCommand(
+  'rpoplpush',
+  { arity: 3, flags: ['write', 'denyoom'], ...twoKeys, summary: 'LMOVE source destination RIGHT LEFT.', since: '1.2.0' },
+  (cmd, [, source, destination]) => bulkOrNil(moveElement(cmd, source!, destination!, false, true), cmd.proto),
+);
 
 export const LPOP = dataCommand('lpop', { arity: -2, flags: ['write', 'fast'], ...write, summary: 'Removes and returns the first elements of a list.', since: '1.0.0' }, (cmd, args) => pop(cmd, args, true));
 export const RPOP = dataCommand('rpop', { arity: -2, flags: ['write', 'fast'], ...write, summary: 'Removes and returns the last elements of a list.', since: '1.0.0' }, (cmd, args) => pop(cmd, args, false));
@@ -202,4 +252,4 @@ export const LINSERT = dataCommand('linsert', { arity: 5, flags: ['write', 'deny
   return integer(meta.size);
 });
 
-export const LIST_COMMANDS = [LPUSH, RPUSH, LPUSHX, RPUSHX, LPOP, RPOP, LLEN, LRANGE, LINDEX, LSET, LREM, LTRIM, LINSERT];
+export const LIST_COMMANDS = [LPUSH, RPUSH, LPUSHX, RPUSHX, LPOP, RPOP, LMOVE, RPOPLPUSH, LLEN, LRANGE, LINDEX, LSET, LREM, LTRIM, LINSERT];

@@ -81,7 +81,7 @@ function sections(server: ServerState, keyspace: Keyspace): Section[] {
         ['maxclients', server.config.maxclients],
         ['client_recent_max_input_buffer', largest(server, (c) => c.inputBytes)],
         ['client_recent_max_output_buffer', largest(server, (c) => c.outputBytes)],
-        ['blocked_clients', 0],
+        ['blocked_clients', keyspace.blocked.size],
         ['tracking_clients', 0],
         ['clients_in_timeout_table', 0],
       ],

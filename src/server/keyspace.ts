@@ -29,6 +29,7 @@
 //   and no transaction naming the key is in flight (`inFlightKeys`);
 //   otherwise it runs as a transaction (layout.ts: a key is one record);
 // - the sweep (sweep.ts) of expired keys and of the members of deleted ones.
+import { BlockedClients } from './blocked.js';
 import type { BatchOp, Database, KnownTransaction } from '../store/db.js';
 import type { JoinedPuts } from '../store/joined-puts.js';
 import { maxKeyLen } from '../format/page.js';
@@ -64,6 +65,8 @@ export class Keyspace implements DataHooks {
   /** The last store promise `track` saw, and how many writes share it (puts of one turn share one). */
   private tracked: Tracked | undefined;
   private idleWaiters: (() => void)[] = [];
+  /** Clients blocked on lists (BLPOP...), woken by the writes that touch their keys. */
+  readonly blocked = new BlockedClients();
   /** SCAN's (and HSCAN's, SSCAN's, ZSCAN's) cursors. */
   readonly cursors = new ScanCursors();
   /** Why writes are refused now (a failed commit, or a failed reopen); undefined while the store takes them. */
@@ -132,6 +135,7 @@ export class Keyspace implements DataHooks {
 
   touched(key: Buffer): void {
     this.watches.touch(key);
+    this.blocked.touched(key);
   }
 
   looked(hit: boolean): void {

@@ -100,6 +100,8 @@ export class Session implements Client {
   private softDeadline: NodeJS.Timeout | undefined;
   /** A command waiting for the connection's writes (`slots`) or for FLUSHDB (`gate`). */
   private held: { spec: CommandSpec; args: Buffer[] } | undefined;
+  /** A blocking command (BLPOP...) is unanswered: nothing after it runs until it is. */
+  blocked = false;
   private inputEnded = false;
   /** A send of settled replies is scheduled. */
   private settling = false;
@@ -132,12 +134,15 @@ export class Session implements Client {
     socket.on('drain', () => this.pump());
     socket.on('end', () => {
       this.inputEnded = true;
+      // A client that stopped sending while blocked has gone, as Redis takes it: nothing is popped for it.
+      if (this.blocked) keyspace.blocked.cancel(this);
       this.pump();
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       clearTimeout(this.softDeadline);
       keyspace.watches.unwatchAll(this.transaction);
+      keyspace.blocked.cancel(this);
     });
     this.closed = new Promise((resolve) => socket.on('close', () => resolve()));
     this.finished = new Promise((resolve) => {
@@ -150,6 +155,7 @@ export class Session implements Client {
   shutdown(): Promise<void> {
     this.closing = true;
     this.held = undefined;
+    this.keyspace.blocked.cancel(this);
     this.pump();
     return this.finished;
   }
@@ -197,7 +203,7 @@ export class Session implements Client {
     // The socket takes bytes only between event-loop phases, never during this loop.
     const queued = this.socket.writableLength;
     // Checked before every command: one read of pipelined commands produces at most one reply past the limit.
-    while (!this.held && !this.closing && !this.socket.destroyed && this.replies.size + this.slotBytes + queued <= checkAt) {
+    while (!this.held && !this.blocked && !this.closing && !this.socket.destroyed && this.replies.size + this.slotBytes + queued <= checkAt) {
       let args: Buffer[] | undefined;
       try {
         args = this.parser.next();
@@ -219,7 +225,7 @@ export class Session implements Client {
     if (!this.replies.empty) this.flushes.add(this);
     const unsent = this.outputBytes;
     if (!this.withinLimits(unsent)) return;
-    this.paused = this.held !== undefined || this.slots.length > MAX_SLOTS || unsent > pauseAt;
+    this.paused = this.held !== undefined || this.blocked || this.slots.length > MAX_SLOTS || unsent > pauseAt;
     if (this.paused) this.socket.pause();
     else this.socket.resume();
   }
@@ -332,7 +338,10 @@ export class Session implements Client {
     if (typeof reply === 'string' || Buffer.isBuffer(reply)) {
       if (isError(reply)) stat.failed++;
       this.answer(reply);
-    } else this.answerLater(reply, stat, spec.access !== 'read');
+    } else {
+      this.answerLater(reply, stat, spec.access !== 'read');
+      if (spec.blocks) this.blockUntil(reply);
+    }
     // AUTH (or HELLO ... AUTH) lifts the limits for unauthenticated clients.
     if (this.authenticated && this.parser.limits !== this.limits) this.parser.limits = this.limits;
   }
@@ -340,6 +349,17 @@ export class Session implements Client {
   // Callbacks are made apart from `execute` and `answerLater`, which run for
   // every command: a function that makes closures allocates their context
   // on every call, even when it returns before making them.
+
+  /** Runs nothing more of this connection until a blocking command's `reply` settles (it is answered first: `answerLater`). */
+  private blockUntil(reply: Promise<Reply>): void {
+    this.blocked = true;
+    reply.then(this.unblock, this.unblock);
+  }
+
+  private readonly unblock = () => {
+    this.blocked = false;
+    this.pump();
+  };
 
   /** Holds a write until FLUSHDB's `gate` opens. */
   private holdFor(gate: Promise<void>, spec: CommandSpec, args: Buffer[]): void {

@@ -1,0 +1,166 @@
+// The blocking list pops (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH) and LMOVE /
+// RPOPLPUSH on `xrpkv serve`, through ioredis: an element there is popped
+// at once; otherwise the client waits until another client's write gives
+// it one, in the order clients blocked, or its timeout passes; what it
+// pipelined after waits too; an element is never lost to a client that
+// went away.
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../src/server/server.js';
+import { startTestServer } from './server-fixtures.js';
+import { tempDir } from './xrp-fixtures.js';
+
+const tmp = tempDir();
+let server: RunningServer;
+const clients: Redis[] = [];
+beforeAll(async () => {
+  server = await startTestServer(tmp.dir, 'blocking.xrpkv');
+});
+afterAll(async () => {
+  // disconnect, not QUIT: a client still blocked would answer QUIT only after its pop.
+  for (const c of clients) c.disconnect();
+  await server.close();
+  tmp.remove();
+});
+
+function connect(): Redis {
+  const c = new Redis({ port: server.port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null });
+  c.on('error', () => {});
+  clients.push(c);
+  return c;
+}
+
+/** Resolves once `n` clients are blocked. */
+async function blockedClients(n: number): Promise<void> {
+  for (let i = 0; i < 200 && server.keyspace.blocked.size !== n; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  expect(server.keyspace.blocked.size).toBe(n);
+}
+
+describe('BLPOP and BRPOP', () => {
+  it('pop at once from the first of their keys that has an element', async () => {
+    const r = connect();
+    await r.rpush('bp:b', '1', '2', '3');
+    expect(await r.blpop('bp:a', 'bp:b', 0)).toEqual(['bp:b', '1']);
+    expect(await r.brpop('bp:a', 'bp:b', 0)).toEqual(['bp:b', '3']);
+    expect(await r.lrange('bp:b', 0, -1)).toEqual(['2']);
+  });
+
+  it('answer nil once the timeout passes, fractions of a second included', async () => {
+    const r = connect();
+    const start = performance.now();
+    expect(await r.blpop('bp:none', 0.2)).toBeNull();
+    expect(performance.now() - start).toBeGreaterThanOrEqual(195);
+    expect(server.keyspace.blocked.size).toBe(0);
+  });
+
+  it('wake when another client pushes, and serve blocked clients in the order they blocked', async () => {
+    const [a, b, c, pusher] = [connect(), connect(), connect(), connect()];
+    const popped: string[][] = [];
+    const waits = [];
+    for (const [name, client] of [['a', a], ['b', b], ['c', c]] as const) {
+      waits.push(client.blpop('bp:q', 0).then((r) => popped.push([name, r![1]])));
+      await blockedClients(waits.length);
+    }
+    expect(await pusher.client('LIST')).toMatch(/flags=b/);
+    expect(await pusher.info('clients')).toMatch(/blocked_clients:3/);
+    await pusher.rpush('bp:q', 'first');
+    await blockedClients(2);
+    expect(popped).toEqual([['a', 'first']]);
+    await pusher.rpush('bp:q', 'second', 'third', 'fourth');
+    await Promise.all(waits);
+    expect(popped).toEqual([
+      ['a', 'first'],
+      ['b', 'second'],
+      ['c', 'third'],
+    ]);
+    expect(await pusher.lrange('bp:q', 0, -1)).toEqual(['fourth']);
+  });
+
+  it('a client waits on every key it named, and runs nothing it pipelined after until it is answered', async () => {
+    const [r, other] = [connect(), connect()];
+    const pipeline = r.pipeline().brpop('bp:x', 'bp:y', 0).set('bp:after', '1').exec();
+    await blockedClients(1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await other.get('bp:after')).toBeNull();
+    await other.lpush('bp:y', 'v');
+    expect(await pipeline).toEqual([
+      [null, ['bp:y', 'v']],
+      [null, 'OK'],
+    ]);
+    expect(await other.get('bp:after')).toBe('1');
+  });
+
+  it('leaves the element in the list when the blocked client went away', async () => {
+    const [r, other] = [connect(), connect()];
+    const gone = r.blpop('bp:left', 0).catch(() => 'closed');
+    await blockedClients(1);
+    r.disconnect();
+    expect(await gone).toBe('closed');
+    await blockedClients(0);
+    await other.rpush('bp:left', 'kept');
+    expect(await other.lrange('bp:left', 0, -1)).toEqual(['kept']);
+  });
+
+  it('do not block inside MULTI, and refuse bad timeouts and other types', async () => {
+    const r = connect();
+    expect(await r.multi().blpop('bp:empty', 0).rpush('bp:m', 'x').brpop('bp:m', 0).exec()).toEqual([
+      [null, null],
+      [null, 1],
+      [null, ['bp:m', 'x']],
+    ]);
+    await expect(r.blpop('bp:t', -1)).rejects.toThrow('ERR timeout is negative');
+    await expect(r.call('BLPOP', 'bp:t', 'soon')).rejects.toThrow('ERR timeout is not a float or out of range');
+    await r.set('bp:string', 'v');
+    await expect(r.blpop('bp:string', 0)).rejects.toThrow(/^WRONGTYPE/);
+    expect(server.keyspace.blocked.size).toBe(0);
+  });
+});
+
+describe('LMOVE, RPOPLPUSH, BLMOVE and BRPOPLPUSH', () => {
+  it('move an element between lists, or rotate one, and move nothing onto another type', async () => {
+    const r = connect();
+    await r.rpush('mv:src', 'a', 'b', 'c');
+    expect(await r.lmove('mv:src', 'mv:dst', 'LEFT', 'RIGHT')).toBe('a');
+    expect(await r.rpoplpush('mv:src', 'mv:dst')).toBe('c');
+    expect(await r.lrange('mv:dst', 0, -1)).toEqual(['c', 'a']);
+    expect(await r.lmove('mv:dst', 'mv:dst', 'LEFT', 'RIGHT')).toBe('c');
+    expect(await r.lrange('mv:dst', 0, -1)).toEqual(['a', 'c']);
+    expect(await r.lmove('mv:none', 'mv:dst', 'LEFT', 'LEFT')).toBeNull();
+    await r.set('mv:str', 'v');
+    await expect(r.lmove('mv:src', 'mv:str', 'LEFT', 'LEFT')).rejects.toThrow(/^WRONGTYPE/);
+    expect(await r.lrange('mv:src', 0, -1)).toEqual(['b']);
+    await expect(r.call('LMOVE', 'mv:src', 'mv:dst', 'UP', 'LEFT')).rejects.toThrow('ERR syntax error');
+    // The last element moved: the source is gone.
+    expect(await r.rpoplpush('mv:src', 'mv:dst')).toBe('b');
+    expect(await r.exists('mv:src')).toBe(0);
+  });
+
+  it('BLMOVE and BRPOPLPUSH wait for the source, then move', async () => {
+    const [r, other] = [connect(), connect()];
+    const moved = r.blmove('bm:src', 'bm:dst', 'RIGHT', 'LEFT', 0);
+    await blockedClients(1);
+    await other.rpush('bm:src', 'x', 'y');
+    expect(await moved).toBe('y');
+    expect(await r.brpoplpush('bm:src', 'bm:dst', 0)).toBe('x');
+    expect(await r.lrange('bm:dst', 0, -1)).toEqual(['x', 'y']);
+    expect(await r.brpoplpush('bm:src', 'bm:dst', 0.05)).toBeNull();
+  });
+});
+
+describe('a blocked client and the server stopping', () => {
+  it('does not hold the shutdown: the client sees its connection close', async () => {
+    const dir = tempDir();
+    const own = await startTestServer(dir.dir, 'stop.xrpkv');
+    const r = new Redis({ port: own.port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null });
+    r.on('error', () => {});
+    const waiting = r.blpop('stop:q', 0).catch(() => 'closed');
+    for (let i = 0; i < 200 && own.keyspace.blocked.size === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    const start = performance.now();
+    await own.close();
+    // Well inside the 5 s a connection gets to finish its commands.
+    expect(performance.now() - start).toBeLessThan(2000);
+    expect(await waiting).toBe('closed');
+    r.disconnect();
+    dir.remove();
+  });
+});
