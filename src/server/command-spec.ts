@@ -1,6 +1,7 @@
 // What a command is to the server: its handler, and the metadata Redis
 // publishes through COMMAND / COMMAND DOCS (arity, flags, key positions,
 // group, summary), which redis-cli and client libraries read.
+import type { PubSub, Subscriber } from './pubsub.js';
 import { KeyTooLargeError, StoreError, WriteFailedError } from '../errors.js';
 import type { ServerConfig } from './config.js';
 import type { Data } from './data.js';
@@ -17,7 +18,7 @@ export class ReplyError extends Error {
 }
 
 /** A connection's state, as commands see it. */
-export interface Client {
+export interface Client extends Subscriber {
   readonly id: number;
   proto: Protocol;
   name: string;
@@ -60,6 +61,8 @@ export interface ServerState {
   outputLimitDisconnections: number;
   /** INFO's commandstats, errorstats and instantaneous_ops_per_sec (stats.ts). */
   readonly stats: ServerStats;
+  /** Pub/Sub's subscriptions (pubsub.ts). */
+  readonly pubsub: PubSub;
   /** Starts the server's orderly stop (server.ts `close`), logging `reason`: SHUTDOWN, and `xrpkv serve` on SIGTERM. */
   shutdown(reason: string): void;
 }

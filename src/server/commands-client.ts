@@ -31,10 +31,10 @@ function clientLine(c: Client, current: Client): string {
     ['name', c.name],
     ['age', Math.floor((now - c.createdAt) / 1000)],
     ['idle', c === current ? 0 : Math.floor((now - c.lastActive) / 1000)],
-    ['flags', c.blocked ? 'b' : queue !== undefined ? 'x' : 'N'],
+    ['flags', c.blocked ? 'b' : queue !== undefined ? 'x' : c.channels.size + c.patterns.size > 0 ? 'P' : 'N'],
     ['db', 0],
-    ['sub', 0],
-    ['psub', 0],
+    ['sub', c.channels.size],
+    ['psub', c.patterns.size],
     ['ssub', 0],
     ['multi', queue?.length ?? -1],
     ['qbuf', c.inputBytes],
@@ -77,7 +77,9 @@ function killFilter(ctx: Context, args: Buffer[]): Client[] {
     else if (opt === 'type') {
       const t = text.toLowerCase();
       if (!['normal', 'master', 'replica', 'slave', 'pubsub'].includes(t)) throw new ReplyError(`ERR Unknown client type '${text}'`);
-      if (t !== 'normal') matches = [];
+      // A connection with a subscription is Redis's pubsub type, the others normal.
+      if (t === 'normal' || t === 'pubsub') matches = matches.filter((c) => (c.channels.size + c.patterns.size > 0) === (t === 'pubsub'));
+      else matches = [];
     } else if (opt === 'skipme') {
       const yes = word(value);
       if (yes !== 'yes' && yes !== 'no') throw new ReplyError('ERR syntax error');

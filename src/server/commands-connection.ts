@@ -9,8 +9,10 @@ import { OK, PONG, array, bulk, integer, map, type Reply } from './resp-writer.j
 export const PING = command(
   'ping',
   { arity: -1, flags: ['fast'], group: 'connection', summary: 'Returns PONG, or the message given.', since: '1.0.0' },
-  (_ctx, args) => {
+  ({ client }, args) => {
     if (args.length > 2) throw wrongArgs('ping');
+    // A RESP2 connection with a subscription answers as Redis does there: ["pong", message].
+    if (client.proto === 2 && client.channels.size + client.patterns.size > 0) return array([bulk('pong'), bulk(args[1] ?? '')]);
     return args.length === 2 ? bulk(args[1]!) : PONG;
   },
 );

@@ -132,6 +132,8 @@ function sections(server: ServerState, keyspace: Keyspace): Section[] {
         ['rejected_connections', server.rejectedConnections],
         ['client_output_buffer_limit_disconnections', server.outputLimitDisconnections],
         ['expired_keys', keyspace.expiredKeys],
+        ['pubsub_channels', server.pubsub.channelCount],
+        ['pubsub_patterns', server.pubsub.patternCount],
         ['keyspace_hits', keyspace.hits],
         ['keyspace_misses', keyspace.lookups - keyspace.hits],
         ['evicted_keys', 0],

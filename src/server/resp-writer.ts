@@ -50,6 +50,11 @@ export function array(items: readonly Reply[]): Reply {
   return join(`*${items.length}\r\n`, items);
 }
 
+/** An out-of-band message (Pub/Sub): RESP3 push `>`, RESP2 an array. */
+export function push(items: readonly Reply[], proto: Protocol): Reply {
+  return proto === 3 ? join(`>${items.length}\r\n`, items) : array(items);
+}
+
 /** A map: RESP3 `%`, RESP2 a flat array of keys and values. */
 export function map(entries: readonly (readonly [Reply, Reply])[], proto: Protocol): Reply {
   const head = proto === 3 ? `%${entries.length}\r\n` : `*${entries.length * 2}\r\n`;

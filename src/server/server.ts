@@ -8,6 +8,7 @@ import type { ServerConfig } from './config.js';
 import type { ServerState } from './command-spec.js';
 import { FlushQueue } from './flush-queue.js';
 import { Keyspace } from './keyspace.js';
+import { PubSub } from './pubsub.js';
 import { upgradeLayout } from './layout-upgrade.js';
 import { Session } from './session.js';
 import { ServerStats } from './stats.js';
@@ -54,6 +55,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     rejectedConnections: 0,
     outputLimitDisconnections: 0,
     stats: new ServerStats(() => state.commandsProcessed),
+    pubsub: new PubSub(),
     shutdown: (reason) => {
       if (closing) return;
       console.log(`xrpkv serve: ${reason}: finishing in-flight commands, then closing ${config.db}`);

@@ -102,6 +102,8 @@ export class Session implements Client {
   private held: { spec: CommandSpec; args: Buffer[] } | undefined;
   /** A blocking command (BLPOP...) is unanswered: nothing after it runs until it is. */
   blocked = false;
+  readonly channels = new Set<string>();
+  readonly patterns = new Set<string>();
   private inputEnded = false;
   /** A send of settled replies is scheduled. */
   private settling = false;
@@ -143,6 +145,7 @@ export class Session implements Client {
       clearTimeout(this.softDeadline);
       keyspace.watches.unwatchAll(this.transaction);
       keyspace.blocked.cancel(this);
+      server.pubsub.removeAll(this);
     });
     this.closed = new Promise((resolve) => socket.on('close', () => resolve()));
     this.finished = new Promise((resolve) => {
@@ -276,6 +279,9 @@ export class Session implements Client {
     if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) {
       this.server.stats.command(spec.name).rejected++;
       return this.refuse(wrongArgs(spec.name).message);
+    }
+    if (this.proto === 2 && this.channels.size + this.patterns.size > 0 && !SUBSCRIBED_RESP2.includes(spec.name)) {
+      return this.refuse(`ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
     }
     const queue = this.transaction.queue;
     if (queue !== undefined && !spec.controlsTransaction) {
@@ -534,6 +540,13 @@ export class Session implements Client {
     else this.replies.appendBulk(value);
   }
 
+  /** A Pub/Sub message: sent after the replies due before it, at the end of the turn. */
+  deliver(message: Reply): void {
+    if (this.closing || this.socket.destroyed) return;
+    this.answer(message);
+    if (this.withinLimits(this.outputBytes)) this.flushes.add(this);
+  }
+
   /** Writes the replies ready so far: FlushQueue calls it once per turn. */
   flush(): void {
     this.guard(() => this.writeReplies());
@@ -553,6 +566,9 @@ export class Session implements Client {
     if (this.paused) this.pump();
   };
 }
+
+/** What a RESP2 connection with a subscription may run (Redis's list). */
+const SUBSCRIBED_RESP2 = ['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ping', 'quit', 'reset'];
 
 function unknownCommand(args: Buffer[]): string {
   const shown = (b: Buffer) => `'${b.toString('utf8').slice(0, 128)}'`;
