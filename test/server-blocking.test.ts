@@ -118,6 +118,27 @@ describe('BLPOP and BRPOP', () => {
   });
 });
 
+describe('CLIENT UNBLOCK', () => {
+  it('ends a wait as its timeout would, or with an error', async () => {
+    const [r, admin] = [connect(), connect()];
+    const id = String(await r.client('ID'));
+    const timedOut = r.blpop('ub:q', 0);
+    await blockedClients(1);
+    expect(await admin.call('CLIENT', 'UNBLOCK', id)).toBe(1);
+    expect(await timedOut).toBeNull();
+    const failed = r.brpop('ub:q', 0).then(
+      () => 'answered',
+      (e: Error) => e.message,
+    );
+    await blockedClients(1);
+    expect(await admin.call('CLIENT', 'UNBLOCK', id, 'ERROR')).toBe(1);
+    expect(await failed).toBe('UNBLOCKED client unblocked via CLIENT UNBLOCK');
+    expect(await admin.call('CLIENT', 'UNBLOCK', id)).toBe(0);
+    await expect(admin.call('CLIENT', 'UNBLOCK', id, 'LATER')).rejects.toThrow('ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR');
+    expect(await r.ping()).toBe('PONG');
+  });
+});
+
 describe('LMOVE, RPOPLPUSH, BLMOVE and BRPOPLPUSH', () => {
   it('move an element between lists, or rotate one, and move nothing onto another type', async () => {
     const r = connect();

@@ -116,6 +116,17 @@ describe('a connection with a subscription', () => {
     expect(reply.slice(reply.indexOf('>3\r\n$9\r\nsubscribe'))).toBe('>3\r\n$9\r\nsubscribe\r\n$4\r\nr3:a\r\n:1\r\n_\r\n>3\r\n$7\r\nmessage\r\n$4\r\nr3:a\r\n$3\r\nhey\r\n');
   });
 
+  it('leaves its subscriptions, its MULTI and RESP3 on RESET', async () => {
+    const { reply } = await exchange(
+      server.port,
+      Buffer.concat([resp('HELLO', '3'), resp('SUBSCRIBE', 'rs:a'), resp('MULTI'), resp('RESET'), resp('EXEC'), resp('HGETALL', 'rs:none')]),
+      1000,
+      (r) => r.endsWith('*0\r\n'),
+    );
+    expect(reply.slice(reply.indexOf('>3\r\n$9\r\nsubscribe'))).toBe('>3\r\n$9\r\nsubscribe\r\n$4\r\nrs:a\r\n:1\r\n+OK\r\n+RESET\r\n-ERR EXEC without MULTI\r\n*0\r\n');
+    expect(server.state.pubsub.channelCount).toBe(0);
+  });
+
   it('cannot subscribe inside MULTI', async () => {
     const r = connect();
     await r.call('MULTI');

@@ -85,6 +85,14 @@ export class BlockedClients {
     }
   }
 
+  /** CLIENT UNBLOCK: ends `client`'s wait as its timeout would, or with `reply`; whether it was blocked. */
+  unblock(client: object, reply?: Reply): boolean {
+    const w = this.byClient.get(client);
+    if (w === undefined) return false;
+    this.end(w, reply ?? w.none);
+    return true;
+  }
+
   /** Lets `client`'s blocked command go (its connection closed, or the server stops): answered with no bytes, or with what a try in flight pops. */
   cancel(client: object): void {
     const w = this.byClient.get(client);

@@ -5,7 +5,7 @@
 // SKIPME, USER, TYPE normal: the number killed).
 import { ReplyError, command, word, type Client, type Context } from './command-spec.js';
 import { clientName } from './commands-connection.js';
-import { OK, array, bulk, integer, nil } from './resp-writer.js';
+import { OK, array, bulk, error, integer, nil } from './resp-writer.js';
 
 const CLIENT_HELP = [
   'CLIENT <subcommand> [<arg> ...]. Subcommands are:',
@@ -13,9 +13,10 @@ const CLIENT_HELP = [
   'GETNAME -- Return the name of the current connection.',
   'SETNAME <name> -- Assign the name <name> to the current connection.',
   'SETINFO <LIB-NAME|LIB-VER> <value> -- Set library name or version of the current connection.',
-  'LIST [TYPE NORMAL] [ID id ...] -- Return information about client connections.',
+  'LIST [TYPE NORMAL|PUBSUB] [ID id ...] -- Return information about client connections.',
   'INFO -- Return information about the current connection.',
-  'KILL <ip:port> | KILL [ID id] [ADDR ip:port] [LADDR ip:port] [USER default] [TYPE normal] [SKIPME yes|no] -- Kill connections.',
+  'KILL <ip:port> | KILL [ID id] [ADDR ip:port] [LADDR ip:port] [USER default] [TYPE normal|pubsub] [SKIPME yes|no] -- Kill connections.',
+  'UNBLOCK <clientid> [TIMEOUT|ERROR] -- Unblock the client blocked in BLPOP, BRPOP, BLMOVE or BRPOPLPUSH: as its timeout would, or with an error.',
   'HELP -- Print this help.',
 ];
 
@@ -74,13 +75,8 @@ function killFilter(ctx: Context, args: Buffer[]): Client[] {
     } else if (opt === 'addr') matches = matches.filter((c) => c.addr === text);
     else if (opt === 'laddr') matches = matches.filter((c) => c.laddr === text);
     else if (opt === 'user') matches = text === 'default' ? matches : [];
-    else if (opt === 'type') {
-      const t = text.toLowerCase();
-      if (!['normal', 'master', 'replica', 'slave', 'pubsub'].includes(t)) throw new ReplyError(`ERR Unknown client type '${text}'`);
-      // A connection with a subscription is Redis's pubsub type, the others normal.
-      if (t === 'normal' || t === 'pubsub') matches = matches.filter((c) => (c.channels.size + c.patterns.size > 0) === (t === 'pubsub'));
-      else matches = [];
-    } else if (opt === 'skipme') {
+    else if (opt === 'type') matches = ofType(matches, value);
+    else if (opt === 'skipme') {
       const yes = word(value);
       if (yes !== 'yes' && yes !== 'no') throw new ReplyError('ERR syntax error');
       skipMe = yes === 'yes';
@@ -89,9 +85,17 @@ function killFilter(ctx: Context, args: Buffer[]): Client[] {
   return skipMe ? matches.filter((c) => c !== client) : matches;
 }
 
+/** The clients of TYPE `type`: a connection with a subscription is Redis's pubsub type, the others normal; none is a replica or master. */
+function ofType(clients: Client[], type: Buffer): Client[] {
+  const t = word(type);
+  if (!['normal', 'master', 'replica', 'slave', 'pubsub'].includes(t)) throw new ReplyError(`ERR Unknown client type '${type.toString('utf8')}'`);
+  if (t !== 'normal' && t !== 'pubsub') return [];
+  return clients.filter((c) => c.channels.size + c.patterns.size > 0 === (t === 'pubsub'));
+}
+
 export const CLIENT = command(
   'client',
-  { arity: -2, flags: ['noscript', 'loading', 'stale'], group: 'connection', summary: 'Connection commands: ID, GETNAME, SETNAME, SETINFO, LIST, INFO, KILL, HELP.', since: '2.4.0' },
+  { arity: -2, flags: ['noscript', 'loading', 'stale'], group: 'connection', summary: 'Connection commands: ID, GETNAME, SETNAME, SETINFO, LIST, INFO, KILL, UNBLOCK, HELP.', since: '2.4.0' },
   (ctx, args) => {
     const { client, server } = ctx;
     const sub = word(args[1]);
@@ -122,7 +126,7 @@ export const CLIENT = command(
         let listed = [...server.clients];
         for (let i = 2; i < args.length; i += 2) {
           const opt = word(args[i]);
-          if (opt === 'type' && i + 1 < args.length) listed = word(args[i + 1]) === 'normal' ? listed : [];
+          if (opt === 'type' && i + 1 < args.length) listed = ofType(listed, args[i + 1]!);
           else if (opt === 'id' && i + 1 < args.length) {
             const ids = new Set(args.slice(i + 1).map((a) => Number(a.toString('latin1'))));
             listed = listed.filter((c) => ids.has(c.id));
@@ -146,6 +150,15 @@ export const CLIENT = command(
         const killed = killFilter(ctx, args);
         for (const c of killed) c.kill();
         return integer(killed.length);
+      }
+      case 'unblock': {
+        if (args.length !== 3 && args.length !== 4) throw new ReplyError("ERR wrong number of arguments for 'client|unblock' command");
+        const how = args.length === 4 ? word(args[3]) : 'timeout';
+        if (how !== 'timeout' && how !== 'error') throw new ReplyError('ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR');
+        const id = Number(args[2]!.toString('latin1'));
+        const target = [...server.clients].find((c) => c.id === id);
+        const reply = how === 'error' ? error('UNBLOCKED client unblocked via CLIENT UNBLOCK') : undefined;
+        return integer(target !== undefined && ctx.keyspace.blocked.unblock(target, reply) ? 1 : 0);
       }
       case 'help':
         return array(CLIENT_HELP.map((line) => `+${line}\r\n`));

@@ -105,6 +105,28 @@ export const QUIT = command(
   },
 );
 
+export const RESET = command(
+  'reset',
+  {
+    arity: 1,
+    flags: ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'],
+    group: 'connection',
+    summary: 'Resets the connection: drops MULTI and WATCH, leaves every Pub/Sub subscription, RESP2, no name, and AUTH again where a password is set.',
+    since: '6.2.0',
+    controlsTransaction: true,
+  },
+  ({ client, keyspace, server }) => {
+    client.transaction.queue = undefined;
+    client.transaction.refused = false;
+    keyspace.watches.unwatchAll(client.transaction);
+    server.pubsub.removeAll(client);
+    client.proto = 2;
+    client.name = '';
+    client.authenticated = server.config.requirepass === undefined;
+    return '+RESET\r\n';
+  },
+);
+
 /** A connection name: printable ASCII without spaces, as Redis requires. */
 export function clientName(arg: Buffer): string {
   for (const b of arg) {
@@ -113,4 +135,4 @@ export function clientName(arg: Buffer): string {
   return arg.toString('latin1');
 }
 
-export const CONNECTION_COMMANDS = [PING, ECHO, AUTH, HELLO, QUIT];
+export const CONNECTION_COMMANDS = [PING, ECHO, AUTH, HELLO, QUIT, RESET];

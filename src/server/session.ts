@@ -349,7 +349,8 @@ export class Session implements Client {
       if (spec.blocks) this.blockUntil(reply);
     }
     // AUTH (or HELLO ... AUTH) lifts the limits for unauthenticated clients.
-    if (this.authenticated && this.parser.limits !== this.limits) this.parser.limits = this.limits;
+    // RESET where a password is set takes them back.
+    if (this.authenticated !== (this.parser.limits === this.limits)) this.parser.limits = this.authenticated ? this.limits : { ...this.limits, ...UNAUTHENTICATED_LIMITS };
   }
 
   // Callbacks are made apart from `execute` and `answerLater`, which run for
