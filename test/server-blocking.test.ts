@@ -118,6 +118,38 @@ describe('BLPOP and BRPOP', () => {
   });
 });
 
+describe('many producers and blocked consumers', () => {
+  it('hand every element to exactly one consumer, none lost, none twice', async () => {
+    const producers = [connect(), connect(), connect()];
+    const consumers = [connect(), connect(), connect(), connect()];
+    const PER = 300;
+    const got: string[] = [];
+    let producing = true;
+    const consuming = consumers.map(async (c, i) => {
+      // Short timeouts: consumers block, time out and block again while the producers run.
+      for (;;) {
+        const r = await (i % 2 === 0 ? c.brpop('mp:q', 'mp:other', 0.05) : c.blpop('mp:q', 0.05));
+        if (r) got.push(r[1]);
+        else if (!producing) return;
+      }
+    });
+    await Promise.all(
+      producers.map(async (p, n) => {
+        for (let i = 0; i < PER; i += 10) {
+          await p.lpush('mp:q', ...Array.from({ length: 10 }, (_, j) => `${n}:${i + j}`));
+          if (i % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      }),
+    );
+    producing = false;
+    await Promise.all(consuming);
+    expect(got.length).toBe(3 * PER);
+    expect(new Set(got).size).toBe(3 * PER);
+    expect(await producers[0]!.llen('mp:q')).toBe(0);
+    expect(server.keyspace.blocked.size).toBe(0);
+  }, 30_000);
+});
+
 describe('CLIENT UNBLOCK', () => {
   it('ends a wait as its timeout would, or with an error', async () => {
     const [r, admin] = [connect(), connect()];
