@@ -4,6 +4,7 @@
 // subscribers alike; a RESP2 connection with a subscription runs only the
 // commands Redis allows there; a connection that goes drops its
 // subscriptions.
+import net from 'node:net';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
@@ -125,6 +126,26 @@ describe('a connection with a subscription', () => {
     );
     expect(reply.slice(reply.indexOf('>3\r\n$9\r\nsubscribe'))).toBe('>3\r\n$9\r\nsubscribe\r\n$4\r\nrs:a\r\n:1\r\n+OK\r\n+RESET\r\n-ERR EXEC without MULTI\r\n*0\r\n');
     expect(server.state.pubsub.channelCount).toBe(0);
+  });
+
+  it('is closed once it reads too slowly, past the output buffer limit', async () => {
+    const pub = connect();
+    const before = await pub.config('GET', 'client-output-buffer-limit');
+    await pub.config('SET', 'client-output-buffer-limit', 'normal 256kb 0 0');
+    // A subscriber that never reads.
+    const slow = net.connect(server.port, '127.0.0.1');
+    slow.on('error', () => {});
+    slow.write(resp('SUBSCRIBE', 'slow:a'));
+    for (let i = 0; i < 1000 && (await pub.pubsub('NUMSUB', 'slow:a'))[1] !== 1; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    slow.pause();
+    const message = 'm'.repeat(64 * 1024);
+    let delivered = 0;
+    // Far past the limit and what the kernel's socket buffers hold.
+    for (let i = 0; i < 1000 && (delivered = (await pub.publish('slow:a', message)) as number) === 1; i++);
+    expect(delivered).toBe(0);
+    expect(Number(/client_output_buffer_limit_disconnections:(\d+)/.exec(await pub.info('stats'))![1])).toBeGreaterThanOrEqual(1);
+    slow.destroy();
+    await pub.config('SET', 'client-output-buffer-limit', before[1]!);
   });
 
   it('cannot subscribe inside MULTI', async () => {

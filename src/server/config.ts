@@ -227,10 +227,10 @@ const CLIENT_CLASSES = ['normal', 'replica', 'slave', 'pubsub'];
 
 /**
  * `client-output-buffer-limit` as Redis takes it: one or more groups of
- * `<class> <hard> <soft> <soft-seconds>`. xrpkv's clients are all of class
- * normal; groups for replica (slave) and pubsub clients are accepted, as
- * Redis accepts them, and have nothing to apply to. Without a normal group,
- * the limit stays `current`.
+ * `<class> <hard> <soft> <soft-seconds>`. The normal group applies to every
+ * connection, Pub/Sub subscribers included; groups for replica (slave) and
+ * pubsub clients are accepted, as Redis accepts them, and not applied.
+ * Without a normal group, the limit stays `current`.
  */
 export function outputBufferLimit(s: string, current: OutputBufferLimit): OutputBufferLimit {
   const words = s.trim().split(/\s+/);
