@@ -118,6 +118,34 @@ describe('BLPOP and BRPOP', () => {
   });
 });
 
+describe('LMPOP, ZMPOP, BLMPOP, BZMPOP, BZPOPMIN and BZPOPMAX', () => {
+  it('pop from the first key with something, and the blocking ones wait for it', async () => {
+    const [r, other] = [connect(), connect()];
+    await r.rpush('mp2:l', 'a', 'b', 'c');
+    expect(await r.call('LMPOP', '2', 'mp2:none', 'mp2:l', 'LEFT', 'COUNT', '2')).toEqual(['mp2:l', ['a', 'b']]);
+    expect(await r.call('LMPOP', '1', 'mp2:none', 'RIGHT')).toBeNull();
+    await r.zadd('mp2:z', 1, 'x', 2, 'y', 3, 'z');
+    expect(await r.call('ZMPOP', '1', 'mp2:z', 'MAX', 'COUNT', '2')).toEqual(['mp2:z', [['z', '3'], ['y', '2']]]);
+    expect(await r.bzpopmin('mp2:none', 'mp2:z', 0)).toEqual(['mp2:z', 'x', '1']);
+    await expect(r.call('LMPOP', '0', 'mp2:l', 'LEFT')).rejects.toThrow('ERR numkeys should be greater than 0');
+    await expect(r.call('ZMPOP', '1', 'mp2:z', 'MIN', 'COUNT', '0')).rejects.toThrow('ERR count should be greater than 0');
+    // Blocked, each wakes on its own key.
+    const lists = r.call('BLMPOP', '0', '2', 'mp2:a', 'mp2:b', 'RIGHT', 'COUNT', '5');
+    await blockedClients(1);
+    await other.rpush('mp2:b', '1', '2');
+    expect(await lists).toEqual(['mp2:b', ['2', '1']]);
+    const zsets = r.call('BZMPOP', '0', '1', 'mp2:zz', 'MIN');
+    await blockedClients(1);
+    await other.zadd('mp2:zz', 5, 'm', 4, 'n');
+    expect(await zsets).toEqual(['mp2:zz', [['n', '4']]]);
+    const max = r.bzpopmax('mp2:zz2', 0);
+    await blockedClients(1);
+    await other.zadd('mp2:zz2', 7, 'p', 9, 'q');
+    expect(await max).toEqual(['mp2:zz2', 'q', '9']);
+    expect(await r.call('BZMPOP', '0.05', '1', 'mp2:empty', 'MAX')).toBeNull();
+  });
+});
+
 describe('many producers and blocked consumers', () => {
   it('hand every element to exactly one consumer, none lost, none twice', async () => {
     const producers = [connect(), connect(), connect()];
@@ -185,6 +213,12 @@ describe('LMOVE, RPOPLPUSH, BLMOVE and BRPOPLPUSH', () => {
     await expect(r.lmove('mv:src', 'mv:str', 'LEFT', 'LEFT')).rejects.toThrow(/^WRONGTYPE/);
     expect(await r.lrange('mv:src', 0, -1)).toEqual(['b']);
     await expect(r.call('LMOVE', 'mv:src', 'mv:dst', 'UP', 'LEFT')).rejects.toThrow('ERR syntax error');
+    // Rotating a one-element list leaves it, and its deadline, as they were (seed 52 of the differential test).
+    await r.rpush('mv:one', 'solo');
+    await r.expire('mv:one', 100);
+    expect(await r.lmove('mv:one', 'mv:one', 'LEFT', 'RIGHT')).toBe('solo');
+    expect(await r.ttl('mv:one')).toBe(100);
+    expect(await r.lrange('mv:one', 0, -1)).toEqual(['solo']);
     // The last element moved: the source is gone.
     expect(await r.rpoplpush('mv:src', 'mv:dst')).toBe('b');
     expect(await r.exists('mv:src')).toBe(0);

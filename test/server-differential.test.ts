@@ -201,6 +201,8 @@ function generator(rand: () => number) {
     // Blocking pops: at once when there is an element, else nil after 10 ms (or at once inside MULTI).
     () => [pick(['BLPOP', 'BRPOP']), key(), key(), '0.01'],
     () => ['BLMOVE', key(), key(), pick(['LEFT', 'RIGHT']), pick(['LEFT', 'RIGHT']), '0.01'],
+    () => ['LMPOP', '2', key(), key(), pick(['LEFT', 'RIGHT']), ...(rand() < 0.3 ? ['COUNT', String(int(1, 3))] : [])],
+    () => ['BLMPOP', '0.01', '1', key(), pick(['LEFT', 'RIGHT'])],
     () => ['LRANGE', key(), idx(), idx()],
     () => ['LLEN', key()],
     () => ['LINDEX', key(), idx()],
@@ -236,6 +238,9 @@ function generator(rand: () => number) {
     () => ['ZREVRANGEBYSCORE', key(), bound(), bound()],
     () => ['ZREVRANGE', key(), idx(), idx(), ...(rand() < 0.5 ? ['WITHSCORES'] : [])],
     () => [pick(['ZPOPMIN', 'ZPOPMAX']), key(), ...(rand() < 0.5 ? [String(int(0, 3))] : [])],
+    () => ['ZMPOP', '2', key(), key(), pick(['MIN', 'MAX']), ...(rand() < 0.3 ? ['COUNT', String(int(1, 3))] : [])],
+    () => [pick(['BZPOPMIN', 'BZPOPMAX']), key(), key(), '0.01'],
+    () => ['BZMPOP', '0.01', '1', key(), pick(['MIN', 'MAX'])],
     () => ['ZREMRANGEBYRANK', key(), idx(), idx()],
     () => ['ZREMRANGEBYSCORE', key(), bound(), bound()],
     // a sorted set whose members all score 0: the one BYLEX is defined on

@@ -140,6 +140,8 @@ export interface CommandSpec {
   controlsTransaction?: true;
   /** May wait for other clients' writes (BLPOP...): the connection runs nothing else until it is answered. */
   blocks?: true;
+  /** The keys it names, where their positions depend on its arguments (LMPOP's numkeys); else firstKey, lastKey and step say. */
+  keysOf?: (args: Buffer[]) => Buffer[];
 }
 
 type Meta = Omit<CommandSpec, 'name' | 'run' | 'value' | 'joinedPut' | 'grouped' | 'data' | 'access' | 'firstKey' | 'lastKey' | 'step' | 'flags'> &
@@ -167,6 +169,7 @@ export function dataCommand(name: string, meta: Meta & { access: 'read' | 'write
 
 /** The keys a command names, by its key positions (COMMAND INFO's first, last and step). */
 export function commandKeys(spec: CommandSpec, args: Buffer[]): Buffer[] {
+  if (spec.keysOf !== undefined) return spec.keysOf(args);
   if (spec.firstKey === 0) return [];
   const last = spec.lastKey < 0 ? args.length + spec.lastKey : spec.lastKey;
   const keys: Buffer[] = [];

@@ -1,14 +1,17 @@
-// The blocking list pops: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH. Each is its
-// non-blocking form (the first non-empty key's LPOP or RPOP, LMOVE) tried as
-// an ordinary write; when there was nothing to pop, the client waits
+// Pops from the first of several keys that has something: LMPOP and ZMPOP,
+// and the blocking pops BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN,
+// BZPOPMAX and BZMPOP. Each blocking one is its non-blocking form (the first
+// non-empty key's LPOP, RPOP, ZPOPMIN or ZPOPMAX, LMOVE, LMPOP, ZMPOP) tried
+// as an ordinary write; when there was nothing to pop, the client waits
 // (blocked.ts) until a write to one of its keys lets a try pop something,
 // or its timeout passes (seconds, fractions allowed; 0: for ever), and
 // sends nothing else meanwhile: commands it pipelined after wait
 // (session.ts). Inside MULTI they do not block, as in Redis: EXEC runs the
 // non-blocking form.
-import { ReplyError, dataCommand, type CommandSpec, type DataContext } from './command-spec.js';
+import { ReplyError, SYNTAX, dataCommand, word, type CommandSpec, type DataContext } from './command-spec.js';
 import { moveElement, popElement, side } from './commands-lists.js';
-import { array, bulk, bulkOrNil, nil, nullArray, type Protocol, type Reply } from './resp-writer.js';
+import { popScored } from './commands-zsets.js';
+import { array, bulk, bulkOrNil, bulks, double, nil, nullArray, type Protocol, type Reply } from './resp-writer.js';
 
 /** A timeout argument in seconds as milliseconds (0: none), with Redis's errors. */
 function timeoutMs(arg: Buffer): number {
@@ -31,9 +34,12 @@ function blocking(
   pop: (cmd: DataContext, args: Buffer[]) => Reply,
   keys: (args: Buffer[]) => Buffer[],
   none: (proto: Protocol) => Reply,
+  /** Where the timeout is (default: last). */
+  timeoutAt?: number,
 ): CommandSpec {
-  const spec = dataCommand(name, { ...meta, group: 'list', access: 'write' }, pop, (ctx, args) => {
-    const ms = timeoutMs(args[args.length - 1]!);
+  const group = name.startsWith('bz') ? 'sorted-set' : 'list';
+  const spec = dataCommand(name, { ...meta, group, access: 'write' }, pop, (ctx, args) => {
+    const ms = timeoutMs(args[timeoutAt ?? args.length - 1]!);
     const waitOn = keys(args);
     const attempt = () => ctx.keyspace.writing(ctx, pop, args, waitOn);
     return ctx.keyspace.blocked.block(ctx.client, waitOn, ms, attempt, none(ctx.client.proto));
@@ -95,4 +101,109 @@ export const BRPOPLPUSH = blocking(
   nil,
 );
 
-export const BLOCKING_COMMANDS = [BLPOP, BRPOP, BLMOVE, BRPOPLPUSH];
+/** BZPOPMIN and BZPOPMAX: [key, member, score] from the first of the keys with a member. */
+function popFirstScored(cmd: DataContext, args: Buffer[], max: boolean): Reply {
+  timeoutMs(args[args.length - 1]!);
+  for (const key of args.slice(1, -1)) {
+    const [e] = popScored(cmd, key, max, 1);
+    if (e !== undefined) return array([bulk(key), bulk(e.member), double(e.score, cmd.proto)]);
+  }
+  return nullArray(cmd.proto);
+}
+
+export const BZPOPMIN = blocking(
+  'bzpopmin',
+  { ...popKeys, summary: 'ZPOPMIN of the first non-empty sorted set of the keys, as [key, member, score]; blocks until one has a member, or the timeout passes (nil).', since: '5.0.0' },
+  (cmd, args) => popFirstScored(cmd, args, false),
+  (args) => args.slice(1, -1),
+  nullArray,
+);
+
+export const BZPOPMAX = blocking(
+  'bzpopmax',
+  { ...popKeys, summary: 'BZPOPMIN of the highest scores.', since: '5.0.0' },
+  (cmd, args) => popFirstScored(cmd, args, true),
+  (args) => args.slice(1, -1),
+  nullArray,
+);
+
+/** LMPOP's and ZMPOP's arguments from `at` (numkeys): the keys, whether LEFT or MIN (`ends[0]`), and COUNT (1 unless given). */
+function mpopArgs(args: Buffer[], at: number, ends: readonly [string, string]): { keys: Buffer[]; first: boolean; count: number } {
+  const text = args[at]!.toString('latin1');
+  if (!/^-?\d{1,16}$/.test(text)) throw new ReplyError('ERR value is not an integer or out of range');
+  const n = Number(text);
+  if (n <= 0) throw new ReplyError('ERR numkeys should be greater than 0');
+  const endAt = at + 1 + n;
+  if (endAt >= args.length) throw SYNTAX();
+  const end = word(args[endAt]);
+  if (end !== ends[0] && end !== ends[1]) throw SYNTAX();
+  let count = 1;
+  const rest = args.slice(endAt + 1);
+  if (rest.length === 2 && word(rest[0]) === 'count') {
+    const c = rest[1]!.toString('latin1');
+    count = /^\d{1,16}$/.test(c) ? Number(c) : 0;
+    if (count <= 0) throw new ReplyError('ERR count should be greater than 0');
+  } else if (rest.length !== 0) throw SYNTAX();
+  return { keys: args.slice(at + 1, endAt), first: end === ends[0], count };
+}
+
+/** The keys an MPOP names from `at` (numkeys), for the keys in flight; none when numkeys is not a count that fits. */
+function mpopKeys(args: Buffer[], at: number): Buffer[] {
+  const n = Number(args[at]?.toString('latin1'));
+  return Number.isInteger(n) && n > 0 && at + 1 + n < args.length ? args.slice(at + 1, at + 1 + n) : [];
+}
+
+/** LMPOP from `at`: [key, [elements]] from the first of the keys with an element. */
+function lmpop(cmd: DataContext, args: Buffer[], at: number): Reply {
+  const { keys, first, count } = mpopArgs(args, at, ['left', 'right']);
+  for (const key of keys) {
+    const popped: Buffer[] = [];
+    for (let element; popped.length < count && (element = popElement(cmd, key, first)) !== undefined; ) popped.push(element);
+    if (popped.length > 0) return array([bulk(key), bulks(popped)]);
+  }
+  return nullArray(cmd.proto);
+}
+
+/** ZMPOP from `at`: [key, [[member, score], ...]] from the first of the keys with a member. */
+function zmpop(cmd: DataContext, args: Buffer[], at: number): Reply {
+  const { keys, first, count } = mpopArgs(args, at, ['min', 'max']);
+  for (const key of keys) {
+    const popped = popScored(cmd, key, !first, count);
+    if (popped.length > 0) return array([bulk(key), array(popped.map((e) => array([bulk(e.member), double(e.score, cmd.proto)])))]);
+  }
+  return nullArray(cmd.proto);
+}
+
+const mpopMeta = { flags: ['write'], firstKey: 2, lastKey: -2, step: 1 };
+
+export const LMPOP = dataCommand(
+  'lmpop',
+  { ...mpopMeta, arity: -4, group: 'list', access: 'write', keysOf: (args) => mpopKeys(args, 1), summary: 'LMPOP numkeys key... LEFT|RIGHT [COUNT n]: pops elements from the first non-empty list, as [key, [elements]].', since: '7.0.0' },
+  (cmd, args) => lmpop(cmd, args, 1),
+);
+
+export const ZMPOP = dataCommand(
+  'zmpop',
+  { ...mpopMeta, arity: -4, group: 'sorted-set', access: 'write', keysOf: (args) => mpopKeys(args, 1), summary: 'ZMPOP numkeys key... MIN|MAX [COUNT n]: pops members from the first non-empty sorted set, as [key, [[member, score]...]].', since: '7.0.0' },
+  (cmd, args) => zmpop(cmd, args, 1),
+);
+
+/** BLMPOP and BZMPOP: the timeout first, then their MPOP's arguments. */
+function blockingMpop(name: string, summary: string, pop: (cmd: DataContext, args: Buffer[], at: number) => Reply): CommandSpec {
+  return blocking(
+    name,
+    { flags: ['write', 'blocking'], arity: -5, firstKey: 3, lastKey: -2, step: 1, keysOf: (args: Buffer[]) => mpopKeys(args, 2), summary, since: '7.0.0' },
+    (cmd, args) => {
+      timeoutMs(args[1]!);
+      return pop(cmd, args, 2);
+    },
+    (args) => mpopKeys(args, 2),
+    nullArray,
+    1,
+  );
+}
+
+export const BLMPOP = blockingMpop('blmpop', 'LMPOP that blocks until a list has an element, or the timeout (seconds; 0: none) passes (nil): BLMPOP timeout numkeys key... LEFT|RIGHT [COUNT n].', lmpop);
+export const BZMPOP = blockingMpop('bzmpop', 'ZMPOP that blocks until a sorted set has a member, or the timeout passes (nil): BZMPOP timeout numkeys key... MIN|MAX [COUNT n].', zmpop);
+
+export const BLOCKING_COMMANDS = [BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BZPOPMIN, BZPOPMAX, LMPOP, ZMPOP, BLMPOP, BZMPOP];

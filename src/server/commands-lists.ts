@@ -92,8 +92,14 @@ export function popElement(cmd: DataContext, key: Buffer, left: boolean): Buffer
  * either holds another type.
  */
 export function moveElement(cmd: DataContext, source: Buffer, destination: Buffer, fromLeft: boolean, toLeft: boolean): Buffer | undefined {
-  if (cmd.data.collection(source, KeyType.List) === undefined) return undefined;
+  const before = cmd.data.collection(source, KeyType.List);
+  if (before === undefined) return undefined;
   cmd.data.collection(destination, KeyType.List, false);
+  if (before.size === 1 && source.equals(destination)) {
+    // Rotating a one-element list leaves it as it is, its deadline too (popping it first would remove the key); still a write.
+    cmd.data.saveMeta(source, before, { ...before });
+    return cmd.data.view.get(at(cmd, source, before, before.head))!;
+  }
   const element = popElement(cmd, source, fromLeft)!;
   pushElements(cmd, destination, [element], toLeft, false);
   return element;

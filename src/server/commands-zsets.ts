@@ -317,15 +317,21 @@ export const ZREMRANGEBYSCORE = dataCommand('zremrangebyscore', { arity: 4, flag
   return integer(removeAll(cmd, key!, before, [...inScoreRange(cmd, key!, before, r, false)]));
 });
 
+/** Pops up to `wanted` members of the sorted set at `key` with the lowest (or, with `max`, highest) scores, in that order; none when it is missing. */
+export function popScored(cmd: DataContext, key: Buffer, max: boolean, wanted: number): { member: Buffer; score: number }[] {
+  const before = cmd.data.collection(key, KeyType.ZSet, false);
+  if (before === undefined) return [];
+  const popped = [...take(byScore(cmd, key, before, max), wanted)];
+  removeAll(cmd, key, before, popped);
+  return popped;
+}
+
 /** ZPOPMIN and ZPOPMAX [count]. */
 function popCommand(name: string, max: boolean, summary: string) {
   return dataCommand(name, { arity: -2, flags: ['write', 'fast'], ...write, summary, since: '5.0.0' }, (cmd, args) => {
     if (args.length > 3) throw SYNTAX();
     const wanted = args.length === 3 ? positiveCount(args[2]!) : 1;
-    const key = args[1]!;
-    const before = cmd.data.collection(key, KeyType.ZSet, false);
-    const popped = before === undefined ? [] : [...take(byScore(cmd, key, before, max), wanted)];
-    if (before !== undefined) removeAll(cmd, key, before, popped);
+    const popped = popScored(cmd, args[1]!, max, wanted);
     if (cmd.proto === 3 && args.length === 3) return array(popped.map((e) => array([bulk(e.member), double(e.score, 3)])));
     return array(popped.flatMap((e) => [bulk(e.member), double(e.score, cmd.proto)]));
   });
