@@ -10,7 +10,7 @@ import { KeyType, LIST_MIDDLE, indexBytes, type Meta } from './layout.js';
 
 /** An element record's member: its index (layout.ts `indexBytes`). */
 const INDEX_BYTES = 8;
-import { OK, bulk, bulkOrNil, bulks, integer, nil, nullArray, type Reply } from './resp-writer.js';
+import { OK, array, bulk, bulkOrNil, bulks, integer, nil, nullArray, type Reply } from './resp-writer.js';
 
 const key1 = { firstKey: 1, lastKey: 1, step: 1 };
 const read = { ...key1, group: 'list', access: 'read' as const };
@@ -139,6 +139,50 @@ export const LRANGE = dataCommand('lrange', { arity: 4, flags: ['readonly'], ...
   return bulks(meta === undefined ? [] : elements(cmd, key!, meta, from, to));
 });
 
+export const LPOS = dataCommand(
+  'lpos',
+  { arity: -3, flags: ['readonly'], ...read, summary: 'The position of matching elements: RANK r (from the r-th match; negative: from the end), COUNT n (0: all), MAXLEN len (at most len compared).', since: '6.0.6' },
+  (cmd, args) => {
+    const [, key, element] = args;
+    let rank = 1;
+    let count: number | undefined;
+    let maxlen = 0;
+    for (let i = 3; i < args.length; i += 2) {
+      const opt = word(args[i]);
+      if (i + 1 >= args.length) throw SYNTAX();
+      const n = int64(args[i + 1]!);
+      if (opt === 'rank') {
+        if (n === 0n || n === -(2n ** 63n)) throw new ReplyError("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list");
+        rank = Number(n);
+      } else if (opt === 'count') {
+        if (n < 0n) throw new ReplyError("ERR COUNT can't be negative");
+        count = Number(n);
+      } else if (opt === 'maxlen') {
+        if (n < 0n) throw new ReplyError("ERR MAXLEN can't be negative");
+        maxlen = Number(n);
+      } else throw SYNTAX();
+    }
+    const meta = cmd.data.collection(key!, KeyType.List);
+    const wanted = count === undefined ? 1 : count === 0 ? Infinity : count;
+    const found: number[] = [];
+    if (meta !== undefined) {
+      const reverse = rank < 0;
+      let skip = Math.abs(rank) - 1;
+      let i = 0;
+      for (const value of cmd.data.memberValues(key!, meta, { reverse })) {
+        if (maxlen > 0 && i === maxlen) break;
+        if (value.equals(element!) && skip-- <= 0) {
+          found.push(reverse ? meta.size - 1 - i : i);
+          if (found.length === wanted) break;
+        }
+        i++;
+      }
+    }
+    if (count === undefined) return found.length > 0 ? integer(found[0]!) : nil(cmd.proto);
+    return array(found.map((p) => integer(p)));
+  },
+);
+
 /** A position argument (negative: from the end) as a position in [0, n), or undefined when outside. */
 function position(arg: Buffer, n: number): number | undefined {
   let i = Number(int64(arg));
@@ -258,4 +302,4 @@ export const LINSERT = dataCommand('linsert', { arity: 5, flags: ['write', 'deny
   return integer(meta.size);
 });
 
-export const LIST_COMMANDS = [LPUSH, RPUSH, LPUSHX, RPUSHX, LPOP, RPOP, LMOVE, RPOPLPUSH, LLEN, LRANGE, LINDEX, LSET, LREM, LTRIM, LINSERT];
+export const LIST_COMMANDS = [LPUSH, RPUSH, LPUSHX, RPUSHX, LPOP, RPOP, LMOVE, RPOPLPUSH, LLEN, LRANGE, LINDEX, LPOS, LSET, LREM, LTRIM, LINSERT];

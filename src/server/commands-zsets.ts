@@ -218,6 +218,16 @@ export const ZRANGE = rangeCommand('zrange', -4, {}, ['withscores', 'limit', 'by
 export const ZREVRANGE = rangeCommand('zrevrange', -4, { rev: true }, ['withscores'], 'Returns members by rank, highest score first.', '1.2.0');
 export const ZRANGEBYSCORE = rangeCommand('zrangebyscore', -4, { by: 'score' }, ['withscores', 'limit'], 'Returns members with scores in a range.', '1.0.5');
 export const ZREVRANGEBYSCORE = rangeCommand('zrevrangebyscore', -4, { by: 'score', rev: true }, ['withscores', 'limit'], 'Returns members with scores in a range, highest first.', '2.2.0');
+export const ZRANGEBYLEX = rangeCommand('zrangebylex', -4, { by: 'lex' }, ['limit'], 'Returns members in a lex range ([a, (a, - and +; for members of one score).', '2.8.9');
+export const ZREVRANGEBYLEX = rangeCommand('zrevrangebylex', -4, { by: 'lex', rev: true }, ['limit'], 'Returns members in a lex range, last first (max, then min).', '2.8.9');
+
+export const ZLEXCOUNT = dataCommand('zlexcount', { arity: 4, flags: ['readonly', 'fast'], ...read, summary: 'Returns the number of members in a lex range.', since: '2.8.9' }, (cmd, [, key, min, max]) => {
+  const [lo, hi] = [lexBound(min!), lexBound(max!)];
+  const meta = cmd.data.collection(key!, KeyType.ZSet);
+  let n = 0;
+  if (meta !== undefined) for (const _ of inLexRange(cmd, key!, meta, lo, hi, false)) n++;
+  return integer(n);
+});
 
 // ---- writes ----------------------------------------------------------------------------
 
@@ -308,6 +318,13 @@ export const ZREMRANGEBYRANK = dataCommand('zremrangebyrank', { arity: 4, flags:
   const [from, to] = positions(start!, stop!, before?.size ?? 0);
   if (before === undefined) return integer(0);
   return integer(removeAll(cmd, key!, before, [...slice(byScore(cmd, key!, before), from, to - from)]));
+});
+
+export const ZREMRANGEBYLEX = dataCommand('zremrangebylex', { arity: 4, flags: ['write'], ...write, summary: 'Removes the members in a lex range.', since: '2.8.9' }, (cmd, [, key, min, max]) => {
+  const [lo, hi] = [lexBound(min!), lexBound(max!)];
+  const before = cmd.data.collection(key!, KeyType.ZSet, false);
+  if (before === undefined) return integer(0);
+  return integer(removeAll(cmd, key!, before, [...inLexRange(cmd, key!, before, lo, hi, false)]));
 });
 
 export const ZREMRANGEBYSCORE = dataCommand('zremrangebyscore', { arity: 4, flags: ['write'], ...write, summary: 'Removes the members with scores in a range.', since: '1.2.0' }, (cmd, [, key, min, max]) => {
@@ -425,9 +442,13 @@ export const ZSET_COMMANDS = [
   ZRANGEBYSCORE,
   ZREVRANGE,
   ZREVRANGEBYSCORE,
+  ZRANGEBYLEX,
+  ZREVRANGEBYLEX,
+  ZLEXCOUNT,
   ZPOPMIN,
   ZPOPMAX,
   ZREMRANGEBYRANK,
   ZREMRANGEBYSCORE,
+  ZREMRANGEBYLEX,
   ZSCAN,
 ];

@@ -1,0 +1,51 @@
+// LPOS and the lex ranges of sorted sets (ZRANGEBYLEX, ZREVRANGEBYLEX,
+// ZLEXCOUNT, ZREMRANGEBYLEX) on `xrpkv serve`, through ioredis, with
+// Redis 7.0's answers and errors (test/server-differential.test.ts compares
+// them with redis-server at random; these are the cases worth naming).
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import type { RunningServer } from '../src/server/server.js';
+import { useTestServer } from './server-fixtures.js';
+
+let server: RunningServer;
+const clients: Redis[] = [];
+useTestServer('ranges.xrpkv', (s) => (server = s), clients);
+
+function connect(): Redis {
+  const c = new Redis({ port: server.port, host: '127.0.0.1', maxRetriesPerRequest: 0 });
+  clients.push(c);
+  return c;
+}
+
+describe('LPOS', () => {
+  it('finds matches from either end, from the r-th, as many as asked, among the first MAXLEN', async () => {
+    const r = connect();
+    await r.rpush('lp:l', 'a', 'b', 'c', 'b', 'd', 'b');
+    expect(await r.lpos('lp:l', 'b')).toBe(1);
+    expect(await r.lpos('lp:l', 'b', 'RANK', 2)).toBe(3);
+    expect(await r.lpos('lp:l', 'b', 'RANK', -1)).toBe(5);
+    expect(await r.lpos('lp:l', 'b', 'COUNT', 0)).toEqual([1, 3, 5]);
+    expect(await r.lpos('lp:l', 'b', 'RANK', -2, 'COUNT', 2)).toEqual([3, 1]);
+    expect(await r.lpos('lp:l', 'b', 'COUNT', 0, 'MAXLEN', 4)).toEqual([1, 3]);
+    expect(await r.lpos('lp:l', 'z')).toBeNull();
+    expect(await r.lpos('lp:none', 'b', 'COUNT', 1)).toEqual([]);
+    await expect(r.lpos('lp:l', 'b', 'RANK', 0)).rejects.toThrow(/RANK can't be zero/);
+    await expect(r.lpos('lp:l', 'b', 'COUNT', -1)).rejects.toThrow("ERR COUNT can't be negative");
+    await expect(r.call('LPOS', 'lp:l', 'b', 'SOON', '1')).rejects.toThrow('ERR syntax error');
+  });
+});
+
+describe('lex ranges', () => {
+  it('select, count and remove members between [, ( , - and + bounds', async () => {
+    const r = connect();
+    await r.zadd('lx:z', 0, 'a', 0, 'b', 0, 'c', 0, 'd', 0, 'e');
+    expect(await r.zrangebylex('lx:z', '[b', '(e')).toEqual(['b', 'c', 'd']);
+    expect(await r.zrangebylex('lx:z', '-', '+', 'LIMIT', '1', '2')).toEqual(['b', 'c']);
+    expect(await r.zrevrangebylex('lx:z', '[d', '-')).toEqual(['d', 'c', 'b', 'a']);
+    expect(await r.zlexcount('lx:z', '(a', '[c')).toBe(2);
+    expect(await r.zremrangebylex('lx:z', '[b', '[d')).toBe(3);
+    expect(await r.zrange('lx:z', '0', '-1')).toEqual(['a', 'e']);
+    await expect(r.zlexcount('lx:z', 'b', '+')).rejects.toThrow('ERR min or max not valid string range item');
+    await expect(r.call('ZRANGEBYLEX', 'lx:z', '-', '+', 'WITHSCORES')).rejects.toThrow('ERR syntax error');
+  });
+});
