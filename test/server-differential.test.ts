@@ -239,6 +239,18 @@ function generator(rand: () => number) {
     () => ['ZREVRANGE', key(), idx(), idx(), ...(rand() < 0.5 ? ['WITHSCORES'] : [])],
     () => [pick(['ZPOPMIN', 'ZPOPMAX']), key(), ...(rand() < 0.5 ? [String(int(0, 3))] : [])],
     () => ['ZMPOP', '2', key(), key(), pick(['MIN', 'MAX']), ...(rand() < 0.3 ? ['COUNT', String(int(1, 3))] : [])],
+    () => [
+      pick(['ZUNIONSTORE', 'ZINTERSTORE']),
+      key(),
+      '2',
+      key(),
+      key(),
+      ...(rand() < 0.3 ? ['WEIGHTS', pick(['1', '2', '-1', '0.5']), pick(['1', '3', '0'])] : []),
+      ...(rand() < 0.3 ? ['AGGREGATE', pick(['SUM', 'MIN', 'MAX'])] : []),
+    ],
+    () => ['ZDIFFSTORE', key(), '2', key(), key()],
+    () => [pick(['ZUNION', 'ZINTER', 'ZDIFF']), '2', key(), key(), ...(rand() < 0.5 ? ['WITHSCORES'] : [])],
+    () => ['ZINTERCARD', '2', key(), key(), ...(rand() < 0.3 ? ['LIMIT', String(int(0, 2))] : [])],
     () => ['ZREMRANGEBYRANK', key(), idx(), idx()],
     () => ['ZREMRANGEBYSCORE', key(), bound(), bound()],
     // a sorted set whose members all score 0: the one BYLEX is defined on

@@ -1,5 +1,6 @@
-// LPOS and the lex ranges of sorted sets (ZRANGEBYLEX, ZREVRANGEBYLEX,
-// ZLEXCOUNT, ZREMRANGEBYLEX) on `xrpkv serve`, through ioredis, with
+// LPOS, the lex ranges of sorted sets (ZRANGEBYLEX, ZREVRANGEBYLEX,
+// ZLEXCOUNT, ZREMRANGEBYLEX) and sorted sets combined (ZUNION, ZINTER,
+// ZDIFF, their STORE forms, ZINTERCARD) on `xrpkv serve`, through ioredis, with
 // Redis 7.0's answers and errors (test/server-differential.test.ts compares
 // them with redis-server at random; these are the cases worth naming).
 import { Redis } from 'ioredis';
@@ -47,5 +48,30 @@ describe('lex ranges', () => {
     expect(await r.zrange('lx:z', '0', '-1')).toEqual(['a', 'e']);
     await expect(r.zlexcount('lx:z', 'b', '+')).rejects.toThrow('ERR min or max not valid string range item');
     await expect(r.call('ZRANGEBYLEX', 'lx:z', '-', '+', 'WITHSCORES')).rejects.toThrow('ERR syntax error');
+  });
+});
+
+describe('sorted sets combined', () => {
+  it('join scores by WEIGHTS and AGGREGATE, take sets as score 1, and store or count the result', async () => {
+    const r = connect();
+    await r.zadd('zc:a', 1, 'x', 2, 'y', 3, 'z');
+    await r.zadd('zc:b', 10, 'y', 20, 'w');
+    await r.sadd('zc:s', 'x', 'w');
+    expect(await r.zunion(3, 'zc:a', 'zc:b', 'zc:s', 'WITHSCORES')).toEqual(['x', '2', 'z', '3', 'y', '12', 'w', '21']);
+    expect(await r.zinter(2, 'zc:a', 'zc:b', 'WEIGHTS', 2, 3, 'AGGREGATE', 'MAX', 'WITHSCORES')).toEqual(['y', '30']);
+    expect(await r.zdiff(2, 'zc:a', 'zc:s')).toEqual(['y', 'z']);
+    expect(await r.zunionstore('zc:d', 2, 'zc:a', 'zc:b', 'AGGREGATE', 'MIN')).toBe(4);
+    expect(await r.zrange('zc:d', '0', '-1', 'WITHSCORES')).toEqual(['x', '1', 'y', '2', 'z', '3', 'w', '20']);
+    // The destination may be a source; an empty result removes it.
+    expect(await r.zinterstore('zc:d', 2, 'zc:d', 'zc:none')).toBe(0);
+    expect(await r.exists('zc:d')).toBe(0);
+    expect(await r.call('ZINTERCARD', '2', 'zc:a', 'zc:b')).toBe(1);
+    // inf times 0 counts 0, as in Redis.
+    await r.zadd('zc:inf', 'inf', 'i');
+    expect(await r.zunion(1, 'zc:inf', 'WEIGHTS', 0, 'WITHSCORES')).toEqual(['i', '0']);
+    await expect(r.call('ZUNION', '0', 'zc:a')).rejects.toThrow("ERR at least 1 input key is needed for 'zunion' command");
+    await expect(r.call('ZDIFF', '1', 'zc:a', 'WEIGHTS', '1')).rejects.toThrow('ERR syntax error');
+    await r.set('zc:str', 'v');
+    await expect(r.call('ZUNION', '2', 'zc:a', 'zc:str')).rejects.toThrow(/^WRONGTYPE/);
   });
 });

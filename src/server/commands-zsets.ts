@@ -27,13 +27,13 @@ export function parseScore(arg: Buffer): number | undefined {
   return n === 0 ? 0 : n;
 }
 
-function score(arg: Buffer): number {
+export function score(arg: Buffer): number {
   const n = parseScore(arg);
   if (n === undefined) throw new ReplyError('ERR value is not a valid float');
   return n;
 }
 
-interface Entry {
+export interface Entry {
   member: Buffer;
   score: number;
 }
@@ -46,7 +46,7 @@ function scoreOf(cmd: DataContext, key: Buffer, meta: Meta, member: Buffer): num
 }
 
 /** Sets `member`'s score (`old`: its score now, undefined when new); counts a new member in `meta`. */
-function putScore(cmd: DataContext, key: Buffer, meta: Meta, member: Buffer, newScore: number, old: number | undefined): void {
+export function putScore(cmd: DataContext, key: Buffer, meta: Meta, member: Buffer, newScore: number, old: number | undefined): void {
   // A member has one score index record, with its score (layout.ts): the old one is there.
   if (old !== undefined) cmd.data.removeMember(cmd.data.memberRecord(key, meta, Buffer.concat([scoreBytes(old), member]), 'score'), true);
   else meta.size++;
@@ -152,7 +152,7 @@ function* slice<T>(items: Iterable<T>, offset: number, limit: number): Generator
 }
 
 /** Entries as ZRANGE answers them: members, or with their scores (RESP3: pairs). */
-function entriesReply(entries: Entry[], withScores: boolean, proto: 2 | 3): Reply {
+export function entriesReply(entries: Entry[], withScores: boolean, proto: 2 | 3): Reply {
   if (!withScores) return bulks(entries.map((e) => e.member));
   if (proto === 3) return array(entries.map((e) => array([bulk(e.member), double(e.score, 3)])));
   return array(entries.flatMap((e) => [bulk(e.member), double(e.score, 2)]));
