@@ -251,6 +251,7 @@ function generator(rand: () => number) {
     () => ['ZDIFFSTORE', key(), '2', key(), key()],
     () => [pick(['ZUNION', 'ZINTER', 'ZDIFF']), '2', key(), key(), ...(rand() < 0.5 ? ['WITHSCORES'] : [])],
     () => ['ZINTERCARD', '2', key(), key(), ...(rand() < 0.3 ? ['LIMIT', String(int(0, 2))] : [])],
+    () => ['SINTERCARD', '2', key(), key(), ...(rand() < 0.3 ? ['LIMIT', String(int(0, 2))] : [])],
     () => ['ZREMRANGEBYRANK', key(), idx(), idx()],
     () => ['ZREMRANGEBYSCORE', key(), bound(), bound()],
     // a sorted set whose members all score 0: the one BYLEX is defined on

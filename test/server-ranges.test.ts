@@ -74,4 +74,14 @@ describe('sorted sets combined', () => {
     await r.set('zc:str', 'v');
     await expect(r.call('ZUNION', '2', 'zc:a', 'zc:str')).rejects.toThrow(/^WRONGTYPE/);
   });
+
+  it('SINTERCARD counts what SINTER would return, up to LIMIT', async () => {
+    const r = connect();
+    await r.sadd('sc:a', 'p', 'q', 'r');
+    await r.sadd('sc:b', 'q', 'r', 's');
+    expect(await r.call('SINTERCARD', '2', 'sc:a', 'sc:b')).toBe(2);
+    expect(await r.call('SINTERCARD', '2', 'sc:a', 'sc:b', 'LIMIT', '1')).toBe(1);
+    expect(await r.call('SINTERCARD', '2', 'sc:a', 'sc:none')).toBe(0);
+    await expect(r.call('SINTERCARD', '3', 'sc:a', 'sc:b')).rejects.toThrow("ERR Number of keys can't be greater than number of args");
+  });
 });

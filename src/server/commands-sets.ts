@@ -5,7 +5,7 @@
 // SRANDMEMBER pick from random places in member order. Replies and errors
 // as in Redis 7.0.
 import { randomBytes } from 'node:crypto';
-import { ReplyError, dataCommand, int64, positiveCount, type DataContext } from './command-spec.js';
+import { ReplyError, SYNTAX, dataCommand, int64, positiveCount, word, type DataContext } from './command-spec.js';
 import { take } from './data.js';
 import { KeyType, type Meta } from './layout.js';
 import { array, bulk, bulkOrNil, bulks, integer, nil, set } from './resp-writer.js';
@@ -175,6 +175,40 @@ export const SINTERSTORE = storeCommand('sinterstore', 'inter', 'Stores SINTER o
 export const SUNIONSTORE = storeCommand('sunionstore', 'union', 'Stores SUNION of the sets at a key; returns its size.');
 export const SDIFFSTORE = storeCommand('sdiffstore', 'diff', 'Stores SDIFF of the sets at a key; returns its size.');
 
+export const SINTERCARD = dataCommand(
+  'sintercard',
+  {
+    arity: -3,
+    flags: ['readonly'],
+    firstKey: 2,
+    lastKey: -1,
+    step: 1,
+    keysOf: (args) => {
+      const n = Number(args[1]!.toString('latin1'));
+      return Number.isInteger(n) && n > 0 && 2 + n <= args.length ? args.slice(2, 2 + n) : [];
+    },
+    group: 'set',
+    summary: 'The size of SINTER of the keys, counted up to LIMIT (0: no limit).',
+    since: '7.0.0',
+    access: 'read',
+  },
+  (cmd, args) => {
+    const text = args[1]!.toString('latin1');
+    const n = /^-?\d{1,16}$/.test(text) ? Number(text) : 0;
+    if (n <= 0) throw new ReplyError('ERR numkeys should be greater than 0');
+    if (2 + n > args.length) throw new ReplyError("ERR Number of keys can't be greater than number of args");
+    let limit = 0;
+    const rest = args.slice(2 + n);
+    if (rest.length === 2 && word(rest[0]) === 'limit') {
+      const l = rest[1]!.toString('latin1');
+      if (!/^\d{1,16}$/.test(l)) throw new ReplyError("ERR LIMIT can't be negative");
+      limit = Number(l);
+    } else if (rest.length !== 0) throw SYNTAX();
+    const size = combine(cmd, args.slice(2, 2 + n), 'inter').length;
+    return integer(limit > 0 ? Math.min(size, limit) : size);
+  },
+);
+
 export const SMOVE = dataCommand(
   'smove',
   { arity: 4, flags: ['write', 'fast'], firstKey: 1, lastKey: 2, step: 1, group: 'set', summary: 'Moves a member from one set to another; 1 if it was in the first.', since: '1.0.0', access: 'write' },
@@ -193,4 +227,4 @@ export const SMOVE = dataCommand(
 
 export const SSCAN = scanCommand('sscan', KeyType.Set, 'set', 'Iterates over the members of a set in member order.', ([m]) => [m]);
 
-export const SET_COMMANDS = [SADD, SREM, SMEMBERS, SISMEMBER, SMISMEMBER, SCARD, SPOP, SRANDMEMBER, SINTER, SUNION, SDIFF, SINTERSTORE, SUNIONSTORE, SDIFFSTORE, SMOVE, SSCAN];
+export const SET_COMMANDS = [SADD, SREM, SMEMBERS, SISMEMBER, SMISMEMBER, SCARD, SPOP, SRANDMEMBER, SINTER, SUNION, SDIFF, SINTERSTORE, SUNIONSTORE, SDIFFSTORE, SINTERCARD, SMOVE, SSCAN];
