@@ -229,6 +229,26 @@ export function count(arg: Buffer | undefined, what: string): number {
   return n;
 }
 
+/** The keys after a numkeys argument at `at` (LMPOP, ZUNION, SINTERCARD...), for the keys in flight; none when it is not a count that fits. */
+export function keysAfterCount(args: Buffer[], at: number): Buffer[] {
+  const n = Number(args[at]?.toString('latin1'));
+  return Number.isInteger(n) && n > 0 && at + 1 + n <= args.length ? args.slice(at + 1, at + 1 + n) : [];
+}
+
+/** SINTERCARD's and ZINTERCARD's arguments: numkeys, the keys, then LIMIT (0: none), with Redis's errors. */
+export function cardinalityArgs(args: Buffer[]): { keys: Buffer[]; limit: number } {
+  const text = args[1]!.toString('latin1');
+  const n = /^-?\d{1,16}$/.test(text) ? Number(text) : 0;
+  if (n <= 0) throw new ReplyError('ERR numkeys should be greater than 0');
+  if (2 + n > args.length) throw new ReplyError("ERR Number of keys can't be greater than number of args");
+  const rest = args.slice(2 + n);
+  if (rest.length === 0) return { keys: args.slice(2), limit: 0 };
+  if (rest.length !== 2 || word(rest[0]) !== 'limit') throw SYNTAX();
+  const l = rest[1]!.toString('latin1');
+  if (!/^\d{1,16}$/.test(l)) throw new ReplyError("ERR LIMIT can't be negative");
+  return { keys: args.slice(2, 2 + n), limit: Number(l) };
+}
+
 /** An error's reply text: the message of a ReplyError, a store error with its code, else an internal error. */
 export function errorMessage(e: unknown): string {
   if (e instanceof ReplyError) return e.message;

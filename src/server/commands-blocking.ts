@@ -8,7 +8,7 @@
 // sends nothing else meanwhile: commands it pipelined after wait
 // (session.ts). Inside MULTI they do not block, as in Redis: EXEC runs the
 // non-blocking form.
-import { ReplyError, SYNTAX, dataCommand, word, type CommandSpec, type DataContext } from './command-spec.js';
+import { ReplyError, SYNTAX, dataCommand, keysAfterCount, word, type CommandSpec, type DataContext } from './command-spec.js';
 import { moveElement, popElement, side } from './commands-lists.js';
 import { popScored } from './commands-zsets.js';
 import { array, bulk, bulkOrNil, bulks, double, nil, nullArray, type Protocol, type Reply } from './resp-writer.js';
@@ -147,12 +147,6 @@ function mpopArgs(args: Buffer[], at: number, ends: readonly [string, string]): 
   return { keys: args.slice(at + 1, endAt), first: end === ends[0], count };
 }
 
-/** The keys an MPOP names from `at` (numkeys), for the keys in flight; none when numkeys is not a count that fits. */
-function mpopKeys(args: Buffer[], at: number): Buffer[] {
-  const n = Number(args[at]?.toString('latin1'));
-  return Number.isInteger(n) && n > 0 && at + 1 + n < args.length ? args.slice(at + 1, at + 1 + n) : [];
-}
-
 /** LMPOP from `at`: [key, [elements]] from the first of the keys with an element. */
 function lmpop(cmd: DataContext, args: Buffer[], at: number): Reply {
   const { keys, first, count } = mpopArgs(args, at, ['left', 'right']);
@@ -178,13 +172,13 @@ const mpopMeta = { flags: ['write'], firstKey: 2, lastKey: -2, step: 1 };
 
 export const LMPOP = dataCommand(
   'lmpop',
-  { ...mpopMeta, arity: -4, group: 'list', access: 'write', keysOf: (args) => mpopKeys(args, 1), summary: 'LMPOP numkeys key... LEFT|RIGHT [COUNT n]: pops elements from the first non-empty list, as [key, [elements]].', since: '7.0.0' },
+  { ...mpopMeta, arity: -4, group: 'list', access: 'write', keysOf: (args) => keysAfterCount(args, 1), summary: 'LMPOP numkeys key... LEFT|RIGHT [COUNT n]: pops elements from the first non-empty list, as [key, [elements]].', since: '7.0.0' },
   (cmd, args) => lmpop(cmd, args, 1),
 );
 
 export const ZMPOP = dataCommand(
   'zmpop',
-  { ...mpopMeta, arity: -4, group: 'sorted-set', access: 'write', keysOf: (args) => mpopKeys(args, 1), summary: 'ZMPOP numkeys key... MIN|MAX [COUNT n]: pops members from the first non-empty sorted set, as [key, [[member, score]...]].', since: '7.0.0' },
+  { ...mpopMeta, arity: -4, group: 'sorted-set', access: 'write', keysOf: (args) => keysAfterCount(args, 1), summary: 'ZMPOP numkeys key... MIN|MAX [COUNT n]: pops members from the first non-empty sorted set, as [key, [[member, score]...]].', since: '7.0.0' },
   (cmd, args) => zmpop(cmd, args, 1),
 );
 
@@ -192,12 +186,12 @@ export const ZMPOP = dataCommand(
 function blockingMpop(name: string, summary: string, pop: (cmd: DataContext, args: Buffer[], at: number) => Reply): CommandSpec {
   return blocking(
     name,
-    { flags: ['write', 'blocking'], arity: -5, firstKey: 3, lastKey: -2, step: 1, keysOf: (args: Buffer[]) => mpopKeys(args, 2), summary, since: '7.0.0' },
+    { flags: ['write', 'blocking'], arity: -5, firstKey: 3, lastKey: -2, step: 1, keysOf: (args: Buffer[]) => keysAfterCount(args, 2), summary, since: '7.0.0' },
     (cmd, args) => {
       timeoutMs(args[1]!);
       return pop(cmd, args, 2);
     },
-    (args) => mpopKeys(args, 2),
+    (args) => keysAfterCount(args, 2),
     nullArray,
     1,
   );

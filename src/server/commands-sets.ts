@@ -5,7 +5,7 @@
 // SRANDMEMBER pick from random places in member order. Replies and errors
 // as in Redis 7.0.
 import { randomBytes } from 'node:crypto';
-import { ReplyError, SYNTAX, dataCommand, int64, positiveCount, word, type DataContext } from './command-spec.js';
+import { ReplyError, cardinalityArgs, dataCommand, int64, keysAfterCount, positiveCount, type DataContext } from './command-spec.js';
 import { take } from './data.js';
 import { KeyType, type Meta } from './layout.js';
 import { array, bulk, bulkOrNil, bulks, integer, nil, set } from './resp-writer.js';
@@ -183,28 +183,15 @@ export const SINTERCARD = dataCommand(
     firstKey: 2,
     lastKey: -1,
     step: 1,
-    keysOf: (args) => {
-      const n = Number(args[1]!.toString('latin1'));
-      return Number.isInteger(n) && n > 0 && 2 + n <= args.length ? args.slice(2, 2 + n) : [];
-    },
+    keysOf: (args) => keysAfterCount(args, 1),
     group: 'set',
     summary: 'The size of SINTER of the keys, counted up to LIMIT (0: no limit).',
     since: '7.0.0',
     access: 'read',
   },
   (cmd, args) => {
-    const text = args[1]!.toString('latin1');
-    const n = /^-?\d{1,16}$/.test(text) ? Number(text) : 0;
-    if (n <= 0) throw new ReplyError('ERR numkeys should be greater than 0');
-    if (2 + n > args.length) throw new ReplyError("ERR Number of keys can't be greater than number of args");
-    let limit = 0;
-    const rest = args.slice(2 + n);
-    if (rest.length === 2 && word(rest[0]) === 'limit') {
-      const l = rest[1]!.toString('latin1');
-      if (!/^\d{1,16}$/.test(l)) throw new ReplyError("ERR LIMIT can't be negative");
-      limit = Number(l);
-    } else if (rest.length !== 0) throw SYNTAX();
-    const size = combine(cmd, args.slice(2, 2 + n), 'inter').length;
+    const { keys, limit } = cardinalityArgs(args);
+    const size = combine(cmd, keys, 'inter').length;
     return integer(limit > 0 ? Math.min(size, limit) : size);
   },
 );

@@ -4,7 +4,7 @@
 // source's scores, AGGREGATE SUM (the default), MIN or MAX joins a
 // member's scores (a NaN, inf times 0 or inf plus -inf, counts 0, as in
 // Redis). Results in score order, then member order.
-import { ReplyError, SYNTAX, dataCommand, word, type DataContext } from './command-spec.js';
+import { ReplyError, SYNTAX, cardinalityArgs, dataCommand, keysAfterCount, word, type DataContext } from './command-spec.js';
 import { WRONGTYPE } from './data.js';
 import { entriesReply, parseScore, putScore, type Entry } from './commands-zsets.js';
 import { KeyType } from './layout.js';
@@ -23,12 +23,6 @@ function sourceOf(cmd: DataContext, key: Buffer): Map<string, Entry> {
     out.set(member.toString('latin1'), { member, score: meta.type === KeyType.ZSet ? value.readDoubleBE(0) : 1 });
   }
   return out;
-}
-
-/** The keys from `at` (numkeys) on, for the keys in flight; none when numkeys does not fit. */
-function keysFrom(args: Buffer[], at: number): Buffer[] {
-  const n = Number(args[at]?.toString('latin1'));
-  return Number.isInteger(n) && n > 0 && at + 1 + n <= args.length ? args.slice(at + 1, at + 1 + n) : [];
 }
 
 interface Combine {
@@ -119,14 +113,14 @@ const readMeta = { flags: ['readonly'], firstKey: 2, lastKey: -1, step: 1, group
 const storeMeta = { flags: ['write', 'denyoom'], firstKey: 1, lastKey: -1, step: 1, group: 'sorted-set', access: 'write' as const };
 
 function readCommand(name: string, how: How, summary: string, since: string) {
-  return dataCommand(name, { ...readMeta, arity: -3, keysOf: (args) => keysFrom(args, 1), summary, since }, (cmd, args) => {
+  return dataCommand(name, { ...readMeta, arity: -3, keysOf: (args) => keysAfterCount(args, 1), summary, since }, (cmd, args) => {
     const c = parse(name, args, 1, how, true);
     return entriesReply(combine(cmd, c, how), c.withScores, cmd.proto);
   });
 }
 
 function storeCommand(name: string, how: How, summary: string, since: string) {
-  return dataCommand(name, { ...storeMeta, arity: -4, keysOf: (args) => [args[1]!, ...keysFrom(args, 2)], summary, since }, (cmd, args) =>
+  return dataCommand(name, { ...storeMeta, arity: -4, keysOf: (args) => [args[1]!, ...keysAfterCount(args, 2)], summary, since }, (cmd, args) =>
     store(cmd, args[1]!, combine(cmd, parse(name, args, 2, how, false), how)),
   );
 }
@@ -140,21 +134,10 @@ export const ZDIFFSTORE = storeCommand('zdiffstore', 'diff', 'Stores ZDIFF at a 
 
 export const ZINTERCARD = dataCommand(
   'zintercard',
-  { ...readMeta, arity: -3, keysOf: (args) => keysFrom(args, 1), summary: 'The size of ZINTER of the keys, counted up to LIMIT (0: no limit).', since: '7.0.0' },
+  { ...readMeta, arity: -3, keysOf: (args) => keysAfterCount(args, 1), summary: 'The size of ZINTER of the keys, counted up to LIMIT (0: no limit).', since: '7.0.0' },
   (cmd, args) => {
-    const text = args[1]!.toString('latin1');
-    if (!/^-?\d{1,16}$/.test(text)) throw new ReplyError('ERR numkeys should be greater than 0');
-    const n = Number(text);
-    if (n <= 0) throw new ReplyError('ERR numkeys should be greater than 0');
-    if (2 + n > args.length) throw new ReplyError("ERR Number of keys can't be greater than number of args");
-    let limit = 0;
-    const rest = args.slice(2 + n);
-    if (rest.length === 2 && word(rest[0]) === 'limit') {
-      const l = rest[1]!.toString('latin1');
-      if (!/^-?\d{1,16}$/.test(l) || Number(l) < 0) throw new ReplyError("ERR LIMIT can't be negative");
-      limit = Number(l);
-    } else if (rest.length !== 0) throw SYNTAX();
-    const size = combine(cmd, { keys: args.slice(2, 2 + n), weights: new Array<number>(n).fill(1), aggregate: 'sum', withScores: false }, 'inter').length;
+    const { keys, limit } = cardinalityArgs(args);
+    const size = combine(cmd, { keys, weights: new Array<number>(keys.length).fill(1), aggregate: 'sum', withScores: false }, 'inter').length;
     return integer(limit > 0 ? Math.min(size, limit) : size);
   },
 );
