@@ -152,6 +152,12 @@ function generator(rand: () => number) {
     () => ['STRLEN', key()],
     () => ['GETRANGE', key(), idx(), idx()],
     () => ['SETRANGE', key(), String(int(0, 8)), value()],
+    () => ['SETBIT', key(), String(int(0, 40)), pick(['0', '1'])],
+    () => ['GETBIT', key(), String(int(0, 48))],
+    () => ['BITCOUNT', key(), ...(rand() < 0.6 ? [idx(), idx(), ...(rand() < 0.5 ? [pick(['BYTE', 'BIT'])] : [])] : [])],
+    () => ['BITPOS', key(), pick(['0', '1']), ...(rand() < 0.6 ? [idx(), ...(rand() < 0.6 ? [idx(), ...(rand() < 0.5 ? [pick(['BYTE', 'BIT'])] : [])] : [])] : [])],
+    () => ['BITOP', pick(['AND', 'OR', 'XOR']), key(), key(), key()],
+    () => ['BITOP', 'NOT', key(), key()],
     () => ['INCR', key()],
     () => ['INCRBY', key(), String(int(-100, 100))],
     () => ['DECR', key()],
@@ -433,6 +439,7 @@ describe('xrpkv serve answers as redis-server', () => {
             commands.push(cmd);
           }
           const [fromRedis, fromXrpkv] = await Promise.all([ra.callMany(commands), xa.callMany(commands)]);
+          if (process.env.XRPKV_DIFF_TRACE) commands.forEach((cmd, j) => cmd.includes(process.env.XRPKV_DIFF_TRACE!) && console.log(i - n + j, cmd.join(' '), JSON.stringify(fromRedis[j]), JSON.stringify(fromXrpkv[j])));
           commands.forEach((cmd, j) => {
             const context = `seed ${seed}, pipeline at ${i - n}, command ${j}: ${cmd.join(' ')} -> redis ${JSON.stringify(fromRedis[j])}, xrpkv ${JSON.stringify(fromXrpkv[j])}`;
             expectSame(cmd[0]!.toUpperCase(), fromRedis[j]!, fromXrpkv[j]!, context);

@@ -60,6 +60,16 @@ describe('string commands', () => {
     await r.set('f:word', 'abc');
     await expect(r.incrbyfloat('f:word', '1')).rejects.toThrow('ERR value is not a valid float');
     await expect(r.incrbyfloat('f:a', 'x')).rejects.toThrow('ERR value is not a valid float');
+    // strtold's other forms, as redis-server 7.0 answers them: C's hexadecimal, infinities, underflow.
+    await r.set('f:hex', '0x1.8p1');
+    expect(await r.incrbyfloat('f:hex', '0x.8')).toBe('3.5');
+    await r.set('f:inf', 'inf');
+    await expect(r.incrbyfloat('f:inf', '1')).rejects.toThrow('ERR increment would produce NaN or Infinity');
+    await expect(r.incrbyfloat('f:new', '-Infinity')).rejects.toThrow('ERR increment would produce NaN or Infinity');
+    await expect(r.incrbyfloat('f:new', '1e-5000')).rejects.toThrow('ERR value is not a valid float');
+    await expect(r.incrbyfloat('f:new', '0x')).rejects.toThrow('ERR value is not a valid float');
+    expect(await r.zadd('f:z', '0x10', 'm')).toBe(1);
+    expect(await r.zscore('f:z', 'm')).toBe('16');
   });
 
   it('answers WRONGTYPE for a string command on another type, and MGET nil', async () => {

@@ -3,6 +3,7 @@
 // of every command a client sends is looked up, and a string per command
 // (decoded, lower-cased, hashed) cost more than comparing a few bytes.
 import type { CommandSpec } from './command-spec.js';
+import { BIT_COMMANDS } from './commands-bits.js';
 import { BLOCKING_COMMANDS } from './commands-blocking.js';
 import { CLIENT } from './commands-client.js';
 import { CONNECTION_COMMANDS } from './commands-connection.js';
@@ -23,7 +24,7 @@ import { STRING_COMMANDS } from './commands-strings.js';
 import { TRANSACTION_COMMANDS } from './commands-transactions.js';
 
 export const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map(
-  [...STRING_COMMANDS, ...COUNTER_COMMANDS, ...KEY_COMMANDS, ...KEYSPACE_COMMANDS, ...EXPIRY_COMMANDS, ...HASH_COMMANDS, ...LIST_COMMANDS, ...BLOCKING_COMMANDS, ...SET_COMMANDS, ...ZSET_COMMANDS, ...ZSET_COMBINE_COMMANDS, ...TRANSACTION_COMMANDS, ...CONNECTION_COMMANDS, CLIENT, ...SERVER_COMMANDS, ...PERSISTENCE_COMMANDS, MEMORY, ...PUBSUB_COMMANDS, commandCommand(() => COMMANDS)].map((c) => [c.name, c]),
+  [...STRING_COMMANDS, ...BIT_COMMANDS, ...COUNTER_COMMANDS, ...KEY_COMMANDS, ...KEYSPACE_COMMANDS, ...EXPIRY_COMMANDS, ...HASH_COMMANDS, ...LIST_COMMANDS, ...BLOCKING_COMMANDS, ...SET_COMMANDS, ...ZSET_COMMANDS, ...ZSET_COMBINE_COMMANDS, ...TRANSACTION_COMMANDS, ...CONNECTION_COMMANDS, CLIENT, ...SERVER_COMMANDS, ...PERSISTENCE_COMMANDS, MEMORY, ...PUBSUB_COMMANDS, commandCommand(() => COMMANDS)].map((c) => [c.name, c]),
 );
 
 /** Commands by the length of their name, each with its name's bytes (lower case); the table's order, so GET and SET come first. */

@@ -10,14 +10,14 @@
 // non-blocking form.
 import { ReplyError, SYNTAX, dataCommand, keysAfterCount, word, type CommandSpec, type DataContext } from './command-spec.js';
 import { moveElement, popElement, side } from './commands-lists.js';
-import { popScored } from './commands-zsets.js';
+import { parseScore, popScored } from './commands-zsets.js';
 import { array, bulk, bulkOrNil, bulks, double, nil, nullArray, type Protocol, type Reply } from './resp-writer.js';
 
 /** A timeout argument in seconds as milliseconds (0: none), with Redis's errors. */
 function timeoutMs(arg: Buffer): number {
-  const s = arg.toString('latin1');
-  const seconds = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s) ? Number(s) : NaN;
-  if (!Number.isFinite(seconds)) throw new ReplyError('ERR timeout is not a float or out of range');
+  // As strtold reads it (hexadecimal too), as Redis does.
+  const seconds = parseScore(arg);
+  if (seconds === undefined || !Number.isFinite(seconds)) throw new ReplyError('ERR timeout is not a float or out of range');
   if (seconds < 0) throw new ReplyError('ERR timeout is negative');
   // Under a millisecond, but not 0: the shortest wait there is.
   return seconds === 0 ? 0 : Math.max(1, Math.round(seconds * 1000));

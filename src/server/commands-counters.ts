@@ -4,7 +4,7 @@
 import { ReplyError, dataCommand, int64, type CommandSpec, type DataContext } from './command-spec.js';
 import { WRONGTYPE } from './data.js';
 import { KeyType } from './layout.js';
-import { addLongDouble, formatLongDouble, parseLongDouble } from './long-double.js';
+import { addLongDouble, formatLongDouble, isInfinity, parseLongDouble } from './long-double.js';
 import { bulk, integer, type Reply } from './resp-writer.js';
 
 const I64_MAX = 0x7fff_ffff_ffff_ffffn;
@@ -47,10 +47,14 @@ export const DECRBY = counter('decrby', 'Subtracts an integer from the integer v
 
 /** `old` (a number as text, or undefined for 0) plus `increment`, as Redis's INCRBYFLOAT and HINCRBYFLOAT print it. */
 export function addFloat(old: Buffer | undefined, increment: Buffer, notFloat: string): Buffer {
-  const by = parseLongDouble(increment.toString('latin1'));
-  if (by === undefined) throw new ReplyError('ERR value is not a valid float');
-  const base = old === undefined ? { m: 0n, e: 0 } : parseLongDouble(old.toString('latin1'));
-  if (base === undefined) throw new ReplyError(notFloat);
+  const byText = increment.toString('latin1');
+  const by = parseLongDouble(byText);
+  if (by === undefined && !isInfinity(byText)) throw new ReplyError('ERR value is not a valid float');
+  const baseText = old?.toString('latin1');
+  const base = baseText === undefined ? { m: 0n, e: 0 } : parseLongDouble(baseText);
+  if (base === undefined && !isInfinity(baseText!)) throw new ReplyError(notFloat);
+  // Infinity plus anything is infinite or NaN, which Redis refuses to store.
+  if (by === undefined || base === undefined) throw new ReplyError('ERR increment would produce NaN or Infinity');
   const sum = addLongDouble(base, by);
   if (sum === undefined) throw new ReplyError('ERR increment would produce NaN or Infinity');
   return Buffer.from(formatLongDouble(sum), 'latin1');

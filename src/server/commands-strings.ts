@@ -142,7 +142,7 @@ export const MSETNX = dataCommand(
 );
 
 /** The string at `key` for a command that needs one: undefined when missing, WRONGTYPE for another type. */
-function stringAt({ data }: DataContext, key: Buffer, counted = false): Found | undefined {
+export function stringAt({ data }: DataContext, key: Buffer, counted = false): Found | undefined {
   const found = counted ? data.read(key) : data.find(key);
   if (found !== undefined && found.meta.type !== KeyType.String) throw WRONGTYPE();
   return found;
@@ -181,7 +181,7 @@ export const APPEND = dataCommand(
 );
 
 /** A string may grow up to proto-max-bulk-len, as in Redis. */
-function checkLength({ server }: DataContext, length: number): void {
+export function checkLength({ server }: DataContext, length: number): void {
   if (length > server.config.maxBulkLen) throw new ReplyError('ERR string exceeds maximum allowed size (proto-max-bulk-len)');
 }
 

@@ -17,14 +17,32 @@ const read = { ...key1, group: 'sorted-set', access: 'read' as const };
 const write = { ...key1, group: 'sorted-set', access: 'write' as const };
 const EMPTY = Buffer.alloc(0);
 
-/** A score as strtod reads it (inf and -inf too); undefined for anything else, NaN, or out of a double's range. */
+/** A score as strtod reads it (decimal or C's hexadecimal 0x1.8p3; inf and -inf too); undefined for anything else, NaN, or out of a double's range. */
 export function parseScore(arg: Buffer): number | undefined {
   const s = arg.toString('latin1');
   if (/^[+-]?inf(inity)?$/i.test(s)) return s.startsWith('-') ? -Infinity : Infinity;
+  const hex = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d{1,7}))?$/.exec(s);
+  if (hex) return hexDouble(hex[1] === '-', hex[2]!, hex[3] ?? '', Number(hex[4] ?? '0'));
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) return undefined;
   const n = Number(s);
   if (!Number.isFinite(n) || (n === 0 && /[1-9]/.test(s.split(/[eE]/)[0]!))) return undefined;
   return n === 0 ? 0 : n;
+}
+
+/** C's hexadecimal float (digits before and after the point, a binary exponent) as a double; undefined where strtod says ERANGE (overflow, or a nonzero value that becomes 0). */
+function hexDouble(negative: boolean, whole: string, fraction: string, exponent: number): number | undefined {
+  if (whole === '' && fraction === '') return undefined;
+  let digits = BigInt(`0x${whole}${fraction}`);
+  if (digits === 0n) return 0;
+  let e = exponent - 4 * fraction.length;
+  // Past 1,000 bits, what is cut cannot move a 53-bit rounding but at an exact tie.
+  const extra = digits.toString(2).length - 1000;
+  if (extra > 0) [digits, e] = [digits >> BigInt(extra), e + extra];
+  // Scaled in two steps, so that neither overflows or underflows on the way.
+  const half = Math.trunc(e / 2);
+  const n = Number(digits) * 2 ** half * 2 ** (e - half);
+  if (n === 0 || !Number.isFinite(n)) return undefined;
+  return negative ? -n : n;
 }
 
 export function score(arg: Buffer): number {

@@ -16,8 +16,28 @@ const BITS = 64n;
 /** The largest binary exponent of a long double (its values are below 2^16384). */
 const MAX_EXP = 16384;
 
-/** The number `text` spells (a decimal, with an optional exponent), rounded to a long double; undefined when it is none or out of range. */
+/** The smallest binary exponent a long double reaches (its smallest subnormal is 2^-16445): a value below half of it is 0 to strtold, which says ERANGE. */
+const MIN_EXP = -16446;
+
+/**
+ * The number `text` spells as strtold reads it (a decimal with an optional
+ * exponent, or C's hexadecimal form, 0x1.8p3), rounded to a long double;
+ * undefined when it is none, or out of range either way (strtold's ERANGE
+ * with HUGE_VAL or 0, which Redis refuses). Infinity is not a long double
+ * here: `isInfinity` says whether `text` spells it.
+ */
 export function parseLongDouble(text: string): LongDouble | undefined {
+  const hex = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d+))?$/.exec(text);
+  if (hex) {
+    const [, sign, whole, fraction = '', exponent = '0'] = hex;
+    if (whole === '' && fraction === '') return undefined;
+    if (exponent.length > 7) return undefined;
+    const digits = BigInt(`0x${whole}${fraction}`);
+    if (digits === 0n) return { m: 0n, e: 0 };
+    const value = round(digits, Number(exponent) - 4 * fraction.length, false);
+    if (sign === '-') value.m = -value.m;
+    return inRange(value) ? value : undefined;
+  }
   const match = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
   if (!match || (match[2] === '' && (match[3] ?? '') === '')) return undefined;
   const [, sign, whole, fraction = '', exponent = '0'] = match;
@@ -30,7 +50,7 @@ export function parseLongDouble(text: string): LongDouble | undefined {
     if (power > 5000) return undefined;
     value = round(digits * 10n ** BigInt(power), 0, false);
   } else {
-    if (-power > 5000) return { m: 0n, e: 0 }; // far below the smallest long double: C's strtold gives 0 too
+    if (-power > 5000) return undefined; // far below the smallest long double: 0 and ERANGE to strtold
     // digits / 10^k: enough quotient bits to round, the remainder as the sticky bit.
     const den = 10n ** BigInt(-power);
     const shift = Math.max(0, Number(BITS) + 2 + bitLength(den) - bitLength(digits));
@@ -87,8 +107,11 @@ function round(n: bigint, e: number, sticky: boolean): LongDouble {
 
 function inRange(x: LongDouble): boolean {
   const m = x.m < 0n ? -x.m : x.m;
-  return m === 0n || bitLength(m) + x.e <= MAX_EXP;
+  return m === 0n || (bitLength(m) + x.e <= MAX_EXP && bitLength(m) + x.e > MIN_EXP);
 }
+
+/** Whether `text` spells an infinity as strtold reads it (inf, infinity, any case, signed). */
+export const isInfinity = (text: string): boolean => /^[+-]?inf(inity)?$/i.test(text);
 
 function bitLength(n: bigint): number {
   return n === 0n ? 0 : n.toString(2).length;
