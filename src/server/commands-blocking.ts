@@ -8,7 +8,7 @@
 // sends nothing else meanwhile: commands it pipelined after wait
 // (session.ts). Inside MULTI they do not block, as in Redis: EXEC runs the
 // non-blocking form.
-import { ReplyError, SYNTAX, dataCommand, keysAfterCount, word, type CommandSpec, type DataContext } from './command-spec.js';
+import { ReplyError, SYNTAX, commandKeys, dataCommand, keysAfterCount, word, type CommandSpec, type DataContext } from './command-spec.js';
 import { moveElement, popElement, side } from './commands-lists.js';
 import { parseScore, popScored } from './commands-zsets.js';
 import { array, bulk, bulkOrNil, bulks, double, nil, nullArray, type Protocol, type Reply } from './resp-writer.js';
@@ -26,7 +26,8 @@ function timeoutMs(arg: Buffer): number {
 /**
  * A blocking command over `pop`, its non-blocking form (which checks the
  * timeout too, so that EXEC refuses a bad one); `keys` are the keys it
- * waits on, `none` its reply when there is nothing to pop.
+ * waits on (its sources: not BLMOVE's destination), `none` its reply when
+ * there is nothing to pop.
  */
 function blocking(
   name: string,
@@ -40,9 +41,10 @@ function blocking(
   const group = name.startsWith('bz') ? 'sorted-set' : 'list';
   const spec = dataCommand(name, { ...meta, group, access: 'write' }, pop, (ctx, args) => {
     const ms = timeoutMs(args[timeoutAt ?? args.length - 1]!);
-    const waitOn = keys(args);
-    const attempt = () => ctx.keyspace.writing(ctx, pop, args, waitOn);
-    return ctx.keyspace.blocked.block(ctx.client, waitOn, ms, attempt, none(ctx.client.proto));
+    // Every key it may write is in flight while a try is (BLMOVE's destination too: a plain SET of it must not take the raw path meanwhile).
+    const written = commandKeys(spec, args);
+    const attempt = () => ctx.keyspace.writing(ctx, pop, args, written);
+    return ctx.keyspace.blocked.block(ctx.client, keys(args), ms, attempt, none(ctx.client.proto));
   });
   spec.blocks = true;
   return spec;
