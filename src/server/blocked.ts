@@ -1,8 +1,12 @@
-// Clients blocked on lists (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH:
+// Clients blocked on lists and sorted sets (BLPOP, BZPOPMIN, BLMOVE...:
 // commands-blocking.ts). A blocked command tries its pop as an ordinary
-// write; when there was nothing to pop it waits, and each write that touches
-// one of its keys (Data's `touched` hook, as WATCH hears of writes) makes it
-// try again, until a try pops something or its timeout passes.
+// write; when there was nothing to pop it waits. A write issued naming one
+// of its keys makes it try again right behind that write (`issued`: the
+// pop queues before anything issued later, as Redis serves a blocked
+// client right after the command that fed its key), and each write that
+// changes one of its keys as it runs (Data's `touched` hook, as WATCH hears
+// of writes) wakes it too, until a try pops something or its timeout
+// passes.
 //
 // What must hold:
 // - no wake-up is lost: a write that touches a key while the command's try
@@ -70,7 +74,24 @@ export class BlockedClients {
     });
   }
 
-  /** A write changed `key`: its waiters try again (on the next turn, once the write's transaction has run). */
+  /**
+   * Writes naming `keys` were just issued: their waiters try now, in the
+   * order they blocked, so that their pops queue right behind those writes,
+   * before anything issued after them (Redis serves a blocked client right
+   * after the command that fed its key). A waiter whose try joins behind a
+   * write that gives its key nothing finds nothing and waits again.
+   */
+  issued(keys: readonly Buffer[]): void {
+    if (this.byKey.size === 0) return;
+    const due: Waiter[] = [];
+    for (const key of keys) {
+      for (const w of this.byKey.get(key.toString('latin1')) ?? []) if (w.state === 'waiting' && !due.includes(w)) due.push(w);
+    }
+    due.sort((a, b) => a.seq - b.seq);
+    for (const w of due) if (w.state === 'waiting') this.tryNow(w);
+  }
+
+  /** A write changed `key` as its transaction ran: its waiters try again (on the next turn), or, if trying, once more. */
   touched(key: Buffer): void {
     if (this.byKey.size === 0) return;
     const waiters = this.byKey.get(key.toString('latin1'));

@@ -250,6 +250,7 @@ export class Keyspace implements DataHooks {
     const group = this.joinGroup(ctx, command, args, keys);
     if (group === undefined) return Promise.reject(this.unwritable);
     const index = group.size - 1;
+    this.blocked.issued(keys);
     return group.done.then(() => group.reply(index));
   }
 
@@ -292,7 +293,9 @@ export class Keyspace implements DataHooks {
    */
   writingAlone(ctx: Context, fn: (cmd: DataContext) => Reply, keys: readonly Buffer[] = []): Promise<Reply> {
     const proto = ctx.client.proto;
-    return this.transactData((data) => fn({ ...ctx, proto, data }), keys);
+    const done = this.transactData((data) => fn({ ...ctx, proto, data }), keys);
+    this.blocked.issued(keys);
+    return done;
   }
 
   /** Counts `keys` as named by writes in flight (`delta` 1), or no longer (-1). */

@@ -26,7 +26,7 @@
 // command's error reply; nothing a client sends stops the server.
 import type { Socket } from 'node:net';
 import { lookupCommand } from './command-table.js';
-import { errorMessage, wrongArgs, type Client, type CommandSpec, type Context, type ServerState } from './command-spec.js';
+import { commandKeys, errorMessage, wrongArgs, type Client, type CommandSpec, type Context, type ServerState } from './command-spec.js';
 import type { JoinedPuts } from '../store/joined-puts.js';
 import type { Keyspace } from './keyspace.js';
 import { ProtocolError, RespParser, type ParserLimits } from './resp-parser.js';
@@ -331,6 +331,8 @@ export class Session implements Client {
         const group = spec.grouped(this.ctx, args);
         if (group !== undefined) {
           this.answerGrouped(group, stat);
+          // Clients blocked on its keys try right behind it, as Redis serves them right after it (blocked.ts).
+          if (this.keyspace.blocked.size > 0) this.keyspace.blocked.issued(commandKeys(spec, args));
           return;
         }
       }
