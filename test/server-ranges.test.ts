@@ -1,6 +1,7 @@
 // LPOS, the lex ranges of sorted sets (ZRANGEBYLEX, ZREVRANGEBYLEX,
 // ZLEXCOUNT, ZREMRANGEBYLEX) and sorted sets combined (ZUNION, ZINTER,
-// ZDIFF, their STORE forms, ZINTERCARD) on `xrpkv serve`, through ioredis, with
+// ZDIFF, their STORE forms, ZINTERCARD), and HRANDFIELD and ZRANDMEMBER on
+// `xrpkv serve`, through ioredis, with
 // Redis 7.0's answers and errors (test/server-differential.test.ts compares
 // them with redis-server at random; these are the cases worth naming).
 import { Redis } from 'ioredis';
@@ -83,5 +84,26 @@ describe('sorted sets combined', () => {
     expect(await r.call('SINTERCARD', '2', 'sc:a', 'sc:b', 'LIMIT', '1')).toBe(1);
     expect(await r.call('SINTERCARD', '2', 'sc:a', 'sc:none')).toBe(0);
     await expect(r.call('SINTERCARD', '3', 'sc:a', 'sc:b')).rejects.toThrow("ERR Number of keys can't be greater than number of args");
+  });
+});
+
+describe('HRANDFIELD and ZRANDMEMBER', () => {
+  it('pick distinct members (all when asked for more), or with a negative count as many as asked, with their values or scores', async () => {
+    const r = connect();
+    await r.hset('rm:h', 'a', '1', 'b', '2', 'c', '3');
+    const all = (await r.hrandfield('rm:h', 5, 'WITHVALUES')) as string[];
+    const pairs = Object.fromEntries(Array.from({ length: all.length / 2 }, (_, i) => [all[2 * i], all[2 * i + 1]]));
+    expect(pairs).toEqual({ a: '1', b: '2', c: '3' });
+    const repeats = (await r.hrandfield('rm:h', -7)) as string[];
+    expect(repeats).toHaveLength(7);
+    for (const f of repeats) expect(['a', 'b', 'c']).toContain(f);
+    expect(['a', 'b', 'c']).toContain(await r.hrandfield('rm:h'));
+    expect(await r.hrandfield('rm:none')).toBeNull();
+    expect(await r.hrandfield('rm:none', 2)).toEqual([]);
+    await r.zadd('rm:z', 1.5, 'x', 2, 'y');
+    const scored = (await r.zrandmember('rm:z', 1, 'WITHSCORES')) as string[];
+    expect(scored).toHaveLength(2);
+    expect({ x: '1.5', y: '2' }[scored[0] as 'x' | 'y']).toBe(scored[1]);
+    await expect(r.call('ZRANDMEMBER', 'rm:z', '1', 'WITHVALUES')).rejects.toThrow('ERR syntax error');
   });
 });

@@ -6,6 +6,7 @@ import { ReplyError, dataCommand, int64, wrongArgs, type DataContext } from './c
 import { addFloat } from './commands-counters.js';
 import { KeyType, type Meta } from './layout.js';
 import { OK, array, bulk, bulkOrNil, bulks, integer, map, type Reply } from './resp-writer.js';
+import { randomMembersReply } from './random-members.js';
 import { scanCommand } from './scan.js';
 
 const key1 = { firstKey: 1, lastKey: 1, step: 1 };
@@ -141,4 +142,10 @@ export const HINCRBYFLOAT = dataCommand(
 
 export const HSCAN = scanCommand('hscan', KeyType.Hash, 'hash', 'Iterates over the fields and values of a hash in field order.', ([f, v]) => [f, v]);
 
-export const HASH_COMMANDS = [HSET, HMSET, HSETNX, HGET, HMGET, HDEL, HGETALL, HKEYS, HVALS, HLEN, HEXISTS, HSTRLEN, HINCRBY, HINCRBYFLOAT, HSCAN];
+export const HRANDFIELD = dataCommand(
+  'hrandfield',
+  { arity: -2, flags: ['readonly', 'random'], ...read, summary: 'Returns fields from random places of a hash (a negative count may repeat them), WITHVALUES their values too.', since: '6.2.0' },
+  (cmd, args) => randomMembersReply(cmd, args, KeyType.Hash, 'withvalues', (meta, field) => bulk(cmd.data.memberValue(args[1]!, meta, field)!)),
+);
+
+export const HASH_COMMANDS = [HSET, HMSET, HSETNX, HGET, HMGET, HDEL, HGETALL, HKEYS, HVALS, HLEN, HEXISTS, HSTRLEN, HINCRBY, HINCRBYFLOAT, HRANDFIELD, HSCAN];

@@ -4,11 +4,10 @@
 // hash table's: the differential test compares sets sorted). SPOP and
 // SRANDMEMBER pick from random places in member order. Replies and errors
 // as in Redis 7.0.
-import { randomBytes } from 'node:crypto';
-import { ReplyError, cardinalityArgs, dataCommand, int64, keysAfterCount, positiveCount, type DataContext } from './command-spec.js';
-import { take } from './data.js';
+import { ReplyError, cardinalityArgs, dataCommand, keysAfterCount, positiveCount, type DataContext } from './command-spec.js';
 import { KeyType, type Meta } from './layout.js';
-import { array, bulk, bulkOrNil, bulks, integer, nil, set } from './resp-writer.js';
+import { array, bulk, integer, nil, set } from './resp-writer.js';
+import { distinctMembers, randomMember, randomMembersReply } from './random-members.js';
 import { scanCommand } from './scan.js';
 
 const key1 = { firstKey: 1, lastKey: 1, step: 1 };
@@ -71,38 +70,6 @@ export const SCARD = dataCommand('scard', { arity: 2, flags: ['readonly', 'fast'
   integer(data.collection(key!, KeyType.Set)?.size ?? 0),
 );
 
-/** A member from a random place in member order: the first at or after a random point between the first and the last member. */
-function randomMember(cmd: DataContext, key: Buffer, meta: Meta): Buffer {
-  const [[first]] = [...take(cmd.data.members(key, meta), 1)] as [[Buffer, Buffer]];
-  const [[last]] = [...take(cmd.data.members(key, meta, { reverse: true }), 1)] as [[Buffer, Buffer]];
-  let common = 0;
-  while (common < first.length && common < last.length && first[common] === last[common]) common++;
-  const lo = first[common] ?? 0;
-  const hi = Math.max(lo, last[common] ?? 0);
-  const point = Buffer.concat([first.subarray(0, common), Buffer.from([lo + Math.floor(Math.random() * (hi - lo + 1))]), randomBytes(4)]);
-  for (const [m] of take(cmd.data.members(key, meta, { from: point }), 1)) return m;
-  return first;
-}
-
-/** `n` distinct members from random places (all of them when the set has no more). */
-function distinctMembers(cmd: DataContext, key: Buffer, meta: Meta, n: number): Buffer[] {
-  if (n >= meta.size) return [...cmd.data.members(key, meta)].map(([m]) => m);
-  const picked = new Map<string, Buffer>();
-  // Random picks until enough distinct ones (few tries when n is small against the size), then the rest in order from a random member.
-  for (let tries = 0; picked.size < n && tries < 3 * n; tries++) {
-    const m = randomMember(cmd, key, meta);
-    picked.set(m.toString('latin1'), m);
-  }
-  if (picked.size < n) {
-    const from = randomMember(cmd, key, meta);
-    for (const [m] of chain(cmd.data.members(key, meta, { from }), cmd.data.members(key, meta))) {
-      if (picked.size === n) break;
-      picked.set(m.toString('latin1'), m);
-    }
-  }
-  return [...picked.values()];
-}
-
 export const SPOP = dataCommand('spop', { arity: -2, flags: ['write', 'random', 'fast'], ...write, summary: 'Removes and returns members from random places of a set.', since: '1.0.0' }, (cmd, args) => {
   if (args.length > 3) throw new ReplyError('ERR syntax error');
   const key = args[1]!;
@@ -114,23 +81,11 @@ export const SPOP = dataCommand('spop', { arity: -2, flags: ['write', 'random', 
   return wanted === undefined ? bulk(popped[0]!) : members(popped, cmd.proto);
 });
 
-function* chain<T>(...parts: Iterable<T>[]): Generator<T> {
-  for (const part of parts) yield* part;
-}
-
 export const SRANDMEMBER = dataCommand(
   'srandmember',
   { arity: -2, flags: ['readonly', 'random'], ...read, summary: 'Returns members from random places of a set (a negative count may repeat them).', since: '1.0.0' },
-  (cmd, args) => {
-    if (args.length > 3) throw new ReplyError('ERR syntax error');
-    const key = args[1]!;
-    const n = args.length === 3 ? Number(int64(args[2]!)) : undefined;
-    const meta = cmd.data.collection(key, KeyType.Set);
-    if (meta === undefined) return n === undefined ? nil(cmd.proto) : array([]);
-    if (n === undefined) return bulkOrNil(randomMember(cmd, key, meta), cmd.proto);
-    if (n >= 0) return bulks(distinctMembers(cmd, key, meta, n));
-    return bulks(Array.from({ length: -n }, () => randomMember(cmd, key, meta)));
-  },
+  // No WITH option: a fourth argument is a syntax error.
+  (cmd, args) => randomMembersReply(cmd, args, KeyType.Set, '', () => nil(cmd.proto)),
 );
 
 /** The members of SINTER, SUNION or SDIFF of `names` (WRONGTYPE if any is not a set). */

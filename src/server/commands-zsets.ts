@@ -10,6 +10,7 @@ import { ReplyError, SYNTAX, dataCommand, int64, positions, positiveCount, word,
 import { take } from './data.js';
 import { KeyType, prefixEnd, readScoreBytes, scoreBytes, scoreValue, type Meta } from './layout.js';
 import { array, bulk, bulks, double, formatDouble, integer, nil, type Reply } from './resp-writer.js';
+import { randomMembersReply } from './random-members.js';
 import { scanCommand } from './scan.js';
 
 const key1 = { firstKey: 1, lastKey: 1, step: 1 };
@@ -446,6 +447,12 @@ export const ZREVRANK = rankCommand('zrevrank', true, "Returns a member's rank, 
 
 export const ZSCAN = scanCommand('zscan', KeyType.ZSet, 'sorted-set', 'Iterates over the members (in member order) and their scores.', ([m, v]) => [m, formatDouble(v.readDoubleBE(0))]);
 
+export const ZRANDMEMBER = dataCommand(
+  'zrandmember',
+  { arity: -2, flags: ['readonly', 'random'], ...read, summary: 'Returns members from random places of a sorted set (a negative count may repeat them), WITHSCORES their scores too.', since: '6.2.0' },
+  (cmd, args) => randomMembersReply(cmd, args, KeyType.ZSet, 'withscores', (meta, member) => double(scoreOf(cmd, args[1]!, meta, member)!, cmd.proto)),
+);
+
 export const ZSET_COMMANDS = [
   ZADD,
   ZREM,
@@ -468,5 +475,6 @@ export const ZSET_COMMANDS = [
   ZREMRANGEBYRANK,
   ZREMRANGEBYSCORE,
   ZREMRANGEBYLEX,
+  ZRANDMEMBER,
   ZSCAN,
 ];
