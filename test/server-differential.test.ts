@@ -11,7 +11,11 @@
 //   replies are checked for shape and membership, and the members xrpkv's
 //   SPOP removed are removed from Redis too (SREM), so the two stay equal;
 // - time: TTL may differ by a second and PTTL by 100 ms (the servers read
-//   their clocks at different moments).
+//   their clocks at different moments); blocking pops are left out, as
+//   Redis 7.0 ends their timeouts at its 100 ms tick (test/server-
+//   blocking.test.ts has them).
+// XRPKV_DIFF_TRACE=k3 prints the pipelined variant's commands naming k3,
+// with both servers' replies, to follow a divergence back to its cause.
 // Keys that expire are given deadlines far ahead, or already past, so that
 // which keys exist never depends on when a command arrives; a short phase
 // at the end lets keys expire for real and compares what is left.
@@ -205,9 +209,6 @@ function generator(rand: () => number) {
     () => ['LMOVE', key(), key(), pick(['LEFT', 'RIGHT']), pick(['LEFT', 'RIGHT'])],
     () => ['RPOPLPUSH', key(), key()],
     () => ['LMPOP', '2', key(), key(), pick(['LEFT', 'RIGHT']), ...(rand() < 0.3 ? ['COUNT', String(int(1, 3))] : [])],
-    // No blocking pops (their non-blocking forms are the pops above, and test/server-blocking.test.ts
-    // has them): a timeout that passes takes Redis up to its 100 ms cron tick and xrpkv 10 ms, which
-    // moves every later PTTL by the difference.
     () => ['LRANGE', key(), idx(), idx()],
     () => ['LLEN', key()],
     () => ['LINDEX', key(), idx()],
