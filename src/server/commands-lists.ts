@@ -95,10 +95,15 @@ export function moveElement(cmd: DataContext, source: Buffer, destination: Buffe
   const before = cmd.data.collection(source, KeyType.List);
   if (before === undefined) return undefined;
   cmd.data.collection(destination, KeyType.List, false);
-  if (before.size === 1 && source.equals(destination)) {
-    // Rotating a one-element list leaves it as it is, its deadline too (popping it first would remove the key); still a write.
-    cmd.data.saveMeta(source, before, { ...before });
-    return cmd.data.view.get(at(cmd, source, before, before.head))!;
+  if (source.equals(destination)) {
+    // A rotation: the element changes ends under one metadata, so the list is never empty on the way (an emptied list is removed, its deadline with it).
+    const meta = { ...before };
+    const record = at(cmd, source, meta, fromLeft ? meta.head++ : --meta.tail);
+    const element = cmd.data.view.get(record)!;
+    cmd.data.removeMember(record);
+    cmd.data.putMember(at(cmd, source, meta, toLeft ? --meta.head : meta.tail++), element, true);
+    cmd.data.saveMeta(source, before, meta);
+    return element;
   }
   const element = popElement(cmd, source, fromLeft)!;
   pushElements(cmd, destination, [element], toLeft, false);
