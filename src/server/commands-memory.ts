@@ -6,14 +6,12 @@
 // counts SAMPLES (5 unless given; 0: all) and scales them to its size, as
 // Redis samples.
 import { ReplyError, SYNTAX, count, dataCommand, word, type DataContext } from './command-spec.js';
-import { KeyType, STRING_VALUE_AT, encodeMeta, memberPrefixLength, rawKey } from './layout.js';
+import { KeyType, encodeMeta, encodeStringMeta, expiryKey, memberPrefixLength, metaKey, rawKey, scoreBytes } from './layout.js';
 import { bulks, integer, nil, type Reply } from './resp-writer.js';
 import { OVERFLOW_REF, leafEntrySize, maxInline } from '../format/page.js';
 
 const DEFAULT_SAMPLES = 5;
 const EMPTY = Buffer.alloc(0);
-/** The bytes of a zset's score in its score record's key (layout.ts `scoreBytes`). */
-const SCORE_BYTES = 8;
 
 /** Bytes `key`'s records take in pages of `p` bytes; undefined when it is missing. */
 function usage({ data }: DataContext, key: Buffer, samples: number, p: number): number | undefined {
@@ -23,17 +21,20 @@ function usage({ data }: DataContext, key: Buffer, samples: number, p: number): 
   const record = (keyLength: number, valueLength: number) =>
     leafEntrySize(keyLength, EMPTY, p) + (valueLength <= maxInline(p) ? valueLength : OVERFLOW_REF + valueLength);
   const { meta } = found;
-  // A string without a deadline is one raw record; anything else has a metadata record (2 bytes before the key).
+  // The records as layout.ts lays them out: a string without a deadline is one raw record; anything else has a metadata record.
   if (meta.type === KeyType.String && meta.deadline === 0) return record(rawKey(key).length, found.value!.length);
-  let bytes = record(2 + key.length, meta.type === KeyType.String ? STRING_VALUE_AT + found.value!.length : encodeMeta(meta).length);
-  if (meta.deadline !== 0) bytes += record(10 + key.length, 0);
+  const metaValue = meta.type === KeyType.String ? encodeStringMeta(found.value!, meta.deadline) : encodeMeta(meta);
+  let bytes = record(metaKey(key).length, metaValue.length);
+  if (meta.deadline !== 0) bytes += record(expiryKey(meta.deadline, key).length, 0);
   if (meta.type === KeyType.String) return bytes;
   const prefix = memberPrefixLength(key);
+  // A sorted set's member has a score record too: its score's bytes before its name.
+  const scoreLength = meta.type === KeyType.ZSet ? scoreBytes(0).length : 0;
   let seen = 0;
   let sum = 0;
   for (const [member, value] of data.members(key, meta)) {
     sum += record(prefix + member.length, value.length);
-    if (meta.type === KeyType.ZSet) sum += record(prefix + SCORE_BYTES + member.length, 0);
+    if (scoreLength > 0) sum += record(prefix + scoreLength + member.length, 0);
     if (++seen === samples) break;
   }
   return bytes + (seen === 0 ? 0 : Math.round((sum / seen) * meta.size));
