@@ -50,84 +50,62 @@ function blocking(
   return spec;
 }
 
-/** BLPOP and BRPOP: [key, element] from the first of the keys with an element. */
-function popFirst(cmd: DataContext, args: Buffer[], left: boolean): Reply {
-  timeoutMs(args[args.length - 1]!);
-  for (const key of args.slice(1, -1)) {
-    const element = popElement(cmd, key, left);
-    if (element !== undefined) return array([bulk(key), bulk(element)]);
-  }
-  return nullArray(cmd.proto);
+/**
+ * BLPOP, BRPOP, BZPOPMIN and BZPOPMAX (`key... timeout`): [key, what `pop`
+ * took] from the first of the keys it takes something from; nil when none
+ * has anything.
+ */
+function firstKeyPop(name: string, summary: string, since: string, pop: (cmd: DataContext, key: Buffer) => Reply[] | undefined): CommandSpec {
+  return blocking(
+    name,
+    { arity: -3, flags: ['write', 'blocking'], firstKey: 1, lastKey: -2, step: 1, summary, since },
+    (cmd, args) => {
+      timeoutMs(args[args.length - 1]!);
+      for (const key of args.slice(1, -1)) {
+        const taken = pop(cmd, key);
+        if (taken !== undefined) return array([bulk(key), ...taken]);
+      }
+      return nullArray(cmd.proto);
+    },
+    (args) => args.slice(1, -1),
+    nullArray,
+  );
 }
 
-const popKeys = { arity: -3, flags: ['write', 'blocking'], firstKey: 1, lastKey: -2, step: 1 };
-const moveKeys = { flags: ['write', 'denyoom', 'blocking'], firstKey: 1, lastKey: 2, step: 1 };
+/** A list's end element, as a reply. */
+const element = (left: boolean) => (cmd: DataContext, key: Buffer) => {
+  const e = popElement(cmd, key, left);
+  return e === undefined ? undefined : [bulk(e)];
+};
 
-export const BLPOP = blocking(
-  'blpop',
-  { ...popKeys, summary: 'LPOP of the first non-empty list of the keys, as [key, element]; blocks until one has an element, or the timeout (seconds; 0: none) passes (nil).', since: '2.0.0' },
-  (cmd, args) => popFirst(cmd, args, true),
-  (args) => args.slice(1, -1),
-  nullArray,
-);
+/** A sorted set's lowest (or highest) member and its score, as replies. */
+const scored = (max: boolean) => (cmd: DataContext, key: Buffer) => {
+  const [e] = popScored(cmd, key, max, 1);
+  return e === undefined ? undefined : [bulk(e.member), double(e.score, cmd.proto)];
+};
 
-export const BRPOP = blocking(
-  'brpop',
-  { ...popKeys, summary: 'BLPOP from the right end.', since: '2.0.0' },
-  (cmd, args) => popFirst(cmd, args, false),
-  (args) => args.slice(1, -1),
-  nullArray,
-);
+export const BLPOP = firstKeyPop('blpop', 'LPOP of the first non-empty list of the keys, as [key, element]; blocks until one has an element, or the timeout (seconds; 0: none) passes (nil).', '2.0.0', element(true));
+export const BRPOP = firstKeyPop('brpop', 'BLPOP from the right end.', '2.0.0', element(false));
+export const BZPOPMIN = firstKeyPop('bzpopmin', 'ZPOPMIN of the first non-empty sorted set of the keys, as [key, member, score]; blocks until one has a member, or the timeout passes (nil).', '5.0.0', scored(false));
+export const BZPOPMAX = firstKeyPop('bzpopmax', 'BZPOPMIN of the highest scores.', '5.0.0', scored(true));
 
-export const BLMOVE = blocking(
-  'blmove',
-  { ...moveKeys, arity: 6, summary: 'LMOVE that blocks until the source has an element, or the timeout (seconds; 0: none) passes (nil).', since: '6.2.0' },
-  (cmd, [, source, destination, from, to, timeout]) => {
-    const fromLeft = side(from!);
-    const toLeft = side(to!);
-    timeoutMs(timeout!);
-    return bulkOrNil(moveElement(cmd, source!, destination!, fromLeft, toLeft), cmd.proto);
-  },
-  (args) => [args[1]!],
-  nil,
-);
-
-export const BRPOPLPUSH = blocking(
-  'brpoplpush',
-  { ...moveKeys, arity: 4, summary: 'BLMOVE source destination RIGHT LEFT timeout.', since: '2.2.0' },
-  (cmd, [, source, destination, timeout]) => {
-    timeoutMs(timeout!);
-    return bulkOrNil(moveElement(cmd, source!, destination!, false, true), cmd.proto);
-  },
-  (args) => [args[1]!],
-  nil,
-);
-
-/** BZPOPMIN and BZPOPMAX: [key, member, score] from the first of the keys with a member. */
-function popFirstScored(cmd: DataContext, args: Buffer[], max: boolean): Reply {
-  timeoutMs(args[args.length - 1]!);
-  for (const key of args.slice(1, -1)) {
-    const [e] = popScored(cmd, key, max, 1);
-    if (e !== undefined) return array([bulk(key), bulk(e.member), double(e.score, cmd.proto)]);
-  }
-  return nullArray(cmd.proto);
+/** BLMOVE and BRPOPLPUSH (`source destination ... timeout`): LMOVE from the ends `ends` reads (checked before the timeout, as Redis does), waiting on the source. */
+function blockingMove(name: string, arity: number, summary: string, since: string, ends: (args: Buffer[]) => [fromLeft: boolean, toLeft: boolean]): CommandSpec {
+  return blocking(
+    name,
+    { arity, flags: ['write', 'denyoom', 'blocking'], firstKey: 1, lastKey: 2, step: 1, summary, since },
+    (cmd, args) => {
+      const [fromLeft, toLeft] = ends(args);
+      timeoutMs(args[args.length - 1]!);
+      return bulkOrNil(moveElement(cmd, args[1]!, args[2]!, fromLeft, toLeft), cmd.proto);
+    },
+    (args) => [args[1]!],
+    nil,
+  );
 }
 
-export const BZPOPMIN = blocking(
-  'bzpopmin',
-  { ...popKeys, summary: 'ZPOPMIN of the first non-empty sorted set of the keys, as [key, member, score]; blocks until one has a member, or the timeout passes (nil).', since: '5.0.0' },
-  (cmd, args) => popFirstScored(cmd, args, false),
-  (args) => args.slice(1, -1),
-  nullArray,
-);
-
-export const BZPOPMAX = blocking(
-  'bzpopmax',
-  { ...popKeys, summary: 'BZPOPMIN of the highest scores.', since: '5.0.0' },
-  (cmd, args) => popFirstScored(cmd, args, true),
-  (args) => args.slice(1, -1),
-  nullArray,
-);
+export const BLMOVE = blockingMove('blmove', 6, 'LMOVE that blocks until the source has an element, or the timeout (seconds; 0: none) passes (nil).', '6.2.0', (args) => [side(args[3]!), side(args[4]!)]);
+export const BRPOPLPUSH = blockingMove('brpoplpush', 4, 'BLMOVE source destination RIGHT LEFT timeout.', '2.2.0', () => [false, true]);
 
 /** LMPOP's and ZMPOP's arguments from `at` (numkeys): the keys, whether LEFT or MIN (`ends[0]`), and COUNT (1 unless given). */
 function mpopArgs(args: Buffer[], at: number, ends: readonly [string, string]): { keys: Buffer[]; first: boolean; count: number } {
