@@ -36,28 +36,16 @@ function unsubscribe({ client, server }: Context, args: Buffer[], pattern: boole
   );
 }
 
-const flags = ['pubsub', 'noscript', 'loading', 'stale', 'no_multi'];
+/** (P)(UN)SUBSCRIBE: channels or (`pattern`) glob patterns, added or (`leave`) left; UNSUBSCRIBEs without arguments leave all. */
+const subscription = (name: string, pattern: boolean, leave: boolean, summary: string) =>
+  command(name, { arity: leave ? -1 : -2, flags: ['pubsub', 'noscript', 'loading', 'stale', 'no_multi'], group: 'pubsub', summary, since: '2.0.0' }, (ctx, args) =>
+    leave ? unsubscribe(ctx, args, pattern) : subscribe(ctx, args, pattern),
+  );
 
-export const SUBSCRIBE = command(
-  'subscribe',
-  { arity: -2, flags, group: 'pubsub', summary: 'Listens for messages published to the channels.', since: '2.0.0' },
-  (ctx, args) => subscribe(ctx, args, false),
-);
-export const UNSUBSCRIBE = command(
-  'unsubscribe',
-  { arity: -1, flags, group: 'pubsub', summary: 'Stops listening to the channels (all, without arguments).', since: '2.0.0' },
-  (ctx, args) => unsubscribe(ctx, args, false),
-);
-export const PSUBSCRIBE = command(
-  'psubscribe',
-  { arity: -2, flags, group: 'pubsub', summary: 'Listens for messages published to channels matching the glob patterns.', since: '2.0.0' },
-  (ctx, args) => subscribe(ctx, args, true),
-);
-export const PUNSUBSCRIBE = command(
-  'punsubscribe',
-  { arity: -1, flags, group: 'pubsub', summary: 'Stops listening to the patterns (all, without arguments).', since: '2.0.0' },
-  (ctx, args) => unsubscribe(ctx, args, true),
-);
+export const SUBSCRIBE = subscription('subscribe', false, false, 'Listens for messages published to the channels.');
+export const UNSUBSCRIBE = subscription('unsubscribe', false, true, 'Stops listening to the channels (all, without arguments).');
+export const PSUBSCRIBE = subscription('psubscribe', true, false, 'Listens for messages published to channels matching the glob patterns.');
+export const PUNSUBSCRIBE = subscription('punsubscribe', true, true, 'Stops listening to the patterns (all, without arguments).');
 
 export const PUBLISH = command(
   'publish',
