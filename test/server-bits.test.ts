@@ -1,20 +1,16 @@
 // GETBIT, SETBIT, BITCOUNT, BITPOS and BITOP on `xrpkv serve`, through
 // ioredis, with redis-server 7.0's answers (test/server-differential.test.ts
 // compares them at random; these are the cases worth naming).
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server/server.js';
-import { useTestServer } from './server-fixtures.js';
+import { ioredisClient, useTestServer } from './server-fixtures.js';
 
 let server: RunningServer;
 const clients: Redis[] = [];
 useTestServer('bits.xrpkv', (s) => (server = s), clients);
 
-function connect(): Redis {
-  const c = new Redis({ port: server.port, host: '127.0.0.1', maxRetriesPerRequest: 0 });
-  clients.push(c);
-  return c;
-}
+const connect = () => ioredisClient(server.port, clients);
 
 describe('bits of strings', () => {
   it('SETBIT grows the string with zero bytes, keeps its deadline and answers the bit before; GETBIT reads past the end as 0', async () => {

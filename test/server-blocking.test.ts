@@ -7,7 +7,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server/server.js';
-import { startTestServer } from './server-fixtures.js';
+import { ioredisClient, startTestServer } from './server-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
 const tmp = tempDir();
@@ -23,12 +23,7 @@ afterAll(async () => {
   tmp.remove();
 });
 
-function connect(): Redis {
-  const c = new Redis({ port: server.port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null });
-  c.on('error', () => {});
-  clients.push(c);
-  return c;
-}
+const connect = () => ioredisClient(server.port, clients);
 
 /** Resolves once `n` clients are blocked. */
 async function blockedClients(n: number): Promise<void> {

@@ -6,9 +6,17 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { resolveConfig, type ServerConfig } from '../src/server/config.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { ROOT, tempDir } from './xrp-fixtures.js';
+
+/** An ioredis client of the server on `port` that fails at once rather than reconnecting, kept in `clients` (the file drops them after its tests). */
+export function ioredisClient(port: number, clients: Redis[], name?: string): Redis {
+  const c = new Redis({ port, host: '127.0.0.1', connectionName: name, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  c.on('error', () => {});
+  clients.push(c);
+  return c;
+}
 
 /** A server in this process on a free loopback port, on `dir`/`name`. */
 export function startTestServer(dir: string, name: string, settings: Record<string, string> = {}): Promise<RunningServer> {

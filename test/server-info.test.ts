@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server/server.js';
 import { VERSION } from '../src/version.js';
-import { startTestServer } from './server-fixtures.js';
+import { ioredisClient, startTestServer } from './server-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
 const tmp = tempDir();
@@ -22,12 +22,7 @@ afterAll(async () => {
   tmp.remove();
 });
 
-function connect(name?: string): Redis {
-  const c = new Redis({ port: server.port, host: '127.0.0.1', connectionName: name, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  c.on('error', () => {});
-  clients.push(c);
-  return c;
-}
+const connect = (name?: string) => ioredisClient(server.port, clients, name);
 
 /** INFO's fields as an object. */
 function fields(text: string): Record<string, string> {

@@ -5,22 +5,17 @@
 // commands Redis allows there; a connection that goes drops its
 // subscriptions.
 import net from 'node:net';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server/server.js';
-import { exchange, resp, useTestServer } from './server-fixtures.js';
+import { exchange, ioredisClient, resp, useTestServer } from './server-fixtures.js';
 
 let server: RunningServer;
 const clients: Redis[] = [];
 useTestServer('pubsub.xrpkv', (s) => (server = s), clients);
 
-function connect(): Redis {
-  const c = new Redis({ port: server.port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null });
-  c.on('error', () => {});
-  clients.push(c);
-  return c;
-}
+const connect = () => ioredisClient(server.port, clients);
 
 /** Resolves once `got` has `n` entries. */
 async function until(got: unknown[], n: number): Promise<void> {

@@ -4,20 +4,16 @@
 // `xrpkv serve`, through ioredis, with
 // Redis 7.0's answers and errors (test/server-differential.test.ts compares
 // them with redis-server at random; these are the cases worth naming).
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server/server.js';
-import { useTestServer } from './server-fixtures.js';
+import { ioredisClient, useTestServer } from './server-fixtures.js';
 
 let server: RunningServer;
 const clients: Redis[] = [];
 useTestServer('ranges.xrpkv', (s) => (server = s), clients);
 
-function connect(): Redis {
-  const c = new Redis({ port: server.port, host: '127.0.0.1', maxRetriesPerRequest: 0 });
-  clients.push(c);
-  return c;
-}
+const connect = () => ioredisClient(server.port, clients);
 
 describe('LPOS', () => {
   it('finds matches from either end, from the r-th, as many as asked, among the first MAXLEN', async () => {
