@@ -19,11 +19,11 @@
 // Keys that expire are given deadlines far ahead, or already past, so that
 // which keys exist never depends on when a command arrives; a short phase
 // at the end lets keys expire for real and compares what is left.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer, type Socket } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server/server.js';
-import { startTestServer } from './server-fixtures.js';
+import { startRedisServer, startTestServer } from './server-fixtures.js';
 import { seedsFrom } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
@@ -294,26 +294,8 @@ let redisPort: number;
 let server: RunningServer;
 const tmp = tempDir();
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 beforeAll(async () => {
-  redisPort = await freePort();
-  redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    redis.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('Ready to accept connections')) resolve();
-    });
-    redis.on('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out}`)));
-  });
+  ({ process: redis, port: redisPort } = await startRedisServer());
   server = await startTestServer(tmp.dir, 'differential.xrpkv');
 });
 

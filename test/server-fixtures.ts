@@ -2,13 +2,38 @@
 // (`node dist/cli/main.js serve`), redis-cli runs, and raw socket exchanges.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { resolveConfig, type ServerConfig } from '../src/server/config.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { ROOT, tempDir } from './xrp-fixtures.js';
+
+/** A free loopback TCP port (bound, then released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Debian's redis-server without persistence on a free loopback port, once it accepts connections (the tests that compare with it kill it after). */
+export async function startRedisServer(): Promise<{ process: ChildProcess; port: number }> {
+  const port = await freePort();
+  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    redis.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('Ready to accept connections')) resolve();
+    });
+    redis.on('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out}`)));
+  });
+  return { process: redis, port };
+}
 
 /** An ioredis client of the server on `port` that fails at once rather than reconnecting, kept in `clients` (the file drops them after its tests). */
 export function ioredisClient(port: number, clients: Redis[], name?: string): Redis {
