@@ -19,6 +19,7 @@ const FLAGS: [flag: string, help: string][] = [
   ['--max-bulk-len <size>', 'longest bulk string a client may send, e.g. 64kb, 512mb (default 512mb)'],
   ['--max-array-len <n>', 'most arguments in one command (default 1048576)'],
   ['--max-inline-len <size>', 'longest inline command line (default 64kb)'],
+  ['--busy-reply-threshold <ms>', 'how long a Lua script may run before it is stopped, none of its writes kept (default 5000)'],
   ['--client-output-buffer-limit <limit>', "what one client's unsent replies may cost: 'normal <hard> <soft> <soft-seconds>' (default 'normal 1gb 8mb 60')"],
   ['--config <file>', 'a config file: `name value` lines with the names of these flags'],
 ];

@@ -2,6 +2,7 @@
 // publishes through COMMAND / COMMAND DOCS (arity, flags, key positions,
 // group, summary), which redis-cli and client libraries read.
 import type { PubSub, Subscriber } from './pubsub.js';
+import type { Scripts } from './scripts.js';
 import { KeyTooLargeError, StoreError, WriteFailedError } from '../errors.js';
 import type { ServerConfig } from './config.js';
 import type { Data } from './data.js';
@@ -63,6 +64,8 @@ export interface ServerState {
   readonly stats: ServerStats;
   /** Pub/Sub's subscriptions (pubsub.ts). */
   readonly pubsub: PubSub;
+  /** The Lua script cache and its Lua state (scripts.ts). */
+  readonly scripts: Scripts;
   /** Starts the server's orderly stop (server.ts `close`), logging `reason`: SHUTDOWN, and `xrpkv serve` on SIGTERM. */
   shutdown(reason: string): void;
 }

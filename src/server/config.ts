@@ -34,6 +34,8 @@ export interface ServerConfig {
   maxInlineLen: number;
   /** What one client's unsent replies may cost (session.ts); CONFIG SET changes it while the server runs. */
   clientOutputBufferLimit: OutputBufferLimit;
+  /** How long a Lua script may run (ms) before it is stopped with none of its writes kept (scripts.ts). */
+  busyReplyThreshold: number;
 }
 
 /**
@@ -106,6 +108,7 @@ const SETTINGS: Record<keyof ServerConfig, Setting> = {
     show: showOutputBufferLimit,
     words: true,
   },
+  busyReplyThreshold: { name: 'busy-reply-threshold', parse: positive, fallback: 5_000 },
 };
 
 /** The names a config file, `CONFIG GET` and the flags (`--name`) use. */

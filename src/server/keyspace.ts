@@ -93,6 +93,8 @@ export class Keyspace implements DataHooks {
   expiredKeys = 0;
   /** Keys named by transactions in flight, with how many: a plain SET of one of them cannot be a blind put. */
   private readonly inFlightKeys = new Map<string, number>();
+  /** Scripts issued whose commits have not settled: they may write any key (`writingScript`). */
+  private scriptsInFlight = 0;
   readonly sweep: Sweep;
   /** The turn's group of data-type writes (write-group.ts), until it runs or another write is issued. */
   private openGroup: WriteGroup | undefined;
@@ -154,6 +156,7 @@ export class Keyspace implements DataHooks {
   /** Whether SET `key` may be a blind put of its raw record (see the top of this file). */
   plainPut(key: Buffer): boolean {
     if (isReserved(key)) return false;
+    if (this.scriptsInFlight > 0) return false;
     if (this.inFlightKeys.size > 0 && this.inFlightKeys.has(key.toString('latin1'))) return false;
     // A key too long for a metadata record has none (data.ts); the put itself refuses one too long for any record.
     return this.counters.metas === 0 || key.length + 2 > this.maxKeyLength || !this.db.has(metaKey(key));
@@ -311,6 +314,19 @@ export class Keyspace implements DataHooks {
   /** A read command's data: the last published commit. */
   reading(ctx: Context): DataContext {
     return { ...ctx, proto: ctx.client.proto, data: new Data(new PublishedView(this.db, Date.now()), this) };
+  }
+
+  /**
+   * `writingAlone` for a Lua script, which may write keys it did not
+   * declare: until its commit settles no SET is a blind put of its raw
+   * record (`plainPut`), whatever its key.
+   */
+  writingScript(ctx: Context, fn: (cmd: DataContext) => Reply, keys: readonly Buffer[]): Promise<Reply> {
+    this.scriptsInFlight++;
+    const done = this.writingAlone(ctx, fn, keys);
+    const settled = () => void this.scriptsInFlight--;
+    done.then(settled, settled);
+    return done;
   }
 
   /** Stops reopening the store and sweeping (the server is closing); resolves once neither runs. */

@@ -9,6 +9,7 @@ import type { ServerState } from './command-spec.js';
 import { FlushQueue } from './flush-queue.js';
 import { Keyspace } from './keyspace.js';
 import { PubSub } from './pubsub.js';
+import { Scripts } from './scripts.js';
 import { upgradeLayout } from './layout-upgrade.js';
 import { Session } from './session.js';
 import { ServerStats } from './stats.js';
@@ -42,6 +43,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     throw e;
   });
   if (moved > 0) console.error(`xrpkv serve: ${config.db}: moved ${moved} string keys starting with byte 0xff to their escaped records (docs/SERVER.md, "Data layout")`);
+  const scripts = await Scripts.create().catch(async (e) => {
+    await db.close();
+    throw e;
+  });
   const sessions = new Set<Session>();
   /** Refused connections whose peer has not closed yet: server.close() waits for them too. */
   const refused = new Set<Socket>();
@@ -56,6 +61,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     outputLimitDisconnections: 0,
     stats: new ServerStats(() => state.commandsProcessed),
     pubsub: new PubSub(),
+    scripts,
     shutdown: (reason) => {
       if (closing) return;
       console.log(`xrpkv serve: ${reason}: finishing in-flight commands, then closing ${config.db}`);

@@ -1,0 +1,93 @@
+// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT (scripts.ts runs a script,
+// lua-vm.ts is the Lua). A script that may write runs in a store transaction
+// of its own, issued in order with the connection's other writes, and
+// answers once that is durable; a read-only one reads the last published
+// commit, as a read command does.
+import { ReplyError, command, int64, keysAfterCount, word, type CommandSpec, type Context } from './command-spec.js';
+import { OK, array, bulk, integer, type Reply } from './resp-writer.js';
+
+/** EVAL's and EVALSHA's arguments after the script: numkeys, KEYS, ARGV, with Redis's errors. */
+function keysAndArgs(args: Buffer[]): { keys: Buffer[]; argv: Buffer[] } {
+  const n = int64(args[2]!);
+  if (n < 0n) throw new ReplyError("ERR Number of keys can't be negative");
+  if (n > BigInt(args.length - 3)) throw new ReplyError("ERR Number of keys can't be greater than number of args");
+  return { keys: args.slice(3, 3 + Number(n)), argv: args.slice(3 + Number(n)) };
+}
+
+/** Runs script `sha` (cached) for `ctx`: in a transaction, or on the published data when read-only. */
+function runScript(ctx: Context, sha: string, args: Buffer[], readOnly: boolean): Reply | Promise<Reply> {
+  const { keys, argv } = keysAndArgs(args);
+  const scripts = ctx.server.scripts;
+  if (readOnly || scripts.noWrites(sha)) return scripts.run(ctx.keyspace.reading(ctx), sha, keys, argv, true);
+  return ctx.keyspace.writingScript(ctx, (cmd) => scripts.run(cmd, sha, keys, argv, false), keys);
+}
+
+/** EVAL (`bySha` false) or EVALSHA, and their read-only forms. */
+function evalCommand(name: string, bySha: boolean, readOnly: boolean): CommandSpec {
+  return command(
+    name,
+    {
+      arity: -3,
+      flags: readOnly ? ['readonly', 'noscript', 'stale', 'no_mandatory_keys'] : ['noscript', 'stale', 'skip_monitor', 'may_replicate', 'no_mandatory_keys'],
+      keysOf: (args) => keysAfterCount(args, 2),
+      group: 'scripting',
+      summary: `Runs a ${bySha ? 'cached Lua script, by its SHA-1' : 'Lua script'}${readOnly ? ', that only reads.' : ', in one transaction; answers once its writes are durable.'}`,
+      since: readOnly ? '7.0.0' : '2.6.0',
+      access: readOnly ? 'read' : 'write',
+    },
+    (ctx, args) => {
+      keysAndArgs(args);
+      const scripts = ctx.server.scripts;
+      if (!bySha) return runScript(ctx, scripts.add(args[1]!, false), args, readOnly);
+      const sha = args[1]!.toString('latin1').toLowerCase();
+      if (!scripts.has(sha)) throw new ReplyError('NOSCRIPT No matching script. Please use EVAL.');
+      return runScript(ctx, sha, args, readOnly);
+    },
+  );
+}
+
+export const SCRIPT = command(
+  'script',
+  { arity: -2, flags: ['noscript'], group: 'scripting', summary: 'SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP: the cache of Lua scripts.', since: '2.6.0' },
+  ({ server }, args) => {
+    const scripts = server.scripts;
+    const sub = word(args[1]);
+    const wrong = () => new ReplyError(`ERR unknown subcommand or wrong number of arguments for '${args[1]!.toString('utf8')}'. Try SCRIPT HELP.`);
+    switch (sub) {
+      case 'load':
+        if (args.length !== 3) throw wrong();
+        return bulk(scripts.add(args[2]!, true));
+      case 'exists':
+        if (args.length < 3) throw wrong();
+        return array(args.slice(2).map((sha) => integer(scripts.has(sha.toString('latin1')) ? 1 : 0)));
+      case 'flush': {
+        const mode = word(args[2]);
+        if (args.length > 3 || (args.length === 3 && mode !== 'async' && mode !== 'sync')) throw new ReplyError('ERR SCRIPT FLUSH only support SYNC|ASYNC option');
+        scripts.flush();
+        return OK;
+      }
+      case 'kill':
+        if (args.length !== 2) throw wrong();
+        // A script runs to its end (or busy-reply-threshold) before the server reads another command.
+        throw new ReplyError('NOTBUSY No scripts in execution right now.');
+      case 'help':
+        return array(
+          [
+            'SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+            'EXISTS <sha1> [<sha1> ...]',
+            '    Return information about the existence of the scripts in the script cache.',
+            'FLUSH [ASYNC|SYNC]',
+            '    Flush the Lua scripts cache.',
+            'KILL',
+            '    Kill the currently executing Lua script (never busy on xrpkv: a script stops at busy-reply-threshold).',
+            'LOAD <script>',
+            '    Load a script into the scripts cache without executing it.',
+          ].map((s) => `+${s}\r\n`),
+        );
+      default:
+        throw wrong();
+    }
+  },
+);
+
+export const SCRIPTING_COMMANDS = [evalCommand('eval', false, false), evalCommand('evalsha', true, false), evalCommand('eval_ro', false, true), evalCommand('evalsha_ro', true, true), SCRIPT];

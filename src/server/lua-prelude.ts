@@ -1,0 +1,142 @@
+// The Lua that makes a fresh Lua 5.4 state into the sandbox Redis scripts
+// expect (lua-vm.ts runs it once per state, with every standard library
+// open). It is called with the host's functions and returns what the host
+// keeps in the registry: { msgh = the message handler, killed = the
+// sentinel a stopped script is raised with }.
+//
+// What must hold:
+// - a script reaches only the base functions Redis 7.0 gives scripts, and
+//   string, table, math, bit and redis: no os, io, package, require, load
+//   of binary chunks, debug, coroutine or print (nothing outside the VM);
+// - globals and those libraries are read-only, as in Redis 7: a script can
+//   leave nothing behind for the next one (KEYS and ARGV are set by the host
+//   with rawset before each run);
+// - pcall and xpcall cannot catch `killed`: a script stopped for running too
+//   long stops, whatever it catches;
+// - the message handler turns any error into { err = reply text, line =
+//   the script's line where it was raised }; the host appends Redis's
+//   " script: <sha>, on @user_script:<line>." suffix.
+export const PRELUDE = String.raw`
+local call, pcall_command, sha1hex, log = ...
+local getinfo = debug.getinfo
+local pcall0, xpcall0, error0, load0, rawset0, setmetatable0, tostring0, type0 = pcall, xpcall, error, load, rawset, setmetatable, tostring, type
+local killed = {}
+
+local function rethrow(ok, ...)
+  if not ok and (...) == killed then error0(killed, 0) end
+  return ok, ...
+end
+pcall = function(f, ...) return rethrow(pcall0(f, ...)) end
+xpcall = function(f, handler, ...)
+  return rethrow(xpcall0(f, function(e) if e == killed then return e end return handler(e) end, ...))
+end
+unpack = table.unpack
+loadstring = function(s, name) return load0(s, name, 't') end
+
+-- LuaBitOp, as Redis has it: operands and results are signed 32-bit integers.
+local function tobit(x)
+  x = math.floor(x) % 4294967296
+  if x >= 2147483648 then x = x - 4294967296 end
+  return math.tointeger(x)
+end
+local function fold(op)
+  return function(x, ...)
+    local r = tobit(x)
+    for i = 1, select('#', ...) do r = tobit(op(r, tobit((select(i, ...))))) end
+    return r
+  end
+end
+bit = {
+  tobit = tobit,
+  bnot = function(x) return tobit(~tobit(x)) end,
+  band = fold(function(a, b) return a & b end),
+  bor = fold(function(a, b) return a | b end),
+  bxor = fold(function(a, b) return a ~ b end),
+  lshift = function(x, n) return tobit(tobit(x) << (tobit(n) & 31)) end,
+  rshift = function(x, n) return tobit((tobit(x) & 0xffffffff) >> (tobit(n) & 31)) end,
+  arshift = function(x, n) return tobit(tobit(x) >> (tobit(n) & 31) | (tobit(x) < 0 and ~(0xffffffff >> (tobit(n) & 31)) or 0)) end,
+  rol = function(x, n) local u, k = tobit(x) & 0xffffffff, tobit(n) & 31 return tobit((u << k) | (u >> (32 - k))) end,
+  ror = function(x, n) local u, k = tobit(x) & 0xffffffff, tobit(n) & 31 return tobit((u >> k) | (u << (32 - k))) end,
+  bswap = function(x)
+    local u = tobit(x) & 0xffffffff
+    return tobit(((u & 0xff) << 24) | ((u & 0xff00) << 8) | ((u >> 8) & 0xff00) | (u >> 24))
+  end,
+  tohex = function(x, n)
+    n = n or 8
+    local upper = n < 0
+    if upper then n = -n end
+    local s = string.format(upper and '%08X' or '%08x', tobit(x) & 0xffffffff)
+    return s:sub(-n)
+  end,
+}
+
+redis = {
+  call = call,
+  pcall = pcall_command,
+  sha1hex = sha1hex,
+  log = log,
+  -- "-CODE text" or "CODE text" keep their code; a message of one word gets ERR (Redis 7.0's rule).
+  error_reply = function(msg)
+    if type0(msg) ~= 'string' then error0('wrong number or type of arguments', 2) end
+    if msg:sub(1, 1) == '-' then msg = msg:sub(2) end
+    local space = msg:find(' ', 1, true)
+    local code, text = 'ERR', msg
+    if space then code, text = msg:sub(1, space - 1), msg:sub(space + 1) end
+    return { err = code .. ' ' .. text:gsub('[\r\n]+$', '') }
+  end,
+  status_reply = function(msg)
+    if type0(msg) ~= 'string' then error0('wrong number or type of arguments', 2) end
+    return { ok = msg }
+  end,
+  setresp = function(v)
+    if v ~= 2 then error0('xrpkv runs scripts with RESP2 replies only', 2) end
+  end,
+  set_repl = function() end,
+  replicate_commands = function() return true end,
+  breakpoint = function() return false end,
+  debug = function() end,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REPL_NONE = 0, REPL_AOF = 1, REPL_SLAVE = 2, REPL_REPLICA = 2, REPL_ALL = 3,
+}
+
+os, io, package, require, dofile, loadfile, load, debug, coroutine, print, utf8, warn = nil
+
+-- Read-only libraries: a proxy each, so that no script changes what the next one runs.
+local function readonly(name)
+  return function() error0('Attempt to modify a readonly table', 2) end
+end
+local protected = {}
+for _, name in ipairs({ 'string', 'table', 'math', 'bit', 'redis' }) do
+  local proxy = setmetatable0({}, { __index = _G[name], __newindex = readonly(name), __metatable = false })
+  protected[proxy] = true
+  protected[_G[name]] = true
+  rawset0(_G, name, proxy)
+end
+getmetatable('').__metatable = false
+rawset = function(t, k, v)
+  if t == _G or protected[t] then error0('Attempt to modify a readonly table', 2) end
+  return rawset0(t, k, v)
+end
+setmetatable0(_G, {
+  __index = function(_, k) error0("Script attempted to access nonexistent global variable '" .. tostring0(k) .. "'", 2) end,
+  __newindex = function() error0('Attempt to modify a readonly table', 2) end,
+  __metatable = false,
+})
+
+local function msgh(e)
+  local line = -1
+  for level = 2, 64 do
+    local info = getinfo(level, 'Sl')
+    if info == nil then break end
+    if info.source == '@user_script' and info.currentline >= 0 then
+      line = info.currentline
+      break
+    end
+  end
+  if e == killed then return e end
+  if type0(e) == 'table' and type0(e.err) == 'string' then return { err = e.err, line = line } end
+  return { err = 'ERR ' .. tostring0(e), line = line }
+end
+
+return { msgh = msgh, killed = killed }
+`;
