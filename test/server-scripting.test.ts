@@ -103,6 +103,23 @@ const SAME: (string | number)[][] = [
   ['return bit.rol(1, 33) .. bit.ror(1, 1) .. bit.bswap(0x12345678)', 0],
   ["return redis.sha1hex('')", 0],
   ["return tonumber('0x10')", 0],
+  ["return rawset(_G, 'y', 1)", 0],
+  ["return cjson.encode({1, 2, 'a/b', true, false, {a = {1, 2}}, {}})", 0],
+  ["return cjson.encode('x\\n\"y\\1') .. cjson.encode(1.5) .. cjson.encode(3) .. cjson.encode(-0.1) .. cjson.encode({[1] = 1, [3] = 3})", 0],
+  ['return cjson.encode({[1] = 1, [30] = 3})', 0],
+  ['return cjson.encode(0/0)', 0],
+  ['return cjson.encode({[true] = 1})', 0],
+  ['return cjson.encode(function() end)', 0],
+  ["return cjson.decode('[1, 2.5, \"a\\\\u00e9\\\\ud83d\\\\ude00\", true, null, {\"k\": [false]}]')[3]", 0],
+  ["return cjson.decode('{\"a\": {\"b\": [10, 20]}}').a.b[2] .. #cjson.decode('[1, null, 3]')", 0],
+  ["return cjson.encode(cjson.decode('[1, null, {\"n\": null}, [[]], -1.5e2, \"\\\\t\\\\/\"]'))", 0],
+  ["return type(cjson.decode('null')) .. tostring(cjson.decode('null') == cjson.null)", 0],
+  ["return cjson.decode('[1, 2')", 0],
+  ["return cjson.decode('{\"a\" 1}')", 0],
+  ["return cjson.decode('[1] x')", 0],
+  ["return cjson.decode('nul')", 0],
+  ['return cjson.decode(5)', 0],
+  ['cjson.x = 1', 0],
   ['return os', 0],
   ['return io', 0],
   ['return pcall(function() error(\'in\') end)', 0],
@@ -133,7 +150,7 @@ describe('EVAL', () => {
     expect(await reply(c, ['return tostring(9007199254740993)', 0])).toBe('9007199254740993');
     // Lua's compile errors in its own words: the prefix is Redis's.
     expect(await reply(c, ['return 1 +', 0])).toBe('error: ERR Error compiling script (new function): user_script:1: unexpected symbol near <eof>');
-    expect(await reply(c, ['return redis.setresp(3)', 0])).toMatch(/^error: ERR xrpkv runs scripts with RESP2 replies only/);
+    expect(await reply(c, ['return redis.setresp(3)', 0])).toBe('error: ERR user_script:1: xrpkv runs scripts with RESP2 replies only script: SHA, on @user_script:1.');
   });
 
   it('keeps values byte for byte both ways, and 64-bit integers exact', async () => {
@@ -187,6 +204,33 @@ describe('EVALSHA and SCRIPT', () => {
     await expect(c.eval('#!lua flags=bogus\nreturn 1', 0)).rejects.toThrow(/Unexpected flag in script shebang: bogus/);
     expect(await c.get('sc:ro')).toBe('v');
     await c.del('sc:ro');
+  });
+});
+
+describe('EVAL inside MULTI', () => {
+  it('runs in EXEC\'s transaction, in order with the other queued commands, and INFO counts the cached scripts', async () => {
+    const c = connect();
+    await c.script('FLUSH');
+    const out = await c
+      .multi()
+      .set('sc:m', '1')
+      .eval("return redis.call('incr', KEYS[1])", 1, 'sc:m')
+      .evalsha('0'.repeat(40), 0)
+      .eval("redis.call('hset', 'sc:mh', 'f', 'v') return redis.call('hlen', 'sc:mh')", 0)
+      .get('sc:m')
+      .exec();
+    expect(out!.map(([e, v]) => (e ? `error: ${e.message}` : v))).toEqual([
+      'OK',
+      2,
+      'error: NOSCRIPT No matching script. Please use EVAL.',
+      1,
+      '2',
+    ]);
+    // The undeclared key written inside EXEC is a hash, with no string record beside it.
+    expect(await c.type('sc:mh')).toBe('hash');
+    expect(await c.info('memory')).toMatch(/number_of_cached_scripts:2\r\n/);
+    expect(Number((await c.info('memory')).match(/used_memory_lua:(\d+)/)![1])).toBeGreaterThan(0);
+    await c.del('sc:m', 'sc:mh');
   });
 });
 
@@ -247,6 +291,12 @@ describe('A script', () => {
     await expect(c.eval('getmetatable("").__index.upper = nil', 0)).rejects.toThrow(/attempt to index a boolean value/);
     expect(await c.eval("return string.upper('ok')", 0)).toBe('OK');
     await expect(c.eval('return leak', 0)).rejects.toThrow(/nonexistent global variable 'leak'/);
+    // A finalizer would run during some later script, or none.
+    await expect(c.eval("setmetatable({}, { __gc = function() redis.call('set', 'sc:gc', '1') end })", 0)).rejects.toThrow(/__gc metamethods are not allowed/);
+    // Recursion ends in Lua's own error, not the process's stack.
+    await expect(c.eval('local function f(n) return 1 + f(n + 1) end return f(1)', 0)).rejects.toThrow(/stack overflow/);
+    await expect(c.eval("return string.rep('x', 2^40)", 0)).rejects.toThrow(/resulting string too large|not enough memory/);
+    expect(await c.exists('sc:gc')).toBe(0);
   });
 
   it('declared no key yet wrote one: a plain SET after it still lands on the right record', async () => {

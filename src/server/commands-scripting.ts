@@ -1,9 +1,9 @@
 // EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT (scripts.ts runs a script,
 // lua-vm.ts is the Lua). A script that may write runs in a store transaction
-// of its own, issued in order with the connection's other writes, and
-// answers once that is durable; a read-only one reads the last published
-// commit, as a read command does.
-import { ReplyError, command, int64, keysAfterCount, word, type CommandSpec, type Context } from './command-spec.js';
+// of its own (or EXEC's), issued in order with the connection's other
+// writes, and answers once that is durable; a read-only one reads the last
+// published commit, as a read command does.
+import { ReplyError, command, int64, keysAfterCount, word, type CommandSpec, type Context, type DataContext } from './command-spec.js';
 import { OK, array, bulk, integer, type Reply } from './resp-writer.js';
 
 /** EVAL's and EVALSHA's arguments after the script: numkeys, KEYS, ARGV, with Redis's errors. */
@@ -14,17 +14,27 @@ function keysAndArgs(args: Buffer[]): { keys: Buffer[]; argv: Buffer[] } {
   return { keys: args.slice(3, 3 + Number(n)), argv: args.slice(3 + Number(n)) };
 }
 
-/** Runs script `sha` (cached) for `ctx`: in a transaction, or on the published data when read-only. */
-function runScript(ctx: Context, sha: string, args: Buffer[], readOnly: boolean): Reply | Promise<Reply> {
-  const { keys, argv } = keysAndArgs(args);
-  const scripts = ctx.server.scripts;
-  if (readOnly || scripts.noWrites(sha)) return scripts.run(ctx.keyspace.reading(ctx), sha, keys, argv, true);
-  return ctx.keyspace.writingScript(ctx, (cmd) => scripts.run(cmd, sha, keys, argv, false), keys);
-}
-
-/** EVAL (`bySha` false) or EVALSHA, and their read-only forms. */
+/**
+ * EVAL (`bySha` false) or EVALSHA, and their read-only forms. `data` runs
+ * the script on a transaction's data (inside EXEC, as Redis allows); `run`
+ * checks the script first (NOSCRIPT, a compile error), then runs it in a
+ * transaction of its own, or on the published data when it only reads.
+ */
 function evalCommand(name: string, bySha: boolean, readOnly: boolean): CommandSpec {
-  return command(
+  /** The script's sha, compiled and cached (EVAL) or known (EVALSHA). */
+  const scriptOf = (ctx: Context, args: Buffer[]): string => {
+    keysAndArgs(args);
+    const scripts = ctx.server.scripts;
+    if (!bySha) return scripts.add(args[1]!, false);
+    const sha = args[1]!.toString('latin1').toLowerCase();
+    if (!scripts.has(sha)) throw new ReplyError('NOSCRIPT No matching script. Please use EVAL.');
+    return sha;
+  };
+  const data = (cmd: DataContext, args: Buffer[], sha = scriptOf(cmd, args)): Reply => {
+    const { keys, argv } = keysAndArgs(args);
+    return cmd.server.scripts.run(cmd, sha, keys, argv, readOnly || cmd.server.scripts.noWrites(sha));
+  };
+  const spec = command(
     name,
     {
       arity: -3,
@@ -36,14 +46,12 @@ function evalCommand(name: string, bySha: boolean, readOnly: boolean): CommandSp
       access: readOnly ? 'read' : 'write',
     },
     (ctx, args) => {
-      keysAndArgs(args);
-      const scripts = ctx.server.scripts;
-      if (!bySha) return runScript(ctx, scripts.add(args[1]!, false), args, readOnly);
-      const sha = args[1]!.toString('latin1').toLowerCase();
-      if (!scripts.has(sha)) throw new ReplyError('NOSCRIPT No matching script. Please use EVAL.');
-      return runScript(ctx, sha, args, readOnly);
+      const sha = scriptOf(ctx, args);
+      if (readOnly || ctx.server.scripts.noWrites(sha)) return data(ctx.keyspace.reading(ctx), args, sha);
+      return ctx.keyspace.writingScript(ctx, (cmd) => data(cmd, args, sha), keysAndArgs(args).keys);
     },
   );
+  return { ...spec, data };
 }
 
 export const SCRIPT = command(

@@ -44,7 +44,9 @@ export const EXEC = command(
       keyspace.watches.unwatchAll(state);
       throw new ReplyError('EXECABORT Transaction discarded because of previous errors.');
     }
-    return keyspace.writingAlone(ctx, (cmd) => {
+    // A script may write keys it did not declare (keyspace.ts `writingScript`).
+    const run = queue.some(({ spec }) => spec.group === 'scripting') ? keyspace.writingScript : keyspace.writingAlone;
+    return run.call(keyspace, ctx, (cmd) => {
       // Here, in commit order: every change ordered before this transaction has told WATCH by now.
       const changed = state.dirty || expiredSince(state, cmd.data.now);
       keyspace.watches.unwatchAll(state);

@@ -96,6 +96,10 @@ function sections(server: ServerState, keyspace: Keyspace): Section[] {
         ['used_memory_rss_human', human(memory.rss)],
         ['used_memory_peak', peakMemory],
         ['used_memory_peak_human', human(peakMemory)],
+        // What Lua has allocated (lua-vm.ts caps it), and the scripts cached.
+        ['used_memory_lua', server.scripts.memoryUsed],
+        ['used_memory_lua_human', human(server.scripts.memoryUsed)],
+        ['number_of_cached_scripts', server.scripts.size],
         ['maxmemory', 0],
         ['maxmemory_human', '0B'],
         ['maxmemory_policy', 'noeviction'],

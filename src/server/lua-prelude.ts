@@ -6,7 +6,8 @@
 //
 // What must hold:
 // - a script reaches only the base functions Redis 7.0 gives scripts, and
-//   string, table, math, bit and redis: no os, io, package, require, load
+//   string, table, math, bit, cjson (lua-cjson.ts) and redis: no os, io,
+//   package, require, load
 //   of binary chunks, debug, coroutine or print (nothing outside the VM);
 // - globals and those libraries are read-only, as in Redis 7: a script can
 //   leave nothing behind for the next one (KEYS and ARGV are set by the host
@@ -17,7 +18,7 @@
 //   the script's line where it was raised }; the host appends Redis's
 //   " script: <sha>, on @user_script:<line>." suffix.
 export const PRELUDE = String.raw`
-local call, pcall_command, sha1hex, log = ...
+local call, pcall_command, sha1hex, log, wrap = ...
 local getinfo = debug.getinfo
 local pcall0, xpcall0, error0, load0, rawset0, setmetatable0, tostring0, type0 = pcall, xpcall, error, load, rawset, setmetatable, tostring, type
 local killed = {}
@@ -31,6 +32,12 @@ xpcall = function(f, handler, ...)
   return rethrow(xpcall0(f, function(e) if e == killed then return e end return handler(e) end, ...))
 end
 unpack = table.unpack
+-- Lua 5.4 runs a table's __gc whenever the collector gets to it, during a
+-- later script or none (Redis's 5.1 has no finalizers for tables): refused.
+setmetatable = function(t, mt)
+  if type0(mt) == 'table' and rawget(mt, '__gc') ~= nil then error0('__gc metamethods are not allowed in scripts', 2) end
+  return setmetatable0(t, mt)
+end
 loadstring = function(s, name) return load0(s, name, 't') end
 
 -- LuaBitOp, as Redis has it: operands and results are signed 32-bit integers.
@@ -77,7 +84,7 @@ redis = {
   log = log,
   -- "-CODE text" or "CODE text" keep their code; a message of one word gets ERR (Redis 7.0's rule).
   error_reply = function(msg)
-    if type0(msg) ~= 'string' then error0('wrong number or type of arguments', 2) end
+    if type0(msg) ~= 'string' then error0('wrong number or type of arguments', 0) end
     if msg:sub(1, 1) == '-' then msg = msg:sub(2) end
     local space = msg:find(' ', 1, true)
     local code, text = 'ERR', msg
@@ -85,11 +92,11 @@ redis = {
     return { err = code .. ' ' .. text:gsub('[\r\n]+$', '') }
   end,
   status_reply = function(msg)
-    if type0(msg) ~= 'string' then error0('wrong number or type of arguments', 2) end
+    if type0(msg) ~= 'string' then error0('wrong number or type of arguments', 0) end
     return { ok = msg }
   end,
   setresp = function(v)
-    if v ~= 2 then error0('xrpkv runs scripts with RESP2 replies only', 2) end
+    if v ~= 2 then error0('xrpkv runs scripts with RESP2 replies only', 0) end
   end,
   set_repl = function() end,
   replicate_commands = function() return true end,
@@ -101,22 +108,31 @@ redis = {
 
 os, io, package, require, dofile, loadfile, load, debug, coroutine, print, utf8, warn = nil
 
+-- The library functions written in Lua err as C functions do (lua-vm.ts's trampoline).
+loadstring = wrap(loadstring)
+for _, lib in ipairs({ bit, redis, cjson }) do
+  for name, f in pairs(lib) do
+    if type0(f) == 'function' and f ~= call and f ~= pcall_command and f ~= sha1hex and f ~= log then lib[name] = wrap(f) end
+  end
+end
+
 -- Read-only libraries: a proxy each, so that no script changes what the next one runs.
 local function readonly(name)
   return function() error0('Attempt to modify a readonly table', 2) end
 end
 local protected = {}
-for _, name in ipairs({ 'string', 'table', 'math', 'bit', 'redis' }) do
+for _, name in ipairs({ 'string', 'table', 'math', 'bit', 'redis', 'cjson' }) do
   local proxy = setmetatable0({}, { __index = _G[name], __newindex = readonly(name), __metatable = false })
   protected[proxy] = true
   protected[_G[name]] = true
   rawset0(_G, name, proxy)
 end
 getmetatable('').__metatable = false
-rawset = function(t, k, v)
-  if t == _G or protected[t] then error0('Attempt to modify a readonly table', 2) end
+rawset = wrap(function(t, k, v)
+  -- A table, as Redis's error has no position.
+  if t == _G or protected[t] then error0({ err = 'ERR Attempt to modify a readonly table' }) end
   return rawset0(t, k, v)
-end
+end)
 setmetatable0(_G, {
   __index = function(_, k) error0("Script attempted to access nonexistent global variable '" .. tostring0(k) .. "'", 2) end,
   __newindex = function() error0('Attempt to modify a readonly table', 2) end,

@@ -17,12 +17,15 @@
 //   other: the host's callback returns to Lua before it is raised.
 import { createHash } from 'node:crypto';
 import { LuaFactory, type LuaEngine } from 'wasmoon';
+import { CJSON } from './lua-cjson.js';
 import { PRELUDE } from './lua-prelude.js';
 
 /** Lua's type tags (lua.h). */
 const T = { nil: 0, boolean: 1, number: 3, string: 4, table: 5 } as const;
 const REGISTRY = -1001000; // LUA_REGISTRYINDEX for the default LUAI_MAXSTACK
 const LUA_RIDX_GLOBALS = 2n;
+const UPVALUE_1 = REGISTRY - 1;
+const LUA_MULTRET = -1;
 const MASK_COUNT = 1 << 3;
 const HOOK_EVERY = 100_000;
 /** Lua's own memory, at most (bytes). */
@@ -72,6 +75,9 @@ interface Raw {
   _lua_rawgeti(L: number, i: number, n: bigint): number;
   _lua_rawseti(L: number, i: number, n: bigint): void;
   _lua_rawset(L: number, i: number): void;
+  _lua_rotate(L: number, i: number, n: number): void;
+  _lua_concat(L: number, n: number): void;
+  _lua_pushlightuserdata(L: number, p: number): void;
   _lua_createtable(L: number, narr: number, nrec: number): void;
   _lua_pushnil(L: number): void;
   _lua_pushboolean(L: number, b: number): void;
@@ -117,9 +123,35 @@ export class LuaVm {
       this.host?.log(this.raw._lua_tonumberx(L, 1, 0), Buffer.concat(parts));
       return 0;
     });
+    // Runs its upvalue, a Lua function, and raises its string errors with the
+    // caller's position: Lua library functions (the prelude's, cjson's) then
+    // err as C ones do, and a script's `return f()` keeps the script's
+    // frame (Lua 5.4 makes no tail call into C), so its line is known.
+    const trampoline = fn((L) => {
+      const n = this.raw._lua_gettop(L);
+      this.raw._lua_pushvalue(L, UPVALUE_1);
+      this.raw._lua_rotate(L, 1, 1);
+      if (lua.lua_pcallk(L, n, LUA_MULTRET, 0, 0, null) === 0) return this.raw._lua_gettop(L);
+      if (this.raw._lua_type(L, -1) === T.string) {
+        lua.luaL_where(L, 1);
+        this.raw._lua_rotate(L, -2, 1);
+        this.raw._lua_concat(L, 2);
+      }
+      return this.raw._lua_error(L);
+    });
+    const wrap = fn((L) => {
+      this.raw._lua_settop(L, 1);
+      lua.lua_pushcclosure(L, trampoline, 1);
+      return 1;
+    });
+    this.raw._lua_pushlightuserdata(this.L, 0);
+    if (lua.luaL_loadstring(this.L, CJSON) !== 0) throw new Error(`the Lua cjson does not compile: ${lua.lua_tolstring(this.L, -1, null)}`);
+    this.raw._lua_rotate(this.L, 1, 1);
+    if (lua.lua_pcallk(this.L, 1, 1, 0, 0, null) !== 0) throw new Error(`the Lua cjson does not load: ${lua.lua_tolstring(this.L, -1, null)}`);
+    lua.lua_setglobal(this.L, 'cjson');
     if (lua.luaL_loadstring(this.L, PRELUDE) !== 0) throw new Error(`the Lua prelude does not compile: ${lua.lua_tolstring(this.L, -1, null)}`);
-    for (const f of [call, pcall, sha1hex, log]) lua.lua_pushcclosure(this.L, f, 0);
-    if (lua.lua_pcallk(this.L, 4, 1, 0, 0, null) !== 0) throw new Error(`the Lua prelude failed: ${lua.lua_tolstring(this.L, -1, null)}`);
+    for (const f of [call, pcall, sha1hex, log, wrap]) lua.lua_pushcclosure(this.L, f, 0);
+    if (lua.lua_pcallk(this.L, 5, 1, 0, 0, null) !== 0) throw new Error(`the Lua prelude failed: ${lua.lua_tolstring(this.L, -1, null)}`);
     lua.lua_getfield(this.L, -1, 'msgh');
     const msgh = lua.luaL_ref(this.L, REGISTRY);
     lua.lua_getfield(this.L, -1, 'killed');
