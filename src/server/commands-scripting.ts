@@ -1,8 +1,9 @@
 // EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT (scripts.ts runs a script,
-// lua-vm.ts is the Lua). A script that may write runs in a store transaction
-// of its own (or EXEC's), issued in order with the connection's other
-// writes, and answers once that is durable; a read-only one reads the last
-// published commit, as a read command does.
+// lua-vm.ts is the Lua). A script that may write runs nested in the turn's
+// write group (one store transaction, write-group.ts) or in EXEC's, issued
+// in order with the connection's other writes, and answers once that is
+// durable; a read-only one reads the last published commit, as a read
+// command does.
 import { ReplyError, command, int64, keysAfterCount, word, type CommandSpec, type Context, type DataContext } from './command-spec.js';
 import { OK, array, bulk, integer, type Reply } from './resp-writer.js';
 
@@ -16,9 +17,9 @@ function keysAndArgs(args: Buffer[]): { keys: Buffer[]; argv: Buffer[] } {
 
 /**
  * EVAL (`bySha` false) or EVALSHA, and their read-only forms. `data` runs
- * the script on a transaction's data (inside EXEC, as Redis allows); `run`
- * checks the script first (NOSCRIPT, a compile error), then runs it in a
- * transaction of its own, or on the published data when it only reads.
+ * the script on a transaction's data (a write group's, or EXEC's, as Redis
+ * allows); `run` and `grouped` check the script first (NOSCRIPT, a compile
+ * error), so that a bad one issues no write.
  */
 function evalCommand(name: string, bySha: boolean, readOnly: boolean): CommandSpec {
   /** The script's sha, compiled and cached (EVAL) or known (EVALSHA). */
@@ -48,10 +49,16 @@ function evalCommand(name: string, bySha: boolean, readOnly: boolean): CommandSp
     (ctx, args) => {
       const sha = scriptOf(ctx, args);
       if (readOnly || ctx.server.scripts.noWrites(sha)) return data(ctx.keyspace.reading(ctx), args, sha);
-      return ctx.keyspace.writingScript(ctx, (cmd) => data(cmd, args, sha), keysAndArgs(args).keys);
+      return ctx.keyspace.writing(ctx, (cmd) => data(cmd, args, sha), args, keysAndArgs(args).keys, true);
     },
   );
-  return { ...spec, data };
+  // A script that may write joins the turn's write group (write-group.ts), as INCR does: run nested, whole.
+  const grouped = (ctx: Context, args: Buffer[]) => {
+    const sha = scriptOf(ctx, args);
+    if (readOnly || ctx.server.scripts.noWrites(sha)) return undefined;
+    return ctx.keyspace.joinGroup(ctx, (cmd) => data(cmd, args, sha), args, keysAndArgs(args).keys, true);
+  };
+  return { ...spec, data, grouped };
 }
 
 export const SCRIPT = command(

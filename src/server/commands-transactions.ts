@@ -44,15 +44,16 @@ export const EXEC = command(
       keyspace.watches.unwatchAll(state);
       throw new ReplyError('EXECABORT Transaction discarded because of previous errors.');
     }
-    // A script may write keys it did not declare (keyspace.ts `writingScript`).
-    const run = queue.some(({ spec }) => spec.group === 'scripting') ? keyspace.writingScript : keyspace.writingAlone;
-    return run.call(keyspace, ctx, (cmd) => {
+    const done = keyspace.writingAlone(ctx, (cmd) => {
       // Here, in commit order: every change ordered before this transaction has told WATCH by now.
       const changed = state.dirty || expiredSince(state, cmd.data.now);
       keyspace.watches.unwatchAll(state);
       if (changed) return nullArray(cmd.proto);
       return array(queue.map((queued) => runQueued(cmd, queued)));
     }, queue.flatMap(({ spec, args }) => commandKeys(spec, args)));
+    // A script may write keys it did not declare.
+    if (queue.some(({ spec }) => spec.group === 'scripting')) keyspace.anyKeyUntil(done);
+    return done;
   },
 );
 

@@ -93,7 +93,7 @@ export class Keyspace implements DataHooks {
   expiredKeys = 0;
   /** Keys named by transactions in flight, with how many: a plain SET of one of them cannot be a blind put. */
   private readonly inFlightKeys = new Map<string, number>();
-  /** Scripts issued whose commits have not settled: they may write any key (`writingScript`). */
+  /** Writes in flight that may change keys they did not name (`anyKeyUntil`). */
   private scriptsInFlight = 0;
   readonly sweep: Sweep;
   /** The turn's group of data-type writes (write-group.ts), until it runs or another write is issued. */
@@ -249,8 +249,8 @@ export class Keyspace implements DataHooks {
    * `keys` are the keys it may write (see `plainPut`). Its reply, once
    * durable; `joinGroup` answers without a promise per command.
    */
-  writing(ctx: Context, command: GroupCommand, args: Buffer[], keys: readonly Buffer[] = []): Promise<Reply> {
-    const group = this.joinGroup(ctx, command, args, keys);
+  writing(ctx: Context, command: GroupCommand, args: Buffer[], keys: readonly Buffer[] = [], anyKey = false): Promise<Reply> {
+    const group = this.joinGroup(ctx, command, args, keys, anyKey);
     if (group === undefined) return Promise.reject(this.unwritable);
     const index = group.size - 1;
     this.blocked.issued(keys);
@@ -262,7 +262,7 @@ export class Keyspace implements DataHooks {
    * the group returned, and `reply` gives its reply once `done` resolves.
    * Undefined while writes are refused (`unwritable` says why).
    */
-  joinGroup(ctx: Context, command: GroupCommand, args: Buffer[], keys: readonly Buffer[] = []): WriteGroup | undefined {
+  joinGroup(ctx: Context, command: GroupCommand, args: Buffer[], keys: readonly Buffer[] = [], anyKey = false): WriteGroup | undefined {
     if (this.unwritable) return undefined;
     let group = this.openGroup;
     if (group === undefined || group.sealed) group = this.openGroup = this.startGroup();
@@ -274,7 +274,19 @@ export class Keyspace implements DataHooks {
     this.keysInFlight(keys, 1);
     group.keys.push(keys);
     group.add(ctx, command, args);
+    if (anyKey) this.anyKeyUntil(group.done);
     return group;
+  }
+
+  /**
+   * A write that may change keys it did not name (a Lua script) is in flight
+   * until `done` settles: no SET is a blind put of its raw record meanwhile
+   * (`plainPut`), whatever its key.
+   */
+  anyKeyUntil(done: Promise<unknown>): void {
+    this.scriptsInFlight++;
+    const settled = () => void this.scriptsInFlight--;
+    done.then(settled, settled);
   }
 
   private startGroup(): WriteGroup {
@@ -314,19 +326,6 @@ export class Keyspace implements DataHooks {
   /** A read command's data: the last published commit. */
   reading(ctx: Context): DataContext {
     return { ...ctx, proto: ctx.client.proto, data: new Data(new PublishedView(this.db, Date.now()), this) };
-  }
-
-  /**
-   * `writingAlone` for a Lua script, which may write keys it did not
-   * declare: until its commit settles no SET is a blind put of its raw
-   * record (`plainPut`), whatever its key.
-   */
-  writingScript(ctx: Context, fn: (cmd: DataContext) => Reply, keys: readonly Buffer[]): Promise<Reply> {
-    this.scriptsInFlight++;
-    const done = this.writingAlone(ctx, fn, keys);
-    const settled = () => void this.scriptsInFlight--;
-    done.then(settled, settled);
-    return done;
   }
 
   /** Stops reopening the store and sweeping (the server is closing); resolves once neither runs. */

@@ -78,6 +78,13 @@ interface Raw {
   _lua_rotate(L: number, i: number, n: number): void;
   _lua_concat(L: number, n: number): void;
   _lua_pushlightuserdata(L: number, p: number): void;
+  _lua_pushinteger(L: number, n: bigint): void;
+  _lua_getfield(L: number, i: number, k: number): number;
+  _lua_setfield(L: number, i: number, k: number): void;
+  _lua_absindex(L: number, i: number): number;
+  _lua_pcallk(L: number, nargs: number, nresults: number, msgh: number, ctx: number, k: number): number;
+  _luaL_ref(L: number, t: number): number;
+  _luaL_unref(L: number, t: number, ref: number): void;
   _lua_createtable(L: number, narr: number, nrec: number): void;
   _lua_pushnil(L: number): void;
   _lua_pushboolean(L: number, b: number): void;
@@ -90,7 +97,11 @@ export class LuaVm {
   private readonly L: number;
   /** A size_t out-parameter for lua_tolstring. */
   private readonly lenAt: number;
-  private readonly refs: { msgh: number; killed: number; functions: number };
+  private readonly refs: { msgh: number; killed: number };
+  /** Each compiled script's function, by sha: its reference in the registry. */
+  private readonly compiled = new Map<string, number>();
+  /** C strings of the table fields the host reads and writes (a call through wasmoon's string wrappers cost more than the rest of a redis.call). */
+  private readonly names: { ok: number; err: number; line: number };
   private host: ScriptHost | undefined;
   private deadline = Infinity;
   private killedRun = false;
@@ -156,10 +167,10 @@ export class LuaVm {
     const msgh = lua.luaL_ref(this.L, REGISTRY);
     lua.lua_getfield(this.L, -1, 'killed');
     const killed = lua.luaL_ref(this.L, REGISTRY);
-    this.raw._lua_createtable(this.L, 0, 0);
-    const functions = lua.luaL_ref(this.L, REGISTRY);
     this.raw._lua_settop(this.L, 0);
-    this.refs = { msgh, killed, functions };
+    this.refs = { msgh, killed };
+    const cString = (text: string) => this.copyIn(Buffer.from(`${text}\0`, 'latin1'));
+    this.names = { ok: cString('ok'), err: cString('err'), line: cString('line') };
     const hook = this.raw.addFunction((L: number) => {
       if (Date.now() <= this.deadline && !this.killedRun) return;
       this.killedRun = true;
@@ -180,16 +191,21 @@ export class LuaVm {
       this.raw._lua_settop(this.L, 0);
       throw new LuaCompileError(message);
     }
-    this.raw._lua_rawgeti(this.L, REGISTRY, BigInt(this.refs.functions));
-    this.raw._lua_pushvalue(this.L, -2);
-    lua.lua_setfield(this.L, -2, sha);
+    this.compiled.set(sha, this.raw._luaL_ref(this.L, REGISTRY));
     this.raw._lua_settop(this.L, 0);
+  }
+
+  /** Drops compiled script `sha`. */
+  forget(sha: string): void {
+    const ref = this.compiled.get(sha);
+    if (ref === undefined) return;
+    this.compiled.delete(sha);
+    this.raw._luaL_unref(this.L, REGISTRY, ref);
   }
 
   /** Drops every compiled script. */
   forgetAll(): void {
-    this.raw._lua_createtable(this.L, 0, 0);
-    this.raw._lua_rawseti(this.L, REGISTRY, BigInt(this.refs.functions));
+    for (const sha of [...this.compiled.keys()]) this.forget(sha);
   }
 
   /**
@@ -198,7 +214,6 @@ export class LuaVm {
    * passed. Synchronous.
    */
   run(sha: string, keys: Buffer[], argv: Buffer[], host: ScriptHost, deadline: number): RunOutcome {
-    const lua = this.engine.global.lua;
     const L = this.L;
     this.host = host;
     this.deadline = deadline;
@@ -206,15 +221,16 @@ export class LuaVm {
     try {
       this.setArray('KEYS', keys);
       this.setArray('ARGV', argv);
+      const ref = this.compiled.get(sha);
+      if (ref === undefined) throw new Error(`script ${sha} is not compiled`);
       this.raw._lua_rawgeti(L, REGISTRY, BigInt(this.refs.msgh));
-      this.raw._lua_rawgeti(L, REGISTRY, BigInt(this.refs.functions));
-      if (lua.lua_getfield(L, -1, sha) !== 6) throw new Error(`script ${sha} is not compiled`);
-      const status = lua.lua_pcallk(L, 0, 1, 1, 0, null);
+      this.raw._lua_rawgeti(L, REGISTRY, BigInt(ref));
+      const status = this.raw._lua_pcallk(L, 0, 1, 1, 0, 0);
       if (status === 0) return { ok: true, value: this.valueAt(L, -1, 0) };
       if (this.killedRun) return { ok: false, message: '', line: -1, killed: true };
       const e = this.valueAt(L, -1, 0);
       if (e !== null && typeof e === 'object' && 'items' in e && e.err) {
-        lua.lua_getfield(L, -1, 'line');
+        this.raw._lua_getfield(L, -1, this.names.line);
         const line = Number(this.raw._lua_tonumberx(L, -1, 0));
         return { ok: false, message: e.err.toString('utf8'), line, killed: false };
       }
@@ -267,10 +283,9 @@ export class LuaVm {
   // ---- values across -------------------------------------------------------
 
   private push(L: number, v: HostValue): void {
-    const lua = this.engine.global.lua;
     if (v === null) this.raw._lua_pushboolean(L, 0);
     else if (Buffer.isBuffer(v)) this.pushBytes(L, v);
-    else if (typeof v === 'bigint') lua.lua_stringtonumber(L, v.toString());
+    else if (typeof v === 'bigint') this.raw._lua_pushinteger(L, BigInt.asIntN(64, v));
     else if (Array.isArray(v)) {
       this.raw._lua_createtable(L, v.length, 0);
       v.forEach((item, i) => {
@@ -279,15 +294,14 @@ export class LuaVm {
       });
     } else {
       this.raw._lua_createtable(L, 0, 1);
-      const [field, text] = 'ok' in v ? ['ok', v.ok] : ['err', v.err];
+      const [field, text] = 'ok' in v ? [this.names.ok, v.ok] : [this.names.err, v.err];
       this.pushBytes(L, text);
-      lua.lua_setfield(L, -2, field);
+      this.raw._lua_setfield(L, -2, field);
     }
   }
 
   /** The value at `i` for the reply: tables to `depth` 64 (deeper: nil, as an error would lose the reply). */
   private valueAt(L: number, i: number, depth: number): LuaValue {
-    const lua = this.engine.global.lua;
     switch (this.raw._lua_type(L, i)) {
       case T.boolean:
         return this.raw._lua_toboolean(L, i) !== 0;
@@ -297,10 +311,10 @@ export class LuaVm {
         return this.bytesAt(L, i)!;
       case T.table: {
         if (depth >= 64) return null;
-        const at = lua.lua_absindex(L, i);
+        const at = this.raw._lua_absindex(L, i);
         const table: LuaTable = { items: [] };
         for (const field of ['err', 'ok'] as const) {
-          if (lua.lua_getfield(L, at, field) === T.string) table[field] = this.bytesAt(L, -1)!;
+          if (this.raw._lua_getfield(L, at, this.names[field]) === T.string) table[field] = this.bytesAt(L, -1)!;
           this.raw._lua_settop(L, -2);
         }
         for (let n = 1; ; n++) {

@@ -67,6 +67,7 @@ export class Scripts {
         const oldest = this.evalOnly.keys().next().value!;
         this.evalOnly.delete(oldest);
         this.cache.delete(oldest);
+        this.vm.forget(oldest);
       }
     }
     return sha;
