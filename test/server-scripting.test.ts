@@ -8,6 +8,7 @@
 // script past busy-reply-threshold is stopped with none of its writes kept,
 // Lua's memory is capped, values cross byte for byte.
 import type { ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metaKey } from '../src/server/layout.js';
@@ -190,6 +191,31 @@ describe('EVALSHA and SCRIPT', () => {
     expect(await c.script('EXISTS', sha)).toEqual([1]);
     await expect(c.script('KILL')).rejects.toThrow(/^NOTBUSY/);
     await expect(c.call('SCRIPT', 'NOSUCH')).rejects.toThrow(/unknown subcommand/);
+  });
+
+  it('keep every loaded script but only the last 500 sent with EVAL', async () => {
+    const c = connect();
+    await c.script('FLUSH');
+    const loaded = (await c.script('LOAD', 'return 0')) as string;
+    const p = c.pipeline();
+    for (let i = 1; i <= 510; i++) p.eval(`return ${i}`, 0);
+    expect((await p.exec())!.map(([, v]) => v)).toEqual(Array.from({ length: 510 }, (_, i) => i + 1));
+    expect(await c.info('memory')).toMatch(/number_of_cached_scripts:501\r\n/);
+    const sha = (i: number) => createHash('sha1').update(`return ${i}`).digest('hex');
+    expect(await c.script('EXISTS', sha(1), sha(10), sha(11), sha(510), loaded)).toEqual([0, 0, 1, 1, 1]);
+    await expect(c.evalsha(sha(1), 0)).rejects.toThrow(/^NOSCRIPT/);
+    expect(await c.evalsha(loaded, 0)).toBe(0);
+    await c.script('FLUSH');
+    expect(await c.info('memory')).toMatch(/number_of_cached_scripts:0\r\n/);
+    // A script issued before a SCRIPT FLUSH (its write group not yet run) still runs.
+    const incr = (await c.script('LOAD', "return redis.call('incr', KEYS[1])")) as string;
+    const q = c.pipeline();
+    q.evalsha(incr, 1, 'sc:flushed');
+    q.script('FLUSH');
+    q.evalsha(incr, 1, 'sc:flushed');
+    const after = (await q.exec())!.map(([e, v]) => (e ? `error: ${e.message}` : v));
+    expect(after).toEqual([1, 'OK', 'error: NOSCRIPT No matching script. Please use EVAL.']);
+    await c.del('sc:flushed');
   });
 
   it('EVAL_RO, EVALSHA_RO and #!lua flags=no-writes read, and refuse writes', async () => {

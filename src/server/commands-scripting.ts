@@ -21,6 +21,12 @@ function keysAndArgs(args: Buffer[]): { keys: Buffer[]; argv: Buffer[] } {
  * allows); `run` and `grouped` check the script first (NOSCRIPT, a compile
  * error), so that a bad one issues no write.
  */
+/** Runs cached script `sha` (EVAL's or EVALSHA's `args`) on `cmd.data`. */
+function runOn(cmd: DataContext, args: Buffer[], sha: string, readOnly: boolean): Reply {
+  const { keys, argv } = keysAndArgs(args);
+  return cmd.server.scripts.run(cmd, sha, keys, argv, readOnly);
+}
+
 function evalCommand(name: string, bySha: boolean, readOnly: boolean): CommandSpec {
   /** The script's sha, compiled and cached (EVAL) or known (EVALSHA). */
   const scriptOf = (ctx: Context, args: Buffer[]): string => {
@@ -31,9 +37,9 @@ function evalCommand(name: string, bySha: boolean, readOnly: boolean): CommandSp
     if (!scripts.has(sha)) throw new ReplyError('NOSCRIPT No matching script. Please use EVAL.');
     return sha;
   };
-  const data = (cmd: DataContext, args: Buffer[], sha = scriptOf(cmd, args)): Reply => {
-    const { keys, argv } = keysAndArgs(args);
-    return cmd.server.scripts.run(cmd, sha, keys, argv, readOnly || cmd.server.scripts.noWrites(sha));
+  const data = (cmd: DataContext, args: Buffer[]): Reply => {
+    const sha = scriptOf(cmd, args);
+    return runOn(cmd, args, sha, readOnly || cmd.server.scripts.noWrites(sha));
   };
   const spec = command(
     name,
@@ -48,15 +54,24 @@ function evalCommand(name: string, bySha: boolean, readOnly: boolean): CommandSp
     },
     (ctx, args) => {
       const sha = scriptOf(ctx, args);
-      if (readOnly || ctx.server.scripts.noWrites(sha)) return data(ctx.keyspace.reading(ctx), args, sha);
-      return ctx.keyspace.writing(ctx, (cmd) => data(cmd, args, sha), args, keysAndArgs(args).keys, true);
+      const scripts = ctx.server.scripts;
+      if (readOnly || scripts.noWrites(sha)) return runOn(ctx.keyspace.reading(ctx), args, sha, true);
+      const release = scripts.pin(sha);
+      const reply = ctx.keyspace.writing(ctx, (cmd) => runOn(cmd, args, sha, false), args, keysAndArgs(args).keys, true);
+      reply.then(release, release);
+      return reply;
     },
   );
   // A script that may write joins the turn's write group (write-group.ts), as INCR does: run nested, whole.
   const grouped = (ctx: Context, args: Buffer[]) => {
     const sha = scriptOf(ctx, args);
-    if (readOnly || ctx.server.scripts.noWrites(sha)) return undefined;
-    return ctx.keyspace.joinGroup(ctx, (cmd) => data(cmd, args, sha), args, keysAndArgs(args).keys, true);
+    const scripts = ctx.server.scripts;
+    if (readOnly || scripts.noWrites(sha)) return undefined;
+    const release = scripts.pin(sha);
+    const group = ctx.keyspace.joinGroup(ctx, (cmd) => runOn(cmd, args, sha, false), args, keysAndArgs(args).keys, true);
+    if (group === undefined) release();
+    else group.done.then(release, release);
+    return group;
   };
   return { ...spec, data, grouped };
 }

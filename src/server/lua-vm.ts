@@ -195,17 +195,17 @@ export class LuaVm {
     this.raw._lua_settop(this.L, 0);
   }
 
+  /** Whether script `sha` is compiled. */
+  has(sha: string): boolean {
+    return this.compiled.has(sha);
+  }
+
   /** Drops compiled script `sha`. */
   forget(sha: string): void {
     const ref = this.compiled.get(sha);
     if (ref === undefined) return;
     this.compiled.delete(sha);
     this.raw._luaL_unref(this.L, REGISTRY, ref);
-  }
-
-  /** Drops every compiled script. */
-  forgetAll(): void {
-    for (const sha of [...this.compiled.keys()]) this.forget(sha);
   }
 
   /**

@@ -24,8 +24,10 @@ import { parseReply } from './reply-parser.js';
 export const EVAL_KEPT = 500;
 
 export class Scripts {
-  /** sha → the script, and whether SCRIPT LOAD loaded it (kept until SCRIPT FLUSH). */
-  private readonly cache = new Map<string, { source: Buffer; loaded: boolean }>();
+  /** sha → whether SCRIPT LOAD loaded it (kept until SCRIPT FLUSH), and whether it declared `#!lua flags=no-writes`. */
+  private readonly cache = new Map<string, { loaded: boolean; noWrites: boolean }>();
+  /** Scripts that commands issued but not yet settled will run: kept compiled, whatever leaves the cache meanwhile (`pin`). */
+  private readonly pinned = new Map<string, number>();
   /** EVAL's scripts that SCRIPT LOAD has not loaded, oldest first (Map order). */
   private readonly evalOnly = new Map<string, true>();
 
@@ -54,23 +56,44 @@ export class Scripts {
       }
       return sha;
     }
-    try {
-      this.vm.compile(sha, withoutShebang(source).body);
-    } catch (e) {
-      if (e instanceof LuaCompileError) throw new ReplyError(`ERR Error compiling script (new function): ${e.message}`);
-      throw e;
-    }
-    this.cache.set(sha, { source, loaded });
-    if (!loaded) {
-      this.evalOnly.set(sha, true);
-      if (this.evalOnly.size > EVAL_KEPT) {
-        const oldest = this.evalOnly.keys().next().value!;
-        this.evalOnly.delete(oldest);
-        this.cache.delete(oldest);
-        this.vm.forget(oldest);
+    const { body, flags } = withoutShebang(source);
+    // Still compiled where a pending command pinned it after it left the cache.
+    if (!this.vm.has(sha)) {
+      try {
+        this.vm.compile(sha, body);
+      } catch (e) {
+        if (e instanceof LuaCompileError) throw new ReplyError(`ERR Error compiling script (new function): ${e.message}`);
+        throw e;
       }
     }
+    this.cache.set(sha, { loaded, noWrites: flags.includes('no-writes') });
+    if (!loaded) {
+      this.evalOnly.set(sha, true);
+      if (this.evalOnly.size > EVAL_KEPT) this.drop(this.evalOnly.keys().next().value!);
+    }
     return sha;
+  }
+
+  /**
+   * Keeps script `sha` compiled until the returned function is called: a
+   * command that named it runs it later (in its turn's write group, maybe
+   * twice), whatever SCRIPT FLUSH or the EVAL cache's limit drops meanwhile.
+   */
+  pin(sha: string): () => void {
+    this.pinned.set(sha, (this.pinned.get(sha) ?? 0) + 1);
+    return () => {
+      const n = this.pinned.get(sha)! - 1;
+      if (n > 0) return void this.pinned.set(sha, n);
+      this.pinned.delete(sha);
+      if (!this.cache.has(sha)) this.vm.forget(sha);
+    };
+  }
+
+  /** Takes `sha` out of the cache; its compiled function goes too unless pinned. */
+  private drop(sha: string): void {
+    this.cache.delete(sha);
+    this.evalOnly.delete(sha);
+    if (!this.pinned.has(sha)) this.vm.forget(sha);
   }
 
   has(sha: string): boolean {
@@ -79,14 +102,11 @@ export class Scripts {
 
   /** Whether script `sha` declared `#!lua flags=no-writes` (it then runs as EVAL_RO). */
   noWrites(sha: string): boolean {
-    const s = this.cache.get(sha);
-    return s !== undefined && withoutShebang(s.source).flags.includes('no-writes');
+    return this.cache.get(sha)?.noWrites === true;
   }
 
   flush(): void {
-    this.cache.clear();
-    this.evalOnly.clear();
-    this.vm.forgetAll();
+    for (const sha of [...this.cache.keys()]) this.drop(sha);
   }
 
   /**
