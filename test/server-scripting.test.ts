@@ -234,7 +234,7 @@ describe('EVALSHA and SCRIPT', () => {
 });
 
 describe('EVAL inside MULTI', () => {
-  it('runs in EXEC\'s transaction, in order with the other queued commands, and INFO counts the cached scripts', async () => {
+  it('runs in the transaction of EXEC, in order with the other queued commands, and INFO counts the cached scripts', async () => {
     const c = connect();
     await c.script('FLUSH');
     const out = await c
