@@ -35,6 +35,42 @@ export async function startRedisServer(): Promise<{ process: ChildProcess; port:
   return { process: redis, port };
 }
 
+/** A test file's redis-server and xrpkv server side by side, and an ioredis client of each (`ours`, `theirs`). */
+export interface BesideRedis {
+  server: RunningServer;
+  redisPort: number;
+  ours: Redis;
+  theirs: Redis;
+  /** Every client the file makes (dropped after its tests). */
+  clients: Redis[];
+}
+
+/**
+ * Starts redis-server (emptied) and a server on database `name` (with
+ * `settings`) before the file's tests; stops both after them.
+ */
+export function useServerBesideRedis(name: string, settings: Record<string, string> = {}): BesideRedis {
+  const tmp = tempDir();
+  const beside = { clients: [] as Redis[] } as BesideRedis;
+  let redis: ChildProcess | undefined;
+  beforeAll(async () => {
+    const started = await startRedisServer();
+    redis = started.process;
+    beside.redisPort = started.port;
+    beside.server = await startTestServer(tmp.dir, name, settings);
+    beside.ours = ioredisClient(beside.server.port, beside.clients);
+    beside.theirs = ioredisClient(beside.redisPort, beside.clients);
+    await beside.theirs.flushall();
+  });
+  afterAll(async () => {
+    for (const c of beside.clients) c.disconnect();
+    redis?.kill();
+    await beside.server?.close();
+    tmp.remove();
+  });
+  return beside;
+}
+
 /** An ioredis client of the server on `port` that fails at once rather than reconnecting, kept in `clients` (the file drops them after its tests). */
 export function ioredisClient(port: number, clients: Redis[], name?: string): Redis {
   const c = new Redis({ port, host: '127.0.0.1', connectionName: name, maxRetriesPerRequest: 0, retryStrategy: () => null });

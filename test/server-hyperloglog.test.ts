@@ -2,41 +2,17 @@
 // here): the same elements give the same replies and the same registers,
 // sparse and (past 3,000 bytes) dense; a value copied from one server
 // counts the same on the other; damaged values are refused alike.
-import type { ChildProcess } from 'node:child_process';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { readHll } from '../src/server/hyperloglog.js';
-import type { RunningServer } from '../src/server/server.js';
-import { ioredisClient, startRedisServer, startTestServer } from './server-fixtures.js';
-import { tempDir } from './xrp-fixtures.js';
+import { useServerBesideRedis } from './server-fixtures.js';
 
-const tmp = tempDir();
-let server: RunningServer;
-let redis: ChildProcess;
-let ours: Redis;
-let theirs: Redis;
-const clients: Redis[] = [];
-
-beforeAll(async () => {
-  const started = await startRedisServer();
-  redis = started.process;
-  server = await startTestServer(tmp.dir, 'hll.xrpkv');
-  ours = ioredisClient(server.port, clients);
-  theirs = ioredisClient(started.port, clients);
-  await theirs.flushall();
-});
-
-afterAll(async () => {
-  for (const c of clients) c.disconnect();
-  redis?.kill();
-  await server?.close();
-  tmp.remove();
-});
+const beside = useServerBesideRedis('hll.xrpkv');
 
 /** The same command on both servers: replies (or error messages) must be equal; returns ours. */
 async function same(...args: (string | Buffer | number)[]): Promise<unknown> {
   const run = (c: Redis) => c.callBuffer(String(args[0]), ...args.slice(1)).then((v) => (Buffer.isBuffer(v) ? v.toString('latin1') : v), (e: Error) => `error: ${e.message}`);
-  const [a, b] = await Promise.all([run(ours), run(theirs)]);
+  const [a, b] = await Promise.all([run(beside.ours), run(beside.theirs)]);
   expect(a, args.join(' ')).toEqual(b);
   return a;
 }
@@ -63,18 +39,18 @@ describe('PFADD and PFCOUNT', () => {
       await same('PFADD', 'pf:a', ...elements(added, added + Math.min(batch, 3)));
       added += batch;
       await same('PFCOUNT', 'pf:a');
-      const [a, b] = [readHll((await ours.getBuffer('pf:a'))!), readHll((await theirs.getBuffer('pf:a'))!)];
+      const [a, b] = [readHll((await beside.ours.getBuffer('pf:a'))!), readHll((await beside.theirs.getBuffer('pf:a'))!)];
       expect(Buffer.from(a.registers).equals(Buffer.from(b.registers)), `registers after ${added} elements`).toBe(true);
       if (a.dense && b.dense) {
         dense = true;
         // Dense values are Redis's byte for byte but for the cached count in the header.
-        expect((await ours.getBuffer('pf:a'))!.subarray(16)).toEqual((await theirs.getBuffer('pf:a'))!.subarray(16));
+        expect((await beside.ours.getBuffer('pf:a'))!.subarray(16)).toEqual((await beside.theirs.getBuffer('pf:a'))!.subarray(16));
       }
     }
     expect(dense).toBe(true);
     // The estimate is within HLL's error (0.81% standard) of the distinct elements added.
     const distinct = new Set(elements(0, added).map((b) => b.toString('hex'))).size;
-    expect(Math.abs((await ours.pfcount('pf:a')) - distinct) / distinct).toBeLessThan(0.03);
+    expect(Math.abs((await beside.ours.pfcount('pf:a')) - distinct) / distinct).toBeLessThan(0.03);
   });
 
   it('count a union and merge as redis-server, with missing keys and other types refused alike', async () => {
@@ -104,8 +80,8 @@ describe('PFADD and PFCOUNT', () => {
 
   it('read values copied from the other server, keep the deadline of the key, and count damaged values as Redis does but never write them', async () => {
     for (const [from, to] of [
-      [theirs, ours],
-      [ours, theirs],
+      [beside.theirs, beside.ours],
+      [beside.ours, beside.theirs],
     ] as const) {
       for (const key of ['pf:b', 'pf:a']) {
         await to.set('pf:copy', (await from.getBuffer(key))!);
@@ -115,21 +91,21 @@ describe('PFADD and PFCOUNT', () => {
     await same('PFADD', 'pf:t', 'a');
     await same('PEXPIRE', 'pf:t', 100000000);
     await same('PFADD', 'pf:t', 'b', 'c');
-    expect(await ours.pttl('pf:t')).toBeGreaterThan(99000000);
-    const sparse = (await theirs.getBuffer('pf:b'))!;
+    expect(await beside.ours.pttl('pf:t')).toBeGreaterThan(99000000);
+    const sparse = (await beside.theirs.getBuffer('pf:b'))!;
     const damaged = [
       sparse.subarray(0, sparse.length - 1), // registers do not add up to 16384
       Buffer.concat([sparse, Buffer.from([0x7f, 0xff])]), // more than 16384
       Buffer.concat([sparse.subarray(0, 4), Buffer.from([2]), sparse.subarray(5)]), // no such encoding
-      (await theirs.getBuffer('pf:a'))!.subarray(0, 1000), // dense, cut short
+      (await beside.theirs.getBuffer('pf:a'))!.subarray(0, 1000), // dense, cut short
       Buffer.from('HYL'),
     ];
     for (const value of damaged) {
       await same('SET', 'pf:bad', value);
       await same('PFCOUNT', 'pf:bad');
       // Redis's PFADD may write into a damaged sparse value; xrpkv refuses it, and leaves it as it was.
-      await expect(ours.pfadd('pf:bad', 'zz')).rejects.toThrow(/^(INVALIDOBJ Corrupted HLL object detected|WRONGTYPE Key is not a valid HyperLogLog string value\.)$/);
-      expect(await ours.getBuffer('pf:bad')).toEqual(value);
+      await expect(beside.ours.pfadd('pf:bad', 'zz')).rejects.toThrow(/^(INVALIDOBJ Corrupted HLL object detected|WRONGTYPE Key is not a valid HyperLogLog string value\.)$/);
+      expect(await beside.ours.getBuffer('pf:bad')).toEqual(value);
     }
   });
 });

@@ -7,34 +7,15 @@
 // answers; a failure keeps the writes before it; and what xrpkv adds: a
 // script past busy-reply-threshold is stopped with none of its writes kept,
 // Lua's memory is capped, values cross byte for byte.
-import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { metaKey } from '../src/server/layout.js';
-import type { RunningServer } from '../src/server/server.js';
-import { ioredisClient, startRedisServer, startTestServer } from './server-fixtures.js';
-import { tempDir } from './xrp-fixtures.js';
+import { ioredisClient, useServerBesideRedis } from './server-fixtures.js';
 
-const tmp = tempDir();
-let server: RunningServer;
-let redis: ChildProcess;
-let redisPort: number;
-const clients: Redis[] = [];
+const beside = useServerBesideRedis('scripting.xrpkv', { 'busy-reply-threshold': '300' });
 
-beforeAll(async () => {
-  ({ process: redis, port: redisPort } = await startRedisServer());
-  server = await startTestServer(tmp.dir, 'scripting.xrpkv', { 'busy-reply-threshold': '300' });
-});
-
-afterAll(async () => {
-  for (const c of clients) c.disconnect();
-  redis?.kill();
-  await server?.close();
-  tmp.remove();
-});
-
-const connect = () => ioredisClient(server.port, clients);
+const connect = () => ioredisClient(beside.server.port, beside.clients);
 
 /** A reply or the error's message, with script SHA-1s named alike. */
 async function reply(c: Redis, args: (string | number)[]): Promise<unknown> {
@@ -134,11 +115,7 @@ const SAME: (string | number)[][] = [
 
 describe('EVAL', () => {
   it('answers as redis-server 7.0 does, for the same scripts in the same order', async () => {
-    const ours = connect();
-    const theirs = new Redis({ port: redisPort, host: '127.0.0.1', maxRetriesPerRequest: 0 });
-    clients.push(theirs);
-    await theirs.flushall();
-    for (const args of SAME) expect(await reply(ours, args), `EVAL ${JSON.stringify(args)}`).toEqual(await reply(theirs, args));
+    for (const args of SAME) expect(await reply(beside.ours, args), `EVAL ${JSON.stringify(args)}`).toEqual(await reply(beside.theirs, args));
   });
 
   it('differs from redis-server only as docs/SERVER.md says: Lua 5.4 numbers and messages', async () => {
@@ -337,7 +314,7 @@ describe('A script', () => {
     expect(out).toEqual([1, 'OK', 'string', 'plain']);
     // One record for the key: the string's. A SET that took the blind path
     // while the script was in flight left the hash's metadata record too.
-    expect(server.db.getSync(metaKey(Buffer.from('sc:t')))).toBeUndefined();
+    expect(beside.server.db.getSync(metaKey(Buffer.from('sc:t')))).toBeUndefined();
     expect(await c.hgetall('sc:t').catch((e: Error) => e.message)).toMatch(/^WRONGTYPE/);
     await c.del('sc:t');
   });

@@ -2,6 +2,7 @@
 // publishes through COMMAND / COMMAND DOCS (arity, flags, key positions,
 // group, summary), which redis-cli and client libraries read.
 import type { PubSub, Subscriber } from './pubsub.js';
+import type { Monitors } from './monitor.js';
 import type { Scripts } from './scripts.js';
 import { KeyTooLargeError, StoreError, WriteFailedError } from '../errors.js';
 import type { ServerConfig } from './config.js';
@@ -46,6 +47,8 @@ export interface Client extends Subscriber {
   kill(): void;
   /** A blocking command of it (BLPOP...) waits for other clients' writes. */
   readonly blocked: boolean;
+  /** It ran MONITOR (and not RESET since). */
+  readonly monitoring: boolean;
 }
 
 /** What the whole server knows, for INFO, CONFIG and CLIENT. */
@@ -66,6 +69,8 @@ export interface ServerState {
   readonly pubsub: PubSub;
   /** The Lua script cache and its Lua state (scripts.ts). */
   readonly scripts: Scripts;
+  /** MONITOR's connections (monitor.ts). */
+  readonly monitors: Monitors;
   /** Starts the server's orderly stop (server.ts `close`), logging `reason`: SHUTDOWN, and `xrpkv serve` on SIGTERM. */
   shutdown(reason: string): void;
 }

@@ -32,7 +32,7 @@ function clientLine(c: Client, current: Client): string {
     ['name', c.name],
     ['age', Math.floor((now - c.createdAt) / 1000)],
     ['idle', c === current ? 0 : Math.floor((now - c.lastActive) / 1000)],
-    ['flags', c.blocked ? 'b' : queue !== undefined ? 'x' : c.channels.size + c.patterns.size > 0 ? 'P' : 'N'],
+    ['flags', c.blocked ? 'b' : queue !== undefined ? 'x' : c.channels.size + c.patterns.size > 0 ? 'P' : c.monitoring ? 'O' : 'N'],
     ['db', 0],
     ['sub', c.channels.size],
     ['psub', c.patterns.size],

@@ -111,7 +111,7 @@ export const RESET = command(
     arity: 1,
     flags: ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'],
     group: 'connection',
-    summary: 'Resets the connection: drops MULTI and WATCH, leaves every Pub/Sub subscription, RESP2, no name, and AUTH again where a password is set.',
+    summary: 'Resets the connection: drops MULTI and WATCH, leaves every Pub/Sub subscription and MONITOR, RESP2, no name, and AUTH again where a password is set.',
     since: '6.2.0',
     controlsTransaction: true,
   },
@@ -120,6 +120,7 @@ export const RESET = command(
     client.transaction.refused = false;
     keyspace.watches.unwatchAll(client.transaction);
     server.pubsub.removeAll(client);
+    server.monitors.remove(client);
     client.proto = 2;
     client.name = '';
     client.authenticated = server.config.requirepass === undefined;

@@ -4,8 +4,10 @@
 // did not), BGSAVE answers at once, LASTSAVE is when the last commit became
 // durable, and SHUTDOWN stops the server as SIGTERM does (in-flight commands
 // finish, their writes commit, the store closes), whichever of Redis's save
-// options it is given.
-import { ReplyError, command, errorMessage, word } from './command-spec.js';
+// options it is given. WAIT: there are no replicas; it answers 0 once the
+// connection's earlier writes are durable, after its timeout when it asked
+// for replicas.
+import { ReplyError, command, errorMessage, int64, word } from './command-spec.js';
 import { OK, integer, simple } from './resp-writer.js';
 
 export const SAVE = command(
@@ -60,4 +62,25 @@ export const SHUTDOWN = command(
   },
 );
 
-export const PERSISTENCE_COMMANDS = [SAVE, BGSAVE, LASTSAVE, SHUTDOWN];
+export const WAIT = command(
+  'wait',
+  {
+    arity: 3,
+    flags: ['noscript'],
+    group: 'generic',
+    summary: 'Answers 0 (no replicas) once the connection\'s earlier writes are durable; after the timeout (ms) when numreplicas is above 0, at once for a timeout of 0.',
+    since: '3.0.0',
+    // Runs once the connection's earlier writes are answered, so durable.
+    access: 'read',
+  },
+  (_ctx, [, replicasArg, timeoutArg]) => {
+    const replicas = int64(replicasArg!);
+    const timeout = int64(timeoutArg!);
+    if (timeout < 0n) throw new ReplyError('ERR timeout is negative');
+    // Redis would wait for ever with a timeout of 0: no replica will ever come.
+    if (replicas <= 0n || timeout === 0n) return integer(0);
+    return new Promise((resolve) => setTimeout(() => resolve(integer(0)), Number(timeout > 2_147_483_647n ? 2_147_483_647n : timeout)).unref());
+  },
+);
+
+export const PERSISTENCE_COMMANDS = [SAVE, BGSAVE, LASTSAVE, SHUTDOWN, WAIT];

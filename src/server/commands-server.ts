@@ -48,6 +48,15 @@ function configSet(config: ServerConfig, args: Buffer[]): Reply {
   return OK;
 }
 
+export const MONITOR = command(
+  'monitor',
+  { arity: 1, flags: ['admin', 'noscript', 'loading', 'stale'], group: 'server', summary: 'Streams every command the server runs to this connection, a line each (passwords redacted).', since: '1.0.0' },
+  ({ client, server }) => {
+    server.monitors.add(client);
+    return OK;
+  },
+);
+
 export const CONFIG = command(
   'config',
   {
@@ -146,4 +155,4 @@ export const TIME = command(
   },
 );
 
-export const SERVER_COMMANDS = [INFO, CONFIG, TIME];
+export const SERVER_COMMANDS = [INFO, CONFIG, TIME, MONITOR];

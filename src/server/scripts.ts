@@ -163,6 +163,7 @@ function runCommand(cmd: DataContext, args: (Buffer | number | undefined)[], rea
   if ((spec.arity > 0 && bytes.length !== spec.arity) || bytes.length < -spec.arity) return fail('ERR Wrong number of args calling Redis command from script');
   if (spec.flags.includes('noscript') || spec.blocks || spec.controlsTransaction) return fail('ERR This Redis command is not allowed from script');
   if (readOnly && spec.access === 'write') return fail('ERR Write commands are not allowed from read-only scripts.');
+  cmd.server.monitors.feed('lua', bytes);
   let reply: Reply;
   try {
     if (spec.data !== undefined) {

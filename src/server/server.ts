@@ -9,6 +9,7 @@ import type { ServerState } from './command-spec.js';
 import { FlushQueue } from './flush-queue.js';
 import { Keyspace } from './keyspace.js';
 import { PubSub } from './pubsub.js';
+import { Monitors } from './monitor.js';
 import { Scripts } from './scripts.js';
 import { upgradeLayout } from './layout-upgrade.js';
 import { Session } from './session.js';
@@ -62,6 +63,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     stats: new ServerStats(() => state.commandsProcessed),
     pubsub: new PubSub(),
     scripts,
+    monitors: new Monitors(),
     shutdown: (reason) => {
       if (closing) return;
       console.log(`xrpkv serve: ${reason}: finishing in-flight commands, then closing ${config.db}`);

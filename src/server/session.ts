@@ -146,12 +146,17 @@ export class Session implements Client {
       keyspace.watches.unwatchAll(this.transaction);
       keyspace.blocked.cancel(this);
       server.pubsub.removeAll(this);
+      server.monitors.remove(this);
     });
     this.closed = new Promise((resolve) => socket.on('close', () => resolve()));
     this.finished = new Promise((resolve) => {
       socket.on('finish', resolve);
       socket.on('close', resolve);
     });
+  }
+
+  get monitoring(): boolean {
+    return this.server.monitors.has(this);
   }
 
   /** Stops taking commands; those already running finish and are answered, then the connection closes. */
@@ -283,6 +288,9 @@ export class Session implements Client {
     if (this.proto === 2 && this.channels.size + this.patterns.size > 0 && !SUBSCRIBED_RESP2.includes(spec.name)) {
       return this.refuse(`ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
     }
+    const monitors = this.server.monitors;
+    // A monitor is, to Redis, a replica: it may not touch the data.
+    if (monitors.size > 0 && spec.access !== 'other' && monitors.has(this)) return this.refuse("ERR Replica can't interact with the keyspace");
     const queue = this.transaction.queue;
     if (queue !== undefined && !spec.controlsTransaction) {
       if (spec.flags.includes('no_multi')) return this.refuse('ERR Command not allowed inside a transaction');
@@ -292,7 +300,17 @@ export class Session implements Client {
       this.lastCommand = spec.name;
       return this.answer(QUEUED);
     }
+    // Told before it runs, EXEC's queue with it (EXEC empties it).
+    const fed = monitors.size > 0 ? this.monitorLines(spec, args) : undefined;
     this.execute(spec, args);
+    if (fed !== undefined) for (const a of fed) monitors.feed(this.addr, a);
+  }
+
+  /** What MONITOR's connections are shown of a command that runs, after it has run (as Redis shows it): EXEC after the commands it runs. */
+  private monitorLines(spec: CommandSpec, args: Buffer[]): Buffer[][] {
+    if (spec.name === 'monitor') return [];
+    const { queue, refused } = this.transaction;
+    return spec.name === 'exec' && queue !== undefined && !refused ? [...queue.map((q) => q.args), args] : [args];
   }
 
   /** A command refused before it ran; inside MULTI, EXEC then fails whole (EXECABORT). */
