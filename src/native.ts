@@ -238,6 +238,10 @@ export interface Native {
    * there, in that order), checksummed; page k at `k * pageSize`.
    */
   storeEncodeLeaves(head: Uint8Array, entries: Uint8Array, counts: Uint8Array, pageNos: Uint8Array, pageSize: number, txid: number, starts?: Uint8Array): Buffer;
+  /** Redis's haversine distance in meters, with the C library's sin, cos and asin (crates/node/src/geo_math.rs). */
+  geoDistance(lon1: number, lat1: number, lon2: number, lat2: number): number;
+  /** The C library's cos. */
+  geoCos(x: number): number;
   /** Drops the clean cached pages of `fd`'s file in `offset..offset + length` (0: to the end) from the kernel's page cache (posix_fadvise DONTNEED); throws code DROP_CACHE_FAILED. */
   storeDropCache(fd: number, offset: number, length: number): null;
   /** Whether this process reads maps guarded against SIGBUS (x86_64): whether xrpkv maps files here at all. */

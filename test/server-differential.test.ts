@@ -25,7 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readHll } from '../src/server/hyperloglog.js';
 import type { RunningServer } from '../src/server/server.js';
 import { startRedisServer, startTestServer } from './server-fixtures.js';
-import { seedsFrom } from './store-fixtures.js';
+import { fractions, seedsFrom } from './store-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
 /** Commands per seed, and seeds: a few thousand commands in all. */
@@ -117,17 +117,6 @@ function parse(b: Buffer, at: number): { value: Value; end: number } | undefined
   return { value: items, end };
 }
 
-/** mulberry32: a small seeded generator. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The random command generator: few keys and members, so that commands meet each other's keys and types. */
 function generator(rand: () => number) {
@@ -135,6 +124,7 @@ function generator(rand: () => number) {
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   const key = () => `k${int(0, 9)}`;
   const hll = () => `hll${int(0, 2)}`;
+  const lonLat = () => pick([['13.361389', '38.115556'], ['15.087269', '37.502669'], ['-0.1', '51.5'], ['179.99', '0'], ['0', '85'], ['2.35', '48.85']]);
   const member = () => pick(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'hh', '1', '2', '10', '-3']);
   const value = () => pick(['x', 'yy', '7', '-12', '3.5', '0', 'hello world', '']);
   const score = () => pick(['1', '2', '2.5', '-1', '0', '10', '1e3', '-inf', '+inf', '0.1', '7.25']);
@@ -270,6 +260,11 @@ function generator(rand: () => number) {
     () => [pick(['ZRANGEBYLEX', 'ZREVRANGEBYLEX']), 'lex', lex(), lex(), ...(rand() < 0.3 ? ['LIMIT', String(int(0, 2)), String(int(-1, 3))] : [])],
     () => ['ZLEXCOUNT', 'lex', lex(), lex()],
     () => ['ZREMRANGEBYLEX', 'lex', lex(), lex()],
+    // positions, on the sorted sets the other commands write too
+    () => ['GEOADD', key(), ...(rand() < 0.2 ? [pick(['NX', 'XX', 'CH'])] : []), ...lonLat(), member(), ...(rand() < 0.5 ? [...lonLat(), member()] : [])],
+    () => [pick(['GEOPOS', 'GEOHASH']), key(), member(), member()],
+    () => ['GEODIST', key(), member(), member(), ...(rand() < 0.5 ? [pick(['m', 'km', 'mi', 'ft'])] : [])],
+    () => ['GEOSEARCH', key(), ...(rand() < 0.5 ? ['FROMMEMBER', member()] : ['FROMLONLAT', ...lonLat()]), ...(rand() < 0.5 ? ['BYRADIUS', pick(['1', '200', '5000'])] : ['BYBOX', pick(['10', '800']), pick(['10', '3000'])]), 'km', ...(rand() < 0.5 ? [pick(['ASC', 'DESC'])] : []), ...(rand() < 0.3 ? ['COUNT', String(int(1, 3))] : []), ...(rand() < 0.3 ? ['WITHDIST'] : [])],
     // HyperLogLogs, on keys of their own: GET of one would compare Redis's cached count in its header
     () => ['PFADD', hll(), ...members(5)],
     () => ['PFCOUNT', hll(), ...(rand() < 0.4 ? [hll(), key()] : [])],
@@ -382,7 +377,7 @@ async function checkRandom(a: Conn, name: string, args: string[], fromRedis: Val
 describe('xrpkv serve answers as redis-server', () => {
   for (const seed of SEEDS) {
     it(`seed ${seed}: ${COMMANDS} random commands, some in MULTI/EXEC, some under WATCH`, async () => {
-      const rand = random(seed);
+      const rand = fractions(seed);
       const next = generator(rand);
       const [ra, xa, rb, xb] = await Promise.all([Conn.open(redisPort), Conn.open(server.port), Conn.open(redisPort), Conn.open(server.port)]);
       try {
@@ -432,7 +427,7 @@ describe('xrpkv serve answers as redis-server', () => {
   // alone; the replies must be Redis's, in order.
   for (const seed of SEEDS) {
     it(`seed ${seed}: ${COMMANDS} random commands in pipelines of 1 to 32`, async () => {
-      const rand = random(seed + 1000);
+      const rand = fractions(seed + 1000);
       const next = generator(rand);
       const [ra, xa] = await Promise.all([Conn.open(redisPort), Conn.open(server.port)]);
       try {

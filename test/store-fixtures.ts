@@ -61,6 +61,12 @@ export function random(seed: number): (n: number) => number {
   };
 }
 
+/** A seeded generator of fractions in [0, 1): `random`'s over 2^32. */
+export function fractions(seed: number): () => number {
+  const next = random(seed);
+  return () => next(2 ** 32) / 2 ** 32;
+}
+
 /**
  * `count` random binary keys of 1 to 24 bytes, one in seven up to `maxKey`
  * bytes; their first two bytes take four values each, so keys share

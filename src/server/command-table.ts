@@ -8,6 +8,7 @@ import { BLOCKING_COMMANDS } from './commands-blocking.js';
 import { CLIENT } from './commands-client.js';
 import { CONNECTION_COMMANDS } from './commands-connection.js';
 import { EXPIRY_COMMANDS } from './commands-expiry.js';
+import { GEO_COMMANDS } from './commands-geo.js';
 import { HASH_COMMANDS } from './commands-hashes.js';
 import { HYPERLOGLOG_COMMANDS } from './commands-hyperloglog.js';
 import { LIST_COMMANDS } from './commands-lists.js';
@@ -27,7 +28,7 @@ import { STRING_COMMANDS } from './commands-strings.js';
 import { TRANSACTION_COMMANDS } from './commands-transactions.js';
 
 export const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map(
-  [...STRING_COMMANDS, ...BIT_COMMANDS, ...COUNTER_COMMANDS, ...KEY_COMMANDS, ...KEYSPACE_COMMANDS, ...EXPIRY_COMMANDS, ...HASH_COMMANDS, ...LIST_COMMANDS, ...BLOCKING_COMMANDS, ...SET_COMMANDS, ...ZSET_COMMANDS, ...ZSET_COMBINE_COMMANDS, ...HYPERLOGLOG_COMMANDS, ...TRANSACTION_COMMANDS, ...CONNECTION_COMMANDS, CLIENT, ...SERVER_COMMANDS, ...PERSISTENCE_COMMANDS, MEMORY, OBJECT, ...PUBSUB_COMMANDS, ...SCRIPTING_COMMANDS, commandCommand(() => COMMANDS)].map((c) => [c.name, c]),
+  [...STRING_COMMANDS, ...BIT_COMMANDS, ...COUNTER_COMMANDS, ...KEY_COMMANDS, ...KEYSPACE_COMMANDS, ...EXPIRY_COMMANDS, ...HASH_COMMANDS, ...LIST_COMMANDS, ...BLOCKING_COMMANDS, ...SET_COMMANDS, ...ZSET_COMMANDS, ...ZSET_COMBINE_COMMANDS, ...GEO_COMMANDS, ...HYPERLOGLOG_COMMANDS, ...TRANSACTION_COMMANDS, ...CONNECTION_COMMANDS, CLIENT, ...SERVER_COMMANDS, ...PERSISTENCE_COMMANDS, MEMORY, OBJECT, ...PUBSUB_COMMANDS, ...SCRIPTING_COMMANDS, commandCommand(() => COMMANDS)].map((c) => [c.name, c]),
 );
 
 /** Commands by the length of their name, each with its name's bytes (lower case); the table's order, so GET and SET come first. */

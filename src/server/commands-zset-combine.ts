@@ -99,7 +99,7 @@ function combine(cmd: DataContext, c: Combine, how: How): Entry[] {
 }
 
 /** Writes `entries` as the sorted set at `dest`, replacing what it held (an empty result removes it); how many. */
-function store(cmd: DataContext, dest: Buffer, entries: Entry[]): Reply {
+export function storeEntries(cmd: DataContext, dest: Buffer, entries: Entry[]): Reply {
   cmd.data.remove(dest);
   if (entries.length > 0) {
     const { before, meta } = cmd.data.openCollection(dest, KeyType.ZSet);
@@ -121,7 +121,7 @@ function readCommand(name: string, how: How, summary: string, since: string) {
 
 function storeCommand(name: string, how: How, summary: string, since: string) {
   return dataCommand(name, { ...storeMeta, arity: -4, keysOf: (args) => [args[1]!, ...keysAfterCount(args, 2)], summary, since }, (cmd, args) =>
-    store(cmd, args[1]!, combine(cmd, parse(name, args, 2, how, false), how)),
+    storeEntries(cmd, args[1]!, combine(cmd, parse(name, args, 2, how, false), how)),
   );
 }
 

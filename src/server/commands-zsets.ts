@@ -59,6 +59,16 @@ export interface Entry {
 
 // ---- records -------------------------------------------------------------------------
 
+/** The sorted set at `key` (undefined: none; WRONGTYPE for another type). */
+export function zsetOf(cmd: DataContext, key: Buffer): Meta | undefined {
+  return cmd.data.collection(key, KeyType.ZSet);
+}
+
+/** `member`'s score in the sorted set `key` (its metadata `meta`), undefined when it is not a member. */
+export function scoreOfMember(cmd: DataContext, key: Buffer, meta: Meta, member: Buffer): number | undefined {
+  return scoreOf(cmd, key, meta, member);
+}
+
 function scoreOf(cmd: DataContext, key: Buffer, meta: Meta, member: Buffer): number | undefined {
   const v = cmd.data.memberValue(key, meta, member);
   return v === undefined ? undefined : v.readDoubleBE(0);
@@ -88,7 +98,7 @@ function* byScore(cmd: DataContext, key: Buffer, meta: Meta, reverse = false, fr
 
 // ---- ranges ----------------------------------------------------------------------------
 
-interface ScoreRange {
+export interface ScoreRange {
   min: number;
   minOpen: boolean;
   max: number;
@@ -113,7 +123,7 @@ const aboveMin = (r: ScoreRange, s: number) => (r.minOpen ? s > r.min : s >= r.m
 const belowMax = (r: ScoreRange, s: number) => (r.maxOpen ? s < r.max : s <= r.max);
 
 /** The members with scores in `r`, in score order or reversed. */
-function* inScoreRange(cmd: DataContext, key: Buffer, meta: Meta, r: ScoreRange, reverse: boolean): Generator<Entry> {
+export function* inScoreRange(cmd: DataContext, key: Buffer, meta: Meta, r: ScoreRange, reverse: boolean): Generator<Entry> {
   const entries = reverse ? byScore(cmd, key, meta, true, undefined, prefixEnd(scoreBytes(r.max))) : byScore(cmd, key, meta, false, scoreBytes(r.min));
   for (const e of entries) {
     if (!reverse && !aboveMin(r, e.score)) continue;

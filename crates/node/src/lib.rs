@@ -17,6 +17,7 @@ mod commit;
 mod commit_order;
 mod evict;
 mod fadvise;
+mod geo_math;
 mod file_map;
 mod mman;
 mod format;
@@ -73,6 +74,7 @@ pub(crate) fn init(env: Env, exports: Value) -> Result<()> {
         .chain(leaves::METHODS)
         .chain(file_map::METHODS)
         .chain(evict::METHODS)
+        .chain(geo_math::METHODS)
     {
         env.set(exports, name, env.function(name, method)?)?;
     }
