@@ -13,6 +13,7 @@ import { optionDeadline, stringOptions } from './commands-expiry.js';
 import { WRONGTYPE, type Found } from './data.js';
 import { KeyType } from './layout.js';
 import { OK, array, bulk, bulkOrNil, integer, nil, type Reply } from './resp-writer.js';
+import { LCS } from './commands-lcs.js';
 
 const key1 = { firstKey: 1, lastKey: 1, step: 1 };
 
@@ -230,4 +231,7 @@ export const SETRANGE = dataCommand(
   },
 );
 
-export const STRING_COMMANDS = [GET, SET, SETEX, PSETEX, GETEX, MGET, MSET, SETNX, MSETNX, GETSET, GETDEL, APPEND, STRLEN, GETRANGE, SETRANGE];
+/** SUBSTR: GETRANGE's old name, which Redis keeps. */
+export const SUBSTR = { ...GETRANGE, name: 'substr', since: '1.0.0', summary: 'GETRANGE, by its old name.' };
+
+export const STRING_COMMANDS = [GET, SET, SETEX, PSETEX, GETEX, MGET, MSET, SETNX, MSETNX, GETSET, GETDEL, APPEND, STRLEN, GETRANGE, SUBSTR, SETRANGE, LCS];

@@ -6,7 +6,7 @@
 // Redis). Results in score order, then member order.
 import { ReplyError, SYNTAX, cardinalityArgs, dataCommand, keysAfterCount, word, type DataContext } from './command-spec.js';
 import { WRONGTYPE } from './data.js';
-import { entriesReply, parseScore, putScore, type Entry } from './commands-zsets.js';
+import { entriesReply, parseScore, putScore, rangeOptions, select, type Entry } from './commands-zsets.js';
 import { KeyType } from './layout.js';
 import { integer, type Reply } from './resp-writer.js';
 
@@ -128,6 +128,13 @@ function storeCommand(name: string, how: How, summary: string, since: string) {
 export const ZUNION = readCommand('zunion', 'union', 'Returns the members of any of the sorted sets (or sets), their scores joined (WEIGHTS, AGGREGATE, WITHSCORES).', '6.2.0');
 export const ZINTER = readCommand('zinter', 'inter', 'Returns the members of every one of the sorted sets (or sets), their scores joined.', '6.2.0');
 export const ZDIFF = readCommand('zdiff', 'diff', 'Returns the members of the first sorted set in none of the others.', '6.2.0');
+/** ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]: ZRANGE's selection stored at dst; how many. */
+export const ZRANGESTORE = dataCommand(
+  'zrangestore',
+  { flags: ['write', 'denyoom'], firstKey: 1, lastKey: 2, step: 1, group: 'sorted-set', access: 'write', arity: -5, summary: "Stores ZRANGE's members (by rank, BYSCORE or BYLEX, REV, LIMIT) with their scores at a key; returns how many.", since: '6.2.0' },
+  (cmd, args) => storeEntries(cmd, args[1]!, select(cmd, args[2]!, rangeOptions(args, 5, {}, ['limit', 'byscore', 'bylex', 'rev']), args[3]!, args[4]!)),
+);
+
 export const ZUNIONSTORE = storeCommand('zunionstore', 'union', 'Stores ZUNION at a key; returns its size.', '2.0.0');
 export const ZINTERSTORE = storeCommand('zinterstore', 'inter', 'Stores ZINTER at a key; returns its size.', '2.0.0');
 export const ZDIFFSTORE = storeCommand('zdiffstore', 'diff', 'Stores ZDIFF at a key; returns its size.', '6.2.0');
@@ -142,4 +149,4 @@ export const ZINTERCARD = dataCommand(
   },
 );
 
-export const ZSET_COMBINE_COMMANDS = [ZUNION, ZINTER, ZDIFF, ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE, ZINTERCARD];
+export const ZSET_COMBINE_COMMANDS = [ZUNION, ZINTER, ZDIFF, ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE, ZINTERCARD, ZRANGESTORE];

@@ -187,7 +187,7 @@ export function entriesReply(entries: Entry[], withScores: boolean, proto: 2 | 3
   return array(entries.flatMap((e) => [bulk(e.member), double(e.score, 2)]));
 }
 
-interface RangeQuery {
+export interface RangeQuery {
   by: 'rank' | 'score' | 'lex';
   rev: boolean;
   withScores: boolean;
@@ -197,7 +197,7 @@ interface RangeQuery {
 }
 
 /** ZRANGE's options from `args[from..]` (the BYSCORE/BYLEX/REV given by ZRANGEBYSCORE and friends come in `base`). */
-function rangeOptions(args: Buffer[], from: number, base: Partial<RangeQuery>, allowed: string[]): RangeQuery {
+export function rangeOptions(args: Buffer[], from: number, base: Partial<RangeQuery>, allowed: string[]): RangeQuery {
   const q: RangeQuery = { by: 'rank', rev: false, withScores: false, offset: 0, limit: -1, hasLimit: false, ...base };
   for (let i = from; i < args.length; i++) {
     const opt = word(args[i]);
@@ -218,7 +218,7 @@ function rangeOptions(args: Buffer[], from: number, base: Partial<RangeQuery>, a
 }
 
 /** The entries a range query selects; `lo` and `hi` as given (for REV by score or lex: max first). */
-function select(cmd: DataContext, key: Buffer, q: RangeQuery, lo: Buffer, hi: Buffer): Entry[] {
+export function select(cmd: DataContext, key: Buffer, q: RangeQuery, lo: Buffer, hi: Buffer): Entry[] {
   if (q.by === 'score') {
     const r = q.rev ? scoreRange(hi, lo) : scoreRange(lo, hi);
     const meta = cmd.data.collection(key, KeyType.ZSet);
