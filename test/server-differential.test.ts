@@ -263,6 +263,9 @@ function generator(rand: () => number) {
     () => [pick(['ZRANGEBYLEX', 'ZREVRANGEBYLEX']), 'lex', lex(), lex(), ...(rand() < 0.3 ? ['LIMIT', String(int(0, 2)), String(int(-1, 3))] : [])],
     () => ['ZLEXCOUNT', 'lex', lex(), lex()],
     () => ['ZREMRANGEBYLEX', 'lex', lex(), lex()],
+    // SORT: not ALPHA with BY (Redis leaves equal weights in qsort's order), BY nosort only with STORE (a set's own order is its hash order)
+    () => [pick(['SORT', 'SORT_RO']), key(), ...pick([[], ['ALPHA'], ['BY', 'k*'], ['BY', 'k*', 'GET', '#', 'GET', 'k*']]), ...(rand() < 0.3 ? ['DESC'] : []), ...(rand() < 0.3 ? ['LIMIT', String(int(-1, 3)), String(int(-1, 3))] : [])],
+    () => ['SORT', key(), ...pick([[], ['ALPHA'], ['BY', 'nosort'], ['BY', 'k*', 'GET', 'k*']]), 'STORE', key()],
     // positions, on the sorted sets the other commands write too
     () => ['GEOADD', key(), ...(rand() < 0.2 ? [pick(['NX', 'XX', 'CH'])] : []), ...lonLat(), member(), ...(rand() < 0.5 ? [...lonLat(), member()] : [])],
     () => [pick(['GEOPOS', 'GEOHASH']), key(), member(), member()],
