@@ -61,7 +61,7 @@ export const CONFIG = command(
   'config',
   {
     arity: -2,
-    flags: ['loading', 'stale'],
+    flags: ['admin', 'noscript', 'loading', 'stale'],
     group: 'server',
     summary: 'CONFIG GET pattern...: the settings matching glob patterns. CONFIG SET client-output-buffer-limit value; other settings change only by restarting.',
     since: '2.0.0',

@@ -45,8 +45,8 @@ export type HostValue = Buffer | bigint | null | { ok: Buffer } | { err: Buffer 
 
 /** The host functions a script calls (`redis.call` and friends), argument values as bytes. */
 export interface ScriptHost {
-  /** `redis.call(...)` (raise: true) or `redis.pcall(...)`: the command's reply; a `{ err }` from `call` is raised. */
-  command(args: (Buffer | number | undefined)[], raise: boolean): HostValue;
+  /** `redis.call(...)` or `redis.pcall(...)`: the command's reply (a `{ err }` the VM raises for `call`, returns for `pcall`). */
+  command(args: (Buffer | number | undefined)[]): HostValue;
   log(level: number, message: Buffer): void;
 }
 
@@ -265,7 +265,7 @@ export class LuaVm {
     }
     let reply: HostValue;
     try {
-      reply = this.host!.command(args, raise);
+      reply = this.host!.command(args);
     } catch (e) {
       reply = { err: Buffer.from(`ERR ${e instanceof Error ? e.message : String(e)}`) };
     }
