@@ -6,7 +6,8 @@
 //
 // What must hold:
 // - a script reaches only the base functions Redis 7.0 gives scripts, and
-//   string, table, math, bit, cjson (lua-cjson.ts) and redis: no os, io,
+//   string, table, math, bit, cjson (lua-cjson.ts), cmsgpack
+//   (lua-cmsgpack.ts) and redis: no os, io,
 //   package, require, load
 //   of binary chunks, debug, coroutine or print (nothing outside the VM);
 // - globals and those libraries are read-only, as in Redis 7: a script can
@@ -110,7 +111,7 @@ os, io, package, require, dofile, loadfile, load, debug, coroutine, print, utf8,
 
 -- The library functions written in Lua err as C functions do (lua-vm.ts's trampoline).
 loadstring = wrap(loadstring)
-for _, lib in ipairs({ bit, redis, cjson }) do
+for _, lib in ipairs({ bit, redis, cjson, cmsgpack }) do
   for name, f in pairs(lib) do
     if type0(f) == 'function' and f ~= call and f ~= pcall_command and f ~= sha1hex and f ~= log then lib[name] = wrap(f) end
   end
@@ -121,7 +122,7 @@ local function readonly(name)
   return function() error0('Attempt to modify a readonly table', 2) end
 end
 local protected = {}
-for _, name in ipairs({ 'string', 'table', 'math', 'bit', 'redis', 'cjson' }) do
+for _, name in ipairs({ 'string', 'table', 'math', 'bit', 'redis', 'cjson', 'cmsgpack' }) do
   local proxy = setmetatable0({}, { __index = _G[name], __newindex = readonly(name), __metatable = false })
   protected[proxy] = true
   protected[_G[name]] = true

@@ -18,6 +18,7 @@
 import { createHash } from 'node:crypto';
 import { LuaFactory, type LuaEngine } from 'wasmoon';
 import { CJSON } from './lua-cjson.js';
+import { CMSGPACK } from './lua-cmsgpack.js';
 import { PRELUDE } from './lua-prelude.js';
 
 /** Lua's type tags (lua.h). */
@@ -160,6 +161,8 @@ export class LuaVm {
     this.raw._lua_rotate(this.L, 1, 1);
     if (lua.lua_pcallk(this.L, 1, 1, 0, 0, null) !== 0) throw new Error(`the Lua cjson does not load: ${lua.lua_tolstring(this.L, -1, null)}`);
     lua.lua_setglobal(this.L, 'cjson');
+    if (lua.luaL_loadstring(this.L, CMSGPACK) !== 0 || lua.lua_pcallk(this.L, 0, 1, 0, 0, null) !== 0) throw new Error(`the Lua cmsgpack does not load: ${lua.lua_tolstring(this.L, -1, null)}`);
+    lua.lua_setglobal(this.L, 'cmsgpack');
     if (lua.luaL_loadstring(this.L, PRELUDE) !== 0) throw new Error(`the Lua prelude does not compile: ${lua.lua_tolstring(this.L, -1, null)}`);
     for (const f of [call, pcall, sha1hex, log, wrap]) lua.lua_pushcclosure(this.L, f, 0);
     if (lua.lua_pcallk(this.L, 5, 1, 0, 0, null) !== 0) throw new Error(`the Lua prelude failed: ${lua.lua_tolstring(this.L, -1, null)}`);
