@@ -263,6 +263,13 @@ function generator(rand: () => number) {
     () => [pick(['ZRANGEBYLEX', 'ZREVRANGEBYLEX']), 'lex', lex(), lex(), ...(rand() < 0.3 ? ['LIMIT', String(int(0, 2)), String(int(-1, 3))] : [])],
     () => ['ZLEXCOUNT', 'lex', lex(), lex()],
     () => ['ZREMRANGEBYLEX', 'lex', lex(), lex()],
+    // streams, with IDs given (an ID from the clock differs between the servers), trimmed exactly (~ is xrpkv's own)
+    () => ['XADD', key(), ...(rand() < 0.2 ? ['MAXLEN', String(int(0, 3))] : []), pick(['1-1', '1-*', '2', '3-0', '5-*', '0-1', '0-0']), 'f', value(), ...(rand() < 0.3 ? ['g', value()] : [])],
+    () => [pick(['XRANGE', 'XREVRANGE']), key(), ...pick([['-', '+'], ['(1-1', '5'], ['1', '(3-0'], ['+', '-']]), ...(rand() < 0.3 ? ['COUNT', String(int(0, 2))] : [])],
+    () => [pick(['XLEN', 'TYPE']), key()],
+    () => ['XDEL', key(), pick(['1-1', '2-0', '3-0', '5-0']), pick(['1-2', '5-1'])],
+    () => ['XTRIM', key(), ...pick([['MAXLEN', String(int(0, 3))], ['MINID', pick(['2', '3-0', '6'])]])],
+    () => ['XREAD', ...(rand() < 0.3 ? ['COUNT', '1'] : []), 'STREAMS', key(), key(), pick(['0', '1-1', '$']), pick(['0', '2-0'])],
     // SORT: not ALPHA with BY (Redis leaves equal weights in qsort's order), BY nosort only with STORE (a set's own order is its hash order)
     () => [pick(['SORT', 'SORT_RO']), key(), ...pick([[], ['ALPHA'], ['BY', 'k*'], ['BY', 'k*', 'GET', '#', 'GET', 'k*']]), ...(rand() < 0.3 ? ['DESC'] : []), ...(rand() < 0.3 ? ['LIMIT', String(int(-1, 3)), String(int(-1, 3))] : [])],
     () => ['SORT', key(), ...pick([[], ['ALPHA'], ['BY', 'nosort'], ['BY', 'k*', 'GET', 'k*']]), 'STORE', key()],
@@ -328,7 +335,7 @@ async function sameAtEnd(a: Conn, b: Conn, k: string): Promise<void> {
     expect(registers(rb).equals(registers(ra)), `end: registers of ${k}`).toBe(true);
     return;
   }
-  const dump = { string: ['GET', k], hash: ['HGETALL', k], list: ['LRANGE', k, '0', '-1'], set: ['SMEMBERS', k], zset: ['ZRANGE', k, '0', '-1', 'WITHSCORES'] }[type]!;
+  const dump = { string: ['GET', k], hash: ['HGETALL', k], list: ['LRANGE', k, '0', '-1'], set: ['SMEMBERS', k], zset: ['ZRANGE', k, '0', '-1', 'WITHSCORES'], stream: ['XRANGE', k, '-', '+'] }[type]!;
   await both(a, b, dump, 'end');
 }
 

@@ -46,6 +46,8 @@ function encoding({ data }: DataContext, key: Buffer): string | undefined {
       const small = meta.size <= entries && members(data, key, meta, entries).every(([m, v]) => m.length <= LISTPACK_VALUE && (meta.type === KeyType.ZSet || v.length <= LISTPACK_VALUE));
       return small ? 'listpack' : meta.type === KeyType.Hash ? 'hashtable' : 'skiplist';
     }
+    case KeyType.Stream:
+      return 'stream';
     case KeyType.Set:
       return meta.size <= INTSET_ENTRIES && members(data, key, meta, INTSET_ENTRIES).every(([m]) => int64Text(m)) ? 'intset' : 'hashtable';
     default:

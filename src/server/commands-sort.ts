@@ -38,6 +38,20 @@ function elementsOf(cmd: DataContext, key: Buffer): Buffer[] {
   throw new ReplyError('WRONGTYPE Operation against a key holding the wrong kind of value');
 }
 
+/**
+ * A weight as Redis reads it, with C's strtod on a C string: leading
+ * whitespace skipped, the bytes after a NUL unseen ("" and "\0x" are 0),
+ * and the rest must be a number.
+ */
+function strtodWhole(weight: Buffer): number | undefined {
+  const nul = weight.indexOf(0);
+  const raw = (nul < 0 ? weight : weight.subarray(0, nul)).toString('latin1');
+  const text = raw.replace(/^[ \t\n\v\f\r]+/, '');
+  // Nothing at all is 0 (strtod stops at once, on the NUL); blanks alone are not a number.
+  if (text === '') return raw === '' ? 0 : undefined;
+  return parseScore(Buffer.from(text, 'latin1'));
+}
+
 function sort(cmd: DataContext, args: Buffer[], readOnly: boolean): Reply {
   const key = args[1]!;
   let by: Buffer | undefined;
@@ -77,8 +91,7 @@ function sort(cmd: DataContext, args: Buffer[], readOnly: boolean): Reply {
       const weight = by === undefined ? element : byPattern(cmd, by, element);
       let score = 0;
       if (!alpha && weight !== undefined) {
-        // strtod of "" is 0, which Redis takes.
-        const s = weight.length === 0 ? 0 : parseScore(weight);
+        const s = strtodWhole(weight);
         if (s === undefined || Number.isNaN(s)) throw new ReplyError("ERR One or more scores can't be converted into double");
         score = s;
       }

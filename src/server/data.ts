@@ -21,6 +21,7 @@ import {
   META_END,
   META_START,
   RESERVED_START,
+  STREAM_FIELDS,
   STRING_VALUE_AT,
   decodeCounters,
   decodeMeta,
@@ -233,16 +234,16 @@ export class Data {
   newCollection(type: KeyType, deadline = 0): Meta {
     const counters = this.loadCounters();
     const version = counters.nextVersion++;
-    return { type, deadline, version, size: 0, head: 0, tail: 0 };
+    return { type, deadline, version, size: 0, head: 0, tail: 0, ...(type === KeyType.Stream ? { stream: Buffer.alloc(STREAM_FIELDS) } : {}) };
   }
 
   /**
    * Writes a collection's metadata after its members changed (`before`: as
    * it was, undefined for a new one). An empty collection is removed, as
-   * Redis removes it.
+   * Redis removes it; but for a stream, which Redis keeps, empty.
    */
   saveMeta(key: Buffer, before: Meta | undefined, meta: Meta): void {
-    if (meta.size === 0) {
+    if (meta.size === 0 && meta.type !== KeyType.Stream) {
       if (before !== undefined) this.removeMeta(key, { ...before, size: 0 });
       if (before !== undefined) this.keysDelta--;
     } else {
@@ -323,7 +324,7 @@ export class Data {
   copy(from: Buffer, found: Found, to: Buffer): void {
     const { meta } = found;
     if (meta.type === KeyType.String) return this.setString(to, found.value!, meta.deadline, undefined);
-    const copy = { ...this.newCollection(meta.type, meta.deadline), size: meta.size, head: meta.head, tail: meta.tail };
+    const copy = { ...this.newCollection(meta.type, meta.deadline), size: meta.size, head: meta.head, tail: meta.tail, ...(meta.stream ? { stream: Buffer.from(meta.stream) } : {}) };
     const spaces: ('member' | 'score')[] = meta.type === KeyType.ZSet ? ['member', 'score'] : ['member'];
     for (const space of spaces) {
       for (const [member, value] of this.members(from, meta, { space })) this.putMember(this.memberRecord(to, copy, member, space), value);

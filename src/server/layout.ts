@@ -5,9 +5,11 @@
 //   string, no expiry  K                        -> the value (as written before there was a layout)
 //   string key 0xFF..  FF FF K[1..]             -> the value (escaped out of the reserved space)
 //   metadata           FF 'M' K                 -> type, deadline, then the value (string)
-//                                                  or version, size (hash, set, zset), head, tail (list)
+//                                                  or version, size (hash, set, zset), head, tail (list),
+//                                                  last ID, largest deleted ID, entries added (stream)
 //   member             FF 'S' len K version m   -> hash: field -> value; set: member -> ''
 //                                                  zset: member -> score; list: index -> element
+//                                                  stream: ID (ms, seq: u64 each) -> its fields and values
 //   score index        FF 'Z' len K version s m -> '' (zset members in score order)
 //   expiry index       FF 'X' deadline K        -> '' (keys by deadline, for the active sweep)
 //   orphans            FF 'G' version           -> type, K (members a DEL left to the sweep)
@@ -31,9 +33,10 @@ export const enum KeyType {
   List = 2,
   Set = 3,
   ZSet = 4,
+  Stream = 5,
 }
 
-export const TYPE_NAMES = ['string', 'hash', 'list', 'set', 'zset'] as const;
+export const TYPE_NAMES = ['string', 'hash', 'list', 'set', 'zset', 'stream'] as const;
 export type TypeName = (typeof TYPE_NAMES)[number];
 
 const RESERVED = 0xff;
@@ -94,7 +97,12 @@ export interface Meta {
   /** Lists: the index of the first element, and one past the last. */
   head: number;
   tail: number;
+  /** Streams: their last ID, largest deleted ID and entries ever added (stream.ts reads and writes them). */
+  stream?: Buffer;
 }
+
+/** Bytes of a stream's own fields in its metadata. */
+export const STREAM_FIELDS = 40;
 
 /** Byte offsets in a metadata value. */
 const TYPE_AT = 0;
@@ -129,12 +137,14 @@ export function decodeMeta(value: Buffer): Meta {
     size: readU64(value, SIZE_AT),
     head: list ? readU64(value, HEAD_AT) : 0,
     tail: list ? readU64(value, TAIL_AT) : 0,
+    ...(type === KeyType.Stream ? { stream: Buffer.from(value.subarray(HEAD_AT, HEAD_AT + STREAM_FIELDS)) } : {}),
   };
 }
 
 export function encodeMeta(meta: Meta): Buffer {
   const list = meta.type === KeyType.List;
-  const out = Buffer.alloc(list ? TAIL_AT + 8 : HEAD_AT);
+  const stream = meta.type === KeyType.Stream;
+  const out = Buffer.alloc(list ? TAIL_AT + 8 : stream ? HEAD_AT + STREAM_FIELDS : HEAD_AT);
   out[TYPE_AT] = meta.type;
   writeU64(out, DEADLINE_AT, meta.deadline);
   writeU64(out, VERSION_AT, meta.version);
@@ -143,6 +153,7 @@ export function encodeMeta(meta: Meta): Buffer {
     writeU64(out, HEAD_AT, meta.head);
     writeU64(out, TAIL_AT, meta.tail);
   }
+  if (stream) meta.stream?.copy(out, HEAD_AT);
   return out;
 }
 

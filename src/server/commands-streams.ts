@@ -1,0 +1,321 @@
+// Streams: XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM and XREAD (BLOCK
+// too), as Redis 7.0 answers them, on the layout of stream.ts. Consumer
+// groups (XGROUP, XREADGROUP, XACK...) and XINFO are not here yet.
+//
+// Trimming with `~`: Redis removes whole nodes of its radix tree (up to 100
+// entries each) and no more than LIMIT; xrpkv has no nodes, so `~` removes
+// what exact trimming would, rounded down to a multiple of 100, at most
+// LIMIT (default 10,000): the stream keeps at least what was asked, and at
+// most 99 entries more, as with Redis, though not always the same ones.
+import { ReplyError, SYNTAX, dataCommand, int64, word, type CommandSpec, type DataContext } from './command-spec.js';
+import { KeyType, type Meta } from './layout.js';
+import { array, bulk, integer, map, nil, nullArray, type Protocol, type Reply } from './resp-writer.js';
+import {
+  MAX_ID,
+  compareIds,
+  decodeFields,
+  encodeFields,
+  idBytes,
+  idFromBytes,
+  idText,
+  nextId,
+  parseId,
+  previousId,
+  setStreamState,
+  streamState,
+  type StreamId,
+} from './stream.js';
+
+const key1 = { firstKey: 1, lastKey: 1, step: 1, group: 'stream' };
+/** Entries `~` removes at a time, Redis's stream-node-max-entries default. */
+const NODE_ENTRIES = 100;
+
+interface Entry {
+  id: StreamId;
+  fields: Buffer[];
+}
+
+const streamOf = (cmd: DataContext, key: Buffer, counted = true): Meta | undefined => cmd.data.collection(key, KeyType.Stream, counted);
+
+/** Entries from `from` to `to` inclusive, in ID order or reversed, at most `count` (0: all). */
+function range(cmd: DataContext, key: Buffer, meta: Meta, from: StreamId, to: StreamId, reverse: boolean, count: number): Entry[] {
+  const out: Entry[] = [];
+  if (compareIds(from, to) > 0) return out;
+  const next = nextId(to);
+  for (const [name, value] of cmd.data.members(key, meta, { from: idBytes(from), to: next && idBytes(next), reverse })) {
+    out.push({ id: idFromBytes(name), fields: decodeFields(value) });
+    if (count > 0 && out.length === count) break;
+  }
+  return out;
+}
+
+function entriesReply(entries: Entry[]): Reply {
+  return array(entries.map((e) => array([bulk(idText(e.id)), array(e.fields.map((f) => bulk(f)))])));
+}
+
+/** MAXLEN or MINID, exact or `~`, and LIMIT: XADD's and XTRIM's trimming. */
+interface Trim {
+  strategy: 'maxlen' | 'minid';
+  approx: boolean;
+  maxlen: number;
+  minid: StreamId;
+  limit: number;
+}
+
+/** Removes what `trim` says from the front of the stream (`meta` changed in place); how many. */
+function trimStream(cmd: DataContext, key: Buffer, meta: Meta, trim: Trim): number {
+  const doomed: Buffer[] = [];
+  for (const [name] of cmd.data.members(key, meta)) {
+    if (trim.strategy === 'maxlen' ? meta.size - doomed.length <= trim.maxlen : compareIds(idFromBytes(name), trim.minid) >= 0) break;
+    doomed.push(name);
+  }
+  let n = doomed.length;
+  if (trim.approx) n = Math.min(n - (n % NODE_ENTRIES), trim.limit > 0 ? trim.limit - (trim.limit % NODE_ENTRIES) : n);
+  for (const name of doomed.slice(0, n)) cmd.data.removeMember(cmd.data.memberRecord(key, meta, name), true);
+  meta.size -= n;
+  return n;
+}
+
+/** Trimming options from `args[at]` on (Redis's streamParseAddOrTrimArgsOrReply); for XADD, where its ID is. */
+function parseTrim(args: Buffer[], at: number, xadd: boolean): { trim: Trim | undefined; idAt: number; noMkStream: boolean } {
+  let trim: Trim | undefined;
+  let limit: number | undefined;
+  let noMkStream = false;
+  let i = at;
+  for (; i < args.length; i++) {
+    const more = args.length - 1 - i;
+    const w = word(args[i]);
+    if (xadd && args[i]!.length === 1 && args[i]![0] === 0x2a) break; // '*'
+    if ((w === 'maxlen' || w === 'minid') && more > 0) {
+      if (trim !== undefined) throw new ReplyError('ERR syntax error, MAXLEN and MINID options at the same time are not compatible');
+      let approx = false;
+      const next = args[i + 1]!.toString('latin1');
+      if (more >= 2 && (next === '~' || next === '=')) {
+        approx = next === '~';
+        i++;
+      }
+      const arg = args[++i]!;
+      if (w === 'maxlen') {
+        const n = int64(arg);
+        if (n < 0n) throw new ReplyError('ERR The MAXLEN argument must be >= 0.');
+        trim = { strategy: 'maxlen', approx, maxlen: Number(n), minid: MAX_ID, limit: 0 };
+      } else trim = { strategy: 'minid', approx, maxlen: 0, minid: parseId(arg, 0n, false).id, limit: 0 };
+    } else if (w === 'limit' && more > 0) {
+      const n = int64(args[++i]!);
+      if (n < 0n) throw new ReplyError('ERR The LIMIT argument must be >= 0.');
+      limit = Number(n);
+    } else if (xadd && w === 'nomkstream') noMkStream = true;
+    else if (xadd) break;
+    else throw SYNTAX();
+  }
+  if (limit && trim === undefined) throw new ReplyError('ERR syntax error, LIMIT cannot be used without specifying a trimming strategy');
+  if (!xadd && trim === undefined) throw new ReplyError('ERR syntax error, XTRIM must be called with a trimming strategy');
+  if (trim !== undefined) {
+    if (limit !== undefined && !trim.approx) throw new ReplyError('ERR syntax error, LIMIT cannot be used without the special ~ option');
+    trim.limit = trim.approx ? (limit ?? NODE_ENTRIES * 100) : 0;
+  }
+  return { trim, idAt: i, noMkStream };
+}
+
+export const XADD = dataCommand(
+  'xadd',
+  { arity: -5, flags: ['write', 'denyoom', 'fast'], ...key1, access: 'write', summary: 'Appends an entry (ID * for a new one), trimming with MAXLEN or MINID; returns its ID.', since: '5.0.0' },
+  (cmd, args) => {
+    const key = args[1]!;
+    const { trim, idAt, noMkStream } = parseTrim(args, 2, true);
+    const idArg = args[idAt];
+    const auto = idArg !== undefined && idArg.length === 1 && idArg[0] === 0x2a;
+    const given = idArg === undefined || auto ? undefined : parseId(idArg, 0n, false, true);
+    const fields = args.slice(idAt + 1);
+    if (fields.length < 2 || fields.length % 2 === 1) throw new ReplyError("ERR wrong number of arguments for 'xadd' command");
+    if (given && !given.autoSeq && given.id.ms === 0n && given.id.seq === 0n) throw new ReplyError('ERR The ID specified in XADD must be greater than 0-0');
+    const existing = streamOf(cmd, key, false);
+    if (existing === undefined && noMkStream) return nil(cmd.proto);
+    const { before, meta } = cmd.data.openCollection(key, KeyType.Stream);
+    const state = streamState(meta);
+    if (state.last.ms === MAX_ID.ms && state.last.seq === MAX_ID.seq) throw new ReplyError('ERR The stream has exhausted the last possible ID, unable to add more items');
+    let id: StreamId;
+    const tooSmall = () => new ReplyError('ERR The ID specified in XADD is equal or smaller than the target stream top item');
+    if (given === undefined) {
+      const now = BigInt(Date.now());
+      id = now > state.last.ms ? { ms: now, seq: 0n } : nextId(state.last)!;
+    } else if (given.autoSeq) {
+      if (given.id.ms === state.last.ms) {
+        const next = nextId(state.last);
+        if (next === undefined || next.ms !== state.last.ms) throw tooSmall();
+        id = next;
+      } else id = given.id;
+    } else id = given.id;
+    if (compareIds(id, state.last) <= 0) throw tooSmall();
+    cmd.data.memberFits(key, 16);
+    cmd.data.putMember(cmd.data.memberRecord(key, meta, idBytes(id)), encodeFields(fields), true);
+    meta.size++;
+    setStreamState(meta, { ...state, last: id, entriesAdded: state.entriesAdded + 1n });
+    if (trim !== undefined) trimStream(cmd, key, meta, trim);
+    cmd.data.saveMeta(key, before, meta);
+    return bulk(idText(id));
+  },
+);
+
+export const XLEN = dataCommand('xlen', { arity: 2, flags: ['readonly', 'fast'], ...key1, access: 'read', summary: 'The number of entries in a stream.', since: '5.0.0' }, (cmd, [, key]) =>
+  integer(streamOf(cmd, key!)?.size ?? 0),
+);
+
+/** XRANGE (start, end) and XREVRANGE (end, start), with '(' for exclusive bounds and COUNT. */
+function rangeCommand(name: string, reverse: boolean, summary: string, since: string): CommandSpec {
+  return dataCommand(name, { arity: -4, flags: ['readonly'], ...key1, access: 'read', summary, since }, (cmd, args) => {
+    const [startArg, endArg] = reverse ? [args[3]!, args[2]!] : [args[2]!, args[3]!];
+    const bound = (arg: Buffer, missingSeq: bigint) => {
+      const exclusive = arg.length > 1 && arg[0] === 0x28; // '('
+      return { exclusive, ...parseId(exclusive ? arg.subarray(1) : arg, missingSeq, !exclusive) };
+    };
+    const start = bound(startArg, 0n);
+    const end = bound(endArg, MAX_ID.seq);
+    let from: StreamId | undefined = start.id;
+    let to: StreamId | undefined = end.id;
+    if (start.exclusive && (from = nextId(start.id)) === undefined) throw new ReplyError('ERR invalid start ID for the interval');
+    if (end.exclusive && (to = previousId(end.id)) === undefined) throw new ReplyError('ERR invalid end ID for the interval');
+    let count = -1;
+    for (let i = 4; i < args.length; i++) {
+      if (word(args[i]) === 'count' && i + 1 < args.length) {
+        const n = int64(args[++i]!);
+        count = n < 0n ? 0 : Number(n);
+      } else throw SYNTAX();
+    }
+    const meta = streamOf(cmd, args[1]!);
+    if (meta === undefined) return array([]);
+    if (count === 0) return nullArray(cmd.proto);
+    return entriesReply(range(cmd, args[1]!, meta, from!, to!, reverse, Math.max(count, 0)));
+  });
+}
+
+export const XRANGE = rangeCommand('xrange', false, 'Entries with IDs from start to end (- and +; ( excludes), at most COUNT.', '5.0.0');
+export const XREVRANGE = rangeCommand('xrevrange', true, 'XRANGE from end to start, last first.', '5.0.0');
+
+export const XDEL = dataCommand('xdel', { arity: -3, flags: ['write', 'fast'], ...key1, access: 'write', summary: 'Deletes entries by ID; returns how many there were.', since: '5.0.0' }, (cmd, args) => {
+  const ids = args.slice(2).map((a) => parseId(a, 0n, false).id);
+  const key = args[1]!;
+  const before = streamOf(cmd, key, false);
+  if (before === undefined) return integer(0);
+  const meta = { ...before };
+  const state = streamState(meta);
+  let deleted = 0;
+  for (const id of ids) {
+    const record = cmd.data.memberRecord(key, meta, idBytes(id));
+    if (cmd.data.memberValue(key, meta, idBytes(id)) === undefined) continue;
+    cmd.data.removeMember(record, true);
+    meta.size--;
+    deleted++;
+    if (compareIds(id, state.maxDeleted) > 0) state.maxDeleted = id;
+  }
+  if (deleted > 0) {
+    setStreamState(meta, state);
+    cmd.data.saveMeta(key, before, meta);
+  }
+  return integer(deleted);
+});
+
+export const XTRIM = dataCommand('xtrim', { arity: -4, flags: ['write'], ...key1, access: 'write', summary: 'Trims a stream to MAXLEN entries or to IDs from MINID on (~: roughly); returns how many went.', since: '5.0.0' }, (cmd, args) => {
+  const { trim } = parseTrim(args, 2, false);
+  const key = args[1]!;
+  const before = streamOf(cmd, key, false);
+  if (before === undefined) return integer(0);
+  const meta = { ...before };
+  const n = trimStream(cmd, key, meta, trim!);
+  if (n > 0) cmd.data.saveMeta(key, before, meta);
+  return integer(n);
+});
+
+/** XREAD's arguments: COUNT, BLOCK (ms; -1: none), and the streams with the IDs to read after. */
+interface ReadArgs {
+  count: number;
+  block: number;
+  keys: Buffer[];
+  ids: Buffer[];
+}
+
+function readArgs(args: Buffer[]): ReadArgs {
+  let count = 0;
+  let block = -1;
+  for (let i = 1; i < args.length; i++) {
+    const w = word(args[i]);
+    const more = args.length - 1 - i;
+    if (w === 'block' && more > 0) {
+      const ms = int64(args[++i]!, 'timeout is not an integer or out of range');
+      if (ms < 0n) throw new ReplyError('ERR timeout is negative');
+      block = Number(ms);
+    } else if (w === 'count' && more > 0) {
+      const n = int64(args[++i]!);
+      count = n < 0n ? 0 : Number(n);
+    } else if (w === 'streams' && more > 0) {
+      const rest = args.slice(i + 1);
+      if (rest.length % 2 !== 0) throw new ReplyError("ERR Unbalanced 'xread' list of streams: for each stream key an ID or '$' must be specified.");
+      return { count, block, keys: rest.slice(0, rest.length / 2), ids: rest.slice(rest.length / 2) };
+    } else if (w === 'group' && more >= 2) throw new ReplyError('ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.');
+    else throw SYNTAX();
+  }
+  throw SYNTAX();
+}
+
+/** The IDs to read after, `$` taken as each stream's last ID now. */
+function resolveIds(cmd: DataContext, r: ReadArgs): StreamId[] {
+  return r.keys.map((key, i) => {
+    const meta = streamOf(cmd, key);
+    const arg = r.ids[i]!;
+    if (arg.length === 1 && arg[0] === 0x24) return meta === undefined ? { ms: 0n, seq: 0n } : streamState(meta).last; // '$'
+    if (arg.length === 1 && arg[0] === 0x3e) throw new ReplyError('ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.');
+    return parseId(arg, 0n, false).id;
+  });
+}
+
+/** What XREAD answers now for entries after `after`: [key, entries] for each stream with some, or undefined for none. */
+function readAfter(cmd: DataContext, r: ReadArgs, after: StreamId[], proto: Protocol): Reply | undefined {
+  const found: [Reply, Reply][] = [];
+  r.keys.forEach((key, i) => {
+    const meta = streamOf(cmd, key);
+    const from = nextId(after[i]!);
+    if (meta === undefined || meta.size === 0 || from === undefined) return;
+    const entries = range(cmd, key, meta, from, MAX_ID, false, r.count);
+    if (entries.length > 0) found.push([bulk(key), entriesReply(entries)]);
+  });
+  if (found.length === 0) return undefined;
+  return proto === 3 ? map(found, 3) : array(found.map(([k, e]) => array([k, e])));
+}
+
+export const XREAD = dataCommand(
+  'xread',
+  {
+    arity: -4,
+    flags: ['readonly', 'blocking'],
+    firstKey: 0,
+    lastKey: 0,
+    step: 0,
+    keysOf: (args) => {
+      const at = args.findIndex((a, i) => i > 0 && word(a) === 'streams');
+      return at < 0 ? [] : args.slice(at + 1, at + 1 + Math.floor((args.length - at - 1) / 2));
+    },
+    group: 'stream',
+    access: 'read',
+    summary: 'Entries after the given IDs ($: new ones only) of one or more streams, at most COUNT each; BLOCK waits for them.',
+    since: '5.0.0',
+  },
+  // Inside EXEC or a script, as in Redis: BLOCK does not wait.
+  (cmd, args) => {
+    const r = readArgs(args);
+    return readAfter(cmd, r, resolveIds(cmd, r), cmd.proto) ?? nullArray(cmd.proto);
+  },
+  (ctx, args) => {
+    const r = readArgs(args);
+    const read = ctx.keyspace.reading(ctx);
+    const after = resolveIds(read, r);
+    const now = readAfter(read, r, after, ctx.client.proto);
+    if (now !== undefined || r.block < 0) return now ?? nullArray(ctx.client.proto);
+    const none = nullArray(ctx.client.proto);
+    // Each try reads behind the writes that woke it (a write group, like a blocked pop's), so it sees them.
+    const attempt = () => ctx.keyspace.writing(ctx, (cmd) => readAfter(cmd, r, after, cmd.proto) ?? none, args, []);
+    return ctx.keyspace.blocked.block(ctx.client, r.keys, r.block, attempt, none);
+  },
+);
+XREAD.blocks = true;
+
+export const STREAM_COMMANDS = [XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM, XREAD];
