@@ -3,7 +3,7 @@
 // its 52-bit geohash (geo.ts), so ZRANGE, ZREM and the rest work on them.
 // Arguments are checked in Redis's order, for Redis's errors; replies are
 // Redis's (distances "%.4f", coordinates as its long doubles print).
-import { ReplyError, SYNTAX, dataCommand, word, type DataContext } from './command-spec.js';
+import { ReplyError, SYNTAX, dataCommand, int64, word, type DataContext } from './command-spec.js';
 import { storeEntries } from './commands-zset-combine.js';
 import { ZADD, inScoreRange, parseScore, scoreOfMember, zsetOf, type Entry } from './commands-zsets.js';
 import { distance, geohashString, position, scoreOf, searchBoxes, validPosition, withinShape, type Shape } from './geo.js';
@@ -116,7 +116,6 @@ export const GEOHASH = dataCommand(
 
 /** Which search a command is: where its options start, and what it may do. */
 interface Kind {
-  name: string;
   /** GEORADIUS: a position then radius and unit; GEORADIUSBYMEMBER: a member then radius and unit; GEOSEARCH(STORE): FROM and BY options. */
   from: 'coords' | 'member' | 'search';
   store: 'none' | 'options' | 'destination';
@@ -134,7 +133,6 @@ interface Found {
 function search(cmd: DataContext, args: Buffer[], kind: Kind): Reply {
   const src = args[kind.store === 'destination' ? 2 : 1]!;
   const zset = zsetOf(cmd, src);
-  let shape: Shape | undefined;
   let at: number;
   let storeKey: Buffer | undefined = kind.store === 'destination' ? args[1] : undefined;
   let storeDist = false;
@@ -181,10 +179,9 @@ function search(cmd: DataContext, args: Buffer[], kind: Kind): Reply {
     else if (w === 'asc') sort = 'asc';
     else if (w === 'desc') sort = 'desc';
     else if (w === 'count' && left >= 1) {
-      const n = Number(args[++i]!.toString('latin1'));
-      if (!/^-?\d+$/.test(args[i]!.toString('latin1')) || !Number.isSafeInteger(n)) throw new ReplyError('ERR value is not an integer or out of range');
-      if (n < 1) throw new ReplyError('ERR COUNT must be > 0');
-      count = n;
+      const n = int64(args[++i]!);
+      if (n < 1n) throw new ReplyError('ERR COUNT must be > 0');
+      count = Number(n);
     } else if ((w === 'store' || w === 'storedist') && left >= 1 && kind.store === 'options') {
       storeKey = args[++i];
       storeDist = w === 'storedist';
@@ -227,7 +224,7 @@ function search(cmd: DataContext, args: Buffer[], kind: Kind): Reply {
     return integer(0);
   }
   if (count !== 0 && sort === 'none' && !any) sort = 'asc';
-  shape = { lon: center![0], lat: center![1], ...by! };
+  const shape: Shape = { lon: center![0], lat: center![1], ...by! };
   const limit = any ? count : 0;
   const found: Found[] = [];
   boxes: for (const [min, max] of searchBoxes(shape)) {
@@ -243,14 +240,14 @@ function search(cmd: DataContext, args: Buffer[], kind: Kind): Reply {
   if (sort !== 'none') found.sort((a, b) => (sort === 'asc' ? a.meters - b.meters : b.meters - a.meters));
   const returned = count === 0 ? found : found.slice(0, count);
   if (storeKey !== undefined) {
-    return storeEntries(cmd, storeKey, returned.map((g): Entry => ({ member: g.member, score: storeDist ? g.meters / shape!.conversion : g.score })));
+    return storeEntries(cmd, storeKey, returned.map((g): Entry => ({ member: g.member, score: storeDist ? g.meters / shape.conversion : g.score })));
   }
   const options = +withDist + +withHash + +withCoord;
   return array(
     returned.map((g) => {
       if (options === 0) return bulk(g.member);
       const items: Reply[] = [bulk(g.member)];
-      if (withDist) items.push(distanceReply(g.meters / shape!.conversion));
+      if (withDist) items.push(distanceReply(g.meters / shape.conversion));
       if (withHash) items.push(integer(g.score));
       if (withCoord) items.push(array([humanDouble(g.lon, cmd.proto), humanDouble(g.lat, cmd.proto)]));
       return array(items);
@@ -258,7 +255,7 @@ function search(cmd: DataContext, args: Buffer[], kind: Kind): Reply {
   );
 }
 
-function searchCommand(name: string, arity: number, kind: Omit<Kind, 'name'>, summary: string, since: string) {
+function searchCommand(name: string, arity: number, kind: Kind, summary: string, since: string) {
   const writes = kind.store !== 'none';
   return dataCommand(
     name,
@@ -274,7 +271,7 @@ function searchCommand(name: string, arity: number, kind: Omit<Kind, 'name'>, su
       since,
       ...(kind.store === 'options' ? { keysOf: (args: Buffer[]) => storeKeys(args) } : {}),
     },
-    (cmd, args) => search(cmd, args, { name, ...kind }),
+    (cmd, args) => search(cmd, args, kind),
   );
 }
 
