@@ -269,6 +269,7 @@ function generator(rand: () => number) {
     () => [pick(['XLEN', 'TYPE']), key()],
     () => ['XDEL', key(), pick(['1-1', '2-0', '3-0', '5-0']), pick(['1-2', '5-1'])],
     () => ['XTRIM', key(), ...pick([['MAXLEN', String(int(0, 3))], ['MINID', pick(['2', '3-0', '6'])]])],
+    () => ['XSETID', key(), pick(['1-0', '5', '10-0']), ...(rand() < 0.3 ? ['ENTRIESADDED', String(int(0, 5))] : [])],
     () => ['XREAD', ...(rand() < 0.3 ? ['COUNT', '1'] : []), 'STREAMS', key(), key(), pick(['0', '1-1', '$']), pick(['0', '2-0'])],
     // SORT: not ALPHA with BY (Redis leaves equal weights in qsort's order), BY nosort only with STORE (a set's own order is its hash order)
     () => [pick(['SORT', 'SORT_RO']), key(), ...pick([[], ['ALPHA'], ['BY', 'k*'], ['BY', 'k*', 'GET', '#', 'GET', 'k*']]), ...(rand() < 0.3 ? ['DESC'] : []), ...(rand() < 0.3 ? ['LIMIT', String(int(-1, 3)), String(int(-1, 3))] : [])],

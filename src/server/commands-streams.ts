@@ -1,6 +1,6 @@
 // Streams: XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM and XREAD (BLOCK
-// too), as Redis 7.0 answers them, on the layout of stream.ts. Consumer
-// groups (XGROUP, XREADGROUP, XACK...) and XINFO are not here yet.
+// too) and XSETID, as Redis 7.0 answers them, on the layout of stream.ts.
+// Consumer groups (XGROUP, XREADGROUP, XACK...) and XINFO are not here yet.
 //
 // Trimming with `~`: Redis removes whole nodes of its radix tree (up to 100
 // entries each) and no more than LIMIT; xrpkv has no nodes, so `~` removes
@@ -9,7 +9,7 @@
 // most 99 entries more, as with Redis, though not always the same ones.
 import { ReplyError, SYNTAX, dataCommand, int64, word, type CommandSpec, type DataContext } from './command-spec.js';
 import { KeyType, type Meta } from './layout.js';
-import { array, bulk, integer, map, nil, nullArray, type Protocol, type Reply } from './resp-writer.js';
+import { OK, array, bulk, integer, map, nil, nullArray, type Protocol, type Reply } from './resp-writer.js';
 import {
   MAX_ID,
   compareIds,
@@ -226,6 +226,43 @@ export const XTRIM = dataCommand('xtrim', { arity: -4, flags: ['write'], ...key1
   return integer(n);
 });
 
+export const XSETID = dataCommand(
+  'xsetid',
+  { arity: -3, flags: ['write', 'denyoom', 'fast'], ...key1, access: 'write', summary: "Sets a stream's last ID (ENTRIESADDED, MAXDELETEDID too), which XADD's next must exceed.", since: '5.0.0' },
+  (cmd, args) => {
+    const id = parseId(args[2]!, 0n, false).id;
+    let entriesAdded: bigint | undefined;
+    let maxDeleted: StreamId | undefined;
+    for (let i = 3; i < args.length; i++) {
+      const w = word(args[i]);
+      if (w === 'entriesadded' && i + 1 < args.length) {
+        entriesAdded = int64(args[++i]!);
+        if (entriesAdded < 0n) throw new ReplyError('ERR entries_added must be positive');
+      } else if (w === 'maxdeletedid' && i + 1 < args.length) {
+        maxDeleted = parseId(args[++i]!, 0n, false).id;
+        if (compareIds(id, maxDeleted) < 0) throw new ReplyError('ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id');
+      } else throw SYNTAX();
+    }
+    const key = args[1]!;
+    const before = streamOf(cmd, key, false);
+    if (before === undefined) throw new ReplyError('ERR no such key');
+    const meta = { ...before };
+    const state = streamState(meta);
+    if (meta.size > 0) {
+      const top = range(cmd, key, meta, { ms: 0n, seq: 0n }, MAX_ID, true, 1)[0]!.id;
+      if (compareIds(id, top) < 0) throw new ReplyError('ERR The ID specified in XSETID is smaller than the target stream top item');
+      if (entriesAdded !== undefined && BigInt(meta.size) > entriesAdded) throw new ReplyError('ERR The entries_added specified in XSETID is smaller than the target stream length');
+    }
+    setStreamState(meta, {
+      last: id,
+      entriesAdded: entriesAdded ?? state.entriesAdded,
+      maxDeleted: maxDeleted !== undefined && (maxDeleted.ms !== 0n || maxDeleted.seq !== 0n) ? maxDeleted : state.maxDeleted,
+    });
+    cmd.data.saveMeta(key, before, meta);
+    return OK;
+  },
+);
+
 /** XREAD's arguments: COUNT, BLOCK (ms; -1: none), and the streams with the IDs to read after. */
 interface ReadArgs {
   count: number;
@@ -318,4 +355,4 @@ export const XREAD = dataCommand(
 );
 XREAD.blocks = true;
 
-export const STREAM_COMMANDS = [XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM, XREAD];
+export const STREAM_COMMANDS = [XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM, XSETID, XREAD];
