@@ -118,6 +118,18 @@ describe('Streams', () => {
     expect(await streams(beside.ours)).toEqual(await streams(beside.theirs));
   });
 
+  it('trim with ~ by whole hundreds, as Redis trims whole nodes of small entries, reading no further than LIMIT', async () => {
+    for (const c of [beside.ours, beside.theirs]) await c.eval("for i = 1, 1050 do redis.call('xadd', KEYS[1], '*', 'f', i) end return 1", 1, 'big');
+    await same('XLEN', 'big');
+    await same('XTRIM', 'big', 'MAXLEN', '~', '100', 'LIMIT', '150');
+    await same('XLEN', 'big');
+    await same('XTRIM', 'big', 'MAXLEN', '~', '100');
+    await same('XLEN', 'big');
+    await beside.ours.xadd('big', 'MAXLEN', '~', '10', '*', 'f', 'v');
+    await beside.theirs.xadd('big', 'MAXLEN', '~', '10', '*', 'f', 'v');
+    await same('XLEN', 'big');
+  });
+
   it('XREAD BLOCK waits for the XADD of another client, reads only what is new after $, and times out with nil', async () => {
     const [reader, writer] = [ioredisClient(beside.server.port, beside.clients), ioredisClient(beside.server.port, beside.clients)];
     await writer.xadd('bs', '1-0', 'old', '1');

@@ -6,7 +6,9 @@
 // entries each) and no more than LIMIT; xrpkv has no nodes, so `~` removes
 // what exact trimming would, rounded down to a multiple of 100, at most
 // LIMIT (default 10,000): the stream keeps at least what was asked, and at
-// most 99 entries more, as with Redis, though not always the same ones.
+// most 99 entries more, as with Redis; the same count as Redis's where its
+// nodes hold 100 entries each (small entries added in order), not always
+// otherwise.
 import { ReplyError, SYNTAX, dataCommand, int64, word, type CommandSpec, type DataContext } from './command-spec.js';
 import { KeyType, type Meta } from './layout.js';
 import { OK, array, bulk, integer, map, nil, nullArray, type Protocol, type Reply } from './resp-writer.js';
@@ -65,7 +67,10 @@ interface Trim {
 /** Removes what `trim` says from the front of the stream (`meta` changed in place); how many. */
 function trimStream(cmd: DataContext, key: Buffer, meta: Meta, trim: Trim): number {
   const doomed: Buffer[] = [];
+  // `~` removes at most LIMIT: no need to read past them (a stream far over its MAXLEN would be read whole by every XADD).
+  const cap = trim.approx && trim.limit > 0 ? trim.limit : Infinity;
   for (const [name] of cmd.data.members(key, meta)) {
+    if (doomed.length >= cap) break;
     if (trim.strategy === 'maxlen' ? meta.size - doomed.length <= trim.maxlen : compareIds(idFromBytes(name), trim.minid) >= 0) break;
     doomed.push(name);
   }
