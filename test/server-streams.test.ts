@@ -4,7 +4,8 @@
 // server that blocks can show: XREAD BLOCK woken by another client's XADD,
 // `$`, timeouts, a client that goes while waiting, and scripts.
 import { describe, expect, it } from 'vitest';
-import { ioredisClient, useServerBesideRedis } from './server-fixtures.js';
+import { ioredisClient, startTestServer, useServerBesideRedis } from './server-fixtures.js';
+import { tempDir } from './xrp-fixtures.js';
 
 const beside = useServerBesideRedis('streams.xrpkv');
 
@@ -157,6 +158,35 @@ describe('Streams', () => {
     leaver.disconnect();
     for (let i = 0; i < 100 && beside.server.keyspace.blocked.size > 0; i++) await settle(10);
     expect(beside.server.keyspace.blocked.size).toBe(0);
+  });
+
+  it('are in the store file: entries, deletes, the last ID and the deadline survive a restart', async () => {
+    const tmp = tempDir();
+    try {
+      let server = await startTestServer(tmp.dir, 'restart.xrpkv');
+      let c = ioredisClient(server.port, beside.clients);
+      await c.xadd('rs', '1-0', 'a', '1');
+      await c.xadd('rs', '2-0', 'b', '2');
+      await c.xadd('rs', '3-0', 'c', '3');
+      await c.xdel('rs', '3-0');
+      await c.expire('rs', 1000);
+      c.disconnect();
+      await server.close();
+      server = await startTestServer(tmp.dir, 'restart.xrpkv');
+      c = ioredisClient(server.port, beside.clients);
+      expect(await c.xrange('rs', '-', '+')).toEqual([
+        ['1-0', ['a', '1']],
+        ['2-0', ['b', '2']],
+      ]);
+      expect(await c.ttl('rs')).toBeGreaterThan(990);
+      // The last ID is 3-0 still, though that entry is gone.
+      await expect(c.xadd('rs', '3-0', 'd', '4')).rejects.toThrow(/equal or smaller than the target stream top item/);
+      expect(await c.type('rs')).toBe('stream');
+      c.disconnect();
+      await server.close();
+    } finally {
+      tmp.remove();
+    }
   });
 
   it('work inside MULTI and scripts, where XREAD does not block', async () => {
