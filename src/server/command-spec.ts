@@ -243,6 +243,13 @@ export function keysAfterCount(args: Buffer[], at: number): Buffer[] {
   return Number.isInteger(n) && n > 0 && at + 1 + n <= args.length ? args.slice(at + 1, at + 1 + n) : [];
 }
 
+/** The source key at 1 and the destinations after any of `options` (SORT's STORE, GEORADIUS's STORE and STOREDIST), for the keys in flight. */
+export function keysWithDestinations(args: Buffer[], options: readonly string[]): Buffer[] {
+  const keys = [args[1]!];
+  for (let i = 2; i < args.length - 1; i++) if (options.includes(word(args[i]))) keys.push(args[i + 1]!);
+  return keys;
+}
+
 /** SINTERCARD's and ZINTERCARD's arguments: numkeys, the keys, then LIMIT (0: none), with Redis's errors. */
 export function cardinalityArgs(args: Buffer[]): { keys: Buffer[]; limit: number } {
   const text = args[1]!.toString('latin1');

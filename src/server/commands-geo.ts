@@ -3,7 +3,7 @@
 // its 52-bit geohash (geo.ts), so ZRANGE, ZREM and the rest work on them.
 // Arguments are checked in Redis's order, for Redis's errors; replies are
 // Redis's (distances "%.4f", coordinates as its long doubles print).
-import { ReplyError, SYNTAX, dataCommand, int64, word, type DataContext } from './command-spec.js';
+import { ReplyError, SYNTAX, dataCommand, int64, keysWithDestinations, word, type DataContext } from './command-spec.js';
 import { storeEntries } from './commands-zset-combine.js';
 import { ZADD, inScoreRange, parseScore, scoreOfMember, zsetOf, type Entry } from './commands-zsets.js';
 import { distance, geohashString, position, scoreOf, searchBoxes, validPosition, withinShape, type Shape } from './geo.js';
@@ -269,18 +269,12 @@ function searchCommand(name: string, arity: number, kind: Kind, summary: string,
       access: writes ? 'write' : 'read',
       summary,
       since,
-      ...(kind.store === 'options' ? { keysOf: (args: Buffer[]) => storeKeys(args) } : {}),
+      ...(kind.store === 'options' ? { keysOf: (args: Buffer[]) => keysWithDestinations(args, ['store', 'storedist']) } : {}),
     },
     (cmd, args) => search(cmd, args, kind),
   );
 }
 
-/** GEORADIUS's keys: the source, and STORE's or STOREDIST's destination. */
-function storeKeys(args: Buffer[]): Buffer[] {
-  const keys = [args[1]!];
-  for (let i = 2; i < args.length - 1; i++) if (word(args[i]) === 'store' || word(args[i]) === 'storedist') keys.push(args[i + 1]!);
-  return keys;
-}
 
 export const GEOSEARCH = searchCommand('geosearch', -7, { from: 'search', store: 'none' }, 'Members within a radius or box of a member or position (ASC DESC COUNT ANY WITHCOORD WITHDIST WITHHASH).', '6.2.0');
 export const GEOSEARCHSTORE = searchCommand('geosearchstore', -8, { from: 'search', store: 'destination' }, "Stores GEOSEARCH's members (or their distances, STOREDIST) as a sorted set; how many.", '6.2.0');

@@ -7,39 +7,49 @@
 import { ReplyError, command, int64, keysAfterCount, word, type CommandSpec, type Context, type DataContext } from './command-spec.js';
 import { OK, array, bulk, integer, type Reply } from './resp-writer.js';
 
-/** EVAL's and EVALSHA's arguments after the script: numkeys, KEYS, ARGV, with Redis's errors. */
-function keysAndArgs(args: Buffer[]): { keys: Buffer[]; argv: Buffer[] } {
-  const n = int64(args[2]!);
-  if (n < 0n) throw new ReplyError("ERR Number of keys can't be negative");
-  if (n > BigInt(args.length - 3)) throw new ReplyError("ERR Number of keys can't be greater than number of args");
-  return { keys: args.slice(3, 3 + Number(n)), argv: args.slice(3 + Number(n)) };
+/** A script to run: its SHA-1 (compiled and cached) and its KEYS and ARGV. */
+interface Call {
+  sha: string;
+  keys: Buffer[];
+  argv: Buffer[];
 }
 
 /**
- * EVAL (`bySha` false) or EVALSHA, and their read-only forms. `data` runs
- * the script on a transaction's data (a write group's, or EXEC's, as Redis
- * allows); `run` and `grouped` check the script first (NOSCRIPT, a compile
- * error), so that a bad one issues no write.
+ * EVAL's or EVALSHA's arguments, with Redis's errors: numkeys, KEYS, ARGV,
+ * and the script, which EVAL compiles and caches and EVALSHA needs cached
+ * (NOSCRIPT). Read once, before anything is issued, so a bad call writes
+ * nothing.
  */
-/** Runs cached script `sha` (EVAL's or EVALSHA's `args`) on `cmd.data`. */
-function runOn(cmd: DataContext, args: Buffer[], sha: string, readOnly: boolean): Reply {
-  const { keys, argv } = keysAndArgs(args);
-  return cmd.server.scripts.run(cmd, sha, keys, argv, readOnly);
+function callOf(ctx: Context, args: Buffer[], bySha: boolean): Call {
+  const n = int64(args[2]!);
+  if (n < 0n) throw new ReplyError("ERR Number of keys can't be negative");
+  if (n > BigInt(args.length - 3)) throw new ReplyError("ERR Number of keys can't be greater than number of args");
+  const scripts = ctx.server.scripts;
+  let sha: string;
+  if (!bySha) sha = scripts.add(args[1]!, false);
+  else {
+    sha = args[1]!.toString('latin1').toLowerCase();
+    if (!scripts.has(sha)) throw new ReplyError('NOSCRIPT No matching script. Please use EVAL.');
+  }
+  return { sha, keys: args.slice(3, 3 + Number(n)), argv: args.slice(3 + Number(n)) };
 }
 
+const runOn = (cmd: DataContext, call: Call, readOnly: boolean): Reply => cmd.server.scripts.run(cmd, call.sha, call.keys, call.argv, readOnly);
+
+/**
+ * EVAL (`bySha` false) or EVALSHA, and their read-only forms. `data` runs
+ * the script on a transaction's data (EXEC's, as Redis allows); `grouped`
+ * joins the turn's write group (write-group.ts), as INCR does, run nested
+ * and whole; `run` does the same through a promise of its own, or reads
+ * the published data when the script only reads. A script issued stays
+ * compiled until its command settles (scripts.ts `pin`).
+ */
 function evalCommand(name: string, bySha: boolean, readOnly: boolean): CommandSpec {
-  /** The script's sha, compiled and cached (EVAL) or known (EVALSHA). */
-  const scriptOf = (ctx: Context, args: Buffer[]): string => {
-    keysAndArgs(args);
-    const scripts = ctx.server.scripts;
-    if (!bySha) return scripts.add(args[1]!, false);
-    const sha = args[1]!.toString('latin1').toLowerCase();
-    if (!scripts.has(sha)) throw new ReplyError('NOSCRIPT No matching script. Please use EVAL.');
-    return sha;
-  };
-  const data = (cmd: DataContext, args: Buffer[]): Reply => {
-    const sha = scriptOf(cmd, args);
-    return runOn(cmd, args, sha, readOnly || cmd.server.scripts.noWrites(sha));
+  const onlyReads = (ctx: Context, call: Call) => readOnly || ctx.server.scripts.noWrites(call.sha);
+  const pinned = <T>(ctx: Context, call: Call, done: Promise<T>): Promise<T> => {
+    const release = ctx.server.scripts.pin(call.sha);
+    done.then(release, release);
+    return done;
   };
   const spec = command(
     name,
@@ -53,24 +63,20 @@ function evalCommand(name: string, bySha: boolean, readOnly: boolean): CommandSp
       access: readOnly ? 'read' : 'write',
     },
     (ctx, args) => {
-      const sha = scriptOf(ctx, args);
-      const scripts = ctx.server.scripts;
-      if (readOnly || scripts.noWrites(sha)) return runOn(ctx.keyspace.reading(ctx), args, sha, true);
-      const release = scripts.pin(sha);
-      const reply = ctx.keyspace.writing(ctx, (cmd) => runOn(cmd, args, sha, false), args, keysAndArgs(args).keys, true);
-      reply.then(release, release);
-      return reply;
+      const call = callOf(ctx, args, bySha);
+      if (onlyReads(ctx, call)) return runOn(ctx.keyspace.reading(ctx), call, true);
+      return pinned(ctx, call, ctx.keyspace.writing(ctx, (cmd) => runOn(cmd, call, false), args, call.keys, true));
     },
   );
-  // A script that may write joins the turn's write group (write-group.ts), as INCR does: run nested, whole.
+  const data = (cmd: DataContext, args: Buffer[]): Reply => {
+    const call = callOf(cmd, args, bySha);
+    return runOn(cmd, call, onlyReads(cmd, call));
+  };
   const grouped = (ctx: Context, args: Buffer[]) => {
-    const sha = scriptOf(ctx, args);
-    const scripts = ctx.server.scripts;
-    if (readOnly || scripts.noWrites(sha)) return undefined;
-    const release = scripts.pin(sha);
-    const group = ctx.keyspace.joinGroup(ctx, (cmd) => runOn(cmd, args, sha, false), args, keysAndArgs(args).keys, true);
-    if (group === undefined) release();
-    else group.done.then(release, release);
+    const call = callOf(ctx, args, bySha);
+    if (onlyReads(ctx, call)) return undefined;
+    const group = ctx.keyspace.joinGroup(ctx, (cmd) => runOn(cmd, call, false), args, call.keys, true);
+    if (group !== undefined) pinned(ctx, call, group.done);
     return group;
   };
   return { ...spec, data, grouped };

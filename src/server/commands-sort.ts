@@ -7,7 +7,7 @@
 // A set's own order is xrpkv's key order, not Redis's hash order: it shows
 // only where SORT does not sort (BY without '*', ALPHA BY with equal
 // weights), as in SMEMBERS (docs/SERVER.md, Differences).
-import { ReplyError, SYNTAX, dataCommand, int64, word, type CommandSpec, type DataContext } from './command-spec.js';
+import { ReplyError, SYNTAX, dataCommand, int64, keysWithDestinations, word, type CommandSpec, type DataContext } from './command-spec.js';
 import { pushElements } from './commands-lists.js';
 import { parseScore, select } from './commands-zsets.js';
 import { KeyType } from './layout.js';
@@ -27,15 +27,18 @@ function byPattern(cmd: DataContext, pattern: Buffer, element: Buffer): Buffer |
   return found.meta.type === KeyType.Hash ? cmd.data.memberValue(key, found.meta, field) : undefined;
 }
 
-/** The collection's elements in its own order (a list's, a set's key order, a sorted set's score order); [] for no key. */
-function elementsOf(cmd: DataContext, key: Buffer): Buffer[] {
+/** The collection's type and elements in its own order (a list's, a set's key order, a sorted set's score order); none for no key. */
+function elementsOf(cmd: DataContext, key: Buffer): { type: KeyType | undefined; elements: Buffer[] } {
   const found = cmd.data.read(key);
-  if (found === undefined) return [];
+  if (found === undefined) return { type: undefined, elements: [] };
   const { meta } = found;
-  if (meta.type === KeyType.List) return [...cmd.data.memberValues(key, meta)];
-  if (meta.type === KeyType.Set) return [...cmd.data.members(key, meta)].map(([m]) => m);
-  if (meta.type === KeyType.ZSet) return select(cmd, key, { by: 'rank', rev: false, withScores: false, offset: 0, limit: -1, hasLimit: false }, Buffer.from('0'), Buffer.from('-1')).map((e) => e.member);
-  throw new ReplyError('WRONGTYPE Operation against a key holding the wrong kind of value');
+  const elements = (): Buffer[] => {
+    if (meta.type === KeyType.List) return [...cmd.data.memberValues(key, meta)];
+    if (meta.type === KeyType.Set) return [...cmd.data.members(key, meta)].map(([m]) => m);
+    if (meta.type === KeyType.ZSet) return select(cmd, key, { by: 'rank', rev: false, withScores: false, offset: 0, limit: -1, hasLimit: false }, Buffer.from('0'), Buffer.from('-1')).map((e) => e.member);
+    throw new ReplyError('WRONGTYPE Operation against a key holding the wrong kind of value');
+  };
+  return { type: meta.type, elements: elements() };
 }
 
 /**
@@ -78,10 +81,10 @@ function sort(cmd: DataContext, args: Buffer[], readOnly: boolean): Reply {
     } else if (w === 'get' && left >= 1) gets.push(args[++i]!);
     else throw SYNTAX();
   }
-  let elements = elementsOf(cmd, key);
-  const found = cmd.data.find(key);
+  const source = elementsOf(cmd, key);
+  let elements = source.elements;
   // Redis sorts a set by ALPHA when its own order would be stored (its hash order is no order).
-  if (dontSort && found?.meta.type === KeyType.Set && store !== undefined) {
+  if (dontSort && source.type === KeyType.Set && store !== undefined) {
     dontSort = false;
     alpha = true;
     by = undefined;
@@ -134,11 +137,7 @@ function sortCommand(name: string, readOnly: boolean): CommandSpec {
       lastKey: 1,
       step: 1,
       // STORE's destination is a key too (for the keys in flight).
-      keysOf: (args) => {
-        const keys = [args[1]!];
-        for (let i = 2; i < args.length - 1; i++) if (word(args[i]) === 'store') keys.push(args[i + 1]!);
-        return keys;
-      },
+      keysOf: (args) => keysWithDestinations(args, ['store']),
       group: 'generic',
       access: readOnly ? 'read' : 'write',
       summary: readOnly ? 'SORT without STORE.' : 'Sorts the elements of a list, set or sorted set (BY LIMIT GET ASC DESC ALPHA STORE).',
