@@ -91,6 +91,8 @@ export interface Context {
 export interface DataContext extends Context {
   data: Data;
   proto: Protocol;
+  /** Called by a Lua script's redis.call (scripts.ts): where Redis's commands check CLIENT_LUA. */
+  fromScript?: true;
 }
 
 /**

@@ -58,7 +58,8 @@ function blocking(
 function firstKeyPop(name: string, summary: string, since: string, pop: (cmd: DataContext, key: Buffer) => Reply[] | undefined): CommandSpec {
   return blocking(
     name,
-    { arity: -3, flags: ['write', 'blocking'], firstKey: 1, lastKey: -2, step: 1, summary, since },
+    // noscript: Redis 7.0's flags (a script may not call these; BLMPOP and BZMPOP it may, without waiting).
+    { arity: -3, flags: ['write', 'noscript', 'blocking'], firstKey: 1, lastKey: -2, step: 1, summary, since },
     (cmd, args) => {
       timeoutMs(args[args.length - 1]!);
       for (const key of args.slice(1, -1)) {
@@ -93,7 +94,7 @@ export const BZPOPMAX = firstKeyPop('bzpopmax', 'BZPOPMIN of the highest scores.
 function blockingMove(name: string, arity: number, summary: string, since: string, ends: (args: Buffer[]) => [fromLeft: boolean, toLeft: boolean]): CommandSpec {
   return blocking(
     name,
-    { arity, flags: ['write', 'denyoom', 'blocking'], firstKey: 1, lastKey: 2, step: 1, summary, since },
+    { arity, flags: ['write', 'denyoom', 'noscript', 'blocking'], firstKey: 1, lastKey: 2, step: 1, summary, since },
     (cmd, args) => {
       const [fromLeft, toLeft] = ends(args);
       timeoutMs(args[args.length - 1]!);

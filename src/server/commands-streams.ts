@@ -341,9 +341,10 @@ export const XREAD = dataCommand(
     summary: 'Entries after the given IDs ($: new ones only) of one or more streams, at most COUNT each; BLOCK waits for them.',
     since: '5.0.0',
   },
-  // Inside EXEC or a script, as in Redis: BLOCK does not wait.
+  // Inside EXEC, as in Redis, BLOCK does not wait; a script may not ask for it.
   (cmd, args) => {
     const r = readArgs(args);
+    if (cmd.fromScript && r.block >= 0) throw new ReplyError('ERR xread command is not allowed with BLOCK option from scripts');
     return readAfter(cmd, r, resolveIds(cmd, r), cmd.proto) ?? nullArray(cmd.proto);
   },
   (ctx, args) => {

@@ -115,7 +115,7 @@ export class Scripts {
    * Throws a ReplyError for a script stopped at busy-reply-threshold.
    */
   run(cmd: DataContext, sha: string, keys: Buffer[], argv: Buffer[], readOnly: boolean): Reply {
-    const inner: DataContext = { ...cmd, proto: 2 };
+    const inner: DataContext = { ...cmd, proto: 2, fromScript: true };
     const outcome = this.vm.run(sha, keys, argv, {
       command: (args) => runCommand(inner, args, readOnly),
       log: (level, message) => {
@@ -161,9 +161,8 @@ function runCommand(cmd: DataContext, args: (Buffer | number | undefined)[], rea
   const spec = lookupCommand(bytes[0]!);
   if (spec === undefined) return fail('ERR Unknown Redis command called from script');
   if ((spec.arity > 0 && bytes.length !== spec.arity) || bytes.length < -spec.arity) return fail('ERR Wrong number of args calling Redis command from script');
-  // XREAD reads, and only waits with BLOCK, which Redis refuses from scripts.
-  if (spec.name === 'xread' && bytes.some((b, i) => i > 0 && b.toString('latin1').toLowerCase() === 'block')) return fail('ERR xread command is not allowed with BLOCK option from scripts');
-  if (spec.flags.includes('noscript') || (spec.blocks && spec.name !== 'xread') || spec.controlsTransaction) return fail('ERR This Redis command is not allowed from script');
+  // A blocking command Redis lets scripts call (BLMPOP, BZMPOP, XREAD) runs its data form, which does not wait.
+  if (spec.flags.includes('noscript') || spec.controlsTransaction) return fail('ERR This Redis command is not allowed from script');
   if (readOnly && spec.access === 'write') return fail('ERR Write commands are not allowed from read-only scripts.');
   cmd.server.monitors.feed('lua', bytes);
   let reply: Reply;
