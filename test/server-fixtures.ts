@@ -209,3 +209,25 @@ export function requireFreshServer(): void {
     }
   }
 }
+
+/** XINFO's fields that say when (idle times, seen times) or describe Redis's radix tree of entries, which xrpkv only estimates. */
+const XINFO_TIMES = new Set(['idle', 'seen-time', 'radix-tree-keys', 'radix-tree-nodes']);
+
+/**
+ * XPENDING's or XINFO's reply (RESP2, as parsed) with those fields, and
+ * the idle times and delivery times of pending entries, as 0: what two
+ * servers answer alike though they read their clocks at other moments.
+ */
+export function withoutTimes(command: string, reply: unknown): unknown {
+  if (!Array.isArray(reply)) return reply;
+  // XPENDING with a range: [ID, consumer, idle, deliveries] each.
+  if (command === 'XPENDING') return reply.map((e) => (Array.isArray(e) && e.length === 4 ? [e[0], e[1], 0, e[3]] : e));
+  const out = reply.map((e) => withoutTimes(command, e));
+  for (let i = 0; i + 1 < out.length; i += 2) {
+    if (typeof out[i] !== 'string') continue;
+    if (XINFO_TIMES.has(out[i] as string)) out[i + 1] = 0;
+    // XINFO STREAM FULL's pending entries: [ID, consumer, delivery time, deliveries] for a group, [ID, delivery time, deliveries] for a consumer.
+    if (out[i] === 'pending' && Array.isArray(out[i + 1])) out[i + 1] = (out[i + 1] as unknown[]).map((p) => (Array.isArray(p) ? p.map((x, j) => (j === p.length - 2 ? 0 : x)) : p));
+  }
+  return out;
+}

@@ -152,6 +152,8 @@ export interface CommandSpec {
   blocks?: true;
   /** The keys it names, where their positions depend on its arguments (LMPOP's numkeys); else firstKey, lastKey and step say. */
   keysOf?: (args: Buffer[]) => Buffer[];
+  /** A container command's subcommands (lower case) and their arities, checked as its own arity is (`arityError`). */
+  subcommands?: Readonly<Record<string, number>>;
 }
 
 type Meta = Omit<CommandSpec, 'name' | 'run' | 'value' | 'joinedPut' | 'grouped' | 'data' | 'access' | 'firstKey' | 'lastKey' | 'step' | 'flags'> &
@@ -190,6 +192,21 @@ export function commandKeys(spec: CommandSpec, args: Buffer[]): Buffer[] {
 /** A read command whose reply is one value (bulk string) or nil. */
 export function valueCommand(name: string, meta: Meta, value: NonNullable<CommandSpec['value']>, data: NonNullable<CommandSpec['data']>): CommandSpec {
   return { ...command(name, meta, (ctx, args) => bulkOrNil(value(ctx, args), ctx.client.proto)), value, data };
+}
+
+/**
+ * Why `args` cannot be a call of `spec`, as Redis says it before running or
+ * queueing anything: a wrong number of arguments, or a container command's
+ * unknown subcommand or its wrong number of arguments; undefined when they can.
+ */
+export function arityError(spec: CommandSpec, args: Buffer[]): string | undefined {
+  const fits = (arity: number) => (arity > 0 ? args.length === arity : args.length >= -arity);
+  if (!fits(spec.arity)) return wrongArgs(spec.name).message;
+  if (spec.subcommands === undefined) return undefined;
+  const sub = word(args[1]);
+  const arity = spec.subcommands[sub];
+  if (arity === undefined) return `ERR unknown subcommand '${args[1]!.toString()}'. Try ${spec.name.toUpperCase()} HELP.`;
+  return fits(arity) ? undefined : wrongArgs(`${spec.name}|${sub}`).message;
 }
 
 export function wrongArgs(name: string): ReplyError {

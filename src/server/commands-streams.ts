@@ -1,6 +1,7 @@
-// Streams: XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM and XREAD (BLOCK
-// too) and XSETID, as Redis 7.0 answers them, on the layout of stream.ts.
-// Consumer groups (XGROUP, XREADGROUP, XACK...) and XINFO are not here yet.
+// Streams: XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM and XSETID, as Redis
+// 7.0 answers them, on the layout of stream.ts (XREAD and XREADGROUP:
+// commands-stream-read.ts; consumer groups: commands-stream-groups.ts;
+// XINFO: commands-stream-info.ts).
 //
 // Trimming with `~`: Redis removes whole nodes of its radix tree (up to 100
 // entries each) and no more than LIMIT; xrpkv has no nodes, so `~` removes
@@ -11,7 +12,7 @@
 // otherwise.
 import { ReplyError, SYNTAX, dataCommand, int64, word, type CommandSpec, type DataContext } from './command-spec.js';
 import { KeyType, type Meta } from './layout.js';
-import { OK, array, bulk, integer, map, nil, nullArray, type Protocol, type Reply } from './resp-writer.js';
+import { OK, array, bulk, integer, nil, nullArray, type Reply } from './resp-writer.js';
 import {
   MAX_ID,
   compareIds,
@@ -28,19 +29,19 @@ import {
   type StreamId,
 } from './stream.js';
 
-const key1 = { firstKey: 1, lastKey: 1, step: 1, group: 'stream' };
+export const key1 = { firstKey: 1, lastKey: 1, step: 1, group: 'stream' };
 /** Entries `~` removes at a time, Redis's stream-node-max-entries default. */
 const NODE_ENTRIES = 100;
 
-interface Entry {
+export interface Entry {
   id: StreamId;
   fields: Buffer[];
 }
 
-const streamOf = (cmd: DataContext, key: Buffer, counted = true): Meta | undefined => cmd.data.collection(key, KeyType.Stream, counted);
+export const streamOf = (cmd: DataContext, key: Buffer, counted = true): Meta | undefined => cmd.data.collection(key, KeyType.Stream, counted);
 
 /** Entries from `from` to `to` inclusive, in ID order or reversed, at most `count` (0: all). */
-function range(cmd: DataContext, key: Buffer, meta: Meta, from: StreamId, to: StreamId, reverse: boolean, count: number): Entry[] {
+export function range(cmd: DataContext, key: Buffer, meta: Meta, from: StreamId, to: StreamId, reverse: boolean, count: number): Entry[] {
   const out: Entry[] = [];
   if (compareIds(from, to) > 0) return out;
   const next = nextId(to);
@@ -51,9 +52,9 @@ function range(cmd: DataContext, key: Buffer, meta: Meta, from: StreamId, to: St
   return out;
 }
 
-function entriesReply(entries: Entry[]): Reply {
-  return array(entries.map((e) => array([bulk(idText(e.id)), array(e.fields.map((f) => bulk(f)))])));
-}
+export const entryReply = (e: Entry): Reply => array([bulk(idText(e.id)), array(e.fields.map((f) => bulk(f)))]);
+
+export const entriesReply = (entries: Entry[]): Reply => array(entries.map(entryReply));
 
 /** MAXLEN or MINID, exact or `~`, and LIMIT: XADD's and XTRIM's trimming. */
 interface Trim {
@@ -166,20 +167,35 @@ export const XLEN = dataCommand('xlen', { arity: 2, flags: ['readonly', 'fast'],
   integer(streamOf(cmd, key!)?.size ?? 0),
 );
 
+/** A bound of an ID interval: an ID, `-` or `+`, or `(` and an ID for an exclusive one (Redis's streamParseIntervalIDOrReply). */
+export function intervalBound(arg: Buffer, missingSeq: bigint): { id: StreamId; exclusive: boolean } {
+  const exclusive = arg.length > 1 && arg[0] === 0x28; // '('
+  return { exclusive, id: parseId(exclusive ? arg.subarray(1) : arg, missingSeq, !exclusive).id };
+}
+
+/** The first ID an interval starting at `bound` holds. */
+export function intervalStart(bound: { id: StreamId; exclusive: boolean }): StreamId {
+  const from = bound.exclusive ? nextId(bound.id) : bound.id;
+  if (from === undefined) throw new ReplyError('ERR invalid start ID for the interval');
+  return from;
+}
+
+/** The last ID an interval ending at `bound` holds. */
+export function intervalEnd(bound: { id: StreamId; exclusive: boolean }): StreamId {
+  const to = bound.exclusive ? previousId(bound.id) : bound.id;
+  if (to === undefined) throw new ReplyError('ERR invalid end ID for the interval');
+  return to;
+}
+
 /** XRANGE (start, end) and XREVRANGE (end, start), with '(' for exclusive bounds and COUNT. */
 function rangeCommand(name: string, reverse: boolean, summary: string, since: string): CommandSpec {
   return dataCommand(name, { arity: -4, flags: ['readonly'], ...key1, access: 'read', summary, since }, (cmd, args) => {
     const [startArg, endArg] = reverse ? [args[3]!, args[2]!] : [args[2]!, args[3]!];
-    const bound = (arg: Buffer, missingSeq: bigint) => {
-      const exclusive = arg.length > 1 && arg[0] === 0x28; // '('
-      return { exclusive, ...parseId(exclusive ? arg.subarray(1) : arg, missingSeq, !exclusive) };
-    };
-    const start = bound(startArg, 0n);
-    const end = bound(endArg, MAX_ID.seq);
-    let from: StreamId | undefined = start.id;
-    let to: StreamId | undefined = end.id;
-    if (start.exclusive && (from = nextId(start.id)) === undefined) throw new ReplyError('ERR invalid start ID for the interval');
-    if (end.exclusive && (to = previousId(end.id)) === undefined) throw new ReplyError('ERR invalid end ID for the interval');
+    // Both parsed before either is moved past its exclusive bound, as Redis's XRANGE does.
+    const start = intervalBound(startArg, 0n);
+    const end = intervalBound(endArg, MAX_ID.seq);
+    const from = intervalStart(start);
+    const to = intervalEnd(end);
     let count = -1;
     for (let i = 4; i < args.length; i++) {
       if (word(args[i]) === 'count' && i + 1 < args.length) {
@@ -190,7 +206,7 @@ function rangeCommand(name: string, reverse: boolean, summary: string, since: st
     const meta = streamOf(cmd, args[1]!);
     if (meta === undefined) return array([]);
     if (count === 0) return nullArray(cmd.proto);
-    return entriesReply(range(cmd, args[1]!, meta, from!, to!, reverse, Math.max(count, 0)));
+    return entriesReply(range(cmd, args[1]!, meta, from, to, reverse, Math.max(count, 0)));
   });
 }
 
@@ -259,6 +275,7 @@ export const XSETID = dataCommand(
       if (entriesAdded !== undefined && BigInt(meta.size) > entriesAdded) throw new ReplyError('ERR The entries_added specified in XSETID is smaller than the target stream length');
     }
     setStreamState(meta, {
+      ...state,
       last: id,
       entriesAdded: entriesAdded ?? state.entriesAdded,
       maxDeleted: maxDeleted !== undefined && (maxDeleted.ms !== 0n || maxDeleted.seq !== 0n) ? maxDeleted : state.maxDeleted,
@@ -268,97 +285,4 @@ export const XSETID = dataCommand(
   },
 );
 
-/** XREAD's arguments: COUNT, BLOCK (ms; -1: none), and the streams with the IDs to read after. */
-interface ReadArgs {
-  count: number;
-  block: number;
-  keys: Buffer[];
-  ids: Buffer[];
-}
-
-function readArgs(args: Buffer[]): ReadArgs {
-  let count = 0;
-  let block = -1;
-  for (let i = 1; i < args.length; i++) {
-    const w = word(args[i]);
-    const more = args.length - 1 - i;
-    if (w === 'block' && more > 0) {
-      const ms = int64(args[++i]!, 'timeout is not an integer or out of range');
-      if (ms < 0n) throw new ReplyError('ERR timeout is negative');
-      block = Number(ms);
-    } else if (w === 'count' && more > 0) {
-      const n = int64(args[++i]!);
-      count = n < 0n ? 0 : Number(n);
-    } else if (w === 'streams' && more > 0) {
-      const rest = args.slice(i + 1);
-      if (rest.length % 2 !== 0) throw new ReplyError("ERR Unbalanced 'xread' list of streams: for each stream key an ID or '$' must be specified.");
-      return { count, block, keys: rest.slice(0, rest.length / 2), ids: rest.slice(rest.length / 2) };
-    } else if (w === 'group' && more >= 2) throw new ReplyError('ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.');
-    else throw SYNTAX();
-  }
-  throw SYNTAX();
-}
-
-/** The IDs to read after, `$` taken as each stream's last ID now. */
-function resolveIds(cmd: DataContext, r: ReadArgs): StreamId[] {
-  return r.keys.map((key, i) => {
-    const meta = streamOf(cmd, key);
-    const arg = r.ids[i]!;
-    if (arg.length === 1 && arg[0] === 0x24) return meta === undefined ? { ms: 0n, seq: 0n } : streamState(meta).last; // '$'
-    if (arg.length === 1 && arg[0] === 0x3e) throw new ReplyError('ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.');
-    return parseId(arg, 0n, false).id;
-  });
-}
-
-/** What XREAD answers now for entries after `after`: [key, entries] for each stream with some, or undefined for none. */
-function readAfter(cmd: DataContext, r: ReadArgs, after: StreamId[], proto: Protocol): Reply | undefined {
-  const found: [Reply, Reply][] = [];
-  r.keys.forEach((key, i) => {
-    const meta = streamOf(cmd, key);
-    const from = nextId(after[i]!);
-    if (meta === undefined || meta.size === 0 || from === undefined) return;
-    const entries = range(cmd, key, meta, from, MAX_ID, false, r.count);
-    if (entries.length > 0) found.push([bulk(key), entriesReply(entries)]);
-  });
-  if (found.length === 0) return undefined;
-  return proto === 3 ? map(found, 3) : array(found.map(([k, e]) => array([k, e])));
-}
-
-export const XREAD = dataCommand(
-  'xread',
-  {
-    arity: -4,
-    flags: ['readonly', 'blocking'],
-    firstKey: 0,
-    lastKey: 0,
-    step: 0,
-    keysOf: (args) => {
-      const at = args.findIndex((a, i) => i > 0 && word(a) === 'streams');
-      return at < 0 ? [] : args.slice(at + 1, at + 1 + Math.floor((args.length - at - 1) / 2));
-    },
-    group: 'stream',
-    access: 'read',
-    summary: 'Entries after the given IDs ($: new ones only) of one or more streams, at most COUNT each; BLOCK waits for them.',
-    since: '5.0.0',
-  },
-  // Inside EXEC, as in Redis, BLOCK does not wait; a script may not ask for it.
-  (cmd, args) => {
-    const r = readArgs(args);
-    if (cmd.fromScript && r.block >= 0) throw new ReplyError('ERR xread command is not allowed with BLOCK option from scripts');
-    return readAfter(cmd, r, resolveIds(cmd, r), cmd.proto) ?? nullArray(cmd.proto);
-  },
-  (ctx, args) => {
-    const r = readArgs(args);
-    const read = ctx.keyspace.reading(ctx);
-    const after = resolveIds(read, r);
-    const now = readAfter(read, r, after, ctx.client.proto);
-    if (now !== undefined || r.block < 0) return now ?? nullArray(ctx.client.proto);
-    const none = nullArray(ctx.client.proto);
-    // Each try reads behind the writes that woke it (a write group, like a blocked pop's), so it sees them.
-    const attempt = () => ctx.keyspace.writing(ctx, (cmd) => readAfter(cmd, r, after, cmd.proto) ?? none, args, []);
-    return ctx.keyspace.blocked.block(ctx.client, r.keys, r.block, attempt, none);
-  },
-);
-XREAD.blocks = true;
-
-export const STREAM_COMMANDS = [XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM, XSETID, XREAD];
+export const STREAM_COMMANDS = [XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM, XSETID];

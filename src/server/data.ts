@@ -45,12 +45,15 @@ import {
   type Meta,
 } from './layout.js';
 import { MetaRecords } from './meta-records.js';
+import { streamState } from './stream.js';
 import type { StoreView, TxnView } from './store-view.js';
 
 /** What the data layer tells the server, and asks of it: keyspace.ts implements it. */
 export interface DataHooks {
-  /** `key` was changed (WATCH's clients must fail their EXEC). */
+  /** `key` was changed (WATCH's clients must fail their EXEC; clients blocked on it try again). */
   touched(key: Buffer): void;
+  /** Only a stream's consumer groups changed: clients blocked on `key` try again, WATCH does not hear of it (as in Redis). */
+  ready(key: Buffer): void;
   /** A read command looked a key up (INFO's keyspace_hits and keyspace_misses). */
   looked(hit: boolean): void;
   /** Whether the last published commit may hold metadata records (none: a string-only database skips looking). */
@@ -241,8 +244,10 @@ export class Data {
    * Writes a collection's metadata after its members changed (`before`: as
    * it was, undefined for a new one). An empty collection is removed, as
    * Redis removes it; but for a stream, which Redis keeps, empty.
+   * `modified` false: only a stream's consumer groups changed, which WATCH
+   * does not see.
    */
-  saveMeta(key: Buffer, before: Meta | undefined, meta: Meta): void {
+  saveMeta(key: Buffer, before: Meta | undefined, meta: Meta, modified = true): void {
     if (meta.size === 0 && meta.type !== KeyType.Stream) {
       if (before !== undefined) this.removeMeta(key, { ...before, size: 0 });
       if (before !== undefined) this.keysDelta--;
@@ -250,7 +255,8 @@ export class Data {
       if (before === undefined) this.keysDelta++;
       this.putMeta(key, before, meta);
     }
-    this.hooks.touched(key);
+    if (modified) this.hooks.touched(key);
+    else this.hooks.ready(key);
   }
 
   /** For a write to the collection at `key`: its metadata as it is (undefined when missing), and a copy to change (a new collection's when missing). */
@@ -325,8 +331,7 @@ export class Data {
     const { meta } = found;
     if (meta.type === KeyType.String) return this.setString(to, found.value!, meta.deadline, undefined);
     const copy = { ...this.newCollection(meta.type, meta.deadline), size: meta.size, head: meta.head, tail: meta.tail, ...(meta.stream ? { stream: Buffer.from(meta.stream) } : {}) };
-    const spaces: ('member' | 'score')[] = meta.type === KeyType.ZSet ? ['member', 'score'] : ['member'];
-    for (const space of spaces) {
+    for (const space of spacesOf(meta.type)) {
       for (const [member, value] of this.members(from, meta, { space })) this.putMember(this.memberRecord(to, copy, member, space), value);
     }
     this.saveMeta(to, undefined, copy);
@@ -451,16 +456,15 @@ export class Data {
       this.removeMember(expiryKey(meta.deadline, key));
       this.change('expiring', -1);
     }
-    if (meta.type === KeyType.String || meta.size === 0) return;
-    const records = meta.type === KeyType.ZSet ? 2 * meta.size : meta.size;
+    const records = recordsOf(meta);
+    if (records === 0) return;
     if (records > REMOVE_INLINE) {
       // Too many to remove in this command: the members stay, unreachable (no metadata has their version), until the sweep.
       this.putMember(orphanKey(meta.version), orphanValue(meta.type, key));
       this.change('orphans', records);
       return;
     }
-    this.removeMembers(key, meta, 'member', Infinity);
-    if (meta.type === KeyType.ZSet) this.removeMembers(key, meta, 'score', Infinity);
+    for (const space of spacesOf(meta.type)) this.removeMembers(key, meta, space, Infinity);
   }
 
   /** Removes up to `limit` member records of a collection (the sweep's work on orphans); how many it removed. */
@@ -538,6 +542,23 @@ export class Data {
       this.countersExisted = countersExisted;
       throw e;
     }
+  }
+}
+
+/** The record spaces of a collection: its members, and a sorted set's score index or a stream's consumer groups. */
+export const spacesOf = (type: KeyType): ('member' | 'score')[] => (type === KeyType.ZSet || type === KeyType.Stream ? ['member', 'score'] : ['member']);
+
+/** How many member records a key's metadata stands for. */
+function recordsOf(meta: Meta): number {
+  switch (meta.type) {
+    case KeyType.String:
+      return 0;
+    case KeyType.ZSet:
+      return 2 * meta.size;
+    case KeyType.Stream:
+      return meta.size + streamState(meta).groupRecords;
+    default:
+      return meta.size;
   }
 }
 

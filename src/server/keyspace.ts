@@ -140,6 +140,10 @@ export class Keyspace implements DataHooks {
     this.blocked.touched(key);
   }
 
+  ready(key: Buffer): void {
+    this.blocked.touched(key);
+  }
+
   looked(hit: boolean): void {
     this.lookups++;
     if (hit) this.hits++;

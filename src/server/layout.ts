@@ -6,11 +6,14 @@
 //   string key 0xFF..  FF FF K[1..]             -> the value (escaped out of the reserved space)
 //   metadata           FF 'M' K                 -> type, deadline, then the value (string)
 //                                                  or version, size (hash, set, zset), head, tail (list),
-//                                                  last ID, largest deleted ID, entries added (stream)
+//                                                  last ID, largest deleted ID, entries added,
+//                                                  consumer group records (stream)
 //   member             FF 'S' len K version m   -> hash: field -> value; set: member -> ''
 //                                                  zset: member -> score; list: index -> element
 //                                                  stream: ID (ms, seq: u64 each) -> its fields and values
 //   score index        FF 'Z' len K version s m -> '' (zset members in score order)
+//   stream groups      FF 'Z' len K version g   -> a stream's consumer groups, consumers and
+//                                                  pending entries (stream-groups.ts)
 //   expiry index       FF 'X' deadline K        -> '' (keys by deadline, for the active sweep)
 //   orphans            FF 'G' version           -> type, K (members a DEL left to the sweep)
 //   counters           FF 00 'c'                -> layout version and counts (Counters)
@@ -97,12 +100,12 @@ export interface Meta {
   /** Lists: the index of the first element, and one past the last. */
   head: number;
   tail: number;
-  /** Streams: their last ID, largest deleted ID and entries ever added (stream.ts reads and writes them). */
+  /** Streams: their last ID, largest deleted ID, entries ever added and group records (stream.ts reads and writes them). */
   stream?: Buffer;
 }
 
-/** Bytes of a stream's own fields in its metadata. */
-export const STREAM_FIELDS = 40;
+/** Bytes of a stream's own fields in its metadata (a record written before groups had 40: the count of group records reads as 0). */
+export const STREAM_FIELDS = 48;
 
 /** Byte offsets in a metadata value. */
 const TYPE_AT = 0;
@@ -137,8 +140,14 @@ export function decodeMeta(value: Buffer): Meta {
     size: readU64(value, SIZE_AT),
     head: list ? readU64(value, HEAD_AT) : 0,
     tail: list ? readU64(value, TAIL_AT) : 0,
-    ...(type === KeyType.Stream ? { stream: Buffer.from(value.subarray(HEAD_AT, HEAD_AT + STREAM_FIELDS)) } : {}),
+    ...(type === KeyType.Stream ? { stream: streamFields(value) } : {}),
   };
+}
+
+function streamFields(value: Buffer): Buffer {
+  const out = Buffer.alloc(STREAM_FIELDS);
+  value.copy(out, 0, HEAD_AT, HEAD_AT + STREAM_FIELDS);
+  return out;
 }
 
 export function encodeMeta(meta: Meta): Buffer {

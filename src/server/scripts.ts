@@ -14,7 +14,7 @@
 // - the cache holds every script loaded with SCRIPT LOAD, and the last
 //   EVAL_KEPT scripts sent with EVAL (as Redis 7.4 keeps them), so that a
 //   client sending endless distinct scripts cannot grow it without bound.
-import { ReplyError, errorMessage, type DataContext } from './command-spec.js';
+import { ReplyError, arityError, errorMessage, type DataContext } from './command-spec.js';
 import { lookupCommand } from './command-table.js';
 import { LuaCompileError, LuaVm, sha1, type HostValue, type LuaValue } from './lua-vm.js';
 import { array, bulk, error, formatDouble, integer, nil, simple, type Protocol, type Reply } from './resp-writer.js';
@@ -160,7 +160,9 @@ function runCommand(cmd: DataContext, args: (Buffer | number | undefined)[], rea
   }
   const spec = lookupCommand(bytes[0]!);
   if (spec === undefined) return fail('ERR Unknown Redis command called from script');
-  if ((spec.arity > 0 && bytes.length !== spec.arity) || bytes.length < -spec.arity) return fail('ERR Wrong number of args calling Redis command from script');
+  const arity = arityError(spec, bytes);
+  if (arity?.startsWith('ERR unknown subcommand')) return fail('ERR Unknown Redis command called from script');
+  if (arity !== undefined) return fail('ERR Wrong number of args calling Redis command from script');
   // A blocking command Redis lets scripts call (BLMPOP, BZMPOP, XREAD) runs its data form, which does not wait.
   if (spec.flags.includes('noscript') || spec.controlsTransaction) return fail('ERR This Redis command is not allowed from script');
   if (readOnly && spec.access === 'write') return fail('ERR Write commands are not allowed from read-only scripts.');

@@ -26,7 +26,7 @@
 // command's error reply; nothing a client sends stops the server.
 import type { Socket } from 'node:net';
 import { lookupCommand } from './command-table.js';
-import { commandKeys, errorMessage, wrongArgs, type Client, type CommandSpec, type Context, type ServerState } from './command-spec.js';
+import { arityError, commandKeys, errorMessage, type Client, type CommandSpec, type Context, type ServerState } from './command-spec.js';
 import type { JoinedPuts } from '../store/joined-puts.js';
 import type { Keyspace } from './keyspace.js';
 import { ProtocolError, RespParser, type ParserLimits } from './resp-parser.js';
@@ -281,9 +281,10 @@ export class Session implements Client {
     const spec = lookupCommand(args[0]!);
     if (!this.authenticated && !spec?.flags.includes('no_auth')) return this.answer(error('NOAUTH Authentication required.'));
     if (!spec) return this.refuse(unknownCommand(args));
-    if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) {
+    const arity = arityError(spec, args);
+    if (arity !== undefined) {
       this.server.stats.command(spec.name).rejected++;
-      return this.refuse(wrongArgs(spec.name).message);
+      return this.refuse(arity);
     }
     if (this.proto === 2 && this.channels.size + this.patterns.size > 0 && !SUBSCRIBED_RESP2.includes(spec.name)) {
       return this.refuse(`ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);

@@ -4,7 +4,7 @@
 // stream's metadata adds its last ID, its largest deleted ID and how many
 // entries it ever had (STREAM_FIELDS bytes).
 import { ReplyError } from './command-spec.js';
-import type { Meta } from './layout.js';
+import { STREAM_FIELDS, type Meta } from './layout.js';
 
 /** An entry ID: milliseconds and a sequence number, 64 bits each. */
 export interface StreamId {
@@ -71,6 +71,8 @@ export interface StreamState {
   last: StreamId;
   maxDeleted: StreamId;
   entriesAdded: bigint;
+  /** Records of its consumer groups (stream-groups.ts), so a DEL knows what it leaves to the sweep. */
+  groupRecords: number;
 }
 
 export function streamState(meta: Meta): StreamState {
@@ -79,17 +81,19 @@ export function streamState(meta: Meta): StreamState {
     last: { ms: b.readBigUInt64BE(0), seq: b.readBigUInt64BE(8) },
     maxDeleted: { ms: b.readBigUInt64BE(16), seq: b.readBigUInt64BE(24) },
     entriesAdded: b.readBigUInt64BE(32),
+    groupRecords: Number(b.readBigUInt64BE(40)),
   };
 }
 
 /** Writes `state` into `meta` (a copy of its bytes: a `before` metadata shares them). */
 export function setStreamState(meta: Meta, state: StreamState): void {
-  const b = Buffer.alloc(40);
+  const b = Buffer.alloc(STREAM_FIELDS);
   b.writeBigUInt64BE(state.last.ms, 0);
   b.writeBigUInt64BE(state.last.seq, 8);
   b.writeBigUInt64BE(state.maxDeleted.ms, 16);
   b.writeBigUInt64BE(state.maxDeleted.seq, 24);
   b.writeBigUInt64BE(state.entriesAdded, 32);
+  b.writeBigUInt64BE(BigInt(state.groupRecords), 40);
   meta.stream = b;
 }
 
@@ -118,4 +122,42 @@ export function decodeFields(value: Buffer): Buffer[] {
     at += 4 + len;
   }
   return out;
+}
+
+const isZero = (id: StreamId): boolean => id.ms === 0n && id.seq === 0n;
+
+/** What a consumer group's read counter is reckoned from: the stream's fields, its length and its first entry's ID (0-0 when empty). */
+export interface StreamShape {
+  state: StreamState;
+  length: number;
+  first: StreamId;
+}
+
+/** Whether entries from `from` on may have been deleted (Redis's streamRangeHasTombstones, open-ended). */
+export function tombstonesFrom(s: StreamShape, from: StreamId): boolean {
+  const { maxDeleted } = s.state;
+  if (s.length === 0 || isZero(maxDeleted)) return false;
+  if (compareIds(s.first, maxDeleted) > 0) return false;
+  return compareIds(from, maxDeleted) <= 0;
+}
+
+/**
+ * How many entries were added up to and including `id`, where that is
+ * known without counting (Redis's streamEstimateDistanceFromFirstEverEntry);
+ * -1 where it is not: an ID between the first and last entries of a stream
+ * with deletions, or after the last.
+ */
+export function entriesUpTo(s: StreamShape, id: StreamId): bigint {
+  const { entriesAdded, last, maxDeleted } = s.state;
+  if (entriesAdded === 0n) return 0n;
+  if (s.length === 0 && compareIds(id, last) <= 0) return entriesAdded;
+  const toLast = compareIds(id, last);
+  if (toLast === 0) return entriesAdded;
+  if (toLast > 0) return -1n;
+  const toFirst = compareIds(id, s.first);
+  if (isZero(maxDeleted) || compareIds(maxDeleted, s.first) < 0) {
+    if (toFirst < 0) return entriesAdded - BigInt(s.length);
+    if (toFirst === 0) return entriesAdded - BigInt(s.length) + 1n;
+  }
+  return -1n;
 }

@@ -9,8 +9,8 @@
 // new deadline meanwhile), so the sweep only ever removes what is expired
 // or unreachable. Reads never wait for it: a key past its deadline is
 // invisible from that moment (data.ts).
-import { Data, take } from './data.js';
-import { EXPIRY_START, KeyType, ORPHAN_END, ORPHAN_START, expiryEnd, fromExpiryKey, fromOrphan, orphanKey, type Meta } from './layout.js';
+import { Data, spacesOf, take } from './data.js';
+import { EXPIRY_START, ORPHAN_END, ORPHAN_START, expiryEnd, fromExpiryKey, fromOrphan, orphanKey, type Meta } from './layout.js';
 import type { Keyspace } from './keyspace.js';
 import { PublishedView } from './store-view.js';
 
@@ -73,8 +73,8 @@ export class Sweep {
 function removeOrphans(data: Data, record: Buffer, value: Buffer): void {
   const { version, type, key } = fromOrphan(record, value);
   const meta: Meta = { type, deadline: 0, version, size: 0, head: 0, tail: 0 };
-  let removed = data.removeMembers(key, meta, 'member', ORPHAN_BATCH);
-  if (type === KeyType.ZSet && removed < ORPHAN_BATCH) removed += data.removeMembers(key, meta, 'score', ORPHAN_BATCH - removed);
+  let removed = 0;
+  for (const space of spacesOf(type)) if (removed < ORPHAN_BATCH) removed += data.removeMembers(key, meta, space, ORPHAN_BATCH - removed);
   data.change('orphans', -removed);
   // None of this key's left (fewer than a batch), or none of any key's: the record goes, or no later tick would look at it.
   if (removed < ORPHAN_BATCH || data.loadCounters().orphans === 0) data.removeMember(orphanKey(version));
