@@ -201,10 +201,10 @@ export class StreamGroups {
     return c;
   }
 
-  /** A new consumer (undefined when it exists). */
-  createConsumer(g: Group, name: Buffer): Consumer | undefined {
+  /** A new consumer, seen now or at `seenTime` (undefined when it exists). */
+  createConsumer(g: Group, name: Buffer, seenTime = this.data.now): Consumer | undefined {
     if (this.consumer(g, name, false) !== undefined) return undefined;
-    const c: Consumer = { name, seenTime: this.data.now, pending: 0 };
+    const c: Consumer = { name, seenTime, pending: 0 };
     this.put(consumerName(g.name, name), encodeConsumer(c), true);
     this.consumerCache.set(consumerName(g.name, name).toString('latin1'), c);
     g.consumers++;
