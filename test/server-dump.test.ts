@@ -3,11 +3,16 @@
 // LZF-compressed strings), a stream with deletions, consumer groups and
 // pending entries, moved from Redis to xrpkv and from xrpkv to Redis; a
 // payload of Redis 6 (a ziplist, RDB version 9); the errors; and damaged
-// payloads, which must be refused or read, never crash the server.
+// payloads, which must be refused or read, never crash the server. Then
+// `redis-cli --rdb`: the whole database as an RDB file that redis-server
+// loads.
 import { describe, expect, it } from 'vitest';
 import { crc64 } from '../src/server/rdb-format.js';
 import { fractions } from './store-fixtures.js';
-import { useServerBesideRedis, withoutTimes } from './server-fixtures.js';
+import { join } from 'node:path';
+import { rdbFile } from '../src/server/commands-replication.js';
+import { ioredisClient, redisCli, run, startRedisServer, useServerBesideRedis, withoutTimes } from './server-fixtures.js';
+import { tempDir } from './xrp-fixtures.js';
 
 const beside = useServerBesideRedis('dump.xrpkv');
 type Client = typeof beside.ours;
@@ -203,5 +208,41 @@ describe('DUMP and RESTORE', () => {
     expect(refused).toBeGreaterThan(100);
     expect(read + refused).toBe(600);
     expect(await r.ping()).toBe('PONG');
+  });
+});
+
+describe('redis-cli --rdb', () => {
+  it('saves the database as an RDB file that redis-check-rdb passes and redis-server loads whole', async () => {
+    const tmp = tempDir();
+    let loaded: Awaited<ReturnType<typeof startRedisServer>> | undefined;
+    try {
+      await beside.ours.flushall();
+      await fill(beside.ours);
+      const file = join(tmp.dir, 'dump.rdb');
+      const saved = await redisCli(beside.server.port, '--rdb', file);
+      expect(saved.stderr).toMatch(/Transfer finished with success/);
+      const check = await run('redis-check-rdb', [file]);
+      expect(check.stdout + check.stderr).toMatch(/RDB looks OK/);
+      loaded = await startRedisServer(['--dir', tmp.dir, '--dbfilename', 'dump.rdb']);
+      const theirs = ioredisClient(loaded.port, beside.clients);
+      const keys = (await beside.ours.keys('*')).sort();
+      expect((await theirs.keys('*')).sort()).toEqual(keys);
+      for (const key of keys) expect(await contents(theirs, key), key).toEqual(await contents(beside.ours, key));
+      expect(Math.abs((await theirs.pttl('s:ttl')) - (await beside.ours.pttl('s:ttl')))).toBeLessThan(2000);
+    } finally {
+      loaded?.process.kill();
+      tmp.remove();
+    }
+  });
+
+  it('serves SYNC only after REPLCONF rdb-only 1, and refuses a database over its limit', async () => {
+    const c = ioredisClient(beside.server.port, beside.clients);
+    await expect(c.call('SYNC')).rejects.toThrow(/no replication master/);
+    await expect(c.call('PSYNC', '?', '-1')).rejects.toThrow(/no replication master/);
+    await expect(c.call('REPLCONF', 'rdb-only')).rejects.toThrow(/syntax error/);
+    expect(await c.call('REPLCONF', 'listening-port', '1234', 'capa', 'eof')).toBe('OK');
+    const ctx = { keyspace: beside.server.keyspace, client: { proto: 2 } } as unknown as Parameters<typeof rdbFile>[0];
+    expect(rdbFile(ctx).subarray(0, 9).toString()).toBe('REDIS0010');
+    expect(() => rdbFile(ctx, 1000)).toThrow(/over 1000 bytes as an RDB file/);
   });
 });

@@ -20,10 +20,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Debian's redis-server without persistence on a free loopback port, once it accepts connections (the tests that compare with it kill it after). */
-export async function startRedisServer(): Promise<{ process: ChildProcess; port: number }> {
+/** Debian's redis-server without persistence on a free loopback port (with `args` too), once it accepts connections (the tests that compare with it kill it after). */
+export async function startRedisServer(args: string[] = []): Promise<{ process: ChildProcess; port: number }> {
   const port = await freePort();
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let out = '';
     redis.stdout!.on('data', (d) => {

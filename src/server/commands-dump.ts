@@ -15,7 +15,7 @@ import { StreamGroups } from './stream-groups.js';
 const MIN: StreamId = { ms: 0n, seq: 0n };
 
 /** What the key holds, as a payload takes it. */
-function valueOf(cmd: DataContext, key: Buffer, meta: Meta, stringValue: Buffer | undefined): DumpValue {
+export function valueOf(cmd: DataContext, key: Buffer, meta: Meta, stringValue: Buffer | undefined): DumpValue {
   const members = () => [...cmd.data.members(key, meta)];
   switch (meta.type) {
     case KeyType.String:

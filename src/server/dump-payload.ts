@@ -258,7 +258,11 @@ function footer(body: Buffer): Buffer {
 
 /** The DUMP payload of `value`. */
 export function writePayload(value: DumpValue): Buffer {
-  const w = new RdbWriter();
+  return footer(writeTypedValue(new RdbWriter(), value).bytes());
+}
+
+/** Writes `value`'s RDB type byte and the value, as an RDB file and a DUMP payload hold them. */
+export function writeTypedValue(w: RdbWriter, value: DumpValue): RdbWriter {
   switch (value.type) {
     case 'string':
       w.byte(TYPE.STRING).string(value.value);
@@ -294,7 +298,7 @@ export function writePayload(value: DumpValue): Buffer {
       writeStream(w.byte(TYPE.STREAM_LISTPACKS_2), value.stream);
       break;
   }
-  return footer(w.bytes());
+  return w;
 }
 
 /** A stream node's listpack: the master entry (its first entry's fields), then each entry, SAMEFIELDS where its fields are the master's. */

@@ -191,9 +191,12 @@ export function canonicalInt(s: Buffer): bigint | undefined {
 /** Collects RDB bytes. */
 export class RdbWriter {
   private readonly parts: Buffer[] = [];
+  /** Bytes written so far. */
+  size = 0;
 
   raw(b: Buffer): this {
     this.parts.push(b);
+    this.size += b.length;
     return this;
   }
 
