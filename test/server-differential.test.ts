@@ -137,6 +137,17 @@ function generator(rand: () => number, focus?: 'streams') {
   const far = () => String(int(1000, 100000));
   const group = () => pick(['g1', 'g2']);
   const consumer = () => pick(['alice', 'bob', 'carol']);
+  // Types and offsets that are refused, now and then.
+  const bitType = () => (rand() < 0.05 ? pick(['u64', 'x8', 'i0']) : pick(['u1', 'u3', 'u8', 'u16', 'u63', 'i1', 'i5', 'i8', 'i32', 'i64']));
+  const bitOffset = () => (rand() < 0.05 ? pick(['-1', 'x']) : pick(['0', '1', '7', '13', '40', '#0', '#1', '#3']));
+  const bitValue = () => pick(['0', '1', '-1', '100', '127', '128', '255', '-129', '65535', '9223372036854775807', '-9223372036854775808', '1234567890123']);
+  const bitfieldOp = () =>
+    pick([
+      () => ['GET', bitType(), bitOffset()],
+      () => ['SET', bitType(), bitOffset(), bitValue()],
+      () => ['INCRBY', bitType(), bitOffset(), bitValue()],
+      () => ['OVERFLOW', rand() < 0.1 ? 'BAD' : pick(['WRAP', 'SAT', 'FAIL'])],
+    ])();
   const members = (n: number) => Array.from({ length: int(1, n) }, member);
   // Entry IDs that grow as the run goes (XADD's), and IDs near them (for XDEL, XACK, XCLAIM...).
   let tick = 5;
@@ -187,6 +198,8 @@ function generator(rand: () => number, focus?: 'streams') {
     () => ['BITPOS', key(), pick(['0', '1']), ...(rand() < 0.6 ? [idx(), ...(rand() < 0.6 ? [idx(), ...(rand() < 0.5 ? [pick(['BYTE', 'BIT'])] : [])] : [])] : [])],
     () => ['BITOP', pick(['AND', 'OR', 'XOR']), key(), key(), key()],
     () => ['BITOP', 'NOT', key(), key()],
+    () => ['BITFIELD', key(), ...Array.from({ length: int(1, 3) }, bitfieldOp).flat()],
+    () => ['BITFIELD_RO', key(), ...Array.from({ length: int(1, 2) }, () => ['GET', bitType(), bitOffset()]).flat(), ...(rand() < 0.1 ? ['INCRBY', 'u8', '0', '1'] : [])],
     () => ['LCS', key(), key(), ...pick([[], ['LEN'], ['IDX'], ['IDX', 'WITHMATCHLEN'], ['IDX', 'MINMATCHLEN', '2'], ['LEN', 'IDX']])],
     () => ['SUBSTR', key(), idx(), idx()],
     () => ['INCR', key()],

@@ -12,7 +12,8 @@ const EMPTY = Buffer.alloc(0);
 /** A bit offset: below 8 times proto-max-bulk-len. */
 function bitOffset(cmd: DataContext, arg: Buffer): number {
   const s = arg.toString('latin1');
-  const n = /^\d{1,16}$/.test(s) ? Number(s) : -1;
+  // Redis's string2ll: no sign, no leading zeros.
+  const n = /^(0|[1-9]\d{0,15})$/.test(s) ? Number(s) : -1;
   if (n < 0 || Math.floor(n / 8) >= cmd.server.config.maxBulkLen) throw new ReplyError('ERR bit offset is not an integer or out of range');
   return n;
 }
