@@ -29,11 +29,11 @@ export function valueOf(cmd: DataContext, key: Buffer, meta: Meta, stringValue: 
     case KeyType.List:
       return { type: 'list', elements: [...cmd.data.memberValues(key, meta)] };
     default:
-      return { type: 'stream', stream: streamOf(cmd, key, meta) };
+      return { type: 'stream', stream: streamValue(cmd, key, meta) };
   }
 }
 
-function streamOf(cmd: DataContext, key: Buffer, meta: Meta): StreamValue {
+function streamValue(cmd: DataContext, key: Buffer, meta: Meta): StreamValue {
   const state = streamState(meta);
   const groups = new StreamGroups(cmd, key, meta);
   return {

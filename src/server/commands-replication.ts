@@ -33,12 +33,10 @@ export function rdbFile(ctx: Context, limit = RDB_LIMIT): Buffer {
   aux('ctime', String(Math.floor(Date.now() / 1000)));
   aux('used-mem', '0');
   aux('aof-base', '0');
-  const keys = [...cmd.data.keys()];
-  if (keys.length > 0) {
-    w.byte(OPCODE.SELECTDB).len(0);
-    w.byte(OPCODE.RESIZEDB).len(keys.length).len(ctx.keyspace.counters.expiring);
-  }
-  for (const { key } of keys) {
+  // Keys and keys with a deadline as the published counters have them: RESIZEDB is only a hint to the loader.
+  w.byte(OPCODE.SELECTDB).len(0);
+  w.byte(OPCODE.RESIZEDB).len(ctx.keyspace.count()).len(ctx.keyspace.counters.expiring);
+  for (const { key } of cmd.data.keys()) {
     const found = cmd.data.find(key);
     if (found === undefined) continue;
     if (found.meta.deadline !== 0) w.byte(OPCODE.EXPIRETIME_MS).millis(found.meta.deadline);
