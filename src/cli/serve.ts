@@ -20,6 +20,9 @@ const FLAGS: [flag: string, help: string][] = [
   ['--max-array-len <n>', 'most arguments in one command (default 1048576)'],
   ['--max-inline-len <size>', 'longest inline command line (default 64kb)'],
   ['--busy-reply-threshold <ms>', 'how long a Lua script may run before it is stopped, none of its writes kept (default 5000)'],
+  ['--slowlog-log-slower-than <us>', 'commands that run at least this long go to SLOWLOG; negative: none, 0: all (default 10000)'],
+  ['--slowlog-max-len <n>', 'entries SLOWLOG keeps (default 128)'],
+  ['--latency-monitor-threshold <ms>', 'commands that run at least this long are LATENCY events; 0: none (default 0)'],
   ['--client-output-buffer-limit <limit>', "what one client's unsent replies may cost: 'normal <hard> <soft> <soft-seconds>' (default 'normal 1gb 8mb 60')"],
   ['--config <file>', 'a config file: `name value` lines with the names of these flags'],
 ];

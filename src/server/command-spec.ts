@@ -3,6 +3,7 @@
 // group, summary), which redis-cli and client libraries read.
 import type { PubSub, Subscriber } from './pubsub.js';
 import type { Monitors } from './monitor.js';
+import type { SlowCommands } from './slow-commands.js';
 import type { Scripts } from './scripts.js';
 import { KeyTooLargeError, StoreError, WriteFailedError } from '../errors.js';
 import type { ServerConfig } from './config.js';
@@ -71,6 +72,8 @@ export interface ServerState {
   readonly scripts: Scripts;
   /** MONITOR's connections (monitor.ts). */
   readonly monitors: Monitors;
+  /** SLOWLOG's entries, LATENCY's events and histograms (slow-commands.ts). */
+  readonly slow: SlowCommands;
   /** Starts the server's orderly stop (server.ts `close`), logging `reason`: SHUTDOWN, and `xrpkv serve` on SIGTERM. */
   shutdown(reason: string): void;
 }
@@ -154,14 +157,16 @@ export interface CommandSpec {
   keysOf?: (args: Buffer[]) => Buffer[];
   /** A container command's subcommands (lower case) and their arities, checked as its own arity is (`arityError`). */
   subcommands?: Readonly<Record<string, number>>;
+  /** Flagged `fast` (O(1) or O(log N)): timed only now and then (slow-commands.ts). Set by `command`. */
+  fast: boolean;
 }
 
-type Meta = Omit<CommandSpec, 'name' | 'run' | 'value' | 'joinedPut' | 'grouped' | 'data' | 'access' | 'firstKey' | 'lastKey' | 'step' | 'flags'> &
+type Meta = Omit<CommandSpec, 'name' | 'run' | 'value' | 'joinedPut' | 'grouped' | 'data' | 'access' | 'firstKey' | 'lastKey' | 'step' | 'flags' | 'fast'> &
   Partial<Pick<CommandSpec, 'firstKey' | 'lastKey' | 'step' | 'flags' | 'access'>>;
 
 /** A command with keyless defaults filled in. */
 export function command(name: string, meta: Meta, run: CommandSpec['run']): CommandSpec {
-  return { firstKey: 0, lastKey: 0, step: 0, flags: [], access: 'other', ...meta, name, run };
+  return { firstKey: 0, lastKey: 0, step: 0, flags: [], access: 'other', ...meta, name, run, fast: meta.flags?.includes('fast') === true };
 }
 
 /**
@@ -169,7 +174,10 @@ export function command(name: string, meta: Meta, run: CommandSpec['run']): Comm
  * runs in a transaction of its own and answers once that is durable.
  * `run`, when given, replaces that default outside EXEC (a faster path).
  */
-export function dataCommand(name: string, meta: Meta & { access: 'read' | 'write' }, data: NonNullable<CommandSpec['data']>, run?: CommandSpec['run']): CommandSpec {
+export function dataCommand(name: string, meta: Meta & { access: 'read' | 'write' }, work: NonNullable<CommandSpec['data']>, run?: CommandSpec['run']): CommandSpec {
+  // Where a write's work runs (its write group), a command that is not fast
+  // is timed (slow-commands.ts): its own function, named (commands may share `work`).
+  const data: TimedCommand = meta.flags?.includes('fast') ? work : timedAs(name, work);
   const spec: CommandSpec = { ...command(name, meta, run ?? (() => '')), data };
   if (run === undefined) {
     spec.run =
@@ -208,6 +216,12 @@ export function arityError(spec: CommandSpec, args: Buffer[]): string | undefine
   if (arity === undefined) return `ERR unknown subcommand '${args[1]!.toString()}'. Try ${spec.name.toUpperCase()} HELP.`;
   return fits(arity) ? undefined : wrongArgs(`${spec.name}|${sub}`).message;
 }
+
+/** A command's data function, marked with the command's name where its runs are all timed. */
+export type TimedCommand = NonNullable<CommandSpec['data']> & { timedAs?: string };
+
+/** `work`, marked to be timed as command `name` where a write group runs it (slow-commands.ts). */
+export const timedAs = (name: string, work: NonNullable<CommandSpec['data']>): TimedCommand => Object.assign((cmd: DataContext, args: Buffer[]) => work(cmd, args), { timedAs: name });
 
 export function wrongArgs(name: string): ReplyError {
   return new ReplyError(`ERR wrong number of arguments for '${name}' command`);

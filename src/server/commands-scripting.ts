@@ -4,7 +4,7 @@
 // in order with the connection's other writes, and answers once that is
 // durable; a read-only one reads the last published commit, as a read
 // command does.
-import { ReplyError, command, int64, keysAfterCount, word, type CommandSpec, type Context, type DataContext } from './command-spec.js';
+import { ReplyError, command, int64, keysAfterCount, timedAs, word, type CommandSpec, type Context, type DataContext } from './command-spec.js';
 import { OK, array, bulk, integer, type Reply } from './resp-writer.js';
 
 /** A script to run: its SHA-1 (compiled and cached) and its KEYS and ARGV. */
@@ -65,7 +65,7 @@ function evalCommand(name: string, bySha: boolean, readOnly: boolean): CommandSp
     (ctx, args) => {
       const call = callOf(ctx, args, bySha);
       if (onlyReads(ctx, call)) return runOn(ctx.keyspace.reading(ctx), call, true);
-      return pinned(ctx, call, ctx.keyspace.writing(ctx, (cmd) => runOn(cmd, call, false), args, call.keys, true));
+      return pinned(ctx, call, ctx.keyspace.writing(ctx, timedAs(name, (cmd) => runOn(cmd, call, false)), args, call.keys, true));
     },
   );
   const data = (cmd: DataContext, args: Buffer[]): Reply => {
@@ -75,7 +75,7 @@ function evalCommand(name: string, bySha: boolean, readOnly: boolean): CommandSp
   const grouped = (ctx: Context, args: Buffer[]) => {
     const call = callOf(ctx, args, bySha);
     if (onlyReads(ctx, call)) return undefined;
-    const group = ctx.keyspace.joinGroup(ctx, (cmd) => runOn(cmd, call, false), args, call.keys, true);
+    const group = ctx.keyspace.joinGroup(ctx, timedAs(name, (cmd) => runOn(cmd, call, false)), args, call.keys, true);
     if (group !== undefined) pinned(ctx, call, group.done);
     return group;
   };

@@ -1,6 +1,6 @@
 // Server commands: INFO, CONFIG (GET, and SET for the output buffer limit), and COMMAND (COUNT, DOCS, INFO, LIST),
 // which describes the command table to redis-cli and client libraries.
-import { SETTING_NAMES, outputBufferLimit, settingValue, type ServerConfig } from './config.js';
+import { SETTING_NAMES, outputBufferLimit, parseSetting, settingValue, type ServerConfig } from './config.js';
 import { ReplyError, command, word, type CommandSpec, type Context } from './command-spec.js';
 import { globMatch } from './glob.js';
 import { infoText } from './info.js';
@@ -26,25 +26,31 @@ function parameters(config: ServerConfig, port: number): [string, string][] {
 }
 
 /** The settings CONFIG SET changes while the server runs; the others come from flags, XRPKV_* or the file at startup. */
-const SETTABLE = ['client-output-buffer-limit'];
+const SETTABLE = ['client-output-buffer-limit', 'slowlog-log-slower-than', 'slowlog-max-len', 'latency-monitor-threshold'];
 
 /** CONFIG SET name value [name value ...]: every value is checked before any is applied. */
 function configSet(config: ServerConfig, args: Buffer[]): Reply {
   if (args.length < 4 || args.length % 2 !== 0) throw new ReplyError("ERR wrong number of arguments for 'config|set' command");
-  let limit = config.clientOutputBufferLimit;
+  const changes: Partial<ServerConfig> = {};
   for (let i = 2; i < args.length; i += 2) {
     const name = args[i]!.toString('utf8').toLowerCase();
     if (!SETTABLE.includes(name)) {
       const why = SETTING_NAMES.includes(name) || name === 'databases' ? 'it is set at startup (flags, XRPKV_* variables or the config file)' : 'unknown parameter';
       throw new ReplyError(`ERR CONFIG SET failed (possibly related to argument '${name}') - ${why}; CONFIG SET takes ${SETTABLE.join(', ')}`);
     }
+    const raw = args[i + 1]!.toString('utf8');
     try {
-      limit = outputBufferLimit(args[i + 1]!.toString('utf8'), limit);
+      // The output buffer limit may name its class and only some limits: the rest stay as they are.
+      if (name === 'client-output-buffer-limit') changes.clientOutputBufferLimit = outputBufferLimit(raw, changes.clientOutputBufferLimit ?? config.clientOutputBufferLimit);
+      else {
+        const { key, value } = parseSetting(name, raw);
+        (changes as Record<string, unknown>)[key] = value;
+      }
     } catch (e) {
       throw new ReplyError(`ERR CONFIG SET failed (possibly related to argument '${name}') - ${(e as Error).message}`);
     }
   }
-  config.clientOutputBufferLimit = limit;
+  Object.assign(config, changes);
   return OK;
 }
 
@@ -63,7 +69,7 @@ export const CONFIG = command(
     arity: -2,
     flags: ['admin', 'noscript', 'loading', 'stale'],
     group: 'server',
-    summary: 'CONFIG GET pattern...: the settings matching glob patterns. CONFIG SET client-output-buffer-limit value; other settings change only by restarting.',
+    summary: 'CONFIG GET pattern...: the settings matching glob patterns. CONFIG SET client-output-buffer-limit, slowlog-log-slower-than, slowlog-max-len or latency-monitor-threshold; others change only by restarting.',
     since: '2.0.0',
   },
   ({ client, server }, args) => {

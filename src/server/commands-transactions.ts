@@ -60,10 +60,13 @@ export const EXEC = command(
 /** One queued command inside EXEC's transaction; its writes are undone if it fails. */
 function runQueued(cmd: DataContext, { spec, args }: QueuedCommand): Reply {
   if (spec.data === undefined) return runPlain(cmd, spec, args);
+  const started = spec.fast ? -1 : performance.now();
   try {
     return cmd.data.nested(() => spec.data!(cmd, args));
   } catch (e) {
     return error(errorMessage(e));
+  } finally {
+    if (started >= 0) cmd.server.slow.ran({ name: spec.name, args, fast: false, client: cmd.client }, (performance.now() - started) * 1000, 1);
   }
 }
 

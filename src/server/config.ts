@@ -36,6 +36,12 @@ export interface ServerConfig {
   clientOutputBufferLimit: OutputBufferLimit;
   /** How long a Lua script may run (ms) before it is stopped with none of its writes kept (scripts.ts). */
   busyReplyThreshold: number;
+  /** Commands that run at least this long (µs) go to the slow log (slow-commands.ts); negative: none, 0: all. */
+  slowlogLogSlowerThan: number;
+  /** Entries the slow log keeps. */
+  slowlogMaxLen: number;
+  /** Commands that run at least this long (ms) are latency events (LATENCY LATEST); 0: none kept. */
+  latencyMonitorThreshold: number;
 }
 
 /**
@@ -109,7 +115,19 @@ const SETTINGS: Record<keyof ServerConfig, Setting> = {
     words: true,
   },
   busyReplyThreshold: { name: 'busy-reply-threshold', parse: positive, fallback: 5_000 },
+  slowlogLogSlowerThan: { name: 'slowlog-log-slower-than', parse: signed, fallback: 10_000 },
+  slowlogMaxLen: { name: 'slowlog-max-len', parse: (s) => integer(s, 'a number of entries', 0, 1 << 30), fallback: 128 },
+  latencyMonitorThreshold: { name: 'latency-monitor-threshold', parse: (s) => integer(s, 'a number of milliseconds', 0, Number.MAX_SAFE_INTEGER), fallback: 0 },
 };
+
+/**
+ * Parses `raw` as setting `name` would be at startup (for CONFIG SET);
+ * throws with the parser's message. Its key in ServerConfig, and the value.
+ */
+export function parseSetting(name: string, raw: string): { key: keyof ServerConfig; value: unknown } {
+  const [key, setting] = Object.entries(SETTINGS).find(([, s]) => s.name === name)!;
+  return { key: key as keyof ServerConfig, value: setting.parse(raw) };
+}
 
 /** The names a config file, `CONFIG GET` and the flags (`--name`) use. */
 export const SETTING_NAMES = Object.values(SETTINGS).map((s) => s.name);
@@ -194,6 +212,12 @@ function integer(s: string, what: string, min: number, max: number): number {
 
 function port(s: string): number {
   return integer(s, 'a port from 0 to 65535', 0, 65535);
+}
+
+/** A signed integer (slowlog-log-slower-than's negative turns the slow log off). */
+function signed(s: string): number {
+  const t = s.trim();
+  return t.startsWith('-') ? -integer(t.slice(1), 'an integer', 0, Number.MAX_SAFE_INTEGER) : integer(t, 'an integer', 0, Number.MAX_SAFE_INTEGER);
 }
 
 function positive(s: string): number {

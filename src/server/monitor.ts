@@ -54,7 +54,7 @@ export function monitorLine(ms: number, precise: number, source: string, args: r
 }
 
 /** Whether argument `i` of command `name` is a secret. */
-function redacted(name: string, args: readonly Buffer[], i: number): boolean {
+export function redacted(name: string, args: readonly Buffer[], i: number): boolean {
   if (i === 0) return false;
   if (name === 'auth') return true;
   if (name !== 'hello') return false;

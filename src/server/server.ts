@@ -8,6 +8,7 @@ import type { ServerConfig } from './config.js';
 import type { ServerState } from './command-spec.js';
 import { FlushQueue } from './flush-queue.js';
 import { Keyspace } from './keyspace.js';
+import { SlowCommands } from './slow-commands.js';
 import { PubSub } from './pubsub.js';
 import { Monitors } from './monitor.js';
 import { Scripts } from './scripts.js';
@@ -64,6 +65,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     pubsub: new PubSub(),
     scripts,
     monitors: new Monitors(),
+    slow: new SlowCommands(config),
     shutdown: (reason) => {
       if (closing) return;
       console.log(`xrpkv serve: ${reason}: finishing in-flight commands, then closing ${config.db}`);

@@ -331,7 +331,11 @@ export class Session implements Client {
     const stat = stats.command(spec.name);
     stat.calls++;
     this.lastCommand = spec.name;
-    const started = stats.shouldTime() ? performance.now() : -1;
+    // Timed: every command that is not fast, one fast command in TIMED_EVERY (slow-commands.ts).
+    const weight = !spec.fast ? 1 : stats.shouldTime() ? TIMED_EVERY : 0;
+    const started = weight > 0 ? performance.now() : -1;
+    // Handed to a write group, which times its work (write-group.ts).
+    let grouped = false;
     let reply: Reply | Promise<Reply>;
     this.running = true;
     try {
@@ -349,6 +353,7 @@ export class Session implements Client {
       } else if (spec.grouped !== undefined) {
         const group = spec.grouped(this.ctx, args);
         if (group !== undefined) {
+          grouped = true;
           this.answerGrouped(group, stat);
           // Clients blocked on its keys try right behind it, as Redis serves them right after it (blocked.ts).
           if (this.keyspace.blocked.size > 0) this.keyspace.blocked.issued(commandKeys(spec, args));
@@ -360,7 +365,7 @@ export class Session implements Client {
       reply = error(errorMessage(e));
     } finally {
       this.running = false;
-      if (started >= 0) stat.usec += (performance.now() - started) * 1000 * TIMED_EVERY;
+      if (started >= 0) this.timed(spec, stat, args, (performance.now() - started) * 1000, weight, !grouped);
     }
     if (typeof reply === 'string' || Buffer.isBuffer(reply)) {
       if (isError(reply)) stat.failed++;
@@ -372,6 +377,17 @@ export class Session implements Client {
     // AUTH (or HELLO ... AUTH) lifts the limits for unauthenticated clients.
     // RESET where a password is set takes them back.
     if (this.authenticated !== (this.parser.limits === this.limits)) this.parser.limits = this.authenticated ? this.limits : { ...this.limits, ...UNAUTHENTICATED_LIMITS };
+  }
+
+  /**
+   * A command's synchronous run took `micros`, standing for `weight` runs:
+   * counted in commandstats and, where this was its work (`ranHere`: not
+   * handed to a write group, which times it) and it is not EXEC (whose
+   * commands are timed each), in the slow log.
+   */
+  private timed(spec: CommandSpec, stat: CommandStat, args: Buffer[], micros: number, weight: number, ranHere: boolean): void {
+    stat.usec += micros * weight;
+    if (ranHere && !spec.flags.includes('skip_slowlog')) this.server.slow.ran({ name: spec.name, args, fast: spec.fast, client: this }, micros, weight);
   }
 
   // Callbacks are made apart from `execute` and `answerLater`, which run for

@@ -19,7 +19,7 @@
 // The store may run the callback twice (writer.ts: a write before it in the
 // same commit failed on a damaged page): every command then runs again, and
 // only the last run's replies count.
-import { errorMessage, type Context, type DataContext } from './command-spec.js';
+import { errorMessage, type Context, type DataContext, type TimedCommand } from './command-spec.js';
 import type { Data } from './data.js';
 import { error, type Protocol, type Reply } from './resp-writer.js';
 
@@ -79,12 +79,15 @@ export class WriteGroup {
       const cmd: DataContext = { client, keyspace, server, proto: protos[i]!, data };
       const command = commands[i]!;
       const commandArgs = args[i]!;
+      const timedAs = (command as TimedCommand).timedAs;
+      const started = timedAs === undefined ? -1 : performance.now();
       try {
         replies[i] = data.nested(() => command(cmd, commandArgs));
       } catch (e) {
         replies[i] = error(errorMessage(e));
         failed++;
       }
+      if (started >= 0) server.slow.ran({ name: timedAs!, args: commandArgs, fast: false, client }, (performance.now() - started) * 1000, 1);
     }
     if (this.counted) this.counted.failed = failed;
   }
