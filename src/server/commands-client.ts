@@ -1,10 +1,12 @@
-// CLIENT: ID, GETNAME, SETNAME, SETINFO, LIST, INFO, KILL, HELP. LIST and
+// CLIENT: ID, GETNAME, SETNAME, SETINFO, LIST, INFO, KILL, UNBLOCK, HELP, and
+// TRACKING, CACHING, GETREDIR, TRACKINGINFO (commands-tracking.ts). LIST and
 // INFO write Redis's line per client (the fields clients and tools read;
 // memory fields that have no meaning here are 0); KILL takes Redis's old
 // form (an address: OK or an error) and its filters (ID, ADDR, LADDR,
 // SKIPME, USER, TYPE normal: the number killed).
 import { ReplyError, command, word, type Client, type Context } from './command-spec.js';
 import { clientName } from './commands-connection.js';
+import { trackingSubcommand } from './commands-tracking.js';
 import { OK, array, bulk, error, integer, nil } from './resp-writer.js';
 
 const CLIENT_HELP = [
@@ -17,6 +19,10 @@ const CLIENT_HELP = [
   'INFO -- Return information about the current connection.',
   'KILL <ip:port> | KILL [ID id] [ADDR ip:port] [LADDR ip:port] [USER default] [TYPE normal|pubsub] [SKIPME yes|no] -- Kill connections.',
   'UNBLOCK <clientid> [TIMEOUT|ERROR] -- Unblock the client blocked in BLPOP, BRPOP, BLMOVE or BRPOPLPUSH: as its timeout would, or with an error.',
+  'TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]] [OPTIN] [OPTOUT] [NOLOOP] -- Enable client keys tracking for client side caching.',
+  'CACHING (YES|NO) -- Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.',
+  'GETREDIR -- Return the client ID we are redirecting to when tracking is enabled.',
+  "TRACKINGINFO -- Return information about current client's tracking status.",
   'HELP -- Print this help.',
 ];
 
@@ -160,6 +166,11 @@ export const CLIENT = command(
         const reply = how === 'error' ? error('UNBLOCKED client unblocked via CLIENT UNBLOCK') : undefined;
         return integer(target !== undefined && ctx.keyspace.blocked.unblock(target, reply) ? 1 : 0);
       }
+      case 'tracking':
+      case 'caching':
+      case 'getredir':
+      case 'trackinginfo':
+        return trackingSubcommand(ctx, sub, args);
       case 'help':
         return array(CLIENT_HELP.map((line) => `+${line}\r\n`));
       default:

@@ -121,6 +121,7 @@ export const RESET = command(
     keyspace.watches.unwatchAll(client.transaction);
     server.pubsub.removeAll(client);
     server.monitors.remove(client);
+    keyspace.tracking.disable(client);
     client.proto = 2;
     client.name = '';
     client.authenticated = server.config.requirepass === undefined;

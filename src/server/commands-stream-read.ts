@@ -2,7 +2,7 @@
 // answers them. XREADGROUP is a write: it moves its group's last delivered
 // ID and adds what it delivers to the pending entries (stream-groups.ts).
 // Inside EXEC, as in Redis, BLOCK does not wait; a script may not ask for it.
-import { ReplyError, SYNTAX, dataCommand, int64, word, type CommandSpec, type Context, type DataContext } from './command-spec.js';
+import { ReplyError, SYNTAX, dataCommand, int64, timedAs, word, type CommandSpec, type Context, type DataContext } from './command-spec.js';
 import { entriesReply, entryReply, range, streamOf, type Entry } from './commands-streams.js';
 import type { Meta } from './layout.js';
 import { array, bulk, map, nullArray, type Protocol, type Reply } from './resp-writer.js';
@@ -268,7 +268,7 @@ function xreadgroupRun(ctx: Context, args: Buffer[]): Promise<Reply> | Reply {
   const r = readArgs(args, true, false);
   const none = nullArray(ctx.client.proto);
   const WAIT = '';
-  const first = ctx.keyspace.writing(ctx, (cmd) => readGroup(cmd, r, groupReads(cmd, r), r.count, false) ?? (r.block < 0 ? none : WAIT), args, r.keys);
+  const first = ctx.keyspace.writing(ctx, timedAs('xreadgroup', (cmd) => readGroup(cmd, r, groupReads(cmd, r), r.count, false) ?? (r.block < 0 ? none : WAIT)), args, r.keys);
   if (r.block < 0) return first;
   return first.then((reply) => {
     if (reply !== WAIT) return reply;

@@ -56,7 +56,7 @@ export const SET = dataCommand(
 // one record (keyspace.ts, plainPut), joins the turn's batch of puts, and a
 // connection answers its SETs of one batch together (session.ts); any other
 // SET (or one while writes are refused, which then says why) runs on the data.
-SET.joinedPut = ({ keyspace }, args) => (args.length === 3 && keyspace.plainPut(args[1]!) ? keyspace.putJoined(args[1]!, args[2]!) : undefined);
+SET.joinedPut = ({ keyspace, client }, args) => (args.length === 3 && keyspace.plainPut(args[1]!) ? keyspace.putJoined(args[1]!, args[2]!, client) : undefined);
 
 /** SETEX and PSETEX: SET with EX or PX. */
 const setWithTime = (name: string, unit: 's' | 'ms', summary: string, since: string): CommandSpec =>
@@ -117,7 +117,7 @@ export const MSET = dataCommand(
       if (!keyspace.plainPut(args[i]!)) return keyspace.writing(ctx, MSET.data!, args, commandKeys(MSET, args));
       ops.push({ type: 'put' as const, key: args[i]!, value: args[i + 1]! });
     }
-    return keyspace.putAll(ops).then(answerOk);
+    return keyspace.putAll(ops, ctx.client).then(answerOk);
   },
 );
 

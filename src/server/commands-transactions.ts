@@ -60,6 +60,7 @@ export const EXEC = command(
 /** One queued command inside EXEC's transaction; its writes are undone if it fails. */
 function runQueued(cmd: DataContext, { spec, args }: QueuedCommand): Reply {
   if (spec.data === undefined) return runPlain(cmd, spec, args);
+  cmd.keyspace.modifier = cmd.client;
   const started = spec.fast ? -1 : performance.now();
   try {
     return cmd.data.nested(() => spec.data!(cmd, args));

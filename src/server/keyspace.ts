@@ -33,7 +33,7 @@ import { BlockedClients } from './blocked.js';
 import type { BatchOp, Database, KnownTransaction } from '../store/db.js';
 import type { JoinedPuts } from '../store/joined-puts.js';
 import { maxKeyLen } from '../format/page.js';
-import type { Context, DataContext } from './command-spec.js';
+import type { Client, Context, DataContext } from './command-spec.js';
 import { ScanCursors } from './cursors.js';
 import { Data, type DataHooks } from './data.js';
 import { COUNTERS_KEY, NO_COUNTERS, decodeCounters, isReserved, metaKey, type Counters } from './layout.js';
@@ -41,6 +41,7 @@ import { PendingWrites } from './pending-writes.js';
 import type { Reply } from './resp-writer.js';
 import { PublishedView, TxnView } from './store-view.js';
 import { Sweep } from './sweep.js';
+import { Tracking } from './tracking.js';
 import { Watches } from './transactions.js';
 import { WriteGroup, type GroupCommand } from './write-group.js';
 
@@ -87,6 +88,14 @@ export class Keyspace implements DataHooks {
   private transactions = 0;
   /** WATCH's registry: writes tell it what they change. */
   readonly watches = new Watches();
+  /** CLIENT TRACKING's clients and keys (tracking.ts); told of changes once they are durable. */
+  readonly tracking = new Tracking((id) => this.clientById(id));
+  /** The server's client with that id (server.ts sets it). */
+  clientById: (id: number) => Client | undefined = () => undefined;
+  /** The client whose command runs on the data now (write-group.ts, EXEC), for NOLOOP; undefined: the server's own work. */
+  modifier: Client | undefined;
+  /** Keys changed by the transaction running now, and by whom, while any client tracks. */
+  private changedKeys: [Buffer, Client | undefined][] = [];
   /** The counters of the last published commit. */
   counters: Readonly<Counters> = NO_COUNTERS;
   /** Keys removed at their deadline since the server started (INFO's expired_keys). */
@@ -138,6 +147,7 @@ export class Keyspace implements DataHooks {
   touched(key: Buffer): void {
     this.watches.touch(key);
     this.blocked.touched(key);
+    if (this.tracking.active) this.changedKeys.push([key, this.modifier]);
   }
 
   ready(key: Buffer): void {
@@ -180,22 +190,32 @@ export class Keyspace implements DataHooks {
    * (JoinedPuts); undefined while writes are refused (the caller then runs
    * the SET on the data, which says why).
    */
-  putJoined(key: Buffer, value: Buffer): JoinedPuts | undefined {
+  putJoined(key: Buffer, value: Buffer, by?: Client): JoinedPuts | undefined {
     if (this.unwritable) return undefined;
     // Told as issued: the store applies it before anything issued later.
     this.watches.touch(key);
     this.openGroup = undefined;
     const joined = this.db.putJoined(key, value);
     this.track(joined.done, joined);
+    if (this.tracking.active) this.tellWhenDurable(joined.done, [[key, by]]);
     return joined;
   }
 
   /** MSET's puts, all or nothing: one store batch. */
-  putAll(ops: BatchOp<Buffer, Buffer>[]): Promise<void> {
+  putAll(ops: BatchOp<Buffer, Buffer>[], by?: Client): Promise<void> {
     if (this.unwritable) return Promise.reject(this.unwritable);
     for (const op of ops) this.watches.touch(op.key);
     this.openGroup = undefined;
-    return this.track(this.db.batch(ops));
+    const done = this.track(this.db.batch(ops));
+    if (this.tracking.active) this.tellWhenDurable(done, ops.map((op) => [op.key, by]));
+    return done;
+  }
+
+  /** Tells tracking clients of `changes` once `done` settles (a failed write changed nothing, but telling costs them only a read). */
+  private tellWhenDurable(done: Promise<unknown>, changes: [Buffer, Client | undefined][]): void {
+    const ticket = this.tracking.ticket();
+    const tell = () => this.tracking.settle(ticket, changes);
+    done.then(tell, tell);
   }
 
   /**
@@ -232,15 +252,22 @@ export class Keyspace implements DataHooks {
    */
   transactData<T>(fn: (data: Data) => T, keys: readonly Buffer[] = []): Promise<T> {
     this.keysInFlight(keys, 1);
+    const ticket = this.tracking.active ? this.tracking.ticket() : undefined;
     const done = this.transact((view) => {
       const data = new Data(view, this);
+      this.modifier = undefined;
       const result = fn(data);
-      return { result, counters: data.finish(), expired: data.expired };
+      this.modifier = undefined;
+      // What this transaction changed (it ran whole, just now): told to tracking clients once durable.
+      const changed = this.changedKeys;
+      this.changedKeys = [];
+      return { result, counters: data.finish(), expired: data.expired, changed };
     });
-    const settled = (outcome?: { counters: Counters | undefined; expired: number }) => {
+    const settled = (outcome?: { counters: Counters | undefined; expired: number; changed: [Buffer, Client | undefined][] }) => {
       // Commits publish in order: the last one's counters are the published ones.
       if (outcome?.counters) this.counters = outcome.counters;
       if (outcome) this.expiredKeys += outcome.expired;
+      if (ticket !== undefined || (outcome !== undefined && outcome.changed.length > 0)) this.tracking.settle(ticket, outcome?.changed ?? []);
       this.keysInFlight(keys, -1);
     };
     done.then(settled, () => settled());
@@ -453,6 +480,7 @@ export class Keyspace implements DataHooks {
       );
       // Nothing is left, the counters' record neither: a new one starts from zero (and versions from 1: no member of an older one is left).
       this.counters = NO_COUNTERS;
+      this.tracking.flushed();
     };
     const done = run();
     const gate = done.then(

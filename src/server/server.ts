@@ -72,6 +72,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       void close();
     },
   };
+  keyspace.clientById = (id) => {
+    for (const s of sessions) if (s.id === id) return s;
+    return undefined;
+  };
   const flushes = new FlushQueue();
   const limits = { maxBulkLen: config.maxBulkLen, maxArrayLen: config.maxArrayLen, maxInlineLen: config.maxInlineLen };
   let nextId = 0;

@@ -147,6 +147,7 @@ export class Session implements Client {
       keyspace.blocked.cancel(this);
       server.pubsub.removeAll(this);
       server.monitors.remove(this);
+      keyspace.tracking.gone(this);
     });
     this.closed = new Promise((resolve) => socket.on('close', () => resolve()));
     this.finished = new Promise((resolve) => {
@@ -331,6 +332,7 @@ export class Session implements Client {
     const stat = stats.command(spec.name);
     stat.calls++;
     this.lastCommand = spec.name;
+    if (this.keyspace.tracking.active) this.trackRead(spec, args);
     // Timed: every command that is not fast, one fast command in TIMED_EVERY (slow-commands.ts).
     const weight = !spec.fast ? 1 : stats.shouldTime() ? TIMED_EVERY : 0;
     const started = weight > 0 ? performance.now() : -1;
@@ -377,6 +379,13 @@ export class Session implements Client {
     // AUTH (or HELLO ... AUTH) lifts the limits for unauthenticated clients.
     // RESET where a password is set takes them back.
     if (this.authenticated !== (this.parser.limits === this.limits)) this.parser.limits = this.authenticated ? this.limits : { ...this.limits, ...UNAUTHENTICATED_LIMITS };
+  }
+
+  /** CLIENT TRACKING: a read's keys are remembered for this client; a CLIENT CACHING before this command is spent. */
+  private trackRead(spec: CommandSpec, args: Buffer[]): void {
+    const tracking = this.keyspace.tracking;
+    if (spec.flags.includes('readonly')) tracking.read(this, commandKeys(spec, args));
+    if (!(spec.name === 'client' && args[1]?.toString('latin1').toLowerCase() === 'caching')) tracking.commandDone(this);
   }
 
   /**

@@ -77,6 +77,7 @@ export class WriteGroup {
       // A literal, not a spread: it runs for every command, and a spread copies by looking up each key.
       const { client, keyspace, server } = ctxs[i]!;
       const cmd: DataContext = { client, keyspace, server, proto: protos[i]!, data };
+      keyspace.modifier = client;
       const command = commands[i]!;
       const commandArgs = args[i]!;
       const timedAs = (command as TimedCommand).timedAs;
