@@ -7,11 +7,24 @@
 import { ReplyError, command, int64, keysAfterCount, timedAs, word, type CommandSpec, type Context, type DataContext } from './command-spec.js';
 import { OK, array, bulk, integer, type Reply } from './resp-writer.js';
 
-/** A script to run: its SHA-1 (compiled and cached) and its KEYS and ARGV. */
-interface Call {
-  sha: string;
+/** A script or function to run, with its KEYS and ARGV, resolved before anything is issued. */
+export interface Call {
   keys: Buffer[];
   argv: Buffer[];
+  /** It declared no-writes (`#!lua flags=no-writes`, a function's flag): it runs as a read-only call. */
+  noWrites: boolean;
+  /** Runs it on `cmd`'s data (read-only: writes refused inside). */
+  run: (cmd: DataContext, readOnly: boolean) => Reply;
+  /** Keeps what it runs available until `done` settles (a cached script: scripts.ts `pin`). */
+  pin: (done: Promise<unknown>) => void;
+}
+
+/** numkeys at `args[2]`, checked as Redis checks it (`bad`: its error for a number that is not one). */
+export function keyCount(args: Buffer[], bad = 'value is not an integer or out of range'): number {
+  const n = int64(args[2]!, bad);
+  if (n > BigInt(args.length - 3)) throw new ReplyError("ERR Number of keys can't be greater than number of args");
+  if (n < 0n) throw new ReplyError("ERR Number of keys can't be negative");
+  return Number(n);
 }
 
 /**
@@ -20,7 +33,7 @@ interface Call {
  * (NOSCRIPT). Read once, before anything is issued, so a bad call writes
  * nothing.
  */
-function callOf(ctx: Context, args: Buffer[], bySha: boolean): Call {
+function scriptCall(ctx: Context, args: Buffer[], bySha: boolean): Call {
   const n = int64(args[2]!);
   if (n < 0n) throw new ReplyError("ERR Number of keys can't be negative");
   if (n > BigInt(args.length - 3)) throw new ReplyError("ERR Number of keys can't be greater than number of args");
@@ -31,24 +44,32 @@ function callOf(ctx: Context, args: Buffer[], bySha: boolean): Call {
     sha = args[1]!.toString('latin1').toLowerCase();
     if (!scripts.has(sha)) throw new ReplyError('NOSCRIPT No matching script. Please use EVAL.');
   }
-  return { sha, keys: args.slice(3, 3 + Number(n)), argv: args.slice(3 + Number(n)) };
+  const keys = args.slice(3, 3 + Number(n));
+  const argv = args.slice(3 + Number(n));
+  return {
+    keys,
+    argv,
+    noWrites: scripts.noWrites(sha),
+    run: (cmd, readOnly) => cmd.server.scripts.run(cmd, sha, keys, argv, readOnly),
+    pin: (done) => {
+      const release = scripts.pin(sha);
+      done.then(release, release);
+    },
+  };
 }
 
-const runOn = (cmd: DataContext, call: Call, readOnly: boolean): Reply => cmd.server.scripts.run(cmd, call.sha, call.keys, call.argv, readOnly);
-
 /**
- * EVAL (`bySha` false) or EVALSHA, and their read-only forms. `data` runs
- * the script on a transaction's data (EXEC's, as Redis allows); `grouped`
- * joins the turn's write group (write-group.ts), as INCR does, run nested
- * and whole; `run` does the same through a promise of its own, or reads
- * the published data when the script only reads. A script issued stays
- * compiled until its command settles (scripts.ts `pin`).
+ * A command that runs Lua (EVAL, EVALSHA, FCALL and their read-only forms;
+ * `resolve` reads its arguments). `data` runs it on a transaction's data
+ * (EXEC's, as Redis allows); `grouped` joins the turn's write group
+ * (write-group.ts), as INCR does, run nested and whole; `run` does the
+ * same through a promise of its own, or reads the published data when it
+ * only reads. What it runs stays available until its command settles.
  */
-function evalCommand(name: string, bySha: boolean, readOnly: boolean): CommandSpec {
-  const onlyReads = (ctx: Context, call: Call) => readOnly || ctx.server.scripts.noWrites(call.sha);
-  const pinned = <T>(ctx: Context, call: Call, done: Promise<T>): Promise<T> => {
-    const release = ctx.server.scripts.pin(call.sha);
-    done.then(release, release);
+export function luaCommand(name: string, resolve: (ctx: Context, args: Buffer[]) => Call, readOnly: boolean, meta: { summary: string; since: string }): CommandSpec {
+  const onlyReads = (call: Call) => readOnly || call.noWrites;
+  const issued = <T>(call: Call, done: Promise<T>): Promise<T> => {
+    call.pin(done);
     return done;
   };
   const spec = command(
@@ -58,28 +79,34 @@ function evalCommand(name: string, bySha: boolean, readOnly: boolean): CommandSp
       flags: readOnly ? ['readonly', 'noscript', 'stale', 'no_mandatory_keys'] : ['noscript', 'stale', 'skip_monitor', 'may_replicate', 'no_mandatory_keys'],
       keysOf: (args) => keysAfterCount(args, 2),
       group: 'scripting',
-      summary: `Runs a ${bySha ? 'cached Lua script, by its SHA-1' : 'Lua script'}${readOnly ? ', that only reads.' : ', in one transaction; answers once its writes are durable.'}`,
-      since: readOnly ? '7.0.0' : '2.6.0',
+      ...meta,
       access: readOnly ? 'read' : 'write',
     },
     (ctx, args) => {
-      const call = callOf(ctx, args, bySha);
-      if (onlyReads(ctx, call)) return runOn(ctx.keyspace.reading(ctx), call, true);
-      return pinned(ctx, call, ctx.keyspace.writing(ctx, timedAs(name, (cmd) => runOn(cmd, call, false)), args, call.keys, true));
+      const call = resolve(ctx, args);
+      if (onlyReads(call)) return call.run(ctx.keyspace.reading(ctx), true);
+      return issued(call, ctx.keyspace.writing(ctx, timedAs(name, (cmd) => call.run(cmd, false)), args, call.keys, true));
     },
   );
   const data = (cmd: DataContext, args: Buffer[]): Reply => {
-    const call = callOf(cmd, args, bySha);
-    return runOn(cmd, call, onlyReads(cmd, call));
+    const call = resolve(cmd, args);
+    return call.run(cmd, onlyReads(call));
   };
   const grouped = (ctx: Context, args: Buffer[]) => {
-    const call = callOf(ctx, args, bySha);
-    if (onlyReads(ctx, call)) return undefined;
-    const group = ctx.keyspace.joinGroup(ctx, timedAs(name, (cmd) => runOn(cmd, call, false)), args, call.keys, true);
-    if (group !== undefined) pinned(ctx, call, group.done);
+    const call = resolve(ctx, args);
+    if (onlyReads(call)) return undefined;
+    const group = ctx.keyspace.joinGroup(ctx, timedAs(name, (cmd) => call.run(cmd, false)), args, call.keys, true);
+    if (group !== undefined) call.pin(group.done);
     return group;
   };
   return { ...spec, data, grouped };
+}
+
+function evalCommand(name: string, bySha: boolean, readOnly: boolean): CommandSpec {
+  return luaCommand(name, (ctx, args) => scriptCall(ctx, args, bySha), readOnly, {
+    summary: `Runs a ${bySha ? 'cached Lua script, by its SHA-1' : 'Lua script'}${readOnly ? ', that only reads.' : ', in one transaction; answers once its writes are durable.'}`,
+    since: readOnly ? '7.0.0' : '2.6.0',
+  });
 }
 
 export const SCRIPT = command(

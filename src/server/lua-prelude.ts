@@ -2,7 +2,8 @@
 // expect (lua-vm.ts runs it once per state, with every standard library
 // open). It is called with the host's functions and returns what the host
 // keeps in the registry: { msgh = the message handler, killed = the
-// sentinel a stopped script is raised with }.
+// sentinel a stopped script is raised with, and load_library,
+// commit_library, remove_library, fcall: Redis 7's functions (functions.ts) }.
 //
 // What must hold:
 // - a script reaches only the base functions Redis 7.0 gives scripts, and
@@ -107,6 +108,104 @@ redis = {
   REPL_NONE = 0, REPL_AOF = 1, REPL_SLAVE = 2, REPL_REPLICA = 2, REPL_ALL = 3,
 }
 
+-- FUNCTION LOAD's libraries run with _ENV = libenv: while one loads, its
+-- globals are the load API (a redis with register_function and log, and
+-- nothing else, as Redis 7.0 has it); once loaded, its functions see the
+-- scripts' globals. Loaded functions stay here, by name, for FCALL.
+local function nonexistent(_, k) error0("Script attempted to access nonexistent global variable '" .. tostring0(k) .. "'", 2) end
+local function readonly_table() error0('Attempt to modify a readonly table', 2) end
+local FUNCTION_FLAGS = { ['no-writes'] = true, ['allow-oom'] = true, ['allow-stale'] = true, ['no-cluster'] = true, ['allow-cross-slot-keys'] = true }
+local loading, staged, functions, libraries = nil, nil, {}, {}
+local function refuse(msg) error0({ err = 'ERR ' .. msg }, 0) end
+local function register_function(...)
+  if loading == nil then refuse('redis.register_function can only be called on FUNCTION LOAD command') end
+  local n = select('#', ...)
+  if n < 1 or n > 2 then refuse('wrong number of arguments to redis.register_function') end
+  local name, fn, desc, flags = nil, nil, nil, {}
+  if n == 1 then
+    local t = ...
+    if type0(t) ~= 'table' then refuse('calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).') end
+    for k, v in pairs(t) do
+      if type0(k) ~= 'string' then refuse('named argument key given to redis.register_function is not a string') end
+      local key = k:lower()
+      if key == 'function_name' then
+        if type0(v) ~= 'string' then refuse('function_name argument given to redis.register_function must be a string') end
+        name = v
+      elseif key == 'description' then
+        if type0(v) ~= 'string' then refuse('description argument given to redis.register_function must be a string') end
+        desc = v
+      elseif key == 'callback' then
+        if type0(v) ~= 'function' then refuse('callback argument given to redis.register_function must be a function') end
+        fn = v
+      elseif key == 'flags' then
+        if type0(v) ~= 'table' then refuse('flags argument to redis.register_function must be a table representing function flags') end
+        for i = 1, math.huge do
+          local f = v[i]
+          if f == nil then break end
+          if type0(f) ~= 'string' or not FUNCTION_FLAGS[f:lower()] then refuse('unknown flag given') end
+          flags[#flags + 1] = f:lower()
+        end
+      else
+        refuse('unknown argument given to redis.register_function')
+      end
+    end
+    if name == nil then refuse('redis.register_function must get a function name argument') end
+    if fn == nil then refuse('redis.register_function must get a callback argument') end
+  else
+    name, fn = ...
+    if type0(name) ~= 'string' then refuse('first argument to redis.register_function must be a string') end
+    if type0(fn) ~= 'function' then refuse('second argument to redis.register_function must be a function') end
+  end
+  -- Redis 7.0 words a bad function name as it words a bad library name.
+  if not name:match('^[%w_]+$') then refuse('Library names can only contain letters, numbers, or underscores(_) and must be at least one character long') end
+  if loading.functions[name] ~= nil then refuse('Function already exists in the library') end
+  loading.functions[name] = { fn = fn, flags = flags, desc = desc }
+  loading.names[#loading.names + 1] = name
+end
+local loadredis = { register_function = register_function, log = log, LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3 }
+setmetatable0(loadredis, { __index = nonexistent, __newindex = readonly_table, __metatable = false })
+local loadapi = setmetatable0({ redis = loadredis }, { __index = nonexistent, __newindex = readonly_table, __metatable = false })
+local libmeta = { __index = loadapi, __newindex = readonly_table, __metatable = false }
+local libenv = setmetatable0({}, libmeta)
+
+-- Loads a library's code (after its shebang line) into the staging slot: its functions' names, flags and descriptions, or an error.
+local function load_library(code)
+  local chunk, err = load0(code, '@user_function', 't', libenv)
+  if chunk == nil then return { err = 'ERR Error compiling function: ' .. tostring0(err):gsub('^%[string "user_function"%]', 'user_function') } end
+  loading = { functions = {}, names = {} }
+  libmeta.__index = loadapi
+  local ok, e = xpcall0(chunk, function(e) return e end)
+  libmeta.__index = _G
+  local lib = loading
+  loading = nil
+  if not ok then
+    if e == killed then return { err = 'ERR Error registering functions: FUNCTION LOAD timeout' } end
+    local text = type0(e) == 'table' and e.err or ('ERR ' .. tostring0(e))
+    return { err = 'ERR Error registering functions: ' .. text }
+  end
+  staged = lib
+  local out = {}
+  for i, name in ipairs(lib.names) do
+    local f = lib.functions[name]
+    out[i] = { name, f.desc or false, f.flags }
+  end
+  return out
+end
+
+-- Installs the staged library as \`libname\` (its functions then callable), or drops it.
+local function commit_library(libname)
+  libraries[libname] = staged
+  for name, f in pairs(staged.functions) do functions[name] = f end
+  staged = nil
+end
+local function remove_library(libname)
+  local lib = libraries[libname]
+  if lib == nil then return end
+  for name in pairs(lib.functions) do functions[name] = nil end
+  libraries[libname] = nil
+end
+local function fcall(name, keys, args) return functions[name].fn(keys, args) end
+
 os, io, package, require, dofile, loadfile, load, debug, coroutine, print, utf8, warn = nil
 
 -- The library functions written in Lua err as C functions do (lua-vm.ts's trampoline).
@@ -145,7 +244,7 @@ local function msgh(e)
   for level = 2, 64 do
     local info = getinfo(level, 'Sl')
     if info == nil then break end
-    if info.source == '@user_script' and info.currentline >= 0 then
+    if (info.source == '@user_script' or info.source == '@user_function') and info.currentline >= 0 then
       line = info.currentline
       break
     end
@@ -155,5 +254,6 @@ local function msgh(e)
   return { err = 'ERR ' .. tostring0(e), line = line }
 end
 
-return { msgh = msgh, killed = killed }
+libmeta.__index = _G
+return { msgh = msgh, killed = killed, load_library = load_library, commit_library = commit_library, remove_library = remove_library, fcall = fcall }
 `;

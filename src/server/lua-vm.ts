@@ -55,6 +55,13 @@ export interface ScriptHost {
 export type RunOutcome = { ok: true; value: LuaValue } | { ok: false; message: string; line: number; killed: boolean };
 
 /** A compile error's text, as Lua gives it (`user_script:1: ...`). */
+/** A function a library registered: its name, description and flags. */
+export interface LoadedFunction {
+  name: Buffer;
+  description: Buffer | undefined;
+  flags: string[];
+}
+
 export class LuaCompileError extends Error {
   override name = 'LuaCompileError';
 }
@@ -98,7 +105,7 @@ export class LuaVm {
   private readonly L: number;
   /** A size_t out-parameter for lua_tolstring. */
   private readonly lenAt: number;
-  private readonly refs: { msgh: number; killed: number };
+  private readonly refs: { msgh: number; killed: number; load: number; commit: number; remove: number; fcall: number };
   /** Each compiled script's function, by sha: its reference in the registry. */
   private readonly compiled = new Map<string, number>();
   /** C strings of the table fields the host reads and writes (a call through wasmoon's string wrappers cost more than the rest of a redis.call). */
@@ -170,8 +177,13 @@ export class LuaVm {
     const msgh = lua.luaL_ref(this.L, REGISTRY);
     lua.lua_getfield(this.L, -1, 'killed');
     const killed = lua.luaL_ref(this.L, REGISTRY);
+    const ref = (field: string) => {
+      lua.lua_getfield(this.L, -1, field);
+      return lua.luaL_ref(this.L, REGISTRY);
+    };
+    const [load, commit, remove, fcall] = ['load_library', 'commit_library', 'remove_library', 'fcall'].map(ref) as [number, number, number, number];
     this.raw._lua_settop(this.L, 0);
-    this.refs = { msgh, killed };
+    this.refs = { msgh, killed, load, commit, remove, fcall };
     const cString = (text: string) => this.copyIn(Buffer.from(`${text}\0`, 'latin1'));
     this.names = { ok: cString('ok'), err: cString('err'), line: cString('line') };
     const hook = this.raw.addFunction((L: number) => {
@@ -217,18 +229,44 @@ export class LuaVm {
    * passed. Synchronous.
    */
   run(sha: string, keys: Buffer[], argv: Buffer[], host: ScriptHost, deadline: number): RunOutcome {
+    const ref = this.compiled.get(sha);
+    if (ref === undefined) throw new Error(`script ${sha} is not compiled`);
+    this.setArray('KEYS', keys);
+    this.setArray('ARGV', argv);
+    return this.call(host, deadline, () => {
+      this.raw._lua_rawgeti(this.L, REGISTRY, BigInt(ref));
+      return 0;
+    });
+  }
+
+  /**
+   * Runs FCALL's function `name` (loaded by loadLibrary and commitLibrary)
+   * with its keys and arguments, as `run` runs a script. KEYS and ARGV are
+   * no globals then (as in Redis's function engine): a function gets its
+   * own, and sees no script's.
+   */
+  callFunction(name: Buffer, keys: Buffer[], argv: Buffer[], host: ScriptHost, deadline: number): RunOutcome {
+    this.setArray('KEYS', undefined);
+    this.setArray('ARGV', undefined);
+    return this.call(host, deadline, () => {
+      this.raw._lua_rawgeti(this.L, REGISTRY, BigInt(this.refs.fcall));
+      this.pushBytes(this.L, name);
+      this.pushArray(this.L, keys);
+      this.pushArray(this.L, argv);
+      return 3;
+    });
+  }
+
+  /** Calls what `push` pushes (a function and its `n` arguments, n returned) under the message handler; the outcome. */
+  private call(host: ScriptHost, deadline: number, push: () => number): RunOutcome {
     const L = this.L;
     this.host = host;
     this.deadline = deadline;
     this.killedRun = false;
     try {
-      this.setArray('KEYS', keys);
-      this.setArray('ARGV', argv);
-      const ref = this.compiled.get(sha);
-      if (ref === undefined) throw new Error(`script ${sha} is not compiled`);
       this.raw._lua_rawgeti(L, REGISTRY, BigInt(this.refs.msgh));
-      this.raw._lua_rawgeti(L, REGISTRY, BigInt(ref));
-      const status = this.raw._lua_pcallk(L, 0, 1, 1, 0, 0);
+      const n = push();
+      const status = this.raw._lua_pcallk(L, n, 1, 1, 0, 0);
       if (status === 0) return { ok: true, value: this.valueAt(L, -1, 0) };
       if (this.killedRun) return { ok: false, message: '', line: -1, killed: true };
       const e = this.valueAt(L, -1, 0);
@@ -244,6 +282,51 @@ export class LuaVm {
       this.host = undefined;
       this.deadline = Infinity;
     }
+  }
+
+  /**
+   * Runs a library's code (after its shebang line) where its globals are
+   * the load API, stopped at `deadline`: the functions it registered
+   * (staged: installed by commitLibrary, dropped by the next load), or
+   * Redis's error text.
+   */
+  loadLibrary(code: Buffer, deadline: number): { ok: true; functions: LoadedFunction[] } | { ok: false; message: string } {
+    const L = this.L;
+    this.deadline = deadline;
+    this.killedRun = false;
+    try {
+      this.raw._lua_rawgeti(L, REGISTRY, BigInt(this.refs.load));
+      this.pushBytes(L, code);
+      if (this.raw._lua_pcallk(L, 1, 1, 0, 0, 0) !== 0) return { ok: false, message: `ERR Error registering functions: ${this.bytesAt(L, -1)?.toString('utf8') ?? 'not enough memory'}` };
+      const v = this.valueAt(L, -1, 0) as LuaTable;
+      if (v.err) return { ok: false, message: v.err.toString('utf8') };
+      const functions = v.items.map((item) => {
+        const [name, desc, flags] = (item as LuaTable).items as [Buffer, Buffer | false, LuaTable];
+        return { name, description: desc === false ? undefined : desc, flags: flags.items.map((f) => (f as Buffer).toString('latin1')) };
+      });
+      return { ok: true, functions };
+    } finally {
+      this.raw._lua_settop(L, 0);
+      this.deadline = Infinity;
+    }
+  }
+
+  /** Installs the library loadLibrary staged as `name`. */
+  commitLibrary(name: Buffer): void {
+    this.callRef(this.refs.commit, name);
+  }
+
+  /** Removes library `name` and its functions. */
+  removeLibrary(name: Buffer): void {
+    this.callRef(this.refs.remove, name);
+  }
+
+  private callRef(ref: number, arg: Buffer): void {
+    this.raw._lua_rawgeti(this.L, REGISTRY, BigInt(ref));
+    this.pushBytes(this.L, arg);
+    const status = this.raw._lua_pcallk(this.L, 1, 0, 0, 0, 0);
+    this.raw._lua_settop(this.L, 0);
+    if (status !== 0) throw new Error('the Lua library registry failed');
   }
 
   /** Lua's memory in use (bytes). */
@@ -336,16 +419,22 @@ export class LuaVm {
     }
   }
 
-  /** Sets global `name` to an array of `items` (rawset: the globals table is read-only to scripts). */
-  private setArray(name: string, items: Buffer[]): void {
-    const L = this.L;
-    this.raw._lua_rawgeti(L, REGISTRY, LUA_RIDX_GLOBALS);
-    this.pushBytes(L, Buffer.from(name));
+  /** Pushes an array of `items`. */
+  private pushArray(L: number, items: Buffer[]): void {
     this.raw._lua_createtable(L, items.length, 0);
     items.forEach((item, i) => {
       this.pushBytes(L, item);
       this.raw._lua_rawseti(L, -2, BigInt(i + 1));
     });
+  }
+
+  /** Sets global `name` to an array of `items`, or removes it (rawset: the globals table is read-only to scripts). */
+  private setArray(name: string, items: Buffer[] | undefined): void {
+    const L = this.L;
+    this.raw._lua_rawgeti(L, REGISTRY, LUA_RIDX_GLOBALS);
+    this.pushBytes(L, Buffer.from(name));
+    if (items === undefined) this.raw._lua_pushnil(L);
+    else this.pushArray(L, items);
     this.raw._lua_rawset(L, -3);
     this.raw._lua_settop(L, 0);
   }

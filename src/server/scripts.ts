@@ -16,7 +16,8 @@
 //   client sending endless distinct scripts cannot grow it without bound.
 import { ReplyError, arityError, errorMessage, type DataContext } from './command-spec.js';
 import { lookupCommand } from './command-table.js';
-import { LuaCompileError, LuaVm, sha1, type HostValue, type LuaValue } from './lua-vm.js';
+import { Functions } from './functions.js';
+import { LuaCompileError, LuaVm, sha1, type HostValue, type LuaValue, type RunOutcome, type ScriptHost } from './lua-vm.js';
 import { array, bulk, error, formatDouble, integer, nil, simple, type Protocol, type Reply } from './resp-writer.js';
 import { parseReply } from './reply-parser.js';
 
@@ -31,7 +32,16 @@ export class Scripts {
   /** EVAL's scripts that SCRIPT LOAD has not loaded, oldest first (Map order). */
   private readonly evalOnly = new Map<string, true>();
 
+  /** FUNCTION LOAD's libraries (functions.ts), once the server has given them their store (`useFunctions`). */
+  functions: Functions | undefined;
+
   private constructor(private readonly vm: LuaVm) {}
+
+  /** Keeps function libraries in `store` (a named database of the server's file) and loads those it holds. */
+  useFunctions(store: ConstructorParameters<typeof Functions>[1]): void {
+    this.functions = new Functions(this.vm, store);
+    this.functions.restore();
+  }
 
   static async create(): Promise<Scripts> {
     return new Scripts(await LuaVm.create());
@@ -115,19 +125,31 @@ export class Scripts {
    * Throws a ReplyError for a script stopped at busy-reply-threshold.
    */
   run(cmd: DataContext, sha: string, keys: Buffer[], argv: Buffer[], readOnly: boolean): Reply {
+    return this.outcome(cmd, sha, '@user_script', (host, deadline) => this.vm.run(sha, keys, argv, host, deadline), readOnly);
+  }
+
+  /** Runs FCALL's function `name` as `run` runs a script; Function not found if it went since the call was issued. */
+  callFunction(cmd: DataContext, name: Buffer, keys: Buffer[], argv: Buffer[], readOnly: boolean): Reply {
+    if (this.functions?.find(name) === undefined) throw new ReplyError('ERR Function not found');
+    return this.outcome(cmd, name.toString('latin1'), '@user_function', (host, deadline) => this.vm.callFunction(name, keys, argv, host, deadline), readOnly);
+  }
+
+  /** Runs Lua (`call`) with `redis.call` answered on `cmd`'s data; its reply, or Redis's error naming `what` and where. */
+  private outcome(cmd: DataContext, what: string, source: string, call: (host: ScriptHost, deadline: number) => RunOutcome, readOnly: boolean): Reply {
     const inner: DataContext = { ...cmd, proto: 2, fromScript: true };
-    const outcome = this.vm.run(sha, keys, argv, {
+    const host: ScriptHost = {
       command: (args) => runCommand(inner, args, readOnly),
       log: (level, message) => {
-        if (level >= 2) console.error(`xrpkv serve: script ${sha}: ${message.toString('utf8')}`);
+        if (level >= 2) console.error(`xrpkv serve: script ${what}: ${message.toString('utf8')}`);
       },
-    }, Date.now() + cmd.server.config.busyReplyThreshold);
+    };
+    const outcome = call(host, Date.now() + cmd.server.config.busyReplyThreshold);
     if (outcome.ok) return toReply(outcome.value, cmd.proto);
     if (outcome.killed) {
-      throw new ReplyError(`ERR the script ran longer than busy-reply-threshold (${cmd.server.config.busyReplyThreshold} ms) and was stopped; none of its writes were kept (script: ${sha})`);
+      throw new ReplyError(`ERR the script ran longer than busy-reply-threshold (${cmd.server.config.busyReplyThreshold} ms) and was stopped; none of its writes were kept (script: ${what})`);
     }
     // The line is unknown where the error was raised in a tail call (`return f()` replaces the script's frame).
-    return error(`${outcome.message} script: ${sha}, on @user_script${outcome.line >= 0 ? `:${outcome.line}` : ''}.`);
+    return error(`${outcome.message} script: ${what}, on ${source}${outcome.line >= 0 ? `:${outcome.line}` : ''}.`);
   }
 }
 

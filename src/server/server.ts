@@ -9,6 +9,7 @@ import type { ServerState } from './command-spec.js';
 import { FlushQueue } from './flush-queue.js';
 import { Keyspace } from './keyspace.js';
 import { SlowCommands } from './slow-commands.js';
+import { FUNCTIONS_DB } from './functions.js';
 import { PubSub } from './pubsub.js';
 import { Monitors } from './monitor.js';
 import { Scripts } from './scripts.js';
@@ -48,6 +49,17 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const scripts = await Scripts.create().catch(async (e) => {
     await db.close();
     throw e;
+  });
+  // FUNCTION LOAD's libraries live in a named database of the file, opened
+  // once per store handle (the keyspace may reopen the store), and made
+  // only when a library is loaded: a file without functions is not written.
+  let functionsOf: [Database, Database<Buffer, Buffer>] | undefined;
+  scripts.useFunctions((create) => {
+    const db = keyspace.db;
+    if (functionsOf?.[0] === db) return functionsOf[1];
+    if (!create && !(db.stats().databases ?? []).some((d) => d.name === FUNCTIONS_DB)) return undefined;
+    functionsOf = [db, db.openDB<Buffer, Buffer>(FUNCTIONS_DB, { keyEncoding: 'binary', valueEncoding: 'binary' })];
+    return functionsOf[1];
   });
   const sessions = new Set<Session>();
   /** Refused connections whose peer has not closed yet: server.close() waits for them too. */
