@@ -11,14 +11,8 @@ import { startTestServer, useServerBesideRedis } from './server-fixtures.js';
 import { tempDir } from './xrp-fixtures.js';
 
 const beside = useServerBesideRedis('admin.xrpkv');
-type Client = typeof beside.ours;
 
-async function same(...args: string[]): Promise<unknown> {
-  const run = (c: Client) => c.call(args[0]!, ...args.slice(1)).catch((e: Error) => `error: ${e.message}`);
-  const [a, b] = await Promise.all([run(beside.ours), run(beside.theirs)]);
-  expect(a, args.join(' ')).toEqual(b);
-  return a;
-}
+const same = (...args: string[]): Promise<unknown> => beside.same(args);
 
 describe('administrative commands', () => {
   it('answer as redis-server where xrpkv is what they ask about', async () => {

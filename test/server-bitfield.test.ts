@@ -8,12 +8,7 @@ import { useServerBesideRedis } from './server-fixtures.js';
 const beside = useServerBesideRedis('bitfield.xrpkv');
 type Client = typeof beside.ours;
 
-async function same(...args: string[]): Promise<unknown> {
-  const run = (c: Client) => c.call(args[0]!, ...args.slice(1)).catch((e: Error) => `error: ${e.message}`);
-  const [a, b] = await Promise.all([run(beside.ours), run(beside.theirs)]);
-  expect(a, args.join(' ')).toEqual(b);
-  return a;
-}
+const same = (...args: string[]): Promise<unknown> => beside.same(args);
 
 describe('BITFIELD', () => {
   it('answers as redis-server at the edges of widths, offsets and overflow rules', async () => {

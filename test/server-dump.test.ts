@@ -122,12 +122,7 @@ describe('DUMP and RESTORE', () => {
   });
 
   it('answer as redis-server: TTLs, REPLACE, ABSTTL, a missing key, and every error', async () => {
-    const same = async (...args: (string | Buffer)[]) => {
-      const run = (c: Client) => c.call(String(args[0]), ...args.slice(1)).catch((e: Error) => `error: ${e.message}`);
-      const [a, b] = await Promise.all([run(beside.ours), run(beside.theirs)]);
-      expect(a, args.map(String).join(' ')).toEqual(b);
-      return a;
-    };
+    const same = (...args: (string | Buffer)[]) => beside.same(args);
     for (const r of [beside.ours, beside.theirs]) await r.set('src', 'value');
     const good = await beside.theirs.dumpBuffer('src');
     await same('DUMP', 'nokey');

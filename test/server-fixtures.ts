@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { resolveConfig, type ServerConfig } from '../src/server/config.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { ROOT, tempDir } from './xrp-fixtures.js';
 
 /** A free loopback TCP port (bound, then released). */
@@ -43,6 +43,12 @@ export interface BesideRedis {
   theirs: Redis;
   /** Every client the file makes (dropped after its tests). */
   clients: Redis[];
+  /**
+   * Sends a command to both servers and expects the same reply, or the same
+   * error text, once both have passed through `normal` (for what may differ
+   * on purpose, such as times); returns xrpkv's reply.
+   */
+  same(args: readonly (string | number | Buffer)[], normal?: (reply: unknown) => unknown): Promise<unknown>;
 }
 
 /**
@@ -52,6 +58,12 @@ export interface BesideRedis {
 export function useServerBesideRedis(name: string, settings: Record<string, string> = {}): BesideRedis {
   const tmp = tempDir();
   const beside = { clients: [] as Redis[] } as BesideRedis;
+  beside.same = async (args, normal = (r) => r) => {
+    const run = (c: Redis) => c.call(String(args[0]), ...args.slice(1).map((a) => (Buffer.isBuffer(a) ? a : String(a)))).catch((e: Error) => `error: ${e.message}`);
+    const [ours, theirs] = await Promise.all([run(beside.ours), run(beside.theirs)]);
+    expect(normal(ours), args.map(String).join(' ')).toEqual(normal(theirs));
+    return ours;
+  };
   let redis: ChildProcess | undefined;
   beforeAll(async () => {
     const started = await startRedisServer();

@@ -24,12 +24,7 @@ function byName(reply: unknown): unknown {
   });
 }
 
-async function same(...args: string[]): Promise<unknown> {
-  const run = (c: Client) => c.call(args[0]!, ...args.slice(1)).catch((e: Error) => `error: ${e.message}`);
-  const [a, b] = await Promise.all([run(beside.ours), run(beside.theirs)]);
-  expect(byName(a), args.join(' ')).toEqual(byName(b));
-  return a;
-}
+const same = (...args: string[]): Promise<unknown> => beside.same(args, byName);
 
 const LIB1 = `#!lua name=lib1
 redis.register_function('f1', function(keys, args) return {keys[1], args[1]} end)

@@ -3,7 +3,7 @@
 // byte for byte: positions, distances, geohashes, and which members a
 // search finds in which order (unsorted searches follow Redis's geohash
 // boxes, so they must match too), COUNT ANY included; then the errors.
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { fractions, seedsFrom } from './store-fixtures.js';
 import { useServerBesideRedis } from './server-fixtures.js';
 
@@ -11,12 +11,7 @@ const beside = useServerBesideRedis('geo.xrpkv');
 const SEEDS = seedsFrom('XRPKV_GEO_SEEDS', '1-3');
 
 /** The same command on both servers: replies (or error messages) equal. */
-async function same(...args: (string | number)[]): Promise<unknown> {
-  const run = (c: typeof beside.ours) => c.call(String(args[0]), ...args.slice(1).map(String)).catch((e: Error) => `error: ${e.message}`);
-  const [a, b] = await Promise.all([run(beside.ours), run(beside.theirs)]);
-  expect(a, args.join(' ')).toEqual(b);
-  return a;
-}
+const same = (...args: (string | number)[]): Promise<unknown> => beside.same(args);
 
 
 describe('GEO commands', () => {

@@ -4,19 +4,13 @@
 // (quoting, redacted passwords, EXEC after its commands, a script's commands
 // as `lua`) and what a monitoring connection may still do.
 import net from 'node:net';
-import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { ioredisClient, resp, useServerBesideRedis } from './server-fixtures.js';
 
 const beside = useServerBesideRedis('introspection.xrpkv');
 
 /** The same command on both servers; replies or error messages equal. */
-async function same(...args: (string | number)[]): Promise<unknown> {
-  const run = (c: Redis) => c.call(String(args[0]), ...args.slice(1)).catch((e: Error) => `error: ${e.message}`);
-  const [a, b] = await Promise.all([run(beside.ours), run(beside.theirs)]);
-  expect(a, args.join(' ')).toEqual(b);
-  return a;
-}
+const same = (...args: (string | number)[]): Promise<unknown> => beside.same(args);
 
 describe('OBJECT', () => {
   it('answers the encoding and refcount Redis 7.0 gives the same values, and its errors', async () => {

@@ -94,11 +94,7 @@ describe('SLOWLOG', () => {
   });
 
   it('answers as redis-server where both say the same: help, errors, an empty log and disabled monitoring', async () => {
-    const same = async (...args: string[]) => {
-      const run = (c: typeof beside.ours) => c.call(args[0]!, ...args.slice(1)).catch((e: Error) => `error: ${e.message}`);
-      const [a, b] = await Promise.all([run(beside.ours), run(beside.theirs)]);
-      expect(a, args.join(' ')).toEqual(b);
-    };
+    const same = (...args: string[]) => beside.same(args);
     for (const line of [
       'SLOWLOG HELP',
       'SLOWLOG RESET',

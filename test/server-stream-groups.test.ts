@@ -12,13 +12,7 @@ const beside = useServerBesideRedis('stream-groups.xrpkv');
 
 type Client = typeof beside.ours;
 
-async function same(...args: string[]): Promise<unknown> {
-  const run = (c: Client) => c.call(args[0]!, ...args.slice(1)).catch((e: Error) => `error: ${e.message}`);
-  const [a, b] = await Promise.all([run(beside.ours), run(beside.theirs)]);
-  const name = args[0]!.toUpperCase();
-  expect(withoutTimes(name, a), args.join(' ')).toEqual(withoutTimes(name, b));
-  return a;
-}
+const same = (...args: string[]): Promise<unknown> => beside.same(args, (r) => withoutTimes(args[0]!.toUpperCase(), r));
 
 const settle = (ms = 50) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -9,12 +9,7 @@ import { tempDir } from './xrp-fixtures.js';
 
 const beside = useServerBesideRedis('streams.xrpkv');
 
-async function same(...args: string[]): Promise<unknown> {
-  const run = (c: typeof beside.ours) => c.call(args[0]!, ...args.slice(1)).catch((e: Error) => `error: ${e.message}`);
-  const [a, b] = await Promise.all([run(beside.ours), run(beside.theirs)]);
-  expect(a, args.join(' ')).toEqual(b);
-  return a;
-}
+const same = (...args: string[]): Promise<unknown> => beside.same(args);
 
 const settle = (ms = 50) => new Promise((resolve) => setTimeout(resolve, ms));
 
