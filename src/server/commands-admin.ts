@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ReplyError, command, int64, word, type CommandSpec, type Context } from './command-spec.js';
 import { COMMANDS, lookupCommand } from './command-table.js';
-import { OK, array, bulk, bulks, integer, map, simple, type Reply } from './resp-writer.js';
+import { OK, array, bulk, bulks, helpLines, integer, map, simple, type Reply } from './resp-writer.js';
 
 const CLUSTER_DISABLED = () => new ReplyError('ERR This instance has cluster support disabled');
 const OUT_OF_RANGE = () => new ReplyError('ERR DB index is out of range');
@@ -73,7 +73,7 @@ export const MODULE = command(
       case 'list':
         return array([]);
       case 'help':
-        return bulks(MODULE_HELP);
+        return helpLines(MODULE_HELP);
       default:
         throw new ReplyError(
           'ERR MODULE command not allowed. If the enable-module-command option is set to "local", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.',
@@ -243,7 +243,7 @@ export const ACL = command(
       case 'deluser':
         throw new ReplyError('ERR xrpkv serve has one user, default, with every permission (and requirepass): ACL SETUSER and DELUSER are not supported');
       default:
-        return bulks(ACL_HELP);
+        return helpLines(ACL_HELP);
     }
   },
 );

@@ -6,6 +6,7 @@
 // SKIPME, USER, TYPE normal: the number killed).
 import { ReplyError, command, word, type Client, type Context } from './command-spec.js';
 import { clientName } from './commands-connection.js';
+import { subscribed } from './pubsub.js';
 import { trackingSubcommand } from './commands-tracking.js';
 import { OK, array, bulk, error, integer, nil } from './resp-writer.js';
 
@@ -38,11 +39,11 @@ function clientLine(c: Client, current: Client): string {
     ['name', c.name],
     ['age', Math.floor((now - c.createdAt) / 1000)],
     ['idle', c === current ? 0 : Math.floor((now - c.lastActive) / 1000)],
-    ['flags', c.blocked ? 'b' : queue !== undefined ? 'x' : c.channels.size + c.patterns.size > 0 ? 'P' : c.monitoring ? 'O' : 'N'],
+    ['flags', c.blocked ? 'b' : queue !== undefined ? 'x' : subscribed(c) ? 'P' : c.monitoring ? 'O' : 'N'],
     ['db', 0],
     ['sub', c.channels.size],
     ['psub', c.patterns.size],
-    ['ssub', 0],
+    ['ssub', c.shardChannels.size],
     ['multi', queue?.length ?? -1],
     ['qbuf', c.inputBytes],
     ['qbuf-free', 0],
@@ -96,7 +97,7 @@ function ofType(clients: Client[], type: Buffer): Client[] {
   const t = word(type);
   if (!['normal', 'master', 'replica', 'slave', 'pubsub'].includes(t)) throw new ReplyError(`ERR Unknown client type '${type.toString('utf8')}'`);
   if (t !== 'normal' && t !== 'pubsub') return [];
-  return clients.filter((c) => c.channels.size + c.patterns.size > 0 === (t === 'pubsub'));
+  return clients.filter((c) => subscribed(c) === (t === 'pubsub'));
 }
 
 export const CLIENT = command(

@@ -1,5 +1,6 @@
 // Connection commands: PING, ECHO, AUTH, HELLO, QUIT (CLIENT is in commands-client.ts).
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { subscribed } from './pubsub.js';
 import { ReplyError, SYNTAX, command, word, wrongArgs, type Context } from './command-spec.js';
 import { VERSION } from '../version.js';
 import { REDIS_VERSION } from './info.js';
@@ -12,7 +13,7 @@ export const PING = command(
   ({ client }, args) => {
     if (args.length > 2) throw wrongArgs('ping');
     // A RESP2 connection with a subscription answers as Redis does there: ["pong", message].
-    if (client.proto === 2 && client.channels.size + client.patterns.size > 0) return array([bulk('pong'), bulk(args[1] ?? '')]);
+    if (client.proto === 2 && subscribed(client)) return array([bulk('pong'), bulk(args[1] ?? '')]);
     return args.length === 2 ? bulk(args[1]!) : PONG;
   },
 );

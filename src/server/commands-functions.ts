@@ -6,7 +6,7 @@ import { keyCount, luaCommand, type Call } from './commands-scripting.js';
 import { RDB_VERSION, payloadVerified } from './dump-payload.js';
 import { globMatch } from './glob.js';
 import { RdbReader, RdbWriter, crc64 } from './rdb-format.js';
-import { OK, array, bulk, bulks, map, nil, set, simple, type Reply } from './resp-writer.js';
+import { OK, array, bulk, helpLines, map, nil, set, simple, type Reply } from './resp-writer.js';
 import type { Functions } from './functions.js';
 
 /** The RDB opcode of a function library in FUNCTION DUMP's payload (RDB_OPCODE_FUNCTION2). */
@@ -192,7 +192,7 @@ export const FUNCTION = command(
       case 'kill':
         throw new ReplyError('NOTBUSY No scripts in execution right now.');
       default:
-        return bulks(FUNCTION_HELP);
+        return helpLines(FUNCTION_HELP);
     }
   },
 );

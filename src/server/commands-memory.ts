@@ -7,7 +7,7 @@
 // Redis samples.
 import { ReplyError, SYNTAX, count, dataCommand, word, type DataContext } from './command-spec.js';
 import { KeyType, encodeMeta, encodeStringMeta, expiryKey, memberPrefixLength, metaKey, rawKey, scoreBytes } from './layout.js';
-import { bulks, integer, nil, type Reply } from './resp-writer.js';
+import { helpLines, integer, nil, type Reply } from './resp-writer.js';
 import { OVERFLOW_REF, leafEntrySize, maxInline } from '../format/page.js';
 
 const DEFAULT_SAMPLES = 5;
@@ -64,7 +64,7 @@ export const MEMORY = dataCommand(
   },
   (cmd, args): Reply => {
     const sub = word(args[1]);
-    if (sub === 'help' && args.length === 2) return bulks(HELP);
+    if (sub === 'help' && args.length === 2) return helpLines(HELP);
     if (sub !== 'usage') throw new ReplyError(`ERR unknown subcommand or wrong number of arguments for '${args[1]!.toString('utf8')}'. Try MEMORY HELP.`);
     if (args.length !== 3 && args.length !== 5) throw SYNTAX();
     let samples = DEFAULT_SAMPLES;

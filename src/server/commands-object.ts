@@ -7,7 +7,7 @@
 // hash once over a threshold stays `hashtable`): that part is not kept.
 import { ReplyError, dataCommand, word, type DataContext } from './command-spec.js';
 import { KeyType, type Meta } from './layout.js';
-import { bulk, bulks, integer, nil, type Reply } from './resp-writer.js';
+import { bulk, helpLines, integer, nil, type Reply } from './resp-writer.js';
 
 /** Redis 7.0's defaults: hash-max-listpack-entries (512) and zset-max-listpack-entries (128), their -value (64), set-max-intset-entries. */
 const HASH_LISTPACK_ENTRIES = 512;
@@ -84,7 +84,7 @@ export const OBJECT = dataCommand(
   { arity: -2, flags: ['readonly'], firstKey: 2, lastKey: 2, step: 1, group: 'generic', summary: 'OBJECT ENCODING|REFCOUNT|FREQ|IDLETIME key, OBJECT HELP: how a value would be held in Redis.', since: '2.2.3', access: 'read' },
   (cmd, args): Reply => {
     const sub = word(args[1]);
-    if (sub === 'help' && args.length === 2) return bulks(HELP);
+    if (sub === 'help' && args.length === 2) return helpLines(HELP);
     if (!['encoding', 'refcount', 'freq', 'idletime'].includes(sub)) throw new ReplyError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try OBJECT HELP.`);
     if (args.length !== 3) throw new ReplyError(`ERR wrong number of arguments for 'object|${sub}' command`);
     const key = args[2]!;

@@ -4,7 +4,7 @@
 // are powers of two microseconds (Redis's HDR histogram rounds its upper
 // ones: 33, 66, 132...).
 import { ReplyError, command, int64, word } from './command-spec.js';
-import { OK, array, bulk, bulks, integer, map, verbatim, type Protocol, type Reply } from './resp-writer.js';
+import { OK, array, bulk, helpLines, integer, map, verbatim, type Protocol, type Reply } from './resp-writer.js';
 import type { SlowCommands } from './slow-commands.js';
 
 const SLOWLOG_HELP = [
@@ -36,7 +36,7 @@ export const SLOWLOG = command(
     const slow = server.slow;
     switch (word(args[1])) {
       case 'help':
-        return bulks(SLOWLOG_HELP);
+        return helpLines(SLOWLOG_HELP);
       case 'len':
         return integer(slow.length);
       case 'reset':
@@ -141,7 +141,7 @@ export const LATENCY = command(
     const event = () => args[2]!.toString();
     switch (word(args[1])) {
       case 'help':
-        return bulks(LATENCY_HELP);
+        return helpLines(LATENCY_HELP);
       case 'latest':
         return array([...slow.events].map(([name, e]) => {
           const [time, ms] = e.samples[e.samples.length - 1]!;

@@ -4,7 +4,7 @@
 import { ReplyError, SYNTAX, dataCommand, int64, word, type DataContext } from './command-spec.js';
 import { entryReply, intervalBound, intervalEnd, intervalStart, key1, streamOf } from './commands-streams.js';
 import { KeyType, type Meta } from './layout.js';
-import { OK, array, bulk, bulks, integer, nil, nullArray, type Reply } from './resp-writer.js';
+import { OK, array, bulk, helpLines, integer, nil, nullArray, type Reply } from './resp-writer.js';
 import { MAX_ID, compareIds, decodeFields, idBytes, idText, parseId, streamState, type StreamId } from './stream.js';
 import { StreamGroups, type Consumer, type Group, type Pending } from './stream-groups.js';
 
@@ -74,7 +74,7 @@ export const XGROUP = dataCommand(
   // The subcommand and its arity are checked before (arityError).
   (cmd, args) => {
     const sub = word(args[1]);
-    if (sub === 'help') return bulks(XGROUP_HELP);
+    if (sub === 'help') return helpLines(XGROUP_HELP);
     let mkstream = false;
     let entriesRead = -1n;
     for (let i = 5; i < args.length; i++) {

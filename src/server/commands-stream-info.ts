@@ -6,7 +6,7 @@
 import { ReplyError, dataCommand, int64, word, type DataContext } from './command-spec.js';
 import { entriesReply, entryReply, range, streamOf } from './commands-streams.js';
 import { type Meta } from './layout.js';
-import { array, bulk, bulks, integer, map, nil, type Protocol, type Reply } from './resp-writer.js';
+import { array, bulk, helpLines, integer, map, nil, type Protocol, type Reply } from './resp-writer.js';
 import { MAX_ID, entriesUpTo, idText, streamState, tombstonesFrom, type StreamShape } from './stream.js';
 import { StreamGroups, type Group } from './stream-groups.js';
 
@@ -140,7 +140,7 @@ export const XINFO = dataCommand(
   // The subcommand and its arity are checked before (arityError).
   (cmd, args) => {
     const sub = word(args[1]);
-    if (sub === 'help') return bulks(XINFO_HELP);
+    if (sub === 'help') return helpLines(XINFO_HELP);
     const key = args[2]!;
     const meta = streamOf(cmd, key);
     if (meta === undefined) throw new ReplyError('ERR no such key');

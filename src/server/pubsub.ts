@@ -8,25 +8,34 @@ import { bulk, push, type Protocol, type Reply } from './resp-writer.js';
 /** A connection as Pub/Sub sees it. */
 export interface Subscriber {
   readonly proto: Protocol;
-  /** Its channels and patterns (latin1 of their bytes). */
+  /** Its channels, patterns and shard channels (SSUBSCRIBE) (latin1 of their bytes). */
   readonly channels: Set<string>;
   readonly patterns: Set<string>;
+  readonly shardChannels: Set<string>;
   /** Sends `message` after the replies it is due. */
   deliver(message: Reply): void;
 }
 
+/** What a subscription names: a channel, a glob pattern of channels, or a shard channel (a namespace of its own, for SPUBLISH). */
+export type Kind = 'channel' | 'pattern' | 'shard';
+
 export class PubSub {
-  /** Subscribers by channel, and by pattern (latin1); a name with none is removed. */
+  /** Subscribers by channel, by pattern and by shard channel (latin1); a name with none is removed. */
   private readonly byChannel = new Map<string, Set<Subscriber>>();
   private readonly byPattern = new Map<string, Set<Subscriber>>();
+  private readonly byShard = new Map<string, Set<Subscriber>>();
 
-  /** Subscribes `s` to `name` (a channel, or with `pattern` a glob); whether it was new. */
-  add(s: Subscriber, name: Buffer, pattern: boolean): boolean {
+  private index(kind: Kind): Map<string, Set<Subscriber>> {
+    return kind === 'channel' ? this.byChannel : kind === 'pattern' ? this.byPattern : this.byShard;
+  }
+
+  /** Subscribes `s` to `name`; whether it was new. */
+  add(s: Subscriber, name: Buffer, kind: Kind): boolean {
     const id = name.toString('latin1');
-    const own = pattern ? s.patterns : s.channels;
+    const own = owned(s, kind);
     if (own.has(id)) return false;
     own.add(id);
-    const index = pattern ? this.byPattern : this.byChannel;
+    const index = this.index(kind);
     const subs = index.get(id);
     if (subs) subs.add(s);
     else index.set(id, new Set([s]));
@@ -34,10 +43,10 @@ export class PubSub {
   }
 
   /** Unsubscribes `s` from `id` (latin1); whether it was subscribed. */
-  remove(s: Subscriber, id: string, pattern: boolean): boolean {
-    const own = pattern ? s.patterns : s.channels;
+  remove(s: Subscriber, id: string, kind: Kind): boolean {
+    const own = owned(s, kind);
     if (!own.delete(id)) return false;
-    const index = pattern ? this.byPattern : this.byChannel;
+    const index = this.index(kind);
     const subs = index.get(id)!;
     subs.delete(s);
     if (subs.size === 0) index.delete(id);
@@ -46,8 +55,16 @@ export class PubSub {
 
   /** Unsubscribes `s` from everything (its connection closed). */
   removeAll(s: Subscriber): void {
-    for (const id of [...s.channels]) this.remove(s, id, false);
-    for (const id of [...s.patterns]) this.remove(s, id, true);
+    for (const kind of ['channel', 'pattern', 'shard'] as const) for (const id of [...owned(s, kind)]) this.remove(s, id, kind);
+  }
+
+  /** SPUBLISH: delivers `message` to the subscribers of shard channel `channel`; how many. */
+  publishShard(channel: Buffer, message: Buffer): number {
+    const subs = this.byShard.get(channel.toString('latin1'));
+    if (subs === undefined) return 0;
+    const encoded: (Reply | undefined)[] = [];
+    for (const s of subs) s.deliver((encoded[s.proto] ??= push([bulk('smessage'), bulk(channel), bulk(message)], s.proto)));
+    return subs.size;
   }
 
   /** Delivers `message` on `channel` to every subscriber of it and of a pattern it matches; how many deliveries. */
@@ -69,14 +86,14 @@ export class PubSub {
     return n;
   }
 
-  /** Channels with a subscriber (PUBSUB CHANNELS). */
-  channels(): Buffer[] {
-    return [...this.byChannel.keys()].map((id) => Buffer.from(id, 'latin1'));
+  /** Channels (or shard channels) with a subscriber (PUBSUB CHANNELS, SHARDCHANNELS). */
+  channels(kind: 'channel' | 'shard' = 'channel'): Buffer[] {
+    return [...this.index(kind).keys()].map((id) => Buffer.from(id, 'latin1'));
   }
 
-  /** Subscribers of `channel` (PUBSUB NUMSUB). */
-  subscribers(channel: Buffer): number {
-    return this.byChannel.get(channel.toString('latin1'))?.size ?? 0;
+  /** Subscribers of `channel` (PUBSUB NUMSUB, SHARDNUMSUB). */
+  subscribers(channel: Buffer, kind: 'channel' | 'shard' = 'channel'): number {
+    return this.index(kind).get(channel.toString('latin1'))?.size ?? 0;
   }
 
   /** Patterns with a subscriber (PUBSUB NUMPAT). */
@@ -88,3 +105,8 @@ export class PubSub {
     return this.byChannel.size;
   }
 }
+
+const owned = (s: Subscriber, kind: Kind): Set<string> => (kind === 'channel' ? s.channels : kind === 'pattern' ? s.patterns : s.shardChannels);
+
+/** Whether `s` listens to anything (a RESP2 connection then runs only the Pub/Sub commands, PING, QUIT and RESET). */
+export const subscribed = (s: Subscriber): boolean => s.channels.size + s.patterns.size + s.shardChannels.size > 0;

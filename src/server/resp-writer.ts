@@ -104,6 +104,11 @@ export function nullArray(proto: Protocol): string {
  * straight into one Buffer: a string per element and their joining were
  * most of a long LRANGE's reply.
  */
+/** A HELP reply: its lines as simple strings, as Redis's addReplyHelp sends them. */
+export function helpLines(lines: readonly string[]): Reply {
+  return array(lines.map((line) => simple(line)));
+}
+
 export function bulks(values: readonly (Buffer | string)[]): Reply {
   let size = 0;
   for (const v of values) {

@@ -25,6 +25,7 @@
 // closes: the stream cannot be trusted after it. Any other error is one
 // command's error reply; nothing a client sends stops the server.
 import type { Socket } from 'node:net';
+import { subscribed } from './pubsub.js';
 import { lookupCommand } from './command-table.js';
 import { arityError, commandKeys, errorMessage, type Client, type CommandSpec, type Context, type ServerState } from './command-spec.js';
 import type { JoinedPuts } from '../store/joined-puts.js';
@@ -104,6 +105,7 @@ export class Session implements Client {
   blocked = false;
   readonly channels = new Set<string>();
   readonly patterns = new Set<string>();
+  readonly shardChannels = new Set<string>();
   private inputEnded = false;
   /** A send of settled replies is scheduled. */
   private settling = false;
@@ -287,7 +289,7 @@ export class Session implements Client {
       this.server.stats.command(spec.name).rejected++;
       return this.refuse(arity);
     }
-    if (this.proto === 2 && this.channels.size + this.patterns.size > 0 && !SUBSCRIBED_RESP2.includes(spec.name)) {
+    if (this.proto === 2 && subscribed(this) && !SUBSCRIBED_RESP2.includes(spec.name)) {
       return this.refuse(`ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
     }
     const monitors = this.server.monitors;
@@ -615,7 +617,7 @@ export class Session implements Client {
 }
 
 /** What a RESP2 connection with a subscription may run (Redis's list). */
-const SUBSCRIBED_RESP2 = ['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ping', 'quit', 'reset'];
+const SUBSCRIBED_RESP2 = ['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'ping', 'quit', 'reset'];
 
 function unknownCommand(args: Buffer[]): string {
   const shown = (b: Buffer) => `'${b.toString('utf8').slice(0, 128)}'`;

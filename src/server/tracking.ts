@@ -14,6 +14,7 @@
 // - the table of remembered keys holds at most TABLE_MAX keys: past it the
 //   oldest key is dropped, its clients told of it as if it had changed.
 import type { Client } from './command-spec.js';
+import { subscribed } from './pubsub.js';
 import { array, bulk, integer, push, type Reply } from './resp-writer.js';
 
 /** Keys the default mode remembers at most (Redis's tracking-table-max-keys default). */
@@ -178,7 +179,7 @@ export class Tracking {
     }
     if (target.proto === 3) target.deliver(push([bulk('invalidate'), payload === '' ? '_\r\n' : payload], 3));
     // A RESP2 client hears of it as a message on INVALIDATE_CHANNEL, if it is subscribed (to anything, as Redis checks).
-    else if (target.channels.size + target.patterns.size > 0) target.deliver(array([bulk('message'), bulk(INVALIDATE_CHANNEL), payload === '' ? '$-1\r\n' : payload]));
+    else if (subscribed(target)) target.deliver(array([bulk('message'), bulk(INVALIDATE_CHANNEL), payload === '' ? '$-1\r\n' : payload]));
   }
 
   /** CLIENT TRACKINGINFO's fields for `client`. */
