@@ -35,7 +35,8 @@ const COMMANDS = 1200;
 /** XRPKV_DIFF_SEEDS=4-40 runs other seeds (for a longer search by hand). */
 const SEEDS = seedsFrom('XRPKV_DIFF_SEEDS', '1-3');
 
-type Value = string | number | null | { error: string } | Value[];
+/** A reply as parsed: a status reply and a nil array kept apart from a bulk string and a nil bulk string, so that a reply of the wrong kind is seen. */
+type Value = string | number | null | { error: string } | { status: string } | { nilArray: true } | Value[];
 
 /** A RESP2 connection that sends one command and reads its reply. */
 class Conn {
@@ -98,7 +99,7 @@ function parse(b: Buffer, at: number): { value: Value; end: number } | undefined
   if (eol < 0) return undefined;
   const line = b.toString('latin1', at + 1, eol);
   const type = String.fromCharCode(b[at]!);
-  if (type === '+') return { value: line, end: eol + 2 };
+  if (type === '+') return { value: { status: line }, end: eol + 2 };
   if (type === '-') return { value: { error: line }, end: eol + 2 };
   if (type === ':') return { value: Number(line), end: eol + 2 };
   const n = Number(line);
@@ -107,7 +108,7 @@ function parse(b: Buffer, at: number): { value: Value; end: number } | undefined
     if (b.length < eol + 2 + n + 2) return undefined;
     return { value: b.toString('latin1', eol + 2, eol + 2 + n), end: eol + 2 + n + 2 };
   }
-  if (n < 0) return { value: null, end: eol + 2 };
+  if (n < 0) return { value: { nilArray: true }, end: eol + 2 };
   const items: Value[] = [];
   let end = eol + 2;
   for (let i = 0; i < n; i++) {
@@ -367,7 +368,7 @@ afterAll(async () => {
  * and Redis's sparse updates need not leave the canonical encoding.
  */
 async function sameAtEnd(a: Conn, b: Conn, k: string): Promise<void> {
-  const type = (await a.call(['TYPE', k])) as string;
+  const type = ((await a.call(['TYPE', k])) as { status: string }).status;
   if (k.startsWith('hll')) {
     await both(a, b, ['PFCOUNT', k], 'end');
     const [ra, rb] = await Promise.all([a.call(['GET', k]), b.call(['GET', k])]);
