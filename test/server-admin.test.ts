@@ -58,6 +58,15 @@ describe('administrative commands', () => {
       'ACL CAT nosuch',
       'ACL HELP',
       'ACL WHOAMI x',
+      'CONFIG HELP',
+      'COMMAND HELP',
+      'COMMAND GETKEYS set k v',
+      'COMMAND GETKEYS mset a 1 b 2',
+      'COMMAND GETKEYS get',
+      'COMMAND GETKEYS nosuch x',
+      'COMMAND GETKEYS ping x',
+      'COMMAND GETKEYS eval x 2 k1 k2 a',
+      'CONFIG RESETSTAT x',
     ])
       await same(...line.split(' '));
   });
@@ -75,6 +84,20 @@ describe('administrative commands', () => {
     expect(read).not.toContain('set');
     expect((await r.call('ACL', 'CAT', 'write')) as string[]).toContain('set');
     expect((await r.call('ACL', 'CAT', 'slow')) as string[]).toContain('keys');
+  });
+
+  it('CONFIG RESETSTAT starts commandstats, errorstats, latencystats and the keyspace hits again', async () => {
+    const r = beside.ours;
+    await r.get('nothing');
+    await r.call('NOSUCHCOMMAND').catch(() => undefined);
+    expect(await r.info('commandstats')).toMatch(/cmdstat_get:calls=/);
+    expect(await r.info('stats')).toMatch(/keyspace_misses:[1-9]/);
+    expect(await r.config('RESETSTAT')).toBe('OK');
+    const after = await r.info('all');
+    expect(after).not.toMatch(/cmdstat_get:/);
+    expect(after).not.toMatch(/errorstat_ERR:/);
+    expect(after).toMatch(/keyspace_misses:0\r\n/);
+    expect(after).toMatch(/total_commands_processed:[0-9]\r\n/);
   });
 
   it("shows requirepass's password as Redis does: its SHA-256 in ACL LIST and GETUSER", async () => {

@@ -91,6 +91,8 @@ describe('SLOWLOG', () => {
     expect(buckets.every((b, i) => b === 2 ** i)).toBe(true);
     expect(counts).toEqual([...counts].sort((a, b) => a - b));
     expect(counts[counts.length - 1]).toBe(body[1]);
+    // INFO latencystats: p50, p99 and p99.9 of the same counts, as bucket bounds.
+    expect(await r.info('latencystats')).toMatch(/latency_percentiles_usec_lrange:p50=\d+\.000,p99=\d+\.000,p99\.9=\d+\.000/);
   });
 
   it('answers as redis-server where both say the same: help, errors, an empty log and disabled monitoring', async () => {

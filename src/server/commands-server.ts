@@ -1,10 +1,10 @@
 // Server commands: INFO, CONFIG (GET, and SET for the output buffer limit), and COMMAND (COUNT, DOCS, INFO, LIST),
 // which describes the command table to redis-cli and client libraries.
 import { SETTING_NAMES, outputBufferLimit, parseSetting, settingValue, type ServerConfig } from './config.js';
-import { ReplyError, command, word, type CommandSpec, type Context } from './command-spec.js';
+import { ReplyError, arityError, command, commandKeys, word, type CommandSpec, type Context } from './command-spec.js';
 import { globMatch } from './glob.js';
 import { infoText } from './info.js';
-import { OK, array, bulk, bulks, integer, map, nil, set, verbatim, type Protocol, type Reply } from './resp-writer.js';
+import { OK, array, bulk, bulks, helpLines, integer, map, nil, set, verbatim, type Protocol, type Reply } from './resp-writer.js';
 
 export const INFO = command(
   'info',
@@ -72,7 +72,8 @@ export const CONFIG = command(
     summary: 'CONFIG GET pattern...: the settings matching glob patterns. CONFIG SET client-output-buffer-limit, slowlog-log-slower-than, slowlog-max-len or latency-monitor-threshold; others change only by restarting.',
     since: '2.0.0',
   },
-  ({ client, server }, args) => {
+  (ctx, args) => {
+    const { client, server } = ctx;
     const sub = word(args[1]);
     if (sub === 'get') {
       if (args.length < 3) throw new ReplyError("ERR wrong number of arguments for 'config|get' command");
@@ -83,8 +84,14 @@ export const CONFIG = command(
       );
     }
     if (sub === 'set') return configSet(server.config, args);
-    if (sub === 'rewrite' || sub === 'resetstat') {
-      throw new ReplyError(`ERR CONFIG ${sub.toUpperCase()} is not supported by xrpkv: settings come from flags, XRPKV_* variables or the config file at startup`);
+    if (sub === 'resetstat') {
+      if (args.length !== 2) throw new ReplyError("ERR wrong number of arguments for 'config|resetstat' command");
+      resetStats(ctx);
+      return OK;
+    }
+    if (sub === 'help' && args.length === 2) return helpLines(CONFIG_HELP);
+    if (sub === 'rewrite') {
+      throw new ReplyError('ERR CONFIG REWRITE is not supported by xrpkv: settings come from flags, XRPKV_* variables or the config file at startup');
     }
     throw new ReplyError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try CONFIG HELP.`);
   },
@@ -145,11 +152,73 @@ export function commandCommand(table: () => ReadonlyMap<string, CommandSpec>): C
             client.proto,
           );
         }
+        case 'getkeys': {
+          if (args.length < 4) throw new ReplyError("ERR wrong number of arguments for 'command|getkeys' command");
+          const call = args.slice(2);
+          const spec = table().get(word(call[0]));
+          if (spec === undefined) throw new ReplyError('ERR Invalid command specified');
+          if (arityError(spec, call) !== undefined) throw new ReplyError('ERR Invalid number of arguments specified for command');
+          const keys = commandKeys(spec, call);
+          if (keys.length === 0) throw new ReplyError('ERR The command has no key arguments');
+          return array(keys.map((k) => bulk(k)));
+        }
+        case 'help':
+          if (args.length === 2) return helpLines(COMMAND_HELP);
+        // falls through
         default:
           throw new ReplyError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try COMMAND HELP.`);
       }
     },
   );
+}
+
+const CONFIG_HELP = [
+  'CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'GET <pattern>',
+  '    Return parameters matching the glob-like <pattern> and their values.',
+  'SET <directive> <value>',
+  '    Set the configuration <directive> to <value>.',
+  'RESETSTAT',
+  '    Reset statistics reported by the INFO command.',
+  'REWRITE',
+  '    Rewrite the configuration file.',
+  'HELP',
+  '    Prints this help.',
+];
+
+const COMMAND_HELP = [
+  'COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  '(no subcommand)',
+  '    Return details about all Redis commands.',
+  'COUNT',
+  '    Return the total number of commands in this Redis server.',
+  'LIST',
+  '    Return a list of all commands in this Redis server.',
+  'INFO [<command-name> ...]',
+  '    Return details about multiple Redis commands.',
+  '    If no command names are given, documentation details for all',
+  '    commands are returned.',
+  'DOCS [<command-name> ...]',
+  '    Return documentation details about multiple Redis commands.',
+  '    If no command names are given, documentation details for all',
+  '    commands are returned.',
+  'GETKEYS <full-command>',
+  '    Return the keys from a full Redis command.',
+  'GETKEYSANDFLAGS <full-command>',
+  '    Return the keys and the access flags from a full Redis command.',
+  'HELP',
+  '    Prints this help.',
+];
+
+/** CONFIG RESETSTAT: what INFO counts since the server started counts from now (commandstats, errorstats, latencystats, hits, misses, expired keys...). */
+function resetStats({ server, keyspace }: Context): void {
+  server.stats.reset();
+  server.slow.histograms.clear();
+  server.connectionsReceived = 0;
+  server.commandsProcessed = 0;
+  server.rejectedConnections = 0;
+  server.outputLimitDisconnections = 0;
+  keyspace.resetStats();
 }
 
 export const TIME = command(

@@ -31,8 +31,8 @@ export function xrpRuntime(): { backend: string; reason: string } {
 
 type Section = [name: string, fields: [string, string | number][]];
 
-/** Sections INFO gives without arguments (or with `default`): all but these. */
-const NOT_DEFAULT = ['commandstats'];
+/** Sections INFO gives without arguments (or with `default`): all but these (as Redis 7.0). */
+const NOT_DEFAULT = ['commandstats', 'latencystats'];
 
 /** Bytes as Redis's *_human fields show them (1.50M). */
 function human(bytes: number): string {
@@ -166,6 +166,14 @@ function sections(server: ServerState, keyspace: Keyspace): Section[] {
       ]),
     ],
     ['Errorstats', [...server.stats.errors].map(([code, n]): [string, string] => [`errorstat_${code}`, `count=${n}`])],
+    // Percentiles of the timed runs (slow-commands.ts): the upper bound of the power-of-two bucket each falls in.
+    [
+      'Latencystats',
+      [...server.slow.histograms].map(([name, h]): [string, string] => [
+        `latency_percentiles_usec_${name}`,
+        ([['p50', 0.5], ['p99', 0.99], ['p99.9', 0.999]] as const).map(([label, q]) => `${label}=${percentile(h, q).toFixed(3)}`).join(','),
+      ]),
+    ],
     // As Redis: no line for an empty database.
     ['Keyspace', keys === 0 ? [] : [['db0', `keys=${keys},expires=${keyspace.counters.expiring},avg_ttl=0`]]],
     [
@@ -184,6 +192,17 @@ function sections(server: ServerState, keyspace: Keyspace): Section[] {
       ],
     ],
   ];
+}
+
+/** The upper bound (µs) of the bucket of histogram `h` (runs by power-of-two bucket) that holds quantile `q`. */
+function percentile(h: readonly number[], q: number): number {
+  const total = h.reduce((a, b) => a + b, 0);
+  let seen = 0;
+  for (let i = 0; i < h.length; i++) {
+    seen += h[i]!;
+    if (seen >= q * total) return 2 ** i;
+  }
+  return 2 ** (h.length - 1);
 }
 
 /** Under lookup 'auto': how many lookups each path served, and what a getSync, a turn's gathered gets and a scan that must read do now. */

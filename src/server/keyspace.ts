@@ -150,6 +150,13 @@ export class Keyspace implements DataHooks {
     if (this.tracking.active) this.changedKeys.push([key, this.modifier]);
   }
 
+  /** CONFIG RESETSTAT: lookups, hits, misses and expired keys count from now. */
+  resetStats(): void {
+    this.lookups = 0;
+    this.hits = 0;
+    this.expiredKeys = 0;
+  }
+
   ready(key: Buffer): void {
     this.blocked.touched(key);
   }

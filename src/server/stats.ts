@@ -39,6 +39,13 @@ export class ServerStats {
     return s;
   }
 
+  /** CONFIG RESETSTAT: counts start again (the ops/sec samples go on). */
+  reset(): void {
+    this.commands.clear();
+    this.errors.clear();
+    this.errorReplies = 0;
+  }
+
   /** Whether to time this command (then `timed` adds its microseconds, scaled). */
   shouldTime(): boolean {
     if (++this.sinceTimed < TIMED_EVERY) return false;
