@@ -241,3 +241,40 @@ describe('redis-cli --rdb', () => {
     expect(() => rdbFile(ctx, 1000)).toThrow(/over 1000 bytes as an RDB file/);
   });
 });
+
+describe('MIGRATE', () => {
+  it('moves every type from redis-server to xrpkv (Redis sends RESTORE) and from xrpkv to redis-server', async () => {
+    await beside.ours.flushall();
+    await beside.theirs.flushall();
+    await fill(beside.theirs);
+    const keys = (await beside.theirs.keys('*')).sort();
+    const expected = await Promise.all(keys.map((k) => contents(beside.theirs, k)));
+    // Redis to xrpkv: redis-server's own MIGRATE.
+    expect(await beside.theirs.call('MIGRATE', '127.0.0.1', String(beside.server.port), '', '0', '5000', 'KEYS', ...keys)).toBe('OK');
+    expect(await beside.theirs.dbsize()).toBe(0);
+    for (const [i, k] of keys.entries()) expect(await contents(beside.ours, k), k).toEqual(expected[i]);
+    // And back: xrpkv's MIGRATE.
+    expect(await beside.ours.call('MIGRATE', '127.0.0.1', String(beside.redisPort), '', '0', '5000', 'KEYS', ...keys, 'nokey')).toBe('OK');
+    expect(await beside.ours.dbsize()).toBe(0);
+    for (const [i, k] of keys.entries()) expect(await contents(beside.theirs, k), k).toEqual(expected[i]);
+    expect(await beside.theirs.pttl('s:ttl')).toBeGreaterThan(90_000);
+  });
+
+  it('answers NOKEY, BUSYKEY, COPY, REPLACE, a refused AUTH and an unreachable target as Redis', async () => {
+    const r = beside.ours;
+    const to = ['127.0.0.1', String(beside.redisPort)];
+    expect(await r.call('MIGRATE', ...to, 'none', '0', '1000')).toBe('NOKEY');
+    await r.set('mk', 'v1');
+    await beside.theirs.set('mk', 'there');
+    await expect(r.call('MIGRATE', ...to, 'mk', '0', '1000')).rejects.toThrow('ERR Target instance replied with error: BUSYKEY Target key name already exists.');
+    expect(await r.get('mk')).toBe('v1');
+    expect(await r.call('MIGRATE', ...to, 'mk', '0', '1000', 'COPY', 'REPLACE')).toBe('OK');
+    expect(await r.get('mk')).toBe('v1');
+    expect(await beside.theirs.get('mk')).toBe('v1');
+    await expect(r.call('MIGRATE', ...to, 'mk', '0', '1000', 'AUTH', 'wrong')).rejects.toThrow(/^ERR Target instance replied with error: ERR AUTH/);
+    await expect(r.call('MIGRATE', '127.0.0.1', '1', 'mk', '0', '500')).rejects.toThrow('IOERR error or timeout connecting to the client');
+    await expect(r.call('MIGRATE', ...to, 'mk', '0', '1000', 'KEYS', 'a')).rejects.toThrow('ERR When using MIGRATE KEYS option, the key argument must be set to the empty string');
+    await expect(r.call('MIGRATE', ...to, 'mk', '0', '1000', 'BOGUS')).rejects.toThrow('ERR syntax error');
+    expect(await r.get('mk')).toBe('v1');
+  });
+});

@@ -28,6 +28,7 @@ import { SORT_COMMANDS } from './commands-sort.js';
 import { BITFIELD_COMMANDS } from './commands-bitfield.js';
 import { ADMIN_COMMANDS } from './commands-admin.js';
 import { DUMP_COMMANDS } from './commands-dump.js';
+import { MIGRATE } from './commands-migrate.js';
 import { FUNCTION_COMMANDS } from './commands-functions.js';
 import { SLOW_COMMANDS } from './commands-slowlog.js';
 import { REPLICATION_COMMANDS } from './commands-replication.js';
@@ -39,7 +40,7 @@ import { STRING_COMMANDS } from './commands-strings.js';
 import { TRANSACTION_COMMANDS } from './commands-transactions.js';
 
 export const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map(
-  [...STRING_COMMANDS, ...BIT_COMMANDS, ...BITFIELD_COMMANDS, ...COUNTER_COMMANDS, ...KEY_COMMANDS, ...KEYSPACE_COMMANDS, ...EXPIRY_COMMANDS, ...HASH_COMMANDS, ...LIST_COMMANDS, ...BLOCKING_COMMANDS, ...SET_COMMANDS, ...ZSET_COMMANDS, ...ZSET_COMBINE_COMMANDS, ...GEO_COMMANDS, ...HYPERLOGLOG_COMMANDS, ...SORT_COMMANDS, ...STREAM_COMMANDS, ...DUMP_COMMANDS, ...REPLICATION_COMMANDS, ...SLOW_COMMANDS, ...STREAM_READ_COMMANDS, ...STREAM_GROUP_COMMANDS, XINFO, ...TRANSACTION_COMMANDS, ...CONNECTION_COMMANDS, CLIENT, ...SERVER_COMMANDS, ...PERSISTENCE_COMMANDS, MEMORY, OBJECT, ...PUBSUB_COMMANDS, ...SCRIPTING_COMMANDS, ...FUNCTION_COMMANDS, ...ADMIN_COMMANDS, commandCommand(() => COMMANDS)].map((c) => [c.name, c]),
+  [...STRING_COMMANDS, ...BIT_COMMANDS, ...BITFIELD_COMMANDS, ...COUNTER_COMMANDS, ...KEY_COMMANDS, ...KEYSPACE_COMMANDS, ...EXPIRY_COMMANDS, ...HASH_COMMANDS, ...LIST_COMMANDS, ...BLOCKING_COMMANDS, ...SET_COMMANDS, ...ZSET_COMMANDS, ...ZSET_COMBINE_COMMANDS, ...GEO_COMMANDS, ...HYPERLOGLOG_COMMANDS, ...SORT_COMMANDS, ...STREAM_COMMANDS, ...DUMP_COMMANDS, MIGRATE, ...REPLICATION_COMMANDS, ...SLOW_COMMANDS, ...STREAM_READ_COMMANDS, ...STREAM_GROUP_COMMANDS, XINFO, ...TRANSACTION_COMMANDS, ...CONNECTION_COMMANDS, CLIENT, ...SERVER_COMMANDS, ...PERSISTENCE_COMMANDS, MEMORY, OBJECT, ...PUBSUB_COMMANDS, ...SCRIPTING_COMMANDS, ...FUNCTION_COMMANDS, ...ADMIN_COMMANDS, commandCommand(() => COMMANDS)].map((c) => [c.name, c]),
 );
 
 /** Commands by the length of their name, each with its name's bytes (lower case); the table's order, so GET and SET come first. */
