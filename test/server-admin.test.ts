@@ -67,6 +67,9 @@ describe('administrative commands', () => {
       'COMMAND GETKEYS ping x',
       'COMMAND GETKEYS eval x 2 k1 k2 a',
       'CONFIG RESETSTAT x',
+      'LOLWUT VERSION 1',
+      'LOLWUT VERSION x',
+      'RESTORE-ASKING k 0 x',
     ])
       await same(...line.split(' '));
   });

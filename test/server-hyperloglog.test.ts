@@ -108,4 +108,31 @@ describe('PFADD and PFCOUNT', () => {
       expect(await beside.ours.getBuffer('pf:bad')).toEqual(value);
     }
   });
+
+  it('PFDEBUG and PFSELFTEST answer as redis-server: encodings, decoded opcodes, registers, conversion to dense', async () => {
+    for (const r of [beside.ours, beside.theirs]) {
+      await r.del('pd:small', 'pd:big', 'pd:str');
+      await r.pfadd('pd:small', 'a', 'b', 'c');
+      await r.pfadd('pd:big', ...elements(0, 3000));
+      await r.set('pd:str', 'x');
+    }
+    for (const line of [
+      'PFDEBUG ENCODING pd:small',
+      'PFDEBUG DECODE pd:small',
+      'PFDEBUG TODENSE pd:small',
+      'PFDEBUG ENCODING pd:small',
+      'PFDEBUG TODENSE pd:small',
+      'PFDEBUG DECODE pd:small',
+      'PFDEBUG GETREG pd:small',
+      'PFDEBUG ENCODING pd:big',
+      'PFDEBUG GETREG pd:big',
+      'PFCOUNT pd:small pd:big',
+      'PFDEBUG FOO pd:small',
+      'PFDEBUG GETREG pd:none',
+      'PFDEBUG GETREG pd:str',
+      'PFSELFTEST',
+    ])
+      await same(...line.split(' '));
+    await same('GET', 'pd:small');
+  });
 });

@@ -7,7 +7,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ReplyError, command, int64, word, type CommandSpec, type Context } from './command-spec.js';
 import { COMMANDS, lookupCommand } from './command-table.js';
-import { OK, array, bulk, bulks, helpLines, integer, map, simple, type Reply } from './resp-writer.js';
+import { OK, array, bulk, bulks, helpLines, integer, map, simple, verbatim, type Reply } from './resp-writer.js';
+import { REDIS_VERSION } from './info.js';
 
 const CLUSTER_DISABLED = () => new ReplyError('ERR This instance has cluster support disabled');
 const OUT_OF_RANGE = () => new ReplyError('ERR DB index is out of range');
@@ -92,6 +93,12 @@ const clusterCommand = (name: string, arity: number, since: string): CommandSpec
   command(name, { arity, flags: name === 'asking' ? ['fast'] : ['loading', 'stale'], group: 'cluster', summary: 'Refused: cluster support is disabled (as a Redis started without cluster-enabled).', since }, () => {
     throw CLUSTER_DISABLED();
   });
+
+/** LOLWUT [VERSION n]: Redis follows the version line with generative art for versions 5 and 6; xrpkv draws none. */
+export const LOLWUT = command('lolwut', { arity: -1, flags: ['readonly', 'fast'], group: 'server', summary: 'The Redis version whose behaviour xrpkv serves (Redis draws art before it; xrpkv none).', since: '5.0.0' }, (ctx, args) => {
+  if (args.length >= 3 && word(args[1]) === 'version') int64(args[2]!);
+  return verbatim(`Redis ver. ${REDIS_VERSION}\n`, ctx.client.proto);
+});
 
 export const BGREWRITEAOF = command(
   'bgrewriteaof',
@@ -262,5 +269,6 @@ export const ADMIN_COMMANDS = [
   clusterCommand('readwrite', 1, '3.0.0'),
   clusterCommand('asking', 1, '3.0.0'),
   BGREWRITEAOF,
+  LOLWUT,
   ACL,
 ];

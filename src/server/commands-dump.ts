@@ -193,4 +193,7 @@ export const RESTORE = dataCommand(
   },
 );
 
-export const DUMP_COMMANDS = [DUMP, RESTORE];
+/** RESTORE as a cluster's importing node takes it (after ASKING); without a cluster, RESTORE itself, as Redis runs it. */
+export const RESTORE_ASKING = { ...RESTORE, name: 'restore-asking', flags: ['write', 'denyoom', 'asking'], summary: 'RESTORE, as sent to a cluster node that is importing the key.', since: '3.0.0' };
+
+export const DUMP_COMMANDS = [DUMP, RESTORE, RESTORE_ASKING];

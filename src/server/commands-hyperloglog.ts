@@ -1,10 +1,10 @@
 // PFADD, PFCOUNT and PFMERGE: HyperLogLogs are string values in Redis's own
 // format (hyperloglog.ts), so GET, SET, DEL, EXPIRE and the like work on them
 // as on any string, and a value copied from Redis counts the same here.
-import { ReplyError, dataCommand, type DataContext } from './command-spec.js';
+import { ReplyError, command, dataCommand, type DataContext } from './command-spec.js';
 import { stringAt } from './commands-strings.js';
-import { HllError, addElement, cachedCount, emptyHll, estimate, readHll, writeHll, type Hll } from './hyperloglog.js';
-import { OK, integer } from './resp-writer.js';
+import { HllError, addElement, cachedCount, describeSparse, emptyHll, estimate, readHll, writeHll, type Hll } from './hyperloglog.js';
+import { OK, array, integer, simple } from './resp-writer.js';
 import type { Found } from './data.js';
 
 /** The HLL at `key` (undefined: no key); WRONGTYPE for another type or a string that is not an HLL, INVALIDOBJ for a damaged one. */
@@ -82,4 +82,67 @@ function maxInto(into: Uint8Array, registers: Uint8Array): void {
   for (let i = 0; i < into.length; i++) if (registers[i]! > into[i]!) into[i] = registers[i]!;
 }
 
-export const HYPERLOGLOG_COMMANDS = [PFADD, PFCOUNT, PFMERGE];
+/** PFDEBUG GETREG, DECODE, ENCODING, TODENSE: Redis's window into one HLL value (GETREG and TODENSE leave it dense, as Redis does). */
+export const PFDEBUG = dataCommand(
+  'pfdebug',
+  { arity: 3, flags: ['write', 'denyoom', 'admin'], firstKey: 2, lastKey: 2, step: 1, group: 'hyperloglog', summary: 'GETREG, DECODE, ENCODING, TODENSE: the registers and encoding of a HyperLogLog.', since: '2.8.9', access: 'write' },
+  (cmd, [, subArg, key]) => {
+    const sub = subArg!.toString('latin1').toLowerCase();
+    const found = stringAt(cmd, key!);
+    if (found === undefined) throw new ReplyError('ERR The specified key does not exist');
+    const value = found.value!;
+    const read = hll(() => readHll(value));
+    const toDense = (): boolean => {
+      if (read.dense) return false;
+      cmd.data.setString(key!, writeHll({ ...read, dense: true }, read.cached), found.meta.deadline, found);
+      return true;
+    };
+    switch (sub) {
+      case 'getreg':
+        toDense();
+        return array([...read.registers].map((r) => integer(r)));
+      case 'decode': {
+        const text = describeSparse(value);
+        if (text === undefined) throw new ReplyError('ERR HLL encoding is not sparse');
+        return simple(text);
+      }
+      case 'encoding':
+        return simple(read.dense ? 'dense' : 'sparse');
+      case 'todense':
+        return integer(toDense() ? 1 : 0);
+      default:
+        throw new ReplyError(`ERR Unknown PFDEBUG subcommand '${subArg!.toString()}'`);
+    }
+  },
+);
+
+/**
+ * PFSELFTEST: checks this server's HyperLogLog code as Redis checks its
+ * own: registers survive the dense and sparse encodings, and estimates of
+ * growing sets stay within five standard errors (1.04 / sqrt(16384) each).
+ */
+export const PFSELFTEST = command(
+  'pfselftest',
+  { arity: 1, flags: ['admin'], group: 'hyperloglog', summary: "Tests the server's HyperLogLog encodings and estimator; OK, or which test failed.", since: '2.8.9' },
+  () => {
+    const hll = emptyHll();
+    let seed = 1;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+    for (let i = 0; i < hll.registers.length; i++) hll.registers[i] = next() % 32;
+    for (const dense of [true, false]) {
+      const back = readHll(writeHll({ ...hll, dense }, undefined)).registers;
+      if (!back.every((r, i) => r === hll.registers[i])) throw new ReplyError(`ERR TESTFAILED Register error (${dense ? 'dense' : 'sparse'} encoding)`);
+    }
+    const counted = emptyHll();
+    const relError = 1.04 / Math.sqrt(counted.registers.length);
+    for (let n = 1; n <= 100_000; n++) {
+      addElement(counted.registers, Buffer.from(`element:${n}`));
+      if (n % 1000 !== 0) continue;
+      const error = Math.abs(Number(estimate(counted.registers)) - n) / n;
+      if (error > 5 * relError) throw new ReplyError(`ERR TESTFAILED Too big error. card:${n} abserr:${error}`);
+    }
+    return OK;
+  },
+);
+
+export const HYPERLOGLOG_COMMANDS = [PFADD, PFCOUNT, PFMERGE, PFDEBUG, PFSELFTEST];

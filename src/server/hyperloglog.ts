@@ -238,3 +238,23 @@ function tau(x: number): number {
     if (before === z) return z / 3;
   }
 }
+
+/** A sparse value's opcodes as Redis's PFDEBUG DECODE writes them (`z:run` zeros, `Z:run` long zeros, `v:value,run`); undefined for a dense one. */
+export function describeSparse(value: Buffer): string | undefined {
+  if (value[4] === 0) return undefined;
+  const parts: string[] = [];
+  for (let at = HEADER; at < value.length; ) {
+    const op = value[at]!;
+    if ((op & 0xc0) === 0x00) {
+      parts.push(`z:${(op & 0x3f) + 1}`);
+      at++;
+    } else if ((op & 0xc0) === 0x40) {
+      parts.push(`Z:${(((op & 0x3f) << 8) | (value[at + 1] ?? 0)) + 1}`);
+      at += 2;
+    } else {
+      parts.push(`v:${((op >> 2) & 0x1f) + 1},${(op & 0x3) + 1}`);
+      at++;
+    }
+  }
+  return parts.join(' ');
+}
