@@ -86,15 +86,32 @@ function write(v: Buffer, at: number, bits: number, value: bigint): void {
 /**
  * `value` plus `incr` in a field of `bits` (Redis's checkSignedBitfieldOverflow
  * and checkUnsignedBitfieldOverflow): the result, and whether it overflowed
- * (then the result is the wrapped or saturated one).
+ * (then the result is the wrapped or saturated one). Which way a value
+ * overflows is decided as Redis's C decides it, in wrapping 64-bit
+ * arithmetic: a SET of a signed field to a value so negative that
+ * `max - value` wraps (INT64_MIN into i5) counts as over the top, and
+ * saturates to the maximum, as it does in Redis.
  */
 function add(value: bigint, incr: bigint, bits: number, signed: boolean, overflow: Overflow): { result: bigint; over: boolean } {
   const b = BigInt(bits);
   const max = signed ? (1n << (b - 1n)) - 1n : (1n << b) - 1n;
   const min = signed ? -max - 1n : 0n;
+  const i64 = (n: bigint) => BigInt.asIntN(64, n);
+  let direction: 1 | -1 | 0;
+  if (signed) {
+    const maxincr = i64(BigInt.asUintN(64, max) - BigInt.asUintN(64, value));
+    const minincr = i64(min - value);
+    if (value > max || (bits !== 64 && incr > maxincr) || (value >= 0n && incr > 0n && incr > maxincr)) direction = 1;
+    else if (value < min || (bits !== 64 && incr < minincr) || (value < 0n && incr < 0n && incr < minincr)) direction = -1;
+    else direction = 0;
+  } else {
+    const maxincr = i64(max - value);
+    const minincr = i64(-value);
+    direction = value > max || (incr > 0n && incr > maxincr) ? 1 : incr < 0n && incr < minincr ? -1 : 0;
+  }
   const sum = value + incr;
-  if (sum >= min && sum <= max) return { result: sum, over: false };
-  if (overflow === 'sat') return { result: sum > max ? max : min, over: true };
+  if (direction === 0) return { result: sum, over: false };
+  if (overflow === 'sat') return { result: direction > 0 ? max : min, over: true };
   // WRAP (FAIL writes nothing): the sum modulo 2^bits, as two's complement for a signed field.
   const wrapped = BigInt.asUintN(bits, sum);
   return { result: signed ? BigInt.asIntN(bits, wrapped) : wrapped, over: true };
