@@ -4,7 +4,7 @@
 import { ReplyError, command, dataCommand, type DataContext } from './command-spec.js';
 import { stringAt } from './commands-strings.js';
 import { HllError, addElement, cachedCount, describeSparse, emptyHll, estimate, readHll, writeHll, type Hll } from './hyperloglog.js';
-import { OK, array, integer, simple } from './resp-writer.js';
+import { OK, array, bulk, integer, simple } from './resp-writer.js';
 import type { Found } from './data.js';
 
 /** The HLL at `key` (undefined: no key); WRONGTYPE for another type or a string that is not an HLL, INVALIDOBJ for a damaged one. */
@@ -104,7 +104,7 @@ export const PFDEBUG = dataCommand(
       case 'decode': {
         const text = describeSparse(value);
         if (text === undefined) throw new ReplyError('ERR HLL encoding is not sparse');
-        return simple(text);
+        return bulk(text);
       }
       case 'encoding':
         return simple(read.dense ? 'dense' : 'sparse');
