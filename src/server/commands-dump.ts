@@ -9,10 +9,8 @@ import { BadPayload } from './rdb-format.js';
 import { KeyType, LIST_MIDDLE, indexBytes, type Meta } from './layout.js';
 import { readPayload, payloadVerified, writePayload, type DumpValue, type StreamValue } from './dump-payload.js';
 import { OK, bulk, nil } from './resp-writer.js';
-import { MAX_ID, compareIds, decodeFields, encodeFields, idBytes, idFromBytes, idText, setStreamState, streamState, type StreamId } from './stream.js';
+import { MAX_ID, MIN_ID, compareIds, decodeFields, encodeFields, idBytes, idFromBytes, idText, setStreamState, streamState } from './stream.js';
 import { StreamGroups } from './stream-groups.js';
-
-const MIN: StreamId = { ms: 0n, seq: 0n };
 
 /** What the key holds, as a payload takes it. */
 export function valueOf(cmd: DataContext, key: Buffer, meta: Meta, stringValue: Buffer | undefined): DumpValue {
@@ -45,8 +43,8 @@ function streamValue(cmd: DataContext, key: Buffer, meta: Meta): StreamValue {
       name: g.name,
       lastId: g.lastId,
       entriesRead: g.entriesRead,
-      pending: [...groups.pendingRange(g, MIN, MAX_ID)].map((p) => ({ id: p.id, deliveryTime: p.deliveryTime, deliveries: p.deliveries })),
-      consumers: groups.consumers(g).map((c) => ({ name: c.name, seenTime: c.seenTime, pending: [...groups.pendingRange(g, MIN, MAX_ID, c)].map((p) => p.id) })),
+      pending: [...groups.pendingRange(g, MIN_ID, MAX_ID)].map((p) => ({ id: p.id, deliveryTime: p.deliveryTime, deliveries: p.deliveries })),
+      consumers: groups.consumers(g).map((c) => ({ name: c.name, seenTime: c.seenTime, pending: [...groups.pendingRange(g, MIN_ID, MAX_ID, c)].map((p) => p.id) })),
     })),
   };
 }

@@ -3,9 +3,9 @@
 // libraries; FCALL runs as EVAL does: commands-scripting.ts).
 import { ReplyError, command, word, type Context } from './command-spec.js';
 import { keyCount, luaCommand, type Call } from './commands-scripting.js';
-import { RDB_VERSION, payloadVerified } from './dump-payload.js';
+import { payloadVerified, withFooter } from './dump-payload.js';
 import { globMatch } from './glob.js';
-import { RdbReader, RdbWriter, crc64 } from './rdb-format.js';
+import { RdbReader, RdbWriter } from './rdb-format.js';
 import { OK, array, bulk, helpLines, map, nil, set, simple, type Reply } from './resp-writer.js';
 import type { Functions } from './functions.js';
 
@@ -104,12 +104,7 @@ function list(ctx: Context, args: Buffer[]): Reply {
 function dump(ctx: Context): Reply {
   const w = new RdbWriter();
   for (const lib of functionsOf(ctx).list()) w.byte(FUNCTION_OPCODE).len(lib.code.length).raw(lib.code);
-  const version = Buffer.alloc(2);
-  version.writeUInt16LE(RDB_VERSION, 0);
-  const body = Buffer.concat([w.bytes(), version]);
-  const crc = Buffer.alloc(8);
-  crc.writeBigUInt64LE(crc64(body), 0);
-  return bulk(Buffer.concat([body, crc]));
+  return bulk(withFooter(w.bytes()));
 }
 
 async function restore(ctx: Context, args: Buffer[]): Promise<Reply> {

@@ -5,7 +5,7 @@ import { ReplyError, SYNTAX, dataCommand, int64, word, type DataContext } from '
 import { entryReply, intervalBound, intervalEnd, intervalStart, key1, streamOf } from './commands-streams.js';
 import { KeyType, type Meta } from './layout.js';
 import { OK, array, bulk, helpLines, integer, nil, nullArray, type Reply } from './resp-writer.js';
-import { MAX_ID, compareIds, decodeFields, idBytes, idText, parseId, streamState, type StreamId } from './stream.js';
+import { MAX_ID, MIN_ID, compareIds, decodeFields, idBytes, idText, parseId, streamState, type StreamId } from './stream.js';
 import { StreamGroups, type Consumer, type Group, type Pending } from './stream-groups.js';
 
 /** The stream at `key` with its groups, or undefined when there is none (WRONGTYPE for another type). */
@@ -101,7 +101,7 @@ export const XGROUP = dataCommand(
     switch (sub) {
       case 'create': {
         if (args.length > 8) throw subcommandSyntax(args, 'XGROUP');
-        const id = isDollar(args[4]!) ? (s ? streamState(s.before).last : { ms: 0n, seq: 0n }) : parseId(args[4]!, 0n, false).id;
+        const id = isDollar(args[4]!) ? (s ? streamState(s.before).last : MIN_ID) : parseId(args[4]!, 0n, false).id;
         const groups = s?.groups ?? new StreamGroups(cmd, key, cmd.data.openCollection(key, KeyType.Stream).meta);
         if (groups.createGroup(name, id, entriesRead) === undefined) throw new ReplyError('BUSYGROUP Consumer Group name already exists');
         groups.save(s?.before);
@@ -267,7 +267,7 @@ export const XCLAIM = dataCommand(
     let justId = false;
     let deliveryTime = -1;
     let retryCount = -1n;
-    let lastId: StreamId = { ms: 0n, seq: 0n };
+    let lastId: StreamId = MIN_ID;
     for (; j < args.length; j++) {
       const w = word(args[j]);
       const more = args.length - 1 - j;
@@ -372,7 +372,7 @@ export const XAUTOCLAIM = dataCommand(
       count--;
     }
     groups.save(before);
-    const next = seen[i]?.id ?? { ms: 0n, seq: 0n };
+    const next = seen[i]?.id ?? MIN_ID;
     return array([bulk(idText(next)), array(claimed), array(deleted)]);
   },
 );

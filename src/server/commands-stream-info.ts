@@ -4,10 +4,10 @@
 // show for small entries added in order (100 to a node), an estimate
 // otherwise.
 import { ReplyError, dataCommand, int64, word, type DataContext } from './command-spec.js';
-import { entriesReply, entryReply, range, streamOf } from './commands-streams.js';
+import { edgeEntry, entriesReply, entryReply, range, streamOf, streamShape } from './commands-streams.js';
 import { type Meta } from './layout.js';
 import { array, bulk, helpLines, integer, map, nil, type Protocol, type Reply } from './resp-writer.js';
-import { MAX_ID, entriesUpTo, idText, streamState, tombstonesFrom, type StreamShape } from './stream.js';
+import { MAX_ID, MIN_ID, entriesUpTo, idText, tombstonesFrom, type StreamShape } from './stream.js';
 import { StreamGroups, type Group } from './stream-groups.js';
 
 const XINFO_ARITY = { consumers: 4, groups: 3, stream: -3, help: 2 };
@@ -27,11 +27,6 @@ const XINFO_HELP = [
 /** Entries Redis keeps in one radix-tree node by default (stream-node-max-entries). */
 const NODE_ENTRIES = 100;
 
-const MIN = { ms: 0n, seq: 0n };
-
-function shapeOf(cmd: DataContext, key: Buffer, meta: Meta): StreamShape {
-  return { state: streamState(meta), length: meta.size, first: range(cmd, key, meta, MIN, MAX_ID, false, 1)[0]?.id ?? MIN };
-}
 
 /** Entries not yet delivered to the group, where that is known (Redis's streamReplyWithCGLag); nil where not. */
 function lag(shape: StreamShape, g: Group, proto: Protocol): Reply {
@@ -59,7 +54,7 @@ function streamInfo(cmd: DataContext, key: Buffer, meta: Meta, args: Buffer[]): 
     }
   }
   const { proto } = cmd;
-  const shape = shapeOf(cmd, key, meta);
+  const shape = streamShape(cmd, key, meta);
   const { state } = shape;
   const nodes = Math.ceil(meta.size / NODE_ENTRIES);
   const fields: [Reply, Reply][] = [
@@ -73,9 +68,8 @@ function streamInfo(cmd: DataContext, key: Buffer, meta: Meta, args: Buffer[]): 
   ];
   const groups = new StreamGroups(cmd, key, meta);
   if (!full) {
-    const edge = (reverse: boolean) => range(cmd, key, meta, MIN, MAX_ID, reverse, 1)[0];
-    const first = edge(false);
-    const last = edge(true);
+    const first = edgeEntry(cmd, key, meta, false);
+    const last = edgeEntry(cmd, key, meta, true);
     fields.push(
       [bulk('groups'), integer(groups.groups().length)],
       [bulk('first-entry'), first ? entryReply(first) : nil(proto)],
@@ -91,11 +85,11 @@ function streamInfo(cmd: DataContext, key: Buffer, meta: Meta, args: Buffer[]): 
     }
     return out;
   };
-  fields.push([bulk('entries'), entriesReply(range(cmd, key, meta, MIN, MAX_ID, false, count))]);
+  fields.push([bulk('entries'), entriesReply(range(cmd, key, meta, MIN_ID, MAX_ID, false, count))]);
   const groupReplies = groups.groups().map((g) => {
-    const pending = upTo(groups.pendingRange(g, MIN, MAX_ID)).map((p) => array([bulk(idText(p.id)), bulk(p.consumer), integer(p.deliveryTime), integer(p.deliveries)]));
+    const pending = upTo(groups.pendingRange(g, MIN_ID, MAX_ID)).map((p) => array([bulk(idText(p.id)), bulk(p.consumer), integer(p.deliveryTime), integer(p.deliveries)]));
     const consumers = groups.consumers(g).map((c) => {
-      const owned = upTo(groups.pendingRange(g, MIN, MAX_ID, c)).map((p) => array([bulk(idText(p.id)), integer(p.deliveryTime), integer(p.deliveries)]));
+      const owned = upTo(groups.pendingRange(g, MIN_ID, MAX_ID, c)).map((p) => array([bulk(idText(p.id)), integer(p.deliveryTime), integer(p.deliveries)]));
       return map(
         [
           [bulk('name'), bulk(c.name)],
@@ -148,7 +142,7 @@ export const XINFO = dataCommand(
     if (sub === 'stream') return streamInfo(cmd, key, meta, args);
     const groups = new StreamGroups(cmd, key, meta);
     if (sub === 'groups') {
-      const shape = shapeOf(cmd, key, meta);
+      const shape = streamShape(cmd, key, meta);
       return array(
         groups.groups().map((g) =>
           map(

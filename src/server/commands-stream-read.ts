@@ -3,10 +3,10 @@
 // ID and adds what it delivers to the pending entries (stream-groups.ts).
 // Inside EXEC, as in Redis, BLOCK does not wait; a script may not ask for it.
 import { ReplyError, SYNTAX, dataCommand, int64, timedAs, word, type CommandSpec, type Context, type DataContext } from './command-spec.js';
-import { entriesReply, entryReply, range, streamOf, type Entry } from './commands-streams.js';
+import { edgeEntry, entriesReply, entryReply, range, streamOf, streamShape, type Entry } from './commands-streams.js';
 import type { Meta } from './layout.js';
 import { array, bulk, map, nullArray, type Protocol, type Reply } from './resp-writer.js';
-import { MAX_ID, compareIds, decodeFields, entriesUpTo, idBytes, idText, nextId, parseId, streamState, tombstonesFrom, type StreamId, type StreamShape } from './stream.js';
+import { MAX_ID, MIN_ID, compareIds, decodeFields, entriesUpTo, idBytes, idText, nextId, parseId, streamState, tombstonesFrom, type StreamId, type StreamShape } from './stream.js';
 import { StreamGroups, type Consumer, type Group } from './stream-groups.js';
 
 /** Entries a blocked read is served at most when it gave no COUNT (Redis's XREAD_BLOCKED_DEFAULT_COUNT). */
@@ -71,7 +71,7 @@ function resolveIds(cmd: DataContext, r: ReadArgs): StreamId[] {
   return r.keys.map((key, i) => {
     const meta = streamOf(cmd, key);
     const arg = r.ids[i]!;
-    if (isOne(arg, 0x24)) return meta === undefined ? { ms: 0n, seq: 0n } : streamState(meta).last; // '$'
+    if (isOne(arg, 0x24)) return meta === undefined ? MIN_ID : streamState(meta).last; // '$'
     if (isOne(arg, 0x3e)) throw new ReplyError('ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.');
     return parseId(arg, 0n, false).id;
   });
@@ -166,11 +166,7 @@ function groupReads(cmd: DataContext, r: ReadArgs): GroupRead[] {
 /** The stream's shape for a group's read counter (its first entry read only when needed). */
 function shapeOf(cmd: DataContext, read: GroupRead): () => StreamShape {
   let shape: StreamShape | undefined;
-  return () => {
-    const meta = read.groups.meta;
-    shape ??= { state: streamState(meta), length: meta.size, first: range(cmd, read.key, meta, { ms: 0n, seq: 0n }, MAX_ID, false, 1)[0]?.id ?? { ms: 0n, seq: 0n } };
-    return shape;
-  };
+  return () => (shape ??= streamShape(cmd, read.key, read.groups.meta));
 }
 
 /** Delivers entries after the group's last ID to `consumer`: the group moves on; unless NOACK, each becomes pending for it. */
@@ -234,7 +230,7 @@ function readGroup(cmd: DataContext, r: ReadArgs, reads: GroupRead[], count: num
     if (read.after !== undefined) {
       reply = deliverHistory(cmd, read, groups.seenConsumer(group, r.consumer!), read.after, count);
     } else {
-      const last = blocked ? streamState(meta).last : meta.size > 0 ? range(cmd, read.key, meta, { ms: 0n, seq: 0n }, MAX_ID, true, 1)[0]!.id : undefined;
+      const last = blocked ? streamState(meta).last : edgeEntry(cmd, read.key, meta, true)?.id;
       if (last !== undefined && compareIds(last, group.lastId) > 0) {
         reply = entriesReply(deliverNew(cmd, read, groups.seenConsumer(group, r.consumer!), count, r.noack));
       }

@@ -15,6 +15,7 @@ import { KeyType, type Meta } from './layout.js';
 import { OK, array, bulk, integer, nil, nullArray, type Reply } from './resp-writer.js';
 import {
   MAX_ID,
+  MIN_ID,
   compareIds,
   decodeFields,
   encodeFields,
@@ -27,6 +28,7 @@ import {
   setStreamState,
   streamState,
   type StreamId,
+  type StreamShape,
 } from './stream.js';
 
 export const key1 = { firstKey: 1, lastKey: 1, step: 1, group: 'stream' };
@@ -51,6 +53,12 @@ export function range(cmd: DataContext, key: Buffer, meta: Meta, from: StreamId,
   }
   return out;
 }
+
+/** The stream's first or last entry, or undefined when it is empty. */
+export const edgeEntry = (cmd: DataContext, key: Buffer, meta: Meta, last: boolean): Entry | undefined => range(cmd, key, meta, MIN_ID, MAX_ID, last, 1)[0];
+
+/** What a group's read counter is reckoned from (stream.ts `StreamShape`): its fields, length and first entry's ID. */
+export const streamShape = (cmd: DataContext, key: Buffer, meta: Meta): StreamShape => ({ state: streamState(meta), length: meta.size, first: edgeEntry(cmd, key, meta, false)?.id ?? MIN_ID });
 
 export const entryReply = (e: Entry): Reply => array([bulk(idText(e.id)), array(e.fields.map((f) => bulk(f)))]);
 
@@ -270,7 +278,7 @@ export const XSETID = dataCommand(
     const meta = { ...before };
     const state = streamState(meta);
     if (meta.size > 0) {
-      const top = range(cmd, key, meta, { ms: 0n, seq: 0n }, MAX_ID, true, 1)[0]!.id;
+      const top = edgeEntry(cmd, key, meta, true)!.id;
       if (compareIds(id, top) < 0) throw new ReplyError('ERR The ID specified in XSETID is smaller than the target stream top item');
       if (entriesAdded !== undefined && BigInt(meta.size) > entriesAdded) throw new ReplyError('ERR The entries_added specified in XSETID is smaller than the target stream length');
     }

@@ -247,7 +247,8 @@ const LIST_NODE_BYTES = 8192;
 /** Entries of one stream node (Redis's stream-node-max-entries). */
 const STREAM_NODE_ENTRIES = 100;
 
-function footer(body: Buffer): Buffer {
+/** `body` with a payload's footer: the RDB version and the CRC-64 of both (DUMP's, and FUNCTION DUMP's). */
+export function withFooter(body: Buffer): Buffer {
   const version = Buffer.alloc(2);
   version.writeUInt16LE(RDB_VERSION, 0);
   const withVersion = Buffer.concat([body, version]);
@@ -258,7 +259,7 @@ function footer(body: Buffer): Buffer {
 
 /** The DUMP payload of `value`. */
 export function writePayload(value: DumpValue): Buffer {
-  return footer(writeTypedValue(new RdbWriter(), value).bytes());
+  return withFooter(writeTypedValue(new RdbWriter(), value).bytes());
 }
 
 /** Writes `value`'s RDB type byte and the value, as an RDB file and a DUMP payload hold them. */

@@ -20,7 +20,7 @@
 //   DEL knows what it leaves to the sweep (data.ts).
 import type { DataContext } from './command-spec.js';
 import { prefixEnd, type Meta } from './layout.js';
-import { idBytes, idFromBytes, setStreamState, streamState, type StreamId } from './stream.js';
+import { MIN_ID, idBytes, idFromBytes, setStreamState, streamState, type StreamId } from './stream.js';
 
 export interface Group {
   readonly name: Buffer;
@@ -226,7 +226,7 @@ export class StreamGroups {
 
   /** Removes the consumer and its pending entries (from the group's too); how many it had. */
   deleteConsumer(g: Group, c: Consumer): number {
-    const prefix = ownedName(g.name, c.name, MIN).subarray(0, -16);
+    const prefix = ownedName(g.name, c.name, MIN_ID).subarray(0, -16);
     const ids = [...this.under(prefix)].map(([id]) => idFromBytes(id));
     for (const id of ids) {
       this.remove(pendingName(g.name, id));
@@ -250,14 +250,14 @@ export class StreamGroups {
 
   /** The group's first or last pending entry. */
   edgePending(g: Group, last: boolean): Pending | undefined {
-    for (const [id, v] of this.under(pendingName(g.name, MIN).subarray(0, -16), undefined, last)) return decodePending(idFromBytes(id), v);
+    for (const [id, v] of this.under(pendingName(g.name, MIN_ID).subarray(0, -16), undefined, last)) return decodePending(idFromBytes(id), v);
     return undefined;
   }
 
   /** The group's pending entries from `from` to `to`, by ID; with `owner`, only that consumer's. */
   *pendingRange(g: Group, from: StreamId, to: StreamId, owner?: Consumer): Generator<Pending> {
     if (owner === undefined) {
-      const prefix = pendingName(g.name, MIN).subarray(0, -16);
+      const prefix = pendingName(g.name, MIN_ID).subarray(0, -16);
       for (const [id, v] of this.under(prefix, Buffer.concat([prefix, idBytes(from)]))) {
         const pid = idFromBytes(id);
         if (idAfter(pid, to)) return;
@@ -265,7 +265,7 @@ export class StreamGroups {
       }
       return;
     }
-    const prefix = ownedName(g.name, owner.name, MIN).subarray(0, -16);
+    const prefix = ownedName(g.name, owner.name, MIN_ID).subarray(0, -16);
     for (const [id] of this.under(prefix, Buffer.concat([prefix, idBytes(from)]))) {
       const pid = idFromBytes(id);
       if (idAfter(pid, to)) return;
@@ -339,7 +339,6 @@ export class StreamGroups {
   }
 }
 
-const MIN: StreamId = { ms: 0n, seq: 0n };
 
 /** What `cache` holds for `k` (this command may have changed it), else `decode`d from the record just read. */
 function cached<T>(cache: Map<string, T | undefined>, name: Buffer, k: string, value: Buffer, decode: (name: Buffer, value: Buffer) => T): T {
