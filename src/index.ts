@@ -3,6 +3,7 @@ export type { LoadOptions, ProgramInfo, RunOptions, RunResult, VmEngine, VmEngin
 export {
   XrpProgram,
   XrpFile,
+  XrpSyncIo,
   XrpError,
   xrpBackend,
   xrpProbe,

@@ -531,16 +531,13 @@ function single(ran: NativeRan): XrpResult {
 
 // ---- the lean synchronous path (crates/node/src/xrp_sync.rs) -------------------
 //
-// One buffer per thread: the sync record (numbers in and out, at
-// `xrp.syncFields`), then the scratch page the program runs on in place. A
-// synchronous chain writes the record, calls the addon once and reads
-// numbers back: no object, array or string crosses per call unless the
-// chain failed or logged.
+// An io buffer: the sync record (numbers in and out, at `xrp.syncFields`),
+// then the scratch page the program runs on in place. A synchronous chain
+// writes the record, calls the addon once and reads numbers back: no
+// object, array or string crosses per call unless the chain failed or
+// logged.
 const SYNC = native.xrp.syncFields;
-const syncIo = Buffer.from(new ArrayBuffer(native.xrp.syncRecord + XRP_PAGE_SIZE));
-const syncWords = new Uint32Array(syncIo.buffer, 0, native.xrp.syncRecord / 4);
-const syncDoubles = new Float64Array(syncIo.buffer, 0, native.xrp.syncRecord / 8);
-const syncScratch = syncIo.subarray(native.xrp.syncRecord);
+const SYNC_RECORD: number = native.xrp.syncRecord;
 const MODE_INDEX = new Map<string, number>(native.xrp.modes.map((m, i) => [m, i]));
 const EXTENDED = MODE_INDEX.get('extended');
 /**
@@ -552,19 +549,9 @@ const modeIndex = (mode: string) => (mode === 'extended' ? EXTENDED : MODE_INDEX
 // Held here rather than loaded per call from the addon's objects, which hold
 // too many properties for V8 to keep their loads inline.
 const runSyncLean = native.xrpRunSyncLean;
+// The record's fields as indexes into its u32 words (the budget: its f64s).
 const SYNC_LOGGED = SYNC.logged / 4;
 const SYNC_LAST_OFFSET = SYNC.lastOffset / 4;
-
-/** Runs one chain on this thread from the `in` fields written by the caller and `scratchLength` bytes of `syncScratch`; returns the outcome code. */
-function runSyncIo(program: XrpProgramHandle, file: XrpFileHandle, map?: FileMapHandle | null): number {
-  try {
-    return runSyncLean(program, file, syncIo, map);
-  } catch (e) {
-    throw asXrpError(e);
-  }
-}
-
-// The `in` fields' indexes into syncWords (u32) and syncDoubles (budget).
 const IN_OFFSET = SYNC.offset / 4;
 const IN_LENGTH = SYNC.length / 4;
 const IN_MODE = SYNC.mode / 4;
@@ -572,43 +559,96 @@ const IN_HOP_LIMIT = SYNC.hopLimit / 4;
 const IN_SCRATCH_LENGTH = SYNC.scratchLength / 4;
 const IN_BUDGET = SYNC.budget / 8;
 
-/** Sets the sync record's `in` fields (offset below 2^53, or a bigint). */
-function setSyncIn(offset: number | bigint, length: number, mode: number, hopLimit: number, scratchLength: number, budget: number): void {
-  if (typeof offset === 'bigint') {
-    syncWords[IN_OFFSET] = Number(offset & 0xffffffffn);
-    syncWords[IN_OFFSET + 1] = Number(offset >> 32n);
-  } else {
-    syncWords[IN_OFFSET] = offset % 2 ** 32;
-    syncWords[IN_OFFSET + 1] = Math.floor(offset / 2 ** 32);
+/**
+ * The io of lean synchronous chains (`XrpProgram.runSyncIo`): a record of
+ * numbers and the scratch page a chain runs on, in place. One caller that
+ * runs very many chains of one shape (the store's lookups) keeps its own:
+ * it sets the request once (`request`), writes the scratch straight into
+ * `scratch` and changes only the offset per chain; what a chain leaves in
+ * `scratch` stays there until that caller's next chain.
+ */
+export class XrpSyncIo {
+  private readonly io = Buffer.from(new ArrayBuffer(SYNC_RECORD + XRP_PAGE_SIZE));
+  private readonly words = new Uint32Array(this.io.buffer, 0, SYNC_RECORD / 4);
+  private readonly doubles = new Float64Array(this.io.buffer, 0, SYNC_RECORD / 8);
+  /** The scratch page: the caller's first `scratchLength` bytes in, the program's page out. */
+  readonly scratch: Buffer = this.io.subarray(SYNC_RECORD);
+  /** `scratch` as little-endian u32s, for callers that write and read its fields by index. */
+  readonly scratchWords = new Uint32Array(this.io.buffer, SYNC_RECORD, XRP_PAGE_SIZE / 4);
+
+  /**
+   * The `in` fields but the offset: the first read's `length`, the mode,
+   * at most `hopLimit` reads and `budget` instructions a run (0: the
+   * defaults), and `scratchLength`, the bytes of `scratch` the caller
+   * writes (the rest is zeroed before each chain).
+   */
+  request(length: number, mode: XrpMode, scratchLength: number, hopLimit = 0, budget = 0): void {
+    const index = modeIndex(mode);
+    if (index === undefined) throw new RangeError(`mode must be one of ${native.xrp.modes.join(', ')}, got '${mode}'`);
+    if (!(scratchLength >= 0 && scratchLength <= XRP_PAGE_SIZE)) throw new RangeError(`scratch must be at most ${XRP_PAGE_SIZE} bytes, got ${scratchLength}`);
+    const w = this.words;
+    w[IN_LENGTH] = length;
+    w[IN_MODE] = index;
+    w[IN_HOP_LIMIT] = hopLimit;
+    w[IN_SCRATCH_LENGTH] = scratchLength;
+    this.doubles[IN_BUDGET] = budget;
   }
-  syncWords[IN_LENGTH] = length;
-  syncWords[IN_MODE] = mode;
-  syncWords[IN_HOP_LIMIT] = hopLimit;
-  syncWords[IN_SCRATCH_LENGTH] = scratchLength;
-  syncDoubles[IN_BUDGET] = budget;
+
+  /** Sets the first read's offset (below 2^53, or a bigint). */
+  offset(offset: number | bigint): void {
+    const w = this.words;
+    if (typeof offset === 'bigint') {
+      w[IN_OFFSET] = Number(offset & 0xffffffffn);
+      w[IN_OFFSET + 1] = Number(offset >> 32n);
+    } else {
+      w[IN_OFFSET] = offset % 2 ** 32;
+      w[IN_OFFSET + 1] = Math.floor(offset / 2 ** 32);
+    }
+  }
+
+  /** Runs one chain on this thread; returns the outcome's code. */
+  run(program: XrpProgramHandle, file: XrpFileHandle, map?: FileMapHandle | null): number {
+    try {
+      return runSyncLean(program, file, this.io, map);
+    } catch (e) {
+      throw asXrpError(e);
+    }
+  }
+
+  /** Whether the last chain ended DONE and logged nothing (then `lastOffset` is all it has to say). */
+  plainDone(code: number): boolean {
+    return code === DONE && this.words[SYNC_LOGGED] === 0;
+  }
+
+  /** The offset of the last chain's last read. */
+  lastOffset(): number {
+    const w = this.words;
+    return w[SYNC_LAST_OFFSET] + w[SYNC_LAST_OFFSET + 1] * 2 ** 32;
+  }
+
+  /** The result of the last chain (`code`, `run`'s), its scratch page being `scratch`. */
+  result(code: number, scratch: Buffer): XrpResult {
+    const name = (native.xrp.outcomeCodes[code] ?? 'UNKNOWN') as XrpOutcomeCode;
+    let message = 'done';
+    let log = '';
+    let fault: string | undefined;
+    if (code !== DONE || this.words[SYNC_LOGGED] !== 0) {
+      const [m, l, f] = native.xrpSyncDetails();
+      [message, log, fault] = [m, l, f ?? undefined];
+    }
+    const returned = name === 'RETURNED' ? this.io.readBigUInt64LE(SYNC.returned) : undefined;
+    return {
+      ...outcome(name, message, this.words[SYNC.detail / 4], returned, fault),
+      hops: this.words[SYNC.hops / 4],
+      lastOffset: this.lastOffset(),
+      scratch,
+      log,
+    };
+  }
 }
 
-const syncLastOffset = () => syncWords[SYNC_LAST_OFFSET] + syncWords[SYNC_LAST_OFFSET + 1] * 2 ** 32;
-
-/** The result of the last synchronous chain, its scratch page being `scratch`. */
-function syncResult(code: number, scratch: Buffer): XrpResult {
-  const name = (native.xrp.outcomeCodes[code] ?? 'UNKNOWN') as XrpOutcomeCode;
-  let message = 'done';
-  let log = '';
-  let fault: string | undefined;
-  if (code !== DONE || syncWords[SYNC_LOGGED] !== 0) {
-    const [m, l, f] = native.xrpSyncDetails();
-    [message, log, fault] = [m, l, f ?? undefined];
-  }
-  const returned = name === 'RETURNED' ? syncIo.readBigUInt64LE(SYNC.returned) : undefined;
-  return {
-    ...outcome(name, message, syncWords[SYNC.detail / 4], returned, fault),
-    hops: syncWords[SYNC.hops / 4],
-    lastOffset: syncLastOffset(),
-    scratch,
-    log,
-  };
-}
+/** The thread's io for `runSync` and `runSyncRaw`, whose callers hand their scratch per call. */
+const shared = new XrpSyncIo();
 
 function requireFile(file: unknown): XrpFileHandle {
   if (!(file instanceof XrpFile)) throw new TypeError('file must be an XrpFile');
@@ -676,12 +716,13 @@ export class XrpProgram {
     const [mode, hopLimit, budget] = chainOptions(o);
     const into = o.into;
     if (into !== undefined && (!types.isUint8Array(into) || into.length < XRP_PAGE_SIZE)) throw new TypeError('into must be a Uint8Array of at least 4096 bytes');
-    setSyncIn(offset, length, modeIndex(mode)!, hopLimit ?? 0, scratch?.length ?? 0, budget ?? 0);
-    if (scratch) syncScratch.set(scratch);
-    const code = runSyncIo(this.#handle, handle);
-    if (into === undefined) return syncResult(code, Buffer.from(syncScratch));
-    (into as Uint8Array).set(syncScratch);
-    return syncResult(code, Buffer.from((into as Uint8Array).buffer, (into as Uint8Array).byteOffset, XRP_PAGE_SIZE));
+    shared.request(length, mode, scratch?.length ?? 0, hopLimit ?? 0, budget ?? 0);
+    shared.offset(offset);
+    if (scratch) shared.scratch.set(scratch);
+    const code = shared.run(this.#handle, handle);
+    if (into === undefined) return shared.result(code, Buffer.from(shared.scratch));
+    (into as Uint8Array).set(shared.scratch);
+    return shared.result(code, Buffer.from((into as Uint8Array).buffer, (into as Uint8Array).byteOffset, XRP_PAGE_SIZE));
   }
 
   /**
@@ -698,19 +739,27 @@ export class XrpProgram {
    * system call.
    */
   runSyncRaw(file: XrpFile, offset: number, length: number, scratch: Uint8Array, mode: XrpMode, map?: FileMapHandle | null): number | XrpResult {
-    if (!(file instanceof XrpFile)) throw new TypeError('file must be an XrpFile');
-    if (scratch.length > XRP_PAGE_SIZE) throw new RangeError(`scratch must be at most 4096 bytes, got ${scratch.length}`);
-    const index = modeIndex(mode);
-    if (index === undefined) throw new RangeError(`mode must be one of ${native.xrp.modes.join(', ')}, got '${mode}'`);
-    setSyncIn(offset, length, index, 0, scratch.length, 0);
-    syncScratch.set(scratch);
-    const code = runSyncIo(this.#handle, fileHandle(file), map);
-    if (code === DONE && syncWords[SYNC_LOGGED] === 0) return syncLastOffset();
-    return syncResult(code, syncScratch);
+    shared.request(length, mode, scratch.length);
+    shared.scratch.set(scratch);
+    return this.runSyncIo(file, shared, offset, map);
   }
 
-  /** The scratch page of the last synchronous run on this thread (`runSyncRaw` returns it through here; overwritten by the next). */
-  static readonly syncScratch: Buffer = syncScratch;
+  /**
+   * `runSyncRaw` with the caller's own io (its request set, its scratch
+   * written in `io.scratch`) and the first read at `offset`: the chain runs
+   * on `io.scratch` in place, which keeps its final page until the next
+   * chain run with `io`.
+   */
+  runSyncIo(file: XrpFile, io: XrpSyncIo, offset: number, map?: FileMapHandle | null): number | XrpResult {
+    if (!(file instanceof XrpFile)) throw new TypeError('file must be an XrpFile');
+    io.offset(offset);
+    const code = io.run(this.#handle, fileHandle(file), map);
+    if (io.plainDone(code)) return io.lastOffset();
+    return io.result(code, io.scratch);
+  }
+
+  /** The scratch page of the last `runSyncRaw` on this thread (overwritten by the next `runSync` or `runSyncRaw`). */
+  static readonly syncScratch: Buffer = shared.scratch;
 
   /** Runs one chain on the libuv thread pool. Rejects only for arguments or a closed file. */
   async run(file: XrpFile, options: XrpRunOptions): Promise<XrpResult> {

@@ -31,7 +31,7 @@ async function filled(n: number, options: OpenOptions = {}): Promise<Bin> {
 }
 
 const spies = () => ({
-  runSyncRaw: vi.spyOn(XrpProgram.prototype, 'runSyncRaw'),
+  runSyncIo: vi.spyOn(XrpProgram.prototype, 'runSyncIo'),
   runSync: vi.spyOn(XrpProgram.prototype, 'runSync'),
   run: vi.spyOn(XrpProgram.prototype, 'run'),
   runBatch: vi.spyOn(XrpProgram.prototype, 'runBatch'),
@@ -167,10 +167,10 @@ describe("lookup 'auto'", () => {
     const counts = db.stats().lookups!;
     expect(counts.cached).toBe(0);
     expect(counts.chained + counts.walked).toBe(n);
-    // Each path was measured, and every sync chain was one runSyncRaw.
+    // Each path was measured, and every sync chain was one runSyncIo.
     expect(counts.chained).toBeGreaterThanOrEqual(FIRST_SAMPLES);
     expect(counts.walked).toBeGreaterThanOrEqual(FIRST_SAMPLES);
-    expect(s.runSyncRaw).toHaveBeenCalledTimes(counts.chained);
+    expect(s.runSyncIo).toHaveBeenCalledTimes(counts.chained);
     expect(counts.probes).toBeGreaterThanOrEqual(PROBE_RUN);
     expect(counts.sync.path).toMatch(/^(walk|chain)$/);
     expect(counts.sync.chainMicros).toBeGreaterThan(0);

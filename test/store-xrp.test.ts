@@ -139,11 +139,11 @@ describe('the xrp path', () => {
     expect(() => fresh({ xrpMode: 'fast' as never })).toThrow(RangeError);
   });
 
-  it('getSync runs runSyncRaw, get runs run (off the event loop), getMany one runBatch', async () => {
+  it('getSync runs runSyncIo, get runs run (off the event loop), getMany one runBatch', async () => {
     const db = fresh({ pageSize: 512, lookup: 'xrp', cacheLevels: 0 });
     const keys = Array.from({ length: 300 }, (_, i) => Buffer.from(`key-${i}`));
     await db.batch(keys.map((key, i) => ({ type: 'put', key, value: Buffer.from(`v${i}`) })));
-    const runSync = vi.spyOn(XrpProgram.prototype, 'runSyncRaw');
+    const runSync = vi.spyOn(XrpProgram.prototype, 'runSyncIo');
     const run = vi.spyOn(XrpProgram.prototype, 'run');
     const runBatch = vi.spyOn(XrpProgram.prototype, 'runBatch');
     expect(hex(db.getSync(keys[5]))).toBe(hex(Buffer.from('v5')));

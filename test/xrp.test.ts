@@ -4,7 +4,7 @@
 import { readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { XrpError, XrpFile, XrpProgram, xrpBackend, xrpProbe, type XrpResult } from '../src/index.js';
+import { XrpError, XrpFile, XrpProgram, XrpSyncIo, xrpBackend, xrpProbe, type XrpResult } from '../src/index.js';
 import { native, type NativeSyncField } from '../src/native.js';
 import { resolveBackend } from '../src/xrp.js';
 import { END, compileChainProgram, rng, shuffledChain, tally, tempDir, writeBlocks, type Block } from './xrp-fixtures.js';
@@ -141,6 +141,29 @@ describe('chains', () => {
     expect(outside).toEqual(program.runSync(file, { offset: 1 << 30, scratch }));
     expect(outside).toMatchObject({ ok: false, code: 'OUT_OF_FILE' });
     expect(() => program.runSyncRaw({} as never, 0, 4096, scratch, 'extended')).toThrow(TypeError);
+  });
+
+  it('run with its own io (runSyncIo): the scratch written in place, the page past it zeroed, the result kept until its next run', () => {
+    const { path: p, first } = shuffledChain(path('chain'), 6, 1);
+    const file = open(p);
+    const plain = program.runSync(file, { offset: first });
+    const io = new XrpSyncIo();
+    io.request(4096, 'extended', 8);
+    // Left over from an earlier run: only the first 8 bytes are the caller's, the rest is zeroed.
+    io.scratch.fill(0xee);
+    io.scratch.writeBigUInt64LE(100n, 0);
+    expect(program.runSyncIo(file, io, Number(first))).toBe(plain.lastOffset);
+    expect(tally(io.scratch)[0]).toBe(100n + tally(plain.scratch)[0]);
+    expect(io.scratch.subarray(24).every((b) => b === 0)).toBe(true);
+    // Another caller's run leaves this io's page as it was.
+    const kept = Buffer.from(io.scratch);
+    program.runSyncRaw(file, Number(first), 4096, Buffer.alloc(24), 'extended');
+    expect(io.scratch).toEqual(kept);
+    // A chain that does not end DONE: the full result.
+    expect(program.runSyncIo(file, io, 1 << 30)).toMatchObject({ ok: false, code: 'OUT_OF_FILE' });
+    expect(() => io.request(4096, 'sideways' as never, 8)).toThrow(RangeError);
+    expect(() => io.request(4096, 'extended', 4097)).toThrow(RangeError);
+    expect(() => program.runSyncIo({} as never, io, 0)).toThrow(TypeError);
   });
 
   it('end at the hop limit', async () => {

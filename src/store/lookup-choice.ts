@@ -32,7 +32,7 @@ export interface LookupCounts {
   cached: number;
   /** Lookups that read pages from the file by a TypeScript walk (synchronous ones and gathered turns that chose it, and probes). */
   walked: number;
-  /** Lookups that read pages through a synchronous chain (runSyncRaw). */
+  /** Lookups that read pages through a synchronous chain (runSyncIo). */
   chained: number;
   /** Lookups that read pages through a chain in a gathered batch (`get`, `getMany`). */
   batched: number;

@@ -25,7 +25,7 @@
 // (docs/FORMAT.md), which is why `auto` does not chain in mode `kernel`
 // (lookup-choice.ts). Overflow values come back as a location; the store
 // reads and verifies those pages.
-import { XRP_SECTOR_SIZE, XrpFile, XrpProgram, type XrpMode, type XrpResult } from '../xrp.js';
+import { XRP_PAGE_SIZE, XRP_SECTOR_SIZE, XrpFile, XrpSyncIo, type XrpMode, type XrpProgram, type XrpResult } from '../xrp.js';
 import { CorruptionError, DatabaseClosedError, StoreError } from '../errors.js';
 import { maxInline, pageCheckOf, searchPage, type LeafValue } from '../format/page.js';
 import { LOOKUP_SCRATCH as S, LOOKUP_STATES } from '../format/scratch.js';
@@ -57,6 +57,17 @@ export function modeMisfit(mode: XrpMode, pageSize: number): string | undefined 
 
 export type { LookupStart };
 
+// The lookup scratch's fields as indexes into its u32s (chainSync).
+const W_STATE = S.state / 4;
+const W_KEY_LEN = S.keyLen / 4;
+const W_PAGE_SIZE = S.pageSize / 4;
+const W_VALUE_LEN = S.valueLen / 4;
+const W_OVERFLOW_PAGE = S.overflowPage / 4;
+const W_PAGE = S.page / 4;
+const W_LEAF_LEVEL = S.leafLevel / 4;
+/** The scratch's input fields end with leaf_level and its reserved u32. */
+const SCRATCH_IN = S.leafLevel + 8;
+
 /** A lookup a chain finishes: its snapshot, the first page memory does not hold, and the key. */
 export interface ChainAsk {
   snap: Snapshot;
@@ -70,12 +81,12 @@ export class XrpLookup {
   chains = 0;
   private file: XrpFile;
   private closed = false;
-  /** lookupSync's starting scratch: the header and the key (the longest a page allows). */
-  private readonly syncKey: Buffer;
-  /** Inline values of sync chains asked for without a copy (`found`): one store's, reused. */
-  private readonly syncValue: Buffer;
-  /** The length of the key `syncKey` holds. */
-  private syncKeyLength = 0;
+  /**
+   * Sync chains' io (`runSyncIo`): their scratch written in place, and an
+   * inline value asked for without a copy (`found`) a view of it, valid
+   * until this store's next sync chain.
+   */
+  private readonly syncIo = new XrpSyncIo();
   private readonly direct: 'require' | 'off';
   /** Each chain's first read: a page, or in mode `kernel` a sector, as the prototype kernel reads. */
   readonly readLength: number;
@@ -96,8 +107,11 @@ export class XrpLookup {
     if (misfit) throw new RangeError(misfit);
     this.program = lookupProgram();
     this.readLength = mode === 'kernel' ? XRP_SECTOR_SIZE : pageSize;
-    this.syncKey = Buffer.alloc(S.leafLevel + 4);
-    this.syncValue = Buffer.alloc(maxInline(pageSize));
+    // The whole page counts as written, so none of it is zeroed per chain:
+    // bpf/lookup.c reads only the input fields, which fillScratch writes
+    // each time, and the key's bytes within its length; what an earlier
+    // chain of this store left past them is never read.
+    this.syncIo.request(this.readLength, mode, XRP_PAGE_SIZE);
     this.direct = requireDirect ? 'require' : 'off';
     this.file = this.openFile();
   }
@@ -139,24 +153,34 @@ export class XrpLookup {
   }
 
   private chain(snap: Snapshot, start: { page: number; depth: number }, key: Buffer) {
-    const scratch = Buffer.alloc(S.leafLevel + 4);
-    this.fillScratch(scratch, snap, start, key);
+    const scratch = Buffer.alloc(SCRATCH_IN);
+    this.fillScratch(new Uint32Array(scratch.buffer, scratch.byteOffset, SCRATCH_IN / 4), scratch, snap, start, key);
     return { offset: start.page * this.pageSize, length: this.readLength, scratch };
   }
 
   /**
-   * A chain's scratch: the key, the page size, and what bpf/lookup.c checks
-   * each page against: the number of the page it asked for, and the level
-   * at which it must find a leaf.
+   * A chain's scratch `s` (`w`, the same bytes as u32s: a store each, where
+   * Buffer's writers check their arguments): the key, the page size, and
+   * what bpf/lookup.c checks each page against: the number of the page it
+   * asked for, and the level at which it must find a leaf. Every input
+   * field is written; the key's bytes past its length are left as they are.
    */
-  private fillScratch(scratch: Buffer, snap: Snapshot, start: { page: number; depth: number }, key: Buffer): void {
-    scratch.writeUInt16LE(key.length, S.keyLen);
-    scratch.writeUInt32LE(this.pageSize, S.pageSize);
-    key.copy(scratch, S.key);
+  private fillScratch(w: Uint32Array, s: Buffer, snap: Snapshot, start: { page: number; depth: number }, key: Buffer): void {
+    w[W_STATE] = 0;
+    w[W_KEY_LEN] = key.length; // and the u16 after it, reserved, 0
+    w[W_PAGE_SIZE] = this.pageSize;
+    w[W_VALUE_LEN] = 0;
+    // overflow_page and levels (stores: TypedArray fill is a call into the runtime)
+    w[W_OVERFLOW_PAGE] = 0;
+    w[W_OVERFLOW_PAGE + 1] = 0;
+    w[W_OVERFLOW_PAGE + 2] = 0;
+    w[W_OVERFLOW_PAGE + 3] = 0;
+    s.set(key, S.key);
     // Below 2^53, written as two halves: no BigInt per chain.
-    scratch.writeUInt32LE(start.page % 2 ** 32, S.page);
-    scratch.writeUInt32LE(Math.floor(start.page / 2 ** 32), S.page + 4);
-    scratch.writeUInt32LE(snap.meta.height - start.depth, S.leafLevel);
+    w[W_PAGE] = start.page % 2 ** 32;
+    w[W_PAGE + 1] = Math.floor(start.page / 2 ** 32);
+    w[W_LEAF_LEVEL] = snap.meta.height - start.depth;
+    w[W_LEAF_LEVEL + 1] = 0;
   }
 
   /** The leaf value the chain found, undefined when absent; CorruptionError for state 4 or a read outside the file. */
@@ -168,17 +192,16 @@ export class XrpLookup {
   /**
    * What a chain that ended DONE found, from its final scratch `s` and its
    * last read's offset. An inline value is a copy, or with `copy` false a
-   * view of this store's `syncValue` (valid until its next sync chain, as
-   * a walk's view of the pager's reused buffer is until its next read).
+   * view of `s` (the sync chains' scratch: valid until this store's next
+   * sync chain, as a walk's view of the pager's reused buffer is until its
+   * next read).
    */
   private found(snap: Snapshot, start: { page: number; depth: number }, key: Buffer, s: Buffer, lastOffset: number, copy = true): LeafValue | undefined {
     const last = Math.floor(lastOffset / this.pageSize);
     switch (s.readUInt32LE(S.state)) {
       case LOOKUP_STATES.inline: {
-        const len = s.readUInt32LE(S.valueLen);
-        if (copy || len > this.syncValue.length) return Buffer.from(s.subarray(S.value, S.value + len));
-        s.copy(this.syncValue, 0, S.value, S.value + len);
-        return this.syncValue.subarray(0, len);
+        const value = s.subarray(S.value, S.value + s.readUInt32LE(S.valueLen));
+        return copy ? Buffer.from(value) : value;
       }
       case LOOKUP_STATES.absent:
         return undefined;
@@ -201,8 +224,8 @@ export class XrpLookup {
   }
 
   /**
-   * On this thread: `runSyncRaw`, with the key written into a scratch
-   * buffer kept for it (no objects per lookup: a warm get is a few µs).
+   * On this thread: `runSyncIo`, the scratch written in place in the
+   * store's own io (no objects per lookup: a warm get is a few µs).
    */
   lookupSync(snap: Snapshot, key: Buffer, copy = true): LeafValue | undefined {
     const start = this.start(snap, key);
@@ -213,15 +236,13 @@ export class XrpLookup {
   /** `lookupSync` from `start`, the first page memory does not hold (`descendCached`); `copy` as `found`'s. */
   chainSync(snap: Snapshot, start: { page: number; depth: number }, key: Buffer, copy = true): LeafValue | undefined {
     this.chains++;
-    const scratch = this.syncKey;
-    // Bytes past the key are not read (its length is in the header); zeroed anyway when a longer key left some.
-    if (key.length < this.syncKeyLength) scratch.fill(0, S.key + key.length, S.key + this.syncKeyLength);
-    this.syncKeyLength = key.length;
-    this.fillScratch(scratch, snap, start, key);
+    const io = this.syncIo;
+    const s = io.scratch;
+    this.fillScratch(io.scratchWords, s, snap, start, key);
     // Hops copy their pages out of the store's map, as walks do, where it has one.
-    const r = this.program.runSyncRaw(this.fileFor(snap), start.page * this.pageSize, this.readLength, scratch, this.mode, snap.store.pager.treeMap());
+    const r = this.program.runSyncIo(this.fileFor(snap), io, start.page * this.pageSize, snap.store.pager.treeMap());
     if (typeof r !== 'number') return this.finish(snap, start, key, r);
-    return this.found(snap, start, key, XrpProgram.syncScratch, r, copy);
+    return this.found(snap, start, key, s, r, copy);
   }
 
   /** On the libuv pool: `run`. Keep `snap` registered until it settles. */
