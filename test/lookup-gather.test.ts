@@ -4,17 +4,18 @@
 // the turn; when a walk costs a device read, callers wait for the turn and
 // are batched together.
 import { describe, expect, it } from 'vitest';
-import { BATCH_PROBE_EVERY, TurnBatch, WALK_NOW_PROBE } from '../src/store/lookup-gather.js';
+import { BATCH_PROBE_EVERY, BATCH_PROBE_MAX, TurnBatch, WALK_NOW_PROBE, WALK_PROBE } from '../src/store/lookup-gather.js';
 import type { LookupCounts } from '../src/store/lookup-choice.js';
 import type { ChainAsk, XrpLookup } from '../src/store/xrp-lookup.js';
 
 const counts = (): LookupCounts => ({ cached: 0, walked: 0, chained: 0, batched: 0, batches: 0, probes: 0, scansWalked: 0, scansChained: 0 });
 
-/** A runtime whose batches take `ms` (or what `ms()` says then) and answer every ask with its key. */
+/** A runtime whose batches take `ms` (or what `ms()` says then; 0: until the next turn) and answer every ask with its key. */
 function runtime(ms: number | (() => number)): XrpLookup {
   return {
     chainMany: async (asks: ChainAsk[]) => {
-      await new Promise((r) => setTimeout(r, typeof ms === 'number' ? ms : ms()));
+      const wait = typeof ms === 'number' ? ms : ms();
+      await new Promise((r) => (wait === 0 ? setImmediate(r) : setTimeout(r, wait)));
       return asks.map((a) => a.key);
     },
   } as unknown as XrpLookup;
@@ -106,6 +107,33 @@ describe('gathered lookups', () => {
       turns++;
     }
     expect(batch.choice.path).toBe('batch');
+  });
+
+  it('probe walks rarely while they cost many times a batch, and often again once they do not', async () => {
+    const c = counts();
+    let batchMs = 0;
+    const batch = new TurnBatch(runtime(() => batchMs), c);
+    // Walks of 300 µs against batches of a turn's wait (a few µs a lookup).
+    const turns = async (n: number, micros: number) => {
+      for (let i = 0; i < n; i++) await measureBoth(batch, micros);
+    };
+    await turns(BATCH_PROBE_EVERY, 300);
+    expect(batch.choice.path).toBe('batch');
+    const before = c.walked;
+    await turns(1500, 300);
+    // At a fixed gap, 1500 / BATCH_PROBE_EVERY probes of WALK_PROBE walks; the gaps doubling, a handful.
+    const probes = (c.walked - before) / WALK_PROBE;
+    expect(probes).toBeGreaterThanOrEqual(3);
+    expect(probes).toBeLessThanOrEqual(7);
+    // Walks become cheap, batches dear (a 1 ms timer over 10 lookups): the next
+    // probe (at most BATCH_PROBE_MAX turns on) sees it, and the gap is short again.
+    batchMs = 1;
+    let n = 0;
+    while (batch.choice.path === 'batch' && n < BATCH_PROBE_MAX + 8 * BATCH_PROBE_EVERY) {
+      await measureBoth(batch, 0);
+      n++;
+    }
+    expect(batch.choice.path).toBe('walk');
   });
 
   it('join a turn already gathering, so that probes measure batches of every caller of the turn', async () => {

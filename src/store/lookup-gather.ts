@@ -29,8 +29,19 @@ export interface BatchChoice {
 
 /** Lookups a probe of walking walks (the rest of its turn's batch chains): a bound on how long a probe blocks the loop. */
 export const WALK_PROBE = 8;
-/** Every this many turns, the way the costs do not favour is measured again. */
+/** Every this many turns, the way the costs do not favour is measured again... */
 export const BATCH_PROBE_EVERY = 32;
+/**
+ * ...or up to this many, the gap doubling after each probe that finds that
+ * way at least PROBE_BACKOFF times as dear as the other. With O_DIRECT, a
+ * probe of walking reads the device on the event loop's thread: 8 walks at
+ * 58 µs each every 32 turns of 64 batched lookups at 11 (getMany of 64 on
+ * bench:memory's tree) kept the loop and the device idle 4% of the time,
+ * and `auto` ran 7% below `xrp`. At most every 1,024 such turns (under a
+ * second), a change of costs is still seen.
+ */
+export const BATCH_PROBE_MAX = 1024;
+export const PROBE_BACKOFF = 4;
 /**
  * A probe's share of its way's average. The way not taken is measured only
  * every BATCH_PROBE_EVERY turns, so at COST_WEIGHT its average kept what it
@@ -67,7 +78,9 @@ export class TurnBatch {
   private readonly running = new Set<Promise<void>>();
   /** Per lookup: a turn's chains as one batch (wall time over lookups), and walking on this thread. */
   private readonly cost = { batch: new RunningCost(), walk: new RunningCost() };
-  private turns = 0;
+  /** Turns until the next probe, and the gap after it (BATCH_PROBE_EVERY to BATCH_PROBE_MAX). */
+  private untilProbe = BATCH_PROBE_EVERY;
+  private probeGap = BATCH_PROBE_EVERY;
   /** Callers answered at once by walking (`lookup`). */
   private walkedNow = 0;
 
@@ -139,18 +152,31 @@ export class TurnBatch {
   /**
    * How many of `n` asks this turn walks (the first ones); the rest chain.
    * All when walking is cheaper, none when a batch is; a probe of the other
-   * way every BATCH_PROBE_EVERY turns, and until both are measured: at most
+   * way every BATCH_PROBE_EVERY turns or more (`probedGap`), and until both are measured: at most
    * WALK_PROBE walked, or the whole turn batched. `probed`: the way the
    * costs do not favour, when this turn measures it.
    */
   private walking(n: number): { walked: number; probed?: 'walk' | 'batch' } {
     const { batch, walk } = this.cost;
-    const probe = ++this.turns % BATCH_PROBE_EVERY === 0;
+    const probe = --this.untilProbe === 0;
+    if (probe) this.untilProbe = this.probeGap;
     // Unmeasured: a turn of several measures both ways, a lone lookup one at a time.
     if (walk.samples === 0) return { walked: Math.min(WALK_PROBE, batch.samples === 0 ? n - 1 : n) };
     if (batch.samples === 0) return { walked: 0 };
     if (this.choice.path === 'walk') return probe ? { walked: 0, probed: 'batch' } : { walked: n };
     return probe ? { walked: Math.min(WALK_PROBE, n), probed: 'walk' } : { walked: 0 };
+  }
+
+  /**
+   * After a probe of `way` that cost `sample` ms a lookup: the next one in
+   * twice the last gap (at most BATCH_PROBE_MAX turns) while that way costs
+   * at least PROBE_BACKOFF times the other, else in BATCH_PROBE_EVERY.
+   */
+  private probedGap(way: 'walk' | 'batch', sample: number): void {
+    // The probe's own sample, not the average it moved: a change of costs resets the gap at once.
+    const other = (way === 'walk' ? this.cost.batch : this.cost.walk).average;
+    this.probeGap = sample >= PROBE_BACKOFF * other ? Math.min(BATCH_PROBE_MAX, 2 * this.probeGap) : BATCH_PROBE_EVERY;
+    this.untilProbe = this.probeGap;
   }
 
   /** Runs the turn's asks, walked or as one batch of chains (`walking`), and answers each waiter. */
@@ -164,14 +190,18 @@ export class TurnBatch {
     const weight = (way: 'walk' | 'batch') => (probed === way ? PROBE_WEIGHT : COST_WEIGHT);
     let found: (LeafValue | undefined | Error)[];
     try {
+      let t = performance.now();
       found = this.walk(asks.slice(0, walked), weight('walk'));
+      if (probed === 'walk') this.probedGap(probed, (performance.now() - t) / walked);
       if (walked < asks.length) {
         const chained = asks.slice(walked);
         this.counts.batches++;
         this.counts.batched += chained.length;
-        const t = performance.now();
+        t = performance.now();
         found = found.concat(await this.xrp.chainMany(chained));
-        this.cost.batch.add((performance.now() - t) / chained.length, weight('batch'));
+        const ms = (performance.now() - t) / chained.length;
+        this.cost.batch.add(ms, weight('batch'));
+        if (probed === 'batch') this.probedGap(probed, ms);
       }
     } catch (e) {
       for (const w of waiters) w.reject(e);
