@@ -58,9 +58,14 @@ describe('memoryLimit', () => {
     expect(memoryLimit(garbage, 8 * GiB).bytes).toBe(8 * GiB);
   });
 
-  it('gives a quarter of the limit, in whole KiB, as the default cacheSize', () => {
+  it('gives a quarter of the limit, or less in a small one to leave the runtime room, in whole KiB, as the default cacheSize', () => {
+    expect(defaultCacheSize({ bytes: 8 * GiB, source: 'x' })).toBe(2 * GiB);
     expect(defaultCacheSize({ bytes: 256 * MiB, source: 'x' })).toBe(64 * MiB);
-    expect(defaultCacheSize({ bytes: 4097, source: 'x' })).toBe(1024);
+    // bench:memory's cgroup: half of what is left beside the runtime's 96 MiB.
+    expect(defaultCacheSize({ bytes: 123 * MiB, source: 'x' })).toBe(13.5 * MiB);
+    expect(defaultCacheSize({ bytes: 64 * MiB, source: 'x' })).toBe(4 * MiB);
+    expect(defaultCacheSize({ bytes: 4097, source: 'x' })).toBe(0);
+    expect(defaultCacheSize({ bytes: 16 * 4096, source: 'x' })).toBe(4096);
   });
 });
 

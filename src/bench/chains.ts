@@ -1,12 +1,12 @@
 // The XRP modes of `xrpkv bench depth`: bpf/lookup.c (dist/bpf/lookup.o,
 // section xrp/lookup) walks the tree from the root, one page per read, in one
 // chain that never returns to JavaScript in between.
-//   xrp-sync:  one `runSyncRaw` per lookup (the lean path: pread on this thread);
+//   xrp-sync:  one `runSyncIo` per lookup (the lean path: pread on this thread);
 //   xrp-batch: the slice's chains in one `runBatch` of depth `concurrency`,
 //              on io_uring or threads as the device measured: as many
 //              lookups in flight as walk-async and walk-threads have.
-import { XrpProgram, xrpBackend, type XrpChain, type XrpResult } from '../xrp.js';
-import { LOOKUP_SCRATCH as S, LOOKUP_STATES } from '../format/scratch.js';
+import { XRP_PAGE_SIZE, XrpSyncIo, xrpBackend, type XrpChain, type XrpProgram, type XrpResult } from '../xrp.js';
+import { LOOKUP_SCRATCH as S, LOOKUP_STATES, writeLookupInput } from '../format/scratch.js';
 import { lookupProgram } from '../programs.js';
 import { BenchCheckError, checkResult, nowNs, type Probe, type SliceRun } from './probe.js';
 import type { Target } from './target.js';
@@ -35,33 +35,28 @@ function scratchValue(mode: string, key: Buffer, s: Buffer): Buffer | undefined 
   return s.subarray(S.value, S.value + s.readUInt32LE(S.valueLen));
 }
 
-/** One lookup on this thread by the lean path: the value (a view into XrpProgram.syncScratch), undefined when absent. */
+/** One lookup on this thread by the lean path: the value (a view into `scratch`'s page), undefined when absent. */
 export function xrpLookupSync(t: Pick<Target, 'tree' | 'xrp'>, program: XrpProgram, key: Buffer, scratch: SyncScratch): Buffer | undefined {
-  key.copy(scratch.page, S.key);
-  scratch.page.writeUInt16LE(key.length, S.keyLen);
+  const { io } = scratch;
   const P = t.tree.pageSize;
-  const r = program.runSyncRaw(t.xrp, t.tree.root * P, P, scratch.upTo(key.length), 'extended');
+  // From the root, the pages' numbers and levels not checked (0), as the batch's chains.
+  writeLookupInput(io.scratchWords, io.scratch, key, P, 0, 0);
+  const r = program.runSyncIo(t.xrp, io, t.tree.root * P);
   if (typeof r !== 'number') throw new BenchCheckError('xrp-sync', key, `the chain ended in ${r.code}: ${r.message}`);
-  return scratchValue('xrp-sync', key, XrpProgram.syncScratch);
+  return scratchValue('xrp-sync', key, io.scratch);
 }
 
 /**
- * A lookup's starting scratch with room for a key, its page size set, and
- * for each key length the view of it that a chain starts from: made once
- * per length, not per lookup (a view is an allocation on the lean path).
+ * The io of one thread's lean-path lookups, as the store's (xrp-lookup.ts):
+ * the scratch written in place, the request (one page's first read) set
+ * once, and the whole page counted as written, so nothing is zeroed per
+ * chain (bpf/lookup.c reads only the input fields, written every time).
  */
 export class SyncScratch {
-  readonly page: Buffer;
-  readonly #views: Buffer[] = [];
+  readonly io = new XrpSyncIo();
 
   constructor(pageSize: number) {
-    this.page = Buffer.alloc(S.key + 512);
-    this.page.writeUInt32LE(pageSize, S.pageSize);
-  }
-
-  /** The scratch up to the end of a key of `keyLength` bytes. */
-  upTo(keyLength: number): Buffer {
-    return (this.#views[keyLength] ??= this.page.subarray(0, S.key + keyLength));
+    this.io.request(pageSize, 'extended', XRP_PAGE_SIZE);
   }
 }
 

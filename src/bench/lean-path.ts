@@ -1,5 +1,5 @@
 // The lean path's cost: on a depth-1 tree in the page cache, an xrp lookup
-// (one `runSyncRaw` chain of bpf/lookup.c: the call into the addon, one
+// (one `runSyncIo` chain of bpf/lookup.c: the call into the addon, one
 // pread, the program's search, the value read back) against one
 // `fs.readSync` of the same page, which is all a walk of that tree reads.
 // The difference is what the path from JavaScript to a chain costs beyond

@@ -78,7 +78,7 @@ function describe(mode: Mode, c: number): string {
     'walk-sync': 'TypeScript walk, fs.readSync per level',
     'walk-async': `TypeScript walk, fs.read per level, ${c} lookups in flight (libuv pool)`,
     'walk-threads': `native walk: ${c} threads, each pread and a binary search per level (no BPF)`,
-    'xrp-sync': 'bpf/lookup.c, one runSyncRaw chain per lookup',
+    'xrp-sync': 'bpf/lookup.c, one runSyncIo chain per lookup',
     'xrp-batch': `bpf/lookup.c, runBatch of depth ${c} (io_uring or threads, as the device measured)`,
     'xrp-kernel': 'bpf/lookup.c in the kernel (XRP)',
     'device-qd1': 'device: one-page preads by one native thread',

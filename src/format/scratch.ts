@@ -20,6 +20,45 @@ export const LOOKUP_SCRATCH = {
   value: 1024,
 } as const;
 
+/** The lookup scratch's input fields end with leaf_level and the reserved u32 after it. */
+export const LOOKUP_INPUT_END = LOOKUP_SCRATCH.leafLevel + 8;
+
+// Its fields as indexes into the page's u32s (writeLookupInput).
+const W_STATE = LOOKUP_SCRATCH.state / 4;
+const W_KEY_LEN = LOOKUP_SCRATCH.keyLen / 4;
+const W_PAGE_SIZE = LOOKUP_SCRATCH.pageSize / 4;
+const W_VALUE_LEN = LOOKUP_SCRATCH.valueLen / 4;
+const W_OVERFLOW_PAGE = LOOKUP_SCRATCH.overflowPage / 4;
+const W_PAGE = LOOKUP_SCRATCH.page / 4;
+const W_LEAF_LEVEL = LOOKUP_SCRATCH.leafLevel / 4;
+
+/**
+ * Every input field of a lookup's scratch `bytes` (`words`: the same bytes
+ * as little-endian u32s, at least LOOKUP_INPUT_END of them; a store each,
+ * where Buffer's writers check their arguments): the key, the page size,
+ * and what bpf/lookup.c checks each page against, the number of the first
+ * page (0: not checked) and the level at which it must find a leaf (0: not
+ * checked); state, value_len, overflow_page and levels 0. The key's bytes
+ * past its length are left as they are: the program does not read them.
+ */
+export function writeLookupInput(words: Uint32Array, bytes: Uint8Array, key: Uint8Array, pageSize: number, page: number, leafLevel: number): void {
+  words[W_STATE] = 0;
+  words[W_KEY_LEN] = key.length; // and the u16 after it, reserved, 0
+  words[W_PAGE_SIZE] = pageSize;
+  words[W_VALUE_LEN] = 0;
+  // overflow_page and levels (stores: TypedArray fill is a call into the runtime)
+  words[W_OVERFLOW_PAGE] = 0;
+  words[W_OVERFLOW_PAGE + 1] = 0;
+  words[W_OVERFLOW_PAGE + 2] = 0;
+  words[W_OVERFLOW_PAGE + 3] = 0;
+  bytes.set(key, LOOKUP_SCRATCH.key);
+  // Below 2^53, written as two halves: no BigInt per chain.
+  words[W_PAGE] = page % 2 ** 32;
+  words[W_PAGE + 1] = Math.floor(page / 2 ** 32);
+  words[W_LEAF_LEVEL] = leafLevel;
+  words[W_LEAF_LEVEL + 1] = 0;
+}
+
 /** bpf/lookup.c's end states (`state`, XRPKV_LOOKUP_*). */
 export const LOOKUP_STATES = { searching: 0, inline: 1, absent: 2, overflow: 3, corrupt: 4 } as const;
 

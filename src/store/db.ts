@@ -131,7 +131,8 @@ export interface OpenOptions {
    * only cache of the file; buffered, it holds branch pages and leaves the
    * leaves to the kernel's page cache. Default: a quarter of
    * the memory the process may use, its cgroup's limit where there is one,
-   * else the machine's (`defaultCacheSize()`, src/store/memory.ts).
+   * else the machine's, less in a small cgroup to leave Node room
+   * (`defaultCacheSize()`, src/store/memory.ts).
    */
   cacheSize?: number;
   /**

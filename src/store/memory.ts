@@ -12,20 +12,32 @@
 // process at "/": its limit is then the one at the mount's root. Without a
 // limit (or one above the machine's memory), the machine's memory.
 //
-// The default cacheSize is a quarter of that. The rest is for what the
-// store's cache must leave room for: the process's own heap and code (Node
-// starts at about 50 MiB), and in buffered mode the kernel's page cache,
-// which holds the leaves the store does not keep (pager.ts) and is charged
-// to the same cgroup. A quarter of a small container (64 MiB of 256) still
-// holds the branch levels of a tree of about 8 GiB at 4 KiB pages, and on a
-// large machine it is only a bound: the cache grows to it only as pages are
-// read.
+// The default cacheSize is a quarter of that, and at most half of what is
+// left beside RUNTIME_RESERVE. The rest is for what the store's cache must
+// leave room for: the process's own heap and code, and in buffered mode
+// the kernel's page cache, which holds the leaves the store does not keep
+// (pager.ts) and is charged to the same cgroup. A quarter of a small
+// container (64 MiB of 256) still holds the branch levels of a tree of
+// about 8 GiB at 4 KiB pages, and on a large machine it is only a bound:
+// the cache grows to it only as pages are read. In a smaller one the
+// runtime is most of the limit: in bench:memory's 123 MiB cgroup a quarter
+// (30.7 MiB) left Node too little, and getMany on the 512-byte tree went
+// from 36,000 lookups a second to 224 once the cache filled (the kernel
+// reclaiming Node's own code pages, charged as page cache, over and over);
+// at 13.5 MiB it ran at 30,000.
 import { readFileSync, statSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { posix } from 'node:path';
 
 /** A share of the memory limit: see above. */
 export const CACHE_SHARE = 1 / 4;
+/**
+ * What the runtime keeps resident beside the store's cache: Node with
+ * xrpkv loaded is about 56 MiB (some 30 of it its mapped code, which a
+ * cgroup charges as page cache), and its heap grows by tens of MiB under
+ * load (getMany of 64: 30 MiB).
+ */
+export const RUNTIME_RESERVE = 96 * 2 ** 20;
 
 export interface MemoryLimit {
   bytes: number;
@@ -135,7 +147,13 @@ export function defaultDirect(path: string, cacheSize: number, limit: MemoryLimi
   return fits ? { direct: false, directWhy: `direct I/O by default only for a larger file: ${text}` } : { direct: 'auto', directWhy: `direct I/O by default: ${text}` };
 }
 
-/** The default `cacheSize`: a quarter of `memoryLimit()`, in whole KiB. */
+/**
+ * The default `cacheSize`, in whole KiB: a quarter of `memoryLimit()`, or
+ * half of what it leaves beside RUNTIME_RESERVE when that is less (never
+ * below a sixteenth of the limit: a process in less than the reserve has
+ * little to share either way).
+ */
 export function defaultCacheSize(limit: MemoryLimit = memoryLimit()): number {
-  return Math.floor((limit.bytes * CACHE_SHARE) / 1024) * 1024;
+  const beside = Math.max((limit.bytes - RUNTIME_RESERVE) / 2, limit.bytes / 16);
+  return Math.floor(Math.min(limit.bytes * CACHE_SHARE, beside) / 1024) * 1024;
 }

@@ -28,7 +28,7 @@
 import { XRP_PAGE_SIZE, XRP_SECTOR_SIZE, XrpFile, XrpSyncIo, type XrpMode, type XrpProgram, type XrpResult } from '../xrp.js';
 import { CorruptionError, DatabaseClosedError, StoreError } from '../errors.js';
 import { maxInline, pageCheckOf, searchPage, type LeafValue } from '../format/page.js';
-import { LOOKUP_SCRATCH as S, LOOKUP_STATES } from '../format/scratch.js';
+import { LOOKUP_INPUT_END, LOOKUP_SCRATCH as S, LOOKUP_STATES, writeLookupInput } from '../format/scratch.js';
 import { lookupProgram } from '../programs.js';
 import type { LookupStart, Snapshot } from './snapshot.js';
 
@@ -57,16 +57,6 @@ export function modeMisfit(mode: XrpMode, pageSize: number): string | undefined 
 
 export type { LookupStart };
 
-// The lookup scratch's fields as indexes into its u32s (chainSync).
-const W_STATE = S.state / 4;
-const W_KEY_LEN = S.keyLen / 4;
-const W_PAGE_SIZE = S.pageSize / 4;
-const W_VALUE_LEN = S.valueLen / 4;
-const W_OVERFLOW_PAGE = S.overflowPage / 4;
-const W_PAGE = S.page / 4;
-const W_LEAF_LEVEL = S.leafLevel / 4;
-/** The scratch's input fields end with leaf_level and its reserved u32. */
-const SCRATCH_IN = S.leafLevel + 8;
 
 /** A lookup a chain finishes: its snapshot, the first page memory does not hold, and the key. */
 export interface ChainAsk {
@@ -153,34 +143,18 @@ export class XrpLookup {
   }
 
   private chain(snap: Snapshot, start: { page: number; depth: number }, key: Buffer) {
-    const scratch = Buffer.alloc(SCRATCH_IN);
-    this.fillScratch(new Uint32Array(scratch.buffer, scratch.byteOffset, SCRATCH_IN / 4), scratch, snap, start, key);
+    const scratch = Buffer.alloc(LOOKUP_INPUT_END);
+    this.fillScratch(new Uint32Array(scratch.buffer, scratch.byteOffset, LOOKUP_INPUT_END / 4), scratch, snap, start, key);
     return { offset: start.page * this.pageSize, length: this.readLength, scratch };
   }
 
   /**
-   * A chain's scratch `s` (`w`, the same bytes as u32s: a store each, where
-   * Buffer's writers check their arguments): the key, the page size, and
-   * what bpf/lookup.c checks each page against: the number of the page it
-   * asked for, and the level at which it must find a leaf. Every input
-   * field is written; the key's bytes past its length are left as they are.
+   * A chain's scratch `s` (`w`, the same bytes as u32s): the key, the page
+   * size, and what bpf/lookup.c checks each page against: the number of
+   * the page it asked for, and the level at which it must find a leaf.
    */
   private fillScratch(w: Uint32Array, s: Buffer, snap: Snapshot, start: { page: number; depth: number }, key: Buffer): void {
-    w[W_STATE] = 0;
-    w[W_KEY_LEN] = key.length; // and the u16 after it, reserved, 0
-    w[W_PAGE_SIZE] = this.pageSize;
-    w[W_VALUE_LEN] = 0;
-    // overflow_page and levels (stores: TypedArray fill is a call into the runtime)
-    w[W_OVERFLOW_PAGE] = 0;
-    w[W_OVERFLOW_PAGE + 1] = 0;
-    w[W_OVERFLOW_PAGE + 2] = 0;
-    w[W_OVERFLOW_PAGE + 3] = 0;
-    s.set(key, S.key);
-    // Below 2^53, written as two halves: no BigInt per chain.
-    w[W_PAGE] = start.page % 2 ** 32;
-    w[W_PAGE + 1] = Math.floor(start.page / 2 ** 32);
-    w[W_LEAF_LEVEL] = snap.meta.height - start.depth;
-    w[W_LEAF_LEVEL + 1] = 0;
+    writeLookupInput(w, s, key, this.pageSize, start.page, snap.meta.height - start.depth);
   }
 
   /** The leaf value the chain found, undefined when absent; CorruptionError for state 4 or a read outside the file. */
