@@ -594,7 +594,7 @@ export class XrpSyncIo {
     this.doubles[IN_BUDGET] = budget;
   }
 
-  /** Sets the first read's offset (below 2^53, or a bigint). */
+  /** @internal (XrpProgram's) Sets the first read's offset (below 2^53, or a bigint). */
   offset(offset: number | bigint): void {
     const w = this.words;
     if (typeof offset === 'bigint') {
@@ -606,7 +606,7 @@ export class XrpSyncIo {
     }
   }
 
-  /** Runs one chain on this thread; returns the outcome's code. */
+  /** @internal (XrpProgram's) Runs one chain on this thread; returns the outcome's code. */
   run(program: XrpProgramHandle, file: XrpFileHandle, map?: FileMapHandle | null): number {
     try {
       return runSyncLean(program, file, this.io, map);
@@ -615,7 +615,7 @@ export class XrpSyncIo {
     }
   }
 
-  /** Whether the last chain ended DONE and logged nothing (then `lastOffset` is all it has to say). */
+  /** @internal (XrpProgram's) Whether the last chain ended DONE and logged nothing (then `lastOffset` is all it has to say). */
   plainDone(code: number): boolean {
     return code === DONE && this.words[SYNC_LOGGED] === 0;
   }
@@ -626,7 +626,7 @@ export class XrpSyncIo {
     return w[SYNC_LAST_OFFSET] + w[SYNC_LAST_OFFSET + 1] * 2 ** 32;
   }
 
-  /** The result of the last chain (`code`, `run`'s), its scratch page being `scratch`. */
+  /** @internal (XrpProgram's) The result of the last chain (`code`, `run`'s), its scratch page being `scratch`. */
   result(code: number, scratch: Buffer): XrpResult {
     const name = (native.xrp.outcomeCodes[code] ?? 'UNKNOWN') as XrpOutcomeCode;
     let message = 'done';
