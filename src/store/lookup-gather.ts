@@ -134,7 +134,13 @@ export class TurnBatch {
    * cannot say that alone.
    */
   private walksNow(): boolean {
-    return this.choice.path === 'walk' && this.cost.walk.average < WALK_NOW_MS;
+    return this.walkFavoured() && this.cost.walk.average < WALK_NOW_MS;
+  }
+
+  /** Whether the costs favour walking (`choice.path`, without its object: this runs for every `get`). */
+  private walkFavoured(): boolean {
+    const { batch, walk } = this.cost;
+    return walk.samples > 0 && batch.samples > 0 && walk.average < batch.average;
   }
 
   /** Settles once every gathered batch has settled. */
@@ -145,8 +151,7 @@ export class TurnBatch {
   /** What the costs favour now (a batch until walking is measured cheaper). */
   get choice(): BatchChoice {
     const { batch, walk } = this.cost;
-    const path = walk.samples > 0 && batch.samples > 0 && walk.average < batch.average ? 'walk' : 'batch';
-    return { path, batchMicros: batch.micros, walkMicros: walk.micros };
+    return { path: this.walkFavoured() ? 'walk' : 'batch', batchMicros: batch.micros, walkMicros: walk.micros };
   }
 
   /**
@@ -163,7 +168,7 @@ export class TurnBatch {
     // Unmeasured: a turn of several measures both ways, a lone lookup one at a time.
     if (walk.samples === 0) return { walked: Math.min(WALK_PROBE, batch.samples === 0 ? n - 1 : n) };
     if (batch.samples === 0) return { walked: 0 };
-    if (this.choice.path === 'walk') return probe ? { walked: 0, probed: 'batch' } : { walked: n };
+    if (this.walkFavoured()) return probe ? { walked: 0, probed: 'batch' } : { walked: n };
     return probe ? { walked: Math.min(WALK_PROBE, n), probed: 'walk' } : { walked: 0 };
   }
 
