@@ -38,6 +38,8 @@ import {
   RANGE_PAIR_LOCATION_FIELDS,
   RANGE_SCRATCH,
   RANGE_STATES,
+  LOOKUP_INPUT_END,
+  writeLookupInput,
 } from '../src/format/scratch.js';
 
 const INCLUDE = fileURLToPath(new URL('../bpf/include', import.meta.url));
@@ -218,5 +220,30 @@ describe('bpf/include/xrpkv_format.h and its copies', () => {
     const defined = headerMacros();
     expect(defined.filter((name) => !tied.has(name) && !BPF_ONLY.includes(name))).toEqual([]);
     expect(BPF_ONLY.filter((name) => !defined.includes(name) || tied.has(name))).toEqual([]);
+  });
+});
+
+describe('writeLookupInput', () => {
+  it('writes every input field of struct xrpkv_lookup at its offset, whatever the page held', () => {
+    const page = Buffer.alloc(XRP_PAGE_SIZE, 0xab);
+    const words = new Uint32Array(page.buffer, page.byteOffset, XRP_PAGE_SIZE / 4);
+    const key = Buffer.from('a key');
+    const pageNo = 2 ** 40 + 7;
+    writeLookupInput(words, page, key, 512, pageNo, 3);
+    const S = LOOKUP_SCRATCH;
+    expect(page.readUInt32LE(S.state)).toBe(0);
+    expect(page.readUInt16LE(S.keyLen)).toBe(key.length);
+    expect(page.readUInt16LE(S.keyLen + 2)).toBe(0); // reserved
+    expect(page.readUInt32LE(S.pageSize)).toBe(512);
+    expect(page.readUInt32LE(S.valueLen)).toBe(0);
+    expect(page.readBigUInt64LE(S.overflowPage)).toBe(0n);
+    expect(page.readBigUInt64LE(S.levels)).toBe(0n);
+    expect(page.subarray(S.key, S.key + key.length)).toEqual(key);
+    expect(page.readBigUInt64LE(S.page)).toBe(BigInt(pageNo));
+    expect(page.readUInt32LE(S.leafLevel)).toBe(3);
+    expect(page.readUInt32LE(S.leafLevel + 4)).toBe(0); // reserved2
+    // Nothing past the input fields, nor past the key within them, is touched.
+    expect(page.subarray(S.key + key.length, S.page).every((b) => b === 0xab)).toBe(true);
+    expect(page.subarray(LOOKUP_INPUT_END).every((b) => b === 0xab)).toBe(true);
   });
 });

@@ -57,7 +57,6 @@ export function modeMisfit(mode: XrpMode, pageSize: number): string | undefined 
 
 export type { LookupStart };
 
-
 /** A lookup a chain finishes: its snapshot, the first page memory does not hold, and the key. */
 export interface ChainAsk {
   snap: Snapshot;
