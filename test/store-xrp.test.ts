@@ -139,6 +139,23 @@ describe('the xrp path', () => {
     expect(() => fresh({ xrpMode: 'fast' as never })).toThrow(RangeError);
   });
 
+  it('sync chains find a key after a longer one that it prefixes, their scratch reused in place', async () => {
+    // The store's sync io keeps what earlier chains left (xrp-lookup.ts): the
+    // bytes of a longer key past a shorter one's length must not count.
+    const db = fresh({ pageSize: 512, lookup: 'xrp', cacheLevels: 0 });
+    const keys = ['k', 'ka', 'kab', 'kabc', 'kabcd', 'kabcdefgh'].map((k) => Buffer.from(k));
+    await db.batch(keys.filter((_, i) => i % 2 === 0).map((key) => ({ type: 'put', key, value: Buffer.concat([key, Buffer.from('!')]) })));
+    const runSync = vi.spyOn(XrpProgram.prototype, 'runSyncIo');
+    for (const order of [keys, [...keys].reverse(), [keys[5], keys[0], keys[4], keys[1], keys[3], keys[2]]]) {
+      for (const key of order) {
+        const i = keys.indexOf(key);
+        expect(db.getSync(key)?.toString()).toBe(i % 2 === 0 ? `${key}!` : undefined);
+      }
+    }
+    expect(runSync).toHaveBeenCalledTimes(18);
+    await db.close();
+  });
+
   it('getSync runs runSyncIo, get runs run (off the event loop), getMany one runBatch', async () => {
     const db = fresh({ pageSize: 512, lookup: 'xrp', cacheLevels: 0 });
     const keys = Array.from({ length: 300 }, (_, i) => Buffer.from(`key-${i}`));
