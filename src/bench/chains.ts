@@ -35,9 +35,8 @@ function scratchValue(mode: string, key: Buffer, s: Buffer): Buffer | undefined 
   return s.subarray(S.value, S.value + s.readUInt32LE(S.valueLen));
 }
 
-/** One lookup on this thread by the lean path: the value (a view into `scratch`'s page), undefined when absent. */
-export function xrpLookupSync(t: Pick<Target, 'tree' | 'xrp'>, program: XrpProgram, key: Buffer, scratch: SyncScratch): Buffer | undefined {
-  const { io } = scratch;
+/** One lookup on this thread by the lean path: the value (a view into `io`'s page), undefined when absent. */
+export function xrpLookupSync(t: Pick<Target, 'tree' | 'xrp'>, program: XrpProgram, key: Buffer, io: XrpSyncIo): Buffer | undefined {
   const P = t.tree.pageSize;
   // From the root, the pages' numbers and levels not checked (0), as the batch's chains.
   writeLookupInput(io.scratchWords, io.scratch, key, P, 0, 0);
@@ -47,21 +46,16 @@ export function xrpLookupSync(t: Pick<Target, 'tree' | 'xrp'>, program: XrpProgr
 }
 
 /**
- * The io of one thread's lean-path lookups, as the store's (xrp-lookup.ts):
- * the scratch written in place, the request (one page's first read) set
- * once, and the whole page counted as written, so nothing is zeroed per
- * chain (bpf/lookup.c reads only the input fields, written every time).
+ * The io of one thread's lean-path lookups of `t`, as the store's
+ * (xrp-lookup.ts): the scratch written in place, the request (one page's
+ * first read) set once, and the whole page counted as written, so nothing
+ * is zeroed per chain (bpf/lookup.c reads only the input fields, written
+ * every time).
  */
-export class SyncScratch {
-  readonly io = new XrpSyncIo();
-
-  constructor(pageSize: number) {
-    this.io.request(pageSize, 'extended', XRP_PAGE_SIZE);
-  }
-}
-
-export function syncScratchFor(t: Pick<Target, 'tree'>): SyncScratch {
-  return new SyncScratch(t.tree.pageSize);
+export function syncScratchFor(t: Pick<Target, 'tree'>): XrpSyncIo {
+  const io = new XrpSyncIo();
+  io.request(t.tree.pageSize, 'extended', XRP_PAGE_SIZE);
+  return io;
 }
 
 export function runXrpSync(t: Target, probes: Probe[]): SliceRun {

@@ -191,22 +191,18 @@ export class TurnBatch {
     this.waiters = [];
     this.scheduled = false;
     const { walked, probed } = this.walking(asks.length);
-    // A probe's sample weighs more, its way being measured that rarely; the other way's, as usual.
-    const weight = (way: 'walk' | 'batch') => (probed === way ? PROBE_WEIGHT : COST_WEIGHT);
     let found: (LeafValue | undefined | Error)[];
     try {
-      let t = performance.now();
-      found = this.walk(asks.slice(0, walked), weight('walk'));
-      if (probed === 'walk') this.probedGap(probed, (performance.now() - t) / walked);
+      found = this.walk(asks.slice(0, walked), probed === 'walk');
       if (walked < asks.length) {
         const chained = asks.slice(walked);
         this.counts.batches++;
         this.counts.batched += chained.length;
-        t = performance.now();
+        const t = performance.now();
         found = found.concat(await this.xrp.chainMany(chained));
         const ms = (performance.now() - t) / chained.length;
-        this.cost.batch.add(ms, weight('batch'));
-        if (probed === 'batch') this.probedGap(probed, ms);
+        this.cost.batch.add(ms, probed === 'batch' ? PROBE_WEIGHT : COST_WEIGHT);
+        if (probed === 'batch') this.probedGap('batch', ms);
       }
     } catch (e) {
       for (const w of waiters) w.reject(e);
@@ -220,8 +216,13 @@ export class TurnBatch {
     }
   }
 
-  /** `asks` walked on this thread, each its value or the error that failed it (as chainMany answers); `weight`, the sample's share of the walks' average. */
-  private walk(asks: readonly ChainAsk[], weight = COST_WEIGHT): (LeafValue | undefined | Error)[] {
+  /**
+   * `asks` walked on this thread, each its value or the error that failed it
+   * (as chainMany answers). `probe`: this turn measures walking, the way the
+   * costs do not favour; its sample weighs more (that way is measured that
+   * rarely) and sets the gap to the next probe.
+   */
+  private walk(asks: readonly ChainAsk[], probe = false): (LeafValue | undefined | Error)[] {
     if (asks.length === 0) return [];
     const t = performance.now();
     const out = asks.map(({ snap, start, key }) => {
@@ -231,7 +232,9 @@ export class TurnBatch {
         return e as Error;
       }
     });
-    this.cost.walk.add((performance.now() - t) / asks.length, weight);
+    const ms = (performance.now() - t) / asks.length;
+    this.cost.walk.add(ms, probe ? PROBE_WEIGHT : COST_WEIGHT);
+    if (probe) this.probedGap('walk', ms);
     this.counts.walked += asks.length;
     return out;
   }
