@@ -23,7 +23,10 @@ export function freePort(): Promise<number> {
 /** Debian's redis-server without persistence on a free loopback port (with `args` too), once it accepts connections (the tests that compare with it kill it after). */
 export async function startRedisServer(args: string[] = []): Promise<{ process: ChildProcess; port: number }> {
   const port = await freePort();
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own directory: what a test makes it write (BGREWRITEAOF's appendonlydir, an RDB) stays out of the working tree.
+  const data = tempDir();
+  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', data.dir, '--save', '', '--appendonly', 'no', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  redis.on('exit', () => data.remove());
   await new Promise<void>((resolve, reject) => {
     let out = '';
     redis.stdout!.on('data', (d) => {
