@@ -202,6 +202,13 @@ export function valueCommand(name: string, meta: Meta, value: NonNullable<Comman
   return { ...command(name, meta, (ctx, args) => bulkOrNil(value(ctx, args), ctx.client.proto)), value, data };
 }
 
+/** Redis's error for a container command's (`container`: XGROUP, SCRIPT, ...) subcommand it does not know or whose arguments do not fit it. */
+export const subcommandSyntax = (args: Buffer[], container: string) =>
+  new ReplyError(`ERR unknown subcommand or wrong number of arguments for '${args[1]!.toString()}'. Try ${container} HELP.`);
+
+/** The same in the words Redis uses for the containers that check only the name (CLIENT, CONFIG, COMMAND, OBJECT). */
+export const unknownSubcommand = (args: Buffer[], container: string) => new ReplyError(`ERR unknown subcommand '${args[1]!.toString()}'. Try ${container} HELP.`);
+
 /**
  * Why `args` cannot be a call of `spec`, as Redis says it before running or
  * queueing anything: a wrong number of arguments, or a container command's
@@ -213,7 +220,7 @@ export function arityError(spec: CommandSpec, args: Buffer[]): string | undefine
   if (spec.subcommands === undefined) return undefined;
   const sub = word(args[1]);
   const arity = spec.subcommands[sub];
-  if (arity === undefined) return `ERR unknown subcommand '${args[1]!.toString()}'. Try ${spec.name.toUpperCase()} HELP.`;
+  if (arity === undefined) return unknownSubcommand(args, spec.name.toUpperCase()).message;
   return fits(arity) ? undefined : wrongArgs(`${spec.name}|${sub}`).message;
 }
 

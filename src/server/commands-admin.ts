@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ReplyError, command, int64, word, type CommandSpec, type Context } from './command-spec.js';
 import { COMMANDS, lookupCommand } from './command-table.js';
-import { OK, array, bulk, bulks, helpLines, integer, map, simple, verbatim, type Reply } from './resp-writer.js';
+import { OK, array, bulk, bulks, helpLines, integer, map, nullArray, simple, verbatim, type Reply } from './resp-writer.js';
 import { REDIS_VERSION } from './info.js';
 
 const CLUSTER_DISABLED = () => new ReplyError('ERR This instance has cluster support disabled');
@@ -191,7 +191,7 @@ export const ACL = command(
       case 'list':
         return array([bulk(aclLine(ctx))]);
       case 'getuser': {
-        if (args[2]!.toString() !== 'default') return proto === 3 ? '_\r\n' : '*-1\r\n';
+        if (args[2]!.toString() !== 'default') return nullArray(proto);
         return map(
           [
             [bulk('flags'), array([bulk('on'), ...(passwords(ctx).length === 0 ? [bulk('nopass')] : [])])],

@@ -4,6 +4,7 @@
 // significant bit of byte 0, as for GETBIT; 64-bit arithmetic is BigInt.
 import { ReplyError, SYNTAX, dataCommand, int64, word, type DataContext } from './command-spec.js';
 import { checkLength, stringAt } from './commands-strings.js';
+import { bitAt, setBitAt } from './commands-bits.js';
 import { array, integer, nil, type Reply } from './resp-writer.js';
 
 type Overflow = 'wrap' | 'sat' | 'fail';
@@ -71,16 +72,12 @@ function parse(cmd: DataContext, args: Buffer[]): Op[] {
 
 function read(v: Buffer, at: number, bits: number): bigint {
   let out = 0n;
-  for (let i = 0; i < bits; i++, at++) out = (out << 1n) | BigInt(at >> 3 < v.length ? (v[at >> 3]! >> (7 - (at & 7))) & 1 : 0);
+  for (let i = 0; i < bits; i++, at++) out = (out << 1n) | BigInt(bitAt(v, at));
   return out;
 }
 
 function write(v: Buffer, at: number, bits: number, value: bigint): void {
-  for (let i = 0; i < bits; i++, at++) {
-    const bit = Number((value >> BigInt(bits - 1 - i)) & 1n);
-    const mask = 1 << (7 - (at & 7));
-    v[at >> 3] = bit ? v[at >> 3]! | mask : v[at >> 3]! & ~mask;
-  }
+  for (let i = 0; i < bits; i++, at++) setBitAt(v, at, Number((value >> BigInt(bits - 1 - i)) & 1n));
 }
 
 /**

@@ -18,7 +18,14 @@ function bitOffset(cmd: DataContext, arg: Buffer): number {
   return n;
 }
 
-const bitAt = (v: Buffer, offset: number) => (offset >> 3 < v.length ? (v[offset >> 3]! >> (7 - (offset & 7))) & 1 : 0);
+/** The bit at `offset` of `v`, most significant first; 0 past its end. */
+export const bitAt = (v: Buffer, offset: number) => (offset >> 3 < v.length ? (v[offset >> 3]! >> (7 - (offset & 7))) & 1 : 0);
+
+/** Sets (`bit` 1) or clears the bit at `offset` of `v`, which holds it. */
+export function setBitAt(v: Buffer, offset: number, bit: number): void {
+  const mask = 1 << (7 - (offset & 7));
+  v[offset >> 3] = bit ? v[offset >> 3]! | mask : v[offset >> 3]! & ~mask;
+}
 
 function popcount(b: number): number {
   let n = 0;
@@ -70,8 +77,7 @@ export const SETBIT = dataCommand(
     const value = Buffer.alloc(Math.max(old.length, (at >> 3) + 1));
     old.copy(value);
     const before = bitAt(value, at);
-    const mask = 1 << (7 - (at & 7));
-    value[at >> 3] = b === '1' ? value[at >> 3]! | mask : value[at >> 3]! & ~mask;
+    setBitAt(value, at, b === '1' ? 1 : 0);
     cmd.data.setString(key!, value, found?.meta.deadline ?? 0, found);
     return integer(before);
   },

@@ -4,11 +4,11 @@
 // memory fields that have no meaning here are 0); KILL takes Redis's old
 // form (an address: OK or an error) and its filters (ID, ADDR, LADDR,
 // SKIPME, USER, TYPE normal: the number killed).
-import { ReplyError, command, word, type Client, type Context } from './command-spec.js';
+import { ReplyError, command, word, unknownSubcommand, type Client, type Context } from './command-spec.js';
 import { clientName } from './commands-connection.js';
 import { subscribed } from './pubsub.js';
 import { trackingSubcommand } from './commands-tracking.js';
-import { OK, array, bulk, error, integer, nil } from './resp-writer.js';
+import { OK, bulk, error, helpLines, integer, nil } from './resp-writer.js';
 
 const CLIENT_HELP = [
   'CLIENT <subcommand> [<arg> ...]. Subcommands are:',
@@ -173,9 +173,9 @@ export const CLIENT = command(
       case 'trackinginfo':
         return trackingSubcommand(ctx, sub, args);
       case 'help':
-        return array(CLIENT_HELP.map((line) => `+${line}\r\n`));
+        return helpLines(CLIENT_HELP);
       default:
-        throw new ReplyError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try CLIENT HELP.`);
+        throw unknownSubcommand(args, 'CLIENT');
     }
   },
 );

@@ -3,10 +3,10 @@
 // libraries; FCALL runs as EVAL does: commands-scripting.ts).
 import { ReplyError, command, word, type Context } from './command-spec.js';
 import { keyCount, luaCommand, type Call } from './commands-scripting.js';
-import { payloadVerified, withFooter } from './dump-payload.js';
+import { payloadBody, payloadVerified, withFooter } from './dump-payload.js';
 import { globMatch } from './glob.js';
 import { RdbReader, RdbWriter } from './rdb-format.js';
-import { OK, array, bulk, helpLines, map, nil, set, simple, type Reply } from './resp-writer.js';
+import { OK, array, bulk, helpLines, integer, map, nil, set, simple, type Reply } from './resp-writer.js';
 import type { Functions } from './functions.js';
 
 /** The RDB opcode of a function library in FUNCTION DUMP's payload (RDB_OPCODE_FUNCTION2). */
@@ -117,7 +117,7 @@ async function restore(ctx: Context, args: Buffer[]): Promise<Reply> {
   }
   const payload = args[2]!;
   if (!payloadVerified(payload)) throw new ReplyError('ERR DUMP payload version or checksum are wrong');
-  const r = new RdbReader(payload.subarray(0, payload.length - 10));
+  const r = new RdbReader(payloadBody(payload));
   const codes: Buffer[] = [];
   try {
     while (!r.done) {
@@ -179,7 +179,7 @@ export const FUNCTION = command(
         return map(
           [
             [bulk('running_script'), nil(proto)],
-            [bulk('engines'), map([[bulk('LUA'), map([[bulk('libraries_count'), `:${libs.length}\r\n`], [bulk('functions_count'), `:${count}\r\n`]], proto)]], proto)],
+            [bulk('engines'), map([[bulk('LUA'), map([[bulk('libraries_count'), integer(libs.length)], [bulk('functions_count'), integer(count)]], proto)]], proto)],
           ],
           proto,
         );

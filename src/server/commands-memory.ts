@@ -5,7 +5,7 @@
 // record, its expiry index record, and its members, of which a collection
 // counts SAMPLES (5 unless given; 0: all) and scales them to its size, as
 // Redis samples.
-import { ReplyError, SYNTAX, count, dataCommand, word, type DataContext } from './command-spec.js';
+import { SYNTAX, count, dataCommand, word, subcommandSyntax, type DataContext } from './command-spec.js';
 import { KeyType, encodeMeta, encodeStringMeta, expiryKey, memberPrefixLength, metaKey, rawKey, scoreBytes } from './layout.js';
 import { helpLines, integer, nil, type Reply } from './resp-writer.js';
 import { OVERFLOW_REF, leafEntrySize, maxInline } from '../format/page.js';
@@ -65,7 +65,7 @@ export const MEMORY = dataCommand(
   (cmd, args): Reply => {
     const sub = word(args[1]);
     if (sub === 'help' && args.length === 2) return helpLines(HELP);
-    if (sub !== 'usage') throw new ReplyError(`ERR unknown subcommand or wrong number of arguments for '${args[1]!.toString('utf8')}'. Try MEMORY HELP.`);
+    if (sub !== 'usage') throw subcommandSyntax(args, 'MEMORY');
     if (args.length !== 3 && args.length !== 5) throw SYNTAX();
     let samples = DEFAULT_SAMPLES;
     if (args.length === 5) {

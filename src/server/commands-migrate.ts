@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { ReplyError, SYNTAX, command, int64, word, type Context } from './command-spec.js';
 import { valueOf } from './commands-dump.js';
 import { writePayload } from './dump-payload.js';
-import { OK, array, asBuffer, bulk, simple, type Reply } from './resp-writer.js';
+import { OK, asBuffer, bulks, simple, type Reply } from './resp-writer.js';
 
 interface Migrating {
   key: Buffer;
@@ -19,7 +19,7 @@ interface Migrating {
 }
 
 /** A command as a client sends it: an array of bulk strings. */
-const resp = (args: (string | Buffer)[]): Buffer => asBuffer(array(args.map((a) => bulk(a))));
+const resp = (args: (string | Buffer)[]): Buffer => asBuffer(bulks(args));
 
 /** Sends `commands` to host:port and reads one status or error line for each; IOERR on a connection error or `timeout`. */
 function exchange(host: string, port: number, commands: Buffer[], timeout: number): Promise<string[]> {

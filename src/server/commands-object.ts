@@ -5,7 +5,7 @@
 // reports, client libraries' introspection) see what they expect. Redis's
 // encodings also depend on history (a string once APPENDed to is `raw`, a
 // hash once over a threshold stays `hashtable`): that part is not kept.
-import { ReplyError, dataCommand, word, type DataContext } from './command-spec.js';
+import { ReplyError, dataCommand, word, unknownSubcommand, type DataContext } from './command-spec.js';
 import { KeyType, type Meta } from './layout.js';
 import { bulk, helpLines, integer, nil, type Reply } from './resp-writer.js';
 
@@ -85,7 +85,7 @@ export const OBJECT = dataCommand(
   (cmd, args): Reply => {
     const sub = word(args[1]);
     if (sub === 'help' && args.length === 2) return helpLines(HELP);
-    if (!['encoding', 'refcount', 'freq', 'idletime'].includes(sub)) throw new ReplyError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try OBJECT HELP.`);
+    if (!['encoding', 'refcount', 'freq', 'idletime'].includes(sub)) throw unknownSubcommand(args, 'OBJECT');
     if (args.length !== 3) throw new ReplyError(`ERR wrong number of arguments for 'object|${sub}' command`);
     const key = args[2]!;
     const found = cmd.data.find(key);

@@ -4,9 +4,9 @@
 // or pattern named, as a push in RESP3. A RESP2 connection with a
 // subscription runs only these, PING and QUIT (session.ts). Messages go
 // through pubsub.ts, never through the store.
-import { ReplyError, command, word, type Client, type Context } from './command-spec.js';
+import { command, word, subcommandSyntax, type Client, type Context } from './command-spec.js';
 import { globMatch } from './glob.js';
-import type { Kind } from './pubsub.js';
+import { owned, type Kind } from './pubsub.js';
 import { asBuffer, bulk, bulks, helpLines, integer, map, nil, push, type Reply } from './resp-writer.js';
 
 /** The count a (un)subscribe reply carries: channels and patterns, or shard channels (a count of their own, as Redis 7.0's). */
@@ -31,7 +31,7 @@ function subscribe({ client, server }: Context, args: Buffer[], kind: Kind): Rep
 
 function unsubscribe({ client, server }: Context, args: Buffer[], kind: Kind): Reply {
   const name = bulk(REPLY_NAMES[kind][1]);
-  const own = kind === 'channel' ? client.channels : kind === 'pattern' ? client.patterns : client.shardChannels;
+  const own = owned(client, kind);
   const names = args.length > 1 ? args.slice(1).map((a) => a.toString('latin1')) : [...own];
   if (names.length === 0) return push([name, nil(client.proto), integer(subscriptions(client, kind))], client.proto);
   return joined(
@@ -94,7 +94,7 @@ export const PUBSUB = command(
       );
     }
     if (sub === 'help' && args.length === 2) return helpLines(PUBSUB_HELP);
-    throw new ReplyError(`ERR unknown subcommand or wrong number of arguments for '${args[1]!.toString('utf8')}'. Try PUBSUB HELP.`);
+    throw subcommandSyntax(args, 'PUBSUB');
   },
 );
 

@@ -4,7 +4,7 @@
 // in order with the connection's other writes, and answers once that is
 // durable; a read-only one reads the last published commit, as a read
 // command does.
-import { ReplyError, command, int64, keysAfterCount, timedAs, word, type CommandSpec, type Context, type DataContext } from './command-spec.js';
+import { ReplyError, command, int64, keysAfterCount, timedAs, word, subcommandSyntax, type CommandSpec, type Context, type DataContext } from './command-spec.js';
 import { OK, array, bulk, integer, type Reply } from './resp-writer.js';
 
 /** A script or function to run, with its KEYS and ARGV, resolved before anything is issued. */
@@ -34,9 +34,7 @@ export function keyCount(args: Buffer[], bad = 'value is not an integer or out o
  * nothing.
  */
 function scriptCall(ctx: Context, args: Buffer[], bySha: boolean): Call {
-  const n = int64(args[2]!);
-  if (n < 0n) throw new ReplyError("ERR Number of keys can't be negative");
-  if (n > BigInt(args.length - 3)) throw new ReplyError("ERR Number of keys can't be greater than number of args");
+  const n = keyCount(args);
   const scripts = ctx.server.scripts;
   let sha: string;
   if (!bySha) sha = scripts.add(args[1]!, false);
@@ -44,8 +42,8 @@ function scriptCall(ctx: Context, args: Buffer[], bySha: boolean): Call {
     sha = args[1]!.toString('latin1').toLowerCase();
     if (!scripts.has(sha)) throw new ReplyError('NOSCRIPT No matching script. Please use EVAL.');
   }
-  const keys = args.slice(3, 3 + Number(n));
-  const argv = args.slice(3 + Number(n));
+  const keys = args.slice(3, 3 + n);
+  const argv = args.slice(3 + n);
   return {
     keys,
     argv,
@@ -115,7 +113,7 @@ export const SCRIPT = command(
   ({ server }, args) => {
     const scripts = server.scripts;
     const sub = word(args[1]);
-    const wrong = () => new ReplyError(`ERR unknown subcommand or wrong number of arguments for '${args[1]!.toString('utf8')}'. Try SCRIPT HELP.`);
+    const wrong = () => subcommandSyntax(args, 'SCRIPT');
     switch (sub) {
       case 'load':
         if (args.length !== 3) throw wrong();

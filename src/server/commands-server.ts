@@ -1,7 +1,7 @@
 // Server commands: INFO, CONFIG (GET, and SET for the output buffer limit), and COMMAND (COUNT, DOCS, INFO, LIST),
 // which describes the command table to redis-cli and client libraries.
 import { SETTING_NAMES, outputBufferLimit, parseSetting, settingValue, type ServerConfig } from './config.js';
-import { ReplyError, arityError, command, commandKeys, word, type CommandSpec, type Context } from './command-spec.js';
+import { ReplyError, arityError, command, commandKeys, word, unknownSubcommand, type CommandSpec, type Context } from './command-spec.js';
 import { globMatch } from './glob.js';
 import { infoText } from './info.js';
 import { OK, array, bulk, bulks, helpLines, integer, map, nil, set, verbatim, type Protocol, type Reply } from './resp-writer.js';
@@ -93,7 +93,7 @@ export const CONFIG = command(
     if (sub === 'rewrite') {
       throw new ReplyError('ERR CONFIG REWRITE is not supported by xrpkv: settings come from flags, XRPKV_* variables or the config file at startup');
     }
-    throw new ReplyError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try CONFIG HELP.`);
+    throw unknownSubcommand(args, 'CONFIG');
   },
 );
 
@@ -166,7 +166,7 @@ export function commandCommand(table: () => ReadonlyMap<string, CommandSpec>): C
           if (args.length === 2) return helpLines(COMMAND_HELP);
         // falls through
         default:
-          throw new ReplyError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try COMMAND HELP.`);
+          throw unknownSubcommand(args, 'COMMAND');
       }
     },
   );

@@ -3,7 +3,7 @@
 // once there are events (with none, Redis's words), and HISTOGRAM's buckets
 // are powers of two microseconds (Redis's HDR histogram rounds its upper
 // ones: 33, 66, 132...).
-import { ReplyError, command, int64, word } from './command-spec.js';
+import { ReplyError, command, int64, word, subcommandSyntax } from './command-spec.js';
 import { OK, array, bulk, helpLines, integer, map, verbatim, type Protocol, type Reply } from './resp-writer.js';
 import type { SlowCommands } from './slow-commands.js';
 
@@ -43,7 +43,7 @@ export const SLOWLOG = command(
         slow.reset();
         return OK;
       default: {
-        if (args.length > 3) throw new ReplyError(`ERR unknown subcommand or wrong number of arguments for '${args[1]!.toString()}'. Try SLOWLOG HELP.`);
+        if (args.length > 3) throw subcommandSyntax(args, 'SLOWLOG');
         let count = 10n;
         if (args.length === 3) {
           try {

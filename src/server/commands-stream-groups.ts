@@ -1,7 +1,7 @@
 // Consumer groups: XGROUP, XACK, XPENDING, XCLAIM and XAUTOCLAIM, as Redis
 // 7.0 answers them, on the records of stream-groups.ts (XREADGROUP, which
 // delivers: commands-stream-read.ts).
-import { ReplyError, SYNTAX, dataCommand, int64, word, type DataContext } from './command-spec.js';
+import { ReplyError, SYNTAX, dataCommand, int64, word, subcommandSyntax, type DataContext } from './command-spec.js';
 import { entryReply, intervalBound, intervalEnd, intervalStart, key1, streamOf } from './commands-streams.js';
 import { KeyType, type Meta } from './layout.js';
 import { OK, array, bulk, helpLines, integer, nil, nullArray, type Reply } from './resp-writer.js';
@@ -51,9 +51,6 @@ const XGROUP_HELP = [
   'HELP',
   '    Prints this help.',
 ];
-
-const subcommandSyntax = (args: Buffer[], container: string) =>
-  new ReplyError(`ERR unknown subcommand or wrong number of arguments for '${args[1]!.toString()}'. Try ${container} HELP.`);
 
 const isDollar = (arg: Buffer) => arg.length === 1 && arg[0] === 0x24;
 

@@ -3,7 +3,7 @@
 // does not have: radix-tree-keys and radix-tree-nodes are what Redis would
 // show for small entries added in order (100 to a node), an estimate
 // otherwise.
-import { ReplyError, dataCommand, int64, word, type DataContext } from './command-spec.js';
+import { ReplyError, dataCommand, int64, word, subcommandSyntax, type DataContext } from './command-spec.js';
 import { edgeEntry, entriesReply, entryReply, range, streamOf, streamShape } from './commands-streams.js';
 import { type Meta } from './layout.js';
 import { array, bulk, helpLines, integer, map, nil, type Protocol, type Reply } from './resp-writer.js';
@@ -41,7 +41,7 @@ const entriesRead = (g: Group, proto: Protocol): Reply => (g.entriesRead === -1n
 
 function streamInfo(cmd: DataContext, key: Buffer, meta: Meta, args: Buffer[]): Reply {
   const options = args.slice(3);
-  const syntax = () => new ReplyError(`ERR unknown subcommand or wrong number of arguments for '${args[1]!.toString()}'. Try XINFO HELP.`);
+  const syntax = () => subcommandSyntax(args, 'XINFO');
   let full = false;
   let count = 10;
   if (options.length > 0) {

@@ -1,6 +1,6 @@
 // CLIENT TRACKING, CACHING, GETREDIR and TRACKINGINFO (tracking.ts keeps
 // the state), with Redis 7.0's checks and errors.
-import { ReplyError, SYNTAX, word, type Context } from './command-spec.js';
+import { ReplyError, SYNTAX, word, wrongArgs, type Context } from './command-spec.js';
 import { OK, array, bulk, integer, map, set, type Reply } from './resp-writer.js';
 import type { TrackingOptions } from './tracking.js';
 
@@ -63,10 +63,10 @@ export function trackingSubcommand(ctx: Context, sub: string, args: Buffer[]): R
   const t = keyspace.tracking.options(client);
   switch (sub) {
     case 'tracking':
-      if (args.length < 3) throw new ReplyError("ERR wrong number of arguments for 'client|tracking' command");
+      if (args.length < 3) throw wrongArgs('client|tracking');
       return tracking(ctx, args);
     case 'caching': {
-      if (args.length !== 3) throw new ReplyError("ERR wrong number of arguments for 'client|caching' command");
+      if (args.length !== 3) throw wrongArgs('client|caching');
       if (t === undefined) {
         throw new ReplyError('ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled');
       }
@@ -80,10 +80,10 @@ export function trackingSubcommand(ctx: Context, sub: string, args: Buffer[]): R
       return OK;
     }
     case 'getredir':
-      if (args.length !== 2) throw new ReplyError("ERR wrong number of arguments for 'client|getredir' command");
+      if (args.length !== 2) throw wrongArgs('client|getredir');
       return integer(t === undefined ? -1 : t.options.redirect);
     default: {
-      if (args.length !== 2) throw new ReplyError("ERR wrong number of arguments for 'client|trackinginfo' command");
+      if (args.length !== 2) throw wrongArgs('client|trackinginfo');
       const info = keyspace.tracking.info(client);
       return map(
         [

@@ -55,13 +55,19 @@ export type DumpValue =
   | { type: 'hash'; entries: [Buffer, Buffer][] }
   | { type: 'stream'; stream: StreamValue };
 
+/** A payload's footer: the RDB version (u16) and the CRC-64 (u64) of all before it. */
+const FOOTER = 10;
+
 /** Whether the footer's version is one this reads and its checksum holds (Redis's verifyDumpPayload). */
 export function payloadVerified(payload: Buffer): boolean {
-  if (payload.length < 10) return false;
-  const footer = payload.length - 10;
+  if (payload.length < FOOTER) return false;
+  const footer = payload.length - FOOTER;
   if (payload.readUInt16LE(footer) > RDB_VERSION) return false;
   return crc64(payload.subarray(0, payload.length - 8)) === payload.readBigUInt64LE(footer + 2);
 }
+
+/** A payload's bytes before its footer (DUMP's value, FUNCTION DUMP's libraries). */
+export const payloadBody = (payload: Buffer): Buffer => payload.subarray(0, payload.length - FOOTER);
 
 // ---- reading ------------------------------------------------------------------------------
 
@@ -82,7 +88,7 @@ function textScore(b: Buffer): number {
 
 /** The value of a payload whose footer `payloadVerified` accepted; BadPayload when it cannot be read. */
 export function readPayload(payload: Buffer): DumpValue {
-  const r = new RdbReader(payload.subarray(0, payload.length - 10));
+  const r = new RdbReader(payloadBody(payload));
   const type = r.byte();
   const value = readValue(r, type);
   if (!r.done) throw new BadPayload('bytes after the value');

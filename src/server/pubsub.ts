@@ -106,7 +106,8 @@ export class PubSub {
   }
 }
 
-const owned = (s: Subscriber, kind: Kind): Set<string> => (kind === 'channel' ? s.channels : kind === 'pattern' ? s.patterns : s.shardChannels);
+/** The names `s` is subscribed to of `kind`. */
+export const owned = (s: Subscriber, kind: Kind): Set<string> => (kind === 'channel' ? s.channels : kind === 'pattern' ? s.patterns : s.shardChannels);
 
 /** Whether `s` listens to anything (a RESP2 connection then runs only the Pub/Sub commands, PING, QUIT and RESET). */
 export const subscribed = (s: Subscriber): boolean => s.channels.size + s.patterns.size + s.shardChannels.size > 0;

@@ -27,7 +27,7 @@
 import type { Socket } from 'node:net';
 import { subscribed } from './pubsub.js';
 import { lookupCommand } from './command-table.js';
-import { arityError, commandKeys, errorMessage, type Client, type CommandSpec, type Context, type ServerState } from './command-spec.js';
+import { arityError, commandKeys, errorMessage, word, type Client, type CommandSpec, type Context, type ServerState } from './command-spec.js';
 import type { JoinedPuts } from '../store/joined-puts.js';
 import type { Keyspace } from './keyspace.js';
 import { ProtocolError, RespParser, type ParserLimits } from './resp-parser.js';
@@ -387,7 +387,7 @@ export class Session implements Client {
   private trackRead(spec: CommandSpec, args: Buffer[]): void {
     const tracking = this.keyspace.tracking;
     if (spec.flags.includes('readonly')) tracking.read(this, commandKeys(spec, args));
-    if (!(spec.name === 'client' && args[1]?.toString('latin1').toLowerCase() === 'caching')) tracking.commandDone(this);
+    if (!(spec.name === 'client' && word(args[1]) === 'caching')) tracking.commandDone(this);
   }
 
   /**

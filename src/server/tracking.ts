@@ -15,7 +15,7 @@
 //   oldest key is dropped, its clients told of it as if it had changed.
 import type { Client } from './command-spec.js';
 import { subscribed } from './pubsub.js';
-import { array, bulk, integer, push, type Reply } from './resp-writer.js';
+import { array, bulk, integer, nil, push, type Reply } from './resp-writer.js';
 
 /** Keys the default mode remembers at most (Redis's tracking-table-max-keys default). */
 export const TABLE_MAX = 1_000_000;
@@ -177,9 +177,9 @@ export class Tracking {
       }
       target = to;
     }
-    if (target.proto === 3) target.deliver(push([bulk('invalidate'), payload === '' ? '_\r\n' : payload], 3));
+    if (target.proto === 3) target.deliver(push([bulk('invalidate'), payload === '' ? nil(3) : payload], 3));
     // A RESP2 client hears of it as a message on INVALIDATE_CHANNEL, if it is subscribed (to anything, as Redis checks).
-    else if (subscribed(target)) target.deliver(array([bulk('message'), bulk(INVALIDATE_CHANNEL), payload === '' ? '$-1\r\n' : payload]));
+    else if (subscribed(target)) target.deliver(array([bulk('message'), bulk(INVALIDATE_CHANNEL), payload === '' ? nil(2) : payload]));
   }
 
   /** CLIENT TRACKINGINFO's fields for `client`. */
