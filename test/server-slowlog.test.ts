@@ -95,6 +95,20 @@ describe('SLOWLOG', () => {
     expect(await r.info('latencystats')).toMatch(/latency_percentiles_usec_lrange:p50=\d+\.000,p99=\d+\.000,p99\.9=\d+\.000/);
   });
 
+  it('LATENCY HISTOGRAM samples fast writes where their write group runs them, and fast commands inside EXEC', async () => {
+    const r = ioredisClient(beside.server.port, beside.clients);
+    // 64 of each: one in 16 of the fast commands is timed and stands for 16.
+    for (let i = 0; i < 64; i++) await r.hset('sl:hash', `f${i}`, 'v');
+    for (let i = 0; i < 8; i++) await r.multi().sadd('sl:set', `a${i}`, `b${i}`, `c${i}`, `d${i}`, `e${i}`, `f${i}`, `g${i}`, `h${i}`).sadd('sl:set', `i${i}`).sadd('sl:set', `j${i}`).sadd('sl:set', `k${i}`).sadd('sl:set', `l${i}`).sadd('sl:set', `m${i}`).sadd('sl:set', `n${i}`).sadd('sl:set', `o${i}`).exec();
+    const histogram = (await r.latency('HISTOGRAM', 'hset', 'sadd')) as (string | (string | number)[])[];
+    const calls = (name: string) => {
+      const at = histogram.indexOf(name);
+      return at < 0 ? 0 : (histogram[at + 1] as (string | number)[])[1] as number;
+    };
+    expect(calls('hset')).toBeGreaterThan(0);
+    expect(calls('sadd')).toBeGreaterThan(0);
+  });
+
   it('answers as redis-server where both say the same: help, errors, an empty log and disabled monitoring', async () => {
     const same = (...args: string[]) => beside.same(args);
     for (const line of [

@@ -175,9 +175,10 @@ export function command(name: string, meta: Meta, run: CommandSpec['run']): Comm
  * `run`, when given, replaces that default outside EXEC (a faster path).
  */
 export function dataCommand(name: string, meta: Meta & { access: 'read' | 'write' }, work: NonNullable<CommandSpec['data']>, run?: CommandSpec['run']): CommandSpec {
-  // Where a write's work runs (its write group), a command that is not fast
-  // is timed (slow-commands.ts): its own function, named (commands may share `work`).
-  const data: TimedCommand = meta.flags?.includes('fast') ? work : timedAs(name, work);
+  // Where a write's work runs (its write group), it is timed as the session
+  // times what runs there (slow-commands.ts): its own function, named
+  // (commands may share `work`).
+  const data: TimedCommand = timedAs(name, work, meta.flags?.includes('fast') === true);
   const spec: CommandSpec = { ...command(name, meta, run ?? (() => '')), data };
   if (run === undefined) {
     spec.run =
@@ -224,11 +225,12 @@ export function arityError(spec: CommandSpec, args: Buffer[]): string | undefine
   return fits(arity) ? undefined : wrongArgs(`${spec.name}|${sub}`).message;
 }
 
-/** A command's data function, marked with the command's name where its runs are all timed. */
-export type TimedCommand = NonNullable<CommandSpec['data']> & { timedAs?: string };
+/** A command's data function, marked with the command's name where its runs are timed, and whether it is `fast` (then one run in TIMED_EVERY is). */
+export type TimedCommand = NonNullable<CommandSpec['data']> & { timedAs?: string; fast?: boolean };
 
-/** `work`, marked to be timed as command `name` where a write group runs it (slow-commands.ts). */
-export const timedAs = (name: string, work: NonNullable<CommandSpec['data']>): TimedCommand => Object.assign((cmd: DataContext, args: Buffer[]) => work(cmd, args), { timedAs: name });
+/** `work`, marked to be timed as command `name` where a write group runs it (slow-commands.ts); `fast`: sampled, as the session samples fast commands. */
+export const timedAs = (name: string, work: NonNullable<CommandSpec['data']>, fast = false): TimedCommand =>
+  Object.assign((cmd: DataContext, args: Buffer[]) => work(cmd, args), { timedAs: name, fast });
 
 export function wrongArgs(name: string): ReplyError {
   return new ReplyError(`ERR wrong number of arguments for '${name}' command`);

@@ -61,13 +61,14 @@ export const EXEC = command(
 function runQueued(cmd: DataContext, { spec, args }: QueuedCommand): Reply {
   if (spec.data === undefined) return runPlain(cmd, spec, args);
   cmd.keyspace.modifier = cmd.client;
-  const started = spec.fast ? -1 : performance.now();
+  const weight = cmd.server.stats.timingWeight(spec.fast);
+  const started = weight > 0 ? performance.now() : -1;
   try {
     return cmd.data.nested(() => spec.data!(cmd, args));
   } catch (e) {
     return error(errorMessage(e));
   } finally {
-    if (started >= 0) cmd.server.slow.ran({ name: spec.name, args, fast: false, client: cmd.client }, (performance.now() - started) * 1000, 1);
+    if (started >= 0) cmd.server.slow.ran({ name: spec.name, args, fast: spec.fast, client: cmd.client }, (performance.now() - started) * 1000, weight);
   }
 }
 

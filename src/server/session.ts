@@ -34,7 +34,7 @@ import { ProtocolError, RespParser, type ParserLimits } from './resp-parser.js';
 import type { FlushQueue } from './flush-queue.js';
 import { ReplyBuffer } from './reply-buffer.js';
 import { OK, error, nil, type Protocol, type Reply } from './resp-writer.js';
-import { TIMED_EVERY, type CommandStat } from './stats.js';
+import type { CommandStat } from './stats.js';
 import { ClientTransaction } from './transactions.js';
 import type { WriteGroup } from './write-group.js';
 
@@ -335,8 +335,7 @@ export class Session implements Client {
     stat.calls++;
     this.lastCommand = spec.name;
     if (this.keyspace.tracking.active) this.trackRead(spec, args);
-    // Timed: every command that is not fast, one fast command in TIMED_EVERY (slow-commands.ts).
-    const weight = !spec.fast ? 1 : stats.shouldTime() ? TIMED_EVERY : 0;
+    const weight = stats.timingWeight(spec.fast);
     const started = weight > 0 ? performance.now() : -1;
     // Handed to a write group, which times its work (write-group.ts).
     let grouped = false;

@@ -80,15 +80,16 @@ export class WriteGroup {
       keyspace.modifier = client;
       const command = commands[i]!;
       const commandArgs = args[i]!;
-      const timedAs = (command as TimedCommand).timedAs;
-      const started = timedAs === undefined ? -1 : performance.now();
+      const { timedAs, fast } = command as TimedCommand;
+      const weight = timedAs === undefined ? 0 : server.stats.timingWeight(fast === true);
+      const started = weight > 0 ? performance.now() : -1;
       try {
         replies[i] = data.nested(() => command(cmd, commandArgs));
       } catch (e) {
         replies[i] = error(errorMessage(e));
         failed++;
       }
-      if (started >= 0) server.slow.ran({ name: timedAs!, args: commandArgs, fast: false, client }, (performance.now() - started) * 1000, 1);
+      if (started >= 0) server.slow.ran({ name: timedAs!, args: commandArgs, fast: fast === true, client }, (performance.now() - started) * 1000, weight);
     }
     if (this.counted) this.counted.failed = failed;
   }
