@@ -109,6 +109,20 @@ describe('SLOWLOG', () => {
     expect(calls('sadd')).toBeGreaterThan(0);
   });
 
+  it('counts a command whose work a write group runs once, not again where the session issued it', async () => {
+    const r = ioredisClient(beside.server.port, beside.clients);
+    await r.latency('RESET');
+    await r.config('RESETSTAT');
+    await r.xgroup('CREATE', 'sl:stream', 'g', '0', 'MKSTREAM');
+    for (let i = 0; i < 10; i++) {
+      await r.xadd('sl:stream', '*', 'f', String(i));
+      await r.xreadgroup('GROUP', 'g', 'c', 'COUNT', '1', 'STREAMS', 'sl:stream', '>');
+    }
+    const [name, body] = (await r.latency('HISTOGRAM', 'xreadgroup')) as [string, [string, number]];
+    expect(name).toBe('xreadgroup');
+    expect(body[1]).toBe(10);
+  });
+
   it('answers as redis-server where both say the same: help, errors, an empty log and disabled monitoring', async () => {
     const same = (...args: string[]) => beside.same(args);
     for (const line of [

@@ -33,7 +33,7 @@ import { BlockedClients } from './blocked.js';
 import type { BatchOp, Database, KnownTransaction } from '../store/db.js';
 import type { JoinedPuts } from '../store/joined-puts.js';
 import { maxKeyLen } from '../format/page.js';
-import type { Client, Context, DataContext } from './command-spec.js';
+import type { Client, Context, DataContext, TimedCommand } from './command-spec.js';
 import { ScanCursors } from './cursors.js';
 import { Data, type DataHooks } from './data.js';
 import { COUNTERS_KEY, NO_COUNTERS, decodeCounters, isReserved, metaKey, type Counters } from './layout.js';
@@ -107,6 +107,8 @@ export class Keyspace implements DataHooks {
   readonly sweep: Sweep;
   /** The turn's group of data-type writes (write-group.ts), until it runs or another write is issued. */
   private openGroup: WriteGroup | undefined;
+  /** Commands handed to a write group that times them (their work marked `timedAs`): a session that sees this move does not time that command again. */
+  timedJoins = 0;
 
   /** `reopen` opens the store again (the server's settings); without it a failed store stays failed. */
   constructor(
@@ -312,6 +314,7 @@ export class Keyspace implements DataHooks {
     this.keysInFlight(keys, 1);
     group.keys.push(keys);
     group.add(ctx, command, args);
+    if ((command as TimedCommand).timedAs !== undefined) this.timedJoins++;
     if (anyKey) this.anyKeyUntil(group.done);
     return group;
   }

@@ -337,8 +337,8 @@ export class Session implements Client {
     if (this.keyspace.tracking.active) this.trackRead(spec, args);
     const weight = stats.timingWeight(spec.fast);
     const started = weight > 0 ? performance.now() : -1;
-    // Handed to a write group, which times its work (write-group.ts).
-    let grouped = false;
+    // Work handed to a write group is timed there (write-group.ts), not here.
+    const timedJoins = this.keyspace.timedJoins;
     let reply: Reply | Promise<Reply>;
     this.running = true;
     try {
@@ -356,7 +356,6 @@ export class Session implements Client {
       } else if (spec.grouped !== undefined) {
         const group = spec.grouped(this.ctx, args);
         if (group !== undefined) {
-          grouped = true;
           this.answerGrouped(group, stat);
           // Clients blocked on its keys try right behind it, as Redis serves them right after it (blocked.ts).
           if (this.keyspace.blocked.size > 0) this.keyspace.blocked.issued(commandKeys(spec, args));
@@ -368,7 +367,7 @@ export class Session implements Client {
       reply = error(errorMessage(e));
     } finally {
       this.running = false;
-      if (started >= 0) this.timed(spec, stat, args, (performance.now() - started) * 1000, weight, !grouped);
+      if (started >= 0) this.timed(spec, stat, args, (performance.now() - started) * 1000, weight, this.keyspace.timedJoins === timedJoins);
     }
     if (typeof reply === 'string' || Buffer.isBuffer(reply)) {
       if (isError(reply)) stat.failed++;
