@@ -109,6 +109,19 @@ describe('PageCache', () => {
     expect(cache.bytes).toBe(4096);
   });
 
+  it('holds a whole branch level in up to three quarters of its budget: bench:memory\'s last level in the default 13.5 MiB', () => {
+    const cache = new PageCache(13.5 * MiB);
+    // 8,000,000 keys at 4 KiB pages: a root of 12 children, 12 pages of about 148, then the leaves.
+    cache.noteBranch(0, 4, 12);
+    for (let i = 0; i < 12; i++) cache.noteBranch(1, 4, 148);
+    expect(cache.holdsLevel(2, 4, 4096, 2)).toBe(true); // 1,776 pages, 7.3 MiB with the views above
+    const small = new PageCache(9 * MiB);
+    small.noteBranch(0, 4, 12);
+    for (let i = 0; i < 12; i++) small.noteBranch(1, 4, 148);
+    expect(small.holdsLevel(1, 4, 4096, 2)).toBe(true);
+    expect(small.holdsLevel(2, 4, 4096, 2)).toBe(false); // more than 3/4 of 9 MiB
+  });
+
   it('rejects a limit that is not a byte count', () => {
     expect(() => new PageCache(-1)).toThrow(RangeError);
     expect(() => new PageCache(1.5)).toThrow(RangeError);
@@ -163,6 +176,30 @@ describe('a database within its cacheSize', () => {
     const asked = open<string, string>(path, { cacheSize: 2 ** 45, direct: false });
     expect(asked.stats()).toMatchObject({ direct: false, access: 'buffered' });
     await asked.close();
+  });
+
+  it('keeps the branch levels that fit when every read is a batched chain, so a chain reads only its leaf', async () => {
+    // A root and one branch level of 12 pages (53 KiB with the root's
+    // view) in 80 KiB: between half and three quarters of the budget. Chains
+    // read with the native engine and leave no page in the cache: the level
+    // is held only because the descent before each chain reads it there.
+    const cacheSize = 80 * 1024;
+    const db = open<string, string>(join(tmp.dir, 'levels.db'), { pageSize: 4096, cacheSize, cacheLevels: 1, lookup: 'xrp', direct: 'auto', logLimit: 0 });
+    const key = (i: number) => `key-${String(i).padStart(6, '0')}`;
+    for (let b = 0; b < 6; b++) await db.batch(Array.from({ length: 10_000 }, (_, j) => ({ type: 'put' as const, key: key(b * 10_000 + j), value: 'v'.repeat(100) })));
+    const { height, branchPages } = db.stats();
+    expect(height).toBe(3);
+    expect(branchPages * 4096).toBeGreaterThan(cacheSize / 2);
+    await db.close();
+    const reader = open<string, string>(join(tmp.dir, 'levels.db'), { cacheSize, cacheLevels: 1, lookup: 'xrp', direct: 'auto' });
+    for (let i = 0; i < 60_000; i += 64 * 13) {
+      const keys = Array.from({ length: 64 }, (_, j) => key((i + j * 13) % 60_000));
+      expect(await reader.getMany(keys)).toEqual(keys.map(() => 'v'.repeat(100)));
+    }
+    // Every branch page held (the root as a view, charged for its entries too), within the budget.
+    expect(reader.cacheUse.bytes).toBeGreaterThanOrEqual(branchPages * 4096);
+    expect(reader.cacheUse.bytes).toBeLessThanOrEqual(cacheSize);
+    await reader.close();
   });
 
   it('refuses a cacheSize that is not a byte count', () => {
