@@ -4,7 +4,7 @@
 // the turn; when a walk costs a device read, callers wait for the turn and
 // are batched together.
 import { describe, expect, it } from 'vitest';
-import { BATCH_PROBE_EVERY, BATCH_PROBE_MAX, TurnBatch, WALK_NOW_PROBE, WALK_PROBE } from '../src/store/lookup-gather.js';
+import { BATCH_PROBE_EVERY, BATCH_PROBE_MAX, EAGER_BATCH, TurnBatch, WALK_NOW_PROBE, WALK_PROBE } from '../src/store/lookup-gather.js';
 import type { LookupCounts } from '../src/store/lookup-choice.js';
 import type { ChainAsk, XrpLookup } from '../src/store/xrp-lookup.js';
 
@@ -19,6 +19,17 @@ function runtime(ms: number | (() => number)): XrpLookup {
       return asks.map((a) => a.key);
     },
   } as unknown as XrpLookup;
+}
+
+/** `runtime(ms)` that also counts the batches begun. */
+function counted(ms: number | (() => number)): { runtime: XrpLookup; begun: () => number } {
+  const inner = runtime(ms);
+  let begun = 0;
+  const chainMany = (asks: ChainAsk[]) => {
+    begun++;
+    return inner.chainMany(asks);
+  };
+  return { runtime: { chainMany } as unknown as XrpLookup, begun: () => begun };
 }
 
 /** An ask whose walk answers its key after spinning `micros`. */
@@ -134,6 +145,49 @@ describe('gathered lookups', () => {
       n++;
     }
     expect(batch.choice.path).toBe('walk');
+  });
+
+  it('start a batch at once when EAGER_BATCH have gathered while batches are the way, and the rest at the turn', async () => {
+    const { runtime: rt, begun } = counted(0);
+    const batch = new TurnBatch(rt, counts());
+    await measureBoth(batch, 300); // walks of 300 µs against batches of a turn's wait: batches
+    expect(batch.choice.path).toBe('batch');
+    const before = begun();
+    const n = 2 * EAGER_BATCH + 3;
+    const pending = Array.from({ length: n }, (_, i) => batch.lookup([ask(`e${i}`, 300)]));
+    // Two batches began within the callers' own turn; the last three wait for its end.
+    expect(begun() - before).toBe(2);
+    const answers = await Promise.all(pending);
+    expect(answers.map((a) => a[0]?.toString())).toEqual(Array.from({ length: n }, (_, i) => `e${i}`));
+    expect(begun() - before).toBe(3);
+    await batch.idle();
+  });
+
+  it('gather a whole turn while walks are the way, however many callers it has', async () => {
+    const { runtime: rt, begun } = counted(30);
+    const batch = new TurnBatch(rt, counts());
+    await measureBoth(batch, 300); // walks of 300 µs against batches of 30 ms over ten: walks
+    expect(batch.choice.path).toBe('walk');
+    const before = begun();
+    const pending = Array.from({ length: 3 * EAGER_BATCH }, (_, i) => batch.lookup([ask(`w${i}`, 300)]));
+    expect(begun() - before).toBe(0);
+    await Promise.all(pending);
+  });
+
+  it('charge batches in flight together what they take together', async () => {
+    // Four batches of EAGER_BATCH in flight at once, each 20 ms: 20 ms over
+    // 4 * EAGER_BATCH lookups (0.3 ms each), where each batch alone would
+    // say 20 over EAGER_BATCH (1.25 ms), dearer than these 0.8 ms walks.
+    let batchMs = 0;
+    const batch = new TurnBatch(runtime(() => batchMs), counts());
+    await measureBoth(batch, 800);
+    expect(batch.choice.path).toBe('batch');
+    batchMs = 20;
+    for (let round = 0; round < 12; round++) {
+      await Promise.all(Array.from({ length: 4 * EAGER_BATCH }, (_, i) => batch.lookup([ask(`o${i}`, 800)])));
+    }
+    expect(batch.choice.path).toBe('batch');
+    expect(batch.choice.batchMicros!).toBeLessThan(0.6 * 1000);
   });
 
   it('join a turn already gathering, so that probes measure batches of every caller of the turn', async () => {
