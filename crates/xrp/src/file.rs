@@ -4,7 +4,7 @@
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
-use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use crate::abi::{PAGE_SIZE, SECTOR_SIZE};
@@ -37,6 +37,8 @@ pub struct XrpFile {
     access: String,
     /// What every page a chain reads must pass before its program runs (page_check.rs).
     page_check: Option<PageCheck>,
+    /// The device its reads go to, and its inode (`device`).
+    device: (u64, u64),
 }
 
 impl XrpFile {
@@ -62,6 +64,7 @@ impl XrpFile {
             block_size: SECTOR_SIZE as u32,
             access: String::new(),
             page_check: None,
+            device: (if is_device { meta.rdev() } else { meta.dev() }, meta.ino()),
         };
         if me.direct {
             me.block_size = if is_device {
@@ -103,6 +106,13 @@ impl XrpFile {
 
     pub fn block_size(&self) -> u32 {
         self.block_size
+    }
+
+    /// The device its reads go to (a block device's own number, else its
+    /// file system's) and its inode, as of opening: they cannot change while
+    /// it is open, and asking the kernel per batch cost a path lookup each.
+    pub fn device(&self) -> (u64, u64) {
+        self.device
     }
 
     /// How reads are done, in words: "direct (O_DIRECT, 512-byte blocks)" or

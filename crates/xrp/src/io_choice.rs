@@ -26,8 +26,6 @@
 //! goes to a worker once, to write them back first. The rule is [`choose`].
 
 use std::collections::HashMap;
-use std::io;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::sync::{Mutex, OnceLock};
 
 use uring::{opcode, IoUring};
@@ -114,17 +112,15 @@ pub fn choose(m: &Measurement, depth: u32) -> IoChoice {
 /// the page cache holds one file's pages, not the device's), and how it is opened.
 type DeviceKey = (u64, u64, bool);
 
-fn device_key(file: &XrpFile) -> io::Result<DeviceKey> {
-    let meta = std::fs::metadata(format!("/proc/self/fd/{}", file.fd()))?;
-    let dev = if meta.file_type().is_block_device() { meta.rdev() } else { meta.dev() };
-    let ino = if file.is_direct() { 0 } else { meta.ino() };
-    Ok((dev, ino, file.is_direct()))
+fn device_key(file: &XrpFile) -> DeviceKey {
+    let (dev, ino) = file.device();
+    (dev, if file.is_direct() { 0 } else { ino }, file.is_direct())
 }
 
 /// The measurement of `file`'s device, made once per device per process.
 pub fn for_file(file: &XrpFile) -> Measurement {
     static SEEN: OnceLock<Mutex<HashMap<DeviceKey, Measurement>>> = OnceLock::new();
-    let Ok(key) = device_key(file) else { return measure(file) };
+    let key = device_key(file);
     let seen = SEEN.get_or_init(Default::default);
     if let Some(m) = seen.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return m.clone();
