@@ -4,6 +4,8 @@ export {
   XrpProgram,
   XrpFile,
   XrpSyncIo,
+  XrpBatchChains,
+  XrpBatchOut,
   XrpError,
   xrpBackend,
   xrpProbe,

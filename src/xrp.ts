@@ -429,6 +429,11 @@ interface Packed {
 // The addon's record layouts: a chain record per chain in, a result record per chain out.
 const CHAIN = native.xrp.chainFields;
 const RESULT = native.xrp.resultFields;
+const CHAIN_RECORD: number = native.xrp.chainRecord;
+const RESULT_RECORD: number = native.xrp.resultRecord;
+// XrpBatchChains writes records as u32s.
+const CHAIN_OFFSET = CHAIN.offset / 4;
+const CHAIN_LENGTH = CHAIN.length / 4;
 
 // The addon copies a call's chain records and scratch before it returns, so
 // a one-chain call can pack into this buffer and pass its scratch as given.
@@ -474,33 +479,72 @@ function pack(chains: readonly unknown[], defaultLength: number): Packed {
 /** The outcome code of a chain whose program set `done`. */
 const DONE = native.xrp.outcomeCodes.indexOf('DONE');
 
-/** The results of `ran`, whose chains kept `keep` bytes of their final scratch page. */
-function unpack([out, messages, logs, faults, io, elapsedNs]: NativeRan, keep = XRP_PAGE_SIZE): XrpBatch {
-  const size = native.xrp.resultRecord;
-  const codes = native.xrp.outcomeCodes;
-  const buf = out;
-  const count = buf.length / (size + keep);
-  const pages = count * size;
-  const results: XrpBatchResult[] = new Array(count);
-  for (let i = 0, at = 0; i < count; i++, at += size) {
+/**
+ * A batch's results as the runtime wrote them, read in place: `bytes`
+ * holds a result record per chain, then the first `keep` bytes of each
+ * final scratch page. `runBatchPacked` callers read a chain's numbers and
+ * its scratch (at `scratchAt(i)` in `bytes`) without an object per chain;
+ * `result(i)` builds the whole result (for failures, and `runBatch`).
+ */
+export class XrpBatchOut {
+  readonly bytes: Buffer;
+  readonly count: number;
+  /** How reads were issued, e.g. `io_uring, queue depth 64, registered buffers`. */
+  readonly io: string;
+  /** Time in the native runtime, engine setup included. */
+  readonly elapsedNs: number;
+  readonly #ran: NativeRan;
+
+  /** @internal (XrpProgram's) */
+  constructor(ran: NativeRan, readonly keep: number) {
+    this.#ran = ran;
+    [this.bytes, , , , this.io, this.elapsedNs] = ran;
+    this.count = this.bytes.length / (RESULT_RECORD + keep);
+  }
+
+  /** Whether chain `i`'s program set `done` (the outcome DONE). */
+  ok(i: number): boolean {
+    return this.bytes.readUInt32LE(i * RESULT_RECORD + RESULT.code) === DONE;
+  }
+
+  /** The offset of chain `i`'s last read completed (below 2^53: a file's, read without a BigInt). */
+  lastOffset(i: number): number {
+    const at = i * RESULT_RECORD + RESULT.lastOffset;
+    return this.bytes.readUInt32LE(at) + this.bytes.readUInt32LE(at + 4) * 2 ** 32;
+  }
+
+  /** When the engine took chain `i` up, and when it ended, in ns from the batch's start. */
+  startedNs(i: number): number {
+    return this.bytes.readDoubleLE(i * RESULT_RECORD + RESULT.startedNs);
+  }
+
+  finishedNs(i: number): number {
+    return this.bytes.readDoubleLE(i * RESULT_RECORD + RESULT.finishedNs);
+  }
+
+  /** Where chain `i`'s kept scratch starts in `bytes`. */
+  scratchAt(i: number): number {
+    return this.count * RESULT_RECORD + i * this.keep;
+  }
+
+  /** Chain `i`'s whole result, its scratch a view of `bytes`. */
+  result(i: number): XrpBatchResult {
+    const [buf, messages, logs, faults] = this.#ran;
+    const at = i * RESULT_RECORD;
     const codeIndex = buf.readUInt32LE(at + RESULT.code);
     const hops = buf.readUInt32LE(at + RESULT.hops);
-    // Below 2^53: offsets of a file, read without a BigInt per chain.
-    const lastOffset = buf.readUInt32LE(at + RESULT.lastOffset) + buf.readUInt32LE(at + RESULT.lastOffset + 4) * 2 ** 32;
-    const scratch = buf.subarray(pages + i * keep, pages + (i + 1) * keep);
-    const startedNs = buf.readDoubleLE(at + RESULT.startedNs);
-    const finishedNs = buf.readDoubleLE(at + RESULT.finishedNs);
+    const lastOffset = this.lastOffset(i);
+    const scratch = buf.subarray(this.scratchAt(i), this.scratchAt(i) + this.keep);
+    const startedNs = this.startedNs(i);
+    const finishedNs = this.finishedNs(i);
     const log = logs?.[i] ?? '';
     // The common case in one object literal of one shape (the keys in the
     // order `outcome` gives the others): a batch of thousands builds no
     // property by property and allocates no error.
-    if (codeIndex === DONE) {
-      results[i] = { code: 'DONE', ok: true, message: 'done', hops, lastOffset, scratch, log, startedNs, finishedNs };
-      continue;
-    }
-    const code = (codes[codeIndex] ?? 'UNKNOWN') as XrpOutcomeCode;
+    if (codeIndex === DONE) return { code: 'DONE', ok: true, message: 'done', hops, lastOffset, scratch, log, startedNs, finishedNs };
+    const code = (native.xrp.outcomeCodes[codeIndex] ?? 'UNKNOWN') as XrpOutcomeCode;
     const returned = code === 'RETURNED' ? buf.readBigUInt64LE(at + RESULT.returned) : undefined;
-    results[i] = {
+    return {
       ...outcome(code, messages?.[i] ?? 'done', buf.readUInt32LE(at + RESULT.detail), returned, faults?.[i] ?? undefined),
       hops,
       lastOffset,
@@ -510,7 +554,44 @@ function unpack([out, messages, logs, faults, io, elapsedNs]: NativeRan, keep = 
       finishedNs,
     };
   }
-  return { results, io, elapsedNs };
+}
+
+/**
+ * Chains a caller writes in place for `runBatchPacked`, with no object per
+ * chain: `count` chain records (`set`), and each chain's first `stride`
+ * scratch bytes back to back in `scratch` (chain i's at i * stride; the
+ * rest of its page starts zero). `scratchWords` is `scratch` as u32s.
+ */
+export class XrpBatchChains {
+  readonly records: Buffer;
+  readonly scratch: Buffer;
+  readonly scratchWords: Uint32Array;
+  private readonly recordWords: Uint32Array;
+
+  constructor(
+    readonly count: number,
+    readonly stride: number,
+  ) {
+    if (!Number.isSafeInteger(count) || count < 1) throw new RangeError(`count must be a positive integer, got ${count}`);
+    if (!Number.isSafeInteger(stride) || stride < 0 || stride > XRP_PAGE_SIZE || stride % 4 !== 0) {
+      throw new RangeError(`stride must be a multiple of 4 from 0 to ${XRP_PAGE_SIZE}, got ${stride}`);
+    }
+    const records = new ArrayBuffer(count * CHAIN_RECORD);
+    this.records = Buffer.from(records);
+    this.recordWords = new Uint32Array(records);
+    const scratch = new ArrayBuffer(count * stride);
+    this.scratch = Buffer.from(scratch);
+    this.scratchWords = new Uint32Array(scratch);
+  }
+
+  /** Chain `i`'s first read: `length` bytes (0: the mode's default) at `offset`, a multiple of 512 below 2^53 (checked by the runtime). */
+  set(i: number, offset: number, length: number): void {
+    const w = this.recordWords;
+    const at = (i * CHAIN_RECORD) / 4;
+    w[at + CHAIN_OFFSET] = offset % 2 ** 32;
+    w[at + CHAIN_OFFSET + 1] = Math.floor(offset / 2 ** 32);
+    w[at + CHAIN_LENGTH] = length;
+  }
 }
 
 /** The fields of a result every run shares: the code, ok, the message, and for failures the error. */
@@ -525,7 +606,7 @@ function outcome(code: XrpOutcomeCode, message: string, detail: number, returned
 }
 
 function single(ran: NativeRan): XrpResult {
-  const { startedNs: _s, finishedNs: _f, ...result } = unpack(ran).results[0]!;
+  const { startedNs: _s, finishedNs: _f, ...result } = new XrpBatchOut(ran, XRP_PAGE_SIZE).result(0);
   return result;
 }
 
@@ -776,16 +857,32 @@ export class XrpProgram {
    * reads in flight, on the libuv pool; resolves with every chain's result.
    */
   async runBatch(file: XrpFile, chains: readonly (XrpChain | number | bigint)[], options: XrpBatchOptions = {}): Promise<XrpBatch> {
-    const handle = requireFile(file);
+    requireFile(file);
     if (!Array.isArray(chains)) throw new TypeError('chains must be an array');
     const o = requireOptions(options);
+    const packed = pack(chains, lengthOf(o.length, 'length'));
+    const out = await this.#runPacked(file, packed.chains, packed.scratch, o);
+    return { results: Array.from({ length: out.count }, (_, i) => out.result(i)), io: out.io, elapsedNs: out.elapsedNs };
+  }
+
+  /**
+   * `runBatch` of chains the caller wrote in place (`XrpBatchChains`), its
+   * results read in place (`XrpBatchOut`): no object per chain either way.
+   * `options.length` does not apply (each record gives its own).
+   */
+  async runBatchPacked(file: XrpFile, chains: XrpBatchChains, options: XrpBatchOptions = {}): Promise<XrpBatchOut> {
+    if (!(chains instanceof XrpBatchChains)) throw new TypeError('chains must be an XrpBatchChains');
+    return this.#runPacked(file, chains.records, chains.stride === 0 ? null : chains.scratch, requireOptions(options));
+  }
+
+  async #runPacked(file: XrpFile, records: Buffer, scratch: Buffer | null, o: Record<string, unknown>): Promise<XrpBatchOut> {
+    const handle = requireFile(file);
     const [mode, hopLimit, budget] = chainOptions(o);
     const depth = o.depth === undefined ? undefined : integer(o.depth, 'depth', 1, 4096);
     const io = requireChoice(o.io ?? 'auto', 'io', native.xrp.batchIo);
     const keep = o.keepScratch === undefined ? XRP_PAGE_SIZE : integer(o.keepScratch, 'keepScratch', 0, XRP_PAGE_SIZE);
-    const packed = pack(chains, lengthOf(o.length, 'length'));
     try {
-      return unpack(await native.xrpRunBatch(this.#handle, handle, packed.chains, packed.scratch, mode, hopLimit, budget, depth, io, keep), keep);
+      return new XrpBatchOut(await native.xrpRunBatch(this.#handle, handle, records, scratch, mode, hopLimit, budget, depth, io, keep), keep);
     } catch (e) {
       throw asXrpError(e);
     }

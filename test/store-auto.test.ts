@@ -34,7 +34,7 @@ const spies = () => ({
   runSyncIo: vi.spyOn(XrpProgram.prototype, 'runSyncIo'),
   runSync: vi.spyOn(XrpProgram.prototype, 'runSync'),
   run: vi.spyOn(XrpProgram.prototype, 'run'),
-  runBatch: vi.spyOn(XrpProgram.prototype, 'runBatch'),
+  runBatch: vi.spyOn(XrpProgram.prototype, 'runBatchPacked'),
 });
 
 /** One synchronous lookup as AutoLookup makes it: timed (`record`) when the choice says so, else only counted. */
@@ -183,7 +183,7 @@ describe("lookup 'auto'", () => {
     const turn = await Promise.all([db.get(key(7)), db.getMany([key(8), key(5000), key(9)]), db.get(key(5001)), db.get(key(10))]);
     expect(turn.flat().map((v) => v && String(v))).toEqual(['value 7', 'value 8', undefined, 'value 9', undefined, 'value 10']);
     expect(s.runBatch).toHaveBeenCalledTimes(1);
-    expect(s.runBatch.mock.calls[0][1]).toHaveLength(1);
+    expect(s.runBatch.mock.calls[0][1].count).toBe(1);
     expect(s.run).not.toHaveBeenCalled();
     expect(db.stats().lookups).toMatchObject({ walked: walkedBefore + 5, batched: 1, batches: 1 });
     expect(db.stats().lookups!.gathered.batchMicros).toBeGreaterThan(0);
@@ -240,7 +240,7 @@ describe("lookup 'auto'", () => {
     file[leaf * 512 + 100] ^= 0x5a;
     writeFileSync(path, file);
     db = open(path, { ...BINARY, lookup: 'auto', cacheLevels: 0 });
-    const runBatch = vi.spyOn(XrpProgram.prototype, 'runBatch');
+    const runBatch = vi.spyOn(XrpProgram.prototype, 'runBatchPacked');
     const [bad, good, many] = await Promise.allSettled([db.get(victim), db.get(key(599)), db.getMany([key(598), victim])]);
     expect(runBatch).toHaveBeenCalledTimes(1);
     expect(bad.status === 'rejected' && bad.reason).toBeInstanceOf(CorruptionError);

@@ -4,7 +4,7 @@
 import { readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { XrpError, XrpFile, XrpProgram, XrpSyncIo, xrpBackend, xrpProbe, type XrpResult } from '../src/index.js';
+import { XrpBatchChains, XrpError, XrpFile, XrpProgram, XrpSyncIo, xrpBackend, xrpProbe, type XrpResult } from '../src/index.js';
 import { native, type NativeSyncField } from '../src/native.js';
 import { resolveBackend } from '../src/xrp.js';
 import { END, compileChainProgram, rng, shuffledChain, tally, tempDir, writeBlocks, type Block } from './xrp-fixtures.js';
@@ -286,6 +286,28 @@ describe('batches', () => {
     for (const keepScratch of [-1, 4097, 1.5]) {
       expect(await rejection(program.runBatch(file, some, { keepScratch }))).toBeInstanceOf(RangeError);
     }
+  });
+
+  it('packed in place (runBatchPacked) answer as runBatch does, read in place', async () => {
+    const { file, chains } = thousand();
+    const some = chains.slice(0, 100);
+    const packed = new XrpBatchChains(some.length, 8);
+    some.forEach((c, i) => {
+      packed.set(i, c.offset, 0);
+      c.scratch.copy(packed.scratch, i * 8);
+    });
+    const [out, batch] = await Promise.all([program.runBatchPacked(file, packed, { hopLimit: 60, keepScratch: 64 }), program.runBatch(file, some, { hopLimit: 60, keepScratch: 64 })]);
+    expect(out.count).toBe(some.length);
+    expect(out.io).toBe(batch.io);
+    batch.results.forEach((want, i) => {
+      expect(out.ok(i), `chain ${i}`).toBe(want.ok);
+      expect(out.lastOffset(i)).toBe(want.lastOffset);
+      expect(out.bytes.subarray(out.scratchAt(i), out.scratchAt(i) + 64).equals(want.scratch)).toBe(true);
+      expect({ ...out.result(i), startedNs: 0, finishedNs: 0 }).toEqual({ ...want, startedNs: 0, finishedNs: 0 });
+    });
+    expect(new Set(batch.results.map((r) => r.code))).toEqual(new Set(['DONE', 'HOP_LIMIT', 'OUT_OF_FILE']));
+    expect(await rejection(program.runBatchPacked(file, { records: packed.records } as never))).toBeInstanceOf(TypeError);
+    for (const [count, stride] of [[0, 8], [1.5, 8], [2, 6], [2, 4100]]) expect(() => new XrpBatchChains(count!, stride!)).toThrow(RangeError);
   });
 
   it('take offsets alone, a default length, and report faults per chain', async () => {

@@ -2,11 +2,11 @@
 // section xrp/lookup) walks the tree from the root, one page per read, in one
 // chain that never returns to JavaScript in between.
 //   xrp-sync:  one `runSyncIo` per lookup (the lean path: pread on this thread);
-//   xrp-batch: the slice's chains in one `runBatch` of depth `concurrency`,
+//   xrp-batch: the slice's chains in one batch of depth `concurrency`,
 //              on io_uring or threads as the device measured: as many
 //              lookups in flight as walk-async and walk-threads have.
-import { XRP_PAGE_SIZE, XrpSyncIo, xrpBackend, type XrpChain, type XrpProgram, type XrpResult } from '../xrp.js';
-import { LOOKUP_SCRATCH as S, LOOKUP_STATES, writeLookupInput } from '../format/scratch.js';
+import { XRP_PAGE_SIZE, XrpBatchChains, XrpSyncIo, xrpBackend, type XrpChain, type XrpProgram, type XrpResult } from '../xrp.js';
+import { LOOKUP_INPUT_END, LOOKUP_SCRATCH as S, LOOKUP_STATES, writeLookupInput } from '../format/scratch.js';
 import { lookupProgram } from '../programs.js';
 import { BenchCheckError, checkResult, nowNs, type Probe, type SliceRun } from './probe.js';
 import type { Target } from './target.js';
@@ -82,15 +82,25 @@ export function runXrpSync(t: Target, probes: Probe[]): SliceRun {
 export async function runXrpBatch(t: Target, probes: Probe[], concurrency: number, valueSize: number): Promise<SliceRun> {
   const program = lookupProgram();
   const start = nowNs();
-  const chains = probes.map((p) => lookupChain(t, p.key));
-  // Only the scratch up to the end of the value comes back.
-  const batch = await program.runBatch(t.xrp, chains, { depth: concurrency, keepScratch: S.value + valueSize });
-  const latenciesNs = new Float64Array(probes.length);
-  batch.results.forEach((r, i) => {
-    checkResult('xrp-batch', probes[i], lookupValue('xrp-batch', probes[i].key, r));
-    latenciesNs[i] = r.finishedNs - r.startedNs;
+  // Written in place and read in place, as the store's batches (xrp-lookup.ts).
+  const P = t.tree.pageSize;
+  const chains = new XrpBatchChains(probes.length, LOOKUP_INPUT_END);
+  probes.forEach((p, i) => {
+    chains.set(i, t.tree.root * P, P);
+    writeLookupInput(chains.scratchWords, chains.scratch, p.key, P, 0, 0, i * LOOKUP_INPUT_END);
   });
-  return { latenciesNs, elapsedNs: nowNs() - start, io: batch.io };
+  // Only the scratch up to the end of the value comes back.
+  const keep = S.value + valueSize;
+  const out = await program.runBatchPacked(t.xrp, chains, { depth: concurrency, keepScratch: keep });
+  const latenciesNs = new Float64Array(probes.length);
+  for (let i = 0; i < probes.length; i++) {
+    const p = probes[i];
+    if (!out.ok(i)) lookupValue('xrp-batch', p.key, out.result(i)); // throws, naming the outcome
+    const at = out.scratchAt(i);
+    checkResult('xrp-batch', p, scratchValue('xrp-batch', p.key, out.bytes.subarray(at, at + keep)));
+    latenciesNs[i] = out.finishedNs(i) - out.startedNs(i);
+  }
+  return { latenciesNs, elapsedNs: nowNs() - start, io: out.io };
 }
 
 /**

@@ -35,28 +35,30 @@ const W_LEAF_LEVEL = LOOKUP_SCRATCH.leafLevel / 4;
 /**
  * Every input field of a lookup's scratch `bytes` (`words`: the same bytes
  * as little-endian u32s, at least LOOKUP_INPUT_END of them; a store each,
- * where Buffer's writers check their arguments): the key, the page size,
- * and what bpf/lookup.c checks each page against, the number of the first
- * page (0: not checked) and the level at which it must find a leaf (0: not
+ * where Buffer's writers check their arguments), from byte `at` (a multiple
+ * of 4: a batch's chains lie back to back): the key, the page size, and
+ * what bpf/lookup.c checks each page against, the number of the first page
+ * (0: not checked) and the level at which it must find a leaf (0: not
  * checked); state, value_len, overflow_page and levels 0. The key's bytes
  * past its length are left as they are: the program does not read them.
  */
-export function writeLookupInput(words: Uint32Array, bytes: Uint8Array, key: Uint8Array, pageSize: number, page: number, leafLevel: number): void {
-  words[W_STATE] = 0;
-  words[W_KEY_LEN] = key.length; // and the u16 after it, reserved, 0
-  words[W_PAGE_SIZE] = pageSize;
-  words[W_VALUE_LEN] = 0;
+export function writeLookupInput(words: Uint32Array, bytes: Uint8Array, key: Uint8Array, pageSize: number, page: number, leafLevel: number, at = 0): void {
+  const w = at / 4;
+  words[w + W_STATE] = 0;
+  words[w + W_KEY_LEN] = key.length; // and the u16 after it, reserved, 0
+  words[w + W_PAGE_SIZE] = pageSize;
+  words[w + W_VALUE_LEN] = 0;
   // overflow_page and levels (stores: TypedArray fill is a call into the runtime)
-  words[W_OVERFLOW_PAGE] = 0;
-  words[W_OVERFLOW_PAGE + 1] = 0;
-  words[W_OVERFLOW_PAGE + 2] = 0;
-  words[W_OVERFLOW_PAGE + 3] = 0;
-  bytes.set(key, LOOKUP_SCRATCH.key);
+  words[w + W_OVERFLOW_PAGE] = 0;
+  words[w + W_OVERFLOW_PAGE + 1] = 0;
+  words[w + W_OVERFLOW_PAGE + 2] = 0;
+  words[w + W_OVERFLOW_PAGE + 3] = 0;
+  bytes.set(key, at + LOOKUP_SCRATCH.key);
   // Below 2^53, written as two halves: no BigInt per chain.
-  words[W_PAGE] = page % 2 ** 32;
-  words[W_PAGE + 1] = Math.floor(page / 2 ** 32);
-  words[W_LEAF_LEVEL] = leafLevel;
-  words[W_LEAF_LEVEL + 1] = 0;
+  words[w + W_PAGE] = page % 2 ** 32;
+  words[w + W_PAGE + 1] = Math.floor(page / 2 ** 32);
+  words[w + W_LEAF_LEVEL] = leafLevel;
+  words[w + W_LEAF_LEVEL + 1] = 0;
 }
 
 /** bpf/lookup.c's end states (`state`, XRPKV_LOOKUP_*). */

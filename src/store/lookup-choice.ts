@@ -36,7 +36,7 @@ export interface LookupCounts {
   chained: number;
   /** Lookups that read pages through a chain in a gathered batch (`get`, `getMany`). */
   batched: number;
-  /** `runBatch` calls those made: one per event-loop turn with async reads that missed memory. */
+  /** Batches of chains those made: one per event-loop turn with async reads that missed memory, or more when a turn gathers many (lookup-gather.ts EAGER_BATCH). */
   batches: number;
   /** Synchronous lookups that took the path the costs did not favour, to measure it again. */
   probes: number;

@@ -25,7 +25,7 @@
 // (docs/FORMAT.md), which is why `auto` does not chain in mode `kernel`
 // (lookup-choice.ts). Overflow values come back as a location; the store
 // reads and verifies those pages.
-import { XRP_PAGE_SIZE, XRP_SECTOR_SIZE, XrpFile, XrpSyncIo, type XrpMode, type XrpProgram, type XrpResult } from '../xrp.js';
+import { XRP_PAGE_SIZE, XRP_SECTOR_SIZE, XrpBatchChains, XrpFile, XrpSyncIo, type XrpMode, type XrpProgram, type XrpResult } from '../xrp.js';
 import { CorruptionError, DatabaseClosedError, StoreError } from '../errors.js';
 import { maxInline, pageCheckOf, searchPage, type LeafValue } from '../format/page.js';
 import { LOOKUP_INPUT_END, LOOKUP_SCRATCH as S, LOOKUP_STATES, writeLookupInput } from '../format/scratch.js';
@@ -152,8 +152,8 @@ export class XrpLookup {
    * size, and what bpf/lookup.c checks each page against: the number of
    * the page it asked for, and the level at which it must find a leaf.
    */
-  private fillScratch(w: Uint32Array, s: Buffer, snap: Snapshot, start: { page: number; depth: number }, key: Buffer): void {
-    writeLookupInput(w, s, key, this.pageSize, start.page, snap.meta.height - start.depth);
+  private fillScratch(w: Uint32Array, s: Buffer, snap: Snapshot, start: { page: number; depth: number }, key: Buffer, at = 0): void {
+    writeLookupInput(w, s, key, this.pageSize, start.page, snap.meta.height - start.depth, at);
   }
 
   /** The leaf value the chain found, undefined when absent; CorruptionError for state 4 or a read outside the file. */
@@ -169,19 +169,24 @@ export class XrpLookup {
    * sync chain, as a walk's view of the pager's reused buffer is until its
    * next read).
    */
-  private found(snap: Snapshot, start: { page: number; depth: number }, key: Buffer, s: Buffer, lastOffset: number, copy = true): LeafValue | undefined {
+  private found(snap: Snapshot, start: { page: number; depth: number }, key: Buffer, s: Buffer, lastOffset: number, copy = true, at = 0): LeafValue | undefined {
     const last = Math.floor(lastOffset / this.pageSize);
-    switch (s.readUInt32LE(S.state)) {
+    const state = s.readUInt32LE(at + S.state);
+    switch (state) {
       case LOOKUP_STATES.inline: {
-        const value = s.subarray(S.value, S.value + s.readUInt32LE(S.valueLen));
-        return copy ? Buffer.from(value) : value;
+        const from = at + S.value;
+        const to = from + s.readUInt32LE(at + S.valueLen);
+        if (!copy) return s.subarray(from, to);
+        const value = Buffer.allocUnsafe(to - from);
+        s.copy(value, 0, from, to);
+        return value;
       }
       case LOOKUP_STATES.absent:
         return undefined;
       case LOOKUP_STATES.overflow:
-        return { page: Number(s.readBigUInt64LE(S.overflowPage)), length: s.readUInt32LE(S.valueLen) };
+        return { page: Number(s.readBigUInt64LE(at + S.overflowPage)), length: s.readUInt32LE(at + S.valueLen) };
       case LOOKUP_STATES.corrupt: {
-        const depth = start.depth + Number(s.readBigUInt64LE(S.levels)) - 1;
+        const depth = start.depth + Number(s.readBigUInt64LE(at + S.levels)) - 1;
         // The store's own checks on the same page name the problem when they can.
         try {
           searchPage(snap.read(last, depth), key, depth === snap.meta.height - 1, last);
@@ -192,7 +197,7 @@ export class XrpLookup {
         throw new CorruptionError(last, `bpf/lookup.c found it inconsistent (state 4) at level ${depth} of the tree`, this.path);
       }
       default:
-        throw new StoreError(`${this.path}: xrp lookup from page ${start.page} ended in state ${s.readUInt32LE(S.state)}`, 'XRP_LOOKUP');
+        throw new StoreError(`${this.path}: xrp lookup from page ${start.page} ended in state ${state}`, 'XRP_LOOKUP');
     }
   }
 
@@ -262,15 +267,18 @@ export class XrpLookup {
     for (const a of asks) if (a.snap.meta.pageCount > newest.meta.pageCount) newest = a.snap;
     const file = this.fileFor(newest);
     this.chains += asks.length;
+    // Written in place, read in place: no object per chain either way.
+    const chains = new XrpBatchChains(asks.length, LOOKUP_INPUT_END);
+    asks.forEach((a, i) => {
+      chains.set(i, a.start.page * this.pageSize, this.readLength);
+      this.fillScratch(chains.scratchWords, chains.scratch, a.snap, a.start, a.key, i * LOOKUP_INPUT_END);
+    });
     // Only the scratch up to the end of the longest inline value comes back.
-    const batch = await this.program.runBatch(
-      file,
-      asks.map((a) => this.chain(a.snap, a.start, a.key)),
-      { mode: this.mode, keepScratch: S.value + maxInline(this.pageSize) },
-    );
+    const out = await this.program.runBatchPacked(file, chains, { mode: this.mode, keepScratch: S.value + maxInline(this.pageSize) });
     return asks.map((a, j) => {
       try {
-        return this.finish(a.snap, a.start, a.key, batch.results[j]);
+        if (!out.ok(j)) return this.finish(a.snap, a.start, a.key, out.result(j));
+        return this.found(a.snap, a.start, a.key, out.bytes, out.lastOffset(j), true, out.scratchAt(j));
       } catch (e) {
         return e as Error;
       }
