@@ -55,13 +55,16 @@ export interface ChartSpec {
 // DejaVu Sans is what Debian ships; "sans-serif" lets it fall back elsewhere.
 const FONT = 'DejaVu Sans, sans-serif';
 
-// A log axis starts at the power of ten below the smallest value, so the
-// smallest bar still has a visible height (a bar at the axis minimum has none).
-function logFloor(values: number[]): number {
+// A log axis runs from the power of ten below the smallest value, so the
+// smallest bar still has a visible height (a bar at the axis minimum has
+// none), to the power of ten above the largest, so the tallest bar ends
+// under a labelled tick (Vega's own end left the top decade unlabelled).
+function logBounds(values: number[]): { domainMin: number; domainMax: number } {
   const positive = values.filter((v) => v > 0);
   if (positive.length === 0) throw new RangeError('a log-scale chart needs positive values');
   const min = Math.min(...positive);
-  return 10 ** Math.floor(Math.log10(min) - 1e-9);
+  const max = Math.max(...positive);
+  return { domainMin: 10 ** Math.floor(Math.log10(min) - 1e-9), domainMax: 10 ** Math.ceil(Math.log10(max) - 1e-9) };
 }
 
 /** The Vega-Lite spec for a chart (exported so tests can inspect it). */
@@ -83,7 +86,7 @@ export function vegaLiteSpec(spec: ChartSpec): TopLevelSpec {
     title: spec.yTitle,
     // Grouped bars side by side, never stacked (a stack starts at 0, which a log scale cannot show).
     stack: null,
-    ...(spec.logY ? { scale: { type: 'log', domainMin: logFloor(rows.map((r) => r.y)) } } : {}),
+    ...(spec.logY ? { scale: { type: 'log', ...logBounds(rows.map((r) => r.y)) } } : {}),
   };
   const color = { field: 'series', type: 'nominal', title: null, sort: seriesOrder };
   const strokeDash = {
