@@ -156,7 +156,7 @@ describe('the xrp path', () => {
     await db.close();
   });
 
-  it('getSync runs runSyncIo, get runs run (off the event loop), getMany one batch', async () => {
+  it('getSync runs runSyncIo; concurrent gets, gathered, and getMany run as batches, off the event loop', async () => {
     const db = fresh({ pageSize: 512, lookup: 'xrp', cacheLevels: 0 });
     const keys = Array.from({ length: 300 }, (_, i) => Buffer.from(`key-${i}`));
     await db.batch(keys.map((key, i) => ({ type: 'put', key, value: Buffer.from(`v${i}`) })));
@@ -167,13 +167,21 @@ describe('the xrp path', () => {
     expect(runSync).toHaveBeenCalledTimes(1);
     let ticked = false;
     setImmediate(() => (ticked = true));
-    const pending = db.get(keys[7]);
-    expect(run).toHaveBeenCalledTimes(1);
-    expect(String(await pending)).toBe('v7');
-    const many = await db.getMany([...keys, Buffer.from('absent')]);
+    // A turn's gets: one batch once the turn's callbacks have run, or one per 16 gathered.
+    const gets = [db.get(keys[7]), db.get(keys[8]), db.get(Buffer.from('absent'))];
+    expect(runBatch).not.toHaveBeenCalled();
+    expect((await Promise.all(gets)).map(String)).toEqual(['v7', 'v8', 'undefined']);
+    expect(runBatch).toHaveBeenCalledTimes(1);
+    expect(runBatch.mock.calls[0][1].count).toBe(3);
+    const many = await Promise.all(keys.slice(0, 40).map((k) => db.get(k)));
+    expect(many.map(String)).toEqual(keys.slice(0, 40).map((_, i) => `v${i}`));
+    expect(runBatch.mock.calls.slice(1).map((c) => c[1].count)).toEqual([16, 16, 8]);
+    runBatch.mockClear();
+    const all = await db.getMany([...keys, Buffer.from('absent')]);
     expect(runBatch).toHaveBeenCalledTimes(1);
     expect(runBatch.mock.calls[0][1].count).toBe(301);
-    expect(many.map(String)).toEqual([...keys.map((_, i) => `v${i}`), 'undefined']);
+    expect(all.map(String)).toEqual([...keys.map((_, i) => `v${i}`), 'undefined']);
+    expect(run).not.toHaveBeenCalled();
     expect(await db.getMany([])).toEqual([]);
     expect(ticked || (await new Promise((r) => setImmediate(() => r(ticked))))).toBe(true);
     await db.close();

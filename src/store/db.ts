@@ -96,13 +96,14 @@ export interface OpenOptions {
   /**
    * How reads find a key below what the store holds in memory. `walk`:
    * TypeScript, one verified page read per level. `xrp`: bpf/lookup.c on
-   * the XRP runtime, one chain per lookup (getSync: runSync; get: run, off
-   * the event loop; getMany: runBatch); throws UnsupportedError when the
-   * runtime cannot be used. `auto` (default): per lookup. One whose pages
+   * the XRP runtime, one chain per lookup (getSync: on this thread; get:
+   * off the event loop, a turn's gets gathered into batches; getMany: a
+   * batch); throws UnsupportedError when the runtime cannot be used. `auto`
+   * (default): per lookup. One whose pages
    * are all in the store's cache (`cacheSize`, `cacheLevels`) walks them,
    * reading nothing; one that must read pages runs from the first page
    * memory lacks: the `get`s and `getMany`s of one event-loop turn walked or
-   * in one batch of chains (one runBatch), whichever has cost less per
+   * in batches of chains, whichever has cost less per
    * lookup lately, a
    * `getSync` (`has`, `getBinaryFast`) a sync chain or a walk, whichever
    * has cost less per lookup lately (measured as they run, the other path
@@ -1144,6 +1145,7 @@ export class Database<K = unknown, V = any> {
     await this.writer.drain();
     await this.writer.stopFolding();
     await this.auto?.idle();
+    await this.xrp?.idle();
     await this.prefetching.warmer?.stop();
     this.snapshots.releaseAll();
     this.xrp?.close();

@@ -2,11 +2,11 @@
 // `get` and `getMany` of a turn whose pages are not all in memory joins one
 // batch, answered once the turn's other callbacks have run (setImmediate),
 // or as soon as EAGER_BATCH have gathered while batches are the way (then
-// a turn may run several, in flight together): by one `runBatch` of chains
+// a turn may run several, in flight together): by a batch of chains
 // (io_uring where available), or by walking each lookup on this thread,
-// whichever has cost less per lookup lately (BatchChoice). Many lookups in flight at once is where chains gain most,
-// when reads go to the device: it serves them together, and no lookup waits
-// on another's. When the file is in the kernel's page cache a read is a
+// whichever has cost less per lookup lately (BatchChoice). Many lookups in
+// flight at once is where chains gain most, when reads go to the device:
+// it serves them together, and no lookup waits on another's. When the file is in the kernel's page cache a read is a
 // copy, and a batch's round trip to the runtime's threads costs more than
 // walking (bench:store: gathered chains at 0.35x of walks, warm). Then a
 // caller's lookups are walked at once, with no wait for the turn.
@@ -98,9 +98,11 @@ export class TurnBatch {
   /** Callers answered at once by walking (`lookup`). */
   private walkedNow = 0;
 
+  /** `walks`: false for `lookup: 'xrp'`, whose lookups are always chains (nothing walked, probed or timed). */
   constructor(
     private readonly xrp: XrpLookup,
     private readonly counts: LookupCounts,
+    private readonly walks = true,
   ) {}
 
   /**
@@ -162,7 +164,7 @@ export class TurnBatch {
   /** Whether the costs favour walking (`choice.path`, without its object: this runs for every `get`). */
   private walkFavoured(): boolean {
     const { batch, walk } = this.cost;
-    return walk.samples > 0 && batch.samples > 0 && walk.average < batch.average;
+    return this.walks && walk.samples > 0 && batch.samples > 0 && walk.average < batch.average;
   }
 
   /** Settles once every gathered batch has settled. */
@@ -184,6 +186,7 @@ export class TurnBatch {
    * costs do not favour, when this turn measures it.
    */
   private walking(n: number): { walked: number; probed?: 'walk' | 'batch' } {
+    if (!this.walks) return { walked: 0 };
     const { batch, walk } = this.cost;
     const probe = --this.untilProbe === 0;
     if (probe) this.untilProbe = this.probeGap;

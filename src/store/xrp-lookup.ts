@@ -30,6 +30,7 @@ import { CorruptionError, DatabaseClosedError, StoreError } from '../errors.js';
 import { maxInline, pageCheckOf, searchPage, type LeafValue } from '../format/page.js';
 import { LOOKUP_INPUT_END, LOOKUP_SCRATCH as S, LOOKUP_STATES, writeLookupInput } from '../format/scratch.js';
 import { lookupProgram } from '../programs.js';
+import { TurnBatch } from './lookup-gather.js';
 import type { LookupStart, Snapshot } from './snapshot.js';
 
 /** How a chain that did not end DONE fails a lookup or a scan: a read the file cannot serve or a chain that did not end is corruption, anything else a StoreError. */
@@ -76,6 +77,8 @@ export class XrpLookup {
    * until this store's next sync chain.
    */
   private readonly syncIo = new XrpSyncIo();
+  /** `lookup`'s turns, always chained; its counts are not reported (`stats().lookups` is `auto`'s). */
+  private readonly gathered = new TurnBatch(this, { cached: 0, walked: 0, chained: 0, batched: 0, batches: 0, probes: 0, scansWalked: 0, scansChained: 0 }, false);
   private readonly direct: 'require' | 'off';
   /** Each chain's first read: a page, or in mode `kernel` a sector, as the prototype kernel reads. */
   readonly readLength: number;
@@ -139,12 +142,6 @@ export class XrpLookup {
   /** Descends what `snap`'s store holds in memory (snapshot.ts `descendCached`): the chain starts at the first page it does not hold. */
   start(snap: Snapshot, key: Buffer): LookupStart {
     return snap.descendCached(key);
-  }
-
-  private chain(snap: Snapshot, start: { page: number; depth: number }, key: Buffer) {
-    const scratch = Buffer.alloc(LOOKUP_INPUT_END);
-    this.fillScratch(new Uint32Array(scratch.buffer, scratch.byteOffset, LOOKUP_INPUT_END / 4), scratch, snap, start, key);
-    return { offset: start.page * this.pageSize, length: this.readLength, scratch };
   }
 
   /**
@@ -223,13 +220,21 @@ export class XrpLookup {
     return this.found(snap, start, key, s, r, copy);
   }
 
-  /** On the libuv pool: `run`. Keep `snap` registered until it settles. */
+  /**
+   * Off the event loop, gathered with the turn's other lookups into batches
+   * (lookup-gather.ts, chains only): 64 concurrent gets as one chain each on
+   * the libuv pool ran at half the rate of one getMany of 64. Keep `snap`
+   * registered until it settles.
+   */
   async lookup(snap: Snapshot, key: Buffer): Promise<LeafValue | undefined> {
     const start = this.start(snap, key);
     if (start.done) return start.value;
-    this.chains++;
-    const r = await this.program.run(this.fileFor(snap), { ...this.chain(snap, start, key), mode: this.mode });
-    return this.finish(snap, start, key, r);
+    return (await this.gathered.lookup([{ snap, start, key }]))[0];
+  }
+
+  /** Settles once no gathered batch is queued or running. */
+  idle(): Promise<void> {
+    return this.gathered.idle();
   }
 
   /** Every key in one `runBatch` (io_uring where available). Keep `snap` registered until it settles. */
