@@ -156,7 +156,7 @@ describe('the xrp path', () => {
     await db.close();
   });
 
-  it('getSync runs runSyncIo; concurrent gets, gathered, and getMany run as batches, off the event loop', async () => {
+  it('getSync runs runSyncIo; concurrent gets and getMany run as gathered batches, off the event loop', async () => {
     const db = fresh({ pageSize: 512, lookup: 'xrp', cacheLevels: 0 });
     const keys = Array.from({ length: 300 }, (_, i) => Buffer.from(`key-${i}`));
     await db.batch(keys.map((key, i) => ({ type: 'put', key, value: Buffer.from(`v${i}`) })));
@@ -178,8 +178,8 @@ describe('the xrp path', () => {
     expect(runBatch.mock.calls.slice(1).map((c) => c[1].count)).toEqual([16, 16, 8]);
     runBatch.mockClear();
     const all = await db.getMany([...keys, Buffer.from('absent')]);
-    expect(runBatch).toHaveBeenCalledTimes(1);
-    expect(runBatch.mock.calls[0][1].count).toBe(301);
+    // Handed over 16 at a time as the keys are descended.
+    expect(runBatch.mock.calls.map((c) => c[1].count)).toEqual([...Array.from({ length: 18 }, () => 16), 13]);
     expect(all.map(String)).toEqual([...keys.map((_, i) => `v${i}`), 'undefined']);
     expect(run).not.toHaveBeenCalled();
     expect(await db.getMany([])).toEqual([]);

@@ -11,9 +11,9 @@
 // this (db.ts), and are not counted here.
 import type { LeafValue } from '../format/page.js';
 import { COST_WEIGHT, LookupChoice, ScanChoice, type LookupCounts, type ScanTurn, type SyncChoice } from './lookup-choice.js';
-import { EAGER_BATCH, TurnBatch, type BatchChoice } from './lookup-gather.js';
+import { TurnBatch, type BatchChoice } from './lookup-gather.js';
 import type { Snapshot } from './snapshot.js';
-import type { ChainAsk, XrpLookup } from './xrp-lookup.js';
+import type { XrpLookup } from './xrp-lookup.js';
 
 const EMPTY = Buffer.alloc(0);
 /** A scan memory starts, or a reverse one: the cursor, untimed. */
@@ -72,41 +72,9 @@ export class AutoLookup {
     return (await this.gathered.lookup([{ snap, start, key }]))[0];
   }
 
-  /**
-   * `keys` from memory where it holds them, the rest in this turn's batch,
-   * handed over EAGER_BATCH at a time as they are descended, so that the
-   * first ones' reads are in flight while the rest descend. The error of
-   * the first failed key, in `keys`' order. Keep `snap` registered until it settles.
-   */
-  async lookupMany(snap: Snapshot, keys: Buffer[]): Promise<(LeafValue | undefined)[]> {
-    const out: (LeafValue | undefined)[] = new Array(keys.length);
-    const parts: Promise<void>[] = [];
-    let asks: ChainAsk[] = [];
-    let at: number[] = [];
-    const hand = () => {
-      const [mine, where] = [asks, at];
-      parts.push(this.gathered.lookup(mine).then((found) => found.forEach((v, j) => (out[where[j]] = v))));
-      asks = [];
-      at = [];
-    };
-    keys.forEach((key, i) => {
-      const start = snap.descendCached(key);
-      if (start.done) out[i] = this.choice.cachedHit(start.value);
-      else {
-        asks.push({ snap, start, key });
-        at.push(i);
-        if (asks.length === EAGER_BATCH) hand();
-      }
-    });
-    if (asks.length > 0) hand();
-    if (parts.length === 1) await parts[0];
-    else if (parts.length > 1) {
-      // Parts in `keys`' order: the first to fail is the first failed key's.
-      const settled = await Promise.allSettled(parts);
-      const failed = settled.find((r) => r.status === 'rejected');
-      if (failed) throw failed.reason;
-    }
-    return out;
+  /** `keys` from memory where it holds them, the rest in this turn's batches (TurnBatch `lookupKeys`). Keep `snap` registered until it settles. */
+  lookupMany(snap: Snapshot, keys: Buffer[]): Promise<(LeafValue | undefined)[]> {
+    return this.gathered.lookupKeys(snap, keys, (v) => this.choice.cachedHit(v));
   }
 
   /**

@@ -96,9 +96,9 @@ export interface OpenOptions {
   /**
    * How reads find a key below what the store holds in memory. `walk`:
    * TypeScript, one verified page read per level. `xrp`: bpf/lookup.c on
-   * the XRP runtime, one chain per lookup (getSync: on this thread; get:
-   * off the event loop, a turn's gets gathered into batches; getMany: a
-   * batch); throws UnsupportedError when the runtime cannot be used. `auto`
+   * the XRP runtime, one chain per lookup (getSync: on this thread; get
+   * and getMany: off the event loop, a turn's lookups gathered into
+   * batches); throws UnsupportedError when the runtime cannot be used. `auto`
    * (default): per lookup. One whose pages
    * are all in the store's cache (`cacheSize`, `cacheLevels`) walks them,
    * reading nothing; one that must read pages runs from the first page
@@ -556,7 +556,7 @@ export class Database<K = unknown, V = any> {
     }
   }
 
-  /** Values of `keys` from one snapshot, in order; with `xrp`, one batch of chains (io_uring); with `auto`, in the turn's batch. */
+  /** Values of `keys` from one snapshot, in order; with `xrp` and `auto`, in the turn's batches of chains (io_uring where available). */
   async getMany(keys: K[]): Promise<(V | undefined)[]> {
     if (!Array.isArray(keys)) throw typeError('keys must be an array');
     const encoded = keys.map((k) => this.keys.encode(k));

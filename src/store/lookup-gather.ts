@@ -19,6 +19,7 @@
 // so that closing the store never closes the file under a gathered batch.
 import type { LeafValue } from '../format/page.js';
 import { COST_WEIGHT, RunningCost, type LookupCounts } from './lookup-choice.js';
+import type { Snapshot } from './snapshot.js';
 import type { ChainAsk, XrpLookup } from './xrp-lookup.js';
 
 /** What a turn's gathered lookups do now, and what each way has cost per lookup lately (µs; undefined until measured). */
@@ -141,6 +142,45 @@ export class TurnBatch {
         this.flush().finally(done);
       });
     });
+  }
+
+  /**
+   * The values of `keys` (a getMany's) in `snap`: from memory where its
+   * descent reaches the leaf (`cached` sees each such value), the rest
+   * through `lookup`, handed over EAGER_BATCH at a time as they are
+   * descended, so that the first ones' reads are in flight while the rest
+   * descend. The error of the first failed key, in `keys`' order. Keep
+   * `snap` registered until it settles.
+   */
+  async lookupKeys(snap: Snapshot, keys: Buffer[], cached: (v: LeafValue | undefined) => LeafValue | undefined): Promise<(LeafValue | undefined)[]> {
+    const out: (LeafValue | undefined)[] = new Array(keys.length);
+    const parts: Promise<void>[] = [];
+    let asks: ChainAsk[] = [];
+    let at: number[] = [];
+    const hand = () => {
+      const [mine, where] = [asks, at];
+      parts.push(this.lookup(mine).then((found) => found.forEach((v, j) => (out[where[j]] = v))));
+      asks = [];
+      at = [];
+    };
+    keys.forEach((key, i) => {
+      const start = snap.descendCached(key);
+      if (start.done) out[i] = cached(start.value);
+      else {
+        asks.push({ snap, start, key });
+        at.push(i);
+        if (asks.length === EAGER_BATCH) hand();
+      }
+    });
+    if (asks.length > 0) hand();
+    if (parts.length === 1) await parts[0];
+    else if (parts.length > 1) {
+      // Parts in `keys`' order: the first to fail is the first failed key's.
+      const settled = await Promise.allSettled(parts);
+      const failed = settled.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    }
+    return out;
   }
 
   /** Keeps `ran` (a flush, or a turn's wait for one) in `running` until it settles, for `idle`. */

@@ -237,26 +237,9 @@ export class XrpLookup {
     return this.gathered.idle();
   }
 
-  /** Every key in one `runBatch` (io_uring where available). Keep `snap` registered until it settles. */
-  async lookupMany(snap: Snapshot, keys: Buffer[]): Promise<(LeafValue | undefined)[]> {
-    const out: (LeafValue | undefined)[] = new Array(keys.length);
-    const pending: ChainAsk[] = [];
-    const at: number[] = [];
-    keys.forEach((key, i) => {
-      const start = this.start(snap, key);
-      if (start.done) out[i] = start.value;
-      else {
-        pending.push({ snap, start, key });
-        at.push(i);
-      }
-    });
-    if (pending.length === 0) return out;
-    const found = await this.chainMany(pending);
-    found.forEach((v, j) => {
-      if (v instanceof Error) throw v;
-      out[at[j]] = v;
-    });
-    return out;
+  /** Every key: from memory, or in the turn's batches as `lookup`'s (TurnBatch `lookupKeys`). Keep `snap` registered until it settles. */
+  lookupMany(snap: Snapshot, keys: Buffer[]): Promise<(LeafValue | undefined)[]> {
+    return this.gathered.lookupKeys(snap, keys, (v) => v);
   }
 
   /**
