@@ -109,6 +109,26 @@ describe('PageCache', () => {
     expect(cache.bytes).toBe(4096);
   });
 
+  it('lets loose pages (leaves a walk read) evict one another but never a held level\'s page', () => {
+    const cache = new PageCache(10 * 4096);
+    for (let n = 1; n <= 6; n++) cache.admit(n, page(n)); // a level, never read again
+    for (let n = 100; n < 300; n++) {
+      cache.admit(n, page(n & 0xff), true);
+      expect(cache.bytes).toBeLessThanOrEqual(cache.limit);
+    }
+    for (let n = 1; n <= 6; n++) expect(cache.page(n)?.[0], `level page ${n}`).toBe(n);
+    expect(cache.pages).toBe(10);
+    expect(cache.has(299) && cache.has(296) && !cache.has(295)).toBe(true);
+    // Levels still evict one another, and loose pages before any of them.
+    for (let n = 7; n <= 12; n++) cache.admit(n, page(n));
+    expect([296, 297, 298, 299].some((n) => cache.has(n))).toBe(false);
+    expect(cache.pages).toBe(10);
+    // Where levels fill the whole budget, a loose page is not kept at all.
+    cache.admit(500, page(5), true);
+    expect(cache.has(500)).toBe(false);
+    expect(cache.pages).toBe(10);
+  });
+
   it('holds a whole branch level in up to three quarters of its budget: bench:memory\'s last level in the default 13.5 MiB', () => {
     const cache = new PageCache(13.5 * MiB);
     // 8,000,000 keys at 4 KiB pages: a root of 12 children, 12 pages of about 148, then the leaves.

@@ -299,15 +299,19 @@ export class Pager {
     return got === b.length ? b : b.subarray(0, got);
   }
 
-  /** Page `pageNo`, verified (checksum, number, type); `CorruptionError` names it when it is not whole or valid. */
-  read(pageNo: number, types?: readonly PageType[]): Buffer {
+  /**
+   * Page `pageNo`, verified (checksum, number, type); `CorruptionError`
+   * names it when it is not whole or valid. `loose`: cached as a page no
+   * level holds (page-cache.ts `loose`).
+   */
+  read(pageNo: number, types?: readonly PageType[], loose = false): Buffer {
     const hit = this.cached(pageNo, types);
     if (hit !== undefined) return hit;
-    if (this.readAround && this.directBlock && this.cache.bytes < WARM_SHARE * this.cache.limit) return this.readWindow(pageNo, types);
+    if (this.readAround && this.directBlock && this.cache.bytes < WARM_SHARE * this.cache.limit) return this.readWindow(pageNo, types, loose);
     const p = this.pageSize;
     // Not from the pool: a cached page must not pin a shared 8 KiB slab.
     const page = this.directBlock ? this.verified(pageNo, this.readAt(pageNo * p, p), types) : this.readInto(Buffer.allocUnsafeSlow(p), pageNo, types);
-    if (this.cacheable(page[TYPE]!)) this.cache.admit(pageNo, page);
+    if (this.cacheable(page[TYPE]!)) this.cache.admit(pageNo, page, loose);
     return page;
   }
 
@@ -321,7 +325,7 @@ export class Pager {
    * when they run back to back and the warmer (cache-warmer.ts) gets no
    * turn of the event loop to deliver its reads.
    */
-  private readWindow(pageNo: number, types?: readonly PageType[]): Buffer {
+  private readWindow(pageNo: number, types?: readonly PageType[], loose = false): Buffer {
     const p = this.pageSize;
     const { pages: w, skip } = this.readAround!;
     const first = pageNo - (pageNo % w);
@@ -342,7 +346,7 @@ export class Pager {
     const page = Buffer.allocUnsafeSlow(Math.max(0, Math.min(p, got - at)));
     window.copy(page, 0, at, at + page.length);
     this.verified(pageNo, page, types);
-    if (this.cacheable(page[TYPE]!)) this.cache.admit(pageNo, page);
+    if (this.cacheable(page[TYPE]!)) this.cache.admit(pageNo, page, loose);
     return page;
   }
 
@@ -353,12 +357,13 @@ export class Pager {
    * Buffered, a page not kept is read into one reused buffer, `isShared`
    * then, and overwritten by the next such read: no allocation per read, so
    * a stream of lookups leaves no garbage. With O_DIRECT every tree page is
-   * kept, this cache being the only one.
+   * kept, this cache being the only one: one not kept as `loose`, so that
+   * it never pushes out a held level's page.
    */
   readShared(pageNo: number, types: readonly PageType[], keep: boolean): Buffer {
     const hit = this.cached(pageNo, types);
     if (hit !== undefined) return hit;
-    if (this.directBlock || keep) return this.read(pageNo, types);
+    if (this.directBlock || keep) return this.read(pageNo, types, !keep);
     const p = this.pageSize;
     if (this.shared.length !== p) this.shared = Buffer.allocUnsafeSlow(p);
     return this.readInto(this.shared, pageNo, types);
