@@ -109,7 +109,7 @@ describe('PageCache', () => {
     expect(cache.bytes).toBe(4096);
   });
 
-  it('lets loose pages (leaves a walk read) evict one another but never a held level\'s page', () => {
+  it('lets loose pages (leaves a walk read) evict one another but never a page of a held level', () => {
     const cache = new PageCache(10 * 4096);
     for (let n = 1; n <= 6; n++) cache.admit(n, page(n)); // a level, never read again
     for (let n = 100; n < 300; n++) {
@@ -129,7 +129,7 @@ describe('PageCache', () => {
     expect(cache.pages).toBe(10);
   });
 
-  it('holds a whole branch level in up to three quarters of its budget: bench:memory\'s last level in the default 13.5 MiB', () => {
+  it('holds a whole branch level in up to three quarters of its budget: the last level of the bench:memory tree in the default 13.5 MiB', () => {
     const cache = new PageCache(13.5 * MiB);
     // 8,000,000 keys at 4 KiB pages: a root of 12 children, 12 pages of about 148, then the leaves.
     cache.noteBranch(0, 4, 12);
