@@ -66,10 +66,8 @@ export class AutoLookup {
   }
 
   /** An async lookup: from memory, or in this turn's batch. Keep `snap` registered until it settles. */
-  async lookup(snap: Snapshot, key: Buffer): Promise<LeafValue | undefined> {
-    const start = snap.descendCached(key);
-    if (start.done) return this.choice.cachedHit(start.value);
-    return (await this.gathered.lookup([{ snap, start, key }]))[0];
+  lookup(snap: Snapshot, key: Buffer): Promise<LeafValue | undefined> {
+    return this.gathered.lookupKey(snap, key, (v) => this.choice.cachedHit(v));
   }
 
   /** `keys` from memory where it holds them, the rest in this turn's batches (TurnBatch `lookupKeys`). Keep `snap` registered until it settles. */

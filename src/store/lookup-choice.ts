@@ -149,8 +149,11 @@ class PathCosts {
   }
 }
 
+/** Counts of no lookups yet. */
+export const noLookups = (): LookupCounts => ({ cached: 0, walked: 0, chained: 0, batched: 0, batches: 0, probes: 0, scansWalked: 0, scansChained: 0 });
+
 export class LookupChoice {
-  readonly counts: LookupCounts = { cached: 0, walked: 0, chained: 0, batched: 0, batches: 0, probes: 0, scansWalked: 0, scansChained: 0 };
+  readonly counts: LookupCounts = noLookups();
   /** Per path: the average cost in ms of a lookup, and how many samples it has. */
   private readonly cost = new PathCosts();
   private sinceProbe = 0;

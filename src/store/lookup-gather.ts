@@ -144,6 +144,13 @@ export class TurnBatch {
     });
   }
 
+  /** The value of `key` in `snap`: from memory where its descent reaches the leaf (`cached` sees the value), else through `lookup`. Keep `snap` registered until it settles. */
+  async lookupKey(snap: Snapshot, key: Buffer, cached: (v: LeafValue | undefined) => LeafValue | undefined): Promise<LeafValue | undefined> {
+    const start = snap.descendCached(key);
+    if (start.done) return cached(start.value);
+    return (await this.lookup([{ snap, start, key }]))[0];
+  }
+
   /**
    * The values of `keys` (a getMany's) in `snap`: from memory where its
    * descent reaches the leaf (`cached` sees each such value), the rest

@@ -30,7 +30,6 @@ import { CorruptionError, DatabaseClosedError, StoreError } from '../errors.js';
 import { maxInline, pageCheckOf, searchPage, type LeafValue } from '../format/page.js';
 import { LOOKUP_INPUT_END, LOOKUP_SCRATCH as S, LOOKUP_STATES, writeLookupInput } from '../format/scratch.js';
 import { lookupProgram } from '../programs.js';
-import { TurnBatch } from './lookup-gather.js';
 import type { LookupStart, Snapshot } from './snapshot.js';
 
 /** How a chain that did not end DONE fails a lookup or a scan: a read the file cannot serve or a chain that did not end is corruption, anything else a StoreError. */
@@ -77,8 +76,6 @@ export class XrpLookup {
    * until this store's next sync chain.
    */
   private readonly syncIo = new XrpSyncIo();
-  /** `lookup`'s turns, always chained; its counts are not reported (`stats().lookups` is `auto`'s). */
-  private readonly gathered = new TurnBatch(this, { cached: 0, walked: 0, chained: 0, batched: 0, batches: 0, probes: 0, scansWalked: 0, scansChained: 0 }, false);
   private readonly direct: 'require' | 'off';
   /** Each chain's first read: a page, or in mode `kernel` a sector, as the prototype kernel reads. */
   readonly readLength: number;
@@ -218,28 +215,6 @@ export class XrpLookup {
     const r = this.program.runSyncIo(this.fileFor(snap), io, start.page * this.pageSize, snap.store.pager.treeMap());
     if (typeof r !== 'number') return this.finish(snap, start, key, r);
     return this.found(snap, start, key, s, r, copy);
-  }
-
-  /**
-   * Off the event loop, gathered with the turn's other lookups into batches
-   * (lookup-gather.ts, chains only): 64 concurrent gets as one chain each on
-   * the libuv pool ran at half the rate of one getMany of 64. Keep `snap`
-   * registered until it settles.
-   */
-  async lookup(snap: Snapshot, key: Buffer): Promise<LeafValue | undefined> {
-    const start = this.start(snap, key);
-    if (start.done) return start.value;
-    return (await this.gathered.lookup([{ snap, start, key }]))[0];
-  }
-
-  /** Settles once no gathered batch is queued or running. */
-  idle(): Promise<void> {
-    return this.gathered.idle();
-  }
-
-  /** Every key: from memory, or in the turn's batches as `lookup`'s (TurnBatch `lookupKeys`). Keep `snap` registered until it settles. */
-  lookupMany(snap: Snapshot, keys: Buffer[]): Promise<(LeafValue | undefined)[]> {
-    return this.gathered.lookupKeys(snap, keys, (v) => v);
   }
 
   /**
